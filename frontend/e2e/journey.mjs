@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+// End-to-end user journey against a running Stockscreen (backend serving the built SPA).
+//   BASE_URL        default http://127.0.0.1:8000
+//   SCREENSHOT_DIR  optional: where to save PNG screenshots
+//   CHROMIUM_PATH   optional: default /usr/bin/chromium
+//   ALLOW_CONSOLE_ERRORS optional regex of console error texts to tolerate
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8000').replace(/\/+$/, '');
+const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
+const EXECUTABLE = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ALLOW = process.env.ALLOW_CONSOLE_ERRORS ? new RegExp(process.env.ALLOW_CONSOLE_ERRORS) : null;
+const TOTAL_TIMEOUT_MS = 90_000;
+const STEP_TIMEOUT_MS = 20_000;
+
+const started = Date.now();
+const log = (msg) => console.log(`[journey +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+
+let context;
+let userDataDir;
+const problems = [];
+
+async function cleanup() {
+  try {
+    if (context) await context.close();
+  } catch {
+    /* ignore */
+  }
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+}
+
+async function fail(message) {
+  console.error(`[journey] FAILED: ${message}`);
+  await cleanup();
+  process.exit(1);
+}
+
+const watchdog = setTimeout(() => {
+  void fail(`total timeout of ${TOTAL_TIMEOUT_MS / 1000}s exceeded`);
+}, TOTAL_TIMEOUT_MS);
+
+async function screenshot(page, name) {
+  if (!SCREENSHOT_DIR) return;
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  log(`screenshot saved: ${file}`);
+}
+
+function checkProblems() {
+  if (problems.length > 0) throw new Error(`browser reported errors:\n  - ${problems.join('\n  - ')}`);
+}
+
+async function step(name, fn) {
+  log(`STEP ${name}`);
+  try {
+    const result = await fn();
+    checkProblems();
+    return result;
+  } catch (err) {
+    throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function main() {
+  userDataDir = mkdtempSync(join(tmpdir(), 'stockscreen-e2e-'));
+  log(`launching ${EXECUTABLE} (profile ${userDataDir}) against ${BASE_URL}`);
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: EXECUTABLE,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+    viewport: { width: 1440, height: 900 },
+  });
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const page = context.pages()[0] ?? (await context.newPage());
+
+  page.on('pageerror', (err) => problems.push(`uncaught page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    if (ALLOW && ALLOW.test(text)) return;
+    const loc = msg.location();
+    problems.push(`console error: ${text}${loc?.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`);
+  });
+
+  await step('open the screener', async () => {
+    const response = await page.goto(`${BASE_URL}/`, { waitUntil: 'domcontentloaded' });
+    if (!response || !response.ok()) throw new Error(`GET / returned ${response ? response.status() : 'no response'}`);
+    await page.getByText('Stockscreen', { exact: true }).first().waitFor();
+  });
+
+  const initialCount = await step('wait for the initial results', async () => {
+    await page.locator('[data-testid=result-row]').first().waitFor();
+    const rows = await page.locator('[data-testid=result-row]').count();
+    const text = (await page.getByTestId('result-count').textContent())?.trim() ?? '';
+    log(`initial results: ${rows} rows, count text "${text}"`);
+    if (rows === 0) throw new Error('no result rows');
+    return text;
+  });
+  await screenshot(page, '01-screener');
+
+  await step('add filter Market Cap > 100B', async () => {
+    await page.getByTestId('add-filter').click();
+    const row = page.getByTestId('filter-row').last();
+    await row.getByLabel('Field').selectOption('market_cap');
+    await row.getByLabel('Operator').selectOption('>');
+    await row.getByLabel('Value').fill('100B');
+  });
+
+  await step('run the screen', async () => {
+    await page.getByTestId('run-screen').click();
+    await page.waitForFunction(
+      (before) => {
+        const el = document.querySelector('[data-testid=result-count]');
+        return el && el.textContent && el.textContent.trim() !== before && /\d/.test(el.textContent);
+      },
+      initialCount,
+      { timeout: STEP_TIMEOUT_MS },
+    );
+    await page.locator('[data-testid=result-row]').first().waitFor();
+    const rows = await page.locator('[data-testid=result-row]').count();
+    const text = (await page.getByTestId('result-count').textContent())?.trim();
+    log(`filtered results: ${rows} rows, count text "${text}" (was "${initialCount}")`);
+    if (rows === 0) throw new Error('no result rows after filtering');
+  });
+  await screenshot(page, '02-filtered');
+
+  const symbol = await step('open the first result', async () => {
+    const first = page.locator('[data-testid=result-row]').first();
+    const sym = (await first.locator('a').first().textContent())?.trim();
+    if (!sym) throw new Error('first row has no symbol');
+    log(`clicking row for ${sym}`);
+    await first.locator('td').nth(2).click();
+    await page.waitForURL(/\/stocks\/[^/]+$/);
+    log(`navigated to ${page.url()}`);
+    return sym;
+  });
+
+  await step('wait for the chart canvas', async () => {
+    await page.locator('[data-testid=price-chart] canvas').first().waitFor({ state: 'attached' });
+  });
+
+  await step('check the stock header', async () => {
+    const header = page.getByTestId('stock-header');
+    await header.waitFor();
+    const text = (await header.textContent()) ?? '';
+    if (!text.includes(symbol)) throw new Error(`header does not show ${symbol}: "${text.slice(0, 200)}"`);
+    log(`header: "${text.replace(/\s+/g, ' ').slice(0, 120)}"`);
+  });
+
+  // Let late requests (live feed, stats) settle so their errors are caught too.
+  await page.waitForTimeout(1000);
+  checkProblems();
+  await screenshot(page, '03-stock');
+
+  log(`PASSED in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
+main()
+  .then(async () => {
+    clearTimeout(watchdog);
+    await cleanup();
+    process.exit(0);
+  })
+  .catch(async (err) => {
+    clearTimeout(watchdog);
+    await fail(err instanceof Error ? err.message : String(err));
+  });

@@ -1,0 +1,44 @@
+import { useEffect } from 'react';
+import { Link, useParams } from 'react-router-dom';
+import { ErrorAlert } from '@/components/ui/error-alert';
+import { useSecurity } from '@/features/securities/api/get-security';
+import { KeyStats } from '@/features/securities/components/key-stats';
+import { PriceChartPanel } from '@/features/securities/components/price-chart-panel';
+import { StockHeader } from '@/features/securities/components/stock-header';
+import { ApiError } from '@/lib/api-client';
+
+export function StockRoute() {
+  const params = useParams();
+  const symbol = (params.symbol ?? '').toUpperCase();
+  const security = useSecurity(symbol);
+
+  useEffect(() => {
+    document.title = `${symbol} · Stockscreen`;
+  }, [symbol]);
+
+  if (security.isError) {
+    const notFound = security.error instanceof ApiError && security.error.status === 404;
+    return (
+      <div className="mx-auto w-full max-w-[1400px] px-4 py-6">
+        <ErrorAlert
+          title={notFound ? `Unknown symbol ${symbol}` : 'Could not load this security'}
+          error={security.error}
+          onRetry={notFound ? undefined : () => void security.refetch()}
+        />
+        <Link to="/" className="btn-secondary mt-4">
+          ← Back to screener
+        </Link>
+      </div>
+    );
+  }
+
+  return (
+    <div className="mx-auto flex w-full max-w-[1400px] flex-col gap-4 px-4 py-4">
+      <StockHeader symbol={symbol} security={security.data} isLoading={security.isPending} />
+      <div className="grid grid-cols-1 gap-4 xl:grid-cols-[minmax(0,1fr)_340px]">
+        <PriceChartPanel symbol={symbol} />
+        <KeyStats security={security.data} isLoading={security.isPending} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,98 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ScreenerRoute } from '@/app/routes/screener';
+import { useScreenerStore } from '../stores/screener-store';
+import { fieldsFixture, screenFixture } from '@/test/fixtures';
+import { jsonResponse, renderWithProviders } from '@/test/utils';
+
+type Handler = (url: string, init?: RequestInit) => Response | Promise<Response>;
+
+function stubApi(screenHandler: Handler) {
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input);
+    if (url.startsWith('/api/screener/fields')) return jsonResponse(fieldsFixture);
+    if (url.startsWith('/api/screens/run')) return screenHandler(url, init);
+    return jsonResponse({ error: { code: 'not_found', message: 'nope', request_id: 'r' } }, 404);
+  });
+  vi.stubGlobal('fetch', fetchMock);
+  return fetchMock;
+}
+
+function screenBodies(fetchMock: ReturnType<typeof stubApi>) {
+  return fetchMock.mock.calls
+    .filter(([u]) => String(u).startsWith('/api/screens/run'))
+    .map(([, init]) => JSON.parse(String(init?.body)) as Record<string, unknown>);
+}
+
+describe('screener results', () => {
+  beforeEach(() => useScreenerStore.getState().reset());
+
+  it('runs on load with no filters and renders formatted rows', async () => {
+    const fetchMock = stubApi(() => jsonResponse(screenFixture));
+    renderWithProviders(<ScreenerRoute />);
+
+    const rows = await screen.findAllByTestId('result-row');
+    expect(rows).toHaveLength(2);
+    expect(screen.getByTestId('result-count')).toHaveTextContent('123 stocks');
+    expect(screenBodies(fetchMock)[0]).toEqual({ filters: [], sort: 'market_cap', order: 'desc', limit: 50, offset: 0 });
+
+    const first = within(rows[0]!);
+    expect(first.getByRole('link', { name: 'AAPL' })).toHaveAttribute('href', '/stocks/AAPL');
+    expect(first.getByText('Apple Inc.')).toBeInTheDocument();
+    expect(first.getByText('159.54')).toBeInTheDocument();
+    expect(first.getByText('$809.51B')).toBeInTheDocument();
+    expect(first.getByText('51.61M')).toBeInTheDocument();
+    const change = first.getByText('-2.06%');
+    expect(change.className).toContain('rose');
+    expect(within(rows[1]!).getByText('+1.25%').className).toContain('emerald');
+    expect(within(rows[1]!).getByText('—')).toBeInTheDocument(); // null P/E
+    expect(screen.getByText('Showing 1–2 of 123')).toBeInTheDocument();
+    expect(screen.getByText('Data as of 2018-02-07')).toBeInTheDocument();
+  });
+
+  it('sorts server-side when a header is clicked', async () => {
+    const fetchMock = stubApi(() => jsonResponse(screenFixture));
+    renderWithProviders(<ScreenerRoute />);
+    await screen.findAllByTestId('result-row');
+    await userEvent.click(screen.getByTestId('sort-pe'));
+    await waitFor(() => expect(screenBodies(fetchMock).at(-1)).toMatchObject({ sort: 'pe', order: 'desc' }));
+    await userEvent.click(screen.getByTestId('sort-pe'));
+    await waitFor(() => expect(screenBodies(fetchMock).at(-1)).toMatchObject({ sort: 'pe', order: 'asc' }));
+    expect(screen.getByTestId('sort-pe').closest('th')).toHaveAttribute('aria-sort', 'ascending');
+  });
+
+  it('builds a filter through the UI and sends it on Run', async () => {
+    const fetchMock = stubApi(() => jsonResponse(screenFixture));
+    renderWithProviders(<ScreenerRoute />);
+    await screen.findAllByTestId('result-row');
+    await userEvent.click(screen.getByTestId('add-filter'));
+    const row = screen.getByTestId('filter-row');
+    await waitFor(() => expect(within(row).getByRole('option', { name: 'Market Cap' })).toBeInTheDocument());
+    await userEvent.selectOptions(within(row).getByLabelText('Field'), 'market_cap');
+    await userEvent.selectOptions(within(row).getByLabelText('Operator'), '>');
+    await userEvent.type(within(row).getByLabelText('Value'), '100B');
+    await userEvent.click(screen.getByTestId('run-screen'));
+    await waitFor(() =>
+      expect(screenBodies(fetchMock).at(-1)).toMatchObject({ filters: [{ field: 'market_cap', op: '>', value: 100_000_000_000 }] }),
+    );
+  });
+
+  it('navigates to the stock page when a row is clicked', async () => {
+    stubApi(() => jsonResponse(screenFixture));
+    const { router } = renderWithProviders(<ScreenerRoute />);
+    const rows = await screen.findAllByTestId('result-row');
+    await userEvent.click(within(rows[1]!).getByText('Energy'));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/stocks/XOM'));
+  });
+
+  it('shows the API error message in an alert', async () => {
+    stubApi(() =>
+      jsonResponse({ error: { code: 'invalid_filter', message: 'Unknown field "foo"', details: null, request_id: 'req-9' } }, 422),
+    );
+    renderWithProviders(<ScreenerRoute />);
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('Unknown field "foo"');
+    expect(alert).toHaveTextContent('req-9');
+  });
+});

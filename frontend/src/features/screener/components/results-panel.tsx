@@ -1,0 +1,110 @@
+import { useShallow } from 'zustand/react/shallow';
+import { ErrorAlert } from '@/components/ui/error-alert';
+import { Spinner } from '@/components/ui/spinner';
+import { OP_LABELS, PAGE_SIZE } from '../stores/filter-model';
+import { selectScreenRequest, useScreenerStore } from '../stores/screener-store';
+import { useRunScreen } from '../api/run-screen';
+import { useFields } from '../api/get-fields';
+import { ResultsTable } from './results-table';
+import { formatByUnit } from '@/lib/format';
+import type { ScreenFilter, ScreenerField } from '@/types/api';
+
+function describeFilter(filter: ScreenFilter, field: ScreenerField | undefined): string {
+  const label = field?.label ?? filter.field;
+  const fmt = (v: unknown) => formatByUnit(v, field?.unit);
+  if (filter.op === 'between' && Array.isArray(filter.value)) return `${label} ${fmt(filter.value[0])}–${fmt(filter.value[1])}`;
+  if (filter.op === 'in' && Array.isArray(filter.value)) return `${label}: ${filter.value.join(', ')}`;
+  return `${label} ${OP_LABELS[filter.op]} ${fmt(filter.value)}`;
+}
+
+export function ResultsPanel() {
+  const { applied, sort, order, page } = useScreenerStore(
+    useShallow((s) => ({ applied: s.applied, sort: s.sort, order: s.order, page: s.page })),
+  );
+  const toggleSort = useScreenerStore((s) => s.toggleSort);
+  const setPage = useScreenerStore((s) => s.setPage);
+  const request = selectScreenRequest({ applied, sort, order, page });
+  const query = useRunScreen(request);
+  const fields = useFields();
+  const fieldsById = new Map((fields.data?.data ?? []).map((f) => [f.id, f]));
+
+  const data = query.data;
+  const total = data?.count ?? 0;
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const from = total === 0 ? 0 : request.offset + 1;
+  const to = Math.min(request.offset + (data?.data.length ?? 0), total);
+
+  return (
+    <section className="card overflow-hidden" aria-label="Results">
+      <div className="flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-slate-800 px-3 py-2">
+        <h2 className="text-sm font-semibold text-slate-100">Results</h2>
+        <span data-testid="result-count" className="tabular rounded bg-slate-800 px-2 py-0.5 text-xs font-medium text-slate-200" aria-live="polite">
+          {data ? `${total.toLocaleString('en-US')} ${total === 1 ? 'stock' : 'stocks'}` : query.isError ? 'No results' : 'Loading…'}
+        </span>
+        {query.isFetching && <Spinner />}
+        <div className="flex min-w-0 flex-wrap items-center gap-1">
+          {applied.map((f, i) => (
+            <span key={i} className="chip border-sky-900 bg-sky-950/50 text-sky-200">
+              {describeFilter(f, fieldsById.get(f.field))}
+            </span>
+          ))}
+        </div>
+        {data?.as_of && <span className="ml-auto text-xs text-slate-500">Data as of {data.as_of}</span>}
+      </div>
+
+      {query.isError && (
+        <div className="p-3">
+          <ErrorAlert title="The screen could not be run" error={query.error} onRetry={() => void query.refetch()} />
+        </div>
+      )}
+
+      {query.isPending && (
+        <div className="flex items-center justify-center gap-2 py-16 text-slate-400">
+          <Spinner /> Running screen…
+        </div>
+      )}
+
+      {data && (
+        <>
+          {data.data.length === 0 ? (
+            <div className="py-16 text-center text-slate-400">
+              <p className="font-medium text-slate-300">No stocks match these filters.</p>
+              <p className="mt-1 text-slate-500">Loosen a filter or remove one and run the screen again.</p>
+            </div>
+          ) : (
+            <ResultsTable
+              rows={data.data}
+              sort={sort}
+              order={order}
+              onSort={toggleSort}
+              offset={request.offset}
+              dimmed={query.isPlaceholderData}
+            />
+          )}
+          <div className="flex items-center justify-between gap-3 border-t border-slate-800 px-3 py-2 text-xs text-slate-400">
+            <span className="tabular">
+              {total > 0 ? `Showing ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : ''}
+            </span>
+            <nav className="flex items-center gap-2" aria-label="Pagination">
+              <button type="button" className="btn-secondary h-7 px-2" disabled={page === 0} onClick={() => setPage(page - 1)} data-testid="prev-page">
+                ← Prev
+              </button>
+              <span className="tabular">
+                Page {Math.min(page + 1, pages)} of {pages}
+              </span>
+              <button
+                type="button"
+                className="btn-secondary h-7 px-2"
+                disabled={page + 1 >= pages}
+                onClick={() => setPage(page + 1)}
+                data-testid="next-page"
+              >
+                Next →
+              </button>
+            </nav>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

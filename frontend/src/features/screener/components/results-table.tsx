@@ -1,0 +1,173 @@
+import type { KeyboardEvent, MouseEvent } from 'react';
+import { Link, useNavigate } from 'react-router-dom';
+import { cn } from '@/lib/cn';
+import { changeClass, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
+import type { ScreenRow, SortOrder } from '@/types/api';
+
+interface Column {
+  id: string;
+  label: string;
+  align: 'left' | 'right';
+  className?: string;
+  render: (row: ScreenRow) => React.ReactNode;
+  title?: string;
+}
+
+function rsiClass(rsi: number | null | undefined): string {
+  if (typeof rsi !== 'number') return 'text-slate-500';
+  if (rsi < 30) return 'text-emerald-400';
+  if (rsi > 70) return 'text-rose-400';
+  return 'text-slate-300';
+}
+
+export const COLUMNS: Column[] = [
+  {
+    id: 'symbol',
+    label: 'Symbol',
+    align: 'left',
+    className: 'w-20',
+    render: (r) => (
+      <Link
+        to={`/stocks/${encodeURIComponent(r.symbol)}`}
+        className="font-semibold text-sky-400 hover:text-sky-300 hover:underline"
+        onClick={(e) => e.stopPropagation()}
+      >
+        {r.symbol}
+      </Link>
+    ),
+  },
+  {
+    id: 'name',
+    label: 'Company',
+    align: 'left',
+    className: 'max-w-[18rem]',
+    render: (r) => (
+      <span className="block truncate text-slate-200" title={r.name ?? undefined}>
+        {r.name ?? '—'}
+      </span>
+    ),
+  },
+  {
+    id: 'sector',
+    label: 'Sector',
+    align: 'left',
+    className: 'max-w-[13rem]',
+    render: (r) => (
+      <span className="block truncate text-slate-400" title={r.sector ?? undefined}>
+        {r.sector ?? '—'}
+      </span>
+    ),
+  },
+  { id: 'close', label: 'Price', align: 'right', render: (r) => formatPrice(r.close) },
+  {
+    id: 'change_pct',
+    label: 'Change',
+    align: 'right',
+    render: (r) => <span className={changeClass(r.change_pct)}>{formatPercent(r.change_pct, { signed: true })}</span>,
+  },
+  { id: 'volume', label: 'Volume', align: 'right', render: (r) => formatCompact(r.volume) },
+  { id: 'market_cap', label: 'Market Cap', align: 'right', render: (r) => formatMoneyCompact(r.market_cap) },
+  { id: 'pe', label: 'P/E', align: 'right', title: 'Price / earnings', render: (r) => formatNumber(r.pe, 2) },
+  {
+    id: 'rsi14',
+    label: 'RSI',
+    align: 'right',
+    title: 'Relative Strength Index (14)',
+    render: (r) => <span className={rsiClass(r.rsi14)}>{formatNumber(r.rsi14, 1)}</span>,
+  },
+];
+
+function SortIcon({ active, order }: { active: boolean; order: SortOrder }) {
+  return (
+    <svg viewBox="0 0 10 14" className={cn('h-3 w-2.5 flex-none', active ? 'text-sky-400' : 'text-slate-600')} aria-hidden="true">
+      <path d="M5 1l4 5H1z" fill="currentColor" opacity={active && order === 'asc' ? 1 : active ? 0.25 : 0.6} />
+      <path d="M5 13l4-5H1z" fill="currentColor" opacity={active && order === 'desc' ? 1 : active ? 0.25 : 0.6} />
+    </svg>
+  );
+}
+
+export function ResultsTable({
+  rows,
+  sort,
+  order,
+  onSort,
+  offset,
+  dimmed,
+}: {
+  rows: ScreenRow[];
+  sort: string;
+  order: SortOrder;
+  onSort: (field: string) => void;
+  offset: number;
+  dimmed?: boolean;
+}) {
+  const navigate = useNavigate();
+  const open = (symbol: string) => navigate(`/stocks/${encodeURIComponent(symbol)}`);
+
+  return (
+    <div className="overflow-x-auto">
+      <table data-testid="results-table" className={cn('w-full border-collapse text-[13px] transition-opacity', dimmed && 'opacity-60')}>
+        <thead>
+          <tr className="border-b border-slate-800 text-[11px] uppercase tracking-wide text-slate-400">
+            <th scope="col" className="w-10 px-2 py-2 text-right font-medium text-slate-600">
+              #
+            </th>
+            {COLUMNS.map((col) => {
+              const active = sort === col.id;
+              return (
+                <th
+                  key={col.id}
+                  scope="col"
+                  aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}
+                  className={cn('px-2 py-0 font-medium', col.align === 'right' ? 'text-right' : 'text-left')}
+                >
+                  <button
+                    type="button"
+                    title={col.title ? `Sort by ${col.title}` : `Sort by ${col.label}`}
+                    data-testid={`sort-${col.id}`}
+                    onClick={() => onSort(col.id)}
+                    className={cn(
+                      'inline-flex h-8 items-center gap-1 uppercase hover:text-slate-100',
+                      col.align === 'right' && 'flex-row-reverse',
+                      active && 'text-slate-100',
+                    )}
+                  >
+                    {col.label}
+                    <SortIcon active={active} order={order} />
+                  </button>
+                </th>
+              );
+            })}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row, i) => (
+            <tr
+              key={row.symbol}
+              data-testid="result-row"
+              tabIndex={0}
+              onClick={(e: MouseEvent) => {
+                if ((e.target as HTMLElement).closest('a')) return;
+                open(row.symbol);
+              }}
+              onKeyDown={(e: KeyboardEvent) => {
+                if (e.key === 'Enter') open(row.symbol);
+              }}
+              className="cursor-pointer border-b border-slate-800/60 odd:bg-slate-900/30 hover:bg-slate-800/60 focus:bg-slate-800/60 focus:outline-none"
+            >
+              <td className="num px-2 py-1.5 text-slate-600">{offset + i + 1}</td>
+              {COLUMNS.map((col) => (
+                <td
+                  key={col.id}
+                  className={cn('px-2 py-1.5', col.align === 'right' ? 'num text-slate-200' : 'text-left', col.className)}
+                >
+                  {col.render(row)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

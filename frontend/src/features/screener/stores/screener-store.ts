@@ -1,0 +1,143 @@
+import { create } from 'zustand';
+import type { FieldType, FilterOp, ScreenFilter, SortOrder } from '@/types/api';
+import {
+  buildFilters,
+  buildScreenRequest,
+  defaultOpFor,
+  OPS_BY_TYPE,
+  PRESETS,
+  type FilterRow,
+} from './filter-model';
+
+let nextId = 1;
+const newId = () => `f${nextId++}`;
+
+export const DEFAULT_SORT = 'market_cap';
+export const DEFAULT_ORDER: SortOrder = 'desc';
+
+export interface ScreenerState {
+  /** Draft filter rows edited in the builder. */
+  rows: FilterRow[];
+  /** Validation messages per row id, set by run(). */
+  rowErrors: Record<string, string>;
+  /** Filters of the last successful run(): these drive the query. */
+  applied: ScreenFilter[];
+  sort: string;
+  order: SortOrder;
+  page: number;
+  activePreset: string | null;
+
+  addRow: (init?: { field?: string; fieldType?: FieldType }) => void;
+  removeRow: (id: string) => void;
+  updateRow: (id: string, patch: Partial<Omit<FilterRow, 'id'>>) => void;
+  setRowField: (id: string, field: string, fieldType: FieldType) => void;
+  clearRows: () => void;
+  applyPreset: (presetId: string) => void;
+  run: () => boolean;
+  toggleSort: (field: string) => void;
+  setPage: (page: number) => void;
+  reset: () => void;
+}
+
+const initial = {
+  rows: [] as FilterRow[],
+  rowErrors: {} as Record<string, string>,
+  applied: [] as ScreenFilter[],
+  sort: DEFAULT_SORT,
+  order: DEFAULT_ORDER,
+  page: 0,
+  activePreset: null as string | null,
+};
+
+export const useScreenerStore = create<ScreenerState>()((set, get) => ({
+  ...initial,
+
+  addRow: (init) =>
+    set((s) => {
+      const fieldType = init?.fieldType ?? 'number';
+      const row: FilterRow = {
+        id: newId(),
+        field: init?.field ?? '',
+        fieldType,
+        op: defaultOpFor(fieldType),
+        value: '',
+        valueTo: '',
+        values: [],
+      };
+      return { rows: [...s.rows, row], activePreset: null };
+    }),
+
+  removeRow: (id) =>
+    set((s) => {
+      const rowErrors = { ...s.rowErrors };
+      delete rowErrors[id];
+      return { rows: s.rows.filter((r) => r.id !== id), rowErrors, activePreset: null };
+    }),
+
+  updateRow: (id, patch) =>
+    set((s) => {
+      const rowErrors = { ...s.rowErrors };
+      delete rowErrors[id];
+      return { rows: s.rows.map((r) => (r.id === id ? { ...r, ...patch } : r)), rowErrors, activePreset: null };
+    }),
+
+  setRowField: (id, field, fieldType) =>
+    set((s) => ({
+      rows: s.rows.map((r) => {
+        if (r.id !== id) return r;
+        const sameType = r.fieldType === fieldType;
+        const op: FilterOp = sameType && OPS_BY_TYPE[fieldType].includes(r.op) ? r.op : defaultOpFor(fieldType);
+        return {
+          ...r,
+          field,
+          fieldType,
+          op,
+          value: sameType ? r.value : '',
+          valueTo: sameType ? r.valueTo : '',
+          values: sameType ? r.values : [],
+        };
+      }),
+      activePreset: null,
+    })),
+
+  clearRows: () => set({ rows: [], rowErrors: {}, activePreset: null }),
+
+  applyPreset: (presetId) => {
+    const preset = PRESETS.find((p) => p.id === presetId);
+    if (!preset) return;
+    set({
+      rows: preset.rows.map((r) => ({ valueTo: '', values: [], ...r, id: newId() })),
+      rowErrors: {},
+      sort: preset.sort ?? get().sort,
+      order: preset.order ?? get().order,
+    });
+    get().run();
+    set({ activePreset: preset.id });
+  },
+
+  run: () => {
+    const result = buildFilters(get().rows);
+    if (!result.ok) {
+      set({ rowErrors: result.errors });
+      return false;
+    }
+    set({ applied: result.filters, rowErrors: {}, page: 0 });
+    return true;
+  },
+
+  toggleSort: (field) =>
+    set((s) => {
+      if (s.sort === field) return { order: s.order === 'desc' ? 'asc' : 'desc', page: 0 };
+      // Text columns read naturally A→Z; numbers largest first.
+      const textual = field === 'symbol' || field === 'name' || field === 'sector';
+      return { sort: field, order: textual ? 'asc' : 'desc', page: 0 };
+    }),
+
+  setPage: (page) => set({ page: Math.max(0, page) }),
+
+  reset: () => set({ ...initial }),
+}));
+
+export function selectScreenRequest(s: Pick<ScreenerState, 'applied' | 'sort' | 'order' | 'page'>) {
+  return buildScreenRequest({ filters: s.applied, sort: s.sort, order: s.order, page: s.page });
+}

@@ -1,0 +1,117 @@
+"""WebSocket API Lambda handlers (API Gateway WebSocket proxy events).
+
+Deployed with this directory as the code asset (``handlers.connect`` etc.), so it imports only
+``stockscreen`` and third-party packages. Routes: ``$connect`` -> :func:`connect`,
+``$disconnect`` -> :func:`disconnect`, ``subscribe`` / ``unsubscribe`` / ``$default`` ->
+:func:`message`; the EventBridge rule for ``prices.updated`` invokes :func:`broadcast`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from stockscreen.errors import DomainError, Invalid
+from stockscreen.realtime.broadcaster import Broadcaster
+from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.messages import Ack, ErrorMessage, parse_client_message
+from stockscreen.realtime.quotes import get_quotes
+from stockscreen.realtime.symbols import normalize_symbol
+
+logger = Logger(service="stockscreen-ws")
+
+Event = dict[str, Any]
+Response = dict[str, Any]
+
+
+def _connection_id(event: Event) -> str:
+    return str(event["requestContext"]["connectionId"])
+
+
+def _user_id(event: Event) -> str | None:
+    """The authenticated user, when a Lambda/Cognito authorizer ran on ``$connect``."""
+    auth = event.get("requestContext", {}).get("authorizer") or {}
+    claims = auth.get("claims") or {}
+    user = auth.get("principalId") or auth.get("userId") or claims.get("sub")
+    return str(user) if user else None
+
+
+def _response(status: int, payload: Any | None = None) -> Response:
+    resp: Response = {"statusCode": status}
+    if payload is not None:
+        resp["body"] = json.dumps(payload)
+    return resp
+
+
+def connect(event: Event, context: Any) -> Response:
+    connection_id = _connection_id(event)
+    user_id = _user_id(event)
+    ConnectionRegistry().register(connection_id, user_id)
+    logger.info("connected", extra={"connection_id": connection_id, "user_id": user_id})
+    return _response(200)
+
+
+def disconnect(event: Event, context: Any) -> Response:
+    connection_id = _connection_id(event)
+    symbols = ConnectionRegistry().unregister(connection_id)
+    logger.info("disconnected", extra={"connection_id": connection_id, "symbols": len(symbols)})
+    return _response(200)
+
+
+def message(event: Event, context: Any) -> Response:
+    """``subscribe`` / ``unsubscribe`` / ``$default``: answer through the @connections API."""
+    connection_id = _connection_id(event)
+    registry = ConnectionRegistry()
+    broadcaster = Broadcaster.from_settings(registry)
+    try:
+        msg = parse_client_message(event.get("body"))
+        if msg.action == "subscribe":
+            symbols = registry.subscribe(connection_id, msg.symbols)
+        else:
+            symbols = registry.unsubscribe(connection_id, msg.symbols)
+    except DomainError as exc:
+        registry.touch(connection_id)  # a rejected message is activity too
+        logger.info(
+            "rejected message",
+            extra={"connection_id": connection_id, "code": exc.code, "reason": exc.message},
+        )
+        broadcaster.send(connection_id, ErrorMessage.from_error(exc))
+        return _response(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+
+    if msg.action == "subscribe":
+        if broadcaster.send(connection_id, Ack(type="subscribed", symbols=symbols)):
+            quotes = get_quotes(symbols)
+            for symbol in symbols:
+                if symbol in quotes and not broadcaster.send(connection_id, quotes[symbol]):
+                    break
+    else:
+        broadcaster.send(connection_id, Ack(type="unsubscribed", symbols=symbols))
+    logger.info(msg.action, extra={"connection_id": connection_id, "symbols": symbols})
+    return _response(200)
+
+
+def broadcast(event: Event, context: Any) -> Response:
+    """EventBridge ``prices.updated``: push the latest quotes to their subscribers.
+
+    ``detail.symbols`` lists the updated symbols; empty or missing means every subscribed one.
+    """
+    detail = event.get("detail") or {}
+    requested = detail.get("symbols") or []
+    registry = ConnectionRegistry()
+    subscribed = registry.subscribed_symbols()
+    if requested:
+        wanted: set[str] = set()
+        for s in requested:
+            try:
+                wanted.add(normalize_symbol(s))
+            except Invalid:
+                logger.warning("ignoring invalid symbol in prices.updated", extra={"symbol": repr(s)})
+        targets = subscribed & wanted
+    else:
+        targets = subscribed
+    quotes = get_quotes(sorted(targets))
+    delivered = Broadcaster.from_settings(registry).broadcast_quotes(quotes.values()) if quotes else 0
+    result = {"symbols": len(targets), "quotes": len(quotes), "delivered": delivered}
+    logger.info("broadcast", extra=result)
+    return result

@@ -1,0 +1,105 @@
+"""Names, paths, context keys and output keys shared by the app, the constructs and the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: ``/work/main`` (the repository root): infra_cdk/stockscreen_infra/constants.py -> parents[2].
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INFRA_DIR = REPO_ROOT / "infra_cdk"
+
+STACK_NAME = "Stockscreen"
+APP_TAG = "stockscreen"
+
+# --- source directories ------------------------------------------------------------------------
+API_SOURCE_DIR = REPO_ROOT / "functions" / "api"
+INGEST_SOURCE_DIR = REPO_ROOT / "functions" / "ingest"
+WS_SOURCE_DIR = REPO_ROOT / "functions" / "ws"
+ALERTS_SOURCE_DIR = REPO_ROOT / "functions" / "alerts"
+FRONTEND_DIST_DIR = REPO_ROOT / "frontend" / "dist"
+DEFAULT_BUILD_DIR = INFRA_DIR / "build"
+DEFAULT_LAYER_DIR = DEFAULT_BUILD_DIR / "layer"
+#: Written into a layer directory created at synth because ``make layer`` has not run.
+LAYER_PLACEHOLDER_MARKER = "PLACEHOLDER_LAYER.txt"
+
+# --- context keys (``cdk synth -c key=value``) -------------------------------------------------
+CTX_LAYER_DIR = "layer_dir"
+CTX_BUILD_DIR = "build_dir"
+CTX_API_SOURCE_DIR = "api_source_dir"
+CTX_FRONTEND_DIST_DIR = "frontend_dist_dir"
+CTX_TIMESCALE_ENDPOINT = "timescale_endpoint"
+CTX_TIMESCALE_SECRET_ARN = "timescale_secret_arn"
+CTX_SES_SENDER = "ses_sender"
+CTX_INGEST_SCHEDULE = "ingest_schedule"
+CTX_ALARM_EMAIL = "alarm_email"
+CTX_NAG = "nag"
+
+# --- defaults ----------------------------------------------------------------------------------
+DEFAULT_SES_SENDER = "noreply@example.com"
+#: Weekdays 22:30 UTC, i.e. after the US close (16:00 ET = 20:00/21:00 UTC) plus vendor lag.
+INGEST_SCHEDULE_EXPRESSION = "cron(30 22 ? * MON-FRI *)"
+
+# --- runtime -----------------------------------------------------------------------------------
+#: The layer is built with ``pip --platform manylinux2014_x86_64``, so every function is x86_64.
+LAYER_PLATFORM = "manylinux2014_x86_64"
+PYTHON_RUNTIME = "python3.11"
+
+# --- resource names ----------------------------------------------------------------------------
+API_APP_NAME = "stockscreen-api"
+#: API Gateway stage of the REST API: CloudFront forwards ``/api/*`` unchanged to it.
+REST_API_STAGE = "api"
+WS_API_NAME = "stockscreen-ws"
+#: WebSocket stage: CloudFront forwards ``/ws`` to it.
+WS_STAGE = "ws"
+WS_ROUTE_SELECTION_EXPRESSION = "$request.body.action"
+#: route key -> handler in functions/ws/handlers.py
+WS_ROUTES: dict[str, str] = {
+    "$connect": "handlers.connect",
+    "$disconnect": "handlers.disconnect",
+    "$default": "handlers.default",
+    "subscribe": "handlers.message",
+    "unsubscribe": "handlers.message",
+}
+WS_BROADCAST_HANDLER = "handlers.broadcast"
+ALERTS_HANDLER = "handlers.on_prices_updated"
+
+EVENT_BUS_NAME = "stockscreen-events"
+EVENT_SOURCE_INGEST = "stockscreen.ingest"
+EVENT_DETAIL_TYPE_PRICES_UPDATED = "prices.updated"
+
+DB_NAME = "stockscreen"
+DB_USERNAME = "stockscreen"
+DB_PORT = 5432
+REDIS_PORT = 6379
+
+ALERTS_QUEUE_MAX_RECEIVE_COUNT = 5
+NOTIFICATIONS_TOPIC_NAME = "stockscreen-notifications"
+DASHBOARD_NAME = "stockscreen"
+
+# --- environment variable names handed to the functions ------------------------------------------
+ENV_DATABASE_SECRET_ARN = "DATABASE_SECRET_ARN"
+ENV_JWT_SECRET_ARN = "JWT_SECRET_ARN"
+ENV_REDIS_URL = "REDIS_URL"
+ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
+ENV_WS_MANAGEMENT_URL = "WS_MANAGEMENT_URL"
+ENV_ALERTS_QUEUE_URL = "ALERTS_QUEUE_URL"
+ENV_NOTIFICATIONS_TOPIC_ARN = "NOTIFICATIONS_TOPIC_ARN"
+ENV_SES_SENDER = "SES_SENDER"
+ENV_STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+#: Never set as a plain environment variable (tests enforce it): functions read DATABASE_SECRET_ARN.
+FORBIDDEN_ENV_VARS = ("DATABASE_URL",)
+
+# --- CloudFront --------------------------------------------------------------------------------
+API_PATH_PATTERN = "/api/*"
+WS_PATH_PATTERN = "/ws"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' wss:; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+# --- stack outputs (logical ids) ---------------------------------------------------------------
+OUTPUT_CLOUDFRONT_URL = "CloudFrontUrl"
+OUTPUT_REST_API_URL = "RestApiUrl"
+OUTPUT_WEBSOCKET_URL = "WebSocketUrl"
+OUTPUT_STATE_MACHINE_ARN = "StateMachineArn"
+OUTPUT_FRONTEND_BUCKET = "FrontendBucketName"

@@ -1,0 +1,88 @@
+"""Ingest: one function per task, the shared state machine definition, the bus and the schedule."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, definition_json
+
+from stockscreen_infra import constants as c
+from stockscreen_infra.functions import FunctionDefaults
+
+
+class Ingest(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        defaults: FunctionDefaults,
+        schedule_expression: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.bus = events.EventBus(self, "Bus", event_bus_name=c.EVENT_BUS_NAME)
+
+        #: state name (Fetch, Validate, ...) -> function running it
+        self.functions: dict[str, lambda_.Function] = {}
+        for state, handler in HANDLERS.items():
+            self.functions[state] = defaults.function(
+                self,
+                f"{state}Function",
+                source_dir=c.INGEST_SOURCE_DIR,
+                handler=handler,
+                description=f"Stockscreen ingest task {state}",
+                timeout=Duration.minutes(15),  # the ASL task timeout is 900 s
+                memory_size=1024,
+                environment={c.ENV_EVENT_BUS_NAME: self.bus.event_bus_name},
+            )
+        # Only the Publish task emits domain events.
+        self.bus.grant_put_events_to(self.functions["Publish"])
+
+        self.log_group = logs.LogGroup(
+            self,
+            "StateMachineLogs",
+            log_group_name=f"/aws/vendedlogs/states/{STATE_MACHINE_NAME}",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # The ASL comes from the one shared source (stockscreen.pipeline.definition); CDK only
+        # fills the ``${XxxFunctionArn}`` placeholders.
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=STATE_MACHINE_NAME,
+            definition_body=sfn.DefinitionBody.from_string(definition_json()),
+            definition_substitutions={
+                placeholder: self.functions[state].function_arn for state, placeholder in TASKS.items()
+            },
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            timeout=Duration.hours(2),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        for fn in self.functions.values():
+            fn.grant_invoke(self.state_machine)
+
+        self.schedule_role = iam.Role(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="EventBridge schedule -> start the ingest state machine",
+        )
+        self.schedule = events.Rule(
+            self,
+            "Schedule",
+            description="Daily ingest after the US close (weekdays)",
+            schedule=events.Schedule.expression(schedule_expression),
+            targets=[
+                # Input: the scheduled event itself (its ``time`` is the run's reference time).
+                targets.SfnStateMachine(self.state_machine, role=self.schedule_role)
+            ],
+        )

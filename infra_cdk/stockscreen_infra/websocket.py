@@ -1,0 +1,87 @@
+"""WebSocket API (stage ``ws``): $connect/$disconnect/$default/subscribe/unsubscribe + broadcaster."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from stockscreen_infra import constants as c
+from stockscreen_infra.functions import FunctionDefaults
+
+_IDS = {
+    "handlers.connect": "Connect",
+    "handlers.disconnect": "Disconnect",
+    "handlers.default": "Default",
+    "handlers.message": "Message",
+}
+
+
+class WebSocket(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, defaults: FunctionDefaults) -> None:
+        super().__init__(scope, construct_id)
+
+        self.api = apigwv2.WebSocketApi(
+            self,
+            "Api",
+            api_name=c.WS_API_NAME,
+            route_selection_expression=c.WS_ROUTE_SELECTION_EXPRESSION,
+        )
+        self.stage = apigwv2.WebSocketStage(
+            self, "Stage", web_socket_api=self.api, stage_name=c.WS_STAGE, auto_deploy=True
+        )
+        #: https://{api-id}.execute-api.{region}.amazonaws.com/ws (the @connections endpoint)
+        self.management_url = self.stage.callback_url
+        self.url = self.stage.url
+        self.domain_name = f"{self.api.api_id}.execute-api.{Stack.of(self).region}.{Stack.of(self).url_suffix}"
+
+        env = {c.ENV_WS_MANAGEMENT_URL: self.management_url}
+        self.functions: dict[str, lambda_.Function] = {}
+        for handler, fid in _IDS.items():
+            self.functions[handler] = defaults.function(
+                self,
+                fid,
+                source_dir=c.WS_SOURCE_DIR,
+                handler=handler,
+                description=f"Stockscreen WebSocket {handler}",
+                environment=env,
+            )
+        for route_key, handler in c.WS_ROUTES.items():
+            integration = integrations.WebSocketLambdaIntegration(
+                f"{_IDS[handler]}{route_key.strip('$').capitalize()}Integration", self.functions[handler]
+            )
+            # No API Gateway authorizer on $connect: browsers cannot set headers on a WebSocket
+            # upgrade, so the connect handler verifies the JWT passed in the query string.
+            self.api.add_route(route_key, integration=integration)
+
+        self.broadcast = defaults.function(
+            self,
+            "Broadcast",
+            source_dir=c.WS_SOURCE_DIR,
+            handler=c.WS_BROADCAST_HANDLER,
+            description="Stockscreen WebSocket broadcaster (prices.updated)",
+            environment=env,
+        )
+        # Functions that post to connections (broadcast; replies from message/default) may manage
+        # connections of THIS API's ``ws`` stage only.
+        manage = iam.PolicyStatement(
+            actions=["execute-api:ManageConnections"],
+            resources=[self.connections_arn],
+        )
+        for fn in (self.broadcast, self.functions["handlers.message"], self.functions["handlers.default"]):
+            fn.add_to_role_policy(manage)
+
+    @property
+    def connections_arn(self) -> str:
+        return Stack.of(self).format_arn(
+            service="execute-api",
+            resource=self.api.api_id,
+            resource_name=f"{c.WS_STAGE}/*/@connections/*",
+        )
+
+    @property
+    def all_functions(self) -> list[lambda_.Function]:
+        return [*self.functions.values(), self.broadcast]

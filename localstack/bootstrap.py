@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Create the platform's AWS resources on a LocalStack-compatible endpoint (idempotent).
+
+Both local modes run this one script: ``make dev`` against moto's server (or LocalStack
+when it already listens on :4566), and LocalStack's own ``ready.d`` init hook. It prints
+the resource names and ARNs as ``KEY=value`` lines (the environment the functions need).
+
+    python localstack/bootstrap.py --endpoint-url http://127.0.0.1:4566
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+from typing import Any
+
+import boto3
+
+PREFIX = "stockscreen"
+EVENT_BUS = f"{PREFIX}-events"
+ALERTS_TOPIC = f"{PREFIX}-alerts"
+ADMIN_TOPIC = f"{PREFIX}-admin"
+ALERTS_QUEUE = f"{PREFIX}-alerts"
+ALERTS_DLQ = f"{PREFIX}-alerts-dlq"
+IDEMPOTENCY_TABLE = f"{PREFIX}-idempotency"
+CONNECTIONS_TABLE = f"{PREFIX}-ws-connections"
+JWT_SECRET = f"{PREFIX}/jwt-signing-key"
+SES_SENDER = "noreply@stockscreen.local"
+PRICES_RULE = f"{PREFIX}-prices-updated"
+
+
+def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
+    def client(name: str) -> Any:
+        return boto3.client(name, endpoint_url=endpoint_url, region_name=region,
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    sns, sqs, ses, events, ddb, sm = (client(n) for n in ("sns", "sqs", "ses", "events", "dynamodb",
+                                                           "secretsmanager"))
+    alerts_topic = sns.create_topic(Name=ALERTS_TOPIC)["TopicArn"]
+    admin_topic = sns.create_topic(Name=ADMIN_TOPIC)["TopicArn"]
+
+    dlq_url = sqs.create_queue(QueueName=ALERTS_DLQ)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=ALERTS_QUEUE,
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+                    "VisibilityTimeout": "60"},
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=alerts_topic, Protocol="sqs", Endpoint=queue_arn)
+
+    ses.verify_email_identity(EmailAddress=SES_SENDER)
+
+    try:
+        bus_arn = events.create_event_bus(Name=EVENT_BUS)["EventBusArn"]
+    except events.exceptions.ResourceAlreadyExistsException:
+        bus_arn = events.describe_event_bus(Name=EVENT_BUS)["Arn"]
+    events.put_rule(
+        Name=PRICES_RULE,
+        EventBusName=EVENT_BUS,
+        EventPattern=json.dumps({"source": ["stockscreen.ingest"], "detail-type": ["prices.updated"]}),
+        State="ENABLED",
+    )
+    events.put_targets(Rule=PRICES_RULE, EventBusName=EVENT_BUS,
+                       Targets=[{"Id": "alerts-queue", "Arn": queue_arn}])
+
+    for table, key in ((IDEMPOTENCY_TABLE, "id"), (CONNECTIONS_TABLE, "connection_id")):
+        try:
+            ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                             KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
+        except ddb.exceptions.ResourceInUseException:
+            pass
+
+    try:
+        secret_arn = sm.describe_secret(SecretId=JWT_SECRET)["ARN"]
+    except sm.exceptions.ResourceNotFoundException:
+        secret_arn = sm.create_secret(
+            Name=JWT_SECRET,
+            SecretString=json.dumps({"kid": "local-1", "key": secrets.token_urlsafe(48)}),
+        )["ARN"]
+
+    return {
+        "EVENT_BUS_NAME": EVENT_BUS,
+        "EVENT_BUS_ARN": bus_arn,
+        "ALERTS_TOPIC_ARN": alerts_topic,
+        "ADMIN_TOPIC_ARN": admin_topic,
+        "ALERTS_QUEUE_URL": queue_url,
+        "ALERTS_DLQ_URL": dlq_url,
+        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        "CONNECTIONS_TABLE": CONNECTIONS_TABLE,
+        "JWT_SECRET_ARN": secret_arn,
+        "SES_SENDER": SES_SENDER,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint-url", default="http://127.0.0.1:4566")
+    parser.add_argument("--region", default="us-east-1")
+    args = parser.parse_args()
+    for key, value in bootstrap(args.endpoint_url, args.region).items():
+        print(f"{key}={value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Market data: providers (where bars come from) and repositories (how they are read)."""

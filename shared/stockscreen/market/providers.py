@@ -1,0 +1,186 @@
+"""Providers of market data files, with header auto-detection and precise file:line errors.
+
+A provider yields rows as tuples of text exactly as read; typing, checks and loading
+happen later in the pipeline, so a bad value is quarantined rather than crashing a read.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from stockscreen.errors import DataFileError
+
+BAR_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
+
+#: Header spellings seen in the wild -> canonical bar column.
+BAR_HEADER_ALIASES: dict[str, str] = {
+    "date": "date",
+    "timestamp": "date",
+    "day": "date",
+    "symbol": "symbol",
+    "name": "symbol",
+    "ticker": "symbol",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "adj_close": "adj_close",
+    "adj close": "adj_close",
+    "adjclose": "adj_close",
+    "volume": "volume",
+    "vol": "volume",
+}
+
+CONSTITUENT_HEADERS = {
+    "Ticker symbol": "symbol",
+    "Symbol": "symbol",
+    "Security": "name",
+    "GICS Sector": "sector",
+    "GICS Sub Industry": "industry",
+    "Address of Headquarters": "headquarters",
+    "Date first added": "date_added",
+    "CIK": "cik",
+}
+
+FUNDAMENTAL_HEADERS = {
+    "Symbol": "symbol",
+    "Name": "name",
+    "Sector": "sector",
+    "Price": "price",
+    "Price/Earnings": "pe",
+    "Dividend Yield": "dividend_yield",
+    "Earnings/Share": "eps",
+    "52 Week Low": "low_52w",
+    "52 Week High": "high_52w",
+    "Market Cap": "market_cap",
+    "EBITDA": "ebitda",
+    "Price/Sales": "price_sales",
+    "Price/Book": "price_book",
+}
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise DataFileError(str(path), None, f"cannot open: {exc.strerror}") from exc
+    magic = raw.read(2)
+    raw.seek(0)
+    return gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+
+
+def _decoded_lines(name: str, stream: IO[bytes]) -> Iterator[str]:
+    """Lines as text; a line that is not UTF-8 is an error naming the file and the line."""
+    line = 0
+    try:
+        for line, raw in enumerate(stream, 1):  # noqa: B007 - line is read in the handlers
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFileError(name, line, "binary or non-UTF-8 data") from exc
+    except (gzip.BadGzipFile, EOFError, OSError) as exc:
+        raise DataFileError(name, line + 1, f"corrupt compressed data ({exc})") from exc
+
+
+@dataclass
+class CsvRows:
+    """Rows of one CSV file, each with its 1-based line number."""
+
+    path: Path
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+    stream: IO[bytes]
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def read_csv(path: Path) -> CsvRows:
+    """Open a CSV (plain or gzip), read its header; rows are checked for shape as they stream."""
+    name = str(path)
+    stream = _open_binary(path)
+    reader = csv.reader(_decoded_lines(name, stream))
+    try:
+        header = next(reader)
+    except StopIteration:
+        stream.close()
+        raise DataFileError(name, 1, "file is empty (no header line)") from None
+    except csv.Error as exc:
+        stream.close()
+        raise DataFileError(name, 1, f"malformed CSV: {exc}") from exc
+    except DataFileError:
+        stream.close()
+        raise
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    if not any(header):
+        stream.close()
+        raise DataFileError(name, 1, "empty header line")
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        width = len(header)
+        try:
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != width:
+                    raise DataFileError(name, reader.line_num, f"expected {width} fields, found {len(row)}")
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise DataFileError(name, reader.line_num + 1, f"malformed CSV: {exc}") from exc
+        finally:
+            stream.close()
+
+    return CsvRows(path, header, rows(), stream)
+
+
+def bar_column_map(path: Path, header: list[str]) -> dict[str, int]:
+    """Canonical bar column -> index in ``header``; a missing required column is a file error."""
+    mapping: dict[str, int] = {}
+    for i, h in enumerate(header):
+        canonical = BAR_HEADER_ALIASES.get(h.strip().lower())
+        if canonical and canonical not in mapping:
+            mapping[canonical] = i
+    missing = [c for c in BAR_COLUMNS if c not in mapping]
+    if missing:
+        raise DataFileError(
+            str(path), 1,
+            f"missing bar column(s) {', '.join(missing)}; header was: {', '.join(header)}",
+        )
+    return mapping
+
+
+def iter_bars(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(line, (symbol, date, open, high, low, close, volume)) for each data row of a bars file."""
+    csv_rows = read_csv(path)
+    mapping = bar_column_map(path, csv_rows.header)
+    idx = [mapping[c] for c in BAR_COLUMNS]
+    for line, row in csv_rows.rows:
+        yield line, tuple(row[i].strip() for i in idx)
+
+
+def iter_reference(path: Path, headers: dict[str, str], kind: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a constituents or fundamentals file as {canonical: text}."""
+    csv_rows = read_csv(path)
+    index = {headers[h]: i for i, h in enumerate(csv_rows.header) if h in headers}
+    if "symbol" not in index:
+        raise DataFileError(str(path), 1, f"not a {kind} file: no symbol column in {', '.join(csv_rows.header)}")
+    for line, row in csv_rows.rows:
+        yield line, {k: row[i].strip() for k, i in index.items()}
+
+
+def detect_kind(path: Path) -> str:
+    """'bars', 'constituents' or 'fundamentals', from the header line."""
+    csv_rows = read_csv(path)
+    header = set(csv_rows.header)
+    csv_rows.close()
+    if "Price/Earnings" in header or "Earnings/Share" in header:
+        return "fundamentals"
+    if "GICS Sector" in header or "Ticker symbol" in header:
+        return "constituents"
+    bar_column_map(path, csv_rows.header)
+    return "bars"

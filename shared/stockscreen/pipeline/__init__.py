@@ -1,0 +1,1 @@
+"""The market-data pipeline: state machine definition and its task services."""

@@ -1,0 +1,184 @@
+"""Load: upsert the security master, fundamentals and clean bars, in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+US_STATES = {
+    "Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware",
+    "Florida", "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky",
+    "Louisiana", "Maine", "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi",
+    "Missouri", "Montana", "Nebraska", "Nevada", "New Hampshire", "New Jersey", "New Mexico",
+    "New York", "North Carolina", "North Dakota", "Ohio", "Oklahoma", "Oregon", "Pennsylvania",
+    "Rhode Island", "South Carolina", "South Dakota", "Tennessee", "Texas", "Utah", "Vermont",
+    "Virginia", "Washington", "West Virginia", "Wisconsin", "Wyoming", "District of Columbia", "D.C.",
+}
+
+_FUND_NUMERIC = ("price", "pe", "dividend_yield", "eps", "low_52w", "high_52w", "market_cap", "ebitda",
+                 "price_sales", "price_book")
+
+
+def _num(value: str | None) -> float | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _file_date(name: str) -> dt.date | None:
+    m = re.search(r"(\d{4}-\d{2}-\d{2})", name)
+    return _date(m.group(1)) if m else None
+
+
+def _issue(conn: Connection, run_id: str, rule: str, severity: str, action: str, symbol: str | None,
+           message: str, raw: dict[str, Any] | None = None) -> None:
+    conn.execute(
+        text("INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
+             "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"),
+        {"r": run_id, "rule": rule, "sev": severity, "act": action, "sym": symbol, "msg": message,
+         "raw": None if raw is None else json.dumps(raw)},
+    )
+
+
+def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
+    rows = conn.execute(
+        text("SELECT kind, file, line, row FROM raw_reference WHERE run_id = :r ORDER BY kind, file, line"),
+        {"r": run_id},
+    ).all()
+    constituents = [(f, ln, r) for k, f, ln, r in rows if k == "constituents"]
+    fundamentals = [(f, ln, r) for k, f, ln, r in rows if k == "fundamentals"]
+    upserted = 0
+    for _file, _line, r in constituents:
+        hq = r.get("headquarters") or None
+        state = hq.rsplit(",", 1)[-1].strip() if hq else None
+        country = ("United States" if state in US_STATES else state) if state else None
+        conn.execute(
+            text(
+                "INSERT INTO securities (symbol, name, sector, industry, headquarters, hq_state, hq_country, "
+                "date_added, cik) VALUES (:symbol, :name, :sector, :industry, :hq, :state, :country, :added, :cik) "
+                "ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, sector = EXCLUDED.sector, "
+                "industry = EXCLUDED.industry, headquarters = EXCLUDED.headquarters, hq_state = EXCLUDED.hq_state, "
+                "hq_country = EXCLUDED.hq_country, date_added = EXCLUDED.date_added, cik = EXCLUDED.cik"
+            ),
+            {"symbol": r["symbol"].upper(), "name": r.get("name") or r["symbol"], "sector": r.get("sector") or None,
+             "industry": r.get("industry") or None, "hq": hq, "state": state, "country": country,
+             "added": _date(r.get("date_added")), "cik": r.get("cik") or None},
+        )
+        upserted += 1
+
+    if not fundamentals:
+        return {"securities": upserted, "fundamentals": 0}
+
+    parsed = []
+    for file, line, r in fundamentals:
+        values = {k: _num(r.get(k)) for k in _FUND_NUMERIC}
+        parsed.append((file, line, r, values))
+        # a symbol only known from the fundamentals file still gets a security row
+        conn.execute(
+            text("INSERT INTO securities (symbol, name, sector) VALUES (:s, :n, :sec) ON CONFLICT (symbol) DO NOTHING"),
+            {"s": r["symbol"].upper(), "n": r.get("name") or r["symbol"], "sec": r.get("sector") or None},
+        )
+
+    # 52-week columns swapped? Decide per file by majority, correct and report each row.
+    swapped = sum(1 for *_, v in parsed if v["low_52w"] is not None and v["high_52w"] is not None
+                  and v["low_52w"] > v["high_52w"])
+    with_both = sum(1 for *_, v in parsed if v["low_52w"] is not None and v["high_52w"] is not None)
+    swap_all = with_both > 0 and swapped * 2 > with_both
+    # Dividend yield unit: fractions never exceed 1 in practice; percent values do.
+    yields = [v["dividend_yield"] for *_, v in parsed if v["dividend_yield"]]
+    in_percent = bool(yields) and max(yields) > 1.0
+    _issue(conn, run_id, "dividend_yield_unit", "info", "corrected", None,
+           "dividend yield detected in percent; stored as percent" if in_percent
+           else "dividend yield detected as fractions; converted to percent")
+
+    count = 0
+    for file, line, r, v in parsed:
+        symbol = r["symbol"].upper()
+        if swap_all and v["low_52w"] is not None and v["high_52w"] is not None and v["low_52w"] > v["high_52w"]:
+            v["low_52w"], v["high_52w"] = v["high_52w"], v["low_52w"]
+            _issue(conn, run_id, "fundamentals_52w_swapped", "warning", "corrected", symbol,
+                   f"'52 Week Low' > '52 Week High' in {file}:{line}; columns swapped back",
+                   {"file": file, "line": line})
+        if not in_percent and v["dividend_yield"] is not None:
+            v["dividend_yield"] *= 100.0
+        missing = [k for k in ("pe", "dividend_yield", "eps", "market_cap") if v[k] is None]
+        if missing:
+            _issue(conn, run_id, "fundamentals_missing", "info", "loaded", symbol,
+                   f"missing {', '.join(missing)} in {file}:{line}")
+        if v["pe"] and v["eps"] and v["price"] and abs(v["pe"] * v["eps"] / v["price"] - 1) > 0.1:
+            _issue(conn, run_id, "pe_eps_mismatch", "info", "loaded", symbol,
+                   f"P/E x EPS = {v['pe'] * v['eps']:.2f} differs from price {v['price']:.2f}")
+        as_of = _file_date(file) or dt.date.today()
+        conn.execute(
+            text(
+                "INSERT INTO fundamentals (security_id, as_of, price, pe, dividend_yield, eps, low_52w, high_52w, "
+                "market_cap, ebitda, price_sales, price_book) SELECT id, :as_of, :price, :pe, :dividend_yield, :eps, "
+                ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book FROM securities WHERE symbol = :s "
+                "ON CONFLICT (security_id, as_of) DO UPDATE SET price = EXCLUDED.price, pe = EXCLUDED.pe, "
+                "dividend_yield = EXCLUDED.dividend_yield, eps = EXCLUDED.eps, low_52w = EXCLUDED.low_52w, "
+                "high_52w = EXCLUDED.high_52w, market_cap = EXCLUDED.market_cap, ebitda = EXCLUDED.ebitda, "
+                "price_sales = EXCLUDED.price_sales, price_book = EXCLUDED.price_book"
+            ),
+            {"s": symbol, "as_of": as_of, **v},
+        )
+        count += 1
+    return {"securities": upserted, "fundamentals": count}
+
+
+def load_bars(conn: Connection, run_id: str) -> dict[str, Any]:
+    """Upsert clean staged bars; unchanged rows are not rewritten, so a re-run changes nothing."""
+    staged_sql = (
+        "SELECT s.id AS security_id, s.symbol, r.date, r.open, r.high, r.low, r.close, r.volume::bigint AS volume"
+        " FROM raw_bars r JOIN securities s ON s.symbol = r.symbol"
+        " WHERE r.run_id = :r AND r.rejected_rule IS NULL"
+    )
+    updated = conn.execute(
+        text(
+            f"WITH staged AS ({staged_sql}), up AS ("
+            " UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close, volume = x.volume"
+            " FROM staged x WHERE b.security_id = x.security_id AND b.date = x.date"
+            " AND (b.open, b.high, b.low, b.close, b.volume) IS DISTINCT FROM (x.open, x.high, x.low, x.close, x.volume)"
+            " RETURNING x.symbol) SELECT symbol, count(*) FROM up GROUP BY symbol"
+        ),
+        {"r": run_id},
+    ).all()
+    inserted = conn.execute(
+        text(
+            f"WITH staged AS ({staged_sql}), ins AS ("
+            " INSERT INTO daily_bars (security_id, date, open, high, low, close, volume)"
+            " SELECT security_id, date, open, high, low, close, volume FROM staged"
+            " ON CONFLICT (security_id, date) DO NOTHING RETURNING security_id)"
+            " SELECT s.symbol, count(*) FROM ins JOIN securities s ON s.id = ins.security_id GROUP BY s.symbol"
+        ),
+        {"r": run_id},
+    ).all()
+    staged = conn.execute(
+        text("SELECT count(*) FILTER (WHERE rejected_rule IS NULL), count(*) FILTER (WHERE rejected_rule IS NOT NULL)"
+             " FROM raw_bars WHERE run_id = :r"),
+        {"r": run_id},
+    ).one()
+    n_ins = sum(int(r[1]) for r in inserted)
+    n_upd = sum(int(r[1]) for r in updated)
+    return {
+        "inserted": n_ins,
+        "updated": n_upd,
+        "unchanged": int(staged[0]) - n_ins - n_upd,
+        "quarantined": int(staged[1]),
+        "changed_symbols": sorted({r[0] for r in inserted} | {r[0] for r in updated}),
+    }

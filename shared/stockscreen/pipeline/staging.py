@@ -1,0 +1,110 @@
+"""Fetch: read provider files and stage their rows (typed where possible) for validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from stockscreen.errors import DataFileError
+from stockscreen.market.providers import (
+    CONSTITUENT_HEADERS,
+    FUNDAMENTAL_HEADERS,
+    detect_kind,
+    iter_bars,
+    iter_reference,
+)
+
+_DATE_CACHE: dict[str, dt.date | None] = {}
+
+
+def _parse_date(value: str) -> dt.date | None:
+    cached = _DATE_CACHE.get(value, ...)
+    if cached is not ...:
+        return cached  # type: ignore[return-value]
+    try:
+        parsed: dt.date | None = dt.date.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if len(_DATE_CACHE) < 100_000:
+        _DATE_CACHE[value] = parsed
+    return parsed
+
+
+def _parse_float(value: str) -> float | None:
+    if value == "":
+        return None
+    f = float(value)  # ValueError handled by caller
+    if math.isnan(f) or math.isinf(f):
+        raise ValueError(value)
+    return f
+
+
+def stage_bars(conn: Connection, run_id: str, path: Path) -> int:
+    """COPY one bars file into ``raw_bars``; unparseable values are staged with ``parse_error``."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    name = path.name
+    count = 0
+    with dbapi.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
+        "COPY raw_bars (run_id, file, line, symbol, date, open, high, low, close, volume, parse_error, raw)"
+        " FROM STDIN"
+    ) as copy:
+        for line, (symbol, date_s, o, h, lo, c, v) in iter_bars(path):
+            error: str | None = None
+            day = _parse_date(date_s)
+            if day is None:
+                error = "bad_date"
+            try:
+                prices = (_parse_float(o), _parse_float(h), _parse_float(lo), _parse_float(c))
+                vol = _parse_float(v)
+            except ValueError:
+                prices = (None, None, None, None)
+                vol = None
+                error = error or "bad_number"
+            if error is None and (None in prices or vol is None):
+                error = "missing_value"
+            raw = None if error is None else ",".join((symbol, date_s, o, h, lo, c, v))
+            copy.write_row(
+                (run_id, name, line, symbol.upper() or None, day, *prices, vol, error, raw)
+            )
+            count += 1
+    return count
+
+
+def stage_reference(conn: Connection, run_id: str, path: Path, kind: str) -> int:
+    headers = CONSTITUENT_HEADERS if kind == "constituents" else FUNDAMENTAL_HEADERS
+    rows: list[dict[str, Any]] = []
+    import json
+
+    for line, row in iter_reference(path, headers, kind):
+        rows.append({"run_id": run_id, "kind": kind, "file": path.name, "line": line, "row": json.dumps(row)})
+    if rows:
+        conn.execute(
+            text(
+                "INSERT INTO raw_reference (run_id, kind, file, line, row) "
+                "VALUES (:run_id, :kind, :file, :line, CAST(:row AS jsonb))"
+            ),
+            rows,
+        )
+    return len(rows)
+
+
+def stage_files(conn: Connection, run_id: str, paths: list[Path]) -> dict[str, int]:
+    """Stage every file; a poisoned file raises ``DataFileError`` and the caller rolls back."""
+    conn.execute(text("DELETE FROM raw_bars WHERE run_id = :r"), {"r": run_id})
+    conn.execute(text("DELETE FROM raw_reference WHERE run_id = :r"), {"r": run_id})
+    counts = {"bars": 0, "constituents": 0, "fundamentals": 0, "files": 0}
+    for path in paths:
+        if not path.exists():
+            raise DataFileError(str(path), None, "no such file")
+        kind = detect_kind(path)
+        if kind == "bars":
+            counts["bars"] += stage_bars(conn, run_id, path)
+        else:
+            counts[kind] += stage_reference(conn, run_id, path, kind)
+        counts["files"] += 1
+    return counts

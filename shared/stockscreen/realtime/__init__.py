@@ -1,0 +1,38 @@
+"""Real-time quotes over WebSocket: connection registry, wire messages, quote cache, push."""
+
+from stockscreen.realtime.broadcaster import Broadcaster, ManagementClient
+from stockscreen.realtime.connections import (
+    CONNECTION_TTL_SECONDS,
+    MAX_SYMBOLS_PER_CONNECTION,
+    ConnectionRegistry,
+)
+from stockscreen.realtime.messages import (
+    Ack,
+    AlertMessage,
+    ClientMessage,
+    ErrorMessage,
+    Quote,
+    ServerMessage,
+    parse_client_message,
+)
+from stockscreen.realtime.quotes import get_quotes, put_quotes
+from stockscreen.realtime.symbols import normalize_symbol, normalize_symbols
+
+__all__ = [
+    "CONNECTION_TTL_SECONDS",
+    "MAX_SYMBOLS_PER_CONNECTION",
+    "Ack",
+    "AlertMessage",
+    "Broadcaster",
+    "ClientMessage",
+    "ConnectionRegistry",
+    "ErrorMessage",
+    "ManagementClient",
+    "Quote",
+    "ServerMessage",
+    "get_quotes",
+    "normalize_symbol",
+    "normalize_symbols",
+    "parse_client_message",
+    "put_quotes",
+]

@@ -1,0 +1,189 @@
+"""Redis-backed registry of open WebSocket connections and their symbol subscriptions.
+
+Keys:
+
+* ``ws:conn:{id}``  hash ``connected_at``, ``last_active_at`` (epoch ms) and ``user_id``
+  (empty when anonymous); expires 2 h after the last activity.
+* ``ws:subs:{id}``  set of the symbols the connection follows (same TTL).
+* ``ws:sym:{SYMBOL}`` set of connection ids following ``SYMBOL``; no TTL (it is shared), stale
+  members are dropped on ``$disconnect`` or when a push answers ``GoneException``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from stockscreen.clients import get_redis
+from stockscreen.errors import Invalid
+from stockscreen.realtime.symbols import normalize_symbols
+
+CONNECTION_TTL_SECONDS = 2 * 60 * 60
+MAX_SYMBOLS_PER_CONNECTION = 50
+
+_CONN = "ws:conn:"
+_SUBS = "ws:subs:"
+_SYM = "ws:sym:"
+
+
+def conn_key(connection_id: str) -> str:
+    return f"{_CONN}{connection_id}"
+
+
+def subs_key(connection_id: str) -> str:
+    return f"{_SUBS}{connection_id}"
+
+
+def sym_key(symbol: str) -> str:
+    return f"{_SYM}{symbol}"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class ConnectionRegistry:
+    def __init__(
+        self,
+        client: redis.Redis | None = None,
+        *,
+        ttl_seconds: int = CONNECTION_TTL_SECONDS,
+        max_symbols: int = MAX_SYMBOLS_PER_CONNECTION,
+    ) -> None:
+        self._r: redis.Redis = client if client is not None else get_redis()
+        self.ttl_seconds = ttl_seconds
+        self.max_symbols = max_symbols
+
+    # -- connections -------------------------------------------------------------------------
+
+    def register(self, connection_id: str, user_id: str | None = None) -> None:
+        now = str(_now_ms())
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(
+            conn_key(connection_id),
+            mapping={"connected_at": now, "last_active_at": now, "user_id": user_id or ""},
+        )
+        pipe.expire(conn_key(connection_id), self.ttl_seconds)
+        pipe.execute()
+
+    def touch(self, connection_id: str) -> None:
+        """Record activity: refresh ``last_active_at`` and both TTLs."""
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(conn_key(connection_id), "last_active_at", str(_now_ms()))
+        pipe.expire(conn_key(connection_id), self.ttl_seconds)
+        pipe.expire(subs_key(connection_id), self.ttl_seconds)
+        pipe.execute()
+
+    def connection(self, connection_id: str) -> dict[str, str] | None:
+        data: dict[str, str] = self._r.hgetall(conn_key(connection_id))  # type: ignore[assignment]
+        return data or None
+
+    def user_id(self, connection_id: str) -> str | None:
+        value: str | None = self._r.hget(conn_key(connection_id), "user_id")  # type: ignore[assignment]
+        return value or None
+
+    def unregister(self, connection_id: str) -> list[str]:
+        """Forget the connection and every subscription it had; returns those symbols."""
+        removed: list[str] = []
+
+        def tx(pipe: Any) -> None:
+            removed.clear()
+            removed.extend(sorted(pipe.smembers(subs_key(connection_id))))
+            pipe.multi()
+            for symbol in removed:
+                pipe.srem(sym_key(symbol), connection_id)
+            pipe.delete(subs_key(connection_id), conn_key(connection_id))
+
+        self._r.transaction(tx, subs_key(connection_id))
+        return removed
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    def subscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]:
+        """Add symbols (validated, uppercased); returns them. At most ``max_symbols`` in total."""
+        wanted = normalize_symbols(symbols)
+        if not wanted:
+            return []
+
+        def tx(pipe: Any) -> None:
+            current: set[str] = pipe.smembers(subs_key(connection_id))
+            total = len(current | set(wanted))
+            if total > self.max_symbols:
+                raise Invalid(
+                    f"too many subscriptions: a connection may follow at most {self.max_symbols} "
+                    f"symbols ({len(current)} already, {total} requested in total)",
+                    {"limit": self.max_symbols, "current": len(current), "requested": total},
+                )
+            now = str(_now_ms())
+            pipe.multi()
+            pipe.sadd(subs_key(connection_id), *wanted)
+            for symbol in wanted:
+                pipe.sadd(sym_key(symbol), connection_id)
+            pipe.hset(conn_key(connection_id), "last_active_at", now)
+            pipe.hsetnx(conn_key(connection_id), "connected_at", now)
+            pipe.expire(conn_key(connection_id), self.ttl_seconds)
+            pipe.expire(subs_key(connection_id), self.ttl_seconds)
+
+        self._r.transaction(tx, subs_key(connection_id))
+        return wanted
+
+    def unsubscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]:
+        """Remove symbols (validated, uppercased); returns them, followed or not."""
+        unwanted = normalize_symbols(symbols)
+        if not unwanted:
+            return []
+        pipe = self._r.pipeline(transaction=True)
+        pipe.srem(subs_key(connection_id), *unwanted)
+        for symbol in unwanted:
+            pipe.srem(sym_key(symbol), connection_id)
+        pipe.hset(conn_key(connection_id), "last_active_at", str(_now_ms()))
+        pipe.expire(conn_key(connection_id), self.ttl_seconds)
+        pipe.expire(subs_key(connection_id), self.ttl_seconds)
+        pipe.execute()
+        return unwanted
+
+    def subscribers(self, symbol: str) -> set[str]:
+        members: set[str] = self._r.smembers(sym_key(symbol.upper()))  # type: ignore[assignment]
+        return set(members)
+
+    def subscriptions(self, connection_id: str) -> set[str]:
+        members: set[str] = self._r.smembers(subs_key(connection_id))  # type: ignore[assignment]
+        return set(members)
+
+    def subscribed_symbols(self) -> set[str]:
+        """Every symbol with at least one subscriber (Redis drops empty sets)."""
+        return {key[len(_SYM) :] for key in self._r.scan_iter(match=f"{_SYM}*", count=500)}
+
+
+def default_registry() -> ConnectionRegistry:
+    return ConnectionRegistry(get_redis())
+
+
+# Module-level conveniences over the process-wide Redis client.
+
+
+def register(connection_id: str, user_id: str | None = None) -> None:
+    default_registry().register(connection_id, user_id)
+
+
+def unregister(connection_id: str) -> list[str]:
+    return default_registry().unregister(connection_id)
+
+
+def subscribe(connection_id: str, symbols: Iterable[object]) -> list[str]:
+    return default_registry().subscribe(connection_id, symbols)
+
+
+def unsubscribe(connection_id: str, symbols: Iterable[object]) -> list[str]:
+    return default_registry().unsubscribe(connection_id, symbols)
+
+
+def subscribers(symbol: str) -> set[str]:
+    return default_registry().subscribers(symbol)
+
+
+def subscriptions(connection_id: str) -> set[str]:
+    return default_registry().subscriptions(connection_id)

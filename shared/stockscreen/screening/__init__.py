@@ -1,0 +1,1 @@
+"""The screener: field catalogue, filters and the engine."""

@@ -1,0 +1,405 @@
+"""Assertions on the synthesised Stockscreen CloudFormation template."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, build_definition
+from stockscreen_infra import constants as c
+
+from .conftest import Synth
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _policy_statements(synth: Synth) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for logical_id, res in synth.resources("AWS::IAM::Policy").items():
+        for st in res["Properties"]["PolicyDocument"]["Statement"]:
+            out.append((logical_id, st))
+    for logical_id, res in synth.resources("AWS::IAM::Role").items():
+        for pol in res["Properties"].get("Policies", []):
+            for st in pol["PolicyDocument"]["Statement"]:
+                out.append((logical_id, st))
+    return out
+
+
+def _logical_id(synth: Synth, construct: Any) -> str:
+    return synth.stack.get_logical_id(construct.node.default_child)  # type: ignore[no-any-return]
+
+
+def _render_fn_sub(value: Any) -> str:
+    """The state machine's DefinitionString is a Fn::Join of literal parts and Fn::GetAtt tokens."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(_render_fn_sub(p) for p in parts)
+    if "Fn::GetAtt" in value:
+        return "<GetAtt:" + ".".join(value["Fn::GetAtt"]) + ">"
+    if "Ref" in value:
+        return "<Ref:" + value["Ref"] + ">"
+    raise AssertionError(f"unexpected intrinsic {value}")
+
+
+# --- state machine ---------------------------------------------------------------------------------
+
+
+def test_state_machine_uses_the_shared_definition(synth: Synth) -> None:
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) == 1
+    props = next(iter(machines.values()))["Properties"]
+    assert props["StateMachineName"] == STATE_MACHINE_NAME
+
+    # The ASL is the shared source verbatim (placeholders kept) ...
+    actual = json.loads(_render_fn_sub(props["DefinitionString"]))
+    assert actual == build_definition()
+    # ... and CloudFormation substitutes each placeholder with the ARN of that task's function.
+    fn_ids = {state: _logical_id(synth, fn) for state, fn in synth.stack.ingest.functions.items()}
+    assert props["DefinitionSubstitutions"] == {
+        TASKS[state]: {"Fn::GetAtt": [fn_ids[state], "Arn"]} for state in TASKS
+    }
+
+    for state in ("Fetch", "Validate", "Load", "Aggregate", "Publish"):
+        assert actual["States"][state]["Retry"]
+        assert actual["States"][state]["Catch"]
+
+
+def test_state_machine_logging_and_tracing(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": Match.object_like({"Level": "ALL"}),
+        },
+    )
+
+
+def test_one_ingest_function_per_task_with_shared_handlers(synth: Synth) -> None:
+    assert set(synth.stack.ingest.functions) == set(TASKS)
+    fns = synth.resources("AWS::Lambda::Function")
+    for state, fn in synth.stack.ingest.functions.items():
+        props = fns[_logical_id(synth, fn)]["Properties"]
+        assert props["Handler"] == HANDLERS[state]
+        assert props["Runtime"] == "python3.11"
+        assert props["Architectures"] == ["x86_64"]
+        assert props["Layers"]
+
+
+def test_schedule_rule_targets_the_state_machine(synth: Synth) -> None:
+    sm_id = _logical_id(synth, synth.stack.ingest.state_machine)
+    rules = synth.resources("AWS::Events::Rule")
+    scheduled = [r for r in rules.values() if r["Properties"].get("ScheduleExpression")]
+    assert len(scheduled) == 1
+    props = scheduled[0]["Properties"]
+    assert props["ScheduleExpression"] == c.INGEST_SCHEDULE_EXPRESSION == "cron(30 22 ? * MON-FRI *)"
+    (target,) = props["Targets"]
+    assert target["Arn"] == {"Ref": sm_id}
+    assert "RoleArn" in target
+
+
+def test_event_bus_and_prices_updated_rule(synth: Synth) -> None:
+    synth.template.has_resource_properties("AWS::Events::EventBus", {"Name": c.EVENT_BUS_NAME})
+    rules = synth.resources("AWS::Events::Rule")
+    (rule,) = [r for r in rules.values() if "EventPattern" in r["Properties"]]
+    props = rule["Properties"]
+    assert props["EventPattern"] == {"source": ["stockscreen.ingest"], "detail-type": ["prices.updated"]}
+    target_arns = [t["Arn"] for t in props["Targets"]]
+    alerts_id = _logical_id(synth, synth.stack.alerts.function)
+    broadcast_id = _logical_id(synth, synth.stack.websocket.broadcast)
+    assert {"Fn::GetAtt": [alerts_id, "Arn"]} in target_arns
+    assert {"Fn::GetAtt": [broadcast_id, "Arn"]} in target_arns
+
+
+# --- APIs ------------------------------------------------------------------------------------------
+
+
+def test_websocket_api_routes(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+    )
+    routes = {r["Properties"]["RouteKey"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"$connect", "$disconnect", "$default", "subscribe", "unsubscribe"}
+    synth.template.has_resource_properties("AWS::ApiGatewayV2::Stage", {"StageName": "ws"})
+    handlers = {r["Properties"]["Handler"] for r in synth.resources("AWS::Lambda::Function").values()}
+    assert {"handlers.connect", "handlers.disconnect", "handlers.default", "handlers.message"} <= handlers
+    assert "handlers.broadcast" in handlers
+
+
+def test_chalice_rest_api_and_function(synth: Synth) -> None:
+    apis = synth.resources("AWS::Serverless::Api")
+    assert len(apis) == 1
+    api = next(iter(apis.values()))["Properties"]
+    assert api["StageName"] == c.REST_API_STAGE == "api"
+    assert api["Name"] == c.API_APP_NAME
+    assert "/health" in api["DefinitionBody"]["paths"] or api["DefinitionBody"]["paths"]
+    fns = synth.resources("AWS::Serverless::Function")
+    assert len(fns) == 1
+    props = next(iter(fns.values()))["Properties"]
+    assert props["Handler"] == "app.app"
+    assert props["Runtime"] == "python3.11"
+    assert props["Layers"]
+    assert props["VpcConfig"]["SubnetIds"]
+    env = props["Environment"]["Variables"]
+    assert {c.ENV_DATABASE_SECRET_ARN, c.ENV_REDIS_URL, c.ENV_EVENT_BUS_NAME, c.ENV_JWT_SECRET_ARN} <= set(env)
+    role_id = _logical_id(synth, synth.stack.api.role)
+    assert props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def test_chalice_requirements_are_empty_so_synth_stays_offline(synth: Synth) -> None:
+    from stockscreen_infra.api import requirements_packages
+
+    assert requirements_packages(synth.api_source_dir) == [], (
+        "functions/api/requirements.txt must stay empty: dependencies ship in the shared layer, "
+        "and `chalice package` would download them at synth"
+    )
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+
+def test_alerts_queue_redrives_to_encrypted_dlq(synth: Synth) -> None:
+    queues = synth.resources("AWS::SQS::Queue")
+    dlq_id = _logical_id(synth, synth.stack.alerts.dlq)
+    queue = queues[_logical_id(synth, synth.stack.alerts.queue)]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    for q in queues.values():
+        assert q["Properties"].get("SqsManagedSseEnabled") is True
+
+
+def test_ses_send_is_scoped_to_the_sender_identity(synth: Synth) -> None:
+    ses = [st for _, st in _policy_statements(synth) if "ses:SendEmail" in _as_list(st["Action"])]
+    assert len(ses) == 1
+    (resource,) = _as_list(ses[0]["Resource"])
+    assert "identity/noreply@example.com" in json.dumps(resource)
+    synth.template.has_resource_properties(
+        "AWS::SES::EmailIdentity", {"EmailIdentity": c.DEFAULT_SES_SENDER}
+    )
+
+
+# --- IAM -------------------------------------------------------------------------------------------
+
+
+def test_no_admin_statements(synth: Synth) -> None:
+    for logical_id, st in _policy_statements(synth):
+        actions = _as_list(st.get("Action", []))
+        resources = _as_list(st.get("Resource", []))
+        assert not ("*" in actions and "*" in resources), f"{logical_id}: {st}"
+        assert not any(a.endswith(":*") and a != "logs:*" for a in actions if isinstance(a, str)) or (
+            "*" not in resources
+        ), f"{logical_id}: service-wide action on all resources: {st}"
+
+
+def test_manage_connections_scoped_to_the_websocket_api(synth: Synth) -> None:
+    ws_api_id = _logical_id(synth, synth.stack.websocket.api)
+    found = [st for _, st in _policy_statements(synth) if "execute-api:ManageConnections" in _as_list(st["Action"])]
+    assert found
+    for st in found:
+        for resource in _as_list(st["Resource"]):
+            rendered = json.dumps(resource)
+            assert rendered != '"*"'
+            assert {"Ref": ws_api_id} in resource["Fn::Join"][1], rendered
+            assert "/ws/*/@connections/*" in rendered
+    broadcast_role = _logical_id(synth, synth.stack.websocket.broadcast.role)
+    policies = synth.resources("AWS::IAM::Policy")
+    assert any(
+        {"Ref": broadcast_role} in p["Properties"]["Roles"]
+        and any("execute-api:ManageConnections" in _as_list(s["Action"])
+                for s in p["Properties"]["PolicyDocument"]["Statement"])
+        for p in policies.values()
+    )
+
+
+def test_jwt_secret_readable_only_by_api_and_ws_connect(synth: Synth) -> None:
+    jwt_id = _logical_id(synth, synth.stack.secrets.jwt_secret)
+    readers = set()
+    for logical_id, res in synth.resources("AWS::IAM::Policy").items():
+        for st in res["Properties"]["PolicyDocument"]["Statement"]:
+            if {"Ref": jwt_id} in _as_list(st.get("Resource")):
+                readers.update(r["Ref"] for r in res["Properties"]["Roles"])
+    expected = {
+        _logical_id(synth, synth.stack.api.role),
+        _logical_id(synth, synth.stack.websocket.functions["handlers.connect"].role),
+    }
+    assert readers == expected
+
+
+# --- data ------------------------------------------------------------------------------------------
+
+
+def test_rds_postgres_encrypted_with_secret(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::RDS::DBInstance",
+        {
+            "Engine": "postgres",
+            "EngineVersion": Match.string_like_regexp(r"^15"),
+            "StorageEncrypted": True,
+            "PubliclyAccessible": False,
+            "MasterUserPassword": Match.any_value(),
+        },
+    )
+    synth.template.resource_count_is("AWS::SecretsManager::SecretTargetAttachment", 1)
+
+
+def test_redis_encrypted_in_transit(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::ElastiCache::ReplicationGroup",
+        {"TransitEncryptionEnabled": True, "AtRestEncryptionEnabled": True, "Engine": "redis"},
+    )
+
+
+def test_data_security_groups_only_allow_the_lambda_sg(synth: Synth) -> None:
+    lambda_sg = _logical_id(synth, synth.stack.network.lambda_sg)
+    ingress = synth.resources("AWS::EC2::SecurityGroupIngress")
+    by_port = {r["Properties"]["FromPort"]: r["Properties"] for r in ingress.values()}
+    for port in (c.DB_PORT, c.REDIS_PORT):
+        assert by_port[port]["SourceSecurityGroupId"] == {"Fn::GetAtt": [lambda_sg, "GroupId"]}
+    for sg in synth.resources("AWS::EC2::SecurityGroup").values():
+        for rule in sg["Properties"].get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") != "0.0.0.0/0"
+
+
+def test_no_plaintext_database_url(synth: Synth) -> None:
+    for type_ in ("AWS::Lambda::Function", "AWS::Serverless::Function"):
+        for logical_id, res in synth.resources(type_).items():
+            env = res["Properties"].get("Environment", {}).get("Variables", {})
+            for forbidden in c.FORBIDDEN_ENV_VARS:
+                assert forbidden not in env, logical_id
+            for value in env.values():
+                assert "postgres://" not in json.dumps(value) and "postgresql" not in json.dumps(value)
+
+
+def test_vpc_two_azs_one_nat(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::EC2::NatGateway", 1)
+    subnets = synth.resources("AWS::EC2::Subnet")
+    assert len(subnets) == 6  # public, app, data x 2 AZs
+
+
+# --- frontend --------------------------------------------------------------------------------------
+
+
+def _distribution(synth: Synth) -> dict[str, Any]:
+    (dist,) = synth.resources("AWS::CloudFront::Distribution").values()
+    return dist["Properties"]["DistributionConfig"]  # type: ignore[no-any-return]
+
+
+def test_cloudfront_behaviours(synth: Synth) -> None:
+    config = _distribution(synth)
+    behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert set(behaviours) == {"/api/*", "/ws"}
+    api = behaviours["/api/*"]
+    assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert api["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+    assert set(api["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    origins = {o["Id"]: o for o in config["Origins"]}
+    api_origin = json.dumps(origins[api["TargetOriginId"]]["DomainName"])
+    assert _logical_id_of_chalice_api(synth) in api_origin
+    assert "OriginPath" not in origins[api["TargetOriginId"]] or not origins[api["TargetOriginId"]]["OriginPath"]
+    ws_origin = json.dumps(origins[behaviours["/ws"]["TargetOriginId"]]["DomainName"])
+    assert _logical_id(synth, synth.stack.websocket.api) in ws_origin
+    s3_origin = origins[config["DefaultCacheBehavior"]["TargetOriginId"]]
+    assert s3_origin["OriginAccessControlId"]
+    assert config["DefaultRootObject"] == "index.html"
+    synth.template.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
+
+
+def _logical_id_of_chalice_api(synth: Synth) -> str:
+    return next(iter(synth.resources("AWS::Serverless::Api")))
+
+
+def test_spa_fallback_only_on_the_s3_behaviour(synth: Synth) -> None:
+    config = _distribution(synth)
+    # No distribution-wide 403/404 -> /index.html: it would also rewrite the API's 403/404 answers.
+    assert not config.get("CustomErrorResponses")
+    (assoc,) = config["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert assoc["EventType"] == "viewer-request"
+    for b in config["CacheBehaviors"]:
+        assert not b.get("FunctionAssociations")
+    (fn,) = synth.resources("AWS::CloudFront::Function").values()
+    assert "/index.html" in fn["Properties"]["FunctionCode"]
+
+
+def test_security_headers_policy(synth: Synth) -> None:
+    (policy,) = synth.resources("AWS::CloudFront::ResponseHeadersPolicy").values()
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "default-src 'self'" in csp and "connect-src 'self' wss:" in csp and "object-src 'none'" in csp
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["ContentTypeOptions"]["Override"] is True
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    config = _distribution(synth)
+    assert config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
+
+
+def test_frontend_bucket_is_private(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            }
+        },
+    )
+    policies = synth.resources("AWS::S3::BucketPolicy")
+    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert any(
+        s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for s in statements
+    )
+
+
+def test_bucket_deployment_only_when_dist_exists(synth: Synth) -> None:
+    deployments = synth.resources("Custom::CDKBucketDeployment")
+    assert bool(deployments) == synth.stack.settings.frontend_dist_dir.is_dir()
+
+
+# --- observability & outputs -----------------------------------------------------------------------
+
+
+def test_alarms_notify_the_topic(synth: Synth) -> None:
+    alarms = synth.resources("AWS::CloudWatch::Alarm")
+    metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
+    assert {"5XXError", "ExecutionsFailed", "ApproximateNumberOfMessagesVisible"} <= metrics
+    topic_id = _logical_id(synth, synth.stack.alerts.topic)
+    for alarm in alarms.values():
+        assert {"Ref": topic_id} in alarm["Properties"]["AlarmActions"]
+    synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_outputs(synth: Synth) -> None:
+    outputs = synth.template.to_json()["Outputs"]
+    for key in (c.OUTPUT_CLOUDFRONT_URL, c.OUTPUT_REST_API_URL, c.OUTPUT_WEBSOCKET_URL, c.OUTPUT_STATE_MACHINE_ARN):
+        assert key in outputs
+
+
+def test_layer_is_x86_64_python311(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::Lambda::LayerVersion",
+        {"CompatibleRuntimes": ["python3.11"], "CompatibleArchitectures": ["x86_64"]},
+    )
+
+
+def test_cdk_nag_has_no_unsuppressed_findings(synth: Synth) -> None:
+    pytest.importorskip("cdk_nag")
+    findings = [
+        f"{m.id}: {str(m.entry.data).split(':')[0]}"
+        for m in synth.messages
+        if "AwsSolutions-" in str(m.entry.data) and m.level.name in ("ERROR", "WARNING")
+    ]
+    assert findings == []

@@ -1,0 +1,335 @@
+"""stockscreen.realtime: message validation, the Redis registry, quotes and the broadcaster.
+
+The registry and quote cache run against a real (local, throwaway-db) Redis: it is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import redis
+from botocore.exceptions import ClientError
+from stockscreen import clients, config
+from stockscreen.errors import Invalid
+from stockscreen.realtime import (
+    Ack,
+    AlertMessage,
+    Broadcaster,
+    ConnectionRegistry,
+    ErrorMessage,
+    Quote,
+    get_quotes,
+    normalize_symbol,
+    parse_client_message,
+    put_quotes,
+)
+from stockscreen.realtime.connections import CONNECTION_TTL_SECONDS
+
+TS = datetime(2024, 1, 2, 15, 30, tzinfo=UTC)
+
+
+def _reset_clients() -> None:
+    try:
+        clients.reset_clients()
+    except ImportError:  # stockscreen.db not written yet: clear what exists
+        clients.get_redis.cache_clear()
+        clients.aws_client.cache_clear()
+        for getter in (config.core_settings, config.event_settings, config.ws_settings):
+            getter.cache_clear()
+
+
+@pytest.fixture
+def _ws_redis_url() -> Iterator[str]:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    r = redis.Redis.from_url(url)
+    r.flushdb()
+    yield url
+    r.flushdb()
+    r.close()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, _ws_redis_url: str) -> Iterator[None]:
+    monkeypatch.setenv("REDIS_URL", _ws_redis_url)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://unused/unused")
+    monkeypatch.setenv("WS_MANAGEMENT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    _reset_clients()
+    yield
+    _reset_clients()
+
+
+@pytest.fixture
+def registry(env: None) -> ConnectionRegistry:
+    return ConnectionRegistry(clients.get_redis())
+
+
+def quote(symbol: str, price: float, **kw: Any) -> Quote:
+    return Quote(symbol=symbol, price=price, ts=kw.pop("ts", TS), **kw)
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+def test_parse_subscribe_normalises_symbols() -> None:
+    msg = parse_client_message('{"action": "subscribe", "symbols": ["aapl", " BRK.B ", "AAPL", "bf-b"]}')
+    assert msg.action == "subscribe"
+    assert msg.symbols == ["AAPL", "BRK.B", "BF-B"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("", "empty message"),
+        (None, "empty message"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"action": "buy", "symbols": ["AAPL"]}', "unknown action 'buy'"),
+        ('{"symbols": ["AAPL"]}', "missing 'action'"),
+        ('{"action": "subscribe"}', "missing 'symbols'"),
+        ('{"action": "subscribe", "symbols": []}', "1 to 50"),
+        ('{"action": "subscribe", "symbols": "AAPL"}', "1 to 50"),
+        ('{"action": "subscribe", "symbols": ["AAPL"], "foo": 1}', "unexpected field 'foo'"),
+        ('{"action": "subscribe", "symbols": ["AAPL$"]}', "invalid symbol 'AAPL$'"),
+        ('{"action": "subscribe", "symbols": ["ABCDEFGHIJK"]}', "invalid symbol"),
+        ('{"action": "subscribe", "symbols": [""]}', "invalid symbol"),
+        ('{"action": "subscribe", "symbols": [42]}', "symbols"),
+        ('{"action": "subscribe", "symbols": ' + json.dumps(["A"] * 51) + "}", "1 to 50"),
+    ],
+)
+def test_parse_rejects_bad_messages(body: str | None, fragment: str) -> None:
+    with pytest.raises(Invalid) as exc_info:
+        parse_client_message(body)
+    assert fragment in exc_info.value.message
+    assert exc_info.value.code == "invalid_request"
+
+
+def test_normalize_symbol() -> None:
+    assert normalize_symbol(" msft ") == "MSFT"
+    for bad in ("", "A B", "ÄPL", "TOOLONGSYMB", "A/B", 3):
+        with pytest.raises(Invalid):
+            normalize_symbol(bad)
+
+
+def test_server_messages_serialise() -> None:
+    q = json.loads(quote("AAPL", 187.5, change_pct=1.25, volume=1000).to_bytes())
+    assert q == {
+        "type": "quote",
+        "symbol": "AAPL",
+        "price": 187.5,
+        "change_pct": 1.25,
+        "volume": 1000,
+        "ts": "2024-01-02T15:30:00Z",
+    }
+    assert json.loads(ErrorMessage.of("invalid_request", "nope").to_json()) == {
+        "type": "error",
+        "error": {"code": "invalid_request", "message": "nope"},
+    }
+    assert json.loads(ErrorMessage.from_error(Invalid("bad")).to_json())["error"]["code"] == "invalid_request"
+    assert json.loads(Ack(type="subscribed", symbols=["AAPL"]).to_json()) == {
+        "type": "subscribed",
+        "symbols": ["AAPL"],
+    }
+    alert = json.loads(AlertMessage(alert_id="a1", symbol="AAPL", message="x", triggered_at=TS).to_json())
+    assert alert["type"] == "alert"
+    with pytest.raises(ValueError):
+        Ack(type="nope", symbols=[])
+
+
+# -- registry --------------------------------------------------------------------------------
+
+
+def test_register_subscribe_unregister(registry: ConnectionRegistry) -> None:
+    r = clients.get_redis()
+    registry.register("c1", "user-1")
+    registry.register("c2", None)
+    assert registry.connection("c1") is not None
+    assert registry.user_id("c1") == "user-1"
+    assert registry.user_id("c2") is None
+    assert 0 < r.ttl("ws:conn:c1") <= CONNECTION_TTL_SECONDS
+
+    assert registry.subscribe("c1", ["aapl", "msft", "AAPL"]) == ["AAPL", "MSFT"]
+    registry.subscribe("c2", ["AAPL"])
+    assert registry.subscriptions("c1") == {"AAPL", "MSFT"}
+    assert registry.subscribers("AAPL") == {"c1", "c2"}
+    assert registry.subscribers("aapl") == {"c1", "c2"}
+    assert registry.subscribed_symbols() == {"AAPL", "MSFT"}
+    assert r.ttl("ws:subs:c1") > 0
+
+    assert registry.unsubscribe("c1", ["msft"]) == ["MSFT"]
+    assert registry.subscriptions("c1") == {"AAPL"}
+    assert registry.subscribers("MSFT") == set()
+    assert not r.exists("ws:sym:MSFT")
+
+    assert registry.unregister("c1") == ["AAPL"]
+    assert registry.connection("c1") is None
+    assert registry.subscriptions("c1") == set()
+    assert registry.subscribers("AAPL") == {"c2"}
+    assert not r.exists("ws:conn:c1", "ws:subs:c1")
+    assert registry.unregister("never-seen") == []
+
+
+def test_touch_refreshes_ttl(registry: ConnectionRegistry) -> None:
+    r = clients.get_redis()
+    registry.register("c1")
+    registry.subscribe("c1", ["AAPL"])
+    r.expire("ws:conn:c1", 5)
+    r.expire("ws:subs:c1", 5)
+    registry.touch("c1")
+    assert r.ttl("ws:conn:c1") > 5
+    assert r.ttl("ws:subs:c1") > 5
+
+
+def test_subscription_limit(registry: ConnectionRegistry) -> None:
+    registry.register("c1")
+    symbols = [f"S{i}" for i in range(50)]
+    registry.subscribe("c1", symbols)
+    registry.subscribe("c1", ["S0", "s1"])  # already followed: no growth
+    with pytest.raises(Invalid, match="at most 50 symbols"):
+        registry.subscribe("c1", ["NEW"])
+    assert len(registry.subscriptions("c1")) == 50
+    assert registry.subscribers("NEW") == set()
+
+
+def test_subscribe_rejects_bad_symbols(registry: ConnectionRegistry) -> None:
+    registry.register("c1")
+    with pytest.raises(Invalid, match="invalid symbol"):
+        registry.subscribe("c1", ["AAPL", "no good"])
+    assert registry.subscriptions("c1") == set()
+
+
+def test_module_level_functions(env: None) -> None:
+    from stockscreen.realtime import connections
+
+    connections.register("c9", None)
+    assert connections.subscribe("c9", ["ibm"]) == ["IBM"]
+    assert connections.subscribers("IBM") == {"c9"}
+    assert connections.subscriptions("c9") == {"IBM"}
+    assert connections.unsubscribe("c9", ["IBM"]) == ["IBM"]
+    connections.unregister("c9")
+    assert connections.subscriptions("c9") == set()
+
+
+# -- quotes ----------------------------------------------------------------------------------
+
+
+def test_put_and_get_quotes(env: None) -> None:
+    assert put_quotes([quote("aapl", 187.5, change_pct=-0.5, volume=12), quote("MSFT", 400.0)]) == 2
+    got = get_quotes(["AAPL", "msft", "NOPE"])
+    assert set(got) == {"AAPL", "MSFT"}
+    assert got["AAPL"] == quote("AAPL", 187.5, change_pct=-0.5, volume=12)
+    assert got["MSFT"].change_pct is None and got["MSFT"].volume is None
+    # a newer quote without the optional fields replaces the old hash entirely
+    put_quotes([quote("AAPL", 190.0)])
+    assert get_quotes(["AAPL"])["AAPL"] == quote("AAPL", 190.0)
+    assert get_quotes([]) == {}
+
+
+def test_put_quotes_publishes(env: None) -> None:
+    pubsub = clients.get_redis().pubsub()
+    pubsub.subscribe("quotes")
+    assert pubsub.get_message(timeout=1)["type"] == "subscribe"
+    put_quotes([quote("AAPL", 1.5)], publish=True)
+    msg = pubsub.get_message(timeout=2)
+    pubsub.close()
+    assert msg is not None
+    assert json.loads(msg["data"])["price"] == 1.5
+
+
+# -- broadcaster -----------------------------------------------------------------------------
+
+
+class GoneException(ClientError):
+    def __init__(self) -> None:
+        super().__init__({"Error": {"Code": "GoneException", "Message": "gone"}}, "PostToConnection")
+
+
+class FakeManagementClient:
+    """Records posts; ids in ``gone`` answer GoneException, ids in ``broken`` another error."""
+
+    # mirrors boto3's client.exceptions namespace
+    class exceptions:
+        GoneException = GoneException
+
+    def __init__(self, gone: set[str] = frozenset(), broken: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.gone = set(gone)
+        self.broken = set(broken)
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:
+        if ConnectionId in self.gone:
+            raise GoneException()
+        if ConnectionId in self.broken:
+            raise ClientError({"Error": {"Code": "LimitExceededException", "Message": "slow"}}, "Post")
+        self.sent.append((ConnectionId, json.loads(Data)))
+        return {}
+
+
+def test_broadcast_fans_out_and_forgets_gone_connections(registry: ConnectionRegistry) -> None:
+    for cid in ("c1", "c2", "gone"):
+        registry.register(cid)
+    registry.subscribe("c1", ["AAPL", "MSFT"])
+    registry.subscribe("c2", ["AAPL"])
+    registry.subscribe("gone", ["AAPL", "MSFT"])
+    client = FakeManagementClient(gone={"gone"})
+    b = Broadcaster(client, registry)
+
+    delivered = b.broadcast_quotes([quote("AAPL", 1.0), quote("MSFT", 2.0), quote("IBM", 3.0)])
+
+    assert delivered == 3
+    assert sorted((cid, m["symbol"]) for cid, m in client.sent) == [
+        ("c1", "AAPL"),
+        ("c1", "MSFT"),
+        ("c2", "AAPL"),
+    ]
+    assert all(m["type"] == "quote" for _, m in client.sent)
+    assert registry.connection("gone") is None
+    assert registry.subscribers("AAPL") == {"c1", "c2"}
+    assert registry.subscribers("MSFT") == {"c1"}
+
+
+def test_broadcast_survives_other_errors(registry: ConnectionRegistry) -> None:
+    for cid in ("c1", "bad"):
+        registry.register(cid)
+        registry.subscribe(cid, ["AAPL"])
+    client = FakeManagementClient(broken={"bad"})
+    assert Broadcaster(client, registry).broadcast_quotes([quote("AAPL", 1.0)]) == 1
+    assert registry.subscribers("AAPL") == {"c1", "bad"}  # not gone: kept
+
+
+def test_send(registry: ConnectionRegistry) -> None:
+    registry.register("c1")
+    registry.subscribe("c1", ["AAPL"])
+    client = FakeManagementClient(gone={"c1"})
+    b = Broadcaster(client, registry)
+    assert b.send("c1", Ack(type="subscribed", symbols=["AAPL"])) is False
+    assert registry.subscriptions("c1") == set()
+    client.gone.clear()
+    assert b.send("c2", ErrorMessage.of("x", "y")) is True
+    assert client.sent == [("c2", {"type": "error", "error": {"code": "x", "message": "y"}})]
+
+
+def test_send_treats_generic_gone_client_error_as_gone(registry: ConnectionRegistry) -> None:
+    class PlainClient(FakeManagementClient):
+        exceptions = None  # type: ignore[assignment]
+
+    registry.register("c1")
+    assert (
+        Broadcaster(PlainClient(gone={"c1"}), registry).send("c1", Ack(type="subscribed", symbols=[]))
+        is False
+    )
+    assert registry.connection("c1") is None
+
+
+def test_from_settings_targets_the_management_url(env: None) -> None:
+    b = Broadcaster.from_settings()
+    assert b.client.meta.endpoint_url == "http://127.0.0.1:9"
+    assert b.client.meta.service_model.service_name == "apigatewaymanagementapi"
