@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stockscreen_infra.main import build_app  # noqa: E402
+from stockscreen_infra.main import build_app
 
 if __name__ == "__main__":
     application, _ = build_app()

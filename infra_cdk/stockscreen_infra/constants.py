@@ -28,7 +28,7 @@ CTX_BUILD_DIR = "build_dir"
 CTX_API_SOURCE_DIR = "api_source_dir"
 CTX_FRONTEND_DIST_DIR = "frontend_dist_dir"
 CTX_TIMESCALE_ENDPOINT = "timescale_endpoint"
-CTX_TIMESCALE_SECRET_ARN = "timescale_secret_arn"
+CTX_TIMESCALE_SECRET_ARN = "timescale_secret_arn"  # noqa: S105 (a context key, not a secret)
 CTX_SES_SENDER = "ses_sender"
 CTX_INGEST_SCHEDULE = "ingest_schedule"
 CTX_ALARM_EMAIL = "alarm_email"
@@ -77,8 +77,8 @@ NOTIFICATIONS_TOPIC_NAME = "stockscreen-notifications"
 DASHBOARD_NAME = "stockscreen"
 
 # --- environment variable names handed to the functions ------------------------------------------
-ENV_DATABASE_SECRET_ARN = "DATABASE_SECRET_ARN"
-ENV_JWT_SECRET_ARN = "JWT_SECRET_ARN"
+ENV_DATABASE_SECRET_ARN = "DATABASE_SECRET_ARN"  # noqa: S105 (a variable name)
+ENV_JWT_SECRET_ARN = "JWT_SECRET_ARN"  # noqa: S105 (a variable name)
 ENV_REDIS_URL = "REDIS_URL"
 ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
 ENV_WS_MANAGEMENT_URL = "WS_MANAGEMENT_URL"

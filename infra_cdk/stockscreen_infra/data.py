@@ -99,9 +99,7 @@ class Cache(Construct):
             self,
             "Subnets",
             description="Stockscreen Redis subnets",
-            subnet_ids=network.vpc.select_subnets(
-                subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-            ).subnet_ids,
+            subnet_ids=network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids,
         )
         self.replication_group = elasticache.CfnReplicationGroup(
             self,

@@ -13,7 +13,6 @@ from constructs import Construct
 
 from stockscreen_infra import constants as c
 
-
 SPA_REWRITE_JS = """\
 function handler(event) {
   var request = event.request;
@@ -89,7 +88,9 @@ class Frontend(Construct):
             compress=True,
         )
         ws_behavior = cloudfront.BehaviorOptions(
-            origin=origins.HttpOrigin(ws_api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
+            origin=origins.HttpOrigin(
+                ws_api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY
+            ),
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
             cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,

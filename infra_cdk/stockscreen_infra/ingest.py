@@ -10,8 +10,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, definition_json
 
+from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, definition_json
 from stockscreen_infra import constants as c
 from stockscreen_infra.functions import FunctionDefaults
 
@@ -65,7 +65,9 @@ class Ingest(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=Duration.hours(2),
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
         )
         for fn in self.functions.values():
             fn.grant_invoke(self.state_machine)

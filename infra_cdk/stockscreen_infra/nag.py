@@ -32,7 +32,8 @@ def apply_nag(stack: StockscreenStack) -> bool:
         import cdk_nag
     except ImportError:
         Annotations.of(stack).add_warning_v2(
-            "stockscreen:no-cdk-nag", "cdk-nag is not installed (pip install 'cdk-nag==2.38.2'): checks skipped"
+            "stockscreen:no-cdk-nag",
+            "cdk-nag is not installed (pip install 'cdk-nag==2.38.2'): checks skipped",
         )
         return False
 
@@ -105,11 +106,19 @@ def apply_nag(stack: StockscreenStack) -> bool:
     sup.add_resource_suppressions(
         stack.cache,
         [
-            _s("AwsSolutions-AEC4", "Single-node Redis to keep cost low; it is a cache/pub-sub, rebuilt from "
-               "PostgreSQL on loss."),
-            _s("AwsSolutions-AEC5", "Default port; access is restricted by a security group to the Lambda SG."),
-            _s("AwsSolutions-AEC6", "TLS in transit, isolated subnets and an SG allowing only the Lambda SG; "
-               "no AUTH token so that REDIS_URL carries no credential in plain environment variables."),
+            _s(
+                "AwsSolutions-AEC4",
+                "Single-node Redis to keep cost low; it is a cache/pub-sub, rebuilt from PostgreSQL on loss.",
+            ),
+            _s(
+                "AwsSolutions-AEC5",
+                "Default port; access is restricted by a security group to the Lambda SG.",
+            ),
+            _s(
+                "AwsSolutions-AEC6",
+                "TLS in transit, isolated subnets and an SG allowing only the Lambda SG; "
+                "no AUTH token so that REDIS_URL carries no credential in plain environment variables.",
+            ),
         ],
         apply_to_children=True,
     )
@@ -117,35 +126,77 @@ def apply_nag(stack: StockscreenStack) -> bool:
         sup.add_resource_suppressions(
             stack.database.instance,
             [
-                _s("AwsSolutions-RDS3", "Single-AZ to keep cost low; 7-day automated backups, snapshot on delete."),
-                _s("AwsSolutions-RDS11", "Default port; reachable only from the Lambda SG in isolated subnets."),
+                _s(
+                    "AwsSolutions-RDS3",
+                    "Single-AZ to keep cost low; 7-day automated backups, snapshot on delete.",
+                ),
+                _s(
+                    "AwsSolutions-RDS11",
+                    "Default port; reachable only from the Lambda SG in isolated subnets.",
+                ),
             ],
             apply_to_children=True,
         )
     sup.add_resource_suppressions(
         stack.database,
-        [_s("AwsSolutions-SMG4", "Functions cache the connection per container; rotate manually (documented).")],
+        [
+            _s(
+                "AwsSolutions-SMG4",
+                "Functions cache the connection per container; rotate manually (documented).",
+            )
+        ],
         apply_to_children=True,
     )
     sup.add_resource_suppressions(
         stack.secrets.jwt_secret,
-        [_s("AwsSolutions-SMG4", "Rotating the JWT key invalidates sessions; rotated manually (documented).")],
+        [
+            _s(
+                "AwsSolutions-SMG4",
+                "Rotating the JWT key invalidates sessions; rotated manually (documented).",
+            )
+        ],
         apply_to_children=True,
     )
     sup.add_resource_suppressions(
         stack.frontend.bucket,
-        [_s("AwsSolutions-S1", "Static, public-by-CloudFront assets; requests are visible in CloudFront metrics.")],
+        [
+            _s(
+                "AwsSolutions-S1",
+                "Static, public-by-CloudFront assets; requests are visible in CloudFront metrics.",
+            )
+        ],
         apply_to_children=True,
     )
     sup.add_resource_suppressions(
         stack.frontend.distribution,
         [
             _s("AwsSolutions-CFR1", "A public stock screener: no geo restriction required."),
-            _s("AwsSolutions-CFR2", "WAF (cost) is left to the operator; the API is rate-limited by API Gateway."),
-            _s("AwsSolutions-CFR3", "Standard logs need an ACL-enabled bucket; metrics and API logs suffice."),
-            _s("AwsSolutions-CFR4", "Default *.cloudfront.net certificate; with a custom domain set TLSv1.2_2021."),
+            _s(
+                "AwsSolutions-CFR2",
+                "WAF (cost) is left to the operator; the API is rate-limited by API Gateway.",
+            ),
+            _s(
+                "AwsSolutions-CFR3", "Standard logs need an ACL-enabled bucket; metrics and API logs suffice."
+            ),
+            _s(
+                "AwsSolutions-CFR4",
+                "Default *.cloudfront.net certificate; with a custom domain set TLSv1.2_2021.",
+            ),
         ],
         apply_to_children=True,
     )
+    for child in stack.node.children:
+        if child.node.id.startswith("Custom::CDKBucketDeployment"):
+            sup.add_resource_suppressions(
+                child,
+                [
+                    _s(
+                        "AwsSolutions-IAM5",
+                        "CDK BucketDeployment handler: s3 read of the CDK asset bucket and write/delete of "
+                        "the frontend bucket's objects (generated grants, scoped to those two buckets).",
+                    )
+                ],
+                apply_to_children=True,
+            )
     Aspects.of(stack).add(cdk_nag.AwsSolutionsChecks(verbose=True))
     return True

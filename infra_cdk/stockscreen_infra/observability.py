@@ -34,16 +34,25 @@ class Observability(Construct):
             period=Duration.minutes(5),
         )
         api_count = cw.Metric(
-            namespace="AWS/ApiGateway", metric_name="Count", dimensions_map=dims, statistic="Sum",
+            namespace="AWS/ApiGateway",
+            metric_name="Count",
+            dimensions_map=dims,
+            statistic="Sum",
             period=Duration.minutes(5),
         )
         api_latency = cw.Metric(
-            namespace="AWS/ApiGateway", metric_name="Latency", dimensions_map=dims, statistic="p95",
+            namespace="AWS/ApiGateway",
+            metric_name="Latency",
+            dimensions_map=dims,
+            statistic="p95",
             period=Duration.minutes(5),
         )
         api_fn_errors = cw.Metric(
-            namespace="AWS/Lambda", metric_name="Errors", dimensions_map={"FunctionName": api_function_name},
-            statistic="Sum", period=Duration.minutes(5),
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions_map={"FunctionName": api_function_name},
+            statistic="Sum",
+            period=Duration.minutes(5),
         )
         sfn_failed = state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum")
         sfn_succeeded = state_machine.metric_succeeded(period=Duration.minutes(5), statistic="Sum")
@@ -52,23 +61,32 @@ class Observability(Construct):
         action = cw_actions.SnsAction(topic)
         self.alarms = {
             "Api5xx": cw.Alarm(
-                self, "Api5xxAlarm",
+                self,
+                "Api5xxAlarm",
                 alarm_description="REST API returned 5xx responses",
-                metric=api_5xx, threshold=5, evaluation_periods=1,
+                metric=api_5xx,
+                threshold=5,
+                evaluation_periods=1,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             ),
             "IngestFailed": cw.Alarm(
-                self, "IngestFailedAlarm",
+                self,
+                "IngestFailedAlarm",
                 alarm_description="An ingest state machine execution failed",
-                metric=sfn_failed, threshold=1, evaluation_periods=1,
+                metric=sfn_failed,
+                threshold=1,
+                evaluation_periods=1,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             ),
             "DlqNotEmpty": cw.Alarm(
-                self, "DlqNotEmptyAlarm",
+                self,
+                "DlqNotEmptyAlarm",
                 alarm_description="Messages in the alerts dead-letter queue",
-                metric=dlq_visible, threshold=0, evaluation_periods=1,
+                metric=dlq_visible,
+                threshold=0,
+                evaluation_periods=1,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             ),

@@ -18,7 +18,7 @@ if str(INFRA_DIR) not in sys.path:
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-MINIMAL_CHALICE_APP = '''\
+MINIMAL_CHALICE_APP = """\
 from chalice import Chalice
 
 app = Chalice(app_name="stockscreen-api")
@@ -27,7 +27,7 @@ app = Chalice(app_name="stockscreen-api")
 @app.route("/health")
 def health():
     return {"status": "ok"}
-'''
+"""
 
 
 def _api_source_dir(tmp_root: Path) -> Path:
@@ -45,6 +45,8 @@ def _api_source_dir(tmp_root: Path) -> Path:
 
 class Synth:
     def __init__(self, stack: Any, template: Any, messages: list[Any], api_source_dir: Path) -> None:
+        self.env_changes: dict[str, Any] = {}
+        self.modules_changed: list[str] = []
         self.stack = stack
         self.template = template
         self.messages = messages
@@ -62,13 +64,20 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
 
     tmp = tmp_path_factory.mktemp("infra")
     api_dir = _api_source_dir(tmp)
+    # A fixed frontend build (frontend/dist is rebuilt by others at any time).
+    dist = tmp / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>stockscreen</title>")
     context = {
         "api_source_dir": str(api_dir),
         "build_dir": str(tmp / "build"),
         "layer_dir": str(tmp / "layer"),
+        "frontend_dist_dir": str(dist),
         "nag": "true" if importlib.util.find_spec("cdk_nag") else "false",
     }
     # Synthesis must never download: make any pip call of `chalice package` fail instead.
+    env_before = dict(os.environ)
+    app_modules_before = {k: v for k, v in sys.modules.items() if k == "app" or k.startswith("chalicelib")}
     mp = pytest.MonkeyPatch()
     mp.setenv("PIP_NO_INDEX", "1")
     try:
@@ -78,4 +87,16 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
     finally:
         mp.undo()
     messages = list(assembly.get_stack_by_name(stack.stack_name).messages)
-    yield Synth(stack, Template.from_stack(stack), messages, api_dir)
+    result = Synth(stack, Template.from_stack(stack), messages, api_dir)
+    # chalice copies the stage env into os.environ and imports `app`: the construct must undo both.
+    result.env_changes = {
+        k: os.environ.get(k)
+        for k in set(env_before) ^ set(os.environ)
+        | {k for k in env_before if os.environ.get(k) != env_before[k]}
+    }
+    result.modules_changed = [
+        k
+        for k, v in sys.modules.items()
+        if (k == "app" or k.startswith("chalicelib")) and app_modules_before.get(k) is not v
+    ]
+    yield result

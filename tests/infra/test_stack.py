@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, build_definition
 from stockscreen_infra import constants as c
+
+from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, build_definition
 
 from .conftest import Synth
 
@@ -149,7 +151,9 @@ def test_chalice_rest_api_and_function(synth: Synth) -> None:
     assert props["Layers"]
     assert props["VpcConfig"]["SubnetIds"]
     env = props["Environment"]["Variables"]
-    assert {c.ENV_DATABASE_SECRET_ARN, c.ENV_REDIS_URL, c.ENV_EVENT_BUS_NAME, c.ENV_JWT_SECRET_ARN} <= set(env)
+    assert {c.ENV_DATABASE_SECRET_ARN, c.ENV_REDIS_URL, c.ENV_EVENT_BUS_NAME, c.ENV_JWT_SECRET_ARN} <= set(
+        env
+    )
     role_id = _logical_id(synth, synth.stack.api.role)
     assert props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
 
@@ -183,9 +187,7 @@ def test_ses_send_is_scoped_to_the_sender_identity(synth: Synth) -> None:
     assert len(ses) == 1
     (resource,) = _as_list(ses[0]["Resource"])
     assert "identity/noreply@example.com" in json.dumps(resource)
-    synth.template.has_resource_properties(
-        "AWS::SES::EmailIdentity", {"EmailIdentity": c.DEFAULT_SES_SENDER}
-    )
+    synth.template.has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": c.DEFAULT_SES_SENDER})
 
 
 # --- IAM -------------------------------------------------------------------------------------------
@@ -203,7 +205,9 @@ def test_no_admin_statements(synth: Synth) -> None:
 
 def test_manage_connections_scoped_to_the_websocket_api(synth: Synth) -> None:
     ws_api_id = _logical_id(synth, synth.stack.websocket.api)
-    found = [st for _, st in _policy_statements(synth) if "execute-api:ManageConnections" in _as_list(st["Action"])]
+    found = [
+        st for _, st in _policy_statements(synth) if "execute-api:ManageConnections" in _as_list(st["Action"])
+    ]
     assert found
     for st in found:
         for resource in _as_list(st["Resource"]):
@@ -215,8 +219,10 @@ def test_manage_connections_scoped_to_the_websocket_api(synth: Synth) -> None:
     policies = synth.resources("AWS::IAM::Policy")
     assert any(
         {"Ref": broadcast_role} in p["Properties"]["Roles"]
-        and any("execute-api:ManageConnections" in _as_list(s["Action"])
-                for s in p["Properties"]["PolicyDocument"]["Statement"])
+        and any(
+            "execute-api:ManageConnections" in _as_list(s["Action"])
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+        )
         for p in policies.values()
     )
 
@@ -305,7 +311,9 @@ def test_cloudfront_behaviours(synth: Synth) -> None:
     origins = {o["Id"]: o for o in config["Origins"]}
     api_origin = json.dumps(origins[api["TargetOriginId"]]["DomainName"])
     assert _logical_id_of_chalice_api(synth) in api_origin
-    assert "OriginPath" not in origins[api["TargetOriginId"]] or not origins[api["TargetOriginId"]]["OriginPath"]
+    assert (
+        "OriginPath" not in origins[api["TargetOriginId"]] or not origins[api["TargetOriginId"]]["OriginPath"]
+    )
     ws_origin = json.dumps(origins[behaviours["/ws"]["TargetOriginId"]]["DomainName"])
     assert _logical_id(synth, synth.stack.websocket.api) in ws_origin
     s3_origin = origins[config["DefaultCacheBehavior"]["TargetOriginId"]]
@@ -364,9 +372,23 @@ def test_frontend_bucket_is_private(synth: Synth) -> None:
     )
 
 
-def test_bucket_deployment_only_when_dist_exists(synth: Synth) -> None:
-    deployments = synth.resources("Custom::CDKBucketDeployment")
-    assert bool(deployments) == synth.stack.settings.frontend_dist_dir.is_dir()
+def test_bucket_deployment_when_dist_exists(synth: Synth) -> None:
+    (deployment,) = synth.resources("Custom::CDKBucketDeployment").values()
+    bucket_id = _logical_id(synth, synth.stack.frontend.bucket)
+    assert deployment["Properties"]["DestinationBucketName"] == {"Ref": bucket_id}
+    assert deployment["Properties"]["DistributionPaths"] == ["/*"]
+
+
+def test_no_bucket_deployment_without_dist(tmp_path: Path) -> None:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+    from stockscreen_infra.frontend import Frontend
+
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "out")), "FrontendOnly")
+    Frontend(
+        stack, "Frontend", rest_api_domain="a.example", ws_api_domain="b.example", dist_dir=tmp_path / "nope"
+    )
+    Template.from_stack(stack).resource_count_is("Custom::CDKBucketDeployment", 0)
 
 
 # --- observability & outputs -----------------------------------------------------------------------
@@ -384,7 +406,12 @@ def test_alarms_notify_the_topic(synth: Synth) -> None:
 
 def test_outputs(synth: Synth) -> None:
     outputs = synth.template.to_json()["Outputs"]
-    for key in (c.OUTPUT_CLOUDFRONT_URL, c.OUTPUT_REST_API_URL, c.OUTPUT_WEBSOCKET_URL, c.OUTPUT_STATE_MACHINE_ARN):
+    for key in (
+        c.OUTPUT_CLOUDFRONT_URL,
+        c.OUTPUT_REST_API_URL,
+        c.OUTPUT_WEBSOCKET_URL,
+        c.OUTPUT_STATE_MACHINE_ARN,
+    ):
         assert key in outputs
 
 
@@ -403,3 +430,8 @@ def test_cdk_nag_has_no_unsuppressed_findings(synth: Synth) -> None:
         if "AwsSolutions-" in str(m.entry.data) and m.level.name in ("ERROR", "WARNING")
     ]
     assert findings == []
+
+
+def test_synth_has_no_side_effects_on_the_process(synth: Synth) -> None:
+    assert synth.env_changes == {}
+    assert synth.modules_changed == []

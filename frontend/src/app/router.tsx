@@ -1,10 +1,23 @@
-import { createBrowserRouter, RouterProvider } from 'react-router-dom';
+import { lazy, Suspense } from 'react';
+import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router-dom';
 import { AppLayout } from '@/components/layout/app-layout';
 import { RouteError } from '@/components/layout/route-error';
-import { ScreenerRoute } from './routes/screener';
+import { Spinner } from '@/components/ui/spinner';
 import { NotFoundRoute } from './routes/not-found';
+import { ScreenerRoute } from './routes/screener';
 
-export const routes = [
+// The stock page pulls in the charting library: load it on demand.
+const StockRoute = lazy(() => import('./routes/stock').then((m) => ({ default: m.StockRoute })));
+
+function PageFallback() {
+  return (
+    <div className="flex items-center justify-center gap-2 py-24 text-slate-400">
+      <Spinner /> Loading…
+    </div>
+  );
+}
+
+export const routes: RouteObject[] = [
   {
     path: '/',
     element: <AppLayout />,
@@ -13,10 +26,11 @@ export const routes = [
       { index: true, element: <ScreenerRoute /> },
       {
         path: 'stocks/:symbol',
-        lazy: async () => {
-          const { StockRoute } = await import('./routes/stock');
-          return { Component: StockRoute };
-        },
+        element: (
+          <Suspense fallback={<PageFallback />}>
+            <StockRoute />
+          </Suspense>
+        ),
       },
       { path: '*', element: <NotFoundRoute /> },
     ],

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import redis
 from sqlalchemy import text
 
 from stockscreen.clients import aws_client, get_redis
@@ -21,6 +22,7 @@ from stockscreen.db.engine import get_engine
 from stockscreen.errors import Conflict, Invalid
 from stockscreen.observability import logger
 from stockscreen.pipeline import load, quality, snapshot, staging
+from stockscreen.realtime import Quote, put_quotes
 
 EVENT_SOURCE = "stockscreen.ingest"
 EVENT_DETAIL_TYPE = "prices.updated"
@@ -117,6 +119,21 @@ def aggregate(state: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _snapshot_quotes(version: int) -> list[Quote]:
+    """The latest close of every security in a snapshot, as quotes for the live feed."""
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            text("SELECT s.symbol, r.close, r.change_pct, r.volume, r.as_of FROM snapshot_rows r "
+                 "JOIN securities s ON s.id = r.security_id WHERE r.version = :v AND r.close IS NOT NULL"),
+            {"v": version},
+        ).all()
+    return [
+        Quote(symbol=r[0], price=r[1], change_pct=r[2], volume=int(r[3]) if r[3] is not None else None,
+              ts=dt.datetime.combine(r[4], dt.time(21, 0), tzinfo=dt.UTC))
+        for r in rows
+    ]
+
+
 def publish(state: dict[str, Any]) -> dict[str, Any]:
     run_id = _run_id(state)
     version = (state.get("aggregate") or {}).get("version")
@@ -134,8 +151,9 @@ def publish(state: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"EventBridge rejected the event: {response['Entries']}")
     if version is not None:
         try:
+            put_quotes(_snapshot_quotes(int(version)))
             get_redis().set(SNAPSHOT_VERSION_KEY, version)
-        except Exception as exc:  # cache is best effort; the snapshot itself is already current
+        except redis.RedisError as exc:  # caches are best effort; the snapshot itself is already current
             logger.warning("redis unavailable while publishing", extra={"error": str(exc)})
     with get_engine().begin() as conn:
         conn.execute(

@@ -21,7 +21,7 @@ export function StockRoute() {
     return (
       <div className="mx-auto w-full max-w-[1400px] px-4 py-6">
         <ErrorAlert
-          title={notFound ? `Unknown symbol ${symbol}` : 'Could not load this security'}
+          title={notFound ? 'Symbol not found' : 'Could not load this security'}
           error={security.error}
           onRetry={notFound ? undefined : () => void security.refetch()}
         />

@@ -35,12 +35,12 @@ export function StockHeader({
         </p>
       </div>
 
-      <div className="tabular flex items-baseline gap-3">
-        <div className="flex flex-col">
-          <span className="text-[11px] uppercase tracking-wide text-slate-500">Last close</span>
+      <div className="tabular flex flex-col">
+        <span className="text-[11px] uppercase tracking-wide text-slate-500">Last close</span>
+        <span className="flex items-baseline gap-2">
           <span className="text-2xl font-semibold text-slate-100">{formatPrice(close)}</span>
-        </div>
-        <span className={cn('text-base font-medium', changeClass(change))}>{formatPercent(change, { signed: true })}</span>
+          <span className={cn('text-sm font-medium', changeClass(change))}>{formatPercent(change, { signed: true })}</span>
+        </span>
       </div>
 
       <div className="tabular ml-auto flex items-baseline gap-3">

@@ -99,7 +99,7 @@ export function SymbolSearch() {
         <ul
           id={listId}
           role="listbox"
-          className="absolute right-0 top-9 z-50 max-h-96 w-full min-w-[20rem] overflow-y-auto rounded-md border border-slate-700 bg-slate-900 py-1 shadow-xl shadow-black/50"
+          className="absolute right-0 top-9 z-50 max-h-96 w-full min-w-[26rem] overflow-y-auto rounded-md border border-slate-700 bg-slate-900 py-1 shadow-xl shadow-black/50"
         >
           {search.isError ? (
             <li className="px-3 py-2 text-rose-300">{errorMessage(search.error)}</li>

@@ -1,0 +1,229 @@
+"""``make dev``: the whole platform on one machine, in the foreground, on one origin."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import psycopg
+
+from devstack import lambdas
+from devstack.services import Postgres, Redis, free_port, port_open
+from devstack.stepfunctions import IngestStateMachine, start_moto
+
+ROOT = lambdas.ROOT
+DEMO_DIR = ROOT / "data" / "demo"
+DEMO_FILES = (
+    "sp500-constituents-2018-01-19.csv",
+    "sp500-fundamentals-2018-02-08.csv",
+    "sp500-daily-2013-2018.csv.gz",
+)
+LOCAL_PG_PORT = 55432
+LOCAL_REDIS_PORT = 56379
+DEMO_LOGIN = "demo@stockscreen.local / demo-password (accounts arrive with the API issue; browsing needs none)"
+
+log = logging.getLogger("stockscreen.dev")
+
+
+def say(msg: str) -> None:
+    print(f"[dev] {msg}", flush=True)
+
+
+def local_dir() -> Path:
+    return Path(os.environ.get("STOCKSCREEN_LOCAL_DIR", ROOT / ".local")).resolve()
+
+
+@contextlib.contextmanager
+def single_instance(state: Path) -> Any:
+    """Refuse a second ``make dev`` on the same state folder instead of corrupting it."""
+    state.mkdir(parents=True, exist_ok=True)
+    lock_path = state / "dev.lock"
+    handle: TextIO = lock_path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "?"
+        print(f"[dev] another 'make dev' (pid {pid}) is already running on {state}; stop it first "
+              "(Ctrl-C in its terminal, or 'make stop').", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def start_data_services(state: Path) -> tuple[str, str]:
+    db_url = os.environ.get("DATABASE_URL")
+    if db_url:
+        say("PostgreSQL: using DATABASE_URL")
+    else:
+        pg = Postgres(state / "pg", int(os.environ.get("LOCAL_PG_PORT", LOCAL_PG_PORT)))
+        reused = port_open("127.0.0.1", pg.port)
+        pg.start()
+        say(f"PostgreSQL: {'reusing' if reused else 'started'} project-local server on :{pg.port} ({pg.datadir})")
+        db_url = ensure_database(pg.url, "stockscreen")
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        say("Redis: using REDIS_URL")
+    else:
+        rd = Redis(state / "redis", int(os.environ.get("LOCAL_REDIS_PORT", LOCAL_REDIS_PORT)))
+        reused = port_open("127.0.0.1", rd.port)
+        rd.start()
+        say(f"Redis: {'reusing' if reused else 'started'} project-local server on :{rd.port}")
+        redis_url = rd.url
+    return db_url, redis_url
+
+
+def start_aws() -> tuple[str, str, list[Any]]:
+    """(AWS endpoint, Step Functions endpoint, servers to stop)."""
+    port = int(os.environ.get("AWS_LOCAL_PORT", "4566"))
+    endpoint = f"http://127.0.0.1:{port}"
+    if port_open("127.0.0.1", port):
+        # LocalStack (or another LocalStack-compatible endpoint) is already there; its Lambda needs
+        # Docker, so the state machine runs on a private in-process moto with our handlers.
+        sfn_port = free_port()
+        server = start_moto(sfn_port)
+        say(f"AWS: using the endpoint already listening on :{port}; Step Functions on private moto :{sfn_port}")
+        return endpoint, f"http://127.0.0.1:{sfn_port}", [server]
+    server = start_moto(port)
+    say(f"AWS: started moto's server on :{port} (Step Functions executes the real ASL in-process)")
+    return endpoint, endpoint, [server]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_demo_data(machine: IngestStateMachine, db_url: str) -> None:
+    paths = [DEMO_DIR / f for f in DEMO_FILES]
+    digests = {p.name: _sha256(p) for p in paths}
+    plain = db_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain) as conn:
+        done = conn.execute(
+            "SELECT r.id FROM ingest_runs r WHERE r.status = 'succeeded' AND r.source->'sha256' = %s::jsonb "
+            "AND EXISTS (SELECT 1 FROM snapshot_versions WHERE is_current) ORDER BY started_at DESC LIMIT 1",
+            (psycopg.types.json.Jsonb(digests),),
+        ).fetchone()
+    if done:
+        say(f"demo data: already loaded by ingest run {done[0]} (same files); nothing to do")
+        return
+    say("demo data: running the ingest state machine on data/demo (first start takes a little while)...")
+    start = time.monotonic()
+    result = machine.run({"source": {"paths": [str(p) for p in paths], "sha256": digests}}, timeout=1800)
+    if result["status"] != "SUCCEEDED":
+        raise SystemExit(f"[dev] ingest failed: {result.get('cause')}")
+    out = result["output"]
+    findings = out["validate"]["findings"]
+    say(f"demo data: {out['load']['inserted']} bars loaded, {out['load']['quarantined']} quarantined, "
+        f"snapshot v{out['aggregate']['version']} in {time.monotonic() - start:.1f}s; "
+        f"quality: {', '.join(f'{k}={v}' for k, v in sorted(findings.items()))}")
+
+
+def main(port: int) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    state = local_dir()
+    if port_open("127.0.0.1", port):
+        print(f"[dev] port {port} is already in use; set PORT to another port", file=sys.stderr)
+        return 1
+    with single_instance(state):
+        t0 = time.monotonic()
+        db_url, redis_url = start_data_services(state)
+        aws_endpoint, sfn_endpoint, servers = start_aws()
+        boot = lambdas.load_module("localstack/bootstrap.py", "stockscreen_localstack_bootstrap")
+        resources = boot.bootstrap(aws_endpoint)
+        os.environ.update({
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            "WS_MANAGEMENT_URL": f"http://127.0.0.1:{port}",
+            **resources,
+        })
+        say(f"AWS resources bootstrapped by localstack/bootstrap.py ({len(resources)} settings)")
+
+        from stockscreen.clients import reset_clients
+        from stockscreen.db.migrate import upgrade
+
+        reset_clients()
+        upgrade(db_url)
+        say("database: migrated to head")
+        machine = IngestStateMachine(sfn_endpoint)
+        load_demo_data(machine, db_url)
+
+        import uvicorn
+
+        sys.path.insert(0, str(ROOT / "functions" / "api"))  # Chalice's own layout: app.py + chalicelib/
+        from app import app as chalice_app  # type: ignore[import-not-found]
+
+        from devstack.feed import ReplayFeed
+        from devstack.gateway import create_app
+
+        ws_handlers = lambdas.load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+        asgi = create_app(chalice_app, ws_handlers, ROOT / "frontend" / "dist")
+        feed = ReplayFeed(interval=float(os.environ.get("FEED_INTERVAL", "2")))
+        config = uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                lifespan="off")
+        server = uvicorn.Server(config)
+
+        def _stop(signum: int, _frame: Any) -> None:
+            server.should_exit = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        threading.Thread(target=feed.run, name="replay-feed", daemon=True).start()
+        say(f"ready in {time.monotonic() - t0:.1f}s")
+        print("", flush=True)
+        print(f"  Stockscreen is running:  http://127.0.0.1:{port}/", flush=True)
+        print(f"  API health:              http://127.0.0.1:{port}/api/health", flush=True)
+        print(f"  Demo login:              {DEMO_LOGIN}", flush=True)
+        print("  Stop with Ctrl-C; 'make stop' also stops the local PostgreSQL and Redis.", flush=True)
+        print("", flush=True)
+        try:
+            server.run()
+        finally:
+            feed.stop()
+            for s in servers:
+                with contextlib.suppress(Exception):
+                    s.stop()
+            say("stopped")
+    return 0
+
+
+def stop() -> int:
+    """Stop the project-local PostgreSQL and Redis that ``make dev`` started."""
+    state = local_dir()
+    Postgres(state / "pg", LOCAL_PG_PORT).stop()
+    Redis(state / "redis", LOCAL_REDIS_PORT).stop()
+    say("stopped project-local PostgreSQL and Redis (data kept in .local/)")
+    return 0

@@ -1,0 +1,24 @@
+"""The Stockscreen HTTP API (Chalice). Wiring only: each resource is a blueprint."""
+
+from __future__ import annotations
+
+from chalice.app import Chalice
+
+from chalicelib import health, http, screens, securities
+
+app = Chalice(app_name="stockscreen-api")
+http.install(app)
+app.register_blueprint(health.bp)
+app.register_blueprint(securities.bp)
+app.register_blueprint(screens.bp)
+
+_ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+@app.route("/{proxy+}", methods=_ALL)
+def not_found() -> http.Response:
+    """Anything no blueprint claims: the uniform 404 (API Gateway prefers specific routes)."""
+    request = app.current_request
+    event = request.to_original_event() if request is not None else {}
+    where = f"{event.get('httpMethod', '')} {event.get('path', '?')}".strip()
+    return http.error_response(request, 404, "not_found", f"no route for {where}")

@@ -1,0 +1,1 @@
+"""Blueprints and HTTP plumbing of the API (routes only; rules live in ``stockscreen``)."""

@@ -1,0 +1,13 @@
+"""Per-process singletons for the views (built lazily, replaceable in tests)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from stockscreen.db.engine import get_engine
+from stockscreen.market.repository import MarketRepository
+
+
+@cache
+def market() -> MarketRepository:
+    return MarketRepository(get_engine())

@@ -1,0 +1,17 @@
+"""GET /health: database, Redis and the AWS endpoint."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.http import route
+from stockscreen.health import check_all
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/health", methods=["GET"])
+def health() -> Response:
+    report = check_all()
+    status = 503 if report["status"] == "down" else 200
+    return Response(body=report, status_code=status, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,61 @@
+"""Securities: search, profile, bars."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from chalice.app import Blueprint
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from chalicelib.deps import market
+from chalicelib.http import query, route
+
+bp = Blueprint(__name__)
+
+Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$")]
+
+
+class SearchQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+    limit: Annotated[int, Field(ge=1, le=50)] = 10
+
+
+class BarsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    interval: Literal["1d", "1w", "1mo"] = "1d"
+    start: dt.date | None = Field(default=None, alias="from")
+    end: dt.date | None = Field(default=None, alias="to")
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 5000
+
+    @model_validator(mode="after")
+    def _range(self) -> BarsQuery:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("'from' is after 'to'")
+        return self
+
+
+class SymbolPath(BaseModel):
+    symbol: Symbol
+
+
+@route(bp, "/securities", methods=["GET"])
+def search() -> dict[str, Any]:
+    q = query(bp.current_request, SearchQuery)
+    data = market().search(q.q, q.limit)
+    return {"data": data, "count": len(data)}
+
+
+@route(bp, "/securities/{symbol}", methods=["GET"])
+def security(symbol: str) -> dict[str, Any]:
+    sym = SymbolPath(symbol=symbol).symbol
+    return market().security(sym)
+
+
+@route(bp, "/securities/{symbol}/bars", methods=["GET"])
+def bars(symbol: str) -> dict[str, Any]:
+    sym = SymbolPath(symbol=symbol).symbol
+    q = query(bp.current_request, BarsQuery)
+    data = market().bars(sym, q.interval, q.start, q.end, q.limit)
+    return {"symbol": sym.upper(), "interval": q.interval, "data": data}
