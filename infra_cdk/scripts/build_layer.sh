@@ -17,5 +17,7 @@ mkdir -p "$LAYER_DIR/python"
   --platform manylinux2014_x86_64 --implementation cp --python-version 3.11 --abi cp311 \
   --only-binary=:all: --upgrade \
   "$WHEELS"/stockscreen-*.whl
+# the local dev tooling is not part of the Lambda runtime
+rm -rf "$LAYER_DIR/python/devstack"
 find "$LAYER_DIR/python" -name '__pycache__' -type d -prune -exec rm -rf {} +
 du -sh "$LAYER_DIR"

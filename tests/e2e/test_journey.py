@@ -1,0 +1,141 @@
+"""The real `make dev` stack, driven by a real browser (playwright-core + Debian's Chromium).
+
+`make dev` is started as a newcomer would (plus a free PORT and this session's throwaway
+PostgreSQL/Redis), loads the full demo data through the ingest state machine, and serves
+the SPA, the API and the WebSocket on one origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import websockets
+
+from devstack.services import free_port, port_open
+from tests.conftest import ROOT, _plain
+
+pytestmark = pytest.mark.e2e
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback only
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture(scope="module")
+def dev_stack(pg_server_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    name = "stockscreen_e2e"
+    with psycopg.connect(_plain(pg_server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    state = tmp_path_factory.mktemp("dev-state")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": pg_server_url.rsplit("/", 1)[0] + f"/{name}",
+        "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+        "AWS_LOCAL_PORT": str(free_port()),
+        "STOCKSCREEN_LOCAL_DIR": str(state),
+        "FEED_INTERVAL": "0.5",
+    }
+    log_path = state / "dev.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(["make", "--no-print-directory", "dev"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"make dev exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            if _get(base + "/api/health")[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"make dev not healthy in time:\n{log_path.read_text()[-4000:]}")
+        time.sleep(1)
+    info = {"base": base, "env": env, "log": log_path, "proc": proc, "state": state}
+    yield info
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    log.close()
+    with psycopg.connect(_plain(pg_server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_make_dev_prints_the_url_and_serves_real_data(dev_stack: dict) -> None:
+    text = dev_stack["log"].read_text()
+    assert f"Stockscreen is running:  {dev_stack['base']}/" in text
+    assert "Demo login:" in text
+    assert "619014 bars loaded" in text  # the full demo history, 26 bad rows quarantined
+    status, body = _get(dev_stack["base"] + "/api/securities/AAPL/bars?limit=1")
+    assert status == 200 and json.loads(body)["data"][0]["date"] == "2018-02-07"
+    status, body = _get(dev_stack["base"] + "/api/nope")
+    assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+    status, body = _get(dev_stack["base"] + "/stocks/AAPL")
+    assert status == 200 and b'<div id="root">' in body
+
+
+def test_browser_journey(dev_stack: dict, tmp_path: Path) -> None:
+    shots = tmp_path / "screens"
+    result = subprocess.run(
+        ["node", "e2e/journey.mjs"], cwd=ROOT / "frontend", capture_output=True, text=True, timeout=180,
+        env={**os.environ, "BASE_URL": dev_stack["base"], "SCREENSHOT_DIR": str(shots)},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "PASSED" in result.stdout
+    assert (shots / "03-stock.png").stat().st_size > 10_000
+
+
+def test_websocket_subscriber_receives_quotes(dev_stack: dict) -> None:
+    url = dev_stack["base"].replace("http://", "ws://") + "/ws"
+
+    async def scenario() -> list[dict]:
+        got: list[dict] = []
+        async with websockets.connect(url) as ws:
+            await ws.send(json.dumps({"action": "subscribe", "symbols": ["AAPL"]}))
+            while len([m for m in got if m.get("type") == "quote"]) < 2:
+                got.append(json.loads(await asyncio.wait_for(ws.recv(), timeout=20)))
+        return got
+
+    messages = asyncio.run(scenario())
+    assert messages[0] == {"type": "subscribed", "symbols": ["AAPL"]}
+    quotes = [m for m in messages if m["type"] == "quote"]
+    assert all(q["symbol"] == "AAPL" and q["price"] > 0 for q in quotes)
+
+
+def test_second_make_dev_refuses_instead_of_corrupting_state(dev_stack: dict) -> None:
+    env = {**dev_stack["env"], "PORT": str(free_port())}
+    result = subprocess.run([str(ROOT / ".venv/bin/stockscreen"), "dev"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "already running" in result.stderr
+
+
+def test_sigterm_to_the_process_group_stops_cleanly(dev_stack: dict) -> None:
+    proc = dev_stack["proc"]
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)  # make itself exits by the signal; the dev server below it shuts down
+    deadline = time.monotonic() + 60
+    while "[dev] stopped" not in dev_stack["log"].read_text():
+        assert time.monotonic() < deadline, dev_stack["log"].read_text()[-3000:]
+        time.sleep(0.2)
+    port = int(dev_stack["base"].rsplit(":", 1)[1])
+    assert not port_open("127.0.0.1", port)
+    assert not port_open("127.0.0.1", int(dev_stack["env"]["AWS_LOCAL_PORT"]))
