@@ -183,9 +183,7 @@ def main(port: int) -> int:
 
         import uvicorn
 
-        sys.path.insert(0, str(ROOT / "functions" / "api"))  # Chalice's own layout: app.py + chalicelib/
-        from app import app as chalice_app  # type: ignore[import-not-found]
-
+        chalice_app = lambdas.load_api()
         from devstack.feed import ReplayFeed
         from devstack.gateway import create_app
 

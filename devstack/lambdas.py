@@ -91,3 +91,11 @@ def _install() -> None:
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
     _installed = True
+
+
+def load_api() -> Any:
+    """The Chalice app object of ``functions/api`` (``app.py`` + ``chalicelib/``, Chalice's layout)."""
+    api_dir = str(ROOT / "functions" / "api")
+    if api_dir not in sys.path:
+        sys.path.insert(0, api_dir)
+    return load_module("functions/api/app.py", "stockscreen_api_app").app

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from devstack.lambdas import load_api
 from devstack.stepfunctions import IngestStateMachine
 from tests.conftest import FIXTURES, truncate_all
 
@@ -28,9 +29,7 @@ def loaded(stack_env: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def client(loaded: dict[str, str]) -> Iterator[Client]:
-    from app import app
-
-    with Client(app) as c:
+    with Client(load_api()) as c:
         yield c
 
 

@@ -80,9 +80,12 @@ def _decoded_lines(name: str, stream: IO[bytes]) -> Iterator[str]:
     try:
         for line, raw in enumerate(stream, 1):  # noqa: B007 - line is read in the handlers
             try:
-                yield raw.decode("utf-8")
+                decoded = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DataFileError(name, line, "binary or non-UTF-8 data") from exc
+            if "\x00" in decoded:
+                raise DataFileError(name, line, "NUL byte: binary data in a text file")
+            yield decoded
     except (gzip.BadGzipFile, EOFError, OSError) as exc:
         raise DataFileError(name, line + 1, f"corrupt compressed data ({exc})") from exc
 

@@ -1,0 +1,53 @@
+"""The local origin: /api routed to the Chalice app like API Gateway, the SPA with its headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from devstack.gateway import create_app
+from devstack.lambdas import load_api, load_module
+
+
+@pytest.fixture(scope="module")
+def client(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    chalice_app = load_api()
+    site = tmp_path_factory.mktemp("dist")
+    (site / "index.html").write_text('<!doctype html><div id="root"></div>')
+    (site / "assets").mkdir()
+    (site / "assets" / "app-1234.js").write_text("console.log(1)")
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    return TestClient(create_app(chalice_app, ws, Path(site)))
+
+
+def test_unknown_api_route_is_a_uniform_404(client: TestClient) -> None:
+    resp = client.get("/api/does/not/exist")
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == "not_found"
+    assert set(resp.json()["error"]) == {"code", "message", "details", "request_id"}
+
+
+def test_api_routes_through_the_chalice_app(client: TestClient) -> None:
+    resp = client.get("/api/screener/fields")
+    assert resp.status_code == 200 and resp.json()["count"] > 40
+    assert resp.headers["x-content-type-options"] == "nosniff"
+
+
+def test_oversized_body_is_refused_before_the_app(client: TestClient) -> None:
+    resp = client.post("/api/screens/run", content=b"x" * (2 * 1024 * 1024),
+                       headers={"content-type": "application/json"})
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "payload_too_large"
+
+
+def test_spa_routes_get_index_with_security_headers(client: TestClient) -> None:
+    resp = client.get("/stocks/AAPL")
+    assert resp.status_code == 200 and '<div id="root">' in resp.text
+    csp = resp.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    asset = client.get("/assets/app-1234.js")
+    assert asset.status_code == 200 and "immutable" in asset.headers["cache-control"]
+    assert client.get("/assets/missing.js").status_code == 404
+    assert client.get("/../../etc/passwd").status_code in (200, 404)
+    assert "root:" not in client.get("/..%2f..%2fetc/passwd").text
