@@ -30,11 +30,13 @@ test-frontend:
 stop:
 	@if [ -x $(VENV)/bin/stockscreen ]; then $(VENV)/bin/stockscreen stop; fi
 
+## make lint: ruff, mypy (strict on shared/), tsc --noEmit, eslint
 lint: setup
 	$(VENV)/bin/ruff check shared functions devstack infra_cdk localstack tests
-	$(VENV)/bin/mypy shared/stockscreen devstack functions/ingest/handlers.py functions/alerts/handlers.py \
-		functions/ws/handlers.py
-	cd functions/api && ../../$(VENV)/bin/mypy app.py chalicelib
+	$(VENV)/bin/ruff format --check shared functions devstack infra_cdk localstack tests
+	$(VENV)/bin/mypy shared/stockscreen devstack
+	@for f in ingest alerts ws; do echo "mypy functions/$$f"; $(VENV)/bin/mypy functions/$$f/handlers.py || exit 1; done
+	$(VENV)/bin/mypy functions/api/app.py functions/api/chalicelib
 	$(VENV)/bin/mypy infra_cdk
 	cd frontend && npm run --silent typecheck && npm run --silent lint
 

@@ -15,16 +15,22 @@ from stockscreen.errors import DomainError
 
 def _wire_local() -> tuple[Any, str]:
     """Settings for commands run outside ``make dev``: the same services, started if needed."""
-    from devstack import dev
+    from devstack import dev, lambdas
     from stockscreen.clients import reset_clients
 
     db_url, redis_url = dev.start_data_services(dev.local_dir())
     aws_endpoint, sfn_endpoint, servers = dev.start_aws()
-    boot = dev.lambdas.load_module("localstack/bootstrap.py", "stockscreen_localstack_bootstrap")
-    os.environ.update({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "AWS_ENDPOINT_URL": aws_endpoint,
-                       "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
-                       "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
-                       **boot.bootstrap(aws_endpoint)})
+    boot = lambdas.load_module("localstack/bootstrap.py", "stockscreen_localstack_bootstrap")
+    os.environ.update(
+        {
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+            **boot.bootstrap(aws_endpoint),
+        }
+    )
     reset_clients()
     return servers, sfn_endpoint
 
@@ -84,8 +90,10 @@ def _run_ingest(paths: list[Path]) -> int:
     if load["inserted"] == 0 and load["updated"] == 0:
         print(f"run {out['run_id']}: nothing changed ({load['unchanged']} bars already loaded)")
     else:
-        print(f"run {out['run_id']}: {load['inserted']} bars inserted, {load['updated']} updated, "
-              f"{load['quarantined']} quarantined; snapshot v{out['aggregate']['version']}")
+        print(
+            f"run {out['run_id']}: {load['inserted']} bars inserted, {load['updated']} updated, "
+            f"{load['quarantined']} quarantined; snapshot v{out['aggregate']['version']}"
+        )
     for rule, n in sorted(out["validate"]["findings"].items()):
         print(f"  {rule}: {n}")
     return 0
@@ -135,8 +143,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
     _db_only()
     filters = parse(args.query)
     columns = args.columns.split(",") if args.columns else None
-    req = ScreenRequest(filters=filters, sort=args.sort, order="desc" if args.desc else "asc",
-                        limit=args.limit, columns=columns)
+    req = ScreenRequest(
+        filters=filters, sort=args.sort, order="desc" if args.desc else "asc", limit=args.limit, columns=columns
+    )
     result = run_screen(get_engine(), req)
     if args.format == "json":
         print(json.dumps(result.model_dump(), indent=2, default=str))

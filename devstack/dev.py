@@ -53,8 +53,12 @@ def single_instance(state: Path) -> Any:
     except BlockingIOError:
         handle.seek(0)
         pid = handle.read().strip() or "?"
-        print(f"[dev] another 'make dev' (pid {pid}) is already running on {state}; stop it first "
-              "(Ctrl-C in its terminal, or 'make stop').", file=sys.stderr, flush=True)
+        print(
+            f"[dev] another 'make dev' (pid {pid}) is already running on {state}; stop it first "
+            "(Ctrl-C in its terminal, or 'make stop').",
+            file=sys.stderr,
+            flush=True,
+        )
         raise SystemExit(1) from None
     handle.seek(0)
     handle.truncate()
@@ -142,9 +146,11 @@ def load_demo_data(machine: IngestStateMachine, db_url: str) -> None:
         raise SystemExit(f"[dev] ingest failed: {result.get('cause')}")
     out = result["output"]
     findings = out["validate"]["findings"]
-    say(f"demo data: {out['load']['inserted']} bars loaded, {out['load']['quarantined']} quarantined, "
+    say(
+        f"demo data: {out['load']['inserted']} bars loaded, {out['load']['quarantined']} quarantined, "
         f"snapshot v{out['aggregate']['version']} in {time.monotonic() - start:.1f}s; "
-        f"quality: {', '.join(f'{k}={v}' for k, v in sorted(findings.items()))}")
+        f"quality: {', '.join(f'{k}={v}' for k, v in sorted(findings.items()))}"
+    )
 
 
 def main(port: int) -> int:
@@ -160,16 +166,18 @@ def main(port: int) -> int:
         aws_endpoint, sfn_endpoint, servers = start_aws()
         boot = lambdas.load_module("localstack/bootstrap.py", "stockscreen_localstack_bootstrap")
         resources = boot.bootstrap(aws_endpoint)
-        os.environ.update({
-            "DATABASE_URL": db_url,
-            "REDIS_URL": redis_url,
-            "AWS_ENDPOINT_URL": aws_endpoint,
-            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
-            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
-            "WS_MANAGEMENT_URL": f"http://127.0.0.1:{port}",
-            **resources,
-        })
+        os.environ.update(
+            {
+                "DATABASE_URL": db_url,
+                "REDIS_URL": redis_url,
+                "AWS_ENDPOINT_URL": aws_endpoint,
+                "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+                "WS_MANAGEMENT_URL": f"http://127.0.0.1:{port}",
+                **resources,
+            }
+        )
         say(f"AWS resources bootstrapped by localstack/bootstrap.py ({len(resources)} settings)")
 
         from stockscreen.clients import reset_clients
@@ -190,8 +198,9 @@ def main(port: int) -> int:
         ws_handlers = lambdas.load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
         asgi = create_app(chalice_app, ws_handlers, ROOT / "frontend" / "dist")
         feed = ReplayFeed(interval=float(os.environ.get("FEED_INTERVAL", "2")))
-        config = uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                lifespan="off")
+        config = uvicorn.Config(
+            asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+        )
         server = uvicorn.Server(config)
 
         def _stop(signum: int, _frame: Any) -> None:

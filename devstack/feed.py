@@ -38,8 +38,10 @@ class ReplayFeed:
         if symbol not in self._paths:
             with get_engine().connect() as conn:
                 rows = conn.execute(
-                    text("SELECT b.close, b.volume FROM daily_bars b JOIN securities s ON s.id = b.security_id "
-                         "WHERE s.symbol = :s ORDER BY b.date DESC LIMIT :n"),
+                    text(
+                        "SELECT b.close, b.volume FROM daily_bars b JOIN securities s ON s.id = b.security_id "
+                        "WHERE s.symbol = :s ORDER BY b.date DESC LIMIT :n"
+                    ),
                     {"s": symbol, "n": self.sessions},
                 ).all()
             self._paths[symbol] = [(float(r[0]), int(r[1])) for r in reversed(rows)]
@@ -56,8 +58,13 @@ class ReplayFeed:
         frac = (step + 1) / self.STEPS_PER_DAY
         noise = 1.0 + self._rng.gauss(0, 0.0015) * (1 - frac)
         price = round((prev_close + (close - prev_close) * frac) * noise, 2)
-        return Quote(symbol=symbol, price=price, change_pct=round((price / prev_close - 1) * 100, 2),
-                     volume=int(volume * frac), ts=dt.datetime.now(dt.UTC))
+        return Quote(
+            symbol=symbol,
+            price=price,
+            change_pct=round((price / prev_close - 1) * 100, 2),
+            volume=int(volume * frac),
+            ts=dt.datetime.now(dt.UTC),
+        )
 
     def step(self) -> int:
         registry = ConnectionRegistry()

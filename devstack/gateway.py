@@ -50,8 +50,9 @@ class ApiProxy:
     """Turns HTTP requests into API Gateway proxy events for the Chalice app."""
 
     def __init__(self, app: Chalice) -> None:
-        config = Config.create(chalice_app=app, app_name=app.app_name, chalice_stage="api", lambda_timeout=15,
-                               lambda_memory_size=512)
+        config = Config.create(
+            chalice_app=app, app_name=app.app_name, chalice_stage="api", lambda_timeout=15, lambda_memory_size=512
+        )
         self.gateway = LocalGateway(app, config)
 
     async def handle(self, request: Request) -> Response:
@@ -78,8 +79,9 @@ class ApiProxy:
             import base64
 
             raw = base64.b64decode(raw)
-        return Response(raw if isinstance(raw, bytes) else str(raw).encode(), status_code=result["statusCode"],
-                        headers=out_headers)
+        return Response(
+            raw if isinstance(raw, bytes) else str(raw).encode(), status_code=result["statusCode"], headers=out_headers
+        )
 
 
 class StaticSite:
@@ -101,8 +103,10 @@ class StaticSite:
         index = self.root / "index.html"
         if not index.is_file():
             return Response(
-                "The SPA is not built yet: run 'make dev' (it builds frontend/dist).", status_code=503,
-                media_type="text/plain", headers=SPA_HEADERS,
+                "The SPA is not built yet: run 'make dev' (it builds frontend/dist).",
+                status_code=503,
+                media_type="text/plain",
+                headers=SPA_HEADERS,
             )
         return FileResponse(index, headers={**SPA_HEADERS, "Cache-Control": "no-cache"})
 

@@ -71,8 +71,9 @@ def _install() -> None:
 
     original = LambdaSimpleBackend.invoke
 
-    def invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
-               response_headers: Any) -> bytes | str | None:
+    def invoke(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes | str | None:
         handler = _ROUTES.get(_function_name(function_name))
         if handler is None:
             return original(self, function_name, qualifier, body, headers, response_headers)
@@ -82,11 +83,13 @@ def _install() -> None:
             result = handler(event, LocalContext(name))
         except Exception as exc:
             response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({
-                "errorType": type(exc).__name__,
-                "errorMessage": str(exc),
-                "stackTrace": traceback.format_exception(exc)[-3:],
-            }).encode()
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-3:],
+                }
+            ).encode()
         return json.dumps(result, default=str).encode()
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]

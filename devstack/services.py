@@ -7,6 +7,7 @@ user, since it refuses to run as root.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -53,8 +54,7 @@ def _pg_bindir() -> Path:
     if found:
         return Path(found).resolve().parent
     raise ServiceError(
-        "PostgreSQL server binaries not found: install them with "
-        "'apt-get install -y postgresql' or set DATABASE_URL"
+        "PostgreSQL server binaries not found: install them with 'apt-get install -y postgresql' or set DATABASE_URL"
     )
 
 
@@ -91,8 +91,17 @@ class Postgres:
             self._chown(self.datadir)
             subprocess.run(
                 _as_pg_user(
-                    [str(bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-                     "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"]
+                    [
+                        str(bindir / "initdb"),
+                        "-D",
+                        str(self.datadir),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "--encoding=UTF8",
+                        "--locale=C.UTF-8",
+                        "--no-sync",
+                    ]
                 ),
                 check=True,
                 stdout=subprocess.DEVNULL,
@@ -104,8 +113,9 @@ class Postgres:
             "-c shared_buffers=256MB -c max_wal_size=4GB"
         )
         subprocess.run(
-            _as_pg_user([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-o", opts,
-                         "-w", "-t", "60", "start"]),
+            _as_pg_user(
+                [str(bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"]
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -140,9 +150,25 @@ class Redis:
             raise ServiceError("redis-server not found: 'apt-get install -y redis-server' or set REDIS_URL")
         self.datadir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.datadir), "--daemonize", "yes", "--pidfile", str(self.datadir / "redis.pid"),
-             "--logfile", str(self.datadir / "redis.log")],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.datadir),
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.datadir / "redis.pid"),
+                "--logfile",
+                str(self.datadir / "redis.log"),
+            ],
             check=True,
         )
         wait_port("127.0.0.1", self.port)
@@ -151,8 +177,6 @@ class Redis:
         pidfile = self.datadir / "redis.pid"
         if not pidfile.exists():
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pidfile.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass
         pidfile.unlink(missing_ok=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import logging
 import json
+import logging
 import os
 import time
 import uuid
@@ -40,8 +40,13 @@ def start_moto(port: int) -> ThreadedMotoServer:
 
 
 def _client(service: str, endpoint_url: str) -> Any:
-    return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1",  # type: ignore[call-overload]
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",  # type: ignore[call-overload]
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - dummy credentials for a local endpoint
+    )
 
 
 def _zip() -> bytes:
@@ -66,11 +71,21 @@ class IngestStateMachine:
         try:
             iam.get_role(RoleName=ROLE_ARN.rsplit("/", 1)[1])
         except iam.exceptions.NoSuchEntityException:
-            iam.create_role(RoleName=ROLE_ARN.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                               "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}}],
-            }))
+            iam.create_role(
+                RoleName=ROLE_ARN.rsplit("/", 1)[1],
+                AssumeRolePolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "sts:AssumeRole",
+                                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                            }
+                        ],
+                    }
+                ),
+            )
         arns: dict[str, str] = {}
         code = _zip()
         for state, placeholder in TASKS.items():
@@ -81,8 +96,12 @@ class IngestStateMachine:
                 arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
             except lam.exceptions.ResourceNotFoundException:
                 arn = lam.create_function(
-                    FunctionName=name, Runtime="python3.11", Role=ROLE_ARN, Handler=HANDLERS[state],
-                    Code={"ZipFile": code}, Timeout=900,
+                    FunctionName=name,
+                    Runtime="python3.11",
+                    Role=ROLE_ARN,
+                    Handler=HANDLERS[state],
+                    Code={"ZipFile": code},
+                    Timeout=900,
                 )["FunctionArn"]
             arns[placeholder] = arn
         definition = json.dumps(build_definition(arns))
@@ -90,13 +109,19 @@ class IngestStateMachine:
             if machine["name"] == STATE_MACHINE_NAME:
                 self.sfn.update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=definition)
                 return str(machine["stateMachineArn"])
-        return str(self.sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=definition,
-                                                 roleArn=ROLE_ARN)["stateMachineArn"])
+        return str(
+            self.sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=definition, roleArn=ROLE_ARN)[
+                "stateMachineArn"
+            ]
+        )
 
     def start(self, payload: dict[str, Any]) -> str:
         run_id = payload.setdefault("run_id", str(uuid.uuid4()))
-        return str(self.sfn.start_execution(stateMachineArn=self.arn, name=f"run-{run_id}",
-                                            input=json.dumps(payload))["executionArn"])
+        return str(
+            self.sfn.start_execution(stateMachineArn=self.arn, name=f"run-{run_id}", input=json.dumps(payload))[
+                "executionArn"
+            ]
+        )
 
     def wait(self, execution_arn: str, timeout: float = 600.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

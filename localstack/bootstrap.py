@@ -11,6 +11,7 @@ the resource names and ARNs as ``KEY=value`` lines (the environment the function
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
 from typing import Any
@@ -32,11 +33,15 @@ PRICES_RULE = f"{PREFIX}-prices-updated"
 
 def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
     def client(name: str) -> Any:
-        return boto3.client(name, endpoint_url=endpoint_url, region_name=region,
-                            aws_access_key_id="test", aws_secret_access_key="test")
+        return boto3.client(
+            name,
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",  # noqa: S106 - dummy credentials for a local endpoint
+        )
 
-    sns, sqs, ses, events, ddb, sm = (client(n) for n in ("sns", "sqs", "ses", "events", "dynamodb",
-                                                           "secretsmanager"))
+    sns, sqs, ses, events, ddb, sm = (client(n) for n in ("sns", "sqs", "ses", "events", "dynamodb", "secretsmanager"))
     alerts_topic = sns.create_topic(Name=ALERTS_TOPIC)["TopicArn"]
     admin_topic = sns.create_topic(Name=ADMIN_TOPIC)["TopicArn"]
 
@@ -44,8 +49,10 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
         QueueName=ALERTS_QUEUE,
-        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
-                    "VisibilityTimeout": "60"},
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            "VisibilityTimeout": "60",
+        },
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=alerts_topic, Protocol="sqs", Endpoint=queue_arn)
@@ -62,16 +69,16 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
         EventPattern=json.dumps({"source": ["stockscreen.ingest"], "detail-type": ["prices.updated"]}),
         State="ENABLED",
     )
-    events.put_targets(Rule=PRICES_RULE, EventBusName=EVENT_BUS,
-                       Targets=[{"Id": "alerts-queue", "Arn": queue_arn}])
+    events.put_targets(Rule=PRICES_RULE, EventBusName=EVENT_BUS, Targets=[{"Id": "alerts-queue", "Arn": queue_arn}])
 
     for table, key in ((IDEMPOTENCY_TABLE, "id"), (CONNECTIONS_TABLE, "connection_id")):
-        try:
-            ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                             AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                             KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
-        except ddb.exceptions.ResourceInUseException:
-            pass
+        with contextlib.suppress(ddb.exceptions.ResourceInUseException):
+            ddb.create_table(
+                TableName=table,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            )
 
     try:
         secret_arn = sm.describe_secret(SecretId=JWT_SECRET)["ARN"]

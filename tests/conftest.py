@@ -121,8 +121,18 @@ def stack_env(database_url: str, redis_url: str, moto_endpoint: str) -> Iterator
     reset_clients()
 
 
-DATA_TABLES = ("snapshot_rows", "snapshot_versions", "quality_issues", "raw_bars", "raw_reference",
-               "daily_bars", "fundamentals", "ingest_runs", "alert_invocations", "securities")
+DATA_TABLES = (
+    "snapshot_rows",
+    "snapshot_versions",
+    "quality_issues",
+    "raw_bars",
+    "raw_reference",
+    "daily_bars",
+    "fundamentals",
+    "ingest_runs",
+    "alert_invocations",
+    "securities",
+)
 
 
 def truncate_all(database_url: str) -> None:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
 from stockscreen.errors import DomainError, Invalid
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import ConnectionRegistry

@@ -44,9 +44,7 @@ class Alerts(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=Duration.minutes(2),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dlq, max_receive_count=c.ALERTS_QUEUE_MAX_RECEIVE_COUNT
-            ),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.ALERTS_QUEUE_MAX_RECEIVE_COUNT),
         )
         self.topic = sns.Topic(
             self,
@@ -55,9 +53,7 @@ class Alerts(Construct):
             display_name="Stockscreen alerts and admin notifications",
             enforce_ssl=True,
         )
-        self.email_identity = ses.EmailIdentity(
-            self, "SenderIdentity", identity=ses.Identity.email(ses_sender)
-        )
+        self.email_identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(ses_sender))
         self.sender_identity_arn = Stack.of(self).format_arn(
             service="ses", resource="identity", resource_name=ses_sender
         )

@@ -117,9 +117,7 @@ class RestApi(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Stockscreen REST API handler (Chalice)",
             managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSLambdaVPCAccessExecutionRole"
-                ),
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole"),
             ],
         )
         self.role.add_to_policy(

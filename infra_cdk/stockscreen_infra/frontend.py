@@ -77,9 +77,7 @@ class Frontend(Construct):
         # own Host), all query strings and cookies. /api/* is forwarded unchanged to the ``api``
         # stage; /ws is the path of the ``ws`` stage.
         api_behavior = cloudfront.BehaviorOptions(
-            origin=origins.HttpOrigin(
-                rest_api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY
-            ),
+            origin=origins.HttpOrigin(rest_api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
             cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
@@ -88,9 +86,7 @@ class Frontend(Construct):
             compress=True,
         )
         ws_behavior = cloudfront.BehaviorOptions(
-            origin=origins.HttpOrigin(
-                ws_api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY
-            ),
+            origin=origins.HttpOrigin(ws_api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
             cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,

@@ -65,9 +65,7 @@ class Ingest(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=Duration.hours(2),
             tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         for fn in self.functions.values():
             fn.grant_invoke(self.state_machine)

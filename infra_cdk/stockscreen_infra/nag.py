@@ -175,9 +175,7 @@ def apply_nag(stack: StockscreenStack) -> bool:
                 "AwsSolutions-CFR2",
                 "WAF (cost) is left to the operator; the API is rate-limited by API Gateway.",
             ),
-            _s(
-                "AwsSolutions-CFR3", "Standard logs need an ACL-enabled bucket; metrics and API logs suffice."
-            ),
+            _s("AwsSolutions-CFR3", "Standard logs need an ACL-enabled bucket; metrics and API logs suffice."),
             _s(
                 "AwsSolutions-CFR4",
                 "Default *.cloudfront.net certificate; with a custom domain set TLSv1.2_2021.",

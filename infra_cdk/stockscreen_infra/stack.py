@@ -116,9 +116,7 @@ class StockscreenStack(Stack):
         # --- outputs ------------------------------------------------------------------------------
         CfnOutput(self, c.OUTPUT_CLOUDFRONT_URL, value=self.frontend.url, description="Web app URL")
         CfnOutput(self, c.OUTPUT_REST_API_URL, value=self.api.url, description="REST API (stage api)")
-        CfnOutput(
-            self, c.OUTPUT_WEBSOCKET_URL, value=self.websocket.url, description="WebSocket API (stage ws)"
-        )
+        CfnOutput(self, c.OUTPUT_WEBSOCKET_URL, value=self.websocket.url, description="WebSocket API (stage ws)")
         CfnOutput(
             self,
             c.OUTPUT_STATE_MACHINE_ARN,

@@ -36,9 +36,7 @@ class WebSocket(Construct):
         #: https://{api-id}.execute-api.{region}.amazonaws.com/ws (the @connections endpoint)
         self.management_url = self.stage.callback_url
         self.url = self.stage.url
-        self.domain_name = (
-            f"{self.api.api_id}.execute-api.{Stack.of(self).region}.{Stack.of(self).url_suffix}"
-        )
+        self.domain_name = f"{self.api.api_id}.execute-api.{Stack.of(self).region}.{Stack.of(self).url_suffix}"
 
         env = {c.ENV_WS_MANAGEMENT_URL: self.management_url}
         self.functions: dict[str, lambda_.Function] = {}

@@ -21,10 +21,16 @@ def record_prices_updated(event: dict[str, Any]) -> dict[str, Any]:
     detail = event["detail"]
     with get_engine().begin() as conn:
         inserted = conn.execute(
-            text("INSERT INTO alert_invocations (event_id, run_id, snapshot_version, symbols) "
-                 "VALUES (:e, :r, :v, :n) ON CONFLICT (event_id) DO NOTHING RETURNING id"),
-            {"e": event_id, "r": detail.get("run_id"), "v": detail.get("snapshot_version"),
-             "n": len(detail.get("symbols") or [])},
+            text(
+                "INSERT INTO alert_invocations (event_id, run_id, snapshot_version, symbols) "
+                "VALUES (:e, :r, :v, :n) ON CONFLICT (event_id) DO NOTHING RETURNING id"
+            ),
+            {
+                "e": event_id,
+                "r": detail.get("run_id"),
+                "v": detail.get("snapshot_version"),
+                "n": len(detail.get("symbols") or []),
+            },
         ).first()
     logger.info("prices.updated received", extra={"event_id": event_id, "duplicate": inserted is None})
     return {"event_id": event_id, "recorded": inserted is not None}

@@ -21,9 +21,7 @@ class CoreSettings(BaseSettings):
     database_url: str = Field(description="SQLAlchemy URL, postgresql+psycopg://...")
     redis_url: str = Field(description="redis://host:port/db")
     aws_region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
-    aws_endpoint_url: str | None = Field(
-        default=None, description="LocalStack/moto endpoint; unset on AWS"
-    )
+    aws_endpoint_url: str | None = Field(default=None, description="LocalStack/moto endpoint; unset on AWS")
     timescaledb: Literal["auto", "on", "off"] = Field(
         default="auto", description="Use TimescaleDB hypertables when the extension exists"
     )

@@ -18,7 +18,7 @@ def sma(x: F, n: int) -> F:
     if len(x) < n:
         return out
     c = np.cumsum(np.insert(x, 0, 0.0))
-    out[n - 1:] = (c[n:] - c[:-n]) / n
+    out[n - 1 :] = (c[n:] - c[:-n]) / n
     return out
 
 
@@ -28,7 +28,7 @@ def _recursive(x: F, alpha: float, seed_index: int, seed: float) -> F:
     if seed_index >= len(x):
         return out
     out[seed_index] = seed
-    tail = x[seed_index + 1:]
+    tail = x[seed_index + 1 :]
     if len(tail):
         k = len(tail)
         decay = (1.0 - alpha) ** np.arange(1, k + 1)
@@ -36,13 +36,13 @@ def _recursive(x: F, alpha: float, seed_index: int, seed: float) -> F:
         y = seed
         block = 256
         for start in range(0, k, block):
-            seg = tail[start:start + block]
+            seg = tail[start : start + block]
             m = len(seg)
             d = decay[:m]
             w = alpha * (1.0 - alpha) ** (np.arange(m)[:, None] - np.arange(m)[None, :])
             w = np.tril(w)
             vals = w @ seg + d * y
-            out[seed_index + 1 + start: seed_index + 1 + start + m] = vals
+            out[seed_index + 1 + start : seed_index + 1 + start + m] = vals
             y = float(vals[-1])
     return out
 
@@ -58,7 +58,7 @@ def wilder(x: F, n: int, first: int) -> F:
     if len(x) < first + n:
         return np.full_like(x, np.nan)
     seed_index = first + n - 1
-    return _recursive(x, 1.0 / n, seed_index, float(np.mean(x[first:first + n])))
+    return _recursive(x, 1.0 / n, seed_index, float(np.mean(x[first : first + n])))
 
 
 def rsi(close: F, n: int = 14) -> F:
@@ -93,7 +93,7 @@ def macd(close: F, fast: int = 12, slow: int = 26, signal: int = 9) -> tuple[F, 
     sig = np.full_like(close, np.nan)
     valid = np.where(~np.isnan(line))[0]
     if len(valid) >= signal:
-        sig[valid[0]:] = ema(line[valid[0]:], signal)
+        sig[valid[0] :] = ema(line[valid[0] :], signal)
     return line, sig, line - sig
 
 
@@ -102,7 +102,7 @@ def rolling_std(x: F, n: int, ddof: int = 0) -> F:
     if len(x) < n:
         return out
     windows = np.lib.stride_tricks.sliding_window_view(x, n)
-    out[n - 1:] = windows.std(axis=1, ddof=ddof)
+    out[n - 1 :] = windows.std(axis=1, ddof=ddof)
     return out
 
 
@@ -110,7 +110,7 @@ def rolling_max(x: F, n: int) -> F:
     out = np.full_like(x, np.nan)
     if len(x) < n:
         return out
-    out[n - 1:] = np.lib.stride_tricks.sliding_window_view(x, n).max(axis=1)
+    out[n - 1 :] = np.lib.stride_tricks.sliding_window_view(x, n).max(axis=1)
     return out
 
 
@@ -118,7 +118,7 @@ def rolling_min(x: F, n: int) -> F:
     out = np.full_like(x, np.nan)
     if len(x) < n:
         return out
-    out[n - 1:] = np.lib.stride_tricks.sliding_window_view(x, n).min(axis=1)
+    out[n - 1 :] = np.lib.stride_tricks.sliding_window_view(x, n).min(axis=1)
     return out
 
 

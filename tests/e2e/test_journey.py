@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 
 def _get(url: str) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=5) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -54,8 +54,14 @@ def dev_stack(pg_server_url: str, redis_url: str, tmp_path_factory: pytest.TempP
     }
     log_path = state / "dev.log"
     log = log_path.open("wb")
-    proc = subprocess.Popen(["make", "--no-print-directory", "dev"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "dev"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600
     while True:
@@ -95,7 +101,11 @@ def test_make_dev_prints_the_url_and_serves_real_data(dev_stack: dict) -> None:
 def test_browser_journey(dev_stack: dict, tmp_path: Path) -> None:
     shots = tmp_path / "screens"
     result = subprocess.run(
-        ["node", "e2e/journey.mjs"], cwd=ROOT / "frontend", capture_output=True, text=True, timeout=180,
+        ["node", "e2e/journey.mjs"],
+        cwd=ROOT / "frontend",
+        capture_output=True,
+        text=True,
+        timeout=180,
         env={**os.environ, "BASE_URL": dev_stack["base"], "SCREENSHOT_DIR": str(shots)},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -122,8 +132,9 @@ def test_websocket_subscriber_receives_quotes(dev_stack: dict) -> None:
 
 def test_second_make_dev_refuses_instead_of_corrupting_state(dev_stack: dict) -> None:
     env = {**dev_stack["env"], "PORT": str(free_port())}
-    result = subprocess.run([str(ROOT / ".venv/bin/stockscreen"), "dev"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/stockscreen"), "dev"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert "already running" in result.stderr
 

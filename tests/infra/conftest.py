@@ -91,8 +91,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
     # chalice copies the stage env into os.environ and imports `app`: the construct must undo both.
     result.env_changes = {
         k: os.environ.get(k)
-        for k in set(env_before) ^ set(os.environ)
-        | {k for k in env_before if os.environ.get(k) != env_before[k]}
+        for k in set(env_before) ^ set(os.environ) | {k for k in env_before if os.environ.get(k) != env_before[k]}
     }
     result.modules_changed = [
         k

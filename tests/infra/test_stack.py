@@ -65,9 +65,7 @@ def test_state_machine_uses_the_shared_definition(synth: Synth) -> None:
     assert actual == build_definition()
     # ... and CloudFormation substitutes each placeholder with the ARN of that task's function.
     fn_ids = {state: _logical_id(synth, fn) for state, fn in synth.stack.ingest.functions.items()}
-    assert props["DefinitionSubstitutions"] == {
-        TASKS[state]: {"Fn::GetAtt": [fn_ids[state], "Arn"]} for state in TASKS
-    }
+    assert props["DefinitionSubstitutions"] == {TASKS[state]: {"Fn::GetAtt": [fn_ids[state], "Arn"]} for state in TASKS}
 
     for state in ("Fetch", "Validate", "Load", "Aggregate", "Publish"):
         assert actual["States"][state]["Retry"]
@@ -151,9 +149,7 @@ def test_chalice_rest_api_and_function(synth: Synth) -> None:
     assert props["Layers"]
     assert props["VpcConfig"]["SubnetIds"]
     env = props["Environment"]["Variables"]
-    assert {c.ENV_DATABASE_SECRET_ARN, c.ENV_REDIS_URL, c.ENV_EVENT_BUS_NAME, c.ENV_JWT_SECRET_ARN} <= set(
-        env
-    )
+    assert {c.ENV_DATABASE_SECRET_ARN, c.ENV_REDIS_URL, c.ENV_EVENT_BUS_NAME, c.ENV_JWT_SECRET_ARN} <= set(env)
     role_id = _logical_id(synth, synth.stack.api.role)
     assert props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
 
@@ -205,9 +201,7 @@ def test_no_admin_statements(synth: Synth) -> None:
 
 def test_manage_connections_scoped_to_the_websocket_api(synth: Synth) -> None:
     ws_api_id = _logical_id(synth, synth.stack.websocket.api)
-    found = [
-        st for _, st in _policy_statements(synth) if "execute-api:ManageConnections" in _as_list(st["Action"])
-    ]
+    found = [st for _, st in _policy_statements(synth) if "execute-api:ManageConnections" in _as_list(st["Action"])]
     assert found
     for st in found:
         for resource in _as_list(st["Resource"]):
@@ -311,9 +305,7 @@ def test_cloudfront_behaviours(synth: Synth) -> None:
     origins = {o["Id"]: o for o in config["Origins"]}
     api_origin = json.dumps(origins[api["TargetOriginId"]]["DomainName"])
     assert _logical_id_of_chalice_api(synth) in api_origin
-    assert (
-        "OriginPath" not in origins[api["TargetOriginId"]] or not origins[api["TargetOriginId"]]["OriginPath"]
-    )
+    assert "OriginPath" not in origins[api["TargetOriginId"]] or not origins[api["TargetOriginId"]]["OriginPath"]
     ws_origin = json.dumps(origins[behaviours["/ws"]["TargetOriginId"]]["DomainName"])
     assert _logical_id(synth, synth.stack.websocket.api) in ws_origin
     s3_origin = origins[config["DefaultCacheBehavior"]["TargetOriginId"]]
@@ -385,9 +377,7 @@ def test_no_bucket_deployment_without_dist(tmp_path: Path) -> None:
     from stockscreen_infra.frontend import Frontend
 
     stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "out")), "FrontendOnly")
-    Frontend(
-        stack, "Frontend", rest_api_domain="a.example", ws_api_domain="b.example", dist_dir=tmp_path / "nope"
-    )
+    Frontend(stack, "Frontend", rest_api_domain="a.example", ws_api_domain="b.example", dist_dir=tmp_path / "nope")
     Template.from_stack(stack).resource_count_is("Custom::CDKBucketDeployment", 0)
 
 

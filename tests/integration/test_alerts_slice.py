@@ -12,8 +12,9 @@ from devstack.lambdas import LocalContext, load_module
 from devstack.stepfunctions import IngestStateMachine
 from tests.conftest import FIXTURES, truncate_all
 
-SAMPLE = [str(FIXTURES / n) for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv",
-                                      "bars-sample.csv.gz")]
+SAMPLE = [
+    str(FIXTURES / n) for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv", "bars-sample.csv.gz")
+]
 
 
 def test_pipeline_event_reaches_the_alerts_handler_once(stack_env: dict[str, str]) -> None:

@@ -15,8 +15,9 @@ from devstack.lambdas import load_api
 from devstack.stepfunctions import IngestStateMachine
 from tests.conftest import FIXTURES, truncate_all
 
-SAMPLE = [str(FIXTURES / n) for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv",
-                                      "bars-sample.csv.gz")]
+SAMPLE = [
+    str(FIXTURES / n) for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv", "bars-sample.csv.gz")
+]
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,12 @@ def test_daily_bars_are_real_and_ascending(client: Client) -> None:
     assert dates == ["2018-02-01", "2018-02-02", "2018-02-05", "2018-02-06", "2018-02-07"]
     last = body["data"][-1]
     assert (last["open"], last["high"], last["low"], last["close"], last["volume"]) == (
-        163.085, 163.4, 159.0685, 159.54, 51608580)
+        163.085,
+        163.4,
+        159.0685,
+        159.54,
+        51608580,
+    )
 
 
 def test_weekly_and_monthly_rollups(client: Client) -> None:
@@ -139,8 +145,7 @@ def test_weekly_and_monthly_rollups(client: Client) -> None:
 def test_bars_bad_input(client: Client) -> None:
     _assert_error(client.http.get("/securities/AAPL/bars?interval=5m"), 400, "validation_error")
     _assert_error(client.http.get("/securities/AAPL/bars?from=2018-13-01"), 400, "validation_error")
-    _assert_error(client.http.get("/securities/AAPL/bars?from=2018-02-01&to=2018-01-01"), 400,
-                  "validation_error")
+    _assert_error(client.http.get("/securities/AAPL/bars?from=2018-02-01&to=2018-01-01"), 400, "validation_error")
     _assert_error(client.http.get("/securities/NOPE/bars"), 404, "not_found")
 
 
@@ -152,8 +157,12 @@ def test_field_catalogue(client: Client) -> None:
 
 
 def test_screen_filters_sorts_and_pages(client: Client) -> None:
-    body = _json(post_screen(client, {"filters": [{"field": "market_cap", "op": ">", "value": 200e9}],
-                                      "sort": "market_cap", "order": "desc"}))
+    body = _json(
+        post_screen(
+            client,
+            {"filters": [{"field": "market_cap", "op": ">", "value": 200e9}], "sort": "market_cap", "order": "desc"},
+        )
+    )
     symbols = [r["symbol"] for r in body["data"]]
     assert symbols == ["AAPL", "MSFT", "JPM", "XOM"]
     assert body["count"] == 4 and body["as_of"] == "2018-02-07"
@@ -164,10 +173,17 @@ def test_screen_filters_sorts_and_pages(client: Client) -> None:
 
 
 def test_screen_text_between_and_in(client: Client) -> None:
-    body = _json(post_screen(client, {"filters": [
-        {"field": "sector", "op": "in", "value": ["Energy", "Financials"]},
-        {"field": "close", "op": "between", "value": [50, 200]},
-    ]}))
+    body = _json(
+        post_screen(
+            client,
+            {
+                "filters": [
+                    {"field": "sector", "op": "in", "value": ["Energy", "Financials"]},
+                    {"field": "close", "op": "between", "value": [50, 200]},
+                ]
+            },
+        )
+    )
     assert sorted(r["symbol"] for r in body["data"]) == ["JPM", "XOM"]
 
 

@@ -36,8 +36,9 @@ def test_api_routes_through_the_chalice_app(client: TestClient) -> None:
 
 
 def test_oversized_body_is_refused_before_the_app(client: TestClient) -> None:
-    resp = client.post("/api/screens/run", content=b"x" * (2 * 1024 * 1024),
-                       headers={"content-type": "application/json"})
+    resp = client.post(
+        "/api/screens/run", content=b"x" * (2 * 1024 * 1024), headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 413 and resp.json()["error"]["code"] == "payload_too_large"
 
 

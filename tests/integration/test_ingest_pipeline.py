@@ -41,14 +41,28 @@ def test_demo_sample_loads_through_the_state_machine(machine: IngestStateMachine
     assert quarantined > 0
     assert _q(url, "SELECT count(*) FROM daily_bars")[0][0] == out["fetch"]["bars"] - quarantined
     rules = {r[0] for r in _q(url, "SELECT DISTINCT rule FROM quality_issues")}
-    assert {"missing_price", "high_low_inconsistent", "calendar_gap", "bad_print", "late_start",
-            "fundamentals_52w_swapped", "dividend_yield_unit"} <= rules
+    assert {
+        "missing_price",
+        "high_low_inconsistent",
+        "calendar_gap",
+        "bad_print",
+        "late_start",
+        "fundamentals_52w_swapped",
+        "dividend_yield_unit",
+    } <= rules
     # LNT's one-day bad print on 2016-05-19 is caught by name
-    assert _q(url, "SELECT count(*) FROM quality_issues WHERE rule = 'bad_print' AND symbol = 'LNT' "
-                   "AND date = '2016-05-19'")[0][0] == 1
+    assert (
+        _q(
+            url,
+            "SELECT count(*) FROM quality_issues WHERE rule = 'bad_print' AND symbol = 'LNT' AND date = '2016-05-19'",
+        )[0][0]
+        == 1
+    )
     # 52-week columns were swapped back
-    low, high = _q(url, "SELECT low_52w, high_52w FROM fundamentals f JOIN securities s ON s.id = f.security_id "
-                        "WHERE symbol = 'AAPL'")[0]
+    low, high = _q(
+        url,
+        "SELECT low_52w, high_52w FROM fundamentals f JOIN securities s ON s.id = f.security_id WHERE symbol = 'AAPL'",
+    )[0]
     assert low < high
     # a current snapshot with one row per symbol
     version, rows = _q(url, "SELECT version, row_count FROM snapshot_versions WHERE is_current")[0]
@@ -75,10 +89,14 @@ def test_rerun_changes_nothing(machine: IngestStateMachine, stack_env: dict[str,
     [
         (b"", "poisoned.csv:1: file is empty"),
         (b"foo,bar\n1,2\n", "poisoned.csv:1: missing bar column(s) symbol, date, open"),
-        (b"date,open,high,low,close,volume,Name\n2018-01-02,1,2,0.5,1.5,100,AAPL\n\xff\xfe\x00\x01junk\n",
-         "poisoned.csv:3: binary or non-UTF-8"),
-        (b"date,open,high,low,close,volume,Name\n2018-01-02,1,2,0.5,1.5,100,AAPL\n2018-01-03,1,2\n",
-         "poisoned.csv:3: expected 7 fields"),
+        (
+            b"date,open,high,low,close,volume,Name\n2018-01-02,1,2,0.5,1.5,100,AAPL\n\xff\xfe\x00\x01junk\n",
+            "poisoned.csv:3: binary or non-UTF-8",
+        ),
+        (
+            b"date,open,high,low,close,volume,Name\n2018-01-02,1,2,0.5,1.5,100,AAPL\n2018-01-03,1,2\n",
+            "poisoned.csv:3: expected 7 fields",
+        ),
     ],
 )
 def test_poisoned_file_fails_the_run_and_loads_nothing(

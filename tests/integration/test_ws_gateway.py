@@ -27,11 +27,11 @@ import uvicorn
 import websockets
 from botocore.exceptions import ClientError
 from starlette.applications import Starlette
-from stockscreen import clients, config
-from stockscreen.realtime import ConnectionRegistry, Quote, put_quotes
 from websockets.exceptions import InvalidStatus
 
 from devstack.wsgateway import WebSocketGateway
+from stockscreen import clients, config
+from stockscreen.realtime import ConnectionRegistry, Quote, put_quotes
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS_PATH = ROOT / "functions" / "ws" / "handlers.py"
@@ -315,9 +315,7 @@ def test_connect_event_shape_and_rejection(env: None) -> None:
     ]
     assert all(m["requestContext"]["eventType"] == "MESSAGE" for m in messages)
     assert messages[3]["body"] == "not json"
-    assert {m["requestContext"]["connectionId"] for m in [connect, *messages, disconnect]} == {
-        ctx["connectionId"]
-    }
+    assert {m["requestContext"]["connectionId"] for m in [connect, *messages, disconnect]} == {ctx["connectionId"]}
     dctx = disconnect["requestContext"]
     assert dctx["routeKey"] == "$disconnect" and dctx["eventType"] == "DISCONNECT"
     assert dctx["disconnectStatusCode"] == 1000

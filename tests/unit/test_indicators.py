@@ -19,7 +19,7 @@ def aapl() -> dict[str, np.ndarray]:
     with gzip.open(FIXTURES / "bars-sample.csv.gz", "rt") as f:
         next(f)
         for line in f:
-            d, o, h, lo, c, v, name = line.strip().split(",")
+            _d, o, h, lo, c, v, name = line.strip().split(",")
             if name == "AAPL":
                 rows.append((float(o), float(h), float(lo), float(c), float(v)))
     a = np.array(rows)
@@ -51,7 +51,7 @@ def ref_rsi(c: list[float], n: int = 14) -> list[float]:
 def ref_atr(h: list[float], lo: list[float], c: list[float], n: int = 14) -> list[float]:
     tr = [float("nan")] + [max(h[i] - lo[i], abs(h[i] - c[i - 1]), abs(lo[i] - c[i - 1])) for i in range(1, len(c))]
     out = [float("nan")] * len(c)
-    out[n] = sum(tr[1:n + 1]) / n
+    out[n] = sum(tr[1 : n + 1]) / n
     for i in range(n + 1, len(c)):
         out[i] = (out[i - 1] * (n - 1) + tr[i]) / n
     return out
@@ -67,7 +67,7 @@ def test_sma(aapl: dict[str, np.ndarray]) -> None:
     c = aapl["close"]
     out = ind.sma(c, 20)
     assert np.isnan(out[:19]).all()
-    np.testing.assert_allclose(out[19:], [c[i - 19:i + 1].mean() for i in range(19, len(c))], rtol=1e-9)
+    np.testing.assert_allclose(out[19:], [c[i - 19 : i + 1].mean() for i in range(19, len(c))], rtol=1e-9)
 
 
 @pytest.mark.parametrize("n", [12, 26])
@@ -80,8 +80,10 @@ def test_rsi_wilder(aapl: dict[str, np.ndarray]) -> None:
 
 
 def test_atr_wilder(aapl: dict[str, np.ndarray]) -> None:
-    _close(ind.atr(aapl["high"], aapl["low"], aapl["close"]),
-           ref_atr(list(aapl["high"]), list(aapl["low"]), list(aapl["close"])))
+    _close(
+        ind.atr(aapl["high"], aapl["low"], aapl["close"]),
+        ref_atr(list(aapl["high"]), list(aapl["low"]), list(aapl["close"])),
+    )
 
 
 def test_macd_signal_is_ema_of_line(aapl: dict[str, np.ndarray]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 from botocore.exceptions import ClientError
+
 from stockscreen import clients, config
 from stockscreen.errors import Invalid
 from stockscreen.realtime import (
@@ -322,10 +323,7 @@ def test_send_treats_generic_gone_client_error_as_gone(registry: ConnectionRegis
         exceptions = None  # type: ignore[assignment]
 
     registry.register("c1")
-    assert (
-        Broadcaster(PlainClient(gone={"c1"}), registry).send("c1", Ack(type="subscribed", symbols=[]))
-        is False
-    )
+    assert Broadcaster(PlainClient(gone={"c1"}), registry).send("c1", Ack(type="subscribed", symbols=[])) is False
     assert registry.connection("c1") is None
 
 

@@ -54,8 +54,11 @@ def error_body(code: str, message: str, details: Any, req_id: str) -> dict[str, 
 
 
 def error_response(request: Request | None, status: int, code: str, message: str, details: Any = None) -> Response:
-    return Response(body=error_body(code, message, details, request_id(request)), status_code=status,
-                    headers={"Content-Type": "application/json"})
+    return Response(
+        body=error_body(code, message, details, request_id(request)),
+        status_code=status,
+        headers={"Content-Type": "application/json"},
+    )
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+import psycopg
+from sqlalchemy import Connection, Engine, create_engine
 
 from stockscreen.config import core_settings
 
@@ -13,7 +15,7 @@ def normalise_url(url: str) -> str:
     """Accept ``postgres://`` and ``postgresql://`` URLs and use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -26,3 +28,11 @@ def get_engine() -> Engine:
         max_overflow=5,
         connect_args={"connect_timeout": 5},
     )
+
+
+def psycopg_connection(conn: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under a SQLAlchemy one (for COPY), in the same transaction."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError("COPY needs the psycopg 3 driver (postgresql+psycopg://)")
+    return driver

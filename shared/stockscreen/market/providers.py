@@ -11,7 +11,7 @@ import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from stockscreen.errors import DataFileError
 
@@ -71,14 +71,14 @@ def _open_binary(path: Path) -> IO[bytes]:
         raise DataFileError(str(path), None, f"cannot open: {exc.strerror}") from exc
     magic = raw.read(2)
     raw.seek(0)
-    return gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+    return cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if magic == b"\x1f\x8b" else raw
 
 
 def _decoded_lines(name: str, stream: IO[bytes]) -> Iterator[str]:
     """Lines as text; a line that is not UTF-8 is an error naming the file and the line."""
     line = 0
     try:
-        for line, raw in enumerate(stream, 1):  # noqa: B007 - line is read in the handlers
+        for line, raw in enumerate(stream, 1):
             try:
                 decoded = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -151,7 +151,8 @@ def bar_column_map(path: Path, header: list[str]) -> dict[str, int]:
     missing = [c for c in BAR_COLUMNS if c not in mapping]
     if missing:
         raise DataFileError(
-            str(path), 1,
+            str(path),
+            1,
             f"missing bar column(s) {', '.join(missing)}; header was: {', '.join(header)}",
         )
     return mapping

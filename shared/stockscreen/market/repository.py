@@ -22,52 +22,70 @@ class MarketRepository:
         """Symbol or name prefix search; exact symbol first, then symbol prefix, then name prefix."""
         pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT symbol, name, sector, industry FROM securities "
-                    "WHERE symbol LIKE upper(:p) OR lower(name) LIKE lower(:p) OR lower(name) LIKE '% ' || lower(:p) "
-                    "ORDER BY (symbol = upper(:q)) DESC, (symbol LIKE upper(:p)) DESC, "
-                    "(lower(name) LIKE lower(:p)) DESC, symbol LIMIT :limit"
-                ),
-                {"p": pattern, "q": q, "limit": limit},
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    text(
+                        "SELECT symbol, name, sector, industry FROM securities "
+                        "WHERE symbol LIKE upper(:p) OR lower(name) LIKE lower(:p) "
+                        "OR lower(name) LIKE '% ' || lower(:p) "
+                        "ORDER BY (symbol = upper(:q)) DESC, (symbol LIKE upper(:p)) DESC, "
+                        "(lower(name) LIKE lower(:p)) DESC, symbol LIMIT :limit"
+                    ),
+                    {"p": pattern, "q": q, "limit": limit},
+                )
+                .mappings()
+                .all()
+            )
         return [dict(r) for r in rows]
 
     def security(self, symbol: str) -> dict[str, Any]:
         cols = ", ".join(f"r.{c}" for c in METRIC_FIELDS)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT s.id, s.symbol, s.name, s.sector, s.industry, s.headquarters, s.hq_state, s.hq_country, "
-                    f"s.date_added, r.as_of AS snapshot_as_of, {cols} FROM securities s "
-                    "LEFT JOIN snapshot_versions v ON v.is_current "
-                    "LEFT JOIN snapshot_rows r ON r.version = v.version AND r.security_id = s.id "
-                    "WHERE s.symbol = :s"
-                ),
-                {"s": symbol.upper()},
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    text(
+                        "SELECT s.id, s.symbol, s.name, s.sector, s.industry, s.headquarters, s.hq_state, "
+                        "s.hq_country, "
+                        f"s.date_added, r.as_of AS snapshot_as_of, {cols} FROM securities s "
+                        "LEFT JOIN snapshot_versions v ON v.is_current "
+                        "LEFT JOIN snapshot_rows r ON r.version = v.version AND r.security_id = s.id "
+                        "WHERE s.symbol = :s"
+                    ),
+                    {"s": symbol.upper()},
+                )
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NotFound(f"unknown symbol {symbol.upper()!r}")
-        profile = {k: row[k] for k in ("symbol", "name", "sector", "industry", "headquarters", "hq_state",
-                                       "hq_country")}
+        profile = {
+            k: row[k] for k in ("symbol", "name", "sector", "industry", "headquarters", "hq_state", "hq_country")
+        }
         profile["date_added"] = row["date_added"].isoformat() if row["date_added"] else None
         snap = None
         if row["snapshot_as_of"] is not None:
             snap = {"as_of": row["snapshot_as_of"].isoformat(), **{c: row[c] for c in METRIC_FIELDS}}
         return {**profile, "snapshot": snap}
 
-    def bars(self, symbol: str, interval: Interval, start: dt.date | None, end: dt.date | None,
-             limit: int) -> list[dict[str, Any]]:
+    def bars(
+        self, symbol: str, interval: Interval, start: dt.date | None, end: dt.date | None, limit: int
+    ) -> list[dict[str, Any]]:
         """The last ``limit`` bars in [start, end], ascending. Weekly/monthly bars are rolled up."""
         with self.engine.connect() as conn:
             sid = conn.execute(text("SELECT id FROM securities WHERE symbol = :s"), {"s": symbol.upper()}).scalar()
             if sid is None:
                 raise NotFound(f"unknown symbol {symbol.upper()!r}")
-            params = {"sid": sid, "start": start or dt.date(1900, 1, 1), "end": end or dt.date(9999, 12, 31),
-                      "limit": limit}
+            params = {
+                "sid": sid,
+                "start": start or dt.date(1900, 1, 1),
+                "end": end or dt.date(9999, 12, 31),
+                "limit": limit,
+            }
             if interval == "1d":
-                sql = ("SELECT date, open, high, low, close, volume FROM daily_bars WHERE security_id = :sid "
-                       "AND date BETWEEN :start AND :end ORDER BY date DESC LIMIT :limit")
+                sql = (
+                    "SELECT date, open, high, low, close, volume FROM daily_bars WHERE security_id = :sid "
+                    "AND date BETWEEN :start AND :end ORDER BY date DESC LIMIT :limit"
+                )
             else:
                 unit = _TRUNC[interval]  # whitelisted: 'week' or 'month'
                 sql = (

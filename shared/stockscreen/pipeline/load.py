@@ -10,17 +10,72 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 US_STATES = {
-    "Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware",
-    "Florida", "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky",
-    "Louisiana", "Maine", "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi",
-    "Missouri", "Montana", "Nebraska", "Nevada", "New Hampshire", "New Jersey", "New Mexico",
-    "New York", "North Carolina", "North Dakota", "Ohio", "Oklahoma", "Oregon", "Pennsylvania",
-    "Rhode Island", "South Carolina", "South Dakota", "Tennessee", "Texas", "Utah", "Vermont",
-    "Virginia", "Washington", "West Virginia", "Wisconsin", "Wyoming", "District of Columbia", "D.C.",
+    "Alabama",
+    "Alaska",
+    "Arizona",
+    "Arkansas",
+    "California",
+    "Colorado",
+    "Connecticut",
+    "Delaware",
+    "Florida",
+    "Georgia",
+    "Hawaii",
+    "Idaho",
+    "Illinois",
+    "Indiana",
+    "Iowa",
+    "Kansas",
+    "Kentucky",
+    "Louisiana",
+    "Maine",
+    "Maryland",
+    "Massachusetts",
+    "Michigan",
+    "Minnesota",
+    "Mississippi",
+    "Missouri",
+    "Montana",
+    "Nebraska",
+    "Nevada",
+    "New Hampshire",
+    "New Jersey",
+    "New Mexico",
+    "New York",
+    "North Carolina",
+    "North Dakota",
+    "Ohio",
+    "Oklahoma",
+    "Oregon",
+    "Pennsylvania",
+    "Rhode Island",
+    "South Carolina",
+    "South Dakota",
+    "Tennessee",
+    "Texas",
+    "Utah",
+    "Vermont",
+    "Virginia",
+    "Washington",
+    "West Virginia",
+    "Wisconsin",
+    "Wyoming",
+    "District of Columbia",
+    "D.C.",
 }
 
-_FUND_NUMERIC = ("price", "pe", "dividend_yield", "eps", "low_52w", "high_52w", "market_cap", "ebitda",
-                 "price_sales", "price_book")
+_FUND_NUMERIC = (
+    "price",
+    "pe",
+    "dividend_yield",
+    "eps",
+    "low_52w",
+    "high_52w",
+    "market_cap",
+    "ebitda",
+    "price_sales",
+    "price_book",
+)
 
 
 def _num(value: str | None) -> float | None:
@@ -46,13 +101,30 @@ def _file_date(name: str) -> dt.date | None:
     return _date(m.group(1)) if m else None
 
 
-def _issue(conn: Connection, run_id: str, rule: str, severity: str, action: str, symbol: str | None,
-           message: str, raw: dict[str, Any] | None = None) -> None:
+def _issue(
+    conn: Connection,
+    run_id: str,
+    rule: str,
+    severity: str,
+    action: str,
+    symbol: str | None,
+    message: str,
+    raw: dict[str, Any] | None = None,
+) -> None:
     conn.execute(
-        text("INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
-             "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"),
-        {"r": run_id, "rule": rule, "sev": severity, "act": action, "sym": symbol, "msg": message,
-         "raw": None if raw is None else json.dumps(raw)},
+        text(
+            "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
+            "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"
+        ),
+        {
+            "r": run_id,
+            "rule": rule,
+            "sev": severity,
+            "act": action,
+            "sym": symbol,
+            "msg": message,
+            "raw": None if raw is None else json.dumps(raw),
+        },
     )
 
 
@@ -76,9 +148,17 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
                 "industry = EXCLUDED.industry, headquarters = EXCLUDED.headquarters, hq_state = EXCLUDED.hq_state, "
                 "hq_country = EXCLUDED.hq_country, date_added = EXCLUDED.date_added, cik = EXCLUDED.cik"
             ),
-            {"symbol": r["symbol"].upper(), "name": r.get("name") or r["symbol"], "sector": r.get("sector") or None,
-             "industry": r.get("industry") or None, "hq": hq, "state": state, "country": country,
-             "added": _date(r.get("date_added")), "cik": r.get("cik") or None},
+            {
+                "symbol": r["symbol"].upper(),
+                "name": r.get("name") or r["symbol"],
+                "sector": r.get("sector") or None,
+                "industry": r.get("industry") or None,
+                "hq": hq,
+                "state": state,
+                "country": country,
+                "added": _date(r.get("date_added")),
+                "cik": r.get("cik") or None,
+            },
         )
         upserted += 1
 
@@ -96,40 +176,71 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
         )
 
     # 52-week columns swapped? Decide per file by majority, correct and report each row.
-    swapped = sum(1 for *_, v in parsed if v["low_52w"] is not None and v["high_52w"] is not None
-                  and v["low_52w"] > v["high_52w"])
+    swapped = sum(
+        1 for *_, v in parsed if v["low_52w"] is not None and v["high_52w"] is not None and v["low_52w"] > v["high_52w"]
+    )
     with_both = sum(1 for *_, v in parsed if v["low_52w"] is not None and v["high_52w"] is not None)
     swap_all = with_both > 0 and swapped * 2 > with_both
     # Dividend yield unit: fractions never exceed 1 in practice; percent values do.
     yields = [v["dividend_yield"] for *_, v in parsed if v["dividend_yield"]]
     in_percent = bool(yields) and max(yields) > 1.0
-    _issue(conn, run_id, "dividend_yield_unit", "info", "corrected", None,
-           "dividend yield detected in percent; stored as percent" if in_percent
-           else "dividend yield detected as fractions; converted to percent")
+    _issue(
+        conn,
+        run_id,
+        "dividend_yield_unit",
+        "info",
+        "corrected",
+        None,
+        "dividend yield detected in percent; stored as percent"
+        if in_percent
+        else "dividend yield detected as fractions; converted to percent",
+    )
 
     count = 0
     for file, line, r, v in parsed:
         symbol = r["symbol"].upper()
         if swap_all and v["low_52w"] is not None and v["high_52w"] is not None and v["low_52w"] > v["high_52w"]:
             v["low_52w"], v["high_52w"] = v["high_52w"], v["low_52w"]
-            _issue(conn, run_id, "fundamentals_52w_swapped", "warning", "corrected", symbol,
-                   f"'52 Week Low' > '52 Week High' in {file}:{line}; columns swapped back",
-                   {"file": file, "line": line})
+            _issue(
+                conn,
+                run_id,
+                "fundamentals_52w_swapped",
+                "warning",
+                "corrected",
+                symbol,
+                f"'52 Week Low' > '52 Week High' in {file}:{line}; columns swapped back",
+                {"file": file, "line": line},
+            )
         if not in_percent and v["dividend_yield"] is not None:
             v["dividend_yield"] *= 100.0
         missing = [k for k in ("pe", "dividend_yield", "eps", "market_cap") if v[k] is None]
         if missing:
-            _issue(conn, run_id, "fundamentals_missing", "info", "loaded", symbol,
-                   f"missing {', '.join(missing)} in {file}:{line}")
+            _issue(
+                conn,
+                run_id,
+                "fundamentals_missing",
+                "info",
+                "loaded",
+                symbol,
+                f"missing {', '.join(missing)} in {file}:{line}",
+            )
         if v["pe"] and v["eps"] and v["price"] and abs(v["pe"] * v["eps"] / v["price"] - 1) > 0.1:
-            _issue(conn, run_id, "pe_eps_mismatch", "info", "loaded", symbol,
-                   f"P/E x EPS = {v['pe'] * v['eps']:.2f} differs from price {v['price']:.2f}")
+            _issue(
+                conn,
+                run_id,
+                "pe_eps_mismatch",
+                "info",
+                "loaded",
+                symbol,
+                f"P/E x EPS = {v['pe'] * v['eps']:.2f} differs from price {v['price']:.2f}",
+            )
         as_of = _file_date(file) or dt.date.today()
         conn.execute(
             text(
                 "INSERT INTO fundamentals (security_id, as_of, price, pe, dividend_yield, eps, low_52w, high_52w, "
                 "market_cap, ebitda, price_sales, price_book) SELECT id, :as_of, :price, :pe, :dividend_yield, :eps, "
-                ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book FROM securities WHERE symbol = :s "
+                ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book "
+                "FROM securities WHERE symbol = :s "
                 "ON CONFLICT (security_id, as_of) DO UPDATE SET price = EXCLUDED.price, pe = EXCLUDED.pe, "
                 "dividend_yield = EXCLUDED.dividend_yield, eps = EXCLUDED.eps, low_52w = EXCLUDED.low_52w, "
                 "high_52w = EXCLUDED.high_52w, market_cap = EXCLUDED.market_cap, ebitda = EXCLUDED.ebitda, "
@@ -153,7 +264,8 @@ def load_bars(conn: Connection, run_id: str) -> dict[str, Any]:
             f"WITH staged AS ({staged_sql}), up AS ("
             " UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close, volume = x.volume"
             " FROM staged x WHERE b.security_id = x.security_id AND b.date = x.date"
-            " AND (b.open, b.high, b.low, b.close, b.volume) IS DISTINCT FROM (x.open, x.high, x.low, x.close, x.volume)"
+            " AND (b.open, b.high, b.low, b.close, b.volume)"
+            " IS DISTINCT FROM (x.open, x.high, x.low, x.close, x.volume)"
             " RETURNING x.symbol) SELECT symbol, count(*) FROM up GROUP BY symbol"
         ),
         {"r": run_id},
@@ -169,8 +281,10 @@ def load_bars(conn: Connection, run_id: str) -> dict[str, Any]:
         {"r": run_id},
     ).all()
     staged = conn.execute(
-        text("SELECT count(*) FILTER (WHERE rejected_rule IS NULL), count(*) FILTER (WHERE rejected_rule IS NOT NULL)"
-             " FROM raw_bars WHERE run_id = :r"),
+        text(
+            "SELECT count(*) FILTER (WHERE rejected_rule IS NULL), count(*) FILTER (WHERE rejected_rule IS NOT NULL)"
+            " FROM raw_bars WHERE run_id = :r"
+        ),
         {"r": run_id},
     ).one()
     n_ins = sum(int(r[1]) for r in inserted)

@@ -23,81 +23,153 @@ class Rule:
     marks_rows: bool = True
 
 
-_ROW_RAW = "jsonb_build_object('file', file, 'line', line, 'open', open, 'high', high, 'low', low, " \
+_ROW_RAW = (
+    "jsonb_build_object('file', file, 'line', line, 'open', open, 'high', high, 'low', low, "
     "'close', close, 'volume', volume)"
+)
 
 RULES: tuple[Rule, ...] = (
-    Rule("bad_date", "error", "date is not a valid YYYY-MM-DD date",
-         "SELECT ctid, symbol, NULL::date, 'unparseable date in ' || file || ':' || line, "
-         "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
-         "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'bad_date'"),
-    Rule("bad_number", "error", "a price or volume is not a number",
-         "SELECT ctid, symbol, date, 'non-numeric value in ' || file || ':' || line, "
-         "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
-         "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'bad_number'"),
-    Rule("missing_price", "error", "open, high, low, close or volume is missing",
-         "SELECT ctid, symbol, date, 'missing value(s) in ' || file || ':' || line, "
-         "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
-         "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'missing_value'"),
-    Rule("missing_symbol", "error", "the symbol column is empty",
-         "SELECT ctid, symbol, date, 'empty symbol in ' || file || ':' || line, " + _ROW_RAW +
-         " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL AND symbol IS NULL"),
-    Rule("non_positive_price", "error", "a price is zero or negative",
-         "SELECT ctid, symbol, date, 'price <= 0', " + _ROW_RAW +
-         " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-         "AND least(open, high, low, close) <= 0"),
-    Rule("bad_print", "error", "a one-day spike of more than 25% that reverts the next day",
-         "SELECT ctid, symbol, date, format('close %s between %s and %s: a one-day bad print', close, prev, nxt), "
-         + _ROW_RAW + " FROM (SELECT ctid, *, lag(close) OVER w AS prev, lead(close) OVER w AS nxt "
-         "FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-         "WINDOW w AS (PARTITION BY symbol ORDER BY date)) j "
-         "WHERE prev > 0 AND nxt > 0 AND abs(close / prev - 1) > 0.25 AND abs(nxt / prev - 1) < 0.05"),
-    Rule("high_low_inconsistent", "error", "high/low do not contain open and close",
-         "SELECT ctid, symbol, date, format('high %s / low %s do not contain open %s / close %s', "
-         "high, low, open, close), " + _ROW_RAW +
-         " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-         "AND (high < greatest(open, close, low) OR low > least(open, close, high))"),
-    Rule("bad_volume", "error", "volume is negative or not a whole number",
-         "SELECT ctid, symbol, date, format('volume %s', volume), " + _ROW_RAW +
-         " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-         "AND (volume < 0 OR volume <> trunc(volume))"),
-    Rule("future_date", "error", "the bar is dated after today",
-         "SELECT ctid, symbol, date, 'date in the future', " + _ROW_RAW +
-         " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL AND date > current_date"),
-    Rule("duplicate_bar", "error", "the same (symbol, date) appears more than once",
-         "SELECT ctid, symbol, date, 'duplicate of an earlier row for the same symbol and date', "
-         + _ROW_RAW + " FROM (SELECT ctid, *, row_number() OVER (PARTITION BY symbol, date ORDER BY file, line) "
-         "AS n FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL) d WHERE n > 1"),
-    Rule("unknown_symbol", "error", "the symbol is neither listed nor in this run's constituents",
-         "SELECT ctid, symbol, date, 'symbol not in the security master', " + _ROW_RAW +
-         " FROM raw_bars r WHERE run_id = :run_id AND rejected_rule IS NULL "
-         "AND NOT EXISTS (SELECT 1 FROM securities s WHERE s.symbol = r.symbol) "
-         "AND NOT EXISTS (SELECT 1 FROM raw_reference x WHERE x.run_id = r.run_id "
-         "AND x.row->>'symbol' = r.symbol)"),
-    Rule("suspicious_jump", "warning", "close moved more than 40% in a day (split, spin-off or bad print)",
-         "SELECT NULL::tid, symbol, date, format('close %s after %s (%s%%)', close, prev, "
-         "round(((close / prev - 1) * 100)::numeric, 1)), NULL::jsonb FROM ("
-         "SELECT symbol, date, close, lag(close) OVER (PARTITION BY symbol ORDER BY date) AS prev "
-         "FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL) j "
-         "WHERE prev > 0 AND abs(close / prev - 1) > 0.4", marks_rows=False),
-    Rule("calendar_gap", "warning", "a trading day is missing between a symbol's first and last bar",
-         "WITH dated AS (SELECT symbol, date FROM raw_bars WHERE run_id = :run_id AND date IS NOT NULL "
-         "AND symbol IS NOT NULL), cal AS (SELECT DISTINCT date FROM dated), "
-         "span AS (SELECT symbol, min(date) lo, max(date) hi FROM dated GROUP BY symbol), "
-         "missing AS (SELECT s.symbol, c.date FROM span s JOIN cal c ON c.date > s.lo AND c.date < s.hi "
-         "EXCEPT SELECT symbol, date FROM dated) "
-         "SELECT NULL::tid, symbol, date, 'no bar on a trading day', NULL::jsonb FROM missing "
-         "ORDER BY symbol, date", marks_rows=False),
-    Rule("late_start", "info", "the symbol's history starts after the run's first trading day",
-         "WITH span AS (SELECT symbol, min(date) lo FROM raw_bars WHERE run_id = :run_id "
-         "AND rejected_rule IS NULL GROUP BY symbol) "
-         "SELECT NULL::tid, symbol, lo, 'history starts late (listing or spin-off)', NULL::jsonb FROM span "
-         "WHERE lo > (SELECT min(lo) FROM span)", marks_rows=False),
-    Rule("stale_symbol", "warning", "the symbol has no bar on the run's last trading day",
-         "WITH span AS (SELECT symbol, max(date) hi FROM raw_bars WHERE run_id = :run_id "
-         "AND rejected_rule IS NULL GROUP BY symbol) "
-         "SELECT NULL::tid, symbol, hi, 'last bar is older than the run''s last trading day', NULL::jsonb "
-         "FROM span WHERE hi < (SELECT max(hi) FROM span)", marks_rows=False),
+    Rule(
+        "bad_date",
+        "error",
+        "date is not a valid YYYY-MM-DD date",
+        "SELECT ctid, symbol, NULL::date, 'unparseable date in ' || file || ':' || line, "
+        "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
+        "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'bad_date'",
+    ),
+    Rule(
+        "bad_number",
+        "error",
+        "a price or volume is not a number",
+        "SELECT ctid, symbol, date, 'non-numeric value in ' || file || ':' || line, "
+        "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
+        "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'bad_number'",
+    ),
+    Rule(
+        "missing_price",
+        "error",
+        "open, high, low, close or volume is missing",
+        "SELECT ctid, symbol, date, 'missing value(s) in ' || file || ':' || line, "
+        "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
+        "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'missing_value'",
+    ),
+    Rule(
+        "missing_symbol",
+        "error",
+        "the symbol column is empty",
+        "SELECT ctid, symbol, date, 'empty symbol in ' || file || ':' || line, "
+        + _ROW_RAW
+        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL AND symbol IS NULL",
+    ),
+    Rule(
+        "non_positive_price",
+        "error",
+        "a price is zero or negative",
+        "SELECT ctid, symbol, date, 'price <= 0', "
+        + _ROW_RAW
+        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "AND least(open, high, low, close) <= 0",
+    ),
+    Rule(
+        "bad_print",
+        "error",
+        "a one-day spike of more than 25% that reverts the next day",
+        "SELECT ctid, symbol, date, format('close %s between %s and %s: a one-day bad print', close, prev, nxt), "
+        + _ROW_RAW
+        + " FROM (SELECT ctid, *, lag(close) OVER w AS prev, lead(close) OVER w AS nxt "
+        "FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "WINDOW w AS (PARTITION BY symbol ORDER BY date)) j "
+        "WHERE prev > 0 AND nxt > 0 AND abs(close / prev - 1) > 0.25 AND abs(nxt / prev - 1) < 0.05",
+    ),
+    Rule(
+        "high_low_inconsistent",
+        "error",
+        "high/low do not contain open and close",
+        "SELECT ctid, symbol, date, format('high %s / low %s do not contain open %s / close %s', "
+        "high, low, open, close), " + _ROW_RAW + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "AND (high < greatest(open, close, low) OR low > least(open, close, high))",
+    ),
+    Rule(
+        "bad_volume",
+        "error",
+        "volume is negative or not a whole number",
+        "SELECT ctid, symbol, date, format('volume %s', volume), "
+        + _ROW_RAW
+        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "AND (volume < 0 OR volume <> trunc(volume))",
+    ),
+    Rule(
+        "future_date",
+        "error",
+        "the bar is dated after today",
+        "SELECT ctid, symbol, date, 'date in the future', "
+        + _ROW_RAW
+        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL AND date > current_date",
+    ),
+    Rule(
+        "duplicate_bar",
+        "error",
+        "the same (symbol, date) appears more than once",
+        "SELECT ctid, symbol, date, 'duplicate of an earlier row for the same symbol and date', "
+        + _ROW_RAW
+        + " FROM (SELECT ctid, *, row_number() OVER (PARTITION BY symbol, date ORDER BY file, line) "
+        "AS n FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL) d WHERE n > 1",
+    ),
+    Rule(
+        "unknown_symbol",
+        "error",
+        "the symbol is neither listed nor in this run's constituents",
+        "SELECT ctid, symbol, date, 'symbol not in the security master', "
+        + _ROW_RAW
+        + " FROM raw_bars r WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM securities s WHERE s.symbol = r.symbol) "
+        "AND NOT EXISTS (SELECT 1 FROM raw_reference x WHERE x.run_id = r.run_id "
+        "AND x.row->>'symbol' = r.symbol)",
+    ),
+    Rule(
+        "suspicious_jump",
+        "warning",
+        "close moved more than 40% in a day (split, spin-off or bad print)",
+        "SELECT NULL::tid, symbol, date, format('close %s after %s (%s%%)', close, prev, "
+        "round(((close / prev - 1) * 100)::numeric, 1)), NULL::jsonb FROM ("
+        "SELECT symbol, date, close, lag(close) OVER (PARTITION BY symbol ORDER BY date) AS prev "
+        "FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL) j "
+        "WHERE prev > 0 AND abs(close / prev - 1) > 0.4",
+        marks_rows=False,
+    ),
+    Rule(
+        "calendar_gap",
+        "warning",
+        "a trading day is missing between a symbol's first and last bar",
+        "WITH dated AS (SELECT symbol, date FROM raw_bars WHERE run_id = :run_id AND date IS NOT NULL "
+        "AND symbol IS NOT NULL), cal AS (SELECT DISTINCT date FROM dated), "
+        "span AS (SELECT symbol, min(date) lo, max(date) hi FROM dated GROUP BY symbol), "
+        "missing AS (SELECT s.symbol, c.date FROM span s JOIN cal c ON c.date > s.lo AND c.date < s.hi "
+        "EXCEPT SELECT symbol, date FROM dated) "
+        "SELECT NULL::tid, symbol, date, 'no bar on a trading day', NULL::jsonb FROM missing "
+        "ORDER BY symbol, date",
+        marks_rows=False,
+    ),
+    Rule(
+        "late_start",
+        "info",
+        "the symbol's history starts after the run's first trading day",
+        "WITH span AS (SELECT symbol, min(date) lo FROM raw_bars WHERE run_id = :run_id "
+        "AND rejected_rule IS NULL GROUP BY symbol) "
+        "SELECT NULL::tid, symbol, lo, 'history starts late (listing or spin-off)', NULL::jsonb FROM span "
+        "WHERE lo > (SELECT min(lo) FROM span)",
+        marks_rows=False,
+    ),
+    Rule(
+        "stale_symbol",
+        "warning",
+        "the symbol has no bar on the run's last trading day",
+        "WITH span AS (SELECT symbol, max(date) hi FROM raw_bars WHERE run_id = :run_id "
+        "AND rejected_rule IS NULL GROUP BY symbol) "
+        "SELECT NULL::tid, symbol, hi, 'last bar is older than the run''s last trading day', NULL::jsonb "
+        "FROM span WHERE hi < (SELECT max(hi) FROM span)",
+        marks_rows=False,
+    ),
 )
 
 
@@ -118,15 +190,25 @@ def run_rules(conn: Connection, run_id: str) -> dict[str, int]:
                 "VALUES (:run_id, :rule, :severity, :action, :symbol, :date, :message, CAST(:raw AS jsonb))"
             ),
             [
-                {"run_id": run_id, "rule": rule.name, "severity": rule.severity, "action": action,
-                 "symbol": r[1], "date": r[2], "message": r[3],
-                 "raw": None if r[4] is None else json.dumps(r[4])}
+                {
+                    "run_id": run_id,
+                    "rule": rule.name,
+                    "severity": rule.severity,
+                    "action": action,
+                    "symbol": r[1],
+                    "date": r[2],
+                    "message": r[3],
+                    "raw": None if r[4] is None else json.dumps(r[4]),
+                }
                 for r in rows
             ],
         )
         if rule.marks_rows:
             conn.execute(
-                text("UPDATE raw_bars SET rejected_rule = :rule WHERE run_id = :run_id AND ctid = ANY(CAST(:ids AS tid[]))"),
+                text(
+                    "UPDATE raw_bars SET rejected_rule = :rule "
+                    "WHERE run_id = :run_id AND ctid = ANY(CAST(:ids AS tid[]))"
+                ),
                 {"rule": rule.name, "run_id": run_id, "ids": [str(r[0]) for r in rows]},
             )
     return found

@@ -46,8 +46,10 @@ def _run_id(state: dict[str, Any]) -> str:
 def _merge_stats(run_id: str, key: str, value: Any) -> None:
     with get_engine().begin() as conn:
         conn.execute(
-            text("UPDATE ingest_runs SET stats = stats || jsonb_build_object(CAST(:k AS text), CAST(:v AS jsonb)) "
-                 "WHERE id = :r"),
+            text(
+                "UPDATE ingest_runs SET stats = stats || jsonb_build_object(CAST(:k AS text), CAST(:v AS jsonb)) "
+                "WHERE id = :r"
+            ),
             {"k": key, "v": json.dumps(value, default=str), "r": run_id},
         )
 
@@ -61,15 +63,19 @@ def fetch(state: dict[str, Any]) -> dict[str, Any]:
         raise Invalid("execution input needs source.paths (files to ingest)")
     with get_engine().begin() as conn:
         running = conn.execute(
-            text("SELECT id FROM ingest_runs WHERE status = 'running' AND id <> :r "
-                 "AND started_at > now() - interval '1 hour' FOR UPDATE"),
+            text(
+                "SELECT id FROM ingest_runs WHERE status = 'running' AND id <> :r "
+                "AND started_at > now() - interval '1 hour' FOR UPDATE"
+            ),
             {"r": run_id},
         ).first()
         if running:
             raise Conflict(f"ingest run {running[0]} is still running")
         conn.execute(
-            text("INSERT INTO ingest_runs (id, status, source) VALUES (:r, 'running', CAST(:s AS jsonb)) "
-                 "ON CONFLICT (id) DO UPDATE SET status = 'running', error = NULL"),
+            text(
+                "INSERT INTO ingest_runs (id, status, source) VALUES (:r, 'running', CAST(:s AS jsonb)) "
+                "ON CONFLICT (id) DO UPDATE SET status = 'running', error = NULL"
+            ),
             {"r": run_id, "s": json.dumps(source)},
         )
     with get_engine().begin() as conn:
@@ -123,13 +129,20 @@ def _snapshot_quotes(version: int) -> list[Quote]:
     """The latest close of every security in a snapshot, as quotes for the live feed."""
     with get_engine().connect() as conn:
         rows = conn.execute(
-            text("SELECT s.symbol, r.close, r.change_pct, r.volume, r.as_of FROM snapshot_rows r "
-                 "JOIN securities s ON s.id = r.security_id WHERE r.version = :v AND r.close IS NOT NULL"),
+            text(
+                "SELECT s.symbol, r.close, r.change_pct, r.volume, r.as_of FROM snapshot_rows r "
+                "JOIN securities s ON s.id = r.security_id WHERE r.version = :v AND r.close IS NOT NULL"
+            ),
             {"v": version},
         ).all()
     return [
-        Quote(symbol=r[0], price=r[1], change_pct=r[2], volume=int(r[3]) if r[3] is not None else None,
-              ts=dt.datetime.combine(r[4], dt.time(21, 0), tzinfo=dt.UTC))
+        Quote(
+            symbol=r[0],
+            price=r[1],
+            change_pct=r[2],
+            volume=int(r[3]) if r[3] is not None else None,
+            ts=dt.datetime.combine(r[4], dt.time(21, 0), tzinfo=dt.UTC),
+        )
         for r in rows
     ]
 
@@ -140,12 +153,14 @@ def publish(state: dict[str, Any]) -> dict[str, Any]:
     symbols = (state.get("load") or {}).get("symbols") or []
     detail = {"run_id": run_id, "snapshot_version": version, "symbols": symbols}
     response = aws_client("events").put_events(
-        Entries=[{
-            "Source": EVENT_SOURCE,
-            "DetailType": EVENT_DETAIL_TYPE,
-            "Detail": json.dumps(detail),
-            "EventBusName": event_settings().event_bus_name,
-        }]
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": EVENT_DETAIL_TYPE,
+                "Detail": json.dumps(detail),
+                "EventBusName": event_settings().event_bus_name,
+            }
+        ]
     )
     if response.get("FailedEntryCount"):
         raise RuntimeError(f"EventBridge rejected the event: {response['Entries']}")
@@ -175,18 +190,22 @@ def record_failure(state: dict[str, Any]) -> dict[str, Any]:
         message = str(cause)
     with get_engine().begin() as conn:
         conn.execute(
-            text("INSERT INTO ingest_runs (id, status, source, error, finished_at) VALUES "
-                 "(:r, 'failed', CAST(:s AS jsonb), :e, now()) ON CONFLICT (id) DO UPDATE SET status = 'failed', "
-                 "error = :e, finished_at = now()"),
+            text(
+                "INSERT INTO ingest_runs (id, status, source, error, finished_at) VALUES "
+                "(:r, 'failed', CAST(:s AS jsonb), :e, now()) ON CONFLICT (id) DO UPDATE SET status = 'failed', "
+                "error = :e, finished_at = now()"
+            ),
             {"r": run_id, "s": json.dumps(state.get("source") or {}), "e": message},
         )
         conn.execute(text("DELETE FROM raw_bars WHERE run_id = :r"), {"r": run_id})
         conn.execute(text("DELETE FROM raw_reference WHERE run_id = :r"), {"r": run_id})
     logger.error("ingest run failed", extra={"run_id": run_id, "error": message})
     topic = event_settings().admin_topic_arn
-    aws_client("sns").publish(TopicArn=topic, Subject="Stockscreen ingest failed",
-                              Message=f"Ingest run {run_id} failed at {dt.datetime.now(dt.UTC).isoformat()}: "
-                                      f"{message}")
+    aws_client("sns").publish(
+        TopicArn=topic,
+        Subject="Stockscreen ingest failed",
+        Message=f"Ingest run {run_id} failed at {dt.datetime.now(dt.UTC).isoformat()}: {message}",
+    )
     return {"status": "failed", "error": message}
 
 
@@ -202,8 +221,10 @@ def run_report(run_id: str) -> dict[str, Any]:
 
             raise NotFound(f"no ingest run {run_id}")
         rules = conn.execute(
-            text("SELECT rule, severity, action, count(*) FROM quality_issues WHERE run_id = :r "
-                 "GROUP BY rule, severity, action ORDER BY rule"),
+            text(
+                "SELECT rule, severity, action, count(*) FROM quality_issues WHERE run_id = :r "
+                "GROUP BY rule, severity, action ORDER BY rule"
+            ),
             {"r": run_id},
         ).all()
     return {

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from stockscreen import indicators as ind
+from stockscreen.db.engine import psycopg_connection
 from stockscreen.screening.fields import METRIC_FIELDS
 
 KEEP_VERSIONS = 5
@@ -32,8 +33,15 @@ def _pct(a: float | None, b: float | None) -> float | None:
     return (a / b - 1.0) * 100.0
 
 
-def metrics_for(dates: np.ndarray[Any, Any], o: ind.F, h: ind.F, lo: ind.F, c: ind.F, v: ind.F,
-                fundamentals: dict[str, float | None]) -> dict[str, float | None]:
+def metrics_for(
+    dates: np.ndarray[Any, Any],
+    o: ind.F,
+    h: ind.F,
+    lo: ind.F,
+    c: ind.F,
+    v: ind.F,
+    fundamentals: dict[str, float | None],
+) -> dict[str, float | None]:
     """Latest metrics of one security from its full daily history (ascending)."""
     n = len(c)
     last = _last(c)
@@ -100,8 +108,10 @@ def build_snapshot(conn: Connection, run_id: str | None) -> dict[str, Any]:
     funds = {
         row[0]: dict(row._mapping)
         for row in conn.execute(
-            text("SELECT DISTINCT ON (security_id) security_id, price, pe, dividend_yield, eps, market_cap, ebitda, "
-                 "price_sales, price_book FROM fundamentals ORDER BY security_id, as_of DESC")
+            text(
+                "SELECT DISTINCT ON (security_id) security_id, price, pe, dividend_yield, eps, market_cap, ebitda, "
+                "price_sales, price_book FROM fundamentals ORDER BY security_id, as_of DESC"
+            )
         )
     }
     rows = conn.execute(
@@ -124,16 +134,18 @@ def build_snapshot(conn: Connection, run_id: str | None) -> dict[str, Any]:
         metrics = metrics_for(dates[s:e], seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3], seg[:, 4], funds.get(sid, {}))
         out.append({"version": version, "security_id": sid, "as_of": dates[e - 1].item(), **metrics})
     conn.execute(
-        text("INSERT INTO snapshot_versions (version, as_of, run_id, is_current, row_count) "
-             "VALUES (:v, :as_of, :run_id, false, :n)"),
+        text(
+            "INSERT INTO snapshot_versions (version, as_of, run_id, is_current, row_count) "
+            "VALUES (:v, :as_of, :run_id, false, :n)"
+        ),
         {"v": version, "as_of": as_of, "run_id": run_id, "n": len(out)},
     )
     columns = ["version", "security_id", "as_of", *METRIC_FIELDS]
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
-        f"COPY snapshot_rows ({', '.join(columns)}) FROM STDIN"
-    ) as copy:
+    raw = psycopg_connection(conn)
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY snapshot_rows ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
         for row in out:
             copy.write_row(tuple(row[c] for c in columns))
     conn.execute(text("UPDATE snapshot_versions SET is_current = false WHERE is_current"))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import DataFileError
 from stockscreen.market.providers import (
     CONSTITUENT_HEADERS,
@@ -18,20 +20,13 @@ from stockscreen.market.providers import (
     iter_reference,
 )
 
-_DATE_CACHE: dict[str, dt.date | None] = {}
 
-
+@lru_cache(maxsize=65_536)
 def _parse_date(value: str) -> dt.date | None:
-    cached = _DATE_CACHE.get(value, ...)
-    if cached is not ...:
-        return cached  # type: ignore[return-value]
     try:
-        parsed: dt.date | None = dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value)
     except ValueError:
-        parsed = None
-    if len(_DATE_CACHE) < 100_000:
-        _DATE_CACHE[value] = parsed
-    return parsed
+        return None
 
 
 def _parse_float(value: str) -> float | None:
@@ -45,14 +40,16 @@ def _parse_float(value: str) -> float | None:
 
 def stage_bars(conn: Connection, run_id: str, path: Path) -> int:
     """COPY one bars file into ``raw_bars``; unparseable values are staged with ``parse_error``."""
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
+    raw = psycopg_connection(conn)
     name = path.name
     count = 0
-    with dbapi.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
-        "COPY raw_bars (run_id, file, line, symbol, date, open, high, low, close, volume, parse_error, raw)"
-        " FROM STDIN"
-    ) as copy:
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY raw_bars (run_id, file, line, symbol, date, open, high, low, close, volume, parse_error, raw)"
+            " FROM STDIN"
+        ) as copy,
+    ):
         for line, (symbol, date_s, o, h, lo, c, v) in iter_bars(path):
             error: str | None = None
             day = _parse_date(date_s)
@@ -67,10 +64,8 @@ def stage_bars(conn: Connection, run_id: str, path: Path) -> int:
                 error = error or "bad_number"
             if error is None and (None in prices or vol is None):
                 error = "missing_value"
-            raw = None if error is None else ",".join((symbol, date_s, o, h, lo, c, v))
-            copy.write_row(
-                (run_id, name, line, symbol.upper() or None, day, *prices, vol, error, raw)
-            )
+            raw_text = None if error is None else ",".join((symbol, date_s, o, h, lo, c, v))
+            copy.write_row((run_id, name, line, symbol.upper() or None, day, *prices, vol, error, raw_text))
             count += 1
     return count
 

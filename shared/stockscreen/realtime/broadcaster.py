@@ -32,9 +32,7 @@ def _is_gone(exc: ClientError) -> bool:
 class Broadcaster:
     """Sends messages to connections; a connection that answers ``GoneException`` is unregistered."""
 
-    def __init__(
-        self, management_client: ManagementClient, registry: ConnectionRegistry | None = None
-    ) -> None:
+    def __init__(self, management_client: ManagementClient, registry: ConnectionRegistry | None = None) -> None:
         self.client = management_client
         self._registry = registry
         gone = getattr(getattr(management_client, "exceptions", None), "GoneException", None)

@@ -15,8 +15,22 @@ Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
 _SQL_OPS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "=": "=", "!=": "<>"}
 MAX_FILTERS = 50
 MAX_IN = 100
-DEFAULT_COLUMNS = ("symbol", "name", "sector", "industry", "close", "change_pct", "volume", "market_cap", "pe",
-                   "dividend_yield", "rsi14", "sma50", "sma200", "perf_1m")
+DEFAULT_COLUMNS = (
+    "symbol",
+    "name",
+    "sector",
+    "industry",
+    "close",
+    "change_pct",
+    "volume",
+    "market_cap",
+    "pe",
+    "dividend_yield",
+    "rsi14",
+    "sma50",
+    "sma200",
+    "perf_1m",
+)
 
 Scalar = float | str
 
@@ -100,7 +114,9 @@ def run_screen(engine: Engine, req: ScreenRequest) -> ScreenResult:
         col = _col(BY_ID[f.field].id)
         if f.op == "between":
             assert isinstance(f.value, list)
-            lo, hi = sorted(f.value)  # type: ignore[type-var]
+            lo, hi = f.value
+            if isinstance(lo, float | int) and isinstance(hi, float | int) and lo > hi:
+                lo, hi = hi, lo
             where.append(f"{col} BETWEEN :p{i}a AND :p{i}b")
             params[f"p{i}a"], params[f"p{i}b"] = lo, hi
         elif f.op == "in":
@@ -127,16 +143,23 @@ def run_screen(engine: Engine, req: ScreenRequest) -> ScreenResult:
         rows = conn.execute(text(sql), params).mappings().all()
         total = int(rows[0]["_total"]) if rows else 0
         if not rows and req.offset:
-            total = int(conn.execute(text(sql.replace(" LIMIT :limit OFFSET :offset", " LIMIT 1")),
-                                     params).mappings().first()["_total"] or 0) if where or True else 0
+            # a page past the end still reports how many rows match
+            first = conn.execute(text(sql), {**params, "offset": 0, "limit": 1}).mappings().first()
+            total = int(first["_total"]) if first else 0
     data = []
     for r in rows:
-        item = {c: (int(r[c]) if c in _INTEGER_FIELDS and r[c] is not None else r[c]) for c in columns}
-        if isinstance(item.get("date_added"), dt.date):
-            item["date_added"] = item["date_added"].isoformat()
+        item: dict[str, Any] = {}
+        for c in columns:
+            value = r[c]
+            if c in _INTEGER_FIELDS and value is not None:
+                value = int(value)
+            elif isinstance(value, dt.date):
+                value = value.isoformat()
+            item[c] = value
         data.append(item)
-    return ScreenResult(data=data, count=total, as_of=version[1].isoformat(), snapshot_version=int(version[0]),
-                        columns=columns)
+    return ScreenResult(
+        data=data, count=total, as_of=version[1].isoformat(), snapshot_version=int(version[0]), columns=columns
+    )
 
 
 def field_catalogue() -> list[dict[str, object]]:

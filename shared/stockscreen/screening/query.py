@@ -39,8 +39,10 @@ def parse(query: str) -> list[Filter]:
     for part in re.split(r"\s+and\s+", query, flags=re.IGNORECASE):
         m = _CLAUSE.match(part)
         if not m:
-            raise Invalid(f"cannot parse clause {part.strip()!r} at offset {query.find(part.strip(), position)}: "
-                          "expected 'field op value' (op one of > >= < <= = !=)")
+            raise Invalid(
+                f"cannot parse clause {part.strip()!r} at offset {query.find(part.strip(), position)}: "
+                "expected 'field op value' (op one of > >= < <= = !=)"
+            )
         raw = m.group("value")
         value: float | str = raw[1:-1] if raw[0] in "\"'" else parse_number(raw)
         try:
