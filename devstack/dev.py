@@ -29,7 +29,7 @@ DEMO_FILES = (
 )
 LOCAL_PG_PORT = 55432
 LOCAL_REDIS_PORT = 56379
-DEMO_LOGIN = "demo@stockscreen.local / demo-password (accounts arrive with the API issue; browsing needs none)"
+DEMO_LOGIN = "none needed: the screener, charts and live prices are open to anonymous visitors"
 
 log = logging.getLogger("stockscreen.dev")
 
