@@ -24,6 +24,7 @@ export interface ScreenerField {
   group: FieldGroup;
   type: FieldType;
   unit: FieldUnit;
+  description?: string;
 }
 
 export interface ListResponse<T> {

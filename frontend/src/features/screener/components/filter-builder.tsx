@@ -3,7 +3,7 @@ import { useMemo, type FormEvent } from 'react';
 import { ErrorAlert } from '@/components/ui/error-alert';
 import { cn } from '@/lib/cn';
 import type { ScreenerField } from '@/types/api';
-import { useFields } from '../api/get-fields';
+import { useFields } from '@/api/get-fields';
 import { screenKeys } from '../api/run-screen';
 import { PRESETS } from '../stores/filter-model';
 import { selectScreenRequest, useScreenerStore } from '../stores/screener-store';

@@ -4,7 +4,7 @@ import { Spinner } from '@/components/ui/spinner';
 import { OP_LABELS, PAGE_SIZE } from '../stores/filter-model';
 import { selectScreenRequest, useScreenerStore } from '../stores/screener-store';
 import { useRunScreen } from '../api/run-screen';
-import { useFields } from '../api/get-fields';
+import { useFields } from '@/api/get-fields';
 import { ResultsTable } from './results-table';
 import { formatByUnit } from '@/lib/format';
 import type { ScreenFilter, ScreenerField } from '@/types/api';

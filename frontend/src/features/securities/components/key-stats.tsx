@@ -1,5 +1,6 @@
 import { changeClass, formatByUnit, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
-import type { SecurityDetail } from '@/types/api';
+import { useFields } from '@/api/get-fields';
+import type { ScreenerField, SecurityDetail } from '@/types/api';
 
 type Stat = { key: string; label: string; format: (v: unknown) => string; tone?: (v: unknown) => string };
 
@@ -21,18 +22,14 @@ const KNOWN: Stat[] = [
 const SKIP = new Set(['close', 'change_pct', 'symbol', 'name', 'sector', 'industry', 'date', 'as_of']);
 
 function humanize(key: string): string {
-  const words = key.replace(/_/g, ' ').replace(/\b(\d+)([a-z])\b/g, '$1$2');
+  const words = key.replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-function guessFormat(key: string, value: unknown): string {
-  if (/pct|perf|yield|margin|growth|return/.test(key)) return typeof value === 'number' ? formatPercent(value) : formatByUnit(value, null);
-  if (/cap|revenue|ebitda|income|cash|debt|assets/.test(key)) return formatByUnit(value, 'usd');
-  return formatByUnit(value, null);
 }
 
 export function KeyStats({ security, isLoading }: { security: SecurityDetail | undefined; isLoading: boolean }) {
   const snap = security?.snapshot ?? {};
+  const { data: catalogue } = useFields();
+  const fields = new Map<string, ScreenerField>((catalogue?.data ?? []).map((f) => [f.id, f]));
   const extra = Object.keys(snap).filter((k) => !SKIP.has(k) && !KNOWN.some((s) => s.key === k));
   const rangePos =
     num(snap.close) !== null && num(snap.high_52w) !== null && num(snap.low_52w) !== null && (snap.high_52w as number) > (snap.low_52w as number)
@@ -55,10 +52,12 @@ export function KeyStats({ security, isLoading }: { security: SecurityDetail | u
             ))}
             {extra.map((k) => (
               <div key={k} className="flex items-center justify-between gap-2 bg-slate-900 px-2.5 py-1.5">
-                <dt className="truncate text-slate-400" title={k}>
-                  {humanize(k)}
+                <dt className="truncate text-slate-400" title={fields.get(k)?.description ?? k}>
+                  {fields.get(k)?.label ?? humanize(k)}
                 </dt>
-                <dd className={`num ${/pct|perf/.test(k) ? changeClass(num(snap[k])) : 'text-slate-100'}`}>{guessFormat(k, snap[k])}</dd>
+                <dd className={`num ${fields.get(k)?.unit === 'pct' ? changeClass(num(snap[k])) : 'text-slate-100'}`}>
+                  {formatByUnit(snap[k], fields.get(k)?.unit ?? null)}
+                </dd>
               </div>
             ))}
           </dl>
