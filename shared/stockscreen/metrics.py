@@ -243,17 +243,20 @@ def indicators_full(panel: Panel, recursive: Mapping[str, F] | None = None) -> d
 
 
 def _masked_recursion(x: F, alpha: float, init: F, start: I64) -> F:
-    """Continue ``y = y + alpha (x - y)`` from ``init`` at each column's row ``start``
-    (earlier rows hold the state: they are bars the state already covers)."""
+    """Continue ``y = y + alpha (x - y)`` from ``init`` (the value at row ``start - 1``) in
+    each column from its row ``start``; a column with no new row keeps ``init`` on its
+    last row. Rows before ``start - 1`` are NaN (the state does not say what they were)."""
+    length = x.shape[0]
     y = np.full(x.shape, np.nan)
     prev = init.astype(np.float64, copy=True)
-    first = int(start.min()) if len(start) else x.shape[0]
-    rows = np.arange(x.shape[0])
-    for t in range(first, x.shape[0]):
-        active = rows[t] >= start
-        step = prev + alpha * (x[t] - prev)
-        prev = np.where(active, step, prev)
+    first = max(int(start.min()) - 1, 0) if len(start) else length
+    for t in range(first, length):
+        active = t >= start
+        if active.any():
+            prev = np.where(active, prev + alpha * (x[t] - prev), prev)
         y[t] = prev
+    rows = np.arange(length)[:, None]
+    y[rows < (start - 1)[None, :]] = np.nan
     return y
 
 
