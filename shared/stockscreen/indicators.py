@@ -83,11 +83,13 @@ def sma_many(x: F, ns: tuple[int, ...]) -> list[F]:
     length = x.shape[0]
     if length < min(ns):
         return [_nan(x) for _ in ns]
-    nan = np.isnan(x)
-    padded = bool(nan.any())
+    # NaN only after each column's values (a left-aligned panel) just propagates into
+    # the padding; NaN before them (right-aligned) needs masking
+    padded = _leading_nan(x)
+    nan = np.isnan(x) if padded else None
     # TA-Lib keeps a running sum; a cumulative sum is as exact for prices and volumes
-    c = cumsum0(np.where(nan, 0.0, x) if padded else x)
-    ok_for = _window_validity(nan, length) if padded else None
+    c = cumsum0(np.where(nan, 0.0, x) if nan is not None else x)
+    ok_for = _window_validity(nan, length) if nan is not None else None
     outs = []
     for n in ns:
         out = _nan(x)
@@ -99,6 +101,11 @@ def sma_many(x: F, ns: tuple[int, ...]) -> list[F]:
                 out[n - 1 :][~ok_for(n)] = np.nan
         outs.append(out)
     return outs
+
+
+def _leading_nan(x: F) -> bool:
+    """Does any column start with NaN (padding before its values)?"""
+    return bool(x.shape[0] and np.isnan(x[0]).any())
 
 
 def _window_validity(nan: NDArray[np.bool_], length: int) -> Callable[[int], NDArray[np.bool_]]:
@@ -252,6 +259,36 @@ def rolling_std_many(x: F, ns: tuple[int, ...], ddof: int = 0) -> list[F]:
     length = x.shape[0]
     if length < min(ns):
         return [_nan(x) for _ in ns]
+    if x.ndim == 2 and length > 1 and np.isnan(x[0]).all() and not np.isnan(x[1]).any():
+        # returns: a NaN first row, then values (left-aligned): drop the row, pad it back
+        outs = rolling_std_many(x[1:], ns, ddof)
+        return [np.concatenate((np.full((1, x.shape[1]), np.nan), o)) for o in outs]
+    if _leading_nan(x):
+        return _rolling_std_masked(x, ns, ddof)
+    # left-aligned: trailing NaN propagates into the padding only
+    centre = x[0]
+    d = x - centre
+    c1, c2 = cumsum_pair(d)
+    outs = []
+    for n in ns:
+        out = _nan(x)
+        if length >= n:
+            s1 = c1[n - 1 :].copy()
+            s1[1:] -= c1[:-n]
+            s2 = c2[n - 1 :].copy()
+            s2[1:] -= c2[:-n]
+            s1 *= s1
+            s1 /= n
+            s2 -= s1
+            s2 /= n - ddof
+            np.maximum(s2, 0.0, out=s2)
+            np.sqrt(s2, out=out[n - 1 :])
+        outs.append(out)
+    return outs
+
+
+def _rolling_std_masked(x: F, ns: tuple[int, ...], ddof: int) -> list[F]:
+    length = x.shape[0]
     valid = ~np.isnan(x)
     first = np.argmax(valid, axis=0)
     last = length - 1 - np.argmax(valid[::-1], axis=0)
@@ -312,6 +349,32 @@ def _rolling_extreme(x: F, n: int, op: np.ufunc) -> F:
     return out
 
 
+def rolling_extremes(x: F, ns: tuple[int, ...], op: np.ufunc) -> list[F]:
+    """Rolling ``op`` (maximum or minimum) over several window lengths, by doubling: level
+    ``k`` holds the extreme of the ``2**k`` values ending at each row, built from level
+    ``k-1`` with one vector op; a window of ``n`` is two overlapping power-of-two windows.
+    Windows of 20, 50 and 252 rows share their levels: 10 passes in all."""
+    length = x.shape[0]
+    outs: dict[int, F] = {}
+    cur = x
+    size = 1
+    for n in sorted(set(ns)):
+        out = _nan(x)
+        if length >= n:
+            while size * 2 <= n:
+                nxt = np.empty(x.shape)
+                nxt[:size] = np.nan
+                op(cur[size:], cur[:-size], out=nxt[size:])
+                cur, size = nxt, size * 2
+            shift = n - size
+            if shift:
+                op(cur[n - 1 :], cur[n - 1 - shift : length - shift], out=out[n - 1 :])
+            else:
+                out[n - 1 :] = cur[n - 1 :]
+        outs[n] = out
+    return [outs[n] for n in ns]
+
+
 def rolling_max(x: F, n: int) -> F:
     return _rolling_extreme(x, n, np.maximum)
 
@@ -350,7 +413,8 @@ def recursive_many(series: list[tuple[F, float, int, F | float]]) -> list[F]:
         beta[lo:hi] = 1.0 - a
         if i < length:
             seeds.setdefault(i, []).append((lo, hi, s))
-    y = np.full(ax.shape, np.nan)
+    y = np.empty(ax.shape)
+    y[: min(seeds) + 1 if seeds else length] = np.nan
     if seeds:
         first = min(seeds)
         for lo, hi, s in seeds.pop(first):

@@ -189,18 +189,23 @@ def recursive_full(panel: Panel) -> dict[str, F]:
     def mean(x: F, a: int, b: int) -> F:
         return np.mean(x[a:b], axis=0) if t >= b else np.full(x.shape[1:], np.nan)
 
-    ema12, ema26, fast, avg_gain, avg_loss, atr14 = ind.recursive_many(
+    ema12, ema26, avg_gain, avg_loss, atr14 = ind.recursive_many(
         [
             (c, 2.0 / 13, 11, mean(c, 0, 12)),
             (c, 2.0 / 27, 25, mean(c, 0, 26)),
-            (c, 2.0 / 13, 25, mean(c, 14, 26)),
             (gain, 1.0 / 14, 14, mean(gain, 1, 15)),
             (loss, 1.0 / 14, 14, mean(loss, 1, 15)),
             (tr, 1.0 / 14, 14, mean(tr, 1, 15)),
         ]
     )
+    fast = np.full(c.shape, np.nan)
     signal = np.full(c.shape, np.nan)
     if t >= 26:
+        # MACD's fast EMA is EMA 12 re-seeded at row 25; the recursion is linear, so the two
+        # differ by the seed gap decaying as (11/13)**(t-25): no second pass over time needed
+        decay = (11.0 / 13.0) ** np.arange(t - 25, dtype=np.float64)
+        gap = mean(c, 14, 26) - ema12[25]
+        fast[25:] = ema12[25:] + np.multiply.outer(decay, gap) if c.ndim == 2 else ema12[25:] + decay * gap
         signal[25:] = ind.ema(fast[25:] - ema26[25:], 9)
     return {
         "ema12": ema12,
@@ -230,8 +235,10 @@ def indicators_full(panel: Panel, recursive: Mapping[str, F] | None = None) -> d
     (sd20,) = ind.rolling_std_many(c, (20,))
     out["bb_upper"] = out["sma20"] + 2.0 * sd20
     out["bb_lower"] = out["sma20"] - 2.0 * sd20
-    for label, n in (("20d", 20), ("50d", 50), ("52w", 252)):
-        out[f"high_{label}"], out[f"low_{label}"] = ind.rolling_max(h, n), ind.rolling_min(lo, n)
+    highs = ind.rolling_extremes(h, (20, 50, 252), np.maximum)
+    lows = ind.rolling_extremes(lo, (20, 50, 252), np.minimum)
+    for k, label in enumerate(("20d", "50d", "52w")):
+        out[f"high_{label}"], out[f"low_{label}"] = highs[k], lows[k]
     out["avg_volume_20"], out["avg_volume_50"] = ind.sma_many(v, (20, 50))
     with np.errstate(invalid="ignore", divide="ignore"):
         rets = np.full(c.shape, np.nan)
