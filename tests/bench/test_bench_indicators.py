@@ -110,3 +110,65 @@ def test_bench_indicators_full_history() -> None:
     full_last = mt.last_rows(panel, everything)
     ok = ~np.isnan(full_last["ema12"])
     np.testing.assert_allclose(last["ema12"][ok], full_last["ema12"][ok], rtol=1e-10)
+
+
+def test_bench_snapshot_build(database_url: str) -> None:
+    """The Aggregate step on PostgreSQL for the whole demo: a full rebuild, and the daily
+    incremental one (stored state + last bars) after one new day, checked equal."""
+    import psycopg
+    from sqlalchemy import create_engine, text
+
+    from stockscreen.db.engine import normalise_url
+    from stockscreen.pipeline import snapshot
+    from tests.conftest import truncate_all
+
+    truncate_all(database_url)
+    symbols, ids, dates, ohlcv = mt.read_bars_csv(str(DEMO))
+    plain = database_url.replace("postgresql+psycopg://", "postgresql://")
+    last_day = dates.max()
+    with psycopg.connect(plain) as conn:
+        with conn.cursor().copy("COPY securities (symbol, name) FROM STDIN") as copy:
+            for s in symbols:
+                copy.write_row((s, s))
+        sid = dict(conn.execute("SELECT symbol, id FROM securities").fetchall())
+        code = np.array([sid[s] for s in symbols])
+        with conn.cursor().copy("COPY daily_bars FROM STDIN") as copy:
+            for i, d, row in zip(ids.tolist(), dates.tolist(), ohlcv.tolist(), strict=True):
+                if d != last_day:
+                    copy.write_row((int(code[i]), d, row[0], row[1], row[2], row[3], int(row[4])))
+    engine = create_engine(normalise_url(database_url))
+
+    def build(full: bool) -> dict[str, Any]:
+        with engine.begin() as conn:
+            return snapshot.build_snapshot(conn, None, full=full)
+
+    full_t, first = _median(lambda: build(True), 1)
+    assert first["recomputed"] == 505
+    with psycopg.connect(plain) as conn, conn.cursor().copy("COPY daily_bars FROM STDIN") as copy:
+        for i, d, row in zip(ids.tolist(), dates.tolist(), ohlcv.tolist(), strict=True):
+            if d == last_day:
+                copy.write_row((int(code[i]), d, row[0], row[1], row[2], row[3], int(row[4])))
+    inc_t, inc = _median(lambda: build(False), 1)
+    assert inc["incremental"] == 505 and inc["recomputed"] == 0
+
+    def current() -> dict[int, tuple[Any, ...]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT r.security_id, r.rsi14, r.macd_hist, r.sma200, r.beta, r.perf_ytd FROM snapshot_rows r "
+                    "JOIN snapshot_versions v ON v.version = r.version AND v.is_current"
+                )
+            ).all()
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+    incremental = current()
+    full_again_t, _ = _median(lambda: build(True), 1)
+    expected = current()
+    for k, values in expected.items():
+        for a, b in zip(incremental[k], values, strict=True):
+            assert (a is None and b is None) or abs(a - b) <= 1e-9 * max(1.0, abs(b))
+    print(f"\nBENCH snapshot_build_full {min(full_t, full_again_t):.3f} s")
+    print(f"BENCH snapshot_build_incremental {inc_t:.3f} s")
+    print(f"  (phases: full {first['seconds']}, incremental {inc['seconds']})")
+    engine.dispose()
+    truncate_all(database_url)

@@ -15,12 +15,15 @@ history for the screener's history operators and backtests.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import psycopg
 from sqlalchemy import Connection, text
 
 from stockscreen import metrics as mt
@@ -45,28 +48,49 @@ def market_cap_bucket(cap: float | None) -> str | None:
 # --- reading bars -----------------------------------------------------------------------
 
 
+#: One row of ``COPY (SELECT security_id, date, open, high, low, close, volume) TO STDOUT
+#: (FORMAT binary)``: a field count, then each field's length and big-endian value.
+_ROW = np.dtype(
+    [("n", ">i2"), ("l0", ">i4"), ("id", ">i4"), ("l1", ">i4"), ("date", ">i4")]
+    + [item for k in ("open", "high", "low", "close", "volume") for item in ((f"l_{k}", ">i4"), (k, ">f8"))]
+)
+_HEADER = 19  # signature, flags, extension length
+_PG_EPOCH = np.datetime64("2000-01-01", "D")
+
+
 def _bars(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[mt.I64, mt.Dates, F]:
+    """Rows of ``sql`` (security_id, date, open, high, low, close, volume; none NULL) read
+    with a binary COPY straight into NumPy: no Python object per value."""
     raw = psycopg_connection(conn)
-    with raw.cursor() as cur:
-        cur.execute(sql, dict(params))
-        rows = cur.fetchall()
-    if not rows:
-        return np.empty(0, np.int64), np.empty(0, "datetime64[D]"), np.empty((0, 5))
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    dates = np.array([r[1] for r in rows], dtype="datetime64[D]")
-    ohlcv = np.array([r[2:] for r in rows], dtype=np.float64)
-    return ids, dates, ohlcv
+    # the driver binds the values (client side: COPY takes no server-side parameters)
+    query = psycopg.ClientCursor(raw).mogrify(sql, dict(params))
+    with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+        data = b"".join(bytes(block) for block in copy)
+    body = data[_HEADER:-2] if len(data) > _HEADER + 2 else b""
+    rows = np.frombuffer(body, dtype=_ROW)
+    if len(rows) and not (rows["n"] == 7).all():
+        raise ValueError("unexpected row layout in the binary COPY of daily bars")
+    ids = rows["id"].astype(np.int64)
+    dates = _PG_EPOCH + rows["date"].astype(np.int64).astype("timedelta64[D]")
+    ohlcv = np.column_stack([rows[k].astype(np.float64) for k in ("open", "high", "low", "close", "volume")])
+    return ids, dates.astype("datetime64[D]"), ohlcv.reshape(len(rows), 5)
 
 
-_COLS = "security_id, date, open, high, low, close, volume"
+_COLS = "security_id, date, open, high, low, close, volume::float8 AS volume"
 
 
 def load_bars(
-    conn: Connection, until: dt.date | None = None, security_ids: Sequence[int] | None = None
+    conn: Connection,
+    until: dt.date | None = None,
+    security_ids: Sequence[int] | None = None,
+    since: dt.date | None = None,
 ) -> tuple[mt.I64, mt.Dates, F]:
-    """Full histories (sorted by security, date), optionally up to a date / for some securities."""
+    """Histories (sorted by security, date), optionally within dates / for some securities."""
     where: list[str] = []
     params: dict[str, Any] = {}
+    if since is not None:
+        where.append("date >= %(since)s")
+        params["since"] = since
     if until is not None:
         where.append("date <= %(until)s")
         params["until"] = until
@@ -77,14 +101,32 @@ def load_bars(
     return _bars(conn, sql + " ORDER BY security_id, date", params)
 
 
-def load_tails(conn: Connection, limits: Mapping[int, int]) -> tuple[mt.I64, mt.Dates, F]:
-    """The last ``limits[id]`` bars of each security (one index range scan each)."""
-    sql = (
-        f"SELECT b.{_COLS.replace(', ', ', b.')} FROM unnest(%(ids)s::int[], %(n)s::int[]) AS s(id, n) "
-        "CROSS JOIN LATERAL (SELECT * FROM daily_bars d WHERE d.security_id = s.id "
-        "ORDER BY d.date DESC LIMIT s.n) b ORDER BY b.security_id, b.date"
-    )
-    return _bars(conn, sql, {"ids": list(limits), "n": list(limits.values())})
+def load_tails(
+    conn: Connection, limits: Mapping[int, int], last_date: dt.date, totals: Mapping[int, int]
+) -> tuple[tuple[mt.I64, mt.Dates, F], list[int]]:
+    """The last ``limits[id]`` bars of each security, read as one date-range scan over the
+    recent partitions. Returns the bars and the securities whose tail reaches further back
+    than the range (a long gap in their history): those need a full read instead."""
+    longest = max(limits.values())
+    # trading days are about 5/7 of calendar days; a wide margin for holidays and gaps
+    since = last_date - dt.timedelta(days=int(longest * 1.6) + 30)
+    ids, dates, ohlcv = load_bars(conn, since=since, security_ids=list(limits))
+    keep = np.zeros(len(ids), dtype=bool)
+    short: list[int] = []
+    edges = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1], [True]))) if len(ids) else np.array([0])
+    found = set()
+    for a, b in itertools.pairwise(edges.tolist()):
+        sid = int(ids[a])
+        found.add(sid)
+        need = limits[sid]
+        if b - a >= need:
+            keep[b - need : b] = True
+        elif b - a == totals[sid]:  # its whole history lies in the range
+            keep[a:b] = True
+        else:
+            short.append(sid)
+    short.extend(sid for sid in limits if sid not in found)
+    return (ids[keep], dates[keep], ohlcv[keep]), short
 
 
 def load_fundamentals(conn: Connection, ids: mt.I64, as_of: dt.date | None = None) -> dict[str, F]:
@@ -145,7 +187,9 @@ def _history_stats(conn: Connection) -> dict[int, _Stats]:
     return {int(r[0]): (int(r[1]), r[2], int(r[3] or 0), float(r[4] or 0.0), r[5]) for r in rows}
 
 
-def _plan(conn: Connection, full: bool) -> tuple[dict[int, int], list[int], dict[int, _State], dict[int, int]]:
+def _plan(
+    conn: Connection, full: bool
+) -> tuple[dict[int, int], list[int], dict[int, _State], dict[int, int], dt.date | None]:
     """Split securities into incremental ones (id -> new bars) and full recomputes."""
     stats = _history_stats(conn)
     states = {} if full else _stored_state(conn)
@@ -159,7 +203,7 @@ def _plan(conn: Connection, full: bool) -> tuple[dict[int, int], list[int], dict
             st is not None
             and seen == st.bars
             and new >= 0
-            and math.isclose(close_sum, st.close_sum, rel_tol=1e-12, abs_tol=1e-9)
+            and math.isclose(close_sum, st.close_sum, rel_tol=1e-9, abs_tol=1e-9)
             and close_at_state is not None
             and float(close_at_state) == st.prev_close
             and all(math.isfinite(v) for v in st.values.values())
@@ -169,7 +213,8 @@ def _plan(conn: Connection, full: bool) -> tuple[dict[int, int], list[int], dict
             incremental[sid] = new
         else:
             recompute.append(sid)
-    return incremental, recompute, states, totals
+    latest = max((st[1] for st in stats.values()), default=None)
+    return incremental, recompute, states, totals, latest
 
 
 def _flat_index(parts: Iterable[tuple[mt.I64, mt.Dates, F]]) -> mt.Market:
@@ -185,20 +230,33 @@ def _flat_index(parts: Iterable[tuple[mt.I64, mt.Dates, F]]) -> mt.Market:
 
 def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
     """Last-bar metrics and new state of every security with bars (incremental where possible)."""
-    incremental, recompute, states, totals = _plan(conn, full)
+    clock = time.perf_counter()
+    incremental, recompute, states, totals, last_date = _plan(conn, full)
+    timings = {"plan": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    tail_bars = None
+    if incremental and last_date is not None:
+        limits = {sid: mt.TAIL + n for sid, n in incremental.items()}
+        tail_bars, gapped = load_tails(conn, limits, last_date, totals)
+        for sid in gapped:  # a tail reaching past the read range: read its whole history
+            incremental.pop(sid)
+            recompute.append(sid)
     full_bars = load_bars(conn, security_ids=recompute) if recompute else None
-    tail_bars = load_tails(conn, {sid: mt.TAIL + n for sid, n in incremental.items()}) if incremental else None
+    timings["read"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     market = _flat_index(p for p in (full_bars, tail_bars) if p is not None)
     ids_out: list[mt.I64] = []
     dates_out: list[mt.Dates] = []
     metric_parts: list[dict[str, F]] = []
     state_parts: list[dict[str, F]] = []
+    books: list[tuple[mt.I64, F, F]] = []  # bars, close sum, last close: what the state covers
     if full_bars is not None and len(full_bars[0]):
         panel = mt.panel_from_flat(*full_bars)
         funds = load_fundamentals(conn, panel.security_ids)
         rec = mt.recursive_full(panel)
         metric_parts.append(mt.last_rows(panel, mt.compute(panel, market, recursive=rec, fundamentals=funds)))
         state_parts.append(mt.state_at_last(panel, rec))
+        books.append((panel.lengths, np.nansum(panel.close, axis=0), metric_parts[-1]["close"]))
         ids_out.append(panel.security_ids)
         dates_out.append(panel.dates[mt._last_row_index(panel), np.arange(panel.shape[1])])
     if tail_bars is not None and len(tail_bars[0]):
@@ -214,15 +272,24 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
         last, new_state = mt.advance(panel, state, new, total, market, funds)
         metric_parts.append(last)
         state_parts.append(new_state)
+        rows = np.arange(panel.shape[0])[:, None]
+        added = np.nansum(np.where(rows >= panel.shape[0] - new[None, :], panel.close, 0.0), axis=0)
+        before = np.array([states[int(s)].close_sum for s in sids])
+        books.append((total, before + added, panel.close[-1]))
         ids_out.append(sids)
         dates_out.append(panel.dates[-1])
     if not ids_out:
         return {"ids": np.empty(0, np.int64)}
+    timings["compute"] = time.perf_counter() - clock
     return {
+        "timings": timings,
         "ids": np.concatenate(ids_out),
         "dates": np.concatenate(dates_out),
         "metrics": {k: np.concatenate([p[k] for p in metric_parts]) for k in metric_parts[0]},
         "state": {k: np.concatenate([p[k] for p in state_parts]) for k in mt.STATE_FIELDS},
+        "bars": np.concatenate([b[0] for b in books]),
+        "close_sum": np.concatenate([b[1] for b in books]),
+        "last_close": np.concatenate([b[2] for b in books]),
         "incremental": len(incremental),
         "recomputed": len(recompute),
     }
@@ -272,6 +339,7 @@ def build_snapshot(conn: Connection, run_id: str | None, *, full: bool = False) 
     """
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BUILD_LOCK})
     cur = compute_current(conn, full=full)
+    clock = time.perf_counter()
     ids = cur["ids"]
     if len(ids) == 0:
         return {"version": None, "rows": 0, "as_of": None}
@@ -290,37 +358,34 @@ def build_snapshot(conn: Connection, run_id: str | None, *, full: bool = False) 
     with raw.cursor() as c, c.copy(f"COPY snapshot_rows ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row((version, *(row[k] for k in columns[1:])))
-    _save_state(conn, ids, cur["dates"], cur["state"])
+    _save_state(conn, ids, cur["dates"], cur)
     conn.execute(text("UPDATE snapshot_versions SET is_current = false WHERE is_current"))
     conn.execute(text("UPDATE snapshot_versions SET is_current = true WHERE version = :v"), {"v": version})
     conn.execute(text("DELETE FROM snapshot_versions WHERE version <= :v"), {"v": version - KEEP_VERSIONS})
+    timings = {k: round(v, 4) for k, v in {**cur["timings"], "write": time.perf_counter() - clock}.items()}
     return {
         "version": version,
         "rows": len(rows),
+        "seconds": timings,
         "as_of": as_of.isoformat(),
         "incremental": cur["incremental"],
         "recomputed": cur["recomputed"],
     }
 
 
-def _save_state(conn: Connection, ids: mt.I64, dates: mt.Dates, state: Mapping[str, F]) -> None:
-    stats = conn.execute(
-        text(
-            "SELECT security_id, count(*), sum(close), (array_agg(close ORDER BY date DESC))[1] "
-            "FROM daily_bars WHERE security_id = ANY(:ids) GROUP BY security_id"
-        ),
-        {"ids": ids.tolist()},
-    ).all()
-    by_id = {int(r[0]): (int(r[1]), float(r[2]), float(r[3])) for r in stats}
+def _save_state(conn: Connection, ids: mt.I64, dates: mt.Dates, cur: Mapping[str, Any]) -> None:
+    """Store each security's recursive state with the bar count, close sum and last close it
+    covers (the next run checks them against the table to detect revised history)."""
+    state: Mapping[str, F] = cur["state"]
     conn.execute(text("DELETE FROM indicator_state WHERE security_id = ANY(:ids)"), {"ids": ids.tolist()})
     cols = ["security_id", "as_of", "bars", "close_sum", "prev_close", *mt.STATE_FIELDS]
     raw = psycopg_connection(conn)
     with raw.cursor() as c, c.copy(f"COPY indicator_state ({', '.join(cols)}) FROM STDIN") as copy:
         for j, sid in enumerate(ids.tolist()):
-            bars, close_sum, last_close = by_id[sid]
             values = [float(state[k][j]) for k in mt.STATE_FIELDS]
             # NaN state (a short history) is stored as such and forces a recompute next time
-            copy.write_row((sid, dates[j].item(), bars, close_sum, last_close, *values))
+            books = (int(cur["bars"][j]), float(cur["close_sum"][j]), float(cur["last_close"][j]))
+            copy.write_row((sid, dates[j].item(), *books, *values))
 
 
 # --- point in time ----------------------------------------------------------------------
