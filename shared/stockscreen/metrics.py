@@ -550,3 +550,53 @@ def read_bars_csv(path: str) -> tuple[list[str], I64, Dates, F]:
     ohlcv = np.array([[float(r[i]) for i in idx[1:]] for r in raw], dtype=np.float64)
     order = np.lexsort((dates, ids))
     return symbols, ids[order], dates[order], ohlcv[order]
+
+
+#: Monday 1970-01-05 is day 4 of the epoch; weeks run Monday to Sunday.
+_MONDAY = 4
+
+
+def resample_flat(ids: I64, dates: Dates, ohlcv: F, freq: str) -> tuple[I64, Dates, F]:
+    """Weekly (``"W"``, Monday to Friday) or monthly (``"M"``) bars from daily ones sorted by
+    (security, date): first open, highest high, lowest low, last close, summed volume,
+    dated by the period's last trading day. A period still in progress is a partial bar
+    (as a chart shows it): to evaluate weekly metrics as of a past date, resample the bars
+    up to that date (point in time)."""
+    if len(ids) == 0:
+        return ids, dates, ohlcv
+    days = dates.astype("datetime64[D]").astype(np.int64)
+    if freq == "W":
+        key = (days - _MONDAY) // 7
+    elif freq == "M":
+        key = dates.astype("datetime64[M]").astype(np.int64)
+    else:
+        raise ValueError(f"unknown timeframe {freq!r}: use 'W' or 'M'")
+    start = np.ones(len(ids), dtype=bool)
+    start[1:] = (ids[1:] != ids[:-1]) | (key[1:] != key[:-1])
+    first = np.flatnonzero(start)
+    last = np.append(first[1:], len(ids)) - 1
+    out = np.column_stack(
+        [
+            ohlcv[first, 0],
+            np.maximum.reduceat(ohlcv[:, 1], first),
+            np.minimum.reduceat(ohlcv[:, 2], first),
+            ohlcv[last, 3],
+            np.add.reduceat(ohlcv[:, 4], first),
+        ]
+    )
+    return ids[first], dates[last], out
+
+
+def resample(panel: Panel, freq: str) -> Panel:
+    """The panel's bars as weekly or monthly bars (see :func:`resample_flat`), left-aligned,
+    same columns: ``compute(resample(panel, "W"))`` gives every metric on the weekly timeframe."""
+    valid = ~np.isnat(panel.dates)
+    cols = np.broadcast_to(np.arange(panel.shape[1]), panel.shape)
+    order = np.argsort(cols[valid], kind="stable")  # column-major: by security, then date
+    ids = cols[valid][order].astype(np.int64)
+    dates = panel.dates[valid][order]
+    ohlcv = np.column_stack([getattr(panel, k)[valid][order] for k in ("open", "high", "low", "close", "volume")])
+    w_ids, w_dates, w_ohlcv = resample_flat(ids, dates, ohlcv, freq)
+    out = panel_from_flat(w_ids, w_dates, w_ohlcv)
+    out.security_ids = panel.security_ids[out.security_ids]
+    return out

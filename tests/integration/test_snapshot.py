@@ -270,3 +270,20 @@ def test_security_history_is_aligned_with_its_bars(engine: Engine) -> None:
     rsi = talib.RSI(b["close"], 14)
     ok = ~np.isnan(rsi)
     np.testing.assert_allclose(hist["metrics"]["rsi14"][ok], rsi[ok], rtol=1e-9)
+
+
+def test_weekly_history_as_of_a_date_includes_the_partial_week(engine: Engine) -> None:
+    day = dt.date(2017, 6, 14)  # a Wednesday
+    with engine.connect() as conn:
+        hist = snapshot.load_history(conn, until=day, timeframe="W")
+    j = next(k for k, sid in enumerate(hist.panel.security_ids.tolist()) if hist.symbols[sid] == "AAPL")
+    weeks = hist.panel.column(j)
+    b = _bars(engine, "AAPL", until=day)
+    assert weeks["dates"][-1] == day == b["dates"][-1]
+    monday = day - dt.timedelta(days=2)
+    this_week = b["dates"] >= monday
+    assert weeks["open"][-1] == b["open"][this_week][0]
+    assert weeks["high"][-1] == b["high"][this_week].max()
+    n = int(hist.panel.lengths[j])
+    ref = talib.RSI(weeks["close"], 14)
+    assert hist.metrics["rsi14"][n - 1, j] == pytest.approx(float(ref[-1]), rel=1e-9)

@@ -215,3 +215,35 @@ def test_continuing_a_recursion_from_state_matches_the_whole_run() -> None:
     gain, _loss = ind.gains_losses(x)
     w = ind.wilder(gain, 14, 1)
     np.testing.assert_allclose(ind.wilder(gain[50:], 14, 1, init=w[49]), w[50:], rtol=1e-13)
+
+
+@pytest.mark.parametrize("freq", ["W", "M"])
+def test_weekly_and_monthly_bars(freq: str) -> None:
+    _symbols, ids, dates, ohlcv = mt.read_bars_csv(str(FIXTURE))
+    panel = mt.panel_from_flat(ids, dates, ohlcv)
+    weekly = mt.resample(panel, freq)
+    assert np.array_equal(weekly.security_ids, panel.security_ids)
+    for j in range(panel.shape[1]):
+        b = panel.column(j)
+        # straightforward grouping: ISO (year, week) or (year, month) of each bar
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, d in enumerate(b["dates"].tolist()):
+            k = d.isocalendar()[:2] if freq == "W" else (d.year, d.month)
+            groups.setdefault(k, []).append(i)
+        w = weekly.column(j)
+        assert len(w["dates"]) == len(groups)
+        for n, rows in enumerate(groups.values()):
+            assert w["dates"][n] == b["dates"][rows[-1]]
+            assert w["open"][n] == b["open"][rows[0]] and w["close"][n] == b["close"][rows[-1]]
+            assert w["high"][n] == b["high"][rows].max() and w["low"][n] == b["low"][rows].min()
+            assert w["volume"][n] == b["volume"][rows].sum()
+        # the weekly timeframe's RSI is TA-Lib's RSI of the weekly closes
+        m = mt.compute(weekly)
+        ref = talib.RSI(w["close"], 14)
+        ok = ~np.isnan(ref)
+        np.testing.assert_allclose(m["rsi14"][: len(ref), j][ok], ref[ok], rtol=1e-9)
+
+
+def test_unknown_timeframe_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown timeframe 'D'"):
+        mt.resample_flat(np.zeros(1, np.int64), np.array(["2018-01-02"], "datetime64[D]"), np.ones((1, 5)), "D")

@@ -400,10 +400,16 @@ class History:
     symbols: dict[int, str]
 
 
-def load_history(conn: Connection, until: dt.date | None = None, point_in_time: bool = True) -> History:
-    """Full metric history up to ``until``. Fundamentals: the latest report on or before
-    ``until`` when ``point_in_time`` (else the latest on file), restated at each close."""
+def load_history(
+    conn: Connection, until: dt.date | None = None, point_in_time: bool = True, timeframe: str = "D"
+) -> History:
+    """Full metric history up to ``until``, on daily (``"D"``), weekly (``"W"``) or monthly
+    (``"M"``) bars (the last period partial, as of ``until``). Fundamentals: the latest
+    report on or before ``until`` when ``point_in_time`` (else the latest on file),
+    restated at each close."""
     ids, dates, ohlcv = load_bars(conn, until=until)
+    if timeframe != "D":
+        ids, dates, ohlcv = mt.resample_flat(ids, dates, ohlcv, timeframe)
     panel = mt.panel_from_flat(ids, dates, ohlcv)
     market = mt.market_index(panel)
     funds = load_fundamentals(conn, panel.security_ids, until if point_in_time else None)
