@@ -55,6 +55,25 @@ class Panel:
     def shape(self) -> tuple[int, int]:
         return (int(self.close.shape[0]), int(self.close.shape[1]))
 
+    def columns(self, start: int, stop: int) -> Panel:
+        """The securities ``start:stop`` as their own (contiguous) panel."""
+        rows = int(self.lengths[start:stop].max()) if stop > start else 0
+        take = (slice(0, rows), slice(start, stop))
+
+        def cut(a: F) -> F:
+            return np.ascontiguousarray(a[take])
+
+        return Panel(
+            self.security_ids[start:stop],
+            np.ascontiguousarray(self.dates[take]),
+            cut(self.open),
+            cut(self.high),
+            cut(self.low),
+            cut(self.close),
+            cut(self.volume),
+            self.lengths[start:stop],
+        )
+
     def column(self, j: int) -> dict[str, Any]:
         """One security's bars as 1-D arrays (its own rows only)."""
         valid = ~np.isnat(self.dates[:, j])
@@ -497,6 +516,57 @@ def rows_as_of(panel: Panel, metrics: Mapping[str, F], as_of: dt.date) -> tuple[
     cols = np.flatnonzero(has)
     rows = rows[cols]
     return cols, panel.dates[rows, cols], {k: a[rows, cols] for k, a in metrics.items()}
+
+
+#: Securities per chunk when only some rows of the history are needed: bounds peak
+#: memory (every metric of a full panel is ~90 arrays of T x S floats) to a Lambda's size.
+CHUNK = 64
+
+
+def last_rows_chunked(
+    panel: Panel, market: Market | None, fundamentals: Mapping[str, F] | None = None, chunk: int = CHUNK
+) -> tuple[dict[str, F], dict[str, F]]:
+    """:func:`last_rows` of :func:`compute` and :func:`state_at_last`, a chunk of securities
+    at a time. Only works on left-aligned panels (rows of a chunk are cut to its longest)."""
+    metric_parts: list[dict[str, F]] = []
+    state_parts: list[dict[str, F]] = []
+    for start in range(0, panel.shape[1], chunk):
+        stop = min(start + chunk, panel.shape[1])
+        sub = panel.columns(start, stop)
+        funds = {k: v[start:stop] for k, v in fundamentals.items()} if fundamentals is not None else None
+        rec = recursive_full(sub)
+        metric_parts.append(last_rows(sub, compute(sub, market, recursive=rec, fundamentals=funds)))
+        state_parts.append(state_at_last(sub, rec))
+    return (
+        {k: np.concatenate([p[k] for p in metric_parts]) for k in metric_parts[0]},
+        {k: np.concatenate([p[k] for p in state_parts]) for k in state_parts[0]},
+    )
+
+
+def rows_as_of_chunked(
+    panel: Panel,
+    market: Market | None,
+    as_of: dt.date,
+    fundamentals: Mapping[str, F] | None = None,
+    chunk: int = CHUNK,
+) -> tuple[I64, Dates, dict[str, F]]:
+    """:func:`rows_as_of` of :func:`compute`, a chunk of securities at a time."""
+    cols_parts: list[I64] = []
+    date_parts: list[Dates] = []
+    value_parts: list[dict[str, F]] = []
+    for start in range(0, panel.shape[1], chunk):
+        stop = min(start + chunk, panel.shape[1])
+        sub = panel.columns(start, stop)
+        funds = {k: v[start:stop] for k, v in fundamentals.items()} if fundamentals is not None else None
+        cols, dates, values = rows_as_of(sub, compute(sub, market, fundamentals=funds), as_of)
+        cols_parts.append(cols + start)
+        date_parts.append(dates)
+        value_parts.append(values)
+    return (
+        np.concatenate(cols_parts),
+        np.concatenate(date_parts),
+        {k: np.concatenate([p[k] for p in value_parts]) for k in value_parts[0]},
+    )
 
 
 def state_at_last(panel: Panel, rec: Mapping[str, F]) -> dict[str, F]:

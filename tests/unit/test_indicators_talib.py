@@ -247,3 +247,20 @@ def test_weekly_and_monthly_bars(freq: str) -> None:
 def test_unknown_timeframe_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown timeframe 'D'"):
         mt.resample_flat(np.zeros(1, np.int64), np.array(["2018-01-02"], "datetime64[D]"), np.ones((1, 5)), "D")
+
+
+def test_chunked_rows_equal_whole_panel(universe: Universe) -> None:
+    """Computing a chunk of securities at a time (bounded memory) changes nothing."""
+    last, state = mt.last_rows_chunked(universe.panel, universe.market, chunk=3)
+    whole = mt.last_rows(universe.panel, universe.metrics)
+    for k, v in whole.items():
+        np.testing.assert_array_equal(last[k], v, err_msg=k)
+    whole_state = mt.state_at_last(universe.panel, mt.recursive_full(universe.panel))
+    for k in mt.STATE_FIELDS:
+        np.testing.assert_array_equal(state[k], whole_state[k], err_msg=k)
+    day = dt.date(2017, 3, 1)
+    cols, dates, values = mt.rows_as_of_chunked(universe.panel, universe.market, day, chunk=5)
+    cols2, dates2, values2 = mt.rows_as_of(universe.panel, universe.metrics, day)
+    assert np.array_equal(cols, cols2) and np.array_equal(dates, dates2)
+    for k, v in values2.items():
+        np.testing.assert_array_equal(values[k], v, err_msg=k)

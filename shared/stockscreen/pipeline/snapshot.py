@@ -253,9 +253,9 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
     if full_bars is not None and len(full_bars[0]):
         panel = mt.panel_from_flat(*full_bars)
         funds = load_fundamentals(conn, panel.security_ids)
-        rec = mt.recursive_full(panel)
-        metric_parts.append(mt.last_rows(panel, mt.compute(panel, market, recursive=rec, fundamentals=funds)))
-        state_parts.append(mt.state_at_last(panel, rec))
+        last_metrics, last_state = mt.last_rows_chunked(panel, market, funds)
+        metric_parts.append(last_metrics)
+        state_parts.append(last_state)
         books.append((panel.lengths, np.nansum(panel.close, axis=0), metric_parts[-1]["close"]))
         ids_out.append(panel.security_ids)
         dates_out.append(panel.dates[mt._last_row_index(panel), np.arange(panel.shape[1])])
@@ -414,11 +414,7 @@ def load_history(
     market = mt.market_index(panel)
     funds = load_fundamentals(conn, panel.security_ids, until if point_in_time else None)
     metrics = mt.compute(panel, market, fundamentals=funds)
-    symbols = {
-        int(r[0]): r[1]
-        for r in conn.execute(text("SELECT id, symbol FROM securities WHERE id = ANY(:ids)"), {"ids": ids.tolist()})
-    }
-    return History(panel, metrics, symbols)
+    return History(panel, metrics, _symbols(conn, panel.security_ids))
 
 
 def snapshot_as_of(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
@@ -427,13 +423,21 @@ def snapshot_as_of(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
     first = conn.execute(text("SELECT min(date) FROM daily_bars")).scalar()
     if first is None or as_of < first:
         raise NotFound(f"no bars on or before {as_of.isoformat()}")
-    hist = load_history(conn, until=as_of)
-    cols, dates, values = mt.rows_as_of(hist.panel, hist.metrics, as_of)
-    ids = hist.panel.security_ids[cols]
-    rows = shape_rows(ids, dates, values, _members(conn, ids))
+    ids, dates, ohlcv = load_bars(conn, until=as_of)
+    panel = mt.panel_from_flat(ids, dates, ohlcv)
+    funds = load_fundamentals(conn, panel.security_ids, as_of)
+    cols, last_dates, values = mt.rows_as_of_chunked(panel, mt.market_index(panel), as_of, funds)
+    sids = panel.security_ids[cols]
+    rows = shape_rows(sids, last_dates, values, _members(conn, sids))
+    symbols = _symbols(conn, sids)
     for r in rows:
-        r["symbol"] = hist.symbols.get(r["security_id"])
+        r["symbol"] = symbols.get(r["security_id"])
     return rows
+
+
+def _symbols(conn: Connection, ids: mt.I64) -> dict[int, str]:
+    rows = conn.execute(text("SELECT id, symbol FROM securities WHERE id = ANY(:ids)"), {"ids": ids.tolist()})
+    return {int(r[0]): r[1] for r in rows}
 
 
 def security_history(conn: Connection, symbol: str, until: dt.date | None = None) -> dict[str, Any]:
