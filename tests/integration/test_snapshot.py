@@ -239,6 +239,7 @@ def test_snapshot_as_of_a_past_date_is_point_in_time(engine: Engine) -> None:
         assert row["close"] == b["close"][-1]
         assert row["sma50"] == pytest.approx(float(talib.SMA(b["close"], 50)[-1]), rel=1e-9)
         assert row["rsi14"] == pytest.approx(float(talib.RSI(b["close"], 14)[-1]), rel=1e-9)
+        assert row["symbol"] == symbol and row["sector"] and row["name"]
         # the only fundamentals report is dated 2018-02-08: unknown in 2016
         assert row["market_cap"] is None and row["pe"] is None and row["market_cap_bucket"] is None
 

@@ -30,7 +30,7 @@ from stockscreen import metrics as mt
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import NotFound
 from stockscreen.indicators import F
-from stockscreen.screening.fields import FLAG_FIELDS, LABEL_FIELDS, SNAPSHOT_FIELDS
+from stockscreen.screening.fields import FLAG_FIELDS, LABEL_FIELDS, PROFILE_FIELDS, SNAPSHOT_FIELDS
 
 KEEP_VERSIONS = 5
 #: pg_advisory_xact_lock key serialising snapshot builds ("snapshot" in ASCII, as an int).
@@ -418,8 +418,10 @@ def load_history(
 
 
 def snapshot_as_of(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
-    """The snapshot as it would have been on ``as_of``: each security's metrics at its last
-    bar on or before that date, from bars and fundamentals known then (no look-ahead)."""
+    """The snapshot as it would have been on ``as_of``: each security's profile and metrics
+    at its last bar on or before that date, from bars and fundamentals known then (no
+    look-ahead). One dict per security, keyed by catalogue field id (plus ``security_id``
+    and the bar's ``as_of``)."""
     first = conn.execute(text("SELECT min(date) FROM daily_bars")).scalar()
     if first is None or as_of < first:
         raise NotFound(f"no bars on or before {as_of.isoformat()}")
@@ -429,10 +431,17 @@ def snapshot_as_of(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
     cols, last_dates, values = mt.rows_as_of_chunked(panel, mt.market_index(panel), as_of, funds)
     sids = panel.security_ids[cols]
     rows = shape_rows(sids, last_dates, values, _members(conn, sids))
-    symbols = _symbols(conn, sids)
+    profiles = _profiles(conn, sids)
     for r in rows:
-        r["symbol"] = symbols.get(r["security_id"])
+        r.update(profiles.get(r["security_id"], {}))
     return rows
+
+
+def _profiles(conn: Connection, ids: mt.I64) -> dict[int, dict[str, Any]]:
+    """The profile fields of the catalogue (whitelisted column names) per security."""
+    cols = ", ".join(PROFILE_FIELDS)
+    rows = conn.execute(text(f"SELECT id, {cols} FROM securities WHERE id = ANY(:ids)"), {"ids": ids.tolist()})
+    return {int(r[0]): dict(zip(PROFILE_FIELDS, r[1:], strict=True)) for r in rows}
 
 
 def _symbols(conn: Connection, ids: mt.I64) -> dict[int, str]:
