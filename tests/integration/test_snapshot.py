@@ -288,3 +288,22 @@ def test_weekly_history_as_of_a_date_includes_the_partial_week(engine: Engine) -
     n = int(hist.panel.lengths[j])
     ref = talib.RSI(weeks["close"], 14)
     assert hist.metrics["rsi14"][n - 1, j] == pytest.approx(float(ref[-1]), rel=1e-9)
+
+
+def test_revised_high_low_is_detected(engine: Engine, stack_env: dict[str, str]) -> None:
+    """ATR's state depends on highs and lows: a revised old high forces a recompute too."""
+    url = _plain(stack_env["DATABASE_URL"])
+    _rebuild(engine)
+    where = "WHERE date = '2016-03-01' AND security_id = (SELECT id FROM securities WHERE symbol = 'XOM')"
+    with psycopg.connect(url) as conn:
+        conn.execute(f"UPDATE daily_bars SET high = high + 5 {where}")
+    try:
+        result = _rebuild(engine)
+        assert result["recomputed"] == 1
+        b = _bars(engine, "XOM")
+        atr = talib.ATR(b["high"], b["low"], b["close"], 14)[-1]
+        assert _current(engine)["XOM"]["atr14"] == pytest.approx(float(atr), rel=1e-9)
+    finally:
+        with psycopg.connect(url) as conn:
+            conn.execute(f"UPDATE daily_bars SET high = high - 5 {where}")
+        _rebuild(engine, full=True)

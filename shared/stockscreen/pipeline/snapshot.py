@@ -3,7 +3,7 @@
 A new snapshot is written under a fresh version and made current in the same
 transaction (builders serialised by an advisory lock), so readers always see one whole
 snapshot. A daily run is incremental: a security whose stored indicator state still
-matches its history (same bar count, close sum and last close up to the state's date)
+matches its history (same bar count, sum of highs, lows and closes and last close up to the state's date)
 is advanced from that state over its last :data:`~stockscreen.metrics.TAIL` bars; any
 other security (new, revised, backfilled) is recomputed from its full history.
 
@@ -156,7 +156,7 @@ def load_fundamentals(conn: Connection, ids: mt.I64, as_of: dt.date | None = Non
 class _State:
     as_of: dt.date
     bars: int
-    close_sum: float
+    price_sum: float
     prev_close: float
     values: dict[str, float]
 
@@ -164,7 +164,7 @@ class _State:
 def _stored_state(conn: Connection) -> dict[int, _State]:
     cols = ", ".join(mt.STATE_FIELDS)
     out = {}
-    for r in conn.execute(text(f"SELECT security_id, as_of, bars, close_sum, prev_close, {cols} FROM indicator_state")):
+    for r in conn.execute(text(f"SELECT security_id, as_of, bars, price_sum, prev_close, {cols} FROM indicator_state")):
         values = dict(zip(mt.STATE_FIELDS, (float(v) for v in r[5:]), strict=True))
         out[int(r[0])] = _State(r[1], int(r[2]), float(r[3]), float(r[4]), values)
     return out
@@ -174,11 +174,12 @@ _Stats = tuple[int, dt.date, int, float, float | None]
 
 
 def _history_stats(conn: Connection) -> dict[int, _Stats]:
-    """Per security: bars on file, their close sum (at the state's date), last bar date."""
+    """Per security: bars on file, their high+low+close sum (at the state's date), last bar date."""
     rows = conn.execute(
         text(
             "SELECT b.security_id, count(*), max(b.date), "
-            "count(*) FILTER (WHERE b.date <= st.as_of), sum(b.close) FILTER (WHERE b.date <= st.as_of), "
+            "count(*) FILTER (WHERE b.date <= st.as_of), "
+            "sum(b.high + b.low + b.close) FILTER (WHERE b.date <= st.as_of), "
             "max(b.close) FILTER (WHERE b.date = st.as_of) "
             "FROM daily_bars b LEFT JOIN indicator_state st ON st.security_id = b.security_id "
             "GROUP BY b.security_id"
@@ -196,14 +197,14 @@ def _plan(
     incremental: dict[int, int] = {}
     recompute: list[int] = []
     totals = {sid: s[0] for sid, s in stats.items()}
-    for sid, (total, _last, seen, close_sum, close_at_state) in stats.items():
+    for sid, (total, _last, seen, price_sum, close_at_state) in stats.items():
         st = states.get(sid)
         new = total - (st.bars if st else 0)
         usable = (
             st is not None
             and seen == st.bars
             and new >= 0
-            and math.isclose(close_sum, st.close_sum, rel_tol=1e-9, abs_tol=1e-9)
+            and math.isclose(price_sum, st.price_sum, rel_tol=1e-9, abs_tol=1e-9)
             and close_at_state is not None
             and float(close_at_state) == st.prev_close
             and all(math.isfinite(v) for v in st.values.values())
@@ -249,14 +250,16 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
     dates_out: list[mt.Dates] = []
     metric_parts: list[dict[str, F]] = []
     state_parts: list[dict[str, F]] = []
-    books: list[tuple[mt.I64, F, F]] = []  # bars, close sum, last close: what the state covers
+    books: list[tuple[mt.I64, F, F]] = []  # bars, price sum, last close: what the state covers
     if full_bars is not None and len(full_bars[0]):
         panel = mt.panel_from_flat(*full_bars)
         funds = load_fundamentals(conn, panel.security_ids)
         last_metrics, last_state = mt.last_rows_chunked(panel, market, funds)
         metric_parts.append(last_metrics)
         state_parts.append(last_state)
-        books.append((panel.lengths, np.nansum(panel.close, axis=0), metric_parts[-1]["close"]))
+        books.append(
+            (panel.lengths, np.nansum(panel.high + panel.low + panel.close, axis=0), metric_parts[-1]["close"])
+        )
         ids_out.append(panel.security_ids)
         dates_out.append(panel.dates[mt._last_row_index(panel), np.arange(panel.shape[1])])
     if tail_bars is not None and len(tail_bars[0]):
@@ -273,8 +276,10 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
         metric_parts.append(last)
         state_parts.append(new_state)
         rows = np.arange(panel.shape[0])[:, None]
-        added = np.nansum(np.where(rows >= panel.shape[0] - new[None, :], panel.close, 0.0), axis=0)
-        before = np.array([states[int(s)].close_sum for s in sids])
+        added = np.nansum(
+            np.where(rows >= panel.shape[0] - new[None, :], panel.high + panel.low + panel.close, 0.0), axis=0
+        )
+        before = np.array([states[int(s)].price_sum for s in sids])
         books.append((total, before + added, panel.close[-1]))
         ids_out.append(sids)
         dates_out.append(panel.dates[-1])
@@ -288,7 +293,7 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
         "metrics": {k: np.concatenate([p[k] for p in metric_parts]) for k in metric_parts[0]},
         "state": {k: np.concatenate([p[k] for p in state_parts]) for k in mt.STATE_FIELDS},
         "bars": np.concatenate([b[0] for b in books]),
-        "close_sum": np.concatenate([b[1] for b in books]),
+        "price_sum": np.concatenate([b[1] for b in books]),
         "last_close": np.concatenate([b[2] for b in books]),
         "incremental": len(incremental),
         "recomputed": len(recompute),
@@ -374,17 +379,17 @@ def build_snapshot(conn: Connection, run_id: str | None, *, full: bool = False) 
 
 
 def _save_state(conn: Connection, ids: mt.I64, dates: mt.Dates, cur: Mapping[str, Any]) -> None:
-    """Store each security's recursive state with the bar count, close sum and last close it
+    """Store each security's recursive state with the bar count, sum of highs, lows and closes and last close it
     covers (the next run checks them against the table to detect revised history)."""
     state: Mapping[str, F] = cur["state"]
     conn.execute(text("DELETE FROM indicator_state WHERE security_id = ANY(:ids)"), {"ids": ids.tolist()})
-    cols = ["security_id", "as_of", "bars", "close_sum", "prev_close", *mt.STATE_FIELDS]
+    cols = ["security_id", "as_of", "bars", "price_sum", "prev_close", *mt.STATE_FIELDS]
     raw = psycopg_connection(conn)
     with raw.cursor() as c, c.copy(f"COPY indicator_state ({', '.join(cols)}) FROM STDIN") as copy:
         for j, sid in enumerate(ids.tolist()):
             values = [float(state[k][j]) for k in mt.STATE_FIELDS]
             # NaN state (a short history) is stored as such and forces a recompute next time
-            books = (int(cur["bars"][j]), float(cur["close_sum"][j]), float(cur["last_close"][j]))
+            books = (int(cur["bars"][j]), float(cur["price_sum"][j]), float(cur["last_close"][j]))
             copy.write_row((sid, dates[j].item(), *books, *values))
 
 

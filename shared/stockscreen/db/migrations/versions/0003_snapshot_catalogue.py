@@ -6,8 +6,8 @@ the table from the catalogue as it stands when it runs, so on a fresh database t
 numeric columns already exist; ``IF NOT EXISTS`` makes this revision right either way.
 
 ``indicator_state`` keeps, per security, the recursive indicators (EMA, Wilder averages,
-MACD) at its last bar, with the bar count and close sum they were computed over, so a
-daily run continues from it instead of recomputing the whole history.
+MACD) at its last bar, with the bar count and the sum of highs, lows and closes they were
+computed over, so a daily run continues from it instead of recomputing the whole history.
 
 Revision ID: 0003
 Revises: 0001
@@ -90,7 +90,7 @@ def upgrade() -> None:
             security_id integer PRIMARY KEY REFERENCES securities(id) ON DELETE CASCADE,
             as_of date NOT NULL,
             bars integer NOT NULL CHECK (bars > 0),
-            close_sum double precision NOT NULL,
+            price_sum double precision NOT NULL,
             prev_close double precision NOT NULL,
             {state_cols},
             updated_at timestamptz NOT NULL DEFAULT now()
