@@ -38,8 +38,9 @@ def cumsum0(x: F) -> F:
         return np.cumsum(x, axis=0)
     c = np.empty(x.shape, dtype=np.float64)
     c[0] = x[0]
-    for t in range(1, x.shape[0]):
-        np.add(c[t - 1], x[t], out=c[t])
+    rows, xs, add = list(c), list(x), np.add  # row views made once, not per step
+    for t in range(1, len(rows)):
+        add(rows[t - 1], xs[t], out=rows[t])
     return c
 
 
@@ -149,10 +150,10 @@ def _recursive(x: F, alpha: float, seed_index: int, seed: F | float, out: F | No
             res.append(prev)
         y[seed_index + 1 :] = res
         return y
+    rows, axs, mul, add = list(y), list(ax), np.multiply, np.add
     for t in range(seed_index + 1, length):
-        row = y[t]
-        np.multiply(y[t - 1], beta, out=row)
-        row += ax[t]
+        mul(rows[t - 1], beta, out=rows[t])
+        add(rows[t], axs[t], out=rows[t])
     return y
 
 
@@ -419,10 +420,11 @@ def recursive_many(series: list[tuple[F, float, int, F | float]]) -> list[F]:
         first = min(seeds)
         for lo, hi, s in seeds.pop(first):
             y[first, lo:hi] = s
+        rows, axs, mul, add = list(y), list(ax), np.multiply, np.add
         for t in range(first + 1, length):
-            row = y[t]
-            np.multiply(y[t - 1], beta, out=row)
-            row += ax[t]
+            row = rows[t]
+            mul(rows[t - 1], beta, out=row)
+            add(row, axs[t], out=row)
             if t in seeds:
                 for lo, hi, s in seeds[t]:
                     row[lo:hi] = s
