@@ -86,9 +86,17 @@ def test_atr_wilder(aapl: dict[str, np.ndarray]) -> None:
     )
 
 
-def test_macd_signal_is_ema_of_line(aapl: dict[str, np.ndarray]) -> None:
+def test_macd_follows_talib_seeding(aapl: dict[str, np.ndarray]) -> None:
+    """TA-Lib seeds MACD's fast EMA with the mean of the 12 closes ending where the slow
+    EMA is seeded (index 25), not at index 11; the signal is a 9-day EMA of the line."""
+    close = list(aapl["close"])
     line, sig, hist = ind.macd(aapl["close"])
-    ref_line = np.array(ref_ema(list(aapl["close"]), 12)) - np.array(ref_ema(list(aapl["close"]), 26))
+    fast = [float("nan")] * len(close)
+    fast[25] = sum(close[14:26]) / 12
+    k = 2 / 13
+    for i in range(26, len(close)):
+        fast[i] = close[i] * k + fast[i - 1] * (1 - k)
+    ref_line = np.array(fast) - np.array(ref_ema(close, 26))
     _close(line, list(ref_line))
     first = 25
     ref_sig = [float("nan")] * first + ref_ema(list(ref_line[first:]), 9)

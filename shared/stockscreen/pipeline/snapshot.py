@@ -1,154 +1,472 @@
-"""Aggregate: indicators per security and the versioned screening snapshot.
+"""Aggregate: catalogue metrics per security and the versioned screening snapshot.
 
-The new snapshot is written under a fresh version and made current in the same
-transaction, so readers always see one whole snapshot.
+A new snapshot is written under a fresh version and made current in the same
+transaction (builders serialised by an advisory lock), so readers always see one whole
+snapshot. A daily run is incremental: a security whose stored indicator state still
+matches its history (same bar count, sum of highs, lows and closes and last close up to the state's date)
+is advanced from that state over its last :data:`~stockscreen.metrics.TAIL` bars; any
+other security (new, revised, backfilled) is recomputed from its full history.
+
+:func:`snapshot_as_of` computes the snapshot for any past date (point in time: bars and
+fundamentals known on that date only); :func:`load_history` gives the full metric
+history for the screener's history operators and backtests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import psycopg
 from sqlalchemy import Connection, text
 
-from stockscreen import indicators as ind
+from stockscreen import metrics as mt
 from stockscreen.db.engine import psycopg_connection
-from stockscreen.screening.fields import METRIC_FIELDS
+from stockscreen.errors import NotFound
+from stockscreen.indicators import F
+from stockscreen.screening.fields import FLAG_FIELDS, LABEL_FIELDS, PROFILE_FIELDS, SNAPSHOT_FIELDS
 
 KEEP_VERSIONS = 5
+#: pg_advisory_xact_lock key serialising snapshot builds ("snapshot" in ASCII, as an int).
+BUILD_LOCK = 0x736E617073686F74
+_SEGMENTS = ((200e9, "mega"), (10e9, "large"), (2e9, "mid"), (300e6, "small"), (50e6, "micro"), (0.0, "nano"))
 
 
-def _last(x: np.ndarray[Any, Any]) -> float | None:
-    if len(x) == 0:
+def market_cap_bucket(cap: float | None) -> str | None:
+    """Finviz's size buckets: mega >= 200B, large >= 10B, mid >= 2B, small >= 300M, micro >= 50M, else nano."""
+    if cap is None or math.isnan(cap) or cap <= 0:
         return None
-    v = float(x[-1])
-    return None if math.isnan(v) or math.isinf(v) else v
+    return next(label for floor, label in _SEGMENTS if cap >= floor)
 
 
-def _pct(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return (a / b - 1.0) * 100.0
+# --- reading bars -----------------------------------------------------------------------
 
 
-def metrics_for(
-    dates: np.ndarray[Any, Any],
-    o: ind.F,
-    h: ind.F,
-    lo: ind.F,
-    c: ind.F,
-    v: ind.F,
-    fundamentals: dict[str, float | None],
-) -> dict[str, float | None]:
-    """Latest metrics of one security from its full daily history (ascending)."""
-    n = len(c)
-    last = _last(c)
-    prev = float(c[-2]) if n >= 2 else None
-    m: dict[str, float | None] = {k: None for k in METRIC_FIELDS}
-    m.update(open=_last(o), high=_last(h), low=_last(lo), close=last, volume=_last(v))
-    m["change_pct"] = _pct(last, prev)
-    m["gap_pct"] = _pct(_last(o), prev)
-    m["change_from_open_pct"] = _pct(last, _last(o))
-    for k in (20, 50, 200):
-        m[f"sma{k}"] = _last(ind.sma(c, k))
-        m[f"dist_sma{k}_pct"] = _pct(last, m[f"sma{k}"])
-    m["ema12"] = _last(ind.ema(c, 12))
-    m["ema26"] = _last(ind.ema(c, 26))
-    m["rsi14"] = _last(ind.rsi(c, 14))
-    line, sig, hist = ind.macd(c)
-    m["macd"], m["macd_signal"], m["macd_hist"] = _last(line), _last(sig), _last(hist)
-    m["atr14"] = _last(ind.atr(h, lo, c, 14))
-    m["atr_pct"] = None if m["atr14"] is None or not last else m["atr14"] / last * 100.0
-    upper, mid, lower = ind.bollinger(c, 20, 2.0)
-    u, md, lw = _last(upper), _last(mid), _last(lower)
-    if u is not None and lw is not None and md and last is not None and u != lw:
-        m["bb_pctb"] = (last - lw) / (u - lw)
-        m["bb_width"] = (u - lw) / md * 100.0
-    window = min(n, 252)
-    if window:
-        m["high_52w"] = float(np.max(h[-window:]))
-        m["low_52w"] = float(np.min(lo[-window:]))
-        m["dist_high_52w_pct"] = _pct(last, m["high_52w"])
-        m["dist_low_52w_pct"] = _pct(last, m["low_52w"])
-    m["avg_volume_20"] = _last(ind.sma(v, 20))
-    m["avg_volume_50"] = _last(ind.sma(v, 50))
-    if m["avg_volume_50"]:
-        m["rel_volume"] = (m["volume"] or 0.0) / m["avg_volume_50"]
-    for key, days in (("perf_1w", 5), ("perf_1m", 21), ("perf_3m", 63), ("perf_6m", 126), ("perf_1y", 252)):
-        if n > days:
-            m[key] = _pct(last, float(c[-1 - days]))
-    if n:
-        year_start = np.datetime64(f"{dates[-1].astype('datetime64[Y]')}-01-01")
-        before = np.where(dates < year_start)[0]
-        if len(before):
-            m["perf_ytd"] = _pct(last, float(c[before[-1]]))
-    if n > 21:
-        rets = np.diff(c[-22:]) / c[-22:-1]
-        m["volatility_1m"] = float(np.std(rets, ddof=1) * 100.0)
-    # fundamentals: shares from the snapshot's market cap and price, valued at the last close
-    f_price, f_cap = fundamentals.get("price"), fundamentals.get("market_cap")
-    if f_price and f_cap and last is not None:
-        m["market_cap"] = f_cap / f_price * last
-    eps = fundamentals.get("eps")
-    m["eps"] = eps
-    m["pe"] = last / eps if eps and eps > 0 and last is not None else None
-    for key in ("dividend_yield", "price_book", "price_sales"):
-        base = fundamentals.get(key)
-        if base is not None and f_price and last is not None:
-            # yield moves inversely with price; price ratios move with it
-            m[key] = base * f_price / last if key == "dividend_yield" else base * last / f_price
-    m["ebitda"] = fundamentals.get("ebitda")
-    return m
+#: One row of ``COPY (SELECT security_id, date, open, high, low, close, volume) TO STDOUT
+#: (FORMAT binary)``: a field count, then each field's length and big-endian value.
+_ROW = np.dtype(
+    [("n", ">i2"), ("l0", ">i4"), ("id", ">i4"), ("l1", ">i4"), ("date", ">i4")]
+    + [item for k in ("open", "high", "low", "close", "volume") for item in ((f"l_{k}", ">i4"), (k, ">f8"))]
+)
+_HEADER = 19  # signature, flags, extension length
+_PG_EPOCH = np.datetime64("2000-01-01", "D")
 
 
-def build_snapshot(conn: Connection, run_id: str | None) -> dict[str, Any]:
-    """Compute metrics for every security with bars and publish them as a new current version."""
-    funds = {
-        row[0]: dict(row._mapping)
-        for row in conn.execute(
-            text(
-                "SELECT DISTINCT ON (security_id) security_id, price, pe, dividend_yield, eps, market_cap, ebitda, "
-                "price_sales, price_book FROM fundamentals ORDER BY security_id, as_of DESC"
-            )
-        )
-    }
+def _bars(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[mt.I64, mt.Dates, F]:
+    """Rows of ``sql`` (security_id, date, open, high, low, close, volume; none NULL) read
+    with a binary COPY straight into NumPy: no Python object per value."""
+    raw = psycopg_connection(conn)
+    # the driver binds the values (client side: COPY takes no server-side parameters)
+    query = psycopg.ClientCursor(raw).mogrify(sql, dict(params))
+    with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+        data = b"".join(bytes(block) for block in copy)
+    body = data[_HEADER:-2] if len(data) > _HEADER + 2 else b""
+    rows = np.frombuffer(body, dtype=_ROW)
+    if len(rows) and not (rows["n"] == 7).all():
+        raise ValueError("unexpected row layout in the binary COPY of daily bars")
+    ids = rows["id"].astype(np.int64)
+    dates = _PG_EPOCH + rows["date"].astype(np.int64).astype("timedelta64[D]")
+    ohlcv = np.column_stack([rows[k].astype(np.float64) for k in ("open", "high", "low", "close", "volume")])
+    return ids, dates.astype("datetime64[D]"), ohlcv.reshape(len(rows), 5)
+
+
+_COLS = "security_id, date, open, high, low, close, volume::float8 AS volume"
+
+
+def load_bars(
+    conn: Connection,
+    until: dt.date | None = None,
+    security_ids: Sequence[int] | None = None,
+    since: dt.date | None = None,
+) -> tuple[mt.I64, mt.Dates, F]:
+    """Histories (sorted by security, date), optionally within dates / for some securities."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    if since is not None:
+        where.append("date >= %(since)s")
+        params["since"] = since
+    if until is not None:
+        where.append("date <= %(until)s")
+        params["until"] = until
+    if security_ids is not None:
+        where.append("security_id = ANY(%(ids)s)")
+        params["ids"] = list(security_ids)
+    sql = f"SELECT {_COLS} FROM daily_bars " + ("WHERE " + " AND ".join(where) if where else "")
+    return _bars(conn, sql + " ORDER BY security_id, date", params)
+
+
+def load_tails(
+    conn: Connection, limits: Mapping[int, int], last_date: dt.date, totals: Mapping[int, int]
+) -> tuple[tuple[mt.I64, mt.Dates, F], list[int]]:
+    """The last ``limits[id]`` bars of each security, read as one date-range scan over the
+    recent partitions. Returns the bars and the securities whose tail reaches further back
+    than the range (a long gap in their history): those need a full read instead."""
+    longest = max(limits.values())
+    # trading days are about 5/7 of calendar days; a wide margin for holidays and gaps
+    since = last_date - dt.timedelta(days=int(longest * 1.6) + 30)
+    ids, dates, ohlcv = load_bars(conn, since=since, security_ids=list(limits))
+    keep = np.zeros(len(ids), dtype=bool)
+    short: list[int] = []
+    edges = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1], [True]))) if len(ids) else np.array([0])
+    found = set()
+    for a, b in itertools.pairwise(edges.tolist()):
+        sid = int(ids[a])
+        found.add(sid)
+        need = limits[sid]
+        if b - a >= need:
+            keep[b - need : b] = True
+        elif b - a == totals[sid]:  # its whole history lies in the range
+            keep[a:b] = True
+        else:
+            short.append(sid)
+    short.extend(sid for sid in limits if sid not in found)
+    return (ids[keep], dates[keep], ohlcv[keep]), short
+
+
+def load_fundamentals(conn: Connection, ids: mt.I64, as_of: dt.date | None = None) -> dict[str, F]:
+    """The latest report per security (on or before ``as_of`` if given), as ``(S,)`` arrays."""
+    sql = (
+        "SELECT DISTINCT ON (security_id) security_id, "
+        + ", ".join(mt.FUNDAMENTAL_INPUTS)
+        + " FROM fundamentals "
+        + ("WHERE as_of <= :d " if as_of is not None else "")
+        + "ORDER BY security_id, as_of DESC"
+    )
+    rows = {r[0]: r[1:] for r in conn.execute(text(sql), {"d": as_of} if as_of is not None else {})}
+    out = {k: np.full(len(ids), np.nan) for k in mt.FUNDAMENTAL_INPUTS}
+    for j, sid in enumerate(ids.tolist()):
+        row = rows.get(sid)
+        if row is None:
+            continue
+        for k, v in zip(mt.FUNDAMENTAL_INPUTS, row, strict=True):
+            out[k][j] = np.nan if v is None else float(v)
+    return out
+
+
+# --- the current snapshot ---------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    as_of: dt.date
+    bars: int
+    price_sum: float
+    prev_close: float
+    values: dict[str, float]
+
+
+def _stored_state(conn: Connection) -> dict[int, _State]:
+    cols = ", ".join(mt.STATE_FIELDS)
+    out = {}
+    for r in conn.execute(text(f"SELECT security_id, as_of, bars, price_sum, prev_close, {cols} FROM indicator_state")):
+        values = dict(zip(mt.STATE_FIELDS, (float(v) for v in r[5:]), strict=True))
+        out[int(r[0])] = _State(r[1], int(r[2]), float(r[3]), float(r[4]), values)
+    return out
+
+
+_Stats = tuple[int, dt.date, int, float, float | None]
+
+
+def _history_stats(conn: Connection) -> dict[int, _Stats]:
+    """Per security: bars on file, their high+low+close sum (at the state's date), last bar date."""
     rows = conn.execute(
-        text("SELECT security_id, date, open, high, low, close, volume FROM daily_bars ORDER BY security_id, date")
+        text(
+            "SELECT b.security_id, count(*), max(b.date), "
+            "count(*) FILTER (WHERE b.date <= st.as_of), "
+            "sum(b.high + b.low + b.close) FILTER (WHERE b.date <= st.as_of), "
+            "max(b.close) FILTER (WHERE b.date = st.as_of) "
+            "FROM daily_bars b LEFT JOIN indicator_state st ON st.security_id = b.security_id "
+            "GROUP BY b.security_id"
+        )
     ).all()
-    if not rows:
+    return {int(r[0]): (int(r[1]), r[2], int(r[3] or 0), float(r[4] or 0.0), r[5]) for r in rows}
+
+
+def _plan(
+    conn: Connection, full: bool
+) -> tuple[dict[int, int], list[int], dict[int, _State], dict[int, int], dt.date | None]:
+    """Split securities into incremental ones (id -> new bars) and full recomputes."""
+    stats = _history_stats(conn)
+    states = {} if full else _stored_state(conn)
+    incremental: dict[int, int] = {}
+    recompute: list[int] = []
+    totals = {sid: s[0] for sid, s in stats.items()}
+    for sid, (total, _last, seen, price_sum, close_at_state) in stats.items():
+        st = states.get(sid)
+        new = total - (st.bars if st else 0)
+        usable = (
+            st is not None
+            and seen == st.bars
+            and new >= 0
+            and math.isclose(price_sum, st.price_sum, rel_tol=1e-9, abs_tol=1e-9)
+            and close_at_state is not None
+            and float(close_at_state) == st.prev_close
+            and all(math.isfinite(v) for v in st.values.values())
+            and st.bars >= mt.WARMUP
+        )
+        if usable:
+            incremental[sid] = new
+        else:
+            recompute.append(sid)
+    latest = max((st[1] for st in stats.values()), default=None)
+    return incremental, recompute, states, totals, latest
+
+
+def _flat_index(parts: Iterable[tuple[mt.I64, mt.Dates, F]]) -> mt.Market:
+    chunks = [p for p in parts if len(p[0])]
+    if not chunks:
+        return mt.Market(np.empty(0, "datetime64[D]"), np.empty(0))
+    ids = np.concatenate([c[0] for c in chunks])
+    dates = np.concatenate([c[1] for c in chunks])
+    close = np.concatenate([c[2][:, 3] for c in chunks])
+    order = np.lexsort((dates, ids))
+    return mt.market_index_flat(ids[order], dates[order], close[order])
+
+
+def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
+    """Last-bar metrics and new state of every security with bars (incremental where possible)."""
+    clock = time.perf_counter()
+    incremental, recompute, states, totals, last_date = _plan(conn, full)
+    timings = {"plan": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    tail_bars = None
+    if incremental and last_date is not None:
+        limits = {sid: mt.TAIL + n for sid, n in incremental.items()}
+        tail_bars, gapped = load_tails(conn, limits, last_date, totals)
+        for sid in gapped:  # a tail reaching past the read range: read its whole history
+            incremental.pop(sid)
+            recompute.append(sid)
+    full_bars = load_bars(conn, security_ids=recompute) if recompute else None
+    timings["read"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    market = _flat_index(p for p in (full_bars, tail_bars) if p is not None)
+    ids_out: list[mt.I64] = []
+    dates_out: list[mt.Dates] = []
+    metric_parts: list[dict[str, F]] = []
+    state_parts: list[dict[str, F]] = []
+    books: list[tuple[mt.I64, F, F]] = []  # bars, price sum, last close: what the state covers
+    if full_bars is not None and len(full_bars[0]):
+        panel = mt.panel_from_flat(*full_bars)
+        funds = load_fundamentals(conn, panel.security_ids)
+        last_metrics, last_state = mt.last_rows_chunked(panel, market, funds)
+        metric_parts.append(last_metrics)
+        state_parts.append(last_state)
+        books.append(
+            (panel.lengths, np.nansum(panel.high + panel.low + panel.close, axis=0), metric_parts[-1]["close"])
+        )
+        ids_out.append(panel.security_ids)
+        dates_out.append(panel.dates[mt._last_row_index(panel), np.arange(panel.shape[1])])
+    if tail_bars is not None and len(tail_bars[0]):
+        # each security's rows are exactly its tail: right-align them
+        t_ids = tail_bars[0]
+        edges = np.flatnonzero(np.concatenate(([True], t_ids[1:] != t_ids[:-1], [True])))
+        panel = mt.panel_from_flat(*tail_bars, tail=np.diff(edges).astype(np.int64))
+        sids = panel.security_ids
+        state = {k: np.array([states[int(s)].values[k] for s in sids]) for k in mt.STATE_FIELDS}
+        new = np.array([incremental[int(s)] for s in sids], dtype=np.int64)
+        total = np.array([totals[int(s)] for s in sids], dtype=np.int64)
+        funds = load_fundamentals(conn, sids)
+        last, new_state = mt.advance(panel, state, new, total, market, funds)
+        metric_parts.append(last)
+        state_parts.append(new_state)
+        rows = np.arange(panel.shape[0])[:, None]
+        added = np.nansum(
+            np.where(rows >= panel.shape[0] - new[None, :], panel.high + panel.low + panel.close, 0.0), axis=0
+        )
+        before = np.array([states[int(s)].price_sum for s in sids])
+        books.append((total, before + added, panel.close[-1]))
+        ids_out.append(sids)
+        dates_out.append(panel.dates[-1])
+    if not ids_out:
+        return {"ids": np.empty(0, np.int64)}
+    timings["compute"] = time.perf_counter() - clock
+    return {
+        "timings": timings,
+        "ids": np.concatenate(ids_out),
+        "dates": np.concatenate(dates_out),
+        "metrics": {k: np.concatenate([p[k] for p in metric_parts]) for k in metric_parts[0]},
+        "state": {k: np.concatenate([p[k] for p in state_parts]) for k in mt.STATE_FIELDS},
+        "bars": np.concatenate([b[0] for b in books]),
+        "price_sum": np.concatenate([b[1] for b in books]),
+        "last_close": np.concatenate([b[2] for b in books]),
+        "incremental": len(incremental),
+        "recomputed": len(recompute),
+    }
+
+
+def _members(conn: Connection, ids: mt.I64) -> dict[int, str | None]:
+    """Index membership: a security listed in the S&P 500 constituents file has a CIK."""
+    rows = conn.execute(text("SELECT id, cik IS NOT NULL FROM securities WHERE id = ANY(:ids)"), {"ids": ids.tolist()})
+    return {int(r[0]): ("S&P 500" if r[1] else None) for r in rows}
+
+
+def _value(field: str, v: Any) -> Any:
+    if field in FLAG_FIELDS:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
+    if field in LABEL_FIELDS:
+        return v
+    f = float(v)
+    if math.isnan(f) or math.isinf(f):
+        return None
+    return f
+
+
+def shape_rows(
+    ids: mt.I64, dates: mt.Dates, metrics: Mapping[str, F], members: Mapping[int, str | None]
+) -> list[dict[str, Any]]:
+    """Snapshot rows (one dict per security, every snapshot field) from metric arrays."""
+    rows = []
+    caps = metrics.get("market_cap")
+    for j, sid in enumerate(ids.tolist()):
+        row: dict[str, Any] = {"security_id": int(sid), "as_of": dates[j].item()}
+        for f in SNAPSHOT_FIELDS:
+            if f == "market_cap_bucket":
+                row[f] = market_cap_bucket(float(caps[j])) if caps is not None else None
+            elif f == "index_membership":
+                row[f] = members.get(int(sid))
+            else:
+                row[f] = _value(f, metrics[f][j])
+        rows.append(row)
+    return rows
+
+
+def build_snapshot(conn: Connection, run_id: str | None, *, full: bool = False) -> dict[str, Any]:
+    """Compute metrics for every security with bars and publish them as a new current version.
+
+    Runs in the caller's transaction: the rows, the version flip and the new indicator
+    state commit together or not at all. ``full`` ignores the stored state.
+    """
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BUILD_LOCK})
+    cur = compute_current(conn, full=full)
+    clock = time.perf_counter()
+    ids = cur["ids"]
+    if len(ids) == 0:
         return {"version": None, "rows": 0, "as_of": None}
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    dates = np.array([r[1] for r in rows], dtype="datetime64[D]")
-    cols = np.array([r[2:] for r in rows], dtype=np.float64)
-    bounds = np.flatnonzero(np.diff(ids)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(ids)]))
-    as_of: dt.date = max(r[1] for r in rows)
+    rows = shape_rows(ids, cur["dates"], cur["metrics"], _members(conn, ids))
+    as_of: dt.date = max(r["as_of"] for r in rows)
     version = int(conn.execute(text("SELECT coalesce(max(version), 0) + 1 FROM snapshot_versions")).scalar_one())
-    out: list[dict[str, Any]] = []
-    for s, e in zip(starts, ends, strict=True):
-        sid = int(ids[s])
-        seg = cols[s:e]
-        metrics = metrics_for(dates[s:e], seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3], seg[:, 4], funds.get(sid, {}))
-        out.append({"version": version, "security_id": sid, "as_of": dates[e - 1].item(), **metrics})
     conn.execute(
         text(
             "INSERT INTO snapshot_versions (version, as_of, run_id, is_current, row_count) "
             "VALUES (:v, :as_of, :run_id, false, :n)"
         ),
-        {"v": version, "as_of": as_of, "run_id": run_id, "n": len(out)},
+        {"v": version, "as_of": as_of, "run_id": run_id, "n": len(rows)},
     )
-    columns = ["version", "security_id", "as_of", *METRIC_FIELDS]
+    columns = ["version", "security_id", "as_of", *SNAPSHOT_FIELDS]
     raw = psycopg_connection(conn)
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY snapshot_rows ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in out:
-            copy.write_row(tuple(row[c] for c in columns))
+    with raw.cursor() as c, c.copy(f"COPY snapshot_rows ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row((version, *(row[k] for k in columns[1:])))
+    _save_state(conn, ids, cur["dates"], cur)
     conn.execute(text("UPDATE snapshot_versions SET is_current = false WHERE is_current"))
     conn.execute(text("UPDATE snapshot_versions SET is_current = true WHERE version = :v"), {"v": version})
     conn.execute(text("DELETE FROM snapshot_versions WHERE version <= :v"), {"v": version - KEEP_VERSIONS})
-    return {"version": version, "rows": len(out), "as_of": as_of.isoformat()}
+    timings = {k: round(v, 4) for k, v in {**cur["timings"], "write": time.perf_counter() - clock}.items()}
+    return {
+        "version": version,
+        "rows": len(rows),
+        "seconds": timings,
+        "as_of": as_of.isoformat(),
+        "incremental": cur["incremental"],
+        "recomputed": cur["recomputed"],
+    }
+
+
+def _save_state(conn: Connection, ids: mt.I64, dates: mt.Dates, cur: Mapping[str, Any]) -> None:
+    """Store each security's recursive state with the bar count, sum of highs, lows and closes and last close it
+    covers (the next run checks them against the table to detect revised history)."""
+    state: Mapping[str, F] = cur["state"]
+    conn.execute(text("DELETE FROM indicator_state WHERE security_id = ANY(:ids)"), {"ids": ids.tolist()})
+    cols = ["security_id", "as_of", "bars", "price_sum", "prev_close", *mt.STATE_FIELDS]
+    raw = psycopg_connection(conn)
+    with raw.cursor() as c, c.copy(f"COPY indicator_state ({', '.join(cols)}) FROM STDIN") as copy:
+        for j, sid in enumerate(ids.tolist()):
+            values = [float(state[k][j]) for k in mt.STATE_FIELDS]
+            # NaN state (a short history) is stored as such and forces a recompute next time
+            books = (int(cur["bars"][j]), float(cur["price_sum"][j]), float(cur["last_close"][j]))
+            copy.write_row((sid, dates[j].item(), *books, *values))
+
+
+# --- point in time ----------------------------------------------------------------------
+
+
+@dataclass
+class History:
+    """Every snapshot metric for every bar of every security (``(T, S)`` arrays)."""
+
+    panel: mt.Panel
+    metrics: dict[str, F]
+    symbols: dict[int, str]
+
+
+def load_history(
+    conn: Connection, until: dt.date | None = None, point_in_time: bool = True, timeframe: str = "D"
+) -> History:
+    """Full metric history up to ``until``, on daily (``"D"``), weekly (``"W"``) or monthly
+    (``"M"``) bars (the last period partial, as of ``until``). Fundamentals: the latest
+    report on or before ``until`` when ``point_in_time`` (else the latest on file),
+    restated at each close."""
+    ids, dates, ohlcv = load_bars(conn, until=until)
+    if timeframe != "D":
+        ids, dates, ohlcv = mt.resample_flat(ids, dates, ohlcv, timeframe)
+    panel = mt.panel_from_flat(ids, dates, ohlcv)
+    market = mt.market_index(panel)
+    funds = load_fundamentals(conn, panel.security_ids, until if point_in_time else None)
+    metrics = mt.compute(panel, market, fundamentals=funds)
+    return History(panel, metrics, _symbols(conn, panel.security_ids))
+
+
+def snapshot_as_of(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
+    """The snapshot as it would have been on ``as_of``: each security's profile and metrics
+    at its last bar on or before that date, from bars and fundamentals known then (no
+    look-ahead). One dict per security, keyed by catalogue field id (plus ``security_id``
+    and the bar's ``as_of``)."""
+    first = conn.execute(text("SELECT min(date) FROM daily_bars")).scalar()
+    if first is None or as_of < first:
+        raise NotFound(f"no bars on or before {as_of.isoformat()}")
+    ids, dates, ohlcv = load_bars(conn, until=as_of)
+    panel = mt.panel_from_flat(ids, dates, ohlcv)
+    funds = load_fundamentals(conn, panel.security_ids, as_of)
+    cols, last_dates, values = mt.rows_as_of_chunked(panel, mt.market_index(panel), as_of, funds)
+    sids = panel.security_ids[cols]
+    rows = shape_rows(sids, last_dates, values, _members(conn, sids))
+    profiles = _profiles(conn, sids)
+    for r in rows:
+        r.update(profiles.get(r["security_id"], {}))
+    return rows
+
+
+def _profiles(conn: Connection, ids: mt.I64) -> dict[int, dict[str, Any]]:
+    """The profile fields of the catalogue (whitelisted column names) per security."""
+    cols = ", ".join(PROFILE_FIELDS)
+    rows = conn.execute(text(f"SELECT id, {cols} FROM securities WHERE id = ANY(:ids)"), {"ids": ids.tolist()})
+    return {int(r[0]): dict(zip(PROFILE_FIELDS, r[1:], strict=True)) for r in rows}
+
+
+def _symbols(conn: Connection, ids: mt.I64) -> dict[int, str]:
+    rows = conn.execute(text("SELECT id, symbol FROM securities WHERE id = ANY(:ids)"), {"ids": ids.tolist()})
+    return {int(r[0]): r[1] for r in rows}
+
+
+def security_history(conn: Connection, symbol: str, until: dt.date | None = None) -> dict[str, Any]:
+    """One security's dates and every metric for each (for charts, explain and tests)."""
+    sid = conn.execute(text("SELECT id FROM securities WHERE symbol = :s"), {"s": symbol.upper()}).scalar()
+    if sid is None:
+        raise NotFound(f"unknown symbol {symbol!r}")
+    hist = load_history(conn, until=until)
+    where = np.flatnonzero(hist.panel.security_ids == int(sid))
+    if len(where) == 0:
+        raise NotFound(f"no bars for {symbol.upper()}")
+    j = int(where[0])
+    n = int(hist.panel.lengths[j])
+    return {
+        "symbol": symbol.upper(),
+        "dates": hist.panel.dates[:n, j],
+        "metrics": {k: a[:n, j] for k, a in hist.metrics.items()},
+    }
