@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stockscreen.config import INGEST_SCHEDULE_EXPRESSION as _INGEST_SCHEDULE
+
 #: ``/work/main`` (the repository root): infra_cdk/stockscreen_infra/constants.py -> parents[2].
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra_cdk"
@@ -37,7 +39,8 @@ CTX_NAG = "nag"
 # --- defaults ----------------------------------------------------------------------------------
 DEFAULT_SES_SENDER = "noreply@example.com"
 #: Weekdays 22:30 UTC, i.e. after the US close (16:00 ET = 20:00/21:00 UTC) plus vendor lag.
-INGEST_SCHEDULE_EXPRESSION = "cron(30 22 ? * MON-FRI *)"
+#: Defined once in the application's settings module; CDK and the local stack read it from there.
+INGEST_SCHEDULE_EXPRESSION = _INGEST_SCHEDULE
 
 # --- runtime -----------------------------------------------------------------------------------
 #: The layer is built with ``pip --platform manylinux2014_x86_64``, so every function is x86_64.

@@ -67,9 +67,12 @@ def test_state_machine_uses_the_shared_definition(synth: Synth) -> None:
     fn_ids = {state: _logical_id(synth, fn) for state, fn in synth.stack.ingest.functions.items()}
     assert props["DefinitionSubstitutions"] == {TASKS[state]: {"Fn::GetAtt": [fn_ids[state], "Arn"]} for state in TASKS}
 
-    for state in ("Fetch", "Validate", "Load", "Aggregate", "Publish"):
+    for state in ("Plan", "Validate", "LoadReference", "Aggregate", "Publish", "Report"):
         assert actual["States"][state]["Retry"]
         assert actual["States"][state]["Catch"]
+    for state, task in (("FetchBatches", "Fetch"), ("LoadBatches", "Load")):
+        assert actual["States"][state]["Catch"]
+        assert actual["States"][state]["ItemProcessor"]["States"][task]["Retry"]
 
 
 def test_state_machine_logging_and_tracing(synth: Synth) -> None:

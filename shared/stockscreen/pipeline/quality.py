@@ -6,10 +6,13 @@ reported. Every finding lands in ``quality_issues`` for the run's report.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
+
+from stockscreen.market.calendar import trading_days
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,21 @@ class Rule:
     select: str
     #: True when the rule marks rows (errors), False when it only reports
     marks_rows: bool = True
+    #: True when the SQL takes ``:days``, the NYSE trading days of the run's date range
+    needs_calendar: bool = False
+
+
+#: Per staged symbol: its dates (``dated``), its staged span and the span extended back to its
+#: last bar already loaded before this run (``ext``), so a gap since the previous run is found too.
+_SPANS = (
+    "dated AS (SELECT DISTINCT symbol, date FROM raw_bars WHERE run_id = :run_id AND date IS NOT NULL "
+    "AND symbol IS NOT NULL), "
+    "span AS (SELECT symbol, min(date) AS lo, max(date) AS hi FROM dated GROUP BY symbol), "
+    "ext AS (SELECT p.symbol, coalesce(prev.d, p.lo) AS lo, p.hi FROM span p "
+    "LEFT JOIN securities s ON s.symbol = p.symbol "
+    "LEFT JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b WHERE b.security_id = s.id AND b.date < p.lo) "
+    "prev ON true)"
+)
 
 
 _ROW_RAW = (
@@ -93,7 +111,8 @@ RULES: tuple[Rule, ...] = (
         "bad_volume",
         "error",
         "volume is negative or not a whole number",
-        "SELECT ctid, symbol, date, format('volume %s', volume), "
+        "SELECT ctid, symbol, date, CASE WHEN volume < 0 THEN format('negative volume %s', volume) "
+        "ELSE format('volume %s is not a whole number', volume) END, "
         + _ROW_RAW
         + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
         "AND (volume < 0 OR volume <> trunc(volume))",
@@ -105,6 +124,16 @@ RULES: tuple[Rule, ...] = (
         "SELECT ctid, symbol, date, 'date in the future', "
         + _ROW_RAW
         + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL AND date > current_date",
+    ),
+    Rule(
+        "closed_day",
+        "error",
+        "the bar is dated on a weekend or an NYSE holiday (the exchange was closed)",
+        "SELECT ctid, symbol, date, 'bar on a day the exchange was closed', "
+        + _ROW_RAW
+        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "AND date <= current_date AND NOT (date = ANY(CAST(:days AS date[])))",
+        needs_calendar=True,
     ),
     Rule(
         "duplicate_bar",
@@ -140,15 +169,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "calendar_gap",
         "warning",
-        "a trading day is missing between a symbol's first and last bar",
-        "WITH dated AS (SELECT symbol, date FROM raw_bars WHERE run_id = :run_id AND date IS NOT NULL "
-        "AND symbol IS NOT NULL), cal AS (SELECT DISTINCT date FROM dated), "
-        "span AS (SELECT symbol, min(date) lo, max(date) hi FROM dated GROUP BY symbol), "
-        "missing AS (SELECT s.symbol, c.date FROM span s JOIN cal c ON c.date > s.lo AND c.date < s.hi "
+        "an NYSE trading day is missing between a symbol's previous bar (loaded or staged) and its last",
+        "WITH " + _SPANS + ", cal AS (SELECT unnest(CAST(:days AS date[])) AS date), "
+        "missing AS (SELECT e.symbol, c.date FROM ext e JOIN cal c ON c.date > e.lo AND c.date < e.hi "
         "EXCEPT SELECT symbol, date FROM dated) "
-        "SELECT NULL::tid, symbol, date, 'no bar on a trading day', NULL::jsonb FROM missing "
+        "SELECT NULL::tid, symbol, date, 'no bar on an NYSE trading day', NULL::jsonb FROM missing "
         "ORDER BY symbol, date",
         marks_rows=False,
+        needs_calendar=True,
     ),
     Rule(
         "late_start",
@@ -173,14 +201,32 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def _calendar(conn: Connection, run_id: str) -> list[dt.date]:
+    lo, hi = conn.execute(text("WITH " + _SPANS + " SELECT min(lo), max(hi) FROM ext"), {"run_id": run_id}).one()
+    if lo is None:
+        return []
+    return list(trading_days(lo, min(hi, dt.date.today())))
+
+
+RULE_NAMES = frozenset(r.name for r in RULES)
+#: rules whose findings are quarantined rows (never loaded)
+QUARANTINING = frozenset(r.name for r in RULES if r.marks_rows and r.severity == "error")
+
+
 def run_rules(conn: Connection, run_id: str) -> dict[str, int]:
     """Apply every rule in order; returns findings per rule."""
     found: dict[str, int] = {}
+    days: list[dt.date] | None = None
     for rule in RULES:
+        params: dict[str, object] = {"run_id": run_id}
+        if rule.needs_calendar:
+            if days is None:
+                days = _calendar(conn, run_id)
+            params["days"] = days
         action = "quarantined" if rule.marks_rows else "loaded"
         if rule.severity == "info":
             action = "loaded"
-        rows = conn.execute(text(rule.select), {"run_id": run_id}).all()
+        rows = conn.execute(text(rule.select), params).all()
         if not rows:
             continue
         found[rule.name] = len(rows)
