@@ -253,61 +253,54 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
 
 
 def load_bars(conn: Connection, run_id: str, lo: str | None = None, hi: str | None = None) -> dict[str, Any]:
-    """Upsert clean staged bars of symbols in [lo, hi] (all when None).
+    """Upsert clean staged bars of symbols in [lo, hi] (all when None), in one statement.
 
-    Unchanged rows are not rewritten, so a re-run changes nothing and says so.
+    Unchanged rows are not rewritten, so a re-run changes nothing and says so. The update and the
+    insert touch disjoint rows (existing vs new keys), so one snapshot serves both.
     """
-    rng = " AND r.symbol BETWEEN :lo AND :hi" if lo is not None and hi is not None else ""
-    params = {"r": run_id, "lo": lo, "hi": hi}
-    staged_sql = (
-        "SELECT s.id AS security_id, s.symbol, r.date, r.open, r.high, r.low, r.close, r.volume::bigint AS volume"
-        " FROM raw_bars r JOIN securities s ON s.symbol = r.symbol"
-        " WHERE r.run_id = :r AND r.rejected_rule IS NULL" + rng
-    )
-    updated = conn.execute(
+    rng = " AND symbol BETWEEN :lo AND :hi" if lo is not None and hi is not None else ""
+    result = conn.execute(
         text(
-            f"WITH staged AS ({staged_sql}), up AS ("
-            " UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close, volume = x.volume"
-            " FROM staged x WHERE b.security_id = x.security_id AND b.date = x.date"
+            "WITH raw AS MATERIALIZED (SELECT symbol, date, open, high, low, close, volume, rejected_rule"
+            " FROM raw_bars WHERE run_id = :r" + rng + "), "
+            "staged AS MATERIALIZED (SELECT s.id AS security_id, s.symbol, r.date, r.open, r.high, r.low, r.close,"
+            " r.volume::bigint AS volume FROM raw r JOIN securities s ON s.symbol = r.symbol"
+            " WHERE r.rejected_rule IS NULL), "
+            "up AS (UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close,"
+            " volume = x.volume FROM staged x WHERE b.security_id = x.security_id AND b.date = x.date"
             " AND (b.open, b.high, b.low, b.close, b.volume)"
             " IS DISTINCT FROM (x.open, x.high, x.low, x.close, x.volume)"
-            " RETURNING x.security_id, x.symbol, x.date) SELECT security_id, symbol, min(date), count(*) FROM up"
-            " GROUP BY security_id, symbol"
-        ),
-        params,
-    ).all()
-    inserted = conn.execute(
-        text(
-            f"WITH staged AS ({staged_sql}), ins AS ("
-            " INSERT INTO daily_bars (security_id, date, open, high, low, close, volume)"
+            " RETURNING x.security_id, x.symbol, x.date), "
+            "ins AS (INSERT INTO daily_bars (security_id, date, open, high, low, close, volume)"
             " SELECT security_id, date, open, high, low, close, volume FROM staged"
-            " ON CONFLICT (security_id, date) DO NOTHING RETURNING security_id, date)"
-            " SELECT s.id, s.symbol, min(ins.date), count(*) FROM ins JOIN securities s ON s.id = ins.security_id"
-            " GROUP BY s.id, s.symbol"
+            " ON CONFLICT (security_id, date) DO NOTHING RETURNING security_id, date), "
+            "changes AS (SELECT 'u' AS kind, security_id, min(date) AS first, count(*) AS n FROM up"
+            " GROUP BY security_id"
+            " UNION ALL SELECT 'i', security_id, min(date), count(*) FROM ins GROUP BY security_id) "
+            "SELECT c.kind, c.security_id, s.symbol, c.first, c.n, "
+            " (SELECT count(*) FROM raw WHERE rejected_rule IS NULL), (SELECT count(*) FROM raw"
+            " WHERE rejected_rule IS NOT NULL) FROM changes c JOIN securities s ON s.id = c.security_id"
+            " UNION ALL SELECT 'total', NULL, NULL, NULL, 0, (SELECT count(*) FROM raw WHERE rejected_rule IS NULL),"
+            " (SELECT count(*) FROM raw WHERE rejected_rule IS NOT NULL)"
         ),
-        params,
+        {"r": run_id, "lo": lo, "hi": hi},
     ).all()
-    staged = conn.execute(
-        text(
-            "SELECT count(*) FILTER (WHERE rejected_rule IS NULL), count(*) FILTER (WHERE rejected_rule IS NOT NULL)"
-            " FROM raw_bars r WHERE run_id = :r" + rng
-        ),
-        params,
-    ).one()
-    n_ins = sum(int(r[3]) for r in inserted)
-    n_upd = sum(int(r[3]) for r in updated)
+    n_ins = sum(int(r[4]) for r in result if r[0] == "i")
+    n_upd = sum(int(r[4]) for r in result if r[0] == "u")
+    clean, rejected = int(result[-1][5]), int(result[-1][6])
     # earliest changed date per security: the rollups from there on are rebuilt
     since: dict[int, dt.date] = {}
-    for sid, _sym, first, _n in [*inserted, *updated]:
-        since[int(sid)] = min(since.get(int(sid), first), first)
+    for kind, sid, _sym, first, _n, _c, _r in result:
+        if kind in ("i", "u"):
+            since[int(sid)] = min(since.get(int(sid), first), first)
     rolled = refresh_rollups(conn, since)
     return {
         "inserted": n_ins,
         "updated": n_upd,
-        "unchanged": int(staged[0]) - n_ins - n_upd,
-        "quarantined": int(staged[1]),
+        "unchanged": clean - n_ins - n_upd,
+        "quarantined": rejected,
         "rollup_rows": rolled,
-        "changed_symbols": sorted({r[1] for r in inserted} | {r[1] for r in updated}),
+        "changed_symbols": sorted({r[2] for r in result if r[0] in ("i", "u")}),
     }
 
 

@@ -31,11 +31,10 @@ class Rule:
 #: Per staged symbol: its dates (``dated``), its staged span and the span extended back to its
 #: last bar already loaded before this run (``ext``), so a gap since the previous run is found too.
 _SPANS = (
-    "dated AS (SELECT DISTINCT symbol, date FROM raw_bars WHERE run_id = :run_id AND date IS NOT NULL "
-    "AND symbol IS NOT NULL), "
-    "span AS (SELECT symbol, min(date) AS lo, max(date) AS hi FROM dated GROUP BY symbol), "
-    "ext AS (SELECT p.symbol, coalesce(prev.d, p.lo) AS lo, p.hi FROM span p "
-    "LEFT JOIN securities s ON s.symbol = p.symbol "
+    "span AS (SELECT symbol, min(date) AS lo, max(date) AS hi FROM raw_bars WHERE run_id = :run_id "
+    "AND date IS NOT NULL AND symbol IS NOT NULL GROUP BY symbol), "
+    "ext AS (SELECT p.symbol, coalesce(prev.d, p.lo) AS lo, p.hi, (prev.d IS NOT NULL)::int AS has_prev "
+    "FROM span p LEFT JOIN securities s ON s.symbol = p.symbol "
     "LEFT JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b WHERE b.security_id = s.id AND b.date < p.lo) "
     "prev ON true)"
 )
@@ -132,17 +131,20 @@ RULES: tuple[Rule, ...] = (
         "SELECT ctid, symbol, date, 'bar on a day the exchange was closed', "
         + _ROW_RAW
         + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-        "AND date <= current_date AND NOT (date = ANY(CAST(:days AS date[])))",
+        "AND date <= current_date AND date NOT IN (SELECT unnest(CAST(:days AS date[])))",
         needs_calendar=True,
     ),
     Rule(
         "duplicate_bar",
         "error",
         "the same (symbol, date) appears more than once",
+        "WITH dup AS (SELECT symbol, date FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "GROUP BY symbol, date HAVING count(*) > 1) "
         "SELECT ctid, symbol, date, 'duplicate of an earlier row for the same symbol and date', "
         + _ROW_RAW
-        + " FROM (SELECT ctid, *, row_number() OVER (PARTITION BY symbol, date ORDER BY file, line) "
-        "AS n FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL) d WHERE n > 1",
+        + " FROM (SELECT r.ctid, r.*, row_number() OVER (PARTITION BY r.symbol, r.date ORDER BY r.file, r.line) "
+        "AS n FROM raw_bars r JOIN dup USING (symbol, date) WHERE r.run_id = :run_id AND r.rejected_rule IS NULL) d "
+        "WHERE n > 1",
     ),
     Rule(
         "unknown_symbol",
@@ -170,9 +172,15 @@ RULES: tuple[Rule, ...] = (
         "calendar_gap",
         "warning",
         "an NYSE trading day is missing between a symbol's previous bar (loaded or staged) and its last",
-        "WITH " + _SPANS + ", cal AS (SELECT unnest(CAST(:days AS date[])) AS date), "
-        "missing AS (SELECT e.symbol, c.date FROM ext e JOIN cal c ON c.date > e.lo AND c.date < e.hi "
-        "EXCEPT SELECT symbol, date FROM dated) "
+        # Only symbols with fewer trading-day bars than trading days in their span are expanded day by day.
+        "WITH cal AS MATERIALIZED (SELECT unnest(CAST(:days AS date[])) AS date), " + _SPANS + ", "
+        "dated AS MATERIALIZED (SELECT DISTINCT symbol, date FROM raw_bars WHERE run_id = :run_id "
+        "AND symbol IS NOT NULL AND date IN (SELECT date FROM cal)), "
+        "counted AS (SELECT symbol, count(*) AS n FROM dated GROUP BY symbol), "
+        "suspect AS MATERIALIZED (SELECT e.symbol, e.lo, e.hi FROM ext e JOIN counted k USING (symbol) "
+        "WHERE (SELECT count(*) FROM cal c WHERE c.date >= e.lo AND c.date <= e.hi) > k.n + e.has_prev), "
+        "missing AS (SELECT e.symbol, c.date FROM suspect e JOIN cal c ON c.date > e.lo AND c.date < e.hi "
+        "EXCEPT SELECT symbol, date FROM dated WHERE symbol IN (SELECT symbol FROM suspect)) "
         "SELECT NULL::tid, symbol, date, 'no bar on an NYSE trading day', NULL::jsonb FROM missing "
         "ORDER BY symbol, date",
         marks_rows=False,

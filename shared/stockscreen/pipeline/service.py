@@ -284,7 +284,12 @@ def validate(state: dict[str, Any]) -> dict[str, Any]:
             text("DELETE FROM quality_issues WHERE run_id = :r AND rule = ANY(CAST(:rules AS text[]))"),
             {"r": run_id, "rules": sorted(quality.RULE_NAMES)},
         )
-        conn.execute(text("UPDATE raw_bars SET rejected_rule = NULL WHERE run_id = :r"), {"r": run_id})
+        conn.execute(
+            text("UPDATE raw_bars SET rejected_rule = NULL WHERE run_id = :r AND rejected_rule IS NOT NULL"),
+            {"r": run_id},
+        )
+        # freshly COPYed rows have no statistics yet; the rules and the load batches need them
+        conn.execute(text("ANALYZE raw_bars"))
         found = quality.run_rules(conn, run_id)
         symbols = list(
             conn.execute(
@@ -322,16 +327,12 @@ def load_reference(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_batch(state: dict[str, Any]) -> dict[str, Any]:
-    """Upsert one batch of clean bars (a symbol range) in ONE transaction, then drop its staged rows."""
+    """Upsert one batch of clean bars (a symbol range) and its rollups in ONE transaction."""
     run_id = _run_id(state)
     batch = _batch(state)
     lo, hi = str(batch["lo"]), str(batch["hi"])
     with get_engine().begin() as conn:
-        bars = load.load_bars(conn, run_id, lo, hi)
-        conn.execute(
-            text("DELETE FROM raw_bars WHERE run_id = :r AND symbol BETWEEN :lo AND :hi"),
-            {"r": run_id, "lo": lo, "hi": hi},
-        )
+        bars = load.load_bars(conn, run_id, lo, hi)  # staged rows are dropped by Report/RecordFailure
     changed = bars.pop("changed_symbols")
     result = {**bars, "changed_symbols": len(changed)}
     _count("RowsLoaded", int(bars["inserted"]) + int(bars["updated"]))

@@ -41,10 +41,41 @@ def _parse_float(value: str) -> float | None:
     return f
 
 
+_INF = float("inf")
+_COPY_SPECIAL = frozenset("\t\n\r\\")
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format."""
+    if _COPY_SPECIAL.isdisjoint(value):
+        return value
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _clean_number(value: str) -> bool:
+    """True when ``value`` is a finite number PostgreSQL parses exactly as Python does."""
+    try:
+        f = float(value)
+    except ValueError:
+        return False
+    return f == f and -_INF < f < _INF and "_" not in value
+
+
+@lru_cache(maxsize=65_536)
+def _iso_date(value: str) -> bool:
+    return len(value) == 10 and _parse_date(value) is not None
+
+
 def stage_rows(conn: Connection, run_id: str, batch: str, rows: Iterable[BarRow]) -> int:
-    """COPY bars into ``raw_bars``; unparseable values are staged with ``parse_error``."""
+    """COPY bars into ``raw_bars``; unparseable values are staged with ``parse_error``.
+
+    Clean rows (the bulk) are written as COPY text with their original spellings, so PostgreSQL
+    parses the numbers once; a row with a bad or missing value is typed here and flagged.
+    """
     raw = psycopg_connection(conn)
     count = 0
+    prefix_cache: dict[str, str] = {}
+    batch_text = _copy_text(batch)
     with (
         raw.cursor() as cur,
         cur.copy(
@@ -52,7 +83,31 @@ def stage_rows(conn: Connection, run_id: str, batch: str, rows: Iterable[BarRow]
             " FROM STDIN"
         ) as copy,
     ):
+        buf: list[str] = []
         for name, line, (symbol, date_s, o, h, lo, c, v) in rows:
+            count += 1
+            sym = symbol.upper()
+            if (
+                sym
+                and _COPY_SPECIAL.isdisjoint(sym)
+                and _iso_date(date_s)
+                and _clean_number(o)
+                and _clean_number(h)
+                and _clean_number(lo)
+                and _clean_number(c)
+                and _clean_number(v)
+            ):
+                prefix = prefix_cache.get(name)
+                if prefix is None:
+                    prefix = prefix_cache[name] = f"{run_id}\t{batch_text}\t{_copy_text(name)}\t"
+                buf.append(f"{prefix}{line}\t{sym}\t{date_s}\t{o}\t{h}\t{lo}\t{c}\t{v}\t\\N\t\\N\n")
+                if len(buf) >= 2000:
+                    copy.write("".join(buf))
+                    buf.clear()
+                continue
+            if buf:
+                copy.write("".join(buf))
+                buf.clear()
             error: str | None = None
             day = _parse_date(date_s)
             if day is None:
@@ -67,8 +122,9 @@ def stage_rows(conn: Connection, run_id: str, batch: str, rows: Iterable[BarRow]
             if error is None and (None in prices or vol is None):
                 error = "missing_value"
             raw_text = None if error is None else ",".join((symbol, date_s, o, h, lo, c, v))
-            copy.write_row((run_id, batch, name, line, symbol.upper() or None, day, *prices, vol, error, raw_text))
-            count += 1
+            copy.write_row((run_id, batch, name, line, sym or None, day, *prices, vol, error, raw_text))
+        if buf:
+            copy.write("".join(buf))
     return count
 
 
