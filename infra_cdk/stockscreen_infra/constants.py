@@ -77,6 +77,8 @@ REDIS_PORT = 6379
 
 ALERTS_QUEUE_MAX_RECEIVE_COUNT = 5
 NOTIFICATIONS_TOPIC_NAME = "stockscreen-notifications"
+ADMIN_TOPIC_NAME = "stockscreen-admin"
+IDEMPOTENCY_TABLE_NAME = "stockscreen-idempotency"
 DASHBOARD_NAME = "stockscreen"
 
 # --- environment variable names handed to the functions ------------------------------------------
@@ -89,6 +91,8 @@ ENV_ALERTS_QUEUE_URL = "ALERTS_QUEUE_URL"
 ENV_NOTIFICATIONS_TOPIC_ARN = "NOTIFICATIONS_TOPIC_ARN"
 ENV_SES_SENDER = "SES_SENDER"
 ENV_STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+ENV_ADMIN_TOPIC_ARN = "ADMIN_TOPIC_ARN"
 #: Never set as a plain environment variable (tests enforce it): functions read DATABASE_SECRET_ARN.
 FORBIDDEN_ENV_VARS = ("DATABASE_URL",)
 

@@ -62,3 +62,11 @@ def test_trading_days_of_the_demo_period() -> None:
     assert len(list(trading_days(D(2013, 2, 8), D(2018, 2, 7)))) == 1259
     assert len(list(trading_days(D(2018, 1, 1), D(2018, 12, 31)))) == 251
     assert previous_trading_day(D(2018, 2, 19)) == D(2018, 2, 16)
+
+
+def test_scheduled_run_fetches_the_last_trading_day() -> None:
+    from stockscreen.pipeline.service import _provider_range
+
+    # Friday 22:30 UTC -> that Friday; Monday of Presidents' Day -> the Friday before
+    assert _provider_range({"scheduled_time": "2018-02-16T22:30:00Z"}) == (D(2018, 2, 16), D(2018, 2, 16))
+    assert _provider_range({"scheduled_time": "2018-02-19T22:30:00Z"}) == (D(2018, 2, 16), D(2018, 2, 16))

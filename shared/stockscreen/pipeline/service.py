@@ -6,7 +6,8 @@ pass references (the run id, batch descriptors), never rows, so payloads stay sm
 
 Sources (``source`` in the execution input):
 - ``{"paths": [...]}``: files (bars, constituents, fundamentals); one Fetch batch per file.
-- ``{"provider": "stooq", "date": "YYYY-MM-DD"}`` or ``{"provider": "stooq", "from": ..., "to": ...}``,
+- ``{"provider": "stooq", "date": "YYYY-MM-DD"}``, ``{"provider": "stooq", "from": ..., "to": ...}`` or
+  ``{"provider": "stooq", "scheduled_time": "<ISO timestamp>"}`` (the EventBridge schedule's input),
   optionally ``"symbols": [...]`` (default: every active security); one Fetch batch per group of
   symbols.
 """
@@ -33,6 +34,7 @@ from stockscreen.clients import aws_client, get_redis
 from stockscreen.config import event_settings, ingest_settings
 from stockscreen.db.engine import get_engine
 from stockscreen.errors import Conflict, DataFileError, Invalid, TransientError
+from stockscreen.market.calendar import previous_trading_day
 from stockscreen.market.providers import BarProvider, BarRow, ProviderError, ProviderUnavailable, StooqProvider
 from stockscreen.observability import logger, metrics
 from stockscreen.pipeline import load, quality, snapshot, staging
@@ -127,6 +129,14 @@ def _date(value: Any, what: str) -> dt.date:
 
 
 def _provider_range(source: dict[str, Any]) -> tuple[dt.date, dt.date]:
+    if "scheduled_time" in source:
+        # the EventBridge schedule (after the US close): the last NYSE trading day on or before it
+        try:
+            when = dt.datetime.fromisoformat(str(source["scheduled_time"]).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise Invalid(f"source.scheduled_time is not an ISO timestamp: {source['scheduled_time']!r}") from exc
+        day = previous_trading_day(when.astimezone(dt.UTC).date())
+        return day, day
     if "date" in source:
         day = _date(source["date"], "source.date")
         return day, day
