@@ -303,3 +303,33 @@ def test_missing_file_is_refused_at_plan(machine: IngestStateMachine, tmp_path: 
     result = machine.run({"source": {"paths": [str(tmp_path / "nope.csv")]}})
     assert result["status"] == "FAILED"
     assert "nope.csv: no such file" in (result["cause"] or "")
+
+
+def test_a_daily_run_checks_against_the_history_already_loaded(
+    machine: IngestStateMachine, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Gaps and jumps are found across runs: the day's bar is compared with the last bar loaded."""
+    url = stack_env["DATABASE_URL"]
+    assert machine.run({"source": {"paths": SAMPLE}})["status"] == "SUCCEEDED"
+    day = tmp_path / "bars-2018-02-09.csv"
+    # XOM: a 50% drop on 2018-02-09 after 2018-02-07 (and nothing on 2018-02-08: a gap)
+    day.write_text(
+        "date,open,high,low,close,volume,Name\n"
+        "2018-02-09,40.0,41.0,39.0,40.5,1000000,XOM\n"
+        "2018-02-08,171.0,172.0,168.0,170.0,1000000,AAPL\n"
+        "2018-02-09,168.0,170.0,165.0,169.0,1000000,AAPL\n"
+    )
+    result = machine.run({"source": {"paths": [str(day)]}})
+    assert result["status"] == "SUCCEEDED", result
+    found = {
+        (r[0], r[1], str(r[2]))
+        for r in _q(
+            url,
+            "SELECT rule, symbol, date FROM quality_issues WHERE run_id = %s",
+            result["output"]["run_id"],
+        )
+    }
+    assert ("calendar_gap", "XOM", "2018-02-08") in found
+    assert ("suspicious_jump", "XOM", "2018-02-09") in found
+    assert not {f for f in found if f[1] == "AAPL"}
+    assert result["output"]["report"]["inserted"] == 3

@@ -33,7 +33,8 @@ class Rule:
 _SPANS = (
     "span AS (SELECT symbol, min(date) AS lo, max(date) AS hi FROM raw_bars WHERE run_id = :run_id "
     "AND date IS NOT NULL AND symbol IS NOT NULL GROUP BY symbol), "
-    "ext AS (SELECT p.symbol, coalesce(prev.d, p.lo) AS lo, p.hi, (prev.d IS NOT NULL)::int AS has_prev "
+    "ext AS (SELECT p.symbol, coalesce(prev.d, p.lo) AS lo, p.lo AS lo_staged, p.hi, "
+    "(prev.d IS NOT NULL)::int AS has_prev "
     "FROM span p LEFT JOIN securities s ON s.symbol = p.symbol "
     "LEFT JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b WHERE b.security_id = s.id AND b.date < p.lo) "
     "prev ON true)"
@@ -161,11 +162,17 @@ RULES: tuple[Rule, ...] = (
         "suspicious_jump",
         "warning",
         "close moved more than 40% in a day (split, spin-off or bad print)",
-        "SELECT NULL::tid, symbol, date, format('close %s after %s (%s%%)', close, prev, "
-        "round(((close / prev - 1) * 100)::numeric, 1)), NULL::jsonb FROM ("
-        "SELECT symbol, date, close, lag(close) OVER (PARTITION BY symbol ORDER BY date) AS prev "
-        "FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL) j "
-        "WHERE prev > 0 AND abs(close / prev - 1) > 0.4",
+        # the first staged bar of a symbol is compared with its last close already loaded (daily runs)
+        "WITH " + _SPANS + ", prevc AS (SELECT e.symbol, (SELECT b.close FROM daily_bars b JOIN securities s "
+        "ON s.id = b.security_id WHERE s.symbol = e.symbol AND b.date < e.lo_staged ORDER BY b.date DESC LIMIT 1) "
+        "AS close FROM ext e WHERE e.has_prev = 1) "
+        "SELECT NULL::tid, j.symbol, j.date, format('close %s after %s (%s%%)', j.close, j.prev, "
+        "round(((j.close / j.prev - 1) * 100)::numeric, 1)), NULL::jsonb FROM ("
+        "SELECT r.symbol, r.date, r.close, coalesce(lag(r.close) OVER (PARTITION BY r.symbol ORDER BY r.date), "
+        "min(p.close) OVER (PARTITION BY r.symbol)) AS prev "
+        "FROM raw_bars r LEFT JOIN prevc p ON p.symbol = r.symbol "
+        "WHERE r.run_id = :run_id AND r.rejected_rule IS NULL) j "
+        "WHERE j.prev > 0 AND abs(j.close / j.prev - 1) > 0.4",
         marks_rows=False,
     ),
     Rule(
