@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import time
 import urllib.parse
@@ -333,3 +334,49 @@ def test_a_daily_run_checks_against_the_history_already_loaded(
     assert ("suspicious_jump", "XOM", "2018-02-09") in found
     assert not {f for f in found if f[1] == "AAPL"}
     assert result["output"]["report"]["inserted"] == 3
+
+
+ROLLUP_CHECK = """
+SELECT count(*) FROM (
+  (SELECT security_id, period_start, open, high, low, close, volume, first_date, last_date, bars FROM {table}
+   EXCEPT
+   SELECT security_id, date_trunc('{unit}', date)::date, (array_agg(open ORDER BY date))[1], max(high), min(low),
+          (array_agg(close ORDER BY date DESC))[1], sum(volume), min(date), max(date), count(*)
+   FROM daily_bars GROUP BY 1, 2)
+  UNION ALL
+  (SELECT security_id, date_trunc('{unit}', date)::date, (array_agg(open ORDER BY date))[1], max(high), min(low),
+          (array_agg(close ORDER BY date DESC))[1], sum(volume), min(date), max(date), count(*)
+   FROM daily_bars GROUP BY 1, 2
+   EXCEPT
+   SELECT security_id, period_start, open, high, low, close, volume, first_date, last_date, bars FROM {table})
+) diff
+"""
+
+
+def test_weekly_and_monthly_rollups_follow_every_load(
+    machine: IngestStateMachine, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    url = stack_env["DATABASE_URL"]
+    assert machine.run({"source": {"paths": SAMPLE}})["status"] == "SUCCEEDED"
+    assert _q(url, "SELECT count(*) FROM bars_weekly")[0][0] > 7 * 250
+    for table, unit in (("bars_weekly", "week"), ("bars_monthly", "month")):
+        assert _q(url, ROLLUP_CHECK.format(table=table, unit=unit))[0][0] == 0
+    # a corrected bar in the middle of a week and a new day: the touched periods are rebuilt
+    fix = tmp_path / "fix.csv"
+    fix.write_text(
+        "date,open,high,low,close,volume,Name\n"
+        "2018-02-06,154.83,163.72,154.0,163.03,68243838,AAPL\n"
+        "2018-02-07,163.085,163.4,149.0,150.0,51608580,AAPL\n"
+        "2018-02-08,150.0,151.0,149.0,150.5,1000,AAPL\n"
+    )
+    result = machine.run({"source": {"paths": [str(fix)]}})
+    assert result["status"] == "SUCCEEDED", result
+    assert result["output"]["report"]["inserted"] == 1 and result["output"]["report"]["updated"] >= 1
+    for table, unit in (("bars_weekly", "week"), ("bars_monthly", "month")):
+        assert _q(url, ROLLUP_CHECK.format(table=table, unit=unit))[0][0] == 0
+    week = _q(
+        url,
+        "SELECT close, last_date FROM bars_weekly w JOIN securities s ON s.id = w.security_id "
+        "WHERE symbol = 'AAPL' AND period_start = '2018-02-05'",
+    )[0]
+    assert week == (150.5, dt.date(2018, 2, 8))

@@ -340,10 +340,11 @@ def refresh_rollups(conn: Connection, since: dict[int, dt.date]) -> int:
         result = conn.execute(
             text(
                 changed
-                + f"INSERT INTO {table} (security_id, period_start, open, high, low, close, volume, last_date, bars) "
+                + f"INSERT INTO {table} (security_id, period_start, open, high, low, close, volume, first_date, "
+                "last_date, bars) "
                 f"SELECT b.security_id, date_trunc('{unit}', b.date)::date, "
                 "(array_agg(b.open ORDER BY b.date))[1], max(b.high), min(b.low), "
-                "(array_agg(b.close ORDER BY b.date DESC))[1], sum(b.volume), max(b.date), count(*) "
+                "(array_agg(b.close ORDER BY b.date DESC))[1], sum(b.volume), min(b.date), max(b.date), count(*) "
                 "FROM daily_bars b JOIN changed c ON b.security_id = c.security_id "
                 f"AND b.date >= date_trunc('{unit}', c.first)::date "
                 f"GROUP BY b.security_id, date_trunc('{unit}', b.date)"

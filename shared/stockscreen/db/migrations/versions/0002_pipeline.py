@@ -6,8 +6,9 @@
   runs started at once cannot both write (the second is refused with a conflict).
 - ``quality_issues.action`` also allows ``skipped`` (a provider gave nothing for a symbol).
 - Weekly and monthly bars: TimescaleDB continuous aggregates with refresh policies when
-  ``daily_bars`` is a hypertable; otherwise plain rollup tables the Load task maintains for the
-  (security, period) pairs each batch touched.
+  ``daily_bars`` is a hypertable (real-time: periods not yet materialised are computed from the
+  hypertable); otherwise plain rollup tables the Load task maintains for the (security, period)
+  pairs each batch touched, filled here from any bars already loaded.
 
 Revision ID: 0002
 Revises: 0001
@@ -32,6 +33,7 @@ _ROLLUP_COLUMNS = """
     low double precision NOT NULL,
     close double precision NOT NULL,
     volume bigint NOT NULL,
+    first_date date NOT NULL,
     last_date date NOT NULL,
     bars integer NOT NULL,
     PRIMARY KEY (security_id, period_start)
@@ -70,11 +72,12 @@ def upgrade() -> None:
             # time_bucket('1 week') buckets start on Mondays, like date_trunc('week').
             op.execute(
                 f"""
-                CREATE MATERIALIZED VIEW {name} WITH (timescaledb.continuous) AS
+                CREATE MATERIALIZED VIEW {name}
+                WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
                 SELECT security_id, time_bucket(interval '{bucket}', date) AS period_start,
                        first(open, date) AS open, max(high) AS high, min(low) AS low,
                        last(close, date) AS close, sum(volume)::bigint AS volume,
-                       max(date) AS last_date, count(*)::integer AS bars
+                       min(date) AS first_date, max(date) AS last_date, count(*)::integer AS bars
                 FROM daily_bars GROUP BY security_id, time_bucket(interval '{bucket}', date)
                 WITH NO DATA
                 """
@@ -84,8 +87,16 @@ def upgrade() -> None:
                 "end_offset => NULL, schedule_interval => interval '1 hour')"
             )
     else:
-        op.execute(f"CREATE TABLE bars_weekly ({_ROLLUP_COLUMNS})")
-        op.execute(f"CREATE TABLE bars_monthly ({_ROLLUP_COLUMNS})")
+        for name, unit in (("bars_weekly", "week"), ("bars_monthly", "month")):
+            op.execute(f"CREATE TABLE {name} ({_ROLLUP_COLUMNS})")
+            # bars loaded before this revision get their rollups now
+            op.execute(
+                f"INSERT INTO {name} (security_id, period_start, open, high, low, close, volume, first_date, "
+                f"last_date, bars) SELECT security_id, date_trunc('{unit}', date)::date, "
+                "(array_agg(open ORDER BY date))[1], max(high), min(low), (array_agg(close ORDER BY date DESC))[1], "
+                f"sum(volume), min(date), max(date), count(*) FROM daily_bars "
+                f"GROUP BY security_id, date_trunc('{unit}', date)"
+            )
 
 
 def downgrade() -> None:
