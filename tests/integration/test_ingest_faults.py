@@ -380,3 +380,36 @@ def test_weekly_and_monthly_rollups_follow_every_load(
         "WHERE symbol = 'AAPL' AND period_start = '2018-02-05'",
     )[0]
     assert week == (150.5, dt.date(2018, 2, 8))
+
+
+def test_every_task_emits_powertools_metrics(stack_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Handlers flush EMF metrics: rows fetched, quarantined, loaded and each task's duration."""
+    import json as _json
+
+    from devstack.lambdas import LocalContext, load_module
+
+    truncate_all(stack_env["DATABASE_URL"])
+    handlers = load_module("functions/ingest/handlers.py", "stockscreen_ingest_handlers")
+    state: dict[str, Any] = {"run_id": str(uuid.uuid4()), "source": {"paths": SAMPLE}}
+    capsys.readouterr()
+    state["plan"] = handlers.plan(state, LocalContext("plan"))
+    state["fetch"] = [handlers.fetch({**state, "batch": b}, LocalContext("fetch")) for b in state["plan"]["batches"]]
+    state["validate"] = handlers.validate(state, LocalContext("validate"))
+    handlers.load_reference(state, LocalContext("load_reference"))
+    state["load"] = [handlers.load({**state, "batch": b}, LocalContext("load")) for b in state["validate"]["batches"]]
+    emitted: dict[str, float] = {}
+    tasks: set[str] = set()
+    for line in capsys.readouterr().out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        doc = _json.loads(line)
+        for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            value = doc[m["Name"]]
+            emitted[m["Name"]] = emitted.get(m["Name"], 0) + (sum(value) if isinstance(value, list) else value)
+        tasks.add(doc.get("task", ""))
+    assert emitted["RowsFetched"] == sum(f["bars"] for f in state["fetch"])
+    assert emitted["RowsQuarantined"] > 0
+    assert emitted["RowsLoaded"] == sum(p["inserted"] for p in state["load"]) > 0
+    assert "TaskDuration" in emitted
+    assert {"Plan", "Fetch", "Validate", "LoadReference", "Load"} <= tasks
+    handlers.report(state, LocalContext("report"))
