@@ -45,7 +45,10 @@ class IngestSettings(EventSettings):
 
     idempotency_table: str = Field(description="DynamoDB table of Powertools idempotency records (key 'id')")
     ingest_schedule: str = Field(default=INGEST_SCHEDULE_EXPRESSION, description="EventBridge schedule expression")
-    ingest_batch_symbols: int = Field(default=50, ge=1, le=1000, description="symbols per fetch/load batch")
+    ingest_batch_symbols: int = Field(default=50, ge=1, le=1000, description="symbols per provider fetch batch")
+    ingest_load_batch_rows: int = Field(
+        default=100_000, ge=1, description="about this many bars per load batch (one transaction each)"
+    )
     ingest_max_concurrency: int = Field(default=4, ge=1, le=40, description="Map MaxConcurrency (for the record)")
     stooq_base_url: str = Field(default="https://stooq.com/q/d/l/", description="Stooq's daily-bars CSV endpoint")
     provider_timeout_seconds: float = Field(default=10.0, gt=0, description="per-request timeout of online providers")

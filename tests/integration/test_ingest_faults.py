@@ -210,7 +210,8 @@ def test_database_going_away_mid_load_rolls_the_batch_back_and_a_rerun_completes
     machine: IngestStateMachine, stack_env: dict[str, str], settings: pytest.MonkeyPatch
 ) -> None:
     url = stack_env["DATABASE_URL"]
-    settings.setenv("INGEST_BATCH_SYMBOLS", "3")  # 8 symbols -> load batches AAPL..APTV, DHR..LNT, MSFT..XOM
+    # ~1,259 bars per symbol -> load batches AAPL..APTV, DHR..JPM, LNT..MSFT, XOM
+    settings.setenv("INGEST_LOAD_BATCH_ROWS", "3000")
     reset_clients()
     _x(url, KILL_TRIGGER)
     try:
@@ -218,13 +219,13 @@ def test_database_going_away_mid_load_rolls_the_batch_back_and_a_rerun_completes
         _x(url, "INSERT INTO fault_kill VALUES ('XOM')")
         failed = machine.run({"source": {"paths": SAMPLE}})
         assert failed["status"] == "FAILED"
-        assert failed["states"].count("Load") == 3 and "RecordFailure" in failed["states"]
+        assert failed["states"].count("Load") == 4 and "RecordFailure" in failed["states"]
         status, error = _q(url, "SELECT status, error FROM ingest_runs")[0]
         assert status == "failed" and "database unavailable" in error
         after_failure = _bars_per_symbol(url)
-        # the killed batch was rolled back entirely: no MSFT or XOM bars (same transaction), others kept
-        assert "XOM" not in after_failure and "MSFT" not in after_failure
-        assert after_failure.get("AAPL") == 1259
+        # the killed batch was rolled back entirely (no XOM bars); the batches before it committed
+        assert "XOM" not in after_failure
+        assert after_failure.get("AAPL") == 1259 and after_failure.get("MSFT") == 1259
         assert _q(url, "SELECT count(*) FROM raw_bars")[0][0] == 0  # staging emptied by RecordFailure
     finally:
         _x(url, "DROP TRIGGER fault_kill ON daily_bars; DROP FUNCTION fault_kill_backend(); DROP TABLE fault_kill")

@@ -203,6 +203,10 @@ def plan(state: dict[str, Any]) -> dict[str, Any]:
             ).first()
         who = f"run {other[0]} (started {other[1]:%Y-%m-%d %H:%M:%S} UTC)" if other else "another run"
         raise Conflict(f"refused: ingest {who} is still running; try again when it has finished") from exc
+    # This run now holds the one running slot, so whatever is staged belongs to finished runs:
+    # empty the staging tables outright (no dead rows left for the rules to scan).
+    with get_engine().begin() as conn:
+        conn.execute(text("TRUNCATE raw_bars, raw_reference"))
     result = {"batches": batches, "batch_count": len(batches)}
     _merge_stats(run_id, "plan", {"batches": len(batches)})
     return result
@@ -301,29 +305,42 @@ def validate(state: dict[str, Any]) -> dict[str, Any]:
         # freshly COPYed rows have no statistics yet; the rules and the load batches need them
         conn.execute(text("ANALYZE raw_bars"))
         found = quality.run_rules(conn, run_id)
-        symbols = list(
-            conn.execute(
-                text(
-                    "SELECT DISTINCT symbol FROM raw_bars WHERE run_id = :r AND rejected_rule IS NULL "
-                    "AND symbol IS NOT NULL ORDER BY symbol"
-                ),
-                {"r": run_id},
-            ).scalars()
-        )
+        per_symbol = conn.execute(
+            text(
+                "SELECT symbol, count(*) FROM raw_bars WHERE run_id = :r AND rejected_rule IS NULL "
+                "AND symbol IS NOT NULL GROUP BY symbol ORDER BY symbol"
+            ),
+            {"r": run_id},
+        ).all()
         provider = conn.execute(
             text("SELECT count(*) FROM quality_issues WHERE run_id = :r AND rule = 'provider_error'"), {"r": run_id}
         ).scalar_one()
     if provider:
         found["provider_error"] = int(provider)
-    size = ingest_settings().ingest_batch_symbols
-    batches = [
-        {"id": f"b{i // size}", "lo": symbols[i], "hi": symbols[min(i + size, len(symbols)) - 1]}
-        for i in range(0, len(symbols), size)
-    ]
+    batches = load_batches([(str(sym), int(n)) for sym, n in per_symbol], ingest_settings().ingest_load_batch_rows)
     quarantined = sum(n for rule, n in found.items() if rule in quality.QUARANTINING)
     _count("RowsQuarantined", quarantined)
     _merge_stats(run_id, "validate", found)
     return {"findings": found, "batches": batches}
+
+
+def load_batches(per_symbol: list[tuple[str, int]], max_rows: int) -> list[dict[str, str]]:
+    """Consecutive symbol ranges of about ``max_rows`` clean bars each (a symbol is never split)."""
+    batches: list[dict[str, str]] = []
+    lo: str | None = None
+    hi = ""
+    rows = 0
+    for symbol, n in per_symbol:
+        if lo is not None and rows + n > max_rows:
+            batches.append({"id": f"b{len(batches)}", "lo": lo, "hi": hi})
+            lo, rows = None, 0
+        if lo is None:
+            lo = symbol
+        hi = symbol
+        rows += n
+    if lo is not None:
+        batches.append({"id": f"b{len(batches)}", "lo": lo, "hi": hi})
+    return batches
 
 
 def load_reference(state: dict[str, Any]) -> dict[str, Any]:
