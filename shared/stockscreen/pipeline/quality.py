@@ -163,9 +163,9 @@ RULES: tuple[Rule, ...] = (
         "warning",
         "close moved more than 40% in a day (split, spin-off or bad print)",
         # the first staged bar of a symbol is compared with its last close already loaded (daily runs)
-        "WITH " + _SPANS + ", prevc AS (SELECT e.symbol, (SELECT b.close FROM daily_bars b JOIN securities s "
-        "ON s.id = b.security_id WHERE s.symbol = e.symbol AND b.date < e.lo_staged ORDER BY b.date DESC LIMIT 1) "
-        "AS close FROM ext e WHERE e.has_prev = 1) "
+        "WITH " + _SPANS + ", prevc AS (SELECT e.symbol, pc.close FROM ext e "
+        "JOIN securities s ON s.symbol = e.symbol CROSS JOIN LATERAL (SELECT b.close FROM daily_bars b "
+        "WHERE b.security_id = s.id AND b.date = e.lo) pc WHERE e.has_prev = 1) "
         "SELECT NULL::tid, j.symbol, j.date, format('close %s after %s (%s%%)', j.close, j.prev, "
         "round(((j.close / j.prev - 1) * 100)::numeric, 1)), NULL::jsonb FROM ("
         "SELECT r.symbol, r.date, r.close, coalesce(lag(r.close) OVER (PARTITION BY r.symbol ORDER BY r.date), "
