@@ -414,3 +414,27 @@ def test_every_task_emits_powertools_metrics(stack_env: dict[str, str], capsys: 
     assert "TaskDuration" in emitted
     assert {"Plan", "Fetch", "Validate", "LoadReference", "Load"} <= tasks
     handlers.report(state, LocalContext("report"))
+
+
+def test_active_securities_without_recent_bars_are_reported_stale(
+    machine: IngestStateMachine, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    url = stack_env["DATABASE_URL"]
+    assert machine.run({"source": {"paths": SAMPLE}})["status"] == "SUCCEEDED"  # everything up to 2018-02-07
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "date,open,high,low,close,volume,Name\n"
+        "2018-02-14,160.0,165.0,159.0,164.0,1000000,AAPL\n"
+        "2018-02-15,164.0,168.0,163.0,167.0,1000000,AAPL\n"
+    )
+    result = machine.run({"source": {"paths": [str(later)]}})
+    assert result["status"] == "SUCCEEDED", result
+    stale = _q(
+        url,
+        "SELECT symbol, date, severity FROM quality_issues WHERE run_id = %s AND rule = 'stale_security' ORDER BY 1",
+        result["output"]["run_id"],
+    )
+    # 2018-02-07 is 6 sessions before 2018-02-15: every other symbol is stale; APTV stopped earlier
+    assert [r[0] for r in stale] == ["AOS", "APTV", "DHR", "JPM", "LNT", "MSFT", "XOM"]
+    assert {r[2] for r in stale} == {"warning"}
+    assert dict((r[0], str(r[1])) for r in stale)["AOS"] == "2018-02-07"

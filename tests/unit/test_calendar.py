@@ -70,3 +70,10 @@ def test_scheduled_run_fetches_the_last_trading_day() -> None:
     # Friday 22:30 UTC -> that Friday; Monday of Presidents' Day -> the Friday before
     assert _provider_range({"scheduled_time": "2018-02-16T22:30:00Z"}) == (D(2018, 2, 16), D(2018, 2, 16))
     assert _provider_range({"scheduled_time": "2018-02-19T22:30:00Z"}) == (D(2018, 2, 16), D(2018, 2, 16))
+
+
+def test_sessions_before() -> None:
+    from stockscreen.market.calendar import sessions_before
+
+    assert sessions_before(D(2018, 2, 15), 5) == D(2018, 2, 8)
+    assert sessions_before(D(2018, 2, 20), 1) == D(2018, 2, 16)  # over Presidents' Day weekend

@@ -120,3 +120,11 @@ def previous_trading_day(day: dt.date) -> dt.date:
     while not is_trading_day(day):
         day -= dt.timedelta(days=1)
     return day
+
+
+def sessions_before(day: dt.date, n: int) -> dt.date:
+    """The trading day ``n`` sessions before the last trading day on or before ``day``."""
+    current = previous_trading_day(day)
+    for _ in range(n):
+        current = previous_trading_day(current - dt.timedelta(days=1))
+    return current

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from stockscreen.market.calendar import trading_days
+from stockscreen.market.calendar import sessions_before, trading_days
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class Rule:
     #: True when the SQL takes ``:days``, the NYSE trading days of the run's date range
     needs_calendar: bool = False
 
+
+#: Sessions without a bar after which an active security is reported stale.
+STALE_SESSIONS = 5
 
 #: Per staged symbol: its dates (``dated``), its staged span and the span extended back to its
 #: last bar already loaded before this run (``ext``), so a gap since the previous run is found too.
@@ -213,6 +216,18 @@ RULES: tuple[Rule, ...] = (
         "FROM span WHERE hi < (SELECT max(hi) FROM span)",
         marks_rows=False,
     ),
+    Rule(
+        "stale_security",
+        "warning",
+        f"an active security absent from this run has had no bar for more than {STALE_SESSIONS} sessions",
+        "SELECT NULL::tid, s.symbol, last.d, format('last bar %s: stale (delisted, renamed or a provider gap?)', "
+        "last.d), NULL::jsonb FROM securities s CROSS JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b "
+        "WHERE b.security_id = s.id) last WHERE s.is_active AND last.d < :stale_before "
+        "AND NOT EXISTS (SELECT 1 FROM raw_bars r WHERE r.run_id = :run_id AND r.symbol = s.symbol) "
+        "ORDER BY s.symbol",
+        marks_rows=False,
+        needs_calendar=True,
+    ),
 )
 
 
@@ -238,6 +253,7 @@ def run_rules(conn: Connection, run_id: str) -> dict[str, int]:
             if days is None:
                 days = _calendar(conn, run_id)
             params["days"] = days
+            params["stale_before"] = sessions_before(days[-1], STALE_SESSIONS) if days else dt.date.min
         action = "quarantined" if rule.marks_rows else "loaded"
         if rule.severity == "info":
             action = "loaded"
