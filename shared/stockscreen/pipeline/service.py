@@ -47,6 +47,9 @@ TaskFn = Callable[[dict[str, Any]], dict[str, Any]]
 #: writes market data, so they share one key and a second concurrent run is refused.
 RUN_KEY = "market-data"
 
+#: Per-transaction sort/hash memory of the bulk tasks (a constant, not user input).
+WORK_MEM = "256MB"
+
 EVENT_SOURCE = "stockscreen.ingest"
 EVENT_DETAIL_TYPE = "prices.updated"
 SNAPSHOT_VERSION_KEY = "snapshot:version"
@@ -304,6 +307,8 @@ def validate(state: dict[str, Any]) -> dict[str, Any]:
         )
         # freshly COPYed rows have no statistics yet; the rules and the load batches need them
         conn.execute(text("ANALYZE raw_bars"))
+        # the rules sort and hash the whole run (windows per symbol, duplicate groups): in memory
+        conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
         found = quality.run_rules(conn, run_id)
         per_symbol = conn.execute(
             text(
@@ -359,6 +364,7 @@ def load_batch(state: dict[str, Any]) -> dict[str, Any]:
     batch = _batch(state)
     lo, hi = str(batch["lo"]), str(batch["hi"])
     with get_engine().begin() as conn:
+        conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
         bars = load.load_bars(conn, run_id, lo, hi)  # staged rows are dropped by Report/RecordFailure
     changed = bars.pop("changed_symbols")
     result = {**bars, "changed_symbols": len(changed)}

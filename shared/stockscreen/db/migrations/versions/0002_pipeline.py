@@ -1,7 +1,8 @@
 """Ingest pipeline: batches, one running run at a time, provider findings, weekly/monthly rollups.
 
 - ``raw_bars.batch`` / ``raw_reference.batch``: which Fetch batch staged a row, so a retried
-  batch replaces exactly its own rows.
+  batch replaces exactly its own rows; ``raw_bars.symbol`` collates bytewise ("C") so the quality
+  rules' per-symbol sorts do not pay for locale-aware comparisons.
 - ``ingest_runs.run_key`` with a partial unique index: at most one *running* run per key, so two
   runs started at once cannot both write (the second is refused with a conflict).
 - ``quality_issues.action`` also allows ``skipped`` (a provider gave nothing for a symbol).
@@ -56,6 +57,8 @@ def upgrade() -> None:
     op.execute(
         """
         ALTER TABLE raw_bars ADD COLUMN batch text;
+        -- staged symbols are sorted and grouped by the rules' windows: bytewise, not by locale
+        ALTER TABLE raw_bars ALTER COLUMN symbol TYPE text COLLATE "C";
         ALTER TABLE raw_reference ADD COLUMN batch text;
         ALTER TABLE ingest_runs ADD COLUMN run_key text;
         CREATE UNIQUE INDEX ingest_runs_one_running ON ingest_runs (run_key) WHERE status = 'running';
@@ -113,6 +116,7 @@ def downgrade() -> None:
         DROP INDEX IF EXISTS ingest_runs_one_running;
         ALTER TABLE ingest_runs DROP COLUMN run_key;
         ALTER TABLE raw_reference DROP COLUMN batch;
+        ALTER TABLE raw_bars ALTER COLUMN symbol TYPE text COLLATE "default";
         ALTER TABLE raw_bars DROP COLUMN batch;
         """
     )
