@@ -539,6 +539,7 @@ record_failure_task = _observed("RecordFailure")(record_failure)
 
 def run_report(run_id: str) -> dict[str, Any]:
     """The run's record and its quality findings grouped by rule."""
+    run_id = _run_id({"run_id": run_id})
     with get_engine().connect() as conn:
         run = conn.execute(
             text("SELECT id, status, started_at, finished_at, stats, error FROM ingest_runs WHERE id = :r"),
