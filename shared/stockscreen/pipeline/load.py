@@ -310,8 +310,11 @@ ROLLUPS = {"bars_weekly": "week", "bars_monthly": "month"}
 
 def rollups_are_continuous_aggregates(conn: Connection) -> bool:
     """True on the TimescaleDB path, where continuous aggregates maintain the rollups."""
+    # a continuous aggregate is a view over its materialisation hypertable; a native rollup is a table
     return bool(
-        conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_matviews WHERE matviewname = 'bars_weekly')")).scalar()
+        conn.execute(
+            text("SELECT coalesce((SELECT relkind = 'v' FROM pg_class WHERE oid = to_regclass('bars_weekly')), false)")
+        ).scalar()
     )
 
 
