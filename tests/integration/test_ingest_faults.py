@@ -438,3 +438,27 @@ def test_active_securities_without_recent_bars_are_reported_stale(
     assert [r[0] for r in stale] == ["AOS", "APTV", "DHR", "JPM", "LNT", "MSFT", "XOM"]
     assert {r[2] for r in stale} == {"warning"}
     assert dict((r[0], str(r[1])) for r in stale)["AOS"] == "2018-02-07"
+
+
+def test_quality_report_cli(
+    machine: IngestStateMachine, stack_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json as _json
+
+    from devstack.cli import main
+
+    result = machine.run({"source": {"paths": SAMPLE}})
+    assert result["status"] == "SUCCEEDED"
+    capsys.readouterr()
+    assert main(["quality-report", "--format", "json"]) == 0
+    report = _json.loads(capsys.readouterr().out)
+    assert report["run_id"] == result["output"]["run_id"] and report["status"] == "succeeded"
+    rules = {q["rule"]: q for q in report["quality"]}
+    assert rules["bad_print"]["severity"] == "error" and rules["bad_print"]["action"] == "quarantined"
+    assert rules["calendar_gap"]["action"] == "loaded"
+    assert report["stats"]["report"]["inserted"] == result["output"]["report"]["inserted"]
+    assert main(["quality-report", "--run", report["run_id"]]) == 0
+    table = capsys.readouterr().out
+    assert "bad_print" in table and "quarantined" in table
+    assert main(["quality-report", "--run", "nope"]) == 2
+    assert "run_id is not a UUID" in capsys.readouterr().err
