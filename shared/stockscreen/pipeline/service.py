@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import redis
@@ -225,12 +225,18 @@ def _batch(state: dict[str, Any]) -> dict[str, Any]:
     return batch
 
 
+class SymbolFailure(NamedTuple):
+    symbol: str
+    message: str
+    transient: bool  # still failing after every attempt (timeouts, 5xx), not a permanent "no data"
+
+
 def _fetch_symbols(
     provider: BarProvider, symbols: list[str], start: dt.date, end: dt.date, attempts: int
-) -> tuple[list[BarRow], list[tuple[str, str]]]:
+) -> tuple[list[BarRow], list[SymbolFailure]]:
     """Every symbol's bars; a failing symbol is retried (backoff, full jitter), then reported."""
     rows: list[BarRow] = []
-    failures: list[tuple[str, str]] = []
+    failures: list[SymbolFailure] = []
     for symbol in symbols:
         for attempt in range(1, attempts + 1):
             try:
@@ -238,11 +244,11 @@ def _fetch_symbols(
                 break
             except ProviderUnavailable as exc:
                 if attempt == attempts:
-                    failures.append((symbol, f"{exc.message} (after {attempts} attempts)"))
+                    failures.append(SymbolFailure(symbol, f"{exc.message} (after {attempts} attempts)", True))
                 else:
                     time.sleep(random.uniform(0, min(2.0, 0.1 * 2**attempt)))
             except ProviderError as exc:
-                failures.append((symbol, exc.message))
+                failures.append(SymbolFailure(symbol, exc.message, False))
                 break
     return rows, failures
 
@@ -263,9 +269,9 @@ def fetch(state: dict[str, Any]) -> dict[str, Any]:
         provider = StooqProvider(settings.stooq_base_url, settings.provider_timeout_seconds)
         symbols = [str(s) for s in batch.get("symbols") or []]
         rows, failures = _fetch_symbols(provider, symbols, start, end, settings.provider_attempts)
-        if failures and len(failures) == len(symbols) and all("attempts)" in m for _, m in failures):
+        if failures and len(failures) == len(symbols) and all(f.transient for f in failures):
             # the provider is down for the whole batch: let the state machine retry it later
-            raise TransientError(f"{provider.name} unavailable for batch {batch['id']}: {failures[0][1]}")
+            raise TransientError(f"{provider.name} unavailable for batch {batch['id']}: {failures[0].message}")
         with get_engine().begin() as conn:
             staging.clear_batch(conn, run_id, batch["id"])
             conn.execute(
@@ -282,7 +288,7 @@ def fetch(state: dict[str, Any]) -> dict[str, Any]:
                         "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, date, message) "
                         "VALUES (:r, 'provider_error', 'warning', 'skipped', :s, :d, :m)"
                     ),
-                    [{"r": run_id, "s": sym, "d": end, "m": f"{provider.name}: {msg}"} for sym, msg in failures],
+                    [{"r": run_id, "s": sym, "d": end, "m": f"{provider.name}: {msg}"} for sym, msg, _ in failures],
                 )
         counts = {"bars": bars, "symbols": len(symbols), "failed_symbols": len(failures)}
     _count("RowsFetched", int(counts.get("bars", 0)))
