@@ -462,3 +462,36 @@ def test_quality_report_cli(
     assert "bad_print" in table and "quarantined" in table
     assert main(["quality-report", "--run", "nope"]) == 2
     assert "run_id is not a UUID" in capsys.readouterr().err
+
+
+def test_a_failed_run_notifies_the_admins(
+    machine: IngestStateMachine, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    import json as _json
+
+    import boto3
+
+    kw: dict[str, Any] = {
+        "endpoint_url": stack_env["AWS_ENDPOINT_URL"],
+        "region_name": "us-east-1",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+    }
+    sqs, sns = boto3.client("sqs", **kw), boto3.client("sns", **kw)
+    queue = sqs.create_queue(QueueName=f"admin-inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sub = sns.subscribe(TopicArn=stack_env["ADMIN_TOPIC_ARN"], Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    try:
+        bad = tmp_path / "empty.csv"
+        bad.write_bytes(b"")
+        result = machine.run({"source": {"paths": [str(bad)]}})
+        assert result["status"] == "FAILED"
+        run_id = _q(stack_env["DATABASE_URL"], "SELECT id FROM ingest_runs WHERE status = 'failed'")[0][0]
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+        bodies = [_json.loads(m["Body"]) for m in messages]
+        (note,) = [b for b in bodies if str(run_id) in b["Message"]]
+        assert note["Subject"] == "Stockscreen ingest failed"
+        assert "empty.csv:1: file is empty" in note["Message"]
+    finally:
+        sns.unsubscribe(SubscriptionArn=sub)
+        sqs.delete_queue(QueueUrl=queue)

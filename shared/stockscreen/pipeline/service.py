@@ -508,24 +508,32 @@ def record_failure(state: dict[str, Any]) -> dict[str, Any]:
         message = f"{cause_obj.get('errorType', 'Error')}: {cause_obj.get('errorMessage', cause)}"
     except (TypeError, ValueError):
         message = str(cause)
-    with get_engine().begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO ingest_runs (id, status, source, error, finished_at) VALUES "
-                "(:r, 'failed', CAST(:s AS jsonb), :e, now()) ON CONFLICT (id) DO UPDATE SET status = 'failed', "
-                "error = :e, finished_at = now()"
-            ),
-            {"r": run_id, "s": json.dumps(state.get("source") or {}), "e": message},
-        )
-        conn.execute(text("DELETE FROM raw_bars WHERE run_id = :r"), {"r": run_id})
-        conn.execute(text("DELETE FROM raw_reference WHERE run_id = :r"), {"r": run_id})
+    recorded: str | None = None
+    try:
+        with get_engine().begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO ingest_runs (id, status, source, error, finished_at) VALUES "
+                    "(:r, 'failed', CAST(:s AS jsonb), :e, now()) ON CONFLICT (id) DO UPDATE SET status = 'failed', "
+                    "error = :e, finished_at = now()"
+                ),
+                {"r": run_id, "s": json.dumps(state.get("source") or {}), "e": message},
+            )
+            conn.execute(text("DELETE FROM raw_bars WHERE run_id = :r"), {"r": run_id})
+            conn.execute(text("DELETE FROM raw_reference WHERE run_id = :r"), {"r": run_id})
+    except (OperationalError, InterfaceError) as exc:
+        # the admins hear of the failure even when the database is what failed
+        recorded = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()[0]
     logger.error("ingest run failed", extra={"run_id": run_id, "error": message})
     topic = event_settings().admin_topic_arn
+    note = "" if recorded is None else f" (and the run could not be recorded: database unavailable: {recorded})"
     aws_client("sns").publish(
         TopicArn=topic,
         Subject="Stockscreen ingest failed",
-        Message=f"Ingest run {run_id} failed at {dt.datetime.now(dt.UTC).isoformat()}: {message}",
+        Message=f"Ingest run {run_id} failed at {dt.datetime.now(dt.UTC).isoformat()}: {message}{note}",
     )
+    if recorded is not None:
+        raise TransientError(f"database unavailable: {recorded}")  # retried: the run must end up recorded
     return {"status": "failed", "error": message}
 
 
