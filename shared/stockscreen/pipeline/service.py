@@ -47,8 +47,10 @@ TaskFn = Callable[[dict[str, Any]], dict[str, Any]]
 #: writes market data, so they share one key and a second concurrent run is refused.
 RUN_KEY = "market-data"
 
-#: Per-transaction sort/hash memory of the bulk tasks (a constant, not user input).
+#: Per-transaction sort/hash memory of the bulk tasks (constants, not user input): Validate sorts the
+#: whole run once; Load batches (up to MAX_CONCURRENCY at a time) sort one batch each.
 WORK_MEM = "256MB"
+LOAD_WORK_MEM = "64MB"
 
 EVENT_SOURCE = "stockscreen.ingest"
 EVENT_DETAIL_TYPE = "prices.updated"
@@ -370,7 +372,7 @@ def load_batch(state: dict[str, Any]) -> dict[str, Any]:
     batch = _batch(state)
     lo, hi = str(batch["lo"]), str(batch["hi"])
     with get_engine().begin() as conn:
-        conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        conn.execute(text(f"SET LOCAL work_mem = '{LOAD_WORK_MEM}'"))
         bars = load.load_bars(conn, run_id, lo, hi)  # staged rows are dropped by Report/RecordFailure
     changed = bars.pop("changed_symbols")
     result = {**bars, "changed_symbols": len(changed)}
