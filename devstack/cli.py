@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import json
 import os
 import sys
@@ -67,43 +68,122 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_ingest(paths: list[Path]) -> int:
+def _print_report(report: dict[str, Any]) -> None:
+    if not report["changed"]:
+        print(f"run {report['run_id']}: nothing changed ({report['unchanged']} bars already loaded)")
+    else:
+        print(
+            f"run {report['run_id']}: {report['inserted']} bars inserted, {report['updated']} updated, "
+            f"{report['quarantined']} quarantined; snapshot v{report['snapshot_version']}"
+        )
+    if report.get("skipped_symbols"):
+        print(f"  provider gave nothing for: {', '.join(report['skipped_symbols'])}")
+    for rule, n in sorted(report["findings"].items()):
+        print(f"  {rule}: {n}")
+
+
+def _execute(sources: list[dict[str, Any]], progress: bool = False) -> int:
+    """Run the state machine once per source (in order); stop at the first failure."""
     from devstack.stepfunctions import IngestStateMachine
     from stockscreen.db.migrate import upgrade
 
+    servers, sfn_endpoint = _wire_local()
+    try:
+        upgrade(os.environ["DATABASE_URL"])
+        machine = IngestStateMachine(sfn_endpoint)
+        bar = Progress(len(sources)) if progress else None
+        for i, source in enumerate(sources):
+            result = machine.run({"source": source})
+            if result["status"] != "SUCCEEDED":
+                if bar:
+                    bar.finish()
+                print(f"stockscreen: ingest failed: {result.get('cause')}", file=sys.stderr)
+                return 1
+            report = result["output"]["report"]
+            if bar:
+                bar.update(i + 1, f"{source.get('from')}..{source.get('to')}: +{report['inserted']} bars")
+            else:
+                _print_report(report)
+        if bar:
+            bar.finish()
+    finally:
+        for s in servers:
+            s.stop()
+    return 0
+
+
+class Progress:
+    """A progress bar on a terminal; plain progress lines when stdout is not a TTY."""
+
+    def __init__(self, total: int, width: int = 30) -> None:
+        self.total = max(total, 1)
+        self.width = width
+        self.tty = sys.stdout.isatty()
+
+    def update(self, done: int, label: str) -> None:
+        pct = 100 * done / self.total
+        if self.tty:
+            filled = int(self.width * done / self.total)
+            bar = "#" * filled + "-" * (self.width - filled)
+            print(f"\r[{bar}] {done}/{self.total} {pct:5.1f}% {label[:60]:60}", end="", flush=True)
+        else:
+            print(f"progress {done}/{self.total} ({pct:.0f}%) {label}", flush=True)
+
+    def finish(self) -> None:
+        if self.tty:
+            print(flush=True)
+
+
+def _run_ingest(paths: list[Path]) -> int:
     for p in paths:
         if not p.exists():
             print(f"stockscreen: {p}: no such file", file=sys.stderr)
             return 2
-    servers, sfn_endpoint = _wire_local()
+    return _execute([{"paths": [str(p.resolve()) for p in paths]}])
+
+
+def _day(value: str) -> dt.date:
     try:
-        upgrade(os.environ["DATABASE_URL"])
-        result = IngestStateMachine(sfn_endpoint).run({"source": {"paths": [str(p.resolve()) for p in paths]}})
-    finally:
-        for s in servers:
-            s.stop()
-    if result["status"] != "SUCCEEDED":
-        print(f"stockscreen: ingest failed: {result.get('cause')}", file=sys.stderr)
-        return 1
-    out = result["output"]
-    load = out["load"]
-    if load["inserted"] == 0 and load["updated"] == 0:
-        print(f"run {out['run_id']}: nothing changed ({load['unchanged']} bars already loaded)")
-    else:
-        print(
-            f"run {out['run_id']}: {load['inserted']} bars inserted, {load['updated']} updated, "
-            f"{load['quarantined']} quarantined; snapshot v{out['aggregate']['version']}"
-        )
-    for rule, n in sorted(out["validate"]["findings"].items()):
-        print(f"  {rule}: {n}")
-    return 0
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from None
 
 
 def cmd_ingest_run(args: argparse.Namespace) -> int:
     from devstack.dev import DEMO_DIR, DEMO_FILES
+    from stockscreen.market.calendar import previous_trading_day
 
+    if args.date is not None:
+        if args.paths:
+            print("stockscreen: give either --date (online provider) or files, not both", file=sys.stderr)
+            return 2
+        day = previous_trading_day(args.date)
+        if day != args.date:
+            print(f"{args.date} is not an NYSE trading day; ingesting {day}")
+        return _execute([{"provider": "stooq", "date": day.isoformat()}])
     paths = [Path(p) for p in args.paths] or [DEMO_DIR / f for f in DEMO_FILES]
     return _run_ingest(paths)
+
+
+def backfill_chunks(start: dt.date, end: dt.date, days: int = 31) -> list[dict[str, Any]]:
+    """The backfill as provider runs of at most ``days`` calendar days each, oldest first."""
+    chunks = []
+    lo = start
+    while lo <= end:
+        hi = min(lo + dt.timedelta(days=days - 1), end)
+        chunks.append({"provider": "stooq", "from": lo.isoformat(), "to": hi.isoformat()})
+        lo = hi + dt.timedelta(days=1)
+    return chunks
+
+
+def cmd_ingest_backfill(args: argparse.Namespace) -> int:
+    if args.start > args.end:
+        print(f"stockscreen: --from {args.start} is after --to {args.end}", file=sys.stderr)
+        return 2
+    if args.end > dt.date.today():
+        print(f"stockscreen: --to {args.end} is in the future", file=sys.stderr)
+        return 2
+    return _execute(backfill_chunks(args.start, args.end, args.chunk_days), progress=True)
 
 
 def cmd_ingest_csv(args: argparse.Namespace) -> int:
@@ -179,7 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     ing = sub.add_parser("ingest", help="market-data pipeline").add_subparsers(dest="ingest_command", required=True)
     run = ing.add_parser("run", help="run the ingest state machine (default: the demo data)")
     run.add_argument("paths", nargs="*", help="files to ingest instead of data/demo")
+    run.add_argument("--date", type=_day, help="fetch this trading day's bars from the online provider (Stooq)")
     run.set_defaults(func=cmd_ingest_run)
+    bf = ing.add_parser("backfill", help="fetch a date range from the online provider, one run per chunk")
+    bf.add_argument("--from", dest="start", type=_day, required=True)
+    bf.add_argument("--to", dest="end", type=_day, required=True)
+    bf.add_argument("--chunk-days", type=int, default=31, help="calendar days per run (default 31)")
+    bf.set_defaults(func=cmd_ingest_backfill)
     c = ing.add_parser("csv", help="load CSV files (bars, constituents, fundamentals) through the pipeline")
     c.add_argument("paths", nargs="+")
     c.set_defaults(func=cmd_ingest_csv)

@@ -144,11 +144,11 @@ def load_demo_data(machine: IngestStateMachine, db_url: str) -> None:
     result = machine.run({"source": {"paths": [str(p) for p in paths], "sha256": digests}}, timeout=1800)
     if result["status"] != "SUCCEEDED":
         raise SystemExit(f"[dev] ingest failed: {result.get('cause')}")
-    out = result["output"]
-    findings = out["validate"]["findings"]
+    report = result["output"]["report"]
+    findings = report["findings"]
     say(
-        f"demo data: {out['load']['inserted']} bars loaded, {out['load']['quarantined']} quarantined, "
-        f"snapshot v{out['aggregate']['version']} in {time.monotonic() - start:.1f}s; "
+        f"demo data: {report['inserted']} bars loaded, {report['quarantined']} quarantined, "
+        f"snapshot v{report['snapshot_version']} in {time.monotonic() - start:.1f}s; "
         f"quality: {', '.join(f'{k}={v}' for k, v in sorted(findings.items()))}"
     )
 

@@ -135,12 +135,27 @@ class IngestStateMachine:
         history = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
         entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
         return {
+            "execution_arn": execution_arn,
             "status": desc["status"],
             "output": json.loads(desc["output"]) if desc.get("output") else None,
             "error": desc.get("error"),
             "cause": desc.get("cause"),
             "states": entered,
         }
+
+    def state_durations(self, execution_arn: str) -> dict[str, float]:
+        """Seconds spent in each top-level state (entered -> exited), from the execution history."""
+        events = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        entered: dict[str, Any] = {}
+        out: dict[str, float] = {}
+        for e in events:
+            if "stateEnteredEventDetails" in e:
+                entered.setdefault(e["stateEnteredEventDetails"]["name"], e["timestamp"])
+            elif "stateExitedEventDetails" in e:
+                name = e["stateExitedEventDetails"]["name"]
+                if name in entered:
+                    out[name] = (e["timestamp"] - entered[name]).total_seconds()
+        return out
 
     def run(self, payload: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:
         return self.wait(self.start(payload), timeout)

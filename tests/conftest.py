@@ -132,6 +132,8 @@ DATA_TABLES = (
     "ingest_runs",
     "alert_invocations",
     "securities",
+    "bars_weekly",
+    "bars_monthly",
 )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stockscreen.config import INGEST_SCHEDULE_EXPRESSION as _INGEST_SCHEDULE
+
 #: ``/work/main`` (the repository root): infra_cdk/stockscreen_infra/constants.py -> parents[2].
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra_cdk"
@@ -37,7 +39,8 @@ CTX_NAG = "nag"
 # --- defaults ----------------------------------------------------------------------------------
 DEFAULT_SES_SENDER = "noreply@example.com"
 #: Weekdays 22:30 UTC, i.e. after the US close (16:00 ET = 20:00/21:00 UTC) plus vendor lag.
-INGEST_SCHEDULE_EXPRESSION = "cron(30 22 ? * MON-FRI *)"
+#: Defined once in the application's settings module; CDK and the local stack read it from there.
+INGEST_SCHEDULE_EXPRESSION = _INGEST_SCHEDULE
 
 # --- runtime -----------------------------------------------------------------------------------
 #: The layer is built with ``pip --platform manylinux2014_x86_64``, so every function is x86_64.
@@ -74,6 +77,8 @@ REDIS_PORT = 6379
 
 ALERTS_QUEUE_MAX_RECEIVE_COUNT = 5
 NOTIFICATIONS_TOPIC_NAME = "stockscreen-notifications"
+ADMIN_TOPIC_NAME = "stockscreen-admin"
+IDEMPOTENCY_TABLE_NAME = "stockscreen-idempotency"
 DASHBOARD_NAME = "stockscreen"
 
 # --- environment variable names handed to the functions ------------------------------------------
@@ -86,6 +91,8 @@ ENV_ALERTS_QUEUE_URL = "ALERTS_QUEUE_URL"
 ENV_NOTIFICATIONS_TOPIC_ARN = "NOTIFICATIONS_TOPIC_ARN"
 ENV_SES_SENDER = "SES_SENDER"
 ENV_STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+ENV_ADMIN_TOPIC_ARN = "ADMIN_TOPIC_ARN"
 #: Never set as a plain environment variable (tests enforce it): functions read DATABASE_SECRET_ARN.
 FORBIDDEN_ENV_VARS = ("DATABASE_URL",)
 

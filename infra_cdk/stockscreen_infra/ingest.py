@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -28,6 +30,21 @@ class Ingest(Construct):
         super().__init__(scope, construct_id)
 
         self.bus = events.EventBus(self, "Bus", event_bus_name=c.EVENT_BUS_NAME)
+        # Powertools idempotency records of the tasks (partition key ``id``, TTL ``expiration``).
+        self.idempotency_table = dynamodb.Table(
+            self,
+            "IdempotencyTable",
+            table_name=c.IDEMPOTENCY_TABLE_NAME,
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expiration",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Failed runs are announced to the admins here.
+        self.admin_topic = sns.Topic(self, "AdminTopic", topic_name=c.ADMIN_TOPIC_NAME, enforce_ssl=True)
 
         #: state name (Fetch, Validate, ...) -> function running it
         self.functions: dict[str, lambda_.Function] = {}
@@ -40,10 +57,17 @@ class Ingest(Construct):
                 description=f"Stockscreen ingest task {state}",
                 timeout=Duration.minutes(15),  # the ASL task timeout is 900 s
                 memory_size=1024,
-                environment={c.ENV_EVENT_BUS_NAME: self.bus.event_bus_name},
+                environment={
+                    c.ENV_EVENT_BUS_NAME: self.bus.event_bus_name,
+                    c.ENV_IDEMPOTENCY_TABLE: self.idempotency_table.table_name,
+                    c.ENV_ADMIN_TOPIC_ARN: self.admin_topic.topic_arn,
+                },
             )
+            self.idempotency_table.grant_read_write_data(self.functions[state])
         # Only the Publish task emits domain events.
         self.bus.grant_put_events_to(self.functions["Publish"])
+        # Only the failure branch notifies the admins.
+        self.admin_topic.grant_publish(self.functions["RecordFailure"])
 
         self.log_group = logs.LogGroup(
             self,
@@ -82,7 +106,16 @@ class Ingest(Construct):
             description="Daily ingest after the US close (weekdays)",
             schedule=events.Schedule.expression(schedule_expression),
             targets=[
-                # Input: the scheduled event itself (its ``time`` is the run's reference time).
-                targets.SfnStateMachine(self.state_machine, role=self.schedule_role)
+                # The run id is the scheduled event's id; the provider fetches the trading day of its time.
+                targets.SfnStateMachine(
+                    self.state_machine,
+                    role=self.schedule_role,
+                    input=events.RuleTargetInput.from_object(
+                        {
+                            "run_id": events.EventField.event_id,
+                            "source": {"provider": "stooq", "scheduled_time": events.EventField.time},
+                        }
+                    ),
+                )
             ],
         )

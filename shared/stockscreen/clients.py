@@ -39,4 +39,5 @@ def reset_clients() -> None:
     config.core_settings.cache_clear()
     config.event_settings.cache_clear()
     config.ws_settings.cache_clear()
+    config.ingest_settings.cache_clear()
     engine.get_engine.cache_clear()

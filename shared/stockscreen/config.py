@@ -35,6 +35,27 @@ class EventSettings(CoreSettings):
     admin_topic_arn: str
 
 
+#: When the scheduled ingest runs: weekdays 22:30 UTC, after the US close (EventBridge cron syntax).
+#: The one source of the schedule; CDK reads it from here.
+INGEST_SCHEDULE_EXPRESSION = "cron(30 22 ? * MON-FRI *)"
+
+
+class IngestSettings(EventSettings):
+    """The ingest pipeline's task functions."""
+
+    idempotency_table: str = Field(description="DynamoDB table of Powertools idempotency records (key 'id')")
+    ingest_schedule: str = Field(default=INGEST_SCHEDULE_EXPRESSION, description="EventBridge schedule expression")
+    ingest_batch_symbols: int = Field(default=50, ge=1, le=1000, description="symbols per provider fetch batch")
+    ingest_load_batch_rows: int = Field(
+        default=100_000, ge=1, description="about this many bars per load batch (one transaction each)"
+    )
+    ingest_max_concurrency: int = Field(default=4, ge=1, le=40, description="Map MaxConcurrency (for the record)")
+    stooq_base_url: str = Field(default="https://stooq.com/q/d/l/", description="Stooq's daily-bars CSV endpoint")
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, description="per-request timeout of online providers")
+    provider_attempts: int = Field(default=3, ge=1, le=10, description="attempts per symbol before it is reported")
+    stale_run_minutes: int = Field(default=120, ge=1, description="a 'running' run older than this is abandoned")
+
+
 class WsSettings(CoreSettings):
     """WebSocket functions: where the @connections management API lives."""
 
@@ -49,6 +70,11 @@ def core_settings() -> CoreSettings:
 @cache
 def event_settings() -> EventSettings:
     return EventSettings()  # type: ignore[call-arg]
+
+
+@cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings()  # type: ignore[call-arg]
 
 
 @cache

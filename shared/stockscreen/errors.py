@@ -65,3 +65,12 @@ class DataFileError(Invalid):
         super().__init__(f"{where}: {message}", {"path": path, "line": line})
         self.path = path
         self.line = line
+
+
+class TransientError(Unavailable):
+    """A failure worth retrying (a provider timing out, the database going away).
+
+    The ingest state machine retries task errors of this *class name* with backoff and jitter.
+    """
+
+    code = "transient"

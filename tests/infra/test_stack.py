@@ -67,9 +67,12 @@ def test_state_machine_uses_the_shared_definition(synth: Synth) -> None:
     fn_ids = {state: _logical_id(synth, fn) for state, fn in synth.stack.ingest.functions.items()}
     assert props["DefinitionSubstitutions"] == {TASKS[state]: {"Fn::GetAtt": [fn_ids[state], "Arn"]} for state in TASKS}
 
-    for state in ("Fetch", "Validate", "Load", "Aggregate", "Publish"):
+    for state in ("Plan", "Validate", "LoadReference", "Aggregate", "Publish", "Report"):
         assert actual["States"][state]["Retry"]
         assert actual["States"][state]["Catch"]
+    for state, task in (("FetchBatches", "Fetch"), ("LoadBatches", "Load")):
+        assert actual["States"][state]["Catch"]
+        assert actual["States"][state]["ItemProcessor"]["States"][task]["Retry"]
 
 
 def test_state_machine_logging_and_tracing(synth: Synth) -> None:
@@ -103,6 +106,25 @@ def test_schedule_rule_targets_the_state_machine(synth: Synth) -> None:
     (target,) = props["Targets"]
     assert target["Arn"] == {"Ref": sm_id}
     assert "RoleArn" in target
+    # the execution input names the run (the event id) and the provider day (the event time)
+    transformer = target["InputTransformer"]
+    assert set(transformer["InputPathsMap"].values()) == {"$.id", "$.time"}
+    assert '"provider":"stooq"' in transformer["InputTemplate"].replace(" ", "")
+
+
+def test_ingest_idempotency_table_and_admin_topic(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": c.IDEMPOTENCY_TABLE_NAME,
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+        },
+    )
+    synth.template.has_resource_properties("AWS::SNS::Topic", {"TopicName": c.ADMIN_TOPIC_NAME})
+    for state, fn in synth.stack.ingest.functions.items():
+        env = synth.resources("AWS::Lambda::Function")[_logical_id(synth, fn)]["Properties"]["Environment"]
+        assert {c.ENV_IDEMPOTENCY_TABLE, c.ENV_ADMIN_TOPIC_ARN, c.ENV_EVENT_BUS_NAME} <= set(env["Variables"]), state
 
 
 def test_event_bus_and_prices_updated_rule(synth: Synth) -> None:

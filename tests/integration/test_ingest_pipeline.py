@@ -32,14 +32,26 @@ def _q(url: str, sql: str, *params: object) -> list[tuple]:
 def test_demo_sample_loads_through_the_state_machine(machine: IngestStateMachine, stack_env: dict[str, str]) -> None:
     result = machine.run({"source": {"paths": SAMPLE}})
     assert result["status"] == "SUCCEEDED", result
-    assert result["states"] == ["Fetch", "Validate", "Load", "Aggregate", "Publish"]
+    entered = [s for s in result["states"] if s not in ("Fetch", "Load")]
+    assert entered == [
+        "Plan",
+        "FetchBatches",
+        "Validate",
+        "LoadReference",
+        "LoadBatches",
+        "Aggregate",
+        "Publish",
+        "Report",
+    ]
+    assert result["states"].count("Fetch") == 3  # one Map iteration per file
     out = result["output"]
+    report = out["report"]
     url = stack_env["DATABASE_URL"]
     # 8 symbols; rows with warts are quarantined, never loaded
     assert _q(url, "SELECT count(*) FROM securities")[0][0] == 8
-    quarantined = out["load"]["quarantined"]
+    quarantined = report["quarantined"]
     assert quarantined > 0
-    assert _q(url, "SELECT count(*) FROM daily_bars")[0][0] == out["fetch"]["bars"] - quarantined
+    assert _q(url, "SELECT count(*) FROM daily_bars")[0][0] == report["fetched"] - quarantined == report["inserted"]
     rules = {r[0] for r in _q(url, "SELECT DISTINCT rule FROM quality_issues")}
     assert {
         "missing_price",
@@ -66,7 +78,7 @@ def test_demo_sample_loads_through_the_state_machine(machine: IngestStateMachine
     assert low < high
     # a current snapshot with one row per symbol
     version, rows = _q(url, "SELECT version, row_count FROM snapshot_versions WHERE is_current")[0]
-    assert out["aggregate"]["version"] == version and rows == 8
+    assert report["snapshot_version"] == version and rows == 8
     run = _q(url, "SELECT status FROM ingest_runs WHERE id = %s", out["run_id"])[0]
     assert run[0] == "succeeded"
 
@@ -77,9 +89,9 @@ def test_rerun_changes_nothing(machine: IngestStateMachine, stack_env: dict[str,
     before = _q(stack_env["DATABASE_URL"], "SELECT count(*), sum(close) FROM daily_bars")[0]
     second = machine.run({"source": {"paths": SAMPLE}})
     assert second["status"] == "SUCCEEDED", second
-    assert second["output"]["load"]["inserted"] == 0
-    assert second["output"]["load"]["updated"] == 0
-    assert second["output"]["load"]["unchanged"] == first["output"]["load"]["inserted"]
+    again = second["output"]["report"]
+    assert again["inserted"] == 0 and again["updated"] == 0 and again["changed"] is False
+    assert again["unchanged"] == first["output"]["report"]["inserted"]
     assert second["output"]["aggregate"]["rebuilt"] is False
     assert _q(stack_env["DATABASE_URL"], "SELECT count(*), sum(close) FROM daily_bars")[0] == before
 

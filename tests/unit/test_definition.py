@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from stockscreen.pipeline.definition import HANDLERS, TASKS, build_definition, definition_json
+from stockscreen.pipeline.definition import HANDLERS, PIPELINE, TASKS, build_definition, definition_json
 
 
 def test_pipeline_order_and_failure_branch() -> None:
@@ -13,15 +13,29 @@ def test_pipeline_order_and_failure_branch() -> None:
     order = [d["StartAt"]]
     while "Next" in states[order[-1]]:
         order.append(states[order[-1]]["Next"])
-    assert order == ["Fetch", "Validate", "Load", "Aggregate", "Publish"]
-    assert states["Publish"]["End"] is True
+    assert order == PIPELINE
+    assert states["Report"]["End"] is True
     for name in order:
         assert states[name]["Catch"][0]["Next"] == "RecordFailure"
-        retry = states[name]["Retry"][0]
+    tasks = [states[n] for n in order if states[n]["Type"] == "Task"]
+    tasks += [states[n]["ItemProcessor"]["States"][t] for n, t in (("FetchBatches", "Fetch"), ("LoadBatches", "Load"))]
+    for task in tasks:
+        retry = task["Retry"][0]
         assert retry["BackoffRate"] > 1 and retry["JitterStrategy"] == "FULL"
+        assert "TransientError" in retry["ErrorEquals"]
         assert "States.ALL" not in retry["ErrorEquals"]  # only transient errors are retried
     assert states["RecordFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
+
+
+def test_maps_fan_out_over_batch_references_with_bounded_concurrency() -> None:
+    states = build_definition()["States"]
+    for name, items in (("FetchBatches", "$.plan.batches"), ("LoadBatches", "$.validate.batches")):
+        m = states[name]
+        assert m["Type"] == "Map" and m["ItemsPath"] == items
+        assert 1 <= m["MaxConcurrency"] <= 10
+        # each iteration gets the run id and its batch descriptor, nothing else
+        assert m["ItemSelector"] == {"run_id.$": "$.run_id", "source.$": "$.source", "batch.$": "$$.Map.Item.Value"}
 
 
 def test_placeholders_and_substitution() -> None:
@@ -30,5 +44,6 @@ def test_placeholders_and_substitution() -> None:
         assert "${" + placeholder + "}" in text
     arns = {p: f"arn:aws:lambda:us-east-1:1:function:{p}" for p in TASKS.values()}
     d = json.loads(definition_json(arns))
-    assert d["States"]["Fetch"]["Resource"] == arns["FetchFunctionArn"]
+    assert d["States"]["Plan"]["Resource"] == arns["PlanFunctionArn"]
+    assert d["States"]["FetchBatches"]["ItemProcessor"]["States"]["Fetch"]["Resource"] == arns["FetchFunctionArn"]
     assert set(HANDLERS) == set(TASKS)

@@ -63,3 +63,25 @@ def test_reference_files_are_recognised() -> None:
     demo = Path(__file__).resolve().parent.parent / "fixtures"
     assert detect_kind(demo / "constituents-sample.csv") == "constituents"
     assert detect_kind(demo / "fundamentals-sample-2018-02-08.csv") == "fundamentals"
+
+
+def test_stooq_tickers_and_urls() -> None:
+    import datetime as dt
+
+    from stockscreen.market.providers import StooqProvider
+
+    stooq = StooqProvider("https://stooq.com/q/d/l/", timeout=5)
+    assert stooq.ticker("AAPL") == "aapl.us"
+    assert stooq.ticker("BRK.B") == "brk-b.us"
+    assert (
+        stooq.url("BF.B", dt.date(2018, 2, 1), dt.date(2018, 2, 7))
+        == "https://stooq.com/q/d/l/?s=bf-b.us&i=d&d1=20180201&d2=20180207"
+    )
+
+
+def test_quality_report_rejects_a_malformed_run_id() -> None:
+    from stockscreen.errors import Invalid
+    from stockscreen.pipeline.service import run_report
+
+    with pytest.raises(Invalid, match="run_id is not a UUID"):
+        run_report("not-a-run")

@@ -7,11 +7,17 @@ happen later in the pipeline, so a bad value is quarantined rather than crashing
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
+import http.client
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Protocol, cast
 
 from stockscreen.errors import DataFileError
 
@@ -188,3 +194,115 @@ def detect_kind(path: Path) -> str:
         return "constituents"
     bar_column_map(path, csv_rows.header)
     return "bars"
+
+
+# --- one interface for every source of daily bars ---------------------------------------------
+
+#: A staged bar as read: (origin, line, (symbol, date, open, high, low, close, volume)), all text.
+BarRow = tuple[str, int, tuple[str, ...]]
+
+
+class ProviderError(Exception):
+    """A source cannot give bars for a symbol (unknown symbol, no data): permanent for this run."""
+
+    def __init__(self, symbol: str, message: str) -> None:
+        super().__init__(f"{symbol}: {message}")
+        self.symbol = symbol
+        self.message = message
+
+
+class ProviderUnavailable(ProviderError):
+    """A transient failure (timeout, connection refused, 5xx, rate limit): worth retrying."""
+
+
+class BarProvider(Protocol):
+    """A source of daily bars for one symbol over a date range."""
+
+    name: str
+
+    def daily_bars(self, symbol: str, start: dt.date, end: dt.date) -> Iterator[BarRow]: ...
+
+
+class FileBars:
+    """The files provider: bars from a CSV (plain or gzip) with any known header spelling."""
+
+    name = "files"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def rows(self) -> Iterator[BarRow]:
+        origin = self.path.name
+        for line, values in iter_bars(self.path):
+            yield origin, line, values
+
+
+_STOOQ_HEADER = ["Date", "Open", "High", "Low", "Close", "Volume"]
+
+
+class StooqProvider:
+    """Daily bars from Stooq's CSV endpoint (``/q/d/l/?s=aapl.us&i=d&d1=YYYYMMDD&d2=YYYYMMDD``).
+
+    Symbols map to Stooq's US tickers: lower case, ``.`` -> ``-``, suffix ``.us`` (BRK.B -> brk-b.us).
+    Stooq answers HTTP 200 with the body ``No data`` for an unknown symbol or an empty range, and a
+    plain-text notice when the daily request quota is used up.
+    """
+
+    name = "stooq"
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+
+    @staticmethod
+    def ticker(symbol: str) -> str:
+        return symbol.lower().replace(".", "-") + ".us"
+
+    def url(self, symbol: str, start: dt.date, end: dt.date) -> str:
+        query = urllib.parse.urlencode(
+            {"s": self.ticker(symbol), "i": "d", "d1": start.strftime("%Y%m%d"), "d2": end.strftime("%Y%m%d")}
+        )
+        return f"{self.base_url}?{query}"
+
+    def _get(self, symbol: str, url: str) -> str:
+        request = urllib.request.Request(url, headers={"User-Agent": "stockscreen-ingest/1.0"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - http(s) only
+                body: bytes = response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 429 or exc.code >= 500:
+                raise ProviderUnavailable(symbol, f"stooq answered HTTP {exc.code}") from exc
+            raise ProviderError(symbol, f"stooq answered HTTP {exc.code}") from exc
+        except TimeoutError as exc:
+            raise ProviderUnavailable(symbol, f"stooq timed out after {self.timeout:g}s") from exc
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, (TimeoutError, socket.timeout)):
+                raise ProviderUnavailable(symbol, f"stooq timed out after {self.timeout:g}s") from exc
+            raise ProviderUnavailable(symbol, f"stooq unreachable: {reason}") from exc
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProviderError(symbol, "stooq sent non-UTF-8 data") from exc
+
+    def daily_bars(self, symbol: str, start: dt.date, end: dt.date) -> Iterator[BarRow]:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ProviderError(symbol, f"not an http(s) URL: {self.base_url}")
+        body = self._get(symbol, self.url(symbol, start, end))
+        origin = f"stooq:{self.ticker(symbol)}"
+        lines = body.splitlines()
+        first = lines[0].strip() if lines else ""
+        if first.lower() == "no data" or not first:
+            raise ProviderError(symbol, "stooq has no data for this symbol and range")
+        if "exceeded" in first.lower() and "limit" in first.lower():
+            raise ProviderUnavailable(symbol, f"stooq quota: {first}")
+        header = [h.strip() for h in next(csv.reader([first]))]
+        if header[: len(_STOOQ_HEADER)] != _STOOQ_HEADER:
+            raise ProviderError(symbol, f"unexpected stooq header {first!r}")
+        for line, row in enumerate(csv.reader(lines[1:]), 2):
+            if not row:
+                continue
+            if len(row) < len(_STOOQ_HEADER):
+                raise ProviderError(symbol, f"{origin}:{line}: expected {len(_STOOQ_HEADER)} fields, found {len(row)}")
+            d, o, h, lo, c, v = (x.strip() for x in row[:6])
+            yield origin, line, (symbol.upper(), d, o, h, lo, c, v)

@@ -11,7 +11,7 @@ from stockscreen.errors import NotFound
 from stockscreen.screening.fields import METRIC_FIELDS
 
 Interval = Literal["1d", "1w", "1mo"]
-_TRUNC = {"1w": "week", "1mo": "month"}
+_ROLLUP = {"1w": "bars_weekly", "1mo": "bars_monthly"}
 
 
 class MarketRepository:
@@ -87,12 +87,12 @@ class MarketRepository:
                     "AND date BETWEEN :start AND :end ORDER BY date DESC LIMIT :limit"
                 )
             else:
-                unit = _TRUNC[interval]  # whitelisted: 'week' or 'month'
+                # weekly/monthly bars come from the rollups the pipeline maintains (continuous
+                # aggregates on TimescaleDB): whole periods overlapping [start, end]
+                table = _ROLLUP[interval]  # whitelisted: bars_weekly or bars_monthly
                 sql = (
-                    f"SELECT min(date) AS date, (array_agg(open ORDER BY date))[1] AS open, max(high) AS high, "
-                    f"min(low) AS low, (array_agg(close ORDER BY date DESC))[1] AS close, sum(volume) AS volume "
-                    f"FROM daily_bars WHERE security_id = :sid AND date BETWEEN :start AND :end "
-                    f"GROUP BY date_trunc('{unit}', date) ORDER BY 1 DESC LIMIT :limit"
+                    f"SELECT first_date, open, high, low, close, volume FROM {table} WHERE security_id = :sid "
+                    "AND last_date >= :start AND first_date <= :end ORDER BY period_start DESC LIMIT :limit"
                 )
             rows = conn.execute(text(sql), params).all()
         return [

@@ -3,6 +3,14 @@
 The same definition is deployed by CDK (with ``definition_substitutions`` filling the
 ``${...FunctionArn}`` placeholders), executed by moto's Step Functions interpreter in
 tests, and by ``make dev``.
+
+Shape::
+
+    Plan -> FetchBatches (Map: Fetch per symbol batch / file) -> Validate -> LoadReference
+         -> LoadBatches (Map: Load, one transaction per batch) -> Aggregate -> Publish -> Report
+    any state --Catch--> RecordFailure (run marked failed, SNS to the admins) -> Failed
+
+Tasks pass references (the run id, batch descriptors), never rows.
 """
 
 from __future__ import annotations
@@ -13,59 +21,98 @@ from typing import Any
 
 STATE_MACHINE_NAME = "stockscreen-ingest"
 
+#: Bounded fan-out of the two Map states (provider politeness, database connections).
+MAX_CONCURRENCY = 4
+
 #: Task state name -> placeholder name of the Lambda function that runs it.
 TASKS: dict[str, str] = {
+    "Plan": "PlanFunctionArn",
     "Fetch": "FetchFunctionArn",
     "Validate": "ValidateFunctionArn",
+    "LoadReference": "LoadReferenceFunctionArn",
     "Load": "LoadFunctionArn",
     "Aggregate": "AggregateFunctionArn",
     "Publish": "PublishFunctionArn",
+    "Report": "ReportFunctionArn",
     "RecordFailure": "RecordFailureFunctionArn",
 }
 
 #: Task state name -> the handler (``module.function`` inside ``functions/ingest``).
 HANDLERS: dict[str, str] = {
+    "Plan": "handlers.plan",
     "Fetch": "handlers.fetch",
     "Validate": "handlers.validate",
+    "LoadReference": "handlers.load_reference",
     "Load": "handlers.load",
     "Aggregate": "handlers.aggregate",
     "Publish": "handlers.publish",
+    "Report": "handlers.report",
     "RecordFailure": "handlers.record_failure",
 }
 
+#: Errors worth retrying: Lambda service hiccups, our ``TransientError`` (provider 5xx/timeouts,
+#: the database going away) and a concurrent duplicate invocation still in progress.
 TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
     "TransientError",
+    "IdempotencyAlreadyInProgressError",
 ]
 
-_PIPELINE = ["Fetch", "Validate", "Load", "Aggregate", "Publish"]
+#: State names in execution order (Map states named for their batches).
+PIPELINE = ["Plan", "FetchBatches", "Validate", "LoadReference", "LoadBatches", "Aggregate", "Publish", "Report"]
+
+_RETRY: dict[str, Any] = {
+    "ErrorEquals": TRANSIENT_ERRORS,
+    "IntervalSeconds": 1,
+    "MaxAttempts": 2,
+    "BackoffRate": 2.0,
+    "MaxDelaySeconds": 30,
+    "JitterStrategy": "FULL",
+}
+_CATCH = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
 
 
-def _task(name: str, arn: str, next_state: str | None) -> dict[str, Any]:
+def _task(arn: str, result_path: str | None, next_state: str | None, *, catch: bool = True) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": arn,
-        "ResultPath": f"$.{name.lower()}",
         "TimeoutSeconds": 900,
-        "Retry": [
-            {
-                "ErrorEquals": TRANSIENT_ERRORS,
-                "IntervalSeconds": 2,
-                "MaxAttempts": 3,
-                "BackoffRate": 2.0,
-                "JitterStrategy": "FULL",
-            }
-        ],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}],
+        "Retry": [dict(_RETRY)],
     }
+    if result_path is not None:
+        state["ResultPath"] = result_path
+    if catch:
+        state["Catch"] = [dict(c) for c in _CATCH]
     if next_state is None:
         state["End"] = True
     else:
         state["Next"] = next_state
     return state
+
+
+def _map(items_path: str, task_name: str, arn: str, result_path: str, next_state: str) -> dict[str, Any]:
+    """A Map state running one task per batch; each iteration gets only references."""
+    return {
+        "Type": "Map",
+        "ItemsPath": items_path,
+        "MaxConcurrency": MAX_CONCURRENCY,
+        "ItemSelector": {
+            "run_id.$": "$.run_id",
+            "source.$": "$.source",
+            "batch.$": "$$.Map.Item.Value",
+        },
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": task_name,
+            "States": {task_name: _task(arn, None, None, catch=False)},
+        },
+        "ResultPath": result_path,
+        "Next": next_state,
+        "Catch": [dict(c) for c in _CATCH],
+    }
 
 
 def build_definition(function_arns: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -77,20 +124,31 @@ def build_definition(function_arns: Mapping[str, str] | None = None) -> dict[str
             return "${" + key + "}"
         return function_arns[key]
 
-    states: dict[str, Any] = {}
-    for i, name in enumerate(_PIPELINE):
-        nxt = _PIPELINE[i + 1] if i + 1 < len(_PIPELINE) else None
-        states[name] = _task(name, arn(name), nxt)
-    states["RecordFailure"] = {
-        "Type": "Task",
-        "Resource": arn("RecordFailure"),
-        "ResultPath": "$.failure",
-        "Next": "Failed",
+    states: dict[str, Any] = {
+        "Plan": _task(arn("Plan"), "$.plan", "FetchBatches"),
+        "FetchBatches": _map("$.plan.batches", "Fetch", arn("Fetch"), "$.fetch", "Validate"),
+        "Validate": _task(arn("Validate"), "$.validate", "LoadReference"),
+        "LoadReference": _task(arn("LoadReference"), "$.reference", "LoadBatches"),
+        "LoadBatches": _map("$.validate.batches", "Load", arn("Load"), "$.load", "Aggregate"),
+        "Aggregate": _task(arn("Aggregate"), "$.aggregate", "Publish"),
+        "Publish": _task(arn("Publish"), "$.publish", "Report"),
+        "Report": _task(arn("Report"), "$.report", None),
+        "RecordFailure": {
+            "Type": "Task",
+            "Resource": arn("RecordFailure"),
+            "ResultPath": "$.failure",
+            "TimeoutSeconds": 300,
+            "Retry": [dict(_RETRY)],
+            "Next": "Failed",
+        },
+        "Failed": {"Type": "Fail", "Error": "IngestFailed", "CausePath": "$.failure.error"},
     }
-    states["Failed"] = {"Type": "Fail", "Error": "IngestFailed", "CausePath": "$.failure.error"}
     return {
-        "Comment": "Stockscreen market-data ingest: fetch -> validate -> load -> aggregate -> publish",
-        "StartAt": _PIPELINE[0],
+        "Comment": (
+            "Stockscreen market-data ingest: plan -> fetch (per batch) -> validate -> load (per batch) "
+            "-> aggregate -> publish -> report"
+        ),
+        "StartAt": PIPELINE[0],
         "States": states,
     }
 

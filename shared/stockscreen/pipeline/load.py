@@ -252,47 +252,107 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
     return {"securities": upserted, "fundamentals": count}
 
 
-def load_bars(conn: Connection, run_id: str) -> dict[str, Any]:
-    """Upsert clean staged bars; unchanged rows are not rewritten, so a re-run changes nothing."""
-    staged_sql = (
-        "SELECT s.id AS security_id, s.symbol, r.date, r.open, r.high, r.low, r.close, r.volume::bigint AS volume"
-        " FROM raw_bars r JOIN securities s ON s.symbol = r.symbol"
-        " WHERE r.run_id = :r AND r.rejected_rule IS NULL"
-    )
-    updated = conn.execute(
+def load_bars(conn: Connection, run_id: str, lo: str | None = None, hi: str | None = None) -> dict[str, Any]:
+    """Upsert clean staged bars of symbols in [lo, hi] (all when None), in one statement.
+
+    Unchanged rows are not rewritten, so a re-run changes nothing and says so. The update and the
+    insert touch disjoint rows (existing vs new keys), so one snapshot serves both.
+    """
+    rng = " AND symbol BETWEEN :lo AND :hi" if lo is not None and hi is not None else ""
+    result = conn.execute(
         text(
-            f"WITH staged AS ({staged_sql}), up AS ("
-            " UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close, volume = x.volume"
-            " FROM staged x WHERE b.security_id = x.security_id AND b.date = x.date"
+            "WITH raw AS MATERIALIZED (SELECT symbol, date, open, high, low, close, volume, rejected_rule"
+            " FROM raw_bars WHERE run_id = :r" + rng + "), "
+            "staged AS MATERIALIZED (SELECT s.id AS security_id, s.symbol, r.date, r.open, r.high, r.low, r.close,"
+            " r.volume::bigint AS volume FROM raw r JOIN securities s ON s.symbol = r.symbol"
+            " WHERE r.rejected_rule IS NULL), "
+            "up AS (UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close,"
+            " volume = x.volume FROM staged x WHERE b.security_id = x.security_id AND b.date = x.date"
             " AND (b.open, b.high, b.low, b.close, b.volume)"
             " IS DISTINCT FROM (x.open, x.high, x.low, x.close, x.volume)"
-            " RETURNING x.symbol) SELECT symbol, count(*) FROM up GROUP BY symbol"
-        ),
-        {"r": run_id},
-    ).all()
-    inserted = conn.execute(
-        text(
-            f"WITH staged AS ({staged_sql}), ins AS ("
-            " INSERT INTO daily_bars (security_id, date, open, high, low, close, volume)"
+            " RETURNING x.security_id, x.symbol, x.date), "
+            "ins AS (INSERT INTO daily_bars (security_id, date, open, high, low, close, volume)"
             " SELECT security_id, date, open, high, low, close, volume FROM staged"
-            " ON CONFLICT (security_id, date) DO NOTHING RETURNING security_id)"
-            " SELECT s.symbol, count(*) FROM ins JOIN securities s ON s.id = ins.security_id GROUP BY s.symbol"
+            " ON CONFLICT (security_id, date) DO NOTHING RETURNING security_id, date), "
+            "changes AS (SELECT 'u' AS kind, security_id, min(date) AS first, count(*) AS n FROM up"
+            " GROUP BY security_id"
+            " UNION ALL SELECT 'i', security_id, min(date), count(*) FROM ins GROUP BY security_id) "
+            "SELECT c.kind, c.security_id, s.symbol, c.first, c.n, "
+            " (SELECT count(*) FROM raw WHERE rejected_rule IS NULL), (SELECT count(*) FROM raw"
+            " WHERE rejected_rule IS NOT NULL) FROM changes c JOIN securities s ON s.id = c.security_id"
+            " UNION ALL SELECT 'total', NULL, NULL, NULL, 0, (SELECT count(*) FROM raw WHERE rejected_rule IS NULL),"
+            " (SELECT count(*) FROM raw WHERE rejected_rule IS NOT NULL)"
         ),
-        {"r": run_id},
+        {"r": run_id, "lo": lo, "hi": hi},
     ).all()
-    staged = conn.execute(
-        text(
-            "SELECT count(*) FILTER (WHERE rejected_rule IS NULL), count(*) FILTER (WHERE rejected_rule IS NOT NULL)"
-            " FROM raw_bars WHERE run_id = :r"
-        ),
-        {"r": run_id},
-    ).one()
-    n_ins = sum(int(r[1]) for r in inserted)
-    n_upd = sum(int(r[1]) for r in updated)
+    n_ins = sum(int(r[4]) for r in result if r[0] == "i")
+    n_upd = sum(int(r[4]) for r in result if r[0] == "u")
+    clean, rejected = int(result[-1][5]), int(result[-1][6])
+    # earliest changed date per security: the rollups from there on are rebuilt
+    since: dict[int, dt.date] = {}
+    for kind, sid, _sym, first, _n, _c, _r in result:
+        if kind in ("i", "u"):
+            since[int(sid)] = min(since.get(int(sid), first), first)
+    rolled = refresh_rollups(conn, since)
     return {
         "inserted": n_ins,
         "updated": n_upd,
-        "unchanged": int(staged[0]) - n_ins - n_upd,
-        "quarantined": int(staged[1]),
-        "changed_symbols": sorted({r[0] for r in inserted} | {r[0] for r in updated}),
+        "unchanged": clean - n_ins - n_upd,
+        "quarantined": rejected,
+        "rollup_rows": rolled,
+        "changed_symbols": sorted({r[2] for r in result if r[0] in ("i", "u")}),
     }
+
+
+#: rollup table -> date_trunc unit (whitelist: the only identifiers interpolated into SQL)
+ROLLUPS = {"bars_weekly": "week", "bars_monthly": "month"}
+
+
+def rollups_are_continuous_aggregates(conn: Connection) -> bool:
+    """True on the TimescaleDB path, where continuous aggregates maintain the rollups."""
+    # a continuous aggregate is a view over its materialisation hypertable; a native rollup is a table
+    return bool(
+        conn.execute(
+            text("SELECT coalesce((SELECT relkind = 'v' FROM pg_class WHERE oid = to_regclass('bars_weekly')), false)")
+        ).scalar()
+    )
+
+
+def refresh_rollups(conn: Connection, since: dict[int, dt.date]) -> int:
+    """Rebuild weekly/monthly rows of each security from the period containing its first change.
+
+    Native path only (plain tables); on TimescaleDB the continuous aggregates' refresh policies do it.
+    """
+    if not since or rollups_are_continuous_aggregates(conn):
+        return 0
+    ids = list(since)
+    firsts = [since[i] for i in ids]
+    total = 0
+    changed = (
+        "WITH changed AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:firsts AS date[])) "
+        "AS c(security_id, first)) "
+    )
+    for table, unit in ROLLUPS.items():
+        conn.execute(
+            text(
+                changed + f"DELETE FROM {table} t USING changed c WHERE t.security_id = c.security_id "
+                f"AND t.period_start >= date_trunc('{unit}', c.first)::date"
+            ),
+            {"ids": ids, "firsts": firsts},
+        )
+        result = conn.execute(
+            text(
+                changed
+                + f"INSERT INTO {table} (security_id, period_start, open, high, low, close, volume, first_date, "
+                "last_date, bars) "
+                f"SELECT b.security_id, date_trunc('{unit}', b.date)::date, "
+                "(array_agg(b.open ORDER BY b.date))[1], max(b.high), min(b.low), "
+                "(array_agg(b.close ORDER BY b.date DESC))[1], sum(b.volume), min(b.date), max(b.date), count(*) "
+                "FROM daily_bars b JOIN changed c ON b.security_id = c.security_id "
+                f"AND b.date >= date_trunc('{unit}', c.first)::date "
+                f"GROUP BY b.security_id, date_trunc('{unit}', b.date)"
+            ),
+            {"ids": ids, "firsts": firsts},
+        )
+        total += result.rowcount or 0
+    return total

@@ -6,10 +6,13 @@ reported. Every finding lands in ``quality_issues`` for the run's report.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
+
+from stockscreen.market.calendar import sessions_before, trading_days
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,24 @@ class Rule:
     select: str
     #: True when the rule marks rows (errors), False when it only reports
     marks_rows: bool = True
+    #: True when the SQL takes ``:days``, the NYSE trading days of the run's date range
+    needs_calendar: bool = False
+
+
+#: Sessions without a bar after which an active security is reported stale.
+STALE_SESSIONS = 5
+
+#: Per staged symbol: its dates (``dated``), its staged span and the span extended back to its
+#: last bar already loaded before this run (``ext``), so a gap since the previous run is found too.
+_SPANS = (
+    "span AS (SELECT symbol, min(date) AS lo, max(date) AS hi FROM raw_bars WHERE run_id = :run_id "
+    "AND date IS NOT NULL AND symbol IS NOT NULL GROUP BY symbol), "
+    "ext AS (SELECT p.symbol, coalesce(prev.d, p.lo) AS lo, p.lo AS lo_staged, p.hi, "
+    "(prev.d IS NOT NULL)::int AS has_prev "
+    "FROM span p LEFT JOIN securities s ON s.symbol = p.symbol "
+    "LEFT JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b WHERE b.security_id = s.id AND b.date < p.lo) "
+    "prev ON true)"
+)
 
 
 _ROW_RAW = (
@@ -93,7 +114,8 @@ RULES: tuple[Rule, ...] = (
         "bad_volume",
         "error",
         "volume is negative or not a whole number",
-        "SELECT ctid, symbol, date, format('volume %s', volume), "
+        "SELECT ctid, symbol, date, CASE WHEN volume < 0 THEN format('negative volume %s', volume) "
+        "ELSE format('volume %s is not a whole number', volume) END, "
         + _ROW_RAW
         + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
         "AND (volume < 0 OR volume <> trunc(volume))",
@@ -107,13 +129,26 @@ RULES: tuple[Rule, ...] = (
         + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL AND date > current_date",
     ),
     Rule(
+        "closed_day",
+        "error",
+        "the bar is dated on a weekend or an NYSE holiday (the exchange was closed)",
+        "SELECT ctid, symbol, date, 'bar on a day the exchange was closed', "
+        + _ROW_RAW
+        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "AND date <= current_date AND date NOT IN (SELECT unnest(CAST(:days AS date[])))",
+        needs_calendar=True,
+    ),
+    Rule(
         "duplicate_bar",
         "error",
         "the same (symbol, date) appears more than once",
+        "WITH dup AS (SELECT symbol, date FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
+        "GROUP BY symbol, date HAVING count(*) > 1) "
         "SELECT ctid, symbol, date, 'duplicate of an earlier row for the same symbol and date', "
         + _ROW_RAW
-        + " FROM (SELECT ctid, *, row_number() OVER (PARTITION BY symbol, date ORDER BY file, line) "
-        "AS n FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL) d WHERE n > 1",
+        + " FROM (SELECT r.ctid, r.*, row_number() OVER (PARTITION BY r.symbol, r.date ORDER BY r.file, r.line) "
+        "AS n FROM raw_bars r JOIN dup USING (symbol, date) WHERE r.run_id = :run_id AND r.rejected_rule IS NULL) d "
+        "WHERE n > 1",
     ),
     Rule(
         "unknown_symbol",
@@ -130,25 +165,36 @@ RULES: tuple[Rule, ...] = (
         "suspicious_jump",
         "warning",
         "close moved more than 40% in a day (split, spin-off or bad print)",
-        "SELECT NULL::tid, symbol, date, format('close %s after %s (%s%%)', close, prev, "
-        "round(((close / prev - 1) * 100)::numeric, 1)), NULL::jsonb FROM ("
-        "SELECT symbol, date, close, lag(close) OVER (PARTITION BY symbol ORDER BY date) AS prev "
-        "FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL) j "
-        "WHERE prev > 0 AND abs(close / prev - 1) > 0.4",
+        # the first staged bar of a symbol is compared with its last close already loaded (daily runs)
+        "WITH " + _SPANS + ", prevc AS (SELECT e.symbol, pc.close FROM ext e "
+        "JOIN securities s ON s.symbol = e.symbol CROSS JOIN LATERAL (SELECT b.close FROM daily_bars b "
+        "WHERE b.security_id = s.id AND b.date = e.lo) pc WHERE e.has_prev = 1) "
+        "SELECT NULL::tid, j.symbol, j.date, format('close %s after %s (%s%%)', j.close, j.prev, "
+        "round(((j.close / j.prev - 1) * 100)::numeric, 1)), NULL::jsonb FROM ("
+        "SELECT r.symbol, r.date, r.close, coalesce(lag(r.close) OVER (PARTITION BY r.symbol ORDER BY r.date), "
+        "min(p.close) OVER (PARTITION BY r.symbol)) AS prev "
+        "FROM raw_bars r LEFT JOIN prevc p ON p.symbol = r.symbol "
+        "WHERE r.run_id = :run_id AND r.rejected_rule IS NULL) j "
+        "WHERE j.prev > 0 AND abs(j.close / j.prev - 1) > 0.4",
         marks_rows=False,
     ),
     Rule(
         "calendar_gap",
         "warning",
-        "a trading day is missing between a symbol's first and last bar",
-        "WITH dated AS (SELECT symbol, date FROM raw_bars WHERE run_id = :run_id AND date IS NOT NULL "
-        "AND symbol IS NOT NULL), cal AS (SELECT DISTINCT date FROM dated), "
-        "span AS (SELECT symbol, min(date) lo, max(date) hi FROM dated GROUP BY symbol), "
-        "missing AS (SELECT s.symbol, c.date FROM span s JOIN cal c ON c.date > s.lo AND c.date < s.hi "
-        "EXCEPT SELECT symbol, date FROM dated) "
-        "SELECT NULL::tid, symbol, date, 'no bar on a trading day', NULL::jsonb FROM missing "
+        "an NYSE trading day is missing between a symbol's previous bar (loaded or staged) and its last",
+        # Only symbols with fewer trading-day bars than trading days in their span are expanded day by day.
+        "WITH cal AS MATERIALIZED (SELECT unnest(CAST(:days AS date[])) AS date), " + _SPANS + ", "
+        "dated AS MATERIALIZED (SELECT DISTINCT symbol, date FROM raw_bars WHERE run_id = :run_id "
+        "AND symbol IS NOT NULL AND date IN (SELECT date FROM cal)), "
+        "counted AS (SELECT symbol, count(*) AS n FROM dated GROUP BY symbol), "
+        "suspect AS MATERIALIZED (SELECT e.symbol, e.lo, e.hi FROM ext e JOIN counted k USING (symbol) "
+        "WHERE (SELECT count(*) FROM cal c WHERE c.date >= e.lo AND c.date <= e.hi) > k.n + e.has_prev), "
+        "missing AS (SELECT e.symbol, c.date FROM suspect e JOIN cal c ON c.date > e.lo AND c.date < e.hi "
+        "EXCEPT SELECT symbol, date FROM dated WHERE symbol IN (SELECT symbol FROM suspect)) "
+        "SELECT NULL::tid, symbol, date, 'no bar on an NYSE trading day', NULL::jsonb FROM missing "
         "ORDER BY symbol, date",
         marks_rows=False,
+        needs_calendar=True,
     ),
     Rule(
         "late_start",
@@ -170,17 +216,48 @@ RULES: tuple[Rule, ...] = (
         "FROM span WHERE hi < (SELECT max(hi) FROM span)",
         marks_rows=False,
     ),
+    Rule(
+        "stale_security",
+        "warning",
+        f"an active security absent from this run has had no bar for more than {STALE_SESSIONS} sessions",
+        "SELECT NULL::tid, s.symbol, last.d, format('last bar %s: stale (delisted, renamed or a provider gap?)', "
+        "last.d), NULL::jsonb FROM securities s CROSS JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b "
+        "WHERE b.security_id = s.id) last WHERE s.is_active AND last.d < :stale_before "
+        "AND NOT EXISTS (SELECT 1 FROM raw_bars r WHERE r.run_id = :run_id AND r.symbol = s.symbol) "
+        "ORDER BY s.symbol",
+        marks_rows=False,
+        needs_calendar=True,
+    ),
 )
+
+
+def _calendar(conn: Connection, run_id: str) -> list[dt.date]:
+    lo, hi = conn.execute(text("WITH " + _SPANS + " SELECT min(lo), max(hi) FROM ext"), {"run_id": run_id}).one()
+    if lo is None:
+        return []
+    return list(trading_days(lo, min(hi, dt.date.today())))
+
+
+RULE_NAMES = frozenset(r.name for r in RULES)
+#: rules whose findings are quarantined rows (never loaded)
+QUARANTINING = frozenset(r.name for r in RULES if r.marks_rows and r.severity == "error")
 
 
 def run_rules(conn: Connection, run_id: str) -> dict[str, int]:
     """Apply every rule in order; returns findings per rule."""
     found: dict[str, int] = {}
+    days: list[dt.date] | None = None
     for rule in RULES:
+        params: dict[str, object] = {"run_id": run_id}
+        if rule.needs_calendar:
+            if days is None:
+                days = _calendar(conn, run_id)
+            params["days"] = days
+            params["stale_before"] = sessions_before(days[-1], STALE_SESSIONS) if days else dt.date.min
         action = "quarantined" if rule.marks_rows else "loaded"
         if rule.severity == "info":
             action = "loaded"
-        rows = conn.execute(text(rule.select), {"run_id": run_id}).all()
+        rows = conn.execute(text(rule.select), params).all()
         if not rows:
             continue
         found[rule.name] = len(rows)

@@ -1,0 +1,115 @@
+"""Ingest benchmarks (figures, not pass/fail timing): ``BENCH <name> <value> <unit>`` lines.
+
+1. Backfill of the full demo history through the pipeline's load path (stage with COPY, all
+   quality rules, reference upsert, per-batch upsert + rollups), side by side with a plain COPY
+   of the same rows into an empty table in the same run.
+2. An incremental daily run (the last demo day, all ~500 symbols) end to end through the state
+   machine, on top of the history minus that day.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+
+from devstack.stepfunctions import IngestStateMachine
+from stockscreen.market.providers import iter_bars
+from stockscreen.pipeline import service
+from stockscreen.pipeline.definition import MAX_CONCURRENCY
+from tests.conftest import DEMO, truncate_all
+
+BARS = DEMO / "sp500-daily-2013-2018.csv.gz"
+REFERENCE = [DEMO / "sp500-constituents-2018-01-19.csv", DEMO / "sp500-fundamentals-2018-02-08.csv"]
+LAST_DAY = "2018-02-07"
+
+
+def _plain(url: str) -> str:
+    return url.replace("+psycopg", "")
+
+
+def bench(name: str, value: float, unit: str) -> None:
+    print(f"BENCH {name} {value:.1f} {unit}", flush=True)
+
+
+def _raw_copy(url: str) -> tuple[int, float]:
+    """The physical limit: the same file parsed the same way, COPYed into an empty typed table."""
+    with psycopg.connect(_plain(url)) as conn:
+        conn.execute(
+            "CREATE TEMP TABLE copy_peer (symbol text, date date, open float8, high float8, low float8, "
+            "close float8, volume float8)"
+        )
+        start = time.perf_counter()
+        n = 0
+        with conn.cursor() as cur, cur.copy("COPY copy_peer FROM STDIN") as copy:
+            for _line, (sym, d, o, h, lo, c, v) in iter_bars(BARS):
+                copy.write_row((sym, d or None, o or None, h or None, lo or None, c or None, v or None))
+                n += 1
+        conn.commit()
+        return n, time.perf_counter() - start
+
+
+def _pipeline_backfill(paths: list[Path]) -> tuple[dict[str, int], float]:
+    run_id = str(uuid.uuid4())
+    state: dict = {"run_id": run_id, "source": {"paths": [str(p) for p in paths]}}
+    phases: dict[str, float] = {}
+    start = t = time.perf_counter()
+    plan = service.plan(state)
+    state["fetch"] = [service.fetch({**state, "batch": b}) for b in plan["batches"]]
+    phases["plan+fetch (COPY to staging)"], t = time.perf_counter() - t, time.perf_counter()
+    state["validate"] = service.validate(state)
+    phases["validate (quality rules)"], t = time.perf_counter() - t, time.perf_counter()
+    service.load_reference(state)
+    # the LoadBatches Map runs its iterations MAX_CONCURRENCY at a time; so does this
+    with ThreadPoolExecutor(MAX_CONCURRENCY) as pool:
+        state["load"] = list(
+            pool.map(lambda b: service.load_batch({**state, "batch": b}), state["validate"]["batches"])
+        )
+    phases["load (upsert + rollups)"] = time.perf_counter() - t
+    elapsed = time.perf_counter() - start
+    for name, seconds in phases.items():
+        print(f"  phase {name}: {seconds:.2f} s", flush=True)
+    state["aggregate"] = service.aggregate(state)
+    service.report(state)
+    return service._load_totals(state), elapsed
+
+
+def test_backfill_and_incremental(stack_env: dict[str, str], tmp_path: Path) -> None:
+    url = stack_env["DATABASE_URL"]
+    truncate_all(url)
+
+    n, copy_s = _raw_copy(url)
+    bench("raw_copy_rows_per_s", n / copy_s, "rows/s")
+
+    totals, pipe_s = _pipeline_backfill([*REFERENCE, BARS])
+    assert totals["inserted"] > 618_000
+    bench("backfill_pipeline_rows_per_s", n / pipe_s, "rows/s")
+    bench("backfill_vs_raw_copy", 100 * copy_s / pipe_s, "%")
+
+    # incremental: remove the last day, then ingest just that day through the state machine
+    last_day = tmp_path / f"bars-{LAST_DAY}.csv"
+    with gzip.open(BARS, "rt") as src, last_day.open("w", newline="") as dst:
+        reader = csv.reader(src)
+        writer = csv.writer(dst)
+        writer.writerow(next(reader))
+        writer.writerows(r for r in reader if r[0] == LAST_DAY)
+    with psycopg.connect(_plain(url), autocommit=True) as conn:
+        deleted = conn.execute("DELETE FROM daily_bars WHERE date = %s", (LAST_DAY,)).rowcount
+    machine = IngestStateMachine(stack_env["AWS_ENDPOINT_URL"])
+    start = time.perf_counter()
+    result = machine.run({"source": {"paths": [str(last_day)]}})
+    inc_s = time.perf_counter() - start
+    assert result["status"] == "SUCCEEDED", result
+    assert result["output"]["report"]["inserted"] == deleted
+    bench("incremental_daily_run_s", inc_s, "s")
+    durations = machine.state_durations(result["execution_arn"])
+    for state, seconds in durations.items():
+        print(f"  state {state}: {seconds:.2f} s", flush=True)
+    # the same run without the Aggregate state (indicators + snapshot, measured by its own benchmark)
+    bench("incremental_daily_run_without_aggregate_s", inc_s - durations.get("Aggregate", 0.0), "s")
+    bench("incremental_daily_symbols", result["output"]["report"]["changed_symbols"], "symbols")
