@@ -1,0 +1,253 @@
+"""The screening universe: every security x every stored trading date, as NumPy arrays.
+
+Built once per snapshot version from ``daily_bars`` + the latest ``fundamentals`` + the
+profile in ``securities`` + the current ``snapshot_rows`` (for catalogue fields whose history
+this module does not compute), then cached in the process (a warm Lambda reuses it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Engine, text
+
+from stockscreen.errors import Invalid, Unavailable
+from stockscreen.screening.fields import BY_ID, FIELDS
+from stockscreen.screening.history import COMPUTERS, F2, Frame, period_end_flags, resample
+from stockscreen.screening.validate import field_kind
+
+EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def day_number(d: Any) -> float:
+    """Days since 1970-01-01 (how date fields are held)."""
+    return float((np.datetime64(d, "D") - EPOCH) // np.timedelta64(1, "D"))
+
+
+@dataclass
+class Categorical:
+    """A text column as integer codes into sorted categories (-1 = missing)."""
+
+    codes: NDArray[np.int32]
+    categories: list[str]
+
+    @classmethod
+    def of(cls, values: list[str | None]) -> Categorical:
+        cats = sorted({v for v in values if v is not None})
+        index = {c: i for i, c in enumerate(cats)}
+        codes = np.array([index[v] if v is not None else -1 for v in values], dtype=np.int32)
+        return cls(codes, cats)
+
+    def code(self, value: str) -> int:
+        i = int(np.searchsorted(self.categories, value))
+        return i if i < len(self.categories) and self.categories[i] == value else -2
+
+    def values(self, rows: NDArray[np.intp]) -> list[str | None]:
+        return [self.categories[k] if k >= 0 else None for k in self.codes[rows].tolist()]
+
+
+@dataclass
+class Universe:
+    version: int
+    as_of: dt.date
+    symbols: NDArray[np.str_]
+    daily: Frame
+    strings: dict[str, Categorical]
+    dates: dict[str, NDArray[np.float64]]  # date fields as days since 1970-01-01 (NaN = missing)
+    _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
+    _row: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.symbols)
+
+    @property
+    def trading_dates(self) -> NDArray[np.datetime64]:
+        return self.daily.dates
+
+    def row_of(self, symbol: str) -> int | None:
+        if not self._row:
+            self._row = {s: i for i, s in enumerate(self.symbols.tolist())}
+        return self._row.get(symbol.upper())
+
+    def date_index(self, day: dt.date | None) -> int:
+        """Column of the last trading date on or before ``day`` (default: the latest)."""
+        d = self.daily.dates
+        if day is None:
+            return len(d) - 1
+        i = int(np.searchsorted(d, np.datetime64(day, "D"), side="right")) - 1
+        if i < 0:
+            raise Invalid(f"as_of {day.isoformat()} is before the stored history (starts {d[0]})")
+        return i
+
+    def numeric(self, name: str) -> F2:
+        arr = self.daily.num(name)
+        if arr is None:
+            arr = np.full((self.n, len(self.daily.dates)), np.nan)
+            self.daily.extra[name] = arr
+        return arr
+
+    def timeframe_value(self, name: str, timeframe: str, t: int, offset: int) -> NDArray[np.float64]:
+        """``timeframe.name[offset]`` as seen on daily column ``t``: the current week/month is partial."""
+        is_end, period = period_end_flags(self.daily.dates, timeframe)
+        key = (timeframe, -1 if is_end[t] else t)
+        frame = self._tf_cache.get(key)
+        if frame is None:
+            frame = resample(self.daily, timeframe, None if is_end[t] else t)
+            self._tf_cache[key] = frame
+            while len(self._tf_cache) > 64:
+                self._tf_cache.popitem(last=False)
+        else:
+            self._tf_cache.move_to_end(key)
+        col = int(period[t]) + offset
+        arr = frame.num(name)
+        if arr is None or col < 0:
+            return np.full(self.n, np.nan)
+        return arr[:, col]
+
+
+def from_arrays(
+    symbols: list[str],
+    numbers: dict[str, NDArray[np.float64]],
+    strings: dict[str, list[str | None]],
+    as_of: dt.date,
+    version: int = 0,
+) -> Universe:
+    """A one-date universe from snapshot columns (used by benchmarks and tests)."""
+    order = np.argsort(np.array(symbols), kind="stable")
+    sym = np.array(symbols)[order]
+    dates = np.array([np.datetime64(as_of, "D")])
+
+    def col(x: NDArray[np.float64]) -> F2:
+        return np.asarray(x, dtype=np.float64)[order][:, None]
+
+    nan = np.full((len(sym), 1), np.nan)
+    close = col(numbers["close"]) if "close" in numbers else nan
+    frame = Frame(dates, nan, nan, nan, close, nan, {})
+    for k, v in numbers.items():
+        frame._cache[k] = col(v)
+    for f in FIELDS:
+        if field_kind(f.type) == "number" and f.id not in frame._cache:
+            frame._cache[f.id] = nan
+    cats = {k: Categorical.of([v[i] for i in order.tolist()]) for k, v in strings.items()}
+    cats.setdefault("symbol", Categorical.of(sym.tolist()))
+    return Universe(version, as_of, sym, frame, cats, {})
+
+
+# ---------------------------------------------------------------- loading from the database
+
+
+def _current(engine: Engine) -> tuple[int, dt.date]:
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT version, as_of FROM snapshot_versions WHERE is_current")).first()
+    if row is None:
+        raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
+    return int(row[0]), row[1]
+
+
+def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
+    with engine.connect() as conn:
+        snap = conn.execute(
+            text("SELECT * FROM snapshot_rows WHERE version = :v ORDER BY security_id"), {"v": version}
+        ).mappings()
+        snap_rows = {int(r["security_id"]): dict(r) for r in snap}
+        secs = [
+            dict(r)
+            for r in conn.execute(text("SELECT * FROM securities ORDER BY symbol")).mappings()
+            if int(r["id"]) in snap_rows
+        ]
+        funds = {
+            int(r["security_id"]): dict(r)
+            for r in conn.execute(
+                text("SELECT DISTINCT ON (security_id) * FROM fundamentals ORDER BY security_id, as_of DESC")
+            ).mappings()
+        }
+        bars = conn.execute(
+            text(
+                "SELECT security_id, date, open, high, low, close, volume FROM daily_bars "
+                "WHERE date <= :as_of ORDER BY security_id, date"
+            ),
+            {"as_of": as_of},
+        ).all()
+    ids = np.array([int(s["id"]) for s in secs], dtype=np.int64)
+    row_of = {int(i): k for k, i in enumerate(ids.tolist())}
+    s = len(secs)
+    if bars:
+        bid = np.fromiter((r[0] for r in bars), dtype=np.int64, count=len(bars))
+        bdate = np.array([r[1] for r in bars], dtype="datetime64[D]")
+        vals = np.array([r[2:] for r in bars], dtype=np.float64)
+    else:
+        bid = np.zeros(0, dtype=np.int64)
+        bdate = np.zeros(0, dtype="datetime64[D]")
+        vals = np.zeros((0, 5))
+    keep = np.array([int(i) in row_of for i in bid.tolist()], dtype=bool) if len(bid) else np.zeros(0, bool)
+    bid, bdate, vals = bid[keep], bdate[keep], vals[keep]
+    dates, col = np.unique(bdate, return_inverse=True)
+    if len(dates) == 0:
+        dates = np.array([np.datetime64(as_of, "D")])
+    rows = np.array([row_of[int(i)] for i in bid.tolist()], dtype=np.intp)
+    grids = [np.full((s, len(dates)), np.nan) for _ in range(5)]
+    for k in range(5):
+        grids[k][rows, col] = vals[:, k]
+    fund_keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
+    fundamentals = {
+        k: np.array(
+            [np.nan if funds.get(int(sec["id"]), {}).get(k) is None else funds[int(sec["id"])][k] for sec in secs],
+            dtype=np.float64,
+        )
+        for k in fund_keys
+    }
+    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals)
+    strings: dict[str, Categorical] = {}
+    date_cols: dict[str, NDArray[np.float64]] = {}
+    last = len(dates) - 1
+    for f in FIELDS:
+        kind = field_kind(f.type)
+        source: list[Any]
+        if secs and f.id in secs[0]:
+            source = [sec.get(f.id) for sec in secs]
+        else:
+            source = [snap_rows[int(sec["id"])].get(f.id) for sec in secs]
+        if kind == "string":
+            strings[f.id] = Categorical.of([None if v is None else str(v) for v in source])
+        elif kind == "date":
+            date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
+        elif f.id not in COMPUTERS:
+            # history this module does not compute: the snapshot's value on the latest date only
+            arr = np.full((s, len(dates)), np.nan)
+            arr[:, last] = [np.nan if v is None else float(v) for v in source]
+            frame.extra[f.id] = arr
+    symbols = np.array([str(sec["symbol"]) for sec in secs])
+    return Universe(version, as_of, symbols, frame, strings, date_cols)
+
+
+_lock = threading.Lock()
+_cached: Universe | None = None
+
+
+def get_universe(engine: Engine) -> Universe:
+    """The universe of the current snapshot version (reloaded when a new version is published)."""
+    global _cached
+    version, as_of = _current(engine)
+    u = _cached
+    if u is not None and u.version == version:
+        return u
+    with _lock:
+        if _cached is None or _cached.version != version:
+            _cached = load(engine, version, as_of)
+        return _cached
+
+
+def reset_cache() -> None:
+    global _cached
+    _cached = None
+
+
+def field_kind_of(name: str) -> str:
+    return field_kind(BY_ID[name].type)
