@@ -84,6 +84,16 @@ def _mean(x: np.ndarray[Any, Any]) -> float | None:
     return float(x.mean()) if len(x) else None
 
 
+def _uses_timeframes(node: object) -> bool:
+    if isinstance(node, A.FieldRef):
+        return node.timeframe != "daily"
+    if isinstance(node, list):
+        return any(_uses_timeframes(i) for i in node)
+    if isinstance(node, BaseModel) and not isinstance(node, A.Num | A.Str):
+        return any(_uses_timeframes(getattr(node, f)) for f in type(node).model_fields)
+    return False
+
+
 def run_backtest(u: Universe, req: BacktestRequest) -> BacktestResult:
     cond = req.condition()
     dates = u.trading_dates
@@ -99,7 +109,14 @@ def run_backtest(u: Universe, req: BacktestRequest) -> BacktestResult:
         raise Invalid(f"{len(points)} rebalance dates; the limit is {MAX_PERIODS}: shorten the range")
     if not points:
         raise Invalid("no rebalance date in the range")
-    masks = Evaluator(u).cond(cond, points[0], points[-1])
+    ev = Evaluator(u)
+    if _uses_timeframes(cond):
+        # weekly/monthly bars are cut at each evaluated day: evaluate only the rebalance days
+        masks = np.zeros((u.n, points[-1] - points[0] + 1), dtype=bool)
+        for t in points:
+            masks[:, t - points[0]] = ev.mask(cond, t)
+    else:
+        masks = ev.cond(cond, points[0], points[-1])
     close = u.numeric("close")
     periods: list[Period] = []
     prev: set[int] | None = None

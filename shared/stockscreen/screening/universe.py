@@ -251,3 +251,86 @@ def reset_cache() -> None:
 
 def field_kind_of(name: str) -> str:
     return field_kind(BY_ID[name].type)
+
+
+def from_bars(
+    bars: list[tuple[str, dt.date, float, float, float, float, float]],
+    profiles: dict[str, dict[str, Any]],
+    fundamentals: dict[str, dict[str, float | None]],
+    version: int = 0,
+) -> Universe:
+    """A universe computed in memory from raw rows (symbol, date, o, h, l, c, v): tests and benchmarks."""
+    symbols = sorted({b[0] for b in bars})
+    row_of = {s: i for i, s in enumerate(symbols)}
+    bdate = np.array([b[1] for b in bars], dtype="datetime64[D]")
+    dates, col = np.unique(bdate, return_inverse=True)
+    rows = np.array([row_of[b[0]] for b in bars], dtype=np.intp)
+    vals = np.array([b[2:] for b in bars], dtype=np.float64)
+    grids = [np.full((len(symbols), len(dates)), np.nan) for _ in range(5)]
+    for k in range(5):
+        grids[k][rows, col] = vals[:, k]
+    keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
+    funds = {
+        k: np.array([np.nan if fundamentals.get(s, {}).get(k) is None else fundamentals[s][k] for s in symbols])
+        for k in keys
+    }
+    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], funds)
+    strings: dict[str, Categorical] = {}
+    date_cols: dict[str, NDArray[np.float64]] = {}
+    for f in FIELDS:
+        kind = field_kind(f.type)
+        source = [symbols[i] if f.id == "symbol" else profiles.get(s, {}).get(f.id) for i, s in enumerate(symbols)]
+        if kind == "string":
+            strings[f.id] = Categorical.of([None if v is None else str(v) for v in source])
+        elif kind == "date":
+            date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
+    as_of = dates[-1].astype(dt.date) if len(dates) else dt.date.today()
+    return Universe(version, as_of, np.array(symbols), frame, strings, date_cols)
+
+
+def from_csv(bars_path: str, constituents_path: str | None, fundamentals_path: str | None) -> Universe:
+    """The demo CSVs (Kaggle S&P 500 layout) straight into memory; rows with missing prices are skipped."""
+    import csv
+    import gzip
+
+    opener = gzip.open if bars_path.endswith(".gz") else open
+    bars: list[tuple[str, dt.date, float, float, float, float, float]] = []
+    with opener(bars_path, "rt") as fh:
+        for r in csv.DictReader(fh):
+            try:
+                values = tuple(float(r[k]) for k in ("open", "high", "low", "close", "volume"))
+            except (TypeError, ValueError):
+                continue
+            bars.append((r["Name"], dt.date.fromisoformat(r["date"]), *values))  # type: ignore[arg-type]
+    profiles: dict[str, dict[str, Any]] = {}
+    if constituents_path:
+        with open(constituents_path) as fh:
+            for r in csv.DictReader(fh):
+                profiles[r["Ticker symbol"]] = {
+                    "name": r["Security"],
+                    "sector": r["GICS Sector"],
+                    "industry": r["GICS Sub Industry"],
+                    "date_added": r["Date first added"] or None,
+                }
+    funds: dict[str, dict[str, float | None]] = {}
+    if fundamentals_path:
+        cols = {
+            "price": "Price",
+            "pe": "Price/Earnings",
+            "dividend_yield": "Dividend Yield",
+            "eps": "Earnings/Share",
+            "market_cap": "Market Cap",
+            "ebitda": "EBITDA",
+            "price_sales": "Price/Sales",
+            "price_book": "Price/Book",
+        }
+        with open(fundamentals_path) as fh:
+            for r in csv.DictReader(fh):
+                rec: dict[str, float | None] = {}
+                for k, c in cols.items():
+                    try:
+                        rec[k] = float(r[c])
+                    except (TypeError, ValueError):
+                        rec[k] = None
+                funds[r["Symbol"]] = rec
+    return from_bars(bars, profiles, funds)
