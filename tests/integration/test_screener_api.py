@@ -204,3 +204,27 @@ def test_bad_explain_and_format(client: Client) -> None:
         "/screens/run?format=xml", body=b'{"query": "close > 1"}', headers={"Content-Type": "application/json"}
     )
     error(resp, "validation_error")
+
+
+def test_cli_screen_explain_and_backtest(client: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    from devstack.cli import main
+
+    q = "market_cap > 100B"
+    assert main(["screen", q, "--sort", "market_cap", "--desc", "--format", "json", "--columns", "market_cap"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["symbol"] for r in out["data"]] == ["AAPL", "MSFT", "JPM", "XOM", "DHR"][: out["count"]]
+    assert (
+        main(["screen", "close > 0", "--as-of", "2017-06-30", "--sort", "symbol", "--limit", "2", "--format", "csv"])
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("symbol,") and len(lines) == 3
+    assert main(["screen", "--explain", "AAPL", 'sector = "Energy" or close > 100']) == 0
+    text_out = capsys.readouterr().out
+    assert "AAPL PASSES" in text_out and "[FAIL] sector" in text_out and "[pass] close > 100" in text_out
+    assert main(["backtest", "close > sma50", "--from", "2017-01-01", "--to", "2017-06-30"]) == 0
+    assert "2017-01-31" in capsys.readouterr().out
+    assert main(["screen", "sector > 5"]) == 2
+    assert "cannot compare text with a number" in capsys.readouterr().err
+    assert main(["backtest", "close >"]) == 2
+    assert "line 1, column 8" in capsys.readouterr().err

@@ -17,10 +17,11 @@ import difflib
 import math
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from pydantic import BaseModel
 
 from stockscreen.errors import Invalid
 from stockscreen.screening import ast as A
@@ -130,6 +131,9 @@ def _parser() -> Lark:
     return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False, cache=False)
 
 
+N = TypeVar("N", bound=BaseModel)
+
+
 class QueryError(Invalid):
     code = "invalid_query"
 
@@ -162,23 +166,29 @@ def parse_number(text: str) -> A.Num:
     return A.Num(value=value, percent=percent)
 
 
+def _mk(cls: type[N], **kw: Any) -> N:
+    """Build an AST node without re-validating it: the grammar already guarantees its shape and types
+    (``validate.check`` still runs on the result, and JSON input goes through full validation)."""
+    return cls.model_construct(**kw)
+
+
 class _ToAst(Transformer[Token, Any]):
     def number(self, items: list[Token]) -> A.Num:
         return parse_number(str(items[0]))
 
     def neg_number(self, items: list[Token]) -> A.Num:
         n = parse_number(str(items[0]))
-        return A.Num(value=-n.value, percent=n.percent)
+        return _mk(A.Num, value=-n.value, percent=n.percent)
 
     def string(self, items: list[Token]) -> A.Str:
         raw = str(items[0])[1:-1]
-        return A.Str(value=_ESCAPE.sub(r"\1", raw))
+        return _mk(A.Str, value=_ESCAPE.sub(r"\1", raw))
 
     def neg(self, items: list[Any]) -> A.ExprNode:
         x = _as_expr(items[0])
         if isinstance(x, A.Num):
-            return A.Num(value=-x.value, percent=x.percent)
-        return A.Arith(op="*", left=A.Num(value=-1.0), right=x)
+            return _mk(A.Num, value=-x.value, percent=x.percent)
+        return _mk(A.Arith, op="*", left=_mk(A.Num, value=-1.0), right=x)
 
     def offset(self, items: list[Token]) -> int:
         value = int(str(items[0]))
@@ -201,55 +211,55 @@ class _ToAst(Transformer[Token, Any]):
         name = str(name_tok).lower()
         if name not in BY_ID:
             raise unknown_field(name, f" at line {name_tok.line}, column {name_tok.column}")
-        return A.FieldRef(name=name, offset=offset, timeframe=timeframe)  # type: ignore[arg-type]
+        return _mk(A.FieldRef, name=name, offset=offset, timeframe=timeframe)
 
     def func(self, items: list[Any]) -> A.Func:
         name, arg, window = items[0], items[1], items[2]
         offset = items[3] if len(items) > 3 else 0
-        return A.Func(name=str(name).lower(), arg=_as_expr(arg), window=int(str(window)), offset=offset)  # type: ignore[arg-type]
+        return _mk(A.Func, name=str(name).lower(), arg=_as_expr(arg), window=int(str(window)), offset=offset)
 
     def arith(self, items: list[Any]) -> A.Arith:
-        return A.Arith(left=_as_expr(items[0]), op=str(items[1]), right=_as_expr(items[2]))  # type: ignore[arg-type]
+        return _mk(A.Arith, left=_as_expr(items[0]), op=str(items[1]), right=_as_expr(items[2]))
 
     def compare(self, items: list[Any]) -> A.Compare:
         op = {"==": "=", "<>": "!="}.get(str(items[1]), str(items[1]))
-        return A.Compare(left=_as_expr(items[0]), op=op, right=_as_expr(items[2]))  # type: ignore[arg-type]
+        return _mk(A.Compare, left=_as_expr(items[0]), op=op, right=_as_expr(items[2]))
 
     def between(self, items: list[Any]) -> A.Between:
-        return A.Between(expr=_as_expr(items[0]), low=_as_expr(items[1]), high=_as_expr(items[2]))
+        return _mk(A.Between, expr=_as_expr(items[0]), low=_as_expr(items[1]), high=_as_expr(items[2]))
 
     def in_(self, items: list[Any]) -> A.In:
-        return A.In(expr=_as_expr(items[0]), values=items[1:])
+        return _mk(A.In, expr=_as_expr(items[0]), values=items[1:])
 
     def not_in(self, items: list[Any]) -> A.In:
-        return A.In(expr=_as_expr(items[0]), values=items[1:], negated=True)
+        return _mk(A.In, expr=_as_expr(items[0]), values=items[1:], negated=True)
 
     def cross(self, items: list[Any]) -> A.Cross:
         direction = str(items[1]).lower().removeprefix("crosses_")
-        return A.Cross(left=_as_expr(items[0]), direction=direction, right=_as_expr(items[2]))  # type: ignore[arg-type]
+        return _mk(A.Cross, left=_as_expr(items[0]), direction=direction, right=_as_expr(items[2]))
 
     def within(self, items: list[Any]) -> A.Window:
-        return A.Window(mode="within", days=int(str(items[1])), cond=_as_cond(items[0]))
+        return _mk(A.Window, mode="within", days=int(str(items[1])), cond=_as_cond(items[0]))
 
     def for_(self, items: list[Any]) -> A.Window:
-        return A.Window(mode="for", days=int(str(items[1])), cond=_as_cond(items[0]))
+        return _mk(A.Window, mode="for", days=int(str(items[1])), cond=_as_cond(items[0]))
 
     def negate(self, items: list[Any]) -> A.Not:
-        return A.Not(item=_as_cond(items[0]))
+        return _mk(A.Not, item=_as_cond(items[0]))
 
     def and_(self, items: list[Any]) -> A.And:
         flat: list[A.CondNode] = []
         for i in items:
             c = _as_cond(i)
             flat.extend(c.items if isinstance(c, A.And) else [c])
-        return A.And(items=flat)
+        return _mk(A.And, items=flat)
 
     def or_(self, items: list[Any]) -> A.Or:
         flat: list[A.CondNode] = []
         for i in items:
             c = _as_cond(i)
             flat.extend(c.items if isinstance(c, A.Or) else [c])
-        return A.Or(items=flat)
+        return _mk(A.Or, items=flat)
 
 
 _EXPR_TYPES = (A.Num, A.Str, A.FieldRef, A.Func, A.Arith)
@@ -258,7 +268,7 @@ _EXPR_TYPES = (A.Num, A.Str, A.FieldRef, A.Func, A.Arith)
 def _as_cond(x: Any) -> A.CondNode:
     """A bare expression in a boolean position is a flag (``not new_low_52w``)."""
     if isinstance(x, _EXPR_TYPES):
-        return A.Flag(expr=x)
+        return _mk(A.Flag, expr=x)
     return x  # type: ignore[no-any-return]
 
 
