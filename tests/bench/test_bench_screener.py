@@ -171,9 +171,12 @@ def test_bench_warm_lambda_handler(synthetic: tuple[U.Universe, dict[str, Any]],
             ),
             {"d": u.as_of, "n": u.n},
         )
-    engine.dispose()
     u.version = 987654
+    with engine.connect() as conn:
+        created = conn.execute(text("SELECT created_at FROM snapshot_versions WHERE version = 987654")).scalar_one()
+    u.cache_key = f"987654@{created}"
     U._cached = u
+    engine.dispose()
     app = load_api()
     gw = LocalGateway(app, Config.create(chalice_app=app, app_name=app.app_name, chalice_stage="api"))
     payload = json.dumps({"query": QUERY, "sort": "market_cap", "order": "desc", "limit": 50}).encode()

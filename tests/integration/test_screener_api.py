@@ -139,6 +139,20 @@ def test_explain_each_clause(client: Client) -> None:
     assert client.http.get("/screens/explain?symbol=NOPE&query=close%20%3E%201").status_code == 404
 
 
+def test_explain_per_result_row(client: Client) -> None:
+    out = body(
+        post(
+            client,
+            "/screens/run",
+            {"query": 'close > 100 or sector = "Energy"', "explain": True, "sort": "symbol", "order": "asc"},
+        )
+    )
+    assert out["clauses"] == ["close > 100", 'sector = "Energy"']
+    by_symbol = {r["symbol"]: r["_explain"] for r in out["data"]}
+    assert by_symbol["XOM"][1] is True and all(any(v) for v in by_symbol.values())
+    assert by_symbol["AAPL"] == [True, False]
+
+
 def test_presets_all_run(client: Client) -> None:
     listed = body(client.http.get("/screens/presets"))
     assert listed["count"] == len(PRESETS) >= 20

@@ -118,6 +118,7 @@ class ScreenRequest(BaseModel):
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
     offset: Annotated[int, Field(ge=0, le=100_000)] = 0
     as_of: dt.date | None = None
+    explain: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ScreenRequest:
@@ -149,6 +150,7 @@ class ScreenResult(BaseModel):
     snapshot_version: int
     columns: list[str]
     query: str | None = None
+    clauses: list[str] | None = None
 
 
 @lru_cache(maxsize=512)
@@ -206,6 +208,15 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
     columns = [c for c in columns if c in BY_ID]
     values = {c: _column_values(u, c, t, page) for c in columns}
     data = [{c: values[c][i] for c in columns} for i in range(len(page))]
+    clauses = None
+    if req.explain and cond is not None:
+        # per result row: which clauses pass (the same order as ``clauses``)
+        ev = Evaluator(u)
+        parts = leaves(cond)
+        clauses = [to_text(p) for p in parts]
+        checks = [ev.mask(p, t)[page] for p in parts]
+        for i, row in enumerate(data):
+            row["_explain"] = [bool(m[i]) for m in checks]
     return ScreenResult(
         data=data,
         count=len(rows),
@@ -213,6 +224,7 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
         snapshot_version=u.version,
         columns=columns,
         query=to_text(cond) if cond is not None else None,
+        clauses=clauses,
     )
 
 

@@ -60,6 +60,7 @@ class Universe:
     daily: Frame
     strings: dict[str, Categorical]
     dates: dict[str, NDArray[np.float64]]  # date fields as days since 1970-01-01 (NaN = missing)
+    cache_key: str = ""
     _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
     _row: dict[str, int] = field(default_factory=dict)
 
@@ -143,12 +144,12 @@ def from_arrays(
 # ---------------------------------------------------------------- loading from the database
 
 
-def _current(engine: Engine) -> tuple[int, dt.date]:
+def _current(engine: Engine) -> tuple[int, dt.date, str]:
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT version, as_of FROM snapshot_versions WHERE is_current")).first()
+        row = conn.execute(text("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current")).first()
     if row is None:
         raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
-    return int(row[0]), row[1]
+    return int(row[0]), row[1], str(row[2])
 
 
 def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
@@ -234,13 +235,15 @@ _cached: Universe | None = None
 def get_universe(engine: Engine) -> Universe:
     """The universe of the current snapshot version (reloaded when a new version is published)."""
     global _cached
-    version, as_of = _current(engine)
+    version, as_of, created = _current(engine)
+    key = f"{version}@{created}"  # a rebuilt database may reuse version numbers
     u = _cached
-    if u is not None and u.version == version:
+    if u is not None and u.cache_key == key:
         return u
     with _lock:
-        if _cached is None or _cached.version != version:
+        if _cached is None or _cached.cache_key != key:
             _cached = load(engine, version, as_of)
+            _cached.cache_key = key
         return _cached
 
 
