@@ -214,3 +214,36 @@ def test_bench_backtest_monthly_5y_500_symbols() -> None:
     bench("screener_backtest_5clause_monthly_5y_505_cold", cold[0], "s")
     bench("screener_backtest_5clause_monthly_5y_505_warm_median", statistics.median(warm), "s")
     assert dt.date.fromisoformat(run_backtest(u, req).start).year == 2013
+
+
+def test_bench_universe_cold_load_from_postgres(stack_env: dict[str, str]) -> None:
+    """What a cold Lambda pays once per snapshot version: all 505 demo symbols x 5 years from PostgreSQL."""
+    from sqlalchemy import create_engine
+
+    from devstack.dev import DEMO_DIR, DEMO_FILES
+    from devstack.stepfunctions import IngestStateMachine
+    from tests.conftest import truncate_all
+
+    truncate_all(stack_env["DATABASE_URL"])
+    t = time.perf_counter()
+    result = IngestStateMachine(stack_env["AWS_ENDPOINT_URL"]).run(
+        {"source": {"paths": [str(DEMO_DIR / f) for f in DEMO_FILES]}}
+    )
+    ingest = time.perf_counter() - t
+    assert result["status"] == "SUCCEEDED", result
+    engine = create_engine(stack_env["DATABASE_URL"])
+    U.reset_cache()
+    t = time.perf_counter()
+    u = U.get_universe(engine)
+    load = time.perf_counter() - t
+    t = time.perf_counter()
+    res = run(u, ScreenRequest.model_validate({"query": QUERY, "limit": 50}))
+    first = time.perf_counter() - t
+    warm = timed(lambda: run(U.get_universe(engine), ScreenRequest.model_validate({"query": QUERY, "limit": 50})), 50)
+    assert u.n >= 500 and res.count > 0
+    bench("screener_demo_ingest_through_pipeline", ingest, "s")
+    bench("screener_universe_cold_load_505x5y", load, "s")
+    bench("screener_first_query_computing_histories_505", first, "s")
+    bench("screener_query_505_with_version_check_median", statistics.median(warm) * 1e3, "ms")
+    engine.dispose()
+    U.reset_cache()

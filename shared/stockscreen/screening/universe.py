@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
+from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import Invalid, Unavailable
 from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.history import COMPUTERS, F2, Frame, period_end_flags, resample
@@ -152,6 +153,57 @@ def _current(engine: Engine) -> tuple[int, dt.date, str]:
     return int(row[0]), row[1], str(row[2])
 
 
+_BAR_ROW = np.dtype(
+    [
+        ("nf", ">i2"),
+        ("l0", ">i4"),
+        ("sid", ">i4"),
+        ("l1", ">i4"),
+        ("day", ">i4"),
+        ("l2", ">i4"),
+        ("o", ">f8"),
+        ("l3", ">i4"),
+        ("h", ">f8"),
+        ("l4", ">i4"),
+        ("lo", ">f8"),
+        ("l5", ">i4"),
+        ("c", ">f8"),
+        ("l6", ">i4"),
+        ("v", ">i8"),
+    ]
+)
+
+
+def _load_bars(
+    conn: Connection, as_of: dt.date
+) -> tuple[NDArray[np.int64], NDArray[np.datetime64], NDArray[np.float64]]:
+    """All daily bars up to ``as_of`` as arrays, through binary COPY (fixed-width rows, no Python per row)."""
+    raw = psycopg_connection(conn)
+    chunks: list[bytes] = []
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY (SELECT security_id::int4, (date - DATE '1970-01-01')::int4, open::float8, high::float8, "
+            "low::float8, close::float8, volume::int8 FROM daily_bars) "
+            "TO STDOUT (FORMAT binary)"
+        ) as copy,
+    ):
+        for block in copy:
+            chunks.append(bytes(block))
+    data = b"".join(chunks)
+    header = 11 + 4 + 4 + int.from_bytes(data[15:19], "big") if len(data) >= 19 else 0
+    body = data[header:-2] if data else b""
+    recs = np.frombuffer(body, dtype=_BAR_ROW)
+    if len(recs) and not (recs["nf"] == 7).all():  # pragma: no cover - the SELECT fixes the shape
+        raise RuntimeError("unexpected COPY row layout")
+    keep = recs["day"] <= day_number(as_of)
+    recs = recs[keep]
+    bid = recs["sid"].astype(np.int64)
+    bdate = EPOCH + recs["day"].astype(np.int64).astype("timedelta64[D]")
+    vals = np.column_stack([recs[k].astype(np.float64) for k in ("o", "h", "lo", "c", "v")])
+    return bid, bdate, vals
+
+
 def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
     with engine.connect() as conn:
         snap = conn.execute(
@@ -169,30 +221,18 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
                 text("SELECT DISTINCT ON (security_id) * FROM fundamentals ORDER BY security_id, as_of DESC")
             ).mappings()
         }
-        bars = conn.execute(
-            text(
-                "SELECT security_id, date, open, high, low, close, volume FROM daily_bars "
-                "WHERE date <= :as_of ORDER BY security_id, date"
-            ),
-            {"as_of": as_of},
-        ).all()
+        bid, bdate, vals = _load_bars(conn, as_of)
     ids = np.array([int(s["id"]) for s in secs], dtype=np.int64)
     row_of = {int(i): k for k, i in enumerate(ids.tolist())}
     s = len(secs)
-    if bars:
-        bid = np.fromiter((r[0] for r in bars), dtype=np.int64, count=len(bars))
-        bdate = np.array([r[1] for r in bars], dtype="datetime64[D]")
-        vals = np.array([r[2:] for r in bars], dtype=np.float64)
-    else:
-        bid = np.zeros(0, dtype=np.int64)
-        bdate = np.zeros(0, dtype="datetime64[D]")
-        vals = np.zeros((0, 5))
-    keep = np.array([int(i) in row_of for i in bid.tolist()], dtype=bool) if len(bid) else np.zeros(0, bool)
+    known = np.array(sorted(row_of), dtype=np.int64)
+    keep = np.isin(bid, known)
     bid, bdate, vals = bid[keep], bdate[keep], vals[keep]
     dates, col = np.unique(bdate, return_inverse=True)
     if len(dates) == 0:
         dates = np.array([np.datetime64(as_of, "D")])
-    rows = np.array([row_of[int(i)] for i in bid.tolist()], dtype=np.intp)
+    rows = np.searchsorted(known, bid)
+    rows = np.array([row_of[int(i)] for i in known.tolist()], dtype=np.intp)[rows] if len(bid) else rows
     grids = [np.full((s, len(dates)), np.nan) for _ in range(5)]
     for k in range(5):
         grids[k][rows, col] = vals[:, k]
