@@ -211,6 +211,15 @@ def test_bad_screens_are_precise_400s(client: Client, payload: Any, code: str, f
     assert fragment in err["message"] + json.dumps(err["details"])
 
 
+def test_pathologically_nested_json_is_a_400(client: Client) -> None:
+    leaf = '{"kind":"compare","left":{"kind":"field","name":"close"},"op":">","right":{"kind":"num","value":1}}'
+    for depth in (50, 900, 2500):
+        raw = '{"ast":' + '{"kind":"not","item":' * depth + leaf + "}" * depth + "}"
+        resp = client.http.post("/screens/run", body=raw.encode(), headers={"Content-Type": "application/json"})
+        assert resp.status_code == 400, (depth, resp.body[:200])
+        assert "nested" in body(resp)["error"]["message"] or depth == 900
+
+
 def test_bad_explain_and_format(client: Client) -> None:
     error(client.http.get("/screens/explain?symbol=AAPL&query=close%20%3E"), "invalid_query")
     error(client.http.get("/screens/explain?symbol=AAPL"), "validation_error")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from chalice.app import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.http import Response, json_body, query, route
 from stockscreen.db.engine import get_engine
+from stockscreen.errors import Invalid
 from stockscreen.screening import ast as A
 from stockscreen.screening.backtest import BacktestRequest, run_backtest
 from stockscreen.screening.engine import (
@@ -26,6 +27,15 @@ from stockscreen.screening.universe import get_universe
 from stockscreen.screening.validate import check
 
 bp = Blueprint(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+def _body(model: type[M]) -> M:
+    """The JSON body; a pathologically nested document is a 400, not a RecursionError."""
+    try:
+        return json_body(bp.current_request, model)
+    except RecursionError:
+        raise Invalid("the request body is nested too deeply") from None
 
 
 class RunParams(BaseModel):
@@ -48,7 +58,7 @@ def fields() -> dict[str, Any]:
 @route(bp, "/screens/run", methods=["POST"], content_types=["application/json"])
 def run() -> Any:
     params = query(bp.current_request, RunParams)
-    req = json_body(bp.current_request, ScreenRequest)
+    req = _body(ScreenRequest)
     result = run_screen(get_engine(), req)
     if params.format == "csv":
         return Response(
@@ -78,7 +88,7 @@ def presets() -> dict[str, Any]:
 @route(bp, "/screens/parse", methods=["POST"], content_types=["application/json"])
 def parse_route() -> dict[str, Any]:
     """Text -> AST or AST -> text (what the UI builder uses to switch views)."""
-    body = json_body(bp.current_request, ParseBody)
+    body = _body(ParseBody)
     if body.query is not None:
         node = compile_query(body.query)
     else:
@@ -89,6 +99,6 @@ def parse_route() -> dict[str, Any]:
 
 @route(bp, "/screens/backtest", methods=["POST"], content_types=["application/json"])
 def backtest() -> dict[str, Any]:
-    req = json_body(bp.current_request, BacktestRequest)
+    req = _body(BacktestRequest)
     req.condition()
     return run_backtest(get_universe(get_engine()), req).model_dump()
