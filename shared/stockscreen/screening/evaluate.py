@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
-from stockscreen.screening.history import F2, roll_reduce, roll_sum
+from stockscreen.screening.history import F2, roll_extreme, roll_std, roll_sum
 from stockscreen.screening.universe import Universe, day_number
 from stockscreen.screening.validate import field_kind
 
@@ -61,8 +61,10 @@ class Evaluator:
                 r = roll_sum(np.ascontiguousarray(x), e.window) / e.window
             elif e.name == "sum":
                 r = roll_sum(np.ascontiguousarray(x), e.window)
+            elif e.name == "std":
+                r = roll_std(np.ascontiguousarray(x), e.window)
             else:
-                r = roll_reduce(np.ascontiguousarray(x), e.window, e.name)
+                r = roll_extreme(np.ascontiguousarray(x), e.window, e.name)
             return r[:, e.window - 1 :]
         if isinstance(e, A.Arith):
             left, right = self.expr(e.left, lo, hi), self.expr(e.right, lo, hi)

@@ -71,6 +71,37 @@ def roll_reduce(x: F2, n: int, how: str) -> F2:
     return out
 
 
+def roll_extreme(x: F2, n: int, how: str) -> F2:
+    """Rolling max/min over n columns in O(columns x log n); NaN when any value in the window is missing."""
+    y = x if how == "max" else -x
+    pick = np.maximum
+    table = y.copy()
+    width = 1
+    while width * 2 <= n:
+        prev = np.full_like(table, np.nan)
+        prev[:, width:] = table[:, :-width]
+        table = pick(table, prev)
+        width *= 2
+    rest = n - width
+    out = table
+    if rest:
+        prev = np.full_like(table, np.nan)
+        prev[:, rest:] = table[:, :-rest]
+        out = pick(table, prev)
+    return out if how == "max" else -out
+
+
+def roll_std(x: F2, n: int) -> F2:
+    """Rolling population standard deviation from running sums (rows centred first for precision)."""
+    count = (~np.isnan(x)).sum(axis=1, keepdims=True)
+    total = np.nansum(x, axis=1, keepdims=True)
+    centre = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    d = x - centre
+    mean = roll_sum(d, n) / n
+    sq = roll_sum(d * d, n) / n
+    return np.sqrt(np.maximum(sq - mean * mean, 0.0))
+
+
 def partial_max(x: F2, n: int) -> F2:
     """max over the last n columns, or over all available columns when fewer (the 52-week high)."""
     y = np.where(np.isnan(x), -np.inf, x)

@@ -6,6 +6,8 @@ import datetime as dt
 import math
 from typing import Literal
 
+from pydantic import BaseModel
+
 from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
 from stockscreen.screening.language import QueryError, expr_text, to_text, unknown_field
@@ -18,6 +20,8 @@ MAX_OFFSET = 1260
 MAX_ABS_NUMBER = 1e15
 MAX_STRING = 200
 MAX_EXPR_DEPTH = 8
+#: weekly/monthly values are rebuilt from bars cut at each day they are needed on; bound those days
+MAX_TIMEFRAME_SPAN = 40
 
 Kind = Literal["number", "string", "date"]
 
@@ -161,10 +165,43 @@ class _Checker:
                 )
 
 
+def _spans(n: object, span: int, out: list[tuple[str, int]]) -> None:
+    """(timeframe field, number of daily columns it is evaluated over) for every weekly/monthly reference."""
+    if isinstance(n, A.FieldRef):
+        if n.timeframe != "daily":
+            out.append((f"{n.timeframe}.{n.name}", span))
+        return
+    if isinstance(n, list):
+        for i in n:
+            _spans(i, span, out)
+        return
+    if isinstance(n, A.Window):
+        _spans(n.cond, span + n.days - 1, out)
+    elif isinstance(n, A.Func):
+        _spans(n.arg, span + n.window - 1, out)
+    elif isinstance(n, A.Cross):
+        _spans(n.left, span + 1, out)
+        _spans(n.right, span + 1, out)
+    elif isinstance(n, A.Num | A.Str) or n is None:
+        return
+    elif isinstance(n, BaseModel):
+        for name in type(n).model_fields:
+            _spans(getattr(n, name), span, out)
+
+
 def check(c: A.CondNode | None) -> None:
     """Raise ``QueryError`` with a precise message when the screen is ill-typed or too large."""
     if c is not None:
         _Checker().cond(c)
+        spans: list[tuple[str, int]] = []
+        _spans(c, 1, spans)
+        for name, span in spans:
+            if span > MAX_TIMEFRAME_SPAN:
+                raise QueryError(
+                    f"{name} is needed on {span} past sessions by the windows around it; weekly/monthly fields "
+                    f"can look back at most {MAX_TIMEFRAME_SPAN} sessions this way (use an offset such as "
+                    f"{name}[-4] instead)"
+                )
 
 
 def fields_of(c: A.CondNode | A.ExprNode | None) -> set[str]:
@@ -178,7 +215,7 @@ def fields_of(c: A.CondNode | A.ExprNode | None) -> set[str]:
                 walk(i)
         elif isinstance(n, A.Num | A.Str) or n is None:
             return
-        elif hasattr(n, "model_fields"):
+        elif isinstance(n, BaseModel):
             for name in type(n).model_fields:
                 walk(getattr(n, name))
 
