@@ -97,6 +97,25 @@ def test_weekly_values_use_the_partial_week_up_to_the_date(pair: tuple[Universe,
     assert u.timeframe_value("high", "weekly", t, 0)[row] == week_high
 
 
+@pytest.mark.parametrize("timeframe", ["weekly", "monthly"])
+def test_partial_period_bars_equal_resampling_the_cut_history(pair: tuple[Universe, Universe], timeframe: str) -> None:
+    from stockscreen.screening.history import period_end_flags, resample
+
+    u, _ = pair
+    is_end, period = period_end_flags(u.trading_dates, timeframe)
+    days = [t for t in range(300, len(is_end), 97) if not is_end[t]]
+    assert len(days) >= 5
+    for t in days:
+        cut = resample(u.daily, timeframe, t)
+        for f in ("close", "high", "low", "volume", "rsi14", "sma20", "macd", "bb_pctb"):
+            want = cut.num(f)
+            assert want is not None
+            np.testing.assert_allclose(u.timeframe_value(f, timeframe, t, 0), want[:, int(period[t])], equal_nan=True)
+            np.testing.assert_allclose(
+                u.timeframe_value(f, timeframe, t, -2), want[:, int(period[t]) - 2], equal_nan=True
+            )
+
+
 def test_backtest_report_shape_and_errors(pair: tuple[Universe, Universe]) -> None:
     u, _ = pair
     res = run_backtest(u, BacktestRequest.model_validate({"query": "close > sma200", "from": "2015-01-01"}))

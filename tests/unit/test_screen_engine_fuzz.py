@@ -89,6 +89,12 @@ def test_fast_rolling_functions_equal_the_sliding_window_definition(n: int) -> N
         assert np.allclose(roll_std(x, n), roll_reduce(x, n, "std"), equal_nan=True, rtol=1e-7)
 
 
+def test_nested_windows_are_bounded() -> None:
+    check(parse("(max(close, 1000) > 5 within 1000 days) for 100 days"))
+    with pytest.raises(QueryError, match="limit is 2520"):
+        check(parse("((max(close, 1260) > 5 within 1260 days) for 1260 days) within 1260 days"))
+
+
 def test_timeframe_history_is_bounded() -> None:
     check(parse("weekly.rsi14 > 50 within 10 days"))
     with pytest.raises(QueryError, match=r"weekly\.rsi14 is needed on 300 past sessions"):

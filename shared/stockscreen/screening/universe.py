@@ -101,7 +101,7 @@ class Universe:
         key = (timeframe, -1 if is_end[t] else t)
         frame = self._tf_cache.get(key)
         if frame is None:
-            frame = resample(self.daily, timeframe, None if is_end[t] else t)
+            frame = self._full(timeframe) if is_end[t] else self._partial(timeframe, t, int(period[t]))
             self._tf_cache[key] = frame
             while len(self._tf_cache) > 64:
                 self._tf_cache.popitem(last=False)
@@ -112,6 +112,43 @@ class Universe:
         if arr is None or col < 0:
             return np.full(self.n, np.nan)
         return arr[:, col]
+
+    def _full(self, timeframe: str) -> Frame:
+        key = (timeframe, -1)
+        frame = self._tf_cache.get(key)
+        if frame is None:
+            frame = resample(self.daily, timeframe)
+            self._tf_cache[key] = frame
+        return frame
+
+    def _partial(self, timeframe: str, t: int, p: int) -> Frame:
+        """The full period bars up to period ``p``, whose bar is rebuilt from the days up to ``t``."""
+        full = self._full(timeframe)
+        _, period = period_end_flags(self.daily.dates, timeframe)
+        start = int(np.searchsorted(period, p))
+        d = self.daily
+        with np.errstate(all="ignore"):
+            seg = slice(start, t + 1)
+            has = ~np.isnan(d.c[:, seg])
+            anyb = has.any(axis=1)
+            rows = np.arange(self.n)
+            first = np.argmax(has, axis=1)
+            last = (t - start) - np.argmax(has[:, ::-1], axis=1)
+            bar = {
+                "o": np.where(anyb, d.o[rows, start + first], np.nan),
+                "c": np.where(anyb, d.c[rows, start + last], np.nan),
+                "h": np.where(anyb, np.max(np.where(has, d.h[:, seg], -np.inf), axis=1), np.nan),
+                "lo": np.where(anyb, np.min(np.where(has, d.lo[:, seg], np.inf), axis=1), np.nan),
+                "v": np.where(anyb, np.nansum(d.v[:, seg], axis=1), np.nan),
+            }
+        arrays = {}
+        for k in ("o", "h", "lo", "c", "v"):
+            a = getattr(full, k)[:, : p + 1].copy()
+            a[:, p] = bar[k]
+            arrays[k] = a
+        dates = full.dates[: p + 1].copy()
+        dates[p] = d.dates[t]
+        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], d.fundamentals)
 
 
 def from_arrays(

@@ -21,7 +21,9 @@ MAX_ABS_NUMBER = 1e15
 MAX_STRING = 200
 MAX_EXPR_DEPTH = 8
 #: weekly/monthly values are rebuilt from bars cut at each day they are needed on; bound those days
-MAX_TIMEFRAME_SPAN = 40
+MAX_TIMEFRAME_SPAN = 20
+#: nested windows and rolling functions widen the range of dates a field is read over; bound it
+MAX_SPAN = 2520
 
 Kind = Literal["number", "string", "date"]
 
@@ -168,8 +170,7 @@ class _Checker:
 def _spans(n: object, span: int, out: list[tuple[str, int]]) -> None:
     """(timeframe field, number of daily columns it is evaluated over) for every weekly/monthly reference."""
     if isinstance(n, A.FieldRef):
-        if n.timeframe != "daily":
-            out.append((f"{n.timeframe}.{n.name}", span))
+        out.append((n.name if n.timeframe == "daily" else f"{n.timeframe}.{n.name}", span))
         return
     if isinstance(n, list):
         for i in n:
@@ -196,7 +197,12 @@ def check(c: A.CondNode | None) -> None:
         spans: list[tuple[str, int]] = []
         _spans(c, 1, spans)
         for name, span in spans:
-            if span > MAX_TIMEFRAME_SPAN:
+            if span > MAX_SPAN:
+                raise QueryError(
+                    f"{name} is needed on {span} past sessions by the windows and functions around it; "
+                    f"the limit is {MAX_SPAN}"
+                )
+            if "." in name and span > MAX_TIMEFRAME_SPAN:
                 raise QueryError(
                     f"{name} is needed on {span} past sessions by the windows around it; weekly/monthly fields "
                     f"can look back at most {MAX_TIMEFRAME_SPAN} sessions this way (use an offset such as "
