@@ -1,15 +1,16 @@
-"""The ``stockscreen`` command: dev, stop, db upgrade, ingest run|csv, quality-report, screen."""
+"""The ``stockscreen`` command: dev, stop, db upgrade, ingest run|csv, quality-report, screen, backtest."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from stockscreen.errors import DomainError
 
@@ -215,35 +216,95 @@ def cmd_quality_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_screen(args: argparse.Namespace) -> int:
-    from stockscreen.db.engine import get_engine
-    from stockscreen.screening.engine import ScreenRequest, run_screen
-    from stockscreen.screening.query import parse
+def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
+    cols = columns[:8]
+    print("  ".join(f"{c[:12]:>12}" for c in cols))
+    for row in rows:
+        cells = []
+        for c in cols:
+            v = row.get(c)
+            cells.append(f"{v:>12.2f}" if isinstance(v, float) else f"{str(v)[:12]:>12}")
+        print("  ".join(cells))
 
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from stockscreen.db.engine import get_engine
+    from stockscreen.screening.engine import ScreenRequest, compile_query, explain, run_screen, to_csv
+    from stockscreen.screening.universe import get_universe
+
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    compile_query(args.query)  # syntax and type errors before any service starts
     _db_only()
-    filters = parse(args.query)
+    if args.explain:
+        report = explain(get_universe(get_engine()), args.explain, args.query, as_of)
+        if args.format == "json":
+            print(json.dumps(report, indent=2, default=str))
+            return 0
+        verdict = "PASSES" if report["pass"] else "FAILS"
+        print(f"{report['symbol']} {verdict} on {report['as_of']}: {report['query']}")
+        for c in report["clauses"]:
+            mark = "pass" if c["pass"] else "FAIL"
+            print(f"  [{mark}] {c['clause']}   value={c['value']!r}  threshold={c['threshold']!r}")
+        return 0
     columns = args.columns.split(",") if args.columns else None
     req = ScreenRequest(
-        filters=filters, sort=args.sort, order="desc" if args.desc else "asc", limit=args.limit, columns=columns
+        query=args.query,
+        sort=args.sort,
+        order="desc" if args.desc else "asc",
+        limit=args.limit,
+        columns=columns,
+        as_of=as_of,
     )
     result = run_screen(get_engine(), req)
     if args.format == "json":
         print(json.dumps(result.model_dump(), indent=2, default=str))
         return 0
     if args.format == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=result.columns)
-        writer.writeheader()
-        writer.writerows(result.data)
+        sys.stdout.write(to_csv(result))
         return 0
-    cols = result.columns[:8]
-    print("  ".join(f"{c:>12}" for c in cols))
-    for row in result.data:
-        cells = []
-        for c in cols:
-            v = row.get(c)
-            cells.append(f"{v:>12.2f}" if isinstance(v, float) else f"{str(v)[:12]:>12}")
-        print("  ".join(cells))
+    _print_table(result.columns, result.data)
     print(f"{result.count} matches, as of {result.as_of} (snapshot v{result.snapshot_version})")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from stockscreen.db.engine import get_engine
+    from stockscreen.screening.backtest import BacktestRequest, run_backtest
+    from stockscreen.screening.universe import get_universe
+
+    req = BacktestRequest.model_validate(
+        {
+            "query": args.query,
+            "from": dt.date.fromisoformat(args.start) if args.start else None,
+            "to": dt.date.fromisoformat(args.end) if args.end else None,
+            "rebalance": args.rebalance,
+        }
+    )
+    req.condition()
+    _db_only()
+    result = run_backtest(get_universe(get_engine()), req)
+    if args.format == "json":
+        print(json.dumps(result.model_dump(), indent=2, default=str))
+        return 0
+
+    def f(v: float | None) -> str:
+        return "     n/a" if v is None else f"{v:8.2f}"
+
+    print(f"backtest {result.query!r} {result.rebalance} {result.start}..{result.end}")
+    print(f"{'date':10} {'matches':>7} {'fwd1m%':>8} {'univ1m%':>8} {'fwd3m%':>8} {'hit1m':>8} {'turn':>8}")
+    for p in result.periods:
+        print(
+            f"{p.date:10} {p.matches:>7} {f(p.fwd_1m)} {f(p.universe_1m)} {f(p.fwd_3m)} "
+            f"{f(p.hit_rate_1m)} {f(p.turnover)}"
+        )
+    print(
+        "summary: "
+        + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.summary.items())
+    )
     return 0
 
 
@@ -275,12 +336,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_quality_report)
     s = sub.add_parser("screen", help='run a screen, e.g. stockscreen screen "market_cap > 100B and pe < 20"')
     s.add_argument("query")
+    s.add_argument("--as-of", dest="as_of", help="evaluate on a past date (YYYY-MM-DD)")
     s.add_argument("--sort", default="market_cap")
     s.add_argument("--desc", action="store_true")
     s.add_argument("--limit", type=int, default=20)
     s.add_argument("--columns")
     s.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    s.add_argument("--explain", metavar="SYMBOL", help="explain each clause for one symbol instead")
     s.set_defaults(func=cmd_screen)
+    bt = sub.add_parser("backtest", help='backtest a screen, e.g. stockscreen backtest "rsi14 < 30" --from 2014-01-01')
+    bt.add_argument("query")
+    bt.add_argument("--from", dest="start")
+    bt.add_argument("--to", dest="end")
+    bt.add_argument("--rebalance", choices=["weekly", "monthly"], default="monthly")
+    bt.add_argument("--format", choices=["table", "json"], default="table")
+    bt.set_defaults(func=cmd_backtest)
     return p
 
 
@@ -290,6 +360,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except DomainError as exc:
         print(f"stockscreen: {exc.message}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(
+            f"stockscreen: {where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')}", file=sys.stderr
+        )
+        return 2
+    except ValueError as exc:
+        print(f"stockscreen: {exc}", file=sys.stderr)
         return 2
 
 

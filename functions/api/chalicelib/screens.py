@@ -1,16 +1,52 @@
-"""The screener: field catalogue and running a screen."""
+"""The screener: field catalogue, running a screen (JSON or CSV), explain, presets, parse, backtest."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
 from chalice.app import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.http import json_body, route
+from chalicelib.http import Response, json_body, query, route
 from stockscreen.db.engine import get_engine
-from stockscreen.screening.engine import ScreenRequest, field_catalogue, run_screen
+from stockscreen.errors import Invalid
+from stockscreen.screening import ast as A
+from stockscreen.screening.backtest import BacktestRequest, run_backtest
+from stockscreen.screening.engine import (
+    ExplainQuery,
+    ScreenRequest,
+    compile_query,
+    explain,
+    field_catalogue,
+    run_screen,
+    to_csv,
+)
+from stockscreen.screening.language import to_text
+from stockscreen.screening.presets import PRESETS
+from stockscreen.screening.universe import get_universe
+from stockscreen.screening.validate import check
 
 bp = Blueprint(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+def _body(model: type[M]) -> M:
+    """The JSON body; a pathologically nested document is a 400, not a RecursionError."""
+    try:
+        return json_body(bp.current_request, model)
+    except RecursionError:
+        raise Invalid("the request body is nested too deeply") from None
+
+
+class RunParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["json", "csv"] = "json"
+
+
+class ParseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: Annotated[str | None, Field(max_length=4000)] = None
+    ast: A.Cond | None = None
 
 
 @route(bp, "/screener/fields", methods=["GET"])
@@ -20,6 +56,49 @@ def fields() -> dict[str, Any]:
 
 
 @route(bp, "/screens/run", methods=["POST"], content_types=["application/json"])
-def run() -> dict[str, Any]:
-    req = json_body(bp.current_request, ScreenRequest)
-    return run_screen(get_engine(), req).model_dump()
+def run() -> Any:
+    params = query(bp.current_request, RunParams)
+    req = _body(ScreenRequest)
+    result = run_screen(get_engine(), req)
+    if params.format == "csv":
+        return Response(
+            body=to_csv(result),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": 'attachment; filename="screen.csv"',
+            },
+        )
+    return result.model_dump()
+
+
+@route(bp, "/screens/explain", methods=["GET"])
+def explain_route() -> dict[str, Any]:
+    q = query(bp.current_request, ExplainQuery)
+    compile_query(q.query)  # a bad query is a 400 before any data is loaded
+    return explain(get_universe(get_engine()), q.symbol, q.query, q.as_of)
+
+
+@route(bp, "/screens/presets", methods=["GET"])
+def presets() -> dict[str, Any]:
+    data = [p.public() for p in PRESETS]
+    return {"data": data, "count": len(data)}
+
+
+@route(bp, "/screens/parse", methods=["POST"], content_types=["application/json"])
+def parse_route() -> dict[str, Any]:
+    """Text -> AST or AST -> text (what the UI builder uses to switch views)."""
+    body = _body(ParseBody)
+    if body.query is not None:
+        node = compile_query(body.query)
+    else:
+        node = body.ast
+        check(node)
+    return {"query": to_text(node), "ast": node.model_dump() if node is not None else None}
+
+
+@route(bp, "/screens/backtest", methods=["POST"], content_types=["application/json"])
+def backtest() -> dict[str, Any]:
+    req = _body(BacktestRequest)
+    req.condition()
+    return run_backtest(get_universe(get_engine()), req).model_dump()

@@ -1,20 +1,35 @@
-"""Run a screen against the current snapshot. Fields are whitelisted; values are bound."""
+"""Run a screen: parse/validate the request, evaluate it over the in-memory universe, page and shape.
+
+A request carries the screen as query text (``query``), as the JSON AST (``ast``), or as the
+SPA's list of simple ``filters``. Nothing of it reaches SQL: the universe is loaded with fixed
+statements and the screen is evaluated with NumPy.
+"""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import math
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from stockscreen.errors import Unavailable
-from stockscreen.screening.fields import BY_ID, FIELDS, PROFILE_FIELDS
+from stockscreen.errors import Invalid, NotFound
+from stockscreen.screening import ast as A
+from stockscreen.screening.evaluate import Evaluator
+from stockscreen.screening.fields import BY_ID, FIELDS
+from stockscreen.screening.language import expr_text, parse, to_text
+from stockscreen.screening.universe import EPOCH, Universe, get_universe
+from stockscreen.screening.validate import check, field_kind, leaves
 
 Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
-_SQL_OPS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "=": "=", "!=": "<>"}
 MAX_FILTERS = 50
 MAX_IN = 100
+MAX_LIMIT = 500
 DEFAULT_COLUMNS = (
     "symbol",
     "name",
@@ -36,6 +51,8 @@ Scalar = float | str
 
 
 class Filter(BaseModel):
+    """One simple filter as the SPA's filter builder sends it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     field: str
@@ -56,39 +73,74 @@ class Filter(BaseModel):
         elif isinstance(self.value, list):
             raise ValueError(f"{self.field} {self.op} needs a single value")
         values = self.value if isinstance(self.value, list) else [self.value]
+        kind = field_kind(f.type)
         for v in values:
-            if f.type == "number" and not isinstance(v, float | int):
+            if kind == "number" and not isinstance(v, float | int):
                 raise ValueError(f"{self.field} is a number; {v!r} is not")
-            if f.type == "string" and not isinstance(v, str):
+            if kind == "number" and not math.isfinite(float(v)):
+                raise ValueError(f"{self.field}: {v!r} is not a finite number")
+            if kind == "string" and not isinstance(v, str):
                 raise ValueError(f"{self.field} is text; compare it with strings")
-            if f.type == "string" and self.op in (">", ">=", "<", "<=", "between"):
+            if kind == "string" and self.op in (">", ">=", "<", "<=", "between"):
                 raise ValueError(f"{self.field} is text; use =, != or in")
-            if f.type == "date":
+            if kind == "date":
                 try:
                     dt.date.fromisoformat(str(v))
                 except ValueError:
                     raise ValueError(f"{self.field} needs dates as YYYY-MM-DD, not {v!r}") from None
         return self
 
+    def to_ast(self) -> A.CondNode:
+        ref = A.FieldRef(name=self.field)
+
+        def lit(v: Scalar) -> A.Num | A.Str:
+            return A.Str(value=v) if isinstance(v, str) else A.Num(value=float(v))
+
+        if self.op == "between":
+            assert isinstance(self.value, list)
+            return A.Between(expr=ref, low=lit(self.value[0]), high=lit(self.value[1]))
+        if self.op == "in":
+            assert isinstance(self.value, list)
+            return A.In(expr=ref, values=[lit(v) for v in self.value])
+        assert not isinstance(self.value, list)
+        return A.Compare(left=ref, op=self.op, right=lit(self.value))
+
 
 class ScreenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    query: Annotated[str | None, Field(max_length=4000)] = None
+    ast: A.Cond | None = None
     filters: Annotated[list[Filter], Field(max_length=MAX_FILTERS)] = []
     sort: str = "market_cap"
     order: Literal["asc", "desc"] = "desc"
-    columns: list[str] | None = None
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    columns: Annotated[list[str] | None, Field(max_length=100)] = None
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
     offset: Annotated[int, Field(ge=0, le=100_000)] = 0
+    as_of: dt.date | None = None
+    explain: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ScreenRequest:
+        if sum(x is not None and x != [] for x in (self.query, self.ast, self.filters or None)) > 1:
+            raise ValueError("give the screen as one of query, ast or filters, not several")
         if self.sort not in BY_ID:
             raise ValueError(f"cannot sort by unknown field {self.sort!r}")
         for c in self.columns or ():
             if c not in BY_ID:
                 raise ValueError(f"unknown column {c!r}")
         return self
+
+    def condition(self) -> A.CondNode | None:
+        if self.query is not None:
+            return compile_query(self.query)
+        if self.ast is not None:
+            check(self.ast)
+            return self.ast
+        if self.filters:
+            items = [f.to_ast() for f in self.filters]
+            return items[0] if len(items) == 1 else A.And(items=items)
+        return None
 
 
 class ScreenResult(BaseModel):
@@ -97,70 +149,190 @@ class ScreenResult(BaseModel):
     as_of: str
     snapshot_version: int
     columns: list[str]
+    query: str | None = None
+    clauses: list[str] | None = None
 
 
-_INTEGER_FIELDS = frozenset(f.id for f in FIELDS if f.unit == "shares")
+@lru_cache(maxsize=512)
+def compile_query(text: str) -> A.CondNode | None:
+    """Parse and validate query text (memoised: a screen is typically run page after page)."""
+    node = parse(text)
+    check(node)
+    return node
 
 
-def _col(field: str) -> str:
-    # field ids come from the catalogue (whitelist), never from the request as text
-    return f"s.{field}" if field in PROFILE_FIELDS else f"r.{field}"
+_SHARES = frozenset(f.id for f in FIELDS if f.unit == "shares")
+
+
+def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -> list[Any]:
+    kind = field_kind(BY_ID[name].type)
+    if kind == "string":
+        return u.strings[name].values(rows)
+    if kind == "date":
+        out: list[Any] = []
+        for v in u.dates[name][rows].tolist():
+            out.append(None if math.isnan(v) else str(EPOCH + np.timedelta64(int(v), "D")))
+        return out
+    vals = u.numeric(name)[rows, t].tolist()
+    if name in _SHARES:
+        return [None if math.isnan(v) else int(v) for v in vals]
+    return [None if math.isnan(v) else v for v in vals]
+
+
+def sort_order(u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t: int) -> np.ndarray[Any, Any]:
+    """Row indices sorted by ``sort`` (missing values last), ties by symbol (the universe's order)."""
+    kind = field_kind(BY_ID[sort].type)
+    if kind == "string":
+        codes = u.strings[sort].codes[rows].astype(np.float64)
+        key = np.where(codes < 0, np.nan, codes)
+    elif kind == "date":
+        key = u.dates[sort][rows]
+    else:
+        key = u.numeric(sort)[rows, t]
+    if order == "desc":
+        key = -key
+    return rows[np.argsort(key, kind="stable")]
+
+
+def evaluate(u: Universe, cond: A.CondNode | None, t: int) -> np.ndarray[Any, Any]:
+    return np.flatnonzero(Evaluator(u).mask(cond, t))
+
+
+def run(u: Universe, req: ScreenRequest) -> ScreenResult:
+    cond = req.condition()
+    t = u.date_index(req.as_of)
+    rows = evaluate(u, cond, t)
+    ordered = sort_order(u, rows, req.sort, req.order, t)
+    page = ordered[req.offset : req.offset + req.limit]
+    columns = list(dict.fromkeys(["symbol", *(req.columns or DEFAULT_COLUMNS)]))
+    columns = [c for c in columns if c in BY_ID]
+    values = {c: _column_values(u, c, t, page) for c in columns}
+    data = [{c: values[c][i] for c in columns} for i in range(len(page))]
+    clauses = None
+    if req.explain and cond is not None:
+        # per result row: which clauses pass (the same order as ``clauses``)
+        ev = Evaluator(u)
+        parts = leaves(cond)
+        clauses = [to_text(p) for p in parts]
+        checks = [ev.mask(p, t)[page] for p in parts]
+        for i, row in enumerate(data):
+            row["_explain"] = [bool(m[i]) for m in checks]
+    return ScreenResult(
+        data=data,
+        count=len(rows),
+        as_of=str(u.trading_dates[t]),
+        snapshot_version=u.version,
+        columns=columns,
+        query=to_text(cond) if cond is not None else None,
+        clauses=clauses,
+    )
 
 
 def run_screen(engine: Engine, req: ScreenRequest) -> ScreenResult:
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    for i, f in enumerate(req.filters):
-        col = _col(BY_ID[f.field].id)
-        if f.op == "between":
-            assert isinstance(f.value, list)
-            lo, hi = f.value
-            if isinstance(lo, float | int) and isinstance(hi, float | int) and lo > hi:
-                lo, hi = hi, lo
-            where.append(f"{col} BETWEEN :p{i}a AND :p{i}b")
-            params[f"p{i}a"], params[f"p{i}b"] = lo, hi
-        elif f.op == "in":
-            where.append(f"{col} = ANY(:p{i})")
-            params[f"p{i}"] = list(f.value) if isinstance(f.value, list) else [f.value]
-        else:
-            where.append(f"{col} {_SQL_OPS[f.op]} :p{i}")
-            params[f"p{i}"] = f.value
-    columns = list(dict.fromkeys(["symbol", *(req.columns or DEFAULT_COLUMNS)]))
-    select = ", ".join(f"{_col(c)} AS {c}" for c in columns)
-    direction = "ASC" if req.order == "asc" else "DESC"
-    sql = (
-        f"SELECT {select}, count(*) OVER () AS _total FROM snapshot_rows r "
-        "JOIN snapshot_versions v ON v.version = r.version AND v.is_current "
-        "JOIN securities s ON s.id = r.security_id "
-        + ("WHERE " + " AND ".join(where) + " " if where else "")
-        + f"ORDER BY {_col(req.sort)} {direction} NULLS LAST, s.symbol ASC LIMIT :limit OFFSET :offset"
-    )
-    params.update(limit=req.limit, offset=req.offset)
-    with engine.connect() as conn:
-        version = conn.execute(text("SELECT version, as_of FROM snapshot_versions WHERE is_current")).first()
-        if version is None:
-            raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
-        rows = conn.execute(text(sql), params).mappings().all()
-        total = int(rows[0]["_total"]) if rows else 0
-        if not rows and req.offset:
-            # a page past the end still reports how many rows match
-            first = conn.execute(text(sql), {**params, "offset": 0, "limit": 1}).mappings().first()
-            total = int(first["_total"]) if first else 0
-    data = []
-    for r in rows:
-        item: dict[str, Any] = {}
-        for c in columns:
-            value = r[c]
-            if c in _INTEGER_FIELDS and value is not None:
-                value = int(value)
-            elif isinstance(value, dt.date):
-                value = value.isoformat()
-            item[c] = value
-        data.append(item)
-    return ScreenResult(
-        data=data, count=total, as_of=version[1].isoformat(), snapshot_version=int(version[0]), columns=columns
-    )
+    req.condition()  # bad screens fail before any data is loaded
+    return run(get_universe(engine), req)
+
+
+def to_csv(result: ScreenResult) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=result.columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(result.data)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- explain
+
+
+def _threshold(c: A.CondNode) -> Any:
+    if isinstance(c, A.Compare):
+        return expr_text(c.right)
+    if isinstance(c, A.Between):
+        return [expr_text(c.low), expr_text(c.high)]
+    if isinstance(c, A.In):
+        return [v.value for v in c.values]
+    if isinstance(c, A.Cross):
+        return expr_text(c.right)
+    if isinstance(c, A.Window):
+        return _threshold(c.cond)
+    return None
+
+
+def _subject(c: A.CondNode) -> A.ExprNode | None:
+    if isinstance(c, A.Compare | A.Cross):
+        return c.left
+    if isinstance(c, A.Between | A.In | A.Flag):
+        return c.expr
+    if isinstance(c, A.Window):
+        return _subject(c.cond)
+    return None
+
+
+def _right(c: A.CondNode) -> A.ExprNode | None:
+    if isinstance(c, A.Compare | A.Cross):
+        return c.right
+    if isinstance(c, A.Window):
+        return _right(c.cond)
+    return None
+
+
+def _scalar(ev: Evaluator, e: A.ExprNode | None, row: int, t: int) -> Any:
+    if e is None:
+        return None
+    if isinstance(e, A.Str):
+        return e.value
+    if isinstance(e, A.FieldRef) and field_kind(BY_ID[e.name].type) != "number":
+        return _column_values(ev.u, e.name, t, np.array([row]))[0]
+    v = float(ev.value(e, t)[row])
+    return None if math.isnan(v) else v
+
+
+class ExplainQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.\-]+$")]
+    query: Annotated[str, Field(min_length=1, max_length=4000)]
+    as_of: dt.date | None = None
+
+
+def explain(u: Universe, symbol: str, query: str | A.CondNode, as_of: dt.date | None = None) -> dict[str, Any]:
+    cond = compile_query(query) if isinstance(query, str) else query
+    if not isinstance(query, str):
+        check(cond)
+    row = u.row_of(symbol)
+    if row is None:
+        raise NotFound(f"no security {symbol.upper()!r} in the screening universe")
+    t = u.date_index(as_of)
+    ev = Evaluator(u)
+    clauses = []
+    for leaf in leaves(cond):
+        clauses.append(
+            {
+                "clause": to_text(leaf),
+                "value": _scalar(ev, _subject(leaf), row, t),
+                "threshold": _threshold(leaf),
+                "threshold_value": _scalar(ev, _right(leaf), row, t)
+                if not isinstance(_right(leaf), A.Num | A.Str | None)
+                else None,
+                "pass": bool(ev.mask(leaf, t)[row]),
+            }
+        )
+    return {
+        "symbol": str(u.symbols[row]),
+        "query": to_text(cond),
+        "as_of": str(u.trading_dates[t]),
+        "snapshot_version": u.version,
+        "pass": bool(ev.mask(cond, t)[row]),
+        "clauses": clauses,
+    }
 
 
 def field_catalogue() -> list[dict[str, object]]:
     return [f.public() for f in FIELDS]
+
+
+def require_screen(text: str) -> A.CondNode:
+    node = compile_query(text)
+    if node is None:
+        raise Invalid("the query is empty")
+    return node

@@ -1,0 +1,145 @@
+"""The JSON form of a screen (what the UI builder and the API exchange).
+
+Two families of nodes: *expressions* (numbers, text, field references, rolling functions,
+arithmetic) and *conditions* (comparisons, between, in, crosses, window quantifiers,
+and/or/not). ``kind`` discriminates them. The text language (``language.py``) parses to
+these models and prints them back, so text and AST round-trip.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Timeframe = Literal["daily", "weekly", "monthly"]
+FuncName = Literal["avg", "min", "max", "sum", "std"]
+CompareOp = Literal[">", ">=", "<", "<=", "=", "!="]
+ArithOp = Literal["+", "-", "*", "/"]
+
+_CFG = ConfigDict(extra="forbid", frozen=True)
+
+
+class Num(BaseModel):
+    model_config = _CFG
+    kind: Literal["num"] = "num"
+    value: float
+    percent: bool = False
+
+
+class Str(BaseModel):
+    model_config = _CFG
+    kind: Literal["str"] = "str"
+    value: str
+
+
+class FieldRef(BaseModel):
+    model_config = _CFG
+    kind: Literal["field"] = "field"
+    name: str
+    offset: int = 0
+    timeframe: Timeframe = "daily"
+
+
+class Func(BaseModel):
+    model_config = _CFG
+    kind: Literal["func"] = "func"
+    name: FuncName
+    arg: Expr
+    window: int
+    offset: int = 0
+
+
+class Arith(BaseModel):
+    model_config = _CFG
+    kind: Literal["arith"] = "arith"
+    op: ArithOp
+    left: Expr
+    right: Expr
+
+
+Expr = Annotated[Num | Str | FieldRef | Func | Arith, Field(discriminator="kind")]
+
+
+class Compare(BaseModel):
+    model_config = _CFG
+    kind: Literal["compare"] = "compare"
+    left: Expr
+    op: CompareOp
+    right: Expr
+
+
+class Between(BaseModel):
+    model_config = _CFG
+    kind: Literal["between"] = "between"
+    expr: Expr
+    low: Expr
+    high: Expr
+
+
+class In(BaseModel):
+    model_config = _CFG
+    kind: Literal["in"] = "in"
+    expr: Expr
+    values: list[Num | Str]
+    negated: bool = False
+
+
+class Cross(BaseModel):
+    model_config = _CFG
+    kind: Literal["cross"] = "cross"
+    left: Expr
+    direction: Literal["above", "below"]
+    right: Expr
+
+
+class Flag(BaseModel):
+    """A bare field used as a condition: true when non-zero (``not new_low_52w``)."""
+
+    model_config = _CFG
+    kind: Literal["flag"] = "flag"
+    expr: Expr
+
+
+class Window(BaseModel):
+    """``cond within N days`` (true on any of the last N sessions) or ``cond for N days`` (on all)."""
+
+    model_config = _CFG
+    kind: Literal["window"] = "window"
+    mode: Literal["within", "for"]
+    days: int
+    cond: Cond
+
+
+class And(BaseModel):
+    model_config = _CFG
+    kind: Literal["and"] = "and"
+    items: list[Cond]
+
+
+class Or(BaseModel):
+    model_config = _CFG
+    kind: Literal["or"] = "or"
+    items: list[Cond]
+
+
+class Not(BaseModel):
+    model_config = _CFG
+    kind: Literal["not"] = "not"
+    item: Cond
+
+
+Cond = Annotated[Compare | Between | In | Cross | Flag | Window | And | Or | Not, Field(discriminator="kind")]
+
+ExprNode = Num | Str | FieldRef | Func | Arith
+CondNode = Compare | Between | In | Cross | Flag | Window | And | Or | Not
+
+for _m in (Func, Arith, Compare, Between, In, Cross, Flag, Window, And, Or, Not):
+    _m.model_rebuild()
+
+
+class Screen(BaseModel):
+    """Wrapper so a condition can be validated from plain JSON (``Screen.model_validate({"where": ...})``)."""
+
+    model_config = _CFG
+    where: Cond | None = None

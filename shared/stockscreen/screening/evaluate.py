@@ -1,0 +1,199 @@
+"""Vectorised evaluation of a screen's AST over a universe.
+
+Every node is evaluated over a range of trading-date columns ``[lo, hi]`` for all securities
+at once: expressions give float arrays (securities x dates), conditions boolean masks.
+Offsets, rolling functions, crosses and window quantifiers widen the range they ask their
+children for, so a screen on date ``t`` only ever reads columns ``<= t`` (point in time).
+Missing values never match a comparison; ``not`` negates the match.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stockscreen.screening import ast as A
+from stockscreen.screening.fields import BY_ID
+from stockscreen.screening.history import F2, roll_extreme, roll_std, roll_sum
+from stockscreen.screening.universe import Universe, day_number
+from stockscreen.screening.validate import field_kind
+
+B2 = NDArray[np.bool_]
+
+
+def _slice(arr: F2, lo: int, hi: int) -> F2:
+    """Columns lo..hi of a (securities x dates) array, NaN-padded before column 0."""
+    if lo >= 0:
+        return arr[:, lo : hi + 1]
+    pad = np.full((arr.shape[0], -lo), np.nan)
+    if hi < 0:
+        return np.full((arr.shape[0], hi - lo + 1), np.nan)
+    return np.concatenate([pad, arr[:, : hi + 1]], axis=1)
+
+
+class Evaluator:
+    def __init__(self, u: Universe) -> None:
+        self.u = u
+
+    # ------------------------------------------------------------- expressions
+    def expr(self, e: A.ExprNode, lo: int, hi: int) -> F2:
+        n = hi - lo + 1
+        if isinstance(e, A.Num):
+            return np.full((1, n), e.value)
+        if isinstance(e, A.FieldRef):
+            kind = field_kind(BY_ID[e.name].type)
+            if kind == "date":
+                return np.broadcast_to(self.u.dates[e.name][:, None], (self.u.n, n))
+            if e.timeframe != "daily":
+                cols = [
+                    self.u.timeframe_value(e.name, e.timeframe, t, e.offset) if t >= 0 else None
+                    for t in range(lo, hi + 1)
+                ]
+                return np.stack([c if c is not None else np.full(self.u.n, np.nan) for c in cols], axis=1)
+            return _slice(self.u.numeric(e.name), lo + e.offset, hi + e.offset)
+        if isinstance(e, A.Func):
+            a, b = lo + e.offset, hi + e.offset
+            x = self.expr(e.arg, a - e.window + 1, b)
+            x = np.broadcast_to(x, (max(x.shape[0], 1), x.shape[1])) if x.shape[0] == 1 else x
+            if e.name == "avg":
+                r = roll_sum(np.ascontiguousarray(x), e.window) / e.window
+            elif e.name == "sum":
+                r = roll_sum(np.ascontiguousarray(x), e.window)
+            elif e.name == "std":
+                r = roll_std(np.ascontiguousarray(x), e.window)
+            else:
+                r = roll_extreme(np.ascontiguousarray(x), e.window, e.name)
+            return r[:, e.window - 1 :]
+        if isinstance(e, A.Arith):
+            left, right = self.expr(e.left, lo, hi), self.expr(e.right, lo, hi)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                if e.op == "+":
+                    out = left + right
+                elif e.op == "-":
+                    out = left - right
+                elif e.op == "*":
+                    out = left * right
+                else:
+                    out = left / right
+            if e.op == "/":
+                out = np.where(np.isfinite(out), out, np.nan)
+            return out
+        raise TypeError(f"not a numeric expression: {e!r}")  # Str is handled by the conditions
+
+    def _date_or_num(self, e: A.ExprNode, lo: int, hi: int) -> F2:
+        if isinstance(e, A.Str):  # a date literal compared with a date field (validated)
+            return np.full((1, hi - lo + 1), day_number(dt.date.fromisoformat(e.value)))
+        return self.expr(e, lo, hi)
+
+    # ------------------------------------------------------------- text
+    def _string_field(self, e: A.ExprNode) -> str | None:
+        if isinstance(e, A.FieldRef) and field_kind(BY_ID[e.name].type) == "string":
+            return e.name
+        return None
+
+    def _text_eq(self, name: str, values: list[str], n: int) -> B2:
+        cat = self.u.strings[name]
+        codes = [cat.code(v) for v in values]
+        m = cat.codes == codes[0] if len(codes) == 1 else np.isin(cat.codes, codes)
+        return np.broadcast_to(m[:, None], (self.u.n, n))
+
+    # ------------------------------------------------------------- conditions
+    def cond(self, c: A.CondNode, lo: int, hi: int) -> B2:
+        n = hi - lo + 1
+        if isinstance(c, A.And):
+            m = self.cond(c.items[0], lo, hi)
+            for i in c.items[1:]:
+                m = m & self.cond(i, lo, hi)
+            return m
+        if isinstance(c, A.Or):
+            m = self.cond(c.items[0], lo, hi)
+            for i in c.items[1:]:
+                m = m | self.cond(i, lo, hi)
+            return m
+        if isinstance(c, A.Not):
+            return ~self.cond(c.item, lo, hi)
+        if isinstance(c, A.Window):
+            inner = self.cond(c.cond, lo - c.days + 1, hi).astype(np.float64)
+            inner = np.broadcast_to(inner, (self.u.n, inner.shape[1]))
+            hits = roll_sum(np.ascontiguousarray(inner), c.days)[:, c.days - 1 :]
+            return hits > 0 if c.mode == "within" else hits >= c.days
+        if isinstance(c, A.Compare):
+            sf = self._string_field(c.left) or self._string_field(c.right)
+            if sf is not None:
+                other = c.right if isinstance(c.right, A.Str) else c.left
+                if isinstance(other, A.Str):
+                    m = self._text_eq(sf, [other.value], n)
+                    known = self.u.strings[sf].codes[:, None] >= 0
+                    return m if c.op == "=" else (~m & known)
+                return self._compare_text_fields(c, n)
+            left, right = self._date_or_num(c.left, lo, hi), self._date_or_num(c.right, lo, hi)
+            return _cmp(left, c.op, right, self.u.n)
+        if isinstance(c, A.Between):
+            x = self._date_or_num(c.expr, lo, hi)
+            a, b = self._date_or_num(c.low, lo, hi), self._date_or_num(c.high, lo, hi)
+            low, high = np.minimum(a, b), np.maximum(a, b)
+            return np.broadcast_to((x >= low) & (x <= high), (self.u.n, n))
+        if isinstance(c, A.In):
+            sf = self._string_field(c.expr)
+            if sf is not None:
+                m = self._text_eq(sf, [v.value for v in c.values if isinstance(v, A.Str)], n)
+                if c.negated:
+                    return ~m & (self.u.strings[sf].codes[:, None] >= 0)
+                return m
+            x = self._date_or_num(c.expr, lo, hi)
+            vals = np.array([self._date_or_num(v, 0, 0)[0, 0] if isinstance(v, A.Str) else v.value for v in c.values])
+            m = np.isin(x, vals)
+            if c.negated:
+                m = ~m & ~np.isnan(x)
+            return np.broadcast_to(m, (self.u.n, n))
+        if isinstance(c, A.Cross):
+            a, b = self.expr(c.left, lo - 1, hi), self.expr(c.right, lo - 1, hi)
+            if c.direction == "above":
+                m = (a[:, 1:] > b[:, 1:]) & (a[:, :-1] <= b[:, :-1])
+            else:
+                m = (a[:, 1:] < b[:, 1:]) & (a[:, :-1] >= b[:, :-1])
+            return np.broadcast_to(m, (self.u.n, n))
+        if isinstance(c, A.Flag):
+            x = self.expr(c.expr, lo, hi)
+            return np.broadcast_to((x != 0) & ~np.isnan(x), (self.u.n, n))
+        raise TypeError(f"unknown condition {c!r}")
+
+    def _compare_text_fields(self, c: A.Compare, n: int) -> B2:
+        assert isinstance(c.left, A.FieldRef) and isinstance(c.right, A.FieldRef)
+        a = self.u.strings[c.left.name].values(np.arange(self.u.n))
+        b = self.u.strings[c.right.name].values(np.arange(self.u.n))
+        eq = np.array([x is not None and x == y for x, y in zip(a, b, strict=True)])
+        known = np.array([x is not None and y is not None for x, y in zip(a, b, strict=True)])
+        m = eq if c.op == "=" else (~eq & known)
+        return np.broadcast_to(m[:, None], (self.u.n, n))
+
+    def mask(self, c: A.CondNode | None, t: int) -> NDArray[np.bool_]:
+        """Which securities pass on date column ``t``."""
+        if c is None:
+            return np.ones(self.u.n, dtype=bool)
+        return np.ascontiguousarray(self.cond(c, t, t)[:, 0])
+
+    def value(self, e: A.ExprNode, t: int) -> NDArray[np.float64]:
+        v = self.expr(e, t, t)[:, 0]
+        return np.broadcast_to(v, (self.u.n,)) if v.shape[0] == 1 else v
+
+
+def _cmp(a: F2, op: str, b: F2, n: int) -> B2:
+    with np.errstate(invalid="ignore"):
+        if op == ">":
+            m = a > b
+        elif op == ">=":
+            m = a >= b
+        elif op == "<":
+            m = a < b
+        elif op == "<=":
+            m = a <= b
+        elif op == "=":
+            m = a == b
+        else:
+            m = (a != b) & ~np.isnan(a) & ~np.isnan(b)
+    if m.shape[0] != n:
+        m = np.broadcast_to(m, (n, m.shape[1]))
+    return m

@@ -1,0 +1,416 @@
+"""The screening universe: every security x every stored trading date, as NumPy arrays.
+
+Built once per snapshot version from ``daily_bars`` + the latest ``fundamentals`` + the
+profile in ``securities`` + the current ``snapshot_rows`` (for catalogue fields whose history
+this module does not compute), then cached in the process (a warm Lambda reuses it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, Engine, text
+
+from stockscreen.db.engine import psycopg_connection
+from stockscreen.errors import Invalid, Unavailable
+from stockscreen.screening.fields import BY_ID, FIELDS
+from stockscreen.screening.history import COMPUTERS, F2, Frame, period_end_flags, resample
+from stockscreen.screening.validate import field_kind
+
+EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def day_number(d: Any) -> float:
+    """Days since 1970-01-01 (how date fields are held)."""
+    return float((np.datetime64(d, "D") - EPOCH) // np.timedelta64(1, "D"))
+
+
+@dataclass
+class Categorical:
+    """A text column as integer codes into sorted categories (-1 = missing)."""
+
+    codes: NDArray[np.int32]
+    categories: list[str]
+
+    @classmethod
+    def of(cls, values: list[str | None]) -> Categorical:
+        cats = sorted({v for v in values if v is not None})
+        index = {c: i for i, c in enumerate(cats)}
+        codes = np.array([index[v] if v is not None else -1 for v in values], dtype=np.int32)
+        return cls(codes, cats)
+
+    def code(self, value: str) -> int:
+        i = int(np.searchsorted(self.categories, value))
+        return i if i < len(self.categories) and self.categories[i] == value else -2
+
+    def values(self, rows: NDArray[np.intp]) -> list[str | None]:
+        return [self.categories[k] if k >= 0 else None for k in self.codes[rows].tolist()]
+
+
+@dataclass
+class Universe:
+    version: int
+    as_of: dt.date
+    symbols: NDArray[np.str_]
+    daily: Frame
+    strings: dict[str, Categorical]
+    dates: dict[str, NDArray[np.float64]]  # date fields as days since 1970-01-01 (NaN = missing)
+    cache_key: str = ""
+    _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
+    _row: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.symbols)
+
+    @property
+    def trading_dates(self) -> NDArray[np.datetime64]:
+        return self.daily.dates
+
+    def row_of(self, symbol: str) -> int | None:
+        if not self._row:
+            self._row = {s: i for i, s in enumerate(self.symbols.tolist())}
+        return self._row.get(symbol.upper())
+
+    def date_index(self, day: dt.date | None) -> int:
+        """Column of the last trading date on or before ``day`` (default: the latest)."""
+        d = self.daily.dates
+        if day is None:
+            return len(d) - 1
+        i = int(np.searchsorted(d, np.datetime64(day, "D"), side="right")) - 1
+        if i < 0:
+            raise Invalid(f"as_of {day.isoformat()} is before the stored history (starts {d[0]})")
+        return i
+
+    def numeric(self, name: str) -> F2:
+        arr = self.daily.num(name)
+        if arr is None:
+            arr = np.full((self.n, len(self.daily.dates)), np.nan)
+            self.daily.extra[name] = arr
+        return arr
+
+    def timeframe_value(self, name: str, timeframe: str, t: int, offset: int) -> NDArray[np.float64]:
+        """``timeframe.name[offset]`` as seen on daily column ``t``: the current week/month is partial."""
+        is_end, period = period_end_flags(self.daily.dates, timeframe)
+        key = (timeframe, -1 if is_end[t] else t)
+        frame = self._tf_cache.get(key)
+        if frame is None:
+            frame = self._full(timeframe) if is_end[t] else self._partial(timeframe, t, int(period[t]))
+            self._tf_cache[key] = frame
+            while len(self._tf_cache) > 64:
+                self._tf_cache.popitem(last=False)
+        else:
+            self._tf_cache.move_to_end(key)
+        col = int(period[t]) + offset
+        arr = frame.num(name)
+        if arr is None or col < 0:
+            return np.full(self.n, np.nan)
+        return arr[:, col]
+
+    def _full(self, timeframe: str) -> Frame:
+        key = (timeframe, -1)
+        frame = self._tf_cache.get(key)
+        if frame is None:
+            frame = resample(self.daily, timeframe)
+            self._tf_cache[key] = frame
+        return frame
+
+    def _partial(self, timeframe: str, t: int, p: int) -> Frame:
+        """The full period bars up to period ``p``, whose bar is rebuilt from the days up to ``t``."""
+        full = self._full(timeframe)
+        _, period = period_end_flags(self.daily.dates, timeframe)
+        start = int(np.searchsorted(period, p))
+        d = self.daily
+        with np.errstate(all="ignore"):
+            seg = slice(start, t + 1)
+            has = ~np.isnan(d.c[:, seg])
+            anyb = has.any(axis=1)
+            rows = np.arange(self.n)
+            first = np.argmax(has, axis=1)
+            last = (t - start) - np.argmax(has[:, ::-1], axis=1)
+            bar = {
+                "o": np.where(anyb, d.o[rows, start + first], np.nan),
+                "c": np.where(anyb, d.c[rows, start + last], np.nan),
+                "h": np.where(anyb, np.max(np.where(has, d.h[:, seg], -np.inf), axis=1), np.nan),
+                "lo": np.where(anyb, np.min(np.where(has, d.lo[:, seg], np.inf), axis=1), np.nan),
+                "v": np.where(anyb, np.nansum(d.v[:, seg], axis=1), np.nan),
+            }
+        arrays = {}
+        for k in ("o", "h", "lo", "c", "v"):
+            a = getattr(full, k)[:, : p + 1].copy()
+            a[:, p] = bar[k]
+            arrays[k] = a
+        dates = full.dates[: p + 1].copy()
+        dates[p] = d.dates[t]
+        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], d.fundamentals)
+
+
+def from_arrays(
+    symbols: list[str],
+    numbers: dict[str, NDArray[np.float64]],
+    strings: dict[str, list[str | None]],
+    as_of: dt.date,
+    version: int = 0,
+) -> Universe:
+    """A one-date universe from snapshot columns (used by benchmarks and tests)."""
+    order = np.argsort(np.array(symbols), kind="stable")
+    sym = np.array(symbols)[order]
+    dates = np.array([np.datetime64(as_of, "D")])
+
+    def col(x: NDArray[np.float64]) -> F2:
+        return np.asarray(x, dtype=np.float64)[order][:, None]
+
+    nan = np.full((len(sym), 1), np.nan)
+    close = col(numbers["close"]) if "close" in numbers else nan
+    frame = Frame(dates, nan, nan, nan, close, nan, {})
+    for k, v in numbers.items():
+        frame._cache[k] = col(v)
+    for f in FIELDS:
+        if field_kind(f.type) == "number" and f.id not in frame._cache:
+            frame._cache[f.id] = nan
+    cats = {k: Categorical.of([v[i] for i in order.tolist()]) for k, v in strings.items()}
+    cats.setdefault("symbol", Categorical.of(sym.tolist()))
+    return Universe(version, as_of, sym, frame, cats, {})
+
+
+# ---------------------------------------------------------------- loading from the database
+
+
+def _current(engine: Engine) -> tuple[int, dt.date, str]:
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current")).first()
+    if row is None:
+        raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
+    return int(row[0]), row[1], str(row[2])
+
+
+_BAR_ROW = np.dtype(
+    [
+        ("nf", ">i2"),
+        ("l0", ">i4"),
+        ("sid", ">i4"),
+        ("l1", ">i4"),
+        ("day", ">i4"),
+        ("l2", ">i4"),
+        ("o", ">f8"),
+        ("l3", ">i4"),
+        ("h", ">f8"),
+        ("l4", ">i4"),
+        ("lo", ">f8"),
+        ("l5", ">i4"),
+        ("c", ">f8"),
+        ("l6", ">i4"),
+        ("v", ">i8"),
+    ]
+)
+
+
+def _load_bars(
+    conn: Connection, as_of: dt.date
+) -> tuple[NDArray[np.int64], NDArray[np.datetime64], NDArray[np.float64]]:
+    """All daily bars up to ``as_of`` as arrays, through binary COPY (fixed-width rows, no Python per row)."""
+    raw = psycopg_connection(conn)
+    chunks: list[bytes] = []
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY (SELECT security_id::int4, (date - DATE '1970-01-01')::int4, open::float8, high::float8, "
+            "low::float8, close::float8, volume::int8 FROM daily_bars) "
+            "TO STDOUT (FORMAT binary)"
+        ) as copy,
+    ):
+        for block in copy:
+            chunks.append(bytes(block))
+    data = b"".join(chunks)
+    header = 11 + 4 + 4 + int.from_bytes(data[15:19], "big") if len(data) >= 19 else 0
+    body = data[header:-2] if data else b""
+    recs = np.frombuffer(body, dtype=_BAR_ROW)
+    if len(recs) and not (recs["nf"] == 7).all():  # pragma: no cover - the SELECT fixes the shape
+        raise RuntimeError("unexpected COPY row layout")
+    keep = recs["day"] <= day_number(as_of)
+    recs = recs[keep]
+    bid = recs["sid"].astype(np.int64)
+    bdate = EPOCH + recs["day"].astype(np.int64).astype("timedelta64[D]")
+    vals = np.column_stack([recs[k].astype(np.float64) for k in ("o", "h", "lo", "c", "v")])
+    return bid, bdate, vals
+
+
+def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
+    with engine.connect() as conn:
+        snap = conn.execute(
+            text("SELECT * FROM snapshot_rows WHERE version = :v ORDER BY security_id"), {"v": version}
+        ).mappings()
+        snap_rows = {int(r["security_id"]): dict(r) for r in snap}
+        secs = [
+            dict(r)
+            for r in conn.execute(text("SELECT * FROM securities ORDER BY symbol")).mappings()
+            if int(r["id"]) in snap_rows
+        ]
+        funds = {
+            int(r["security_id"]): dict(r)
+            for r in conn.execute(
+                text("SELECT DISTINCT ON (security_id) * FROM fundamentals ORDER BY security_id, as_of DESC")
+            ).mappings()
+        }
+        bid, bdate, vals = _load_bars(conn, as_of)
+    ids = np.array([int(s["id"]) for s in secs], dtype=np.int64)
+    row_of = {int(i): k for k, i in enumerate(ids.tolist())}
+    s = len(secs)
+    known = np.array(sorted(row_of), dtype=np.int64)
+    keep = np.isin(bid, known)
+    bid, bdate, vals = bid[keep], bdate[keep], vals[keep]
+    dates, col = np.unique(bdate, return_inverse=True)
+    if len(dates) == 0:
+        dates = np.array([np.datetime64(as_of, "D")])
+    rows = np.searchsorted(known, bid)
+    rows = np.array([row_of[int(i)] for i in known.tolist()], dtype=np.intp)[rows] if len(bid) else rows
+    grids = [np.full((s, len(dates)), np.nan) for _ in range(5)]
+    for k in range(5):
+        grids[k][rows, col] = vals[:, k]
+    fund_keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
+    fundamentals = {
+        k: np.array(
+            [np.nan if funds.get(int(sec["id"]), {}).get(k) is None else funds[int(sec["id"])][k] for sec in secs],
+            dtype=np.float64,
+        )
+        for k in fund_keys
+    }
+    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals)
+    strings: dict[str, Categorical] = {}
+    date_cols: dict[str, NDArray[np.float64]] = {}
+    last = len(dates) - 1
+    for f in FIELDS:
+        kind = field_kind(f.type)
+        source: list[Any]
+        if secs and f.id in secs[0]:
+            source = [sec.get(f.id) for sec in secs]
+        else:
+            source = [snap_rows[int(sec["id"])].get(f.id) for sec in secs]
+        if kind == "string":
+            strings[f.id] = Categorical.of([None if v is None else str(v) for v in source])
+        elif kind == "date":
+            date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
+        elif f.id not in COMPUTERS:
+            # history this module does not compute: the snapshot's value on the latest date only
+            arr = np.full((s, len(dates)), np.nan)
+            arr[:, last] = [np.nan if v is None else float(v) for v in source]
+            frame.extra[f.id] = arr
+    symbols = np.array([str(sec["symbol"]) for sec in secs])
+    return Universe(version, as_of, symbols, frame, strings, date_cols)
+
+
+_lock = threading.Lock()
+_cached: Universe | None = None
+
+
+def get_universe(engine: Engine) -> Universe:
+    """The universe of the current snapshot version (reloaded when a new version is published)."""
+    global _cached
+    version, as_of, created = _current(engine)
+    key = f"{version}@{created}"  # a rebuilt database may reuse version numbers
+    u = _cached
+    if u is not None and u.cache_key == key:
+        return u
+    with _lock:
+        if _cached is None or _cached.cache_key != key:
+            _cached = load(engine, version, as_of)
+            _cached.cache_key = key
+        return _cached
+
+
+def reset_cache() -> None:
+    global _cached
+    _cached = None
+
+
+def field_kind_of(name: str) -> str:
+    return field_kind(BY_ID[name].type)
+
+
+def from_bars(
+    bars: list[tuple[str, dt.date, float, float, float, float, float]],
+    profiles: dict[str, dict[str, Any]],
+    fundamentals: dict[str, dict[str, float | None]],
+    version: int = 0,
+) -> Universe:
+    """A universe computed in memory from raw rows (symbol, date, o, h, l, c, v): tests and benchmarks."""
+    symbols = sorted({b[0] for b in bars})
+    row_of = {s: i for i, s in enumerate(symbols)}
+    bdate = np.array([b[1] for b in bars], dtype="datetime64[D]")
+    dates, col = np.unique(bdate, return_inverse=True)
+    rows = np.array([row_of[b[0]] for b in bars], dtype=np.intp)
+    vals = np.array([b[2:] for b in bars], dtype=np.float64)
+    grids = [np.full((len(symbols), len(dates)), np.nan) for _ in range(5)]
+    for k in range(5):
+        grids[k][rows, col] = vals[:, k]
+    keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
+    funds = {
+        k: np.array([np.nan if fundamentals.get(s, {}).get(k) is None else fundamentals[s][k] for s in symbols])
+        for k in keys
+    }
+    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], funds)
+    strings: dict[str, Categorical] = {}
+    date_cols: dict[str, NDArray[np.float64]] = {}
+    for f in FIELDS:
+        kind = field_kind(f.type)
+        source = [symbols[i] if f.id == "symbol" else profiles.get(s, {}).get(f.id) for i, s in enumerate(symbols)]
+        if kind == "string":
+            strings[f.id] = Categorical.of([None if v is None else str(v) for v in source])
+        elif kind == "date":
+            date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
+    as_of = dates[-1].astype(dt.date) if len(dates) else dt.date.today()
+    return Universe(version, as_of, np.array(symbols), frame, strings, date_cols)
+
+
+def from_csv(bars_path: str, constituents_path: str | None, fundamentals_path: str | None) -> Universe:
+    """The demo CSVs (Kaggle S&P 500 layout) straight into memory; rows with missing prices are skipped."""
+    import csv
+    import gzip
+
+    opener = gzip.open if bars_path.endswith(".gz") else open
+    bars: list[tuple[str, dt.date, float, float, float, float, float]] = []
+    with opener(bars_path, "rt") as fh:
+        for r in csv.DictReader(fh):
+            try:
+                values = tuple(float(r[k]) for k in ("open", "high", "low", "close", "volume"))
+            except (TypeError, ValueError):
+                continue
+            bars.append((r["Name"], dt.date.fromisoformat(r["date"]), *values))  # type: ignore[arg-type]
+    profiles: dict[str, dict[str, Any]] = {}
+    if constituents_path:
+        with open(constituents_path) as fh:
+            for r in csv.DictReader(fh):
+                profiles[r["Ticker symbol"]] = {
+                    "name": r["Security"],
+                    "sector": r["GICS Sector"],
+                    "industry": r["GICS Sub Industry"],
+                    "date_added": r["Date first added"] or None,
+                }
+    funds: dict[str, dict[str, float | None]] = {}
+    if fundamentals_path:
+        cols = {
+            "price": "Price",
+            "pe": "Price/Earnings",
+            "dividend_yield": "Dividend Yield",
+            "eps": "Earnings/Share",
+            "market_cap": "Market Cap",
+            "ebitda": "EBITDA",
+            "price_sales": "Price/Sales",
+            "price_book": "Price/Book",
+        }
+        with open(fundamentals_path) as fh:
+            for r in csv.DictReader(fh):
+                rec: dict[str, float | None] = {}
+                for k, c in cols.items():
+                    try:
+                        rec[k] = float(r[c])
+                    except (TypeError, ValueError):
+                        rec[k] = None
+                funds[r["Symbol"]] = rec
+    return from_bars(bars, profiles, funds)

@@ -1,0 +1,253 @@
+"""The screener routes through chalice.test.Client on the 8-symbol sample loaded by the real pipeline."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from devstack.lambdas import load_api
+from devstack.stepfunctions import IngestStateMachine
+from stockscreen.screening.presets import PRESETS
+from stockscreen.screening.universe import reset_cache
+from tests.conftest import FIXTURES, truncate_all
+
+SAMPLE = [
+    str(FIXTURES / n) for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv", "bars-sample.csv.gz")
+]
+
+
+@pytest.fixture(scope="module")
+def client(stack_env: dict[str, str]) -> Iterator[Client]:
+    truncate_all(stack_env["DATABASE_URL"])
+    reset_cache()
+    result = IngestStateMachine(stack_env["AWS_ENDPOINT_URL"]).run({"source": {"paths": SAMPLE}})
+    assert result["status"] == "SUCCEEDED", result
+    with Client(load_api()) as c:
+        yield c
+
+
+def _raw_close(symbol: str, day: str) -> float:
+    with gzip.open(FIXTURES / "bars-sample.csv.gz", "rt") as f:
+        for row in csv.DictReader(f):
+            if row["Name"] == symbol and row["date"] == day:
+                return float(row["close"])
+    raise AssertionError(f"{symbol} {day} not in the sample")
+
+
+def post(client: Client, path: str, payload: Any) -> Any:
+    return client.http.post(path, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+
+
+def body(resp: Any) -> Any:
+    return json.loads(resp.body)
+
+
+def error(resp: Any, code: str = "invalid_query") -> dict[str, Any]:
+    assert resp.status_code == 400, resp.body
+    err = body(resp)["error"]
+    assert err["code"] == code, err
+    return err  # type: ignore[no-any-return]
+
+
+def test_query_text_ast_and_filters_agree(client: Client) -> None:
+    text = 'market_cap > 100B and sector in ("Information Technology", "Financials")'
+    by_text = body(post(client, "/screens/run", {"query": text, "sort": "symbol", "order": "asc"}))
+    assert set(by_text) >= {"data", "count", "as_of", "snapshot_version", "columns"}
+    assert [r["symbol"] for r in by_text["data"]] == ["AAPL", "JPM", "MSFT"]
+    ast = body(post(client, "/screens/parse", {"query": text}))["ast"]
+    by_ast = body(post(client, "/screens/run", {"ast": ast, "sort": "symbol", "order": "asc"}))
+    filters = [
+        {"field": "market_cap", "op": ">", "value": 100e9},
+        {"field": "sector", "op": "in", "value": ["Information Technology", "Financials"]},
+    ]
+    by_filters = body(post(client, "/screens/run", {"filters": filters, "sort": "symbol", "order": "asc"}))
+    assert by_text["data"] == by_ast["data"] == by_filters["data"]
+    back = body(post(client, "/screens/parse", {"ast": ast}))
+    assert back["query"] == 'market_cap > 100000000000 and sector in ("Information Technology", "Financials")'
+
+
+def test_history_constructs_and_as_of(client: Client) -> None:
+    latest = body(post(client, "/screens/run", {"query": "close > close[-5]", "columns": ["close"]}))
+    assert latest["as_of"] == "2018-02-07"
+    past = body(post(client, "/screens/run", {"query": "symbol = 'AAPL'", "as_of": "2017-06-30", "columns": ["close"]}))
+    assert past["as_of"] == "2017-06-30" and past["data"] == [
+        {"symbol": "AAPL", "close": _raw_close("AAPL", "2017-06-30")}
+    ]
+    weekend = body(post(client, "/screens/run", {"query": "close > 0", "as_of": "2017-07-02"}))
+    assert weekend["as_of"] == "2017-06-30"
+    for q in (
+        "volume > 2 * avg(volume, 50)",
+        "close > max(high, 252)[-1]",
+        "sma50 crosses_above sma200 within 60 days",
+        "rsi14 < 30 within 10 days",
+        "close > sma200 for 20 days",
+        "weekly.rsi14 > 50",
+        "monthly.close > monthly.close[-12]",
+    ):
+        resp = post(client, "/screens/run", {"query": q})
+        assert resp.status_code == 200, (q, resp.body)
+        assert body(resp)["query"] == q
+
+
+def test_sorting_nulls_last_paging_and_columns(client: Client) -> None:
+    page1 = body(post(client, "/screens/run", {"sort": "pe", "order": "asc", "limit": 5, "columns": ["pe"]}))
+    page2 = body(
+        post(client, "/screens/run", {"sort": "pe", "order": "asc", "limit": 5, "offset": 5, "columns": ["pe"]})
+    )
+    values = [r["pe"] for r in page1["data"] + page2["data"]]
+    known = [v for v in values if v is not None]
+    assert known == sorted(known) and values[: len(known)] == known  # missing P/E sorts last
+    assert page1["columns"] == ["symbol", "pe"] and page1["count"] == page2["count"] == 8
+
+
+def test_csv_export(client: Client) -> None:
+    resp = client.http.post(
+        "/screens/run?format=csv",
+        body=json.dumps(
+            {"query": "close > 0", "columns": ["close", "sector"], "sort": "symbol", "order": "asc"}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.body.decode() if isinstance(resp.body, bytes) else resp.body)))
+    assert [r["symbol"] for r in rows][:2] == ["AAPL", "AOS"] and set(rows[0]) == {"symbol", "close", "sector"}
+
+
+def test_explain_each_clause(client: Client) -> None:
+    resp = client.http.get(
+        "/screens/explain?symbol=aapl&query=market_cap%20%3E%20100B%20and%20sector%20%3D%20%22Energy%22"
+    )
+    assert resp.status_code == 200, resp.body
+    out = body(resp)
+    assert out["symbol"] == "AAPL" and out["pass"] is False
+    cap, sector = out["clauses"]
+    assert cap["pass"] is True and cap["value"] > 100e9 and cap["threshold"] == "100000000000"
+    assert sector == {
+        "clause": 'sector = "Energy"',
+        "value": "Information Technology",
+        "threshold": '"Energy"',
+        "threshold_value": None,
+        "pass": False,
+    }
+    assert client.http.get("/screens/explain?symbol=NOPE&query=close%20%3E%201").status_code == 404
+
+
+def test_explain_per_result_row(client: Client) -> None:
+    out = body(
+        post(
+            client,
+            "/screens/run",
+            {"query": 'close > 100 or sector = "Energy"', "explain": True, "sort": "symbol", "order": "asc"},
+        )
+    )
+    assert out["clauses"] == ["close > 100", 'sector = "Energy"']
+    by_symbol = {r["symbol"]: r["_explain"] for r in out["data"]}
+    assert by_symbol["XOM"][1] is True and all(any(v) for v in by_symbol.values())
+    assert by_symbol["AAPL"] == [True, False]
+
+
+def test_presets_all_run(client: Client) -> None:
+    listed = body(client.http.get("/screens/presets"))
+    assert listed["count"] == len(PRESETS) >= 20
+    for p in listed["data"]:
+        resp = post(client, "/screens/run", {"ast": p["ast"], "sort": p["sort"], "order": p["order"]})
+        assert resp.status_code == 200, (p["id"], resp.body)
+
+
+def test_backtest_route(client: Client) -> None:
+    resp = post(
+        client,
+        "/screens/backtest",
+        {"query": "close > sma50 and rsi14 < 70", "from": "2016-01-01", "to": "2017-12-31", "rebalance": "monthly"},
+    )
+    assert resp.status_code == 200, resp.body
+    out = body(resp)
+    assert len(out["periods"]) == 24 and out["periods"][0]["date"] == "2016-01-29"
+    assert out["summary"]["periods"] == 24
+    assert 0 <= out["summary"]["hit_rate_1m"] <= 1
+    error(post(client, "/screens/backtest", {"query": "close >"}))
+    error(
+        post(client, "/screens/backtest", {"query": "close > 1", "from": "2018-01-01", "to": "2017-01-01"}),
+        "validation_error",
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "fragment"),
+    [
+        ({"query": "market_cap >"}, "invalid_query", "line 1, column 13"),
+        ({"query": "clse > 5"}, "invalid_query", "did you mean close"),
+        ({"query": "sector > 5"}, "invalid_query", "cannot compare text with a number"),
+        ({"query": "close > 1e30"}, "invalid_query", "out of range"),
+        ({"query": "not " * 50 + "close > 1"}, "invalid_query", "nested"),
+        ({"query": "sector in (" + ",".join(['"x"'] * 101) + ")"}, "invalid_query", "1 to 100"),
+        ({"query": "close > 1", "filters": [{"field": "pe", "op": ">", "value": 1}]}, "validation_error", "one of"),
+        (
+            {
+                "ast": {
+                    "kind": "compare",
+                    "left": {"kind": "field", "name": "nope"},
+                    "op": ">",
+                    "right": {"kind": "num", "value": 1},
+                }
+            },
+            "invalid_query",
+            "unknown field",
+        ),
+        ({"ast": {"kind": "drop_table"}}, "validation_error", "kind"),
+        ({"query": "close > 1", "as_of": "1999-01-01"}, "invalid_request", "before the stored history"),
+        ({"query": "close > 1", "limit": 501}, "validation_error", "limit"),
+    ],
+)
+def test_bad_screens_are_precise_400s(client: Client, payload: Any, code: str, fragment: str) -> None:
+    err = error(post(client, "/screens/run", payload), code)
+    assert fragment in err["message"] + json.dumps(err["details"])
+
+
+def test_pathologically_nested_json_is_a_400(client: Client) -> None:
+    leaf = '{"kind":"compare","left":{"kind":"field","name":"close"},"op":">","right":{"kind":"num","value":1}}'
+    for depth in (50, 900, 2500):
+        raw = '{"ast":' + '{"kind":"not","item":' * depth + leaf + "}" * depth + "}"
+        resp = client.http.post("/screens/run", body=raw.encode(), headers={"Content-Type": "application/json"})
+        assert resp.status_code == 400, (depth, resp.body[:200])
+        assert "nested" in body(resp)["error"]["message"] or depth == 900
+
+
+def test_bad_explain_and_format(client: Client) -> None:
+    error(client.http.get("/screens/explain?symbol=AAPL&query=close%20%3E"), "invalid_query")
+    error(client.http.get("/screens/explain?symbol=AAPL"), "validation_error")
+    resp = client.http.post(
+        "/screens/run?format=xml", body=b'{"query": "close > 1"}', headers={"Content-Type": "application/json"}
+    )
+    error(resp, "validation_error")
+
+
+def test_cli_screen_explain_and_backtest(client: Client, capsys: pytest.CaptureFixture[str]) -> None:
+    from devstack.cli import main
+
+    q = "market_cap > 100B"
+    assert main(["screen", q, "--sort", "market_cap", "--desc", "--format", "json", "--columns", "market_cap"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["symbol"] for r in out["data"]] == ["AAPL", "MSFT", "JPM", "XOM", "DHR"][: out["count"]]
+    assert (
+        main(["screen", "close > 0", "--as-of", "2017-06-30", "--sort", "symbol", "--limit", "2", "--format", "csv"])
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("symbol,") and len(lines) == 3
+    assert main(["screen", "--explain", "AAPL", 'sector = "Energy" or close > 100']) == 0
+    text_out = capsys.readouterr().out
+    assert "AAPL PASSES" in text_out and "[FAIL] sector" in text_out and "[pass] close > 100" in text_out
+    assert main(["backtest", "close > sma50", "--from", "2017-01-01", "--to", "2017-06-30"]) == 0
+    assert "2017-01-31" in capsys.readouterr().out
+    assert main(["screen", "sector > 5"]) == 2
+    assert "cannot compare text with a number" in capsys.readouterr().err
+    assert main(["backtest", "close >"]) == 2
+    assert "line 1, column 8" in capsys.readouterr().err
