@@ -177,7 +177,9 @@ def _cached(request: Request, ttl: int, call: Callable[[], Any]) -> Any:
     """Serve a public GET from the response cache (ETag/304), or call the view and store its body."""
     qp = request.query_params
     params = {k: ",".join(qp.getlist(k)) for k in qp} if qp else {}
-    key, entry = _cache().lookup("public", request.method, request.path, params)
+    # request.path is the route template: the concrete path parameters are part of the key too.
+    path = request.path + "|" + "&".join(f"{k}={v}" for k, v in sorted((request.uri_params or {}).items()))
+    key, entry = _cache().lookup("public", request.method, path, params)
     request.context[_CTX_CACHE] = "hit" if entry is not None else "miss"
     if entry is None:
         result = call()

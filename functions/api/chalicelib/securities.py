@@ -40,21 +40,24 @@ class SymbolPath(BaseModel):
     symbol: Symbol
 
 
-@route(bp, "/securities", methods=["GET"])
+@route(bp, "/securities", methods=["GET"], feature="market.read", cache_ttl=60, params=SearchQuery)
 def search() -> dict[str, Any]:
+    """Search securities by symbol or name prefix."""
     q = query(bp.current_request, SearchQuery)
     data = market().search(q.q, q.limit)
     return {"data": data, "count": len(data)}
 
 
-@route(bp, "/securities/{symbol}", methods=["GET"])
+@route(bp, "/securities/{symbol}", methods=["GET"], feature="market.read", cache_ttl=300)
 def security(symbol: str) -> dict[str, Any]:
+    """Profile, fundamentals and the latest snapshot of one security."""
     sym = SymbolPath(symbol=symbol).symbol
     return market().security(sym)
 
 
-@route(bp, "/securities/{symbol}/bars", methods=["GET"])
+@route(bp, "/securities/{symbol}/bars", methods=["GET"], feature="market.read", cache_ttl=300, params=BarsQuery)
 def bars(symbol: str) -> dict[str, Any]:
+    """Daily, weekly or monthly bars, ascending."""
     sym = SymbolPath(symbol=symbol).symbol
     q = query(bp.current_request, BarsQuery)
     data = market().bars(sym, q.interval, q.start, q.end, q.limit)

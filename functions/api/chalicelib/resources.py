@@ -1,0 +1,12 @@
+"""The account and resource blueprints of the public API, registered by one call from app.py."""
+
+from __future__ import annotations
+
+from chalice.app import Chalice
+
+from chalicelib import auth, quotes
+
+
+def register(app: Chalice) -> None:
+    for bp in (auth.bp, quotes.bp):
+        app.register_blueprint(bp)
