@@ -80,3 +80,17 @@ def assert_error(resp: Any, status: int, code: str | None = None) -> dict[str, A
     if code is not None:
         assert b["error"]["code"] == code, b
     return dict(b["error"])
+
+
+def load_sample(stack_env: dict[str, str]) -> None:
+    """The 8-symbol real-data sample, loaded by the real ingest state machine."""
+    from devstack.stepfunctions import IngestStateMachine
+    from tests.conftest import FIXTURES, truncate_all
+
+    paths = [
+        str(FIXTURES / n)
+        for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv", "bars-sample.csv.gz")
+    ]
+    truncate_all(stack_env["DATABASE_URL"])
+    result = IngestStateMachine(stack_env["AWS_ENDPOINT_URL"]).run({"source": {"paths": paths}})
+    assert result["status"] == "SUCCEEDED", result
