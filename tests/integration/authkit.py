@@ -94,3 +94,25 @@ def load_sample(stack_env: dict[str, str]) -> None:
     truncate_all(stack_env["DATABASE_URL"])
     result = IngestStateMachine(stack_env["AWS_ENDPOINT_URL"]).run({"source": {"paths": paths}})
     assert result["status"] == "SUCCEEDED", result
+
+
+def openapi_document() -> dict[str, Any]:
+    from devstack.lambdas import load_api
+
+    load_api()
+    from chalicelib import openapi
+
+    return dict(json.loads(openapi.DOCUMENT.read_text()))
+
+
+def response_validator(doc: dict[str, Any], method: str, path: str, status: int) -> Any:
+    """A JSON-schema validator for the documented body of ``status`` (None when it has no JSON body)."""
+    from jsonschema import Draft202012Validator
+
+    resp = doc["paths"][path][method.lower()]["responses"].get(str(status))
+    assert resp is not None, f"{method} {path} does not document status {status}"
+    content = resp.get("content")
+    if not content or "application/json" not in content:
+        return None
+    schema = {**content["application/json"]["schema"], "components": doc["components"]}
+    return Draft202012Validator(schema)

@@ -18,7 +18,17 @@ from chalice.test import Client
 from devstack.lambdas import load_api
 from stockscreen.db.engine import get_engine
 from stockscreen.notifications import NotificationService
-from tests.integration.authkit import PASSWORD, User, body, clear_rate_limits, load_sample, make_user, post
+from tests.integration.authkit import (
+    PASSWORD,
+    User,
+    body,
+    clear_rate_limits,
+    load_sample,
+    make_user,
+    openapi_document,
+    post,
+    response_validator,
+)
 
 ROLES = ("anonymous", "free", "premium", "admin")
 Req = tuple[str, Any, dict[str, str]]  # url, JSON payload (or None), extra headers
@@ -97,6 +107,10 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/quotes"): Case(_open(200), _static("/quotes?symbols=AAPL,MSFT")),
     ("GET", "/screener/fields"): Case(_open(200), _static("/screener/fields")),
     ("POST", "/screens/run"): Case(_open(200), _static("/screens/run", {"sort": "symbol", "limit": 3})),
+    ("GET", "/openapi.json"): Case(_open(200), _static("/openapi.json")),
+    ("GET", "/docs"): Case(_open(200), _static("/docs")),
+    ("GET", "/docs/docs.js"): Case(_open(200), _static("/docs/docs.js")),
+    ("GET", "/docs/docs.css"): Case(_open(200), _static("/docs/docs.css")),
     # accounts
     ("POST", "/auth/register"): Case(
         _open(201),
@@ -226,6 +240,9 @@ def test_route_specs_agree_with_the_matrix() -> None:
             assert spec.owned, key
 
 
+DOC = openapi_document()
+
+
 @pytest.fixture(scope="module")
 def client(stack_env: dict[str, str]) -> Iterator[Client]:
     load_sample(stack_env)
@@ -253,6 +270,12 @@ def test_matrix(client: Client, stack_env: dict[str, str], method: str, path: st
         got[role] = resp.status_code
         if resp.status_code >= 400:
             assert set(body(resp)) == {"error"}, resp.body
+        documented = DOC["paths"].get(path, {}).get(method.lower())
+        if documented is not None and path not in ("/docs", "/docs/docs.js", "/docs/docs.css"):
+            # Every answer is documented, and its body matches the documented schema.
+            validator = response_validator(DOC, method, path, resp.status_code)
+            if validator is not None:
+                validator.validate(body(resp))
     if case.other is not None:
         owner_role = "premium" if case.statuses["free"] == 403 else "free"
         owner = make_user(client, db, owner_role)

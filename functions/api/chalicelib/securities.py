@@ -36,11 +36,54 @@ class BarsQuery(BaseModel):
         return self
 
 
+class SecuritySummary(BaseModel):
+    symbol: str
+    name: str
+    sector: str | None
+    industry: str | None
+
+
+class SecuritiesPublic(BaseModel):
+    data: list[SecuritySummary]
+    count: int
+
+
+class SecurityPublic(SecuritySummary):
+    headquarters: str | None
+    hq_state: str | None
+    hq_country: str | None
+    date_added: str | None
+    snapshot: dict[str, Any] | None = Field(description="latest metrics (as_of + screener fields), null before ingest")
+
+
+class Bar(BaseModel):
+    date: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+
+
+class BarsPublic(BaseModel):
+    symbol: str
+    interval: str
+    data: list[Bar]
+
+
 class SymbolPath(BaseModel):
     symbol: Symbol
 
 
-@route(bp, "/securities", methods=["GET"], feature="market.read", cache_ttl=60, params=SearchQuery)
+@route(
+    bp,
+    "/securities",
+    methods=["GET"],
+    feature="market.read",
+    cache_ttl=60,
+    params=SearchQuery,
+    response=SecuritiesPublic,
+)
 def search() -> dict[str, Any]:
     """Search securities by symbol or name prefix."""
     q = query(bp.current_request, SearchQuery)
@@ -48,14 +91,22 @@ def search() -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@route(bp, "/securities/{symbol}", methods=["GET"], feature="market.read", cache_ttl=300)
+@route(bp, "/securities/{symbol}", methods=["GET"], feature="market.read", cache_ttl=300, response=SecurityPublic)
 def security(symbol: str) -> dict[str, Any]:
     """Profile, fundamentals and the latest snapshot of one security."""
     sym = SymbolPath(symbol=symbol).symbol
     return market().security(sym)
 
 
-@route(bp, "/securities/{symbol}/bars", methods=["GET"], feature="market.read", cache_ttl=300, params=BarsQuery)
+@route(
+    bp,
+    "/securities/{symbol}/bars",
+    methods=["GET"],
+    feature="market.read",
+    cache_ttl=300,
+    params=BarsQuery,
+    response=BarsPublic,
+)
 def bars(symbol: str) -> dict[str, Any]:
     """Daily, weekly or monthly bars, ascending."""
     sym = SymbolPath(symbol=symbol).symbol
