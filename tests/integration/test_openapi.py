@@ -39,6 +39,8 @@ def test_document_is_valid_openapi_31_and_covers_every_route() -> None:
         if path == "/{proxy+}":
             continue
         for method in entries:
+            if method == "OPTIONS":
+                continue
             op = doc["paths"][path][method.lower()]
             assert op["summary"] and op["operationId"]
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]

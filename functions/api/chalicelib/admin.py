@@ -14,7 +14,6 @@ from chalicelib.paths import uuid_path
 from chalicelib.security import origin_of, principal
 from stockscreen import audit
 from stockscreen.db.engine import get_engine
-from stockscreen.pipeline.service import run_report
 
 bp = Blueprint(__name__)
 
@@ -139,6 +138,8 @@ def list_runs() -> dict[str, Any]:
 @route(bp, "/admin/ingest-runs/{run_id}", methods=["GET"], auth="required", feature="admin.ingest", response=RunReport)
 def get_run(run_id: str) -> dict[str, Any]:
     """One run with its data-quality report."""
+    from stockscreen.pipeline.service import run_report  # lazy: the pipeline pulls in numpy
+
     return run_report(uuid_path(run_id, "ingest run"))
 
 

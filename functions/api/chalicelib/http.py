@@ -324,6 +324,23 @@ def _preflight(event: Request) -> Response | None:
     )
 
 
+def add_preflight_routes(app: Chalice) -> None:
+    """An OPTIONS view on every path (API Gateway answers OPTIONS itself on paths without one); the
+    middleware turns allowed CORS preflights into 204s with the Access-Control-* headers."""
+    for path, entries in list(app.routes.items()):
+        if "OPTIONS" in entries:
+            continue
+
+        def options_view(**_: Any) -> Response:
+            allowed = sorted(m for m in app.routes.get(app.current_request.path if app.current_request else "", {}))
+            return Response(body="", status_code=204, headers={"Allow": ", ".join(allowed)})
+
+        options_view.__name__ = "options_" + (
+            path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"
+        )
+        app.route(path, methods=["OPTIONS"])(options_view)
+
+
 def _emit_metrics(event: Request, response: Response, elapsed_ms: float) -> None:
     from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 

@@ -15,8 +15,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from stockscreen.auth.settings import api_settings
 from stockscreen.clients import aws_client
 from stockscreen.errors import Unauthorized
@@ -98,6 +96,8 @@ class AccessClaims:
 
 def issue_access_token(user_id: str, role: str, *, now: dt.datetime | None = None) -> tuple[str, int]:
     """A signed access token and its lifetime in seconds."""
+    import jwt  # lazy: PyJWT pulls in cryptography (cold start)
+
     s = api_settings()
     ring = keyring.get()
     issued = int((now or dt.datetime.now(dt.UTC)).timestamp())
@@ -120,6 +120,8 @@ INVALID_TOKEN = "invalid or expired access token"  # noqa: S105 (a message, not 
 
 def decode_access_token(token: str) -> AccessClaims:
     """Verify signature, algorithm, kid, issuer, audience and times; any failure is Unauthorized."""
+    import jwt
+
     s = api_settings()
     try:
         header = jwt.get_unverified_header(token)
