@@ -156,7 +156,10 @@ def _rate_limit(request: Request, who: Principal | None) -> Response | None:
     else:
         subject = f"user:{who.user_id}"
     try:
-        decision = _limiter().hit(subject, policy.quota(role_of(who)).requests_per_minute)
+        from stockscreen.auth.settings import api_settings
+
+        limit = max(1, int(policy.quota(role_of(who)).requests_per_minute * api_settings().rate_limit_multiplier))
+        decision = _limiter().hit(subject, limit)
     except redis.RedisError as exc:  # fail open: Redis being down must not take the API down
         logger.warning("rate limiter unavailable", extra={"error": type(exc).__name__})
         return None

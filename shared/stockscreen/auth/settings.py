@@ -17,6 +17,9 @@ class ApiSettings(CoreSettings):
     jwt_audience: str = "stockscreen-api"
     access_token_ttl_s: int = 3600
     refresh_token_ttl_s: int = 7 * 24 * 3600
+    rate_limit_multiplier: float = Field(
+        default=1.0, gt=0, description="Scales every plan's requests/minute (load tests, private deployments)"
+    )
     cors_allow_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="Comma-separated origins allowed by CORS; empty means same-origin only"
     )
