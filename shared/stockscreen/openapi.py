@@ -36,6 +36,8 @@ class Operation:
     feature: str | None
     cache_ttl: int | None
     status: int
+    errors: tuple[int, ...]
+    content_type: str
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     response: type[BaseModel] | None
@@ -47,9 +49,30 @@ _ERRORS = {
     "401": "Missing, invalid or expired credentials",
     "403": "The caller's plan does not include this feature, or a quota is reached",
     "404": "No such resource (or it belongs to another user)",
+    "405": "Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path)",
+    "409": "Conflicts with an existing resource (duplicate name or item)",
     "413": "Request body too large",
     "429": "Rate limit exceeded; see Retry-After and RateLimit-* headers",
+    "503": "A dependency the route needs is down",
 }
+
+
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "symbol": {"type": "string", "pattern": "^[A-Za-z0-9.\\-]{1,16}$"},
+    "notification_id": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+}
+
+
+def _path_schema(name: str) -> dict[str, Any]:
+    if name in PATH_SCHEMAS:
+        return PATH_SCHEMAS[name]
+    if name.endswith("_id"):
+        return {
+            "type": "string",
+            "format": "uuid",
+            "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        }
+    return {"type": "string"}
 
 
 def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -86,7 +109,7 @@ def build(operations: list[Operation], *, title: str, version: str, server_url: 
             "tags": [op.tag],
         }
         params = [
-            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": n, "in": "path", "required": True, "schema": _path_schema(n)}
             for n in re.findall(r"{(\w+)}", op.path)
         ]
         if op.query is not None:
@@ -101,12 +124,17 @@ def build(operations: list[Operation], *, title: str, version: str, server_url: 
         ok: dict[str, Any] = {"description": "Success"}
         if op.response is not None and op.status != 204:
             ok["content"] = {"application/json": {"schema": {"$ref": REF.format(model=op.response.__name__)}}}
-        elif op.status != 204:
+        elif op.status != 204 and op.content_type == "application/json":
             ok["content"] = {"application/json": {"schema": {"type": "object"}}}
+        elif op.status != 204:
+            ok["content"] = {op.content_type: {"schema": {"type": "string"}}}
         responses: dict[str, Any] = {str(op.status): ok}
         if op.cache_ttl:
             responses["304"] = {"description": "Not modified (If-None-Match matched the ETag)"}
-        wanted = {"400", "404", "413", "429"}
+        wanted = {"400", "404", "405", "413", "429"}
+        if op.method in ("post", "put", "patch"):
+            wanted.add("409")
+        wanted.update(str(code) for code in op.errors)
         if op.auth != "none":
             wanted.add("401")
         if (

@@ -1579,6 +1579,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1657,6 +1666,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1726,6 +1744,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1813,6 +1840,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1886,6 +1922,24 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1971,6 +2025,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -2042,6 +2105,24 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2125,6 +2206,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -2192,6 +2282,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2279,6 +2378,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -2330,8 +2447,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2402,6 +2546,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -2449,8 +2611,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2518,6 +2707,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -2553,7 +2760,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "text/html": string;
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
@@ -2567,6 +2774,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2609,7 +2825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "text/css": string;
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
@@ -2623,6 +2839,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2665,7 +2890,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "text/javascript": string;
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
@@ -2679,6 +2904,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2742,6 +2976,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -2753,6 +2996,15 @@ export interface operations {
             };
             /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency the route needs is down */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2809,6 +3061,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2894,6 +3155,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -2964,6 +3243,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3049,6 +3337,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -3116,6 +3422,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3192,6 +3507,24 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3277,6 +3610,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -3344,6 +3686,24 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3427,6 +3787,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -3476,6 +3854,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3553,6 +3940,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3638,6 +4034,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -3714,6 +4128,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -3781,6 +4204,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3868,6 +4300,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -3947,6 +4397,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -4019,6 +4478,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4106,6 +4574,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -4181,6 +4667,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -4242,6 +4737,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4314,6 +4818,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -4372,6 +4885,24 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4454,6 +4985,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -4521,6 +5061,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4607,6 +5156,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -4677,6 +5235,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4762,6 +5329,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -4833,6 +5418,24 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4916,6 +5519,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -4983,6 +5595,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5070,6 +5691,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -5143,6 +5782,24 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5230,6 +5887,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -5298,6 +5973,15 @@ export interface operations {
             };
             /** @description No such resource (or it belongs to another user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -129,14 +129,14 @@ def register() -> Response:
     return _session_response(session, 201)
 
 
-@route(bp, "/auth/login", methods=["POST"], auth="none", body=LoginBody, response=TokenPublic)
+@route(bp, "/auth/login", methods=["POST"], auth="none", body=LoginBody, response=TokenPublic, errors=(401,))
 def login() -> Response:
     """Sign in with email and password; sets the refresh-token cookie."""
     b = json_body(bp.current_request, LoginBody)
     return _session_response(auth_service().login(b.email, b.password, origin_of(bp.current_request)))
 
 
-@route(bp, "/auth/refresh", methods=["POST"], auth="none", response=TokenPublic)
+@route(bp, "/auth/refresh", methods=["POST"], auth="none", response=TokenPublic, errors=(401,))
 def refresh() -> Response:
     """Exchange the refresh-token cookie for a new access token; the cookie is rotated."""
     token = _refresh_cookie()

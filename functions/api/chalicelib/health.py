@@ -10,7 +10,7 @@ from stockscreen.health import check_all
 bp = Blueprint(__name__)
 
 
-@route(bp, "/health", methods=["GET"], auth="none")
+@route(bp, "/health", methods=["GET"], auth="none", errors=(503,))
 def health() -> Response:
     """Database, Redis and AWS endpoint status: ok, degraded or down."""
     report = check_all()

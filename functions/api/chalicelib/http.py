@@ -6,7 +6,7 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -96,6 +96,8 @@ def json_body(request: Request, model: type[M]) -> M:
         raise Invalid(f"malformed JSON: {exc}") from None
     if not isinstance(data, dict):
         raise Invalid("expected a JSON object")
+    if any(_bad_text(v) for v in _walk_strings(data)):
+        raise Invalid("strings must be valid UTF-8 without NUL characters")
     return model.model_validate(data)
 
 
@@ -124,6 +126,8 @@ class RouteSpec:
     response: type[BaseModel] | None
     status: int
     owned: bool
+    errors: tuple[int, ...] = ()
+    content_type: str = "application/json"
 
 
 ROUTES: dict[tuple[str, str], RouteSpec] = {}
@@ -146,6 +150,38 @@ def _limiter() -> RateLimiter:
 @functools.cache
 def _cache() -> ResponseCache:
     return ResponseCache()
+
+
+def _bad_text(value: str) -> bool:
+    """NUL characters and lone surrogates cannot be stored (PostgreSQL text is UTF-8 without NUL)."""
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _walk_strings(data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            yield str(k)
+            yield from _walk_strings(v)
+    elif isinstance(data, list):
+        for v in data:
+            yield from _walk_strings(v)
+
+
+def _check_text(path_params: Any, request: Request | None) -> None:
+    values = [str(v) for v in path_params]
+    if request is not None and request.query_params:
+        qp = request.query_params
+        values += [*qp.keys(), *(v for k in qp for v in qp.getlist(k))]
+    if any(_bad_text(v) for v in values):
+        raise Invalid("the path or query contains characters that are not allowed (NUL or invalid UTF-8)")
 
 
 def _rate_limit(request: Request, who: Principal | None) -> Response | None:
@@ -214,6 +250,8 @@ def route(
     status: int = 200,
     owned: bool = False,
     tag: str | None = None,
+    errors: tuple[int, ...] = (),
+    content_type: str = "application/json",
     **kwargs: Any,
 ) -> Callable[[F], F]:
     """``bp.route`` plus authentication, the policy check, rate limiting, caching and the uniform errors.
@@ -246,6 +284,8 @@ def route(
                 response=response,
                 status=status,
                 owned=owned,
+                errors=errors,
+                content_type=content_type,
             )
 
         @functools.wraps(fn)
@@ -253,6 +293,7 @@ def route(
             request = bp.current_request
             set_principal(None)
             try:
+                _check_text(kw.values(), request)
                 who = None
                 if auth != "none" and request is not None:
                     who = authenticate(request, read_only=request.method in ("GET", "HEAD"))
@@ -383,6 +424,8 @@ def install(app: Chalice) -> None:
             if message.startswith("BadRequestError: "):
                 message = message.removeprefix("BadRequestError: ")
             response = error_response(event, response.status_code, code, message)
+        if "Content-Type" not in response.headers and response.body not in (None, "", b""):
+            response.headers["Content-Type"] = "application/json"
         for key, value in event.context.get(_CTX_HEADERS, {}).items():
             response.headers.setdefault(key, value)
         for key, value in SECURITY_HEADERS.items():

@@ -42,6 +42,8 @@ def generate(app: Chalice) -> dict[str, Any]:
                     feature=spec.feature,
                     cache_ttl=spec.cache_ttl,
                     status=spec.status,
+                    errors=spec.errors,
+                    content_type=spec.content_type,
                     body=spec.body,
                     query=spec.query,
                     response=spec.response,
@@ -82,19 +84,19 @@ def openapi_document() -> Response:
     )
 
 
-@route(bp, "/docs", methods=["GET"], auth="none", tag="docs")
+@route(bp, "/docs", methods=["GET"], auth="none", tag="docs", content_type="text/html")
 def docs_page() -> Response:
     """Human-readable API reference (static page, no inline scripts)."""
     return _static("docs.html", "text/html; charset=utf-8")
 
 
-@route(bp, "/docs/docs.js", methods=["GET"], auth="none", tag="docs")
+@route(bp, "/docs/docs.js", methods=["GET"], auth="none", tag="docs", content_type="text/javascript")
 def docs_script() -> Response:
     """Script of the reference page."""
     return _static("docs.js", "text/javascript; charset=utf-8")
 
 
-@route(bp, "/docs/docs.css", methods=["GET"], auth="none", tag="docs")
+@route(bp, "/docs/docs.css", methods=["GET"], auth="none", tag="docs", content_type="text/css")
 def docs_style() -> Response:
     """Stylesheet of the reference page."""
     return _static("docs.css", "text/css; charset=utf-8")
