@@ -249,8 +249,13 @@ def test_password_change_signs_out_other_sessions(client: Client, stack_env: dic
     resp = post(client, "/me/password", {"current_password": PASSWORD, "new_password": new}, u.auth)
     assert resp.status_code == 204, resp.body
     assert_error(post(client, "/auth/refresh", b"", {"Cookie": u.cookie}), 401)
+    _sql(stack_env, "UPDATE users SET password_changed_at = now() + interval '2 seconds' WHERE id = %s", u.id)
+    assert_error(client.http.get("/me", headers=u.auth), 401)  # access tokens from before the change
+    _sql(stack_env, "UPDATE users SET password_changed_at = now() - interval '2 seconds' WHERE id = %s", u.id)
     assert_error(post(client, "/auth/login", {"email": u.email, "password": PASSWORD}), 401)
-    assert post(client, "/auth/login", {"email": u.email, "password": new}).status_code == 200
+    fresh = post(client, "/auth/login", {"email": u.email, "password": new})
+    assert fresh.status_code == 200
+    assert client.http.get("/me", headers={"Authorization": f"Bearer {body(fresh)['access_token']}"}).status_code == 200
     actions = {r[0] for r in _sql(stack_env, "SELECT action FROM audit_log WHERE actor_id = %s", u.id)}
     assert {"auth.password_change_failed", "auth.password_changed"} <= actions
 

@@ -261,7 +261,8 @@ class AuthService:
                 text("SELECT email, role, disabled, password_changed_at FROM users WHERE id = CAST(:id AS uuid)"),
                 {"id": _uuid_or_none(claims.user_id)},
             ).first()
-        if row is None or row[2]:
+        # Disabled accounts, and tokens issued before the last password change, are refused.
+        if row is None or row[2] or claims.issued_at < int(row[3].timestamp()):
             raise Unauthorized("invalid or expired access token")
         return Principal(user_id=claims.user_id, role=row[1], email=row[0], via="jwt")
 

@@ -2,7 +2,8 @@
 
 The key ring holds the secret's AWSCURRENT key (used to sign) and its AWSPREVIOUS key (still
 accepted), so rotating the secret does not log anybody out. The secret may also list extra
-verification keys: ``{"kid", "key", "previous": [{"kid", "key"}, ...]}``.
+verification keys: ``{"kid", "key", "previous": [{"kid", "key"}, ...]}``. A plain (non-JSON) secret
+string, as CDK's generated secret is, is the key itself and its ``kid`` is the secret's version id.
 """
 
 from __future__ import annotations
@@ -31,8 +32,13 @@ class KeyRing:
     keys: dict[str, bytes]
 
 
-def _parse_secret(raw: str) -> list[tuple[str, bytes]]:
-    data = json.loads(raw)
+def _parse_secret(raw: str, version_id: str) -> list[tuple[str, bytes]]:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict | list):
+        data = {"kid": f"v-{version_id[:12]}", "key": raw}
     entries = [data, *data.get("previous", [])] if isinstance(data, dict) else list(data)
     out: list[tuple[str, bytes]] = []
     for e in entries:
@@ -45,11 +51,12 @@ def _parse_secret(raw: str) -> list[tuple[str, bytes]]:
 
 def load_keyring(secret_id: str) -> KeyRing:
     sm = aws_client("secretsmanager")
-    current = _parse_secret(sm.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")["SecretString"])
+    cur = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
+    current = _parse_secret(cur["SecretString"], cur["VersionId"])
     keys = dict(current)
     try:
-        previous = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")["SecretString"]
-        for kid, key in _parse_secret(previous):
+        prev = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")
+        for kid, key in _parse_secret(prev["SecretString"], prev["VersionId"]):
             keys.setdefault(kid, key)
     except sm.exceptions.ResourceNotFoundException:
         pass
@@ -92,6 +99,7 @@ class AccessClaims:
     role: str
     jti: str
     expires_at: int
+    issued_at: int
 
 
 def issue_access_token(user_id: str, role: str, *, now: dt.datetime | None = None) -> tuple[str, int]:
@@ -146,4 +154,6 @@ def decode_access_token(token: str) -> AccessClaims:
     role, sub = claims.get("role"), claims.get("sub")
     if not isinstance(role, str) or not isinstance(sub, str):
         raise Unauthorized(INVALID_TOKEN)
-    return AccessClaims(user_id=sub, role=role, jti=str(claims["jti"]), expires_at=int(claims["exp"]))
+    return AccessClaims(
+        user_id=sub, role=role, jti=str(claims["jti"]), expires_at=int(claims["exp"]), issued_at=int(claims["iat"])
+    )
