@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from chalice.app import Blueprint
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import ConfigDict, StringConstraints, model_validator
 
 from chalicelib.auth import UserPublic
 from chalicelib.common import Page, admin
 from chalicelib.http import json_body, query, route
+from chalicelib.models import ApiModel
 from chalicelib.paths import uuid_path
 from chalicelib.security import origin_of, principal
 from stockscreen import audit
@@ -24,12 +25,12 @@ class UsersQuery(Page):
     disabled: bool | None = None
 
 
-class UsersPublic(BaseModel):
+class UsersPublic(ApiModel):
     data: list[UserPublic]
     count: int
 
 
-class UserAdminUpdate(BaseModel):
+class UserAdminUpdate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["free", "premium", "admin"] | None = None
     disabled: bool | None = None
@@ -45,7 +46,7 @@ class RunsQuery(Page):
     status: Annotated[str, StringConstraints(max_length=16)] | None = None
 
 
-class RunPublic(BaseModel):
+class RunPublic(ApiModel):
     run_id: str
     status: str
     started_at: str
@@ -54,12 +55,12 @@ class RunPublic(BaseModel):
     error: str | None
 
 
-class RunsPublic(BaseModel):
+class RunsPublic(ApiModel):
     data: list[RunPublic]
     count: int
 
 
-class QualityRule(BaseModel):
+class QualityRule(ApiModel):
     rule: str
     severity: str
     action: str
@@ -75,7 +76,7 @@ class AuditQuery(Page):
     actor_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")] | None = None
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(ApiModel):
     id: int
     at: str
     actor_id: str | None
@@ -87,7 +88,7 @@ class AuditEntry(BaseModel):
     details: dict[str, Any]
 
 
-class AuditPublic(BaseModel):
+class AuditPublic(ApiModel):
     data: list[AuditEntry]
     count: int
 

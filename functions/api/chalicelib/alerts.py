@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from chalicelib.common import Page, alert_rules
 from chalicelib.http import json_body, query, route
+from chalicelib.models import ApiModel
 from chalicelib.paths import uuid_path
 from chalicelib.security import principal
 from stockscreen.alert_rules import AlertRule
@@ -18,14 +19,14 @@ bp = Blueprint(__name__)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
 
-class AlertCreate(BaseModel):
+class AlertCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     rule: AlertRule
     active: bool = True
 
 
-class AlertUpdate(BaseModel):
+class AlertUpdate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     rule: AlertRule | None = None
@@ -36,7 +37,7 @@ class AlertsQuery(Page):
     active: bool | None = None
 
 
-class AlertPublic(BaseModel):
+class AlertPublic(ApiModel):
     id: str
     name: str | None
     active: bool
@@ -45,7 +46,7 @@ class AlertPublic(BaseModel):
     updated_at: str
 
 
-class AlertsPublic(BaseModel):
+class AlertsPublic(ApiModel):
     data: list[AlertPublic]
     count: int
 

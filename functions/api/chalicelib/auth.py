@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.http import json_body, query, route
+from chalicelib.models import ApiModel
 from chalicelib.security import auth_service, header, origin_of, principal
 from stockscreen.auth.service import Session
 from stockscreen.auth.settings import api_settings
@@ -25,20 +26,20 @@ Email = Annotated[
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
 
-class RegisterBody(BaseModel):
+class RegisterBody(ApiModel):
     model_config = ConfigDict(extra="forbid")
     email: Email
     password: Password
     display_name: DisplayName | None = None
 
 
-class LoginBody(BaseModel):
+class LoginBody(ApiModel):
     model_config = ConfigDict(extra="forbid")
     email: Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-class UserPublic(BaseModel):
+class UserPublic(ApiModel):
     id: str
     email: str
     display_name: str | None
@@ -48,30 +49,30 @@ class UserPublic(BaseModel):
     last_login_at: str | None
 
 
-class TokenPublic(BaseModel):
+class TokenPublic(ApiModel):
     access_token: str
     token_type: str = "Bearer"  # noqa: S105 (the scheme name)
     expires_in: int
     user: UserPublic
 
 
-class MeUpdate(BaseModel):
+class MeUpdate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     display_name: DisplayName | None
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(ApiModel):
     model_config = ConfigDict(extra="forbid")
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     new_password: Password
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
 
-class ApiKeyPublic(BaseModel):
+class ApiKeyPublic(ApiModel):
     id: str
     name: str
     prefix: str
@@ -84,12 +85,12 @@ class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="The secret; shown once, stored only as a hash")
 
 
-class ApiKeysPublic(BaseModel):
+class ApiKeysPublic(ApiModel):
     data: list[ApiKeyPublic]
     count: int
 
 
-class Page(BaseModel):
+class Page(ApiModel):
     model_config = ConfigDict(extra="forbid")
     limit: Annotated[int, Field(ge=1, le=100)] = 50
     offset: Annotated[int, Field(ge=0, le=100_000)] = 0

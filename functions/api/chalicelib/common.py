@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from chalicelib.models import ApiModel
 from stockscreen.admin import AdminService
 from stockscreen.alert_rules import AlertRuleService
 from stockscreen.db.engine import get_engine
@@ -16,7 +17,7 @@ from stockscreen.portfolios import PortfolioService
 from stockscreen.watchlists import WatchlistService
 
 
-class Page(BaseModel):
+class Page(ApiModel):
     model_config = ConfigDict(extra="forbid")
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0

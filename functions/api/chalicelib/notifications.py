@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice.app import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.common import Page, notifications
 from chalicelib.http import query, route
+from chalicelib.models import ApiModel
 from chalicelib.security import principal
 from stockscreen.errors import NotFound
 
@@ -19,7 +19,7 @@ class NotificationsQuery(Page):
     unread: bool = False
 
 
-class NotificationPublic(BaseModel):
+class NotificationPublic(ApiModel):
     id: int
     kind: str
     title: str
@@ -29,13 +29,13 @@ class NotificationPublic(BaseModel):
     read_at: str | None
 
 
-class NotificationsPublic(BaseModel):
+class NotificationsPublic(ApiModel):
     data: list[NotificationPublic]
     count: int
     unread: int
 
 
-class MarkedRead(BaseModel):
+class MarkedRead(ApiModel):
     marked: int
 
 

@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.common import Page, portfolios
 from chalicelib.http import json_body, query, route
+from chalicelib.models import ApiModel
 from chalicelib.paths import uuid_path
 from chalicelib.security import principal
 from stockscreen.portfolios import Txn
@@ -22,29 +23,29 @@ Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$", to_
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal("1e12"), max_digits=20, decimal_places=8)]
 
 
-class PortfolioCreate(BaseModel):
+class PortfolioCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
 
 
-class PortfolioUpdate(BaseModel):
+class PortfolioUpdate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
 
 
-class PortfolioSummary(BaseModel):
+class PortfolioSummary(ApiModel):
     id: str
     name: str
     created_at: str
     transaction_count: int
 
 
-class PortfoliosPublic(BaseModel):
+class PortfoliosPublic(ApiModel):
     data: list[PortfolioSummary]
     count: int
 
 
-class Holding(BaseModel):
+class Holding(ApiModel):
     symbol: str
     quantity: float
     cost_basis: float
@@ -59,7 +60,7 @@ class Holding(BaseModel):
     fees: float
 
 
-class Totals(BaseModel):
+class Totals(ApiModel):
     cost_basis: float
     market_value: float
     unrealised_pnl: float
@@ -72,7 +73,7 @@ class PortfolioPublic(PortfolioSummary):
     totals: Totals
 
 
-class TransactionCreate(BaseModel):
+class TransactionCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["buy", "sell", "dividend", "split"]
     symbol: Symbol
@@ -94,7 +95,7 @@ class TransactionCreate(BaseModel):
         return self
 
 
-class TransactionPublic(BaseModel):
+class TransactionPublic(ApiModel):
     id: str
     kind: str
     symbol: str
@@ -104,18 +105,18 @@ class TransactionPublic(BaseModel):
     fees: float
 
 
-class TransactionsPublic(BaseModel):
+class TransactionsPublic(ApiModel):
     data: list[TransactionPublic]
     count: int
 
 
-class PerformanceQuery(BaseModel):
+class PerformanceQuery(ApiModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     start: dt.date | None = Field(default=None, alias="from")
     end: dt.date | None = Field(default=None, alias="to")
 
 
-class PerformancePoint(BaseModel):
+class PerformancePoint(ApiModel):
     date: str
     value: float
     net_flow: float
@@ -123,7 +124,7 @@ class PerformancePoint(BaseModel):
     universe_index: float
 
 
-class PerformancePublic(BaseModel):
+class PerformancePublic(ApiModel):
     data: list[PerformancePoint]
     count: int
     portfolio_return_pct: float | None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice.app import Blueprint
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from chalicelib.http import query, route
+from chalicelib.models import ApiModel
 from stockscreen.db.engine import get_engine
 from stockscreen.market.latest import latest_quotes
 
@@ -15,7 +16,7 @@ bp = Blueprint(__name__)
 MAX_SYMBOLS = 200
 
 
-class QuotesQuery(BaseModel):
+class QuotesQuery(ApiModel):
     model_config = ConfigDict(extra="forbid")
     symbols: Annotated[str, StringConstraints(min_length=1, max_length=4000)] = Field(
         description=f"Comma-separated symbols, at most {MAX_SYMBOLS}"
@@ -37,7 +38,7 @@ class QuotesQuery(BaseModel):
         return ",".join(syms)
 
 
-class QuotePublic(BaseModel):
+class QuotePublic(ApiModel):
     symbol: str
     price: float | None
     change_pct: float | None
@@ -46,7 +47,7 @@ class QuotePublic(BaseModel):
     source: str = Field(description="'live' (streamed quote) or 'snapshot' (last close)")
 
 
-class QuotesPublic(BaseModel):
+class QuotesPublic(ApiModel):
     data: list[QuotePublic]
     count: int
     missing: list[str]

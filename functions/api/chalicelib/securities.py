@@ -6,23 +6,24 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from chalice.app import Blueprint
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.deps import market
 from chalicelib.http import query, route
+from chalicelib.models import ApiModel
 
 bp = Blueprint(__name__)
 
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$")]
 
 
-class SearchQuery(BaseModel):
+class SearchQuery(ApiModel):
     model_config = ConfigDict(extra="forbid")
     q: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
     limit: Annotated[int, Field(ge=1, le=50)] = 10
 
 
-class BarsQuery(BaseModel):
+class BarsQuery(ApiModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     interval: Literal["1d", "1w", "1mo"] = "1d"
     start: dt.date | None = Field(default=None, alias="from")
@@ -36,14 +37,14 @@ class BarsQuery(BaseModel):
         return self
 
 
-class SecuritySummary(BaseModel):
+class SecuritySummary(ApiModel):
     symbol: str
     name: str
     sector: str | None
     industry: str | None
 
 
-class SecuritiesPublic(BaseModel):
+class SecuritiesPublic(ApiModel):
     data: list[SecuritySummary]
     count: int
 
@@ -56,7 +57,7 @@ class SecurityPublic(SecuritySummary):
     snapshot: dict[str, Any] | None = Field(description="latest metrics (as_of + screener fields), null before ingest")
 
 
-class Bar(BaseModel):
+class Bar(ApiModel):
     date: str
     open: float
     high: float
@@ -65,13 +66,13 @@ class Bar(BaseModel):
     volume: int
 
 
-class BarsPublic(BaseModel):
+class BarsPublic(ApiModel):
     symbol: str
     interval: str
     data: list[Bar]
 
 
-class SymbolPath(BaseModel):
+class SymbolPath(ApiModel):
     symbol: Symbol
 
 

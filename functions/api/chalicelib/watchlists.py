@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.common import Page, watchlists
 from chalicelib.http import json_body, query, route
+from chalicelib.models import ApiModel
 from chalicelib.paths import uuid_path
 from chalicelib.security import principal
 
@@ -18,33 +19,33 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_white
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$")]
 
 
-class WatchlistCreate(BaseModel):
+class WatchlistCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
 
 
-class WatchlistUpdate(BaseModel):
+class WatchlistUpdate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
 
 
-class WatchlistOrder(BaseModel):
+class WatchlistOrder(ApiModel):
     model_config = ConfigDict(extra="forbid")
     ids: Annotated[list[str], Field(max_length=100)]
 
 
-class ItemCreate(BaseModel):
+class ItemCreate(ApiModel):
     model_config = ConfigDict(extra="forbid")
     symbol: Symbol
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
-class ItemOrder(BaseModel):
+class ItemOrder(ApiModel):
     model_config = ConfigDict(extra="forbid")
     symbols: Annotated[list[Symbol], Field(max_length=1000)]
 
 
-class WatchlistSummary(BaseModel):
+class WatchlistSummary(ApiModel):
     id: str
     name: str
     position: int
@@ -53,7 +54,7 @@ class WatchlistSummary(BaseModel):
     updated_at: str
 
 
-class WatchlistItemPublic(BaseModel):
+class WatchlistItemPublic(ApiModel):
     symbol: str
     name: str | None
     position: int
@@ -70,7 +71,7 @@ class WatchlistPublic(WatchlistSummary):
     items: list[WatchlistItemPublic]
 
 
-class WatchlistsPublic(BaseModel):
+class WatchlistsPublic(ApiModel):
     data: list[WatchlistSummary]
     count: int
 
