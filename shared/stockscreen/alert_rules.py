@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.expression import bindparam
 
 from stockscreen import policy
 from stockscreen.errors import Invalid, NotFound
@@ -109,7 +108,6 @@ ALERT_TYPES = (
 )
 
 _COLS = "id, name, type, symbol, params, active, created_at, updated_at"
-_UPSERT_PARAMS = bindparam("params", type_=JSONB)
 
 
 def _public(r: Any) -> dict[str, Any]:
@@ -169,9 +167,9 @@ class AlertRuleService:
                 conn.execute(
                     text(
                         "INSERT INTO alert_rules (user_id, name, type, symbol, params, active) "
-                        f"VALUES (:u, :n, :t, :s, :params, :a) RETURNING {_COLS}"
-                    ).bindparams(_UPSERT_PARAMS),
-                    {"u": user_id, "n": name, "t": kind, "s": symbol, "params": params, "a": active},
+                        f"VALUES (:u, :n, :t, :s, CAST(:params AS jsonb), :a) RETURNING {_COLS}"
+                    ),
+                    {"u": user_id, "n": name, "t": kind, "s": symbol, "params": json.dumps(params), "a": active},
                 )
                 .mappings()
                 .one()
@@ -215,14 +213,14 @@ class AlertRuleService:
             row = (
                 conn.execute(
                     text(
-                        "UPDATE alert_rules SET name = :n, type = :t, symbol = :s, params = :params, active = :a, "
-                        f"updated_at = now() WHERE id = :id RETURNING {_COLS}"
-                    ).bindparams(_UPSERT_PARAMS),
+                        "UPDATE alert_rules SET name = :n, type = :t, symbol = :s, params = CAST(:params AS jsonb), "
+                        f"active = :a, updated_at = now() WHERE id = :id RETURNING {_COLS}"
+                    ),
                     {
                         "n": cur["name"] if name is ... else name,
                         "t": kind,
                         "s": symbol,
-                        "params": params,
+                        "params": json.dumps(params),
                         "a": cur["active"] if active is None else active,
                         "id": alert_id,
                     },

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.expression import bindparam
 
 
 @dataclass(frozen=True)
@@ -22,8 +21,8 @@ class Origin:
 
 _INSERT = text(
     "INSERT INTO audit_log (actor_id, action, target, ip, user_agent, request_id, details) "
-    "VALUES (:actor, :action, :target, :ip, :ua, :rid, :details)"
-).bindparams(bindparam("details", type_=JSONB))
+    "VALUES (:actor, :action, :target, :ip, :ua, :rid, CAST(:details AS jsonb))"
+)
 
 
 def record(
@@ -44,7 +43,7 @@ def record(
             "ip": origin.ip,
             "ua": (origin.user_agent or "")[:512] or None,
             "rid": origin.request_id,
-            "details": details or {},
+            "details": json.dumps(details or {}),
         },
     )
 

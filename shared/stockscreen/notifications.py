@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.expression import bindparam
 
 from stockscreen.errors import NotFound
 from stockscreen.pagination import PageRequest
@@ -37,10 +36,10 @@ class NotificationService:
             return int(
                 conn.execute(
                     text(
-                        "INSERT INTO notifications (user_id, kind, title, body, data) VALUES (:u, :k, :t, :b, :d) "
-                        "RETURNING id"
-                    ).bindparams(bindparam("d", type_=JSONB)),
-                    {"u": user_id, "k": kind, "t": title, "b": body, "d": data or {}},
+                        "INSERT INTO notifications (user_id, kind, title, body, data) "
+                        "VALUES (:u, :k, :t, :b, CAST(:d AS jsonb)) RETURNING id"
+                    ),
+                    {"u": user_id, "k": kind, "t": title, "b": body, "d": json.dumps(data or {})},
                 ).scalar_one()
             )
 
