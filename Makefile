@@ -76,3 +76,8 @@ layer: setup
 
 clean: stop
 	rm -rf .local frontend/dist infra_cdk/cdk.out infra_cdk/build
+
+## make openapi: regenerate the committed OpenAPI document and the SPA's TypeScript types from it
+openapi: setup
+	$(PY) -m devstack.openapi
+	cd frontend && npm run --silent gen:api

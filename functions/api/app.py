@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
+import chalicelib.resources
 from chalicelib import health, http, screens, securities
 
 app = Chalice(app_name="stockscreen-api")
@@ -11,6 +12,7 @@ http.install(app)
 app.register_blueprint(health.bp)
 app.register_blueprint(securities.bp)
 app.register_blueprint(screens.bp)
+chalicelib.resources.register(app)
 
 _ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 

@@ -10,8 +10,9 @@ from stockscreen.health import check_all
 bp = Blueprint(__name__)
 
 
-@route(bp, "/health", methods=["GET"])
+@route(bp, "/health", methods=["GET"], auth="none", errors=(503,))
 def health() -> Response:
+    """Database, Redis and AWS endpoint status: ok, degraded or down."""
     report = check_all()
     status = 503 if report["status"] == "down" else 200
     return Response(body=report, status_code=status, headers={"Cache-Control": "no-store"})

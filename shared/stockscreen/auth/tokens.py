@@ -1,0 +1,159 @@
+"""JWT access tokens (HS256) signed with keys from Secrets Manager, identified by ``kid``.
+
+The key ring holds the secret's AWSCURRENT key (used to sign) and its AWSPREVIOUS key (still
+accepted), so rotating the secret does not log anybody out. The secret may also list extra
+verification keys: ``{"kid", "key", "previous": [{"kid", "key"}, ...]}``. A plain (non-JSON) secret
+string, as CDK's generated secret is, is the key itself and its ``kid`` is the secret's version id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from stockscreen.auth.settings import api_settings
+from stockscreen.clients import aws_client
+from stockscreen.errors import Unauthorized
+
+ALGORITHM = "HS256"
+RELOAD_AFTER_S = 300.0
+MIN_RELOAD_INTERVAL_S = 10.0
+MIN_KEY_BYTES = 32
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    current_kid: str
+    keys: dict[str, bytes]
+
+
+def _parse_secret(raw: str, version_id: str) -> list[tuple[str, bytes]]:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict | list):
+        data = {"kid": f"v-{version_id[:12]}", "key": raw}
+    entries = [data, *data.get("previous", [])] if isinstance(data, dict) else list(data)
+    out: list[tuple[str, bytes]] = []
+    for e in entries:
+        kid, key = str(e["kid"]), str(e["key"]).encode()
+        if len(key) < MIN_KEY_BYTES:
+            raise ValueError(f"signing key {kid!r} is shorter than {MIN_KEY_BYTES} bytes")
+        out.append((kid, key))
+    return out
+
+
+def load_keyring(secret_id: str) -> KeyRing:
+    sm = aws_client("secretsmanager")
+    cur = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
+    current = _parse_secret(cur["SecretString"], cur["VersionId"])
+    keys = dict(current)
+    try:
+        prev = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")
+        for kid, key in _parse_secret(prev["SecretString"], prev["VersionId"]):
+            keys.setdefault(kid, key)
+    except sm.exceptions.ResourceNotFoundException:
+        pass
+    return KeyRing(current_kid=current[0][0], keys=keys)
+
+
+class _RingCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ring: KeyRing | None = None
+        self._loaded = 0.0
+
+    def get(self, *, refresh_for_kid: str | None = None) -> KeyRing:
+        now = time.monotonic()
+        with self._lock:
+            stale = self._ring is None or now - self._loaded > RELOAD_AFTER_S
+            unknown = (
+                refresh_for_kid is not None
+                and self._ring is not None
+                and refresh_for_kid not in self._ring.keys
+                and now - self._loaded > MIN_RELOAD_INTERVAL_S
+            )
+            if stale or unknown:
+                self._ring = load_keyring(api_settings().jwt_secret_arn)
+                self._loaded = now
+            assert self._ring is not None
+            return self._ring
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ring = None
+
+
+keyring = _RingCache()
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    role: str
+    jti: str
+    expires_at: int
+    issued_at: int
+
+
+def issue_access_token(user_id: str, role: str, *, now: dt.datetime | None = None) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds."""
+    import jwt  # lazy: PyJWT pulls in cryptography (cold start)
+
+    s = api_settings()
+    ring = keyring.get()
+    issued = int((now or dt.datetime.now(dt.UTC)).timestamp())
+    claims = {
+        "iss": s.jwt_issuer,
+        "aud": s.jwt_audience,
+        "sub": user_id,
+        "role": role,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + s.access_token_ttl_s,
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(claims, ring.keys[ring.current_kid], algorithm=ALGORITHM, headers={"kid": ring.current_kid})
+    return token, s.access_token_ttl_s
+
+
+INVALID_TOKEN = "invalid or expired access token"  # noqa: S105 (a message, not a secret)
+
+
+def decode_access_token(token: str) -> AccessClaims:
+    """Verify signature, algorithm, kid, issuer, audience and times; any failure is Unauthorized."""
+    import jwt
+
+    s = api_settings()
+    try:
+        header = jwt.get_unverified_header(token)
+        kid = header.get("kid")
+        if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+            raise Unauthorized(INVALID_TOKEN)
+        ring = keyring.get(refresh_for_kid=kid)
+        key = ring.keys.get(kid)
+        if key is None:
+            raise Unauthorized(INVALID_TOKEN)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=s.jwt_issuer,
+            audience=s.jwt_audience,
+            options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]},
+            leeway=5,
+        )
+    except jwt.PyJWTError:
+        raise Unauthorized(INVALID_TOKEN) from None
+    role, sub = claims.get("role"), claims.get("sub")
+    if not isinstance(role, str) or not isinstance(sub, str):
+        raise Unauthorized(INVALID_TOKEN)
+    return AccessClaims(
+        user_id=sub, role=role, jti=str(claims["jti"]), expires_at=int(claims["exp"]), issued_at=int(claims["iat"])
+    )

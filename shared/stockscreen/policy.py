@@ -1,0 +1,85 @@
+"""The one authorization table: which roles may use each feature, and each role's quotas.
+
+Everything that decides "may this caller do that" reads from here: the route decorator
+(``feature=``), the services enforcing quotas, and the authorization-matrix test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from stockscreen.errors import Forbidden
+
+Role = Literal["free", "premium", "admin"]
+ROLES: tuple[Role, ...] = ("free", "premium", "admin")
+ANONYMOUS = "anonymous"
+
+_USERS = frozenset({"free", "premium", "admin"})
+_PAID = frozenset({"premium", "admin"})
+_ADMIN = frozenset({"admin"})
+_EVERYONE = frozenset({ANONYMOUS, *_USERS})
+
+FEATURES: dict[str, frozenset[str]] = {
+    "market.read": _EVERYONE,  # securities, bars, quotes, field catalogue, health, docs
+    "screens.run": _EVERYONE,
+    "screens.save": _USERS,
+    "fields.all": _PAID,  # every screener field; free users get the basic ones
+    "backtests": _PAID,
+    "export.csv": _PAID,
+    "api_keys": _PAID,
+    "account": _USERS,
+    "watchlists": _USERS,
+    "portfolios": _USERS,
+    "alerts": _USERS,
+    "notifications": _USERS,
+    "admin.users": _ADMIN,
+    "admin.ingest": _ADMIN,
+    "admin.audit": _ADMIN,
+}
+
+
+@dataclass(frozen=True)
+class Quota:
+    requests_per_minute: int
+    saved_screens: int
+    active_alerts: int
+    portfolios: int
+    watchlists: int
+    watchlist_items: int
+    api_keys: int
+    fields: Literal["basic", "all"]
+
+
+QUOTAS: dict[str, Quota] = {
+    ANONYMOUS: Quota(300, 0, 0, 0, 0, 0, 0, "basic"),  # per IP: people behind one NAT share it
+    "free": Quota(60, 3, 5, 1, 5, 50, 0, "basic"),
+    "premium": Quota(600, 100, 30, 10, 50, 500, 10, "all"),
+    "admin": Quota(600, 100, 30, 10, 50, 500, 10, "all"),
+}
+
+
+def allowed(role: str, feature: str) -> bool:
+    try:
+        return role in FEATURES[feature]
+    except KeyError:
+        raise KeyError(f"unknown feature {feature!r}; add it to stockscreen.policy.FEATURES") from None
+
+
+def require(role: str, feature: str) -> None:
+    if not allowed(role, feature):
+        raise Forbidden(f"your plan does not include {feature!r}", {"feature": feature, "role": role})
+
+
+def quota(role: str) -> Quota:
+    return QUOTAS[role]
+
+
+def check_quota(role: str, name: str, used: int) -> None:
+    """Raise Forbidden when creating one more ``name`` would exceed the role's quota."""
+    limit = int(getattr(quota(role), name))
+    if used >= limit:
+        raise Forbidden(
+            f"quota reached: {name.replace('_', ' ')} is limited to {limit} on the {role} plan",
+            {"quota": name, "limit": limit, "used": used, "role": role},
+        )

@@ -1,0 +1,230 @@
+"""API figures (BENCH lines, not pass/fail timing): cold import, warm handler p50/p99 with and without the
+Redis response cache, and the local HTTP server under 16 concurrent clients.
+
+Run with ``make bench``. Real data: the full 2018 constituents and fundamentals, the 8-symbol bar sample
+loaded by the real ingest state machine, and live quotes for 50 symbols taken from the demo bars' last day.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from devstack.lambdas import load_api
+from devstack.stepfunctions import IngestStateMachine
+from tests.conftest import DEMO, FIXTURES, ROOT, truncate_all
+
+BARS = "/securities/AAPL/bars"
+BARS_QS = {"interval": "1d", "limit": "250"}
+
+
+def bench(name: str, value: float, unit: str) -> None:
+    print(f"BENCH {name} {value:.3f} {unit}", file=sys.__stdout__, flush=True)
+
+
+def _pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+@pytest.fixture(scope="module")
+def loaded(stack_env: dict[str, str]) -> Iterator[list[str]]:
+    truncate_all(stack_env["DATABASE_URL"])
+    paths = [
+        str(DEMO / "sp500-constituents-2018-01-19.csv"),
+        str(DEMO / "sp500-fundamentals-2018-02-08.csv"),
+        str(FIXTURES / "bars-sample.csv.gz"),
+    ]
+    result = IngestStateMachine(stack_env["AWS_ENDPOINT_URL"]).run({"source": {"paths": paths}})
+    assert result["status"] == "SUCCEEDED", result
+    last: dict[str, dict[str, str]] = {}
+    with gzip.open(DEMO / "sp500-daily-2013-2018.csv.gz", "rt") as f:
+        for row in csv.DictReader(f):
+            if row["date"] == "2018-02-07" and row["close"]:
+                last[row["Name"]] = row
+    symbols = sorted(last)[:50]
+    r = redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True)
+    for s in symbols:
+        row = last[s]
+        r.hset(
+            f"quote:{s}",
+            mapping={"symbol": s, "price": row["close"], "volume": row["volume"], "ts": "2018-02-07T21:00:00+00:00"},
+        )
+    os.environ["RATE_LIMIT_MULTIPLIER"] = "1000"  # the limiter still runs on every request
+    from stockscreen.auth.settings import api_settings
+
+    api_settings.cache_clear()
+    yield symbols
+    os.environ.pop("RATE_LIMIT_MULTIPLIER", None)
+    api_settings.cache_clear()
+
+
+def test_cold_import(stack_env: dict[str, str]) -> None:
+    code = (
+        "import sys, time; sys.path.insert(0, 'functions/api'); t = time.perf_counter(); "
+        "{stmt}; print((time.perf_counter() - t) * 1000)"
+    )
+
+    def measure(stmt: str) -> float:
+        runs = []
+        for _ in range(5):
+            out = subprocess.run(
+                [sys.executable, "-c", code.format(stmt=stmt)],
+                cwd=ROOT,
+                env={**os.environ},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs.append(float(out.stdout.strip().splitlines()[-1]))
+        return statistics.median(runs)
+
+    bench("api_cold_import_median", measure("import app"), "ms")
+    # Peer in the same run: the framework and data-access layers every route needs anyway.
+    bench(
+        "peer_chalice_sqlalchemy_redis_boto3_import_median",
+        measure("import chalice.app, sqlalchemy, redis, boto3, pydantic"),
+        "ms",
+    )
+
+
+def _event_factory(app: Any) -> Callable[[str, str, dict[str, str]], dict[str, Any]]:
+    from chalice.config import Config
+    from chalice.local import LocalGateway
+
+    gw = LocalGateway(app, Config.create(chalice_app=app, app_name=app.app_name, chalice_stage="api"))
+
+    def make(method: str, path: str, qs: dict[str, str]) -> dict[str, Any]:
+        query = "&".join(f"{k}={v}" for k, v in qs.items())
+        return dict(gw._generate_lambda_event(method, f"{path}?{query}" if query else path, {"host": "bench"}, None))
+
+    return make
+
+
+def _time_handler(app: Any, event: dict[str, Any], n: int, before: Callable[[], None] | None = None) -> list[float]:
+    from chalice.local import LambdaContext
+
+    ctx = LambdaContext("stockscreen-api", 512)
+    samples = []
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):  # EMF lines; a Lambda writes them to CloudWatch Logs
+        for _ in range(n):
+            if before is not None:
+                before()
+            t = time.perf_counter()
+            resp = app(dict(event), ctx)
+            samples.append((time.perf_counter() - t) * 1000)
+            assert resp["statusCode"] == 200, resp
+            sink.seek(0)
+            sink.truncate()
+    return samples
+
+
+def test_warm_handler(loaded: list[str], stack_env: dict[str, str]) -> None:
+    app = load_api()
+    make = _event_factory(app)
+    r = redis.Redis.from_url(stack_env["REDIS_URL"])
+    bars = make("GET", BARS, BARS_QS)
+    quotes = make("GET", "/quotes", {"symbols": ",".join(loaded)})
+    _time_handler(app, bars, 50)  # warm up: connections, caches, code paths
+
+    def new_version() -> None:
+        r.incr("snapshot:version")
+
+    for name, event, before in (
+        ("bars_cached", bars, None),
+        ("bars_uncached", bars, new_version),
+    ):
+        s = _time_handler(app, event, 500, before)
+        bench(f"warm_handler_{name}_p50", _pct(s, 50), "ms")
+        bench(f"warm_handler_{name}_p99", _pct(s, 99), "ms")
+    s = _time_handler(app, quotes, 500)
+    bench("warm_handler_quotes50_live_p50", _pct(s, 50), "ms")
+    bench("warm_handler_quotes50_live_p99", _pct(s, 99), "ms")
+    saved = {k: r.hgetall(k) for k in r.scan_iter("quote:*")}
+    r.delete(*saved)
+    try:
+        s = _time_handler(app, quotes, 500)
+        bench("warm_handler_quotes50_snapshot_p50", _pct(s, 50), "ms")
+        bench("warm_handler_quotes50_snapshot_p99", _pct(s, 99), "ms")
+    finally:
+        for k, v in saved.items():
+            r.hset(k, mapping=v)
+
+
+def test_http_loopback_16_clients(loaded: list[str], stack_env: dict[str, str], tmp_path: Path) -> None:
+    import uvicorn
+
+    from devstack.gateway import create_app
+    from devstack.lambdas import load_module
+    from devstack.services import free_port
+
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    asgi = create_app(load_api(), ws, tmp_path)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        thread.start()
+        while not server.started:
+            time.sleep(0.02)
+        base = f"http://127.0.0.1:{port}/api"
+        try:
+            for name, url in (
+                ("bars", f"{base}{BARS}?interval=1d&limit=250"),
+                ("quotes50", f"{base}/quotes?symbols={','.join(loaded)}"),
+            ):
+                lat, errors, wall = _load(url, clients=16, per_client=100)
+                bench(f"http16_{name}_p50", _pct(lat, 50), "ms")
+                bench(f"http16_{name}_p99", _pct(lat, 99), "ms")
+                bench(f"http16_{name}_rps", len(lat) / wall, "req/s")
+                bench(f"http16_{name}_errors", errors, "count")
+                assert errors == 0
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+def _load(url: str, clients: int, per_client: int) -> tuple[list[float], int, float]:
+    lat: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def worker() -> None:
+        nonlocal errors
+        with httpx.Client(timeout=30) as c:
+            c.get(url)  # connect
+            for _ in range(per_client):
+                t = time.perf_counter()
+                resp = c.get(url)
+                ms = (time.perf_counter() - t) * 1000
+                with lock:
+                    lat.append(ms)
+                    if resp.status_code != 200:
+                        errors += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return lat, errors, time.perf_counter() - t0

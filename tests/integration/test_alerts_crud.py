@@ -1,0 +1,129 @@
+"""Alert definitions and notifications through chalice.test.Client: every type, validation, quotas, ownership."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from devstack.lambdas import load_api
+from stockscreen.db.engine import get_engine
+from stockscreen.notifications import NotificationService
+from tests.integration.authkit import assert_error, body, clear_rate_limits, load_sample, make_user, post, send
+
+
+@pytest.fixture(scope="module")
+def client(stack_env: dict[str, str]) -> Iterator[Client]:
+    load_sample(stack_env)
+    with Client(load_api()) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(stack_env: dict[str, str]) -> None:
+    clear_rate_limits(stack_env["REDIS_URL"])
+
+
+RULES: list[dict[str, Any]] = [
+    {"type": "price_above", "symbol": "aapl", "price": 180},
+    {"type": "price_below", "symbol": "AAPL", "price": 150.5},
+    {"type": "change_pct", "symbol": "MSFT", "threshold_pct": 5, "direction": "down"},
+    {"type": "crosses_sma", "symbol": "MSFT", "period": 200, "direction": "below"},
+    {"type": "rsi", "symbol": "XOM", "threshold": 30, "direction": "below"},
+    {"type": "volume_spike", "symbol": "XOM", "multiple": 3},
+    {"type": "high_52w", "symbol": "AAPL"},
+    {"type": "low_52w", "symbol": "AAPL"},
+    {"type": "screen_enter", "screen_id": str(uuid.uuid4())},
+    {"type": "screen_leave", "screen_id": str(uuid.uuid4())},
+]
+
+
+def test_every_alert_type_round_trips(client: Client, stack_env: dict[str, str]) -> None:
+    u = make_user(client, stack_env["DATABASE_URL"], "premium")
+    created = []
+    for rule in RULES:
+        resp = post(client, "/alerts", {"name": rule["type"], "rule": rule}, u.auth)
+        assert resp.status_code == 201, (rule, resp.body)
+        got = body(resp)
+        expected = {**rule, **({"symbol": rule["symbol"].upper()} if "symbol" in rule else {})}
+        assert {k: got["rule"][k] for k in expected} == expected
+        created.append(got)
+    listed = body(client.http.get("/alerts?limit=100", headers=u.auth))
+    assert listed["count"] == len(RULES) and [a["id"] for a in listed["data"]] == [a["id"] for a in created]
+    one = created[0]["id"]
+    assert body(client.http.get(f"/alerts/{one}", headers=u.auth))["rule"]["price"] == 180
+    patched = body(send(client, "PATCH", f"/alerts/{one}", {"active": False, "name": "paused"}, u.auth))
+    assert patched["active"] is False and patched["name"] == "paused" and patched["rule"]["price"] == 180
+    new_rule = {"type": "price_below", "symbol": "MSFT", "price": 10}
+    assert body(send(client, "PATCH", f"/alerts/{one}", {"rule": new_rule}, u.auth))["rule"] == new_rule
+    assert body(client.http.get("/alerts?active=false", headers=u.auth))["count"] == 1
+    assert send(client, "DELETE", f"/alerts/{one}", None, u.auth).status_code == 204
+    assert_error(client.http.get(f"/alerts/{one}", headers=u.auth), 404)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"type": "price_above", "symbol": "AAPL"},
+        {"type": "price_above", "symbol": "AAPL", "price": -1},
+        {"type": "crosses_sma", "symbol": "AAPL", "period": 7, "direction": "below"},
+        {"type": "rsi", "symbol": "AAPL", "threshold": 130, "direction": "above"},
+        {"type": "volume_spike", "symbol": "AAPL", "multiple": 0.5},
+        {"type": "screen_enter", "screen_id": "nope"},
+        {"type": "teleport", "symbol": "AAPL"},
+        {"type": "high_52w", "symbol": "AAPL", "extra": 1},
+    ],
+)
+def test_bad_rules_are_400(client: Client, stack_env: dict[str, str], rule: dict[str, Any]) -> None:
+    u = make_user(client, stack_env["DATABASE_URL"])
+    assert_error(post(client, "/alerts", {"rule": rule}, u.auth), 400, "validation_error")
+
+
+def test_unknown_symbol_is_400(client: Client, stack_env: dict[str, str]) -> None:
+    u = make_user(client, stack_env["DATABASE_URL"])
+    err = assert_error(post(client, "/alerts", {"rule": {"type": "high_52w", "symbol": "ZZZZ"}}, u.auth), 400)
+    assert "ZZZZ" in err["message"]
+
+
+def test_free_plan_has_five_active_alerts(client: Client, stack_env: dict[str, str]) -> None:
+    u = make_user(client, stack_env["DATABASE_URL"])
+    rule = {"type": "high_52w", "symbol": "AAPL"}
+    ids = [body(post(client, "/alerts", {"rule": rule}, u.auth))["id"] for _ in range(5)]
+    err = assert_error(post(client, "/alerts", {"rule": rule}, u.auth), 403, "forbidden")
+    assert err["details"] == {"quota": "active_alerts", "limit": 5, "used": 5, "role": "free"}
+    # Inactive alerts do not count; re-activating one over the quota is refused.
+    paused = body(post(client, "/alerts", {"rule": rule, "active": False}, u.auth))
+    assert_error(send(client, "PATCH", f"/alerts/{paused['id']}", {"active": True}, u.auth), 403)
+    send(client, "PATCH", f"/alerts/{ids[0]}", {"active": False}, u.auth)
+    assert body(send(client, "PATCH", f"/alerts/{paused['id']}", {"active": True}, u.auth))["active"] is True
+
+
+def test_alerts_are_private(client: Client, stack_env: dict[str, str]) -> None:
+    a = make_user(client, stack_env["DATABASE_URL"])
+    b = make_user(client, stack_env["DATABASE_URL"])
+    alert = body(post(client, "/alerts", {"rule": {"type": "low_52w", "symbol": "XOM"}}, a.auth))
+    assert_error(client.http.get(f"/alerts/{alert['id']}", headers=b.auth), 404)
+    assert_error(send(client, "PATCH", f"/alerts/{alert['id']}", {"active": False}, b.auth), 404)
+    assert_error(send(client, "DELETE", f"/alerts/{alert['id']}", None, b.auth), 404)
+    assert body(client.http.get("/alerts", headers=b.auth))["count"] == 0
+    assert_error(client.http.get("/alerts"), 401)
+
+
+def test_notifications_list_and_mark_read(client: Client, stack_env: dict[str, str]) -> None:
+    a = make_user(client, stack_env["DATABASE_URL"])
+    b = make_user(client, stack_env["DATABASE_URL"])
+    svc = NotificationService(get_engine())
+    ids = [svc.notify(a.id, "alert", f"AAPL above {p}", data={"price": p}) for p in (1, 2, 3)]
+    got = body(client.http.get("/notifications", headers=a.auth))
+    assert got["count"] == 3 and got["unread"] == 3 and [n["id"] for n in got["data"]] == list(reversed(ids))
+    assert body(client.http.get("/notifications?limit=1&offset=1", headers=a.auth))["data"][0]["id"] == ids[1]
+    read = body(post(client, f"/notifications/{ids[0]}/read", b"", a.auth))
+    assert read["read_at"] is not None
+    assert body(client.http.get("/notifications?unread=true", headers=a.auth))["count"] == 2
+    assert_error(post(client, f"/notifications/{ids[1]}/read", b"", b.auth), 404)
+    assert_error(post(client, "/notifications/abc/read", b"", a.auth), 404)
+    assert body(post(client, "/notifications/read", b"", a.auth)) == {"marked": 2}
+    assert body(client.http.get("/notifications", headers=a.auth))["unread"] == 0

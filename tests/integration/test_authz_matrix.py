@@ -1,0 +1,293 @@
+"""The authorization matrix, generated from the route table: every route x {anonymous, free, premium, admin}
+-> expected status, plus owner vs another user (404) for routes that address one user's resource.
+
+A route without an entry in EXPECTED fails ``test_every_route_has_an_entry``: adding a route means
+deciding who may call it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from devstack.lambdas import load_api
+from stockscreen.db.engine import get_engine
+from stockscreen.notifications import NotificationService
+from tests.integration.authkit import (
+    PASSWORD,
+    User,
+    body,
+    clear_rate_limits,
+    load_sample,
+    make_user,
+    openapi_document,
+    post,
+    response_validator,
+)
+
+ROLES = ("anonymous", "free", "premium", "admin")
+Req = tuple[str, Any, dict[str, str]]  # url, JSON payload (or None), extra headers
+Make = Callable[[Client, User, str], Req]  # (client, owner, database_url)
+
+
+@dataclass(frozen=True)
+class Case:
+    statuses: dict[str, int]
+    make: Make
+    other: int | None = None  # status for another user (same plan) on the owner's resource
+
+
+def _open(ok: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, ok)
+
+
+def _users(ok: int) -> dict[str, int]:
+    return {"anonymous": 401, "free": ok, "premium": ok, "admin": ok}
+
+
+def _paid(ok: int) -> dict[str, int]:
+    return {"anonymous": 401, "free": 403, "premium": ok, "admin": ok}
+
+
+def _admin(ok: int) -> dict[str, int]:
+    return {"anonymous": 401, "free": 403, "premium": 403, "admin": ok}
+
+
+def _static(url: str, payload: Any = None) -> Make:
+    return lambda c, o, db: (url, payload, {})
+
+
+def _wl(c: Client, o: User, item: bool = False) -> str:
+    wid = body(post(c, "/watchlists", {"name": f"w-{uuid.uuid4().hex[:6]}"}, o.auth))["id"]
+    if item:
+        post(c, f"/watchlists/{wid}/items", {"symbol": "AAPL"}, o.auth)
+    return str(wid)
+
+
+def _pf(c: Client, o: User, txn: bool = False) -> tuple[str, str | None]:
+    pid = body(post(c, "/portfolios", {"name": f"p-{uuid.uuid4().hex[:6]}"}, o.auth))["id"]
+    tid = None
+    if txn:
+        t = {"kind": "buy", "symbol": "AAPL", "date": "2018-01-02", "quantity": 1, "price": 1}
+        tid = body(post(c, f"/portfolios/{pid}/transactions", t, o.auth))["id"]
+    return str(pid), tid
+
+
+def _alert(c: Client, o: User) -> str:
+    return str(body(post(c, "/alerts", {"rule": {"type": "high_52w", "symbol": "AAPL"}}, o.auth))["id"])
+
+
+def _key(c: Client, o: User) -> str:
+    resp = post(c, "/me/api-keys", {"name": "k"}, o.auth)
+    return str(body(resp)["id"]) if resp.status_code == 201 else str(uuid.uuid4())
+
+
+def _run_id(db: str) -> str:
+    import psycopg
+
+    with psycopg.connect(db.replace("+psycopg", "")) as conn:
+        row = conn.execute("SELECT id FROM ingest_runs ORDER BY started_at DESC LIMIT 1").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+TXN = {"kind": "buy", "symbol": "MSFT", "date": "2018-01-03", "quantity": 1, "price": 2}
+
+EXPECTED: dict[tuple[str, str], Case] = {
+    # public market data and the service itself: open to everyone (the SPA works signed out)
+    ("GET", "/health"): Case(_open(200), _static("/health")),
+    ("GET", "/securities"): Case(_open(200), _static("/securities?q=aa")),
+    ("GET", "/securities/{symbol}"): Case(_open(200), _static("/securities/AAPL")),
+    ("GET", "/securities/{symbol}/bars"): Case(_open(200), _static("/securities/AAPL/bars?limit=5")),
+    ("GET", "/quotes"): Case(_open(200), _static("/quotes?symbols=AAPL,MSFT")),
+    ("GET", "/screener/fields"): Case(_open(200), _static("/screener/fields")),
+    ("POST", "/screens/run"): Case(_open(200), _static("/screens/run", {"sort": "symbol", "limit": 3})),
+    ("GET", "/openapi.json"): Case(_open(200), _static("/openapi.json")),
+    ("GET", "/docs"): Case(_open(200), _static("/docs")),
+    ("GET", "/docs/docs.js"): Case(_open(200), _static("/docs/docs.js")),
+    ("GET", "/docs/docs.css"): Case(_open(200), _static("/docs/docs.css")),
+    # accounts
+    ("POST", "/auth/register"): Case(
+        _open(201),
+        lambda c, o, db: ("/auth/register", {"email": f"r-{uuid.uuid4().hex}@example.com", "password": PASSWORD}, {}),
+    ),
+    ("POST", "/auth/login"): Case(
+        _open(200), lambda c, o, db: ("/auth/login", {"email": o.email, "password": PASSWORD}, {})
+    ),
+    ("POST", "/auth/refresh"): Case(_open(200), lambda c, o, db: ("/auth/refresh", None, {"Cookie": o.cookie})),
+    ("POST", "/auth/logout"): Case(_open(204), lambda c, o, db: ("/auth/logout", None, {"Cookie": o.cookie})),
+    ("GET", "/me"): Case(_users(200), _static("/me")),
+    ("PATCH", "/me"): Case(_users(200), _static("/me", {"display_name": "M"})),
+    ("POST", "/me/password"): Case(
+        _users(204), _static("/me/password", {"current_password": PASSWORD, "new_password": "another long passphrase"})
+    ),
+    ("GET", "/me/api-keys"): Case(_paid(200), _static("/me/api-keys")),
+    ("POST", "/me/api-keys"): Case(_paid(201), _static("/me/api-keys", {"name": "k"})),
+    ("DELETE", "/me/api-keys/{key_id}"): Case(
+        _paid(204), lambda c, o, db: (f"/me/api-keys/{_key(c, o)}", None, {}), other=404
+    ),
+    # watchlists
+    ("GET", "/watchlists"): Case(_users(200), _static("/watchlists")),
+    ("POST", "/watchlists"): Case(_users(201), _static("/watchlists", {"name": "New"})),
+    ("PUT", "/watchlists/order"): Case(_users(200), lambda c, o, db: ("/watchlists/order", {"ids": [_wl(c, o)]}, {})),
+    ("GET", "/watchlists/{wl_id}"): Case(
+        _users(200), lambda c, o, db: (f"/watchlists/{_wl(c, o)}", None, {}), other=404
+    ),
+    ("PATCH", "/watchlists/{wl_id}"): Case(
+        _users(200), lambda c, o, db: (f"/watchlists/{_wl(c, o)}", {"name": "Renamed"}, {}), other=404
+    ),
+    ("DELETE", "/watchlists/{wl_id}"): Case(
+        _users(204), lambda c, o, db: (f"/watchlists/{_wl(c, o)}", None, {}), other=404
+    ),
+    ("POST", "/watchlists/{wl_id}/items"): Case(
+        _users(201), lambda c, o, db: (f"/watchlists/{_wl(c, o)}/items", {"symbol": "MSFT"}, {}), other=404
+    ),
+    ("PUT", "/watchlists/{wl_id}/items/order"): Case(
+        _users(200),
+        lambda c, o, db: (f"/watchlists/{_wl(c, o, True)}/items/order", {"symbols": ["AAPL"]}, {}),
+        other=404,
+    ),
+    ("DELETE", "/watchlists/{wl_id}/items/{symbol}"): Case(
+        _users(204), lambda c, o, db: (f"/watchlists/{_wl(c, o, True)}/items/AAPL", None, {}), other=404
+    ),
+    # portfolios
+    ("GET", "/portfolios"): Case(_users(200), _static("/portfolios")),
+    ("POST", "/portfolios"): Case(_users(201), _static("/portfolios", {"name": "P"})),
+    ("GET", "/portfolios/{pf_id}"): Case(
+        _users(200), lambda c, o, db: (f"/portfolios/{_pf(c, o)[0]}", None, {}), other=404
+    ),
+    ("PATCH", "/portfolios/{pf_id}"): Case(
+        _users(200), lambda c, o, db: (f"/portfolios/{_pf(c, o)[0]}", {"name": "R"}, {}), other=404
+    ),
+    ("DELETE", "/portfolios/{pf_id}"): Case(
+        _users(204), lambda c, o, db: (f"/portfolios/{_pf(c, o)[0]}", None, {}), other=404
+    ),
+    ("GET", "/portfolios/{pf_id}/transactions"): Case(
+        _users(200), lambda c, o, db: (f"/portfolios/{_pf(c, o)[0]}/transactions", None, {}), other=404
+    ),
+    ("POST", "/portfolios/{pf_id}/transactions"): Case(
+        _users(201), lambda c, o, db: (f"/portfolios/{_pf(c, o)[0]}/transactions", TXN, {}), other=404
+    ),
+    ("DELETE", "/portfolios/{pf_id}/transactions/{txn_id}"): Case(
+        _users(204), lambda c, o, db: ("/portfolios/{}/transactions/{}".format(*_pf(c, o, True)), None, {}), other=404
+    ),
+    ("GET", "/portfolios/{pf_id}/performance"): Case(
+        _users(200), lambda c, o, db: (f"/portfolios/{_pf(c, o, True)[0]}/performance", None, {}), other=404
+    ),
+    # alerts and notifications
+    ("GET", "/alerts"): Case(_users(200), _static("/alerts")),
+    ("POST", "/alerts"): Case(_users(201), _static("/alerts", {"rule": {"type": "low_52w", "symbol": "MSFT"}})),
+    ("GET", "/alerts/{alert_id}"): Case(_users(200), lambda c, o, db: (f"/alerts/{_alert(c, o)}", None, {}), other=404),
+    ("PATCH", "/alerts/{alert_id}"): Case(
+        _users(200), lambda c, o, db: (f"/alerts/{_alert(c, o)}", {"active": False}, {}), other=404
+    ),
+    ("DELETE", "/alerts/{alert_id}"): Case(
+        _users(204), lambda c, o, db: (f"/alerts/{_alert(c, o)}", None, {}), other=404
+    ),
+    ("GET", "/notifications"): Case(_users(200), _static("/notifications")),
+    ("POST", "/notifications/read"): Case(_users(200), _static("/notifications/read")),
+    ("POST", "/notifications/{notification_id}/read"): Case(
+        _users(200),
+        lambda c, o, db: (
+            f"/notifications/{NotificationService(get_engine()).notify(o.id, 'system', 'hi')}/read",
+            None,
+            {},
+        ),
+        other=404,
+    ),
+    # administration
+    ("GET", "/admin/users"): Case(_admin(200), _static("/admin/users")),
+    ("PATCH", "/admin/users/{user_id}"): Case(
+        _admin(200), lambda c, o, db: (f"/admin/users/{make_user(c, db).id}", {"role": "premium"}, {})
+    ),
+    ("GET", "/admin/ingest-runs"): Case(_admin(200), _static("/admin/ingest-runs")),
+    ("GET", "/admin/ingest-runs/{run_id}"): Case(
+        _admin(200), lambda c, o, db: (f"/admin/ingest-runs/{_run_id(db)}", None, {})
+    ),
+    ("GET", "/admin/audit"): Case(_admin(200), _static("/admin/audit")),
+}
+
+
+def _route_table() -> set[tuple[str, str]]:
+    app = load_api()
+    # OPTIONS views are the CORS preflights generated for every path.
+    return {
+        (method, path)
+        for path, entries in app.routes.items()
+        if path != "/{proxy+}"
+        for method in entries
+        if method != "OPTIONS"
+    }
+
+
+def test_every_route_has_an_entry() -> None:
+    routes = _route_table()
+    missing = sorted(routes - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - routes)
+    assert not missing, f"routes without an authorization-matrix entry: {missing}"
+    assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+
+
+def test_route_specs_agree_with_the_matrix() -> None:
+    """A route the matrix expects anonymous callers to be refused must say so in its own declaration."""
+    load_api()
+    from chalicelib.http import ROUTES
+
+    for key, case in EXPECTED.items():
+        spec = ROUTES.get(key)
+        assert spec is not None, f"{key} is not declared through chalicelib.http.route"
+        if case.statuses["anonymous"] == 401:
+            assert spec.auth == "required", key
+        if case.other is not None:
+            assert spec.owned, key
+
+
+DOC = openapi_document()
+
+
+@pytest.fixture(scope="module")
+def client(stack_env: dict[str, str]) -> Iterator[Client]:
+    load_sample(stack_env)
+    with Client(load_api()) as c:
+        yield c
+
+
+def _call(client: Client, method: str, url: str, payload: Any, headers: dict[str, str]) -> Any:
+    from tests.integration.authkit import send
+
+    return send(client, method, url, payload, headers)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(EXPECTED))
+def test_matrix(client: Client, stack_env: dict[str, str], method: str, path: str) -> None:
+    case = EXPECTED[(method, path)]
+    db = stack_env["DATABASE_URL"]
+    got: dict[str, int] = {}
+    for role in ROLES:
+        clear_rate_limits(stack_env["REDIS_URL"])
+        owner = make_user(client, db, "free" if role == "anonymous" else role)
+        url, payload, extra = case.make(client, owner, db)
+        headers = dict(extra) if role == "anonymous" else {**owner.auth, **extra}
+        resp = _call(client, method, url, payload, headers)
+        got[role] = resp.status_code
+        if resp.status_code >= 400:
+            assert set(body(resp)) == {"error"}, resp.body
+        documented = DOC["paths"].get(path, {}).get(method.lower())
+        if documented is not None and path not in ("/docs", "/docs/docs.js", "/docs/docs.css"):
+            # Every answer is documented, and its body matches the documented schema.
+            validator = response_validator(DOC, method, path, resp.status_code)
+            if validator is not None:
+                validator.validate(body(resp))
+    if case.other is not None:
+        owner_role = "premium" if case.statuses["free"] == 403 else "free"
+        owner = make_user(client, db, owner_role)
+        other = make_user(client, db, owner_role)
+        url, payload, extra = case.make(client, owner, db)
+        got["other"] = _call(client, method, url, payload, {**other.auth, **extra}).status_code
+    expected = {**case.statuses, **({"other": case.other} if case.other is not None else {})}
+    assert got == expected

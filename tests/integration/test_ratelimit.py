@@ -1,0 +1,116 @@
+"""Rate limiting: the Lua token bucket under a concurrent burst, per-user/per-key/per-IP buckets, 429 shape."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+from chalice.test import Client
+
+from devstack.lambdas import load_api
+from stockscreen.ratelimit import RateLimiter
+from tests.integration.authkit import assert_error, body, clear_rate_limits, make_user, post
+
+
+@pytest.fixture(scope="module")
+def client(stack_env: dict[str, str]) -> Iterator[Client]:
+    with Client(load_api()) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(stack_env: dict[str, str]) -> None:
+    clear_rate_limits(stack_env["REDIS_URL"])
+
+
+def test_bucket_is_atomic_under_a_concurrent_burst(stack_env: dict[str, str]) -> None:
+    limiter = RateLimiter(redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True))
+    subject = f"test:{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        decisions = list(pool.map(lambda _: limiter.hit(subject, 50, window_s=3600), range(200)))
+    allowed = [d for d in decisions if d.allowed]
+    # 50 tokens; the refill (50 an hour) cannot add a whole token during the burst.
+    assert len(allowed) == 50
+    denied = [d for d in decisions if not d.allowed]
+    assert all(d.retry_after_s >= 1 and d.remaining == 0 for d in denied)
+    assert min(d.remaining for d in allowed) == 0
+
+
+def test_bucket_refills(stack_env: dict[str, str]) -> None:
+    limiter = RateLimiter(redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True))
+    subject = f"test:{uuid.uuid4().hex}"
+    assert [limiter.hit(subject, 2, window_s=2).allowed for _ in range(3)] == [True, True, False]
+    time.sleep(1.1)  # one token a second: at least one is back
+    assert limiter.hit(subject, 2, window_s=2).allowed
+
+
+def test_free_user_gets_429_after_60_requests_a_minute(
+    client: Client, stack_env: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    u = make_user(client, stack_env["DATABASE_URL"])
+    other = make_user(client, stack_env["DATABASE_URL"])
+    clear_rate_limits(stack_env["REDIS_URL"])
+    # The bucket starts full: 60 requests pass. It refills at one token a second, so keep going until
+    # the 429 (a burst outruns the refill however slow the machine is).
+    statuses = [client.http.get("/me", headers=u.auth).status_code for _ in range(60)]
+    assert statuses == [200] * 60
+    last = None
+    for _ in range(500):
+        last = client.http.get("/me", headers=u.auth)
+        if last.status_code != 200:
+            break
+    assert last is not None
+    emf = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert emf[-1]["route"] == "GET /me" and emf[-1].get("RateLimited") == [1.0]
+    assert all("RateLimited" not in m for m in emf[:60])
+    err = assert_error(last, 429, "rate_limited")
+    assert err["details"]["limit"] == 60
+    assert int(last.headers["Retry-After"]) >= 1
+    assert last.headers["RateLimit-Limit"] == "60" and last.headers["RateLimit-Remaining"] == "0"
+    # Other callers have their own buckets.
+    ok = client.http.get("/me", headers=other.auth)
+    assert ok.status_code == 200 and ok.headers["RateLimit-Remaining"] == "59"
+    assert client.http.get("/screener/fields").status_code == 200
+
+
+def test_premium_limit_is_higher_and_keys_have_their_own_bucket(client: Client, stack_env: dict[str, str]) -> None:
+    p = make_user(client, stack_env["DATABASE_URL"], "premium")
+    resp = client.http.get("/me", headers=p.auth)
+    assert resp.headers["RateLimit-Limit"] == "600"
+    key = body(post(client, "/me/api-keys", {"name": "bot"}, p.auth))["key"]
+    r = client.http.get("/me", headers={"X-API-Key": key})
+    assert r.status_code == 200 and r.headers["RateLimit-Remaining"] == "599"
+
+
+def test_anonymous_callers_are_limited_per_ip(client: Client, stack_env: dict[str, str]) -> None:
+    r = redis.Redis.from_url(stack_env["REDIS_URL"])
+    resp = client.http.get("/screener/fields")
+    limit = int(resp.headers["RateLimit-Limit"])
+    assert limit == 300
+    # Drain the caller's IP bucket directly, then the next anonymous request is refused.
+    ip_keys = [k for k in r.scan_iter("rl:ip:*")]
+    assert len(ip_keys) == 1
+    r.hset(ip_keys[0], mapping={"tokens": "-100"})  # 20 s of refill away, however slow this machine is
+    denied = client.http.get("/screener/fields")
+    assert_error(denied, 429, "rate_limited")
+    assert int(denied.headers["Retry-After"]) >= 1
+
+
+def test_rate_limiter_fails_open_when_redis_is_down(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stockscreen import clients, config
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    clients.get_redis.cache_clear()
+    config.core_settings.cache_clear()
+    try:
+        resp = client.http.get("/screener/fields")
+        assert resp.status_code == 200
+        assert "RateLimit-Limit" not in resp.headers
+    finally:
+        monkeypatch.undo()
+        clients.reset_clients()
