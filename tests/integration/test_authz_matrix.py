@@ -107,6 +107,13 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/quotes"): Case(_open(200), _static("/quotes?symbols=AAPL,MSFT")),
     ("GET", "/screener/fields"): Case(_open(200), _static("/screener/fields")),
     ("POST", "/screens/run"): Case(_open(200), _static("/screens/run", {"sort": "symbol", "limit": 3})),
+    ("GET", "/screens/explain"): Case(_open(200), _static("/screens/explain?symbol=AAPL&query=close%20%3E%20sma50")),
+    ("GET", "/screens/presets"): Case(_open(200), _static("/screens/presets")),
+    ("POST", "/screens/parse"): Case(_open(200), _static("/screens/parse", {"query": "close > sma50"})),
+    ("POST", "/screens/backtest"): Case(
+        _paid(200),
+        _static("/screens/backtest", {"query": "close > sma50", "from": "2017-06-01", "to": "2017-09-30"}),
+    ),
     ("GET", "/openapi.json"): Case(_open(200), _static("/openapi.json")),
     ("GET", "/docs"): Case(_open(200), _static("/docs")),
     ("GET", "/docs/docs.js"): Case(_open(200), _static("/docs/docs.js")),

@@ -17,6 +17,7 @@ from devstack.stepfunctions import IngestStateMachine
 from stockscreen.screening.presets import PRESETS
 from stockscreen.screening.universe import reset_cache
 from tests.conftest import FIXTURES, truncate_all
+from tests.integration.authkit import make_user
 
 SAMPLE = [
     str(FIXTURES / n) for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv", "bars-sample.csv.gz")
@@ -41,8 +42,16 @@ def _raw_close(symbol: str, day: str) -> float:
     raise AssertionError(f"{symbol} {day} not in the sample")
 
 
-def post(client: Client, path: str, payload: Any) -> Any:
-    return client.http.post(path, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+def post(client: Client, path: str, payload: Any, headers: dict[str, str] | None = None) -> Any:
+    return client.http.post(
+        path, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+@pytest.fixture(scope="module")
+def premium(client: Client, stack_env: dict[str, str]) -> dict[str, str]:
+    """Auth headers of a premium user: CSV export and backtests are premium features."""
+    return make_user(client, stack_env["DATABASE_URL"], "premium").auth
 
 
 def body(resp: Any) -> Any:
@@ -107,13 +116,12 @@ def test_sorting_nulls_last_paging_and_columns(client: Client) -> None:
     assert page1["columns"] == ["symbol", "pe"] and page1["count"] == page2["count"] == 8
 
 
-def test_csv_export(client: Client) -> None:
-    resp = client.http.post(
+def test_csv_export(client: Client, premium: dict[str, str]) -> None:
+    resp = post(
+        client,
         "/screens/run?format=csv",
-        body=json.dumps(
-            {"query": "close > 0", "columns": ["close", "sector"], "sort": "symbol", "order": "asc"}
-        ).encode(),
-        headers={"Content-Type": "application/json"},
+        {"query": "close > 0", "columns": ["close", "sector"], "sort": "symbol", "order": "asc"},
+        premium,
     )
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(resp.body.decode() if isinstance(resp.body, bytes) else resp.body)))
@@ -153,28 +161,33 @@ def test_explain_per_result_row(client: Client) -> None:
     assert by_symbol["AAPL"] == [True, False]
 
 
-def test_presets_all_run(client: Client) -> None:
+def test_presets_all_run(client: Client, premium: dict[str, str]) -> None:
     listed = body(client.http.get("/screens/presets"))
     assert listed["count"] == len(PRESETS) >= 20
+    assert any(p["premium"] for p in listed["data"]) and not all(p["premium"] for p in listed["data"])
     for p in listed["data"]:
-        resp = post(client, "/screens/run", {"ast": p["ast"], "sort": p["sort"], "order": p["order"]})
+        payload = {"ast": p["ast"], "sort": p["sort"], "order": p["order"]}
+        resp = post(client, "/screens/run", payload, premium)
         assert resp.status_code == 200, (p["id"], resp.body)
+        anonymous = post(client, "/screens/run", payload)
+        assert anonymous.status_code == (403 if p["premium"] else 200), (p["id"], anonymous.body)
 
 
-def test_backtest_route(client: Client) -> None:
+def test_backtest_route(client: Client, premium: dict[str, str]) -> None:
     resp = post(
         client,
         "/screens/backtest",
         {"query": "close > sma50 and rsi14 < 70", "from": "2016-01-01", "to": "2017-12-31", "rebalance": "monthly"},
+        premium,
     )
     assert resp.status_code == 200, resp.body
     out = body(resp)
     assert len(out["periods"]) == 24 and out["periods"][0]["date"] == "2016-01-29"
     assert out["summary"]["periods"] == 24
     assert 0 <= out["summary"]["hit_rate_1m"] <= 1
-    error(post(client, "/screens/backtest", {"query": "close >"}))
+    error(post(client, "/screens/backtest", {"query": "close >"}, premium))
     error(
-        post(client, "/screens/backtest", {"query": "close > 1", "from": "2018-01-01", "to": "2017-01-01"}),
+        post(client, "/screens/backtest", {"query": "close > 1", "from": "2018-01-01", "to": "2017-01-01"}, premium),
         "validation_error",
     )
 

@@ -8,9 +8,12 @@ from chalice.app import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.http import Response, json_body, query, route
+from chalicelib.security import current, role_of
+from stockscreen import policy
 from stockscreen.db.engine import get_engine
 from stockscreen.errors import Invalid
 from stockscreen.screening import ast as A
+from stockscreen.screening.access import blocked_fields, fields_in, require_fields
 from stockscreen.screening.backtest import BacktestRequest, run_backtest
 from stockscreen.screening.engine import (
     ExplainQuery,
@@ -49,16 +52,24 @@ class ParseBody(BaseModel):
     ast: A.Cond | None = None
 
 
-@route(bp, "/screener/fields", methods=["GET"])
+def _role() -> str:
+    return role_of(current())
+
+
+@route(bp, "/screener/fields", methods=["GET"], feature="market.read", cache_ttl=300)
 def fields() -> dict[str, Any]:
     data = field_catalogue()
     return {"data": data, "count": len(data)}
 
 
-@route(bp, "/screens/run", methods=["POST"], content_types=["application/json"])
+@route(bp, "/screens/run", methods=["POST"], content_types=["application/json"], feature="screens.run")
 def run() -> Any:
     params = query(bp.current_request, RunParams)
     req = _body(ScreenRequest)
+    role = _role()
+    if params.format == "csv":
+        policy.require(role, "export.csv")
+    require_fields(role, fields_in(req.condition(), req.sort, req.columns or ()))
     result = run_screen(get_engine(), req)
     if params.format == "csv":
         return Response(
@@ -72,20 +83,26 @@ def run() -> Any:
     return result.model_dump()
 
 
-@route(bp, "/screens/explain", methods=["GET"])
+@route(bp, "/screens/explain", methods=["GET"], feature="screens.run")
 def explain_route() -> dict[str, Any]:
     q = query(bp.current_request, ExplainQuery)
-    compile_query(q.query)  # a bad query is a 400 before any data is loaded
+    node = compile_query(q.query)  # a bad query is a 400 before any data is loaded
+    require_fields(_role(), fields_in(node))
     return explain(get_universe(get_engine()), q.symbol, q.query, q.as_of)
 
 
-@route(bp, "/screens/presets", methods=["GET"])
+@route(bp, "/screens/presets", methods=["GET"], feature="market.read", cache_ttl=300)
 def presets() -> dict[str, Any]:
-    data = [p.public() for p in PRESETS]
+    """Every preset, flagged ``premium`` when it screens on fields outside the free plan."""
+    data = []
+    for p in PRESETS:
+        item = p.public()
+        item["premium"] = bool(blocked_fields("free", fields_in(compile_query(p.query), p.sort)))
+        data.append(item)
     return {"data": data, "count": len(data)}
 
 
-@route(bp, "/screens/parse", methods=["POST"], content_types=["application/json"])
+@route(bp, "/screens/parse", methods=["POST"], content_types=["application/json"], feature="screens.run")
 def parse_route() -> dict[str, Any]:
     """Text -> AST or AST -> text (what the UI builder uses to switch views)."""
     body = _body(ParseBody)
@@ -97,7 +114,14 @@ def parse_route() -> dict[str, Any]:
     return {"query": to_text(node), "ast": node.model_dump() if node is not None else None}
 
 
-@route(bp, "/screens/backtest", methods=["POST"], content_types=["application/json"])
+@route(
+    bp,
+    "/screens/backtest",
+    methods=["POST"],
+    content_types=["application/json"],
+    auth="required",
+    feature="backtests",
+)
 def backtest() -> dict[str, Any]:
     req = _body(BacktestRequest)
     req.condition()
