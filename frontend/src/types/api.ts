@@ -25,6 +25,8 @@ export interface ScreenerField {
   type: FieldType;
   unit: FieldUnit;
   description?: string;
+  /** Roles that may screen on the field; free visitors get the basic set. */
+  roles?: string[];
 }
 
 export interface ListResponse<T> {

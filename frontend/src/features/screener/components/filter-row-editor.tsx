@@ -100,6 +100,7 @@ export function FilterRowEditor({
                   <option key={f.id} value={f.id}>
                     {f.label}
                     {f.unit === 'pct' ? ' (%)' : ''}
+                    {f.roles && !f.roles.includes('free') ? ' \u2605 premium' : ''}
                   </option>
                 ))}
               </optgroup>
