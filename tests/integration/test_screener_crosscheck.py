@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 
 from devstack.stepfunctions import IngestStateMachine
 from stockscreen.screening.engine import ScreenRequest, run
-from stockscreen.screening.history import COMPUTERS
+from stockscreen.screening.history import COMPUTED
 from stockscreen.screening.universe import Universe, from_csv, get_universe, reset_cache
 from tests.conftest import FIXTURES, truncate_all
 
@@ -47,7 +47,7 @@ class Reference:
             m[f"sma{n}"] = g["close"].transform(lambda s, n=n: s.rolling(n).mean())
         m["change_pct"] = g["close"].transform(lambda s: (s / s.shift(1) - 1) * 100)
         m["perf_1m"] = g["close"].transform(lambda s: (s / s.shift(21) - 1) * 100)
-        m["high_52w"] = g["high"].transform(lambda s: s.rolling(252, min_periods=1).max())
+        m["high_52w"] = g["high"].transform(lambda s: s.rolling(252).max())
         m["avg_volume_50"] = g["volume"].transform(lambda s: s.rolling(50).mean())
         self.wide = {
             c: m.pivot(index="date", columns="symbol", values=c).sort_index().ffill()
@@ -188,7 +188,7 @@ def test_engine_latest_values_equal_the_pipeline_snapshot(stack_env: dict[str, s
     engine.dispose()
     t = len(u.trading_dates) - 1
     compared = 0
-    for name in COMPUTERS:
+    for name in sorted(COMPUTED):
         if name not in next(iter(rows.values())):
             continue
         values = u.numeric(name)[:, t]

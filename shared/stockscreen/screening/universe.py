@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import Invalid, Unavailable
 from stockscreen.screening.fields import BY_ID, FIELDS
-from stockscreen.screening.history import COMPUTERS, F2, Frame, period_end_flags, resample
+from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
 from stockscreen.screening.validate import field_kind
 
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -126,29 +126,16 @@ class Universe:
         full = self._full(timeframe)
         _, period = period_end_flags(self.daily.dates, timeframe)
         start = int(np.searchsorted(period, p))
-        d = self.daily
-        with np.errstate(all="ignore"):
-            seg = slice(start, t + 1)
-            has = ~np.isnan(d.c[:, seg])
-            anyb = has.any(axis=1)
-            rows = np.arange(self.n)
-            first = np.argmax(has, axis=1)
-            last = (t - start) - np.argmax(has[:, ::-1], axis=1)
-            bar = {
-                "o": np.where(anyb, d.o[rows, start + first], np.nan),
-                "c": np.where(anyb, d.c[rows, start + last], np.nan),
-                "h": np.where(anyb, np.max(np.where(has, d.h[:, seg], -np.inf), axis=1), np.nan),
-                "lo": np.where(anyb, np.min(np.where(has, d.lo[:, seg], np.inf), axis=1), np.nan),
-                "v": np.where(anyb, np.nansum(d.v[:, seg], axis=1), np.nan),
-            }
+        cut = resample(self.daily, timeframe, upto=t, start=start)  # the one partial period
+        bar = {k: getattr(cut, k)[:, 0] for k in ("o", "h", "lo", "c", "v")}
         arrays = {}
         for k in ("o", "h", "lo", "c", "v"):
             a = getattr(full, k)[:, : p + 1].copy()
             a[:, p] = bar[k]
             arrays[k] = a
         dates = full.dates[: p + 1].copy()
-        dates[p] = d.dates[t]
-        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], d.fundamentals)
+        dates[p] = self.daily.dates[t]
+        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], self.daily.fundamentals)
 
 
 def from_arrays(
@@ -296,8 +283,8 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
             strings[f.id] = Categorical.of([None if v is None else str(v) for v in source])
         elif kind == "date":
             date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
-        elif f.id not in COMPUTERS:
-            # history this module does not compute: the snapshot's value on the latest date only
+        elif f.id not in COMPUTED:
+            # a number stockscreen.metrics does not compute: the snapshot's value on the latest date only
             arr = np.full((s, len(dates)), np.nan)
             arr[:, last] = [np.nan if v is None else float(v) for v in source]
             frame.extra[f.id] = arr
