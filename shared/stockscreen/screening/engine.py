@@ -47,7 +47,7 @@ DEFAULT_COLUMNS = (
     "perf_1m",
 )
 
-Scalar = float | str
+Scalar = bool | float | str
 
 
 class Filter(BaseModel):
@@ -74,7 +74,13 @@ class Filter(BaseModel):
             raise ValueError(f"{self.field} {self.op} needs a single value")
         values = self.value if isinstance(self.value, list) else [self.value]
         kind = field_kind(f.type)
+        if f.type == "boolean":
+            if self.op not in ("=", "!=") or not all(isinstance(v, bool) or v in (0, 1) for v in values):
+                raise ValueError(f"{self.field} is a yes/no flag: use = or != with true or false")
+            return self
         for v in values:
+            if isinstance(v, bool):
+                raise ValueError(f"{self.field} is not a yes/no flag; {v!r} is not a {kind}")
             if kind == "number" and not isinstance(v, float | int):
                 raise ValueError(f"{self.field} is a number; {v!r} is not")
             if kind == "number" and not math.isfinite(float(v)):
@@ -94,7 +100,7 @@ class Filter(BaseModel):
         ref = A.FieldRef(name=self.field)
 
         def lit(v: Scalar) -> A.Num | A.Str:
-            return A.Str(value=v) if isinstance(v, str) else A.Num(value=float(v))
+            return A.Str(value=v) if isinstance(v, str) else A.Num(value=float(v))  # true is 1, false 0
 
         if self.op == "between":
             assert isinstance(self.value, list)
@@ -162,6 +168,7 @@ def compile_query(text: str) -> A.CondNode | None:
 
 
 _SHARES = frozenset(f.id for f in FIELDS if f.unit == "shares")
+_FLAGS = frozenset(f.id for f in FIELDS if f.type == "boolean")
 
 
 def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -> list[Any]:
@@ -176,6 +183,8 @@ def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -
     vals = u.numeric(name)[rows, t].tolist()
     if name in _SHARES:
         return [None if math.isnan(v) else int(v) for v in vals]
+    if name in _FLAGS:
+        return [None if math.isnan(v) else bool(v) for v in vals]
     return [None if math.isnan(v) else v for v in vals]
 
 
