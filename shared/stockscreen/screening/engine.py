@@ -24,7 +24,7 @@ from stockscreen.screening.evaluate import Evaluator
 from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.language import expr_text, parse, to_text
 from stockscreen.screening.universe import EPOCH, Universe, get_universe
-from stockscreen.screening.validate import check, field_kind, leaves
+from stockscreen.screening.validate import check, field_kind, fields_of, leaves
 
 Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
 MAX_FILTERS = 50
@@ -182,7 +182,7 @@ def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -
         return out
     vals = u.numeric(name)[rows, t].tolist()
     if name in _SHARES:
-        return [None if math.isnan(v) else int(v) for v in vals]
+        return [None if math.isnan(v) else round(v) for v in vals]  # whole shares (averages rounded)
     if name in _FLAGS:
         return [None if math.isnan(v) else bool(v) for v in vals]
     return [None if math.isnan(v) else v for v in vals]
@@ -210,11 +210,12 @@ def evaluate(u: Universe, cond: A.CondNode | None, t: int) -> np.ndarray[Any, An
 def run(u: Universe, req: ScreenRequest) -> ScreenResult:
     cond = req.condition()
     t = u.date_index(req.as_of)
+    columns = list(dict.fromkeys(["symbol", *(req.columns or DEFAULT_COLUMNS)]))
+    columns = [c for c in columns if c in BY_ID]
+    u.want({req.sort, *columns} | fields_of(cond))  # one pass computes every history the request reads
     rows = evaluate(u, cond, t)
     ordered = sort_order(u, rows, req.sort, req.order, t)
     page = ordered[req.offset : req.offset + req.limit]
-    columns = list(dict.fromkeys(["symbol", *(req.columns or DEFAULT_COLUMNS)]))
-    columns = [c for c in columns if c in BY_ID]
     values = {c: _column_values(u, c, t, page) for c in columns}
     data = [{c: values[c][i] for c in columns} for i in range(len(page))]
     clauses = None

@@ -18,7 +18,7 @@ from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
 from stockscreen.screening.history import F2, roll_extreme, roll_std, roll_sum
 from stockscreen.screening.universe import Universe, day_number
-from stockscreen.screening.validate import field_kind
+from stockscreen.screening.validate import field_kind, fields_of
 
 B2 = NDArray[np.bool_]
 
@@ -173,9 +173,11 @@ class Evaluator:
         """Which securities pass on date column ``t``."""
         if c is None:
             return np.ones(self.u.n, dtype=bool)
+        self.u.want(fields_of(c))
         return np.ascontiguousarray(self.cond(c, t, t)[:, 0])
 
     def value(self, e: A.ExprNode, t: int) -> NDArray[np.float64]:
+        self.u.want(fields_of(e))
         v = self.expr(e, t, t)[:, 0]
         return np.broadcast_to(v, (self.u.n,)) if v.shape[0] == 1 else v
 

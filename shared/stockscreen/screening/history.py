@@ -13,6 +13,7 @@ whose columns are calendar periods (built with :func:`stockscreen.metrics.resamp
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,7 +80,9 @@ class Frame:
     _cache: dict[str, F2] = field(default_factory=dict)
     _packed: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]] | None = None
     _carry: NDArray[np.intp] | None = None
-    _metrics: dict[str, F2] | None = None
+    _wanted: set[str] = field(default_factory=set)
+    _panel: mt.Panel | None = None
+    _market: mt.Market | None = None
 
     def __post_init__(self) -> None:
         self.has = ~np.isnan(self.c)
@@ -109,38 +112,58 @@ class Frame:
         return mt.Panel(np.arange(s, dtype=np.int64), dates, *arrays, lengths)
 
     def unpack(self, p: F2) -> F2:
-        """A ``(own bars, securities)`` metric back on the grid, carried over days without a bar."""
-        rows, cols, pcol = self._pack_index()
+        """A ``(own bars, securities)`` metric back on the grid, carried over days without a
+        bar: one gather through a precomputed index (each cell's last own bar so far)."""
         if self._carry is None:
-            last = np.where(self.has, np.arange(self.has.shape[1])[None, :], -1)
-            np.maximum.accumulate(last, axis=1, out=last)
-            self._carry = last
-        grid = np.full(self.has.shape, np.nan)
-        grid[rows, cols] = p[pcol, rows]
-        out = grid[np.arange(grid.shape[0])[:, None], np.maximum(self._carry, 0)]
+            pos = np.cumsum(self.has, axis=1) - 1  # the row's own bar at or before each date
+            s = self.has.shape[0]
+            self._carry = np.where(pos >= 0, pos * s + np.arange(s)[:, None], -1)
+        flat = np.ascontiguousarray(p).ravel()
+        out = flat.take(np.maximum(self._carry, 0)) if flat.size else np.full(self.has.shape, np.nan)
         out[self._carry < 0] = np.nan
         return out
 
     # ------------------------------------------------------------------ fields
+    def want(self, names: Iterable[str]) -> None:
+        """Fields about to be read: the next computation keeps them too (one pass for a screen)."""
+        self._wanted.update(n for n in names if n in COMPUTED and n not in self._cache)
+
     def num(self, name: str) -> F2 | None:
         hit = self._cache.get(name)
         if hit is not None:
             return hit
         if name not in COMPUTED:
             return self.extra.get(name)
-        if self._metrics is None:
-            self._metrics = self._compute()
-        value = self.unpack(self._metrics.pop(name))
-        self._cache[name] = value
-        return value
+        names = {name} | self._wanted
+        self._wanted = set()
+        packed = self._compute(names)
+        for k in names:
+            self._cache[k] = self.unpack(packed[k])
+        return self._cache[name]
 
-    def _compute(self) -> dict[str, F2]:
-        panel = self.panel()
-        if panel.shape[0] == 0:
-            return {k: np.full((0, panel.shape[1]), np.nan) for k in COMPUTED}
+    def _compute(self, names: set[str]) -> dict[str, F2]:
+        """The named metrics of every security as ``(own bars, securities)`` arrays, from
+        :func:`stockscreen.metrics.compute` a chunk of securities at a time (cache-sized
+        arrays, the rest of each chunk's metrics dropped at once: several times faster than
+        the whole panel), against the index of the whole universe."""
+        if self._panel is None:
+            self._panel = self.panel()
+            self._market = mt.market_index(self._panel)
+        panel, market = self._panel, self._market
         funds = self.fundamentals if all(k in self.fundamentals for k in mt.FUNDAMENTAL_INPUTS) else None
-        out = mt.compute(panel, mt.market_index(panel), fundamentals=funds)
-        return {k: out[k] for k in COMPUTED}
+        out = {k: np.full(panel.shape, np.nan) for k in names}
+        for start in range(0, panel.shape[1], CHUNK):
+            stop = min(start + CHUNK, panel.shape[1])
+            sub = panel.columns(start, stop)
+            sub_funds = {k: funds[k][start:stop] for k in mt.FUNDAMENTAL_INPUTS} if funds is not None else None
+            part = mt.compute(sub, market, fundamentals=sub_funds)
+            for k in names:
+                out[k][: sub.shape[0], start:stop] = part[k]
+        return out
+
+
+#: Securities per chunk of :meth:`Frame._compute`.
+CHUNK = 64
 
 
 def period_keys(dates: NDArray[np.datetime64], timeframe: str) -> NDArray[np.int64]:

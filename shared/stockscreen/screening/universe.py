@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,7 @@ class Universe:
     cache_key: str = ""
     _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
     _row: dict[str, int] = field(default_factory=dict)
+    _wanted: frozenset[str] = frozenset()
 
     @property
     def n(self) -> int:
@@ -88,6 +90,11 @@ class Universe:
             raise Invalid(f"as_of {day.isoformat()} is before the stored history (starts {d[0]})")
         return i
 
+    def want(self, names: Iterable[str]) -> None:
+        """Fields a screen is about to read: their histories are computed in one pass."""
+        self._wanted = frozenset(names)
+        self.daily.want(self._wanted)
+
     def numeric(self, name: str) -> F2:
         arr = self.daily.num(name)
         if arr is None:
@@ -108,6 +115,7 @@ class Universe:
         else:
             self._tf_cache.move_to_end(key)
         col = int(period[t]) + offset
+        frame.want(self._wanted)
         arr = frame.num(name)
         if arr is None or col < 0:
             return np.full(self.n, np.nan)
