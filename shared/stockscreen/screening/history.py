@@ -104,12 +104,14 @@ class Frame:
         s = self.c.shape[0]
         dates = np.full((width, s), np.datetime64("NaT"), dtype="datetime64[D]")
         dates[pcol, rows] = self.dates.astype("datetime64[D]")[cols]
-        arrays = []
-        for x in (self.o, self.h, self.lo, self.c, self.v):
+
+        def packed(x: F2) -> F2:
             a = np.full((width, s), np.nan)
             a[pcol, rows] = x[rows, cols]
-            arrays.append(a)
-        return mt.Panel(np.arange(s, dtype=np.int64), dates, *arrays, lengths)
+            return a
+
+        o, h, lo, c, v = (packed(x) for x in (self.o, self.h, self.lo, self.c, self.v))
+        return mt.Panel(np.arange(s, dtype=np.int64), dates, o, h, lo, c, v, lengths)
 
     def unpack(self, p: F2) -> F2:
         """A ``(own bars, securities)`` metric back on the grid, carried over days without a
@@ -194,7 +196,8 @@ def resample(fr: Frame, timeframe: str, upto: int | None = None, start: int = 0)
         pcol = period[np.searchsorted(dates.astype("datetime64[D]"), last_days)]
         for k in range(5):
             grids[k][ids, pcol] = bars[:, k]
-    return Frame(dates[ends], *grids, fr.fundamentals)
+    o, h, lo, c, v = grids
+    return Frame(dates[ends], o, h, lo, c, v, fr.fundamentals)
 
 
 def period_end_flags(dates: NDArray[np.datetime64], timeframe: str) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
