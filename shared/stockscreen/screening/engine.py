@@ -174,7 +174,7 @@ _FLAGS = frozenset(f.id for f in FIELDS if f.type == "boolean")
 def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -> list[Any]:
     kind = field_kind(BY_ID[name].type)
     if kind == "string":
-        return u.strings[name].values(rows)
+        return list(u.label_values(name, rows, t))
     if kind == "date":
         out: list[Any] = []
         for v in u.dates[name][rows].tolist():
@@ -192,7 +192,7 @@ def sort_order(u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t
     """Row indices sorted by ``sort`` (missing values last), ties by symbol (the universe's order)."""
     kind = field_kind(BY_ID[sort].type)
     if kind == "string":
-        codes = u.strings[sort].codes[rows].astype(np.float64)
+        codes = u.label_codes(sort, t, t)[rows, 0].astype(np.float64)
         key = np.where(codes < 0, np.nan, codes)
     elif kind == "date":
         key = u.dates[sort][rows]

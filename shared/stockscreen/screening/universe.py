@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import Invalid, Unavailable
-from stockscreen.screening.fields import BY_ID, FIELDS
+from stockscreen.screening.fields import BY_ID, FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
 from stockscreen.screening.validate import field_kind
 
@@ -90,6 +90,22 @@ class Universe:
             raise Invalid(f"as_of {day.isoformat()} is before the stored history (starts {d[0]})")
         return i
 
+    def label_codes(self, name: str, lo: int, hi: int) -> NDArray[np.int32]:
+        """Category codes of a text field on date columns ``lo..hi`` (``(n, 1)`` when it does
+        not change over time; -1 = missing). ``market_cap_bucket`` follows the market cap's history."""
+        if name != "market_cap_bucket":
+            return self.strings[name].codes[:, None]
+        cols = np.arange(lo, hi + 1)
+        cap = np.full((self.n, len(cols)), np.nan)
+        ok = (cols >= 0) & (cols < len(self.daily.dates))
+        cap[:, ok] = self.numeric("market_cap")[:, cols[ok]]
+        return bucket_codes(cap, self.strings[name].categories)
+
+    def label_values(self, name: str, rows: NDArray[np.intp], t: int) -> list[str | None]:
+        """A text field's values of some securities on date column ``t``."""
+        cats = self.strings[name].categories
+        return [cats[k] if k >= 0 else None for k in self.label_codes(name, t, t)[rows, 0].tolist()]
+
     def want(self, names: Iterable[str]) -> None:
         """Fields a screen is about to read: their histories are computed in one pass."""
         self._wanted = frozenset(names)
@@ -146,6 +162,24 @@ class Universe:
         return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], self.daily.fundamentals)
 
 
+BUCKET_LABELS = sorted(label for _, label in MARKET_CAP_BUCKETS)
+
+
+def bucket_codes(cap: F2, categories: list[str]) -> NDArray[np.int32]:
+    """``market_cap_bucket`` (as in the snapshot) of market caps, as codes into ``categories``."""
+    out = np.full(cap.shape, -1, dtype=np.int32)
+    with np.errstate(invalid="ignore"):
+        for floor, label in reversed(MARKET_CAP_BUCKETS):  # smallest floor first: larger ones win
+            out[(cap >= floor) & (cap > 0)] = categories.index(label)
+    return out
+
+
+def _with_buckets(strings: dict[str, Categorical], n: int) -> dict[str, Categorical]:
+    """The bucket is derived from the market cap's history (:meth:`Universe.label_codes`)."""
+    strings["market_cap_bucket"] = Categorical(np.full(n, -1, dtype=np.int32), list(BUCKET_LABELS))
+    return strings
+
+
 def from_arrays(
     symbols: list[str],
     numbers: dict[str, NDArray[np.float64]],
@@ -171,7 +205,7 @@ def from_arrays(
             frame._cache[f.id] = nan
     cats = {k: Categorical.of([v[i] for i in order.tolist()]) for k, v in strings.items()}
     cats.setdefault("symbol", Categorical.of(sym.tolist()))
-    return Universe(version, as_of, sym, frame, cats, {})
+    return Universe(version, as_of, sym, frame, _with_buckets(cats, len(sym)), {})
 
 
 # ---------------------------------------------------------------- loading from the database
@@ -297,7 +331,7 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
             arr[:, last] = [np.nan if v is None else float(v) for v in source]
             frame.extra[f.id] = arr
     symbols = np.array([str(sec["symbol"]) for sec in secs])
-    return Universe(version, as_of, symbols, frame, strings, date_cols)
+    return Universe(version, as_of, symbols, frame, _with_buckets(strings, s), date_cols)
 
 
 _lock = threading.Lock()
@@ -360,7 +394,7 @@ def from_bars(
         elif kind == "date":
             date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
     as_of = dates[-1].astype(dt.date) if len(dates) else dt.date.today()
-    return Universe(version, as_of, np.array(symbols), frame, strings, date_cols)
+    return Universe(version, as_of, np.array(symbols), frame, _with_buckets(strings, len(symbols)), date_cols)
 
 
 def from_csv(bars_path: str, constituents_path: str | None, fundamentals_path: str | None) -> Universe:
