@@ -152,8 +152,14 @@ class Frame:
             self._panel = self.panel()
             self._market = mt.market_index(self._panel)
         panel, market = self._panel, self._market
+        out = {k: getattr(panel, k) for k in names & _BARS}  # compute() returns the bars as they are
+        names = names - _BARS
+        if not names:
+            return out
+        if panel.shape[0] == 0:  # no bars at all
+            return {**out, **{k: np.full(panel.shape, np.nan) for k in names}}
         funds = self.fundamentals if all(k in self.fundamentals for k in mt.FUNDAMENTAL_INPUTS) else None
-        out = {k: np.full(panel.shape, np.nan) for k in names}
+        out.update({k: np.full(panel.shape, np.nan) for k in names})
         for start in range(0, panel.shape[1], CHUNK):
             stop = min(start + CHUNK, panel.shape[1])
             sub = panel.columns(start, stop)
@@ -163,6 +169,8 @@ class Frame:
                 out[k][: sub.shape[0], start:stop] = part[k]
         return out
 
+
+_BARS = frozenset(("open", "high", "low", "close", "volume"))
 
 #: Securities per chunk of :meth:`Frame._compute`.
 CHUNK = 64

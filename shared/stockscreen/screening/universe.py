@@ -1,8 +1,9 @@
 """The screening universe: every security x every stored trading date, as NumPy arrays.
 
 Built once per snapshot version from ``daily_bars`` + the latest ``fundamentals`` + the
-profile in ``securities`` + the current ``snapshot_rows`` (for catalogue fields whose history
-this module does not compute), then cached in the process (a warm Lambda reuses it).
+profile in ``securities`` + the current ``snapshot_rows`` (text labels such as the index
+membership), then cached in the process (a warm Lambda reuses it). Metric histories are
+computed on first use by :mod:`stockscreen.metrics` (see :class:`~stockscreen.screening.history.Frame`).
 """
 
 from __future__ import annotations
