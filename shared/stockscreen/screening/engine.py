@@ -20,11 +20,11 @@ from sqlalchemy import Engine
 
 from stockscreen.errors import Invalid, NotFound
 from stockscreen.screening import ast as A
-from stockscreen.screening.evaluate import Evaluator
+from stockscreen.screening.evaluate import Evaluator, fields_read
 from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.language import expr_text, parse, to_text
 from stockscreen.screening.universe import EPOCH, Universe, get_universe
-from stockscreen.screening.validate import check, field_kind, fields_of, leaves
+from stockscreen.screening.validate import check, field_kind, leaves
 
 Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
 MAX_FILTERS = 50
@@ -212,7 +212,7 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
     t = u.date_index(req.as_of)
     columns = list(dict.fromkeys(["symbol", *(req.columns or DEFAULT_COLUMNS)]))
     columns = [c for c in columns if c in BY_ID]
-    u.want({req.sort, *columns} | fields_of(cond))  # one pass computes every history the request reads
+    u.want({req.sort, *columns} | fields_read(cond))  # one pass computes every history the request reads
     rows = evaluate(u, cond, t)
     ordered = sort_order(u, rows, req.sort, req.order, t)
     page = ordered[req.offset : req.offset + req.limit]

@@ -22,6 +22,20 @@ from stockscreen.screening.validate import field_kind, fields_of
 
 B2 = NDArray[np.bool_]
 
+_READS: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+def fields_read(node: A.CondNode | A.ExprNode | None) -> frozenset[str]:
+    """The fields a screen reads (memoised per AST object: a screen is run page after page)."""
+    hit = _READS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    names = frozenset(fields_of(node))
+    if len(_READS) >= 1024:
+        _READS.clear()
+    _READS[id(node)] = (node, names)  # holding the node keeps its id from being reused
+    return names
+
 
 def _slice(arr: F2, lo: int, hi: int) -> F2:
     """Columns lo..hi of a (securities x dates) array, NaN-padded before column 0."""
@@ -177,11 +191,11 @@ class Evaluator:
         """Which securities pass on date column ``t``."""
         if c is None:
             return np.ones(self.u.n, dtype=bool)
-        self.u.want(fields_of(c))
+        self.u.want(fields_read(c))
         return np.ascontiguousarray(self.cond(c, t, t)[:, 0])
 
     def value(self, e: A.ExprNode, t: int) -> NDArray[np.float64]:
-        self.u.want(fields_of(e))
+        self.u.want(fields_read(e))
         v = self.expr(e, t, t)[:, 0]
         return np.broadcast_to(v, (self.u.n,)) if v.shape[0] == 1 else v
 

@@ -110,7 +110,8 @@ class Universe:
     def want(self, names: Iterable[str]) -> None:
         """Fields a screen is about to read: their histories are computed in one pass."""
         self._wanted = frozenset(names)
-        self.daily.want(self._wanted)
+        if not self._wanted <= self.daily._cache.keys():
+            self.daily.want(self._wanted)
 
     def numeric(self, name: str) -> F2:
         arr = self.daily.num(name)
