@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import io
 import json
@@ -190,6 +191,48 @@ def test_backtest_route(client: Client, premium: dict[str, str]) -> None:
         post(client, "/screens/backtest", {"query": "close > 1", "from": "2018-01-01", "to": "2017-01-01"}, premium),
         "validation_error",
     )
+
+
+def test_boolean_flags_in_filters_and_text_match_the_point_in_time_snapshot(
+    client: Client, stack_env: dict[str, str]
+) -> None:
+    """``new_high_52w = true`` (the SPA's JSON filter) and ``not new_low_52w`` (the text
+    language) select exactly the securities the pipeline's as-of snapshot flags."""
+    from sqlalchemy import create_engine
+
+    from stockscreen.pipeline.snapshot import snapshot_as_of
+
+    engine = create_engine(stack_env["DATABASE_URL"])
+    flagged = 0
+    for day in ("2014-06-30", "2016-03-15", "2017-06-01", "2017-12-29", "2018-02-07"):
+        with engine.connect() as conn:
+            snap = {r["symbol"]: r for r in snapshot_as_of(conn, dt.date.fromisoformat(day))}
+        for field, value in (("new_high_52w", True), ("new_high_52w", False), ("new_low_52w", True)):
+            req = {"filters": [{"field": field, "op": "=", "value": value}], "as_of": day, "columns": [field]}
+            resp = post(client, "/screens/run", {**req, "sort": "symbol", "order": "asc"})
+            assert resp.status_code == 200, resp.body
+            got = body(resp)["data"]
+            want = sorted(s for s, r in snap.items() if r[field] is value)
+            assert [r["symbol"] for r in got] == want, (day, field, value)
+            assert all(r[field] is value for r in got)  # flags come back as JSON booleans
+            flagged += len(want) if value else 0
+        text = body(post(client, "/screens/run", {"query": "not new_low_52w", "as_of": day, "limit": 500}))
+        # ``not`` also passes securities without a bar yet (missing never matches; not negates)
+        listed = sorted(r["symbol"] for r in text["data"] if r["symbol"] in snap)
+        assert listed == sorted(s for s, r in snap.items() if not r["new_low_52w"])
+        same = body(post(client, "/screens/run", {"query": "new_high_52w = true", "as_of": day, "limit": 500}))
+        assert sorted(r["symbol"] for r in same["data"]) == sorted(s for s, r in snap.items() if r["new_high_52w"])
+    engine.dispose()
+    assert flagged > 0
+    err = error(
+        post(client, "/screens/run", {"filters": [{"field": "new_high_52w", "op": ">", "value": True}]}),
+        "validation_error",
+    )
+    assert "yes/no flag" in err["message"] + json.dumps(err["details"])
+    err = error(
+        post(client, "/screens/run", {"filters": [{"field": "close", "op": ">", "value": True}]}), "validation_error"
+    )
+    assert "not a yes/no flag" in err["message"] + json.dumps(err["details"])
 
 
 @pytest.mark.parametrize(

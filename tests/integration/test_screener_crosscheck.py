@@ -21,7 +21,8 @@ from sqlalchemy import create_engine, text
 
 from devstack.stepfunctions import IngestStateMachine
 from stockscreen.screening.engine import ScreenRequest, run
-from stockscreen.screening.history import COMPUTERS
+from stockscreen.screening.fields import BY_ID, FLAG_FIELDS, METRIC_FIELDS, SNAPSHOT_FIELDS
+from stockscreen.screening.history import COMPUTED
 from stockscreen.screening.universe import Universe, from_csv, get_universe, reset_cache
 from tests.conftest import FIXTURES, truncate_all
 
@@ -47,7 +48,7 @@ class Reference:
             m[f"sma{n}"] = g["close"].transform(lambda s, n=n: s.rolling(n).mean())
         m["change_pct"] = g["close"].transform(lambda s: (s / s.shift(1) - 1) * 100)
         m["perf_1m"] = g["close"].transform(lambda s: (s / s.shift(21) - 1) * 100)
-        m["high_52w"] = g["high"].transform(lambda s: s.rolling(252, min_periods=1).max())
+        m["high_52w"] = g["high"].transform(lambda s: s.rolling(252).max())
         m["avg_volume_50"] = g["volume"].transform(lambda s: s.rolling(50).mean())
         self.wide = {
             c: m.pivot(index="date", columns="symbol", values=c).sort_index().ffill()
@@ -187,10 +188,8 @@ def test_engine_latest_values_equal_the_pipeline_snapshot(stack_env: dict[str, s
         }
     engine.dispose()
     t = len(u.trading_dates) - 1
-    compared = 0
-    for name in COMPUTERS:
-        if name not in next(iter(rows.values())):
-            continue
+    compared: dict[str, int] = {}
+    for name in sorted(COMPUTED):  # every metric and flag, as the engine holds its history
         values = u.numeric(name)[:, t]
         for i, sym in enumerate(u.symbols.tolist()):
             want = rows[sym][name]
@@ -198,9 +197,22 @@ def test_engine_latest_values_equal_the_pipeline_snapshot(stack_env: dict[str, s
             if want is None:
                 assert math.isnan(got), (name, sym, got)
             else:
-                assert got == pytest.approx(float(want), rel=1e-7, abs=1e-9), (name, sym)
-                compared += 1
-    assert compared > 8 * 40
+                assert got == pytest.approx(float(want), rel=1e-9, abs=1e-9), (name, sym, got, want)
+                compared[name] = compared.get(name, 0) + 1
+    assert set(COMPUTED) == set(METRIC_FIELDS) | set(FLAG_FIELDS)
+    assert set(compared) == set(COMPUTED)  # every field has values to compare, not only NULLs
+    assert sum(compared.values()) > 7 * len(COMPUTED)
+    # and every snapshot column through the engine's result rows (numbers, flags, labels)
+    res = run(u, ScreenRequest(columns=list(SNAPSHOT_FIELDS), limit=500, sort="symbol", order="asc"))
+    assert len(res.data) == 8
+    for r in res.data:
+        for name in SNAPSHOT_FIELDS:
+            want, got = rows[r["symbol"]][name], r[name]
+            if isinstance(want, float) and got is not None:
+                whole = BY_ID[name].unit == "shares"  # the API gives whole shares
+                assert got == pytest.approx(want, rel=1e-9, abs=0.5 if whole else 1e-9), (name, r["symbol"])
+            else:
+                assert got == want and type(got) is type(want), (name, r["symbol"], got, want)
 
 
 def test_generated_screens_match_pandas_on_the_pipeline_sample(db_universe: tuple) -> None:

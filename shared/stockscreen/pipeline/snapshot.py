@@ -30,12 +30,12 @@ from stockscreen import metrics as mt
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import NotFound
 from stockscreen.indicators import F
-from stockscreen.screening.fields import FLAG_FIELDS, LABEL_FIELDS, PROFILE_FIELDS, SNAPSHOT_FIELDS
+from stockscreen.screening.fields import FLAG_FIELDS, LABEL_FIELDS, MARKET_CAP_BUCKETS, PROFILE_FIELDS, SNAPSHOT_FIELDS
 
 KEEP_VERSIONS = 5
 #: pg_advisory_xact_lock key serialising snapshot builds ("snapshot" in ASCII, as an int).
 BUILD_LOCK = 0x736E617073686F74
-_SEGMENTS = ((200e9, "mega"), (10e9, "large"), (2e9, "mid"), (300e6, "small"), (50e6, "micro"), (0.0, "nano"))
+_SEGMENTS = MARKET_CAP_BUCKETS
 
 
 def market_cap_bucket(cap: float | None) -> str | None:

@@ -23,7 +23,7 @@ from stockscreen.screening.evaluate import Evaluator
 from stockscreen.screening.history import period_end_flags
 from stockscreen.screening.language import to_text
 from stockscreen.screening.universe import Universe
-from stockscreen.screening.validate import check
+from stockscreen.screening.validate import check, fields_of
 
 HORIZONS = {"1m": 21, "3m": 63}
 MAX_PERIODS = 600
@@ -110,6 +110,7 @@ def run_backtest(u: Universe, req: BacktestRequest) -> BacktestResult:
     if not points:
         raise Invalid("no rebalance date in the range")
     ev = Evaluator(u)
+    u.want(fields_of(cond) | {"close"})  # one pass computes every history the backtest reads
     if _uses_timeframes(cond):
         # weekly/monthly bars are cut at each evaluated day: evaluate only the rebalance days
         masks = np.zeros((u.n, points[-1] - points[0] + 1), dtype=bool)

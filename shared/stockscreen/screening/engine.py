@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from stockscreen.errors import Invalid, NotFound
 from stockscreen.screening import ast as A
-from stockscreen.screening.evaluate import Evaluator
+from stockscreen.screening.evaluate import Evaluator, fields_read
 from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.language import expr_text, parse, to_text
 from stockscreen.screening.universe import EPOCH, Universe, get_universe
@@ -47,7 +47,7 @@ DEFAULT_COLUMNS = (
     "perf_1m",
 )
 
-Scalar = float | str
+Scalar = bool | float | str
 
 
 class Filter(BaseModel):
@@ -74,7 +74,13 @@ class Filter(BaseModel):
             raise ValueError(f"{self.field} {self.op} needs a single value")
         values = self.value if isinstance(self.value, list) else [self.value]
         kind = field_kind(f.type)
+        if f.type == "boolean":
+            if self.op not in ("=", "!=") or not all(isinstance(v, bool) or v in (0, 1) for v in values):
+                raise ValueError(f"{self.field} is a yes/no flag: use = or != with true or false")
+            return self
         for v in values:
+            if isinstance(v, bool):
+                raise ValueError(f"{self.field} is not a yes/no flag; {v!r} is not a {kind}")
             if kind == "number" and not isinstance(v, float | int):
                 raise ValueError(f"{self.field} is a number; {v!r} is not")
             if kind == "number" and not math.isfinite(float(v)):
@@ -94,7 +100,7 @@ class Filter(BaseModel):
         ref = A.FieldRef(name=self.field)
 
         def lit(v: Scalar) -> A.Num | A.Str:
-            return A.Str(value=v) if isinstance(v, str) else A.Num(value=float(v))
+            return A.Str(value=v) if isinstance(v, str) else A.Num(value=float(v))  # true is 1, false 0
 
         if self.op == "between":
             assert isinstance(self.value, list)
@@ -162,12 +168,13 @@ def compile_query(text: str) -> A.CondNode | None:
 
 
 _SHARES = frozenset(f.id for f in FIELDS if f.unit == "shares")
+_FLAGS = frozenset(f.id for f in FIELDS if f.type == "boolean")
 
 
 def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -> list[Any]:
     kind = field_kind(BY_ID[name].type)
     if kind == "string":
-        return u.strings[name].values(rows)
+        return list(u.label_values(name, rows, t))
     if kind == "date":
         out: list[Any] = []
         for v in u.dates[name][rows].tolist():
@@ -175,7 +182,9 @@ def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -
         return out
     vals = u.numeric(name)[rows, t].tolist()
     if name in _SHARES:
-        return [None if math.isnan(v) else int(v) for v in vals]
+        return [None if math.isnan(v) else round(v) for v in vals]  # whole shares (averages rounded)
+    if name in _FLAGS:
+        return [None if math.isnan(v) else bool(v) for v in vals]
     return [None if math.isnan(v) else v for v in vals]
 
 
@@ -183,7 +192,7 @@ def sort_order(u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t
     """Row indices sorted by ``sort`` (missing values last), ties by symbol (the universe's order)."""
     kind = field_kind(BY_ID[sort].type)
     if kind == "string":
-        codes = u.strings[sort].codes[rows].astype(np.float64)
+        codes = u.label_codes(sort, t, t)[rows, 0].astype(np.float64)
         key = np.where(codes < 0, np.nan, codes)
     elif kind == "date":
         key = u.dates[sort][rows]
@@ -201,11 +210,12 @@ def evaluate(u: Universe, cond: A.CondNode | None, t: int) -> np.ndarray[Any, An
 def run(u: Universe, req: ScreenRequest) -> ScreenResult:
     cond = req.condition()
     t = u.date_index(req.as_of)
+    columns = list(dict.fromkeys(["symbol", *(req.columns or DEFAULT_COLUMNS)]))
+    columns = [c for c in columns if c in BY_ID]
+    u.want({req.sort, *columns} | fields_read(cond))  # one pass computes every history the request reads
     rows = evaluate(u, cond, t)
     ordered = sort_order(u, rows, req.sort, req.order, t)
     page = ordered[req.offset : req.offset + req.limit]
-    columns = list(dict.fromkeys(["symbol", *(req.columns or DEFAULT_COLUMNS)]))
-    columns = [c for c in columns if c in BY_ID]
     values = {c: _column_values(u, c, t, page) for c in columns}
     data = [{c: values[c][i] for c in columns} for i in range(len(page))]
     clauses = None

@@ -18,9 +18,23 @@ from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
 from stockscreen.screening.history import F2, roll_extreme, roll_std, roll_sum
 from stockscreen.screening.universe import Universe, day_number
-from stockscreen.screening.validate import field_kind
+from stockscreen.screening.validate import field_kind, fields_of
 
 B2 = NDArray[np.bool_]
+
+_READS: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+def fields_read(node: A.CondNode | A.ExprNode | None) -> frozenset[str]:
+    """The fields a screen reads (memoised per AST object: a screen is run page after page)."""
+    hit = _READS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    names = frozenset(fields_of(node))
+    if len(_READS) >= 1024:
+        _READS.clear()
+    _READS[id(node)] = (node, names)  # holding the node keeps its id from being reused
+    return names
 
 
 def _slice(arr: F2, lo: int, hi: int) -> F2:
@@ -93,11 +107,14 @@ class Evaluator:
             return e.name
         return None
 
-    def _text_eq(self, name: str, values: list[str], n: int) -> B2:
+    def _text_eq(self, name: str, values: list[str], lo: int, hi: int) -> tuple[B2, B2]:
+        """Which securities' text field equals one of ``values`` on columns lo..hi, and which have one."""
         cat = self.u.strings[name]
-        codes = [cat.code(v) for v in values]
-        m = cat.codes == codes[0] if len(codes) == 1 else np.isin(cat.codes, codes)
-        return np.broadcast_to(m[:, None], (self.u.n, n))
+        wanted = [cat.code(v) for v in values]
+        have = self.u.label_codes(name, lo, hi)
+        m = have == wanted[0] if len(wanted) == 1 else np.isin(have, wanted)
+        shape = (self.u.n, hi - lo + 1)
+        return np.broadcast_to(m, shape), np.broadcast_to(have >= 0, shape)
 
     # ------------------------------------------------------------- conditions
     def cond(self, c: A.CondNode, lo: int, hi: int) -> B2:
@@ -124,10 +141,9 @@ class Evaluator:
             if sf is not None:
                 other = c.right if isinstance(c.right, A.Str) else c.left
                 if isinstance(other, A.Str):
-                    m = self._text_eq(sf, [other.value], n)
-                    known = self.u.strings[sf].codes[:, None] >= 0
+                    m, known = self._text_eq(sf, [other.value], lo, hi)
                     return m if c.op == "=" else (~m & known)
-                return self._compare_text_fields(c, n)
+                return self._compare_text_fields(c, lo, hi)
             left, right = self._date_or_num(c.left, lo, hi), self._date_or_num(c.right, lo, hi)
             return _cmp(left, c.op, right, self.u.n)
         if isinstance(c, A.Between):
@@ -138,10 +154,8 @@ class Evaluator:
         if isinstance(c, A.In):
             sf = self._string_field(c.expr)
             if sf is not None:
-                m = self._text_eq(sf, [v.value for v in c.values if isinstance(v, A.Str)], n)
-                if c.negated:
-                    return ~m & (self.u.strings[sf].codes[:, None] >= 0)
-                return m
+                m, known = self._text_eq(sf, [v.value for v in c.values if isinstance(v, A.Str)], lo, hi)
+                return ~m & known if c.negated else m
             x = self._date_or_num(c.expr, lo, hi)
             vals = np.array([self._date_or_num(v, 0, 0)[0, 0] if isinstance(v, A.Str) else v.value for v in c.values])
             m = np.isin(x, vals)
@@ -160,22 +174,28 @@ class Evaluator:
             return np.broadcast_to((x != 0) & ~np.isnan(x), (self.u.n, n))
         raise TypeError(f"unknown condition {c!r}")
 
-    def _compare_text_fields(self, c: A.Compare, n: int) -> B2:
+    def _compare_text_fields(self, c: A.Compare, lo: int, hi: int) -> B2:
         assert isinstance(c.left, A.FieldRef) and isinstance(c.right, A.FieldRef)
-        a = self.u.strings[c.left.name].values(np.arange(self.u.n))
-        b = self.u.strings[c.right.name].values(np.arange(self.u.n))
-        eq = np.array([x is not None and x == y for x, y in zip(a, b, strict=True)])
-        known = np.array([x is not None and y is not None for x, y in zip(a, b, strict=True)])
-        m = eq if c.op == "=" else (~eq & known)
-        return np.broadcast_to(m[:, None], (self.u.n, n))
+        shape = (self.u.n, hi - lo + 1)
+        sides = []
+        for name in (c.left.name, c.right.name):
+            cats = np.array([*self.u.strings[name].categories, ""], dtype=object)
+            codes = np.broadcast_to(self.u.label_codes(name, lo, hi), shape)
+            sides.append((cats[codes], codes >= 0))  # code -1 picks the trailing ""
+        (a, ka), (b, kb) = sides
+        known = ka & kb
+        eq = np.asarray(a == b, dtype=bool) & known
+        return eq if c.op == "=" else (~eq & known)
 
     def mask(self, c: A.CondNode | None, t: int) -> NDArray[np.bool_]:
         """Which securities pass on date column ``t``."""
         if c is None:
             return np.ones(self.u.n, dtype=bool)
+        self.u.want(fields_read(c))
         return np.ascontiguousarray(self.cond(c, t, t)[:, 0])
 
     def value(self, e: A.ExprNode, t: int) -> NDArray[np.float64]:
+        self.u.want(fields_read(e))
         v = self.expr(e, t, t)[:, 0]
         return np.broadcast_to(v, (self.u.n,)) if v.shape[0] == 1 else v
 

@@ -234,6 +234,17 @@ FLAG_FIELDS: tuple[str, ...] = tuple(f for f in SNAPSHOT_FIELDS if BY_ID[f].type
 LABEL_FIELDS: tuple[str, ...] = tuple(f for f in SNAPSHOT_FIELDS if BY_ID[f].type == "string")
 
 
+#: Finviz's size buckets of ``market_cap_bucket``: the first floor a market cap reaches.
+MARKET_CAP_BUCKETS: tuple[tuple[float, str], ...] = (
+    (200e9, "mega"),
+    (10e9, "large"),
+    (2e9, "mid"),
+    (300e6, "small"),
+    (50e6, "micro"),
+    (0.0, "nano"),
+)
+
+
 def fields_for(role: str) -> tuple[Field, ...]:
     """The catalogue as one role may use it."""
     return tuple(f for f in FIELDS if f.allowed(role))

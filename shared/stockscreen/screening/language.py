@@ -199,7 +199,10 @@ class _ToAst(Transformer[Token, Any]):
             )
         return value
 
-    def field(self, items: list[Any]) -> A.FieldRef:
+    def field(self, items: list[Any]) -> A.FieldRef | A.Num:
+        if len(items) == 1 and str(items[0]).lower() in ("true", "false"):
+            # flags are 1/0: ``new_high_52w = true`` is ``new_high_52w = 1``
+            return _mk(A.Num, value=1.0 if str(items[0]).lower() == "true" else 0.0)
         timeframe = "daily"
         offset = 0
         rest = list(items)

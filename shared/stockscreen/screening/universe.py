@@ -1,8 +1,9 @@
 """The screening universe: every security x every stored trading date, as NumPy arrays.
 
 Built once per snapshot version from ``daily_bars`` + the latest ``fundamentals`` + the
-profile in ``securities`` + the current ``snapshot_rows`` (for catalogue fields whose history
-this module does not compute), then cached in the process (a warm Lambda reuses it).
+profile in ``securities`` + the current ``snapshot_rows`` (text labels such as the index
+membership), then cached in the process (a warm Lambda reuses it). Metric histories are
+computed on first use by :mod:`stockscreen.metrics` (see :class:`~stockscreen.screening.history.Frame`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +21,8 @@ from sqlalchemy import Connection, Engine, text
 
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import Invalid, Unavailable
-from stockscreen.screening.fields import BY_ID, FIELDS
-from stockscreen.screening.history import COMPUTERS, F2, Frame, period_end_flags, resample
+from stockscreen.screening.fields import BY_ID, FIELDS, MARKET_CAP_BUCKETS
+from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
 from stockscreen.screening.validate import field_kind
 
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -64,6 +66,7 @@ class Universe:
     cache_key: str = ""
     _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
     _row: dict[str, int] = field(default_factory=dict)
+    _wanted: frozenset[str] = frozenset()
 
     @property
     def n(self) -> int:
@@ -88,6 +91,28 @@ class Universe:
             raise Invalid(f"as_of {day.isoformat()} is before the stored history (starts {d[0]})")
         return i
 
+    def label_codes(self, name: str, lo: int, hi: int) -> NDArray[np.int32]:
+        """Category codes of a text field on date columns ``lo..hi`` (``(n, 1)`` when it does
+        not change over time; -1 = missing). ``market_cap_bucket`` follows the market cap's history."""
+        if name != "market_cap_bucket":
+            return self.strings[name].codes[:, None]
+        cols = np.arange(lo, hi + 1)
+        cap = np.full((self.n, len(cols)), np.nan)
+        ok = (cols >= 0) & (cols < len(self.daily.dates))
+        cap[:, ok] = self.numeric("market_cap")[:, cols[ok]]
+        return bucket_codes(cap, self.strings[name].categories)
+
+    def label_values(self, name: str, rows: NDArray[np.intp], t: int) -> list[str | None]:
+        """A text field's values of some securities on date column ``t``."""
+        cats = self.strings[name].categories
+        return [cats[k] if k >= 0 else None for k in self.label_codes(name, t, t)[rows, 0].tolist()]
+
+    def want(self, names: Iterable[str]) -> None:
+        """Fields a screen is about to read: their histories are computed in one pass."""
+        self._wanted = frozenset(names)
+        if not self._wanted <= self.daily._cache.keys():
+            self.daily.want(self._wanted)
+
     def numeric(self, name: str) -> F2:
         arr = self.daily.num(name)
         if arr is None:
@@ -108,6 +133,7 @@ class Universe:
         else:
             self._tf_cache.move_to_end(key)
         col = int(period[t]) + offset
+        frame.want(self._wanted)
         arr = frame.num(name)
         if arr is None or col < 0:
             return np.full(self.n, np.nan)
@@ -126,29 +152,34 @@ class Universe:
         full = self._full(timeframe)
         _, period = period_end_flags(self.daily.dates, timeframe)
         start = int(np.searchsorted(period, p))
-        d = self.daily
-        with np.errstate(all="ignore"):
-            seg = slice(start, t + 1)
-            has = ~np.isnan(d.c[:, seg])
-            anyb = has.any(axis=1)
-            rows = np.arange(self.n)
-            first = np.argmax(has, axis=1)
-            last = (t - start) - np.argmax(has[:, ::-1], axis=1)
-            bar = {
-                "o": np.where(anyb, d.o[rows, start + first], np.nan),
-                "c": np.where(anyb, d.c[rows, start + last], np.nan),
-                "h": np.where(anyb, np.max(np.where(has, d.h[:, seg], -np.inf), axis=1), np.nan),
-                "lo": np.where(anyb, np.min(np.where(has, d.lo[:, seg], np.inf), axis=1), np.nan),
-                "v": np.where(anyb, np.nansum(d.v[:, seg], axis=1), np.nan),
-            }
+        cut = resample(self.daily, timeframe, upto=t, start=start)  # the one partial period
+        bar = {k: getattr(cut, k)[:, 0] for k in ("o", "h", "lo", "c", "v")}
         arrays = {}
         for k in ("o", "h", "lo", "c", "v"):
             a = getattr(full, k)[:, : p + 1].copy()
             a[:, p] = bar[k]
             arrays[k] = a
         dates = full.dates[: p + 1].copy()
-        dates[p] = d.dates[t]
-        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], d.fundamentals)
+        dates[p] = self.daily.dates[t]
+        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], self.daily.fundamentals)
+
+
+BUCKET_LABELS = sorted(label for _, label in MARKET_CAP_BUCKETS)
+
+
+def bucket_codes(cap: F2, categories: list[str]) -> NDArray[np.int32]:
+    """``market_cap_bucket`` (as in the snapshot) of market caps, as codes into ``categories``."""
+    out = np.full(cap.shape, -1, dtype=np.int32)
+    with np.errstate(invalid="ignore"):
+        for floor, label in reversed(MARKET_CAP_BUCKETS):  # smallest floor first: larger ones win
+            out[(cap >= floor) & (cap > 0)] = categories.index(label)
+    return out
+
+
+def _with_buckets(strings: dict[str, Categorical], n: int) -> dict[str, Categorical]:
+    """The bucket is derived from the market cap's history (:meth:`Universe.label_codes`)."""
+    strings["market_cap_bucket"] = Categorical(np.full(n, -1, dtype=np.int32), list(BUCKET_LABELS))
+    return strings
 
 
 def from_arrays(
@@ -176,7 +207,7 @@ def from_arrays(
             frame._cache[f.id] = nan
     cats = {k: Categorical.of([v[i] for i in order.tolist()]) for k, v in strings.items()}
     cats.setdefault("symbol", Categorical.of(sym.tolist()))
-    return Universe(version, as_of, sym, frame, cats, {})
+    return Universe(version, as_of, sym, frame, _with_buckets(cats, len(sym)), {})
 
 
 # ---------------------------------------------------------------- loading from the database
@@ -296,13 +327,13 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
             strings[f.id] = Categorical.of([None if v is None else str(v) for v in source])
         elif kind == "date":
             date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
-        elif f.id not in COMPUTERS:
-            # history this module does not compute: the snapshot's value on the latest date only
+        elif f.id not in COMPUTED:
+            # a number stockscreen.metrics does not compute: the snapshot's value on the latest date only
             arr = np.full((s, len(dates)), np.nan)
             arr[:, last] = [np.nan if v is None else float(v) for v in source]
             frame.extra[f.id] = arr
     symbols = np.array([str(sec["symbol"]) for sec in secs])
-    return Universe(version, as_of, symbols, frame, strings, date_cols)
+    return Universe(version, as_of, symbols, frame, _with_buckets(strings, s), date_cols)
 
 
 _lock = threading.Lock()
@@ -365,7 +396,7 @@ def from_bars(
         elif kind == "date":
             date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
     as_of = dates[-1].astype(dt.date) if len(dates) else dt.date.today()
-    return Universe(version, as_of, np.array(symbols), frame, strings, date_cols)
+    return Universe(version, as_of, np.array(symbols), frame, _with_buckets(strings, len(symbols)), date_cols)
 
 
 def from_csv(bars_path: str, constituents_path: str | None, fundamentals_path: str | None) -> Universe:
