@@ -29,7 +29,6 @@ DEMO_FILES = (
 )
 LOCAL_PG_PORT = 55432
 LOCAL_REDIS_PORT = 56379
-DEMO_LOGIN = "none needed: the screener, charts and live prices are open to anonymous visitors"
 
 log = logging.getLogger("stockscreen.dev")
 
@@ -188,6 +187,9 @@ def main(port: int) -> int:
         say("database: migrated to head")
         machine = IngestStateMachine(sfn_endpoint)
         load_demo_data(machine, db_url)
+        from devstack.seed import ensure_demo_user
+
+        demo_email, demo_password = ensure_demo_user(state)
 
         import uvicorn
 
@@ -213,7 +215,7 @@ def main(port: int) -> int:
         print("", flush=True)
         print(f"  Stockscreen is running:  http://127.0.0.1:{port}/", flush=True)
         print(f"  API health:              http://127.0.0.1:{port}/api/health", flush=True)
-        print(f"  Demo login:              {DEMO_LOGIN}", flush=True)
+        print(f"  Demo login:              {demo_email} / {demo_password}  (premium; POST /api/auth/login)", flush=True)
         print("  Stop with Ctrl-C; 'make stop' also stops the local PostgreSQL and Redis.", flush=True)
         print("", flush=True)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -89,6 +90,16 @@ def test_make_dev_prints_the_url_and_serves_real_data(dev_stack: dict) -> None:
     text = dev_stack["log"].read_text()
     assert f"Stockscreen is running:  {dev_stack['base']}/" in text
     assert "Demo login:" in text
+    login = re.search(r"Demo login: +(\S+) / (\S+)", text)
+    assert login is not None
+    req = urllib.request.Request(
+        dev_stack["base"] + "/api/auth/login",
+        data=json.dumps({"email": login.group(1), "password": login.group(2)}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        session = json.loads(resp.read())
+    assert resp.status == 200 and session["access_token"] and session["user"]["role"] == "premium"
     assert "619014 bars loaded" in text  # the full demo history, 26 bad rows quarantined
     status, body = _get(dev_stack["base"] + "/api/securities/AAPL/bars?limit=1")
     assert status == 200 and json.loads(body)["data"][0]["date"] == "2018-02-07"
