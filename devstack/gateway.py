@@ -8,6 +8,7 @@ by Chalice's own LocalGateway, with the stage ``api`` stripped); ``/ws`` and the
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -54,6 +55,13 @@ class ApiProxy:
             chalice_app=app, app_name=app.app_name, chalice_stage="api", lambda_timeout=15, lambda_memory_size=512
         )
         self.gateway = LocalGateway(app, config)
+        # A Chalice app serves one request at a time (``app.current_request`` is one attribute), as a
+        # Lambda container does; concurrent requests here would read each other's bodies.
+        self._one_at_a_time = threading.Lock()
+
+    def _invoke(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
+        with self._one_at_a_time:
+            return self.gateway.handle_request(method, path, headers, body)
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
@@ -65,7 +73,7 @@ class ApiProxy:
         headers = {k: v for k, v in request.headers.items()}
         try:
             result: dict[str, Any] = await run_in_threadpool(
-                self.gateway.handle_request, request.method, path, headers, body or None
+                self._invoke, request.method, path, headers, body or None
             )
         except ForbiddenError:
             return _error(404, "not_found", f"no route for {request.method} /api{path.split('?')[0]}")

@@ -87,6 +87,18 @@ async function main() {
   const page = context.pages()[0] ?? (await context.newPage());
 
   page.on('pageerror', (err) => problems.push(`uncaught page error: ${err.message}`));
+  page.on('response', async (resp) => {
+    // an API error is reported with its body: the uniform error says what went wrong
+    if (resp.status() < 400 || !resp.url().includes('/api/')) return;
+    let text = '';
+    try {
+      text = (await resp.text()).slice(0, 500);
+    } catch {
+      text = '(body unavailable)';
+    }
+    const sent = resp.request().postData();
+    problems.push(`API ${resp.status()} ${resp.request().method()} ${resp.url()}: ${text}${sent ? ` (sent ${sent.slice(0, 300)})` : ''}`);
+  });
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
     const text = msg.text();

@@ -52,3 +52,50 @@ def test_spa_routes_get_index_with_security_headers(client: TestClient) -> None:
     assert client.get("/assets/missing.js").status_code == 404
     assert client.get("/../../etc/passwd").status_code in (200, 404)
     assert "root:" not in client.get("/..%2f..%2fetc/passwd").text
+
+
+def test_concurrent_requests_never_see_each_others_bodies(stack_env: dict[str, str], tmp_path: Path) -> None:
+    """Chalice keeps one ``current_request``; the local origin must serve the app one request at a time."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from devstack.services import free_port
+    from tests.integration.authkit import clear_rate_limits, load_sample
+
+    load_sample(stack_env)
+    clear_rate_limits(stack_env["REDIS_URL"])
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(load_api(), ws, tmp_path), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    statuses: list[int] = []
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
+            for _ in range(10):
+                if i % 2:
+                    c.get("/api/screener/fields")
+                else:
+                    r = c.post("/api/screens/run", json={"filters": [], "sort": "market_cap", "limit": 5})
+                    statuses.append(r.status_code)
+
+    try:
+        workers = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert statuses == [200] * 40
