@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from chalice.app import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.http import Response, json_body, query, route
+from chalicelib.http import Response, add_headers, json_body, query, route
 from chalicelib.security import current, role_of
 from stockscreen import policy
 from stockscreen.db.engine import get_engine
@@ -18,14 +18,15 @@ from stockscreen.screening.backtest import BacktestRequest, run_backtest
 from stockscreen.screening.engine import (
     ExplainQuery,
     ScreenRequest,
+    ScreenResult,
     compile_query,
     explain,
     field_catalogue,
-    run_screen,
     to_csv,
 )
 from stockscreen.screening.language import to_text
 from stockscreen.screening.presets import PRESETS
+from stockscreen.screening.result_cache import run_cached
 from stockscreen.screening.universe import get_universe
 from stockscreen.screening.validate import check
 
@@ -69,8 +70,11 @@ def run() -> Any:
     role = _role()
     if params.format == "csv":
         policy.require(role, "export.csv")
-    require_fields(role, fields_in(req.condition(), req.sort, req.columns or ()))
-    result = run_screen(get_engine(), req)
+    data, status = run_cached(get_engine(), req, role)
+    request = bp.current_request
+    add_headers(request, {"X-Cache": status})
+    request.context["stockscreen.cache"] = status.lower() if status != "BYPASS" else None
+    result = ScreenResult.model_validate(data)
     if params.format == "csv":
         return Response(
             body=to_csv(result),
@@ -80,7 +84,7 @@ def run() -> Any:
                 "Content-Disposition": 'attachment; filename="screen.csv"',
             },
         )
-    return result.model_dump()
+    return data
 
 
 @route(bp, "/screens/explain", methods=["GET"], feature="screens.run")
