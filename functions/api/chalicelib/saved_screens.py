@@ -9,9 +9,10 @@ from chalice.app import Blueprint, Response
 from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.common import Page
-from chalicelib.http import add_headers, json_body, query, route
+from chalicelib.http import json_body, query, route
 from chalicelib.models import ApiModel
 from chalicelib.paths import uuid_path
+from chalicelib.screens import mark_cache
 from chalicelib.security import current, principal, role_of
 from stockscreen.db.engine import get_engine
 from stockscreen.errors import Invalid
@@ -87,8 +88,7 @@ def _body(model: Any, *, optional: bool = False) -> Any:
 def _run(screen: dict[str, Any]) -> dict[str, Any]:
     page = _body(RunPage, optional=True)
     result, status = run_cached(get_engine(), screen_request(screen, page), role_of(current()))
-    add_headers(bp.current_request, {"X-Cache": status})
-    bp.current_request.context["stockscreen.cache"] = status.lower() if status != "BYPASS" else None
+    mark_cache(bp.current_request, status)
     return result
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.http import Response, add_headers, json_body, query, route
@@ -26,7 +26,7 @@ from stockscreen.screening.engine import (
 )
 from stockscreen.screening.language import to_text
 from stockscreen.screening.presets import PRESETS
-from stockscreen.screening.result_cache import run_cached
+from stockscreen.screening.result_cache import CacheStatus, run_cached
 from stockscreen.screening.universe import get_universe
 from stockscreen.screening.validate import check
 
@@ -53,6 +53,13 @@ class ParseBody(BaseModel):
     ast: A.Cond | None = None
 
 
+def mark_cache(request: Request, status: CacheStatus) -> None:
+    """``X-Cache: HIT`` or ``MISS`` (Redis down is an uncached answer: MISS) and the hit/miss metric."""
+    add_headers(request, {"X-Cache": "HIT" if status == "HIT" else "MISS"})
+    if status != "BYPASS":
+        request.context["stockscreen.cache"] = status.lower()
+
+
 def _role() -> str:
     return role_of(current())
 
@@ -71,9 +78,7 @@ def run() -> Any:
     if params.format == "csv":
         policy.require(role, "export.csv")
     data, status = run_cached(get_engine(), req, role)
-    request = bp.current_request
-    add_headers(request, {"X-Cache": status})
-    request.context["stockscreen.cache"] = status.lower() if status != "BYPASS" else None
+    mark_cache(bp.current_request, status)
     result = ScreenResult.model_validate(data)
     if params.format == "csv":
         return Response(
