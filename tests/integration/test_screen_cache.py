@@ -154,3 +154,13 @@ def test_cache_object_bypasses_a_dead_redis() -> None:
 
     assert dead.get_or_compute("basic", "{}", compute) == ({"data": [], "count": 0}, "BYPASS")
     assert dead.get_or_compute("basic", "{}", compute)[1] == "BYPASS" and len(calls) == 2
+
+
+def test_ttl_zero_turns_the_cache_off(client: Client, r: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCREEN_CACHE_TTL_S", "0")
+    assert _run(client, Q).headers["X-Cache"] == "MISS" and _run(client, Q).headers["X-Cache"] == "MISS"
+    assert list(r.scan_iter("screen:*")) == []
+    monkeypatch.setenv("SCREEN_CACHE_TTL_S", "60")
+    _run(client, Q)
+    assert _run(client, Q).headers["X-Cache"] == "HIT"
+    assert 0 < max(int(r.ttl(k)) for k in r.scan_iter("screen:*")) <= 60

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -66,10 +67,25 @@ def screen_key(version: str, level: str, canonical: str) -> str:
     return f"screen:v{version}:{level}:{digest}"
 
 
+def configured_ttl() -> int:
+    """``SCREEN_CACHE_TTL_S`` (seconds, 0 turns the cache off; at most 300), default 120."""
+    raw = os.environ.get("SCREEN_CACHE_TTL_S", "")
+    try:
+        value = int(raw) if raw.strip() else SCREEN_CACHE_TTL_S
+    except ValueError:
+        logger.warning("ignoring a malformed SCREEN_CACHE_TTL_S", extra={"value": raw[:20]})
+        value = SCREEN_CACHE_TTL_S
+    return max(0, min(300, value))
+
+
 class ScreenResultCache:
-    def __init__(self, client: redis.Redis | None = None, ttl_s: int = SCREEN_CACHE_TTL_S) -> None:
+    def __init__(self, client: redis.Redis | None = None, ttl_s: int | None = None) -> None:
         self._client = client
-        self.ttl_s = ttl_s
+        self._ttl_s = ttl_s
+
+    @property
+    def ttl_s(self) -> int:
+        return self._ttl_s if self._ttl_s is not None else configured_ttl()
 
     @property
     def client(self) -> redis.Redis:
@@ -78,7 +94,10 @@ class ScreenResultCache:
     def get_or_compute(
         self, level: str, canonical: str, compute: Callable[[], dict[str, Any]]
     ) -> tuple[dict[str, Any], CacheStatus]:
-        """The cached result, or ``compute()`` stored for ``ttl_s``; BYPASS when Redis is down."""
+        """The cached result, or ``compute()`` stored for ``ttl_s``; BYPASS when Redis is down or the TTL is 0."""
+        ttl = self.ttl_s
+        if ttl <= 0:
+            return compute(), "BYPASS"
         try:
             version = self.client.get(SNAPSHOT_VERSION_KEY) or "0"
             key = screen_key(str(version), level, canonical)
@@ -91,7 +110,7 @@ class ScreenResultCache:
             return data, "HIT"
         result = compute()
         try:
-            self.client.set(key, json.dumps(result, separators=(",", ":"), default=str), ex=self.ttl_s)
+            self.client.set(key, json.dumps(result, separators=(",", ":"), default=str), ex=ttl)
         except redis.RedisError as exc:
             logger.warning("screen result cache unavailable", extra={"error": type(exc).__name__})
             return result, "BYPASS"
