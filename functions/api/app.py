@@ -5,13 +5,14 @@ from __future__ import annotations
 from chalice.app import Chalice
 
 import chalicelib.resources
-from chalicelib import health, http, screens, securities
+from chalicelib import health, http, saved_screens, screens, securities
 
 app = Chalice(app_name="stockscreen-api")
 http.install(app)
 app.register_blueprint(health.bp)
 app.register_blueprint(securities.bp)
 app.register_blueprint(screens.bp)
+app.register_blueprint(saved_screens.bp)
 chalicelib.resources.register(app)
 
 _ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

@@ -139,6 +139,13 @@ class AlertRuleService:
         ):
             raise Invalid(f"unknown symbol {symbol!r}", {"symbol": symbol})
 
+    def _check_screen(self, conn: Connection, user_id: str, kind: str, params: dict[str, Any]) -> None:
+        """A screen alert must name one of the caller's own saved screens (404 otherwise)."""
+        if kind in ("screen_enter", "screen_leave"):
+            from stockscreen.screening.saved import require_owned
+
+            require_owned(conn, user_id, str(params["screen_id"]))
+
     def _check_active_quota(self, conn: Connection, user_id: str, role: str) -> None:
         conn.execute(text("SELECT 1 FROM users WHERE id = :u FOR UPDATE"), {"u": user_id})
         used = conn.execute(
@@ -161,6 +168,7 @@ class AlertRuleService:
         kind, symbol, params = _split(rule)
         with self.engine.begin() as conn:
             self._check_symbol(conn, symbol)
+            self._check_screen(conn, user_id, kind, params)
             if active:
                 self._check_active_quota(conn, user_id, role)
             row = (
@@ -208,6 +216,7 @@ class AlertRuleService:
             if rule is not None:
                 kind, symbol, params = _split(rule)
                 self._check_symbol(conn, symbol)
+                self._check_screen(conn, user_id, kind, params)
             if active and not cur["active"]:
                 self._check_active_quota(conn, user_id, role)
             row = (

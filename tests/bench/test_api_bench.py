@@ -203,18 +203,33 @@ def test_http_loopback_16_clients(loaded: list[str], stack_env: dict[str, str], 
             thread.join(timeout=10)
 
 
-def _load(url: str, clients: int, per_client: int) -> tuple[list[float], int, float]:
+def _load(
+    url: str,
+    clients: int,
+    per_client: int,
+    *,
+    method: str = "GET",
+    payload: bytes | None = None,
+    duration_s: float | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[list[float], int, float]:
+    """``clients`` keep-alive clients, each sending ``per_client`` requests (or, with ``duration_s``, as
+    many as fit in that time); latencies in ms, the count of non-200 answers, and the wall time."""
     lat: list[float] = []
     errors = 0
     lock = threading.Lock()
+    headers = {**({"Content-Type": "application/json"} if payload is not None else {}), **(headers or {})}
 
     def worker() -> None:
         nonlocal errors
         with httpx.Client(timeout=30) as c:
-            c.get(url)  # connect
-            for _ in range(per_client):
+            c.request(method, url, content=payload, headers=headers)  # connect
+            deadline = time.perf_counter() + duration_s if duration_s is not None else None
+            n = 0
+            while (n < per_client) if deadline is None else (time.perf_counter() < deadline):
+                n += 1
                 t = time.perf_counter()
-                resp = c.get(url)
+                resp = c.request(method, url, content=payload, headers=headers)
                 ms = (time.perf_counter() - t) * 1000
                 with lock:
                     lat.append(ms)

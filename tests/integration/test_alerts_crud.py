@@ -45,6 +45,9 @@ def test_every_alert_type_round_trips(client: Client, stack_env: dict[str, str])
     u = make_user(client, stack_env["DATABASE_URL"], "premium")
     created = []
     for rule in RULES:
+        if "screen_id" in rule:  # screen alerts name one of the caller's own saved screens
+            saved = post(client, "/screens/saved", {"name": rule["type"], "query": "close > 0"}, u.auth)
+            rule = {**rule, "screen_id": body(saved)["id"]}
         resp = post(client, "/alerts", {"name": rule["type"], "rule": rule}, u.auth)
         assert resp.status_code == 201, (rule, resp.body)
         got = body(resp)
@@ -127,3 +130,25 @@ def test_notifications_list_and_mark_read(client: Client, stack_env: dict[str, s
     assert_error(post(client, "/notifications/abc/read", b"", a.auth), 404)
     assert body(post(client, "/notifications/read", b"", a.auth)) == {"marked": 2}
     assert body(client.http.get("/notifications", headers=a.auth))["unread"] == 0
+
+
+def test_screen_alerts_need_the_callers_own_saved_screen(client: Client, stack_env: dict[str, str]) -> None:
+    owner = make_user(client, stack_env["DATABASE_URL"], "free")
+    other = make_user(client, stack_env["DATABASE_URL"], "free")
+    screen = body(post(client, "/screens/saved", {"name": "mine", "query": "close > 10"}, owner.auth))["id"]
+    for kind in ("screen_enter", "screen_leave"):
+        rule = {"type": kind, "screen_id": screen}
+        assert post(client, "/alerts", {"rule": rule}, owner.auth).status_code == 201
+        err = assert_error(post(client, "/alerts", {"rule": rule}, other.auth), 404, "not_found")
+        assert screen in err["message"]
+        missing = {"type": kind, "screen_id": str(uuid.uuid4())}
+        assert_error(post(client, "/alerts", {"rule": missing}, owner.auth), 404, "not_found")
+    # changing an existing alert to watch somebody else's screen is refused the same way
+    mine = body(post(client, "/alerts", {"rule": {"type": "high_52w", "symbol": "AAPL"}}, other.auth))["id"]
+    patched = send(
+        client, "PATCH", f"/alerts/{mine}", {"rule": {"type": "screen_enter", "screen_id": screen}}, other.auth
+    )
+    assert_error(patched, 404, "not_found")
+    # a deleted screen cannot be watched any more
+    assert send(client, "DELETE", f"/screens/saved/{screen}", None, owner.auth).status_code == 204
+    assert_error(post(client, "/alerts", {"rule": {"type": "screen_leave", "screen_id": screen}}, owner.auth), 404)

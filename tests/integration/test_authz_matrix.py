@@ -82,6 +82,14 @@ def _alert(c: Client, o: User) -> str:
     return str(body(post(c, "/alerts", {"rule": {"type": "high_52w", "symbol": "AAPL"}}, o.auth))["id"])
 
 
+def _screen(c: Client, o: User) -> str:
+    return str(body(post(c, "/screens/saved", {"name": "s", "query": "close > 0", "sort": "symbol"}, o.auth))["id"])
+
+
+def _shared(c: Client, o: User) -> str:
+    return str(body(post(c, f"/screens/saved/{_screen(c, o)}/share", None, o.auth))["share_token"])
+
+
 def _key(c: Client, o: User) -> str:
     resp = post(c, "/me/api-keys", {"name": "k"}, o.auth)
     return str(body(resp)["id"]) if resp.status_code == 201 else str(uuid.uuid4())
@@ -113,6 +121,36 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/screens/backtest"): Case(
         _paid(200),
         _static("/screens/backtest", {"query": "close > sma50", "from": "2017-06-01", "to": "2017-09-30"}),
+    ),
+    # saved screens: the caller's own (another user's is 404); shared links are public
+    ("GET", "/screens/saved"): Case(_users(200), _static("/screens/saved")),
+    ("POST", "/screens/saved"): Case(_users(201), _static("/screens/saved", {"name": "S", "query": "close > 0"})),
+    ("GET", "/screens/saved/{screen_id}"): Case(
+        _users(200), lambda c, o, db: (f"/screens/saved/{_screen(c, o)}", None, {}), other=404
+    ),
+    ("PATCH", "/screens/saved/{screen_id}"): Case(
+        _users(200), lambda c, o, db: (f"/screens/saved/{_screen(c, o)}", {"name": "R"}, {}), other=404
+    ),
+    ("DELETE", "/screens/saved/{screen_id}"): Case(
+        _users(204), lambda c, o, db: (f"/screens/saved/{_screen(c, o)}", None, {}), other=404
+    ),
+    ("POST", "/screens/saved/{screen_id}/duplicate"): Case(
+        _users(201), lambda c, o, db: (f"/screens/saved/{_screen(c, o)}/duplicate", {}, {}), other=404
+    ),
+    ("POST", "/screens/saved/{screen_id}/run"): Case(
+        _users(200), lambda c, o, db: (f"/screens/saved/{_screen(c, o)}/run", {"limit": 3}, {}), other=404
+    ),
+    ("POST", "/screens/saved/{screen_id}/share"): Case(
+        _users(200), lambda c, o, db: (f"/screens/saved/{_screen(c, o)}/share", None, {}), other=404
+    ),
+    ("DELETE", "/screens/saved/{screen_id}/share"): Case(
+        _users(204), lambda c, o, db: (f"/screens/saved/{_screen(c, o)}/share", None, {}), other=404
+    ),
+    ("GET", "/screens/shared/{token}"): Case(
+        _open(200), lambda c, o, db: (f"/screens/shared/{_shared(c, o)}", None, {})
+    ),
+    ("POST", "/screens/shared/{token}/run"): Case(
+        _open(200), lambda c, o, db: (f"/screens/shared/{_shared(c, o)}/run", {"limit": 2}, {})
     ),
     ("GET", "/openapi.json"): Case(_open(200), _static("/openapi.json")),
     ("GET", "/docs"): Case(_open(200), _static("/docs")),

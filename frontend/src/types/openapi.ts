@@ -608,6 +608,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/screens/saved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's saved screens, oldest first. */
+        get: operations["list_saved"];
+        put?: never;
+        /** Save a screen (validated; counts against the plan's saved-screen quota). */
+        post: operations["create_saved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/screens/saved/{screen_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One saved screen. */
+        get: operations["get_saved"];
+        put?: never;
+        post?: never;
+        /** Delete a saved screen (its share link stops working). */
+        delete: operations["delete_saved"];
+        options?: never;
+        head?: never;
+        /** Rename, describe or change a saved screen. */
+        patch: operations["update_saved"];
+        trace?: never;
+    };
+    "/screens/saved/{screen_id}/duplicate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Copy a saved screen (not shared; counts against the quota). */
+        post: operations["duplicate_saved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/screens/saved/{screen_id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a saved screen, one page at a time (cached per snapshot). */
+        post: operations["run_saved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/screens/saved/{screen_id}/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a read-only link to the screen (idempotent: the same token while shared). */
+        post: operations["share_saved"];
+        /** Revoke the share link. */
+        delete: operations["unshare_saved"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/screens/shared/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A shared screen, read-only, for anyone with the link. */
+        get: operations["get_shared"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/screens/shared/{token}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a shared screen (with the caller's own field access). */
+        post: operations["run_shared"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/securities": {
         parameters: {
             query?: never;
@@ -825,6 +948,16 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** And */
+        And: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "and";
+            /** Items */
+            items: (components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"])[];
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -871,6 +1004,23 @@ export interface components {
             data: components["schemas"]["ApiKeyPublic"][];
             /** Count */
             count: number;
+        };
+        /** Arith */
+        Arith: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "arith";
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "+" | "-" | "*" | "/";
+            /** Left */
+            left: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+            /** Right */
+            right: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
         };
         /** AuditEntry */
         AuditEntry: {
@@ -926,6 +1076,20 @@ export interface components {
             /** Data */
             data: components["schemas"]["Bar"][];
         };
+        /** Between */
+        Between: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "between";
+            /** Expr */
+            expr: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+            /** Low */
+            low: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+            /** High */
+            high: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+        };
         /** ChangePct */
         ChangePct: {
             /**
@@ -943,6 +1107,40 @@ export interface components {
              * @enum {string}
              */
             direction: "up" | "down" | "either";
+        };
+        /** Compare */
+        Compare: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "compare";
+            /** Left */
+            left: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: ">" | ">=" | "<" | "<=" | "=" | "!=";
+            /** Right */
+            right: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+        };
+        /** Cross */
+        Cross: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "cross";
+            /** Left */
+            left: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "above" | "below";
+            /** Right */
+            right: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
         };
         /** CrossesSma */
         CrossesSma: {
@@ -964,6 +1162,14 @@ export interface components {
              */
             direction: "above" | "below";
         };
+        /** DuplicateBody */
+        DuplicateBody: {
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+        };
         /**
          * ErrorBody
          * @description The one error shape of every 4xx and 5xx response.
@@ -984,6 +1190,62 @@ export interface components {
             details: unknown;
             /** Request Id */
             request_id: string;
+        };
+        /** FieldRef */
+        FieldRef: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "field";
+            /** Name */
+            name: string;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Timeframe
+             * @default daily
+             * @enum {string}
+             */
+            timeframe: "daily" | "weekly" | "monthly";
+        };
+        /**
+         * Flag
+         * @description A bare field used as a condition: true when non-zero (``not new_low_52w``).
+         */
+        Flag: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "flag";
+            /** Expr */
+            expr: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+        };
+        /** Func */
+        Func: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "func";
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "avg" | "min" | "max" | "sum" | "std";
+            /** Arg */
+            arg: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+            /** Window */
+            window: number;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
         };
         /** High52w */
         High52w: {
@@ -1021,6 +1283,23 @@ export interface components {
             dividends: number;
             /** Fees */
             fees: number;
+        };
+        /** In */
+        In: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "in";
+            /** Expr */
+            expr: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
+            /** Values */
+            values: (components["schemas"]["Num"] | components["schemas"]["Str"])[];
+            /**
+             * Negated
+             * @default false
+             */
+            negated: boolean;
         };
         /** ItemCreate */
         ItemCreate: {
@@ -1064,6 +1343,16 @@ export interface components {
             /** Display Name */
             display_name: string | null;
         };
+        /** Not */
+        Not: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "not";
+            /** Item */
+            item: components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"];
+        };
         /** NotificationPublic */
         NotificationPublic: {
             /** Id */
@@ -1091,6 +1380,31 @@ export interface components {
             count: number;
             /** Unread */
             unread: number;
+        };
+        /** Num */
+        Num: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "num";
+            /** Value */
+            value: number;
+            /**
+             * Percent
+             * @default false
+             */
+            percent: boolean;
+        };
+        /** Or */
+        Or: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "or";
+            /** Items */
+            items: (components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"])[];
         };
         /** PasswordChange */
         PasswordChange: {
@@ -1262,6 +1576,27 @@ export interface components {
              */
             period: 14;
         };
+        /**
+         * RunPage
+         * @description Paging for running a saved or shared screen.
+         */
+        RunPage: {
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * As Of
+             * @default null
+             */
+            as_of: string | null;
+        };
         /** RunPublic */
         RunPublic: {
             /** Run Id */
@@ -1305,6 +1640,125 @@ export interface components {
             /** Count */
             count: number;
         };
+        /**
+         * SavedScreenIn
+         * @description A new saved screen: the condition as query text or AST (or neither: every security).
+         */
+        SavedScreenIn: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Query
+             * @default null
+             */
+            query: string | null;
+            /**
+             * Ast
+             * @default null
+             */
+            ast: (components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"]) | null;
+            /**
+             * Sort
+             * @default market_cap
+             */
+            sort: string;
+            /**
+             * Order
+             * @default desc
+             * @enum {string}
+             */
+            order: "asc" | "desc";
+            /**
+             * Columns
+             * @default null
+             */
+            columns: string[] | null;
+        };
+        /**
+         * SavedScreenPatch
+         * @description A partial update; a new ``query`` or ``ast`` replaces the condition.
+         */
+        SavedScreenPatch: {
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Query
+             * @default null
+             */
+            query: string | null;
+            /**
+             * Ast
+             * @default null
+             */
+            ast: (components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"]) | null;
+            /**
+             * Sort
+             * @default null
+             */
+            sort: string | null;
+            /**
+             * Order
+             * @default null
+             */
+            order: ("asc" | "desc") | null;
+            /**
+             * Columns
+             * @default null
+             */
+            columns: string[] | null;
+        };
+        /** SavedScreenPublic */
+        SavedScreenPublic: {
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /** Query */
+            query: string;
+            /** Ast */
+            ast: {
+                [key: string]: unknown;
+            } | null;
+            /** Sort */
+            sort: string;
+            /** Order */
+            order: string;
+            /** Columns */
+            columns: string[] | null;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Id */
+            id: string;
+            /**
+             * Share Token
+             * @description the public link is /screens/shared/{share_token}
+             */
+            share_token: string | null;
+            /** Shared At */
+            shared_at: string | null;
+        };
+        /** SavedScreensPublic */
+        SavedScreensPublic: {
+            /** Data */
+            data: components["schemas"]["SavedScreenPublic"][];
+            /** Count */
+            count: number;
+        };
         /** ScreenEnter */
         ScreenEnter: {
             /**
@@ -1324,6 +1778,31 @@ export interface components {
             type: "screen_leave";
             /** Screen Id */
             screen_id: string;
+        };
+        /** ScreenRunPublic */
+        ScreenRunPublic: {
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            }[];
+            /** Count */
+            count: number;
+            /** As Of */
+            as_of: string;
+            /** Snapshot Version */
+            snapshot_version: number;
+            /** Columns */
+            columns: string[];
+            /**
+             * Query
+             * @default null
+             */
+            query: string | null;
+            /**
+             * Clauses
+             * @default null
+             */
+            clauses: string[] | null;
         };
         /** SecuritiesPublic */
         SecuritiesPublic: {
@@ -1368,6 +1847,39 @@ export interface components {
             sector: string | null;
             /** Industry */
             industry: string | null;
+        };
+        /** SharedScreenPublic */
+        SharedScreenPublic: {
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /** Query */
+            query: string;
+            /** Ast */
+            ast: {
+                [key: string]: unknown;
+            } | null;
+            /** Sort */
+            sort: string;
+            /** Order */
+            order: string;
+            /** Columns */
+            columns: string[] | null;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** Str */
+        Str: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "str";
+            /** Value */
+            value: string;
         };
         /** TokenPublic */
         TokenPublic: {
@@ -1578,6 +2090,26 @@ export interface components {
             data: components["schemas"]["WatchlistSummary"][];
             /** Count */
             count: number;
+        };
+        /**
+         * Window
+         * @description ``cond within N days`` (true on any of the last N sessions) or ``cond for N days`` (on all).
+         */
+        Window: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "window";
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "within" | "for";
+            /** Days */
+            days: number;
+            /** Cond */
+            cond: components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"];
         };
     };
     responses: never;
@@ -5268,6 +5800,992 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_saved: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreensPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_saved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SavedScreenIn"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreenPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_saved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                screen_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreenPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_saved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                screen_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_saved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                screen_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SavedScreenPatch"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreenPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duplicate_saved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                screen_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DuplicateBody"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreenPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_saved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                screen_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunPage"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScreenRunPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    share_saved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                screen_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreenPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unshare_saved: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                screen_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_shared: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedScreenPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_shared: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunPage"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScreenRunPublic"];
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.http import Response, json_body, query, route
+from chalicelib.http import Response, add_headers, json_body, query, route
 from chalicelib.security import current, role_of
 from stockscreen import policy
 from stockscreen.db.engine import get_engine
@@ -18,14 +18,15 @@ from stockscreen.screening.backtest import BacktestRequest, run_backtest
 from stockscreen.screening.engine import (
     ExplainQuery,
     ScreenRequest,
+    ScreenResult,
     compile_query,
     explain,
     field_catalogue,
-    run_screen,
     to_csv,
 )
 from stockscreen.screening.language import to_text
 from stockscreen.screening.presets import PRESETS
+from stockscreen.screening.result_cache import CacheStatus, run_cached
 from stockscreen.screening.universe import get_universe
 from stockscreen.screening.validate import check
 
@@ -52,6 +53,13 @@ class ParseBody(BaseModel):
     ast: A.Cond | None = None
 
 
+def mark_cache(request: Request, status: CacheStatus) -> None:
+    """``X-Cache: HIT`` or ``MISS`` (Redis down is an uncached answer: MISS) and the hit/miss metric."""
+    add_headers(request, {"X-Cache": "HIT" if status == "HIT" else "MISS"})
+    if status != "BYPASS":
+        request.context["stockscreen.cache"] = status.lower()
+
+
 def _role() -> str:
     return role_of(current())
 
@@ -69,8 +77,9 @@ def run() -> Any:
     role = _role()
     if params.format == "csv":
         policy.require(role, "export.csv")
-    require_fields(role, fields_in(req.condition(), req.sort, req.columns or ()))
-    result = run_screen(get_engine(), req)
+    data, status = run_cached(get_engine(), req, role)
+    mark_cache(bp.current_request, status)
+    result = ScreenResult.model_validate(data)
     if params.format == "csv":
         return Response(
             body=to_csv(result),
@@ -80,7 +89,7 @@ def run() -> Any:
                 "Content-Disposition": 'attachment; filename="screen.csv"',
             },
         )
-    return result.model_dump()
+    return data
 
 
 @route(bp, "/screens/explain", methods=["GET"], feature="screens.run")

@@ -1,0 +1,262 @@
+"""Saved screens: per-user CRUD, duplicate, run (paged, cached), public read-only share links."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any
+
+from chalice.app import Blueprint, Response
+from pydantic import ConfigDict, Field, StringConstraints
+
+from chalicelib.common import Page
+from chalicelib.http import json_body, query, route
+from chalicelib.models import ApiModel
+from chalicelib.paths import uuid_path
+from chalicelib.screens import mark_cache
+from chalicelib.security import current, principal, role_of
+from stockscreen.db.engine import get_engine
+from stockscreen.errors import Invalid
+from stockscreen.screening.result_cache import run_cached
+from stockscreen.screening.saved import (
+    RunPage,
+    SavedScreenIn,
+    SavedScreenPatch,
+    SavedScreenService,
+    screen_request,
+)
+
+bp = Blueprint(__name__)
+
+
+@cache
+def saved() -> SavedScreenService:
+    return SavedScreenService(get_engine())
+
+
+class DuplicateBody(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)] | None = None
+
+
+class SharedScreenPublic(ApiModel):
+    name: str
+    description: str | None
+    query: str
+    ast: dict[str, Any] | None
+    sort: str
+    order: str
+    columns: list[str] | None
+    created_at: str
+    updated_at: str
+
+
+class SavedScreenPublic(SharedScreenPublic):
+    id: str
+    share_token: str | None = Field(description="the public link is /screens/shared/{share_token}")
+    shared_at: str | None
+
+
+class SavedScreensPublic(ApiModel):
+    data: list[SavedScreenPublic]
+    count: int
+
+
+class ScreenRunPublic(ApiModel):
+    data: list[dict[str, Any]]
+    count: int
+    as_of: str
+    snapshot_version: int
+    columns: list[str]
+    query: str | None = None
+    clauses: list[str] | None = None
+
+
+def _id(screen_id: str) -> str:
+    return uuid_path(screen_id, "saved screen")
+
+
+def _body(model: Any, *, optional: bool = False) -> Any:
+    request = bp.current_request
+    if optional and not (request.raw_body or b"").strip():
+        return model()
+    try:
+        return json_body(request, model)
+    except RecursionError:
+        raise Invalid("the request body is nested too deeply") from None
+
+
+def _run(screen: dict[str, Any]) -> dict[str, Any]:
+    page = _body(RunPage, optional=True)
+    result, status = run_cached(get_engine(), screen_request(screen, page), role_of(current()))
+    mark_cache(bp.current_request, status)
+    return result
+
+
+_JSON = ["application/json"]
+
+
+@route(
+    bp,
+    "/screens/saved",
+    methods=["GET"],
+    params=Page,
+    response=SavedScreensPublic,
+    auth="required",
+    feature="screens.save",
+)
+def list_saved() -> dict[str, Any]:
+    """The caller's saved screens, oldest first."""
+    q = query(bp.current_request, Page)
+    data, total = saved().list_mine(principal().user_id, q.request())
+    return {"data": data, "count": total}
+
+
+@route(
+    bp,
+    "/screens/saved",
+    methods=["POST"],
+    content_types=_JSON,
+    body=SavedScreenIn,
+    response=SavedScreenPublic,
+    status=201,
+    errors=(403,),
+    auth="required",
+    feature="screens.save",
+)
+def create_saved() -> dict[str, Any]:
+    """Save a screen (validated; counts against the plan's saved-screen quota)."""
+    b = _body(SavedScreenIn)
+    p = principal()
+    return saved().create(p.user_id, p.role, b)
+
+
+@route(
+    bp,
+    "/screens/saved/{screen_id}",
+    methods=["GET"],
+    response=SavedScreenPublic,
+    owned=True,
+    auth="required",
+    feature="screens.save",
+)
+def get_saved(screen_id: str) -> dict[str, Any]:
+    """One saved screen."""
+    return saved().get(principal().user_id, _id(screen_id))
+
+
+@route(
+    bp,
+    "/screens/saved/{screen_id}",
+    methods=["PATCH"],
+    content_types=_JSON,
+    body=SavedScreenPatch,
+    response=SavedScreenPublic,
+    owned=True,
+    auth="required",
+    feature="screens.save",
+)
+def update_saved(screen_id: str) -> dict[str, Any]:
+    """Rename, describe or change a saved screen."""
+    b = _body(SavedScreenPatch)
+    p = principal()
+    return saved().update(p.user_id, p.role, _id(screen_id), b)
+
+
+@route(
+    bp,
+    "/screens/saved/{screen_id}",
+    methods=["DELETE"],
+    status=204,
+    owned=True,
+    auth="required",
+    feature="screens.save",
+)
+def delete_saved(screen_id: str) -> Response:
+    """Delete a saved screen (its share link stops working)."""
+    saved().delete(principal().user_id, _id(screen_id))
+    return Response(body="", status_code=204)
+
+
+@route(
+    bp,
+    "/screens/saved/{screen_id}/duplicate",
+    methods=["POST"],
+    content_types=_JSON,
+    body=DuplicateBody,
+    response=SavedScreenPublic,
+    status=201,
+    owned=True,
+    errors=(403,),
+    auth="required",
+    feature="screens.save",
+)
+def duplicate_saved(screen_id: str) -> dict[str, Any]:
+    """Copy a saved screen (not shared; counts against the quota)."""
+    b = _body(DuplicateBody, optional=True)
+    p = principal()
+    return saved().duplicate(p.user_id, p.role, _id(screen_id), b.name)
+
+
+@route(
+    bp,
+    "/screens/saved/{screen_id}/run",
+    methods=["POST"],
+    content_types=_JSON,
+    body=RunPage,
+    response=ScreenRunPublic,
+    owned=True,
+    auth="required",
+    feature="screens.save",
+)
+def run_saved(screen_id: str) -> dict[str, Any]:
+    """Run a saved screen, one page at a time (cached per snapshot)."""
+    return _run(saved().get(principal().user_id, _id(screen_id)))
+
+
+@route(
+    bp,
+    "/screens/saved/{screen_id}/share",
+    methods=["POST"],
+    response=SavedScreenPublic,
+    owned=True,
+    auth="required",
+    feature="screens.save",
+)
+def share_saved(screen_id: str) -> dict[str, Any]:
+    """Publish a read-only link to the screen (idempotent: the same token while shared)."""
+    return saved().share(principal().user_id, _id(screen_id))
+
+
+@route(
+    bp,
+    "/screens/saved/{screen_id}/share",
+    methods=["DELETE"],
+    status=204,
+    owned=True,
+    auth="required",
+    feature="screens.save",
+)
+def unshare_saved(screen_id: str) -> Response:
+    """Revoke the share link."""
+    saved().unshare(principal().user_id, _id(screen_id))
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/screens/shared/{token}", methods=["GET"], feature="screens.run", response=SharedScreenPublic)
+def get_shared(token: str) -> dict[str, Any]:
+    """A shared screen, read-only, for anyone with the link."""
+    return saved().get_shared(token)
+
+
+@route(
+    bp,
+    "/screens/shared/{token}/run",
+    methods=["POST"],
+    content_types=_JSON,
+    feature="screens.run",
+    body=RunPage,
+    response=ScreenRunPublic,
+)
+def run_shared(token: str) -> dict[str, Any]:
+    """Run a shared screen (with the caller's own field access)."""
+    return _run(saved().get_shared(token))
