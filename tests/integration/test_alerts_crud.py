@@ -152,3 +152,17 @@ def test_screen_alerts_need_the_callers_own_saved_screen(client: Client, stack_e
     # a deleted screen cannot be watched any more
     assert send(client, "DELETE", f"/screens/saved/{screen}", None, owner.auth).status_code == 204
     assert_error(post(client, "/alerts", {"rule": {"type": "screen_leave", "screen_id": screen}}, owner.auth), 404)
+
+
+def test_screen_alert_with_a_malformed_screen_id_is_a_404(stack_env: dict[str, str]) -> None:
+    """Found by schemathesis: a screen id that is no UUID was a 500."""
+    from chalice.test import Client
+
+    from devstack.lambdas import load_api
+    from tests.integration.authkit import body, load_sample, make_user, send
+
+    load_sample(stack_env)
+    with Client(load_api()) as c:
+        user = make_user(c, stack_env["DATABASE_URL"], "premium")
+        resp = send(c, "POST", "/alerts", {"rule": {"type": "screen_enter", "screen_id": "0" * 36}}, user.auth)
+    assert resp.status_code == 404 and body(resp)["error"]["code"] == "not_found"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -138,6 +139,10 @@ def screen_request(screen: dict[str, Any], page: RunPage) -> ScreenRequest:
 
 def require_owned(conn: Connection, user_id: str, screen_id: str) -> None:
     """NotFound unless ``screen_id`` is one of ``user_id``'s saved screens (used by screen alerts)."""
+    try:
+        uuid.UUID(screen_id)
+    except ValueError:
+        raise NotFound(f"no saved screen {screen_id}", {"screen_id": screen_id}) from None
     found = conn.execute(
         text("SELECT 1 FROM saved_screens WHERE id = CAST(:id AS uuid) AND user_id = :u"),
         {"id": screen_id, "u": user_id},
