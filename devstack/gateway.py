@@ -72,9 +72,7 @@ class ApiProxy:
             path += "?" + request.url.query
         headers = {k: v for k, v in request.headers.items()}
         try:
-            result: dict[str, Any] = await run_in_threadpool(
-                self._invoke, request.method, path, headers, body or None
-            )
+            result: dict[str, Any] = await run_in_threadpool(self._invoke, request.method, path, headers, body or None)
         except ForbiddenError:
             return _error(404, "not_found", f"no route for {request.method} /api{path.split('?')[0]}")
         except LocalGatewayException as exc:
