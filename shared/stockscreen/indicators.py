@@ -274,16 +274,7 @@ def rolling_std_many(x: F, ns: tuple[int, ...], ddof: int = 0) -> list[F]:
     for n in ns:
         out = _nan(x)
         if length >= n:
-            s1 = c1[n - 1 :].copy()
-            s1[1:] -= c1[:-n]
-            s2 = c2[n - 1 :].copy()
-            s2[1:] -= c2[:-n]
-            s1 *= s1
-            s1 /= n
-            s2 -= s1
-            s2 /= n - ddof
-            np.maximum(s2, 0.0, out=s2)
-            np.sqrt(s2, out=out[n - 1 :])
+            out[n - 1 :] = _window_std(c1, c2, n, ddof)
         outs.append(out)
     return outs
 
@@ -302,21 +293,25 @@ def _rolling_std_masked(x: F, ns: tuple[int, ...], ddof: int) -> list[F]:
     for n in ns:
         out = _nan(x)
         if length >= n:
-            s1 = c1[n - 1 :].copy()
-            s1[1:] -= c1[:-n]
-            s2 = c2[n - 1 :].copy()
-            s2[1:] -= c2[:-n]
-            s1 *= s1
-            s1 /= n
-            s2 -= s1
-            s2 /= n - ddof
-            np.maximum(s2, 0.0, out=s2)
-            np.sqrt(s2, out=s2)
             r = rows[n - 1 :]
             ok = (r - (n - 1) >= first) & (r <= last)
-            out[n - 1 :] = np.where(ok, s2, np.nan)
+            out[n - 1 :] = np.where(ok, _window_std(c1, c2, n, ddof), np.nan)
         outs.append(out)
     return outs
+
+
+def _window_std(c1: F, c2: F, n: int, ddof: int) -> F:
+    """Standard deviations over every window of ``n`` from running sums of d and d**2."""
+    s1 = c1[n - 1 :].copy()
+    s1[1:] -= c1[:-n]
+    s2 = c2[n - 1 :].copy()
+    s2[1:] -= c2[:-n]
+    s1 *= s1
+    s1 /= n
+    s2 -= s1
+    s2 /= n - ddof
+    np.maximum(s2, 0.0, out=s2)
+    return np.sqrt(s2, out=s2)
 
 
 def cumsum_pair(d: F) -> tuple[F, F]:
