@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from chalice.test import Client
 
-from devstack.lambdas import load_api
 from tests.integration.authkit import (
     PASSWORD,
     assert_error,
     body,
-    clear_rate_limits,
-    load_sample,
     make_user,
     post,
     send,
 )
 
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    load_sample(stack_env)
-    with Client(load_api()) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(stack_env: dict[str, str]) -> None:
-    clear_rate_limits(stack_env["REDIS_URL"])
+pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits")]
 
 
 def test_admin_manages_users_and_every_change_is_audited(client: Client, stack_env: dict[str, str]) -> None:

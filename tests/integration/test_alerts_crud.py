@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,19 +11,9 @@ from chalice.test import Client
 from devstack.lambdas import load_api
 from stockscreen.db.engine import get_engine
 from stockscreen.notifications import NotificationService
-from tests.integration.authkit import assert_error, body, clear_rate_limits, load_sample, make_user, post, send
+from tests.integration.authkit import assert_error, body, load_sample, make_user, post, send
 
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    load_sample(stack_env)
-    with Client(load_api()) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(stack_env: dict[str, str]) -> None:
-    clear_rate_limits(stack_env["REDIS_URL"])
+pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits")]
 
 
 RULES: list[dict[str, Any]] = [
@@ -158,8 +147,7 @@ def test_screen_alert_with_a_malformed_screen_id_is_a_404(stack_env: dict[str, s
     """Found by schemathesis: a screen id that is no UUID was a 500."""
     from chalice.test import Client
 
-    from devstack.lambdas import load_api
-    from tests.integration.authkit import body, load_sample, make_user, send
+    from tests.integration.authkit import body, make_user, send
 
     load_sample(stack_env)
     with Client(load_api()) as c:

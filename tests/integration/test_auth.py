@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import secrets
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -17,12 +16,10 @@ import psycopg
 import pytest
 from chalice.test import Client
 
-from devstack.lambdas import load_api
 from tests.integration.authkit import (
     PASSWORD,
     assert_error,
     body,
-    clear_rate_limits,
     make_user,
     post,
     refresh_cookie,
@@ -30,16 +27,7 @@ from tests.integration.authkit import (
     set_role,
 )
 
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    with Client(load_api()) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(stack_env: dict[str, str]) -> None:
-    clear_rate_limits(stack_env["REDIS_URL"])
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 def _sql(stack_env: dict[str, str], sql: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -10,19 +10,9 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from devstack.lambdas import load_api
-from tests.integration.authkit import PASSWORD, assert_error, body, clear_rate_limits, make_user, post
+from tests.integration.authkit import PASSWORD, assert_error, body, make_user, post
 
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    with Client(load_api()) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(stack_env: dict[str, str]) -> None:
-    clear_rate_limits(stack_env["REDIS_URL"])
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ deciding who may call it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +23,13 @@ from tests.integration.authkit import (
     User,
     body,
     clear_rate_limits,
-    load_sample,
     make_user,
     openapi_document,
     post,
     response_validator,
 )
+
+pytestmark = pytest.mark.sample_data
 
 ROLES = ("anonymous", "free", "premium", "admin")
 Req = tuple[str, Any, dict[str, str]]  # url, JSON payload (or None), extra headers
@@ -293,13 +294,6 @@ def test_route_specs_agree_with_the_matrix() -> None:
 
 
 DOC = openapi_document()
-
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    load_sample(stack_env)
-    with Client(load_api()) as c:
-        yield c
 
 
 def _call(client: Client, method: str, url: str, payload: Any, headers: dict[str, str]) -> Any:

@@ -5,27 +5,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 from chalice.test import Client
 
-from devstack.lambdas import load_api
 from stockscreen.ratelimit import RateLimiter
 from tests.integration.authkit import assert_error, body, clear_rate_limits, make_user, post
 
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    with Client(load_api()) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(stack_env: dict[str, str]) -> None:
-    clear_rate_limits(stack_env["REDIS_URL"])
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 def test_bucket_is_atomic_under_a_concurrent_burst(stack_env: dict[str, str]) -> None:

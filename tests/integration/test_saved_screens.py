@@ -4,26 +4,14 @@ run with paging, public share links (read-only, anonymous run, revocable)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from devstack.lambdas import load_api
-from tests.integration.authkit import assert_error, body, clear_rate_limits, load_sample, make_user, post, send
+from tests.integration.authkit import assert_error, body, make_user, post, send
 
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    load_sample(stack_env)
-    with Client(load_api()) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(stack_env: dict[str, str]) -> None:
-    clear_rate_limits(stack_env["REDIS_URL"])
+pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits")]
 
 
 CANON = "market_cap > 100000000000 and close > sma50"  # the canonical text of SCREEN["query"]

@@ -5,25 +5,18 @@ runs, and an uncached answer when Redis is down."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 from chalice.test import Client
 
-from devstack.lambdas import load_api
 from stockscreen.screening.result_cache import ScreenResultCache, access_level
-from tests.integration.authkit import assert_error, body, clear_rate_limits, load_sample, make_user, post, send
+from tests.integration.authkit import assert_error, body, clear_rate_limits, make_user, post, send
+
+pytestmark = pytest.mark.sample_data
 
 Q: dict[str, Any] = {"query": "close > 0 and rsi14 < 100", "sort": "symbol", "order": "asc", "limit": 5}
-
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    load_sample(stack_env)
-    with Client(load_api()) as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from chalice.test import Client
 
-from devstack.lambdas import load_api
-from tests.integration.authkit import body, clear_rate_limits, load_sample, make_user, send
+from tests.integration.authkit import body, clear_rate_limits, make_user, send
 
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    load_sample(stack_env)
-    with Client(load_api()) as c:
-        yield c
+pytestmark = pytest.mark.sample_data
 
 
 def _run(client: Client, headers: dict[str, str], payload: dict, fmt: str = "") -> object:

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 import redis
 from chalice.test import Client
 
-from devstack.lambdas import load_api
-from tests.integration.authkit import assert_error, body, clear_rate_limits, load_sample, make_user, post, send
+from tests.integration.authkit import assert_error, body, make_user, post, send
 
-
-@pytest.fixture(scope="module")
-def client(stack_env: dict[str, str]) -> Iterator[Client]:
-    load_sample(stack_env)
-    with Client(load_api()) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(stack_env: dict[str, str]) -> None:
-    clear_rate_limits(stack_env["REDIS_URL"])
+pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits")]
 
 
 def test_watchlist_crud_and_items_with_quotes(client: Client, stack_env: dict[str, str]) -> None:
