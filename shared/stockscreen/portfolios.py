@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from stockscreen import policy
@@ -89,6 +89,28 @@ def replay(txns: list[Txn]) -> dict[str, Position]:
 
 def _f(d: Decimal) -> float:
     return float(round(d, 6))
+
+
+def _lock_owned(conn: Connection, user_id: str, pf_id: str) -> None:
+    """Lock the caller's portfolio row for this transaction (NotFound when it isn't theirs)."""
+    owned = conn.execute(
+        text("SELECT 1 FROM portfolios WHERE id = :id AND user_id = :u FOR UPDATE"), {"id": pf_id, "u": user_id}
+    ).first()
+    if owned is None:
+        raise NotFound(f"no portfolio {pf_id}")
+
+
+def _check_history(conn: Connection, pf_id: str) -> None:
+    """Replay the portfolio's history as it now stands in ``conn``: raises (so the change rolls back)
+    when it sells more than is held at any point."""
+    rows = conn.execute(
+        text(
+            "SELECT kind, symbol, date, quantity, price, fees FROM portfolio_transactions "
+            "WHERE portfolio_id = :p ORDER BY date, seq"
+        ),
+        {"p": pf_id},
+    ).all()
+    replay([Txn(kind=r[0], symbol=r[1], date=r[2], quantity=r[3], price=r[4], fees=r[5]) for r in rows])
 
 
 class PortfolioService:
@@ -189,11 +211,7 @@ class PortfolioService:
 
     def add_transaction(self, user_id: str, pf_id: str, t: Txn) -> dict[str, Any]:
         with self.engine.begin() as conn:
-            owned = conn.execute(
-                text("SELECT 1 FROM portfolios WHERE id = :id AND user_id = :u FOR UPDATE"), {"id": pf_id, "u": user_id}
-            ).first()
-            if owned is None:
-                raise NotFound(f"no portfolio {pf_id}")
+            _lock_owned(conn, user_id, pf_id)
             if conn.execute(text("SELECT 1 FROM securities WHERE symbol = :s"), {"s": t.symbol}).first() is None:
                 raise Invalid(f"unknown symbol {t.symbol!r}", {"symbol": t.symbol})
             row = conn.execute(
@@ -203,38 +221,19 @@ class PortfolioService:
                 ),
                 {"p": pf_id, "k": t.kind, "s": t.symbol, "d": t.date, "q": t.quantity, "pr": t.price, "f": t.fees},
             ).one()
-            rows = conn.execute(
-                text(
-                    "SELECT kind, symbol, date, quantity, price, fees FROM portfolio_transactions "
-                    "WHERE portfolio_id = :p ORDER BY date, seq"
-                ),
-                {"p": pf_id},
-            ).all()
-            # Rejected (and rolled back) when the new history sells more than is held at any point.
-            replay([Txn(kind=r[0], symbol=r[1], date=r[2], quantity=r[3], price=r[4], fees=r[5]) for r in rows])
+            _check_history(conn, pf_id)
         return _txn_public(Txn(**{**t.__dict__, "id": str(row[0])}))
 
     def delete_transaction(self, user_id: str, pf_id: str, txn_id: str) -> None:
         with self.engine.begin() as conn:
-            owned = conn.execute(
-                text("SELECT 1 FROM portfolios WHERE id = :id AND user_id = :u FOR UPDATE"), {"id": pf_id, "u": user_id}
-            ).first()
-            if owned is None:
-                raise NotFound(f"no portfolio {pf_id}")
+            _lock_owned(conn, user_id, pf_id)
             n = conn.execute(
                 text("DELETE FROM portfolio_transactions WHERE id = :t AND portfolio_id = :p"),
                 {"t": txn_id, "p": pf_id},
             ).rowcount
             if n == 0:
                 raise NotFound(f"no transaction {txn_id}")
-            rows = conn.execute(
-                text(
-                    "SELECT kind, symbol, date, quantity, price, fees FROM portfolio_transactions "
-                    "WHERE portfolio_id = :p ORDER BY date, seq"
-                ),
-                {"p": pf_id},
-            ).all()
-            replay([Txn(kind=r[0], symbol=r[1], date=r[2], quantity=r[3], price=r[4], fees=r[5]) for r in rows])
+            _check_history(conn, pf_id)
 
     # -- derived -----------------------------------------------------------------------------
     def holdings(self, user_id: str, pf_id: str) -> dict[str, Any]:
