@@ -79,26 +79,23 @@ def ensure_database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def _local_server(name: str, env_var: str, server: Postgres | Redis) -> str:
+    """The URL in ``env_var`` when set, else the project-local server (started or re-used)."""
+    url = os.environ.get(env_var)
+    if url:
+        say(f"{name}: using {env_var}")
+        return url
+    reused = port_open("127.0.0.1", server.port)
+    server.start()
+    where = f" ({server.datadir})" if isinstance(server, Postgres) else ""
+    say(f"{name}: {'reusing' if reused else 'started'} project-local server on :{server.port}{where}")
+    return ensure_database(server.url, "stockscreen") if isinstance(server, Postgres) else server.url
+
+
 def start_data_services(state: Path) -> tuple[str, str]:
-    db_url = os.environ.get("DATABASE_URL")
-    if db_url:
-        say("PostgreSQL: using DATABASE_URL")
-    else:
-        pg = Postgres(state / "pg", int(os.environ.get("LOCAL_PG_PORT", LOCAL_PG_PORT)))
-        reused = port_open("127.0.0.1", pg.port)
-        pg.start()
-        say(f"PostgreSQL: {'reusing' if reused else 'started'} project-local server on :{pg.port} ({pg.datadir})")
-        db_url = ensure_database(pg.url, "stockscreen")
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        say("Redis: using REDIS_URL")
-    else:
-        rd = Redis(state / "redis", int(os.environ.get("LOCAL_REDIS_PORT", LOCAL_REDIS_PORT)))
-        reused = port_open("127.0.0.1", rd.port)
-        rd.start()
-        say(f"Redis: {'reusing' if reused else 'started'} project-local server on :{rd.port}")
-        redis_url = rd.url
-    return db_url, redis_url
+    pg = Postgres(state / "pg", int(os.environ.get("LOCAL_PG_PORT", LOCAL_PG_PORT)))
+    rd = Redis(state / "redis", int(os.environ.get("LOCAL_REDIS_PORT", LOCAL_REDIS_PORT)))
+    return _local_server("PostgreSQL", "DATABASE_URL", pg), _local_server("Redis", "REDIS_URL", rd)
 
 
 def start_aws() -> tuple[str, str, list[Any]]:
