@@ -19,6 +19,7 @@ from chalice.config import Config
 from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -117,13 +118,29 @@ class StaticSite:
         return FileResponse(index, headers={**SPA_HEADERS, "Cache-Control": "no-cache"})
 
 
+class AnyPath(Convertor[str]):
+    """Starlette's ``path`` convertor stops at a newline (its regex is ``.*``); API Gateway passes any
+    decoded path to the function, so the local origin does too (``%0A`` in a token is the API's 404)."""
+
+    regex = "[\\s\\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", AnyPath())
+
+
 def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path) -> Starlette:
     proxy = ApiProxy(api)
     ws = WebSocketGateway(ws_handlers)
     site = StaticSite(static_root)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
     routes = [
-        Route("/api/{path:path}", proxy.handle, methods=methods),
+        Route("/api/{path:anypath}", proxy.handle, methods=methods),
         *ws.routes(),
         Route("/{path:path}", site.handle, methods=["GET", "HEAD"]),
     ]

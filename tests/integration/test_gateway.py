@@ -99,3 +99,12 @@ def test_concurrent_requests_never_see_each_others_bodies(stack_env: dict[str, s
         server.should_exit = True
         thread.join(timeout=10)
     assert statuses == [200] * 40
+
+
+def test_any_decoded_api_path_reaches_the_api(client: TestClient) -> None:
+    # Starlette's ``path`` convertor stops at a newline; API Gateway does not, so neither does the origin:
+    # the API answers with its uniform JSON error body, not the router's plain-text 404.
+    resp = client.get("/api/screens/shared/a%0Ab")
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/json")
+    assert resp.json()["error"]["code"] == "not_found"
