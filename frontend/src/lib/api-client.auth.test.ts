@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, apiRequest, bootstrapSession, refreshSession } from './api-client';
+import { ApiError, apiRequest, bootstrapSession, followOtherTabs, refreshSession } from './api-client';
 import { hasSessionHint, sessionStore, setSession, EXPIRY_MARGIN_MS } from './session';
 import { errorResponse, jsonResponse, tokenFixture } from '@/test/utils';
 
@@ -182,5 +182,26 @@ describe('silent refresh on load', () => {
     await expect(refreshSession()).resolves.toBe(false);
     expect(sessionStore.getState().status).toBe('anonymous');
     expect(hasSessionHint()).toBe(true);
+  });
+});
+
+describe('other tabs', () => {
+  it('signing out elsewhere ends this session; signing in elsewhere picks the session up', async () => {
+    const server = fakeServer({ refreshes: ['from-other-tab'], valid: [] });
+    const stop = followOtherTabs();
+    try {
+      signIn('old');
+      localStorage.removeItem('stockscreen.signedIn'); // what the other tab's sign-out does to shared storage
+      window.dispatchEvent(new StorageEvent('storage', { key: 'stockscreen.signedIn', oldValue: '1', newValue: null }));
+      expect(sessionStore.getState()).toMatchObject({ status: 'anonymous', accessToken: null });
+      expect(server.calls).toHaveLength(0);
+
+      localStorage.setItem('stockscreen.signedIn', '1');
+      window.dispatchEvent(new StorageEvent('storage', { key: 'stockscreen.signedIn', oldValue: null, newValue: '1' }));
+      await vi.waitFor(() => expect(sessionStore.getState().accessToken).toBe('from-other-tab'));
+      expect(server.refreshCalls()).toBe(1);
+    } finally {
+      stop();
+    }
   });
 });

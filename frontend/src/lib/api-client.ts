@@ -1,5 +1,14 @@
 import type { ApiErrorBody } from '@/types/api';
-import { clearSession, markSessionPending, hasSessionHint, sessionStore, setSession, tokenIsStale, type TokenResponse } from './session';
+import {
+  clearSession,
+  HINT_KEY,
+  hasSessionHint,
+  markSessionPending,
+  sessionStore,
+  setSession,
+  tokenIsStale,
+  type TokenResponse,
+} from './session';
 
 /** Error thrown for any non-2xx response or network failure. Carries the uniform error body. */
 export class ApiError extends Error {
@@ -183,6 +192,23 @@ export function bootstrapSession(): Promise<boolean> {
   }
   markSessionPending();
   return refreshSession();
+}
+
+/**
+ * Keep tabs in step: signing out in one tab ends the session in the others at once (their access
+ * tokens would otherwise live on for up to an hour); signing in in one lets the others pick it up.
+ * Returns the unsubscribe function.
+ */
+export function followOtherTabs(target: Window = window): () => void {
+  const onStorage = (event: StorageEvent) => {
+    if (event.key !== HINT_KEY && event.key !== null) return;
+    const signedIn = hasSessionHint();
+    const status = sessionStore.getState().status;
+    if (!signedIn && status === 'authenticated') clearSession({ keepHint: true });
+    else if (signedIn && status === 'anonymous') void refreshSession();
+  };
+  target.addEventListener('storage', onStorage);
+  return () => target.removeEventListener('storage', onStorage);
 }
 
 /**

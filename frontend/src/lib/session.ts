@@ -22,7 +22,7 @@ export interface SessionState {
  * HttpOnly cookie that scripts cannot see, so without the hint every anonymous visit would start with a
  * refresh request that is bound to fail (a 401 in the console). The token itself never leaves memory.
  */
-const HINT_KEY = 'stockscreen.signedIn';
+export const HINT_KEY = 'stockscreen.signedIn';
 
 function readHint(): boolean {
   try {
