@@ -4,16 +4,20 @@
 //   SCREENSHOT_DIR  optional: where to save PNG screenshots
 //   CHROMIUM_PATH   optional: default /usr/bin/chromium
 //   ALLOW_CONSOLE_ERRORS optional regex of console error texts to tolerate
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+//   DEMO_LOGIN_FILE optional: the demo account `make dev` keeps in $STOCKSCREEN_LOCAL_DIR/demo-login.json
+//                   (default: the repository's .local/demo-login.json)
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8000').replace(/\/+$/, '');
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
 const EXECUTABLE = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ALLOW = process.env.ALLOW_CONSOLE_ERRORS ? new RegExp(process.env.ALLOW_CONSOLE_ERRORS) : null;
-const TOTAL_TIMEOUT_MS = 90_000;
+const DEMO_LOGIN_FILE = process.env.DEMO_LOGIN_FILE || fileURLToPath(new URL('../../.local/demo-login.json', import.meta.url));
+const TOTAL_TIMEOUT_MS = 150_000;
 const STEP_TIMEOUT_MS = 20_000;
 
 const started = Date.now();
@@ -65,7 +69,19 @@ async function step(name, fn) {
   }
 }
 
+function demoLogin() {
+  let login;
+  try {
+    login = JSON.parse(readFileSync(DEMO_LOGIN_FILE, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the demo login from ${DEMO_LOGIN_FILE} (set DEMO_LOGIN_FILE): ${err.message}`);
+  }
+  if (!login.email || !login.password) throw new Error(`${DEMO_LOGIN_FILE} has no email/password`);
+  return login;
+}
+
 async function main() {
+  const login = demoLogin();
   userDataDir = mkdtempSync(join(tmpdir(), 'stockscreen-e2e-'));
   log(`launching ${EXECUTABLE} (profile ${userDataDir}) against ${BASE_URL}`);
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -123,6 +139,24 @@ async function main() {
   });
   await screenshot(page, '01-screener');
 
+  await step('sign in with the demo login', async () => {
+    await page.getByTestId('sign-in-link').click();
+    await page.waitForURL(/\/login$/);
+    await page.getByLabel('Email').fill(login.email);
+    await page.getByLabel('Password').fill(login.password);
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL((url) => url.pathname === '/');
+    const menu = page.getByTestId('user-menu');
+    await menu.waitFor();
+    const text = ((await menu.textContent()) ?? '').replace(/\s+/g, ' ');
+    log(`signed in: header shows "${text}"`);
+    if (!text.includes(login.email)) throw new Error(`header does not show ${login.email}: "${text}"`);
+    const role = (await page.getByTestId('role-badge').textContent())?.trim();
+    if (role !== 'premium') throw new Error(`role badge shows "${role}", expected premium`);
+    await page.locator('[data-testid=saved-screens]').waitFor();
+  });
+  await screenshot(page, '02-signed-in');
+
   await step('add filter Market Cap > 100B', async () => {
     await page.getByTestId('add-filter').click();
     const row = page.getByTestId('filter-row').last();
@@ -147,7 +181,56 @@ async function main() {
     log(`filtered results: ${rows} rows, count text "${text}" (was "${initialCount}")`);
     if (rows === 0) throw new Error('no result rows after filtering');
   });
-  await screenshot(page, '02-filtered');
+  await screenshot(page, '03-filtered');
+
+  const filteredCount = (await page.getByTestId('result-count').textContent())?.trim() ?? '';
+  const screenName = `Journey mega caps ${Date.now().toString(36)}`;
+
+  await step('save the screen', async () => {
+    await page.getByTestId('save-screen').click();
+    const dialog = page.getByRole('dialog', { name: 'Save screen' });
+    await dialog.getByLabel('Name').fill(screenName);
+    await dialog.getByTestId('screen-name-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+    const item = page.getByRole('button', { name: `Open “${screenName}”` });
+    await item.waitFor();
+    if ((await item.getAttribute('aria-current')) !== 'true') throw new Error('the saved screen is not marked open');
+    log(`saved "${screenName}"; the list has ${await page.locator('[data-testid=saved-screen]').count()} screen(s)`);
+  });
+
+  await step('explain the first row', async () => {
+    const first = page.locator('[data-testid=result-row]').first();
+    const sym = (await first.locator('a').first().textContent())?.trim();
+    await first.getByTestId('explain-row').click();
+    const panel = page.getByTestId('explain-panel');
+    await panel.locator('[data-testid=explain-clause]').first().waitFor();
+    const clauses = await panel.locator('[data-testid=explain-clause]').allTextContents();
+    log(`explain ${sym}: ${clauses.map((c) => c.replace(/\s+/g, ' ')).join(' | ')}`);
+    if (!clauses.some((c) => c.includes('market_cap'))) throw new Error('no market_cap clause in the explanation');
+    if (!clauses.every((c) => c.includes('Pass'))) throw new Error(`a matching row fails a clause: ${clauses.join(' | ')}`);
+    await screenshot(page, '04-explain');
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+    if (new URL(page.url()).pathname !== '/') throw new Error(`explain navigated away to ${page.url()}`);
+  });
+
+  await step('reload: the session survives (silent refresh), the screen is listed', async () => {
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.getByTestId('user-menu').waitFor();
+    await page.getByRole('button', { name: `Open “${screenName}”` }).waitFor();
+  });
+
+  await step('open the saved screen', async () => {
+    await page.locator('[data-testid=result-row]').first().waitFor();
+    await page.getByRole('button', { name: `Open “${screenName}”` }).click();
+    await page.getByTestId('filter-row').first().waitFor();
+    await page.waitForFunction(
+      (expected) => document.querySelector('[data-testid=result-count]')?.textContent?.trim() === expected,
+      filteredCount,
+      { timeout: STEP_TIMEOUT_MS },
+    );
+    log(`reopened "${screenName}": ${filteredCount}`);
+  });
 
   const symbol = await step('open the first result', async () => {
     const first = page.locator('[data-testid=result-row]').first();
@@ -175,7 +258,7 @@ async function main() {
   // Let late requests (live feed, stats) settle so their errors are caught too.
   await page.waitForTimeout(1000);
   checkProblems();
-  await screenshot(page, '03-stock');
+  await screenshot(page, '05-stock');
 
   log(`PASSED in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }

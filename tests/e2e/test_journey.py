@@ -116,12 +116,20 @@ def test_browser_journey(dev_stack: dict, tmp_path: Path) -> None:
         cwd=ROOT / "frontend",
         capture_output=True,
         text=True,
-        timeout=180,
-        env={**os.environ, "BASE_URL": dev_stack["base"], "SCREENSHOT_DIR": str(shots)},
+        timeout=240,
+        env={
+            **os.environ,
+            "BASE_URL": dev_stack["base"],
+            "SCREENSHOT_DIR": str(shots),
+            # the demo account make dev created in this run's state folder (the journey signs in with it)
+            "DEMO_LOGIN_FILE": str(dev_stack["state"] / "demo-login.json"),
+        },
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "PASSED" in result.stdout
-    assert (shots / "03-stock.png").stat().st_size > 10_000
+    assert 'saved "Journey mega caps' in result.stdout
+    assert (shots / "04-explain.png").stat().st_size > 10_000
+    assert (shots / "05-stock.png").stat().st_size > 10_000
 
 
 def test_websocket_subscriber_receives_quotes(dev_stack: dict) -> None:

@@ -1,13 +1,22 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, type ReactNode } from 'react';
 import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router-dom';
 import { AppLayout } from '@/components/layout/app-layout';
 import { RouteError } from '@/components/layout/route-error';
 import { Spinner } from '@/components/ui/spinner';
+import { MyScreensRoute } from './routes/my-screens';
 import { NotFoundRoute } from './routes/not-found';
 import { ScreenerRoute } from './routes/screener';
 
 // The stock page pulls in the charting library: load it on demand.
 const StockRoute = lazy(() => import('./routes/stock').then((m) => ({ default: m.StockRoute })));
+// Pages most visits never open.
+const LoginRoute = lazy(() => import('./routes/login').then((m) => ({ default: m.LoginRoute })));
+const RegisterRoute = lazy(() => import('./routes/login').then((m) => ({ default: m.RegisterRoute })));
+const SharedScreenRoute = lazy(() => import('./routes/shared-screen').then((m) => ({ default: m.SharedScreenRoute })));
+
+function Lazy({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<PageFallback />}>{children}</Suspense>;
+}
 
 function PageFallback() {
   return (
@@ -25,11 +34,36 @@ export const routes: RouteObject[] = [
     children: [
       { index: true, element: <ScreenerRoute /> },
       {
+        path: 'login',
+        element: (
+          <Lazy>
+            <LoginRoute />
+          </Lazy>
+        ),
+      },
+      {
+        path: 'register',
+        element: (
+          <Lazy>
+            <RegisterRoute />
+          </Lazy>
+        ),
+      },
+      { path: 'screens', element: <MyScreensRoute /> },
+      {
+        path: 'screens/shared/:token',
+        element: (
+          <Lazy>
+            <SharedScreenRoute />
+          </Lazy>
+        ),
+      },
+      {
         path: 'stocks/:symbol',
         element: (
-          <Suspense fallback={<PageFallback />}>
+          <Lazy>
             <StockRoute />
-          </Suspense>
+          </Lazy>
         ),
       },
       { path: '*', element: <NotFoundRoute /> },

@@ -50,7 +50,9 @@ export interface ScreenFilter {
 export type SortOrder = 'asc' | 'desc';
 
 export interface ScreenRequest {
-  filters: ScreenFilter[];
+  /** The builder's filters, or `query` (the screening language) for screens the builder cannot show. */
+  filters?: ScreenFilter[];
+  query?: string;
   sort?: string;
   order?: SortOrder;
   limit: number;
@@ -78,6 +80,29 @@ export interface ScreenResponse {
   count: number;
   as_of: string | null;
   snapshot_version?: number | null;
+  /** The screen's condition in canonical query text (null when unfiltered): what explain takes. */
+  query?: string | null;
+}
+
+/** GET /api/screens/explain?symbol&query[&as_of]: one symbol against each clause of a screen. */
+export interface ExplainClause {
+  clause: string;
+  /** The symbol's value of the clause's subject (null when missing). */
+  value: number | string | boolean | null;
+  /** The right-hand side as written: "100000000000", "sma200", ["0", "15"], ["Energy"]. */
+  threshold: string | number | (string | number)[] | null;
+  /** The threshold's value for this symbol when it is an expression (e.g. sma200), else null. */
+  threshold_value: number | string | null;
+  pass: boolean;
+}
+
+export interface ExplainResponse {
+  symbol: string;
+  query: string;
+  as_of: string;
+  snapshot_version: number;
+  pass: boolean;
+  clauses: ExplainClause[];
 }
 
 export interface SecuritySummary {

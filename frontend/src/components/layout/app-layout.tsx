@@ -1,30 +1,40 @@
 import { Link, NavLink, Outlet, ScrollRestoration } from 'react-router-dom';
+import { UserMenu } from '@/features/auth/components/user-menu';
 import { SymbolSearch } from '@/features/securities/components/symbol-search';
 import { cn } from '@/lib/cn';
+
+const navClass = ({ isActive }: { isActive: boolean }) =>
+  cn('whitespace-nowrap rounded px-2 py-1 text-[13px]', isActive ? 'bg-slate-800 text-white' : 'text-slate-400 hover:text-slate-100');
 
 export function AppLayout() {
   return (
     <div className="flex min-h-screen flex-col">
       <header className="sticky top-0 z-40 border-b border-slate-800 bg-slate-950/90 backdrop-blur">
         <div className="mx-auto flex h-12 w-full max-w-[1400px] items-center gap-4 px-4">
-          <Link to="/" className="flex items-center gap-2 font-semibold tracking-tight text-slate-50" aria-label="Stockscreen home">
+          <Link to="/" className="flex flex-none items-center gap-2 font-semibold tracking-tight text-slate-50" aria-label="Stockscreen home">
             <img src="/favicon.svg" alt="" className="h-6 w-6" />
-            <span className="text-[15px]">Stockscreen</span>
+            <span className="hidden text-[15px] min-[420px]:inline">Stockscreen</span>
           </Link>
           <nav className="hidden items-center gap-1 sm:flex">
             <NavLink
               to="/"
               end
-              className={({ isActive }) =>
-                cn('rounded px-2 py-1 text-[13px]', isActive ? 'bg-slate-800 text-white' : 'text-slate-400 hover:text-slate-100')
-              }
+              className={navClass}
             >
               Screener
             </NavLink>
+            <NavLink
+              to="/screens"
+              end
+              className={navClass}
+            >
+              My screens
+            </NavLink>
           </nav>
-          <div className="ml-auto w-full max-w-xs">
+          <div className="ml-auto w-full min-w-0 max-w-xs">
             <SymbolSearch />
           </div>
+          <UserMenu />
         </div>
       </header>
       <main className="flex-1">

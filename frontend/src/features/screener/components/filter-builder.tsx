@@ -16,6 +16,8 @@ export function FilterBuilder() {
   const addRow = useScreenerStore((s) => s.addRow);
   const clearRows = useScreenerStore((s) => s.clearRows);
   const applyPreset = useScreenerStore((s) => s.applyPreset);
+  const appliedQuery = useScreenerStore((s) => s.appliedQuery);
+  const clearQuery = useScreenerStore((s) => s.clearQuery);
   const queryClient = useQueryClient();
 
   const fields: ScreenerField[] = useMemo(() => fieldsQuery.data?.data ?? [], [fieldsQuery.data]);
@@ -75,7 +77,19 @@ export function FilterBuilder() {
 
         <div className="flex flex-col gap-1.5 px-3 py-2.5">
           {fieldsQuery.isError && <ErrorAlert title="Could not load screener fields" error={fieldsQuery.error} onRetry={() => void fieldsQuery.refetch()} />}
+          {appliedQuery && (
+            <div className="flex flex-wrap items-start gap-2 rounded-md border border-sky-900/70 bg-sky-950/30 px-3 py-2" data-testid="applied-query">
+              <div className="min-w-0 flex-1">
+                <p className="text-slate-300">This screen is a query the filter builder cannot show; adding filters replaces it.</p>
+                <code className="mt-1 block break-words font-mono text-xs text-sky-200">{appliedQuery}</code>
+              </div>
+              <button type="button" className="btn-ghost h-7 px-2" onClick={clearQuery}>
+                Clear query
+              </button>
+            </div>
+          )}
           {rows.length === 0 ? (
+            appliedQuery ? null : (
             <p className="py-1 text-slate-500">
               No filters: showing the whole universe. Pick a preset or{' '}
               <button type="button" className="text-sky-400 hover:underline" onClick={() => addRow()}>
@@ -83,6 +97,7 @@ export function FilterBuilder() {
               </button>
               .
             </p>
+            )
           ) : (
             rows.map((row) => <FilterRowEditor key={row.id} row={row} fields={fields} fieldsById={fieldsById} />)
           )}

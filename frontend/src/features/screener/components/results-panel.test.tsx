@@ -8,11 +8,12 @@ import { jsonResponse, renderWithProviders } from '@/test/utils';
 
 type Handler = (url: string, init?: RequestInit) => Response | Promise<Response>;
 
-function stubApi(screenHandler: Handler) {
+function stubApi(screenHandler: Handler, explainHandler?: Handler) {
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = String(input);
     if (url.startsWith('/api/screener/fields')) return jsonResponse(fieldsFixture);
     if (url.startsWith('/api/screens/run')) return screenHandler(url, init);
+    if (url.startsWith('/api/screens/explain') && explainHandler) return explainHandler(url, init);
     return jsonResponse({ error: { code: 'not_found', message: 'nope', request_id: 'r' } }, 404);
   });
   vi.stubGlobal('fetch', fetchMock);
@@ -94,5 +95,53 @@ describe('screener results', () => {
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveTextContent('Unknown field "foo"');
     expect(alert).toHaveTextContent('req-9');
+  });
+
+  it('explains a row: each clause with the value, the threshold and pass or fail', async () => {
+    const query = 'market_cap > 100000000000 and pe < 15';
+    const fetchMock = stubApi(
+      () => jsonResponse({ ...screenFixture, query }),
+      () =>
+        jsonResponse({
+          symbol: 'AAPL',
+          query,
+          as_of: '2018-02-07',
+          snapshot_version: 3,
+          pass: false,
+          clauses: [
+            { clause: 'market_cap > 100000000000', value: 809508034020, threshold: '100000000000', threshold_value: null, pass: true },
+            { clause: 'pe < 15', value: 16.86, threshold: '15', threshold_value: null, pass: false },
+          ],
+        }),
+    );
+    const { router } = renderWithProviders(<ScreenerRoute />);
+    const rows = await screen.findAllByTestId('result-row');
+    const trigger = within(rows[0]!).getByRole('button', { name: /Explain AAPL/ });
+    await userEvent.click(trigger);
+
+    const panel = await screen.findByTestId('explain-panel');
+    const clauses = await within(panel).findAllByTestId('explain-clause');
+    expect(clauses.map((c) => Array.from(c.querySelectorAll('td')).map((td) => td.textContent))).toEqual([
+      ['market_cap > 100000000000', '$809.51B', '$100.00B', '✓Pass'],
+      ['pe < 15', '16.86', '15.00', '✗Fail'],
+    ]);
+    expect(panel).toHaveTextContent('AAPLdoes not match this screen');
+    const explainUrl = String(fetchMock.mock.calls.find(([u]) => String(u).startsWith('/api/screens/explain'))![0]);
+    expect(Object.fromEntries(new URL(explainUrl, 'http://x').searchParams)).toEqual({ symbol: 'AAPL', query, as_of: '2018-02-07' });
+
+    // Clicking inside the popover stays on the screener; Escape closes it and gives focus back.
+    await userEvent.click(within(panel).getByText('pe < 15'));
+    expect(router.state.location.pathname).toBe('/');
+    await userEvent.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByTestId('explain-panel')).not.toBeInTheDocument());
+    expect(trigger).toHaveFocus();
+    expect(router.state.location.pathname).toBe('/');
+  });
+
+  it('has nothing to explain without filters', async () => {
+    stubApi(() => jsonResponse({ ...screenFixture, query: null }));
+    renderWithProviders(<ScreenerRoute />);
+    await screen.findAllByTestId('result-row');
+    expect(screen.queryByTestId('explain-row')).not.toBeInTheDocument();
   });
 });

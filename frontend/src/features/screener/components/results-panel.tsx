@@ -5,6 +5,7 @@ import { OP_LABELS, PAGE_SIZE } from '../stores/filter-model';
 import { selectScreenRequest, useScreenerStore } from '../stores/screener-store';
 import { useRunScreen } from '../api/run-screen';
 import { useFields } from '@/api/get-fields';
+import { Pagination, ResultCount } from './results-chrome';
 import { ResultsTable } from './results-table';
 import { formatByUnit } from '@/lib/format';
 import type { ScreenFilter, ScreenerField } from '@/types/api';
@@ -18,12 +19,12 @@ function describeFilter(filter: ScreenFilter, field: ScreenerField | undefined):
 }
 
 export function ResultsPanel() {
-  const { applied, sort, order, page } = useScreenerStore(
-    useShallow((s) => ({ applied: s.applied, sort: s.sort, order: s.order, page: s.page })),
+  const { applied, appliedQuery, sort, order, page } = useScreenerStore(
+    useShallow((s) => ({ applied: s.applied, appliedQuery: s.appliedQuery, sort: s.sort, order: s.order, page: s.page })),
   );
   const toggleSort = useScreenerStore((s) => s.toggleSort);
   const setPage = useScreenerStore((s) => s.setPage);
-  const request = selectScreenRequest({ applied, sort, order, page });
+  const request = selectScreenRequest({ applied, appliedQuery, sort, order, page });
   const query = useRunScreen(request);
   const fields = useFields();
   const fieldsById = new Map((fields.data?.data ?? []).map((f) => [f.id, f]));
@@ -38,9 +39,7 @@ export function ResultsPanel() {
     <section className="card overflow-hidden" aria-label="Results">
       <div className="flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-slate-800 px-3 py-2">
         <h2 className="text-sm font-semibold text-slate-100">Results</h2>
-        <span data-testid="result-count" className="tabular rounded bg-slate-800 px-2 py-0.5 text-xs font-medium text-slate-200" aria-live="polite">
-          {data ? `${total.toLocaleString('en-US')} ${total === 1 ? 'stock' : 'stocks'}` : query.isError ? 'No results' : 'Loading…'}
-        </span>
+        <ResultCount count={data?.count} isError={query.isError} />
         {query.isFetching && <Spinner />}
         <div className="flex min-w-0 flex-wrap items-center gap-1">
           {applied.map((f, i) => (
@@ -48,6 +47,11 @@ export function ResultsPanel() {
               {describeFilter(f, fieldsById.get(f.field))}
             </span>
           ))}
+          {appliedQuery && (
+            <span className="chip max-w-full border-sky-900 bg-sky-950/50 font-mono text-sky-200" title={appliedQuery}>
+              <span className="truncate">{appliedQuery}</span>
+            </span>
+          )}
         </div>
         {data?.as_of && <span className="ml-auto text-xs text-slate-500">Data as of {data.as_of}</span>}
       </div>
@@ -79,29 +83,14 @@ export function ResultsPanel() {
               onSort={toggleSort}
               offset={request.offset}
               dimmed={query.isPlaceholderData}
+              explain={data.query ? { query: data.query, asOf: data.as_of } : null}
             />
           )}
           <div className="flex items-center justify-between gap-3 border-t border-slate-800 px-3 py-2 text-xs text-slate-400">
             <span className="tabular">
               {total > 0 ? `Showing ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : ''}
             </span>
-            <nav className="flex items-center gap-2" aria-label="Pagination">
-              <button type="button" className="btn-secondary h-7 px-2" disabled={page === 0} onClick={() => setPage(page - 1)} data-testid="prev-page">
-                ← Prev
-              </button>
-              <span className="tabular">
-                Page {Math.min(page + 1, pages)} of {pages}
-              </span>
-              <button
-                type="button"
-                className="btn-secondary h-7 px-2"
-                disabled={page + 1 >= pages}
-                onClick={() => setPage(page + 1)}
-                data-testid="next-page"
-              >
-                Next →
-              </button>
-            </nav>
+            <Pagination page={page} pages={pages} onPage={setPage} />
           </div>
         </>
       )}

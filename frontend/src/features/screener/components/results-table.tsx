@@ -3,6 +3,7 @@ import { Link, useNavigate } from 'react-router-dom';
 import { cn } from '@/lib/cn';
 import { changeClass, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
 import type { ScreenRow, SortOrder } from '@/types/api';
+import { ExplainPopover } from './explain-popover';
 
 interface Column {
   id: string;
@@ -93,13 +94,17 @@ export function ResultsTable({
   onSort,
   offset,
   dimmed,
+  explain,
 }: {
   rows: ScreenRow[];
   sort: string;
   order: SortOrder;
-  onSort: (field: string) => void;
+  /** Without it the headers only show the sort (a shared screen's order is fixed). */
+  onSort?: (field: string) => void;
   offset: number;
   dimmed?: boolean;
+  /** The screen the rows came from: each row gets an explain control. */
+  explain?: { query: string; asOf?: string | null } | null;
 }) {
   const navigate = useNavigate();
   const open = (symbol: string) => navigate(`/stocks/${encodeURIComponent(symbol)}`);
@@ -121,23 +126,38 @@ export function ResultsTable({
                   aria-sort={active ? (order === 'asc' ? 'ascending' : 'descending') : 'none'}
                   className={cn('px-2 py-0 font-medium', col.align === 'right' ? 'text-right' : 'text-left')}
                 >
-                  <button
-                    type="button"
-                    title={col.title ? `Sort by ${col.title}` : `Sort by ${col.label}`}
-                    data-testid={`sort-${col.id}`}
-                    onClick={() => onSort(col.id)}
-                    className={cn(
-                      'inline-flex h-8 items-center gap-1 uppercase hover:text-slate-100',
-                      col.align === 'right' && 'flex-row-reverse',
-                      active && 'text-slate-100',
-                    )}
-                  >
-                    {col.label}
-                    <SortIcon active={active} order={order} />
-                  </button>
+                  {onSort ? (
+                    <button
+                      type="button"
+                      title={col.title ? `Sort by ${col.title}` : `Sort by ${col.label}`}
+                      data-testid={`sort-${col.id}`}
+                      onClick={() => onSort(col.id)}
+                      className={cn(
+                        'inline-flex h-8 items-center gap-1 uppercase hover:text-slate-100',
+                        col.align === 'right' && 'flex-row-reverse',
+                        active && 'text-slate-100',
+                      )}
+                    >
+                      {col.label}
+                      <SortIcon active={active} order={order} />
+                    </button>
+                  ) : (
+                    <span
+                      title={col.title}
+                      className={cn('inline-flex h-8 items-center gap-1 uppercase', col.align === 'right' && 'flex-row-reverse', active && 'text-slate-100')}
+                    >
+                      {col.label}
+                      {active && <SortIcon active order={order} />}
+                    </span>
+                  )}
                 </th>
               );
             })}
+            {explain && (
+              <th scope="col" className="w-9 px-1 py-2">
+                <span className="sr-only">Explain</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -146,12 +166,15 @@ export function ResultsTable({
               key={row.symbol}
               data-testid="result-row"
               tabIndex={0}
-              onClick={(e: MouseEvent) => {
-                if ((e.target as HTMLElement).closest('a')) return;
+              onClick={(e: MouseEvent<HTMLTableRowElement>) => {
+                // Not for links and buttons in the row, nor for clicks in its popovers (portalled elsewhere
+                // in the DOM, but React bubbles their events through the row).
+                const target = e.target as HTMLElement;
+                if (!e.currentTarget.contains(target) || target.closest('a, button')) return;
                 open(row.symbol);
               }}
-              onKeyDown={(e: KeyboardEvent) => {
-                if (e.key === 'Enter') open(row.symbol);
+              onKeyDown={(e: KeyboardEvent<HTMLTableRowElement>) => {
+                if (e.key === 'Enter' && e.target === e.currentTarget) open(row.symbol);
               }}
               className="cursor-pointer border-b border-slate-800/60 odd:bg-slate-900/30 hover:bg-slate-800/60 focus:bg-slate-800/60 focus:outline-none"
             >
@@ -164,6 +187,11 @@ export function ResultsTable({
                   {col.render(row)}
                 </td>
               ))}
+              {explain && (
+                <td className="px-1 py-1 text-center">
+                  <ExplainPopover symbol={row.symbol} query={explain.query} asOf={explain.asOf} />
+                </td>
+              )}
             </tr>
           ))}
         </tbody>

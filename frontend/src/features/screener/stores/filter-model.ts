@@ -97,12 +97,14 @@ export function buildFilters(rows: FilterRow[]): BuildResult {
 
 export function buildScreenRequest(args: {
   filters: ScreenFilter[];
+  /** A screen in query text (opened from a saved screen the builder cannot show) instead of filters. */
+  query?: string | null;
   sort: string;
   order: SortOrder;
   page: number;
 }): ScreenRequest {
   return {
-    filters: args.filters,
+    ...(args.query ? { query: args.query } : { filters: args.filters }),
     sort: args.sort,
     order: args.order,
     limit: PAGE_SIZE,

@@ -1,5 +1,6 @@
 import { create } from 'zustand';
-import type { FieldType, FilterOp, ScreenFilter, SortOrder } from '@/types/api';
+import type { FieldType, FilterOp, ScreenFilter, ScreenerField, SortOrder } from '@/types/api';
+import { astToFilters, filtersToAst, filtersToRows, type Cond } from './filter-ast';
 import {
   buildFilters,
   buildScreenRequest,
@@ -26,6 +27,10 @@ export interface ScreenerState {
   order: SortOrder;
   page: number;
   activePreset: string | null;
+  /** A screen in query text that the builder cannot show (applied instead of `applied`). */
+  appliedQuery: string | null;
+  /** The saved screen last opened, if any. */
+  openScreenId: string | null;
 
   addRow: (init?: { field?: string; fieldType?: FieldType }) => void;
   removeRow: (id: string) => void;
@@ -36,7 +41,18 @@ export interface ScreenerState {
   run: () => boolean;
   toggleSort: (field: string) => void;
   setPage: (page: number) => void;
+  /** Open a saved or shared screen: into the builder when it can show it, else as query text. */
+  loadScreen: (screen: LoadableScreen, fields: ScreenerField[]) => void;
+  clearQuery: () => void;
   reset: () => void;
+}
+
+export interface LoadableScreen {
+  id?: string;
+  query: string;
+  ast: unknown;
+  sort: string;
+  order: string;
 }
 
 const initial = {
@@ -47,6 +63,8 @@ const initial = {
   order: DEFAULT_ORDER,
   page: 0,
   activePreset: null as string | null,
+  appliedQuery: null as string | null,
+  openScreenId: null as string | null,
 };
 
 export const useScreenerStore = create<ScreenerState>()((set, get) => ({
@@ -112,7 +130,7 @@ export const useScreenerStore = create<ScreenerState>()((set, get) => ({
       order: preset.order ?? get().order,
     });
     get().run();
-    set({ activePreset: preset.id });
+    set({ activePreset: preset.id, openScreenId: null });
   },
 
   run: () => {
@@ -121,7 +139,9 @@ export const useScreenerStore = create<ScreenerState>()((set, get) => ({
       set({ rowErrors: result.errors });
       return false;
     }
-    set({ applied: result.filters, rowErrors: {}, page: 0 });
+    // With no builder rows, a screen opened as query text stays applied; any row replaces it.
+    const keepQuery = result.filters.length === 0 && get().appliedQuery !== null;
+    set({ applied: result.filters, rowErrors: {}, page: 0, appliedQuery: keepQuery ? get().appliedQuery : null });
     return true;
   },
 
@@ -135,9 +155,43 @@ export const useScreenerStore = create<ScreenerState>()((set, get) => ({
 
   setPage: (page) => set({ page: Math.max(0, page) }),
 
+  loadScreen: (screen, fields) => {
+    const filters = astToFilters(screen.ast, fields);
+    const base = {
+      sort: screen.sort,
+      order: (screen.order === 'asc' ? 'asc' : 'desc') as SortOrder,
+      page: 0,
+      rowErrors: {},
+      activePreset: null,
+      openScreenId: screen.id ?? null,
+    };
+    if (filters === null && screen.query) {
+      set({ ...base, rows: [], applied: [], appliedQuery: screen.query });
+      return;
+    }
+    const list = filters ?? [];
+    set({ ...base, rows: filtersToRows(list, fields).map((r) => ({ ...r, id: newId() })), applied: list, appliedQuery: null });
+  },
+
+  clearQuery: () => set({ appliedQuery: null, applied: [], page: 0, openScreenId: null }),
+
   reset: () => set({ ...initial }),
 }));
 
-export function selectScreenRequest(s: Pick<ScreenerState, 'applied' | 'sort' | 'order' | 'page'>) {
-  return buildScreenRequest({ filters: s.applied, sort: s.sort, order: s.order, page: s.page });
+export function selectScreenRequest(s: Pick<ScreenerState, 'applied' | 'sort' | 'order' | 'page'> & { appliedQuery?: string | null }) {
+  return buildScreenRequest({ filters: s.applied, query: s.appliedQuery, sort: s.sort, order: s.order, page: s.page });
+}
+
+/** What "save this screen" stores: the applied condition (query text or AST) and the sort. */
+export interface ScreenDefinition {
+  query: string | null;
+  ast: Cond | null;
+  sort: string;
+  order: SortOrder;
+}
+
+export function selectScreenDefinition(s: Pick<ScreenerState, 'applied' | 'appliedQuery' | 'sort' | 'order'>): ScreenDefinition {
+  return s.appliedQuery
+    ? { query: s.appliedQuery, ast: null, sort: s.sort, order: s.order }
+    : { query: null, ast: filtersToAst(s.applied), sort: s.sort, order: s.order };
 }
