@@ -164,6 +164,7 @@ def add_headers(request: Request | None, headers: dict[str, str]) -> None:
         request.context.setdefault(_CTX_HEADERS, {}).update(headers)
 
 
+@functools.cache
 def _logger() -> Logger:
     from stockscreen.observability import logger
 

@@ -16,16 +16,17 @@ class LazyModule:
     """Stands for the module ``name`` and imports it on first attribute access.
 
     ``importlib.import_module`` holds the import lock, so a second thread waits for the first one's import
-    to finish rather than seeing half a module; afterwards each access is a ``sys.modules`` lookup.
+    to finish rather than seeing half a module. Each attribute is kept once read (the modules behind these
+    hold classes defined once), so later reads are plain attribute lookups.
     """
-
-    __slots__ = ("_name",)
 
     def __init__(self, name: str) -> None:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
+        value = getattr(importlib.import_module(self._name), attr)
+        setattr(self, attr, value)
+        return value
 
     def __repr__(self) -> str:
         return f"<lazy module {self._name!r}>"
