@@ -11,6 +11,7 @@ import contextlib
 import csv
 import gzip
 import io
+import json
 import os
 import statistics
 import subprocess
@@ -146,6 +147,54 @@ def _time_handler(app: Any, event: dict[str, Any], n: int, before: Callable[[], 
             sink.seek(0)
             sink.truncate()
     return samples
+
+
+_FIRST_REQUEST = """
+import json, sys, time, types
+sys.path.insert(0, "functions/api")
+event = json.loads(sys.stdin.read())
+ctx = types.SimpleNamespace(function_name="stockscreen-api", aws_request_id="bench", memory_limit_in_mb=512)
+t = time.perf_counter()
+import app
+resp = app.app(event, ctx)
+ms = (time.perf_counter() - t) * 1000
+assert resp["statusCode"] == 200, resp
+print(ms)
+"""
+
+
+def test_cold_first_request(loaded: list[str], stack_env: dict[str, str]) -> None:
+    """What a cold Lambda spends before its first answer: ``import app`` plus the first request, each run in a
+    fresh interpreter (a response-cache miss: the snapshot version moves before each run), beside the floor."""
+    make = _event_factory(load_api())
+    r = redis.Redis.from_url(stack_env["REDIS_URL"])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    events = {
+        "bars": make("GET", BARS, BARS_QS),
+        "quotes50": make("GET", "/quotes", {"symbols": ",".join(loaded)}),
+        "health": make("GET", "/health", {}),
+    }
+
+    def run(event: dict[str, Any]) -> float:
+        r.incr("snapshot:version")
+        out = subprocess.run(
+            [sys.executable, "-c", _FIRST_REQUEST],
+            input=json.dumps(event),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return float(out.stdout.strip().splitlines()[-1])
+
+    run(events["health"])  # writes the bytecode
+    runs: dict[str, list[float]] = {name: [] for name in events}
+    for _ in range(5):
+        for name, event in events.items():
+            runs[name].append(run(event))
+    for name, samples in runs.items():
+        bench(f"api_cold_first_request_{name}", statistics.median(samples), "ms")
 
 
 def test_warm_handler(loaded: list[str], stack_env: dict[str, str]) -> None:
