@@ -75,42 +75,41 @@ def loaded(stack_env: dict[str, str]) -> Iterator[list[str]]:
     api_settings.cache_clear()
 
 
+_IMPORT = (
+    "import sys, time; sys.path.insert(0, 'functions/api'); t = time.perf_counter(); "
+    "{stmt}; print((time.perf_counter() - t) * 1000)"
+)
+
+
+def _fresh_ms(code: str, stdin: str | None = None) -> float:
+    """Run ``code`` in a fresh interpreter from the project root; it prints its own figure (ms) last.
+
+    ``PYTHONDONTWRITEBYTECODE`` is dropped: the first run writes the project's bytecode, as a Lambda package
+    built with its bytecode has it (site-packages, the floor, was compiled at install)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=stdin, cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def test_cold_import(stack_env: dict[str, str]) -> None:
     """Wall time of ``import app`` in a fresh interpreter, beside its floor measured in the same run.
 
     Floor: ``import chalice.app``, the framework the handler module cannot start without. The older peer
     (the data-access libraries most routes use) is kept for comparison with earlier runs. The runs are
-    interleaved so that load from other processes falls on all three alike. The project's own modules are
-    byte-compiled first (``PYTHONDONTWRITEBYTECODE`` would otherwise make every run compile them, while the
-    site-packages peers were compiled at install), as in a Lambda package built with its bytecode.
+    interleaved so that load from other processes falls on all three alike; the first run is not counted.
     """
-    code = (
-        "import sys, time; sys.path.insert(0, 'functions/api'); t = time.perf_counter(); "
-        "{stmt}; print((time.perf_counter() - t) * 1000)"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     stmts = {
         "api_cold_import": "import app",
         "api_cold_import_floor": "import chalice.app",
         "peer_chalice_sqlalchemy_redis_boto3_import": "import chalice.app, sqlalchemy, redis, boto3, pydantic",
     }
-
-    def run(stmt: str) -> float:
-        out = subprocess.run(
-            [sys.executable, "-c", code.format(stmt=stmt)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return float(out.stdout.strip().splitlines()[-1])
-
-    run(stmts["api_cold_import"])  # writes the bytecode of app.py's imports
+    _fresh_ms(_IMPORT.format(stmt="import app"))
     runs: dict[str, list[float]] = {name: [] for name in stmts}
     for _ in range(7):
         for name, stmt in stmts.items():
-            runs[name].append(run(stmt))
+            runs[name].append(_fresh_ms(_IMPORT.format(stmt=stmt)))
     medians = {name: statistics.median(samples) for name, samples in runs.items()}
     for name, value in medians.items():
         bench(name, value, "ms")
@@ -165,30 +164,24 @@ print(ms)
 
 def test_cold_first_request(loaded: list[str], stack_env: dict[str, str]) -> None:
     """What a cold Lambda spends before its first answer: ``import app`` plus the first request, each run in a
-    fresh interpreter (a response-cache miss: the snapshot version moves before each run), beside the floor."""
+    fresh interpreter (a response-cache miss: the snapshot version moves before each run), interleaved with
+    ``import app`` alone, the peer in the same run."""
     make = _event_factory(load_api())
     r = redis.Redis.from_url(stack_env["REDIS_URL"])
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    events = {
+    events: dict[str, dict[str, Any] | None] = {
+        "import_only": None,
         "bars": make("GET", BARS, BARS_QS),
         "quotes50": make("GET", "/quotes", {"symbols": ",".join(loaded)}),
         "health": make("GET", "/health", {}),
     }
 
-    def run(event: dict[str, Any]) -> float:
+    def run(event: dict[str, Any] | None) -> float:
+        if event is None:
+            return _fresh_ms(_IMPORT.format(stmt="import app"))
         r.incr("snapshot:version")
-        out = subprocess.run(
-            [sys.executable, "-c", _FIRST_REQUEST],
-            input=json.dumps(event),
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return float(out.stdout.strip().splitlines()[-1])
+        return _fresh_ms(_FIRST_REQUEST, json.dumps(event))
 
-    run(events["health"])  # writes the bytecode
+    run(events["health"])  # not counted: writes the bytecode
     runs: dict[str, list[float]] = {name: [] for name in events}
     for _ in range(5):
         for name, event in events.items():
