@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import boto3
 import redis
 
 from stockscreen.config import core_settings
@@ -20,7 +19,12 @@ def get_redis() -> redis.Redis:
 
 @cache
 def aws_client(service: str, endpoint_url: str | None = None) -> Any:
-    """A boto3 client for ``service``; the endpoint comes from settings (LocalStack/moto) or AWS."""
+    """A boto3 client for ``service``; the endpoint comes from settings (LocalStack/moto) or AWS.
+
+    boto3 is imported here, on the first call: the API's public reads reach Redis through this module
+    but no AWS service, and need not pay for boto3 in a cold Lambda's first request."""
+    import boto3
+
     s = core_settings()
     return boto3.client(
         service,  # type: ignore[call-overload]

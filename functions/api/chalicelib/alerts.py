@@ -2,63 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import ConfigDict, StringConstraints
 
-from chalicelib.common import Page, alert_rules
+from chalicelib.common import alert_rules
 from chalicelib.http import json_body, query, route
-from chalicelib.models import ApiModel
+from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
 from chalicelib.security import principal
-from stockscreen.alert_rules import AlertRule
+
+if TYPE_CHECKING:
+    from chalicelib.schemas import alerts as schema
+else:
+    schema = LazyModule("chalicelib.schemas.alerts")
 
 bp = Blueprint(__name__)
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
-
-
-class AlertCreate(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Name | None = None
-    rule: AlertRule
-    active: bool = True
-
-
-class AlertUpdate(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Name | None = None
-    rule: AlertRule | None = None
-    active: bool | None = None
-
-
-class AlertsQuery(Page):
-    active: bool | None = None
-
-
-class AlertPublic(ApiModel):
-    id: str
-    name: str | None
-    active: bool
-    rule: dict[str, Any]
-    created_at: str
-    updated_at: str
-
-
-class AlertsPublic(ApiModel):
-    data: list[AlertPublic]
-    count: int
 
 
 def _id(alert_id: str) -> str:
     return uuid_path(alert_id, "alert")
 
 
-@route(bp, "/alerts", methods=["GET"], auth="required", feature="alerts", params=AlertsQuery, response=AlertsPublic)
+@route(
+    bp,
+    "/alerts",
+    methods=["GET"],
+    auth="required",
+    feature="alerts",
+    params=lambda: schema.AlertsQuery,
+    response=lambda: schema.AlertsPublic,
+)
 def list_alerts() -> dict[str, Any]:
     """The caller's alerts, oldest first."""
-    q = query(bp.current_request, AlertsQuery)
+    q = query(bp.current_request, schema.AlertsQuery)
     data, total = alert_rules().list_mine(principal().user_id, q.request(), q.active)
     return {"data": data, "count": total}
 
@@ -69,18 +46,26 @@ def list_alerts() -> dict[str, Any]:
     methods=["POST"],
     auth="required",
     feature="alerts",
-    body=AlertCreate,
-    response=AlertPublic,
+    body=lambda: schema.AlertCreate,
+    response=lambda: schema.AlertPublic,
     status=201,
 )
 def create_alert() -> dict[str, Any]:
     """Create an alert; active alerts count against the plan's quota."""
-    b = json_body(bp.current_request, AlertCreate)
+    b = json_body(bp.current_request, schema.AlertCreate)
     p = principal()
     return alert_rules().create(p.user_id, p.role, b.name, b.rule, b.active)
 
 
-@route(bp, "/alerts/{alert_id}", methods=["GET"], auth="required", feature="alerts", response=AlertPublic, owned=True)
+@route(
+    bp,
+    "/alerts/{alert_id}",
+    methods=["GET"],
+    auth="required",
+    feature="alerts",
+    response=lambda: schema.AlertPublic,
+    owned=True,
+)
 def get_alert(alert_id: str) -> dict[str, Any]:
     """One alert."""
     return alert_rules().get(principal().user_id, _id(alert_id))
@@ -92,13 +77,13 @@ def get_alert(alert_id: str) -> dict[str, Any]:
     methods=["PATCH"],
     auth="required",
     feature="alerts",
-    body=AlertUpdate,
-    response=AlertPublic,
+    body=lambda: schema.AlertUpdate,
+    response=lambda: schema.AlertPublic,
     owned=True,
 )
 def update_alert(alert_id: str) -> dict[str, Any]:
     """Rename, change the rule, pause or resume an alert."""
-    b = json_body(bp.current_request, AlertUpdate)
+    b = json_body(bp.current_request, schema.AlertUpdate)
     p = principal()
     kw: dict[str, Any] = {"rule": b.rule, "active": b.active}
     if "name" in b.model_fields_set:

@@ -2,98 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.http import json_body, query, route
-from chalicelib.models import ApiModel
+from chalicelib.lazy import LazyModule
 from chalicelib.security import auth_service, header, origin_of, principal
-from stockscreen.auth.service import Session
-from stockscreen.auth.settings import api_settings
 from stockscreen.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from chalicelib.schemas import auth as schema
+    from stockscreen.auth.service import Session
+else:
+    schema = LazyModule("chalicelib.schemas.auth")
 
 bp = Blueprint(__name__)
 
 REFRESH_COOKIE = "refresh_token"
 COOKIE_PATH = "/api/auth"
-
-Password = Annotated[str, StringConstraints(min_length=10, max_length=256)]
-Email = Annotated[
-    str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$", max_length=254, strip_whitespace=True)
-]
-DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
-
-
-class RegisterBody(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    email: Email
-    password: Password
-    display_name: DisplayName | None = None
-
-
-class LoginBody(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    email: Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-
-
-class UserPublic(ApiModel):
-    id: str
-    email: str
-    display_name: str | None
-    role: str
-    disabled: bool
-    created_at: str
-    last_login_at: str | None
-
-
-class TokenPublic(ApiModel):
-    access_token: str
-    token_type: str = "Bearer"  # noqa: S105 (the scheme name)
-    expires_in: int
-    user: UserPublic
-
-
-class MeUpdate(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    display_name: DisplayName | None
-
-
-class PasswordChange(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    new_password: Password
-
-
-class ApiKeyCreate(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
-
-
-class ApiKeyPublic(ApiModel):
-    id: str
-    name: str
-    prefix: str
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
-
-
-class ApiKeyCreated(ApiKeyPublic):
-    key: str = Field(description="The secret; shown once, stored only as a hash")
-
-
-class ApiKeysPublic(ApiModel):
-    data: list[ApiKeyPublic]
-    count: int
-
-
-class Page(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: Annotated[int, Field(ge=1, le=100)] = 50
-    offset: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 def _cookie(value: str, max_age: int) -> str:
@@ -101,7 +28,9 @@ def _cookie(value: str, max_age: int) -> str:
 
 
 def _session_response(session: Session, status: int = 200) -> Response:
-    body = TokenPublic(access_token=session.access_token, expires_in=session.expires_in, user=session.user)  # type: ignore[arg-type]
+    from stockscreen.auth.settings import api_settings
+
+    body = schema.TokenPublic(access_token=session.access_token, expires_in=session.expires_in, user=session.user)  # type: ignore[arg-type]
     return Response(
         body=body.model_dump(),
         status_code=status,
@@ -122,22 +51,38 @@ def _refresh_cookie() -> str | None:
     return None
 
 
-@route(bp, "/auth/register", methods=["POST"], auth="none", body=RegisterBody, response=TokenPublic, status=201)
+@route(
+    bp,
+    "/auth/register",
+    methods=["POST"],
+    auth="none",
+    body=lambda: schema.RegisterBody,
+    response=lambda: schema.TokenPublic,
+    status=201,
+)
 def register() -> Response:
     """Create an account (free plan) and sign in."""
-    b = json_body(bp.current_request, RegisterBody)
+    b = json_body(bp.current_request, schema.RegisterBody)
     session = auth_service().register(str(b.email), b.password, b.display_name, origin_of(bp.current_request))
     return _session_response(session, 201)
 
 
-@route(bp, "/auth/login", methods=["POST"], auth="none", body=LoginBody, response=TokenPublic, errors=(401,))
+@route(
+    bp,
+    "/auth/login",
+    methods=["POST"],
+    auth="none",
+    body=lambda: schema.LoginBody,
+    response=lambda: schema.TokenPublic,
+    errors=(401,),
+)
 def login() -> Response:
     """Sign in with email and password; sets the refresh-token cookie."""
-    b = json_body(bp.current_request, LoginBody)
+    b = json_body(bp.current_request, schema.LoginBody)
     return _session_response(auth_service().login(b.email, b.password, origin_of(bp.current_request)))
 
 
-@route(bp, "/auth/refresh", methods=["POST"], auth="none", response=TokenPublic, errors=(401,))
+@route(bp, "/auth/refresh", methods=["POST"], auth="none", response=lambda: schema.TokenPublic, errors=(401,))
 def refresh() -> Response:
     """Exchange the refresh-token cookie for a new access token; the cookie is rotated."""
     token = _refresh_cookie()
@@ -155,23 +100,39 @@ def logout() -> Response:
     return Response(body="", status_code=204, headers={"Set-Cookie": _cookie("", 0)})
 
 
-@route(bp, "/me", methods=["GET"], auth="required", feature="account", response=UserPublic)
+@route(bp, "/me", methods=["GET"], auth="required", feature="account", response=lambda: schema.UserPublic)
 def me() -> dict[str, Any]:
     """The signed-in user."""
     return auth_service().me(principal().user_id)
 
 
-@route(bp, "/me", methods=["PATCH"], auth="required", feature="account", body=MeUpdate, response=UserPublic)
+@route(
+    bp,
+    "/me",
+    methods=["PATCH"],
+    auth="required",
+    feature="account",
+    body=lambda: schema.MeUpdate,
+    response=lambda: schema.UserPublic,
+)
 def update_me() -> dict[str, Any]:
     """Update the signed-in user's profile."""
-    b = json_body(bp.current_request, MeUpdate)
+    b = json_body(bp.current_request, schema.MeUpdate)
     return auth_service().update_me(principal().user_id, b.display_name)
 
 
-@route(bp, "/me/password", methods=["POST"], auth="required", feature="account", body=PasswordChange, status=204)
+@route(
+    bp,
+    "/me/password",
+    methods=["POST"],
+    auth="required",
+    feature="account",
+    body=lambda: schema.PasswordChange,
+    status=204,
+)
 def change_password() -> Response:
     """Change the password; every refresh token of the account is revoked."""
-    b = json_body(bp.current_request, PasswordChange)
+    b = json_body(bp.current_request, schema.PasswordChange)
     p = principal()
     if p.via != "jwt":
         raise Unauthorized("sign in with your password to change it")
@@ -179,10 +140,18 @@ def change_password() -> Response:
     return Response(body="", status_code=204, headers={"Set-Cookie": _cookie("", 0)})
 
 
-@route(bp, "/me/api-keys", methods=["GET"], auth="required", feature="api_keys", params=Page, response=ApiKeysPublic)
+@route(
+    bp,
+    "/me/api-keys",
+    methods=["GET"],
+    auth="required",
+    feature="api_keys",
+    params=lambda: schema.Page,
+    response=lambda: schema.ApiKeysPublic,
+)
 def list_api_keys() -> dict[str, Any]:
     """The caller's API keys (prefix only; the secret is never shown again)."""
-    q = query(bp.current_request, Page)
+    q = query(bp.current_request, schema.Page)
     data, total = auth_service().list_api_keys(principal().user_id, q.limit, q.offset)
     return {"data": data, "count": total}
 
@@ -193,13 +162,13 @@ def list_api_keys() -> dict[str, Any]:
     methods=["POST"],
     auth="required",
     feature="api_keys",
-    body=ApiKeyCreate,
-    response=ApiKeyCreated,
+    body=lambda: schema.ApiKeyCreate,
+    response=lambda: schema.ApiKeyCreated,
     status=201,
 )
 def create_api_key() -> dict[str, Any]:
     """Create an API key (premium); the full key is returned once."""
-    b = json_body(bp.current_request, ApiKeyCreate)
+    b = json_body(bp.current_request, schema.ApiKeyCreate)
     p = principal()
     if p.via != "jwt":
         raise Unauthorized("API keys cannot create API keys; sign in")

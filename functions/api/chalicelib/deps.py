@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from stockscreen.db.engine import get_engine
-from stockscreen.market.repository import MarketRepository
+if TYPE_CHECKING:
+    from stockscreen.market.repository import MarketRepository
 
 
 @cache
 def market() -> MarketRepository:
+    from stockscreen.db.engine import get_engine
+    from stockscreen.market.repository import MarketRepository
+
     return MarketRepository(get_engine())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib.http import route
-from stockscreen.health import check_all
 
 bp = Blueprint(__name__)
 
@@ -13,6 +12,8 @@ bp = Blueprint(__name__)
 @route(bp, "/health", methods=["GET"], auth="none", errors=(503,))
 def health() -> Response:
     """Database, Redis and AWS endpoint status: ok, degraded or down."""
+    from stockscreen.health import check_all
+
     report = check_all()
     status = 503 if report["status"] == "down" else 200
     return Response(body=report, status_code=status, headers={"Cache-Control": "no-store"})

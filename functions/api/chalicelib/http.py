@@ -8,24 +8,40 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import redis
 from chalice.app import Blueprint, Chalice, Request, Response
-from pydantic import BaseModel, ValidationError
 
 from chalicelib.security import authenticate, header, role_of, set_principal, source_ip
 from stockscreen import policy
-from stockscreen.auth.service import Principal
-from stockscreen.cache import ResponseCache
 from stockscreen.errors import DomainError, Invalid, PayloadTooLarge, RateLimited, Unauthorized
-from stockscreen.observability import logger
-from stockscreen.ratelimit import RateLimiter
 
-__all__ = ["ROUTES", "Response", "RouteSpec", "error_response", "install", "json_body", "query", "route"]
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+    from pydantic import BaseModel, ValidationError
+
+    from stockscreen.auth.service import Principal
+    from stockscreen.cache import ResponseCache
+    from stockscreen.ratelimit import RateLimiter
+
+# Cold start: importing this module (and every route module) imports neither pydantic, Redis, SQLAlchemy
+# nor Powertools; the helpers below import them on the first request that needs them.
+
+__all__ = [
+    "ROUTES",
+    "ModelRef",
+    "Response",
+    "RouteSpec",
+    "error_response",
+    "install",
+    "json_body",
+    "query",
+    "resolve",
+    "route",
+]
 
 MAX_BODY_BYTES = 64 * 1024
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -107,6 +123,12 @@ def query(request: Request, model: type[M]) -> M:
 
 F = TypeVar("F", bound=Callable[..., Any])
 AuthMode = Literal["none", "optional", "required"]
+ModelRef = Callable[[], "type[BaseModel]"]
+"""A model named without importing it (``lambda: schema.LoginBody``), resolved when the OpenAPI document is built."""
+
+
+def resolve(ref: ModelRef | None) -> type[BaseModel] | None:
+    return ref() if ref is not None else None
 
 
 @dataclass(frozen=True)
@@ -121,9 +143,9 @@ class RouteSpec:
     cache_ttl: int | None
     summary: str
     tag: str
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    response: type[BaseModel] | None
+    body: ModelRef | None
+    query: ModelRef | None
+    response: ModelRef | None
     status: int
     owned: bool
     errors: tuple[int, ...] = ()
@@ -143,12 +165,23 @@ def add_headers(request: Request | None, headers: dict[str, str]) -> None:
 
 
 @functools.cache
+def _logger() -> Logger:
+    from stockscreen.observability import logger
+
+    return logger
+
+
+@functools.cache
 def _limiter() -> RateLimiter:
+    from stockscreen.ratelimit import RateLimiter
+
     return RateLimiter()
 
 
 @functools.cache
 def _cache() -> ResponseCache:
+    from stockscreen.cache import ResponseCache
+
     return ResponseCache()
 
 
@@ -185,6 +218,10 @@ def _check_text(path_params: Any, request: Request | None) -> None:
 
 
 def _rate_limit(request: Request, who: Principal | None) -> Response | None:
+    import redis
+
+    from stockscreen.auth.settings import api_settings
+
     if who is None:
         subject = f"ip:{source_ip(request) or 'unknown'}"
     elif who.api_key_id is not None:
@@ -192,12 +229,10 @@ def _rate_limit(request: Request, who: Principal | None) -> Response | None:
     else:
         subject = f"user:{who.user_id}"
     try:
-        from stockscreen.auth.settings import api_settings
-
         limit = max(1, int(policy.quota(role_of(who)).requests_per_minute * api_settings().rate_limit_multiplier))
         decision = _limiter().hit(subject, limit)
     except redis.RedisError as exc:  # fail open: Redis being down must not take the API down
-        logger.warning("rate limiter unavailable", extra={"error": type(exc).__name__})
+        _logger().warning("rate limiter unavailable", extra={"error": type(exc).__name__})
         return None
     add_headers(request, decision.headers())
     if decision.allowed:
@@ -244,9 +279,9 @@ def route(
     auth: AuthMode = "optional",
     feature: str | None = None,
     cache_ttl: int | None = None,
-    body: type[BaseModel] | None = None,
-    params: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
+    body: ModelRef | None = None,
+    params: ModelRef | None = None,
+    response: ModelRef | None = None,
     status: int = 200,
     owned: bool = False,
     tag: str | None = None,
@@ -261,6 +296,8 @@ def route(
     ``feature``: a key of :data:`stockscreen.policy.FEATURES`; callers whose role lacks it get 403.
     ``cache_ttl``: seconds to cache a public GET in Redis, with ETag/304 and Cache-Control.
     ``owned``: the route addresses one resource of the caller (another user's is 404).
+    ``body``, ``params``, ``response``: the models that describe the route in the OpenAPI document, named
+    lazily (``lambda: schema.LoginBody``) so that registering the route imports no pydantic.
     """
     if feature is not None:
         policy.allowed("admin", feature)  # fail at import time on an unknown feature
@@ -299,7 +336,7 @@ def route(
                     who = authenticate(request, read_only=request.method in ("GET", "HEAD"))
                     set_principal(who)
                     if who is not None:
-                        logger.append_keys(user_id=who.user_id)
+                        _logger().append_keys(user_id=who.user_id)
                 if request is not None:
                     limited = _rate_limit(request, who)
                     if limited is not None:
@@ -314,8 +351,6 @@ def route(
                 if status != 200 and not isinstance(result, Response):
                     return Response(body=result, status_code=status, headers={"Content-Type": "application/json"})
                 return result
-            except ValidationError as exc:
-                return validation_error(request, exc, "request")
             except Unauthorized as exc:
                 add_headers(request, {"WWW-Authenticate": 'Bearer realm="stockscreen"'})
                 return error_response(request, exc.status, exc.code, exc.message, exc.details)
@@ -326,6 +361,12 @@ def route(
                 return error_response(request, exc.status, exc.code, exc.message, exc.details)
             except DomainError as exc:
                 return error_response(request, exc.status, exc.code, exc.message, exc.details)
+            except ValueError as exc:
+                from pydantic import ValidationError  # imported already by whatever raised one
+
+                if not isinstance(exc, ValidationError):
+                    raise
+                return validation_error(request, exc, "request")
             finally:
                 set_principal(None)
 
@@ -406,6 +447,7 @@ def install(app: Chalice) -> None:
     @app.middleware("http")
     def _middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
         started = time.perf_counter()
+        logger = _logger()
         logger.append_keys(request_id=request_id(event), user_id=None)
         try:
             response = _preflight(event) or get_response(event)

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
-from chalicelib.common import Page, notifications
+from chalicelib.common import notifications
 from chalicelib.http import query, route
-from chalicelib.models import ApiModel
+from chalicelib.lazy import LazyModule
 from chalicelib.security import principal
 from stockscreen.errors import NotFound
 
+if TYPE_CHECKING:
+    from chalicelib.schemas import notifications as schema
+else:
+    schema = LazyModule("chalicelib.schemas.notifications")
+
 bp = Blueprint(__name__)
-
-
-class NotificationsQuery(Page):
-    unread: bool = False
-
-
-class NotificationPublic(ApiModel):
-    id: int
-    kind: str
-    title: str
-    body: str | None
-    data: dict[str, Any]
-    created_at: str
-    read_at: str | None
-
-
-class NotificationsPublic(ApiModel):
-    data: list[NotificationPublic]
-    count: int
-    unread: int
-
-
-class MarkedRead(ApiModel):
-    marked: int
 
 
 @route(
@@ -45,16 +26,23 @@ class MarkedRead(ApiModel):
     methods=["GET"],
     auth="required",
     feature="notifications",
-    params=NotificationsQuery,
-    response=NotificationsPublic,
+    params=lambda: schema.NotificationsQuery,
+    response=lambda: schema.NotificationsPublic,
 )
 def list_notifications() -> dict[str, Any]:
     """The caller's notifications, newest first, with the unread count."""
-    q = query(bp.current_request, NotificationsQuery)
+    q = query(bp.current_request, schema.NotificationsQuery)
     return notifications().list_mine(principal().user_id, q.request(), q.unread)
 
 
-@route(bp, "/notifications/read", methods=["POST"], auth="required", feature="notifications", response=MarkedRead)
+@route(
+    bp,
+    "/notifications/read",
+    methods=["POST"],
+    auth="required",
+    feature="notifications",
+    response=lambda: schema.MarkedRead,
+)
 def mark_all_read() -> dict[str, Any]:
     """Mark every notification read."""
     return {"marked": notifications().mark_all_read(principal().user_id)}
@@ -66,7 +54,7 @@ def mark_all_read() -> dict[str, Any]:
     methods=["POST"],
     auth="required",
     feature="notifications",
-    response=NotificationPublic,
+    response=lambda: schema.NotificationPublic,
     owned=True,
 )
 def mark_read(notification_id: str) -> dict[str, Any]:

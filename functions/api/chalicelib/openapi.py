@@ -9,9 +9,8 @@ from typing import Any
 
 from chalice.app import Blueprint, Chalice, Response
 
-from chalicelib.http import ROUTES, route
+from chalicelib.http import ROUTES, resolve, route
 from stockscreen import policy
-from stockscreen.openapi import Operation, build
 
 bp = Blueprint(__name__)
 
@@ -25,6 +24,8 @@ DOCS_CSP = (
 
 
 def generate(app: Chalice) -> dict[str, Any]:
+    from stockscreen.openapi import Operation, build
+
     ops = []
     for path, entries in app.routes.items():
         for method, entry in entries.items():
@@ -44,9 +45,9 @@ def generate(app: Chalice) -> dict[str, Any]:
                     status=spec.status,
                     errors=spec.errors,
                     content_type=spec.content_type,
-                    body=spec.body,
-                    query=spec.query,
-                    response=spec.response,
+                    body=resolve(spec.body),
+                    query=resolve(spec.query),
+                    response=resolve(spec.response),
                     roles=sorted(policy.FEATURES[spec.feature]) if spec.feature else None,
                 )
             )

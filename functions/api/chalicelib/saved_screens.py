@@ -3,72 +3,32 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import ConfigDict, Field, StringConstraints
 
-from chalicelib.common import Page
 from chalicelib.http import json_body, query, route
-from chalicelib.models import ApiModel
+from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
 from chalicelib.screens import mark_cache
 from chalicelib.security import current, principal, role_of
-from stockscreen.db.engine import get_engine
 from stockscreen.errors import Invalid
-from stockscreen.screening.result_cache import run_cached
-from stockscreen.screening.saved import (
-    RunPage,
-    SavedScreenIn,
-    SavedScreenPatch,
-    SavedScreenService,
-    screen_request,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.schemas import saved_screens as schema
+    from stockscreen.screening.saved import SavedScreenService
+else:
+    schema = LazyModule("chalicelib.schemas.saved_screens")
 
 bp = Blueprint(__name__)
 
 
 @cache
 def saved() -> SavedScreenService:
+    from stockscreen.db.engine import get_engine
+    from stockscreen.screening.saved import SavedScreenService
+
     return SavedScreenService(get_engine())
-
-
-class DuplicateBody(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)] | None = None
-
-
-class SharedScreenPublic(ApiModel):
-    name: str
-    description: str | None
-    query: str
-    ast: dict[str, Any] | None
-    sort: str
-    order: str
-    columns: list[str] | None
-    created_at: str
-    updated_at: str
-
-
-class SavedScreenPublic(SharedScreenPublic):
-    id: str
-    share_token: str | None = Field(description="the public link is /screens/shared/{share_token}")
-    shared_at: str | None
-
-
-class SavedScreensPublic(ApiModel):
-    data: list[SavedScreenPublic]
-    count: int
-
-
-class ScreenRunPublic(ApiModel):
-    data: list[dict[str, Any]]
-    count: int
-    as_of: str
-    snapshot_version: int
-    columns: list[str]
-    query: str | None = None
-    clauses: list[str] | None = None
 
 
 def _id(screen_id: str) -> str:
@@ -86,7 +46,11 @@ def _body(model: Any, *, optional: bool = False) -> Any:
 
 
 def _run(screen: dict[str, Any]) -> dict[str, Any]:
-    page = _body(RunPage, optional=True)
+    from stockscreen.db.engine import get_engine
+    from stockscreen.screening.result_cache import run_cached
+    from stockscreen.screening.saved import screen_request
+
+    page = _body(schema.RunPage, optional=True)
     result, status = run_cached(get_engine(), screen_request(screen, page), role_of(current()))
     mark_cache(bp.current_request, status)
     return result
@@ -99,14 +63,14 @@ _JSON = ["application/json"]
     bp,
     "/screens/saved",
     methods=["GET"],
-    params=Page,
-    response=SavedScreensPublic,
+    params=lambda: schema.Page,
+    response=lambda: schema.SavedScreensPublic,
     auth="required",
     feature="screens.save",
 )
 def list_saved() -> dict[str, Any]:
     """The caller's saved screens, oldest first."""
-    q = query(bp.current_request, Page)
+    q = query(bp.current_request, schema.Page)
     data, total = saved().list_mine(principal().user_id, q.request())
     return {"data": data, "count": total}
 
@@ -116,8 +80,8 @@ def list_saved() -> dict[str, Any]:
     "/screens/saved",
     methods=["POST"],
     content_types=_JSON,
-    body=SavedScreenIn,
-    response=SavedScreenPublic,
+    body=lambda: schema.SavedScreenIn,
+    response=lambda: schema.SavedScreenPublic,
     status=201,
     errors=(403,),
     auth="required",
@@ -125,7 +89,7 @@ def list_saved() -> dict[str, Any]:
 )
 def create_saved() -> dict[str, Any]:
     """Save a screen (validated; counts against the plan's saved-screen quota)."""
-    b = _body(SavedScreenIn)
+    b = _body(schema.SavedScreenIn)
     p = principal()
     return saved().create(p.user_id, p.role, b)
 
@@ -134,7 +98,7 @@ def create_saved() -> dict[str, Any]:
     bp,
     "/screens/saved/{screen_id}",
     methods=["GET"],
-    response=SavedScreenPublic,
+    response=lambda: schema.SavedScreenPublic,
     owned=True,
     auth="required",
     feature="screens.save",
@@ -149,15 +113,15 @@ def get_saved(screen_id: str) -> dict[str, Any]:
     "/screens/saved/{screen_id}",
     methods=["PATCH"],
     content_types=_JSON,
-    body=SavedScreenPatch,
-    response=SavedScreenPublic,
+    body=lambda: schema.SavedScreenPatch,
+    response=lambda: schema.SavedScreenPublic,
     owned=True,
     auth="required",
     feature="screens.save",
 )
 def update_saved(screen_id: str) -> dict[str, Any]:
     """Rename, describe or change a saved screen."""
-    b = _body(SavedScreenPatch)
+    b = _body(schema.SavedScreenPatch)
     p = principal()
     return saved().update(p.user_id, p.role, _id(screen_id), b)
 
@@ -182,8 +146,8 @@ def delete_saved(screen_id: str) -> Response:
     "/screens/saved/{screen_id}/duplicate",
     methods=["POST"],
     content_types=_JSON,
-    body=DuplicateBody,
-    response=SavedScreenPublic,
+    body=lambda: schema.DuplicateBody,
+    response=lambda: schema.SavedScreenPublic,
     status=201,
     owned=True,
     errors=(403,),
@@ -192,7 +156,7 @@ def delete_saved(screen_id: str) -> Response:
 )
 def duplicate_saved(screen_id: str) -> dict[str, Any]:
     """Copy a saved screen (not shared; counts against the quota)."""
-    b = _body(DuplicateBody, optional=True)
+    b = _body(schema.DuplicateBody, optional=True)
     p = principal()
     return saved().duplicate(p.user_id, p.role, _id(screen_id), b.name)
 
@@ -202,8 +166,8 @@ def duplicate_saved(screen_id: str) -> dict[str, Any]:
     "/screens/saved/{screen_id}/run",
     methods=["POST"],
     content_types=_JSON,
-    body=RunPage,
-    response=ScreenRunPublic,
+    body=lambda: schema.RunPage,
+    response=lambda: schema.ScreenRunPublic,
     owned=True,
     auth="required",
     feature="screens.save",
@@ -217,7 +181,7 @@ def run_saved(screen_id: str) -> dict[str, Any]:
     bp,
     "/screens/saved/{screen_id}/share",
     methods=["POST"],
-    response=SavedScreenPublic,
+    response=lambda: schema.SavedScreenPublic,
     owned=True,
     auth="required",
     feature="screens.save",
@@ -242,7 +206,9 @@ def unshare_saved(screen_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@route(bp, "/screens/shared/{token}", methods=["GET"], feature="screens.run", response=SharedScreenPublic)
+@route(
+    bp, "/screens/shared/{token}", methods=["GET"], feature="screens.run", response=lambda: schema.SharedScreenPublic
+)
 def get_shared(token: str) -> dict[str, Any]:
     """A shared screen, read-only, for anyone with the link."""
     return saved().get_shared(token)
@@ -254,8 +220,8 @@ def get_shared(token: str) -> dict[str, Any]:
     methods=["POST"],
     content_types=_JSON,
     feature="screens.run",
-    body=RunPage,
-    response=ScreenRunPublic,
+    body=lambda: schema.RunPage,
+    response=lambda: schema.ScreenRunPublic,
 )
 def run_shared(token: str) -> dict[str, Any]:
     """Run a shared screen (with the caller's own field access)."""

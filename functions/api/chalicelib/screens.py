@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Blueprint, Request
-from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.http import Response, add_headers, json_body, query, route
+from chalicelib.lazy import LazyModule
 from chalicelib.security import current, role_of
 from stockscreen import policy
-from stockscreen.db.engine import get_engine
 from stockscreen.errors import Invalid
-from stockscreen.screening import ast as A
-from stockscreen.screening.access import blocked_fields, fields_in, require_fields
-from stockscreen.screening.backtest import BacktestRequest, run_backtest
-from stockscreen.screening.engine import (
-    ExplainQuery,
-    ScreenRequest,
-    ScreenResult,
-    compile_query,
-    explain,
-    field_catalogue,
-    to_csv,
-)
-from stockscreen.screening.language import to_text
-from stockscreen.screening.presets import PRESETS
-from stockscreen.screening.result_cache import CacheStatus, run_cached
-from stockscreen.screening.universe import get_universe
-from stockscreen.screening.validate import check
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chalicelib.schemas import screens as schema
+    from stockscreen.screening.result_cache import CacheStatus
+else:
+    schema = LazyModule("chalicelib.schemas.screens")
+
+# The screening package (lark, numpy) is imported by the views that use it, on their first call.
 
 bp = Blueprint(__name__)
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def _body(model: type[M]) -> M:
@@ -40,17 +32,6 @@ def _body(model: type[M]) -> M:
         return json_body(bp.current_request, model)
     except RecursionError:
         raise Invalid("the request body is nested too deeply") from None
-
-
-class RunParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    format: Literal["json", "csv"] = "json"
-
-
-class ParseBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    query: Annotated[str | None, Field(max_length=4000)] = None
-    ast: A.Cond | None = None
 
 
 def mark_cache(request: Request, status: CacheStatus) -> None:
@@ -66,13 +47,19 @@ def _role() -> str:
 
 @route(bp, "/screener/fields", methods=["GET"], feature="market.read", cache_ttl=300)
 def fields() -> dict[str, Any]:
+    from stockscreen.screening.engine import field_catalogue
+
     data = field_catalogue()
     return {"data": data, "count": len(data)}
 
 
 @route(bp, "/screens/run", methods=["POST"], content_types=["application/json"], feature="screens.run")
 def run() -> Any:
-    params = query(bp.current_request, RunParams)
+    from stockscreen.db.engine import get_engine
+    from stockscreen.screening.engine import ScreenRequest, ScreenResult, to_csv
+    from stockscreen.screening.result_cache import run_cached
+
+    params = query(bp.current_request, schema.RunParams)
     req = _body(ScreenRequest)
     role = _role()
     if params.format == "csv":
@@ -94,6 +81,11 @@ def run() -> Any:
 
 @route(bp, "/screens/explain", methods=["GET"], feature="screens.run")
 def explain_route() -> dict[str, Any]:
+    from stockscreen.db.engine import get_engine
+    from stockscreen.screening.access import fields_in, require_fields
+    from stockscreen.screening.engine import ExplainQuery, compile_query, explain
+    from stockscreen.screening.universe import get_universe
+
     q = query(bp.current_request, ExplainQuery)
     node = compile_query(q.query)  # a bad query is a 400 before any data is loaded
     require_fields(_role(), fields_in(node))
@@ -103,6 +95,10 @@ def explain_route() -> dict[str, Any]:
 @route(bp, "/screens/presets", methods=["GET"], feature="market.read", cache_ttl=300)
 def presets() -> dict[str, Any]:
     """Every preset, flagged ``premium`` when it screens on fields outside the free plan."""
+    from stockscreen.screening.access import blocked_fields, fields_in
+    from stockscreen.screening.engine import compile_query
+    from stockscreen.screening.presets import PRESETS
+
     data = []
     for p in PRESETS:
         item = p.public()
@@ -114,7 +110,11 @@ def presets() -> dict[str, Any]:
 @route(bp, "/screens/parse", methods=["POST"], content_types=["application/json"], feature="screens.run")
 def parse_route() -> dict[str, Any]:
     """Text -> AST or AST -> text (what the UI builder uses to switch views)."""
-    body = _body(ParseBody)
+    from stockscreen.screening.engine import compile_query
+    from stockscreen.screening.language import to_text
+    from stockscreen.screening.validate import check
+
+    body = _body(schema.ParseBody)
     if body.query is not None:
         node = compile_query(body.query)
     else:
@@ -132,6 +132,10 @@ def parse_route() -> dict[str, Any]:
     feature="backtests",
 )
 def backtest() -> dict[str, Any]:
+    from stockscreen.db.engine import get_engine
+    from stockscreen.screening.backtest import BacktestRequest, run_backtest
+    from stockscreen.screening.universe import get_universe
+
     req = _body(BacktestRequest)
     req.condition()
     return run_backtest(get_universe(get_engine()), req).model_dump()

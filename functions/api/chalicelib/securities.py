@@ -2,78 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.deps import market
 from chalicelib.http import query, route
-from chalicelib.models import ApiModel
+from chalicelib.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from chalicelib.schemas import securities as schema
+else:
+    schema = LazyModule("chalicelib.schemas.securities")
 
 bp = Blueprint(__name__)
-
-Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$")]
-
-
-class SearchQuery(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    q: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-    limit: Annotated[int, Field(ge=1, le=50)] = 10
-
-
-class BarsQuery(ApiModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    interval: Literal["1d", "1w", "1mo"] = "1d"
-    start: dt.date | None = Field(default=None, alias="from")
-    end: dt.date | None = Field(default=None, alias="to")
-    limit: Annotated[int, Field(ge=1, le=10_000)] = 5000
-
-    @model_validator(mode="after")
-    def _range(self) -> BarsQuery:
-        if self.start and self.end and self.start > self.end:
-            raise ValueError("'from' is after 'to'")
-        return self
-
-
-class SecuritySummary(ApiModel):
-    symbol: str
-    name: str
-    sector: str | None
-    industry: str | None
-
-
-class SecuritiesPublic(ApiModel):
-    data: list[SecuritySummary]
-    count: int
-
-
-class SecurityPublic(SecuritySummary):
-    headquarters: str | None
-    hq_state: str | None
-    hq_country: str | None
-    date_added: str | None
-    snapshot: dict[str, Any] | None = Field(description="latest metrics (as_of + screener fields), null before ingest")
-
-
-class Bar(ApiModel):
-    date: str
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: int
-
-
-class BarsPublic(ApiModel):
-    symbol: str
-    interval: str
-    data: list[Bar]
-
-
-class SymbolPath(ApiModel):
-    symbol: Symbol
 
 
 @route(
@@ -82,20 +24,27 @@ class SymbolPath(ApiModel):
     methods=["GET"],
     feature="market.read",
     cache_ttl=60,
-    params=SearchQuery,
-    response=SecuritiesPublic,
+    params=lambda: schema.SearchQuery,
+    response=lambda: schema.SecuritiesPublic,
 )
 def search() -> dict[str, Any]:
     """Search securities by symbol or name prefix."""
-    q = query(bp.current_request, SearchQuery)
+    q = query(bp.current_request, schema.SearchQuery)
     data = market().search(q.q, q.limit)
     return {"data": data, "count": len(data)}
 
 
-@route(bp, "/securities/{symbol}", methods=["GET"], feature="market.read", cache_ttl=300, response=SecurityPublic)
+@route(
+    bp,
+    "/securities/{symbol}",
+    methods=["GET"],
+    feature="market.read",
+    cache_ttl=300,
+    response=lambda: schema.SecurityPublic,
+)
 def security(symbol: str) -> dict[str, Any]:
     """Profile, fundamentals and the latest snapshot of one security."""
-    sym = SymbolPath(symbol=symbol).symbol
+    sym = schema.SymbolPath(symbol=symbol).symbol
     return market().security(sym)
 
 
@@ -105,12 +54,12 @@ def security(symbol: str) -> dict[str, Any]:
     methods=["GET"],
     feature="market.read",
     cache_ttl=300,
-    params=BarsQuery,
-    response=BarsPublic,
+    params=lambda: schema.BarsQuery,
+    response=lambda: schema.BarsPublic,
 )
 def bars(symbol: str) -> dict[str, Any]:
     """Daily, weekly or monthly bars, ascending."""
-    sym = SymbolPath(symbol=symbol).symbol
-    q = query(bp.current_request, BarsQuery)
+    sym = schema.SymbolPath(symbol=symbol).symbol
+    q = query(bp.current_request, schema.BarsQuery)
     data = market().bars(sym, q.interval, q.start, q.end, q.limit)
     return {"symbol": sym.upper(), "interval": q.interval, "data": data}

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
 
-from stockscreen.audit import Origin
-from stockscreen.auth.service import AuthService, Principal
-from stockscreen.db.engine import get_engine
 from stockscreen.errors import Unauthorized
 from stockscreen.policy import ANONYMOUS
+
+if TYPE_CHECKING:
+    from stockscreen.audit import Origin
+    from stockscreen.auth.service import AuthService, Principal
 
 _current: ContextVar[Principal | None] = ContextVar("stockscreen_principal", default=None)
 
 
 @cache
 def auth_service() -> AuthService:
+    from stockscreen.auth.service import AuthService
+    from stockscreen.db.engine import get_engine
+
     return AuthService(get_engine())
 
 
@@ -36,6 +40,8 @@ def source_ip(request: Request | None) -> str | None:
 
 
 def origin_of(request: Request | None) -> Origin:
+    from stockscreen.audit import Origin
+
     if request is None:
         return Origin()
     return Origin(

@@ -2,78 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import ConfigDict, Field, StringConstraints
 
-from chalicelib.common import Page, watchlists
+from chalicelib.common import watchlists
 from chalicelib.http import json_body, query, route
-from chalicelib.models import ApiModel
+from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
 from chalicelib.security import principal
 
+if TYPE_CHECKING:
+    from chalicelib.schemas import watchlists as schema
+else:
+    schema = LazyModule("chalicelib.schemas.watchlists")
+
 bp = Blueprint(__name__)
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
-Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$")]
-
-
-class WatchlistCreate(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Name
-
-
-class WatchlistUpdate(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Name
-
-
-class WatchlistOrder(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    ids: Annotated[list[str], Field(max_length=100)]
-
-
-class ItemCreate(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    symbol: Symbol
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
-
-
-class ItemOrder(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    symbols: Annotated[list[Symbol], Field(max_length=1000)]
-
-
-class WatchlistSummary(ApiModel):
-    id: str
-    name: str
-    position: int
-    item_count: int
-    created_at: str
-    updated_at: str
-
-
-class WatchlistItemPublic(ApiModel):
-    symbol: str
-    name: str | None
-    position: int
-    note: str | None
-    added_at: str
-    price: float | None
-    change_pct: float | None
-    volume: int | None
-    quote_ts: str | None
-    quote_source: str | None
-
-
-class WatchlistPublic(WatchlistSummary):
-    items: list[WatchlistItemPublic]
-
-
-class WatchlistsPublic(ApiModel):
-    data: list[WatchlistSummary]
-    count: int
 
 
 def _wl(wl_id: str) -> str:
@@ -81,11 +25,17 @@ def _wl(wl_id: str) -> str:
 
 
 @route(
-    bp, "/watchlists", methods=["GET"], auth="required", feature="watchlists", params=Page, response=WatchlistsPublic
+    bp,
+    "/watchlists",
+    methods=["GET"],
+    auth="required",
+    feature="watchlists",
+    params=lambda: schema.Page,
+    response=lambda: schema.WatchlistsPublic,
 )
 def list_watchlists() -> dict[str, Any]:
     """The caller's watchlists, in their order."""
-    q = query(bp.current_request, Page)
+    q = query(bp.current_request, schema.Page)
     data, total = watchlists().list_mine(principal().user_id, q.request())
     return {"data": data, "count": total}
 
@@ -96,13 +46,13 @@ def list_watchlists() -> dict[str, Any]:
     methods=["POST"],
     auth="required",
     feature="watchlists",
-    body=WatchlistCreate,
-    response=WatchlistPublic,
+    body=lambda: schema.WatchlistCreate,
+    response=lambda: schema.WatchlistPublic,
     status=201,
 )
 def create_watchlist() -> dict[str, Any]:
     """Create a watchlist."""
-    b = json_body(bp.current_request, WatchlistCreate)
+    b = json_body(bp.current_request, schema.WatchlistCreate)
     p = principal()
     return watchlists().create(p.user_id, p.role, b.name)
 
@@ -113,12 +63,12 @@ def create_watchlist() -> dict[str, Any]:
     methods=["PUT"],
     auth="required",
     feature="watchlists",
-    body=WatchlistOrder,
-    response=WatchlistsPublic,
+    body=lambda: schema.WatchlistOrder,
+    response=lambda: schema.WatchlistsPublic,
 )
 def reorder_watchlists() -> dict[str, Any]:
     """Set the order of all the caller's watchlists."""
-    b = json_body(bp.current_request, WatchlistOrder)
+    b = json_body(bp.current_request, schema.WatchlistOrder)
     data = watchlists().reorder(principal().user_id, [_wl(i) for i in b.ids])
     return {"data": data, "count": len(data)}
 
@@ -129,7 +79,7 @@ def reorder_watchlists() -> dict[str, Any]:
     methods=["GET"],
     auth="required",
     feature="watchlists",
-    response=WatchlistPublic,
+    response=lambda: schema.WatchlistPublic,
     owned=True,
 )
 def get_watchlist(wl_id: str) -> dict[str, Any]:
@@ -143,13 +93,13 @@ def get_watchlist(wl_id: str) -> dict[str, Any]:
     methods=["PATCH"],
     auth="required",
     feature="watchlists",
-    body=WatchlistUpdate,
-    response=WatchlistPublic,
+    body=lambda: schema.WatchlistUpdate,
+    response=lambda: schema.WatchlistPublic,
     owned=True,
 )
 def rename_watchlist(wl_id: str) -> dict[str, Any]:
     """Rename a watchlist."""
-    b = json_body(bp.current_request, WatchlistUpdate)
+    b = json_body(bp.current_request, schema.WatchlistUpdate)
     return watchlists().rename(principal().user_id, _wl(wl_id), b.name)
 
 
@@ -166,14 +116,14 @@ def delete_watchlist(wl_id: str) -> Response:
     methods=["POST"],
     auth="required",
     feature="watchlists",
-    body=ItemCreate,
-    response=WatchlistPublic,
+    body=lambda: schema.ItemCreate,
+    response=lambda: schema.WatchlistPublic,
     status=201,
     owned=True,
 )
 def add_item(wl_id: str) -> dict[str, Any]:
     """Add a symbol to the end of a watchlist."""
-    b = json_body(bp.current_request, ItemCreate)
+    b = json_body(bp.current_request, schema.ItemCreate)
     p = principal()
     return watchlists().add_item(p.user_id, p.role, _wl(wl_id), b.symbol, b.note)
 
@@ -184,13 +134,13 @@ def add_item(wl_id: str) -> dict[str, Any]:
     methods=["PUT"],
     auth="required",
     feature="watchlists",
-    body=ItemOrder,
-    response=WatchlistPublic,
+    body=lambda: schema.ItemOrder,
+    response=lambda: schema.WatchlistPublic,
     owned=True,
 )
 def reorder_items(wl_id: str) -> dict[str, Any]:
     """Set the order of a watchlist's items."""
-    b = json_body(bp.current_request, ItemOrder)
+    b = json_body(bp.current_request, schema.ItemOrder)
     return watchlists().reorder_items(principal().user_id, _wl(wl_id), b.symbols)
 
 

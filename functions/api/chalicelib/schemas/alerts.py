@@ -1,0 +1,45 @@
+"""Alerts: create and update bodies (the rule types live in stockscreen.alert_rules), the alert list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, StringConstraints
+
+from chalicelib.models import ApiModel
+from chalicelib.schemas.common import Page
+from stockscreen.alert_rules import AlertRule
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
+
+
+class AlertCreate(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    rule: AlertRule
+    active: bool = True
+
+
+class AlertUpdate(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    rule: AlertRule | None = None
+    active: bool | None = None
+
+
+class AlertsQuery(Page):
+    active: bool | None = None
+
+
+class AlertPublic(ApiModel):
+    id: str
+    name: str | None
+    active: bool
+    rule: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class AlertsPublic(ApiModel):
+    data: list[AlertPublic]
+    count: int

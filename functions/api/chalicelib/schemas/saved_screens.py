@@ -1,0 +1,62 @@
+"""Saved screens: the duplicate body, saved and shared screens, a run's page (the screen body and run page
+models are the domain's, from stockscreen.screening.saved)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from chalicelib.models import ApiModel
+from chalicelib.schemas.common import Page
+from stockscreen.screening.saved import RunPage, SavedScreenIn, SavedScreenPatch
+
+__all__ = [
+    "DuplicateBody",
+    "Page",
+    "RunPage",
+    "SavedScreenIn",
+    "SavedScreenPatch",
+    "SavedScreenPublic",
+    "SavedScreensPublic",
+    "ScreenRunPublic",
+    "SharedScreenPublic",
+]
+
+
+class DuplicateBody(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)] | None = None
+
+
+class SharedScreenPublic(ApiModel):
+    name: str
+    description: str | None
+    query: str
+    ast: dict[str, Any] | None
+    sort: str
+    order: str
+    columns: list[str] | None
+    created_at: str
+    updated_at: str
+
+
+class SavedScreenPublic(SharedScreenPublic):
+    id: str
+    share_token: str | None = Field(description="the public link is /screens/shared/{share_token}")
+    shared_at: str | None
+
+
+class SavedScreensPublic(ApiModel):
+    data: list[SavedScreenPublic]
+    count: int
+
+
+class ScreenRunPublic(ApiModel):
+    data: list[dict[str, Any]]
+    count: int
+    as_of: str
+    snapshot_version: int
+    columns: list[str]
+    query: str | None = None
+    clauses: list[str] | None = None

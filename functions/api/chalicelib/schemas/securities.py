@@ -1,0 +1,71 @@
+"""Securities: search and bars queries, profiles, bars."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from chalicelib.models import ApiModel
+
+Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$")]
+
+
+class SearchQuery(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    q: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+    limit: Annotated[int, Field(ge=1, le=50)] = 10
+
+
+class BarsQuery(ApiModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    interval: Literal["1d", "1w", "1mo"] = "1d"
+    start: dt.date | None = Field(default=None, alias="from")
+    end: dt.date | None = Field(default=None, alias="to")
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 5000
+
+    @model_validator(mode="after")
+    def _range(self) -> BarsQuery:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("'from' is after 'to'")
+        return self
+
+
+class SecuritySummary(ApiModel):
+    symbol: str
+    name: str
+    sector: str | None
+    industry: str | None
+
+
+class SecuritiesPublic(ApiModel):
+    data: list[SecuritySummary]
+    count: int
+
+
+class SecurityPublic(SecuritySummary):
+    headquarters: str | None
+    hq_state: str | None
+    hq_country: str | None
+    date_added: str | None
+    snapshot: dict[str, Any] | None = Field(description="latest metrics (as_of + screener fields), null before ingest")
+
+
+class Bar(ApiModel):
+    date: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+
+
+class BarsPublic(ApiModel):
+    symbol: str
+    interval: str
+    data: list[Bar]
+
+
+class SymbolPath(ApiModel):
+    symbol: Symbol

@@ -1,0 +1,72 @@
+"""What a Lambda cold start imports: ``import app`` registers every route of the API without importing
+pydantic, the data-access libraries or the domain; a request imports what it uses. No timing here (that is
+tests/bench/test_api_bench.py); each check runs in a fresh interpreter, since this one has imported them all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Third-party packages a route may need but the handler module must not import before its first request.
+LAZY = (
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "sqlalchemy",
+    "psycopg",
+    "psycopg_pool",
+    "redis",
+    "boto3",
+    "botocore",
+    "numpy",
+    "pandas",
+    "lark",
+    "argon2",
+    "jwt",
+    "cryptography",
+    "aws_lambda_powertools",
+)
+
+
+def _fresh(script: str) -> dict[str, list[str]]:
+    """Run ``script`` after ``import app`` in a new interpreter; it leaves its findings in ``found``."""
+    prelude = "import json, sys; sys.path.insert(0, 'functions/api'); import app; found = {}"
+    code = f"{prelude}\n{script}\nprint(json.dumps(found))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    result: dict[str, list[str]] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_import_registers_every_route_without_the_heavy_packages() -> None:
+    found = _fresh(
+        "from chalicelib.http import ROUTES\n"
+        "found['top'] = sorted({m.split('.')[0] for m in sys.modules})\n"
+        "found['ours'] = sorted(m for m in sys.modules if m.startswith(('stockscreen.', 'chalicelib.schemas')))\n"
+        "found['routes'] = sorted(f'{m} {p}' for p, e in app.app.routes.items() for m in e)\n"
+        "found['declared'] = sorted(f'{m} {p}' for m, p in ROUTES)\n"
+    )
+    assert sorted(set(LAZY) & set(found["top"])) == []
+    assert found["ours"] == ["stockscreen.errors", "stockscreen.policy"]
+    assert "GET /securities/{symbol}/bars" in found["routes"] and "POST /screens/saved" in found["routes"]
+    assert set(found["declared"]) <= set(found["routes"]) and len(found["declared"]) > 50
+
+
+def test_models_are_imported_on_first_use() -> None:
+    found = _fresh(
+        "from chalicelib import securities\n"
+        "from chalicelib.http import ROUTES, resolve\n"
+        "before = set(sys.modules)\n"
+        "found['bars'] = [securities.schema.BarsQuery.model_validate({'interval': '1w'}).interval]\n"
+        "found['schema'] = sorted({m.split('.')[0] for m in set(sys.modules) - before})\n"
+        "from pydantic import BaseModel\n"
+        "refs = [r for spec in ROUTES.values() for r in (spec.body, spec.query, spec.response) if r is not None]\n"
+        "found['refs'] = [str(len(refs))]\n"
+        "found['not_models'] = [repr(m) for m in map(resolve, refs) if not issubclass(m, BaseModel)]\n"
+    )
+    assert found["bars"] == ["1w"]
+    assert "pydantic" in found["schema"] and "sqlalchemy" not in found["schema"]
+    assert int(found["refs"][0]) > 50 and found["not_models"] == []
