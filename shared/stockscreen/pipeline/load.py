@@ -7,7 +7,13 @@ import json
 import re
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, text
+
+from stockscreen.db.engine import psycopg_connection
+from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows, fetch_arrays, fixed
+from stockscreen.pipeline.columns import EPOCH
 
 US_STATES = {
     "Alabama",
@@ -256,7 +262,10 @@ def load_bars(conn: Connection, run_id: str, lo: str | None = None, hi: str | No
     """Upsert clean staged bars of symbols in [lo, hi] (all when None), in one statement.
 
     Unchanged rows are not rewritten, so a re-run changes nothing and says so. The update and the
-    insert touch disjoint rows (existing vs new keys), so one snapshot serves both.
+    insert touch disjoint rows (existing vs new keys), so one snapshot serves both. New keys are
+    inserted plainly (not ``ON CONFLICT``, whose speculative insertion doubles the cost of a
+    backfill): only one run loads at a time (``ingest_runs.run_key``) and its batches are disjoint
+    symbol ranges, so a key another writer added meanwhile fails the batch loudly, never silently.
     """
     rng = " AND symbol BETWEEN :lo AND :hi" if lo is not None and hi is not None else ""
     result = conn.execute(
@@ -272,8 +281,9 @@ def load_bars(conn: Connection, run_id: str, lo: str | None = None, hi: str | No
             " IS DISTINCT FROM (x.open, x.high, x.low, x.close, x.volume)"
             " RETURNING x.security_id, x.symbol, x.date), "
             "ins AS (INSERT INTO daily_bars (security_id, date, open, high, low, close, volume)"
-            " SELECT security_id, date, open, high, low, close, volume FROM staged"
-            " ON CONFLICT (security_id, date) DO NOTHING RETURNING security_id, date), "
+            " SELECT security_id, date, open, high, low, close, volume FROM staged x WHERE NOT EXISTS"
+            " (SELECT 1 FROM daily_bars b WHERE b.security_id = x.security_id AND b.date = x.date)"
+            " RETURNING security_id, date), "
             "changes AS (SELECT 'u' AS kind, security_id, min(date) AS first, count(*) AS n FROM up"
             " GROUP BY security_id"
             " UNION ALL SELECT 'i', security_id, min(date), count(*) FROM ins GROUP BY security_id) "
@@ -318,20 +328,47 @@ def rollups_are_continuous_aggregates(conn: Connection) -> bool:
     )
 
 
+def _period_starts(days: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int64]:
+    """``date_trunc(unit, day)`` of days since 1970-01-01 (a Thursday): Monday-based weeks, months."""
+    if unit == "week":
+        return days - (days + 3) % 7
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+_ROLLUP_BARS = (
+    "SELECT array_agg(b.security_id), array_agg(b.date - DATE '1970-01-01'), array_agg(b.open), array_agg(b.high), "
+    "array_agg(b.low), array_agg(b.close), array_agg(b.volume) FROM daily_bars b "
+    "JOIN unnest(%(ids)s::integer[], %(firsts)s::date[]) AS c(security_id, first) "
+    "ON b.security_id = c.security_id "
+    "AND b.date >= least(date_trunc('week', c.first), date_trunc('month', c.first))::date"
+)
+
+
 def refresh_rollups(conn: Connection, since: dict[int, dt.date]) -> int:
     """Rebuild weekly/monthly rows of each security from the period containing its first change.
 
-    Native path only (plain tables); on TimescaleDB the continuous aggregates' refresh policies do it.
+    The bars from there on are read once in binary and rolled up with NumPy; the rows replace the
+    old ones in the caller's transaction. Native path only (plain tables); on TimescaleDB the
+    continuous aggregates' refresh policies do it.
     """
     if not since or rollups_are_continuous_aggregates(conn):
         return 0
-    ids = list(since)
+    ids = sorted(since)
     firsts = [since[i] for i in ids]
-    total = 0
+    raw = psycopg_connection(conn)
+    arrays = fetch_arrays(raw, _ROLLUP_BARS, {"ids": ids, "firsts": firsts})
+    sid = fixed(arrays[0], ">i4").astype(np.int64)
+    day = fixed(arrays[1], ">i4").astype(np.int64)
+    o, h, lo, c = (fixed(a, ">f8") for a in arrays[2:6])
+    volume = fixed(arrays[6], ">i8")
+    order = np.lexsort((day, sid))
+    sid, day, o, h, lo, c, volume = (a[order] for a in (sid, day, o, h, lo, c, volume))
+    first_of = np.array([(f - EPOCH).days for f in firsts], dtype=np.int64)[np.searchsorted(ids, sid)]
     changed = (
         "WITH changed AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:firsts AS date[])) "
         "AS c(security_id, first)) "
     )
+    total = 0
     for table, unit in ROLLUPS.items():
         conn.execute(
             text(
@@ -340,19 +377,32 @@ def refresh_rollups(conn: Connection, since: dict[int, dt.date]) -> int:
             ),
             {"ids": ids, "firsts": firsts},
         )
-        result = conn.execute(
-            text(
-                changed
-                + f"INSERT INTO {table} (security_id, period_start, open, high, low, close, volume, first_date, "
-                "last_date, bars) "
-                f"SELECT b.security_id, date_trunc('{unit}', b.date)::date, "
-                "(array_agg(b.open ORDER BY b.date))[1], max(b.high), min(b.low), "
-                "(array_agg(b.close ORDER BY b.date DESC))[1], sum(b.volume), min(b.date), max(b.date), count(*) "
-                "FROM daily_bars b JOIN changed c ON b.security_id = c.security_id "
-                f"AND b.date >= date_trunc('{unit}', c.first)::date "
-                f"GROUP BY b.security_id, date_trunc('{unit}', b.date)"
-            ),
-            {"ids": ids, "firsts": firsts},
-        )
-        total += result.rowcount or 0
+        period = _period_starts(day, unit)
+        keep = np.flatnonzero(period >= _period_starts(first_of, unit))
+        if len(keep) == 0:
+            continue
+        k_sid, k_period, k_day = sid[keep], period[keep], day[keep]
+        heads = np.flatnonzero(np.concatenate(([True], (k_sid[1:] != k_sid[:-1]) | (k_period[1:] != k_period[:-1]))))
+        lasts = np.append(heads[1:], len(keep)) - 1
+        columns: list[Column] = [
+            k_sid[heads].astype(np.int32),
+            (k_period[heads] - PG_EPOCH_DAYS).astype(np.int32),
+            o[keep][heads],
+            np.maximum.reduceat(h[keep], heads),
+            np.minimum.reduceat(lo[keep], heads),
+            c[keep][lasts],
+            np.add.reduceat(volume[keep], heads),
+            (k_day[heads] - PG_EPOCH_DAYS).astype(np.int32),
+            (k_day[lasts] - PG_EPOCH_DAYS).astype(np.int32),
+            (lasts - heads + 1).astype(np.int32),
+        ]
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                f"COPY {table} (security_id, period_start, open, high, low, close, volume, first_date, last_date, "
+                "bars) FROM STDIN (FORMAT binary)"
+            ) as copy,
+        ):
+            copy.write(COPY_HEADER + copy_rows(len(heads), columns) + COPY_TRAILER)
+        total += len(heads)
     return total

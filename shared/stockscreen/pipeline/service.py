@@ -47,9 +47,8 @@ TaskFn = Callable[[dict[str, Any]], dict[str, Any]]
 #: writes market data, so they share one key and a second concurrent run is refused.
 RUN_KEY = "market-data"
 
-#: Per-transaction sort/hash memory of the bulk tasks (constants, not user input): Validate sorts the
-#: whole run once; Load batches (up to MAX_CONCURRENCY at a time) sort one batch each.
-WORK_MEM = "256MB"
+#: Per-transaction sort/hash memory of a Load batch (a constant, not user input; up to MAX_CONCURRENCY
+#: batches at a time).
 LOAD_WORK_MEM = "64MB"
 
 EVENT_SOURCE = "stockscreen.ingest"
@@ -313,24 +312,16 @@ def validate(state: dict[str, Any]) -> dict[str, Any]:
             text("UPDATE raw_bars SET rejected_rule = NULL WHERE run_id = :r AND rejected_rule IS NOT NULL"),
             {"r": run_id},
         )
-        # freshly COPYed rows have no statistics yet; the rules and the load batches need them
+        result = quality.run_rules(conn, run_id)
+        # freshly COPYed rows have no statistics yet: the load batches' plans need them
         conn.execute(text("ANALYZE raw_bars"))
-        # the rules sort and hash the whole run (windows per symbol, duplicate groups): in memory
-        conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-        found = quality.run_rules(conn, run_id)
-        per_symbol = conn.execute(
-            text(
-                "SELECT symbol, count(*) FROM raw_bars WHERE run_id = :r AND rejected_rule IS NULL "
-                "AND symbol IS NOT NULL GROUP BY symbol ORDER BY symbol"
-            ),
-            {"r": run_id},
-        ).all()
         provider = conn.execute(
             text("SELECT count(*) FROM quality_issues WHERE run_id = :r AND rule = 'provider_error'"), {"r": run_id}
         ).scalar_one()
+    found = result.found
     if provider:
         found["provider_error"] = int(provider)
-    batches = load_batches([(str(sym), int(n)) for sym, n in per_symbol], ingest_settings().ingest_load_batch_rows)
+    batches = load_batches(result.per_symbol, ingest_settings().ingest_load_batch_rows)
     quarantined = sum(n for rule, n in found.items() if rule in quality.QUARANTINING)
     _count("RowsQuarantined", quarantined)
     _merge_stats(run_id, "validate", found)

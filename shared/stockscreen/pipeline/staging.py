@@ -5,132 +5,90 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import uuid
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, text
 
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import DataFileError
-from stockscreen.market.providers import (
-    CONSTITUENT_HEADERS,
-    FUNDAMENTAL_HEADERS,
-    BarRow,
-    FileBars,
-    detect_kind,
-    iter_reference,
+from stockscreen.market.providers import CONSTITUENT_HEADERS, FUNDAMENTAL_HEADERS, BarRow, detect_kind, iter_reference
+from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows
+from stockscreen.pipeline.columns import (
+    EPOCH,
+    NAT,
+    OK,
+    PARSE_ERRORS,
+    PRICE_COLUMNS,
+    TypedBars,
+    from_rows,
+    read_bars_file,
+    type_bars,
 )
 
-
-@lru_cache(maxsize=65_536)
-def _parse_date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
+_STAGE_COLUMNS = "run_id, batch, file, line, symbol, date, open, high, low, close, volume"
 
 
-def _parse_float(value: str) -> float | None:
-    if value == "":
-        return None
-    f = float(value)  # ValueError handled by caller
-    if math.isnan(f) or math.isinf(f):
-        raise ValueError(value)
-    return f
+def stage_columns(conn: Connection, run_id: str, batch: str, bars: TypedBars) -> int:
+    """COPY typed bars into ``raw_bars``: typed rows in binary, rows that failed typing with their error.
 
-
-_INF = float("inf")
-_COPY_SPECIAL = frozenset("\t\n\r\\")
-
-
-def _copy_text(value: str) -> str:
-    """A value in COPY's text format."""
-    if _COPY_SPECIAL.isdisjoint(value):
-        return value
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _clean_number(value: str) -> bool:
-    """True when ``value`` is a finite number PostgreSQL parses exactly as Python does."""
-    try:
-        f = float(value)
-    except ValueError:
-        return False
-    return f == f and -_INF < f < _INF and "_" not in value
-
-
-@lru_cache(maxsize=65_536)
-def _iso_date(value: str) -> bool:
-    return len(value) == 10 and _parse_date(value) is not None
+    The bulk goes as one binary COPY built by NumPy (grouped by origin and symbol length, the
+    only variable-width fields); a row that could not be typed is staged with ``parse_error`` and
+    the row as read (``raw``) for the quality rules to quarantine.
+    """
+    cursor = psycopg_connection(conn).cursor()
+    run = uuid.UUID(run_id).bytes
+    clean = np.flatnonzero(bars.error == OK)
+    if len(clean):
+        encoded = [s.encode("utf-8") for s in bars.symbols]
+        sizes = np.array([len(b) for b in encoded] + [-1], dtype=np.int64)  # code -1: NULL
+        code = bars.symbol[clean]
+        group = bars.file[clean].astype(np.int64) * 1024 + sizes[code] + 1
+        with cursor.copy(f"COPY raw_bars ({_STAGE_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(COPY_HEADER)
+            for key in np.unique(group).tolist():
+                rows = clean[group == key]
+                file, size = divmod(key, 1024)
+                symbol = None if size == 0 else np.array(encoded, dtype=f"S{size - 1}")[bars.symbol[rows]]
+                columns: list[Column] = [run, batch.encode(), bars.files[file].encode(), bars.line[rows], symbol]
+                columns.append((bars.day[rows] - PG_EPOCH_DAYS).astype(np.int32))
+                columns.extend(bars.values[name][rows] for name in PRICE_COLUMNS)
+                copy.write(copy_rows(len(rows), columns))
+            copy.write(COPY_TRAILER)
+    failed = np.flatnonzero(bars.error != OK).tolist()
+    if failed:
+        with cursor.copy(f"COPY raw_bars ({_STAGE_COLUMNS}, parse_error, raw) FROM STDIN") as copy:
+            for i in failed:
+                sym = int(bars.symbol[i])
+                day = int(bars.day[i])
+                values = [float(bars.values[name][i]) for name in PRICE_COLUMNS]
+                copy.write_row(
+                    (
+                        run_id,
+                        batch,
+                        bars.files[bars.file[i]],
+                        int(bars.line[i]),
+                        bars.symbols[sym] if sym >= 0 else None,
+                        None if day == NAT else EPOCH + dt.timedelta(days=day),
+                        *(None if math.isnan(v) else v for v in values),
+                        PARSE_ERRORS[int(bars.error[i])],
+                        bars.raw[i],
+                    )
+                )
+    return len(bars)
 
 
 def stage_rows(conn: Connection, run_id: str, batch: str, rows: Iterable[BarRow]) -> int:
-    """COPY bars into ``raw_bars``; unparseable values are staged with ``parse_error``.
-
-    Clean rows (the bulk) are written as COPY text with their original spellings, so PostgreSQL
-    parses the numbers once; a row with a bad or missing value is typed here and flagged.
-    """
-    raw = psycopg_connection(conn)
-    count = 0
-    prefix_cache: dict[str, str] = {}
-    batch_text = _copy_text(batch)
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            "COPY raw_bars (run_id, batch, file, line, symbol, date, open, high, low, close, volume, parse_error, raw)"
-            " FROM STDIN"
-        ) as copy,
-    ):
-        buf: list[str] = []
-        for name, line, (symbol, date_s, o, h, lo, c, v) in rows:
-            count += 1
-            sym = symbol.upper()
-            if (
-                sym
-                and _COPY_SPECIAL.isdisjoint(sym)
-                and _iso_date(date_s)
-                and _clean_number(o)
-                and _clean_number(h)
-                and _clean_number(lo)
-                and _clean_number(c)
-                and _clean_number(v)
-            ):
-                prefix = prefix_cache.get(name)
-                if prefix is None:
-                    prefix = prefix_cache[name] = f"{run_id}\t{batch_text}\t{_copy_text(name)}\t"
-                buf.append(f"{prefix}{line}\t{sym}\t{date_s}\t{o}\t{h}\t{lo}\t{c}\t{v}\t\\N\t\\N\n")
-                if len(buf) >= 2000:
-                    copy.write("".join(buf))
-                    buf.clear()
-                continue
-            if buf:
-                copy.write("".join(buf))
-                buf.clear()
-            error: str | None = None
-            day = _parse_date(date_s)
-            if day is None:
-                error = "bad_date"
-            try:
-                prices = (_parse_float(o), _parse_float(h), _parse_float(lo), _parse_float(c))
-                vol = _parse_float(v)
-            except ValueError:
-                prices = (None, None, None, None)
-                vol = None
-                error = error or "bad_number"
-            if error is None and (None in prices or vol is None):
-                error = "missing_value"
-            raw_text = None if error is None else ",".join((symbol, date_s, o, h, lo, c, v))
-            copy.write_row((run_id, batch, name, line, sym or None, day, *prices, vol, error, raw_text))
-        if buf:
-            copy.write("".join(buf))
-    return count
+    """Stage bars given row by row (an online provider's)."""
+    return stage_columns(conn, run_id, batch, type_bars(from_rows(rows)))
 
 
 def stage_bars(conn: Connection, run_id: str, path: Path, batch: str = "") -> int:
     """COPY one bars file into ``raw_bars``."""
-    return stage_rows(conn, run_id, batch, FileBars(path).rows())
+    return stage_columns(conn, run_id, batch, type_bars(read_bars_file(path)))
 
 
 def stage_reference(conn: Connection, run_id: str, path: Path, kind: str, batch: str = "") -> int:

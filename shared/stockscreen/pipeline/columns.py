@@ -1,0 +1,306 @@
+"""Bars as columns: a bars file read into NumPy arrays in one pass, and typed vectorised.
+
+:func:`read_bars_file` reads a plain CSV (printable ASCII without spaces or quotes, one row per
+line: what providers write) over the whole decompressed file with NumPy. A file it cannot vouch
+for (quotes, other text, blank lines, a ragged row, corrupt data...) is read row by row by
+:func:`~stockscreen.market.providers.iter_bars` instead, which names the file and line of any
+error; both give the same :class:`RawBars`. :func:`type_bars` types them with exactly the
+per-value rules of the row-by-row reader (Python's ``float()`` and ``date.fromisoformat()``):
+the bulk in NumPy, anything else value by value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from stockscreen.errors import DataFileError
+from stockscreen.market.providers import BAR_COLUMNS, BarRow, FileBars, _open_binary, bar_column_map
+from stockscreen.pipeline.binary import gather
+
+I32 = npt.NDArray[np.int32]
+I8 = npt.NDArray[np.int8]
+F = npt.NDArray[np.float64]
+Text = npt.NDArray[np.bytes_]
+
+#: A missing date (``day`` holds days since 1970-01-01).
+NAT = np.int32(np.iinfo(np.int32).min)
+#: ``TypedBars.error``: why a row could not be typed (staged as ``raw_bars.parse_error``).
+OK, BAD_DATE, BAD_NUMBER, MISSING_VALUE = 0, 1, 2, 3
+PARSE_ERRORS = {BAD_DATE: "bad_date", BAD_NUMBER: "bad_number", MISSING_VALUE: "missing_value"}
+PARSE_ERROR_CODES = {v: k for k, v in PARSE_ERRORS.items()}
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass
+class RawBars:
+    """Rows as read: each canonical bar column as UTF-8 bytes (stripped), with origin and line."""
+
+    files: list[str]
+    file: I32  # index into files
+    line: I32
+    text: dict[str, Text]  # every name in BAR_COLUMNS
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+
+@dataclass
+class TypedBars:
+    """Typed rows: NULLs are ``-1`` symbols, ``NAT`` days and NaN values."""
+
+    files: list[str]
+    file: I32
+    line: I32
+    symbols: list[str]
+    symbol: I32  # index into symbols, -1 when empty
+    day: I32
+    values: dict[str, F]  # open, high, low, close, volume
+    error: I8  # OK or a PARSE_ERRORS code
+    raw: dict[int, str] = field(default_factory=dict)  # row -> the row as read, for rows with an error
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+
+def _bytes_array(values: list[bytes]) -> Text:
+    return np.array(values, dtype=np.bytes_) if values else np.zeros(0, dtype="S1")
+
+
+def from_rows(rows: Iterable[BarRow]) -> RawBars:
+    """Columns of rows read one by one (a provider's rows or the careful file reader)."""
+    files: dict[str, int] = {}
+    file: list[int] = []
+    line: list[int] = []
+    cols: list[list[bytes]] = [[] for _ in BAR_COLUMNS]
+    for origin, number, values in rows:
+        code = files.get(origin)
+        if code is None:
+            code = files[origin] = len(files)
+        file.append(code)
+        line.append(number)
+        for col, value in zip(cols, values, strict=True):
+            col.append(value.encode("utf-8"))
+    return RawBars(
+        list(files),
+        np.array(file, dtype=np.int32),
+        np.array(line, dtype=np.int32),
+        {name: _bytes_array(col) for name, col in zip(BAR_COLUMNS, cols, strict=True)},
+    )
+
+
+_NL, _COMMA = ord("\n"), ord(",")
+#: the widest field the fast reader gathers (anything wider is not a bar value)
+_MAX_FIELD = 64
+
+
+def _fast_columns(path: Path) -> RawBars | None:
+    """The whole file with NumPy, or None when it needs the careful row-by-row reader."""
+    try:
+        with _open_binary(path) as stream:
+            data = stream.read()
+    except (DataFileError, OSError, EOFError, zlib.error):  # the careful reader reports it with the line
+        return None
+    head, sep, body = data.partition(b"\n")
+    if not sep or b'"' in data:
+        return None
+    if b"\r" in data:
+        if data.count(b"\r") != data.count(b"\r\n"):
+            return None
+        head, body = head.removesuffix(b"\r"), body.replace(b"\r\n", b"\n")
+    try:
+        header = [h.strip().lstrip("\ufeff") for h in head.decode("utf-8").split(",")]
+    except UnicodeDecodeError:
+        return None
+    if not any(header) or "\x00" in "".join(header):
+        return None
+    mapping = bar_column_map(path, header)  # a missing column is a file error either way
+    width = len(header)
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    buf = np.frombuffer(body, dtype=np.uint8)
+    # printable ASCII but space and the quote (checked above), and newlines
+    if len(buf) and (np.count_nonzero(buf < 0x21) != body.count(b"\n") or buf.max() > 0x7E):
+        return None
+    flat = np.flatnonzero((buf == _COMMA) | (buf == _NL))
+    if len(flat) % width:
+        return None
+    ends = flat.reshape(-1, width)  # each field's end: a comma, the last one a newline
+    if not (buf[ends[:, -1]] == _NL).all() or not (buf[ends[:, :-1]] == _COMMA).all():
+        return None
+    starts = np.concatenate(([0], flat[:-1] + 1)).reshape(ends.shape)
+    lens = ends - starts
+    if width == 1 and (lens == 0).any():
+        return None  # blank lines: the csv module skips them
+    n = len(ends)
+    if n and int(lens.max()) > _MAX_FIELD:
+        return None
+    text = {name: gather(buf, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS}
+    return RawBars([path.name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), text)
+
+
+def read_bars_file(path: Path) -> RawBars:
+    """A bars file as columns: in one pass when it is plain, else row by row (precise errors)."""
+    fast = _fast_columns(path)
+    return fast if fast is not None else from_rows(FileBars(path).rows())
+
+
+# --- typing ---------------------------------------------------------------------------------------
+
+
+def _matrix(col: Text) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """The values' bytes as an (n, width) matrix, zero-padded, and their lengths."""
+    col = np.ascontiguousarray(col)
+    width = col.dtype.itemsize
+    mat = col.view(np.uint8).reshape(len(col), width)
+    return mat, np.strings.str_len(col).astype(np.int64)
+
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def _python_date(value: bytes) -> int | None:
+    try:
+        return (dt.date.fromisoformat(value.decode("utf-8")) - EPOCH).days
+    except ValueError:
+        return None
+
+
+def parse_days(col: Text) -> I32:
+    """Days since 1970-01-01 of ``date.fromisoformat`` of each value; NAT where it fails."""
+    n = len(col)
+    out = np.full(n, NAT, dtype=np.int32)
+    fast = np.zeros(n, dtype=bool)
+    if n and col.dtype.itemsize >= 10:
+        mat, lens = _matrix(col)
+        digits = mat[:, [0, 1, 2, 3, 5, 6, 8, 9]].astype(np.int64) - ord("0")
+        fast = (lens == 10) & (mat[:, 4] == ord("-")) & (mat[:, 7] == ord("-")) & ((digits >= 0) & (digits <= 9)).all(1)
+        year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+        month = digits[:, 4] * 10 + digits[:, 5]
+        day = digits[:, 6] * 10 + digits[:, 7]
+        fast &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+        months = np.where(fast, (year - 1970) * 12 + month - 1, 0)
+        first = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        following = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        fast &= day <= following - first
+        out[fast] = (first + day - 1)[fast]
+    for i in np.flatnonzero(~fast).tolist():
+        parsed = _python_date(bytes(col[i]))
+        if parsed is not None:
+            out[i] = parsed
+    return out
+
+
+#: characters of the numbers NumPy converts in bulk (anything else goes through float() one by one)
+_NUMERIC = np.zeros(256, dtype=bool)
+_NUMERIC[[ord(c) for c in "0123456789.+-eE"]] = True
+_NUMERIC[0] = True  # padding
+
+
+_POW10 = 10.0 ** np.arange(16)
+
+
+def _plain_decimals(mat: npt.NDArray[np.uint8]) -> tuple[F, npt.NDArray[np.bool_]]:
+    """Values spelled ``[-]digits[.digits]`` (at most 15 digits), and which rows are so spelled.
+
+    The digits as an integer below 2**53 over an exact power of ten: one correctly rounded
+    division, so the same double as ``float()``.
+    """
+    n = len(mat)
+    chars = np.ascontiguousarray(mat.T)  # one contiguous row per character position
+    negative = chars[0] == ord("-") if len(chars) else np.zeros(n, dtype=bool)
+    mantissa = np.zeros(n, dtype=np.int64)
+    digits = np.zeros(n, dtype=np.int64)
+    dots = np.zeros(n, dtype=np.int64)
+    decimals = np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=bool)
+    for k, ch in enumerate(chars):
+        value = ch - np.uint8(ord("0"))  # wraps around for anything below '0'
+        digit = value <= 9
+        dot = ch == ord(".")
+        ok &= digit | dot | (negative if k == 0 else ch == 0)
+        mantissa = np.where(digit, mantissa * 10 + value, mantissa)
+        digits += digit
+        decimals += digit & (dots > 0)
+        dots += dot
+    ok &= (dots <= 1) & (digits >= 1) & (digits <= 15)
+    values = mantissa / _POW10[np.where(ok, decimals, 0)]
+    return np.where(negative, -values, values), ok
+
+
+def parse_numbers(col: Text) -> tuple[F, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``float()`` of each value: (values, empty, bad); bad = not a number, or not finite."""
+    n = len(col)
+    if n == 0:
+        return np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    mat, lens = _matrix(col)
+    empty = lens == 0
+    plain, ok = _plain_decimals(mat)
+    values = np.where(ok, plain, np.nan)
+    rest = ~ok & ~empty
+    one_by_one = np.flatnonzero(rest)
+    if len(one_by_one):
+        # other spellings NumPy converts as float() does (exponents, '+'); anything else one by one
+        simple = rest & _NUMERIC[mat].all(1)
+        bulk = np.flatnonzero(simple)
+        try:
+            values[bulk] = col[bulk].astype(np.float64)
+            one_by_one = np.flatnonzero(rest & ~simple)
+        except ValueError:
+            pass
+    bad = np.zeros(n, dtype=bool)
+    for i in one_by_one.tolist():
+        try:
+            values[i] = float(bytes(col[i]).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            bad[i] = True
+    bad |= ~empty & ~np.isfinite(values)
+    values[bad] = np.nan
+    return values, empty, bad
+
+
+def unique_symbols(col: Text, upper: bool = True) -> tuple[list[str], I32]:
+    """The distinct values (upper-cased symbols), sorted, and each row's index into them; -1 for b""."""
+    n = len(col)
+    if n == 0:
+        return [], np.zeros(0, dtype=np.int32)
+    # rows come grouped by symbol: find the distinct values among the run heads only
+    heads = np.flatnonzero(np.concatenate(([True], col[1:] != col[:-1])))
+    distinct, head_code = np.unique(col[heads], return_inverse=True)
+    runs = np.diff(np.append(heads, n))
+    spelled = [bytes(s).decode("utf-8") for s in distinct]
+    if upper:
+        spelled = [s.upper() for s in spelled]
+    symbols = sorted({s for s in spelled if s})
+    index = {s: i for i, s in enumerate(symbols)}
+    remap = np.array([index.get(s, -1) for s in spelled], dtype=np.int32)
+    return symbols, np.repeat(remap[head_code.ravel()], runs).astype(np.int32)
+
+
+def type_bars(raw: RawBars) -> TypedBars:
+    """Type every row as the row-by-row stager did; a row that fails is kept with its error."""
+    day = parse_days(raw.text["date"])
+    values: dict[str, F] = {}
+    any_bad = np.zeros(len(raw), dtype=bool)
+    any_empty = np.zeros(len(raw), dtype=bool)
+    for name in PRICE_COLUMNS:
+        values[name], empty, bad = parse_numbers(raw.text[name])
+        any_bad |= bad
+        any_empty |= empty
+    error = np.zeros(len(raw), dtype=np.int8)
+    error[day == NAT] = BAD_DATE
+    error[(error == OK) & any_bad] = BAD_NUMBER
+    error[(error == OK) & any_empty] = MISSING_VALUE
+    for name in PRICE_COLUMNS:  # one bad number: none of the row's values is kept
+        values[name][any_bad] = np.nan
+    symbols, symbol = unique_symbols(raw.text["symbol"])
+    rows = np.flatnonzero(error != OK).tolist()
+    as_read = {name: raw.text[name][rows].tolist() for name in BAR_COLUMNS}
+    text = {i: ",".join(as_read[name][k].decode("utf-8") for name in BAR_COLUMNS) for k, i in enumerate(rows)}
+    return TypedBars(raw.files, raw.file, raw.line, symbols, symbol, day, values, error, text)
