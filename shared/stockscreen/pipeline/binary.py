@@ -26,8 +26,8 @@ PG_EPOCH_DAYS = 10_957
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
 
-#: Array types read raw: int2[], int4[], text[], tid[], int8[], float8[], date[].
-_ARRAY_OIDS = (1005, 1007, 1009, 1010, 1016, 1022, 1182)
+#: Array types read raw: bool[], int2[], int4[], text[], tid[], int8[], float8[], date[].
+_ARRAY_OIDS = (1000, 1005, 1007, 1009, 1010, 1016, 1022, 1182)
 _ARRAY_HEADER = 20  # ndim, flags, element type, then (length, lower bound) of the one dimension
 
 

@@ -108,30 +108,34 @@ def _file_date(name: str) -> dt.date | None:
 
 
 def _issue(
-    conn: Connection,
-    run_id: str,
     rule: str,
     severity: str,
     action: str,
     symbol: str | None,
     message: str,
     raw: dict[str, Any] | None = None,
-) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
-            "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"
-        ),
-        {
-            "r": run_id,
-            "rule": rule,
-            "sev": severity,
-            "act": action,
-            "sym": symbol,
-            "msg": message,
-            "raw": None if raw is None else json.dumps(raw),
-        },
-    )
+) -> dict[str, Any]:
+    """One quality_issues row of the reference files (parameters of ``_ISSUE``)."""
+    return {
+        "rule": rule,
+        "sev": severity,
+        "act": action,
+        "sym": symbol,
+        "msg": message,
+        "raw": None if raw is None else json.dumps(raw),
+    }
+
+
+_ISSUE = (
+    "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
+    "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"
+)
+
+
+def _many(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
+    """One statement for many rows (the driver pipelines them)."""
+    if rows:
+        conn.execute(text(sql), rows)
 
 
 def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
@@ -141,19 +145,12 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
     ).all()
     constituents = [(f, ln, r) for k, f, ln, r in rows if k == "constituents"]
     fundamentals = [(f, ln, r) for k, f, ln, r in rows if k == "fundamentals"]
-    upserted = 0
+    securities = []
     for _file, _line, r in constituents:
         hq = r.get("headquarters") or None
         state = hq.rsplit(",", 1)[-1].strip() if hq else None
         country = ("United States" if state in US_STATES else state) if state else None
-        conn.execute(
-            text(
-                "INSERT INTO securities (symbol, name, sector, industry, headquarters, hq_state, hq_country, "
-                "date_added, cik) VALUES (:symbol, :name, :sector, :industry, :hq, :state, :country, :added, :cik) "
-                "ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, sector = EXCLUDED.sector, "
-                "industry = EXCLUDED.industry, headquarters = EXCLUDED.headquarters, hq_state = EXCLUDED.hq_state, "
-                "hq_country = EXCLUDED.hq_country, date_added = EXCLUDED.date_added, cik = EXCLUDED.cik"
-            ),
+        securities.append(
             {
                 "symbol": r["symbol"].upper(),
                 "name": r.get("name") or r["symbol"],
@@ -164,22 +161,32 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
                 "country": country,
                 "added": _date(r.get("date_added")),
                 "cik": r.get("cik") or None,
-            },
+            }
         )
-        upserted += 1
+    _many(
+        conn,
+        "INSERT INTO securities (symbol, name, sector, industry, headquarters, hq_state, hq_country, "
+        "date_added, cik) VALUES (:symbol, :name, :sector, :industry, :hq, :state, :country, :added, :cik) "
+        "ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, sector = EXCLUDED.sector, "
+        "industry = EXCLUDED.industry, headquarters = EXCLUDED.headquarters, hq_state = EXCLUDED.hq_state, "
+        "hq_country = EXCLUDED.hq_country, date_added = EXCLUDED.date_added, cik = EXCLUDED.cik",
+        securities,
+    )
+    upserted = len(securities)
 
     if not fundamentals:
         return {"securities": upserted, "fundamentals": 0}
 
-    parsed = []
-    for file, line, r in fundamentals:
-        values = {k: _num(r.get(k)) for k in _FUND_NUMERIC}
-        parsed.append((file, line, r, values))
-        # a symbol only known from the fundamentals file still gets a security row
-        conn.execute(
-            text("INSERT INTO securities (symbol, name, sector) VALUES (:s, :n, :sec) ON CONFLICT (symbol) DO NOTHING"),
-            {"s": r["symbol"].upper(), "n": r.get("name") or r["symbol"], "sec": r.get("sector") or None},
-        )
+    parsed = [(file, line, r, {k: _num(r.get(k)) for k in _FUND_NUMERIC}) for file, line, r in fundamentals]
+    # a symbol only known from the fundamentals file still gets a security row
+    _many(
+        conn,
+        "INSERT INTO securities (symbol, name, sector) VALUES (:s, :n, :sec) ON CONFLICT (symbol) DO NOTHING",
+        [
+            {"s": r["symbol"].upper(), "n": r.get("name") or r["symbol"], "sec": r.get("sector") or None}
+            for _f, _l, r, _v in parsed
+        ],
+    )
 
     # 52-week columns swapped? Decide per file by majority, correct and report each row.
     swapped = sum(
@@ -190,72 +197,67 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
     # Dividend yield unit: fractions never exceed 1 in practice; percent values do.
     yields = [v["dividend_yield"] for *_, v in parsed if v["dividend_yield"]]
     in_percent = bool(yields) and max(yields) > 1.0
-    _issue(
-        conn,
-        run_id,
-        "dividend_yield_unit",
-        "info",
-        "corrected",
-        None,
-        "dividend yield detected in percent; stored as percent"
-        if in_percent
-        else "dividend yield detected as fractions; converted to percent",
-    )
+    issues = [
+        _issue(
+            "dividend_yield_unit",
+            "info",
+            "corrected",
+            None,
+            "dividend yield detected in percent; stored as percent"
+            if in_percent
+            else "dividend yield detected as fractions; converted to percent",
+        )
+    ]
 
-    count = 0
+    reports = []
     for file, line, r, v in parsed:
         symbol = r["symbol"].upper()
         if swap_all and v["low_52w"] is not None and v["high_52w"] is not None and v["low_52w"] > v["high_52w"]:
             v["low_52w"], v["high_52w"] = v["high_52w"], v["low_52w"]
-            _issue(
-                conn,
-                run_id,
-                "fundamentals_52w_swapped",
-                "warning",
-                "corrected",
-                symbol,
-                f"'52 Week Low' > '52 Week High' in {file}:{line}; columns swapped back",
-                {"file": file, "line": line},
+            issues.append(
+                _issue(
+                    "fundamentals_52w_swapped",
+                    "warning",
+                    "corrected",
+                    symbol,
+                    f"'52 Week Low' > '52 Week High' in {file}:{line}; columns swapped back",
+                    {"file": file, "line": line},
+                )
             )
         if not in_percent and v["dividend_yield"] is not None:
             v["dividend_yield"] *= 100.0
         missing = [k for k in ("pe", "dividend_yield", "eps", "market_cap") if v[k] is None]
         if missing:
-            _issue(
-                conn,
-                run_id,
-                "fundamentals_missing",
-                "info",
-                "loaded",
-                symbol,
-                f"missing {', '.join(missing)} in {file}:{line}",
+            issues.append(
+                _issue(
+                    "fundamentals_missing", "info", "loaded", symbol, f"missing {', '.join(missing)} in {file}:{line}"
+                )
             )
         if v["pe"] and v["eps"] and v["price"] and abs(v["pe"] * v["eps"] / v["price"] - 1) > 0.1:
-            _issue(
-                conn,
-                run_id,
-                "pe_eps_mismatch",
-                "info",
-                "loaded",
-                symbol,
-                f"P/E x EPS = {v['pe'] * v['eps']:.2f} differs from price {v['price']:.2f}",
+            issues.append(
+                _issue(
+                    "pe_eps_mismatch",
+                    "info",
+                    "loaded",
+                    symbol,
+                    f"P/E x EPS = {v['pe'] * v['eps']:.2f} differs from price {v['price']:.2f}",
+                )
             )
-        as_of = _file_date(file) or dt.date.today()
-        conn.execute(
-            text(
-                "INSERT INTO fundamentals (security_id, as_of, price, pe, dividend_yield, eps, low_52w, high_52w, "
-                "market_cap, ebitda, price_sales, price_book) SELECT id, :as_of, :price, :pe, :dividend_yield, :eps, "
-                ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book "
-                "FROM securities WHERE symbol = :s "
-                "ON CONFLICT (security_id, as_of) DO UPDATE SET price = EXCLUDED.price, pe = EXCLUDED.pe, "
-                "dividend_yield = EXCLUDED.dividend_yield, eps = EXCLUDED.eps, low_52w = EXCLUDED.low_52w, "
-                "high_52w = EXCLUDED.high_52w, market_cap = EXCLUDED.market_cap, ebitda = EXCLUDED.ebitda, "
-                "price_sales = EXCLUDED.price_sales, price_book = EXCLUDED.price_book"
-            ),
-            {"s": symbol, "as_of": as_of, **v},
-        )
-        count += 1
-    return {"securities": upserted, "fundamentals": count}
+        reports.append({"s": symbol, "as_of": _file_date(file) or dt.date.today(), **v})
+    _many(conn, _ISSUE, [{"r": run_id, **i} for i in issues])
+    _many(
+        conn,
+        "INSERT INTO fundamentals (security_id, as_of, price, pe, dividend_yield, eps, low_52w, high_52w, "
+        "market_cap, ebitda, price_sales, price_book) SELECT id, :as_of, :price, :pe, :dividend_yield, :eps, "
+        ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book "
+        "FROM securities WHERE symbol = :s "
+        "ON CONFLICT (security_id, as_of) DO UPDATE SET price = EXCLUDED.price, pe = EXCLUDED.pe, "
+        "dividend_yield = EXCLUDED.dividend_yield, eps = EXCLUDED.eps, low_52w = EXCLUDED.low_52w, "
+        "high_52w = EXCLUDED.high_52w, market_cap = EXCLUDED.market_cap, ebitda = EXCLUDED.ebitda, "
+        "price_sales = EXCLUDED.price_sales, price_book = EXCLUDED.price_book",
+        reports,
+    )
+    return {"securities": upserted, "fundamentals": len(reports)}
 
 
 def load_bars(conn: Connection, run_id: str, lo: str | None = None, hi: str | None = None) -> dict[str, Any]:

@@ -366,27 +366,29 @@ def _calendar_gaps(r: _Rules, ctx: Context, open_days: npt.NDArray[np.int32]) ->
     """Trading days with no bar between each symbol's previous bar (loaded or staged) and its last."""
     bars = r.bars
     dated = (bars.symbol >= 0) & (bars.day != NAT)
-    codes, days = bars.symbol[dated], bars.day[dated]
-    order = np.lexsort((days, codes))
-    codes, days = codes[order], days[order]
+    codes, days = bars.symbol[dated].astype(np.int64), bars.day[dated].astype(np.int64)
+    count = len(bars.symbols)
     if len(codes) == 0:
         return
-    heads = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
-    for a, b in zip(heads.tolist(), [*heads[1:].tolist(), len(codes)], strict=True):
-        symbol = bars.symbols[int(codes[a])]
-        mine = days[a:b]
-        staged_lo, hi = int(mine[0]), int(mine[-1])
-        has_prev = symbol in ctx.previous
-        first = _ordinal(ctx.previous[symbol][0]) if has_prev else staged_lo
-        present = np.unique(mine[np.isin(mine, open_days)])
-        if len(present) == 0:
-            continue
-        span = open_days[(open_days >= first) & (open_days <= hi)]
-        if len(span) <= len(present) + int(has_prev):
-            continue
-        between = open_days[(open_days > first) & (open_days < hi)]
-        for missing in between[~np.isin(between, present)].tolist():
-            r.report("calendar_gap", None, symbol, _date(missing), "no bar on an NYSE trading day")
+    lo = np.full(count, np.iinfo(np.int64).max)
+    hi = np.full(count, np.iinfo(np.int64).min)
+    np.minimum.at(lo, codes, days)
+    np.maximum.at(hi, codes, days)
+    # distinct trading days with a bar, per symbol
+    trading = np.isin(days, open_days)
+    pairs = np.sort(codes[trading] * 2**32 + (days[trading] - np.int64(NAT)))
+    distinct = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
+    present = np.bincount(distinct // 2**32, minlength=count)
+    has_prev = np.array([s in ctx.previous for s in bars.symbols], dtype=bool)
+    first = np.array([_ordinal(ctx.previous[s][0]) if s in ctx.previous else 0 for s in bars.symbols], dtype=np.int64)
+    first = np.where(has_prev, first, lo)
+    span = np.searchsorted(open_days, hi, side="right") - np.searchsorted(open_days, first, side="left")
+    suspect = (present > 0) & (span > present + has_prev)
+    for code in np.flatnonzero(suspect).tolist():
+        mine = days[codes == code]
+        between = open_days[(open_days > first[code]) & (open_days < hi[code])]
+        for missing in between[~np.isin(between, mine)].tolist():
+            r.report("calendar_gap", None, bars.symbols[code], _date(missing), "no bar on an NYSE trading day")
 
 
 def _late_and_stale(r: _Rules) -> None:
@@ -420,14 +422,20 @@ class Staged:
     """The run's staged rows as columns, with where each lives in ``raw_bars`` (its ctid)."""
 
     bars: TypedBars
-    tids: list[str]
+    block: npt.NDArray[np.int64]
+    offset: npt.NDArray[np.int64]
+    #: rows an earlier attempt of Validate quarantined
+    marked: npt.NDArray[np.bool_]
+
+    def tids(self, rows: list[int]) -> list[str]:
+        return [f"({self.block[i]},{self.offset[i]})" for i in rows]
 
 
 _BULK = (
     "SELECT array_agg(ctid), array_agg(line), array_agg(date - DATE '1970-01-01'), "
     + ", ".join(f"array_agg({k})" for k in PRICE_COLUMNS)
     + ", array_agg(coalesce(octet_length(symbol), -1)), array_agg(symbol), "
-    "array_agg(coalesce(octet_length(file), -1)), array_agg(file) "
+    "array_agg(coalesce(octet_length(file), -1)), array_agg(file), array_agg(rejected_rule IS NOT NULL) "
     "FROM raw_bars WHERE run_id = %(r)s AND parse_error IS NULL"
 )
 _TID = np.dtype([("block", ">u4"), ("offset", ">u2")])
@@ -442,39 +450,44 @@ def read_staged(conn: Connection, run_id: str) -> Staged:
     values = {k: fixed(a, ">f8") for k, a in zip(PRICE_COLUMNS, arrays[3:8], strict=True)}
     symbol_text = texts(arrays[9], fixed(arrays[8], ">i4"))
     file_text = texts(arrays[11], fixed(arrays[10], ">i4"))
-    tids = [f"({b},{o})" for b, o in zip(tid["block"].tolist(), tid["offset"].tolist(), strict=True)]
+    marked = fixed(arrays[12], "?")
     failed = conn.execute(
         text(
-            "SELECT ctid::text, file, line, symbol, date, open, high, low, close, volume, parse_error, raw "
+            "SELECT (ctid::text::point)[0]::bigint, (ctid::text::point)[1]::bigint, file, line, symbol, date, "
+            "open, high, low, close, volume, parse_error, raw, rejected_rule IS NOT NULL "
             "FROM raw_bars WHERE run_id = :r AND parse_error IS NOT NULL"
         ),
         {"r": run_id},
     ).all()
     symbols, codes = unique_symbols(
-        np.concatenate((symbol_text, np.array([(f[3] or "").encode() for f in failed] or [b""], dtype=np.bytes_)))
+        np.concatenate((symbol_text, np.array([(f[4] or "").encode() for f in failed] or [b""], dtype=np.bytes_)))
     )
     files, file_codes = unique_symbols(
-        np.concatenate((file_text, np.array([f[1].encode() for f in failed] or [b""], dtype=np.bytes_))), upper=False
+        np.concatenate((file_text, np.array([f[2].encode() for f in failed] or [b""], dtype=np.bytes_))), upper=False
     )
     n = len(line) + len(failed)  # (the padding b"" above, when nothing failed, is cut off here)
-    tids.extend(f[0] for f in failed)
     bars = TypedBars(
         files=files,
         file=file_codes[:n],
-        line=np.concatenate((line, np.array([f[2] for f in failed], dtype=np.int32))),
+        line=np.concatenate((line, np.array([f[3] for f in failed], dtype=np.int32))),
         symbols=symbols,
         symbol=codes[:n],
-        day=np.concatenate((day, np.array([NAT if f[4] is None else _ordinal(f[4]) for f in failed], dtype=np.int32))),
+        day=np.concatenate((day, np.array([NAT if f[5] is None else _ordinal(f[5]) for f in failed], dtype=np.int32))),
         values={
-            k: np.concatenate((values[k], np.array([np.nan if f[5 + j] is None else f[5 + j] for f in failed])))
+            k: np.concatenate((values[k], np.array([np.nan if f[6 + j] is None else f[6 + j] for f in failed])))
             for j, k in enumerate(PRICE_COLUMNS)
         },
         error=np.concatenate(
-            (np.full(len(line), OK, dtype=np.int8), np.array([PARSE_ERROR_CODES[f[10]] for f in failed], dtype=np.int8))
+            (np.full(len(line), OK, dtype=np.int8), np.array([PARSE_ERROR_CODES[f[11]] for f in failed], dtype=np.int8))
         ),
-        raw={len(line) + j: f[11] for j, f in enumerate(failed)},
+        raw={len(line) + j: f[12] for j, f in enumerate(failed)},
     )
-    return Staged(bars, tids)
+    return Staged(
+        bars,
+        np.concatenate((tid["block"].astype(np.int64), np.array([f[0] for f in failed], dtype=np.int64))),
+        np.concatenate((tid["offset"].astype(np.int64), np.array([f[1] for f in failed], dtype=np.int64))),
+        np.concatenate((marked, np.array([f[13] for f in failed], dtype=bool))),
+    )
 
 
 def _context(conn: Connection, run_id: str, bars: TypedBars) -> Context:
@@ -548,8 +561,15 @@ def run_rules(conn: Connection, run_id: str) -> Validation:
         if rows:
             conn.execute(
                 text("UPDATE raw_bars SET rejected_rule = :rule WHERE run_id = :r AND ctid = ANY(CAST(:ids AS tid[]))"),
-                {"rule": rule.name, "r": run_id, "ids": [staged.tids[i] for i in rows]},
+                {"rule": rule.name, "r": run_id, "ids": staged.tids(rows)},
             )
+    # what an earlier attempt quarantined and this one does not (the data it saw has changed)
+    cleared = np.flatnonzero(staged.marked & (outcome.rejected < 0)).tolist()
+    if cleared:
+        conn.execute(
+            text("UPDATE raw_bars SET rejected_rule = NULL WHERE run_id = :r AND ctid = ANY(CAST(:ids AS tid[]))"),
+            {"r": run_id, "ids": staged.tids(cleared)},
+        )
     clean = (outcome.rejected < 0) & (bars.symbol >= 0)
     counts = np.bincount(bars.symbol[clean], minlength=len(bars.symbols))
     per_symbol = [(s, int(n)) for s, n in zip(bars.symbols, counts.tolist(), strict=True) if n]

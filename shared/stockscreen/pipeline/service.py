@@ -308,13 +308,11 @@ def validate(state: dict[str, Any]) -> dict[str, Any]:
             text("DELETE FROM quality_issues WHERE run_id = :r AND rule = ANY(CAST(:rules AS text[]))"),
             {"r": run_id, "rules": sorted(quality.RULE_NAMES)},
         )
-        conn.execute(
-            text("UPDATE raw_bars SET rejected_rule = NULL WHERE run_id = :r AND rejected_rule IS NOT NULL"),
-            {"r": run_id},
-        )
         result = quality.run_rules(conn, run_id)
-        # freshly COPYed rows have no statistics yet: the load batches' plans need them
-        conn.execute(text("ANALYZE raw_bars"))
+        # freshly COPYed rows have no statistics and no BRIN summary yet: the load batches need both
+        # to read just their symbol range
+        conn.execute(text("SELECT brin_summarize_new_values('raw_bars_symbol')"))
+        conn.execute(text("ANALYZE raw_bars (run_id, symbol, rejected_rule)"))
         provider = conn.execute(
             text("SELECT count(*) FROM quality_issues WHERE run_id = :r AND rule = 'provider_error'"), {"r": run_id}
         ).scalar_one()

@@ -35,27 +35,27 @@ _STAGE_COLUMNS = "run_id, batch, file, line, symbol, date, open, high, low, clos
 def stage_columns(conn: Connection, run_id: str, batch: str, bars: TypedBars) -> int:
     """COPY typed bars into ``raw_bars``: typed rows in binary, rows that failed typing with their error.
 
-    The bulk goes as one binary COPY built by NumPy (grouped by origin and symbol length, the
-    only variable-width fields); a row that could not be typed is staged with ``parse_error`` and
-    the row as read (``raw``) for the quality rules to quarantine.
+    The bulk goes as one binary COPY built by NumPy, symbol by symbol (so that each load batch,
+    a symbol range, finds its rows together); a row that could not be typed is staged with
+    ``parse_error`` and the row as read (``raw``) for the quality rules to quarantine.
     """
     cursor = psycopg_connection(conn).cursor()
-    run = uuid.UUID(run_id).bytes
+    run, batch_text = uuid.UUID(run_id).bytes, batch.encode()
     clean = np.flatnonzero(bars.error == OK)
     if len(clean):
-        encoded = [s.encode("utf-8") for s in bars.symbols]
-        sizes = np.array([len(b) for b in encoded] + [-1], dtype=np.int64)  # code -1: NULL
-        code = bars.symbol[clean]
-        group = bars.file[clean].astype(np.int64) * 1024 + sizes[code] + 1
+        # by symbol (as the load batches' symbol ranges read them), then origin and line
+        clean = clean[np.lexsort((bars.line[clean], bars.file[clean], bars.symbol[clean]))]
+        key = bars.symbol[clean].astype(np.int64) * len(bars.files) + bars.file[clean]
+        heads = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
         with cursor.copy(f"COPY raw_bars ({_STAGE_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
             copy.write(COPY_HEADER)
-            for key in np.unique(group).tolist():
-                rows = clean[group == key]
-                file, size = divmod(key, 1024)
-                symbol = None if size == 0 else np.array(encoded, dtype=f"S{size - 1}")[bars.symbol[rows]]
-                columns: list[Column] = [run, batch.encode(), bars.files[file].encode(), bars.line[rows], symbol]
-                columns.append((bars.day[rows] - PG_EPOCH_DAYS).astype(np.int32))
-                columns.extend(bars.values[name][rows] for name in PRICE_COLUMNS)
+            for a, b in zip(heads.tolist(), [*heads[1:].tolist(), len(clean)], strict=True):
+                rows = clean[a:b]
+                code = int(bars.symbol[rows[0]])
+                symbol = bars.symbols[code].encode() if code >= 0 else None
+                columns: list[Column] = [run, batch_text, bars.files[bars.file[rows[0]]].encode(), bars.line[rows]]
+                columns += [symbol, (bars.day[rows] - PG_EPOCH_DAYS).astype(np.int32)]
+                columns += [bars.values[name][rows] for name in PRICE_COLUMNS]
                 copy.write(copy_rows(len(rows), columns))
             copy.write(COPY_TRAILER)
     failed = np.flatnonzero(bars.error != OK).tolist()
