@@ -121,7 +121,7 @@ def test_poisoned_file_fails_the_run_and_loads_nothing(
     assert "RecordFailure" in result["states"]
     url = stack_env["DATABASE_URL"]
     assert _q(url, "SELECT count(*) FROM daily_bars")[0][0] == 0
-    assert _q(url, "SELECT count(*) FROM raw_bars")[0][0] == 0
+    assert _q(url, "SELECT count(*) FROM raw_batches")[0][0] == 0
     status, error = _q(url, "SELECT status, error FROM ingest_runs")[0]
     assert status == "failed"
     assert str(bad) in error and expected in error

@@ -1,7 +1,7 @@
 """Columns to and from PostgreSQL in binary, with NumPy: no Python object per value.
 
 - :func:`fetch_arrays` runs a query returning one row of ``array_agg(...)`` columns and hands
-  back each array in PostgreSQL's binary form; :func:`fixed` and :func:`texts` read them.
+  back each array in PostgreSQL's binary form; :func:`fixed` reads them.
 - :func:`copy_rows` builds a binary ``COPY ... FROM STDIN (FORMAT binary)`` payload from columns.
 - :func:`gather` cuts variable-length fields out of a byte buffer into a fixed-width bytes array.
 """
@@ -26,8 +26,8 @@ PG_EPOCH_DAYS = 10_957
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
 
-#: Array types read raw: bool[], int2[], int4[], text[], tid[], int8[], float8[], date[].
-_ARRAY_OIDS = (1000, 1005, 1007, 1009, 1010, 1016, 1022, 1182)
+#: Array types read raw: int4[], int8[], float8[].
+_ARRAY_OIDS = (1007, 1016, 1022)
 _ARRAY_HEADER = 20  # ndim, flags, element type, then (length, lower bound) of the one dimension
 
 
@@ -68,18 +68,6 @@ def fixed(blob: bytes | None, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     if (rows["len"] != kind.itemsize).any():
         raise ValueError("unexpected NULL or element size in a binary array")
     return rows["value"].astype(kind.newbyteorder("="))
-
-
-def texts(blob: bytes | None, lengths: npt.NDArray[np.int32]) -> Text:
-    """A binary text array whose elements' byte lengths (-1 for NULL, read as b"") are known."""
-    n = _length(blob)
-    if n != len(lengths):
-        raise ValueError("text array and lengths disagree")
-    if n == 0 or blob is None:
-        return np.zeros(0, dtype="S1")
-    sizes = np.maximum(lengths.astype(np.int64), 0)
-    starts = _ARRAY_HEADER + 4 * np.arange(1, n + 1) + np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    return gather(np.frombuffer(blob, dtype=np.uint8), starts, sizes)
 
 
 def gather(buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> Text:

@@ -12,10 +12,13 @@ the bulk in NumPy, anything else value by value.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +34,7 @@ Text = npt.NDArray[np.bytes_]
 
 #: A missing date (``day`` holds days since 1970-01-01).
 NAT = np.int32(np.iinfo(np.int32).min)
-#: ``TypedBars.error``: why a row could not be typed (staged as ``raw_bars.parse_error``).
+#: ``TypedBars.error``: why a row could not be typed (a quality rule of the same name quarantines it).
 OK, BAD_DATE, BAD_NUMBER, MISSING_VALUE = 0, 1, 2, 3
 PARSE_ERRORS = {BAD_DATE: "bad_date", BAD_NUMBER: "bad_number", MISSING_VALUE: "missing_value"}
 PARSE_ERROR_CODES = {v: k for k, v in PARSE_ERRORS.items()}
@@ -304,3 +307,117 @@ def type_bars(raw: RawBars) -> TypedBars:
     as_read = {name: raw.text[name][rows].tolist() for name in BAR_COLUMNS}
     text = {i: ",".join(as_read[name][k].decode("utf-8") for name in BAR_COLUMNS) for k, i in enumerate(rows)}
     return TypedBars(raw.files, raw.file, raw.line, symbols, symbol, day, values, error, text)
+
+
+# --- batches of typed bars as one value (the staging tables' rows) ----------------------------------
+
+
+def _to_bytes(arrays: dict[str, npt.NDArray[Any]]) -> bytes:
+    """Named arrays as one value: a JSON directory (name -> dtype, shape, offset), then the data."""
+    directory: dict[str, tuple[str, list[int], int]] = {}
+    chunks: list[bytes] = []
+    offset = 0
+    for name, array in arrays.items():
+        data = np.ascontiguousarray(array).tobytes()
+        directory[name] = (array.dtype.str, list(array.shape), offset)
+        chunks.append(data)
+        offset += len(data)
+    head = json.dumps(directory).encode()
+    return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+
+
+def _from_bytes(data: bytes) -> dict[str, npt.NDArray[Any]]:
+    """The arrays of :func:`_to_bytes` (views of ``data``, no copies)."""
+    (size,) = struct.unpack_from("<Q", data)
+    directory = json.loads(data[8 : 8 + size])
+    base = 8 + size
+    out: dict[str, npt.NDArray[Any]] = {}
+    for name, (dtype, shape, offset) in directory.items():
+        kind = np.dtype(dtype)
+        if kind.hasobject:
+            raise ValueError("staged columns hold no Python objects")
+        count = int(np.prod(shape)) if shape else 1
+        out[name] = np.frombuffer(data, dtype=kind, count=count, offset=base + offset).reshape(shape)
+    return out
+
+
+def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytes:
+    """The bars (and ``extra`` arrays) as one value (for a ``raw_batches`` row)."""
+    raw_rows = np.array(sorted(bars.raw), dtype=np.int64)
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "files": np.array(bars.files, dtype=str),
+        "file": bars.file,
+        "line": bars.line,
+        "symbols": np.array(bars.symbols, dtype=str),
+        "symbol": bars.symbol,
+        "day": bars.day,
+        "error": bars.error,
+        "raw_rows": raw_rows,
+        "raw_text": np.array([bars.raw[i] for i in raw_rows.tolist()], dtype=str),
+    }
+    arrays.update({f"value_{k}": v for k, v in bars.values.items()})
+    arrays.update({f"extra_{k}": np.asarray(v) for k, v in extra.items()})
+    return _to_bytes(arrays)
+
+
+def unpack(data: bytes) -> tuple[TypedBars, dict[str, npt.NDArray[Any]]]:
+    """The bars (and extra arrays) of :func:`pack`."""
+    arrays = _from_bytes(data)
+    bars = TypedBars(
+        files=[str(s) for s in arrays["files"].tolist()],
+        file=arrays["file"],
+        line=arrays["line"],
+        symbols=[str(s) for s in arrays["symbols"].tolist()],
+        symbol=arrays["symbol"],
+        day=arrays["day"],
+        values={k: arrays[f"value_{k}"] for k in PRICE_COLUMNS},
+        error=arrays["error"],
+        raw=dict(zip(arrays["raw_rows"].tolist(), arrays["raw_text"].tolist(), strict=True)),
+    )
+    return bars, {k.removeprefix("extra_"): v for k, v in arrays.items() if k.startswith("extra_")}
+
+
+def _recode(names: list[str], codes: I32, merged: dict[str, int]) -> I32:
+    remap = np.array([merged[s] for s in names] + [-1], dtype=np.int32)
+    return remap[codes]
+
+
+def concat(parts: list[TypedBars]) -> TypedBars:
+    """Several batches' bars as one (symbols and origins merged, sorted)."""
+    symbols = sorted({s for p in parts for s in p.symbols})
+    files = sorted({f for p in parts for f in p.files})
+    sym_index = {s: i for i, s in enumerate(symbols)}
+    file_index = {f: i for i, f in enumerate(files)}
+    raw: dict[int, str] = {}
+    offset = 0
+    for p in parts:
+        raw.update({offset + i: t for i, t in p.raw.items()})
+        offset += len(p)
+    return TypedBars(
+        files=files,
+        file=np.concatenate([_recode(p.files, p.file, file_index) for p in parts] or [np.zeros(0, np.int32)]),
+        line=np.concatenate([p.line for p in parts] or [np.zeros(0, np.int32)]),
+        symbols=symbols,
+        symbol=np.concatenate([_recode(p.symbols, p.symbol, sym_index) for p in parts] or [np.zeros(0, np.int32)]),
+        day=np.concatenate([p.day for p in parts] or [np.zeros(0, np.int32)]),
+        values={k: np.concatenate([p.values[k] for p in parts] or [np.zeros(0)]) for k in PRICE_COLUMNS},
+        error=np.concatenate([p.error for p in parts] or [np.zeros(0, np.int8)]),
+        raw=raw,
+    )
+
+
+def take(bars: TypedBars, rows: npt.NDArray[np.intp]) -> TypedBars:
+    """The bars of ``rows`` (in that order)."""
+    with_text = np.flatnonzero(np.isin(rows, np.fromiter(bars.raw, dtype=np.int64, count=len(bars.raw))))
+    position = {int(rows[k]): k for k in with_text.tolist()}
+    return TypedBars(
+        files=bars.files,
+        file=bars.file[rows],
+        line=bars.line[rows],
+        symbols=bars.symbols,
+        symbol=bars.symbol[rows],
+        day=bars.day[rows],
+        values={k: v[rows] for k, v in bars.values.items()},
+        error=bars.error[rows],
+        raw={k: bars.raw[i] for i, k in position.items()},
+    )

@@ -1,10 +1,11 @@
-"""Load: upsert the security master, fundamentals and clean bars, in one transaction."""
+"""Load: upsert the security master, fundamentals and clean bars (one transaction per batch)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,10 @@ import numpy.typing as npt
 from sqlalchemy import Connection, text
 
 from stockscreen.db.engine import psycopg_connection
+from stockscreen.errors import Invalid
 from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows, fetch_arrays, fixed
 from stockscreen.pipeline.columns import EPOCH
+from stockscreen.pipeline.staging import read_columns
 
 US_STATES = {
     "Alabama",
@@ -260,59 +263,139 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
     return {"securities": upserted, "fundamentals": len(reports)}
 
 
-def load_bars(conn: Connection, run_id: str, lo: str | None = None, hi: str | None = None) -> dict[str, Any]:
-    """Upsert clean staged bars of symbols in [lo, hi] (all when None), in one statement.
+@dataclass
+class _Bars:
+    """Daily bars as columns (security id, days since 1970-01-01, prices, volume)."""
 
-    Unchanged rows are not rewritten, so a re-run changes nothing and says so. The update and the
-    insert touch disjoint rows (existing vs new keys), so one snapshot serves both. New keys are
-    inserted plainly (not ``ON CONFLICT``, whose speculative insertion doubles the cost of a
-    backfill): only one run loads at a time (``ingest_runs.run_key``) and its batches are disjoint
-    symbol ranges, so a key another writer added meanwhile fails the batch loudly, never silently.
+    sid: npt.NDArray[np.int64]
+    day: npt.NDArray[np.int64]
+    prices: dict[str, npt.NDArray[np.float64]]  # open, high, low, close
+    volume: npt.NDArray[np.int64]
+
+    def take(self, rows: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> _Bars:
+        return _Bars(self.sid[rows], self.day[rows], {k: v[rows] for k, v in self.prices.items()}, self.volume[rows])
+
+    def keys(self) -> npt.NDArray[np.int64]:
+        return self.sid * 2**32 + (self.day + 2**31)
+
+    def columns(self) -> list[Column]:
+        """security_id, date, open, high, low, close, volume for a binary COPY."""
+        prices = [self.prices[k] for k in _PRICES]
+        return [self.sid.astype(np.int32), (self.day - PG_EPOCH_DAYS).astype(np.int32), *prices, self.volume]
+
+
+_PRICES = ("open", "high", "low", "close")
+
+_EXISTING = (
+    "SELECT array_agg(b.security_id), array_agg(b.date - DATE '1970-01-01'), array_agg(b.open), array_agg(b.high), "
+    "array_agg(b.low), array_agg(b.close), array_agg(b.volume) FROM daily_bars b "
+    "JOIN unnest(%(ids)s::integer[], %(since)s::date[]) AS c(security_id, since) "
+    "ON b.security_id = c.security_id AND b.date >= c.since"
+)
+
+_UPDATE = (
+    "UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close, volume = x.volume "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:dates AS date[]), CAST(:open AS float8[]), CAST(:high AS float8[]), "
+    "CAST(:low AS float8[]), CAST(:close AS float8[]), CAST(:volume AS bigint[])) "
+    "AS x(security_id, date, open, high, low, close, volume) WHERE b.security_id = x.security_id AND b.date = x.date"
+)
+
+
+def _existing(conn: Connection, ids: npt.NDArray[np.int64], since: npt.NDArray[np.int64]) -> _Bars:
+    """The bars already loaded of each security from day ``since`` on, in one binary read."""
+    arrays = fetch_arrays(
+        psycopg_connection(conn),
+        _EXISTING,
+        {"ids": ids.tolist(), "since": [EPOCH + dt.timedelta(days=d) for d in since.tolist()]},
+    )
+    prices = {k: fixed(a, ">f8") for k, a in zip(_PRICES, arrays[2:6], strict=True)}
+    sid = fixed(arrays[0], ">i4").astype(np.int64)
+    return _Bars(sid, fixed(arrays[1], ">i4").astype(np.int64), prices, fixed(arrays[6], ">i8"))
+
+
+def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
+    """Upsert one load batch's clean bars (staged by Validate) and rebuild its rollups.
+
+    The batch is compared with the bars already loaded for its securities (read once, from the
+    week or month of each one's first staged bar): new keys are COPYed in, changed ones updated
+    in one statement, unchanged ones left alone, so a re-run changes nothing and says so. New
+    keys go in plainly (not ``ON CONFLICT``): only one run loads at a time
+    (``ingest_runs.run_key``) and its batches are disjoint symbol ranges, so a key another writer
+    added meanwhile fails the batch loudly, never silently. All in the caller's transaction.
     """
-    rng = " AND symbol BETWEEN :lo AND :hi" if lo is not None and hi is not None else ""
-    result = conn.execute(
-        text(
-            "WITH raw AS MATERIALIZED (SELECT symbol, date, open, high, low, close, volume, rejected_rule"
-            " FROM raw_bars WHERE run_id = :r" + rng + "), "
-            "staged AS MATERIALIZED (SELECT s.id AS security_id, s.symbol, r.date, r.open, r.high, r.low, r.close,"
-            " r.volume::bigint AS volume FROM raw r JOIN securities s ON s.symbol = r.symbol"
-            " WHERE r.rejected_rule IS NULL), "
-            "up AS (UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close,"
-            " volume = x.volume FROM staged x WHERE b.security_id = x.security_id AND b.date = x.date"
-            " AND (b.open, b.high, b.low, b.close, b.volume)"
-            " IS DISTINCT FROM (x.open, x.high, x.low, x.close, x.volume)"
-            " RETURNING x.security_id, x.symbol, x.date), "
-            "ins AS (INSERT INTO daily_bars (security_id, date, open, high, low, close, volume)"
-            " SELECT security_id, date, open, high, low, close, volume FROM staged x WHERE NOT EXISTS"
-            " (SELECT 1 FROM daily_bars b WHERE b.security_id = x.security_id AND b.date = x.date)"
-            " RETURNING security_id, date), "
-            "changes AS (SELECT 'u' AS kind, security_id, min(date) AS first, count(*) AS n FROM up"
-            " GROUP BY security_id"
-            " UNION ALL SELECT 'i', security_id, min(date), count(*) FROM ins GROUP BY security_id) "
-            "SELECT c.kind, c.security_id, s.symbol, c.first, c.n, "
-            " (SELECT count(*) FROM raw WHERE rejected_rule IS NULL), (SELECT count(*) FROM raw"
-            " WHERE rejected_rule IS NOT NULL) FROM changes c JOIN securities s ON s.id = c.security_id"
-            " UNION ALL SELECT 'total', NULL, NULL, NULL, 0, (SELECT count(*) FROM raw WHERE rejected_rule IS NULL),"
-            " (SELECT count(*) FROM raw WHERE rejected_rule IS NOT NULL)"
-        ),
-        {"r": run_id, "lo": lo, "hi": hi},
-    ).all()
-    n_ins = sum(int(r[4]) for r in result if r[0] == "i")
-    n_upd = sum(int(r[4]) for r in result if r[0] == "u")
-    clean, rejected = int(result[-1][5]), int(result[-1][6])
-    # earliest changed date per security: the rollups from there on are rebuilt
-    since: dict[int, dt.date] = {}
-    for kind, sid, _sym, first, _n, _c, _r in result:
-        if kind in ("i", "u"):
-            since[int(sid)] = min(since.get(int(sid), first), first)
-    rolled = refresh_rollups(conn, since)
+    staged = read_columns(conn, run_id, "load", batch)
+    if not staged:
+        raise Invalid(f"load batch {batch} of run {run_id} was not staged (Validate has not run)")
+    bars, extra = staged[0]
+    present = sorted({bars.symbols[c] for c in np.unique(bars.symbol).tolist()})
+    found_ids = conn.execute(text("SELECT symbol, id FROM securities WHERE symbol = ANY(:s)"), {"s": present})
+    ids: dict[str, int] = {str(r[0]): int(r[1]) for r in found_ids}
+    sid = np.array([ids.get(s, -1) for s in bars.symbols] + [-1], dtype=np.int64)[bars.symbol]
+    known = np.flatnonzero(sid >= 0)  # (unknown symbols were quarantined: none is left out in practice)
+    volume = bars.values["volume"][known]
+    if len(volume) and np.abs(volume).max() >= 2.0**63:
+        raise Invalid("a volume is out of the bigint range")
+    new = _Bars(
+        sid[known],
+        bars.day[known].astype(np.int64),
+        {k: bars.values[k][known] for k in _PRICES},
+        volume.astype(np.int64),
+    )
+    order = np.lexsort((new.day, new.sid))
+    new = new.take(order)
+    heads = np.flatnonzero(np.concatenate(([True], new.sid[1:] != new.sid[:-1]))) if len(new.sid) else order
+    first = np.minimum(_period_starts(new.day[heads], "week"), _period_starts(new.day[heads], "month"))
+    old = _existing(conn, new.sid[heads], first)
+    old = old.take(np.argsort(old.keys(), kind="stable"))
+    old_keys, new_keys = old.keys(), new.keys()
+    pos = np.minimum(np.searchsorted(old_keys, new_keys), max(len(old_keys) - 1, 0))
+    found = (pos < len(old_keys)) & (old_keys[pos] == new_keys) if len(old_keys) else np.zeros(len(new_keys), bool)
+    same = found.copy()
+    if len(old_keys):
+        for k in _PRICES:
+            same &= old.prices[k][pos] == new.prices[k]
+        same &= old.volume[pos] == new.volume
+    inserted, updated = np.flatnonzero(~found), np.flatnonzero(found & ~same)
+    raw = psycopg_connection(conn)
+    if len(inserted):
+        added = new.take(inserted)
+        columns = "security_id, date, open, high, low, close, volume"
+        with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
+    if len(updated):
+        fix = new.take(updated)
+        conn.execute(
+            text(_UPDATE),
+            {
+                "ids": fix.sid.tolist(),
+                "dates": [EPOCH + dt.timedelta(days=d) for d in fix.day.tolist()],
+                **{k: fix.prices[k].tolist() for k in _PRICES},
+                "volume": fix.volume.tolist(),
+            },
+        )
+    changed = np.sort(np.concatenate((inserted, updated)))
+    # earliest changed day per security: the rollups from there on are rebuilt
+    since: dict[int, int] = {}
+    for s, d in zip(new.sid[changed].tolist(), new.day[changed].tolist(), strict=True):
+        since.setdefault(s, d)  # rows are by security and day: the first is the earliest
+    rolled = 0
+    if since and not rollups_are_continuous_aggregates(conn):
+        kept = old.take(~np.isin(old_keys, new_keys))
+        merged = _Bars(
+            np.concatenate((kept.sid, new.sid)),
+            np.concatenate((kept.day, new.day)),
+            {k: np.concatenate((kept.prices[k], new.prices[k])) for k in _PRICES},
+            np.concatenate((kept.volume, new.volume)),
+        )
+        rolled = refresh_rollups(conn, merged.take(np.lexsort((merged.day, merged.sid))), since)
+    by_id = {v: k for k, v in ids.items()}
     return {
-        "inserted": n_ins,
-        "updated": n_upd,
-        "unchanged": clean - n_ins - n_upd,
-        "quarantined": rejected,
+        "inserted": len(inserted),
+        "updated": len(updated),
+        "unchanged": len(bars) - len(inserted) - len(updated),
+        "quarantined": int(extra["quarantined"]),
         "rollup_rows": rolled,
-        "changed_symbols": sorted({r[2] for r in result if r[0] in ("i", "u")}),
+        "changed_symbols": sorted({by_id[s] for s in since}),
     }
 
 
@@ -337,39 +420,25 @@ def _period_starts(days: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int
     return days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
-_ROLLUP_BARS = (
-    "SELECT array_agg(b.security_id), array_agg(b.date - DATE '1970-01-01'), array_agg(b.open), array_agg(b.high), "
-    "array_agg(b.low), array_agg(b.close), array_agg(b.volume) FROM daily_bars b "
-    "JOIN unnest(%(ids)s::integer[], %(firsts)s::date[]) AS c(security_id, first) "
-    "ON b.security_id = c.security_id "
-    "AND b.date >= least(date_trunc('week', c.first), date_trunc('month', c.first))::date"
-)
+def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int:
+    """Rebuild weekly/monthly rows of each security in ``since`` from the period containing its
+    first changed day, from ``bars`` (by security and day, every bar of those periods).
 
-
-def refresh_rollups(conn: Connection, since: dict[int, dt.date]) -> int:
-    """Rebuild weekly/monthly rows of each security from the period containing its first change.
-
-    The bars from there on are read once in binary and rolled up with NumPy; the rows replace the
-    old ones in the caller's transaction. Native path only (plain tables); on TimescaleDB the
-    continuous aggregates' refresh policies do it.
+    The old rows are deleted and the new ones COPYed in, in the caller's transaction. Native
+    path only (plain tables); on TimescaleDB the continuous aggregates' refresh policies do it.
     """
-    if not since or rollups_are_continuous_aggregates(conn):
-        return 0
     ids = sorted(since)
-    firsts = [since[i] for i in ids]
-    raw = psycopg_connection(conn)
-    arrays = fetch_arrays(raw, _ROLLUP_BARS, {"ids": ids, "firsts": firsts})
-    sid = fixed(arrays[0], ">i4").astype(np.int64)
-    day = fixed(arrays[1], ">i4").astype(np.int64)
-    o, h, lo, c = (fixed(a, ">f8") for a in arrays[2:6])
-    volume = fixed(arrays[6], ">i8")
-    order = np.lexsort((day, sid))
-    sid, day, o, h, lo, c, volume = (a[order] for a in (sid, day, o, h, lo, c, volume))
-    first_of = np.array([(f - EPOCH).days for f in firsts], dtype=np.int64)[np.searchsorted(ids, sid)]
+    firsts = [EPOCH + dt.timedelta(days=since[i]) for i in ids]
+    first_day = np.array([since[i] for i in ids], dtype=np.int64)
+    # only the securities that changed (others in the batch keep their rollups)
+    rows = np.flatnonzero(np.isin(bars.sid, ids))
+    bars = bars.take(rows)
+    first_of = first_day[np.searchsorted(ids, bars.sid)]
     changed = (
         "WITH changed AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:firsts AS date[])) "
         "AS c(security_id, first)) "
     )
+    raw = psycopg_connection(conn)
     total = 0
     for table, unit in ROLLUPS.items():
         conn.execute(
@@ -379,32 +448,29 @@ def refresh_rollups(conn: Connection, since: dict[int, dt.date]) -> int:
             ),
             {"ids": ids, "firsts": firsts},
         )
-        period = _period_starts(day, unit)
+        period = _period_starts(bars.day, unit)
         keep = np.flatnonzero(period >= _period_starts(first_of, unit))
         if len(keep) == 0:
             continue
-        k_sid, k_period, k_day = sid[keep], period[keep], day[keep]
-        heads = np.flatnonzero(np.concatenate(([True], (k_sid[1:] != k_sid[:-1]) | (k_period[1:] != k_period[:-1]))))
+        part, k_period = bars.take(keep), period[keep]
+        heads = np.flatnonzero(
+            np.concatenate(([True], (part.sid[1:] != part.sid[:-1]) | (k_period[1:] != k_period[:-1])))
+        )
         lasts = np.append(heads[1:], len(keep)) - 1
         columns: list[Column] = [
-            k_sid[heads].astype(np.int32),
+            part.sid[heads].astype(np.int32),
             (k_period[heads] - PG_EPOCH_DAYS).astype(np.int32),
-            o[keep][heads],
-            np.maximum.reduceat(h[keep], heads),
-            np.minimum.reduceat(lo[keep], heads),
-            c[keep][lasts],
-            np.add.reduceat(volume[keep], heads),
-            (k_day[heads] - PG_EPOCH_DAYS).astype(np.int32),
-            (k_day[lasts] - PG_EPOCH_DAYS).astype(np.int32),
+            part.prices["open"][heads],
+            np.maximum.reduceat(part.prices["high"], heads),
+            np.minimum.reduceat(part.prices["low"], heads),
+            part.prices["close"][lasts],
+            np.add.reduceat(part.volume, heads),
+            (part.day[heads] - PG_EPOCH_DAYS).astype(np.int32),
+            (part.day[lasts] - PG_EPOCH_DAYS).astype(np.int32),
             (lasts - heads + 1).astype(np.int32),
         ]
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                f"COPY {table} (security_id, period_start, open, high, low, close, volume, first_date, last_date, "
-                "bars) FROM STDIN (FORMAT binary)"
-            ) as copy,
-        ):
+        names = "security_id, period_start, open, high, low, close, volume, first_date, last_date, bars"
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT binary)") as copy:
             copy.write(COPY_HEADER + copy_rows(len(heads), columns) + COPY_TRAILER)
         total += len(heads)
     return total

@@ -3,8 +3,8 @@
 Errors are quarantined (recorded with the raw row, never loaded); warnings are loaded and
 reported. Every finding lands in ``quality_issues`` for the run's report.
 
-The rules run in order over the run's staged rows held in memory as NumPy columns (read from
-``raw_bars`` in one query): each sees only the rows no earlier error rule quarantined, as the
+The rules run in order over the run's staged bars held in memory as NumPy columns (the Fetch
+batches, read in one query): each sees only the rows no earlier error rule quarantined, as the
 order of :data:`RULES` says. :func:`evaluate` is the rules themselves, a pure function of the rows
 and of what the database knows (:class:`Context`); :func:`run_rules` reads, evaluates and writes.
 """
@@ -25,19 +25,17 @@ from sqlalchemy import Connection, text
 
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.market.calendar import sessions_before, trading_days
-from stockscreen.pipeline.binary import fetch_arrays, fixed, texts
 from stockscreen.pipeline.columns import (
     BAD_DATE,
     BAD_NUMBER,
     EPOCH,
     MISSING_VALUE,
     NAT,
-    OK,
-    PARSE_ERROR_CODES,
     PRICE_COLUMNS,
     TypedBars,
-    unique_symbols,
+    concat,
 )
+from stockscreen.pipeline.staging import read_columns
 
 
 @dataclass(frozen=True)
@@ -417,79 +415,6 @@ def _late_and_stale(r: _Rules) -> None:
 # --- reading the staged rows, writing the findings ----------------------------------------------
 
 
-@dataclass
-class Staged:
-    """The run's staged rows as columns, with where each lives in ``raw_bars`` (its ctid)."""
-
-    bars: TypedBars
-    block: npt.NDArray[np.int64]
-    offset: npt.NDArray[np.int64]
-    #: rows an earlier attempt of Validate quarantined
-    marked: npt.NDArray[np.bool_]
-
-    def tids(self, rows: list[int]) -> list[str]:
-        return [f"({self.block[i]},{self.offset[i]})" for i in rows]
-
-
-_BULK = (
-    "SELECT array_agg(ctid), array_agg(line), array_agg(date - DATE '1970-01-01'), "
-    + ", ".join(f"array_agg({k})" for k in PRICE_COLUMNS)
-    + ", array_agg(coalesce(octet_length(symbol), -1)), array_agg(symbol), "
-    "array_agg(coalesce(octet_length(file), -1)), array_agg(file), array_agg(rejected_rule IS NOT NULL) "
-    "FROM raw_bars WHERE run_id = %(r)s AND parse_error IS NULL"
-)
-_TID = np.dtype([("block", ">u4"), ("offset", ">u2")])
-
-
-def read_staged(conn: Connection, run_id: str) -> Staged:
-    """Every staged row of the run: the typed bulk in one binary query, rows that failed typing apart."""
-    arrays = fetch_arrays(psycopg_connection(conn), _BULK, {"r": run_id})
-    tid = fixed(arrays[0], _TID)
-    line = fixed(arrays[1], ">i4").astype(np.int32)
-    day = fixed(arrays[2], ">i4").astype(np.int32)
-    values = {k: fixed(a, ">f8") for k, a in zip(PRICE_COLUMNS, arrays[3:8], strict=True)}
-    symbol_text = texts(arrays[9], fixed(arrays[8], ">i4"))
-    file_text = texts(arrays[11], fixed(arrays[10], ">i4"))
-    marked = fixed(arrays[12], "?")
-    failed = conn.execute(
-        text(
-            "SELECT (ctid::text::point)[0]::bigint, (ctid::text::point)[1]::bigint, file, line, symbol, date, "
-            "open, high, low, close, volume, parse_error, raw, rejected_rule IS NOT NULL "
-            "FROM raw_bars WHERE run_id = :r AND parse_error IS NOT NULL"
-        ),
-        {"r": run_id},
-    ).all()
-    symbols, codes = unique_symbols(
-        np.concatenate((symbol_text, np.array([(f[4] or "").encode() for f in failed] or [b""], dtype=np.bytes_)))
-    )
-    files, file_codes = unique_symbols(
-        np.concatenate((file_text, np.array([f[2].encode() for f in failed] or [b""], dtype=np.bytes_))), upper=False
-    )
-    n = len(line) + len(failed)  # (the padding b"" above, when nothing failed, is cut off here)
-    bars = TypedBars(
-        files=files,
-        file=file_codes[:n],
-        line=np.concatenate((line, np.array([f[3] for f in failed], dtype=np.int32))),
-        symbols=symbols,
-        symbol=codes[:n],
-        day=np.concatenate((day, np.array([NAT if f[5] is None else _ordinal(f[5]) for f in failed], dtype=np.int32))),
-        values={
-            k: np.concatenate((values[k], np.array([np.nan if f[6 + j] is None else f[6 + j] for f in failed])))
-            for j, k in enumerate(PRICE_COLUMNS)
-        },
-        error=np.concatenate(
-            (np.full(len(line), OK, dtype=np.int8), np.array([PARSE_ERROR_CODES[f[11]] for f in failed], dtype=np.int8))
-        ),
-        raw={len(line) + j: f[12] for j, f in enumerate(failed)},
-    )
-    return Staged(
-        bars,
-        np.concatenate((tid["block"].astype(np.int64), np.array([f[0] for f in failed], dtype=np.int64))),
-        np.concatenate((tid["offset"].astype(np.int64), np.array([f[1] for f in failed], dtype=np.int64))),
-        np.concatenate((marked, np.array([f[13] for f in failed], dtype=bool))),
-    )
-
-
 def _context(conn: Connection, run_id: str, bars: TypedBars) -> Context:
     today = conn.execute(text("SELECT current_date")).scalar_one()
     known = conn.execute(
@@ -514,14 +439,14 @@ def _context(conn: Connection, run_id: str, bars: TypedBars) -> Context:
 @dataclass
 class Validation:
     found: dict[str, int]
-    #: (symbol, clean bars) of the rows left to load, by symbol
-    per_symbol: list[tuple[str, int]]
+    #: the run's staged bars, and per row the index in RULES of the rule that quarantined it (or -1)
+    bars: TypedBars
+    rejected: npt.NDArray[np.int16]
 
 
 def run_rules(conn: Connection, run_id: str) -> Validation:
-    """Apply every rule to the run's staged rows; record the findings and mark quarantined rows."""
-    staged = read_staged(conn, run_id)
-    bars = staged.bars
+    """Apply every rule to the run's staged bars and record the findings."""
+    bars = concat([b for b, _ in read_columns(conn, run_id, "fetch")])
     ctx = _context(conn, run_id, bars)
     outcome = evaluate(bars, ctx)
     stale_before = sessions_before(outcome.days[-1], STALE_SESSIONS) if outcome.days else dt.date.min
@@ -533,44 +458,15 @@ def run_rules(conn: Connection, run_id: str) -> Validation:
         ),
         {"before": stale_before, "staged": bars.symbols},
     ).all()
-    findings = outcome.findings + [
+    outcome.findings += [
         Finding("stale_security", None, s, d, f"last bar {d}: stale (delisted, renamed or a provider gap?)", None)
         for s, d in stale
     ]
     raw = psycopg_connection(conn)
-    with (
-        raw.cursor() as cur,
-        cur.copy("COPY quality_issues (run_id, rule, severity, action, symbol, date, message, raw) FROM STDIN") as copy,
-    ):
-        for f in findings:
+    columns = "run_id, rule, severity, action, symbol, date, message, raw"
+    with raw.cursor() as cur, cur.copy(f"COPY quality_issues ({columns}) FROM STDIN") as copy:
+        for f in outcome.findings:
             rule = _BY_NAME[f.rule]
-            copy.write_row(
-                (
-                    run_id,
-                    f.rule,
-                    rule.severity,
-                    action(rule),
-                    f.symbol,
-                    f.date,
-                    f.message,
-                    None if f.raw is None else json.dumps(f.raw),
-                )
-            )
-    for k, rule in enumerate(RULES):
-        rows = np.flatnonzero(outcome.rejected == k).tolist()
-        if rows:
-            conn.execute(
-                text("UPDATE raw_bars SET rejected_rule = :rule WHERE run_id = :r AND ctid = ANY(CAST(:ids AS tid[]))"),
-                {"rule": rule.name, "r": run_id, "ids": staged.tids(rows)},
-            )
-    # what an earlier attempt quarantined and this one does not (the data it saw has changed)
-    cleared = np.flatnonzero(staged.marked & (outcome.rejected < 0)).tolist()
-    if cleared:
-        conn.execute(
-            text("UPDATE raw_bars SET rejected_rule = NULL WHERE run_id = :r AND ctid = ANY(CAST(:ids AS tid[]))"),
-            {"r": run_id, "ids": staged.tids(cleared)},
-        )
-    clean = (outcome.rejected < 0) & (bars.symbol >= 0)
-    counts = np.bincount(bars.symbol[clean], minlength=len(bars.symbols))
-    per_symbol = [(s, int(n)) for s, n in zip(bars.symbols, counts.tolist(), strict=True) if n]
-    return Validation(Outcome(findings, outcome.rejected, outcome.days).counts(), per_symbol)
+            raw_json = None if f.raw is None else json.dumps(f.raw)
+            copy.write_row((run_id, f.rule, rule.severity, action(rule), f.symbol, f.date, f.message, raw_json))
+    return Validation(outcome.counts(), bars, outcome.rejected)
