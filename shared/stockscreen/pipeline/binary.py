@@ -71,12 +71,15 @@ def fixed(blob: bytes | None, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
 
 
 def gather(buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> Text:
-    """The fields ``buf[start:start + length]`` as one fixed-width bytes array (zero-padded)."""
+    """The fields ``buf[start:start + length]`` as one fixed-width bytes array (zero-padded).
+
+    Pass ``buf`` with trailing room for the widest field to spare it a copy."""
     width = int(lengths.max()) if len(lengths) else 0
     if width == 0:
         return np.zeros(len(starts), dtype="S1")
-    padded = np.concatenate((buf, np.zeros(width, dtype=np.uint8)))
-    window = np.lib.stride_tricks.sliding_window_view(padded, width)
+    if len(buf) < int(starts.max()) + width:  # the window must not run off the end
+        buf = np.concatenate((buf, np.zeros(width, dtype=np.uint8)))
+    window = np.lib.stride_tricks.sliding_window_view(buf, width)
     chars = window[starts]
     chars *= np.arange(width)[None, :] < lengths[:, None]
     return np.ascontiguousarray(chars).view(f"S{width}").ravel()

@@ -144,7 +144,8 @@ def _fast_columns(path: Path) -> RawBars | None:
     n = len(ends)
     if n and int(lens.max()) > _MAX_FIELD:
         return None
-    text = {name: gather(buf, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS}
+    room = np.concatenate((buf, np.zeros(_MAX_FIELD, dtype=np.uint8)))  # once for every column
+    text = {name: gather(room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS}
     return RawBars([path.name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), text)
 
 

@@ -301,6 +301,15 @@ _UPDATE = (
 )
 
 
+def _member(values: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """``np.isin`` for a sorted set, by binary search."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    found: npt.NDArray[np.bool_] = sorted_set[pos] == values
+    return found
+
+
 def _existing(conn: Connection, ids: npt.NDArray[np.int64], since: npt.NDArray[np.int64]) -> _Bars:
     """The bars already loaded of each security from day ``since`` on, in one binary read."""
     arrays = fetch_arrays(
@@ -327,7 +336,8 @@ def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
     if not staged:
         raise Invalid(f"load batch {batch} of run {run_id} was not staged (Validate has not run)")
     bars, extra = staged[0]
-    present = sorted({bars.symbols[c] for c in np.unique(bars.symbol).tolist()})
+    counts = np.bincount(bars.symbol[bars.symbol >= 0], minlength=len(bars.symbols))
+    present = [bars.symbols[c] for c in np.flatnonzero(counts).tolist()]
     found_ids = conn.execute(text("SELECT symbol, id FROM securities WHERE symbol = ANY(:s)"), {"s": present})
     ids: dict[str, int] = {str(r[0]): int(r[1]) for r in found_ids}
     sid = np.array([ids.get(s, -1) for s in bars.symbols] + [-1], dtype=np.int64)[bars.symbol]
@@ -348,8 +358,8 @@ def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
     old = _existing(conn, new.sid[heads], first)
     old = old.take(np.argsort(old.keys(), kind="stable"))
     old_keys, new_keys = old.keys(), new.keys()
+    found = _member(new_keys, old_keys)
     pos = np.minimum(np.searchsorted(old_keys, new_keys), max(len(old_keys) - 1, 0))
-    found = (pos < len(old_keys)) & (old_keys[pos] == new_keys) if len(old_keys) else np.zeros(len(new_keys), bool)
     same = found.copy()
     if len(old_keys):
         for k in _PRICES:
@@ -374,13 +384,14 @@ def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
             },
         )
     changed = np.sort(np.concatenate((inserted, updated)))
-    # earliest changed day per security: the rollups from there on are rebuilt
-    since: dict[int, int] = {}
-    for s, d in zip(new.sid[changed].tolist(), new.day[changed].tolist(), strict=True):
-        since.setdefault(s, d)  # rows are by security and day: the first is the earliest
+    # earliest changed day per security (rows are by security and day): rollups from there are rebuilt
+    firsts = (
+        changed[np.concatenate(([True], new.sid[changed][1:] != new.sid[changed][:-1]))] if len(changed) else changed
+    )
+    since = dict(zip(new.sid[firsts].tolist(), new.day[firsts].tolist(), strict=True))
     rolled = 0
     if since and not rollups_are_continuous_aggregates(conn):
-        kept = old.take(~np.isin(old_keys, new_keys))
+        kept = old.take(~_member(old_keys, new_keys))
         merged = _Bars(
             np.concatenate((kept.sid, new.sid)),
             np.concatenate((kept.day, new.day)),
@@ -431,7 +442,7 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int
     firsts = [EPOCH + dt.timedelta(days=since[i]) for i in ids]
     first_day = np.array([since[i] for i in ids], dtype=np.int64)
     # only the securities that changed (others in the batch keep their rollups)
-    rows = np.flatnonzero(np.isin(bars.sid, ids))
+    rows = np.flatnonzero(_member(bars.sid, np.array(ids, dtype=np.int64)))
     bars = bars.take(rows)
     first_of = first_day[np.searchsorted(ids, bars.sid)]
     changed = (
