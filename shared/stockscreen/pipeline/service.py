@@ -400,12 +400,16 @@ def _load_totals(state: dict[str, Any]) -> dict[str, int]:
 
 
 def aggregate(state: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the snapshot when bars changed (or ``force``). ``defer_snapshot`` skips it: a run of a
+    multi-run backfill other than the last, whose last run is forced to rebuild once for all."""
     run_id = _run_id(state)
     changed = _changed_symbols(state)
     with get_engine().begin() as conn:
         current = conn.execute(text("SELECT version FROM snapshot_versions WHERE is_current")).scalar()
-        if changed == [] and current is not None and not state.get("force"):
-            result: dict[str, Any] = {"version": int(current), "rows": 0, "rebuilt": False}
+        if state.get("defer_snapshot") and not state.get("force"):
+            result: dict[str, Any] = {"version": current, "rows": 0, "rebuilt": False, "deferred": True}
+        elif changed == [] and current is not None and not state.get("force"):
+            result = {"version": int(current), "rows": 0, "rebuilt": False}
         else:
             result = {**snapshot.build_snapshot(conn, run_id), "rebuilt": True}
     _merge_stats(run_id, "aggregate", result)
