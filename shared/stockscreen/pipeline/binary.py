@@ -70,7 +70,9 @@ def fixed(blob: bytes | None, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     return rows["value"].astype(kind.newbyteorder("="))
 
 
-def gather(buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> Text:
+def gather(
+    buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.integer[Any]], lengths: npt.NDArray[np.integer[Any]]
+) -> Text:
     """The fields ``buf[start:start + length]`` as one fixed-width bytes array (zero-padded).
 
     Pass ``buf`` with trailing room for the widest field to spare it a copy."""

@@ -110,13 +110,14 @@ def _fast_columns(path: Path) -> RawBars | None:
             data = stream.read()
     except (DataFileError, OSError, EOFError, zlib.error):  # the careful reader reports it with the line
         return None
-    head, sep, body = data.partition(b"\n")
-    if not sep or b'"' in data:
+    cut = data.find(b"\n")
+    if cut < 0 or b'"' in data:
         return None
+    head = data[:cut]
     if b"\r" in data:
         if data.count(b"\r") != data.count(b"\r\n"):
             return None
-        head, body = head.removesuffix(b"\r"), body.replace(b"\r\n", b"\n")
+        head, data, cut = head.removesuffix(b"\r"), data.replace(b"\r\n", b"\n"), cut - 1
     try:
         header = [h.strip().lstrip("\ufeff") for h in head.decode("utf-8").split(",")]
     except UnicodeDecodeError:
@@ -125,26 +126,33 @@ def _fast_columns(path: Path) -> RawBars | None:
         return None
     mapping = bar_column_map(path, header)  # a missing column is a file error either way
     width = len(header)
-    if body and not body.endswith(b"\n"):
-        body += b"\n"
-    buf = np.frombuffer(body, dtype=np.uint8)
+    # the body once, with a final newline and room for the widest field after it
+    size = len(data) - cut - 1
+    ended = size == 0 or data.endswith(b"\n")
+    room = np.zeros(size + (0 if ended else 1) + _MAX_FIELD, dtype=np.uint8)
+    room[:size] = np.frombuffer(data, dtype=np.uint8, offset=cut + 1)
+    lines = data.count(b"\n") - 1
+    del data
+    if not ended:
+        room[size] = _NL
+        size, lines = size + 1, lines + 1
+    buf = room[:size]
     # printable ASCII but space and the quote (checked above), and newlines
-    if len(buf) and (np.count_nonzero(buf < 0x21) != body.count(b"\n") or buf.max() > 0x7E):
+    if size and (np.count_nonzero(buf < 0x21) != lines or buf.max() > 0x7E):
         return None
-    flat = np.flatnonzero((buf == _COMMA) | (buf == _NL))
+    flat = np.flatnonzero((buf == _COMMA) | (buf == _NL)).astype(np.int32)
     if len(flat) % width:
         return None
     ends = flat.reshape(-1, width)  # each field's end: a comma, the last one a newline
     if not (buf[ends[:, -1]] == _NL).all() or not (buf[ends[:, :-1]] == _COMMA).all():
         return None
-    starts = np.concatenate(([0], flat[:-1] + 1)).reshape(ends.shape)
+    starts = np.concatenate((np.zeros(1, dtype=np.int32), flat[:-1] + 1)).reshape(ends.shape)
     lens = ends - starts
     if width == 1 and (lens == 0).any():
         return None  # blank lines: the csv module skips them
     n = len(ends)
     if n and int(lens.max()) > _MAX_FIELD:
         return None
-    room = np.concatenate((buf, np.zeros(_MAX_FIELD, dtype=np.uint8)))  # once for every column
     text = {name: gather(room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS}
     return RawBars([path.name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), text)
 
