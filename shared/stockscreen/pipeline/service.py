@@ -208,7 +208,7 @@ def plan(state: dict[str, Any]) -> dict[str, Any]:
         who = f"run {other[0]} (started {other[1]:%Y-%m-%d %H:%M:%S} UTC)" if other else "another run"
         raise Conflict(f"refused: ingest {who} is still running; try again when it has finished") from exc
     # This run now holds the one running slot, so whatever is staged belongs to finished runs:
-    # empty the staging tables outright (no dead rows left for the rules to scan).
+    # empty the staging tables outright (nothing left over for the rules to read).
     with get_engine().begin() as conn:
         conn.execute(text("TRUNCATE raw_batches, raw_reference"))
     result = {"batches": batches, "batch_count": len(batches)}
