@@ -83,8 +83,18 @@ def _print_report(report: dict[str, Any]) -> None:
         print(f"  {rule}: {n}")
 
 
-def _execute(sources: list[dict[str, Any]], progress: bool = False) -> int:
-    """Run the state machine once per source (in order); stop at the first failure."""
+def backfill_inputs(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Execution inputs of a multi-run backfill: the indicators and the snapshot are computed once,
+    by the last run (forced, as earlier runs may have changed bars it does not see)."""
+    if len(sources) < 2:
+        return [{"source": s} for s in sources]
+    return [{"source": s, "defer_snapshot": True} for s in sources[:-1]] + [{"source": sources[-1], "force": True}]
+
+
+def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool = False) -> int:
+    """Run the state machine once per source (in order); stop at the first failure.
+
+    ``once``: one snapshot for all the runs (:func:`backfill_inputs`)."""
     from devstack.stepfunctions import IngestStateMachine
     from stockscreen.db.migrate import upgrade
 
@@ -93,12 +103,16 @@ def _execute(sources: list[dict[str, Any]], progress: bool = False) -> int:
         upgrade(os.environ["DATABASE_URL"])
         machine = IngestStateMachine(sfn_endpoint)
         bar = Progress(len(sources)) if progress else None
-        for i, source in enumerate(sources):
-            result = machine.run({"source": source})
+        inputs = backfill_inputs(sources) if once else [{"source": s} for s in sources]
+        for i, (source, execution) in enumerate(zip(sources, inputs, strict=True)):
+            result = machine.run(execution)
             if result["status"] != "SUCCEEDED":
                 if bar:
                     bar.finish()
                 print(f"stockscreen: ingest failed: {result.get('cause')}", file=sys.stderr)
+                if once and i:
+                    note = "the snapshot was not rebuilt: the next run that loads bars does"
+                    print(f"stockscreen: {note}", file=sys.stderr)
                 return 1
             report = result["output"]["report"]
             if bar:
@@ -184,7 +198,7 @@ def cmd_ingest_backfill(args: argparse.Namespace) -> int:
     if args.end > dt.date.today():
         print(f"stockscreen: --to {args.end} is in the future", file=sys.stderr)
         return 2
-    return _execute(backfill_chunks(args.start, args.end, args.chunk_days), progress=True)
+    return _execute(backfill_chunks(args.start, args.end, args.chunk_days), progress=True, once=True)
 
 
 def cmd_ingest_csv(args: argparse.Namespace) -> int:

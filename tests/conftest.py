@@ -125,7 +125,7 @@ DATA_TABLES = (
     "snapshot_rows",
     "snapshot_versions",
     "quality_issues",
-    "raw_bars",
+    "raw_batches",
     "raw_reference",
     "daily_bars",
     "fundamentals",

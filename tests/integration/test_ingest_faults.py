@@ -226,7 +226,7 @@ def test_database_going_away_mid_load_rolls_the_batch_back_and_a_rerun_completes
         # the killed batch was rolled back entirely (no XOM bars); the batches before it committed
         assert "XOM" not in after_failure
         assert after_failure.get("AAPL") == 1259 and after_failure.get("MSFT") == 1259
-        assert _q(url, "SELECT count(*) FROM raw_bars")[0][0] == 0  # staging emptied by RecordFailure
+        assert _q(url, "SELECT count(*) FROM raw_batches")[0][0] == 0  # staging emptied by RecordFailure
     finally:
         _x(url, "DROP TRIGGER fault_kill ON daily_bars; DROP FUNCTION fault_kill_backend(); DROP TABLE fault_kill")
 

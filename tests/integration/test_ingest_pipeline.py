@@ -121,9 +121,27 @@ def test_poisoned_file_fails_the_run_and_loads_nothing(
     assert "RecordFailure" in result["states"]
     url = stack_env["DATABASE_URL"]
     assert _q(url, "SELECT count(*) FROM daily_bars")[0][0] == 0
-    assert _q(url, "SELECT count(*) FROM raw_bars")[0][0] == 0
+    assert _q(url, "SELECT count(*) FROM raw_batches")[0][0] == 0
     status, error = _q(url, "SELECT status, error FROM ingest_runs")[0]
     assert status == "failed"
     assert str(bad) in error and expected in error
     # the admins were told (SNS -> nothing subscribed to the admin topic but the publish succeeded)
     assert json.dumps(result["cause"] or "")
+
+
+def test_a_deferred_snapshot_is_built_once_by_the_forced_last_run(
+    machine: IngestStateMachine, stack_env: dict[str, str]
+) -> None:
+    """A multi-run backfill (``stockscreen ingest backfill``) computes indicators and snapshot once."""
+    url = stack_env["DATABASE_URL"]
+    first = machine.run({"source": {"paths": SAMPLE}, "defer_snapshot": True})
+    assert first["status"] == "SUCCEEDED", first
+    assert first["output"]["report"]["inserted"] > 0
+    assert first["output"]["aggregate"] == {"version": None, "rows": 0, "rebuilt": False, "deferred": True}
+    assert _q(url, "SELECT count(*) FROM snapshot_versions")[0][0] == 0
+    # the last run changes nothing itself but is forced: the snapshot covers what the first loaded
+    last = machine.run({"source": {"paths": SAMPLE}, "force": True})
+    assert last["status"] == "SUCCEEDED", last
+    assert last["output"]["report"]["changed"] is False
+    assert last["output"]["aggregate"]["rebuilt"] is True
+    assert _q(url, "SELECT row_count FROM snapshot_versions WHERE is_current")[0][0] == 8

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from devstack.cli import Progress, backfill_chunks, build_parser, main
+from devstack.cli import Progress, backfill_chunks, backfill_inputs, build_parser, main
 
 
 def test_backfill_chunks_cover_the_range_without_overlap() -> None:
@@ -34,3 +34,13 @@ def test_backfill_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["ingest", "run", "--date", "07/02/2018"])
     assert "not a YYYY-MM-DD date" in capsys.readouterr().err
+
+
+def test_a_multi_run_backfill_computes_the_snapshot_once_in_its_last_run() -> None:
+    chunks = backfill_chunks(dt.date(2018, 1, 1), dt.date(2018, 3, 5), days=31)
+    inputs = backfill_inputs(chunks)
+    assert [i["source"] for i in inputs] == chunks
+    assert [i.get("defer_snapshot", False) for i in inputs] == [True, True, False]
+    assert [i.get("force", False) for i in inputs] == [False, False, True]
+    # a single run is an ordinary run
+    assert backfill_inputs(chunks[:1]) == [{"source": chunks[0]}]

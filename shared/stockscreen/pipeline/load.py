@@ -1,13 +1,22 @@
-"""Load: upsert the security master, fundamentals and clean bars, in one transaction."""
+"""Load: upsert the security master, fundamentals and clean bars (one transaction per batch)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, text
+
+from stockscreen.db.engine import psycopg_connection
+from stockscreen.errors import Invalid
+from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows, fetch_arrays, fixed
+from stockscreen.pipeline.columns import EPOCH
+from stockscreen.pipeline.staging import read_columns
 
 US_STATES = {
     "Alabama",
@@ -102,30 +111,34 @@ def _file_date(name: str) -> dt.date | None:
 
 
 def _issue(
-    conn: Connection,
-    run_id: str,
     rule: str,
     severity: str,
     action: str,
     symbol: str | None,
     message: str,
     raw: dict[str, Any] | None = None,
-) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
-            "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"
-        ),
-        {
-            "r": run_id,
-            "rule": rule,
-            "sev": severity,
-            "act": action,
-            "sym": symbol,
-            "msg": message,
-            "raw": None if raw is None else json.dumps(raw),
-        },
-    )
+) -> dict[str, Any]:
+    """One quality_issues row of the reference files (parameters of ``_ISSUE``)."""
+    return {
+        "rule": rule,
+        "sev": severity,
+        "act": action,
+        "sym": symbol,
+        "msg": message,
+        "raw": None if raw is None else json.dumps(raw),
+    }
+
+
+_ISSUE = (
+    "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
+    "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"
+)
+
+
+def _many(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
+    """One statement for many rows (the driver pipelines them)."""
+    if rows:
+        conn.execute(text(sql), rows)
 
 
 def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
@@ -135,19 +148,12 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
     ).all()
     constituents = [(f, ln, r) for k, f, ln, r in rows if k == "constituents"]
     fundamentals = [(f, ln, r) for k, f, ln, r in rows if k == "fundamentals"]
-    upserted = 0
+    securities = []
     for _file, _line, r in constituents:
         hq = r.get("headquarters") or None
         state = hq.rsplit(",", 1)[-1].strip() if hq else None
         country = ("United States" if state in US_STATES else state) if state else None
-        conn.execute(
-            text(
-                "INSERT INTO securities (symbol, name, sector, industry, headquarters, hq_state, hq_country, "
-                "date_added, cik) VALUES (:symbol, :name, :sector, :industry, :hq, :state, :country, :added, :cik) "
-                "ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, sector = EXCLUDED.sector, "
-                "industry = EXCLUDED.industry, headquarters = EXCLUDED.headquarters, hq_state = EXCLUDED.hq_state, "
-                "hq_country = EXCLUDED.hq_country, date_added = EXCLUDED.date_added, cik = EXCLUDED.cik"
-            ),
+        securities.append(
             {
                 "symbol": r["symbol"].upper(),
                 "name": r.get("name") or r["symbol"],
@@ -158,22 +164,32 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
                 "country": country,
                 "added": _date(r.get("date_added")),
                 "cik": r.get("cik") or None,
-            },
+            }
         )
-        upserted += 1
+    _many(
+        conn,
+        "INSERT INTO securities (symbol, name, sector, industry, headquarters, hq_state, hq_country, "
+        "date_added, cik) VALUES (:symbol, :name, :sector, :industry, :hq, :state, :country, :added, :cik) "
+        "ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, sector = EXCLUDED.sector, "
+        "industry = EXCLUDED.industry, headquarters = EXCLUDED.headquarters, hq_state = EXCLUDED.hq_state, "
+        "hq_country = EXCLUDED.hq_country, date_added = EXCLUDED.date_added, cik = EXCLUDED.cik",
+        securities,
+    )
+    upserted = len(securities)
 
     if not fundamentals:
         return {"securities": upserted, "fundamentals": 0}
 
-    parsed = []
-    for file, line, r in fundamentals:
-        values = {k: _num(r.get(k)) for k in _FUND_NUMERIC}
-        parsed.append((file, line, r, values))
-        # a symbol only known from the fundamentals file still gets a security row
-        conn.execute(
-            text("INSERT INTO securities (symbol, name, sector) VALUES (:s, :n, :sec) ON CONFLICT (symbol) DO NOTHING"),
-            {"s": r["symbol"].upper(), "n": r.get("name") or r["symbol"], "sec": r.get("sector") or None},
-        )
+    parsed = [(file, line, r, {k: _num(r.get(k)) for k in _FUND_NUMERIC}) for file, line, r in fundamentals]
+    # a symbol only known from the fundamentals file still gets a security row
+    _many(
+        conn,
+        "INSERT INTO securities (symbol, name, sector) VALUES (:s, :n, :sec) ON CONFLICT (symbol) DO NOTHING",
+        [
+            {"s": r["symbol"].upper(), "n": r.get("name") or r["symbol"], "sec": r.get("sector") or None}
+            for _f, _l, r, _v in parsed
+        ],
+    )
 
     # 52-week columns swapped? Decide per file by majority, correct and report each row.
     swapped = sum(
@@ -184,123 +200,213 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
     # Dividend yield unit: fractions never exceed 1 in practice; percent values do.
     yields = [v["dividend_yield"] for *_, v in parsed if v["dividend_yield"]]
     in_percent = bool(yields) and max(yields) > 1.0
-    _issue(
-        conn,
-        run_id,
-        "dividend_yield_unit",
-        "info",
-        "corrected",
-        None,
-        "dividend yield detected in percent; stored as percent"
-        if in_percent
-        else "dividend yield detected as fractions; converted to percent",
-    )
+    issues = [
+        _issue(
+            "dividend_yield_unit",
+            "info",
+            "corrected",
+            None,
+            "dividend yield detected in percent; stored as percent"
+            if in_percent
+            else "dividend yield detected as fractions; converted to percent",
+        )
+    ]
 
-    count = 0
+    reports = []
     for file, line, r, v in parsed:
         symbol = r["symbol"].upper()
         if swap_all and v["low_52w"] is not None and v["high_52w"] is not None and v["low_52w"] > v["high_52w"]:
             v["low_52w"], v["high_52w"] = v["high_52w"], v["low_52w"]
-            _issue(
-                conn,
-                run_id,
-                "fundamentals_52w_swapped",
-                "warning",
-                "corrected",
-                symbol,
-                f"'52 Week Low' > '52 Week High' in {file}:{line}; columns swapped back",
-                {"file": file, "line": line},
+            issues.append(
+                _issue(
+                    "fundamentals_52w_swapped",
+                    "warning",
+                    "corrected",
+                    symbol,
+                    f"'52 Week Low' > '52 Week High' in {file}:{line}; columns swapped back",
+                    {"file": file, "line": line},
+                )
             )
         if not in_percent and v["dividend_yield"] is not None:
             v["dividend_yield"] *= 100.0
         missing = [k for k in ("pe", "dividend_yield", "eps", "market_cap") if v[k] is None]
         if missing:
-            _issue(
-                conn,
-                run_id,
-                "fundamentals_missing",
-                "info",
-                "loaded",
-                symbol,
-                f"missing {', '.join(missing)} in {file}:{line}",
+            issues.append(
+                _issue(
+                    "fundamentals_missing", "info", "loaded", symbol, f"missing {', '.join(missing)} in {file}:{line}"
+                )
             )
         if v["pe"] and v["eps"] and v["price"] and abs(v["pe"] * v["eps"] / v["price"] - 1) > 0.1:
-            _issue(
-                conn,
-                run_id,
-                "pe_eps_mismatch",
-                "info",
-                "loaded",
-                symbol,
-                f"P/E x EPS = {v['pe'] * v['eps']:.2f} differs from price {v['price']:.2f}",
+            issues.append(
+                _issue(
+                    "pe_eps_mismatch",
+                    "info",
+                    "loaded",
+                    symbol,
+                    f"P/E x EPS = {v['pe'] * v['eps']:.2f} differs from price {v['price']:.2f}",
+                )
             )
-        as_of = _file_date(file) or dt.date.today()
-        conn.execute(
-            text(
-                "INSERT INTO fundamentals (security_id, as_of, price, pe, dividend_yield, eps, low_52w, high_52w, "
-                "market_cap, ebitda, price_sales, price_book) SELECT id, :as_of, :price, :pe, :dividend_yield, :eps, "
-                ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book "
-                "FROM securities WHERE symbol = :s "
-                "ON CONFLICT (security_id, as_of) DO UPDATE SET price = EXCLUDED.price, pe = EXCLUDED.pe, "
-                "dividend_yield = EXCLUDED.dividend_yield, eps = EXCLUDED.eps, low_52w = EXCLUDED.low_52w, "
-                "high_52w = EXCLUDED.high_52w, market_cap = EXCLUDED.market_cap, ebitda = EXCLUDED.ebitda, "
-                "price_sales = EXCLUDED.price_sales, price_book = EXCLUDED.price_book"
-            ),
-            {"s": symbol, "as_of": as_of, **v},
-        )
-        count += 1
-    return {"securities": upserted, "fundamentals": count}
+        reports.append({"s": symbol, "as_of": _file_date(file) or dt.date.today(), **v})
+    _many(conn, _ISSUE, [{"r": run_id, **i} for i in issues])
+    _many(
+        conn,
+        "INSERT INTO fundamentals (security_id, as_of, price, pe, dividend_yield, eps, low_52w, high_52w, "
+        "market_cap, ebitda, price_sales, price_book) SELECT id, :as_of, :price, :pe, :dividend_yield, :eps, "
+        ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book "
+        "FROM securities WHERE symbol = :s "
+        "ON CONFLICT (security_id, as_of) DO UPDATE SET price = EXCLUDED.price, pe = EXCLUDED.pe, "
+        "dividend_yield = EXCLUDED.dividend_yield, eps = EXCLUDED.eps, low_52w = EXCLUDED.low_52w, "
+        "high_52w = EXCLUDED.high_52w, market_cap = EXCLUDED.market_cap, ebitda = EXCLUDED.ebitda, "
+        "price_sales = EXCLUDED.price_sales, price_book = EXCLUDED.price_book",
+        reports,
+    )
+    return {"securities": upserted, "fundamentals": len(reports)}
 
 
-def load_bars(conn: Connection, run_id: str, lo: str | None = None, hi: str | None = None) -> dict[str, Any]:
-    """Upsert clean staged bars of symbols in [lo, hi] (all when None), in one statement.
+@dataclass
+class _Bars:
+    """Daily bars as columns (security id, days since 1970-01-01, prices, volume)."""
 
-    Unchanged rows are not rewritten, so a re-run changes nothing and says so. The update and the
-    insert touch disjoint rows (existing vs new keys), so one snapshot serves both.
+    sid: npt.NDArray[np.int64]
+    day: npt.NDArray[np.int64]
+    prices: dict[str, npt.NDArray[np.float64]]  # open, high, low, close
+    volume: npt.NDArray[np.int64]
+
+    def take(self, rows: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> _Bars:
+        return _Bars(self.sid[rows], self.day[rows], {k: v[rows] for k, v in self.prices.items()}, self.volume[rows])
+
+    def keys(self) -> npt.NDArray[np.int64]:
+        return self.sid * 2**32 + (self.day + 2**31)
+
+    def columns(self) -> list[Column]:
+        """security_id, date, open, high, low, close, volume for a binary COPY."""
+        prices = [self.prices[k] for k in _PRICES]
+        return [self.sid.astype(np.int32), (self.day - PG_EPOCH_DAYS).astype(np.int32), *prices, self.volume]
+
+
+_PRICES = ("open", "high", "low", "close")
+
+_EXISTING = (
+    "SELECT array_agg(b.security_id), array_agg(b.date - DATE '1970-01-01'), array_agg(b.open), array_agg(b.high), "
+    "array_agg(b.low), array_agg(b.close), array_agg(b.volume) FROM daily_bars b "
+    "JOIN unnest(%(ids)s::integer[], %(since)s::date[]) AS c(security_id, since) "
+    "ON b.security_id = c.security_id AND b.date >= c.since"
+)
+
+_UPDATE = (
+    "UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close, volume = x.volume "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:dates AS date[]), CAST(:open AS float8[]), CAST(:high AS float8[]), "
+    "CAST(:low AS float8[]), CAST(:close AS float8[]), CAST(:volume AS bigint[])) "
+    "AS x(security_id, date, open, high, low, close, volume) WHERE b.security_id = x.security_id AND b.date = x.date"
+)
+
+
+def _member(values: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """``np.isin`` for a sorted set, by binary search."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    found: npt.NDArray[np.bool_] = sorted_set[pos] == values
+    return found
+
+
+def _existing(conn: Connection, ids: npt.NDArray[np.int64], since: npt.NDArray[np.int64]) -> _Bars:
+    """The bars already loaded of each security from day ``since`` on, in one binary read."""
+    arrays = fetch_arrays(
+        psycopg_connection(conn),
+        _EXISTING,
+        {"ids": ids.tolist(), "since": [EPOCH + dt.timedelta(days=d) for d in since.tolist()]},
+    )
+    prices = {k: fixed(a, ">f8") for k, a in zip(_PRICES, arrays[2:6], strict=True)}
+    sid = fixed(arrays[0], ">i4").astype(np.int64)
+    return _Bars(sid, fixed(arrays[1], ">i4").astype(np.int64), prices, fixed(arrays[6], ">i8"))
+
+
+def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
+    """Upsert one load batch's clean bars (staged by Validate) and rebuild its rollups.
+
+    The batch is compared with the bars already loaded for its securities (read once, from the
+    week or month of each one's first staged bar): new keys are COPYed in, changed ones updated
+    in one statement, unchanged ones left alone, so a re-run changes nothing and says so. New
+    keys go in plainly (not ``ON CONFLICT``): only one run loads at a time
+    (``ingest_runs.run_key``) and its batches are disjoint symbol ranges, so a key another writer
+    added meanwhile fails the batch loudly, never silently. All in the caller's transaction.
     """
-    rng = " AND symbol BETWEEN :lo AND :hi" if lo is not None and hi is not None else ""
-    result = conn.execute(
-        text(
-            "WITH raw AS MATERIALIZED (SELECT symbol, date, open, high, low, close, volume, rejected_rule"
-            " FROM raw_bars WHERE run_id = :r" + rng + "), "
-            "staged AS MATERIALIZED (SELECT s.id AS security_id, s.symbol, r.date, r.open, r.high, r.low, r.close,"
-            " r.volume::bigint AS volume FROM raw r JOIN securities s ON s.symbol = r.symbol"
-            " WHERE r.rejected_rule IS NULL), "
-            "up AS (UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close,"
-            " volume = x.volume FROM staged x WHERE b.security_id = x.security_id AND b.date = x.date"
-            " AND (b.open, b.high, b.low, b.close, b.volume)"
-            " IS DISTINCT FROM (x.open, x.high, x.low, x.close, x.volume)"
-            " RETURNING x.security_id, x.symbol, x.date), "
-            "ins AS (INSERT INTO daily_bars (security_id, date, open, high, low, close, volume)"
-            " SELECT security_id, date, open, high, low, close, volume FROM staged"
-            " ON CONFLICT (security_id, date) DO NOTHING RETURNING security_id, date), "
-            "changes AS (SELECT 'u' AS kind, security_id, min(date) AS first, count(*) AS n FROM up"
-            " GROUP BY security_id"
-            " UNION ALL SELECT 'i', security_id, min(date), count(*) FROM ins GROUP BY security_id) "
-            "SELECT c.kind, c.security_id, s.symbol, c.first, c.n, "
-            " (SELECT count(*) FROM raw WHERE rejected_rule IS NULL), (SELECT count(*) FROM raw"
-            " WHERE rejected_rule IS NOT NULL) FROM changes c JOIN securities s ON s.id = c.security_id"
-            " UNION ALL SELECT 'total', NULL, NULL, NULL, 0, (SELECT count(*) FROM raw WHERE rejected_rule IS NULL),"
-            " (SELECT count(*) FROM raw WHERE rejected_rule IS NOT NULL)"
-        ),
-        {"r": run_id, "lo": lo, "hi": hi},
-    ).all()
-    n_ins = sum(int(r[4]) for r in result if r[0] == "i")
-    n_upd = sum(int(r[4]) for r in result if r[0] == "u")
-    clean, rejected = int(result[-1][5]), int(result[-1][6])
-    # earliest changed date per security: the rollups from there on are rebuilt
-    since: dict[int, dt.date] = {}
-    for kind, sid, _sym, first, _n, _c, _r in result:
-        if kind in ("i", "u"):
-            since[int(sid)] = min(since.get(int(sid), first), first)
-    rolled = refresh_rollups(conn, since)
+    staged = read_columns(conn, run_id, "load", batch)
+    if not staged:
+        raise Invalid(f"load batch {batch} of run {run_id} was not staged (Validate has not run)")
+    bars, extra = staged[0]
+    counts = np.bincount(bars.symbol[bars.symbol >= 0], minlength=len(bars.symbols))
+    present = [bars.symbols[c] for c in np.flatnonzero(counts).tolist()]
+    found_ids = conn.execute(text("SELECT symbol, id FROM securities WHERE symbol = ANY(:s)"), {"s": present})
+    ids: dict[str, int] = {str(r[0]): int(r[1]) for r in found_ids}
+    sid = np.array([ids.get(s, -1) for s in bars.symbols] + [-1], dtype=np.int64)[bars.symbol]
+    known = np.flatnonzero(sid >= 0)  # (unknown symbols were quarantined: none is left out in practice)
+    volume = bars.values["volume"][known]
+    if len(volume) and np.abs(volume).max() >= 2.0**63:
+        raise Invalid("a volume is out of the bigint range")
+    new = _Bars(
+        sid[known],
+        bars.day[known].astype(np.int64),
+        {k: bars.values[k][known] for k in _PRICES},
+        volume.astype(np.int64),
+    )
+    order = np.lexsort((new.day, new.sid))
+    new = new.take(order)
+    heads = np.flatnonzero(np.concatenate(([True], new.sid[1:] != new.sid[:-1]))) if len(new.sid) else order
+    first = np.minimum(_period_starts(new.day[heads], "week"), _period_starts(new.day[heads], "month"))
+    old = _existing(conn, new.sid[heads], first)
+    old = old.take(np.argsort(old.keys(), kind="stable"))
+    old_keys, new_keys = old.keys(), new.keys()
+    found = _member(new_keys, old_keys)
+    pos = np.minimum(np.searchsorted(old_keys, new_keys), max(len(old_keys) - 1, 0))
+    same = found.copy()
+    if len(old_keys):
+        for k in _PRICES:
+            same &= old.prices[k][pos] == new.prices[k]
+        same &= old.volume[pos] == new.volume
+    inserted, updated = np.flatnonzero(~found), np.flatnonzero(found & ~same)
+    raw = psycopg_connection(conn)
+    if len(inserted):
+        added = new.take(inserted)
+        columns = "security_id, date, open, high, low, close, volume"
+        with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
+    if len(updated):
+        fix = new.take(updated)
+        conn.execute(
+            text(_UPDATE),
+            {
+                "ids": fix.sid.tolist(),
+                "dates": [EPOCH + dt.timedelta(days=d) for d in fix.day.tolist()],
+                **{k: fix.prices[k].tolist() for k in _PRICES},
+                "volume": fix.volume.tolist(),
+            },
+        )
+    changed = np.sort(np.concatenate((inserted, updated)))
+    # earliest changed day per security (rows are by security and day): rollups from there are rebuilt
+    firsts = (
+        changed[np.concatenate(([True], new.sid[changed][1:] != new.sid[changed][:-1]))] if len(changed) else changed
+    )
+    since = dict(zip(new.sid[firsts].tolist(), new.day[firsts].tolist(), strict=True))
+    rolled = 0
+    if since and not rollups_are_continuous_aggregates(conn):
+        kept = old.take(~_member(old_keys, new_keys))
+        merged = _Bars(
+            np.concatenate((kept.sid, new.sid)),
+            np.concatenate((kept.day, new.day)),
+            {k: np.concatenate((kept.prices[k], new.prices[k])) for k in _PRICES},
+            np.concatenate((kept.volume, new.volume)),
+        )
+        rolled = refresh_rollups(conn, merged.take(np.lexsort((merged.day, merged.sid))), since)
+    by_id = {v: k for k, v in ids.items()}
     return {
-        "inserted": n_ins,
-        "updated": n_upd,
-        "unchanged": clean - n_ins - n_upd,
-        "quarantined": rejected,
+        "inserted": len(inserted),
+        "updated": len(updated),
+        "unchanged": len(bars) - len(inserted) - len(updated),
+        "quarantined": int(extra["quarantined"]),
         "rollup_rows": rolled,
-        "changed_symbols": sorted({r[2] for r in result if r[0] in ("i", "u")}),
+        "changed_symbols": sorted({by_id[s] for s in since}),
     }
 
 
@@ -318,20 +424,33 @@ def rollups_are_continuous_aggregates(conn: Connection) -> bool:
     )
 
 
-def refresh_rollups(conn: Connection, since: dict[int, dt.date]) -> int:
-    """Rebuild weekly/monthly rows of each security from the period containing its first change.
+def _period_starts(days: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int64]:
+    """``date_trunc(unit, day)`` of days since 1970-01-01 (a Thursday): Monday-based weeks, months."""
+    if unit == "week":
+        return days - (days + 3) % 7
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
-    Native path only (plain tables); on TimescaleDB the continuous aggregates' refresh policies do it.
+
+def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int:
+    """Rebuild weekly/monthly rows of each security in ``since`` from the period containing its
+    first changed day, from ``bars`` (by security and day, every bar of those periods).
+
+    The old rows are deleted and the new ones COPYed in, in the caller's transaction. Native
+    path only (plain tables); on TimescaleDB the continuous aggregates' refresh policies do it.
     """
-    if not since or rollups_are_continuous_aggregates(conn):
-        return 0
-    ids = list(since)
-    firsts = [since[i] for i in ids]
-    total = 0
+    ids = sorted(since)
+    firsts = [EPOCH + dt.timedelta(days=since[i]) for i in ids]
+    first_day = np.array([since[i] for i in ids], dtype=np.int64)
+    # only the securities that changed (others in the batch keep their rollups)
+    rows = np.flatnonzero(_member(bars.sid, np.array(ids, dtype=np.int64)))
+    bars = bars.take(rows)
+    first_of = first_day[np.searchsorted(ids, bars.sid)]
     changed = (
         "WITH changed AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:firsts AS date[])) "
         "AS c(security_id, first)) "
     )
+    raw = psycopg_connection(conn)
+    total = 0
     for table, unit in ROLLUPS.items():
         conn.execute(
             text(
@@ -340,19 +459,29 @@ def refresh_rollups(conn: Connection, since: dict[int, dt.date]) -> int:
             ),
             {"ids": ids, "firsts": firsts},
         )
-        result = conn.execute(
-            text(
-                changed
-                + f"INSERT INTO {table} (security_id, period_start, open, high, low, close, volume, first_date, "
-                "last_date, bars) "
-                f"SELECT b.security_id, date_trunc('{unit}', b.date)::date, "
-                "(array_agg(b.open ORDER BY b.date))[1], max(b.high), min(b.low), "
-                "(array_agg(b.close ORDER BY b.date DESC))[1], sum(b.volume), min(b.date), max(b.date), count(*) "
-                "FROM daily_bars b JOIN changed c ON b.security_id = c.security_id "
-                f"AND b.date >= date_trunc('{unit}', c.first)::date "
-                f"GROUP BY b.security_id, date_trunc('{unit}', b.date)"
-            ),
-            {"ids": ids, "firsts": firsts},
+        period = _period_starts(bars.day, unit)
+        keep = np.flatnonzero(period >= _period_starts(first_of, unit))
+        if len(keep) == 0:
+            continue
+        part, k_period = bars.take(keep), period[keep]
+        heads = np.flatnonzero(
+            np.concatenate(([True], (part.sid[1:] != part.sid[:-1]) | (k_period[1:] != k_period[:-1])))
         )
-        total += result.rowcount or 0
+        lasts = np.append(heads[1:], len(keep)) - 1
+        columns: list[Column] = [
+            part.sid[heads].astype(np.int32),
+            (k_period[heads] - PG_EPOCH_DAYS).astype(np.int32),
+            part.prices["open"][heads],
+            np.maximum.reduceat(part.prices["high"], heads),
+            np.minimum.reduceat(part.prices["low"], heads),
+            part.prices["close"][lasts],
+            np.add.reduceat(part.volume, heads),
+            (part.day[heads] - PG_EPOCH_DAYS).astype(np.int32),
+            (part.day[lasts] - PG_EPOCH_DAYS).astype(np.int32),
+            (lasts - heads + 1).astype(np.int32),
+        ]
+        names = "security_id, period_start, open, high, low, close, volume, first_date, last_date, bars"
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(COPY_HEADER + copy_rows(len(heads), columns) + COPY_TRAILER)
+        total += len(heads)
     return total

@@ -2,290 +2,471 @@
 
 Errors are quarantined (recorded with the raw row, never loaded); warnings are loaded and
 reported. Every finding lands in ``quality_issues`` for the run's report.
+
+The rules run in order over the run's staged bars held in memory as NumPy columns (the Fetch
+batches, read in one query): each sees only the rows no earlier error rule quarantined, as the
+order of :data:`RULES` says. :func:`evaluate` is the rules themselves, a pure function of the rows
+and of what the database knows (:class:`Context`); :func:`run_rules` reads, evaluates and writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, text
 
+from stockscreen.db.engine import psycopg_connection
 from stockscreen.market.calendar import sessions_before, trading_days
+from stockscreen.pipeline.columns import (
+    BAD_DATE,
+    BAD_NUMBER,
+    EPOCH,
+    MISSING_VALUE,
+    NAT,
+    PRICE_COLUMNS,
+    TypedBars,
+    concat,
+)
+from stockscreen.pipeline.staging import read_columns
 
 
 @dataclass(frozen=True)
 class Rule:
     name: str
-    severity: str  # "error" quarantines, "warning" loads and reports
+    severity: str  # "error" quarantines, "warning" loads and reports, "info" reports
     description: str
-    #: SQL selecting (symbol, date, message, raw) of offending staged rows for :run_id
-    select: str
     #: True when the rule marks rows (errors), False when it only reports
     marks_rows: bool = True
-    #: True when the SQL takes ``:days``, the NYSE trading days of the run's date range
-    needs_calendar: bool = False
 
 
 #: Sessions without a bar after which an active security is reported stale.
 STALE_SESSIONS = 5
 
-#: Per staged symbol: its dates (``dated``), its staged span and the span extended back to its
-#: last bar already loaded before this run (``ext``), so a gap since the previous run is found too.
-_SPANS = (
-    "span AS (SELECT symbol, min(date) AS lo, max(date) AS hi FROM raw_bars WHERE run_id = :run_id "
-    "AND date IS NOT NULL AND symbol IS NOT NULL GROUP BY symbol), "
-    "ext AS (SELECT p.symbol, coalesce(prev.d, p.lo) AS lo, p.lo AS lo_staged, p.hi, "
-    "(prev.d IS NOT NULL)::int AS has_prev "
-    "FROM span p LEFT JOIN securities s ON s.symbol = p.symbol "
-    "LEFT JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b WHERE b.security_id = s.id AND b.date < p.lo) "
-    "prev ON true)"
-)
-
-
-_ROW_RAW = (
-    "jsonb_build_object('file', file, 'line', line, 'open', open, 'high', high, 'low', low, "
-    "'close', close, 'volume', volume)"
-)
-
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "bad_date",
-        "error",
-        "date is not a valid YYYY-MM-DD date",
-        "SELECT ctid, symbol, NULL::date, 'unparseable date in ' || file || ':' || line, "
-        "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
-        "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'bad_date'",
-    ),
-    Rule(
-        "bad_number",
-        "error",
-        "a price or volume is not a number",
-        "SELECT ctid, symbol, date, 'non-numeric value in ' || file || ':' || line, "
-        "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
-        "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'bad_number'",
-    ),
-    Rule(
-        "missing_price",
-        "error",
-        "open, high, low, close or volume is missing",
-        "SELECT ctid, symbol, date, 'missing value(s) in ' || file || ':' || line, "
-        "jsonb_build_object('file', file, 'line', line, 'raw', raw) "
-        "FROM raw_bars WHERE run_id = :run_id AND parse_error = 'missing_value'",
-    ),
-    Rule(
-        "missing_symbol",
-        "error",
-        "the symbol column is empty",
-        "SELECT ctid, symbol, date, 'empty symbol in ' || file || ':' || line, "
-        + _ROW_RAW
-        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL AND symbol IS NULL",
-    ),
-    Rule(
-        "non_positive_price",
-        "error",
-        "a price is zero or negative",
-        "SELECT ctid, symbol, date, 'price <= 0', "
-        + _ROW_RAW
-        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-        "AND least(open, high, low, close) <= 0",
-    ),
-    Rule(
-        "bad_print",
-        "error",
-        "a one-day spike of more than 25% that reverts the next day",
-        "SELECT ctid, symbol, date, format('close %s between %s and %s: a one-day bad print', close, prev, nxt), "
-        + _ROW_RAW
-        + " FROM (SELECT ctid, *, lag(close) OVER w AS prev, lead(close) OVER w AS nxt "
-        "FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-        "WINDOW w AS (PARTITION BY symbol ORDER BY date)) j "
-        "WHERE prev > 0 AND nxt > 0 AND abs(close / prev - 1) > 0.25 AND abs(nxt / prev - 1) < 0.05",
-    ),
-    Rule(
-        "high_low_inconsistent",
-        "error",
-        "high/low do not contain open and close",
-        "SELECT ctid, symbol, date, format('high %s / low %s do not contain open %s / close %s', "
-        "high, low, open, close), " + _ROW_RAW + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-        "AND (high < greatest(open, close, low) OR low > least(open, close, high))",
-    ),
-    Rule(
-        "bad_volume",
-        "error",
-        "volume is negative or not a whole number",
-        "SELECT ctid, symbol, date, CASE WHEN volume < 0 THEN format('negative volume %s', volume) "
-        "ELSE format('volume %s is not a whole number', volume) END, "
-        + _ROW_RAW
-        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-        "AND (volume < 0 OR volume <> trunc(volume))",
-    ),
-    Rule(
-        "future_date",
-        "error",
-        "the bar is dated after today",
-        "SELECT ctid, symbol, date, 'date in the future', "
-        + _ROW_RAW
-        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL AND date > current_date",
-    ),
-    Rule(
-        "closed_day",
-        "error",
-        "the bar is dated on a weekend or an NYSE holiday (the exchange was closed)",
-        "SELECT ctid, symbol, date, 'bar on a day the exchange was closed', "
-        + _ROW_RAW
-        + " FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-        "AND date <= current_date AND date NOT IN (SELECT unnest(CAST(:days AS date[])))",
-        needs_calendar=True,
-    ),
-    Rule(
-        "duplicate_bar",
-        "error",
-        "the same (symbol, date) appears more than once",
-        "WITH dup AS (SELECT symbol, date FROM raw_bars WHERE run_id = :run_id AND rejected_rule IS NULL "
-        "GROUP BY symbol, date HAVING count(*) > 1) "
-        "SELECT ctid, symbol, date, 'duplicate of an earlier row for the same symbol and date', "
-        + _ROW_RAW
-        + " FROM (SELECT r.ctid, r.*, row_number() OVER (PARTITION BY r.symbol, r.date ORDER BY r.file, r.line) "
-        "AS n FROM raw_bars r JOIN dup USING (symbol, date) WHERE r.run_id = :run_id AND r.rejected_rule IS NULL) d "
-        "WHERE n > 1",
-    ),
-    Rule(
-        "unknown_symbol",
-        "error",
-        "the symbol is neither listed nor in this run's constituents",
-        "SELECT ctid, symbol, date, 'symbol not in the security master', "
-        + _ROW_RAW
-        + " FROM raw_bars r WHERE run_id = :run_id AND rejected_rule IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM securities s WHERE s.symbol = r.symbol) "
-        "AND NOT EXISTS (SELECT 1 FROM raw_reference x WHERE x.run_id = r.run_id "
-        "AND x.row->>'symbol' = r.symbol)",
-    ),
-    Rule(
-        "suspicious_jump",
-        "warning",
-        "close moved more than 40% in a day (split, spin-off or bad print)",
-        # the first staged bar of a symbol is compared with its last close already loaded (daily runs)
-        "WITH " + _SPANS + ", prevc AS (SELECT e.symbol, pc.close FROM ext e "
-        "JOIN securities s ON s.symbol = e.symbol CROSS JOIN LATERAL (SELECT b.close FROM daily_bars b "
-        "WHERE b.security_id = s.id AND b.date = e.lo) pc WHERE e.has_prev = 1) "
-        "SELECT NULL::tid, j.symbol, j.date, format('close %s after %s (%s%%)', j.close, j.prev, "
-        "round(((j.close / j.prev - 1) * 100)::numeric, 1)), NULL::jsonb FROM ("
-        "SELECT r.symbol, r.date, r.close, coalesce(lag(r.close) OVER (PARTITION BY r.symbol ORDER BY r.date), "
-        "min(p.close) OVER (PARTITION BY r.symbol)) AS prev "
-        "FROM raw_bars r LEFT JOIN prevc p ON p.symbol = r.symbol "
-        "WHERE r.run_id = :run_id AND r.rejected_rule IS NULL) j "
-        "WHERE j.prev > 0 AND abs(j.close / j.prev - 1) > 0.4",
-        marks_rows=False,
-    ),
+    Rule("bad_date", "error", "date is not a valid YYYY-MM-DD date"),
+    Rule("bad_number", "error", "a price or volume is not a number"),
+    Rule("missing_price", "error", "open, high, low, close or volume is missing"),
+    Rule("missing_symbol", "error", "the symbol column is empty"),
+    Rule("non_positive_price", "error", "a price is zero or negative"),
+    Rule("bad_print", "error", "a one-day spike of more than 25% that reverts the next day"),
+    Rule("high_low_inconsistent", "error", "high/low do not contain open and close"),
+    Rule("bad_volume", "error", "volume is negative or not a whole number"),
+    Rule("future_date", "error", "the bar is dated after today"),
+    Rule("closed_day", "error", "the bar is dated on a weekend or an NYSE holiday (the exchange was closed)"),
+    Rule("duplicate_bar", "error", "the same (symbol, date) appears more than once"),
+    Rule("unknown_symbol", "error", "the symbol is neither listed nor in this run's constituents"),
+    Rule("suspicious_jump", "warning", "close moved more than 40% in a day (split, spin-off or bad print)", False),
     Rule(
         "calendar_gap",
         "warning",
         "an NYSE trading day is missing between a symbol's previous bar (loaded or staged) and its last",
-        # Only symbols with fewer trading-day bars than trading days in their span are expanded day by day.
-        "WITH cal AS MATERIALIZED (SELECT unnest(CAST(:days AS date[])) AS date), " + _SPANS + ", "
-        "dated AS MATERIALIZED (SELECT DISTINCT symbol, date FROM raw_bars WHERE run_id = :run_id "
-        "AND symbol IS NOT NULL AND date IN (SELECT date FROM cal)), "
-        "counted AS (SELECT symbol, count(*) AS n FROM dated GROUP BY symbol), "
-        "suspect AS MATERIALIZED (SELECT e.symbol, e.lo, e.hi FROM ext e JOIN counted k USING (symbol) "
-        "WHERE (SELECT count(*) FROM cal c WHERE c.date >= e.lo AND c.date <= e.hi) > k.n + e.has_prev), "
-        "missing AS (SELECT e.symbol, c.date FROM suspect e JOIN cal c ON c.date > e.lo AND c.date < e.hi "
-        "EXCEPT SELECT symbol, date FROM dated WHERE symbol IN (SELECT symbol FROM suspect)) "
-        "SELECT NULL::tid, symbol, date, 'no bar on an NYSE trading day', NULL::jsonb FROM missing "
-        "ORDER BY symbol, date",
-        marks_rows=False,
-        needs_calendar=True,
+        False,
     ),
-    Rule(
-        "late_start",
-        "info",
-        "the symbol's history starts after the run's first trading day",
-        "WITH span AS (SELECT symbol, min(date) lo FROM raw_bars WHERE run_id = :run_id "
-        "AND rejected_rule IS NULL GROUP BY symbol) "
-        "SELECT NULL::tid, symbol, lo, 'history starts late (listing or spin-off)', NULL::jsonb FROM span "
-        "WHERE lo > (SELECT min(lo) FROM span)",
-        marks_rows=False,
-    ),
-    Rule(
-        "stale_symbol",
-        "warning",
-        "the symbol has no bar on the run's last trading day",
-        "WITH span AS (SELECT symbol, max(date) hi FROM raw_bars WHERE run_id = :run_id "
-        "AND rejected_rule IS NULL GROUP BY symbol) "
-        "SELECT NULL::tid, symbol, hi, 'last bar is older than the run''s last trading day', NULL::jsonb "
-        "FROM span WHERE hi < (SELECT max(hi) FROM span)",
-        marks_rows=False,
-    ),
+    Rule("late_start", "info", "the symbol's history starts after the run's first trading day", False),
+    Rule("stale_symbol", "warning", "the symbol has no bar on the run's last trading day", False),
     Rule(
         "stale_security",
         "warning",
         f"an active security absent from this run has had no bar for more than {STALE_SESSIONS} sessions",
-        "SELECT NULL::tid, s.symbol, last.d, format('last bar %s: stale (delisted, renamed or a provider gap?)', "
-        "last.d), NULL::jsonb FROM securities s CROSS JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b "
-        "WHERE b.security_id = s.id) last WHERE s.is_active AND last.d < :stale_before "
-        "AND NOT EXISTS (SELECT 1 FROM raw_bars r WHERE r.run_id = :run_id AND r.symbol = s.symbol) "
-        "ORDER BY s.symbol",
-        marks_rows=False,
-        needs_calendar=True,
+        False,
     ),
 )
-
-
-def _calendar(conn: Connection, run_id: str) -> list[dt.date]:
-    lo, hi = conn.execute(text("WITH " + _SPANS + " SELECT min(lo), max(hi) FROM ext"), {"run_id": run_id}).one()
-    if lo is None:
-        return []
-    return list(trading_days(lo, min(hi, dt.date.today())))
-
 
 RULE_NAMES = frozenset(r.name for r in RULES)
 #: rules whose findings are quarantined rows (never loaded)
 QUARANTINING = frozenset(r.name for r in RULES if r.marks_rows and r.severity == "error")
+_BY_NAME = {r.name: r for r in RULES}
 
 
-def run_rules(conn: Connection, run_id: str) -> dict[str, int]:
-    """Apply every rule in order; returns findings per rule."""
-    found: dict[str, int] = {}
-    days: list[dt.date] | None = None
-    for rule in RULES:
-        params: dict[str, object] = {"run_id": run_id}
-        if rule.needs_calendar:
-            if days is None:
-                days = _calendar(conn, run_id)
-            params["days"] = days
-            params["stale_before"] = sessions_before(days[-1], STALE_SESSIONS) if days else dt.date.min
-        action = "quarantined" if rule.marks_rows else "loaded"
-        if rule.severity == "info":
-            action = "loaded"
-        rows = conn.execute(text(rule.select), params).all()
-        if not rows:
-            continue
-        found[rule.name] = len(rows)
-        conn.execute(
-            text(
-                "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, date, message, raw) "
-                "VALUES (:run_id, :rule, :severity, :action, :symbol, :date, :message, CAST(:raw AS jsonb))"
+def action(rule: Rule) -> str:
+    return "quarantined" if rule.marks_rows and rule.severity == "error" else "loaded"
+
+
+# --- values as PostgreSQL prints them (the messages and raw rows the SQL rules wrote) ----------
+
+
+def pg_float(x: float) -> str:
+    """``float8`` as PostgreSQL prints it: shortest round-trip digits, exponent from 1e15 / below 1e-4."""
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "-0" if math.copysign(1.0, x) < 0 else "0"
+    sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    shown = "".join(map(str, digits))
+    point = len(shown) + exponent  # the decimal exponent of the first digit, plus one
+    if -4 < point <= 15:
+        if point <= 0:
+            body = "0." + "0" * -point + shown
+        elif point >= len(shown):
+            body = shown + "0" * (point - len(shown))
+        else:
+            body = shown[:point] + "." + shown[point:]
+    else:
+        mantissa = shown[0] + ("." + shown[1:] if len(shown) > 1 else "")
+        body = f"{mantissa}e{point - 1:+03d}"
+    return ("-" if sign else "") + body
+
+
+def _pg(x: Any) -> str:
+    return pg_float(float(x))
+
+
+def _json_number(x: float) -> float | int | None:
+    """A float8 as ``jsonb_build_object`` stores it (numeric: 100, not 100.0)."""
+    if math.isnan(x):
+        return None
+    return int(x) if x.is_integer() and abs(x) < 1e15 else x
+
+
+def _percent(ratio: float) -> str:
+    """``round(((ratio) * 100)::numeric, 1)`` as PostgreSQL prints it."""
+    return str(Decimal(format(ratio * 100, ".15g")).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+# --- the rules --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules need from outside the staged rows."""
+
+    today: dt.date
+    #: symbols of the security master and of this run's constituents / fundamentals files
+    known_symbols: frozenset[str]
+    #: symbol -> (date, close) of its last bar already loaded before its first staged date
+    previous: Mapping[str, tuple[dt.date, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    row: int | None  # the staged row (quarantined or reported), None for a per-symbol finding
+    symbol: str | None
+    date: dt.date | None
+    message: str
+    raw: dict[str, Any] | None
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding]
+    #: per staged row: index in RULES of the rule that quarantined it, or -1 (loaded)
+    rejected: npt.NDArray[np.int16]
+    #: the NYSE trading days of the run's date range
+    days: list[dt.date]
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for f in self.findings:
+            found[f.rule] = found.get(f.rule, 0) + 1
+        return found
+
+
+def _date(day: int) -> dt.date | None:
+    return None if day == NAT else EPOCH + dt.timedelta(days=int(day))
+
+
+def _ordinal(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def first_days(bars: TypedBars) -> dict[str, dt.date]:
+    """Each symbol's first staged date (over every row with a symbol and a date, quarantined or not)."""
+    dated = (bars.symbol >= 0) & (bars.day != NAT)
+    out: dict[str, dt.date] = {}
+    for code, lo in _per_symbol(bars.symbol[dated], bars.day[dated], np.minimum):
+        out[bars.symbols[code]] = EPOCH + dt.timedelta(days=lo)
+    return out
+
+
+def _per_symbol(
+    codes: npt.NDArray[np.int32], days: npt.NDArray[np.int32], ufunc: np.ufunc
+) -> Iterator[tuple[int, int]]:
+    """(symbol code, ufunc-reduced day) per symbol present, in symbol order."""
+    if len(codes) == 0:
+        return iter(())
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    heads = np.flatnonzero(np.concatenate(([True], sorted_codes[1:] != sorted_codes[:-1])))
+    reduced = ufunc.reduceat(days[order], heads)
+    return zip(sorted_codes[heads].tolist(), reduced.tolist(), strict=True)
+
+
+def _neighbours(codes: npt.NDArray[np.int32], values: npt.NDArray[np.float64]) -> tuple[Any, Any]:
+    """The previous and next value within the same symbol (NaN at a symbol's ends); rows pre-sorted."""
+    prev = np.full(len(values), np.nan)
+    nxt = np.full(len(values), np.nan)
+    same = codes[1:] == codes[:-1]
+    prev[1:] = np.where(same, values[:-1], np.nan)
+    nxt[:-1] = np.where(same, values[1:], np.nan)
+    return prev, nxt
+
+
+class _Rules:
+    """One evaluation: the rows still in play and the findings so far."""
+
+    def __init__(self, bars: TypedBars) -> None:
+        self.bars = bars
+        self.alive = np.ones(len(bars), dtype=bool)
+        self.rejected = np.full(len(bars), -1, dtype=np.int16)
+        self.findings: list[Finding] = []
+        self.index = {r.name: i for i, r in enumerate(RULES)}
+        self.v = bars.values
+
+    def symbol(self, i: int) -> str | None:
+        code = int(self.bars.symbol[i])
+        return self.bars.symbols[code] if code >= 0 else None
+
+    def where(self, i: int) -> str:
+        return f"{self.bars.files[self.bars.file[i]]}:{self.bars.line[i]}"
+
+    def row_raw(self, i: int) -> dict[str, Any]:
+        raw: dict[str, Any] = {"file": self.bars.files[self.bars.file[i]], "line": int(self.bars.line[i])}
+        raw.update({k: _json_number(float(self.v[k][i])) for k in PRICE_COLUMNS})
+        return raw
+
+    def text_raw(self, i: int) -> dict[str, Any]:
+        return {"file": self.bars.files[self.bars.file[i]], "line": int(self.bars.line[i]), "raw": self.bars.raw.get(i)}
+
+    def alive_rows(self) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(self.alive)
+
+    def sorted_alive(self) -> npt.NDArray[np.intp]:
+        """Rows still in play, by symbol and date (then as staged)."""
+        rows = self.alive_rows()
+        return rows[np.lexsort((rows, self.bars.day[rows], self.bars.symbol[rows]))]
+
+    def quarantine(self, rule: str, rows: npt.NDArray[np.intp], message: Any, raw: Any = None) -> None:
+        """Mark ``rows`` (still in play) as quarantined by ``rule``; message/raw are per-row callables."""
+        rows = np.sort(rows[self.alive[rows]])
+        self.alive[rows] = False
+        self.rejected[rows] = self.index[rule]
+        for i in rows.tolist():
+            day = None if rule == "bad_date" else _date(int(self.bars.day[i]))
+            self.findings.append(Finding(rule, i, self.symbol(i), day, message(i), (raw or self.row_raw)(i)))
+
+    def masked(self, rule: str, mask: npt.NDArray[np.bool_], message: Any, raw: Any = None) -> None:
+        self.quarantine(rule, np.flatnonzero(mask & self.alive), message, raw)
+
+    def report(self, rule: str, row: int | None, symbol: str | None, day: dt.date | None, message: str) -> None:
+        self.findings.append(Finding(rule, row, symbol, day, message, None))
+
+
+def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
+    """Apply every rule in order to the run's staged rows."""
+    r = _Rules(bars)
+    o, h, lo, c, vol = (bars.values[k] for k in PRICE_COLUMNS)
+    code, day = bars.symbol, bars.day
+    today = _ordinal(ctx.today)
+
+    r.masked("bad_date", bars.error == BAD_DATE, lambda i: f"unparseable date in {r.where(i)}", r.text_raw)
+    r.masked("bad_number", bars.error == BAD_NUMBER, lambda i: f"non-numeric value in {r.where(i)}", r.text_raw)
+    r.masked("missing_price", bars.error == MISSING_VALUE, lambda i: f"missing value(s) in {r.where(i)}", r.text_raw)
+    r.masked("missing_symbol", code < 0, lambda i: f"empty symbol in {r.where(i)}")
+    with np.errstate(invalid="ignore"):
+        r.masked("non_positive_price", np.fmin(np.fmin(o, h), np.fmin(lo, c)) <= 0, lambda i: "price <= 0")
+
+        rows = r.sorted_alive()
+        prev, nxt = _neighbours(code[rows], c[rows])
+        cs = c[rows]
+        spike = (prev > 0) & (nxt > 0) & (np.abs(cs / prev - 1) > 0.25) & (np.abs(nxt / prev - 1) < 0.05)
+        around = {int(i): (p, q) for i, p, q in zip(rows[spike], prev[spike], nxt[spike], strict=True)}
+        r.quarantine(
+            "bad_print",
+            rows[spike],
+            lambda i: (
+                f"close {_pg(c[i])} between {pg_float(around[i][0])} and {pg_float(around[i][1])}: a one-day bad print"
             ),
-            [
-                {
-                    "run_id": run_id,
-                    "rule": rule.name,
-                    "severity": rule.severity,
-                    "action": action,
-                    "symbol": r[1],
-                    "date": r[2],
-                    "message": r[3],
-                    "raw": None if r[4] is None else json.dumps(r[4]),
-                }
-                for r in rows
-            ],
         )
-        if rule.marks_rows:
-            conn.execute(
-                text(
-                    "UPDATE raw_bars SET rejected_rule = :rule "
-                    "WHERE run_id = :run_id AND ctid = ANY(CAST(:ids AS tid[]))"
-                ),
-                {"rule": rule.name, "run_id": run_id, "ids": [str(r[0]) for r in rows]},
+
+    r.masked(
+        "high_low_inconsistent",
+        (h < np.maximum(np.maximum(o, c), lo)) | (lo > np.minimum(np.minimum(o, c), h)),
+        lambda i: f"high {_pg(h[i])} / low {_pg(lo[i])} do not contain open {_pg(o[i])} / close {_pg(c[i])}",
+    )
+    r.masked(
+        "bad_volume",
+        (vol < 0) | (vol != np.trunc(vol)),
+        lambda i: f"negative volume {_pg(vol[i])}" if vol[i] < 0 else f"volume {_pg(vol[i])} is not a whole number",
+    )
+    r.masked("future_date", day > today, lambda i: "date in the future")
+
+    days = _calendar(bars, ctx, today)
+    open_days = np.array([_ordinal(d) for d in days], dtype=np.int32)
+    r.masked(
+        "closed_day",
+        (day <= today) & ~np.isin(day, open_days),
+        lambda i: "bar on a day the exchange was closed",
+    )
+
+    rows = r.alive_rows()
+    file_rank = np.argsort(np.argsort(np.array(bars.files, dtype=object), kind="stable"))
+    rows = rows[np.lexsort((bars.line[rows], file_rank[bars.file[rows]], day[rows], code[rows]))]
+    repeat = np.zeros(len(rows), dtype=bool)
+    repeat[1:] = (code[rows][1:] == code[rows][:-1]) & (day[rows][1:] == day[rows][:-1])
+    r.quarantine("duplicate_bar", rows[repeat], lambda i: "duplicate of an earlier row for the same symbol and date")
+
+    unknown = np.array([s not in ctx.known_symbols for s in bars.symbols] + [False], dtype=bool)
+    r.masked("unknown_symbol", unknown[code], lambda i: "symbol not in the security master")
+
+    _suspicious_jumps(r, ctx)
+    _calendar_gaps(r, ctx, open_days)
+    _late_and_stale(r)
+    return Outcome(r.findings, r.rejected, days)
+
+
+def _calendar(bars: TypedBars, ctx: Context, today: int) -> list[dt.date]:
+    """The trading days from the earliest first bar (staged, or the last loaded before it) to the last."""
+    dated = (bars.symbol >= 0) & (bars.day != NAT)
+    if not dated.any():
+        return []
+    starts = [min(first, ctx.previous[s][0]) if s in ctx.previous else first for s, first in first_days(bars).items()]
+    hi = int(bars.day[dated].max())
+    return list(trading_days(min(starts), EPOCH + dt.timedelta(days=min(hi, today))))
+
+
+def _suspicious_jumps(r: _Rules, ctx: Context) -> None:
+    bars = r.bars
+    c = bars.values["close"]
+    rows = r.sorted_alive()
+    codes = bars.symbol[rows]
+    prev, _ = _neighbours(codes, c[rows])
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
+    loaded = np.array([ctx.previous[s][1] if s in ctx.previous else np.nan for s in bars.symbols] + [np.nan])
+    prev[first] = loaded[codes[first]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jump = (prev > 0) & (np.abs(c[rows] / prev - 1) > 0.4)
+    for i, before in zip(rows[jump].tolist(), prev[jump].tolist(), strict=True):
+        close = float(c[i])
+        r.report(
+            "suspicious_jump",
+            i,
+            r.symbol(i),
+            _date(int(bars.day[i])),
+            f"close {pg_float(close)} after {pg_float(before)} ({_percent(close / before - 1)}%)",
+        )
+
+
+def _calendar_gaps(r: _Rules, ctx: Context, open_days: npt.NDArray[np.int32]) -> None:
+    """Trading days with no bar between each symbol's previous bar (loaded or staged) and its last."""
+    bars = r.bars
+    dated = (bars.symbol >= 0) & (bars.day != NAT)
+    codes, days = bars.symbol[dated].astype(np.int64), bars.day[dated].astype(np.int64)
+    count = len(bars.symbols)
+    if len(codes) == 0:
+        return
+    lo = np.full(count, np.iinfo(np.int64).max)
+    hi = np.full(count, np.iinfo(np.int64).min)
+    np.minimum.at(lo, codes, days)
+    np.maximum.at(hi, codes, days)
+    # distinct trading days with a bar, per symbol
+    trading = np.isin(days, open_days)
+    pairs = np.sort(codes[trading] * 2**32 + (days[trading] - np.int64(NAT)))
+    distinct = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
+    present = np.bincount(distinct // 2**32, minlength=count)
+    has_prev = np.array([s in ctx.previous for s in bars.symbols], dtype=bool)
+    first = np.array([_ordinal(ctx.previous[s][0]) if s in ctx.previous else 0 for s in bars.symbols], dtype=np.int64)
+    first = np.where(has_prev, first, lo)
+    span = np.searchsorted(open_days, hi, side="right") - np.searchsorted(open_days, first, side="left")
+    suspect = (present > 0) & (span > present + has_prev)
+    for code in np.flatnonzero(suspect).tolist():
+        mine = days[codes == code]
+        between = open_days[(open_days > first[code]) & (open_days < hi[code])]
+        for missing in between[~np.isin(between, mine)].tolist():
+            r.report("calendar_gap", None, bars.symbols[code], _date(missing), "no bar on an NYSE trading day")
+
+
+def _late_and_stale(r: _Rules) -> None:
+    rows = r.alive_rows()
+    codes, days = r.bars.symbol[rows], r.bars.day[rows]
+    firsts = list(_per_symbol(codes, days, np.minimum))
+    lasts = list(_per_symbol(codes, days, np.maximum))
+    if not firsts:
+        return
+    earliest = min(lo for _, lo in firsts)
+    latest = max(hi for _, hi in lasts)
+    for code, lo in firsts:
+        if lo > earliest:
+            r.report("late_start", None, r.bars.symbols[code], _date(lo), "history starts late (listing or spin-off)")
+    for code, hi in lasts:
+        if hi < latest:
+            r.report(
+                "stale_symbol",
+                None,
+                r.bars.symbols[code],
+                _date(hi),
+                "last bar is older than the run's last trading day",
             )
-    return found
+
+
+# --- reading the staged rows, writing the findings ----------------------------------------------
+
+
+def _context(conn: Connection, run_id: str, bars: TypedBars) -> Context:
+    today = conn.execute(text("SELECT current_date")).scalar_one()
+    known = conn.execute(
+        text(
+            "SELECT symbol FROM securities UNION SELECT row->>'symbol' FROM raw_reference "
+            "WHERE run_id = :r AND row->>'symbol' IS NOT NULL"
+        ),
+        {"r": run_id},
+    ).scalars()
+    firsts = first_days(bars)
+    previous = conn.execute(
+        text(
+            "SELECT x.symbol, b.date, b.close FROM unnest(CAST(:s AS text[]), CAST(:d AS date[])) AS x(symbol, lo) "
+            "JOIN securities s ON s.symbol = x.symbol CROSS JOIN LATERAL (SELECT date, close FROM daily_bars "
+            "WHERE security_id = s.id AND date < x.lo ORDER BY date DESC LIMIT 1) b"
+        ),
+        {"s": list(firsts), "d": list(firsts.values())},
+    ).all()
+    return Context(today, frozenset(known), {p[0]: (p[1], float(p[2])) for p in previous})
+
+
+@dataclass
+class Validation:
+    found: dict[str, int]
+    #: the run's staged bars, and per row the index in RULES of the rule that quarantined it (or -1)
+    bars: TypedBars
+    rejected: npt.NDArray[np.int16]
+
+
+def run_rules(conn: Connection, run_id: str) -> Validation:
+    """Apply every rule to the run's staged bars and record the findings."""
+    bars = concat([b for b, _ in read_columns(conn, run_id, "fetch")])
+    ctx = _context(conn, run_id, bars)
+    outcome = evaluate(bars, ctx)
+    stale_before = sessions_before(outcome.days[-1], STALE_SESSIONS) if outcome.days else dt.date.min
+    stale = conn.execute(
+        text(
+            "SELECT s.symbol, last.d FROM securities s CROSS JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b "
+            "WHERE b.security_id = s.id) last WHERE s.is_active AND last.d < :before "
+            "AND s.symbol <> ALL(CAST(:staged AS text[])) ORDER BY s.symbol"
+        ),
+        {"before": stale_before, "staged": bars.symbols},
+    ).all()
+    outcome.findings += [
+        Finding("stale_security", None, s, d, f"last bar {d}: stale (delisted, renamed or a provider gap?)", None)
+        for s, d in stale
+    ]
+    raw = psycopg_connection(conn)
+    columns = "run_id, rule, severity, action, symbol, date, message, raw"
+    with raw.cursor() as cur, cur.copy(f"COPY quality_issues ({columns}) FROM STDIN") as copy:
+        for f in outcome.findings:
+            rule = _BY_NAME[f.rule]
+            raw_json = None if f.raw is None else json.dumps(f.raw)
+            copy.write_row((run_id, f.rule, rule.severity, action(rule), f.symbol, f.date, f.message, raw_json))
+    return Validation(outcome.counts(), bars, outcome.rejected)

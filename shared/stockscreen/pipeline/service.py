@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 import psycopg
 import redis
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,6 +40,7 @@ from stockscreen.market.calendar import previous_trading_day
 from stockscreen.market.providers import BarProvider, BarRow, ProviderError, ProviderUnavailable, StooqProvider
 from stockscreen.observability import logger, metrics
 from stockscreen.pipeline import load, quality, snapshot, staging
+from stockscreen.pipeline.columns import TypedBars, take
 from stockscreen.pipeline.idempotency import idempotent_task
 from stockscreen.realtime import Quote, put_quotes
 
@@ -46,11 +49,6 @@ TaskFn = Callable[[dict[str, Any]], dict[str, Any]]
 #: At most one running ingest run per key (a partial unique index on ingest_runs): every run
 #: writes market data, so they share one key and a second concurrent run is refused.
 RUN_KEY = "market-data"
-
-#: Per-transaction sort/hash memory of the bulk tasks (constants, not user input): Validate sorts the
-#: whole run once; Load batches (up to MAX_CONCURRENCY at a time) sort one batch each.
-WORK_MEM = "256MB"
-LOAD_WORK_MEM = "64MB"
 
 EVENT_SOURCE = "stockscreen.ingest"
 EVENT_DETAIL_TYPE = "prices.updated"
@@ -89,7 +87,8 @@ def _transient_db(fn: TaskFn) -> TaskFn:
     def run(state: dict[str, Any]) -> dict[str, Any]:
         try:
             return fn(state)
-        except (OperationalError, InterfaceError) as exc:
+        # (psycopg's own errors: from a COPY on the driver connection)
+        except (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
             if isinstance(exc, DBAPIError) and not isinstance(
                 exc.orig, (psycopg.OperationalError, psycopg.InterfaceError)
             ):
@@ -209,9 +208,9 @@ def plan(state: dict[str, Any]) -> dict[str, Any]:
         who = f"run {other[0]} (started {other[1]:%Y-%m-%d %H:%M:%S} UTC)" if other else "another run"
         raise Conflict(f"refused: ingest {who} is still running; try again when it has finished") from exc
     # This run now holds the one running slot, so whatever is staged belongs to finished runs:
-    # empty the staging tables outright (no dead rows left for the rules to scan).
+    # empty the staging tables outright (nothing left over for the rules to read).
     with get_engine().begin() as conn:
-        conn.execute(text("TRUNCATE raw_bars, raw_reference"))
+        conn.execute(text("TRUNCATE raw_batches, raw_reference"))
     result = {"batches": batches, "batch_count": len(batches)}
     _merge_stats(run_id, "plan", {"batches": len(batches)})
     return result
@@ -309,32 +308,37 @@ def validate(state: dict[str, Any]) -> dict[str, Any]:
             text("DELETE FROM quality_issues WHERE run_id = :r AND rule = ANY(CAST(:rules AS text[]))"),
             {"r": run_id, "rules": sorted(quality.RULE_NAMES)},
         )
-        conn.execute(
-            text("UPDATE raw_bars SET rejected_rule = NULL WHERE run_id = :r AND rejected_rule IS NOT NULL"),
-            {"r": run_id},
-        )
-        # freshly COPYed rows have no statistics yet; the rules and the load batches need them
-        conn.execute(text("ANALYZE raw_bars"))
-        # the rules sort and hash the whole run (windows per symbol, duplicate groups): in memory
-        conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-        found = quality.run_rules(conn, run_id)
-        per_symbol = conn.execute(
-            text(
-                "SELECT symbol, count(*) FROM raw_bars WHERE run_id = :r AND rejected_rule IS NULL "
-                "AND symbol IS NOT NULL GROUP BY symbol ORDER BY symbol"
-            ),
-            {"r": run_id},
-        ).all()
+        conn.execute(text("DELETE FROM raw_batches WHERE run_id = :r AND stage = 'load'"), {"r": run_id})
+        result = quality.run_rules(conn, run_id)
+        batches = _stage_load_batches(conn, run_id, result.bars, result.rejected)
         provider = conn.execute(
             text("SELECT count(*) FROM quality_issues WHERE run_id = :r AND rule = 'provider_error'"), {"r": run_id}
         ).scalar_one()
+    found = result.found
     if provider:
         found["provider_error"] = int(provider)
-    batches = load_batches([(str(sym), int(n)) for sym, n in per_symbol], ingest_settings().ingest_load_batch_rows)
     quarantined = sum(n for rule, n in found.items() if rule in quality.QUARANTINING)
     _count("RowsQuarantined", quarantined)
     _merge_stats(run_id, "validate", found)
     return {"findings": found, "batches": batches}
+
+
+def _stage_load_batches(
+    conn: Connection, run_id: str, bars: TypedBars, rejected: npt.NDArray[np.int16]
+) -> list[dict[str, str]]:
+    """Split the clean bars into load batches (symbol ranges) and stage each batch's bars by symbol and date."""
+    clean = (rejected < 0) & (bars.symbol >= 0)
+    counts = np.bincount(bars.symbol[clean], minlength=len(bars.symbols)).tolist()
+    per_symbol = [(s, n) for s, n in zip(bars.symbols, counts, strict=True) if n]
+    batches = load_batches(per_symbol, ingest_settings().ingest_load_batch_rows)
+    code = {s: i for i, s in enumerate(bars.symbols)}
+    for batch in batches:
+        in_range = (bars.symbol >= code[batch["lo"]]) & (bars.symbol <= code[batch["hi"]])
+        rows = np.flatnonzero(in_range & clean)
+        rows = rows[np.lexsort((bars.day[rows], bars.symbol[rows]))]
+        quarantined = int(np.count_nonzero(in_range & ~clean))
+        staging.stage_columns(conn, run_id, "load", batch["id"], take(bars, rows), quarantined=quarantined)
+    return batches
 
 
 def load_batches(per_symbol: list[tuple[str, int]], max_rows: int) -> list[dict[str, str]]:
@@ -370,10 +374,8 @@ def load_batch(state: dict[str, Any]) -> dict[str, Any]:
     """Upsert one batch of clean bars (a symbol range) and its rollups in ONE transaction."""
     run_id = _run_id(state)
     batch = _batch(state)
-    lo, hi = str(batch["lo"]), str(batch["hi"])
     with get_engine().begin() as conn:
-        conn.execute(text(f"SET LOCAL work_mem = '{LOAD_WORK_MEM}'"))
-        bars = load.load_bars(conn, run_id, lo, hi)  # staged rows are dropped by Report/RecordFailure
+        bars = load.load_bars(conn, run_id, str(batch["id"]))  # staged rows are dropped by Report/RecordFailure
     changed = bars.pop("changed_symbols")
     result = {**bars, "changed_symbols": len(changed)}
     _count("RowsLoaded", int(bars["inserted"]) + int(bars["updated"]))
@@ -398,12 +400,16 @@ def _load_totals(state: dict[str, Any]) -> dict[str, int]:
 
 
 def aggregate(state: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the snapshot when bars changed (or ``force``). ``defer_snapshot`` skips it: a run of a
+    multi-run backfill other than the last, whose last run is forced to rebuild once for all."""
     run_id = _run_id(state)
     changed = _changed_symbols(state)
     with get_engine().begin() as conn:
         current = conn.execute(text("SELECT version FROM snapshot_versions WHERE is_current")).scalar()
-        if changed == [] and current is not None and not state.get("force"):
-            result: dict[str, Any] = {"version": int(current), "rows": 0, "rebuilt": False}
+        if state.get("defer_snapshot") and not state.get("force"):
+            result: dict[str, Any] = {"version": current, "rows": 0, "rebuilt": False, "deferred": True}
+        elif changed == [] and current is not None and not state.get("force"):
+            result = {"version": int(current), "rows": 0, "rebuilt": False}
         else:
             result = {**snapshot.build_snapshot(conn, run_id), "rebuilt": True}
     _merge_stats(run_id, "aggregate", result)
@@ -476,7 +482,7 @@ def report(state: dict[str, Any]) -> dict[str, Any]:
             ).scalars()
         )
         # quarantined rows live on in quality_issues (rule + raw row); the staging area is emptied
-        conn.execute(text("DELETE FROM raw_bars WHERE run_id = :r"), {"r": run_id})
+        conn.execute(text("DELETE FROM raw_batches WHERE run_id = :r"), {"r": run_id})
         summary = {
             "run_id": run_id,
             "status": "succeeded",
@@ -521,7 +527,7 @@ def record_failure(state: dict[str, Any]) -> dict[str, Any]:
                 ),
                 {"r": run_id, "s": json.dumps(state.get("source") or {}), "e": message},
             )
-            conn.execute(text("DELETE FROM raw_bars WHERE run_id = :r"), {"r": run_id})
+            conn.execute(text("DELETE FROM raw_batches WHERE run_id = :r"), {"r": run_id})
             conn.execute(text("DELETE FROM raw_reference WHERE run_id = :r"), {"r": run_id})
     except (OperationalError, InterfaceError) as exc:
         # the admins hear of the failure even when the database is what failed

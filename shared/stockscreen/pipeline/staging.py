@@ -2,135 +2,57 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy.typing as npt
 from sqlalchemy import Connection, text
 
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.errors import DataFileError
-from stockscreen.market.providers import (
-    CONSTITUENT_HEADERS,
-    FUNDAMENTAL_HEADERS,
-    BarRow,
-    FileBars,
-    detect_kind,
-    iter_reference,
-)
+from stockscreen.market.providers import CONSTITUENT_HEADERS, FUNDAMENTAL_HEADERS, BarRow, detect_kind, iter_reference
+from stockscreen.pipeline.columns import TypedBars, from_rows, pack, read_bars_file, type_bars, unpack
 
 
-@lru_cache(maxsize=65_536)
-def _parse_date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
+def stage_columns(
+    conn: Connection, run_id: str, stage: str, batch: str, bars: TypedBars, **extra: npt.ArrayLike
+) -> int:
+    """Stage a batch of typed bars (and ``extra`` arrays) as one ``raw_batches`` row.
+
+    Rows that could not be typed are staged too, with their error and the row as read, for the
+    quality rules to quarantine.
+    """
+    conn.execute(
+        text("INSERT INTO raw_batches (run_id, stage, batch, rows, data) VALUES (:r, :s, :b, :n, :d)"),
+        {"r": run_id, "s": stage, "b": batch, "n": len(bars), "d": pack(bars, **extra)},
+    )
+    return len(bars)
 
 
-def _parse_float(value: str) -> float | None:
-    if value == "":
-        return None
-    f = float(value)  # ValueError handled by caller
-    if math.isnan(f) or math.isinf(f):
-        raise ValueError(value)
-    return f
-
-
-_INF = float("inf")
-_COPY_SPECIAL = frozenset("\t\n\r\\")
-
-
-def _copy_text(value: str) -> str:
-    """A value in COPY's text format."""
-    if _COPY_SPECIAL.isdisjoint(value):
-        return value
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _clean_number(value: str) -> bool:
-    """True when ``value`` is a finite number PostgreSQL parses exactly as Python does."""
-    try:
-        f = float(value)
-    except ValueError:
-        return False
-    return f == f and -_INF < f < _INF and "_" not in value
-
-
-@lru_cache(maxsize=65_536)
-def _iso_date(value: str) -> bool:
-    return len(value) == 10 and _parse_date(value) is not None
+def read_columns(
+    conn: Connection, run_id: str, stage: str, batch: str | None = None
+) -> list[tuple[TypedBars, dict[str, npt.NDArray[Any]]]]:
+    """The staged batches of a run's stage (one, or all in batch order)."""
+    # bytea in binary (the text form would be hex, twice the size and decoded here)
+    with psycopg_connection(conn).cursor(binary=True) as cur:
+        rows = cur.execute(
+            "SELECT data FROM raw_batches WHERE run_id = %(r)s AND stage = %(s)s "
+            "AND (%(b)s::text IS NULL OR batch = %(b)s) ORDER BY batch",
+            {"r": run_id, "s": stage, "b": batch},
+        ).fetchall()
+    return [unpack(row[0]) for row in rows]
 
 
 def stage_rows(conn: Connection, run_id: str, batch: str, rows: Iterable[BarRow]) -> int:
-    """COPY bars into ``raw_bars``; unparseable values are staged with ``parse_error``.
-
-    Clean rows (the bulk) are written as COPY text with their original spellings, so PostgreSQL
-    parses the numbers once; a row with a bad or missing value is typed here and flagged.
-    """
-    raw = psycopg_connection(conn)
-    count = 0
-    prefix_cache: dict[str, str] = {}
-    batch_text = _copy_text(batch)
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            "COPY raw_bars (run_id, batch, file, line, symbol, date, open, high, low, close, volume, parse_error, raw)"
-            " FROM STDIN"
-        ) as copy,
-    ):
-        buf: list[str] = []
-        for name, line, (symbol, date_s, o, h, lo, c, v) in rows:
-            count += 1
-            sym = symbol.upper()
-            if (
-                sym
-                and _COPY_SPECIAL.isdisjoint(sym)
-                and _iso_date(date_s)
-                and _clean_number(o)
-                and _clean_number(h)
-                and _clean_number(lo)
-                and _clean_number(c)
-                and _clean_number(v)
-            ):
-                prefix = prefix_cache.get(name)
-                if prefix is None:
-                    prefix = prefix_cache[name] = f"{run_id}\t{batch_text}\t{_copy_text(name)}\t"
-                buf.append(f"{prefix}{line}\t{sym}\t{date_s}\t{o}\t{h}\t{lo}\t{c}\t{v}\t\\N\t\\N\n")
-                if len(buf) >= 2000:
-                    copy.write("".join(buf))
-                    buf.clear()
-                continue
-            if buf:
-                copy.write("".join(buf))
-                buf.clear()
-            error: str | None = None
-            day = _parse_date(date_s)
-            if day is None:
-                error = "bad_date"
-            try:
-                prices = (_parse_float(o), _parse_float(h), _parse_float(lo), _parse_float(c))
-                vol = _parse_float(v)
-            except ValueError:
-                prices = (None, None, None, None)
-                vol = None
-                error = error or "bad_number"
-            if error is None and (None in prices or vol is None):
-                error = "missing_value"
-            raw_text = None if error is None else ",".join((symbol, date_s, o, h, lo, c, v))
-            copy.write_row((run_id, batch, name, line, sym or None, day, *prices, vol, error, raw_text))
-        if buf:
-            copy.write("".join(buf))
-    return count
+    """Stage bars given row by row (an online provider's)."""
+    return stage_columns(conn, run_id, "fetch", batch, type_bars(from_rows(rows)))
 
 
 def stage_bars(conn: Connection, run_id: str, path: Path, batch: str = "") -> int:
-    """COPY one bars file into ``raw_bars``."""
-    return stage_rows(conn, run_id, batch, FileBars(path).rows())
+    """Stage one bars file."""
+    return stage_columns(conn, run_id, "fetch", batch, type_bars(read_bars_file(path)))
 
 
 def stage_reference(conn: Connection, run_id: str, path: Path, kind: str, batch: str = "") -> int:
@@ -154,7 +76,9 @@ def stage_reference(conn: Connection, run_id: str, path: Path, kind: str, batch:
 
 def clear_batch(conn: Connection, run_id: str, batch: str) -> None:
     """Forget what an earlier attempt of this batch staged (a retried Fetch replaces its rows)."""
-    conn.execute(text("DELETE FROM raw_bars WHERE run_id = :r AND batch = :b"), {"r": run_id, "b": batch})
+    conn.execute(
+        text("DELETE FROM raw_batches WHERE run_id = :r AND stage = 'fetch' AND batch = :b"), {"r": run_id, "b": batch}
+    )
     conn.execute(text("DELETE FROM raw_reference WHERE run_id = :r AND batch = :b"), {"r": run_id, "b": batch})
 
 

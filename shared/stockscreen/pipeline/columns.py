@@ -1,0 +1,432 @@
+"""Bars as columns: a bars file read into NumPy arrays in one pass, and typed vectorised.
+
+:func:`read_bars_file` reads a plain CSV (printable ASCII without spaces or quotes, one row per
+line: what providers write) over the whole decompressed file with NumPy. A file it cannot vouch
+for (quotes, other text, blank lines, a ragged row, corrupt data...) is read row by row by
+:func:`~stockscreen.market.providers.iter_bars` instead, which names the file and line of any
+error; both give the same :class:`RawBars`. :func:`type_bars` types them with exactly the
+per-value rules of the row-by-row reader (Python's ``float()`` and ``date.fromisoformat()``):
+the bulk in NumPy, anything else value by value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import struct
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stockscreen.errors import DataFileError
+from stockscreen.market.providers import BAR_COLUMNS, BarRow, FileBars, _open_binary, bar_column_map
+from stockscreen.pipeline.binary import gather
+
+I32 = npt.NDArray[np.int32]
+I8 = npt.NDArray[np.int8]
+F = npt.NDArray[np.float64]
+Text = npt.NDArray[np.bytes_]
+
+#: A missing date (``day`` holds days since 1970-01-01).
+NAT = np.int32(np.iinfo(np.int32).min)
+#: ``TypedBars.error``: why a row could not be typed (a quality rule of the same name quarantines it).
+OK, BAD_DATE, BAD_NUMBER, MISSING_VALUE = 0, 1, 2, 3
+PARSE_ERRORS = {BAD_DATE: "bad_date", BAD_NUMBER: "bad_number", MISSING_VALUE: "missing_value"}
+PARSE_ERROR_CODES = {v: k for k, v in PARSE_ERRORS.items()}
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass
+class RawBars:
+    """Rows as read: each canonical bar column as UTF-8 bytes (stripped), with origin and line."""
+
+    files: list[str]
+    file: I32  # index into files
+    line: I32
+    text: dict[str, Text]  # every name in BAR_COLUMNS
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+
+@dataclass
+class TypedBars:
+    """Typed rows: NULLs are ``-1`` symbols, ``NAT`` days and NaN values."""
+
+    files: list[str]
+    file: I32
+    line: I32
+    symbols: list[str]
+    symbol: I32  # index into symbols, -1 when empty
+    day: I32
+    values: dict[str, F]  # open, high, low, close, volume
+    error: I8  # OK or a PARSE_ERRORS code
+    raw: dict[int, str] = field(default_factory=dict)  # row -> the row as read, for rows with an error
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+
+def _bytes_array(values: list[bytes]) -> Text:
+    return np.array(values, dtype=np.bytes_) if values else np.zeros(0, dtype="S1")
+
+
+def from_rows(rows: Iterable[BarRow]) -> RawBars:
+    """Columns of rows read one by one (a provider's rows or the careful file reader)."""
+    files: dict[str, int] = {}
+    file: list[int] = []
+    line: list[int] = []
+    cols: list[list[bytes]] = [[] for _ in BAR_COLUMNS]
+    for origin, number, values in rows:
+        code = files.get(origin)
+        if code is None:
+            code = files[origin] = len(files)
+        file.append(code)
+        line.append(number)
+        for col, value in zip(cols, values, strict=True):
+            col.append(value.encode("utf-8"))
+    return RawBars(
+        list(files),
+        np.array(file, dtype=np.int32),
+        np.array(line, dtype=np.int32),
+        {name: _bytes_array(col) for name, col in zip(BAR_COLUMNS, cols, strict=True)},
+    )
+
+
+_NL, _COMMA = ord("\n"), ord(",")
+#: the widest field the fast reader gathers (anything wider is not a bar value)
+_MAX_FIELD = 64
+
+
+def _fast_columns(path: Path) -> RawBars | None:
+    """The whole file with NumPy, or None when it needs the careful row-by-row reader."""
+    try:
+        with _open_binary(path) as stream:
+            data = stream.read()
+    except (DataFileError, OSError, EOFError, zlib.error):  # the careful reader reports it with the line
+        return None
+    cut = data.find(b"\n")
+    if cut < 0 or b'"' in data:
+        return None
+    head = data[:cut]
+    if b"\r" in data:
+        if data.count(b"\r") != data.count(b"\r\n"):
+            return None
+        head, data, cut = head.removesuffix(b"\r"), data.replace(b"\r\n", b"\n"), cut - 1
+    try:
+        header = [h.strip().lstrip("\ufeff") for h in head.decode("utf-8").split(",")]
+    except UnicodeDecodeError:
+        return None
+    if not any(header) or "\x00" in "".join(header):
+        return None
+    mapping = bar_column_map(path, header)  # a missing column is a file error either way
+    width = len(header)
+    # the body once, with a final newline and room for the widest field after it
+    size = len(data) - cut - 1
+    ended = size == 0 or data.endswith(b"\n")
+    room = np.zeros(size + (0 if ended else 1) + _MAX_FIELD, dtype=np.uint8)
+    room[:size] = np.frombuffer(data, dtype=np.uint8, offset=cut + 1)
+    lines = data.count(b"\n") - 1
+    del data
+    if not ended:
+        room[size] = _NL
+        size, lines = size + 1, lines + 1
+    buf = room[:size]
+    # printable ASCII but space and the quote (checked above), and newlines
+    if size and (np.count_nonzero(buf < 0x21) != lines or buf.max() > 0x7E):
+        return None
+    flat = np.flatnonzero((buf == _COMMA) | (buf == _NL)).astype(np.int32)
+    if len(flat) % width:
+        return None
+    ends = flat.reshape(-1, width)  # each field's end: a comma, the last one a newline
+    if not (buf[ends[:, -1]] == _NL).all() or not (buf[ends[:, :-1]] == _COMMA).all():
+        return None
+    starts = np.concatenate((np.zeros(1, dtype=np.int32), flat[:-1] + 1)).reshape(ends.shape)
+    lens = ends - starts
+    if width == 1 and (lens == 0).any():
+        return None  # blank lines: the csv module skips them
+    n = len(ends)
+    if n and int(lens.max()) > _MAX_FIELD:
+        return None
+    text = {name: gather(room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS}
+    return RawBars([path.name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), text)
+
+
+def read_bars_file(path: Path) -> RawBars:
+    """A bars file as columns: in one pass when it is plain, else row by row (precise errors)."""
+    fast = _fast_columns(path)
+    return fast if fast is not None else from_rows(FileBars(path).rows())
+
+
+# --- typing ---------------------------------------------------------------------------------------
+
+
+def _matrix(col: Text) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """The values' bytes as an (n, width) matrix, zero-padded, and their lengths."""
+    col = np.ascontiguousarray(col)
+    width = col.dtype.itemsize
+    mat = col.view(np.uint8).reshape(len(col), width)
+    return mat, np.strings.str_len(col).astype(np.int64)
+
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def _python_date(value: bytes) -> int | None:
+    try:
+        return (dt.date.fromisoformat(value.decode("utf-8")) - EPOCH).days
+    except ValueError:
+        return None
+
+
+def parse_days(col: Text) -> I32:
+    """Days since 1970-01-01 of ``date.fromisoformat`` of each value; NAT where it fails."""
+    n = len(col)
+    out = np.full(n, NAT, dtype=np.int32)
+    fast = np.zeros(n, dtype=bool)
+    if n and col.dtype.itemsize >= 10:
+        mat, lens = _matrix(col)
+        digits = mat[:, [0, 1, 2, 3, 5, 6, 8, 9]].astype(np.int64) - ord("0")
+        fast = (lens == 10) & (mat[:, 4] == ord("-")) & (mat[:, 7] == ord("-")) & ((digits >= 0) & (digits <= 9)).all(1)
+        year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+        month = digits[:, 4] * 10 + digits[:, 5]
+        day = digits[:, 6] * 10 + digits[:, 7]
+        fast &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+        months = np.where(fast, (year - 1970) * 12 + month - 1, 0)
+        first = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        following = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        fast &= day <= following - first
+        out[fast] = (first + day - 1)[fast]
+    for i in np.flatnonzero(~fast).tolist():
+        parsed = _python_date(bytes(col[i]))
+        if parsed is not None:
+            out[i] = parsed
+    return out
+
+
+#: characters of the numbers NumPy converts in bulk (anything else goes through float() one by one)
+_NUMERIC = np.zeros(256, dtype=bool)
+_NUMERIC[[ord(c) for c in "0123456789.+-eE"]] = True
+_NUMERIC[0] = True  # padding
+
+
+_POW10 = 10.0 ** np.arange(16)
+
+
+def _plain_decimals(mat: npt.NDArray[np.uint8]) -> tuple[F, npt.NDArray[np.bool_]]:
+    """Values spelled ``[-]digits[.digits]`` (at most 15 digits), and which rows are so spelled.
+
+    The digits as an integer below 2**53 over an exact power of ten: one correctly rounded
+    division, so the same double as ``float()``.
+    """
+    n = len(mat)
+    chars = np.ascontiguousarray(mat.T)  # one contiguous row per character position
+    negative = chars[0] == ord("-") if len(chars) else np.zeros(n, dtype=bool)
+    mantissa = np.zeros(n, dtype=np.int64)
+    digits = np.zeros(n, dtype=np.int64)
+    dots = np.zeros(n, dtype=np.int64)
+    decimals = np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=bool)
+    for k, ch in enumerate(chars):
+        value = ch - np.uint8(ord("0"))  # wraps around for anything below '0'
+        digit = value <= 9
+        dot = ch == ord(".")
+        ok &= digit | dot | (negative if k == 0 else ch == 0)
+        mantissa = np.where(digit, mantissa * 10 + value, mantissa)
+        digits += digit
+        decimals += digit & (dots > 0)
+        dots += dot
+    ok &= (dots <= 1) & (digits >= 1) & (digits <= 15)
+    values = mantissa / _POW10[np.where(ok, decimals, 0)]
+    return np.where(negative, -values, values), ok
+
+
+def parse_numbers(col: Text) -> tuple[F, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``float()`` of each value: (values, empty, bad); bad = not a number, or not finite."""
+    n = len(col)
+    if n == 0:
+        return np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    mat, lens = _matrix(col)
+    empty = lens == 0
+    plain, ok = _plain_decimals(mat)
+    values = np.where(ok, plain, np.nan)
+    rest = ~ok & ~empty
+    one_by_one = np.flatnonzero(rest)
+    if len(one_by_one):
+        # other spellings NumPy converts as float() does (exponents, '+'); anything else one by one
+        simple = rest & _NUMERIC[mat].all(1)
+        bulk = np.flatnonzero(simple)
+        try:
+            values[bulk] = col[bulk].astype(np.float64)
+            one_by_one = np.flatnonzero(rest & ~simple)
+        except ValueError:
+            pass
+    bad = np.zeros(n, dtype=bool)
+    for i in one_by_one.tolist():
+        try:
+            values[i] = float(bytes(col[i]).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            bad[i] = True
+    bad |= ~empty & ~np.isfinite(values)
+    values[bad] = np.nan
+    return values, empty, bad
+
+
+def unique_symbols(col: Text, upper: bool = True) -> tuple[list[str], I32]:
+    """The distinct values (upper-cased symbols), sorted, and each row's index into them; -1 for b""."""
+    n = len(col)
+    if n == 0:
+        return [], np.zeros(0, dtype=np.int32)
+    # rows come grouped by symbol: find the distinct values among the run heads only
+    heads = np.flatnonzero(np.concatenate(([True], col[1:] != col[:-1])))
+    distinct, head_code = np.unique(col[heads], return_inverse=True)
+    runs = np.diff(np.append(heads, n))
+    spelled = [bytes(s).decode("utf-8") for s in distinct]
+    if upper:
+        spelled = [s.upper() for s in spelled]
+    symbols = sorted({s for s in spelled if s})
+    index = {s: i for i, s in enumerate(symbols)}
+    remap = np.array([index.get(s, -1) for s in spelled], dtype=np.int32)
+    return symbols, np.repeat(remap[head_code.ravel()], runs).astype(np.int32)
+
+
+def type_bars(raw: RawBars) -> TypedBars:
+    """Type every row as the row-by-row stager did; a row that fails is kept with its error."""
+    day = parse_days(raw.text["date"])
+    values: dict[str, F] = {}
+    any_bad = np.zeros(len(raw), dtype=bool)
+    any_empty = np.zeros(len(raw), dtype=bool)
+    for name in PRICE_COLUMNS:
+        values[name], empty, bad = parse_numbers(raw.text[name])
+        any_bad |= bad
+        any_empty |= empty
+    error = np.zeros(len(raw), dtype=np.int8)
+    error[day == NAT] = BAD_DATE
+    error[(error == OK) & any_bad] = BAD_NUMBER
+    error[(error == OK) & any_empty] = MISSING_VALUE
+    for name in PRICE_COLUMNS:  # one bad number: none of the row's values is kept
+        values[name][any_bad] = np.nan
+    symbols, symbol = unique_symbols(raw.text["symbol"])
+    rows = np.flatnonzero(error != OK).tolist()
+    as_read = {name: raw.text[name][rows].tolist() for name in BAR_COLUMNS}
+    text = {i: ",".join(as_read[name][k].decode("utf-8") for name in BAR_COLUMNS) for k, i in enumerate(rows)}
+    return TypedBars(raw.files, raw.file, raw.line, symbols, symbol, day, values, error, text)
+
+
+# --- batches of typed bars as one value (the staging tables' rows) ----------------------------------
+
+
+def _to_bytes(arrays: dict[str, npt.NDArray[Any]]) -> bytes:
+    """Named arrays as one value: a JSON directory (name -> dtype, shape, offset), then the data."""
+    directory: dict[str, tuple[str, list[int], int]] = {}
+    chunks: list[bytes] = []
+    offset = 0
+    for name, array in arrays.items():
+        data = np.ascontiguousarray(array).tobytes()
+        directory[name] = (array.dtype.str, list(array.shape), offset)
+        chunks.append(data)
+        offset += len(data)
+    head = json.dumps(directory).encode()
+    return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+
+
+def _from_bytes(data: bytes) -> dict[str, npt.NDArray[Any]]:
+    """The arrays of :func:`_to_bytes` (views of ``data``, no copies)."""
+    (size,) = struct.unpack_from("<Q", data)
+    directory = json.loads(data[8 : 8 + size])
+    base = 8 + size
+    out: dict[str, npt.NDArray[Any]] = {}
+    for name, (dtype, shape, offset) in directory.items():
+        kind = np.dtype(dtype)
+        if kind.hasobject:
+            raise ValueError("staged columns hold no Python objects")
+        count = int(np.prod(shape)) if shape else 1
+        out[name] = np.frombuffer(data, dtype=kind, count=count, offset=base + offset).reshape(shape)
+    return out
+
+
+def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytes:
+    """The bars (and ``extra`` arrays) as one value (for a ``raw_batches`` row)."""
+    raw_rows = np.array(sorted(bars.raw), dtype=np.int64)
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "files": np.array(bars.files, dtype=str),
+        "file": bars.file,
+        "line": bars.line,
+        "symbols": np.array(bars.symbols, dtype=str),
+        "symbol": bars.symbol,
+        "day": bars.day,
+        "error": bars.error,
+        "raw_rows": raw_rows,
+        "raw_text": np.array([bars.raw[i] for i in raw_rows.tolist()], dtype=str),
+    }
+    arrays.update({f"value_{k}": v for k, v in bars.values.items()})
+    arrays.update({f"extra_{k}": np.asarray(v) for k, v in extra.items()})
+    return _to_bytes(arrays)
+
+
+def unpack(data: bytes) -> tuple[TypedBars, dict[str, npt.NDArray[Any]]]:
+    """The bars (and extra arrays) of :func:`pack`."""
+    arrays = _from_bytes(data)
+    bars = TypedBars(
+        files=[str(s) for s in arrays["files"].tolist()],
+        file=arrays["file"],
+        line=arrays["line"],
+        symbols=[str(s) for s in arrays["symbols"].tolist()],
+        symbol=arrays["symbol"],
+        day=arrays["day"],
+        values={k: arrays[f"value_{k}"] for k in PRICE_COLUMNS},
+        error=arrays["error"],
+        raw=dict(zip(arrays["raw_rows"].tolist(), arrays["raw_text"].tolist(), strict=True)),
+    )
+    return bars, {k.removeprefix("extra_"): v for k, v in arrays.items() if k.startswith("extra_")}
+
+
+def _recode(names: list[str], codes: I32, merged: dict[str, int]) -> I32:
+    remap = np.array([merged[s] for s in names] + [-1], dtype=np.int32)
+    return remap[codes]
+
+
+def concat(parts: list[TypedBars]) -> TypedBars:
+    """Several batches' bars as one (symbols and origins merged, sorted)."""
+    symbols = sorted({s for p in parts for s in p.symbols})
+    files = sorted({f for p in parts for f in p.files})
+    sym_index = {s: i for i, s in enumerate(symbols)}
+    file_index = {f: i for i, f in enumerate(files)}
+    raw: dict[int, str] = {}
+    offset = 0
+    for p in parts:
+        raw.update({offset + i: t for i, t in p.raw.items()})
+        offset += len(p)
+    return TypedBars(
+        files=files,
+        file=np.concatenate([_recode(p.files, p.file, file_index) for p in parts] or [np.zeros(0, np.int32)]),
+        line=np.concatenate([p.line for p in parts] or [np.zeros(0, np.int32)]),
+        symbols=symbols,
+        symbol=np.concatenate([_recode(p.symbols, p.symbol, sym_index) for p in parts] or [np.zeros(0, np.int32)]),
+        day=np.concatenate([p.day for p in parts] or [np.zeros(0, np.int32)]),
+        values={k: np.concatenate([p.values[k] for p in parts] or [np.zeros(0)]) for k in PRICE_COLUMNS},
+        error=np.concatenate([p.error for p in parts] or [np.zeros(0, np.int8)]),
+        raw=raw,
+    )
+
+
+def take(bars: TypedBars, rows: npt.NDArray[np.intp]) -> TypedBars:
+    """The bars of ``rows`` (in that order)."""
+    with_text = np.flatnonzero(np.isin(rows, np.fromiter(bars.raw, dtype=np.int64, count=len(bars.raw))))
+    position = {int(rows[k]): k for k in with_text.tolist()}
+    return TypedBars(
+        files=bars.files,
+        file=bars.file[rows],
+        line=bars.line[rows],
+        symbols=bars.symbols,
+        symbol=bars.symbol[rows],
+        day=bars.day[rows],
+        values={k: v[rows] for k, v in bars.values.items()},
+        error=bars.error[rows],
+        raw={k: bars.raw[i] for i, k in position.items()},
+    )
