@@ -95,6 +95,7 @@ export function ResultsTable({
   offset,
   dimmed,
   explain,
+  rowAction,
 }: {
   rows: ScreenRow[];
   sort: string;
@@ -105,6 +106,8 @@ export function ResultsTable({
   dimmed?: boolean;
   /** The screen the rows came from: each row gets an explain control. */
   explain?: { query: string; asOf?: string | null } | null;
+  /** A control at the end of each row (the route puts "add to watchlist" there). */
+  rowAction?: (row: ScreenRow) => React.ReactNode;
 }) {
   const navigate = useNavigate();
   const open = (symbol: string) => navigate(`/stocks/${encodeURIComponent(symbol)}`);
@@ -158,6 +161,11 @@ export function ResultsTable({
                 <span className="sr-only">Explain</span>
               </th>
             )}
+            {rowAction && (
+              <th scope="col" className="w-9 px-1 py-2">
+                <span className="sr-only">Watchlist</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -192,6 +200,7 @@ export function ResultsTable({
                   <ExplainPopover symbol={row.symbol} query={explain.query} asOf={explain.asOf} />
                 </td>
               )}
+              {rowAction && <td className="px-1 py-1 text-center">{rowAction(row)}</td>}
             </tr>
           ))}
         </tbody>
