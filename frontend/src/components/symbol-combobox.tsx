@@ -92,7 +92,11 @@ export const SymbolCombobox = forwardRef<HTMLInputElement | null, SymbolCombobox
       setActive((i) => Math.max(i - 1, 0));
     } else if (e.key === 'Enter') {
       e.preventDefault();
-      const hit = results[active];
+      // The list may still show an earlier term's matches (debounce, previous data kept while fetching):
+      // then Enter takes what was typed, not a stale highlight.
+      const fresh = term === text.trim() && !search.isPlaceholderData;
+      const typed = text.trim().toUpperCase();
+      const hit = fresh ? results[active] : results.find((r) => r.symbol === typed);
       pick(hit && showList ? hit.symbol : text);
     } else if (e.key === 'Escape' && showList) {
       // Close the list only; a second Escape reaches the dialog around the box.

@@ -32,6 +32,11 @@ export function Modal({
           data-testid={testId}
           className="card fixed left-1/2 top-[12vh] z-50 flex max-h-[80vh] w-[calc(100vw-2rem)] max-w-md -translate-x-1/2 flex-col gap-3 overflow-y-auto bg-slate-900 p-5 shadow-2xl shadow-black/60 focus:outline-none"
           {...(description ? {} : { 'aria-describedby': undefined })}
+          onEscapeKeyDown={(event) => {
+            // Escape in an expanded combobox (symbol search) closes its list, not the dialog.
+            const target = event.target;
+            if (target instanceof HTMLElement && target.getAttribute('aria-expanded') === 'true') event.preventDefault();
+          }}
           onCloseAutoFocus={(event) => {
             const target = returnFocusRef?.current;
             if (target && target.isConnected) {

@@ -66,14 +66,15 @@ export function ReorderButtons({
 
 /** Which item's buttons take focus after a move, and the polite announcement of the new position. */
 export function useMoveFocus() {
-  const [target, setTarget] = useState<{ key: string; direction: MoveDirection } | null>(null);
+  const [target, setTarget] = useState<{ key: string; direction: MoveDirection; index: number } | null>(null);
   const [announcement, setAnnouncement] = useState('');
   const clear = useCallback(() => setTarget(null), []);
   return {
-    focusFor: (key: string) => (target?.key === key ? target.direction : null),
+    /** The button to refocus once the item shows at its new place (not before: the move may still be on its way). */
+    focusFor: (key: string, index: number) => (target?.key === key && target.index === index ? target.direction : null),
     clear,
-    moved: (key: string, direction: MoveDirection, message: string) => {
-      setTarget({ key, direction });
+    moved: (key: string, direction: MoveDirection, index: number, message: string) => {
+      setTarget({ key, direction, index });
       setAnnouncement(message);
     },
     announcement,

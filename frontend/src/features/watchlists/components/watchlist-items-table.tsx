@@ -48,7 +48,7 @@ export function WatchlistItemsTable({
   quotes: ReadonlyMap<string, QuoteMessage>;
   onMove: (symbol: string, direction: MoveDirection) => void;
   onRemove: (symbol: string) => void;
-  focusFor: (symbol: string) => MoveDirection | null;
+  focusFor: (symbol: string, index: number) => MoveDirection | null;
   onFocused: () => void;
   busy: boolean;
 }) {
@@ -139,7 +139,7 @@ export function WatchlistItemsTable({
                     index={i}
                     count={items.length}
                     onMove={(d) => onMove(item.symbol, d)}
-                    focus={focusFor(item.symbol)}
+                    focus={focusFor(item.symbol, i)}
                     onFocused={onFocused}
                     disabled={busy}
                   />

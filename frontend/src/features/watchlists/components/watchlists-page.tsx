@@ -39,7 +39,8 @@ function WatchlistSidebar({ lists, selectedId, onCreate }: { lists: WatchlistSum
   const move = (index: number, direction: MoveDirection) => {
     const next = moved(lists, index, step(direction));
     const item = lists[index]!;
-    focus.moved(item.id, direction, `${item.name} moved to position ${next.indexOf(item) + 1} of ${lists.length}.`);
+    const to = next.indexOf(item);
+    focus.moved(item.id, direction, to, `${item.name} moved to position ${to + 1} of ${lists.length}.`);
     reorder.mutate(next.map((w) => w.id));
   };
   return (
@@ -81,7 +82,7 @@ function WatchlistSidebar({ lists, selectedId, onCreate }: { lists: WatchlistSum
               index={i}
               count={lists.length}
               onMove={(d) => move(i, d)}
-              focus={focus.focusFor(w.id)}
+              focus={focus.focusFor(w.id, i)}
               onFocused={focus.clear}
               disabled={reorder.isPending}
             />
@@ -112,7 +113,8 @@ function WatchlistDetail({ watchlist, onRename, onDelete }: { watchlist: Watchli
   const move = (symbol: string, direction: MoveDirection) => {
     const index = items.findIndex((i) => i.symbol === symbol);
     const next = moved(items, index, step(direction)).map((i) => i.symbol);
-    focus.moved(symbol, direction, `${symbol} moved to position ${next.indexOf(symbol) + 1} of ${items.length}.`);
+    const to = next.indexOf(symbol);
+    focus.moved(symbol, direction, to, `${symbol} moved to position ${to + 1} of ${items.length}.`);
     reorder.mutate({ id: watchlist.id, symbols: next });
   };
   const removeSymbol = (symbol: string) =>
