@@ -22,6 +22,10 @@ export class FakeWebSocket {
     this.readyState = 1;
     this.onopen?.();
   }
+  drop() {
+    this.readyState = 3;
+    this.onclose?.();
+  }
   receive(message: unknown) {
     this.onmessage?.({ data: JSON.stringify(message) });
   }

@@ -1,5 +1,6 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import type { ReactNode, RefObject } from 'react';
+import { CloseIcon } from './icons';
 
 /**
  * A modal dialog (Radix: focus trapped and restored, Escape closes, the rest hidden from assistive tech).
@@ -49,9 +50,7 @@ export function Modal({
           {description && <Dialog.Description className="text-slate-400">{description}</Dialog.Description>}
           {children}
           <Dialog.Close className="btn-ghost absolute right-2 top-2 h-7 w-7 p-0" aria-label="Close">
-            <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" aria-hidden="true">
-              <path d="M3.5 3.5l9 9m0-9l-9 9" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" />
-            </svg>
+            <CloseIcon />
           </Dialog.Close>
         </Dialog.Content>
       </Dialog.Portal>

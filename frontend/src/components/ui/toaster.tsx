@@ -1,4 +1,5 @@
 import * as Toast from '@radix-ui/react-toast';
+import { CloseIcon } from './icons';
 import { useToasts, type ToastTone } from './toast-store';
 import { cn } from '@/lib/cn';
 
@@ -39,9 +40,7 @@ export function Toaster() {
             {t.description && <Toast.Description className="mt-0.5 text-slate-400">{t.description}</Toast.Description>}
           </div>
           <Toast.Close className="btn-ghost h-6 w-6 flex-none p-0" aria-label="Dismiss">
-            <svg viewBox="0 0 16 16" className="h-3 w-3" aria-hidden="true">
-              <path d="M3.5 3.5l9 9m0-9l-9 9" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" />
-            </svg>
+            <CloseIcon />
           </Toast.Close>
         </Toast.Root>
       ))}

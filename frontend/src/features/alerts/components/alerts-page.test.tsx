@@ -83,7 +83,7 @@ describe('alerts page', () => {
     expect(rows[0]).toHaveTextContent('Apple breakout');
     expect(rows[0]).toHaveTextContent('AAPL price above 200.00');
     await waitFor(() => expect(rows[1]).toHaveTextContent('A stock enters “Value”'));
-    expect(rows[1]).toHaveTextContent('paused');
+    expect(rows[1]).toHaveTextContent('Paused');
     expect(screen.getByTestId('active-count')).toHaveTextContent('1 active');
     const toggle = within(rows[0]!).getByRole('switch', { name: 'Active: Apple breakout' });
     expect(toggle).toHaveAttribute('aria-checked', 'true');

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { ErrorAlert } from '@/components/ui/error-alert';
-import { TrashIcon } from '@/components/ui/icons';
+import { DeleteButton } from '@/components/ui/delete-button';
 import { ConfirmDeleteDialog } from '@/components/ui/name-dialog';
 import { Spinner } from '@/components/ui/spinner';
 import { cn } from '@/lib/cn';
@@ -11,7 +11,7 @@ import { useDeleteAlert } from '../api/delete-alert';
 import type { Alert } from '../api/keys';
 import { useAlerts } from '../api/list-alerts';
 import { useUpdateAlert } from '../api/update-alert';
-import { describeRule, RULE_TYPES } from '../model/rules';
+import { describeRule } from '../model/rules';
 import { AlertDialog, type ScreenOption } from './alert-dialog';
 
 function ActiveSwitch({ alert, label, pending, onToggle }: { alert: Alert; label: string; pending: boolean; onToggle: () => void }) {
@@ -76,7 +76,7 @@ export function AlertsPage({ screens, initialSymbol }: { screens: ScreenOption[]
           New alert
         </button>
       </div>
-      <div className="flex flex-col gap-2 p-3">
+      <div className="flex flex-col gap-2 px-3 empty:hidden [&>*:first-child]:mt-3 [&>*:last-child]:mb-3">
         {toggle.isError && (
           <ErrorAlert title={quotaTitle(toggle.error, 'active_alerts', 'active-alert', 'The alert could not be changed')} error={toggle.error} />
         )}
@@ -109,9 +109,7 @@ export function AlertsPage({ screens, initialSymbol }: { screens: ScreenOption[]
                 <div className="min-w-0 flex-1">
                   <p className="truncate font-medium text-slate-100">{a.name ?? text}</p>
                   <p className="truncate text-xs text-slate-400">
-                    {a.name ? `${text} · ` : ''}
-                    {RULE_TYPES[a.rule.type as keyof typeof RULE_TYPES]?.label ?? String(a.rule.type)}
-                    {!a.active && ' · paused'}
+                    {[a.name ? text : null, a.active ? null : 'Paused', a.created_at ? `Since ${a.created_at.slice(0, 10)}` : null].filter(Boolean).join(' · ')}
                   </p>
                 </div>
                 {symbol && (
@@ -122,14 +120,7 @@ export function AlertsPage({ screens, initialSymbol }: { screens: ScreenOption[]
                 <button type="button" className="btn-ghost h-7 px-2 text-xs" onClick={() => openDialog({ kind: 'edit', id: a.id })} aria-label={`Edit ${label}`}>
                   Edit
                 </button>
-                <button
-                  type="button"
-                  className="btn-ghost h-7 w-7 p-0 hover:text-rose-300"
-                  onClick={() => openDialog({ kind: 'delete', id: a.id })}
-                  aria-label={`Delete ${label}`}
-                >
-                  <TrashIcon />
-                </button>
+                <DeleteButton label={`Delete ${label}`} onClick={() => openDialog({ kind: 'delete', id: a.id })} />
               </li>
             );
           })}

@@ -1,7 +1,8 @@
-import { ColorType, createChart, LineSeries, type IChartApi, type ISeriesApi } from 'lightweight-charts';
+import { createChart, LineSeries, type IChartApi, type ISeriesApi } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
 import { ErrorAlert } from '@/components/ui/error-alert';
 import { Spinner } from '@/components/ui/spinner';
+import { CHART_THEME } from '@/lib/chart-theme';
 import { changeClass, formatPercent } from '@/lib/format';
 import { usePerformance } from '../api/get-performance';
 
@@ -16,19 +17,7 @@ function IndexChart({ points }: { points: { date: string; portfolio_index: numbe
   useEffect(() => {
     const el = containerRef.current;
     if (!el) return;
-    const chart = createChart(el, {
-      autoSize: true,
-      layout: {
-        background: { type: ColorType.Solid, color: 'transparent' },
-        textColor: '#94a3b8',
-        fontSize: 11,
-        // The attribution logo injects a <style> tag (blocked by the CSP); the footer credits TradingView.
-        attributionLogo: false,
-      },
-      grid: { vertLines: { color: 'rgba(51, 65, 85, 0.25)' }, horzLines: { color: 'rgba(51, 65, 85, 0.25)' } },
-      rightPriceScale: { borderColor: '#1e293b' },
-      timeScale: { borderColor: '#1e293b' },
-    });
+    const chart = createChart(el, { ...CHART_THEME, timeScale: { borderColor: '#1e293b' } });
     const portfolio = chart.addSeries(LineSeries, { color: PORTFOLIO, lineWidth: 2, title: 'Portfolio' });
     const universe = chart.addSeries(LineSeries, { color: UNIVERSE, lineWidth: 1, title: 'Universe' });
     chartRef.current = chart;

@@ -1,14 +1,14 @@
 import { useState } from 'react';
 import { NavLink, useNavigate } from 'react-router-dom';
 import { ErrorAlert } from '@/components/ui/error-alert';
-import { ConfirmDeleteDialog, NameDialog } from '@/components/ui/name-dialog';
+import { CollectionDialogs, useCollectionDialog } from '@/components/ui/collection-dialogs';
+import { ConfirmDeleteDialog } from '@/components/ui/name-dialog';
 import { OffsetPager } from '@/components/ui/offset-pager';
 import { Spinner } from '@/components/ui/spinner';
 import { toast } from '@/components/ui/toast-store';
 import { useLiveQuotes } from '@/features/live/use-live-quotes';
 import { cn } from '@/lib/cn';
 import { changeClass, formatPrice } from '@/lib/format';
-import { quotaTitle } from '@/lib/quota';
 import { useSelectFirst } from '@/lib/use-select-first';
 import { useAddTransaction } from '../api/add-transaction';
 import { useCreatePortfolio } from '../api/create-portfolio';
@@ -24,13 +24,12 @@ import { PerformancePanel } from './performance-chart';
 import { TransactionDialog } from './transaction-dialog';
 import { TransactionsTable } from './transactions-table';
 
-const NAME_MAX = 80;
 
 function Stat({ label, value, tone, testId }: { label: string; value: string; tone?: string; testId?: string }) {
   return (
     <div className="flex flex-col">
       <dt className="text-[11px] uppercase tracking-wide text-slate-500">{label}</dt>
-      <dd className={cn('tabular text-lg font-semibold text-slate-100', tone)} data-testid={testId}>
+      <dd className={cn('tabular text-lg font-semibold', tone ?? 'text-slate-100')} data-testid={testId}>
         {value}
       </dd>
     </div>
@@ -192,8 +191,6 @@ function PortfolioList({ portfolios, onCreate }: { portfolios: PortfolioSummary[
   );
 }
 
-type Dialog = 'create' | 'rename' | 'delete' | null;
-
 /** Portfolios: the list on the side; the selected one's totals, holdings, performance and transactions. */
 export function PortfoliosPage({ selectedId }: { selectedId?: string }) {
   const navigate = useNavigate();
@@ -204,19 +201,10 @@ export function PortfoliosPage({ selectedId }: { selectedId?: string }) {
   const create = useCreatePortfolio();
   const rename = useRenamePortfolio();
   const remove = useDeletePortfolio();
-  const [dialog, setDialog] = useState<Dialog>(null);
+  const dialogs = useCollectionDialog(create, rename, remove);
 
   useSelectFirst(list.data?.data.map((p) => p.id), !list.isFetching, selectedId, '/portfolios');
 
-  const openDialog = (next: Dialog) => {
-    create.reset();
-    rename.reset();
-    remove.reset();
-    setDialog(next);
-  };
-  const close = (open: boolean) => {
-    if (!open) setDialog(null);
-  };
 
   if (list.isPending) {
     return (
@@ -229,72 +217,36 @@ export function PortfoliosPage({ selectedId }: { selectedId?: string }) {
 
   return (
     <div className="grid gap-4 lg:grid-cols-[15rem_minmax(0,1fr)]">
-      <PortfolioList portfolios={portfolios} onCreate={() => openDialog('create')} />
+      <PortfolioList portfolios={portfolios} onCreate={() => dialogs.open('create')} />
       {portfolios.length === 0 ? (
         <section className="card flex flex-col items-center gap-3 px-6 py-16 text-center" data-testid="no-portfolios">
           <h1 className="text-base font-semibold text-slate-100">No portfolios yet</h1>
           <p className="max-w-sm text-slate-400">Record your buys, sells, dividends and splits to follow cost basis, P&amp;L and performance.</p>
-          <button type="button" className="btn-primary" onClick={() => openDialog('create')}>
+          <button type="button" className="btn-primary" onClick={() => dialogs.open('create')}>
             Create a portfolio
           </button>
         </section>
       ) : detail.isError ? (
         <ErrorAlert title="Could not load this portfolio" error={detail.error} onRetry={() => void detail.refetch()} />
       ) : detail.data ? (
-        <PortfolioDetail portfolio={detail.data} onRename={() => openDialog('rename')} onDelete={() => openDialog('delete')} />
+        <PortfolioDetail portfolio={detail.data} onRename={() => dialogs.open('rename')} onDelete={() => dialogs.open('delete')} />
       ) : (
         <p className="flex items-center justify-center gap-2 py-16 text-slate-400">
           <Spinner /> Loading…
         </p>
       )}
 
-      <NameDialog
-        open={dialog === 'create'}
-        onOpenChange={close}
-        title="New portfolio"
-        initial=""
-        submitLabel="Create"
-        pending={create.isPending}
-        error={create.error}
-        errorTitle={quotaTitle(create.error, 'portfolios', 'portfolio', 'The portfolio could not be created')}
-        emptyMessage="Give the portfolio a name."
-        maxLength={NAME_MAX}
-        testId="portfolio-name-dialog"
-        submitTestId="portfolio-name-submit"
-        onSubmit={(name) =>
-          create.mutate(name, {
-            onSuccess: (p) => {
-              setDialog(null);
-              navigate(`/portfolios/${encodeURIComponent(p.id)}`);
-            },
-          })
-        }
-      />
-      <NameDialog
-        open={dialog === 'rename' && !!selected}
-        onOpenChange={close}
-        title="Rename portfolio"
-        initial={selected?.name ?? ''}
-        submitLabel="Rename"
-        pending={rename.isPending}
-        error={rename.error}
-        errorTitle="The portfolio could not be renamed"
-        emptyMessage="Give the portfolio a name."
-        maxLength={NAME_MAX}
-        testId="portfolio-name-dialog"
-        submitTestId="portfolio-name-submit"
-        onSubmit={(name) => selected && rename.mutate({ id: selected.id, name }, { onSuccess: () => setDialog(null) })}
-      />
-      <ConfirmDeleteDialog
-        open={dialog === 'delete' && !!selected}
-        onOpenChange={close}
-        title="Delete this portfolio?"
-        description={`“${selected?.name ?? ''}” and its ${selected?.transaction_count ?? 0} transactions will be deleted. This cannot be undone.`}
-        pending={remove.isPending}
-        error={remove.error}
-        errorTitle="The portfolio could not be deleted"
-        testId="delete-portfolio-dialog"
-        onConfirm={() => selected && remove.mutate(selected.id, { onSuccess: () => setDialog(null) })}
+      <CollectionDialogs
+        noun="portfolio"
+        quota="portfolios"
+        dialog={dialogs.dialog}
+        onClose={dialogs.close}
+        selected={selected}
+        deleteDescription={`“${selected?.name ?? ''}” and its ${selected?.transaction_count ?? 0} transactions will be deleted. This cannot be undone.`}
+        create={create}
+        rename={rename}
+        remove={remove}
+        onCreated={(id) => navigate(`/portfolios/${encodeURIComponent(id)}`)}
       />
     </div>
   );

@@ -1,5 +1,5 @@
 import { Link } from 'react-router-dom';
-import { TrashIcon } from '@/components/ui/icons';
+import { DeleteButton } from '@/components/ui/delete-button';
 import { cn } from '@/lib/cn';
 import { formatPrice } from '@/lib/format';
 import type { Transaction, TransactionKind } from '../api/keys';
@@ -72,14 +72,7 @@ export function TransactionsTable({ transactions, onDelete }: { transactions: Tr
                   {amount === null ? '—' : formatPrice(amount)}
                 </td>
                 <td className="px-1 py-1 text-center">
-                  <button
-                    type="button"
-                    className="btn-ghost h-7 w-7 p-0 hover:text-rose-300"
-                    aria-label={`Delete ${t.kind} of ${t.symbol} on ${t.date}`}
-                    onClick={() => onDelete(t)}
-                  >
-                    <TrashIcon />
-                  </button>
+                  <DeleteButton label={`Delete ${t.kind} of ${t.symbol} on ${t.date}`} onClick={() => onDelete(t)} />
                 </td>
               </tr>
             );

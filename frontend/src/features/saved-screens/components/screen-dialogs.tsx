@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type RefObject } from 'react';
+import { useEffect, useRef, useState, type ComponentProps, type RefObject } from 'react';
 import { Modal, DialogClose } from '@/components/ui/dialog';
 import { ConfirmDeleteDialog, NameDialog } from '@/components/ui/name-dialog';
 import { ErrorAlert } from '@/components/ui/error-alert';
@@ -20,18 +20,9 @@ export function ScreenNameDialog({
   errorFallback,
   error,
   ...props
-}: {
-  open: boolean;
-  onOpenChange: (open: boolean) => void;
-  title: string;
-  description?: string;
-  initial: string;
-  submitLabel: string;
-  pending: boolean;
-  error: unknown;
+}: Omit<ComponentProps<typeof NameDialog>, 'errorTitle' | 'emptyMessage' | 'maxLength' | 'testId' | 'submitTestId'> & {
+  /** The error alert's title unless the error is a quota refusal. */
   errorFallback: string;
-  onSubmit: (name: string) => void;
-  returnFocusRef?: RefObject<HTMLElement | null>;
 }) {
   return (
     <NameDialog

@@ -1,6 +1,6 @@
-import type { KeyboardEvent, MouseEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { cn } from '@/lib/cn';
+import { rowLinkHandlers } from '@/lib/row-link';
 import { changeClass, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
 import type { ScreenRow, SortOrder } from '@/types/api';
 import { ExplainPopover } from './explain-popover';
@@ -174,16 +174,7 @@ export function ResultsTable({
               key={row.symbol}
               data-testid="result-row"
               tabIndex={0}
-              onClick={(e: MouseEvent<HTMLTableRowElement>) => {
-                // Not for links and buttons in the row, nor for clicks in its popovers (portalled elsewhere
-                // in the DOM, but React bubbles their events through the row).
-                const target = e.target as HTMLElement;
-                if (!e.currentTarget.contains(target) || target.closest('a, button')) return;
-                open(row.symbol);
-              }}
-              onKeyDown={(e: KeyboardEvent<HTMLTableRowElement>) => {
-                if (e.key === 'Enter' && e.target === e.currentTarget) open(row.symbol);
-              }}
+              {...rowLinkHandlers(() => open(row.symbol))}
               className="cursor-pointer border-b border-slate-800/60 odd:bg-slate-900/30 hover:bg-slate-800/60 focus:bg-slate-800/60 focus:outline-none"
             >
               <td className="num px-2 py-1.5 text-slate-600">{offset + i + 1}</td>

@@ -1,9 +1,9 @@
-import type { KeyboardEvent, MouseEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { FlashValue } from '@/components/ui/flash-value';
-import { TrashIcon } from '@/components/ui/icons';
+import { DeleteButton } from '@/components/ui/delete-button';
 import { ReorderButtons, type MoveDirection } from '@/components/ui/reorder-buttons';
 import { cn } from '@/lib/cn';
+import { rowLinkHandlers } from '@/lib/row-link';
 import { changeClass, formatCompact, formatPercent, formatPrice } from '@/lib/format';
 import type { QuoteMessage } from '@/types/api';
 import type { WatchlistItem } from '../api/keys';
@@ -93,14 +93,7 @@ export function WatchlistItemsTable({
                 data-symbol={item.symbol}
                 tabIndex={0}
                 aria-label={`${item.symbol}${item.name ? `, ${item.name}` : ''}`}
-                onClick={(e: MouseEvent<HTMLTableRowElement>) => {
-                  const target = e.target as HTMLElement;
-                  if (!e.currentTarget.contains(target) || target.closest('a, button')) return;
-                  open(item.symbol);
-                }}
-                onKeyDown={(e: KeyboardEvent<HTMLTableRowElement>) => {
-                  if (e.key === 'Enter' && e.target === e.currentTarget) open(item.symbol);
-                }}
+                {...rowLinkHandlers(() => open(item.symbol))}
                 className="cursor-pointer border-b border-slate-800/60 odd:bg-slate-900/30 hover:bg-slate-800/60 focus:bg-slate-800/60 focus:outline-none"
               >
                 <td className="px-2 py-1.5">
@@ -143,15 +136,7 @@ export function WatchlistItemsTable({
                     onFocused={onFocused}
                     disabled={busy}
                   />
-                  <button
-                    type="button"
-                    className="btn-ghost h-7 w-7 p-0 hover:text-rose-300"
-                    aria-label={`Remove ${item.symbol}`}
-                    title="Remove"
-                    onClick={() => onRemove(item.symbol)}
-                  >
-                    <TrashIcon />
-                  </button>
+                  <DeleteButton label={`Remove ${item.symbol}`} title="Remove" onClick={() => onRemove(item.symbol)} />
                 </td>
               </tr>
             );

@@ -2,7 +2,7 @@ import { useRef, useState } from 'react';
 import { NavLink, useNavigate } from 'react-router-dom';
 import { SymbolCombobox } from '@/components/symbol-combobox';
 import { ErrorAlert } from '@/components/ui/error-alert';
-import { ConfirmDeleteDialog, NameDialog } from '@/components/ui/name-dialog';
+import { CollectionDialogs, useCollectionDialog } from '@/components/ui/collection-dialogs';
 import { ReorderButtons, useMoveFocus, type MoveDirection } from '@/components/ui/reorder-buttons';
 import { Spinner } from '@/components/ui/spinner';
 import { useLiveQuotes } from '@/features/live/use-live-quotes';
@@ -21,7 +21,6 @@ import { useReorderWatchlistItems } from '../api/reorder-watchlist-items';
 import { useReorderWatchlists } from '../api/reorder-watchlists';
 import { WatchlistItemsTable } from './watchlist-items-table';
 
-const NAME_MAX = 80;
 const step = (d: MoveDirection) => (d === 'up' ? -1 : 1);
 
 function LiveStatus({ status }: { status: string }) {
@@ -176,8 +175,6 @@ function WatchlistDetail({ watchlist, onRename, onDelete }: { watchlist: Watchli
   );
 }
 
-type Dialog = 'create' | 'rename' | 'delete' | null;
-
 /** The watchlists page: the lists on the side, the selected one's symbols with live quotes. */
 export function WatchlistsPage({ selectedId }: { selectedId?: string }) {
   const navigate = useNavigate();
@@ -188,20 +185,11 @@ export function WatchlistsPage({ selectedId }: { selectedId?: string }) {
   const create = useCreateWatchlist();
   const rename = useRenameWatchlist();
   const remove = useDeleteWatchlist();
-  const [dialog, setDialog] = useState<Dialog>(null);
+  const dialogs = useCollectionDialog(create, rename, remove);
   const headingRef = useRef<HTMLHeadingElement>(null);
 
     useSelectFirst(list.data?.data.map((w) => w.id), !list.isFetching, selectedId, '/watchlists');
 
-  const openDialog = (next: Dialog) => {
-    create.reset();
-    rename.reset();
-    remove.reset();
-    setDialog(next);
-  };
-  const close = (open: boolean) => {
-    if (!open) setDialog(null);
-  };
 
   if (list.isPending) {
     return (
@@ -214,74 +202,38 @@ export function WatchlistsPage({ selectedId }: { selectedId?: string }) {
 
   return (
     <div className="grid gap-4 lg:grid-cols-[17rem_minmax(0,1fr)]">
-      <WatchlistSidebar lists={lists} selectedId={selectedId} onCreate={() => openDialog('create')} />
+      <WatchlistSidebar lists={lists} selectedId={selectedId} onCreate={() => dialogs.open('create')} />
       {lists.length === 0 ? (
         <section className="card flex flex-col items-center gap-3 px-6 py-16 text-center" data-testid="no-watchlists">
           <h1 ref={headingRef} tabIndex={-1} className="text-base font-semibold text-slate-100 focus:outline-none">
             No watchlists yet
           </h1>
           <p className="max-w-sm text-slate-400">Create a watchlist to follow symbols with live prices.</p>
-          <button type="button" className="btn-primary" onClick={() => openDialog('create')}>
+          <button type="button" className="btn-primary" onClick={() => dialogs.open('create')}>
             Create a watchlist
           </button>
         </section>
       ) : detail.isError ? (
         <ErrorAlert title="Could not load this watchlist" error={detail.error} onRetry={() => void detail.refetch()} />
       ) : detail.data ? (
-        <WatchlistDetail watchlist={detail.data} onRename={() => openDialog('rename')} onDelete={() => openDialog('delete')} />
+        <WatchlistDetail watchlist={detail.data} onRename={() => dialogs.open('rename')} onDelete={() => dialogs.open('delete')} />
       ) : (
         <p className="flex items-center justify-center gap-2 py-16 text-slate-400">
           <Spinner /> Loading…
         </p>
       )}
 
-      <NameDialog
-        open={dialog === 'create'}
-        onOpenChange={close}
-        title="New watchlist"
-        initial=""
-        submitLabel="Create"
-        pending={create.isPending}
-        error={create.error}
-        errorTitle={quotaTitle(create.error, 'watchlists', 'watchlist', 'The watchlist could not be created')}
-        emptyMessage="Give the watchlist a name."
-        maxLength={NAME_MAX}
-        testId="watchlist-name-dialog"
-        submitTestId="watchlist-name-submit"
-        onSubmit={(name) =>
-          create.mutate(name, {
-            onSuccess: (w) => {
-              setDialog(null);
-              navigate(`/watchlists/${encodeURIComponent(w.id)}`);
-            },
-          })
-        }
-      />
-      <NameDialog
-        open={dialog === 'rename' && !!selected}
-        onOpenChange={close}
-        title="Rename watchlist"
-        initial={selected?.name ?? ''}
-        submitLabel="Rename"
-        pending={rename.isPending}
-        error={rename.error}
-        errorTitle="The watchlist could not be renamed"
-        emptyMessage="Give the watchlist a name."
-        maxLength={NAME_MAX}
-        testId="watchlist-name-dialog"
-        submitTestId="watchlist-name-submit"
-        onSubmit={(name) => selected && rename.mutate({ id: selected.id, name }, { onSuccess: () => setDialog(null) })}
-      />
-      <ConfirmDeleteDialog
-        open={dialog === 'delete' && !!selected}
-        onOpenChange={close}
-        title="Delete this watchlist?"
-        description={`“${selected?.name ?? ''}” and its ${selected?.item_count ?? 0} symbols will be deleted. This cannot be undone.`}
-        pending={remove.isPending}
-        error={remove.error}
-        errorTitle="The watchlist could not be deleted"
-        testId="delete-watchlist-dialog"
-        onConfirm={() => selected && remove.mutate(selected.id, { onSuccess: () => setDialog(null) })}
+      <CollectionDialogs
+        noun="watchlist"
+        quota="watchlists"
+        dialog={dialogs.dialog}
+        onClose={dialogs.close}
+        selected={selected}
+        deleteDescription={`“${selected?.name ?? ''}” and its ${selected?.item_count ?? 0} symbols will be deleted. This cannot be undone.`}
+        create={create}
+        rename={rename}
+        remove={remove}
+        onCreated={(id) => navigate(`/watchlists/${encodeURIComponent(id)}`)}
       />
     </div>
   );
