@@ -7,6 +7,8 @@ export type PushListener = (message: AlertMessage) => void;
 
 /** The server takes at most this many symbols in one (un)subscribe message. */
 export const MAX_SYMBOLS_PER_MESSAGE = 50;
+/** ...and a connection may follow at most this many (stockscreen.realtime.connections); more are refused. */
+export const MAX_SYMBOLS_PER_CONNECTION = 50;
 
 export interface LiveSocketOptions {
   url?: string;

@@ -1,14 +1,21 @@
 import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import type { QuoteMessage } from '@/types/api';
-import { getLiveSocket, type ConnectionStatus } from './live-socket';
+import { getLiveSocket, MAX_SYMBOLS_PER_CONNECTION, type ConnectionStatus } from './live-socket';
 
 /**
  * Live quotes for a list of symbols over the shared WebSocket. When the list changes only the symbols
- * added or removed are (un)subscribed, in batched messages.
+ * added or removed are (un)subscribed, in batched messages. A connection may follow only so many
+ * symbols: the first ones of the list are followed, and `capped` says that the rest are not.
  */
-export function useLiveQuotes(symbols: readonly string[]): { quotes: ReadonlyMap<string, QuoteMessage>; status: ConnectionStatus } {
+export function useLiveQuotes(symbols: readonly string[]): {
+  quotes: ReadonlyMap<string, QuoteMessage>;
+  status: ConnectionStatus;
+  capped: boolean;
+} {
   const socket = getLiveSocket();
-  const key = [...new Set(symbols.map((s) => s.toUpperCase()))].sort().join(',');
+  const unique = [...new Set(symbols.map((s) => s.toUpperCase()))];
+  const capped = unique.length > MAX_SYMBOLS_PER_CONNECTION;
+  const key = unique.slice(0, MAX_SYMBOLS_PER_CONNECTION).sort().join(',');
   const held = useRef(new Set<string>());
 
   useEffect(() => {
@@ -40,5 +47,5 @@ export function useLiveQuotes(symbols: readonly string[]): { quotes: ReadonlyMap
     }
     return out;
   }, [socket, key, version]);
-  return { quotes, status };
+  return { quotes, status, capped };
 }

@@ -16,7 +16,8 @@ export function getWatchlistQueryOptions(userId: string, id: string) {
   });
 }
 
-export function useWatchlist(id: string | undefined) {
+/** `poll`: refetch this often (ms), for the symbols the WebSocket does not follow. */
+export function useWatchlist(id: string | undefined, { poll }: { poll?: number } = {}) {
   const userId = useSession((s) => s.user?.id ?? '');
-  return useQuery({ ...getWatchlistQueryOptions(userId, id ?? ''), enabled: userId !== '' && !!id });
+  return useQuery({ ...getWatchlistQueryOptions(userId, id ?? ''), enabled: userId !== '' && !!id, refetchInterval: poll });
 }

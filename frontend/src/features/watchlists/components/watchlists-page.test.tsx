@@ -28,9 +28,9 @@ function item(symbol: string, position: number, price = 100 + position): Watchli
 }
 
 /** An in-memory watchlists API with the free plan's quota of watchlists. */
-function watchlistsApi({ limit = 5 } = {}) {
+function watchlistsApi({ limit = 5, techItems = [item('AAPL', 0, 159.54), item('MSFT', 1, 91.33)] } = {}) {
   const lists: Watchlist[] = [
-    { id: WL1, name: 'Tech', position: 0, item_count: 0, created_at: '', updated_at: '', items: [item('AAPL', 0, 159.54), item('MSFT', 1, 91.33)] },
+    { id: WL1, name: 'Tech', position: 0, item_count: 0, created_at: '', updated_at: '', items: techItems },
     { id: WL2, name: 'Energy', position: 1, item_count: 0, created_at: '', updated_at: '', items: [item('XOM', 0)] },
   ];
   const view = (w: Watchlist) => ({ ...w, item_count: w.items.length });
@@ -240,5 +240,21 @@ describe('watchlists page', () => {
     const alert = await within(dialog).findByRole('alert');
     expect(alert).toHaveTextContent("You have reached your plan's watchlist limit");
     expect(alert).toHaveTextContent('quota reached: watchlists is limited to 3 on the free plan');
+  });
+
+  it('follows at most 50 symbols live, as the server allows one connection, and says so', async () => {
+    const many = Array.from({ length: 55 }, (_, i) => item(`S${String(i).padStart(2, '0')}`, i));
+    watchlistsApi({ techItems: many });
+    setSession(tokenFixture());
+    renderPage(`/watchlists/${WL1}`);
+    await screen.findByRole('heading', { name: 'Tech' });
+    const socket = FakeWebSocket.latest()!;
+    act(() => socket.open());
+    const subscribed = (socket.sent as { action: string; symbols: string[] }[]).flatMap((m) => (m.action === 'subscribe' ? m.symbols : []));
+    expect(subscribed).toHaveLength(50);
+    expect(subscribed).toContain('S00');
+    expect(subscribed).not.toContain('S50');
+    expect(screen.getByTestId('live-capped')).toHaveTextContent('Prices stream live for the first 50 symbols');
+    expect(screen.getAllByTestId('watchlist-item')).toHaveLength(55);
   });
 });

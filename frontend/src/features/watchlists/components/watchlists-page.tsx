@@ -5,6 +5,7 @@ import { ErrorAlert } from '@/components/ui/error-alert';
 import { CollectionDialogs, useCollectionDialog } from '@/components/ui/collection-dialogs';
 import { ReorderButtons, useMoveFocus, type MoveDirection } from '@/components/ui/reorder-buttons';
 import { Spinner } from '@/components/ui/spinner';
+import { MAX_SYMBOLS_PER_CONNECTION } from '@/features/live/live-socket';
 import { useLiveQuotes } from '@/features/live/use-live-quotes';
 import { cn } from '@/lib/cn';
 import { quotaTitle } from '@/lib/quota';
@@ -103,7 +104,7 @@ function WatchlistDetail({ watchlist, onRename, onDelete }: { watchlist: Watchli
   const [notice, setNotice] = useState('');
   const [lastAdd, setLastAdd] = useState('');
   const items = watchlist.items;
-  const { quotes, status } = useLiveQuotes(items.map((i) => i.symbol));
+  const { quotes, status, capped } = useLiveQuotes(items.map((i) => i.symbol));
 
   const addSymbol = (symbol: string) => {
     setLastAdd(symbol);
@@ -152,6 +153,11 @@ function WatchlistDetail({ watchlist, onRename, onDelete }: { watchlist: Watchli
         )}
         {remove.isError && <ErrorAlert title="The symbol could not be removed" error={remove.error} />}
         {reorder.isError && <ErrorAlert title="The order could not be saved" error={reorder.error} />}
+        {capped && (
+          <p className="text-xs text-slate-500" data-testid="live-capped">
+            Prices stream live for the first {MAX_SYMBOLS_PER_CONNECTION} symbols; the others refresh every minute.
+          </p>
+        )}
       </div>
       {items.length === 0 ? (
         <p className="px-3 pb-6 text-slate-500" data-testid="empty-watchlist">
@@ -181,7 +187,7 @@ export function WatchlistsPage({ selectedId }: { selectedId?: string }) {
   const list = useWatchlists();
   const lists = list.data?.data ?? [];
   const selected = lists.find((w) => w.id === selectedId);
-  const detail = useWatchlist(selected?.id);
+  const detail = useWatchlist(selected?.id, { poll: (selected?.item_count ?? 0) > MAX_SYMBOLS_PER_CONNECTION ? 60_000 : undefined });
   const create = useCreateWatchlist();
   const rename = useRenameWatchlist();
   const remove = useDeleteWatchlist();
