@@ -29,6 +29,8 @@ export default defineConfig({
     // Never inline assets as data: URIs so a strict CSP (img-src 'self') keeps working.
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 1000,
+    // The charting library is shared by the stock and portfolio pages: one chunk with its own name.
+    rollupOptions: { output: { manualChunks: { 'lightweight-charts': ['lightweight-charts'] } } },
   },
   test: {
     globals: true,

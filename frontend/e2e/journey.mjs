@@ -260,6 +260,79 @@ async function main() {
   checkProblems();
   await screenshot(page, '05-stock');
 
+  const stamp = Date.now().toString(36);
+  const watchlistName = `Journey list ${stamp}`;
+
+  await step('create a watchlist', async () => {
+    await page.getByRole('link', { name: 'Watchlists', exact: true }).click();
+    await page.waitForURL(/\/watchlists/);
+    await page.getByTestId('new-watchlist').click();
+    const dialog = page.getByRole('dialog', { name: 'New watchlist' });
+    await dialog.getByLabel('Name').fill(watchlistName);
+    await dialog.getByTestId('watchlist-name-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: watchlistName }).waitFor();
+    log(`created watchlist "${watchlistName}" (${page.url()})`);
+  });
+
+  await step('add MSFT with the symbol search and see its price', async () => {
+    await page.getByTestId('add-symbol').fill('MSFT');
+    const option = page.getByTestId('search-option').filter({ hasText: 'MSFT' }).first();
+    await option.click();
+    const row = page.locator('[data-testid=watchlist-item][data-symbol=MSFT]');
+    await row.waitFor();
+    await page.waitForFunction(
+      () => /\d+\.\d\d/.test(document.querySelector('[data-testid=watchlist-item][data-symbol=MSFT] [data-testid=item-price]')?.textContent ?? ''),
+      undefined,
+      { timeout: STEP_TIMEOUT_MS },
+    );
+    const price = (await row.getByTestId('item-price').textContent())?.trim();
+    const change = (await row.getByTestId('item-change-pct').textContent())?.trim();
+    log(`watchlist row MSFT: price ${price}, change ${change}`);
+    await page.getByTestId('live-status').filter({ hasText: /^\s*Live\s*$/ }).waitFor();
+  });
+  await screenshot(page, '06-watchlist');
+
+  const portfolioName = `Journey portfolio ${stamp}`;
+
+  await step('create a portfolio', async () => {
+    await page.getByRole('link', { name: 'Portfolios', exact: true }).click();
+    await page.waitForURL(/\/portfolios/);
+    await page.getByTestId('new-portfolio').click();
+    const dialog = page.getByRole('dialog', { name: 'New portfolio' });
+    await dialog.getByLabel('Name').fill(portfolioName);
+    await dialog.getByTestId('portfolio-name-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: portfolioName }).waitFor();
+    log(`created portfolio "${portfolioName}"`);
+  });
+
+  await step('add a buy of 10 AAPL and see the holding', async () => {
+    await page.getByTestId('add-transaction').click();
+    const dialog = page.getByRole('dialog', { name: 'Add transaction' });
+    await dialog.getByLabel('Type').selectOption('buy');
+    await dialog.getByTestId('transaction-symbol').fill('AAPL');
+    await dialog.getByTestId('search-option').filter({ hasText: 'AAPL' }).first().click();
+    await dialog.getByLabel('Date').fill('2018-01-02');
+    await dialog.getByLabel('Quantity').fill('10');
+    await dialog.getByLabel('Price per share').fill('170');
+    await dialog.getByLabel('Fees').fill('1');
+    await dialog.getByTestId('transaction-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+    const holding = page.locator('[data-testid=holding][data-symbol=AAPL]');
+    await holding.waitFor();
+    const qty = (await holding.getByTestId('holding-quantity').textContent())?.trim();
+    const value = (await holding.getByTestId('holding-value').textContent())?.trim();
+    log(`holding AAPL: quantity ${qty}, market value ${value}`);
+    if (qty !== '10') throw new Error(`holding quantity is "${qty}", expected 10`);
+    if (!/^\d{1,3}(,\d{3})*\.\d\d$/.test(value ?? '')) throw new Error(`holding market value is "${value}"`);
+    await page.locator('[data-testid=performance-chart] canvas').first().waitFor({ state: 'attached' });
+    log(`performance: portfolio ${(await page.getByTestId('portfolio-return').textContent())?.trim()}`);
+  });
+  await page.waitForTimeout(500);
+  checkProblems();
+  await screenshot(page, '07-portfolio');
+
   log(`PASSED in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 

@@ -128,8 +128,11 @@ def test_browser_journey(dev_stack: dict, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "PASSED" in result.stdout
     assert 'saved "Journey mega caps' in result.stdout
-    assert (shots / "04-explain.png").stat().st_size > 10_000
-    assert (shots / "05-stock.png").stat().st_size > 10_000
+    assert 'created watchlist "Journey list' in result.stdout
+    assert re.search(r"watchlist row MSFT: price \d[\d,]*\.\d\d", result.stdout)
+    assert "holding AAPL: quantity 10, market value" in result.stdout
+    for shot in ("04-explain", "05-stock", "06-watchlist", "07-portfolio"):
+        assert (shots / f"{shot}.png").stat().st_size > 10_000
 
 
 def test_websocket_subscriber_receives_quotes(dev_stack: dict) -> None:

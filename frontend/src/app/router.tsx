@@ -13,6 +13,11 @@ const StockRoute = lazy(() => import('./routes/stock').then((m) => ({ default: m
 const LoginRoute = lazy(() => import('./routes/login').then((m) => ({ default: m.LoginRoute })));
 const RegisterRoute = lazy(() => import('./routes/login').then((m) => ({ default: m.RegisterRoute })));
 const SharedScreenRoute = lazy(() => import('./routes/shared-screen').then((m) => ({ default: m.SharedScreenRoute })));
+// Account pages: each its own chunk (portfolios shares the charting library's with the stock page).
+const WatchlistsRoute = lazy(() => import('./routes/watchlists').then((m) => ({ default: m.WatchlistsRoute })));
+const PortfoliosRoute = lazy(() => import('./routes/portfolios').then((m) => ({ default: m.PortfoliosRoute })));
+const AlertsRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.AlertsRoute })));
+const NotificationsRoute = lazy(() => import('./routes/notifications').then((m) => ({ default: m.NotificationsRoute })));
 
 function Lazy({ children }: { children: ReactNode }) {
   return <Suspense fallback={<PageFallback />}>{children}</Suspense>;
@@ -66,6 +71,16 @@ export const routes: RouteObject[] = [
           </Lazy>
         ),
       },
+      ...(
+        [
+          ['watchlists', <WatchlistsRoute key="w" />],
+          ['watchlists/:id', <WatchlistsRoute key="w" />],
+          ['portfolios', <PortfoliosRoute key="p" />],
+          ['portfolios/:id', <PortfoliosRoute key="p" />],
+          ['alerts', <AlertsRoute key="a" />],
+          ['notifications', <NotificationsRoute key="n" />],
+        ] as const
+      ).map(([path, page]) => ({ path, element: <Lazy>{page}</Lazy> })),
       { path: '*', element: <NotFoundRoute /> },
     ],
   },

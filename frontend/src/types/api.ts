@@ -164,6 +164,16 @@ export interface QuoteMessage {
   ts: string;
 }
 
+/** An alert rule fired for the connected user (functions/ws, stockscreen.realtime.messages.AlertMessage). */
+export interface AlertMessage {
+  type: 'alert';
+  alert_id: string;
+  symbol: string;
+  message: string;
+  price: number | null;
+  triggered_at: string;
+}
+
 export interface SubscribeMessage {
   action: 'subscribe' | 'unsubscribe';
   symbols: string[];

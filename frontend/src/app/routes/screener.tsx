@@ -6,6 +6,7 @@ import type { SavedScreen } from '@/features/saved-screens/api/keys';
 import { FilterBuilder } from '@/features/screener/components/filter-builder';
 import { ResultsPanel } from '@/features/screener/components/results-panel';
 import { selectScreenDefinition, useScreenerStore } from '@/features/screener/stores/screener-store';
+import { AddToWatchlist } from '@/features/watchlists/components/add-to-watchlist';
 
 /** Opening a saved screen loads it into the builder (or as query text) and runs it. */
 export function useOpenScreen() {
@@ -30,7 +31,7 @@ export function ScreenerRoute() {
       <SavedScreensPanel className="xl:sticky xl:top-16 xl:self-start" draft={draft} activeId={openScreenId} onOpen={openScreen} />
       <div className="flex min-w-0 flex-col gap-4">
         <FilterBuilder />
-        <ResultsPanel />
+        <ResultsPanel rowAction={(row) => <AddToWatchlist symbol={row.symbol} compact />} />
       </div>
     </div>
   );

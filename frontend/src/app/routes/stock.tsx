@@ -5,6 +5,7 @@ import { useSecurity } from '@/features/securities/api/get-security';
 import { KeyStats } from '@/features/securities/components/key-stats';
 import { PriceChartPanel } from '@/features/securities/components/price-chart-panel';
 import { StockHeader } from '@/features/securities/components/stock-header';
+import { AddToWatchlist } from '@/features/watchlists/components/add-to-watchlist';
 import { ApiError } from '@/lib/api-client';
 
 export function StockRoute() {
@@ -34,7 +35,14 @@ export function StockRoute() {
 
   return (
     <div className="mx-auto flex w-full max-w-[1400px] flex-col gap-4 px-4 py-4">
-      <StockHeader symbol={symbol} security={security.data} isLoading={security.isPending} />
+      <StockHeader symbol={symbol} security={security.data} isLoading={security.isPending} actions={
+          <span className="flex gap-1.5">
+            <AddToWatchlist symbol={symbol} />
+            <Link to={`/alerts?symbol=${encodeURIComponent(symbol)}`} className="btn-secondary h-8" data-testid="set-alert">
+              Set alert
+            </Link>
+          </span>
+        } />
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-[minmax(0,1fr)_340px]">
         <PriceChartPanel symbol={symbol} />
         <KeyStats security={security.data} isLoading={security.isPending} />

@@ -1,10 +1,18 @@
 import { Link, NavLink, Outlet, ScrollRestoration } from 'react-router-dom';
+import { ToastOutlet } from '@/components/ui/toast-store';
 import { UserMenu } from '@/features/auth/components/user-menu';
+import { NotificationBell } from '@/features/notifications/components/notification-bell';
 import { SymbolSearch } from '@/features/securities/components/symbol-search';
 import { cn } from '@/lib/cn';
 
 const navClass = ({ isActive }: { isActive: boolean }) =>
   cn('whitespace-nowrap rounded px-2 py-1 text-[13px]', isActive ? 'bg-slate-800 text-white' : 'text-slate-400 hover:text-slate-100');
+
+const ACCOUNT_PAGES = [
+  ['/watchlists', 'Watchlists'],
+  ['/portfolios', 'Portfolios'],
+  ['/alerts', 'Alerts'],
+] as const;
 
 export function AppLayout() {
   return (
@@ -30,10 +38,17 @@ export function AppLayout() {
             >
               My screens
             </NavLink>
+            {/* Narrower screens reach these from the account menu. */}
+            {ACCOUNT_PAGES.map(([to, label]) => (
+              <NavLink key={to} to={to} className={(state) => cn(navClass(state), 'hidden lg:inline')}>
+                {label}
+              </NavLink>
+            ))}
           </nav>
           <div className="ml-auto w-full min-w-0 max-w-xs">
             <SymbolSearch />
           </div>
+          <NotificationBell />
           <UserMenu />
         </div>
       </header>
@@ -46,6 +61,7 @@ export function AppLayout() {
           TradingView
         </a>
       </footer>
+      <ToastOutlet />
       <ScrollRestoration />
     </div>
   );

@@ -1,5 +1,6 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import type { ReactNode, RefObject } from 'react';
+import { CloseIcon } from './icons';
 
 /**
  * A modal dialog (Radix: focus trapped and restored, Escape closes, the rest hidden from assistive tech).
@@ -32,6 +33,11 @@ export function Modal({
           data-testid={testId}
           className="card fixed left-1/2 top-[12vh] z-50 flex max-h-[80vh] w-[calc(100vw-2rem)] max-w-md -translate-x-1/2 flex-col gap-3 overflow-y-auto bg-slate-900 p-5 shadow-2xl shadow-black/60 focus:outline-none"
           {...(description ? {} : { 'aria-describedby': undefined })}
+          onEscapeKeyDown={(event) => {
+            // Escape in an expanded combobox (symbol search) closes its list, not the dialog.
+            const target = event.target;
+            if (target instanceof HTMLElement && target.getAttribute('aria-expanded') === 'true') event.preventDefault();
+          }}
           onCloseAutoFocus={(event) => {
             const target = returnFocusRef?.current;
             if (target && target.isConnected) {
@@ -44,9 +50,7 @@ export function Modal({
           {description && <Dialog.Description className="text-slate-400">{description}</Dialog.Description>}
           {children}
           <Dialog.Close className="btn-ghost absolute right-2 top-2 h-7 w-7 p-0" aria-label="Close">
-            <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" aria-hidden="true">
-              <path d="M3.5 3.5l9 9m0-9l-9 9" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round" />
-            </svg>
+            <CloseIcon />
           </Dialog.Close>
         </Dialog.Content>
       </Dialog.Portal>

@@ -1,30 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeWebSocket as FakeSocket } from '@/test/fake-socket';
 import { LiveSocket } from './live-socket';
-
-class FakeSocket {
-  static instances: FakeSocket[] = [];
-  readyState = 0;
-  sent: unknown[] = [];
-  onopen: (() => void) | null = null;
-  onclose: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  constructor(public url: string) {
-    FakeSocket.instances.push(this);
-  }
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {}
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  drop() {
-    this.readyState = 3;
-    this.onclose?.();
-  }
-}
 
 describe('LiveSocket', () => {
   beforeEach(() => {
@@ -63,5 +39,46 @@ describe('LiveSocket', () => {
     expect(FakeSocket.instances).toHaveLength(3);
     FakeSocket.instances[2]!.open();
     expect(FakeSocket.instances[2]!.sent).toEqual([{ action: 'subscribe', symbols: ['MSFT'] }]);
+  });
+
+  it('subscribes many symbols in messages of at most 50 and releases them in one', () => {
+    const live = make();
+    const symbols = Array.from({ length: 60 }, (_, i) => `S${i}`);
+    live.watchMany(symbols);
+    const sock = FakeSocket.instances[0]!;
+    sock.open();
+    expect(sock.sent).toEqual([
+      { action: 'subscribe', symbols: symbols.slice(0, 50) },
+      { action: 'subscribe', symbols: symbols.slice(50) },
+    ]);
+    live.watchMany(['S0', 'NEW']); // S0 is held twice now: only NEW goes out
+    expect(sock.sent.at(-1)).toEqual({ action: 'subscribe', symbols: ['NEW'] });
+    live.releaseMany(['S0', 'S1', 'NEW']);
+    expect(sock.sent.at(-1)).toEqual({ action: 'unsubscribe', symbols: ['S1', 'NEW'] });
+  });
+
+  it('passes alert pushes to listeners and stays open for them with no symbol watched', () => {
+    const live = make();
+    const got: unknown[] = [];
+    const stop = live.listen((m) => got.push(m));
+    const sock = FakeSocket.instances[0]!;
+    sock.open();
+    expect(sock.sent).toEqual([]);
+    const alert = { type: 'alert', alert_id: 'a1', symbol: 'AAPL', message: 'AAPL rose above 200', price: 201, triggered_at: 't' };
+    sock.onmessage?.({ data: JSON.stringify(alert) });
+    sock.onmessage?.({ data: JSON.stringify({ type: 'subscribed', symbols: [] }) });
+    expect(got).toEqual([alert]);
+    // a watcher coming and going does not close the socket the listener needs
+    live.watch('MSFT')();
+    vi.advanceTimersByTime(20_000);
+    expect(live.getStatus()).toBe('open');
+    // dropped: it reconnects for the listener
+    sock.drop();
+    vi.advanceTimersByTime(1000);
+    expect(FakeSocket.instances).toHaveLength(2);
+    stop();
+    FakeSocket.instances[1]!.open();
+    vi.advanceTimersByTime(20_000);
+    expect(live.getStatus()).toBe('idle');
   });
 });

@@ -1,8 +1,14 @@
-import type { QuoteMessage, SubscribeMessage } from '@/types/api';
+import type { AlertMessage, QuoteMessage, SubscribeMessage } from '@/types/api';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'closed';
 
 type Listener = () => void;
+export type PushListener = (message: AlertMessage) => void;
+
+/** The server takes at most this many symbols in one (un)subscribe message. */
+export const MAX_SYMBOLS_PER_MESSAGE = 50;
+/** ...and a connection may follow at most this many (stockscreen.realtime.connections); more are refused. */
+export const MAX_SYMBOLS_PER_CONNECTION = 50;
 
 export interface LiveSocketOptions {
   url?: string;
@@ -23,6 +29,12 @@ function isQuote(value: unknown): value is QuoteMessage {
   return v.type === 'quote' && typeof v.symbol === 'string' && typeof v.price === 'number';
 }
 
+function isAlert(value: unknown): value is AlertMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.type === 'alert' && typeof v.alert_id === 'string' && typeof v.message === 'string';
+}
+
 /**
  * A single shared WebSocket with ref-counted symbol subscriptions and
  * exponential-backoff reconnects. Quotes are kept in a tiny external store
@@ -33,6 +45,8 @@ export class LiveSocket {
   private refCounts = new Map<string, number>();
   private quotes = new Map<string, QuoteMessage>();
   private listeners = new Set<Listener>();
+  private pushListeners = new Set<PushListener>();
+  private version = 0;
   private status: ConnectionStatus = 'idle';
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
@@ -50,6 +64,8 @@ export class LiveSocket {
 
   getQuote = (symbol: string): QuoteMessage | undefined => this.quotes.get(symbol.toUpperCase());
   getStatus = (): ConnectionStatus => this.status;
+  /** Bumped on every change (quote or status): a snapshot key for hooks reading many quotes. */
+  getVersion = (): number => this.version;
 
   subscribeStore = (listener: Listener): (() => void) => {
     this.listeners.add(listener);
@@ -59,29 +75,71 @@ export class LiveSocket {
   /** Subscribe to live quotes for a symbol; returns the release function. */
   watch(symbol: string): () => void {
     const sym = symbol.toUpperCase();
-    const count = this.refCounts.get(sym) ?? 0;
-    this.refCounts.set(sym, count + 1);
-    if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    }
-    if (count === 0) {
-      if (this.status === 'open') this.send({ action: 'subscribe', symbols: [sym] });
-      else this.ensureConnected();
-    }
+    this.watchMany([sym]);
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.releaseMany([sym]);
+    };
+  }
+
+  /** Hold a reference on each symbol; the new ones go out in as few subscribe messages as allowed. */
+  watchMany(symbols: string[]): void {
+    const added: string[] = [];
+    for (const symbol of symbols) {
+      const sym = symbol.toUpperCase();
+      const count = this.refCounts.get(sym) ?? 0;
+      this.refCounts.set(sym, count + 1);
+      if (count === 0) added.push(sym);
+    }
+    this.cancelIdleClose();
+    if (added.length === 0) return;
+    if (this.status === 'open') this.sendSymbols('subscribe', added);
+    else this.ensureConnected();
+  }
+
+  /** Drop one reference on each symbol (as many as `watchMany` took); unused ones are unsubscribed together. */
+  releaseMany(symbols: string[]): void {
+    const dropped: string[] = [];
+    for (const symbol of symbols) {
+      const sym = symbol.toUpperCase();
       const current = this.refCounts.get(sym) ?? 0;
-      if (current <= 1) {
+      if (current === 0) continue;
+      if (current === 1) {
         this.refCounts.delete(sym);
-        if (this.status === 'open') this.send({ action: 'unsubscribe', symbols: [sym] });
-        if (this.refCounts.size === 0) this.scheduleIdleClose();
+        dropped.push(sym);
       } else {
         this.refCounts.set(sym, current - 1);
       }
+    }
+    if (dropped.length > 0 && this.status === 'open') this.sendSymbols('unsubscribe', dropped);
+    if (!this.wanted()) this.scheduleIdleClose();
+  }
+
+  /**
+   * Receive the server's pushes other than quotes (alerts fired for the signed-in user). A listener
+   * keeps the socket open even with no symbols watched. Returns the unsubscribe function.
+   */
+  listen(listener: PushListener): () => void {
+    this.pushListeners.add(listener);
+    this.cancelIdleClose();
+    this.ensureConnected();
+    return () => {
+      this.pushListeners.delete(listener);
+      if (!this.wanted()) this.scheduleIdleClose();
     };
+  }
+
+  private wanted(): boolean {
+    return this.refCounts.size > 0 || this.pushListeners.size > 0;
+  }
+
+  private cancelIdleClose() {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
   }
 
   close(): void {
@@ -110,7 +168,7 @@ export class LiveSocket {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     // Keep the socket a little while so quick navigations don't reconnect.
     this.idleTimer = setTimeout(() => {
-      if (this.refCounts.size === 0) this.close();
+      if (!this.wanted()) this.close();
     }, 15_000);
   }
 
@@ -133,7 +191,7 @@ export class LiveSocket {
       this.attempt = 0;
       this.setStatus('open');
       const symbols = [...this.refCounts.keys()];
-      if (symbols.length > 0) this.send({ action: 'subscribe', symbols });
+      if (symbols.length > 0) this.sendSymbols('subscribe', symbols);
     };
     socket.onmessage = (event: MessageEvent) => {
       if (typeof event.data !== 'string') return;
@@ -148,6 +206,8 @@ export class LiveSocket {
         if (!this.refCounts.has(sym)) return;
         this.quotes.set(sym, { ...parsed, symbol: sym });
         this.emit();
+      } else if (isAlert(parsed)) {
+        for (const listener of [...this.pushListeners]) listener(parsed);
       }
     };
     socket.onerror = () => {
@@ -157,7 +217,7 @@ export class LiveSocket {
       if (this.socket !== socket) return;
       this.socket = null;
       this.setStatus('closed');
-      if (this.refCounts.size > 0) this.scheduleReconnect();
+      if (this.wanted()) this.scheduleReconnect();
     };
   }
 
@@ -168,8 +228,14 @@ export class LiveSocket {
     this.attempt += 1;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      if (this.refCounts.size > 0) this.connect();
+      if (this.wanted()) this.connect();
     }, delay);
+  }
+
+  private sendSymbols(action: SubscribeMessage['action'], symbols: string[]) {
+    for (let i = 0; i < symbols.length; i += MAX_SYMBOLS_PER_MESSAGE) {
+      this.send({ action, symbols: symbols.slice(i, i + MAX_SYMBOLS_PER_MESSAGE) });
+    }
   }
 
   private send(message: SubscribeMessage) {
@@ -185,6 +251,7 @@ export class LiveSocket {
   }
 
   private emit() {
+    this.version += 1;
     for (const listener of this.listeners) listener();
   }
 }

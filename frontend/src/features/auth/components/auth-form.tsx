@@ -5,7 +5,7 @@ import { TextField } from '@/components/ui/text-field';
 import type { TokenResponse } from '@/lib/session';
 import { useLogin } from '../api/login';
 import { useRegister } from '../api/register';
-import { describeFormError, formatWait, type FormErrorView } from './form-errors';
+import { describeFormError, formatWait, type FormErrorView } from '@/lib/form-errors';
 import { useCountdown } from './use-countdown';
 
 /** The API's rule for new passwords (RegisterBody.password). */

@@ -22,6 +22,14 @@ export function RoleBadge({ role }: { role: string }) {
   );
 }
 
+const MENU_PAGES = [
+  ['/screens', 'My screens'],
+  ['/watchlists', 'Watchlists'],
+  ['/portfolios', 'Portfolios'],
+  ['/alerts', 'Alerts'],
+  ['/notifications', 'Notifications'],
+] as const;
+
 /** The header's account area: sign-in links, or the signed-in user with a menu. */
 export function UserMenu() {
   const status = useSession((s) => s.status);
@@ -65,9 +73,12 @@ export function UserMenu() {
             <span className="block truncate text-[13px] text-slate-100">{user.display_name || user.email}</span>
           </DropdownMenu.Label>
           <DropdownMenu.Separator className="my-1 h-px bg-slate-800" />
-          <DropdownMenu.Item className="menu-item" onSelect={() => navigate('/screens')}>
-            My screens
-          </DropdownMenu.Item>
+          {MENU_PAGES.map(([to, label]) => (
+            <DropdownMenu.Item key={to} className="menu-item" onSelect={() => navigate(to)}>
+              {label}
+            </DropdownMenu.Item>
+          ))}
+          <DropdownMenu.Separator className="my-1 h-px bg-slate-800" />
           <DropdownMenu.Item
             className="menu-item"
             data-testid="sign-out"

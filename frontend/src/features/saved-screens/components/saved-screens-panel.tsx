@@ -3,8 +3,8 @@ import { useId, useRef, useState } from 'react';
 import { ErrorAlert } from '@/components/ui/error-alert';
 import { Spinner } from '@/components/ui/spinner';
 import { SignInPrompt } from '@/components/ui/sign-in-prompt';
-import { ApiError } from '@/lib/api-client';
 import { cn } from '@/lib/cn';
+import { quotaOf, type QuotaRefusal } from '@/lib/quota';
 import { useSession } from '@/lib/session';
 import type { SavedScreen } from '../api/keys';
 import { useCreateSavedScreen, type SavedScreenIn } from '../api/create-saved-screen';
@@ -21,19 +21,6 @@ export interface ScreenDraft {
   ast: unknown;
   sort: string;
   order: 'asc' | 'desc';
-}
-
-interface Quota {
-  limit: number;
-  role?: string;
-}
-
-/** The plan limit, when the API has told us (a quota refusal carries it in its details). */
-function quotaOf(error: unknown): Quota | null {
-  if (!(error instanceof ApiError)) return null;
-  const d = error.details as { quota?: unknown; limit?: unknown; role?: unknown } | null | undefined;
-  if (!d || typeof d !== 'object' || d.quota !== 'saved_screens' || typeof d.limit !== 'number') return null;
-  return { limit: d.limit, role: typeof d.role === 'string' ? d.role : undefined };
 }
 
 type Dialog = { kind: 'save' } | { kind: 'rename' | 'share' | 'delete'; id: string } | null;
@@ -141,7 +128,7 @@ export function SavedScreensPanel({
   const duplicate = useDuplicateSavedScreen();
   const share = useShareSavedScreen();
   const [dialog, setDialog] = useState<Dialog>(null);
-  const [quota, setQuota] = useState<Quota | null>(null);
+  const [quota, setQuota] = useState<QuotaRefusal | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
   const saveButtonRef = useRef<HTMLButtonElement>(null);
   const triggers = useRef(new Map<string, HTMLButtonElement>());
@@ -153,7 +140,7 @@ export function SavedScreensPanel({
   const target = dialog && dialog.kind !== 'save' ? byId(dialog.id) : null;
 
   const noteQuota = (error: unknown) => {
-    const q = quotaOf(error);
+    const q = quotaOf(error, 'saved_screens');
     if (q) setQuota(q);
   };
 

@@ -1,88 +1,39 @@
-import { useEffect, useRef, useState, type FormEvent, type RefObject } from 'react';
+import { useEffect, useRef, useState, type ComponentProps, type RefObject } from 'react';
 import { Modal, DialogClose } from '@/components/ui/dialog';
+import { ConfirmDeleteDialog, NameDialog } from '@/components/ui/name-dialog';
 import { ErrorAlert } from '@/components/ui/error-alert';
 import { Spinner } from '@/components/ui/spinner';
 import { TextField } from '@/components/ui/text-field';
-import { ApiError } from '@/lib/api-client';
+import { quotaTitle } from '@/lib/quota';
 import type { SavedScreen } from '../api/keys';
 import { shareUrl } from '../api/share-saved-screen';
 
 /** A quota refusal (403 or 409 with the limit in its details) gets a title that says so. */
 export function errorTitle(error: unknown, fallback: string): string {
-  if (error instanceof ApiError && (error.status === 403 || error.status === 409)) {
-    const details = error.details as { quota?: unknown } | null | undefined;
-    if (details && typeof details === 'object' && details.quota === 'saved_screens') return "You have reached your plan's saved-screen limit";
-  }
-  return fallback;
+  return quotaTitle(error, 'saved_screens', 'saved-screen', fallback);
 }
 
 const NAME_MAX = 120;
 
 /** Save as / rename: one name field. */
 export function ScreenNameDialog({
-  open,
-  onOpenChange,
-  title,
-  description,
-  initial,
-  submitLabel,
-  pending,
-  error,
   errorFallback,
-  onSubmit,
-  returnFocusRef,
-}: {
-  open: boolean;
-  onOpenChange: (open: boolean) => void;
-  title: string;
-  description?: string;
-  initial: string;
-  submitLabel: string;
-  pending: boolean;
-  error: unknown;
+  error,
+  ...props
+}: Omit<ComponentProps<typeof NameDialog>, 'errorTitle' | 'emptyMessage' | 'maxLength' | 'testId' | 'submitTestId'> & {
+  /** The error alert's title unless the error is a quota refusal. */
   errorFallback: string;
-  onSubmit: (name: string) => void;
-  returnFocusRef?: RefObject<HTMLElement | null>;
 }) {
-  const [name, setName] = useState(initial);
-  const [touched, setTouched] = useState(false);
-  useEffect(() => {
-    if (open) {
-      setName(initial);
-      setTouched(false);
-    }
-  }, [open, initial]);
-  const empty = name.trim() === '';
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setTouched(true);
-    if (empty || pending) return;
-    onSubmit(name.trim());
-  };
-
   return (
-    <Modal open={open} onOpenChange={onOpenChange} title={title} description={description} testId="screen-name-dialog" returnFocusRef={returnFocusRef}>
-      <form onSubmit={submit} noValidate className="flex flex-col gap-3">
-        {error ? <ErrorAlert title={errorTitle(error, errorFallback)} error={error} /> : null}
-        <TextField
-          label="Name"
-          name="name"
-          value={name}
-          maxLength={NAME_MAX}
-          autoComplete="off"
-          onChange={(e) => setName(e.target.value)}
-          error={touched && empty ? 'Give the screen a name.' : undefined}
-        />
-        <div className="flex justify-end gap-2">
-          <DialogClose className="btn-ghost">Cancel</DialogClose>
-          <button type="submit" className="btn-primary" disabled={pending} data-testid="screen-name-submit">
-            {pending && <Spinner className="text-white" />}
-            {submitLabel}
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <NameDialog
+      {...props}
+      error={error}
+      errorTitle={errorTitle(error, errorFallback)}
+      emptyMessage="Give the screen a name."
+      maxLength={NAME_MAX}
+      testId="screen-name-dialog"
+      submitTestId="screen-name-submit"
+    />
   );
 }
 
@@ -102,7 +53,7 @@ export function DeleteScreenDialog({
   returnFocusRef?: RefObject<HTMLElement | null>;
 }) {
   return (
-    <Modal
+    <ConfirmDeleteDialog
       open={screen !== null}
       onOpenChange={onOpenChange}
       title="Delete this screen?"
@@ -113,16 +64,11 @@ export function DeleteScreenDialog({
       }
       testId="delete-screen-dialog"
       returnFocusRef={returnFocusRef}
-    >
-      {error ? <ErrorAlert title="The screen could not be deleted" error={error} /> : null}
-      <div className="flex justify-end gap-2">
-        <DialogClose className="btn-ghost">Cancel</DialogClose>
-        <button type="button" className="btn bg-rose-600 text-white hover:bg-rose-500" disabled={pending} onClick={onConfirm} data-testid="confirm-delete">
-          {pending && <Spinner className="text-white" />}
-          Delete
-        </button>
-      </div>
-    </Modal>
+      pending={pending}
+      error={error}
+      errorTitle="The screen could not be deleted"
+      onConfirm={onConfirm}
+    />
   );
 }
 

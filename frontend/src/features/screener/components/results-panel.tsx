@@ -8,7 +8,7 @@ import { useFields } from '@/api/get-fields';
 import { Pagination, ResultCount } from './results-chrome';
 import { ResultsTable } from './results-table';
 import { formatByUnit } from '@/lib/format';
-import type { ScreenFilter, ScreenerField } from '@/types/api';
+import type { ScreenFilter, ScreenRow, ScreenerField } from '@/types/api';
 
 function describeFilter(filter: ScreenFilter, field: ScreenerField | undefined): string {
   const label = field?.label ?? filter.field;
@@ -18,7 +18,8 @@ function describeFilter(filter: ScreenFilter, field: ScreenerField | undefined):
   return `${label} ${OP_LABELS[filter.op]} ${fmt(filter.value)}`;
 }
 
-export function ResultsPanel() {
+/** `rowAction`: a control at the end of each result row (the route supplies it). */
+export function ResultsPanel({ rowAction }: { rowAction?: (row: ScreenRow) => React.ReactNode } = {}) {
   const { applied, appliedQuery, sort, order, page } = useScreenerStore(
     useShallow((s) => ({ applied: s.applied, appliedQuery: s.appliedQuery, sort: s.sort, order: s.order, page: s.page })),
   );
@@ -84,6 +85,7 @@ export function ResultsPanel() {
               offset={request.offset}
               dimmed={query.isPlaceholderData}
               explain={data.query ? { query: data.query, asOf: data.as_of } : null}
+              rowAction={rowAction}
             />
           )}
           <div className="flex items-center justify-between gap-3 border-t border-slate-800 px-3 py-2 text-xs text-slate-400">

@@ -1,6 +1,6 @@
-import type { KeyboardEvent, MouseEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { cn } from '@/lib/cn';
+import { rowLinkHandlers } from '@/lib/row-link';
 import { changeClass, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
 import type { ScreenRow, SortOrder } from '@/types/api';
 import { ExplainPopover } from './explain-popover';
@@ -95,6 +95,7 @@ export function ResultsTable({
   offset,
   dimmed,
   explain,
+  rowAction,
 }: {
   rows: ScreenRow[];
   sort: string;
@@ -105,6 +106,8 @@ export function ResultsTable({
   dimmed?: boolean;
   /** The screen the rows came from: each row gets an explain control. */
   explain?: { query: string; asOf?: string | null } | null;
+  /** A control at the end of each row (the route puts "add to watchlist" there). */
+  rowAction?: (row: ScreenRow) => React.ReactNode;
 }) {
   const navigate = useNavigate();
   const open = (symbol: string) => navigate(`/stocks/${encodeURIComponent(symbol)}`);
@@ -158,6 +161,11 @@ export function ResultsTable({
                 <span className="sr-only">Explain</span>
               </th>
             )}
+            {rowAction && (
+              <th scope="col" className="w-9 px-1 py-2">
+                <span className="sr-only">Watchlist</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -166,16 +174,7 @@ export function ResultsTable({
               key={row.symbol}
               data-testid="result-row"
               tabIndex={0}
-              onClick={(e: MouseEvent<HTMLTableRowElement>) => {
-                // Not for links and buttons in the row, nor for clicks in its popovers (portalled elsewhere
-                // in the DOM, but React bubbles their events through the row).
-                const target = e.target as HTMLElement;
-                if (!e.currentTarget.contains(target) || target.closest('a, button')) return;
-                open(row.symbol);
-              }}
-              onKeyDown={(e: KeyboardEvent<HTMLTableRowElement>) => {
-                if (e.key === 'Enter' && e.target === e.currentTarget) open(row.symbol);
-              }}
+              {...rowLinkHandlers(() => open(row.symbol))}
               className="cursor-pointer border-b border-slate-800/60 odd:bg-slate-900/30 hover:bg-slate-800/60 focus:bg-slate-800/60 focus:outline-none"
             >
               <td className="num px-2 py-1.5 text-slate-600">{offset + i + 1}</td>
@@ -192,6 +191,7 @@ export function ResultsTable({
                   <ExplainPopover symbol={row.symbol} query={explain.query} asOf={explain.asOf} />
                 </td>
               )}
+              {rowAction && <td className="px-1 py-1 text-center">{rowAction(row)}</td>}
             </tr>
           ))}
         </tbody>

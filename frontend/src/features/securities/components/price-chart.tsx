@@ -1,6 +1,5 @@
 import {
   CandlestickSeries,
-  ColorType,
   CrosshairMode,
   HistogramSeries,
   createChart,
@@ -10,6 +9,7 @@ import {
   type Time,
 } from 'lightweight-charts';
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { CHART_THEME } from '@/lib/chart-theme';
 import { changeClass, formatCompact, formatPercent, formatPrice } from '@/lib/format';
 import type { Bar } from '@/types/api';
 
@@ -47,22 +47,8 @@ export function PriceChart({ bars, range }: { bars: Bar[]; range: ChartRange }) 
     const el = containerRef.current;
     if (!el) return;
     const chart = createChart(el, {
-      autoSize: true,
-      layout: {
-        background: { type: ColorType.Solid, color: 'transparent' },
-        textColor: '#94a3b8',
-        fontSize: 11,
-        // The attribution logo injects a <style> tag (blocked by a strict CSP);
-        // attribution is given in the page footer instead.
-        attributionLogo: false,
-        panes: { separatorColor: '#1e293b', separatorHoverColor: '#334155' },
-      },
-      grid: {
-        vertLines: { color: 'rgba(51, 65, 85, 0.25)' },
-        horzLines: { color: 'rgba(51, 65, 85, 0.25)' },
-      },
+      ...CHART_THEME,
       crosshair: { mode: CrosshairMode.Normal },
-      rightPriceScale: { borderColor: '#1e293b' },
       timeScale: { borderColor: '#1e293b', rightOffset: 4, minBarSpacing: 0.5 },
     });
     const candles = chart.addSeries(CandlestickSeries, {

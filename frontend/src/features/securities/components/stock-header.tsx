@@ -1,6 +1,7 @@
 import { useLiveQuote } from '@/features/live/use-live-quote';
 import { cn } from '@/lib/cn';
 import { changeClass, formatPercent, formatPrice } from '@/lib/format';
+import type { ReactNode } from 'react';
 import type { SecurityDetail } from '@/types/api';
 
 function formatTime(ts: string): string {
@@ -13,10 +14,13 @@ export function StockHeader({
   symbol,
   security,
   isLoading,
+  actions,
 }: {
   symbol: string;
   security: SecurityDetail | undefined;
   isLoading: boolean;
+  /** Controls beside the title (the route puts "add to watchlist" there). */
+  actions?: ReactNode;
 }) {
   const { quote, status } = useLiveQuote(symbol);
   const snap = security?.snapshot ?? null;
@@ -29,6 +33,7 @@ export function StockHeader({
         <div className="flex items-baseline gap-3">
           <h1 className="text-2xl font-semibold tracking-tight text-white">{symbol}</h1>
           <span className="truncate text-base text-slate-300">{security?.name ?? (isLoading ? 'Loading…' : '')}</span>
+          {actions && <span className="flex-none self-center">{actions}</span>}
         </div>
         <p className="mt-0.5 text-xs text-slate-500">
           {[security?.sector, security?.industry, security?.headquarters].filter(Boolean).join(' · ') || '\u00a0'}

@@ -25,15 +25,39 @@ function fieldMessage(field: string, detail: ValidationDetail): string {
   return `${capitalise(msg)}.`.replace(/\.\.$/, '.');
 }
 
-/** Turn an error from the auth routes into what the form shows. `known` lists the form's field names. */
-export function describeFormError(error: unknown, known: readonly string[]): FormErrorView {
+export interface FormErrorOptions {
+  /** The field of a validation detail whose location names none of the form's fields (a model-level rule). */
+  locate?: (detail: { loc: string; msg: string; type: string }) => string | undefined;
+  /** The field a non-validation refusal is about (e.g. an unknown symbol, a sell of more than is held). */
+  fieldOf?: (error: ApiError) => string | undefined;
+}
+
+function sentence(text: string): string {
+  return `${capitalise(text)}${/[.!?]$/.test(text) ? '' : '.'}`;
+}
+
+/**
+ * Turn an API error into what a form shows: a message for the whole form and, from the uniform error
+ * body's validation details (`loc` like "quantity" or "rule.price_above.price"), messages per field.
+ * `known` lists the form's field names.
+ */
+export function describeFormError(error: unknown, known: readonly string[], opts: FormErrorOptions = {}): FormErrorView {
   if (!(error instanceof ApiError)) return { message: errorMessage(error), fields: {} };
   const fields: Record<string, string> = {};
   if (error.code === 'validation_error' && Array.isArray(error.details)) {
     for (const detail of error.details as ValidationDetail[]) {
-      const field = typeof detail.loc === 'string' ? detail.loc.split('.')[0] : undefined;
+      const loc = typeof detail.loc === 'string' ? detail.loc : '';
+      const field =
+        loc
+          .split('.')
+          .reverse()
+          .find((part) => known.includes(part)) ??
+        opts.locate?.({ loc, msg: typeof detail.msg === 'string' ? detail.msg : '', type: typeof detail.type === 'string' ? detail.type : '' });
       if (field && known.includes(field) && !fields[field]) fields[field] = fieldMessage(field, detail);
     }
+  } else {
+    const field = opts.fieldOf?.(error);
+    if (field && known.includes(field)) fields[field] = sentence(error.message);
   }
   if (Object.keys(fields).length > 0) return { message: 'Please correct the highlighted fields.', fields };
   if (error.status === 429) {
@@ -43,7 +67,7 @@ export function describeFormError(error: unknown, known: readonly string[]): For
       retryAfter: error.retryAfter,
     };
   }
-  return { message: `${capitalise(error.message)}${/[.!?]$/.test(error.message) ? '' : '.'}`, fields };
+  return { message: sentence(error.message), fields };
 }
 
 /** "45 s", "2 min", "2 min 5 s". */
