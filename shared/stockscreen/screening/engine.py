@@ -24,7 +24,7 @@ from stockscreen.screening.evaluate import Evaluator, fields_read
 from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.language import expr_text, parse, to_text
 from stockscreen.screening.universe import EPOCH, Universe, get_universe
-from stockscreen.screening.validate import check, field_kind, leaves
+from stockscreen.screening.validate import KINDS, check, field_kind, leaves
 
 Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
 MAX_FILTERS = 50
@@ -172,7 +172,7 @@ _FLAGS = frozenset(f.id for f in FIELDS if f.type == "boolean")
 
 
 def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -> list[Any]:
-    kind = field_kind(BY_ID[name].type)
+    kind = KINDS[name]
     if kind == "string":
         return list(u.label_values(name, rows, t))
     if kind == "date":
@@ -180,17 +180,23 @@ def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -
         for v in u.dates[name][rows].tolist():
             out.append(None if math.isnan(v) else str(EPOCH + np.timedelta64(int(v), "D")))
         return out
-    vals = u.numeric(name)[rows, t].tolist()
+    col = u.numeric(name)[rows, t]
+    vals = col.tolist()
     if name in _SHARES:
         return [None if math.isnan(v) else round(v) for v in vals]  # whole shares (averages rounded)
     if name in _FLAGS:
         return [None if math.isnan(v) else bool(v) for v in vals]
+    if not np.isnan(col).any():
+        return vals  # type: ignore[no-any-return]
     return [None if math.isnan(v) else v for v in vals]
 
 
-def sort_order(u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t: int) -> np.ndarray[Any, Any]:
-    """Row indices sorted by ``sort`` (missing values last), ties by symbol (the universe's order)."""
-    kind = field_kind(BY_ID[sort].type)
+def sort_order(
+    u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t: int, first: int | None = None
+) -> np.ndarray[Any, Any]:
+    """Row indices sorted by ``sort`` (missing values last), ties by symbol (the universe's order);
+    with ``first``, only the first that many of them (the same rows, found without a full sort)."""
+    kind = KINDS[sort]
     if kind == "string":
         codes = u.label_codes(sort, t, t)[rows, 0].astype(np.float64)
         key = np.where(codes < 0, np.nan, codes)
@@ -200,7 +206,14 @@ def sort_order(u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t
         key = u.numeric(sort)[rows, t]
     if order == "desc":
         key = -key
-    return rows[np.argsort(key, kind="stable")]
+    if first is not None and first > 0 and 4 * first < len(key):
+        kth = np.partition(key, first - 1)[first - 1]
+        if not np.isnan(kth):
+            # every row that can be among the first (ties with the last one included), in universe order
+            near = np.flatnonzero(key <= kth)
+            return rows[near[np.argsort(key[near], kind="stable")[:first]]]
+    ordered = rows[np.argsort(key, kind="stable")]
+    return ordered if first is None else ordered[:first]
 
 
 def evaluate(u: Universe, cond: A.CondNode | None, t: int) -> np.ndarray[Any, Any]:
@@ -214,10 +227,9 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
     columns = [c for c in columns if c in BY_ID]
     u.want({req.sort, *columns} | fields_read(cond))  # one pass computes every history the request reads
     rows = evaluate(u, cond, t)
-    ordered = sort_order(u, rows, req.sort, req.order, t)
-    page = ordered[req.offset : req.offset + req.limit]
-    values = {c: _column_values(u, c, t, page) for c in columns}
-    data = [{c: values[c][i] for c in columns} for i in range(len(page))]
+    page = sort_order(u, rows, req.sort, req.order, t, first=req.offset + req.limit)[req.offset :]
+    by_column = [_column_values(u, c, t, page) for c in columns]
+    data = [dict(zip(columns, row, strict=False)) for row in zip(*by_column, strict=False)]  # equal lengths
     clauses = None
     if req.explain and cond is not None:
         # per result row: which clauses pass (the same order as ``clauses``)
@@ -227,11 +239,11 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
         checks = [ev.mask(p, t)[page] for p in parts]
         for i, row in enumerate(data):
             row["_explain"] = [bool(m[i]) for m in checks]
-    return ScreenResult(
+    return ScreenResult.model_construct(  # every value is built here, of the declared types
         data=data,
         count=len(rows),
         as_of=str(u.trading_dates[t]),
-        snapshot_version=u.version,
+        snapshot_version=int(u.version),
         columns=columns,
         query=to_text(cond) if cond is not None else None,
         clauses=clauses,

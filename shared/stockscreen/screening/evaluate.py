@@ -18,6 +18,7 @@ from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
 from stockscreen.screening.history import F2, roll_extreme, roll_std, roll_sum
 from stockscreen.screening.universe import Universe, day_number
+from stockscreen.screening.validate import KINDS as _KINDS
 from stockscreen.screening.validate import field_kind, fields_of
 
 B2 = NDArray[np.bool_]
@@ -112,13 +113,35 @@ class Evaluator:
         cat = self.u.strings[name]
         wanted = [cat.code(v) for v in values]
         have = self.u.label_codes(name, lo, hi)
-        m = have == wanted[0] if len(wanted) == 1 else np.isin(have, wanted)
+        if len(wanted) <= 4:
+            m = have == wanted[0]
+            for w in wanted[1:]:
+                m |= have == w
+        else:  # a lookup table over the codes; its last entry answers the missing code -1
+            table = np.zeros(len(cat.categories) + 1, dtype=bool)
+            table[[w for w in wanted if w >= 0]] = True
+            m = table.take(have)
         shape = (self.u.n, hi - lo + 1)
         return np.broadcast_to(m, shape), np.broadcast_to(have >= 0, shape)
 
     # ------------------------------------------------------------- conditions
+    def _daily_number(self, e: A.ExprNode, lo: int, hi: int) -> F2 | None:
+        """A daily numeric field's columns lo..hi (the common operand, read without the general walk)."""
+        if type(e) is not A.FieldRef or e.timeframe != "daily" or _KINDS[e.name] != "number":
+            return None
+        return _slice(self.u.numeric(e.name), lo + e.offset, hi + e.offset)
+
     def cond(self, c: A.CondNode, lo: int, hi: int) -> B2:
         n = hi - lo + 1
+        if type(c) is A.Compare and type(c.right) is A.Num:  # field > 5, the most common clause
+            x = self._daily_number(c.left, lo, hi)
+            if x is not None:
+                return _cmp_scalar(x, c.op, c.right.value)
+        elif type(c) is A.Between and type(c.low) is A.Num and type(c.high) is A.Num:
+            x = self._daily_number(c.expr, lo, hi)
+            if x is not None:
+                bounds = sorted((c.low.value, c.high.value))
+                return (x >= bounds[0]) & (x <= bounds[1])
         if isinstance(c, A.And):
             m = self.cond(c.items[0], lo, hi)
             for i in c.items[1:]:
@@ -200,20 +223,36 @@ class Evaluator:
         return np.broadcast_to(v, (self.u.n,)) if v.shape[0] == 1 else v
 
 
+def _cmp_scalar(a: F2, op: str, b: float) -> B2:
+    """``_cmp`` against a finite number (NaN compares false; numpy 2 raises no FP error for it)."""
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == "=":
+        eq: B2 = a == b
+        return eq
+    ne: B2 = a != b
+    return ne & ~np.isnan(a)
+
+
 def _cmp(a: F2, op: str, b: F2, n: int) -> B2:
-    with np.errstate(invalid="ignore"):
-        if op == ">":
-            m = a > b
-        elif op == ">=":
-            m = a >= b
-        elif op == "<":
-            m = a < b
-        elif op == "<=":
-            m = a <= b
-        elif op == "=":
-            m = a == b
-        else:
-            m = (a != b) & ~np.isnan(a) & ~np.isnan(b)
+    if op == ">":
+        m = a > b
+    elif op == ">=":
+        m = a >= b
+    elif op == "<":
+        m = a < b
+    elif op == "<=":
+        m = a <= b
+    elif op == "=":
+        m = a == b
+    else:
+        m = (a != b) & ~np.isnan(a) & ~np.isnan(b)
     if m.shape[0] != n:
         m = np.broadcast_to(m, (n, m.shape[1]))
     return m

@@ -39,6 +39,7 @@ class Categorical:
 
     codes: NDArray[np.int32]
     categories: list[str]
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, values: list[str | None]) -> Categorical:
@@ -48,8 +49,10 @@ class Categorical:
         return cls(codes, cats)
 
     def code(self, value: str) -> int:
-        i = int(np.searchsorted(self.categories, value))
-        return i if i < len(self.categories) and self.categories[i] == value else -2
+        """The code of ``value``; -2 when no security has it."""
+        if not self._index and self.categories:
+            self._index = {c: i for i, c in enumerate(self.categories)}
+        return self._index.get(value, -2)
 
     def values(self, rows: NDArray[np.intp]) -> list[str | None]:
         return [self.categories[k] if k >= 0 else None for k in self.codes[rows].tolist()]
