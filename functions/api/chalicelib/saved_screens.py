@@ -9,7 +9,7 @@ from chalice.app import Blueprint, Response
 from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.common import Page
-from chalicelib.http import json_body, query, route
+from chalicelib.http import json_body, json_text, query, route, snapshot_version
 from chalicelib.models import ApiModel
 from chalicelib.paths import uuid_path
 from chalicelib.screens import mark_cache
@@ -85,11 +85,13 @@ def _body(model: Any, *, optional: bool = False) -> Any:
         raise Invalid("the request body is nested too deeply") from None
 
 
-def _run(screen: dict[str, Any]) -> dict[str, Any]:
+def _run(screen: dict[str, Any]) -> Response:
     page = _body(RunPage, optional=True)
-    result, status = run_cached(get_engine(), screen_request(screen, page), role_of(current()))
+    text, status = run_cached(
+        get_engine(), screen_request(screen, page), role_of(current()), version=snapshot_version(bp.current_request)
+    )
     mark_cache(bp.current_request, status)
-    return result
+    return json_text(text)
 
 
 _JSON = ["application/json"]
@@ -208,7 +210,7 @@ def duplicate_saved(screen_id: str) -> dict[str, Any]:
     auth="required",
     feature="screens.save",
 )
-def run_saved(screen_id: str) -> dict[str, Any]:
+def run_saved(screen_id: str) -> Response:
     """Run a saved screen, one page at a time (cached per snapshot)."""
     return _run(saved().get(principal().user_id, _id(screen_id)))
 
@@ -257,6 +259,6 @@ def get_shared(token: str) -> dict[str, Any]:
     body=RunPage,
     response=ScreenRunPublic,
 )
-def run_shared(token: str) -> dict[str, Any]:
+def run_shared(token: str) -> Response:
     """Run a shared screen (with the caller's own field access)."""
     return _run(saved().get_shared(token))

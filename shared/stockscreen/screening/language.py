@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -386,8 +387,8 @@ _TOKEN = re.compile(
 )
 _INT = re.compile(r"\d+\Z")
 _DAYS_WORDS = frozenset({"day", "days", "session", "sessions", "bar", "bars"})
-_KINDS = {"TIMEFRAME": "tf", "FUNC": "func", "CROSS": "cross", "NUMBER": "num", "STRING": "str", "NAME": "name"}
-_KINDS |= {"COMP": "cmp", "END": "end"}
+_TOKEN_KINDS = {"TIMEFRAME": "tf", "FUNC": "func", "CROSS": "cross", "NUMBER": "num", "STRING": "str", "NAME": "name"}
+_TOKEN_KINDS |= {"COMP": "cmp", "END": "end"}
 
 
 class _Decline(Exception):
@@ -417,7 +418,7 @@ def _tokens(text: str) -> tuple[list[str], list[str]]:
             values.append(m["SYM"])
         else:
             assert group is not None
-            kinds.append(_KINDS[group])
+            kinds.append(_TOKEN_KINDS[group])
             values.append(m[group])
             if group == "END":
                 return kinds, values
@@ -440,24 +441,21 @@ class _Fast:
         return self.values[self.i - 1]
 
     def or_(self) -> Any:
-        first = self.and_()
-        if self.kinds[self.i] != "or":
-            return first
-        items = [first]
-        while self.kinds[self.i] == "or":
-            self.i += 1
-            items.append(self.and_())
-        return _group(A.Or, items)
+        return self.group("or", A.Or, self.and_)
 
     def and_(self) -> Any:
-        first = self.not_()
-        if self.kinds[self.i] != "and":
+        return self.group("and", A.And, self.not_)
+
+    def group(self, word: str, kind: type[A.And] | type[A.Or], item: Callable[[], Any]) -> Any:
+        """``item (word item)*``: one item as it is, more as a flat group."""
+        first = item()
+        if self.kinds[self.i] != word:
             return first
         items = [first]
-        while self.kinds[self.i] == "and":
+        while self.kinds[self.i] == word:
             self.i += 1
-            items.append(self.not_())
-        return _group(A.And, items)
+            items.append(item())
+        return _group(kind, items)
 
     def not_(self) -> Any:
         if self.kinds[self.i] == "not":

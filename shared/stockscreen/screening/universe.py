@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
-from stockscreen.db.engine import psycopg_connection
+from stockscreen.db.engine import psycopg_connection, reader_for
 from stockscreen.errors import Invalid, Unavailable
 from stockscreen.screening.fields import BY_ID, FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
@@ -217,8 +217,8 @@ def from_arrays(
 
 
 def _current(engine: Engine) -> tuple[int, dt.date, str]:
-    with engine.connect() as conn:
-        row = conn.execute(text("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current")).first()
+    # read before every screen run (a new snapshot replaces the universe): one round trip
+    row = reader_for(engine).one("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current", ())
     if row is None:
         raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
     return int(row[0]), row[1], str(row[2])
