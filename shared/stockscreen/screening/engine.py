@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from stockscreen.errors import Invalid, NotFound
 from stockscreen.screening import ast as A
-from stockscreen.screening.evaluate import Evaluator, fields_read
+from stockscreen.screening.evaluate import Evaluator, fields_read, remember_fields
 from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.language import expr_text, parse, to_text
 from stockscreen.screening.universe import EPOCH, Universe, get_universe
@@ -163,7 +163,7 @@ class ScreenResult(BaseModel):
 def compile_query(text: str) -> A.CondNode | None:
     """Parse and validate query text (memoised: a screen is typically run page after page)."""
     node = parse(text)
-    check(node)
+    remember_fields(node, check(node))
     return node
 
 
@@ -180,15 +180,30 @@ def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -
         for v in u.dates[name][rows].tolist():
             out.append(None if math.isnan(v) else str(EPOCH + np.timedelta64(int(v), "D")))
         return out
-    col = u.numeric(name)[rows, t]
-    vals = col.tolist()
+    vals = u.numeric(name)[rows, t].tolist()
     if name in _SHARES:
         return [None if math.isnan(v) else round(v) for v in vals]  # whole shares (averages rounded)
     if name in _FLAGS:
         return [None if math.isnan(v) else bool(v) for v in vals]
-    if not np.isnan(col).any():
-        return vals  # type: ignore[no-any-return]
     return [None if math.isnan(v) else v for v in vals]
+
+
+def _page_columns(u: Universe, columns: list[str], t: int, rows: np.ndarray[Any, Any]) -> list[list[Any]]:
+    """``_column_values`` of every column, the numeric ones read as one block (one NaN test for all)."""
+    numeric = [c for c in columns if KINDS[c] == "number"]
+    out: dict[str, list[Any]] = {}
+    if numeric:
+        block = np.array([u.numeric(c)[rows, t] for c in numeric]).reshape(len(numeric), len(rows))
+        missing = np.isnan(block).any(axis=1).tolist()
+        for name, vals, gaps in zip(numeric, block.tolist(), missing, strict=True):
+            if name in _SHARES:  # whole shares (averages rounded)
+                vals = [None if math.isnan(v) else round(v) for v in vals]
+            elif name in _FLAGS:
+                vals = [None if math.isnan(v) else bool(v) for v in vals]
+            elif gaps:
+                vals = [None if math.isnan(v) else v for v in vals]
+            out[name] = vals
+    return [out[c] if c in out else _column_values(u, c, t, rows) for c in columns]
 
 
 def sort_order(
@@ -228,7 +243,7 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
     u.want({req.sort, *columns} | fields_read(cond))  # one pass computes every history the request reads
     rows = evaluate(u, cond, t)
     page = sort_order(u, rows, req.sort, req.order, t, first=req.offset + req.limit)[req.offset :]
-    by_column = [_column_values(u, c, t, page) for c in columns]
+    by_column = _page_columns(u, columns, t, page)
     data = [dict(zip(columns, row, strict=False)) for row in zip(*by_column, strict=False)]  # equal lengths
     clauses = None
     if req.explain and cond is not None:

@@ -32,10 +32,15 @@ def fields_read(node: A.CondNode | A.ExprNode | None) -> frozenset[str]:
     if hit is not None and hit[0] is node:
         return hit[1]
     names = frozenset(fields_of(node))
+    remember_fields(node, names)  # holding the node keeps its id from being reused
+    return names
+
+
+def remember_fields(node: A.CondNode | A.ExprNode | None, names: frozenset[str]) -> None:
+    """``fields_read(node)`` already known (``validate.check`` finds it while it checks the screen)."""
     if len(_READS) >= 1024:
         _READS.clear()
-    _READS[id(node)] = (node, names)  # holding the node keeps its id from being reused
-    return names
+    _READS[id(node)] = (node, names)
 
 
 def _slice(arr: F2, lo: int, hi: int) -> F2:
@@ -143,9 +148,11 @@ class Evaluator:
                 bounds = sorted((c.low.value, c.high.value))
                 return (x >= bounds[0]) & (x <= bounds[1])
         if isinstance(c, A.And):
-            m = self.cond(c.items[0], lo, hi)
-            for i in c.items[1:]:
-                m = m & self.cond(i, lo, hi)
+            m = self.cond(c.items[0], lo, hi) & self.cond(c.items[1], lo, hi) if len(c.items) > 1 else None
+            if m is None:
+                return self.cond(c.items[0], lo, hi)
+            for i in c.items[2:]:
+                m &= self.cond(i, lo, hi)  # in place: m is this group's own array
             return m
         if isinstance(c, A.Or):
             m = self.cond(c.items[0], lo, hi)

@@ -54,6 +54,7 @@ class _Checker:
     def __init__(self) -> None:
         self.clauses = 0
         self.spans: list[tuple[str, int]] = []
+        self.fields: set[str] = set()
 
     def kind(self, e: A.ExprNode, depth: int = 0, span: int = 1) -> Kind:
         if depth > MAX_EXPR_DEPTH:
@@ -69,6 +70,7 @@ class _Checker:
             if not -MAX_OFFSET <= e.offset <= 0:
                 raise QueryError(f"offset [{e.offset}] on {e.name} must be between -{MAX_OFFSET} and 0")
             self.spans.append((e.name if e.timeframe == "daily" else f"{e.timeframe}.{e.name}", span))
+            self.fields.add(e.name)
             return k
         if t is A.Num:
             assert isinstance(e, A.Num)
@@ -98,6 +100,8 @@ class _Checker:
         return "number"
 
     def _percent(self, a: A.ExprNode, b: A.ExprNode, c: A.CondNode) -> None:
+        if not (type(a) is A.Num and a.percent) and not (type(b) is A.Num and b.percent):
+            return
         for x, y in ((a, b), (b, a)):
             if isinstance(x, A.Num) and x.percent and isinstance(y, A.FieldRef):
                 f = BY_ID[y.name]
@@ -179,10 +183,11 @@ class _Checker:
                 )
 
 
-def check(c: A.CondNode | None) -> None:
-    """Raise ``QueryError`` with a precise message when the screen is ill-typed or too large."""
+def check(c: A.CondNode | None) -> frozenset[str]:
+    """Raise ``QueryError`` with a precise message when the screen is ill-typed or too large; else
+    the fields it reads (``fields_of``, found on the way)."""
     if c is None:
-        return
+        return frozenset()
     checker = _Checker()
     checker.cond(c)
     for name, span in checker.spans:
@@ -197,6 +202,7 @@ def check(c: A.CondNode | None) -> None:
                 f"can look back at most {MAX_TIMEFRAME_SPAN} sessions this way (use an offset such as "
                 f"{name}[-4] instead)"
             )
+    return frozenset(checker.fields)
 
 
 def fields_of(c: A.CondNode | A.ExprNode | None) -> set[str]:
