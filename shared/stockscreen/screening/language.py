@@ -367,13 +367,13 @@ TERMINALS = {  # name: the regular expression lark compiles for it
     "STRING": "(?:\"(?:[^\"\\\\\n]|\\\\.)*\"|'(?:[^'\\\\\n]|\\\\.)*')",
     "NAME": r"(?!(?i:and|or|not|in|between|within|for|days?|crosses_above|crosses_below)\b)[A-Za-z_][A-Za-z0-9_]*",
 }
+_KEYWORDS = ("_OR", "_AND", "_NOT", "_IN", "_BETWEEN", "_WITHIN", "_FOR", "_DAYS")
 # One token at a time, whitespace first. Where two terminals could match the same text the grammar's
 # priorities decide (the keywords, TIMEFRAME, FUNC and CROSS before NAME), as in lark's lexer; the
 # other terminals start differently. "[" only ever opens an offset, so ``[ SIGNED ]`` is one token.
-# ``_DAYS``' sessions/bars lex as a NAME here.
 _TOKEN = re.compile(
     f"(?:{_WS})?(?:"
-    r"(?P<KW>(?i:(?:and|or|not|in|between|within|for|days?)\b))"
+    f"(?P<KW>{'|'.join(TERMINALS[k] for k in _KEYWORDS)})"
     rf"|(?P<TIMEFRAME>{TERMINALS['TIMEFRAME']})"
     rf"|(?P<FUNC>{TERMINALS['FUNC']})"
     rf"|(?P<CROSS>{TERMINALS['CROSS']})"
@@ -411,7 +411,7 @@ def _tokens(text: str) -> tuple[list[str], list[str]]:
             values.append(m["SIGNED"])
         elif group == "KW":
             word = m["KW"].lower()
-            kinds.append("days" if word == "day" else word)
+            kinds.append("days" if word in _DAYS_WORDS else word)
             values.append(word)
         elif group == "SYM":
             kinds.append(m["SYM"])
@@ -470,10 +470,7 @@ class _Fast:
             return c
         self.i += 1
         days = self.int_()
-        kind, word = self.kinds[self.i], self.values[self.i]
-        if kind != "days" and not (kind == "name" and word.lower() in _DAYS_WORDS):
-            raise _Decline
-        self.i += 1
+        self.take("days")
         return _mk(A.Window, mode=mode, days=days, cond=_as_cond(c))
 
     def int_(self) -> int:
