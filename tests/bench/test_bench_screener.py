@@ -53,17 +53,19 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
     return out
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
-    """Time each contender ``repeat`` times, taking turns, so a change in the machine's load (other
-    processes share its two cores) falls on all of them alike."""
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int, block: int = 20) -> dict[str, list[float]]:
+    """Time each contender ``repeat`` times, in blocks of ``block`` runs taking turns: each runs in a
+    tight loop, as when timed alone, and a change in the machine's load (other processes share its
+    two cores) falls on all of them alike."""
     for fn in fns.values():
         fn()
     out: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
+    for _ in range(max(1, repeat // block)):
         for name, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            out[name].append(time.perf_counter() - t)
+            for _ in range(block):
+                t = time.perf_counter()
+                fn()
+                out[name].append(time.perf_counter() - t)
     return out
 
 

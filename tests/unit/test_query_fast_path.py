@@ -50,6 +50,32 @@ def test_the_fast_lexer_uses_the_grammars_terminals() -> None:
     assert compiled["INT"] == r"\d+"
 
 
+WORDS = [
+    *("and", "OR", "Not", "in", "between", "WITHIN", "for", "day", "Days", "session", "SESSIONS", "bar", "bars"),
+    *("crosses_above", "Crosses_Below", "daily", "Weekly", "monthly", "avg", "MIN", "max", "sum", "std"),
+    *("andx", "or_", "notable", "into", "dayss", "barsx", "crosses_abovex", "crosses_", "weeklyx", "avgx", "close"),
+    *("_x", "x1", "true", "False"),
+]
+
+
+@pytest.mark.parametrize("after", [" ", ".", "(", " (", "\t(", ",", ""])
+def test_words_lex_as_the_grammars_terminals_would(after: str) -> None:
+    """The fast lexer reads a word whole and sorts it; lark tries the word terminals by priority."""
+    import re
+
+    order = [(k, k.strip("_").lower()) for k in ("_OR", "_AND", "_NOT", "_IN", "_BETWEEN", "_WITHIN", "_FOR")]
+    order += [("_DAYS", "days"), ("CROSS", "cross"), ("TIMEFRAME", "tf"), ("FUNC", "func"), ("NAME", "name")]
+    for word in WORDS:
+        text = word + after
+        expected = None
+        for terminal, kind in order:
+            m = re.compile(L.TERMINALS[terminal]).match(text)
+            if m is not None and m.end() == len(word):
+                expected = kind
+                break
+        assert L._tokens(text)[0][0] == expected, text
+
+
 @pytest.mark.parametrize(
     "cls, kw",
     [
@@ -136,6 +162,8 @@ def test_the_fast_path_reads_these_as_the_grammar_does(text: str) -> None:
         "close > 5 within 2.5 days",
         "avg(close > 1, 5) > 2",
         "closé > 5",
+        "close > 5 and\u0663",  # "and" then an Arabic-Indic 3: a NUMBER for lark, no keyword
+        "close > 5 and\u00e9",
         "close\v> 5",
         "and > 5",
         "(" * 300 + "close > 1" + ")" * 300,

@@ -59,7 +59,7 @@ def _general(c: A.CondNode) -> A.CondNode:
     """The same condition with its numbers as ``n + 0``: evaluated by the general path, not the shortcut."""
 
     def num(e: A.ExprNode) -> A.ExprNode:
-        return A.Arith(op="+", left=e, right=A.Num(value=0)) if isinstance(e, A.Num) else e
+        return A.Arith(op="+", left=e, right=A.Num(value=0)) if isinstance(e, A.Num | A.FieldRef) else e
 
     if isinstance(c, A.Compare):
         return A.Compare(left=c.left, op=c.op, right=num(c.right))
@@ -75,7 +75,7 @@ def _general(c: A.CondNode) -> A.CondNode:
     y=st.sampled_from([-1.0, 0.0, 1.0, 2.0, 2.5]),
     offset=st.sampled_from([0, -1]),
 )
-def test_field_against_a_number_is_the_general_comparison(
+def test_field_against_a_number_or_a_field_is_the_general_comparison(
     values: list[float], op: str, x: float, y: float, offset: int
 ) -> None:
     u = _universe(values, [None] * len(values))
@@ -83,6 +83,7 @@ def test_field_against_a_number_is_the_general_comparison(
     field = A.FieldRef(name="market_cap", offset=offset)
     for c in (
         A.Compare(left=field, op=op, right=A.Num(value=x)),
+        A.Compare(left=field, op=op, right=A.FieldRef(name="pe", offset=offset)),  # pe: the values reversed
         A.Between(expr=field, low=A.Num(value=x), high=A.Num(value=y)),
     ):
         assert np.array_equal(ev.mask(c, 0), ev.mask(_general(c), 0)), c

@@ -113,8 +113,9 @@ class Evaluator:
             return e.name
         return None
 
-    def _text_eq(self, name: str, values: list[str], lo: int, hi: int) -> tuple[B2, B2]:
-        """Which securities' text field equals one of ``values`` on columns lo..hi, and which have one."""
+    def _text_eq(self, name: str, values: list[str], lo: int, hi: int, negated: bool) -> B2:
+        """Which securities' text field equals one of ``values`` on columns lo..hi (``negated``: has a
+        value, and not one of those)."""
         cat = self.u.strings[name]
         wanted = [cat.code(v) for v in values]
         have = self.u.label_codes(name, lo, hi)
@@ -126,8 +127,10 @@ class Evaluator:
             table = np.zeros(len(cat.categories) + 1, dtype=bool)
             table[[w for w in wanted if w >= 0]] = True
             m = table.take(have)
+        if negated:
+            m = ~m & (have >= 0)
         shape = (self.u.n, hi - lo + 1)
-        return np.broadcast_to(m, shape), np.broadcast_to(have >= 0, shape)
+        return m if m.shape == shape else np.broadcast_to(m, shape)
 
     # ------------------------------------------------------------- conditions
     def _daily_number(self, e: A.ExprNode, lo: int, hi: int) -> F2 | None:
@@ -138,10 +141,14 @@ class Evaluator:
 
     def cond(self, c: A.CondNode, lo: int, hi: int) -> B2:
         n = hi - lo + 1
-        if type(c) is A.Compare and type(c.right) is A.Num:  # field > 5, the most common clause
+        if type(c) is A.Compare:  # field > 5 (the most common clause), field > field
             x = self._daily_number(c.left, lo, hi)
             if x is not None:
-                return _cmp_scalar(x, c.op, c.right.value)
+                if type(c.right) is A.Num:
+                    return _cmp_scalar(x, c.op, c.right.value)
+                y = self._daily_number(c.right, lo, hi)
+                if y is not None:
+                    return _cmp(x, c.op, y, self.u.n)
         elif type(c) is A.Between and type(c.low) is A.Num and type(c.high) is A.Num:
             x = self._daily_number(c.expr, lo, hi)
             if x is not None:
@@ -171,8 +178,7 @@ class Evaluator:
             if sf is not None:
                 other = c.right if isinstance(c.right, A.Str) else c.left
                 if isinstance(other, A.Str):
-                    m, known = self._text_eq(sf, [other.value], lo, hi)
-                    return m if c.op == "=" else (~m & known)
+                    return self._text_eq(sf, [other.value], lo, hi, negated=c.op != "=")
                 return self._compare_text_fields(c, lo, hi)
             left, right = self._date_or_num(c.left, lo, hi), self._date_or_num(c.right, lo, hi)
             return _cmp(left, c.op, right, self.u.n)
@@ -184,8 +190,7 @@ class Evaluator:
         if isinstance(c, A.In):
             sf = self._string_field(c.expr)
             if sf is not None:
-                m, known = self._text_eq(sf, [v.value for v in c.values if isinstance(v, A.Str)], lo, hi)
-                return ~m & known if c.negated else m
+                return self._text_eq(sf, [v.value for v in c.values if isinstance(v, A.Str)], lo, hi, c.negated)
             x = self._date_or_num(c.expr, lo, hi)
             vals = np.array([self._date_or_num(v, 0, 0)[0, 0] if isinstance(v, A.Str) else v.value for v in c.values])
             m = np.isin(x, vals)

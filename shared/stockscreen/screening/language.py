@@ -341,11 +341,12 @@ class _ToAst(Transformer[Token, Any]):
 
 
 # ---------------------------------------------------------------- the fast path
-# A recursive-descent reading of GRAMMAR for the queries it accepts: the same terminals (a unit test
-# holds each pattern equal to the one lark compiles from GRAMMAR), the same rules, the same builders.
-# It gives up (``_Decline``) on anything it is not sure of, and on every error, and the query is then
-# parsed by lark, so the AST of a valid query and every error message are the grammar's own. A
-# differential property test holds both to the same AST on random queries and token soups.
+# A recursive-descent reading of GRAMMAR for the queries it accepts: the same terminals (TERMINALS,
+# which a unit test holds equal to what lark compiles from GRAMMAR, and the sorting of words checked
+# against them), the same rules, the same builders. It gives up (``_Decline``) on anything it is not
+# sure of, and on every error, and the query is then parsed by lark, so the AST of a valid query and
+# every error message are the grammar's own. Differential property tests hold both to the same AST on
+# random screens, token soups and strings.
 
 _WS = "(?:[ \t\x0c\r\n])+"  # the characters themselves, as lark compiles them
 TERMINALS = {  # name: the regular expression lark compiles for it
@@ -367,17 +368,14 @@ TERMINALS = {  # name: the regular expression lark compiles for it
     "STRING": "(?:\"(?:[^\"\\\\\n]|\\\\.)*\"|'(?:[^'\\\\\n]|\\\\.)*')",
     "NAME": r"(?!(?i:and|or|not|in|between|within|for|days?|crosses_above|crosses_below)\b)[A-Za-z_][A-Za-z0-9_]*",
 }
-_KEYWORDS = ("_OR", "_AND", "_NOT", "_IN", "_BETWEEN", "_WITHIN", "_FOR", "_DAYS")
-# One token at a time, whitespace first. Where two terminals could match the same text the grammar's
-# priorities decide (the keywords, TIMEFRAME, FUNC and CROSS before NAME), as in lark's lexer; the
-# other terminals start differently. "[" only ever opens an offset, so ``[ SIGNED ]`` is one token.
+# One token at a time, whitespace first. A word is read whole and then sorted, as lark's priorities
+# sort it: a keyword (_OR ... _DAYS), CROSS, TIMEFRAME before a ".", FUNC before "(", else NAME. The
+# grammar's word terminals end at a word boundary (``\b``, or NAME's own end), so a word followed by
+# any other word character (a non-ASCII letter or digit) is declined. The other terminals start with
+# other characters, and "[" only ever opens an offset, so ``[ SIGNED ]`` is one token.
 _TOKEN = re.compile(
     f"(?:{_WS})?(?:"
-    f"(?P<KW>{'|'.join(TERMINALS[k] for k in _KEYWORDS)})"
-    rf"|(?P<TIMEFRAME>{TERMINALS['TIMEFRAME']})"
-    rf"|(?P<FUNC>{TERMINALS['FUNC']})"
-    rf"|(?P<CROSS>{TERMINALS['CROSS']})"
-    rf"|(?P<NAME>{TERMINALS['NAME']})"  # after the words above, which it would also match
+    r"(?P<WORD>[A-Za-z_][A-Za-z0-9_]*)"
     rf"|(?P<NUMBER>{TERMINALS['NUMBER']})"
     rf"|(?P<COMP>{TERMINALS['COMP']})"
     r"|(?P<SYM>[-+*/(),.])"
@@ -385,10 +383,15 @@ _TOKEN = re.compile(
     rf"|(?P<OFFSET>\[(?:{_WS})?(?P<SIGNED>{TERMINALS['SIGNED']})(?:{_WS})?\])"
     r"|(?P<END>\Z))"
 )
+_WORDS = {w: w for w in ("and", "or", "not", "in", "between", "within", "for")}  # what each keyword lexes as
+_WORDS |= dict.fromkeys(("day", "days", "session", "sessions", "bar", "bars"), "days")
+_WORDS |= dict.fromkeys(("crosses_above", "crosses_below"), "cross")
+_TIMEFRAMES = frozenset({"daily", "weekly", "monthly"})
+_FUNCS = frozenset({"avg", "min", "max", "sum", "std"})
+_FUNC_AHEAD = re.compile(r"\s*\(")  # FUNC's lookahead
 _INT = re.compile(r"\d+\Z")
-_DAYS_WORDS = frozenset({"day", "days", "session", "sessions", "bar", "bars"})
-_TOKEN_KINDS = {"TIMEFRAME": "tf", "FUNC": "func", "CROSS": "cross", "NUMBER": "num", "STRING": "str", "NAME": "name"}
-_TOKEN_KINDS |= {"COMP": "cmp", "END": "end"}
+_LONGER = frozenset({"+", "-", "*", "/", "off"})  # tokens that would continue an operand
+_TOKEN_KINDS = {"NUMBER": "num", "STRING": "str", "COMP": "cmp", "END": "end"}
 
 
 class _Decline(Exception):
@@ -406,23 +409,35 @@ def _tokens(text: str) -> tuple[list[str], list[str]]:
         if m is None:
             raise _Decline
         group = m.lastgroup
-        if group == "OFFSET":
-            kinds.append("off")
-            values.append(m["SIGNED"])
-        elif group == "KW":
-            word = m["KW"].lower()
-            kinds.append("days" if word in _DAYS_WORDS else word)
+        pos = m.end()
+        if group == "WORD":
+            word = m["WORD"]
+            after = text[pos : pos + 1]
+            if after.isalnum():  # a word character the ASCII word stopped at: no word boundary here
+                raise _Decline
+            low = word.lower()
+            kind = _WORDS.get(low)
+            if kind is None:
+                if low in _TIMEFRAMES and after == ".":
+                    kind = "tf"
+                elif low in _FUNCS and _FUNC_AHEAD.match(text, pos):
+                    kind = "func"
+                else:
+                    kind = "name"
+            kinds.append(kind)
             values.append(word)
         elif group == "SYM":
             kinds.append(m["SYM"])
             values.append(m["SYM"])
+        elif group == "OFFSET":
+            kinds.append("off")
+            values.append(m["SIGNED"])
         else:
             assert group is not None
             kinds.append(_TOKEN_KINDS[group])
             values.append(m[group])
             if group == "END":
                 return kinds, values
-        pos = m.end()
 
 
 class _Fast:
@@ -480,17 +495,17 @@ class _Fast:
         return int(text)
 
     def cmp(self) -> Any:
-        left = self.sum_()
+        left = self.operand()
         kind = self.kinds[self.i]
         if kind == "cmp":
             op = self.values[self.i]
             self.i += 1
-            return _compare(left, op, self.sum_())
+            return _compare(left, op, self.operand())
         if kind == "between":
             self.i += 1
-            low = self.sum_()
+            low = self.operand()
             self.take("and")
-            high = self.sum_()
+            high = self.operand()
             return _mk(A.Between, expr=_as_expr(left), low=_as_expr(low), high=_as_expr(high))
         if kind == "in":
             self.i += 1
@@ -501,8 +516,25 @@ class _Fast:
         if kind == "cross":
             word = self.values[self.i]
             self.i += 1
-            return _cross(left, word, self.sum_())
+            return _cross(left, word, self.operand())
         return left
+
+    def operand(self) -> Any:
+        """``sum``. A lone number or daily field, the usual operand, is read without descending
+        sum/product/unary/atom (the same node as that descent builds)."""
+        kind = self.kinds[self.i]
+        if (kind == "name" or kind == "num") and self.kinds[self.i + 1] not in _LONGER:
+            value = self.values[self.i]
+            self.i += 1
+            if kind == "num":
+                return parse_number(value)
+            if (flag := _flag_literal(value)) is not None:
+                return flag
+            name = value.lower()
+            if name not in BY_ID:
+                raise _Decline
+            return _mk(A.FieldRef, name=name, offset=0, timeframe="daily")
+        return self.sum_()
 
     def literals(self) -> list[A.Num | A.Str]:
         self.take("(")
