@@ -44,11 +44,15 @@ class ResponseCache:
     def client(self) -> redis.Redis:
         return self._client if self._client is not None else get_redis()
 
-    def lookup(self, scope: str, method: str, path: str, params: dict[str, str] | None) -> tuple[str, Entry | None]:
-        """The key to store under and the entry when there is one; ("", None) when Redis is down."""
+    def lookup(
+        self, scope: str, method: str, path: str, params: dict[str, str] | None, version: str | None = None
+    ) -> tuple[str, Entry | None]:
+        """The key to store under and the entry when there is one; ("", None) when Redis is down.
+        ``version``: the current snapshot version if the caller has read it already."""
         try:
-            version = self.client.get(SNAPSHOT_VERSION_KEY) or "0"
-            key = cache_key(scope, method, path, params, str(version))
+            if version is None:
+                version = str(self.client.get(SNAPSHOT_VERSION_KEY) or "0")
+            key = cache_key(scope, method, path, params, version)
             raw = self.client.get(key)
         except redis.RedisError as exc:
             logger.warning("response cache unavailable", extra={"error": type(exc).__name__})

@@ -45,3 +45,4 @@ def reset_clients() -> None:
     config.ws_settings.cache_clear()
     config.ingest_settings.cache_clear()
     engine.get_engine.cache_clear()
+    engine.close_readers()

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import redis
+from redis.commands.core import Script
 
 from stockscreen.clients import get_redis
 
@@ -39,7 +40,11 @@ end
 redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', key, window_ms * 2)
 local full_ms = math.ceil((capacity - tokens) / rate)
-return {allowed, math.floor(tokens), retry_ms, full_ms}
+local peeked = ''
+if #KEYS > 1 then
+  peeked = redis.call('GET', KEYS[2]) or ''
+end
+return {allowed, math.floor(tokens), retry_ms, full_ms, peeked}
 """
 
 
@@ -51,6 +56,8 @@ class Decision:
     retry_after_s: int
     reset_s: int
     window_s: int
+    #: the value of the key asked to be read along (``None`` when missing or not asked)
+    peeked: str | None = None
 
     def headers(self) -> dict[str, str]:
         h = {
@@ -67,15 +74,28 @@ class Decision:
 class RateLimiter:
     def __init__(self, client: redis.Redis | None = None) -> None:
         self._client = client
+        self._script: Script | None = None
 
     @property
     def client(self) -> redis.Redis:
         return self._client if self._client is not None else get_redis()
 
-    def hit(self, subject: str, limit: int, window_s: int = 60) -> Decision:
-        """Take one token from ``subject``'s bucket. Raises redis.RedisError when Redis is down."""
-        script = self.client.register_script(_LUA)
-        allowed, remaining, retry_ms, full_ms = script(keys=[f"rl:{subject}"], args=[limit, window_s * 1000])
+    def _bucket_script(self) -> Script:
+        client = self.client
+        script = self._script
+        if script is None or script.registered_client is not client:  # registered once per client
+            script = self._script = client.register_script(_LUA)
+        return script
+
+    def hit(self, subject: str, limit: int, window_s: int = 60, *, peek: str | None = None) -> Decision:
+        """Take one token from ``subject``'s bucket. Raises redis.RedisError when Redis is down.
+
+        ``peek``: a key to read in the same round trip (what the request needs next, such as the
+        snapshot version the caches key on); its value is ``Decision.peeked``."""
+        keys = [f"rl:{subject}"] if peek is None else [f"rl:{subject}", peek]
+        allowed, remaining, retry_ms, full_ms, peeked = self._bucket_script()(keys=keys, args=[limit, window_s * 1000])
+        if isinstance(peeked, bytes):
+            peeked = peeked.decode()
         return Decision(
             allowed=bool(allowed),
             limit=limit,
@@ -83,4 +103,5 @@ class RateLimiter:
             retry_after_s=max(1, math.ceil(int(retry_ms) / 1000)) if not allowed else 0,
             reset_s=math.ceil(int(full_ms) / 1000),
             window_s=window_s,
+            peeked=peeked or None,
         )

@@ -38,6 +38,22 @@ def test_bucket_refills(stack_env: dict[str, str]) -> None:
     assert limiter.hit(subject, 2, window_s=2).allowed
 
 
+def test_the_bucket_reads_a_key_along_in_the_same_call(stack_env: dict[str, str]) -> None:
+    for decode in (True, False):
+        client = redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=decode)
+        limiter = RateLimiter(client)
+        key = f"test:peek:{uuid.uuid4().hex}"
+        subject = f"test:{uuid.uuid4().hex}"
+        missing = limiter.hit(subject, 3, peek=key)
+        assert missing.allowed and missing.peeked is None and missing.remaining == 2
+        client.set(key, "42")
+        assert limiter.hit(subject, 3, peek=key).peeked == "42"
+        assert limiter.hit(subject, 3).peeked is None  # nothing asked
+        denied = limiter.hit(subject, 3, peek=key)
+        assert not denied.allowed and denied.peeked == "42"  # read along even when refused
+        client.delete(key)
+
+
 def test_free_user_gets_429_after_60_requests_a_minute(
     client: Client, stack_env: dict[str, str], capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -102,6 +102,60 @@ def test_tokens_round_trip_and_old_keys_verify(ring: dict[str, bytes]) -> None:
             tokens.decode_access_token(bad)
 
 
+def test_a_verified_token_is_not_verified_again_but_still_expires_and_follows_the_ring(
+    ring: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stockscreen.auth import settings
+
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    base = {"iss": "stockscreen", "aud": "stockscreen-api", "sub": "u-3", "role": "free", "jti": "j"}
+    token = jwt.encode({**base, "iat": now, "nbf": now, "exp": now + 60}, ring["new"], headers={"kid": "new"})
+    assert tokens.decode_access_token(token).user_id == "u-3"
+
+    def no_more_verifying(*_: object, **__: object) -> None:
+        raise AssertionError("verified again")
+
+    with monkeypatch.context() as m:  # the second use is answered without PyJWT
+        m.setattr(jwt, "decode", no_more_verifying)
+        m.setattr(jwt, "get_unverified_header", no_more_verifying)
+        assert tokens.decode_access_token(token).user_id == "u-3"
+        # ...until the clock passes its expiry (with PyJWT's leeway): then PyJWT is asked again
+        m.setattr(tokens.time, "time", lambda: now + 60 + tokens.LEEWAY_S)
+        with pytest.raises(AssertionError, match="verified again"):
+            tokens.decode_access_token(token)
+
+    # a token not yet valid is refused, and is not remembered
+    early = jwt.encode({**base, "iat": now, "nbf": now + 600, "exp": now + 900}, ring["new"], headers={"kid": "new"})
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            tokens.decode_access_token(early)
+
+    # a key dropped from the ring, or replaced under the same kid, no longer vouches for its tokens
+    old = jwt.encode({**base, "iat": now, "nbf": now, "exp": now + 60}, ring["old"], headers={"kid": "old"})
+    assert tokens.decode_access_token(old).user_id == "u-3"
+    for keys in ({"new": ring["new"]}, {"new": ring["new"], "old": secrets.token_bytes(32)}):
+        monkeypatch.setattr(tokens.keyring, "get", lambda _k=keys, **__: tokens.KeyRing(current_kid="new", keys=_k))
+        with pytest.raises(Unauthorized):
+            tokens.decode_access_token(old)
+
+    # another issuer setting: verified afresh, and refused
+    fresh = jwt.encode({**base, "iat": now, "nbf": now, "exp": now + 60}, ring["new"], headers={"kid": "new"})
+    assert tokens.decode_access_token(fresh).user_id == "u-3"
+    monkeypatch.setenv("JWT_ISSUER", "someone-else")
+    settings.api_settings.cache_clear()
+    with pytest.raises(Unauthorized):
+        tokens.decode_access_token(fresh)
+
+
+def test_the_verified_tokens_are_bounded(ring: dict[str, bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "MAX_VERIFIED", 3)
+    issued = [tokens.issue_access_token(f"u-{i}", "free")[0] for i in range(5)]
+    for token in issued:
+        tokens.decode_access_token(token)
+    assert len(tokens.verified_tokens._entries) == 3
+    assert list(tokens.verified_tokens._entries) == issued[2:]
+
+
 def test_passwords() -> None:
     h = hash_password("a long enough passphrase")
     assert h.startswith("$argon2id$") and "m=19456,t=2,p=1" in h

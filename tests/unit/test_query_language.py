@@ -10,7 +10,7 @@ from stockscreen.errors import Invalid
 from stockscreen.screening import ast as A
 from stockscreen.screening.language import QueryError, parse, to_text
 from stockscreen.screening.presets import PRESETS, validate_all
-from stockscreen.screening.validate import check
+from stockscreen.screening.validate import check, fields_of
 
 ISSUE_EXAMPLE = (
     "market_cap > 10B and pe between 5 and 15 and (rsi14 < 30 or close > sma200) "
@@ -211,6 +211,17 @@ conditions = st.recursive(
 def test_random_asts_round_trip_through_text(node: A.CondNode) -> None:
     text = to_text(node)
     assert parse(text) == node, text
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conditions)
+def test_check_reports_the_fields_a_screen_reads(node: A.CondNode) -> None:
+    try:
+        fields = check(node)
+    except QueryError:
+        return
+    assert fields == fields_of(node)
+    assert check(None) == frozenset()
 
 
 @settings(max_examples=500, deadline=None)

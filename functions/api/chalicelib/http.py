@@ -35,9 +35,11 @@ __all__ = [
     "error_response",
     "install",
     "json_body",
+    "json_text",
     "query",
     "resolve",
     "route",
+    "snapshot_version",
 ]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -99,6 +101,11 @@ def validation_error(request: Request | None, exc: ValidationError, where: str) 
     return error_response(request, 400, "validation_error", f"invalid {where}{loc}: {first['msg']}", details)
 
 
+def json_text(text: str, status: int = 200) -> Response:
+    """A response whose JSON body is already encoded (a cached result: returned as stored)."""
+    return Response(body=text, status_code=status, headers={"Content-Type": "application/json"})
+
+
 def json_body(request: Request, model: type[M]) -> M:
     """Parse and validate the JSON body; malformed JSON, wrong types and unknown fields are 400s."""
     raw = request.raw_body or b""
@@ -156,6 +163,15 @@ ROUTES: dict[tuple[str, str], RouteSpec] = {}
 _CTX_HEADERS = "stockscreen.headers"
 _CTX_CACHE = "stockscreen.cache"
 _CTX_LIMITED = "stockscreen.rate_limited"
+_CTX_VERSION = "stockscreen.snapshot_version"
+
+
+def snapshot_version(request: Request | None) -> str | None:
+    """The snapshot version read with this request's rate-limit check (None when it was not read)."""
+    if request is None:
+        return None
+    version = request.context.get(_CTX_VERSION)
+    return str(version) if version is not None else None
 
 
 def add_headers(request: Request | None, headers: dict[str, str]) -> None:
@@ -221,6 +237,7 @@ def _rate_limit(request: Request, who: Principal | None) -> Response | None:
     import redis
 
     from stockscreen.auth.settings import api_settings
+    from stockscreen.cache import SNAPSHOT_VERSION_KEY
 
     if who is None:
         subject = f"ip:{source_ip(request) or 'unknown'}"
@@ -230,10 +247,12 @@ def _rate_limit(request: Request, who: Principal | None) -> Response | None:
         subject = f"user:{who.user_id}"
     try:
         limit = max(1, int(policy.quota(role_of(who)).requests_per_minute * api_settings().rate_limit_multiplier))
-        decision = _limiter().hit(subject, limit)
+        # the snapshot version the caches key on is read in the same round trip
+        decision = _limiter().hit(subject, limit, peek=SNAPSHOT_VERSION_KEY)
     except redis.RedisError as exc:  # fail open: Redis being down must not take the API down
         _logger().warning("rate limiter unavailable", extra={"error": type(exc).__name__})
         return None
+    request.context[_CTX_VERSION] = decision.peeked or "0"
     add_headers(request, decision.headers())
     if decision.allowed:
         return None
@@ -253,7 +272,7 @@ def _cached(request: Request, ttl: int, call: Callable[[], Any]) -> Any:
     params = {k: ",".join(qp.getlist(k)) for k in qp} if qp else {}
     # request.path is the route template: the concrete path parameters are part of the key too.
     path = request.path + "|" + "&".join(f"{k}={v}" for k, v in sorted((request.uri_params or {}).items()))
-    key, entry = _cache().lookup("public", request.method, path, params)
+    key, entry = _cache().lookup("public", request.method, path, params, snapshot_version(request))
     request.context[_CTX_CACHE] = "hit" if entry is not None else "miss"
     if entry is None:
         result = call()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.http import json_body, query, route
+from chalicelib.http import json_body, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
 from chalicelib.screens import mark_cache
@@ -45,15 +45,17 @@ def _body(model: Any, *, optional: bool = False) -> Any:
         raise Invalid("the request body is nested too deeply") from None
 
 
-def _run(screen: dict[str, Any]) -> dict[str, Any]:
+def _run(screen: dict[str, Any]) -> Response:
     from stockscreen.db.engine import get_engine
     from stockscreen.screening.result_cache import run_cached
     from stockscreen.screening.saved import screen_request
 
     page = _body(schema.RunPage, optional=True)
-    result, status = run_cached(get_engine(), screen_request(screen, page), role_of(current()))
+    text, status = run_cached(
+        get_engine(), screen_request(screen, page), role_of(current()), version=snapshot_version(bp.current_request)
+    )
     mark_cache(bp.current_request, status)
-    return result
+    return json_text(text)
 
 
 _JSON = ["application/json"]
@@ -172,7 +174,7 @@ def duplicate_saved(screen_id: str) -> dict[str, Any]:
     auth="required",
     feature="screens.save",
 )
-def run_saved(screen_id: str) -> dict[str, Any]:
+def run_saved(screen_id: str) -> Response:
     """Run a saved screen, one page at a time (cached per snapshot)."""
     return _run(saved().get(principal().user_id, _id(screen_id)))
 
@@ -223,6 +225,6 @@ def get_shared(token: str) -> dict[str, Any]:
     body=lambda: schema.RunPage,
     response=lambda: schema.ScreenRunPublic,
 )
-def run_shared(token: str) -> dict[str, Any]:
+def run_shared(token: str) -> Response:
     """Run a shared screen (with the caller's own field access)."""
     return _run(saved().get_shared(token))

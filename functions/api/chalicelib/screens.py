@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Blueprint, Request
 
-from chalicelib.http import Response, add_headers, json_body, query, route
+from chalicelib.http import Response, add_headers, json_body, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
 from chalicelib.security import current, role_of
 from stockscreen import policy
@@ -64,19 +64,18 @@ def run() -> Any:
     role = _role()
     if params.format == "csv":
         policy.require(role, "export.csv")
-    data, status = run_cached(get_engine(), req, role)
+    text, status = run_cached(get_engine(), req, role, version=snapshot_version(bp.current_request))
     mark_cache(bp.current_request, status)
-    result = ScreenResult.model_validate(data)
     if params.format == "csv":
         return Response(
-            body=to_csv(result),
+            body=to_csv(ScreenResult.model_validate_json(text)),
             status_code=200,
             headers={
                 "Content-Type": "text/csv; charset=utf-8",
                 "Content-Disposition": 'attachment; filename="screen.csv"',
             },
         )
-    return data
+    return json_text(text)
 
 
 @route(bp, "/screens/explain", methods=["GET"], feature="screens.run")

@@ -18,6 +18,7 @@ from stockscreen.audit import Origin
 from stockscreen.auth.passwords import hash_password, needs_rehash, verify_password
 from stockscreen.auth.settings import api_settings
 from stockscreen.auth.tokens import decode_access_token, issue_access_token
+from stockscreen.db.engine import reader_for
 from stockscreen.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
 
 LOCK_AFTER_FAILURES = 5
@@ -256,11 +257,11 @@ class AuthService:
     # -- the caller ---------------------------------------------------------------------------
     def principal_from_token(self, token: str) -> Principal:
         claims = decode_access_token(token)
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                text("SELECT email, role, disabled, password_changed_at FROM users WHERE id = CAST(:id AS uuid)"),
-                {"id": _uuid_or_none(claims.user_id)},
-            ).first()
+        # every authenticated request reads the account: one round trip (see RowReader)
+        row = reader_for(self.engine).one(
+            "SELECT email, role, disabled, password_changed_at FROM users WHERE id = CAST(%s AS uuid)",
+            (_uuid_or_none(claims.user_id),),
+        )
         # Disabled accounts, and tokens issued before the last password change, are refused.
         if row is None or row[2] or claims.issued_at < int(row[3].timestamp()):
             raise Unauthorized("invalid or expired access token")

@@ -13,6 +13,7 @@ import json
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,11 +127,73 @@ def issue_access_token(user_id: str, role: str, *, now: dt.datetime | None = Non
 INVALID_TOKEN = "invalid or expired access token"  # noqa: S105 (a message, not a secret)
 
 
+LEEWAY_S = 5
+MAX_VERIFIED = 4096
+
+
+@dataclass(frozen=True)
+class _Verified:
+    claims: AccessClaims
+    not_before: int
+    kid: str
+    key: bytes
+    issuer: str
+    audience: str
+
+
+class _VerifiedTokens:
+    """Tokens whose signature this process has verified, by their exact text (a bounded LRU). A signed-in
+    caller sends the same token for its whole lifetime; the signature check, the costly part, need not be
+    repeated. A hit still checks everything that can change: the token's times against the clock (as PyJWT
+    does, with the same leeway), that its kid still maps to the same key in the key ring, and the issuer
+    and audience settings; anything else is verified afresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Verified] = OrderedDict()
+
+    def get(self, token: str, issuer: str, audience: str) -> AccessClaims | None:
+        with self._lock:
+            hit = self._entries.get(token)
+            if hit is None:
+                return None
+            self._entries.move_to_end(token)
+        now = time.time()
+        fresh = (
+            now - LEEWAY_S < hit.claims.expires_at
+            and hit.not_before <= now + LEEWAY_S
+            and hit.claims.issued_at <= now + LEEWAY_S
+            and (hit.issuer, hit.audience) == (issuer, audience)
+            and keyring.get(refresh_for_kid=hit.kid).keys.get(hit.kid) == hit.key
+        )
+        if not fresh:
+            with self._lock:
+                self._entries.pop(token, None)
+            return None
+        return hit.claims
+
+    def put(self, token: str, entry: _Verified) -> None:
+        with self._lock:
+            self._entries[token] = entry
+            while len(self._entries) > MAX_VERIFIED:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+verified_tokens = _VerifiedTokens()
+
+
 def decode_access_token(token: str) -> AccessClaims:
     """Verify signature, algorithm, kid, issuer, audience and times; any failure is Unauthorized."""
+    s = api_settings()
+    known = verified_tokens.get(token, s.jwt_issuer, s.jwt_audience)
+    if known is not None:
+        return known
     import jwt
 
-    s = api_settings()
     try:
         header = jwt.get_unverified_header(token)
         kid = header.get("kid")
@@ -147,13 +210,15 @@ def decode_access_token(token: str) -> AccessClaims:
             issuer=s.jwt_issuer,
             audience=s.jwt_audience,
             options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]},
-            leeway=5,
+            leeway=LEEWAY_S,
         )
     except jwt.PyJWTError:
         raise Unauthorized(INVALID_TOKEN) from None
     role, sub = claims.get("role"), claims.get("sub")
     if not isinstance(role, str) or not isinstance(sub, str):
         raise Unauthorized(INVALID_TOKEN)
-    return AccessClaims(
+    access = AccessClaims(
         user_id=sub, role=role, jti=str(claims["jti"]), expires_at=int(claims["exp"]), issued_at=int(claims["iat"])
     )
+    verified_tokens.put(token, _Verified(access, int(claims["nbf"]), kid, key, s.jwt_issuer, s.jwt_audience))
+    return access

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -28,6 +30,59 @@ def get_engine() -> Engine:
         max_overflow=5,
         connect_args={"connect_timeout": 5},
     )
+
+
+class RowReader:
+    """One-row reads on the hot path of a request (the caller's account, before every authenticated
+    request) over one autocommit psycopg connection per process and database: one round trip each,
+    where a pooled SQLAlchemy connection adds a ping, BEGIN and ROLLBACK around the statement. A
+    connection found broken is replaced and the read tried once more (a read is safe to repeat)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+
+    def one(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+                try:
+                    return self._conn.execute(sql, params).fetchone()
+                except psycopg.OperationalError:
+                    self.close()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+_READERS: dict[str, RowReader] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def reader_for(engine: Engine) -> RowReader:
+    """The reader for the engine's database, built once per process."""
+    url = engine.url.render_as_string(hide_password=False)
+    reader = _READERS.get(url)
+    if reader is None:
+        with _READERS_LOCK:
+            reader = _READERS.setdefault(url, RowReader(url.replace("postgresql+psycopg://", "postgresql://", 1)))
+    return reader
+
+
+def close_readers() -> None:
+    """Close and forget every reader (tests, or after settings change)."""
+    with _READERS_LOCK:
+        readers = list(_READERS.values())
+        _READERS.clear()
+    for reader in readers:
+        reader.close()
 
 
 def psycopg_connection(conn: Connection) -> psycopg.Connection[Any]:

@@ -20,11 +20,11 @@ from sqlalchemy import Engine
 
 from stockscreen.errors import Invalid, NotFound
 from stockscreen.screening import ast as A
-from stockscreen.screening.evaluate import Evaluator, fields_read
+from stockscreen.screening.evaluate import Evaluator, fields_read, remember_fields
 from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.language import expr_text, parse, to_text
 from stockscreen.screening.universe import EPOCH, Universe, get_universe
-from stockscreen.screening.validate import check, field_kind, leaves
+from stockscreen.screening.validate import KINDS, check, field_kind, leaves
 
 Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
 MAX_FILTERS = 50
@@ -163,7 +163,7 @@ class ScreenResult(BaseModel):
 def compile_query(text: str) -> A.CondNode | None:
     """Parse and validate query text (memoised: a screen is typically run page after page)."""
     node = parse(text)
-    check(node)
+    remember_fields(node, check(node))
     return node
 
 
@@ -172,7 +172,7 @@ _FLAGS = frozenset(f.id for f in FIELDS if f.type == "boolean")
 
 
 def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -> list[Any]:
-    kind = field_kind(BY_ID[name].type)
+    kind = KINDS[name]
     if kind == "string":
         return list(u.label_values(name, rows, t))
     if kind == "date":
@@ -188,9 +188,30 @@ def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -
     return [None if math.isnan(v) else v for v in vals]
 
 
-def sort_order(u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t: int) -> np.ndarray[Any, Any]:
-    """Row indices sorted by ``sort`` (missing values last), ties by symbol (the universe's order)."""
-    kind = field_kind(BY_ID[sort].type)
+def _page_columns(u: Universe, columns: list[str], t: int, rows: np.ndarray[Any, Any]) -> list[list[Any]]:
+    """``_column_values`` of every column, the numeric ones read as one block (one NaN test for all)."""
+    numeric = [c for c in columns if KINDS[c] == "number"]
+    out: dict[str, list[Any]] = {}
+    if numeric:
+        block = np.array([u.numeric(c)[rows, t] for c in numeric]).reshape(len(numeric), len(rows))
+        missing = np.isnan(block).any(axis=1).tolist()
+        for name, vals, gaps in zip(numeric, block.tolist(), missing, strict=True):
+            if name in _SHARES:  # whole shares (averages rounded)
+                vals = [None if math.isnan(v) else round(v) for v in vals]
+            elif name in _FLAGS:
+                vals = [None if math.isnan(v) else bool(v) for v in vals]
+            elif gaps:
+                vals = [None if math.isnan(v) else v for v in vals]
+            out[name] = vals
+    return [out[c] if c in out else _column_values(u, c, t, rows) for c in columns]
+
+
+def sort_order(
+    u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t: int, first: int | None = None
+) -> np.ndarray[Any, Any]:
+    """Row indices sorted by ``sort`` (missing values last), ties by symbol (the universe's order);
+    with ``first``, only the first that many of them (the same rows, found without a full sort)."""
+    kind = KINDS[sort]
     if kind == "string":
         codes = u.label_codes(sort, t, t)[rows, 0].astype(np.float64)
         key = np.where(codes < 0, np.nan, codes)
@@ -200,7 +221,14 @@ def sort_order(u: Universe, rows: np.ndarray[Any, Any], sort: str, order: str, t
         key = u.numeric(sort)[rows, t]
     if order == "desc":
         key = -key
-    return rows[np.argsort(key, kind="stable")]
+    if first is not None and first > 0 and 4 * first < len(key):
+        kth = np.partition(key, first - 1)[first - 1]
+        if not np.isnan(kth):
+            # every row that can be among the first (ties with the last one included), in universe order
+            near = np.flatnonzero(key <= kth)
+            return rows[near[np.argsort(key[near], kind="stable")[:first]]]
+    ordered = rows[np.argsort(key, kind="stable")]
+    return ordered if first is None else ordered[:first]
 
 
 def evaluate(u: Universe, cond: A.CondNode | None, t: int) -> np.ndarray[Any, Any]:
@@ -214,10 +242,9 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
     columns = [c for c in columns if c in BY_ID]
     u.want({req.sort, *columns} | fields_read(cond))  # one pass computes every history the request reads
     rows = evaluate(u, cond, t)
-    ordered = sort_order(u, rows, req.sort, req.order, t)
-    page = ordered[req.offset : req.offset + req.limit]
-    values = {c: _column_values(u, c, t, page) for c in columns}
-    data = [{c: values[c][i] for c in columns} for i in range(len(page))]
+    page = sort_order(u, rows, req.sort, req.order, t, first=req.offset + req.limit)[req.offset :]
+    by_column = _page_columns(u, columns, t, page)
+    data = [dict(zip(columns, row, strict=False)) for row in zip(*by_column, strict=False)]  # equal lengths
     clauses = None
     if req.explain and cond is not None:
         # per result row: which clauses pass (the same order as ``clauses``)
@@ -227,11 +254,11 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
         checks = [ev.mask(p, t)[page] for p in parts]
         for i, row in enumerate(data):
             row["_explain"] = [bool(m[i]) for m in checks]
-    return ScreenResult(
+    return ScreenResult.model_construct(  # every value is built here, of the declared types
         data=data,
         count=len(rows),
         as_of=str(u.trading_dates[t]),
-        snapshot_version=u.version,
+        snapshot_version=int(u.version),
         columns=columns,
         query=to_text(cond) if cond is not None else None,
         clauses=clauses,

@@ -18,6 +18,7 @@ from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
 from stockscreen.screening.history import F2, roll_extreme, roll_std, roll_sum
 from stockscreen.screening.universe import Universe, day_number
+from stockscreen.screening.validate import KINDS as _KINDS
 from stockscreen.screening.validate import field_kind, fields_of
 
 B2 = NDArray[np.bool_]
@@ -31,10 +32,15 @@ def fields_read(node: A.CondNode | A.ExprNode | None) -> frozenset[str]:
     if hit is not None and hit[0] is node:
         return hit[1]
     names = frozenset(fields_of(node))
+    remember_fields(node, names)  # holding the node keeps its id from being reused
+    return names
+
+
+def remember_fields(node: A.CondNode | A.ExprNode | None, names: frozenset[str]) -> None:
+    """``fields_read(node)`` already known (``validate.check`` finds it while it checks the screen)."""
     if len(_READS) >= 1024:
         _READS.clear()
-    _READS[id(node)] = (node, names)  # holding the node keeps its id from being reused
-    return names
+    _READS[id(node)] = (node, names)
 
 
 def _slice(arr: F2, lo: int, hi: int) -> F2:
@@ -107,22 +113,53 @@ class Evaluator:
             return e.name
         return None
 
-    def _text_eq(self, name: str, values: list[str], lo: int, hi: int) -> tuple[B2, B2]:
-        """Which securities' text field equals one of ``values`` on columns lo..hi, and which have one."""
+    def _text_eq(self, name: str, values: list[str], lo: int, hi: int, negated: bool) -> B2:
+        """Which securities' text field equals one of ``values`` on columns lo..hi (``negated``: has a
+        value, and not one of those)."""
         cat = self.u.strings[name]
         wanted = [cat.code(v) for v in values]
         have = self.u.label_codes(name, lo, hi)
-        m = have == wanted[0] if len(wanted) == 1 else np.isin(have, wanted)
+        if len(wanted) <= 4:
+            m = have == wanted[0]
+            for w in wanted[1:]:
+                m |= have == w
+        else:  # a lookup table over the codes; its last entry answers the missing code -1
+            table = np.zeros(len(cat.categories) + 1, dtype=bool)
+            table[[w for w in wanted if w >= 0]] = True
+            m = table.take(have)
+        if negated:
+            m = ~m & (have >= 0)
         shape = (self.u.n, hi - lo + 1)
-        return np.broadcast_to(m, shape), np.broadcast_to(have >= 0, shape)
+        return m if m.shape == shape else np.broadcast_to(m, shape)
 
     # ------------------------------------------------------------- conditions
+    def _daily_number(self, e: A.ExprNode, lo: int, hi: int) -> F2 | None:
+        """A daily numeric field's columns lo..hi (the common operand, read without the general walk)."""
+        if type(e) is not A.FieldRef or e.timeframe != "daily" or _KINDS[e.name] != "number":
+            return None
+        return _slice(self.u.numeric(e.name), lo + e.offset, hi + e.offset)
+
     def cond(self, c: A.CondNode, lo: int, hi: int) -> B2:
         n = hi - lo + 1
+        if type(c) is A.Compare:  # field > 5 (the most common clause), field > field
+            x = self._daily_number(c.left, lo, hi)
+            if x is not None:
+                if type(c.right) is A.Num:
+                    return _cmp_scalar(x, c.op, c.right.value)
+                y = self._daily_number(c.right, lo, hi)
+                if y is not None:
+                    return _cmp(x, c.op, y, self.u.n)
+        elif type(c) is A.Between and type(c.low) is A.Num and type(c.high) is A.Num:
+            x = self._daily_number(c.expr, lo, hi)
+            if x is not None:
+                bounds = sorted((c.low.value, c.high.value))
+                return (x >= bounds[0]) & (x <= bounds[1])
         if isinstance(c, A.And):
-            m = self.cond(c.items[0], lo, hi)
-            for i in c.items[1:]:
-                m = m & self.cond(i, lo, hi)
+            m = self.cond(c.items[0], lo, hi) & self.cond(c.items[1], lo, hi) if len(c.items) > 1 else None
+            if m is None:
+                return self.cond(c.items[0], lo, hi)
+            for i in c.items[2:]:
+                m &= self.cond(i, lo, hi)  # in place: m is this group's own array
             return m
         if isinstance(c, A.Or):
             m = self.cond(c.items[0], lo, hi)
@@ -141,8 +178,7 @@ class Evaluator:
             if sf is not None:
                 other = c.right if isinstance(c.right, A.Str) else c.left
                 if isinstance(other, A.Str):
-                    m, known = self._text_eq(sf, [other.value], lo, hi)
-                    return m if c.op == "=" else (~m & known)
+                    return self._text_eq(sf, [other.value], lo, hi, negated=c.op != "=")
                 return self._compare_text_fields(c, lo, hi)
             left, right = self._date_or_num(c.left, lo, hi), self._date_or_num(c.right, lo, hi)
             return _cmp(left, c.op, right, self.u.n)
@@ -154,8 +190,7 @@ class Evaluator:
         if isinstance(c, A.In):
             sf = self._string_field(c.expr)
             if sf is not None:
-                m, known = self._text_eq(sf, [v.value for v in c.values if isinstance(v, A.Str)], lo, hi)
-                return ~m & known if c.negated else m
+                return self._text_eq(sf, [v.value for v in c.values if isinstance(v, A.Str)], lo, hi, c.negated)
             x = self._date_or_num(c.expr, lo, hi)
             vals = np.array([self._date_or_num(v, 0, 0)[0, 0] if isinstance(v, A.Str) else v.value for v in c.values])
             m = np.isin(x, vals)
@@ -200,20 +235,36 @@ class Evaluator:
         return np.broadcast_to(v, (self.u.n,)) if v.shape[0] == 1 else v
 
 
+def _cmp_scalar(a: F2, op: str, b: float) -> B2:
+    """``_cmp`` against a finite number (NaN compares false; numpy 2 raises no FP error for it)."""
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == "=":
+        eq: B2 = a == b
+        return eq
+    ne: B2 = a != b
+    return ne & ~np.isnan(a)
+
+
 def _cmp(a: F2, op: str, b: F2, n: int) -> B2:
-    with np.errstate(invalid="ignore"):
-        if op == ">":
-            m = a > b
-        elif op == ">=":
-            m = a >= b
-        elif op == "<":
-            m = a < b
-        elif op == "<=":
-            m = a <= b
-        elif op == "=":
-            m = a == b
-        else:
-            m = (a != b) & ~np.isnan(a) & ~np.isnan(b)
+    if op == ">":
+        m = a > b
+    elif op == ">=":
+        m = a >= b
+    elif op == "<":
+        m = a < b
+    elif op == "<=":
+        m = a <= b
+    elif op == "=":
+        m = a == b
+    else:
+        m = (a != b) & ~np.isnan(a) & ~np.isnan(b)
     if m.shape[0] != n:
         m = np.broadcast_to(m, (n, m.shape[1]))
     return m

@@ -1,4 +1,6 @@
 """The screen query language: a LALR grammar (lark), the transformer to the JSON AST, and the printer.
+Valid queries are read by a recursive-descent fast path over the same terminals and rules; lark reads
+whatever that path is not sure of and reports every error (see "the fast path" below).
 
     market_cap > 10B and pe between 5 and 15 and (rsi14 < 30 or close > sma200)
     and sector in ("Information Technology", "Energy") and not new_low_52w
@@ -16,6 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -122,12 +125,15 @@ _FRIENDLY = {
     "$END": "end of query",
 }
 
+_SAME_OP = {"==": "=", "<>": "!="}
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 _ESCAPE = re.compile(r"\\(.)")
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    """The grammar's LALR parser (lark), building a parse tree. Built on first use: valid queries are read
+    by the fast path below, so a warm or cold process only pays for it when a query fails."""
     return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False, cache=False)
 
 
@@ -163,107 +169,42 @@ def parse_number(text: str) -> A.Num:
     value = float(text) * mult
     if not math.isfinite(value):
         raise QueryError(f"number {text!r} is out of range")
-    return A.Num(value=value, percent=percent)
+    return _mk(A.Num, value=value, percent=percent)
+
+
+_set = object.__setattr__
+_TEMPLATES: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+def _template(cls: type[BaseModel]) -> dict[str, Any]:
+    """Every field of ``cls`` in declaration order, with its default (immutable here) or a placeholder."""
+    if cls.__pydantic_post_init__ or cls.__private_attributes__:  # pragma: no cover - AST nodes have neither
+        raise TypeError(f"{cls.__name__} needs model_construct")
+    return {name: None if f.is_required() else f.default for name, f in cls.model_fields.items()}
 
 
 def _mk(cls: type[N], **kw: Any) -> N:
     """Build an AST node without re-validating it: the grammar already guarantees its shape and types
-    (``validate.check`` still runs on the result, and JSON input goes through full validation)."""
-    return cls.model_construct(**kw)
+    (``validate.check`` still runs on the result, and JSON input goes through full validation).
+
+    The same node as ``cls.model_construct(**kw)`` (a unit test holds them equal), without its
+    per-field alias and default-factory handling, which the AST models do not use; a query builds a
+    few dozen nodes, and this is a third of the cost."""
+    template = _TEMPLATES.get(cls)
+    if template is None:
+        template = _TEMPLATES[cls] = _template(cls)
+    values = template.copy()
+    values.update(kw)  # keeps the fields' declaration order (model_dump, repr)
+    node = cls.__new__(cls)
+    _set(node, "__dict__", values)
+    _set(node, "__pydantic_fields_set__", set(kw))
+    _set(node, "__pydantic_extra__", None)
+    _set(node, "__pydantic_private__", None)
+    return node
 
 
-class _ToAst(Transformer[Token, Any]):
-    def number(self, items: list[Token]) -> A.Num:
-        return parse_number(str(items[0]))
-
-    def neg_number(self, items: list[Token]) -> A.Num:
-        n = parse_number(str(items[0]))
-        return _mk(A.Num, value=-n.value, percent=n.percent)
-
-    def string(self, items: list[Token]) -> A.Str:
-        raw = str(items[0])[1:-1]
-        return _mk(A.Str, value=_ESCAPE.sub(r"\1", raw))
-
-    def neg(self, items: list[Any]) -> A.ExprNode:
-        x = _as_expr(items[0])
-        if isinstance(x, A.Num):
-            return _mk(A.Num, value=-x.value, percent=x.percent)
-        return _mk(A.Arith, op="*", left=_mk(A.Num, value=-1.0), right=x)
-
-    def offset(self, items: list[Token]) -> int:
-        value = int(str(items[0]))
-        if value > 0:
-            raise QueryError(
-                f"offset [{value}] at line {items[0].line}, column {items[0].column} looks into the future; "
-                "use 0 or a negative number of sessions such as [-1]"
-            )
-        return value
-
-    def field(self, items: list[Any]) -> A.FieldRef | A.Num:
-        if len(items) == 1 and str(items[0]).lower() in ("true", "false"):
-            # flags are 1/0: ``new_high_52w = true`` is ``new_high_52w = 1``
-            return _mk(A.Num, value=1.0 if str(items[0]).lower() == "true" else 0.0)
-        timeframe = "daily"
-        offset = 0
-        rest = list(items)
-        if isinstance(rest[0], Token) and rest[0].type == "TIMEFRAME":
-            timeframe = str(rest.pop(0)).lower()
-        name_tok = rest.pop(0)
-        if rest:
-            offset = rest.pop(0)
-        name = str(name_tok).lower()
-        if name not in BY_ID:
-            raise unknown_field(name, f" at line {name_tok.line}, column {name_tok.column}")
-        return _mk(A.FieldRef, name=name, offset=offset, timeframe=timeframe)
-
-    def func(self, items: list[Any]) -> A.Func:
-        name, arg, window = items[0], items[1], items[2]
-        offset = items[3] if len(items) > 3 else 0
-        return _mk(A.Func, name=str(name).lower(), arg=_as_expr(arg), window=int(str(window)), offset=offset)
-
-    def arith(self, items: list[Any]) -> A.Arith:
-        return _mk(A.Arith, left=_as_expr(items[0]), op=str(items[1]), right=_as_expr(items[2]))
-
-    def compare(self, items: list[Any]) -> A.Compare:
-        op = {"==": "=", "<>": "!="}.get(str(items[1]), str(items[1]))
-        return _mk(A.Compare, left=_as_expr(items[0]), op=op, right=_as_expr(items[2]))
-
-    def between(self, items: list[Any]) -> A.Between:
-        return _mk(A.Between, expr=_as_expr(items[0]), low=_as_expr(items[1]), high=_as_expr(items[2]))
-
-    def in_(self, items: list[Any]) -> A.In:
-        return _mk(A.In, expr=_as_expr(items[0]), values=items[1:])
-
-    def not_in(self, items: list[Any]) -> A.In:
-        return _mk(A.In, expr=_as_expr(items[0]), values=items[1:], negated=True)
-
-    def cross(self, items: list[Any]) -> A.Cross:
-        direction = str(items[1]).lower().removeprefix("crosses_")
-        return _mk(A.Cross, left=_as_expr(items[0]), direction=direction, right=_as_expr(items[2]))
-
-    def within(self, items: list[Any]) -> A.Window:
-        return _mk(A.Window, mode="within", days=int(str(items[1])), cond=_as_cond(items[0]))
-
-    def for_(self, items: list[Any]) -> A.Window:
-        return _mk(A.Window, mode="for", days=int(str(items[1])), cond=_as_cond(items[0]))
-
-    def negate(self, items: list[Any]) -> A.Not:
-        return _mk(A.Not, item=_as_cond(items[0]))
-
-    def and_(self, items: list[Any]) -> A.And:
-        flat: list[A.CondNode] = []
-        for i in items:
-            c = _as_cond(i)
-            flat.extend(c.items if isinstance(c, A.And) else [c])
-        return _mk(A.And, items=flat)
-
-    def or_(self, items: list[Any]) -> A.Or:
-        flat: list[A.CondNode] = []
-        for i in items:
-            c = _as_cond(i)
-            flat.extend(c.items if isinstance(c, A.Or) else [c])
-        return _mk(A.Or, items=flat)
-
+# ---------------------------------------------------------------- building the AST
+# One set of builders, shared by the grammar's transformer and the fast path.
 
 _EXPR_TYPES = (A.Num, A.Str, A.FieldRef, A.Func, A.Arith)
 
@@ -281,6 +222,413 @@ def _as_expr(x: Any) -> A.ExprNode:
     return x
 
 
+def _string(token: str) -> A.Str:
+    raw = token[1:-1]
+    return _mk(A.Str, value=_ESCAPE.sub(r"\1", raw) if "\\" in raw else raw)
+
+
+def _neg(x: Any) -> A.ExprNode:
+    x = _as_expr(x)
+    if isinstance(x, A.Num):
+        return _mk(A.Num, value=-x.value, percent=x.percent)
+    return _mk(A.Arith, op="*", left=_mk(A.Num, value=-1.0), right=x)
+
+
+def _flag_literal(name: str) -> A.Num | None:
+    """``true``/``false`` as a bare name: flags are 1/0 (``new_high_52w = true`` is ``new_high_52w = 1``)."""
+    low = name.lower()
+    return _mk(A.Num, value=1.0 if low == "true" else 0.0) if low in ("true", "false") else None
+
+
+def _arith(left: Any, op: str, right: Any) -> A.Arith:
+    return _mk(A.Arith, left=_as_expr(left), op=op, right=_as_expr(right))
+
+
+def _compare(left: Any, op: str, right: Any) -> A.Compare:
+    return _mk(A.Compare, left=_as_expr(left), op=_SAME_OP.get(op, op), right=_as_expr(right))
+
+
+def _cross(left: Any, word: str, right: Any) -> A.Cross:
+    direction = word.lower().removeprefix("crosses_")
+    return _mk(A.Cross, left=_as_expr(left), direction=direction, right=_as_expr(right))
+
+
+def _group(kind: type[A.And] | type[A.Or], items: list[Any]) -> Any:
+    """``a and (b and c)`` is one flat group of three."""
+    flat: list[A.CondNode] = []
+    for i in items:
+        c = _as_cond(i)
+        flat.extend(c.items if isinstance(c, kind) else [c])
+    return _mk(kind, items=flat)
+
+
+class _ToAst(Transformer[Token, Any]):
+    """Parse-tree rules to AST nodes."""
+
+    def number(self, items: list[Token]) -> A.Num:
+        return parse_number(str(items[0]))
+
+    def neg_number(self, items: list[Token]) -> A.Num:
+        n = parse_number(str(items[0]))
+        return _mk(A.Num, value=-n.value, percent=n.percent)
+
+    def string(self, items: list[Token]) -> A.Str:
+        return _string(str(items[0]))
+
+    def neg(self, items: list[Any]) -> A.ExprNode:
+        return _neg(items[0])
+
+    def offset(self, items: list[Token]) -> int:
+        value = int(str(items[0]))
+        if value > 0:
+            raise QueryError(
+                f"offset [{value}] at line {items[0].line}, column {items[0].column} looks into the future; "
+                "use 0 or a negative number of sessions such as [-1]"
+            )
+        return value
+
+    def field(self, items: list[Any]) -> A.FieldRef | A.Num:
+        if len(items) == 1 and (flag := _flag_literal(str(items[0]))) is not None:
+            return flag
+        timeframe = "daily"
+        rest = list(items)
+        if isinstance(rest[0], Token) and rest[0].type == "TIMEFRAME":
+            timeframe = str(rest.pop(0)).lower()
+        name_tok = rest.pop(0)
+        offset = rest.pop(0) if rest else 0
+        name = str(name_tok).lower()
+        if name not in BY_ID:
+            raise unknown_field(name, f" at line {name_tok.line}, column {name_tok.column}")
+        return _mk(A.FieldRef, name=name, offset=offset, timeframe=timeframe)
+
+    def func(self, items: list[Any]) -> A.Func:
+        name, arg, window = items[0], items[1], items[2]
+        offset = items[3] if len(items) > 3 else 0
+        return _mk(A.Func, name=str(name).lower(), arg=_as_expr(arg), window=int(str(window)), offset=offset)
+
+    def arith(self, items: list[Any]) -> A.Arith:
+        return _arith(items[0], str(items[1]), items[2])
+
+    def compare(self, items: list[Any]) -> A.Compare:
+        return _compare(items[0], str(items[1]), items[2])
+
+    def between(self, items: list[Any]) -> A.Between:
+        return _mk(A.Between, expr=_as_expr(items[0]), low=_as_expr(items[1]), high=_as_expr(items[2]))
+
+    def in_(self, items: list[Any]) -> A.In:
+        return _mk(A.In, expr=_as_expr(items[0]), values=items[1:])
+
+    def not_in(self, items: list[Any]) -> A.In:
+        return _mk(A.In, expr=_as_expr(items[0]), values=items[1:], negated=True)
+
+    def cross(self, items: list[Any]) -> A.Cross:
+        return _cross(items[0], str(items[1]), items[2])
+
+    def within(self, items: list[Any]) -> A.Window:
+        return _mk(A.Window, mode="within", days=int(str(items[1])), cond=_as_cond(items[0]))
+
+    def for_(self, items: list[Any]) -> A.Window:
+        return _mk(A.Window, mode="for", days=int(str(items[1])), cond=_as_cond(items[0]))
+
+    def negate(self, items: list[Any]) -> A.Not:
+        return _mk(A.Not, item=_as_cond(items[0]))
+
+    def and_(self, items: list[Any]) -> A.And:
+        return _group(A.And, items)  # type: ignore[no-any-return]
+
+    def or_(self, items: list[Any]) -> A.Or:
+        return _group(A.Or, items)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- the fast path
+# A recursive-descent reading of GRAMMAR for the queries it accepts: the same terminals (TERMINALS,
+# which a unit test holds equal to what lark compiles from GRAMMAR, and the sorting of words checked
+# against them), the same rules, the same builders. It gives up (``_Decline``) on anything it is not
+# sure of, and on every error, and the query is then parsed by lark, so the AST of a valid query and
+# every error message are the grammar's own. Differential property tests hold both to the same AST on
+# random screens, token soups and strings.
+
+_WS = "(?:[ \t\x0c\r\n])+"  # the characters themselves, as lark compiles them
+TERMINALS = {  # name: the regular expression lark compiles for it
+    "WS": _WS,
+    "_OR": r"(?i:or\b)",
+    "_AND": r"(?i:and\b)",
+    "_NOT": r"(?i:not\b)",
+    "_IN": r"(?i:in\b)",
+    "_BETWEEN": r"(?i:between\b)",
+    "_WITHIN": r"(?i:within\b)",
+    "_FOR": r"(?i:for\b)",
+    "_DAYS": r"(?i:(days?|sessions?|bars?)\b)",
+    "CROSS": r"(?i:crosses_(above|below)\b)",
+    "TIMEFRAME": r"(?i:(daily|weekly|monthly)(?=\.))",
+    "FUNC": r"(?i:(avg|min|max|sum|std)(?=\s*\())",
+    "COMP": r"(?:>=|<=|!=|<>|==|>|<|=)",
+    "NUMBER": r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[kKmMbBtT%]?(?![A-Za-z0-9_])",
+    "SIGNED": r"[+-]?\d+",
+    "STRING": "(?:\"(?:[^\"\\\\\n]|\\\\.)*\"|'(?:[^'\\\\\n]|\\\\.)*')",
+    "NAME": r"(?!(?i:and|or|not|in|between|within|for|days?|crosses_above|crosses_below)\b)[A-Za-z_][A-Za-z0-9_]*",
+}
+# One token at a time, whitespace first. A word is read whole and then sorted, as lark's priorities
+# sort it: a keyword (_OR ... _DAYS), CROSS, TIMEFRAME before a ".", FUNC before "(", else NAME. The
+# grammar's word terminals end at a word boundary (``\b``, or NAME's own end), so a word followed by
+# any other word character (a non-ASCII letter or digit) is declined. The other terminals start with
+# other characters, and "[" only ever opens an offset, so ``[ SIGNED ]`` is one token.
+_TOKEN = re.compile(
+    f"(?:{_WS})?(?:"
+    r"(?P<WORD>[A-Za-z_][A-Za-z0-9_]*)"
+    rf"|(?P<NUMBER>{TERMINALS['NUMBER']})"
+    rf"|(?P<COMP>{TERMINALS['COMP']})"
+    r"|(?P<SYM>[-+*/(),.])"
+    rf"|(?P<STRING>{TERMINALS['STRING']})"
+    rf"|(?P<OFFSET>\[(?:{_WS})?(?P<SIGNED>{TERMINALS['SIGNED']})(?:{_WS})?\])"
+    r"|(?P<END>\Z))"
+)
+_WORDS = {w: w for w in ("and", "or", "not", "in", "between", "within", "for")}  # what each keyword lexes as
+_WORDS |= dict.fromkeys(("day", "days", "session", "sessions", "bar", "bars"), "days")
+_WORDS |= dict.fromkeys(("crosses_above", "crosses_below"), "cross")
+_TIMEFRAMES = frozenset({"daily", "weekly", "monthly"})
+_FUNCS = frozenset({"avg", "min", "max", "sum", "std"})
+_FUNC_AHEAD = re.compile(r"\s*\(")  # FUNC's lookahead
+_INT = re.compile(r"\d+\Z")
+_LONGER = frozenset({"+", "-", "*", "/", "off"})  # tokens that would continue an operand
+_TOKEN_KINDS = {"NUMBER": "num", "STRING": "str", "COMP": "cmp", "END": "end"}
+
+
+class _Decline(Exception):
+    """The fast path does not read this query: lark will (and report what is wrong with it)."""
+
+
+def _tokens(text: str) -> tuple[list[str], list[str]]:
+    """Token kinds (a keyword or a symbol is its own kind) and texts, ending with "end"."""
+    kinds: list[str] = []
+    values: list[str] = []
+    match = _TOKEN.match
+    pos = 0
+    while True:
+        m = match(text, pos)
+        if m is None:
+            raise _Decline
+        group = m.lastgroup
+        pos = m.end()
+        if group == "WORD":
+            word = m["WORD"]
+            after = text[pos : pos + 1]
+            if after.isalnum():  # a word character the ASCII word stopped at: no word boundary here
+                raise _Decline
+            low = word.lower()
+            kind = _WORDS.get(low)
+            if kind is None:
+                if low in _TIMEFRAMES and after == ".":
+                    kind = "tf"
+                elif low in _FUNCS and _FUNC_AHEAD.match(text, pos):
+                    kind = "func"
+                else:
+                    kind = "name"
+            kinds.append(kind)
+            values.append(word)
+        elif group == "SYM":
+            kinds.append(m["SYM"])
+            values.append(m["SYM"])
+        elif group == "OFFSET":
+            kinds.append("off")
+            values.append(m["SIGNED"])
+        else:
+            assert group is not None
+            kinds.append(_TOKEN_KINDS[group])
+            values.append(m[group])
+            if group == "END":
+                return kinds, values
+
+
+class _Fast:
+    """Recursive descent over GRAMMAR's rules, one method per rule (``?expr`` is ``or_``)."""
+
+    __slots__ = ("i", "kinds", "values")
+
+    def __init__(self, text: str) -> None:
+        self.kinds, self.values = _tokens(text)
+        self.i = 0
+
+    def take(self, kind: str) -> str:
+        if self.kinds[self.i] != kind:
+            raise _Decline
+        self.i += 1
+        return self.values[self.i - 1]
+
+    def or_(self) -> Any:
+        return self.group("or", A.Or, self.and_)
+
+    def and_(self) -> Any:
+        return self.group("and", A.And, self.not_)
+
+    def group(self, word: str, kind: type[A.And] | type[A.Or], item: Callable[[], Any]) -> Any:
+        """``item (word item)*``: one item as it is, more as a flat group."""
+        first = item()
+        if self.kinds[self.i] != word:
+            return first
+        items = [first]
+        while self.kinds[self.i] == word:
+            self.i += 1
+            items.append(item())
+        return _group(kind, items)
+
+    def not_(self) -> Any:
+        if self.kinds[self.i] == "not":
+            self.i += 1
+            return _mk(A.Not, item=_as_cond(self.not_()))
+        return self.quant()
+
+    def quant(self) -> Any:
+        c = self.cmp()
+        mode = self.kinds[self.i]
+        if mode != "within" and mode != "for":
+            return c
+        self.i += 1
+        days = self.int_()
+        self.take("days")
+        return _mk(A.Window, mode=mode, days=days, cond=_as_cond(c))
+
+    def int_(self) -> int:
+        text = self.take("num")
+        if _INT.match(text) is None:
+            raise _Decline
+        return int(text)
+
+    def cmp(self) -> Any:
+        left = self.operand()
+        kind = self.kinds[self.i]
+        if kind == "cmp":
+            op = self.values[self.i]
+            self.i += 1
+            return _compare(left, op, self.operand())
+        if kind == "between":
+            self.i += 1
+            low = self.operand()
+            self.take("and")
+            high = self.operand()
+            return _mk(A.Between, expr=_as_expr(left), low=_as_expr(low), high=_as_expr(high))
+        if kind == "in":
+            self.i += 1
+            return _mk(A.In, expr=_as_expr(left), values=self.literals())
+        if kind == "not" and self.kinds[self.i + 1] == "in":
+            self.i += 2
+            return _mk(A.In, expr=_as_expr(left), values=self.literals(), negated=True)
+        if kind == "cross":
+            word = self.values[self.i]
+            self.i += 1
+            return _cross(left, word, self.operand())
+        return left
+
+    def operand(self) -> Any:
+        """``sum``. A lone number or daily field, the usual operand, is read without descending
+        sum/product/unary/atom (the same node as that descent builds)."""
+        kind = self.kinds[self.i]
+        if (kind == "name" or kind == "num") and self.kinds[self.i + 1] not in _LONGER:
+            value = self.values[self.i]
+            self.i += 1
+            if kind == "num":
+                return parse_number(value)
+            if (flag := _flag_literal(value)) is not None:
+                return flag
+            name = value.lower()
+            if name not in BY_ID:
+                raise _Decline
+            return _mk(A.FieldRef, name=name, offset=0, timeframe="daily")
+        return self.sum_()
+
+    def literals(self) -> list[A.Num | A.Str]:
+        self.take("(")
+        out = [self.literal()]
+        while self.kinds[self.i] == ",":
+            self.i += 1
+            out.append(self.literal())
+        self.take(")")
+        return out
+
+    def literal(self) -> A.Num | A.Str:
+        kind = self.kinds[self.i]
+        self.i += 1
+        if kind == "num":
+            return parse_number(self.values[self.i - 1])
+        if kind == "str":
+            return _string(self.values[self.i - 1])
+        if kind == "-":
+            n = parse_number(self.take("num"))
+            return _mk(A.Num, value=-n.value, percent=n.percent)
+        raise _Decline
+
+    def sum_(self) -> Any:
+        x = self.product()
+        while (op := self.kinds[self.i]) == "+" or op == "-":
+            self.i += 1
+            x = _arith(x, op, self.product())
+        return x
+
+    def product(self) -> Any:
+        x = self.unary()
+        while (op := self.kinds[self.i]) == "*" or op == "/":
+            self.i += 1
+            x = _arith(x, op, self.unary())
+        return x
+
+    def unary(self) -> Any:
+        if self.kinds[self.i] == "-":
+            self.i += 1
+            return _neg(self.unary())
+        return self.atom()
+
+    def atom(self) -> Any:
+        kind = self.kinds[self.i]
+        value = self.values[self.i]
+        self.i += 1
+        if kind == "name":
+            if self.kinds[self.i] != "off" and (flag := _flag_literal(value)) is not None:
+                return flag
+            return self.field("daily", value)
+        if kind == "num":
+            return parse_number(value)
+        if kind == "tf":
+            self.take(".")
+            return self.field(value.lower(), self.take("name"))
+        if kind == "str":
+            return _string(value)
+        if kind == "(":
+            inner = self.or_()
+            self.take(")")
+            return inner
+        if kind == "func":
+            self.take("(")
+            arg = self.or_()
+            self.take(",")
+            window = self.int_()
+            self.take(")")
+            return _mk(A.Func, name=value.lower(), arg=_as_expr(arg), window=window, offset=self.offset())
+        raise _Decline
+
+    def field(self, timeframe: str, name: str) -> A.FieldRef:
+        name = name.lower()
+        if name not in BY_ID:
+            raise _Decline
+        return _mk(A.FieldRef, name=name, offset=self.offset(), timeframe=timeframe)
+
+    def offset(self) -> int:
+        if self.kinds[self.i] != "off":
+            return 0
+        value = int(self.values[self.i])
+        if value > 0:
+            raise _Decline
+        self.i += 1
+        return value
+
+
+def _parse_fast(text: str) -> Any:
+    p = _Fast(text)
+    result = p.or_()
+    if p.kinds[p.i] != "end":
+        raise _Decline
+    return result
+
+
 def _expected(exc: UnexpectedInput) -> list[str]:
     names: set[str] = set()
     if isinstance(exc, UnexpectedToken | UnexpectedEOF):
@@ -296,6 +644,16 @@ def parse(text: str) -> A.CondNode | None:
         raise QueryError(f"query is {len(text)} characters; the limit is {MAX_QUERY_CHARS}")
     if not text.strip():
         return None
+    try:
+        return _as_cond(_parse_fast(text))
+    except (_Decline, Invalid, ValueError, OverflowError, RecursionError):
+        # not sure, or wrong: lark reads it and reports any error (position, what was expected, and
+        # the first problem in reading order) exactly as it always has
+        return _parse_grammar(text)
+
+
+def _parse_grammar(text: str) -> A.CondNode | None:
+    """Parse with the grammar's LALR parser (lark) to a tree, then transform it to the AST."""
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:

@@ -92,41 +92,57 @@ class ScreenResultCache:
         return self._client if self._client is not None else get_redis()
 
     def get_or_compute(
-        self, level: str, canonical: str, compute: Callable[[], dict[str, Any]]
-    ) -> tuple[dict[str, Any], CacheStatus]:
-        """The cached result, or ``compute()`` stored for ``ttl_s``; BYPASS when Redis is down or the TTL is 0."""
+        self, level: str, canonical: str, compute: Callable[[], dict[str, Any]], version: str | None = None
+    ) -> tuple[str, CacheStatus]:
+        """The result as JSON text: the cached entry as stored (a hit is one GET, nothing re-encoded), or
+        ``compute()`` encoded and stored for ``ttl_s``; BYPASS when Redis is down or the TTL is 0.
+
+        ``version``: the current snapshot version when the caller has already read it (this request,
+        along with its rate-limit check); otherwise it is read here."""
         ttl = self.ttl_s
         if ttl <= 0:
-            return compute(), "BYPASS"
+            return _encode(compute()), "BYPASS"
         try:
-            version = self.client.get(SNAPSHOT_VERSION_KEY) or "0"
-            key = screen_key(str(version), level, canonical)
+            if version is None:
+                version = _text(self.client.get(SNAPSHOT_VERSION_KEY)) or "0"
+            key = screen_key(version, level, canonical)
             raw = self.client.get(key)
         except redis.RedisError as exc:
             logger.warning("screen result cache unavailable", extra={"error": type(exc).__name__})
-            return compute(), "BYPASS"
+            return _encode(compute()), "BYPASS"
         if raw is not None:
-            data: dict[str, Any] = json.loads(raw)
-            return data, "HIT"
-        result = compute()
+            return _text(raw), "HIT"
+        text = _encode(compute())
         try:
-            self.client.set(key, json.dumps(result, separators=(",", ":"), default=str), ex=ttl)
+            self.client.set(key, text, ex=ttl)
         except redis.RedisError as exc:
             logger.warning("screen result cache unavailable", extra={"error": type(exc).__name__})
-            return result, "BYPASS"
-        return result, "MISS"
+            return text, "BYPASS"
+        return text, "MISS"
+
+
+def _text(value: Any) -> str:
+    """A Redis reply as text (the shared client decodes replies; another client may not)."""
+    return value.decode() if isinstance(value, bytes) else "" if value is None else str(value)
+
+
+def _encode(result: dict[str, Any]) -> str:
+    """The response body (compact, as Chalice encodes a dict body)."""
+    return json.dumps(result, separators=(",", ":"), default=str)
 
 
 _CACHE = ScreenResultCache()
 
 
 def run_cached(
-    engine: Any, req: Any, role: str, cache: ScreenResultCache | None = None
-) -> tuple[dict[str, Any], CacheStatus]:
-    """Validate ``req`` (a ScreenRequest) for ``role`` and run it through the result cache.
+    engine: Any, req: Any, role: str, cache: ScreenResultCache | None = None, version: str | None = None
+) -> tuple[str, CacheStatus]:
+    """Validate ``req`` (a ScreenRequest) for ``role`` and run it through the result cache: the
+    ScreenResult as JSON text (the response body).
 
     Bad queries raise Invalid (400 with the position) and premium fields for a free caller raise
-    Forbidden (403) before the cache is consulted, so an error is never cached.
+    Forbidden (403) before the cache is consulted, so an error is never cached. ``version``: the
+    snapshot version if the caller has read it already.
     """
     from stockscreen.screening.access import fields_in, require_fields
     from stockscreen.screening.engine import run_screen
@@ -144,5 +160,5 @@ def run_cached(
         explain=req.explain,
     )
     return (cache or _CACHE).get_or_compute(
-        access_level(role), canonical, lambda: run_screen(engine, req).model_dump(mode="json")
+        access_level(role), canonical, lambda: run_screen(engine, req).model_dump(mode="json"), version
     )

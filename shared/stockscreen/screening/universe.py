@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
-from stockscreen.db.engine import psycopg_connection
+from stockscreen.db.engine import psycopg_connection, reader_for
 from stockscreen.errors import Invalid, Unavailable
 from stockscreen.screening.fields import BY_ID, FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
@@ -39,6 +39,7 @@ class Categorical:
 
     codes: NDArray[np.int32]
     categories: list[str]
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, values: list[str | None]) -> Categorical:
@@ -48,8 +49,10 @@ class Categorical:
         return cls(codes, cats)
 
     def code(self, value: str) -> int:
-        i = int(np.searchsorted(self.categories, value))
-        return i if i < len(self.categories) and self.categories[i] == value else -2
+        """The code of ``value``; -2 when no security has it."""
+        if not self._index and self.categories:
+            self._index = {c: i for i, c in enumerate(self.categories)}
+        return self._index.get(value, -2)
 
     def values(self, rows: NDArray[np.intp]) -> list[str | None]:
         return [self.categories[k] if k >= 0 else None for k in self.codes[rows].tolist()]
@@ -214,8 +217,8 @@ def from_arrays(
 
 
 def _current(engine: Engine) -> tuple[int, dt.date, str]:
-    with engine.connect() as conn:
-        row = conn.execute(text("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current")).first()
+    # read before every screen run (a new snapshot replaces the universe): one round trip
+    row = reader_for(engine).one("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current", ())
     if row is None:
         raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
     return int(row[0]), row[1], str(row[2])

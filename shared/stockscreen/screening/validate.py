@@ -6,10 +6,8 @@ import datetime as dt
 import math
 from typing import Literal
 
-from pydantic import BaseModel
-
 from stockscreen.screening import ast as A
-from stockscreen.screening.fields import BY_ID
+from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.language import QueryError, expr_text, to_text, unknown_field
 
 MAX_DEPTH = 12
@@ -37,6 +35,10 @@ def field_kind(field_type: str) -> Kind:
     return "number"
 
 
+#: every catalogue field's kind
+KINDS: dict[str, Kind] = {f.id: field_kind(f.type) for f in FIELDS}
+
+
 def _is_date(s: str) -> bool:
     try:
         dt.date.fromisoformat(s)
@@ -46,187 +48,193 @@ def _is_date(s: str) -> bool:
 
 
 class _Checker:
+    """One walk over the screen: kinds and limits (raised as found), and the span each field is read over
+    (``spans``: a field needed on too many past sessions is reported after the walk, as the first such)."""
+
     def __init__(self) -> None:
         self.clauses = 0
+        self.spans: list[tuple[str, int]] = []
+        self.fields: set[str] = set()
 
-    def kind(self, e: A.ExprNode, depth: int = 0) -> Kind:
+    def kind(self, e: A.ExprNode, depth: int = 0, span: int = 1) -> Kind:
         if depth > MAX_EXPR_DEPTH:
             raise QueryError(f"expression is nested more than {MAX_EXPR_DEPTH} levels deep")
-        if isinstance(e, A.Num):
-            if not math.isfinite(e.value) or abs(e.value) > MAX_ABS_NUMBER:
-                raise QueryError(f"number {e.value!r} is out of range (at most {MAX_ABS_NUMBER:g} in magnitude)")
-            return "number"
-        if isinstance(e, A.Str):
-            if len(e.value) > MAX_STRING:
-                raise QueryError(f"text value is {len(e.value)} characters; the limit is {MAX_STRING}")
-            return "string"
-        if isinstance(e, A.FieldRef):
-            f = BY_ID.get(e.name)
-            if f is None:
+        t = type(e)
+        if t is A.FieldRef:
+            assert isinstance(e, A.FieldRef)
+            k = KINDS.get(e.name)
+            if k is None:
                 raise unknown_field(e.name)
-            k = field_kind(f.type)
             if k != "number" and (e.offset or e.timeframe != "daily"):
                 raise QueryError(f"{e.name} is {k}; it has no history, so offsets and timeframes do not apply")
             if not -MAX_OFFSET <= e.offset <= 0:
                 raise QueryError(f"offset [{e.offset}] on {e.name} must be between -{MAX_OFFSET} and 0")
+            self.spans.append((e.name if e.timeframe == "daily" else f"{e.timeframe}.{e.name}", span))
+            self.fields.add(e.name)
             return k
-        if isinstance(e, A.Func):
+        if t is A.Num:
+            assert isinstance(e, A.Num)
+            if not math.isfinite(e.value) or abs(e.value) > MAX_ABS_NUMBER:
+                raise QueryError(f"number {e.value!r} is out of range (at most {MAX_ABS_NUMBER:g} in magnitude)")
+            return "number"
+        if t is A.Str:
+            assert isinstance(e, A.Str)
+            if len(e.value) > MAX_STRING:
+                raise QueryError(f"text value is {len(e.value)} characters; the limit is {MAX_STRING}")
+            return "string"
+        if t is A.Func:
+            assert isinstance(e, A.Func)
             if not 1 <= e.window <= MAX_WINDOW:
                 raise QueryError(f"{e.name}(..., {e.window}): the window must be between 1 and {MAX_WINDOW} sessions")
             if e.name == "std" and e.window < 2:
                 raise QueryError("std(..., n) needs a window of at least 2 sessions")
             if not -MAX_OFFSET <= e.offset <= 0:
                 raise QueryError(f"offset [{e.offset}] on {e.name}() must be between -{MAX_OFFSET} and 0")
-            if self.kind(e.arg, depth + 1) != "number":
+            if self.kind(e.arg, depth + 1, span + e.window - 1) != "number":
                 raise QueryError(f"{e.name}() needs a numeric argument, not {expr_text(e.arg)}")
             return "number"
-        lk, rk = self.kind(e.left, depth + 1), self.kind(e.right, depth + 1)
+        assert isinstance(e, A.Arith)
+        lk, rk = self.kind(e.left, depth + 1, span), self.kind(e.right, depth + 1, span)
         if lk != "number" or rk != "number":
             raise QueryError(f"arithmetic needs numbers: {expr_text(e)}")
         return "number"
 
-    def _percent(self, a: A.ExprNode, b: A.ExprNode, clause: str) -> None:
+    def _percent(self, a: A.ExprNode, b: A.ExprNode, c: A.CondNode) -> None:
+        if not (type(a) is A.Num and a.percent) and not (type(b) is A.Num and b.percent):
+            return
         for x, y in ((a, b), (b, a)):
             if isinstance(x, A.Num) and x.percent and isinstance(y, A.FieldRef):
                 f = BY_ID[y.name]
                 if f.unit != "pct":
                     raise QueryError(
-                        f"{clause}: {y.name} is not a percentage field ({f.unit or 'no unit'}); drop the %"
+                        f"{to_text(c)}: {y.name} is not a percentage field ({f.unit or 'no unit'}); drop the %"
                     )
 
-    def _comparable(self, a: A.ExprNode, b: A.ExprNode, clause: str, ordered: bool) -> None:
-        ka, kb = self.kind(a), self.kind(b)
-        self._percent(a, b, clause)
-        kinds = {ka, kb}
-        if kinds == {"number"}:
+    def _comparable(self, a: A.ExprNode, b: A.ExprNode, c: A.CondNode, ordered: bool, span: int) -> None:
+        ka, kb = self.kind(a, 0, span), self.kind(b, 0, span)
+        self._percent(a, b, c)
+        if ka == kb == "number":
             return
+        kinds = {ka, kb}
         if kinds == {"string"}:
             if ordered:
-                raise QueryError(f"{clause}: text can only be compared with =, != or in")
+                raise QueryError(f"{to_text(c)}: text can only be compared with =, != or in")
             return
         if kinds <= {"date", "string"} and "date" in kinds:
             for x in (a, b):
                 if isinstance(x, A.Str) and not _is_date(x.value):
-                    raise QueryError(f'{clause}: dates are written as "YYYY-MM-DD", not {x.value!r}')
+                    raise QueryError(f'{to_text(c)}: dates are written as "YYYY-MM-DD", not {x.value!r}')
             return
         names = {
             "number": "a number",
             "string": "text",
             "date": "a date",
         }
+        clause = to_text(c)
         raise QueryError(
             f"{clause}: cannot compare {names[ka]} with {names[kb]}"
             + ("; quote text values and use =, != or in" if "string" in kinds else ""),
             {"clause": clause, "left": ka, "right": kb},
         )
 
-    def cond(self, c: A.CondNode, depth: int = 1) -> None:
+    def cond(self, c: A.CondNode, depth: int = 1, span: int = 1) -> None:
         if depth > MAX_DEPTH:
             raise QueryError(f"the screen is nested more than {MAX_DEPTH} levels deep")
         if isinstance(c, A.And | A.Or):
             if not c.items:
                 raise QueryError(f"an empty '{c.kind}' group")
             for i in c.items:
-                self.cond(i, depth + 1)
+                self.cond(i, depth + 1, span)
             return
         if isinstance(c, A.Not):
-            self.cond(c.item, depth + 1)
+            self.cond(c.item, depth + 1, span)
             return
         if isinstance(c, A.Window):
             if not 1 <= c.days <= MAX_WINDOW:
                 raise QueryError(f"'{c.mode} {c.days} days': the window must be between 1 and {MAX_WINDOW} sessions")
-            self.cond(c.cond, depth + 1)
+            self.cond(c.cond, depth + 1, span + c.days - 1)
             return
         self.clauses += 1
         if self.clauses > MAX_CLAUSES:
             raise QueryError(f"the screen has more than {MAX_CLAUSES} conditions")
-        clause = to_text(c)
         if isinstance(c, A.Compare):
-            self._comparable(c.left, c.right, clause, ordered=c.op not in ("=", "!="))
+            self._comparable(c.left, c.right, c, c.op not in ("=", "!="), span)
         elif isinstance(c, A.Between):
-            self._comparable(c.expr, c.low, clause, ordered=True)
-            self._comparable(c.expr, c.high, clause, ordered=True)
+            self._comparable(c.expr, c.low, c, True, span)
+            self._comparable(c.expr, c.high, c, True, span)
         elif isinstance(c, A.In):
             if not 1 <= len(c.values) <= MAX_IN:
-                raise QueryError(f"{clause[:60]}...: 'in' takes 1 to {MAX_IN} values, not {len(c.values)}")
-            k = self.kind(c.expr)
+                raise QueryError(f"{to_text(c)[:60]}...: 'in' takes 1 to {MAX_IN} values, not {len(c.values)}")
+            k = self.kind(c.expr, 0, span)
             for v in c.values:
-                vk = self.kind(v)
+                vk = self.kind(v, 0, span)
                 if k == "date" and vk == "string" and isinstance(v, A.Str) and _is_date(v.value):
                     continue
                 if vk != k:
-                    raise QueryError(f"{clause[:80]}: {expr_text(c.expr)} is {k}; {expr_text(v)} is {vk}")
+                    raise QueryError(f"{to_text(c)[:80]}: {expr_text(c.expr)} is {k}; {expr_text(v)} is {vk}")
         elif isinstance(c, A.Cross):
-            if self.kind(c.left) != "number" or self.kind(c.right) != "number":
-                raise QueryError(f"{clause}: crosses compare two numeric series")
+            if self.kind(c.left, 0, span + 1) != "number" or self.kind(c.right, 0, span + 1) != "number":
+                raise QueryError(f"{to_text(c)}: crosses compare two numeric series")
         elif isinstance(c, A.Flag):
-            k = self.kind(c.expr)
+            k = self.kind(c.expr, 0, span)
             if k != "number":
                 raise QueryError(
-                    f'{clause}: {k} is not a condition; compare it, e.g. {expr_text(c.expr)} = "..."',
+                    f'{to_text(c)}: {k} is not a condition; compare it, e.g. {expr_text(c.expr)} = "..."',
                 )
 
 
-def _spans(n: object, span: int, out: list[tuple[str, int]]) -> None:
-    """(timeframe field, number of daily columns it is evaluated over) for every weekly/monthly reference."""
-    if isinstance(n, A.FieldRef):
-        out.append((n.name if n.timeframe == "daily" else f"{n.timeframe}.{n.name}", span))
-        return
-    if isinstance(n, list):
-        for i in n:
-            _spans(i, span, out)
-        return
-    if isinstance(n, A.Window):
-        _spans(n.cond, span + n.days - 1, out)
-    elif isinstance(n, A.Func):
-        _spans(n.arg, span + n.window - 1, out)
-    elif isinstance(n, A.Cross):
-        _spans(n.left, span + 1, out)
-        _spans(n.right, span + 1, out)
-    elif isinstance(n, A.Num | A.Str) or n is None:
-        return
-    elif isinstance(n, BaseModel):
-        for name in type(n).model_fields:
-            _spans(getattr(n, name), span, out)
-
-
-def check(c: A.CondNode | None) -> None:
-    """Raise ``QueryError`` with a precise message when the screen is ill-typed or too large."""
-    if c is not None:
-        _Checker().cond(c)
-        spans: list[tuple[str, int]] = []
-        _spans(c, 1, spans)
-        for name, span in spans:
-            if span > MAX_SPAN:
-                raise QueryError(
-                    f"{name} is needed on {span} past sessions by the windows and functions around it; "
-                    f"the limit is {MAX_SPAN}"
-                )
-            if "." in name and span > MAX_TIMEFRAME_SPAN:
-                raise QueryError(
-                    f"{name} is needed on {span} past sessions by the windows around it; weekly/monthly fields "
-                    f"can look back at most {MAX_TIMEFRAME_SPAN} sessions this way (use an offset such as "
-                    f"{name}[-4] instead)"
-                )
+def check(c: A.CondNode | None) -> frozenset[str]:
+    """Raise ``QueryError`` with a precise message when the screen is ill-typed or too large; else
+    the fields it reads (``fields_of``, found on the way)."""
+    if c is None:
+        return frozenset()
+    checker = _Checker()
+    checker.cond(c)
+    for name, span in checker.spans:
+        if span > MAX_SPAN:
+            raise QueryError(
+                f"{name} is needed on {span} past sessions by the windows and functions around it; "
+                f"the limit is {MAX_SPAN}"
+            )
+        if "." in name and span > MAX_TIMEFRAME_SPAN:
+            raise QueryError(
+                f"{name} is needed on {span} past sessions by the windows around it; weekly/monthly fields "
+                f"can look back at most {MAX_TIMEFRAME_SPAN} sessions this way (use an offset such as "
+                f"{name}[-4] instead)"
+            )
+    return frozenset(checker.fields)
 
 
 def fields_of(c: A.CondNode | A.ExprNode | None) -> set[str]:
+    """The catalogue fields a condition or expression reads."""
     out: set[str] = set()
-
-    def walk(n: object) -> None:
-        if isinstance(n, A.FieldRef):
-            out.add(n.name)
-        elif isinstance(n, list):
-            for i in n:
-                walk(i)
-        elif isinstance(n, A.Num | A.Str) or n is None:
-            return
-        elif isinstance(n, BaseModel):
-            for name in type(n).model_fields:
-                walk(getattr(n, name))
-
-    walk(c)
+    stack: list[A.CondNode | A.ExprNode | None] = [c]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is A.FieldRef:
+            out.add(n.name)  # type: ignore[union-attr]
+        elif t is A.And or t is A.Or:
+            stack += n.items  # type: ignore[union-attr]
+        elif n is not None:
+            stack += [getattr(n, k) for k in _CHILDREN[t]]
     return out
+
+
+#: the nodes under each kind of node (``And``/``Or`` hold a list)
+_CHILDREN: dict[type, tuple[str, ...]] = {
+    A.Num: (),
+    A.Str: (),
+    A.Func: ("arg",),
+    A.Arith: ("left", "right"),
+    A.Compare: ("left", "right"),
+    A.Between: ("expr", "low", "high"),
+    A.In: ("expr",),
+    A.Cross: ("left", "right"),
+    A.Flag: ("expr",),
+    A.Window: ("cond",),
+    A.Not: ("item",),
+}
 
 
 def leaves(c: A.CondNode | None) -> list[A.CondNode]:
