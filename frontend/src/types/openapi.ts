@@ -1191,6 +1191,37 @@ export interface components {
             /** Request Id */
             request_id: string;
         };
+        /**
+         * ExplainClause
+         * @description One clause of the screen, for one symbol: its value, the threshold and whether it passed.
+         */
+        ExplainClause: {
+            /** Clause */
+            clause: string;
+            /** Value */
+            value: number | string | null;
+            /** Threshold */
+            threshold: string | (string | number)[] | null;
+            /** Threshold Value */
+            threshold_value: number | string | null;
+            /** Pass */
+            pass: boolean;
+        };
+        /** ExplainResult */
+        ExplainResult: {
+            /** Symbol */
+            symbol: string;
+            /** Query */
+            query: string;
+            /** As Of */
+            as_of: string;
+            /** Snapshot Version */
+            snapshot_version: number;
+            /** Pass */
+            pass: boolean;
+            /** Clauses */
+            clauses: components["schemas"]["ExplainClause"][];
+        };
         /** FieldRef */
         FieldRef: {
             /**
@@ -5548,7 +5579,11 @@ export interface operations {
     };
     explain_route: {
         parameters: {
-            query?: never;
+            query: {
+                symbol: string;
+                query: string;
+                as_of?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5561,7 +5596,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ExplainResult"];
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */

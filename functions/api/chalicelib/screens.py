@@ -78,7 +78,14 @@ def run() -> Any:
     return json_text(text)
 
 
-@route(bp, "/screens/explain", methods=["GET"], feature="screens.run")
+@route(
+    bp,
+    "/screens/explain",
+    methods=["GET"],
+    feature="screens.run",
+    params=lambda: schema.explain_query(),
+    response=lambda: schema.ExplainResult,
+)
 def explain_route() -> dict[str, Any]:
     from stockscreen.db.engine import get_engine
     from stockscreen.screening.access import fields_in, require_fields

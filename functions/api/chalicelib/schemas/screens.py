@@ -18,3 +18,30 @@ class ParseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: Annotated[str | None, Field(max_length=4000)] = None
     ast: A.Cond | None = None
+
+
+class ExplainClause(BaseModel):
+    """One clause of the screen, for one symbol: its value, the threshold and whether it passed."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    clause: str
+    value: float | str | None
+    threshold: str | list[str | float] | None
+    threshold_value: float | str | None
+    passed: bool = Field(alias="pass")
+
+
+class ExplainResult(BaseModel):
+    symbol: str
+    query: str
+    as_of: str
+    snapshot_version: int
+    passed: bool = Field(alias="pass")
+    clauses: list[ExplainClause]
+
+
+def explain_query() -> type[BaseModel]:
+    """The explain route's query parameters (the screening engine's own model)."""
+    from stockscreen.screening.engine import ExplainQuery
+
+    return ExplainQuery
