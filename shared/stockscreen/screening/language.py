@@ -558,17 +558,17 @@ class _Fast:
         raise _Decline
 
     def sum_(self) -> Any:
-        x = self.product()
-        while (op := self.kinds[self.i]) == "+" or op == "-":
-            self.i += 1
-            x = _arith(x, op, self.product())
-        return x
+        return self.arith(("+", "-"), self.product)
 
     def product(self) -> Any:
-        x = self.unary()
-        while (op := self.kinds[self.i]) == "*" or op == "/":
+        return self.arith(("*", "/"), self.unary)
+
+    def arith(self, ops: tuple[str, str], item: Callable[[], Any]) -> Any:
+        """``item (op item)*``, left-associative."""
+        x = item()
+        while (op := self.kinds[self.i]) in ops:
             self.i += 1
-            x = _arith(x, op, self.unary())
+            x = _arith(x, op, item())
         return x
 
     def unary(self) -> Any:
