@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,6 +91,28 @@ def test_health_degrades_when_redis_is_down(client: Client, monkeypatch: pytest.
     finally:
         monkeypatch.undo()
         clients.reset_clients()
+
+
+def test_request_log_carries_only_this_functions_keys(client: Client) -> None:
+    """One process hosts every function in ``make dev``: keys another handler appended to the shared
+    Powertools logger (an ingest task's run id and function name) must not reach the API's log lines."""
+    from stockscreen.observability import logger
+
+    logger.append_keys(function_name="stockscreen-ingest-report", run_id="run-123")
+    out = io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.setStream(out)
+    try:
+        assert client.http.get("/health").status_code == 200
+    finally:
+        handler.setStream(previous)
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    request = [x for x in lines if x.get("message") == "request"]
+    assert request and request[-1]["path"] == "/health"
+    assert "run_id" not in request[-1]
+    assert request[-1].get("function_name") != "stockscreen-ingest-report"
+    assert request[-1]["request_id"]
 
 
 def test_search_by_symbol_and_name_prefix(client: Client) -> None:

@@ -467,7 +467,16 @@ def install(app: Chalice) -> None:
     def _middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
         started = time.perf_counter()
         logger = _logger()
-        logger.append_keys(request_id=request_id(event), user_id=None)
+        # A warm container keeps the logger: start each request from this function's own keys (in
+        # ``make dev`` one process hosts every function, and the others' keys must not leak in).
+        logger.clear_state()
+        context = event.lambda_context
+        logger.append_keys(
+            request_id=request_id(event),
+            user_id=None,
+            function_name=getattr(context, "function_name", None),
+            function_request_id=getattr(context, "aws_request_id", None),
+        )
         try:
             response = _preflight(event) or get_response(event)
         except Exception:
