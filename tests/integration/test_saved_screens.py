@@ -91,6 +91,9 @@ def test_free_quota_is_three_and_duplicate_counts(client: Client, stack_env: dic
     ids = [body(_save(client, u.auth, name=f"s{i}"))["id"] for i in range(3)]
     err = assert_error(_save(client, u.auth, name="fourth"), 403, "forbidden")
     assert "saved_screens" in err["message"] + str(err["details"])
+    # the list tells how much of the plan's quota is used, before any refusal
+    listed = body(client.http.get("/screens/saved", headers=u.auth))
+    assert (listed["count"], listed["limit"]) == (3, 3)
     assert_error(post(client, f"/screens/saved/{ids[0]}/duplicate", {}, u.auth), 403)
     assert send(client, "DELETE", f"/screens/saved/{ids[1]}", None, u.auth).status_code == 204
     copy = post(client, f"/screens/saved/{ids[0]}/duplicate", {}, u.auth)
@@ -100,6 +103,8 @@ def test_free_quota_is_three_and_duplicate_counts(client: Client, stack_env: dic
     p = make_user(client, stack_env["DATABASE_URL"], "premium")
     for i in range(5):
         assert _save(client, p.auth, name=f"p{i}").status_code == 201
+    listed = body(client.http.get("/screens/saved?limit=2", headers=p.auth))
+    assert (len(listed["data"]), listed["count"], listed["limit"]) == (2, 5, 100)
 
 
 def test_another_users_screen_is_404_everywhere(client: Client, stack_env: dict[str, str]) -> None:

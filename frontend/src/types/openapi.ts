@@ -615,7 +615,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's saved screens, oldest first. */
+        /** The caller's saved screens, oldest first, with the plan's saved-screen quota. */
         get: operations["list_saved"];
         put?: never;
         /** Save a screen (validated; counts against the plan's saved-screen quota). */
@@ -1787,8 +1787,16 @@ export interface components {
         SavedScreensPublic: {
             /** Data */
             data: components["schemas"]["SavedScreenPublic"][];
-            /** Count */
+            /**
+             * Count
+             * @description how many screens the caller has saved (all pages)
+             */
             count: number;
+            /**
+             * Limit
+             * @description how many the caller's plan allows (the saved-screen quota)
+             */
+            limit: number;
         };
         /** ScreenEnter */
         ScreenEnter: {

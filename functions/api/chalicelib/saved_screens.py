@@ -71,10 +71,13 @@ _JSON = ["application/json"]
     feature="screens.save",
 )
 def list_saved() -> dict[str, Any]:
-    """The caller's saved screens, oldest first."""
+    """The caller's saved screens, oldest first, with the plan's saved-screen quota."""
+    from stockscreen import policy
+
     q = query(bp.current_request, schema.Page)
-    data, total = saved().list_mine(principal().user_id, q.request())
-    return {"data": data, "count": total}
+    p = principal()
+    data, total = saved().list_mine(p.user_id, q.request())
+    return {"data": data, "count": total, "limit": policy.quota(p.role).saved_screens}
 
 
 @route(

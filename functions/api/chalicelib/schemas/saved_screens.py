@@ -49,7 +49,8 @@ class SavedScreenPublic(SharedScreenPublic):
 
 class SavedScreensPublic(ApiModel):
     data: list[SavedScreenPublic]
-    count: int
+    count: int = Field(description="how many screens the caller has saved (all pages)")
+    limit: int = Field(description="how many the caller's plan allows (the saved-screen quota)")
 
 
 class ScreenRunPublic(ApiModel):

@@ -54,7 +54,7 @@ function fakeApi({ screens = [] as SavedScreen[], limit = 3 } = {}) {
     sent.push({ method, url, body, auth: ((init?.headers ?? {}) as Record<string, string>).Authorization ?? null });
     if (url.startsWith('/api/screener/fields')) return jsonResponse(fieldsFixture);
     if (url.startsWith('/api/screens/run')) return jsonResponse({ ...screenFixture, query: 'market_cap > 10000000000' });
-    if (url === '/api/screens/saved?limit=100' && method === 'GET') return jsonResponse({ data: state.screens, count: state.screens.length });
+    if (url === '/api/screens/saved?limit=100' && method === 'GET') return jsonResponse({ data: state.screens, count: state.screens.length, limit });
     if (url === '/api/screens/saved' && method === 'POST') {
       if (state.screens.length >= limit) return quota();
       const created = saved(state.nextId++, { ...(body as Partial<SavedScreen>), query: 'market_cap > 10000000000' });
@@ -131,7 +131,7 @@ describe('saved screens', () => {
     expect(opens.map((b) => b.getAttribute('aria-label'))).toEqual(['Open “Large caps”', 'Open “Cheap”']);
     expect(opens[0]).toHaveAccessibleDescription('market_cap > 10000000000');
     expect(opens[1]).toHaveAccessibleDescription('pe < 10 (shared by link)');
-    expect(p.getByTestId('saved-count')).toHaveTextContent('2');
+    expect(p.getByTestId('saved-count')).toHaveTextContent('2 of 3');
     expect(api.sent.find((s) => s.url.startsWith('/api/screens/saved'))?.auth).toBe('Bearer access-1');
   });
 
@@ -158,7 +158,7 @@ describe('saved screens', () => {
     ]);
     const item = await p.findByRole('button', { name: 'Open “Big companies”' });
     expect(item).toHaveAttribute('aria-current', 'true');
-    expect(p.getByTestId('saved-count')).toHaveTextContent('1');
+    expect(p.getByTestId('saved-count')).toHaveTextContent('1 of 3');
     expect(p.getByTestId('save-screen')).toHaveFocus(); // focus back where the dialog was opened
   });
 
@@ -168,6 +168,9 @@ describe('saved screens', () => {
     renderWithProviders(<ScreenerRoute />);
     const p = await panel();
     await p.findAllByTestId('saved-screen');
+    // the list carries the plan's quota: the note shows before any refusal
+    expect(p.getByTestId('saved-count')).toHaveTextContent('3 of 3');
+    expect(p.getByTestId('quota-note')).toHaveTextContent('You have used all 3 saved screens of the free plan.');
     await userEvent.click(p.getByTestId('save-screen'));
     const dialog = await screen.findByRole('dialog', { name: 'Save screen' });
     await userEvent.type(within(dialog).getByLabelText('Name'), 'One too many');

@@ -121,6 +121,7 @@ export function SavedScreensPanel({
   className?: string;
 }) {
   const status = useSession((s) => s.status);
+  const role = useSession((s) => s.user?.role);
   const list = useSavedScreens();
   const create = useCreateSavedScreen();
   const update = useUpdateSavedScreen();
@@ -136,6 +137,9 @@ export function SavedScreensPanel({
 
   const screens = list.data?.data ?? [];
   const count = list.data?.count ?? screens.length;
+  // the plan's quota comes with the list; a refusal (a plan changed meanwhile) is newer
+  const limit = quota?.limit ?? list.data?.limit;
+  const planName = quota?.role ?? role ?? 'current';
   const byId = (id: string) => screens.find((s) => s.id === id) ?? null;
   const target = dialog && dialog.kind !== 'save' ? byId(dialog.id) : null;
 
@@ -209,7 +213,7 @@ export function SavedScreensPanel({
         </h2>
         {list.data && (
           <span className="tabular rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300" data-testid="saved-count">
-            {quota ? `${count} of ${quota.limit}` : count}
+            {limit !== undefined ? `${count} of ${limit}` : count}
             <span className="sr-only"> saved</span>
           </span>
         )}
@@ -228,9 +232,9 @@ export function SavedScreensPanel({
       </div>
 
       <div className="flex flex-col gap-2 p-2">
-        {quota && count >= quota.limit && (
+        {limit !== undefined && count >= limit && (
           <p className="px-1 text-xs text-amber-300" data-testid="quota-note">
-            You have used all {quota.limit} saved screens of the {quota.role ?? 'current'} plan. Delete one to save another.
+            You have used all {limit} saved screens of the {planName} plan. Delete one to save another.
           </p>
         )}
         {duplicate.isError && <ErrorAlert title={errorTitle(duplicate.error, 'The screen could not be duplicated')} error={duplicate.error} />}
