@@ -9,6 +9,13 @@ interface Pending {
   error: unknown;
 }
 
+/** The three mutations of a named collection, as the dialogs use them (TanStack Query's results fit). */
+export interface CollectionMutations {
+  create: Pending & { mutate: (name: string, opts: { onSuccess: (created: { id: string }) => void }) => void };
+  rename: Pending & { mutate: (v: { id: string; name: string }, opts: { onSuccess: () => void }) => void };
+  remove: Pending & { mutate: (id: string, opts: { onSuccess: () => void }) => void };
+}
+
 /** Which of a named collection's dialogs is open; opening one clears the mutations' last errors. */
 export function useCollectionDialog(...mutations: { reset: () => void }[]) {
   const [dialog, setDialog] = useState<CollectionDialog>(null);
@@ -46,9 +53,9 @@ export function CollectionDialogs({
   onClose: () => void;
   selected: { id: string; name: string } | undefined;
   deleteDescription: string;
-  create: Pending & { mutate: (name: string, opts: { onSuccess: (created: { id: string }) => void }) => void };
-  rename: Pending & { mutate: (v: { id: string; name: string }, opts: { onSuccess: () => void }) => void };
-  remove: Pending & { mutate: (id: string, opts: { onSuccess: () => void }) => void };
+  create: CollectionMutations['create'];
+  rename: CollectionMutations['rename'];
+  remove: CollectionMutations['remove'];
   onCreated: (id: string) => void;
 }) {
   const onOpenChange = (open: boolean) => {

@@ -1,7 +1,8 @@
-import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { SymbolCombobox } from '@/components/symbol-combobox';
 import { DialogClose, Modal } from '@/components/ui/dialog';
 import { ErrorAlert } from '@/components/ui/error-alert';
+import { SelectField } from '@/components/ui/select-field';
 import { Spinner } from '@/components/ui/spinner';
 import { TextField } from '@/components/ui/text-field';
 import type { ApiError } from '@/lib/api-client';
@@ -26,33 +27,6 @@ export interface AlertValues {
 function fieldOf(error: ApiError): string | undefined {
   const d = error.details as { symbol?: unknown } | null | undefined;
   return d && typeof d === 'object' && 'symbol' in d ? 'symbol' : undefined;
-}
-
-function SelectField({ label, value, onChange, children, error, name }: { label: string; value: string; onChange: (v: string) => void; children: ReactNode; error?: string; name: string }) {
-  const id = useId();
-  return (
-    <div className="flex flex-col gap-1">
-      <label htmlFor={id} className="text-xs font-medium text-slate-300">
-        {label}
-      </label>
-      <select
-        id={id}
-        name={name}
-        className="select h-9"
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
-      >
-        {children}
-      </select>
-      {error && (
-        <p id={`${id}-error`} className="text-xs text-rose-300">
-          {error}
-        </p>
-      )}
-    </div>
-  );
 }
 
 /** Create or edit an alert: the rule's own fields for its type, the API's refusals on them. */
@@ -118,7 +92,7 @@ export function AlertDialog({
             </p>
           )
         ) : null}
-        <SelectField label="Condition" name="type" value={draft.type} onChange={(v) => changeType(v as AlertType)}>
+        <SelectField label="Condition" name="type" value={draft.type} onChange={(e) => changeType(e.target.value as AlertType)}>
           {ALERT_TYPES.map((t) => (
             <option key={t} value={t}>
               {RULE_TYPES[t].label}
@@ -142,7 +116,7 @@ export function AlertDialog({
           (screens.length === 0 ? (
             <p className="text-amber-300">Save a screen on the screener first: this alert watches one of your saved screens.</p>
           ) : (
-            <SelectField label="Saved screen" name="screen_id" value={draft.screen_id} onChange={set('screen_id')} error={fieldError('screen_id')}>
+            <SelectField label="Saved screen" name="screen_id" value={draft.screen_id} onChange={(e) => set('screen_id')(e.target.value)} error={fieldError('screen_id')}>
               {!draft.screen_id && <option value="">Choose a screen…</option>}
               {screens.map((s) => (
                 <option key={s.id} value={s.id}>
@@ -167,7 +141,7 @@ export function AlertDialog({
             />
           )}
           {uses('period') && (
-            <SelectField label="Moving average" name="period" value={draft.period} onChange={set('period')} error={fieldError('period')}>
+            <SelectField label="Moving average" name="period" value={draft.period} onChange={(e) => set('period')(e.target.value)} error={fieldError('period')}>
               {SMA_PERIODS.map((p) => (
                 <option key={p} value={String(p)}>
                   SMA {p}
@@ -198,7 +172,7 @@ export function AlertDialog({
             />
           )}
           {uses('direction') && info.directions && (
-            <SelectField label="Direction" name="direction" value={draft.direction} onChange={set('direction')} error={fieldError('direction')}>
+            <SelectField label="Direction" name="direction" value={draft.direction} onChange={(e) => set('direction')(e.target.value)} error={fieldError('direction')}>
               {info.directions.map((d) => (
                 <option key={d.value} value={d.value}>
                   {d.label}

@@ -1,7 +1,6 @@
 import { useState } from 'react';
-import { NavLink, useNavigate } from 'react-router-dom';
+import { CollectionLink, CollectionNav, CollectionPage } from '@/components/collection-page';
 import { ErrorAlert } from '@/components/ui/error-alert';
-import { CollectionDialogs, useCollectionDialog } from '@/components/ui/collection-dialogs';
 import { ConfirmDeleteDialog } from '@/components/ui/name-dialog';
 import { OffsetPager } from '@/components/ui/offset-pager';
 import { Spinner } from '@/components/ui/spinner';
@@ -9,7 +8,6 @@ import { toast } from '@/components/ui/toast-store';
 import { useLiveQuotes } from '@/features/live/use-live-quotes';
 import { cn } from '@/lib/cn';
 import { changeClass, formatPrice } from '@/lib/format';
-import { useSelectFirst } from '@/lib/use-select-first';
 import { useAddTransaction } from '../api/add-transaction';
 import { useCreatePortfolio } from '../api/create-portfolio';
 import { useDeletePortfolio } from '../api/delete-portfolio';
@@ -159,95 +157,42 @@ function PortfolioDetail({ portfolio, onRename, onDelete }: { portfolio: Portfol
 
 function PortfolioList({ portfolios, onCreate }: { portfolios: PortfolioSummary[]; onCreate: () => void }) {
   return (
-    <nav aria-labelledby="portfolios-heading" className="card flex flex-col lg:sticky lg:top-16 lg:self-start">
-      <div className="flex items-center gap-2 border-b border-slate-800 px-3 py-2">
-        <h2 id="portfolios-heading" className="text-sm font-semibold text-slate-100">
-          Portfolios
-        </h2>
-        <span className="tabular rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300">{portfolios.length}</span>
-        <button type="button" className="btn-primary ml-auto h-7 px-2.5 text-xs" onClick={onCreate} data-testid="new-portfolio">
-          New portfolio
-        </button>
-      </div>
+    <CollectionNav noun="portfolio" plural="portfolios" count={portfolios.length} onCreate={onCreate}>
       <ul className="flex flex-col gap-0.5 p-2">
         {portfolios.map((p) => (
           <li key={p.id}>
-            <NavLink
-              to={`/portfolios/${encodeURIComponent(p.id)}`}
-              className={({ isActive }) =>
-                cn('flex items-center gap-2 rounded px-2 py-1', isActive ? 'bg-sky-500/10 text-sky-200 ring-1 ring-sky-800' : 'text-slate-200 hover:bg-slate-800/60')
-              }
-            >
-              <span className="truncate font-medium">{p.name}</span>
-              <span className="tabular ml-auto text-xs text-slate-500">
-                {p.transaction_count}
-                <span className="sr-only"> transactions</span>
-              </span>
-            </NavLink>
+            <CollectionLink plural="portfolios" item={p} count={p.transaction_count} countLabel="transactions" />
           </li>
         ))}
       </ul>
-    </nav>
+    </CollectionNav>
   );
 }
 
 /** Portfolios: the list on the side; the selected one's totals, holdings, performance and transactions. */
 export function PortfoliosPage({ selectedId }: { selectedId?: string }) {
-  const navigate = useNavigate();
   const list = usePortfolios();
-  const portfolios = list.data?.data ?? [];
-  const selected = portfolios.find((p) => p.id === selectedId);
+  const selected = list.data?.data.find((p) => p.id === selectedId);
   const detail = usePortfolio(selected?.id);
   const create = useCreatePortfolio();
   const rename = useRenamePortfolio();
   const remove = useDeletePortfolio();
-  const dialogs = useCollectionDialog(create, rename, remove);
-
-  useSelectFirst(list.data?.data.map((p) => p.id), !list.isFetching, selectedId, '/portfolios');
-
-
-  if (list.isPending) {
-    return (
-      <p className="flex items-center justify-center gap-2 py-24 text-slate-400">
-        <Spinner /> Loading your portfolios…
-      </p>
-    );
-  }
-  if (list.isError) return <ErrorAlert title="Could not load your portfolios" error={list.error} onRetry={() => void list.refetch()} />;
-
   return (
-    <div className="grid gap-4 lg:grid-cols-[15rem_minmax(0,1fr)]">
-      <PortfolioList portfolios={portfolios} onCreate={() => dialogs.open('create')} />
-      {portfolios.length === 0 ? (
-        <section className="card flex flex-col items-center gap-3 px-6 py-16 text-center" data-testid="no-portfolios">
-          <h1 className="text-base font-semibold text-slate-100">No portfolios yet</h1>
-          <p className="max-w-sm text-slate-400">Record your buys, sells, dividends and splits to follow cost basis, P&amp;L and performance.</p>
-          <button type="button" className="btn-primary" onClick={() => dialogs.open('create')}>
-            Create a portfolio
-          </button>
-        </section>
-      ) : detail.isError ? (
-        <ErrorAlert title="Could not load this portfolio" error={detail.error} onRetry={() => void detail.refetch()} />
-      ) : detail.data ? (
-        <PortfolioDetail portfolio={detail.data} onRename={() => dialogs.open('rename')} onDelete={() => dialogs.open('delete')} />
-      ) : (
-        <p className="flex items-center justify-center gap-2 py-16 text-slate-400">
-          <Spinner /> Loading…
-        </p>
-      )}
-
-      <CollectionDialogs
-        noun="portfolio"
-        quota="portfolios"
-        dialog={dialogs.dialog}
-        onClose={dialogs.close}
-        selected={selected}
-        deleteDescription={`“${selected?.name ?? ''}” and its ${selected?.transaction_count ?? 0} transactions will be deleted. This cannot be undone.`}
-        create={create}
-        rename={rename}
-        remove={remove}
-        onCreated={(id) => navigate(`/portfolios/${encodeURIComponent(id)}`)}
-      />
-    </div>
+    <CollectionPage
+      noun="portfolio"
+      plural="portfolios"
+      list={list}
+      selectedId={selectedId}
+      detail={detail}
+      columns="lg:grid-cols-[15rem_minmax(0,1fr)]"
+      emptyText="Record your buys, sells, dividends and splits to follow cost basis, P&L and performance."
+      renderList={(portfolios, onCreate) => <PortfolioList portfolios={portfolios} onCreate={onCreate} />}
+      renderDetail={(portfolio, actions) => <PortfolioDetail portfolio={portfolio} {...actions} />}
+      countOf={(p) => p.transaction_count}
+      countLabel="transactions"
+      create={create}
+      rename={rename}
+      remove={remove}
+    />
   );
 }

@@ -1,6 +1,7 @@
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { SymbolCombobox } from '@/components/symbol-combobox';
 import { DialogClose, Modal } from '@/components/ui/dialog';
+import { SelectField } from '@/components/ui/select-field';
 import { Spinner } from '@/components/ui/spinner';
 import { TextField } from '@/components/ui/text-field';
 import type { ApiError } from '@/lib/api-client';
@@ -57,7 +58,6 @@ export function TransactionDialog({
   const [price, setPrice] = useState('');
   const [fees, setFees] = useState('');
   const [local, setLocal] = useState<Partial<Record<Field, string>>>({});
-  const kindId = useId();
 
   useEffect(() => {
     if (open) {
@@ -102,18 +102,13 @@ export function TransactionDialog({
             {Object.keys(view.fields).length > 0 && !view.fields.kind ? 'The transaction was not added: see below.' : view.message}
           </p>
         )}
-        <div className="flex flex-col gap-1">
-          <label htmlFor={kindId} className="text-xs font-medium text-slate-300">
-            Type
-          </label>
-          <select id={kindId} className="select h-9" value={kind} onChange={(e) => setKind(e.target.value as TransactionKind)} name="kind">
-            {(Object.keys(KIND_LABELS) as TransactionKind[]).map((k) => (
-              <option key={k} value={k}>
-                {KIND_LABELS[k]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField label="Type" name="kind" value={kind} onChange={(e) => setKind(e.target.value as TransactionKind)}>
+          {(Object.keys(KIND_LABELS) as TransactionKind[]).map((k) => (
+            <option key={k} value={k}>
+              {KIND_LABELS[k]}
+            </option>
+          ))}
+        </SelectField>
         <SymbolCombobox
           label="Symbol"
           showLabel

@@ -1,15 +1,12 @@
-import { useRef, useState } from 'react';
-import { NavLink, useNavigate } from 'react-router-dom';
+import { useState } from 'react';
+import { CollectionLink, CollectionNav, CollectionPage } from '@/components/collection-page';
 import { SymbolCombobox } from '@/components/symbol-combobox';
 import { ErrorAlert } from '@/components/ui/error-alert';
-import { CollectionDialogs, useCollectionDialog } from '@/components/ui/collection-dialogs';
 import { ReorderButtons, useMoveFocus, type MoveDirection } from '@/components/ui/reorder-buttons';
-import { Spinner } from '@/components/ui/spinner';
 import { MAX_SYMBOLS_PER_CONNECTION } from '@/features/live/live-socket';
 import { useLiveQuotes } from '@/features/live/use-live-quotes';
 import { cn } from '@/lib/cn';
 import { quotaTitle } from '@/lib/quota';
-import { useSelectFirst } from '@/lib/use-select-first';
 import { moved, type Watchlist, type WatchlistSummary } from '../api/keys';
 import { useAddWatchlistItem } from '../api/add-watchlist-item';
 import { useCreateWatchlist } from '../api/create-watchlist';
@@ -44,16 +41,7 @@ function WatchlistSidebar({ lists, selectedId, onCreate }: { lists: WatchlistSum
     reorder.mutate(next.map((w) => w.id));
   };
   return (
-    <nav aria-labelledby="watchlists-heading" className="card flex flex-col lg:sticky lg:top-16 lg:self-start" data-testid="watchlist-sidebar">
-      <div className="flex items-center gap-2 border-b border-slate-800 px-3 py-2">
-        <h2 id="watchlists-heading" className="text-sm font-semibold text-slate-100">
-          Watchlists
-        </h2>
-        <span className="tabular rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300">{lists.length}</span>
-        <button type="button" className="btn-primary ml-auto h-7 px-2.5 text-xs" onClick={onCreate} data-testid="new-watchlist">
-          New watchlist
-        </button>
-      </div>
+    <CollectionNav noun="watchlist" plural="watchlists" count={lists.length} onCreate={onCreate} testId="watchlist-sidebar">
       {reorder.isError && (
         <div className="p-2">
           <ErrorAlert title="The order could not be saved" error={reorder.error} />
@@ -62,21 +50,7 @@ function WatchlistSidebar({ lists, selectedId, onCreate }: { lists: WatchlistSum
       <ul className="flex flex-col gap-0.5 p-2">
         {lists.map((w, i) => (
           <li key={w.id} className="flex items-center gap-1" data-testid="watchlist-link">
-            <NavLink
-              to={`/watchlists/${encodeURIComponent(w.id)}`}
-              className={({ isActive }) =>
-                cn(
-                  'flex min-w-0 flex-1 items-center gap-2 rounded px-2 py-1',
-                  isActive || w.id === selectedId ? 'bg-sky-500/10 text-sky-200 ring-1 ring-sky-800' : 'text-slate-200 hover:bg-slate-800/60',
-                )
-              }
-            >
-              <span className="truncate font-medium">{w.name}</span>
-              <span className="tabular ml-auto text-xs text-slate-500">
-                {w.item_count}
-                <span className="sr-only"> symbols</span>
-              </span>
-            </NavLink>
+            <CollectionLink plural="watchlists" item={w} count={w.item_count} countLabel="symbols" current={w.id === selectedId} />
             <ReorderButtons
               name={w.name}
               index={i}
@@ -92,7 +66,7 @@ function WatchlistSidebar({ lists, selectedId, onCreate }: { lists: WatchlistSum
       <p className="sr-only" aria-live="polite">
         {focus.announcement}
       </p>
-    </nav>
+    </CollectionNav>
   );
 }
 
@@ -183,64 +157,28 @@ function WatchlistDetail({ watchlist, onRename, onDelete }: { watchlist: Watchli
 
 /** The watchlists page: the lists on the side, the selected one's symbols with live quotes. */
 export function WatchlistsPage({ selectedId }: { selectedId?: string }) {
-  const navigate = useNavigate();
   const list = useWatchlists();
-  const lists = list.data?.data ?? [];
-  const selected = lists.find((w) => w.id === selectedId);
+  const selected = list.data?.data.find((w) => w.id === selectedId);
   const detail = useWatchlist(selected?.id, { poll: (selected?.item_count ?? 0) > MAX_SYMBOLS_PER_CONNECTION ? 60_000 : undefined });
   const create = useCreateWatchlist();
   const rename = useRenameWatchlist();
   const remove = useDeleteWatchlist();
-  const dialogs = useCollectionDialog(create, rename, remove);
-  const headingRef = useRef<HTMLHeadingElement>(null);
-
-    useSelectFirst(list.data?.data.map((w) => w.id), !list.isFetching, selectedId, '/watchlists');
-
-
-  if (list.isPending) {
-    return (
-      <p className="flex items-center justify-center gap-2 py-24 text-slate-400">
-        <Spinner /> Loading your watchlists…
-      </p>
-    );
-  }
-  if (list.isError) return <ErrorAlert title="Could not load your watchlists" error={list.error} onRetry={() => void list.refetch()} />;
-
   return (
-    <div className="grid gap-4 lg:grid-cols-[17rem_minmax(0,1fr)]">
-      <WatchlistSidebar lists={lists} selectedId={selectedId} onCreate={() => dialogs.open('create')} />
-      {lists.length === 0 ? (
-        <section className="card flex flex-col items-center gap-3 px-6 py-16 text-center" data-testid="no-watchlists">
-          <h1 ref={headingRef} tabIndex={-1} className="text-base font-semibold text-slate-100 focus:outline-none">
-            No watchlists yet
-          </h1>
-          <p className="max-w-sm text-slate-400">Create a watchlist to follow symbols with live prices.</p>
-          <button type="button" className="btn-primary" onClick={() => dialogs.open('create')}>
-            Create a watchlist
-          </button>
-        </section>
-      ) : detail.isError ? (
-        <ErrorAlert title="Could not load this watchlist" error={detail.error} onRetry={() => void detail.refetch()} />
-      ) : detail.data ? (
-        <WatchlistDetail watchlist={detail.data} onRename={() => dialogs.open('rename')} onDelete={() => dialogs.open('delete')} />
-      ) : (
-        <p className="flex items-center justify-center gap-2 py-16 text-slate-400">
-          <Spinner /> Loading…
-        </p>
-      )}
-
-      <CollectionDialogs
-        noun="watchlist"
-        quota="watchlists"
-        dialog={dialogs.dialog}
-        onClose={dialogs.close}
-        selected={selected}
-        deleteDescription={`“${selected?.name ?? ''}” and its ${selected?.item_count ?? 0} symbols will be deleted. This cannot be undone.`}
-        create={create}
-        rename={rename}
-        remove={remove}
-        onCreated={(id) => navigate(`/watchlists/${encodeURIComponent(id)}`)}
-      />
-    </div>
+    <CollectionPage
+      noun="watchlist"
+      plural="watchlists"
+      list={list}
+      selectedId={selectedId}
+      detail={detail}
+      columns="lg:grid-cols-[17rem_minmax(0,1fr)]"
+      emptyText="Create a watchlist to follow symbols with live prices."
+      renderList={(lists, onCreate) => <WatchlistSidebar lists={lists} selectedId={selectedId} onCreate={onCreate} />}
+      renderDetail={(watchlist, actions) => <WatchlistDetail watchlist={watchlist} {...actions} />}
+      countOf={(w) => w.item_count}
+      countLabel="symbols"
+      create={create}
+      rename={rename}
+      remove={remove}
+    />
   );
 }
