@@ -39,7 +39,7 @@ CONTENTS = {
 
 #: the partitions of daily_bars, their bounds and their indexes (the swap must keep the table's shape)
 SHAPE = (
-    "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), "
+    "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), c.reloptions, "
     "(SELECT array_agg(x.relname || ':' || pg_get_indexdef(x.oid) ORDER BY x.relname) FROM pg_index i "
     "JOIN pg_class x ON x.oid = i.indexrelid WHERE i.indrelid = c.oid), "
     "(SELECT array_agg(conname ORDER BY conname) FROM pg_constraint WHERE conrelid = c.oid) "

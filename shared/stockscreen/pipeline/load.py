@@ -516,14 +516,16 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int
 _BOUND = re.compile(r"^FOR VALUES FROM \('(\d{4}-\d{2}-\d{2})'\) TO \('(\d{4}-\d{2}-\d{2})'\)$")
 
 #: the partitions a bulk load may replace: plain tables of a natively partitioned daily_bars, both
-#: owned by the current user (ATTACH / DETACH need it), without grants of their own, row security or
-#: user triggers (a bulk load would bypass row triggers: a table with any is loaded row by row)
+#: owned by the current user (ATTACH / DETACH need it), without grants or storage parameters of their
+#: own, row security or user triggers (a bulk load would bypass row triggers: a table with any is
+#: loaded row by row)
 _PARTITIONS = (
     "SELECT n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_class p "
     "JOIN pg_inherits i ON i.inhparent = p.oid JOIN pg_class c ON c.oid = i.inhrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE p.oid = to_regclass('daily_bars') AND p.relkind = 'p' AND pg_has_role(p.relowner, 'MEMBER') "
-    "AND c.relkind = 'r' AND pg_has_role(c.relowner, 'MEMBER') AND c.relacl IS NULL AND NOT c.relrowsecurity "
+    "AND c.relkind = 'r' AND pg_has_role(c.relowner, 'MEMBER') AND c.relacl IS NULL AND c.reloptions IS NULL "
+    "AND NOT c.relrowsecurity "
     "AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid IN (p.oid, c.oid) AND NOT t.tgisinternal)"
 )
 
@@ -592,8 +594,8 @@ class BulkLoad:
 
     :meth:`build` fills a standalone copy of each partition (same columns, constraints and
     storage, plus a CHECK of the partition's range), COPYing its rows, then adds the primary
-    key, in the background on connections of its own (committed: a table no
-    reader looks at). :meth:`swap_in`, in the loading transaction, locks daily_bars, checks the
+    key, in the background on connections of its own (committed: a table no reader looks at,
+    kept from autovacuum until it is swapped in). :meth:`swap_in`, in the loading transaction, locks daily_bars, checks the
     partitions are still empty, and replaces each with its standalone copy (DETACH, DROP,
     ATTACH: the CHECK spares ATTACH a scan, the key becomes the partition's). Readers see all of
     the batch at the commit, or nothing. :meth:`cleanup`, after the transaction, drops what was
@@ -622,7 +624,9 @@ class BulkLoad:
             raw.execute(
                 sql.SQL(
                     "CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES, "
-                    "CONSTRAINT {} CHECK (date >= {} AND date < {}))"
+                    "CONSTRAINT {} CHECK (date >= {} AND date < {})) "
+                    # no autovacuum between the commit and the swap (its lock would hold the swap up)
+                    "WITH (autovacuum_enabled = false)"
                 ).format(
                     part.bulk_table,
                     part.table,
@@ -678,7 +682,7 @@ class BulkLoad:
                 )
             )
             raw.execute(
-                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}, RESET (autovacuum_enabled)").format(
                     part.table, sql.Identifier(f"{part.bulk_name}_range")
                 )
             )
