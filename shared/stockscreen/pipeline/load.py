@@ -595,11 +595,11 @@ class BulkLoad:
     :meth:`build` fills a standalone copy of each partition (same columns, constraints and
     storage, plus a CHECK of the partition's range), COPYing its rows, then adds the primary
     key, in the background on connections of its own (committed: a table no reader looks at,
-    kept from autovacuum until it is swapped in). :meth:`swap_in`, in the loading transaction, locks daily_bars, checks the
-    partitions are still empty, and replaces each with its standalone copy (DETACH, DROP,
-    ATTACH: the CHECK spares ATTACH a scan, the key becomes the partition's). Readers see all of
-    the batch at the commit, or nothing. :meth:`cleanup`, after the transaction, drops what was
-    built but not swapped in (a failed batch).
+    kept from autovacuum until it is swapped in). :meth:`swap_in`, in the loading transaction,
+    locks daily_bars, checks the partitions are still empty, and replaces each with its
+    standalone copy (DETACH, DROP, ATTACH: the CHECK spares ATTACH a scan, the key becomes the
+    partition's). Readers see all of the batch at the commit, or nothing. :meth:`cleanup`, after
+    the transaction, drops what was built but not swapped in (a failed batch).
     """
 
     builders: int = BULK_BUILDERS
