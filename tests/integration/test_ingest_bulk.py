@@ -19,13 +19,8 @@ from stockscreen.clients import reset_clients
 from stockscreen.db.engine import get_engine
 from stockscreen.errors import TransientError
 from stockscreen.pipeline import load, service
-from tests.conftest import FIXTURES, truncate_all
-
-SAMPLE = [
-    str(FIXTURES / "constituents-sample.csv"),
-    str(FIXTURES / "fundamentals-sample-2018-02-08.csv"),
-    str(FIXTURES / "bars-sample.csv.gz"),
-]
+from tests.conftest import truncate_all
+from tests.integration.test_ingest_faults import SAMPLE, _q, _x
 
 #: what a load leaves behind, in full
 CONTENTS = {
@@ -45,20 +40,6 @@ SHAPE = (
     "(SELECT array_agg(conname ORDER BY conname) FROM pg_constraint WHERE conrelid = c.oid) "
     "FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid WHERE h.inhparent = 'daily_bars'::regclass ORDER BY 1"
 )
-
-
-def _plain(url: str) -> str:
-    return url.replace("+psycopg", "")
-
-
-def _q(url: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    with psycopg.connect(_plain(url)) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def _x(url: str, sql: str) -> None:
-    with psycopg.connect(_plain(url), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
