@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
+import psycopg
 import pytest
 
 from stockscreen.db.engine import get_engine
+from stockscreen.db.migrate import downgrade, upgrade
 from stockscreen.pipeline import staging
 from stockscreen.pipeline.columns import read_bars_file, take, type_bars
-from tests.conftest import FIXTURES, truncate_all
+from tests.conftest import FIXTURES, _plain, truncate_all
 
 
 def test_a_batch_larger_than_a_part_is_staged_in_parts_and_read_back_whole(
@@ -42,3 +44,35 @@ def test_a_batch_larger_than_a_part_is_staged_in_parts_and_read_back_whole(
             assert np.array_equal(getattr(got, name), getattr(want, name))
         for name, values in want.values.items():
             assert np.array_equal(got.values[name], values, equal_nan=True)
+
+
+def test_0007_adds_the_part_to_the_staging_key_and_downgrades_cleanly(pg_server_url: str) -> None:
+    name = f"stockscreen_mig_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_plain(pg_server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_server_url.rsplit("/", 1)[0] + f"/{name}"
+    key = (
+        "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i CROSS JOIN unnest(i.indkey) WITH ORDINALITY "
+        "AS k(att, n) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.att "
+        "WHERE i.indrelid = 'raw_batches'::regclass AND i.indisprimary"
+    )
+    try:
+        upgrade(url, "0006_staging")
+        with psycopg.connect(_plain(url)) as conn:
+            assert conn.execute(key).fetchone() == (["run_id", "stage", "batch"],)
+        upgrade(url, "0007_staged_parts")
+        with psycopg.connect(_plain(url), autocommit=True) as conn:
+            assert conn.execute(key).fetchone() == (["run_id", "stage", "batch", "part"],)
+            run = str(uuid.uuid4())
+            conn.execute(
+                "INSERT INTO raw_batches (run_id, stage, batch, part, rows, data) "
+                "VALUES (%s, 'load', 'b0', 0, 2, 'a'), (%s, 'load', 'b0', 1, 0, 'b')",
+                (run, run),
+            )
+        downgrade(url, "0006_staging")  # staged rows are transient: dropped
+        with psycopg.connect(_plain(url)) as conn:
+            assert conn.execute(key).fetchone() == (["run_id", "stage", "batch"],)
+            assert conn.execute("SELECT count(*) FROM raw_batches").fetchone() == (0,)
+    finally:
+        with psycopg.connect(_plain(pg_server_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
