@@ -196,3 +196,21 @@ def test_bulk_partitions_only_when_every_day_falls_in_an_empty_plain_partition(u
             assert load.bulk_partitions(conn, days) is None  # rows must pass through the trigger
     finally:
         _x(url, "DROP TRIGGER bulk_probe ON daily_bars; DROP FUNCTION bulk_probe()")
+
+
+def test_a_failing_builder_fails_the_batch_and_leaves_nothing(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = _up_to_load(SAMPLE)
+    (batch,) = state["validate"]["batches"]
+    fill = load.BulkLoad._fill
+
+    def fill_then_fail(self: load.BulkLoad, part: load.Partition, bars: Any) -> None:
+        fill(self, part, bars)  # built and committed, then the builder fails
+        if part.name == "daily_bars_2016":
+            raise RuntimeError("builder failed")
+
+    monkeypatch.setattr(load.BulkLoad, "_fill", fill_then_fail)
+    with pytest.raises(RuntimeError, match="builder failed"):
+        service.load_batch({**state, "batch": batch})
+    assert _q(url, "SELECT count(*) FROM daily_bars")[0][0] == 0
+    assert _q(url, "SELECT count(*) FROM bars_weekly")[0][0] == 0
+    assert _leftovers(url) == []
