@@ -358,21 +358,26 @@ def type_bars(raw: RawBars) -> TypedBars:
 # --- batches of typed bars as one value (the staging tables' rows) ----------------------------------
 
 
-def _to_bytes(arrays: dict[str, npt.NDArray[Any]]) -> bytes:
+def _to_bytes(arrays: dict[str, npt.NDArray[Any]]) -> bytearray:
     """Named arrays as one value: a JSON directory (name -> dtype, shape, offset), then the data."""
     directory: dict[str, tuple[str, list[int], int]] = {}
-    chunks: list[bytes] = []
     offset = 0
     for name, array in arrays.items():
-        data = np.ascontiguousarray(array).tobytes()
         directory[name] = (array.dtype.str, list(array.shape), offset)
-        chunks.append(data)
-        offset += len(data)
+        offset += array.nbytes
     head = json.dumps(directory).encode()
-    return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+    # one buffer, each array copied into it once
+    out = bytearray(8 + len(head) + offset)
+    struct.pack_into("<Q", out, 0, len(head))
+    out[8 : 8 + len(head)] = head
+    body = np.frombuffer(out, dtype=np.uint8, offset=8 + len(head))
+    for (_, _, at), array in zip(directory.values(), arrays.values(), strict=True):
+        if array.nbytes:
+            body[at : at + array.nbytes] = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    return out
 
 
-def _from_bytes(data: bytes) -> dict[str, npt.NDArray[Any]]:
+def _from_bytes(data: bytes | bytearray) -> dict[str, npt.NDArray[Any]]:
     """The arrays of :func:`_to_bytes` (views of ``data``, no copies)."""
     (size,) = struct.unpack_from("<Q", data)
     directory = json.loads(data[8 : 8 + size])
@@ -387,7 +392,7 @@ def _from_bytes(data: bytes) -> dict[str, npt.NDArray[Any]]:
     return out
 
 
-def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytes:
+def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytearray:
     """The bars (and ``extra`` arrays) as one value (for a ``raw_batches`` row)."""
     raw_rows = np.array(sorted(bars.raw), dtype=np.int64)
     arrays: dict[str, npt.NDArray[Any]] = {
@@ -406,7 +411,7 @@ def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytes:
     return _to_bytes(arrays)
 
 
-def unpack(data: bytes) -> tuple[TypedBars, dict[str, npt.NDArray[Any]]]:
+def unpack(data: bytes | bytearray) -> tuple[TypedBars, dict[str, npt.NDArray[Any]]]:
     """The bars (and extra arrays) of :func:`pack`."""
     arrays = _from_bytes(data)
     bars = TypedBars(
