@@ -608,11 +608,26 @@ class BulkLoad:
     _futures: list[Future[None]] = field(default_factory=list)
 
     def build(self, parts: list[Partition], bars: _Bars) -> None:
+        """Start filling ``parts`` (by first day, each holding some of ``bars``) with ``bars``."""
+        # the bars grouped by partition, in their order within each (a stable sort), once
+        where = np.searchsorted(np.array([p.lo for p in parts], dtype=np.int64), bars.day, side="right") - 1
+        his = np.array([p.hi for p in parts], dtype=np.int64)
+        if len(where) and ((where < 0).any() or (bars.day >= his[np.maximum(where, 0)]).any()):
+            raise ValueError("a bar outside the partitions of its bulk load")
+        grouped = bars.take(np.argsort(where, kind="stable"))
+        bounds = [0, *np.cumsum(np.bincount(where, minlength=len(parts))).tolist()]
         self._parts = parts
         self._pool = ThreadPoolExecutor(min(self.builders, len(parts)), thread_name_prefix="bulk-load")
-        for part in sorted(parts, key=lambda p: -int(np.count_nonzero((bars.day >= p.lo) & (bars.day < p.hi)))):
-            rows = np.flatnonzero((bars.day >= part.lo) & (bars.day < part.hi))
-            self._futures.append(self._pool.submit(self._fill, part, bars.take(rows)))
+        # the largest first, so the last to finish is a small one
+        for k in sorted(range(len(parts)), key=lambda k: bounds[k] - bounds[k + 1]):
+            rows = slice(bounds[k], bounds[k + 1])
+            part_bars = _Bars(
+                grouped.sid[rows],
+                grouped.day[rows],
+                {n: v[rows] for n, v in grouped.prices.items()},
+                grouped.volume[rows],
+            )
+            self._futures.append(self._pool.submit(self._fill, parts[k], part_bars))
 
     def _fill(self, part: Partition, bars: _Bars) -> None:
         pooled = get_engine().raw_connection()
