@@ -49,6 +49,12 @@ class IngestSettings(EventSettings):
     ingest_load_batch_rows: int = Field(
         default=100_000, ge=1, description="about this many bars per load batch (one transaction each)"
     )
+    ingest_bulk_load_rows: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="a run of at most this many clean bars, all into empty partitions, loads as one bulk batch "
+        "(standalone partitions filled, indexed and swapped in); 0 turns the bulk path off",
+    )
     ingest_max_concurrency: int = Field(default=4, ge=1, le=40, description="Map MaxConcurrency (for the record)")
     stooq_base_url: str = Field(default="https://stooq.com/q/d/l/", description="Stooq's daily-bars CSV endpoint")
     provider_timeout_seconds: float = Field(default=10.0, gt=0, description="per-request timeout of online providers")

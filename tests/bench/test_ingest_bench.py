@@ -4,7 +4,9 @@
    the way ``stockscreen ingest csv`` / ``make dev`` runs it, task by task as the state machine
    does: Plan, Fetch (read + type the files, stage them), Validate (every quality rule, findings
    and quarantine recorded), LoadReference (securities, fundamentals), Load (the Map of load
-   batches, MAX_CONCURRENCY at a time: bars upserted, weekly/monthly rollups rebuilt). Side by
+   batches, MAX_CONCURRENCY at a time: bars upserted, weekly/monthly rollups rebuilt; into the
+   empty database this is the one bulk batch that fills the partitions whole and swaps them in,
+   see ``load.BulkLoad``). Side by
    side, in the same run, with the peer: a plain COPY of the same rows (read with the project's
    row-by-row CSV reader) into an empty temporary table. ``ingest_backfill_vs_copy`` is their
    ratio of rows/s. ``raw_copy_csv`` is a stricter floor, shown for the record: the decompressed
@@ -99,6 +101,8 @@ def _pipeline_backfill(paths: list[Path]) -> tuple[dict[str, int], float, float]
     elapsed = time.perf_counter() - start
     for name, seconds in phases.items():
         print(f"  phase {name}: {seconds:.2f} s", flush=True)
+    batches = state["validate"]["batches"]
+    print(f"  load batches: {len(batches)} ({sum(bool(b.get('bulk')) for b in batches)} bulk)", flush=True)
     t = time.perf_counter()
     state["aggregate"] = service.aggregate(state)
     service.report(state)

@@ -196,6 +196,29 @@ def test_the_fast_reader_is_the_one_that_reads_a_plain_file(tmp_path: Path) -> N
     assert isinstance(fast, RawBars) and fast.text["symbol"].tolist() == [b"AAPL"]
 
 
+_PLAIN_ROWS = b"".join(b"2018-02-%02d,1,2,0.5,1.5,%d,AAPL\n" % (d, 100 + d) for d in range(1, 29))
+
+
+def test_the_fast_reader_reads_every_gzip_member_and_both_halves(tmp_path: Path) -> None:
+    from stockscreen.pipeline.columns import _fast_columns
+
+    path = tmp_path / "bars.csv.gz"
+    head = b"date,open,high,low,close,volume,Name\n"
+    path.write_bytes(gzip.compress(head + _PLAIN_ROWS[:200]) + gzip.compress(_PLAIN_ROWS[200:]))  # two members
+    fast, careful = _fast_columns(path), from_rows(FileBars(path).rows())
+    assert fast is not None and fast.line.tolist() == careful.line.tolist() == list(range(2, 30))
+    assert {k: v.tolist() for k, v in fast.text.items()} == {k: v.tolist() for k, v in careful.text.items()}
+    # a space in either half of the body leaves the file to the careful reader
+    for at in (len(head) + 3, len(head) + len(_PLAIN_ROWS) - 3):
+        body = bytearray(head + _PLAIN_ROWS)
+        body[at] = ord(" ")
+        path.write_bytes(gzip.compress(bytes(body)))
+        assert _fast_columns(path) is None
+    # so does a truncated one
+    path.write_bytes(gzip.compress(head + _PLAIN_ROWS)[:-20])
+    assert _fast_columns(path) is None
+
+
 # --- the rules, row by row ------------------------------------------------------------------------------
 
 

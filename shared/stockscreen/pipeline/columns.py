@@ -12,19 +12,21 @@ the bulk in NumPy, anything else value by value.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gzip
 import json
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from stockscreen.errors import DataFileError
-from stockscreen.market.providers import BAR_COLUMNS, BarRow, FileBars, _open_binary, bar_column_map
+from stockscreen.market.providers import BAR_COLUMNS, BarRow, FileBars, bar_column_map
 from stockscreen.pipeline.binary import gather
 
 I32 = npt.NDArray[np.int32]
@@ -101,14 +103,38 @@ def from_rows(rows: Iterable[BarRow]) -> RawBars:
 _NL, _COMMA = ord("\n"), ord(",")
 #: the widest field the fast reader gathers (anything wider is not a bar value)
 _MAX_FIELD = 64
+#: threads of the bulk NumPy work (which releases the GIL): a file's halves, columns
+THREADS = 2
+
+T = TypeVar("T")
+
+
+def _in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """The results of ``calls``, run on :data:`THREADS` threads (NumPy releases the GIL)."""
+    if len(calls) < 2:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(min(THREADS, len(calls))) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, decompressed in one call when gzipped (every member)."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def _scan(buf: npt.NDArray[np.uint8], offset: int) -> tuple[int, int, npt.NDArray[np.int32]]:
+    """Bytes below '!' (newlines, if the rest is plain), the largest byte, and where the separators are."""
+    flat = np.flatnonzero((buf == _COMMA) | (buf == _NL)).astype(np.int32)
+    flat += offset
+    return int(np.count_nonzero(buf < 0x21)), int(buf.max()) if len(buf) else 0, flat
 
 
 def _fast_columns(path: Path) -> RawBars | None:
     """The whole file with NumPy, or None when it needs the careful row-by-row reader."""
     try:
-        with _open_binary(path) as stream:
-            data = stream.read()
-    except (DataFileError, OSError, EOFError, zlib.error):  # the careful reader reports it with the line
+        data = _read(path)
+    except (OSError, EOFError, zlib.error):  # the careful reader reports it with the line
         return None
     cut = data.find(b"\n")
     if cut < 0 or b'"' in data:
@@ -137,10 +163,15 @@ def _fast_columns(path: Path) -> RawBars | None:
         room[size] = _NL
         size, lines = size + 1, lines + 1
     buf = room[:size]
+    # the body in two halves, split after a newline
+    middle = size // 2
+    middle += int(np.argmax(buf[middle:] == _NL)) + 1 if size else 0
+    halves = [(buf[:middle], 0), (buf[middle:], middle)] if 0 < middle < size else [(buf, 0)]
+    scans = _in_threads([functools.partial(_scan, half, at) for half, at in halves])
     # printable ASCII but space and the quote (checked above), and newlines
-    if size and (np.count_nonzero(buf < 0x21) != lines or buf.max() > 0x7E):
+    if size and (sum(low for low, _, _ in scans) != lines or max(high for _, high, _ in scans) > 0x7E):
         return None
-    flat = np.flatnonzero((buf == _COMMA) | (buf == _NL)).astype(np.int32)
+    flat = np.concatenate([f for _, _, f in scans])
     if len(flat) % width:
         return None
     ends = flat.reshape(-1, width)  # each field's end: a comma, the last one a newline
@@ -153,7 +184,10 @@ def _fast_columns(path: Path) -> RawBars | None:
     n = len(ends)
     if n and int(lens.max()) > _MAX_FIELD:
         return None
-    text = {name: gather(room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS}
+    cut_out = [
+        functools.partial(gather, room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS
+    ]
+    text = dict(zip(BAR_COLUMNS, _in_threads(cut_out), strict=True))
     return RawBars([path.name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), text)
 
 
@@ -297,12 +331,15 @@ def unique_symbols(col: Text, upper: bool = True) -> tuple[list[str], I32]:
 
 def type_bars(raw: RawBars) -> TypedBars:
     """Type every row as the row-by-row stager did; a row that fails is kept with its error."""
-    day = parse_days(raw.text["date"])
+    calls: list[Callable[[], Any]] = [functools.partial(parse_numbers, raw.text[name]) for name in PRICE_COLUMNS]
+    calls.append(functools.partial(parse_days, raw.text["date"]))
+    results: list[Any] = _in_threads(calls)
+    *numbers, day = results
     values: dict[str, F] = {}
     any_bad = np.zeros(len(raw), dtype=bool)
     any_empty = np.zeros(len(raw), dtype=bool)
-    for name in PRICE_COLUMNS:
-        values[name], empty, bad = parse_numbers(raw.text[name])
+    for name, (parsed, empty, bad) in zip(PRICE_COLUMNS, numbers, strict=True):
+        values[name] = parsed
         any_bad |= bad
         any_empty |= empty
     error = np.zeros(len(raw), dtype=np.int8)
@@ -321,21 +358,26 @@ def type_bars(raw: RawBars) -> TypedBars:
 # --- batches of typed bars as one value (the staging tables' rows) ----------------------------------
 
 
-def _to_bytes(arrays: dict[str, npt.NDArray[Any]]) -> bytes:
+def _to_bytes(arrays: dict[str, npt.NDArray[Any]]) -> bytearray:
     """Named arrays as one value: a JSON directory (name -> dtype, shape, offset), then the data."""
     directory: dict[str, tuple[str, list[int], int]] = {}
-    chunks: list[bytes] = []
     offset = 0
     for name, array in arrays.items():
-        data = np.ascontiguousarray(array).tobytes()
         directory[name] = (array.dtype.str, list(array.shape), offset)
-        chunks.append(data)
-        offset += len(data)
+        offset += array.nbytes
     head = json.dumps(directory).encode()
-    return struct.pack("<Q", len(head)) + head + b"".join(chunks)
+    # one buffer, each array copied into it once
+    out = bytearray(8 + len(head) + offset)
+    struct.pack_into("<Q", out, 0, len(head))
+    out[8 : 8 + len(head)] = head
+    body = np.frombuffer(out, dtype=np.uint8, offset=8 + len(head))
+    for (_, _, at), array in zip(directory.values(), arrays.values(), strict=True):
+        if array.nbytes:
+            body[at : at + array.nbytes] = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    return out
 
 
-def _from_bytes(data: bytes) -> dict[str, npt.NDArray[Any]]:
+def _from_bytes(data: bytes | bytearray) -> dict[str, npt.NDArray[Any]]:
     """The arrays of :func:`_to_bytes` (views of ``data``, no copies)."""
     (size,) = struct.unpack_from("<Q", data)
     directory = json.loads(data[8 : 8 + size])
@@ -350,7 +392,7 @@ def _from_bytes(data: bytes) -> dict[str, npt.NDArray[Any]]:
     return out
 
 
-def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytes:
+def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytearray:
     """The bars (and ``extra`` arrays) as one value (for a ``raw_batches`` row)."""
     raw_rows = np.array(sorted(bars.raw), dtype=np.int64)
     arrays: dict[str, npt.NDArray[Any]] = {
@@ -369,7 +411,7 @@ def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytes:
     return _to_bytes(arrays)
 
 
-def unpack(data: bytes) -> tuple[TypedBars, dict[str, npt.NDArray[Any]]]:
+def unpack(data: bytes | bytearray) -> tuple[TypedBars, dict[str, npt.NDArray[Any]]]:
     """The bars (and extra arrays) of :func:`pack`."""
     arrays = _from_bytes(data)
     bars = TypedBars(

@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import psycopg
+from psycopg import sql
 from sqlalchemy import Connection, text
 
-from stockscreen.db.engine import psycopg_connection
-from stockscreen.errors import Invalid
+from stockscreen.db.engine import get_engine, psycopg_connection
+from stockscreen.errors import Invalid, TransientError
+from stockscreen.observability import logger
 from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows, fetch_arrays, fixed
 from stockscreen.pipeline.columns import EPOCH
 from stockscreen.pipeline.staging import read_columns
@@ -322,7 +326,7 @@ def _existing(conn: Connection, ids: npt.NDArray[np.int64], since: npt.NDArray[n
     return _Bars(sid, fixed(arrays[1], ">i4").astype(np.int64), prices, fixed(arrays[6], ">i8"))
 
 
-def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
+def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None = None) -> dict[str, Any]:
     """Upsert one load batch's clean bars (staged by Validate) and rebuild its rollups.
 
     The batch is compared with the bars already loaded for its securities (read once, from the
@@ -331,6 +335,12 @@ def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
     keys go in plainly (not ``ON CONFLICT``): only one run loads at a time
     (``ingest_runs.run_key``) and its batches are disjoint symbol ranges, so a key another writer
     added meanwhile fails the batch loudly, never silently. All in the caller's transaction.
+
+    With ``bulk`` (a batch Validate planned as a bulk load) and every new bar in partitions that
+    are still empty (:func:`bulk_partitions`), the new bars are not COPYed into the indexed
+    partitions row by row: :class:`BulkLoad` fills standalone copies of them, indexes them, and
+    swaps them in at the end of the caller's transaction, with the rollups. What the batch
+    leaves behind is the same either way (the comparison and the rollups are shared).
     """
     staged = read_columns(conn, run_id, "load", batch)
     if not staged:
@@ -367,11 +377,17 @@ def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
         same &= old.volume[pos] == new.volume
     inserted, updated = np.flatnonzero(~found), np.flatnonzero(found & ~same)
     raw = psycopg_connection(conn)
+    swap: list[Partition] = []
     if len(inserted):
         added = new.take(inserted)
-        columns = "security_id, date, open, high, low, close, volume"
-        with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
-            copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
+        parts = bulk_partitions(conn, added.day) if bulk is not None else None
+        if parts and bulk is not None:
+            bulk.build(parts, added)  # in the background, on connections of their own; swapped in below
+            swap = parts
+        else:
+            columns = "security_id, date, open, high, low, close, volume"
+            with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
     if len(updated):
         fix = new.take(updated)
         conn.execute(
@@ -392,13 +408,19 @@ def load_bars(conn: Connection, run_id: str, batch: str) -> dict[str, Any]:
     rolled = 0
     if since and not rollups_are_continuous_aggregates(conn):
         kept = old.take(~_member(old_keys, new_keys))
-        merged = _Bars(
-            np.concatenate((kept.sid, new.sid)),
-            np.concatenate((kept.day, new.day)),
-            {k: np.concatenate((kept.prices[k], new.prices[k])) for k in _PRICES},
-            np.concatenate((kept.volume, new.volume)),
-        )
-        rolled = refresh_rollups(conn, merged.take(np.lexsort((merged.day, merged.sid))), since)
+        if len(kept.sid):
+            merged = _Bars(
+                np.concatenate((kept.sid, new.sid)),
+                np.concatenate((kept.day, new.day)),
+                {k: np.concatenate((kept.prices[k], new.prices[k])) for k in _PRICES},
+                np.concatenate((kept.volume, new.volume)),
+            )
+            merged = merged.take(np.lexsort((merged.day, merged.sid)))
+        else:
+            merged = new  # (already by security and day)
+        rolled = refresh_rollups(conn, merged, since)
+    if swap and bulk is not None:
+        bulk.swap_in(conn)  # last: the parent's exclusive lock is held only from here to the commit
     by_id = {v: k for k, v in ids.items()}
     return {
         "inserted": len(inserted),
@@ -442,8 +464,9 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int
     firsts = [EPOCH + dt.timedelta(days=since[i]) for i in ids]
     first_day = np.array([since[i] for i in ids], dtype=np.int64)
     # only the securities that changed (others in the batch keep their rollups)
-    rows = np.flatnonzero(_member(bars.sid, np.array(ids, dtype=np.int64)))
-    bars = bars.take(rows)
+    wanted = _member(bars.sid, np.array(ids, dtype=np.int64))
+    if not wanted.all():
+        bars = bars.take(np.flatnonzero(wanted))
     first_of = first_day[np.searchsorted(ids, bars.sid)]
     changed = (
         "WITH changed AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:firsts AS date[])) "
@@ -463,7 +486,7 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int
         keep = np.flatnonzero(period >= _period_starts(first_of, unit))
         if len(keep) == 0:
             continue
-        part, k_period = bars.take(keep), period[keep]
+        part, k_period = (bars, period) if len(keep) == len(period) else (bars.take(keep), period[keep])
         heads = np.flatnonzero(
             np.concatenate(([True], (part.sid[1:] != part.sid[:-1]) | (k_period[1:] != k_period[:-1])))
         )
@@ -485,3 +508,216 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int
             copy.write(COPY_HEADER + copy_rows(len(heads), columns) + COPY_TRAILER)
         total += len(heads)
     return total
+
+
+# --- bulk load: empty partitions filled as standalone tables and swapped in ---------------------
+
+#: a partition bound this path understands (a plain date range; not DEFAULT, MINVALUE or MAXVALUE)
+_BOUND = re.compile(r"^FOR VALUES FROM \('(\d{4}-\d{2}-\d{2})'\) TO \('(\d{4}-\d{2}-\d{2})'\)$")
+
+#: the partitions a bulk load may replace: plain tables of a natively partitioned daily_bars, both
+#: owned by the current user (ATTACH / DETACH need it), without grants or storage parameters of their
+#: own, row security or user triggers (a bulk load would bypass row triggers: a table with any is
+#: loaded row by row)
+_PARTITIONS = (
+    "SELECT n.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_class p "
+    "JOIN pg_inherits i ON i.inhparent = p.oid JOIN pg_class c ON c.oid = i.inhrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE p.oid = to_regclass('daily_bars') AND p.relkind = 'p' AND pg_has_role(p.relowner, 'MEMBER') "
+    "AND c.relkind = 'r' AND pg_has_role(c.relowner, 'MEMBER') AND c.relacl IS NULL AND c.reloptions IS NULL "
+    "AND NOT c.relrowsecurity "
+    "AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid IN (p.oid, c.oid) AND NOT t.tgisinternal)"
+)
+
+#: standalone tables filled at once (each on a connection of its own)
+BULK_BUILDERS = 2
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A range partition of daily_bars: days ``lo`` (inclusive) to ``hi`` (exclusive) since 1970-01-01."""
+
+    schema: str
+    name: str
+    lo: int
+    hi: int
+
+    @property
+    def table(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.name)
+
+    @property
+    def bulk_name(self) -> str:
+        """The standalone table filled for this partition (<= 63 bytes with its suffixes)."""
+        return f"{self.name[:44]}_bulk"
+
+    @property
+    def bulk_table(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.bulk_name)
+
+
+def _day(value: str) -> int:
+    return (dt.date.fromisoformat(value) - EPOCH).days
+
+
+def _any_rows(raw: psycopg.Connection[Any], parts: list[Partition]) -> bool:
+    query = sql.SQL(" OR ").join(sql.SQL("EXISTS (SELECT 1 FROM ONLY {})").format(p.table) for p in parts)
+    row = raw.execute(sql.SQL("SELECT ") + query).fetchone()
+    return bool(row and row[0])
+
+
+def bulk_partitions(conn: Connection, days: npt.NDArray[Any]) -> list[Partition] | None:
+    """The partitions of daily_bars that ``days`` fall in, when a bulk load may fill them: each day in
+    a partition of a plain date range (see ``_PARTITIONS``), and all of them empty. None otherwise."""
+    if len(days) == 0:
+        return None
+    parts = []
+    for schema, name, bound in conn.execute(text(_PARTITIONS)).all():
+        match = _BOUND.match(bound or "")
+        if match:
+            parts.append(Partition(str(schema), str(name), _day(match[1]), _day(match[2])))
+    if not parts:
+        return None
+    parts.sort(key=lambda p: p.lo)
+    los = np.array([p.lo for p in parts], dtype=np.int64)
+    his = np.array([p.hi for p in parts], dtype=np.int64)
+    where = np.searchsorted(los, days, side="right") - 1
+    if not ((where >= 0) & (days < his[np.maximum(where, 0)])).all():
+        return None  # a day in no partition of its own (the default partition, or none)
+    used = [parts[i] for i in np.unique(where).tolist()]
+    return None if _any_rows(psycopg_connection(conn), used) else used
+
+
+@dataclass
+class BulkLoad:
+    """New bars into empty partitions without per-row index maintenance.
+
+    :meth:`build` fills a standalone copy of each partition (same columns, constraints and
+    storage, plus a CHECK of the partition's range), COPYing its rows, then adds the primary
+    key, in the background on connections of its own (committed: a table no reader looks at,
+    kept from autovacuum until it is swapped in). :meth:`swap_in`, in the loading transaction,
+    locks daily_bars, checks the partitions are still empty, and replaces each with its
+    standalone copy (DETACH, DROP, ATTACH: the CHECK spares ATTACH a scan, the key becomes the
+    partition's). Readers see all of the batch at the commit, or nothing. :meth:`cleanup`, after
+    the transaction, drops what was built but not swapped in (a failed batch).
+    """
+
+    builders: int = BULK_BUILDERS
+    _parts: list[Partition] = field(default_factory=list)
+    _pool: ThreadPoolExecutor | None = None
+    _futures: list[Future[None]] = field(default_factory=list)
+
+    def build(self, parts: list[Partition], bars: _Bars) -> None:
+        """Start filling ``parts`` (by first day, each holding some of ``bars``) with ``bars``."""
+        # the bars grouped by partition, in their order within each (a stable sort), once
+        where = np.searchsorted(np.array([p.lo for p in parts], dtype=np.int64), bars.day, side="right") - 1
+        his = np.array([p.hi for p in parts], dtype=np.int64)
+        if len(where) and ((where < 0).any() or (bars.day >= his[np.maximum(where, 0)]).any()):
+            raise ValueError("a bar outside the partitions of its bulk load")
+        grouped = bars.take(np.argsort(where, kind="stable"))
+        bounds = [0, *np.cumsum(np.bincount(where, minlength=len(parts))).tolist()]
+        self._parts = parts
+        self._pool = ThreadPoolExecutor(min(self.builders, len(parts)), thread_name_prefix="bulk-load")
+        # the largest first, so the last to finish is a small one
+        for k in sorted(range(len(parts)), key=lambda k: bounds[k] - bounds[k + 1]):
+            rows = slice(bounds[k], bounds[k + 1])
+            part_bars = _Bars(
+                grouped.sid[rows],
+                grouped.day[rows],
+                {n: v[rows] for n, v in grouped.prices.items()},
+                grouped.volume[rows],
+            )
+            self._futures.append(self._pool.submit(self._fill, parts[k], part_bars))
+
+    def _fill(self, part: Partition, bars: _Bars) -> None:
+        pooled = get_engine().raw_connection()
+        try:
+            raw = pooled.driver_connection
+            assert isinstance(raw, psycopg.Connection)
+            first, end = (EPOCH + dt.timedelta(days=d) for d in (part.lo, part.hi))
+            raw.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(part.bulk_table))
+            raw.execute(
+                sql.SQL(
+                    "CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES, "
+                    "CONSTRAINT {} CHECK (date >= {} AND date < {})) "
+                    # no autovacuum between the commit and the swap (its lock would hold the swap up)
+                    "WITH (autovacuum_enabled = false)"
+                ).format(
+                    part.bulk_table,
+                    part.table,
+                    sql.Identifier(f"{part.bulk_name}_range"),
+                    sql.Literal(first),
+                    sql.Literal(end),
+                )
+            )
+            columns = "security_id, date, open, high, low, close, volume"
+            copy_sql = sql.SQL("COPY {} (" + columns + ") FROM STDIN (FORMAT binary)").format(part.bulk_table)
+            with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+                copy.write(COPY_HEADER + copy_rows(len(bars.sid), bars.columns()) + COPY_TRAILER)
+            raw.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (security_id, date)").format(
+                    part.bulk_table, sql.Identifier(f"{part.bulk_name}_pkey")
+                )
+            )
+            raw.commit()
+        finally:
+            pooled.close()  # (rolled back on return to the pool if not committed)
+
+    def _wait(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.result()  # the first builder's error, if any
+
+    def swap_in(self, conn: Connection) -> None:
+        self._wait()
+        raw = psycopg_connection(conn)
+        # a reader still holding daily_bars makes this wait; not forever (the batch is retried)
+        raw.execute("SET LOCAL lock_timeout = '30s'")
+        raw.execute("LOCK TABLE ONLY daily_bars IN ACCESS EXCLUSIVE MODE")
+        for part in self._parts:
+            raw.execute(sql.SQL("LOCK TABLE ONLY {} IN ACCESS EXCLUSIVE MODE").format(part.table))
+        if _any_rows(raw, self._parts):
+            raise TransientError("bars were written into daily_bars during a bulk load; the batch is loaded again")
+        for part in self._parts:
+            first, end = (EPOCH + dt.timedelta(days=d) for d in (part.lo, part.hi))
+            raw.execute(sql.SQL("ALTER TABLE daily_bars DETACH PARTITION {}").format(part.table))
+            raw.execute(sql.SQL("DROP TABLE {}").format(part.table))
+            raw.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(part.bulk_table, sql.Identifier(part.name)))
+            raw.execute(
+                sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                    part.table, sql.Identifier(f"{part.bulk_name}_pkey"), sql.Identifier(f"{part.name}_pkey")
+                )
+            )
+            raw.execute(
+                sql.SQL("ALTER TABLE daily_bars ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+                    part.table, sql.Literal(first), sql.Literal(end)
+                )
+            )
+            raw.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}, RESET (autovacuum_enabled)").format(
+                    part.table, sql.Identifier(f"{part.bulk_name}_range")
+                )
+            )
+        raw.execute("SET LOCAL lock_timeout = DEFAULT")
+
+    def cleanup(self) -> None:
+        """Wait for the builders, then drop the standalone tables not swapped in (after the load's
+        transaction ended: a failed swap held their locks until its rollback)."""
+        try:
+            self._wait()
+        except Exception as exc:  # the load's own error is the one raised
+            logger.warning("bulk load builder failed", extra={"error": str(exc)})
+        if not self._parts:
+            return
+        pooled = get_engine().raw_connection()
+        try:
+            raw = pooled.driver_connection
+            assert isinstance(raw, psycopg.Connection)
+            for part in self._parts:
+                raw.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(part.bulk_table))
+            raw.commit()
+        finally:
+            pooled.close()

@@ -325,12 +325,22 @@ def validate(state: dict[str, Any]) -> dict[str, Any]:
 
 def _stage_load_batches(
     conn: Connection, run_id: str, bars: TypedBars, rejected: npt.NDArray[np.int16]
-) -> list[dict[str, str]]:
-    """Split the clean bars into load batches (symbol ranges) and stage each batch's bars by symbol and date."""
+) -> list[dict[str, Any]]:
+    """Split the clean bars into load batches (symbol ranges) and stage each batch's bars by symbol and date.
+
+    A backfill into empty partitions (at most ``ingest_bulk_load_rows`` bars) is one bulk batch
+    instead: its Load fills the partitions whole (see :class:`load.BulkLoad`).
+    """
     clean = (rejected < 0) & (bars.symbol >= 0)
     counts = np.bincount(bars.symbol[clean], minlength=len(bars.symbols)).tolist()
     per_symbol = [(s, n) for s, n in zip(bars.symbols, counts, strict=True) if n]
-    batches = load_batches(per_symbol, ingest_settings().ingest_load_batch_rows)
+    settings = ingest_settings()
+    total = sum(n for _, n in per_symbol)
+    batches: list[dict[str, Any]]
+    if 0 < total <= settings.ingest_bulk_load_rows and load.bulk_partitions(conn, bars.day[clean]) is not None:
+        batches = [{**b, "bulk": True} for b in load_batches(per_symbol, total)]
+    else:
+        batches = list(load_batches(per_symbol, settings.ingest_load_batch_rows))
     code = {s: i for i, s in enumerate(bars.symbols)}
     for batch in batches:
         in_range = (bars.symbol >= code[batch["lo"]]) & (bars.symbol <= code[batch["hi"]])
@@ -374,8 +384,14 @@ def load_batch(state: dict[str, Any]) -> dict[str, Any]:
     """Upsert one batch of clean bars (a symbol range) and its rollups in ONE transaction."""
     run_id = _run_id(state)
     batch = _batch(state)
-    with get_engine().begin() as conn:
-        bars = load.load_bars(conn, run_id, str(batch["id"]))  # staged rows are dropped by Report/RecordFailure
+    bulk = load.BulkLoad() if batch.get("bulk") else None
+    try:
+        with get_engine().begin() as conn:
+            # staged rows are dropped by Report/RecordFailure
+            bars = load.load_bars(conn, run_id, str(batch["id"]), bulk)
+    finally:
+        if bulk is not None:
+            bulk.cleanup()
     changed = bars.pop("changed_symbols")
     result = {**bars, "changed_symbols": len(changed)}
     _count("RowsLoaded", int(bars["inserted"]) + int(bars["updated"]))

@@ -15,18 +15,27 @@ from stockscreen.errors import DataFileError
 from stockscreen.market.providers import CONSTITUENT_HEADERS, FUNDAMENTAL_HEADERS, BarRow, detect_kind, iter_reference
 from stockscreen.pipeline.columns import TypedBars, from_rows, pack, read_bars_file, type_bars, unpack
 
+#: bytes per ``raw_batches`` row: PostgreSQL stores and returns megabyte values several times
+#: faster than one value of tens of megabytes
+PART_BYTES = 1 << 20
+
 
 def stage_columns(
     conn: Connection, run_id: str, stage: str, batch: str, bars: TypedBars, **extra: npt.ArrayLike
 ) -> int:
-    """Stage a batch of typed bars (and ``extra`` arrays) as one ``raw_batches`` row.
+    """Stage a batch of typed bars (and ``extra`` arrays) as one value, in ``raw_batches`` rows of
+    up to :data:`PART_BYTES` each (parts 0, 1, ...; the bar count on part 0).
 
     Rows that could not be typed are staged too, with their error and the row as read, for the
     quality rules to quarantine.
     """
+    data = memoryview(pack(bars, **extra))
     conn.execute(
-        text("INSERT INTO raw_batches (run_id, stage, batch, rows, data) VALUES (:r, :s, :b, :n, :d)"),
-        {"r": run_id, "s": stage, "b": batch, "n": len(bars), "d": pack(bars, **extra)},
+        text("INSERT INTO raw_batches (run_id, stage, batch, part, rows, data) VALUES (:r, :s, :b, :p, :n, :d)"),
+        [
+            {"r": run_id, "s": stage, "b": batch, "p": k, "n": 0 if k else len(bars), "d": data[at : at + PART_BYTES]}
+            for k, at in enumerate(range(0, max(len(data), 1), PART_BYTES))
+        ],
     )
     return len(bars)
 
@@ -38,11 +47,14 @@ def read_columns(
     # bytea in binary (the text form would be hex, twice the size and decoded here)
     with psycopg_connection(conn).cursor(binary=True) as cur:
         rows = cur.execute(
-            "SELECT data FROM raw_batches WHERE run_id = %(r)s AND stage = %(s)s "
-            "AND (%(b)s::text IS NULL OR batch = %(b)s) ORDER BY batch",
+            "SELECT batch, data FROM raw_batches WHERE run_id = %(r)s AND stage = %(s)s "
+            "AND (%(b)s::text IS NULL OR batch = %(b)s) ORDER BY batch, part",
             {"r": run_id, "s": stage, "b": batch},
         ).fetchall()
-    return [unpack(row[0]) for row in rows]
+    values: dict[str, list[bytes]] = {}
+    for name, part in rows:
+        values.setdefault(name, []).append(part)
+    return [unpack(parts[0] if len(parts) == 1 else b"".join(parts)) for parts in values.values()]
 
 
 def stage_rows(conn: Connection, run_id: str, batch: str, rows: Iterable[BarRow]) -> int:
