@@ -36,6 +36,13 @@ function saved(id: number, overrides: Partial<SavedScreen> = {}): SavedScreen {
 
 type Sent = { method: string; url: string; body: unknown; auth: string | null };
 
+/** The count badge: compact on screen ("2/3"), whole for screen readers ("2 of 3 saved"). */
+function expectCount(p: ReturnType<typeof within>, count: number, limit: number) {
+  const badge = p.getByTestId('saved-count');
+  expect(badge).toHaveTextContent(`${count} of ${limit} saved`);
+  expect(within(badge).getByText(`${count}/${limit}`)).toHaveAttribute('aria-hidden', 'true');
+}
+
 /** An in-memory stand-in for the saved-screens API, with the free plan's quota. */
 function fakeApi({ screens = [] as SavedScreen[], limit = 3 } = {}) {
   const state = { screens: [...screens], nextId: 7 };
@@ -131,7 +138,7 @@ describe('saved screens', () => {
     expect(opens.map((b) => b.getAttribute('aria-label'))).toEqual(['Open “Large caps”', 'Open “Cheap”']);
     expect(opens[0]).toHaveAccessibleDescription('market_cap > 10000000000');
     expect(opens[1]).toHaveAccessibleDescription('pe < 10 (shared by link)');
-    expect(p.getByTestId('saved-count')).toHaveTextContent('2 of 3');
+    expectCount(p, 2, 3);
     expect(api.sent.find((s) => s.url.startsWith('/api/screens/saved'))?.auth).toBe('Bearer access-1');
   });
 
@@ -158,7 +165,7 @@ describe('saved screens', () => {
     ]);
     const item = await p.findByRole('button', { name: 'Open “Big companies”' });
     expect(item).toHaveAttribute('aria-current', 'true');
-    expect(p.getByTestId('saved-count')).toHaveTextContent('1 of 3');
+    expectCount(p, 1, 3);
     expect(p.getByTestId('save-screen')).toHaveFocus(); // focus back where the dialog was opened
   });
 
@@ -169,7 +176,7 @@ describe('saved screens', () => {
     const p = await panel();
     await p.findAllByTestId('saved-screen');
     // the list carries the plan's quota: the note shows before any refusal
-    expect(p.getByTestId('saved-count')).toHaveTextContent('3 of 3');
+    expectCount(p, 3, 3);
     expect(p.getByTestId('quota-note')).toHaveTextContent('You have used all 3 saved screens of the free plan.');
     await userEvent.click(p.getByTestId('save-screen'));
     const dialog = await screen.findByRole('dialog', { name: 'Save screen' });
@@ -179,7 +186,7 @@ describe('saved screens', () => {
     expect(alert).toHaveTextContent("You have reached your plan's saved-screen limit");
     expect(alert).toHaveTextContent('quota reached: saved screens is limited to 3 on the free plan');
     expect(screen.getByRole('dialog', { name: 'Save screen' })).toBeInTheDocument();
-    expect(p.getByTestId('saved-count')).toHaveTextContent('3 of 3');
+    expectCount(p, 3, 3);
     expect(p.getByTestId('quota-note')).toHaveTextContent('You have used all 3 saved screens of the free plan.');
   });
 

@@ -208,13 +208,23 @@ export function SavedScreensPanel({
   return (
     <section className={cn('card flex flex-col', className)} aria-labelledby="saved-screens-heading" data-testid="saved-screens">
       <div className="flex items-center gap-2 border-b border-slate-800 px-3 py-2">
-        <h2 id="saved-screens-heading" ref={headingRef} tabIndex={-1} className="text-sm font-semibold text-slate-100 focus:outline-none">
+        <h2 id="saved-screens-heading" ref={headingRef} tabIndex={-1} className="whitespace-nowrap text-sm font-semibold text-slate-100 focus:outline-none">
           My screens
         </h2>
         {list.data && (
-          <span className="tabular rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300" data-testid="saved-count">
-            {limit !== undefined ? `${count} of ${limit}` : count}
-            <span className="sr-only"> saved</span>
+          <span className="tabular whitespace-nowrap rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300" data-testid="saved-count">
+            {limit !== undefined ? (
+              <>
+                {/* compact on screen ("2/3"), whole for screen readers */}
+                <span aria-hidden="true">{`${count}/${limit}`}</span>
+                <span className="sr-only">{`${count} of ${limit} saved`}</span>
+              </>
+            ) : (
+              <>
+                {count}
+                <span className="sr-only"> saved</span>
+              </>
+            )}
           </span>
         )}
         {list.isFetching && <Spinner />}
