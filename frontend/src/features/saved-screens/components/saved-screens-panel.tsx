@@ -207,7 +207,7 @@ export function SavedScreensPanel({
 
   return (
     <section className={cn('card flex flex-col', className)} aria-labelledby="saved-screens-heading" data-testid="saved-screens">
-      <div className="flex items-center gap-2 border-b border-slate-800 px-3 py-2">
+      <div className="flex min-w-0 items-center gap-1.5 border-b border-slate-800 px-3 py-2">
         <h2 id="saved-screens-heading" ref={headingRef} tabIndex={-1} className="whitespace-nowrap text-sm font-semibold text-slate-100 focus:outline-none">
           My screens
         </h2>
@@ -232,7 +232,7 @@ export function SavedScreensPanel({
           <button
             ref={saveButtonRef}
             type="button"
-            className="btn-primary ml-auto h-7 px-2.5 text-xs"
+            className="btn-primary ml-auto h-7 shrink-0 whitespace-nowrap px-2 text-xs"
             onClick={() => openDialog({ kind: 'save' })}
             data-testid="save-screen"
           >
