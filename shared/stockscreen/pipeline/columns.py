@@ -428,6 +428,40 @@ def unpack(data: bytes | bytearray) -> tuple[TypedBars, dict[str, npt.NDArray[An
     return bars, {k.removeprefix("extra_"): v for k, v in arrays.items() if k.startswith("extra_")}
 
 
+@dataclass
+class Selection:
+    """Rows of a run's staged Fetch batches (all of them, as :func:`concat` joins them in batch
+    order) by what they leave out: a load batch staged as a reference, not as a copy of its rows."""
+
+    fetched: int  # rows of the Fetch batches
+    excluded: npt.NDArray[np.int64]  # rows not in the load batch (quarantined, or other symbols)
+
+    def rows(self) -> npt.NDArray[np.intp]:
+        keep = np.ones(self.fetched, dtype=bool)
+        keep[self.excluded] = False
+        return np.flatnonzero(keep)
+
+
+def pack_selection(selection: Selection, **extra: npt.ArrayLike) -> bytearray:
+    """A :class:`Selection` (and ``extra`` arrays) as one value (for a ``raw_batches`` row)."""
+    arrays = {
+        "selection_fetched": np.array(selection.fetched, dtype=np.int64),
+        "selection_excluded": selection.excluded,
+    }
+    arrays.update({f"extra_{k}": np.asarray(v) for k, v in extra.items()})
+    return _to_bytes(arrays)
+
+
+def unpack_any(data: bytes | bytearray) -> tuple[TypedBars | Selection, dict[str, npt.NDArray[Any]]]:
+    """The bars of :func:`pack` or the selection of :func:`pack_selection` (and extra arrays)."""
+    arrays = _from_bytes(data)
+    if "selection_fetched" not in arrays:
+        return unpack(data)
+    excluded = arrays["selection_excluded"].astype(np.int64)
+    extra = {k.removeprefix("extra_"): v for k, v in arrays.items() if k.startswith("extra_")}
+    return Selection(int(arrays["selection_fetched"]), excluded), extra
+
+
 def _recode(names: list[str], codes: I32, merged: dict[str, int]) -> I32:
     remap = np.array([merged[s] for s in names] + [-1], dtype=np.int32)
     return remap[codes]
@@ -435,6 +469,8 @@ def _recode(names: list[str], codes: I32, merged: dict[str, int]) -> I32:
 
 def concat(parts: list[TypedBars]) -> TypedBars:
     """Several batches' bars as one (symbols and origins merged, sorted)."""
+    if len(parts) == 1 and parts[0].symbols == sorted(parts[0].symbols) and parts[0].files == sorted(parts[0].files):
+        return parts[0]  # (already so: one file's bars)
     symbols = sorted({s for p in parts for s in p.symbols})
     files = sorted({f for p in parts for f in p.files})
     sym_index = {s: i for i, s in enumerate(symbols)}

@@ -20,7 +20,7 @@ from stockscreen.errors import Invalid, TransientError
 from stockscreen.observability import logger
 from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows, fetch_arrays, fixed
 from stockscreen.pipeline.columns import EPOCH
-from stockscreen.pipeline.staging import read_columns
+from stockscreen.pipeline.staging import read_load_batch
 
 US_STATES = {
     "Alabama",
@@ -342,21 +342,23 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
     swaps them in at the end of the caller's transaction, with the rollups. What the batch
     leaves behind is the same either way (the comparison and the rollups are shared).
     """
-    staged = read_columns(conn, run_id, "load", batch)
-    if not staged:
+    staged = read_load_batch(conn, run_id, batch)
+    if staged is None:
         raise Invalid(f"load batch {batch} of run {run_id} was not staged (Validate has not run)")
-    bars, extra = staged[0]
-    counts = np.bincount(bars.symbol[bars.symbol >= 0], minlength=len(bars.symbols))
+    bars, rows, extra = staged
+    symbol = bars.symbol[rows]
+    counts = np.bincount(symbol[symbol >= 0], minlength=len(bars.symbols))
     present = [bars.symbols[c] for c in np.flatnonzero(counts).tolist()]
     found_ids = conn.execute(text("SELECT symbol, id FROM securities WHERE symbol = ANY(:s)"), {"s": present})
     ids: dict[str, int] = {str(r[0]): int(r[1]) for r in found_ids}
-    sid = np.array([ids.get(s, -1) for s in bars.symbols] + [-1], dtype=np.int64)[bars.symbol]
-    known = np.flatnonzero(sid >= 0)  # (unknown symbols were quarantined: none is left out in practice)
+    sid = np.array([ids.get(s, -1) for s in bars.symbols] + [-1], dtype=np.int64)[symbol]
+    known_at = np.flatnonzero(sid >= 0)  # (unknown symbols were quarantined: none is left out in practice)
+    known = rows[known_at]
     volume = bars.values["volume"][known]
     if len(volume) and np.abs(volume).max() >= 2.0**63:
         raise Invalid("a volume is out of the bigint range")
     new = _Bars(
-        sid[known],
+        sid[known_at],
         bars.day[known].astype(np.int64),
         {k: bars.values[k][known] for k in _PRICES},
         volume.astype(np.int64),
@@ -425,7 +427,7 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
     return {
         "inserted": len(inserted),
         "updated": len(updated),
-        "unchanged": len(bars) - len(inserted) - len(updated),
+        "unchanged": len(rows) - len(inserted) - len(updated),
         "quarantined": int(extra["quarantined"]),
         "rollup_rows": rolled,
         "changed_symbols": sorted({by_id[s] for s in since}),

@@ -33,9 +33,8 @@ from stockscreen.pipeline.columns import (
     NAT,
     PRICE_COLUMNS,
     TypedBars,
-    concat,
 )
-from stockscreen.pipeline.staging import read_columns
+from stockscreen.pipeline.staging import read_fetched
 
 
 @dataclass(frozen=True)
@@ -446,7 +445,7 @@ class Validation:
 
 def run_rules(conn: Connection, run_id: str) -> Validation:
     """Apply every rule to the run's staged bars and record the findings."""
-    bars = concat([b for b, _ in read_columns(conn, run_id, "fetch")])
+    bars = read_fetched(conn, run_id)
     ctx = _context(conn, run_id, bars)
     outcome = evaluate(bars, ctx)
     stale_before = sessions_before(outcome.days[-1], STALE_SESSIONS) if outcome.days else dt.date.min
