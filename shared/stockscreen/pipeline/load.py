@@ -282,6 +282,13 @@ class _Bars:
     def keys(self) -> npt.NDArray[np.int64]:
         return self.sid * 2**32 + (self.day + 2**31)
 
+    def by_key(self) -> _Bars:
+        """By security and day (then as they were): sorted only when they are not already."""
+        keys = self.keys()
+        if (keys[1:] >= keys[:-1]).all():
+            return self
+        return self.take(np.argsort(keys, kind="stable"))
+
     def columns(self) -> list[Column]:
         """security_id, date, open, high, low, close, volume for a binary COPY."""
         prices = [self.prices[k] for k in _PRICES]
@@ -363,14 +370,18 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
         {k: bars.values[k][known] for k in _PRICES},
         volume.astype(np.int64),
     )
-    order = np.lexsort((new.day, new.sid))
-    new = new.take(order)
-    heads = np.flatnonzero(np.concatenate(([True], new.sid[1:] != new.sid[:-1]))) if len(new.sid) else order
+    new = new.by_key()
+    swap = bulk_partitions(conn, new.day) if bulk is not None else None
+    if swap and bulk is not None:
+        # every bar is new (its day's partition is empty): the builders start before the comparison
+        bulk.build(swap, new)  # in the background, on connections of their own; swapped in below
+    heads = np.flatnonzero(np.concatenate(([True], new.sid[1:] != new.sid[:-1]))) if len(new.sid) else new.sid
     first = np.minimum(_period_starts(new.day[heads], "week"), _period_starts(new.day[heads], "month"))
-    old = _existing(conn, new.sid[heads], first)
-    old = old.take(np.argsort(old.keys(), kind="stable"))
+    old = _existing(conn, new.sid[heads], first).by_key()
     old_keys, new_keys = old.keys(), new.keys()
     found = _member(new_keys, old_keys)
+    if swap and found.any():  # (the partitions were empty a moment ago)
+        raise TransientError("bars were written into daily_bars during a bulk load; the batch is loaded again")
     pos = np.minimum(np.searchsorted(old_keys, new_keys), max(len(old_keys) - 1, 0))
     same = found.copy()
     if len(old_keys):
@@ -379,17 +390,11 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
         same &= old.volume[pos] == new.volume
     inserted, updated = np.flatnonzero(~found), np.flatnonzero(found & ~same)
     raw = psycopg_connection(conn)
-    swap: list[Partition] = []
-    if len(inserted):
+    if len(inserted) and not swap:
         added = new.take(inserted)
-        parts = bulk_partitions(conn, added.day) if bulk is not None else None
-        if parts and bulk is not None:
-            bulk.build(parts, added)  # in the background, on connections of their own; swapped in below
-            swap = parts
-        else:
-            columns = "security_id, date, open, high, low, close, volume"
-            with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
-                copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
+        columns = "security_id, date, open, high, low, close, volume"
+        with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
     if len(updated):
         fix = new.take(updated)
         conn.execute(
@@ -417,7 +422,7 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
                 {k: np.concatenate((kept.prices[k], new.prices[k])) for k in _PRICES},
                 np.concatenate((kept.volume, new.volume)),
             )
-            merged = merged.take(np.lexsort((merged.day, merged.sid)))
+            merged = merged.by_key()
         else:
             merged = new  # (already by security and day)
         rolled = refresh_rollups(conn, merged, since)
