@@ -42,6 +42,15 @@ SHAPE = (
 )
 
 
+#: the rollup tables' indexes and constraints (a bulk load into empty ones builds their key at the end)
+ROLLUP_SHAPE = (
+    "SELECT c.relname, (SELECT array_agg(x.relname || ':' || pg_get_indexdef(x.oid) ORDER BY x.relname) "
+    "FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE i.indrelid = c.oid), "
+    "(SELECT array_agg(conname || ':' || pg_get_constraintdef(k.oid) ORDER BY conname) FROM pg_constraint k "
+    "WHERE k.conrelid = c.oid) FROM pg_class c WHERE c.relname IN ('bars_weekly', 'bars_monthly') ORDER BY 1"
+)
+
+
 def _contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
     return {name: _q(url, sql) for name, sql in CONTENTS.items()}
 
@@ -81,9 +90,14 @@ def _run(paths: list[str]) -> dict[str, Any]:
 
 
 def test_the_bulk_path_leaves_what_the_row_by_row_path_leaves(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    shape = _q(url, SHAPE)
+    shape, rollup_shape = _q(url, SHAPE), _q(url, ROLLUP_SHAPE)
+    assert all(indexes and len(indexes) == 1 for _, indexes, _ in rollup_shape)  # the primary key
     bulk = _run(SAMPLE)
     assert [b.get("bulk") for b in bulk["validate"]["batches"]] == [True]  # one batch, into empty partitions
+    assert _q(url, ROLLUP_SHAPE) == rollup_shape
+    for table in ("bars_weekly", "bars_monthly"):  # the rollups' keys are enforced
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            _x(url, f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
     loaded = _contents(url)
     assert len(loaded["bars"]) == sum(part["inserted"] for part in bulk["load"]) > 8000
     assert sum(part["rollup_rows"] for part in bulk["load"]) == len(loaded["weekly"]) + len(loaded["monthly"])

@@ -425,7 +425,7 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
             merged = merged.by_key()
         else:
             merged = new  # (already by security and day)
-        rolled = refresh_rollups(conn, merged, since)
+        rolled = refresh_rollups(conn, merged, since, bulk=bool(swap))
     if swap and bulk is not None:
         bulk.swap_in(conn)  # last: the parent's exclusive lock is held only from here to the commit
     by_id = {v: k for k, v in ids.items()}
@@ -460,12 +460,35 @@ def _period_starts(days: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int
     return days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
-def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int:
+def _drop_key_of_empty(raw: psycopg.Connection[Any], table: str) -> sql.Composed | None:
+    """When ``table`` is empty and its primary key is its only index (nothing references it): drop
+    the key, in the caller's transaction (which then holds the table exclusively), and return the
+    statement that adds it back; else None."""
+    row = raw.execute(
+        "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.conrelid = %(t)s::regclass "
+        "AND c.contype = 'p' AND (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.conrelid) = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = c.conrelid) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table})",
+        {"t": table},
+    ).fetchone()
+    if row is None:
+        return None
+    name = sql.Identifier(str(row[0]))
+    raw.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.Identifier(table), name))
+    if raw.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))).fetchone() != (False,):
+        raise TransientError(f"rows were written into {table} during a bulk load; the batch is loaded again")
+    # (the definition as PostgreSQL prints it: "PRIMARY KEY (security_id, period_start)")
+    return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(sql.Identifier(table), name) + sql.SQL(str(row[1]))
+
+
+def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int], bulk: bool = False) -> int:
     """Rebuild weekly/monthly rows of each security in ``since`` from the period containing its
     first changed day, from ``bars`` (by security and day, every bar of those periods).
 
     The old rows are deleted and the new ones COPYed in, in the caller's transaction. Native
     path only (plain tables); on TimescaleDB the continuous aggregates' refresh policies do it.
+    With ``bulk`` (a bulk load, the one batch of its run), a rollup table that is still empty is
+    filled without its primary key, which is then built once (see :func:`_drop_key_of_empty`).
     """
     ids = sorted(since)
     firsts = [EPOCH + dt.timedelta(days=since[i]) for i in ids]
@@ -511,8 +534,11 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int
             (lasts - heads + 1).astype(np.int32),
         ]
         names = "security_id, period_start, open, high, low, close, volume, first_date, last_date, bars"
+        add_key = _drop_key_of_empty(raw, table) if bulk else None
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT binary)") as copy:
             copy.write(COPY_HEADER + copy_rows(len(heads), columns) + COPY_TRAILER)
+        if add_key is not None:
+            raw.execute(add_key)
         total += len(heads)
     return total
 
@@ -591,7 +617,7 @@ def bulk_partitions(conn: Connection, days: npt.NDArray[Any]) -> list[Partition]
     where = np.searchsorted(los, days, side="right") - 1
     if not ((where >= 0) & (days < his[np.maximum(where, 0)])).all():
         return None  # a day in no partition of its own (the default partition, or none)
-    used = [parts[i] for i in np.unique(where).tolist()]
+    used = [parts[i] for i in np.flatnonzero(np.bincount(where, minlength=len(parts))).tolist()]  # (no sort)
     return None if _any_rows(psycopg_connection(conn), used) else used
 
 
