@@ -122,7 +122,7 @@ def _issue(
     message: str,
     raw: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One quality_issues row of the reference files (parameters of ``_ISSUE``)."""
+    """One quality_issues row of the reference files (a row of ``_ISSUES``)."""
     return {
         "rule": rule,
         "sev": severity,
@@ -133,16 +133,27 @@ def _issue(
     }
 
 
-_ISSUE = (
+_ISSUES = (
     "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
-    "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"
+    "SELECT :r, * FROM unnest(CAST(:rule AS text[]), CAST(:sev AS text[]), CAST(:act AS text[]), "
+    "CAST(:sym AS text[]), CAST(:msg AS text[]), CAST(:raw AS jsonb[]))"
 )
 
 
-def _many(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
-    """One statement for many rows (the driver pipelines them)."""
+def _unnest(conn: Connection, sql: str, rows: list[dict[str, Any]], **scalars: Any) -> None:
+    """One statement, once, for many rows: ``sql`` reads each key of the rows as an array
+    parameter (of the rows' values, in their order), and ``scalars`` as they are."""
     if rows:
-        conn.execute(text(sql), rows)
+        conn.execute(text(sql), {**{k: [r[k] for r in rows] for k in rows[0]}, **scalars})
+
+
+def _last_per_key(rows: list[dict[str, Any]], *key: str) -> list[dict[str, Any]]:
+    """One row per key, the key's last (where its first was): what upserting them one by one leaves,
+    for a single upsert (which may not touch a row twice)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        out[tuple(r[k] for k in key)] = r
+    return list(out.values())
 
 
 def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
@@ -170,14 +181,16 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
                 "cik": r.get("cik") or None,
             }
         )
-    _many(
+    _unnest(
         conn,
         "INSERT INTO securities (symbol, name, sector, industry, headquarters, hq_state, hq_country, "
-        "date_added, cik) VALUES (:symbol, :name, :sector, :industry, :hq, :state, :country, :added, :cik) "
+        "date_added, cik) SELECT * FROM unnest(CAST(:symbol AS text[]), CAST(:name AS text[]), "
+        "CAST(:sector AS text[]), CAST(:industry AS text[]), CAST(:hq AS text[]), CAST(:state AS text[]), "
+        "CAST(:country AS text[]), CAST(:added AS date[]), CAST(:cik AS text[])) "
         "ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, sector = EXCLUDED.sector, "
         "industry = EXCLUDED.industry, headquarters = EXCLUDED.headquarters, hq_state = EXCLUDED.hq_state, "
         "hq_country = EXCLUDED.hq_country, date_added = EXCLUDED.date_added, cik = EXCLUDED.cik",
-        securities,
+        _last_per_key(securities, "symbol"),
     )
     upserted = len(securities)
 
@@ -186,9 +199,10 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
 
     parsed = [(file, line, r, {k: _num(r.get(k)) for k in _FUND_NUMERIC}) for file, line, r in fundamentals]
     # a symbol only known from the fundamentals file still gets a security row
-    _many(
+    _unnest(
         conn,
-        "INSERT INTO securities (symbol, name, sector) VALUES (:s, :n, :sec) ON CONFLICT (symbol) DO NOTHING",
+        "INSERT INTO securities (symbol, name, sector) SELECT * FROM unnest(CAST(:s AS text[]), "
+        "CAST(:n AS text[]), CAST(:sec AS text[])) ON CONFLICT (symbol) DO NOTHING",
         [
             {"s": r["symbol"].upper(), "n": r.get("name") or r["symbol"], "sec": r.get("sector") or None}
             for _f, _l, r, _v in parsed
@@ -251,18 +265,20 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
                 )
             )
         reports.append({"s": symbol, "as_of": _file_date(file) or dt.date.today(), **v})
-    _many(conn, _ISSUE, [{"r": run_id, **i} for i in issues])
-    _many(
+    _unnest(conn, _ISSUES, issues, r=run_id)
+    prices = ", ".join(f"CAST(:{k} AS float8[])" for k in _FUND_NUMERIC)
+    _unnest(
         conn,
         "INSERT INTO fundamentals (security_id, as_of, price, pe, dividend_yield, eps, low_52w, high_52w, "
-        "market_cap, ebitda, price_sales, price_book) SELECT id, :as_of, :price, :pe, :dividend_yield, :eps, "
-        ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book "
-        "FROM securities WHERE symbol = :s "
+        "market_cap, ebitda, price_sales, price_book) SELECT s.id, x.as_of, x.price, x.pe, x.dividend_yield, x.eps, "
+        "x.low_52w, x.high_52w, x.market_cap, x.ebitda, x.price_sales, x.price_book "
+        f"FROM unnest(CAST(:s AS text[]), CAST(:as_of AS date[]), {prices}) "
+        f"AS x(symbol, as_of, {', '.join(_FUND_NUMERIC)}) JOIN securities s ON s.symbol = x.symbol "
         "ON CONFLICT (security_id, as_of) DO UPDATE SET price = EXCLUDED.price, pe = EXCLUDED.pe, "
         "dividend_yield = EXCLUDED.dividend_yield, eps = EXCLUDED.eps, low_52w = EXCLUDED.low_52w, "
         "high_52w = EXCLUDED.high_52w, market_cap = EXCLUDED.market_cap, ebitda = EXCLUDED.ebitda, "
         "price_sales = EXCLUDED.price_sales, price_book = EXCLUDED.price_book",
-        reports,
+        _last_per_key(reports, "s", "as_of"),
     )
     return {"securities": upserted, "fundamentals": len(reports)}
 
