@@ -8,6 +8,7 @@ crafted rows that make every rule fire, and on random rows. Typing is compared w
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
 import math
@@ -507,3 +508,16 @@ def test_random_rows_are_judged_as_row_by_row(rows: list[Row], with_previous: bo
 def test_every_bar_of_the_crafted_week_is_on_a_trading_day() -> None:
     # (the crafted rows above rely on it)
     assert all(is_trading_day(r.day) for r in _week("X", "2018-01-02", [1] * 20) if r.day)
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_rows(), st.booleans())
+def test_random_rows_of_one_file_by_symbol_and_date_are_judged_as_row_by_row(
+    rows: list[Row], with_previous: bool
+) -> None:
+    """Rows staged already by symbol and date, from one file (the usual file): the rules sort nothing."""
+    ordered = sorted(rows, key=lambda r: (r.symbol or "", r.day or dt.date.min))
+    # one file, its lines in order (duplicates of a symbol and date among them)
+    one_file = [dataclasses.replace(r, file="a.csv", line=k + 2) for k, r in enumerate(ordered)]
+    previous = {"AAA": (_day("2017-12-28"), 12.0)} if with_previous else {}
+    _compare(one_file, quality.Context(TODAY, frozenset({"AAA", "BBB", "CCC"}), previous))
