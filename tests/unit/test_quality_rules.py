@@ -521,3 +521,38 @@ def test_random_rows_of_one_file_by_symbol_and_date_are_judged_as_row_by_row(
     one_file = [dataclasses.replace(r, file="a.csv", line=k + 2) for k, r in enumerate(ordered)]
     previous = {"AAA": (_day("2017-12-28"), 12.0)} if with_previous else {}
     _compare(one_file, quality.Context(TODAY, frozenset({"AAA", "BBB", "CCC"}), previous))
+
+
+@pytest.mark.parametrize("piece", [1, 7, 64, 1 << 19])
+def test_a_gzipped_file_is_read_as_it_is_inflated_piece_by_piece(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    from stockscreen.pipeline import columns
+
+    monkeypatch.setattr(columns, "INFLATE_PIECE", piece)
+    path = tmp_path / "bars.csv.gz"
+    head = b"\xef\xbb\xbfdate,open,high,low,close,volume,Name\n"  # (a BOM: bytes above '~' in the header only)
+    plain = [head + _PLAIN_ROWS, head + _PLAIN_ROWS[:-1], head]  # the last newline missing; no rows
+
+    def same(content: bytes) -> RawBars | None:
+        path.write_bytes(gzip.compress(content))
+        fast, careful = columns._fast_columns(path), from_rows(FileBars(path).rows())
+        if fast is not None:
+            assert fast.line.tolist() == careful.line.tolist()
+            assert {k: v.tolist() for k, v in fast.text.items()} == {k: v.tolist() for k, v in careful.text.items()}
+        return fast
+
+    for content in plain:
+        done, text = columns._inflated(gzip.compress(content))
+        assert done and text is not None  # read as it is inflated
+        assert same(content) is not None
+    crlf = (head + _PLAIN_ROWS).replace(b"\n", b"\r\n")
+    assert columns._inflated(gzip.compress(crlf)) == (False, None)  # inflated whole, then read
+    assert same(crlf) is not None
+    two = gzip.compress(head + _PLAIN_ROWS[:300]) + gzip.compress(_PLAIN_ROWS[300:])
+    assert columns._inflated(two) == (False, None)
+    # what the careful reader must read: a quote, a space or a byte above '~' late in the body
+    for late in (b'"', b" ", b"\xc3\x9f"):
+        assert same(head + _PLAIN_ROWS[:-3] + late + _PLAIN_ROWS[-3:]) is None
+    path.write_bytes(gzip.compress(head + _PLAIN_ROWS)[:-20])  # truncated
+    assert columns._fast_columns(path) is None
