@@ -556,3 +556,9 @@ def test_a_gzipped_file_is_read_as_it_is_inflated_piece_by_piece(
         assert same(head + _PLAIN_ROWS[:-3] + late + _PLAIN_ROWS[-3:]) is None
     path.write_bytes(gzip.compress(head + _PLAIN_ROWS)[:-20])  # truncated
     assert columns._fast_columns(path) is None
+    whole = bytearray(gzip.compress(head + _PLAIN_ROWS))
+    whole[-8] ^= 1  # a wrong checksum
+    assert columns._inflated(bytes(whole)) == (True, None)
+    whole[-8] ^= 1
+    whole[len(whole) // 2] ^= 0xFF  # corrupt data
+    assert columns._inflated(bytes(whole)) == (True, None)

@@ -120,6 +120,13 @@ def _in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
 #: compressed bytes inflated at a time (on a thread) while the text inflated before is scanned
 INFLATE_PIECE = 1 << 19
 
+#: the inflater: ISA-L's (the same output as zlib's, about three times faster), zlib's without it
+INFLATER: Any
+try:
+    from isal import isal_zlib as INFLATER
+except ImportError:  # pragma: no cover - isal is a dependency; zlib does the same, slower
+    INFLATER = zlib
+
 _GZIP = b"\x1f\x8b"
 
 
@@ -204,7 +211,7 @@ def _inflated(gz: bytes) -> tuple[bool, _Text | None]:
     if len(gz) < 18 or size >= 2**31 - _MAX_FIELD - 1:
         return False, None
     room = np.zeros(size + 1 + _MAX_FIELD, dtype=np.uint8)
-    inflate = zlib.decompressobj(wbits=31)
+    inflate = INFLATER.decompressobj(wbits=31)
     source = memoryview(gz)
     body = -1  # where the body starts, once the header's newline is found
     filled = low = high = lines = 0
@@ -216,7 +223,7 @@ def _inflated(gz: bytes) -> tuple[bool, _Text | None]:
             while pending is not None:
                 try:
                     chunk = pending.result()
-                except zlib.error:
+                except (zlib.error, INFLATER.error):
                     return True, None  # corrupt: the careful reader reports it with the line
                 pending = None
                 if taken < len(gz) and not inflate.eof:
