@@ -367,19 +367,25 @@ def _plain_decimals(mat: npt.NDArray[np.uint8]) -> tuple[F, npt.NDArray[np.bool_
     chars = np.ascontiguousarray(mat.T)  # one contiguous row per character position
     negative = chars[0] == ord("-") if len(chars) else np.zeros(n, dtype=bool)
     mantissa = np.zeros(n, dtype=np.int64)
-    digits = np.zeros(n, dtype=np.int64)
-    dots = np.zeros(n, dtype=np.int64)
-    decimals = np.zeros(n, dtype=np.int64)
+    # (counts of at most _MAX_FIELD characters: small integers, less memory to go through)
+    digits = np.zeros(n, dtype=np.int16)
+    dots = np.zeros(n, dtype=np.int16)
+    decimals = np.zeros(n, dtype=np.int16)
+    seen_dot = np.zeros(n, dtype=bool)
     ok = np.ones(n, dtype=bool)
     for k, ch in enumerate(chars):
         value = ch - np.uint8(ord("0"))  # wraps around for anything below '0'
         digit = value <= 9
         dot = ch == ord(".")
         ok &= digit | dot | (negative if k == 0 else ch == 0)
-        mantissa = np.where(digit, mantissa * 10 + value, mantissa)
+        # a digit shifts the mantissa and adds to it; anything else leaves it
+        value *= digit
+        mantissa *= np.where(digit, np.uint8(10), np.uint8(1))
+        mantissa += value
         digits += digit
-        decimals += digit & (dots > 0)
+        decimals += digit & seen_dot
         dots += dot
+        seen_dot |= dot
     ok &= (dots <= 1) & (digits >= 1) & (digits <= 15)
     values = mantissa / _POW10[np.where(ok, decimals, 0)]
     return np.where(negative, -values, values), ok
