@@ -280,7 +280,8 @@ def _columns(path: Path, text: _Text) -> RawBars | None:
     if len(flat) % width:
         return None
     ends = flat.reshape(-1, width)  # each field's end: a comma, the last one a newline
-    if not (room[ends[:, -1]] == _NL).all() or not (room[ends[:, :-1]] == _COMMA).all():
+    # (each row's last separator a newline, and no other newline: the others are commas)
+    if len(ends) != text.lines or not (room[ends[:, -1]] == _NL).all():
         return None
     starts = np.concatenate((np.array([text.body], dtype=np.int32), flat[:-1] + 1))[: len(flat)].reshape(ends.shape)
     lens = ends - starts
