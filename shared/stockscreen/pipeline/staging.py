@@ -120,19 +120,18 @@ def stage_bars(conn: Connection, run_id: str, path: Path, batch: str = "") -> in
 
 def stage_reference(conn: Connection, run_id: str, path: Path, kind: str, batch: str = "") -> int:
     headers = CONSTITUENT_HEADERS if kind == "constituents" else FUNDAMENTAL_HEADERS
-    rows: list[dict[str, Any]] = []
-
+    lines: list[int] = []
+    rows: list[str] = []
     for line, row in iter_reference(path, headers, kind):
-        rows.append(
-            {"run_id": run_id, "batch": batch, "kind": kind, "file": path.name, "line": line, "row": json.dumps(row)}
-        )
-    if rows:
+        lines.append(line)
+        rows.append(json.dumps(row))
+    if rows:  # one statement for them all
         conn.execute(
             text(
-                "INSERT INTO raw_reference (run_id, batch, kind, file, line, row) "
-                "VALUES (:run_id, :batch, :kind, :file, :line, CAST(:row AS jsonb))"
+                "INSERT INTO raw_reference (run_id, batch, kind, file, line, row) SELECT :run_id, :batch, :kind, "
+                ":file, x.line, x.row FROM unnest(CAST(:lines AS integer[]), CAST(:rows AS jsonb[])) AS x(line, row)"
             ),
-            rows,
+            {"run_id": run_id, "batch": batch, "kind": kind, "file": path.name, "lines": lines, "rows": rows},
         )
     return len(rows)
 
