@@ -31,6 +31,7 @@ from stockscreen.pipeline.columns import (
     PRICE_COLUMNS,
     RawBars,
     TypedBars,
+    _from_bytes,
     from_rows,
     pack,
     parse_days,
@@ -164,6 +165,17 @@ def test_rows_are_typed_as_the_row_by_row_stager_did() -> None:
     again, extra = unpack(pack(bars, quarantined=3))
     assert again.symbols == bars.symbols and again.raw == bars.raw and int(extra["quarantined"]) == 3
     assert all(np.array_equal(again.values[k], bars.values[k], equal_nan=True) for k in PRICE_COLUMNS)
+    # the origins: one file's lines in a row are staged as the first line; any others as they are
+    for files, file, line in (
+        (["a.csv"], [0] * len(bars), list(range(2, len(bars) + 2))),
+        (["a.csv"], [0] * len(bars), list(range(len(bars) + 2, 2, -1))),
+        (["a.csv", "b.csv"], [k % 2 for k in range(len(bars))], list(range(2, len(bars) + 2))),
+    ):
+        bars.files, bars.file, bars.line = files, np.array(file, dtype=np.int32), np.array(line, dtype=np.int32)
+        packed = pack(bars)
+        again, _ = unpack(packed)
+        assert again.files == files and again.file.tolist() == file and again.line.tolist() == line
+        assert ("first_line" in _from_bytes(packed)) == (files == ["a.csv"] and line[0] == 2)
 
 
 @pytest.mark.parametrize(

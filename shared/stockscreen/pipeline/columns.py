@@ -507,10 +507,15 @@ def _from_bytes(data: bytes | bytearray) -> dict[str, npt.NDArray[Any]]:
 def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytearray:
     """The bars (and ``extra`` arrays) as one value (for a ``raw_batches`` row)."""
     raw_rows = np.array(sorted(bars.raw), dtype=np.int64)
+    n = len(bars)
+    origin: dict[str, npt.NDArray[Any]] = {"file": bars.file, "line": bars.line}
+    # one file's lines in a row (a file read whole): staged as its first line
+    run = n and len(bars.files) == 1 and int(bars.line[-1]) - int(bars.line[0]) == n - 1
+    if run and (np.diff(bars.line) == 1).all():
+        origin = {"first_line": np.array(bars.line[0], dtype=np.int64)}
     arrays: dict[str, npt.NDArray[Any]] = {
         "files": np.array(bars.files, dtype=str),
-        "file": bars.file,
-        "line": bars.line,
+        **origin,
         "symbols": np.array(bars.symbols, dtype=str),
         "symbol": bars.symbol,
         "day": bars.day,
@@ -526,6 +531,10 @@ def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytearray:
 def unpack(data: bytes | bytearray) -> tuple[TypedBars, dict[str, npt.NDArray[Any]]]:
     """The bars (and extra arrays) of :func:`pack`."""
     arrays = _from_bytes(data)
+    if "first_line" in arrays:
+        n, first = len(arrays["symbol"]), int(arrays["first_line"])
+        arrays["file"] = np.zeros(n, dtype=np.int32)
+        arrays["line"] = np.arange(first, first + n, dtype=np.int32)
     bars = TypedBars(
         files=[str(s) for s in arrays["files"].tolist()],
         file=arrays["file"],
