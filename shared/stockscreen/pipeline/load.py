@@ -422,7 +422,7 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
                 "volume": fix.volume.tolist(),
             },
         )
-    changed = np.sort(np.concatenate((inserted, updated)))
+    changed = np.sort(np.concatenate((inserted, updated))) if len(updated) else inserted  # (sorted)
     # earliest changed day per security (rows are by security and day): rollups from there are rebuilt
     firsts = (
         changed[np.concatenate(([True], new.sid[changed][1:] != new.sid[changed][:-1]))] if len(changed) else changed
@@ -510,10 +510,14 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int], bulk: 
     firsts = [EPOCH + dt.timedelta(days=since[i]) for i in ids]
     first_day = np.array([since[i] for i in ids], dtype=np.int64)
     # only the securities that changed (others in the batch keep their rollups)
-    wanted = _member(bars.sid, np.array(ids, dtype=np.int64))
-    if not wanted.all():
-        bars = bars.take(np.flatnonzero(wanted))
-    first_of = first_day[np.searchsorted(ids, bars.sid)]
+    heads = np.flatnonzero(np.concatenate(([True], bars.sid[1:] != bars.sid[:-1]))) if len(bars.sid) else bars.sid
+    if len(heads) == len(ids):  # every security of the bars changed (each in ids): by runs
+        first_of = np.repeat(first_day, np.diff(np.append(heads, len(bars.sid))))
+    else:
+        wanted = _member(bars.sid, np.array(ids, dtype=np.int64))
+        if not wanted.all():
+            bars = bars.take(np.flatnonzero(wanted))
+        first_of = first_day[np.searchsorted(ids, bars.sid)]
     changed = (
         "WITH changed AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:firsts AS date[])) "
         "AS c(security_id, first)) "
@@ -554,6 +558,7 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int], bulk: 
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT binary)") as copy:
             copy.write(COPY_HEADER + copy_rows(len(heads), columns) + COPY_TRAILER)
         if add_key is not None:
+            raw.execute("SET LOCAL max_parallel_maintenance_workers = 0")  # (see BulkLoad._fill)
             raw.execute(add_key)
         total += len(heads)
     return total
@@ -685,6 +690,9 @@ class BulkLoad:
             assert isinstance(raw, psycopg.Connection)
             first, end = (EPOCH + dt.timedelta(days=d) for d in (part.lo, part.hi))
             raw.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(part.bulk_table))
+            # the key of a partition's rows is built by this builder alone: the others and the loading
+            # transaction keep the other cores busy (parallel workers would only contend with them)
+            raw.execute("SET LOCAL max_parallel_maintenance_workers = 0")
             raw.execute(
                 sql.SQL(
                     "CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES, "
