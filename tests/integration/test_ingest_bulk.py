@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from stockscreen.clients import reset_clients
 from stockscreen.db.engine import get_engine
-from stockscreen.errors import TransientError
-from stockscreen.pipeline import load, service
+from stockscreen.errors import Invalid, TransientError
+from stockscreen.pipeline import load, quality, service
 from tests.conftest import truncate_all
 from tests.integration.test_ingest_faults import SAMPLE, _q, _x
 
@@ -39,6 +39,15 @@ SHAPE = (
     "JOIN pg_class x ON x.oid = i.indexrelid WHERE i.indrelid = c.oid), "
     "(SELECT array_agg(conname ORDER BY conname) FROM pg_constraint WHERE conrelid = c.oid) "
     "FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid WHERE h.inhparent = 'daily_bars'::regclass ORDER BY 1"
+)
+
+
+#: the rollup tables' indexes and constraints (a bulk load into empty ones builds their key at the end)
+ROLLUP_SHAPE = (
+    "SELECT c.relname, (SELECT array_agg(x.relname || ':' || pg_get_indexdef(x.oid) ORDER BY x.relname) "
+    "FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE i.indrelid = c.oid), "
+    "(SELECT array_agg(conname || ':' || pg_get_constraintdef(k.oid) ORDER BY conname) FROM pg_constraint k "
+    "WHERE k.conrelid = c.oid) FROM pg_class c WHERE c.relname IN ('bars_weekly', 'bars_monthly') ORDER BY 1"
 )
 
 
@@ -81,9 +90,14 @@ def _run(paths: list[str]) -> dict[str, Any]:
 
 
 def test_the_bulk_path_leaves_what_the_row_by_row_path_leaves(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    shape = _q(url, SHAPE)
+    shape, rollup_shape = _q(url, SHAPE), _q(url, ROLLUP_SHAPE)
+    assert all(indexes and len(indexes) == 1 for _, indexes, _ in rollup_shape)  # the primary key
     bulk = _run(SAMPLE)
     assert [b.get("bulk") for b in bulk["validate"]["batches"]] == [True]  # one batch, into empty partitions
+    assert _q(url, ROLLUP_SHAPE) == rollup_shape
+    for table in ("bars_weekly", "bars_monthly"):  # the rollups' keys are enforced
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            _x(url, f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
     loaded = _contents(url)
     assert len(loaded["bars"]) == sum(part["inserted"] for part in bulk["load"]) > 8000
     assert sum(part["rollup_rows"] for part in bulk["load"]) == len(loaded["weekly"]) + len(loaded["monthly"])
@@ -109,6 +123,27 @@ def test_the_bulk_path_leaves_what_the_row_by_row_path_leaves(url: str, monkeypa
     assert len(rows["validate"]["batches"]) > 1
     assert not any(b.get("bulk") for b in rows["validate"]["batches"])
     assert _contents(url) == loaded
+
+
+def test_a_bulk_batch_is_staged_as_a_selection_of_the_fetched_rows(url: str) -> None:
+    state = _up_to_load(SAMPLE)
+    (batch,) = state["validate"]["batches"]
+    assert batch["bulk"] is True
+    sizes = dict(_q(url, "SELECT stage, sum(length(data)) FROM raw_batches GROUP BY stage"))
+    staged_rows = _q(url, "SELECT rows FROM raw_batches WHERE stage = 'load' AND part = 0")
+    fetched = sum(part["bars"] for part in state["fetch"])
+    quarantined = sum(n for rule, n in state["validate"]["findings"].items() if rule in quality.QUARANTINING)
+    # the rows it leaves out, not a copy of the rows it loads
+    assert sizes["load"] * 100 < sizes["fetch"]
+    assert staged_rows == [(fetched - quarantined,)]
+    loaded = service.load_batch({**state, "batch": batch})
+    assert loaded["inserted"] == fetched - quarantined > 8000
+    assert loaded["quarantined"] == quarantined > 0
+
+    # a selection only refers to the Fetch batches it was made from
+    _x(url, "DELETE FROM raw_batches WHERE stage = 'fetch' AND batch = (SELECT max(batch) FROM raw_batches)")
+    with pytest.raises(Invalid, match="refers to"):
+        service.load_batch({**state, "batch": batch})
 
 
 def test_a_bulk_batch_that_fails_leaves_nothing_and_its_retry_loads_it(

@@ -369,6 +369,7 @@ def test_weekly_and_monthly_rollups_follow_every_load(
         "2018-02-06,154.83,163.72,154.0,163.03,68243838,AAPL\n"
         "2018-02-07,163.085,163.4,149.0,150.0,51608580,AAPL\n"
         "2018-02-08,150.0,151.0,149.0,150.5,1000,AAPL\n"
+        "2018-02-07,62.16,63.86,62.13,62.72,1155280,AOS\n"  # as loaded: AOS keeps its rollups
     )
     result = machine.run({"source": {"paths": [str(fix)]}})
     assert result["status"] == "SUCCEEDED", result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -145,3 +146,38 @@ def test_a_deferred_snapshot_is_built_once_by_the_forced_last_run(
     assert last["output"]["report"]["changed"] is False
     assert last["output"]["aggregate"]["rebuilt"] is True
     assert _q(url, "SELECT row_count FROM snapshot_versions WHERE is_current")[0][0] == 8
+
+
+def test_a_symbol_twice_in_the_reference_files_keeps_its_last_row(
+    machine: IngestStateMachine, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Securities and fundamentals are upserted in one statement each: a repeated key is upserted
+    once, with its last row, as one upsert per row would leave it."""
+    constituents = tmp_path / "constituents-dup.csv"
+    constituents.write_text(
+        "Ticker symbol,Security,GICS Sector,GICS Sub Industry,Address of Headquarters,Date first added,CIK\n"
+        'ZZA,First Name,Utilities,Electric Utilities,"Madison, Wisconsin",2016-07-01,1\n'
+        'ZZB,Other Corp,Industrials,Building Products,"Paris, France",2017-07-26,2\n'
+        'ZZA,Second Name,Energy,Oil,"Austin, Texas",2016-07-02,3\n'
+    )
+    fundamentals = tmp_path / "fundamentals-dup-2018-02-08.csv"
+    fundamentals.write_text(
+        "Symbol,Name,Sector,Price,Price/Earnings,Dividend Yield,Earnings/Share,52 Week Low,52 Week High,"
+        "Market Cap,EBITDA,Price/Sales,Price/Book,SEC Filings\n"
+        "ZZB,Other Corp,Industrials,10,10,1.5,1,8,12,1000,100,1,1,x\n"
+        "ZZC,Only Here,Energy,20,10,2.5,2,15,25,2000,200,2,2,x\n"
+        "ZZB,Other Corp,Industrials,11,11,1.5,1,8,12,1100,110,1,1,x\n"
+    )
+    result = machine.run({"source": {"paths": [str(constituents), str(fundamentals)]}})
+    assert result["status"] == "SUCCEEDED", result
+    url = stack_env["DATABASE_URL"]
+    assert _q(url, "SELECT symbol, name, sector, hq_country, date_added, cik FROM securities ORDER BY id") == [
+        ("ZZA", "Second Name", "Energy", "United States", dt.date(2016, 7, 2), "3"),
+        ("ZZB", "Other Corp", "Industrials", "France", dt.date(2017, 7, 26), "2"),
+        ("ZZC", "Only Here", "Energy", None, None, None),
+    ]
+    assert _q(
+        url,
+        "SELECT s.symbol, f.as_of, f.price, f.market_cap FROM fundamentals f JOIN securities s ON s.id = f.security_id "
+        "ORDER BY 1",
+    ) == [("ZZB", dt.date(2018, 2, 8), 11.0, 1100.0), ("ZZC", dt.date(2018, 2, 8), 20.0, 2000.0)]

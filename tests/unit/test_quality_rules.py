@@ -8,6 +8,7 @@ crafted rows that make every rule fire, and on random rows. Typing is compared w
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
 import math
@@ -30,6 +31,7 @@ from stockscreen.pipeline.columns import (
     PRICE_COLUMNS,
     RawBars,
     TypedBars,
+    _from_bytes,
     from_rows,
     pack,
     parse_days,
@@ -163,6 +165,17 @@ def test_rows_are_typed_as_the_row_by_row_stager_did() -> None:
     again, extra = unpack(pack(bars, quarantined=3))
     assert again.symbols == bars.symbols and again.raw == bars.raw and int(extra["quarantined"]) == 3
     assert all(np.array_equal(again.values[k], bars.values[k], equal_nan=True) for k in PRICE_COLUMNS)
+    # the origins: one file's lines in a row are staged as the first line; any others as they are
+    for files, file, line in (
+        (["a.csv"], [0] * len(bars), list(range(2, len(bars) + 2))),
+        (["a.csv"], [0] * len(bars), list(range(len(bars) + 2, 2, -1))),
+        (["a.csv", "b.csv"], [k % 2 for k in range(len(bars))], list(range(2, len(bars) + 2))),
+    ):
+        bars.files, bars.file, bars.line = files, np.array(file, dtype=np.int32), np.array(line, dtype=np.int32)
+        packed = pack(bars)
+        again, _ = unpack(packed)
+        assert again.files == files and again.file.tolist() == file and again.line.tolist() == line
+        assert ("first_line" in _from_bytes(packed)) == (files == ["a.csv"] and line[0] == 2)
 
 
 @pytest.mark.parametrize(
@@ -507,3 +520,57 @@ def test_random_rows_are_judged_as_row_by_row(rows: list[Row], with_previous: bo
 def test_every_bar_of_the_crafted_week_is_on_a_trading_day() -> None:
     # (the crafted rows above rely on it)
     assert all(is_trading_day(r.day) for r in _week("X", "2018-01-02", [1] * 20) if r.day)
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_rows(), st.booleans())
+def test_random_rows_of_one_file_by_symbol_and_date_are_judged_as_row_by_row(
+    rows: list[Row], with_previous: bool
+) -> None:
+    """Rows staged already by symbol and date, from one file (the usual file): the rules sort nothing."""
+    ordered = sorted(rows, key=lambda r: (r.symbol or "", r.day or dt.date.min))
+    # one file, its lines in order (duplicates of a symbol and date among them)
+    one_file = [dataclasses.replace(r, file="a.csv", line=k + 2) for k, r in enumerate(ordered)]
+    previous = {"AAA": (_day("2017-12-28"), 12.0)} if with_previous else {}
+    _compare(one_file, quality.Context(TODAY, frozenset({"AAA", "BBB", "CCC"}), previous))
+
+
+@pytest.mark.parametrize("piece", [1, 7, 64, 1 << 19])
+def test_a_gzipped_file_is_read_as_it_is_inflated_piece_by_piece(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    from stockscreen.pipeline import columns
+
+    monkeypatch.setattr(columns, "INFLATE_PIECE", piece)
+    path = tmp_path / "bars.csv.gz"
+    head = b"\xef\xbb\xbfdate,open,high,low,close,volume,Name\n"  # (a BOM: bytes above '~' in the header only)
+    plain = [head + _PLAIN_ROWS, head + _PLAIN_ROWS[:-1], head]  # the last newline missing; no rows
+
+    def same(content: bytes) -> RawBars | None:
+        path.write_bytes(gzip.compress(content))
+        fast, careful = columns._fast_columns(path), from_rows(FileBars(path).rows())
+        if fast is not None:
+            assert fast.line.tolist() == careful.line.tolist()
+            assert {k: v.tolist() for k, v in fast.text.items()} == {k: v.tolist() for k, v in careful.text.items()}
+        return fast
+
+    for content in plain:
+        done, text = columns._inflated(gzip.compress(content))
+        assert done and text is not None  # read as it is inflated
+        assert same(content) is not None
+    crlf = (head + _PLAIN_ROWS).replace(b"\n", b"\r\n")
+    assert columns._inflated(gzip.compress(crlf)) == (False, None)  # inflated whole, then read
+    assert same(crlf) is not None
+    two = gzip.compress(head + _PLAIN_ROWS[:300]) + gzip.compress(_PLAIN_ROWS[300:])
+    assert columns._inflated(two) == (False, None)
+    # what the careful reader must read: a quote, a space or a byte above '~' late in the body
+    for late in (b'"', b" ", b"\xc3\x9f"):
+        assert same(head + _PLAIN_ROWS[:-3] + late + _PLAIN_ROWS[-3:]) is None
+    path.write_bytes(gzip.compress(head + _PLAIN_ROWS)[:-20])  # truncated
+    assert columns._fast_columns(path) is None
+    whole = bytearray(gzip.compress(head + _PLAIN_ROWS))
+    whole[-8] ^= 1  # a wrong checksum
+    assert columns._inflated(bytes(whole)) == (True, None)
+    whole[-8] ^= 1
+    whole[len(whole) // 2] ^= 0xFF  # corrupt data
+    assert columns._inflated(bytes(whole)) == (True, None)

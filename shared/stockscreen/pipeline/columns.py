@@ -18,7 +18,7 @@ import json
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -117,10 +117,17 @@ def _in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
         return list(pool.map(lambda call: call(), calls))
 
 
-def _read(path: Path) -> bytes:
-    """The file's bytes, decompressed in one call when gzipped (every member)."""
-    data = path.read_bytes()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+#: compressed bytes inflated at a time (on a thread) while the text inflated before is scanned
+INFLATE_PIECE = 1 << 19
+
+#: the inflater: ISA-L's (the same output as zlib's, about three times faster), zlib's without it
+INFLATER: Any
+try:
+    from isal import isal_zlib as INFLATER
+except ImportError:  # pragma: no cover - isal is a dependency; zlib does the same, slower
+    INFLATER = zlib
+
+_GZIP = b"\x1f\x8b"
 
 
 def _scan(buf: npt.NDArray[np.uint8], offset: int) -> tuple[int, int, npt.NDArray[np.int32]]:
@@ -130,12 +137,43 @@ def _scan(buf: npt.NDArray[np.uint8], offset: int) -> tuple[int, int, npt.NDArra
     return int(np.count_nonzero(buf < 0x21)), int(buf.max()) if len(buf) else 0, flat
 
 
+@dataclass
+class _Text:
+    """A file's text in ``room`` (with spare zeros after it): the header line, the body from ``body``
+    to ``end`` (ending with a newline), and what a scan of the body found."""
+
+    head: bytes
+    room: npt.NDArray[np.uint8]
+    body: int
+    end: int
+    flat: npt.NDArray[np.int32]  # where the separators are (commas, newlines)
+    low: int  # bytes below '!'
+    high: int  # the largest byte
+    lines: int  # newlines
+
+
 def _fast_columns(path: Path) -> RawBars | None:
     """The whole file with NumPy, or None when it needs the careful row-by-row reader."""
     try:
-        data = _read(path)
-    except (OSError, EOFError, zlib.error):  # the careful reader reports it with the line
+        data = path.read_bytes()
+    except OSError:  # the careful reader reports it
         return None
+    text: _Text | None
+    if data[:2] == _GZIP:
+        done, text = _inflated(data)
+        if not done:  # (several gzip members, CRLF line ends...): decompressed in one call, then read
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error):  # the careful reader reports it with the line
+                return None
+            text = _whole(data)
+    else:
+        text = _whole(data)
+    return None if text is None else _columns(path, text)
+
+
+def _whole(data: bytes) -> _Text | None:
+    """The text of a file's bytes (decompressed), scanned in two halves; None if it is not plain."""
     cut = data.find(b"\n")
     if cut < 0 or b'"' in data:
         return None
@@ -144,14 +182,6 @@ def _fast_columns(path: Path) -> RawBars | None:
         if data.count(b"\r") != data.count(b"\r\n"):
             return None
         head, data, cut = head.removesuffix(b"\r"), data.replace(b"\r\n", b"\n"), cut - 1
-    try:
-        header = [h.strip().lstrip("\ufeff") for h in head.decode("utf-8").split(",")]
-    except UnicodeDecodeError:
-        return None
-    if not any(header) or "\x00" in "".join(header):
-        return None
-    mapping = bar_column_map(path, header)  # a missing column is a file error either way
-    width = len(header)
     # the body once, with a final newline and room for the widest field after it
     size = len(data) - cut - 1
     ended = size == 0 or data.endswith(b"\n")
@@ -168,16 +198,92 @@ def _fast_columns(path: Path) -> RawBars | None:
     middle += int(np.argmax(buf[middle:] == _NL)) + 1 if size else 0
     halves = [(buf[:middle], 0), (buf[middle:], middle)] if 0 < middle < size else [(buf, 0)]
     scans = _in_threads([functools.partial(_scan, half, at) for half, at in halves])
-    # printable ASCII but space and the quote (checked above), and newlines
-    if size and (sum(low for low, _, _ in scans) != lines or max(high for _, high, _ in scans) > 0x7E):
-        return None
     flat = np.concatenate([f for _, _, f in scans])
+    return _Text(head, room, 0, size, flat, sum(n for n, _, _ in scans), max(h for _, h, _ in scans), lines)
+
+
+def _inflated(gz: bytes) -> tuple[bool, _Text | None]:
+    """A gzipped file's text, inflated piece by piece on a thread while the main thread copies and
+    scans the pieces inflated before: (True, the text, or None if it is not plain), or (False, None)
+    when it must be decompressed whole first (several members, a size other than the trailer's,
+    carriage returns)."""
+    size = int.from_bytes(gz[-4:], "little")  # the trailer's size of the (last) member, modulo 2**32
+    if len(gz) < 18 or size >= 2**31 - _MAX_FIELD - 1:
+        return False, None
+    room = np.zeros(size + 1 + _MAX_FIELD, dtype=np.uint8)
+    inflate = INFLATER.decompressobj(wbits=31)
+    source = memoryview(gz)
+    body = -1  # where the body starts, once the header's newline is found
+    filled = low = high = lines = 0
+    flats: list[npt.NDArray[np.int32]] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="inflate") as pool:
+        taken = min(INFLATE_PIECE, len(gz))
+        pending: Future[bytes] | None = pool.submit(inflate.decompress, source[:taken])
+        try:
+            while pending is not None:
+                try:
+                    chunk = pending.result()
+                except (zlib.error, INFLATER.error):
+                    return True, None  # corrupt: the careful reader reports it with the line
+                pending = None
+                if taken < len(gz) and not inflate.eof:
+                    pending = pool.submit(inflate.decompress, source[taken : taken + INFLATE_PIECE])
+                    taken += INFLATE_PIECE
+                if filled + len(chunk) > size or b"\r" in chunk:
+                    return False, None
+                if b'"' in chunk:
+                    return True, None
+                at = filled
+                room[filled : filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+                filled += len(chunk)
+                if body < 0:
+                    cut = chunk.find(b"\n")
+                    if cut < 0:
+                        continue
+                    body = at = at + cut + 1
+                    chunk = chunk[cut + 1 :]
+                n, most, flat = _scan(room[at:filled], at)
+                low, high, lines = low + n, max(high, most), lines + chunk.count(b"\n")
+                flats.append(flat)
+        finally:
+            if pending is not None:
+                pending.cancel()
+    if not inflate.eof:
+        return True, None  # truncated: the careful reader reports it
+    if inflate.unused_data or taken < len(gz) or filled != size:
+        return False, None  # another member follows
+    if body < 0:
+        return True, None
+    head = bytes(room[: body - 1])
+    if filled > body and room[filled - 1] != _NL:  # no final newline: one is added
+        room[filled] = _NL
+        flats.append(np.array([filled], dtype=np.int32))
+        filled, low, lines = filled + 1, low + 1, lines + 1
+    flat = np.concatenate(flats) if flats else np.zeros(0, dtype=np.int32)
+    return True, _Text(head, room, body, filled, flat, low, high, lines)
+
+
+def _columns(path: Path, text: _Text) -> RawBars | None:
+    """The columns of a file's text, or None when it needs the careful reader."""
+    try:
+        header = [h.strip().lstrip("\ufeff") for h in text.head.decode("utf-8").split(",")]
+    except UnicodeDecodeError:
+        return None
+    if not any(header) or "\x00" in "".join(header):
+        return None
+    mapping = bar_column_map(path, header)  # a missing column is a file error either way
+    width = len(header)
+    room, flat = text.room, text.flat
+    # printable ASCII but space and the quote (checked before), and newlines
+    if text.end > text.body and (text.low != text.lines or text.high > 0x7E):
+        return None
     if len(flat) % width:
         return None
     ends = flat.reshape(-1, width)  # each field's end: a comma, the last one a newline
-    if not (buf[ends[:, -1]] == _NL).all() or not (buf[ends[:, :-1]] == _COMMA).all():
+    # (each row's last separator a newline, and no other newline: the others are commas)
+    if len(ends) != text.lines or not (room[ends[:, -1]] == _NL).all():
         return None
-    starts = np.concatenate((np.zeros(1, dtype=np.int32), flat[:-1] + 1)).reshape(ends.shape)
+    starts = np.concatenate((np.array([text.body], dtype=np.int32), flat[:-1] + 1))[: len(flat)].reshape(ends.shape)
     lens = ends - starts
     if width == 1 and (lens == 0).any():
         return None  # blank lines: the csv module skips them
@@ -187,8 +293,8 @@ def _fast_columns(path: Path) -> RawBars | None:
     cut_out = [
         functools.partial(gather, room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS
     ]
-    text = dict(zip(BAR_COLUMNS, _in_threads(cut_out), strict=True))
-    return RawBars([path.name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), text)
+    columns = dict(zip(BAR_COLUMNS, _in_threads(cut_out), strict=True))
+    return RawBars([path.name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), columns)
 
 
 def read_bars_file(path: Path) -> RawBars:
@@ -262,19 +368,25 @@ def _plain_decimals(mat: npt.NDArray[np.uint8]) -> tuple[F, npt.NDArray[np.bool_
     chars = np.ascontiguousarray(mat.T)  # one contiguous row per character position
     negative = chars[0] == ord("-") if len(chars) else np.zeros(n, dtype=bool)
     mantissa = np.zeros(n, dtype=np.int64)
-    digits = np.zeros(n, dtype=np.int64)
-    dots = np.zeros(n, dtype=np.int64)
-    decimals = np.zeros(n, dtype=np.int64)
+    # (counts of at most _MAX_FIELD characters: small integers, less memory to go through)
+    digits = np.zeros(n, dtype=np.int16)
+    dots = np.zeros(n, dtype=np.int16)
+    decimals = np.zeros(n, dtype=np.int16)
+    seen_dot = np.zeros(n, dtype=bool)
     ok = np.ones(n, dtype=bool)
     for k, ch in enumerate(chars):
         value = ch - np.uint8(ord("0"))  # wraps around for anything below '0'
         digit = value <= 9
         dot = ch == ord(".")
         ok &= digit | dot | (negative if k == 0 else ch == 0)
-        mantissa = np.where(digit, mantissa * 10 + value, mantissa)
+        # a digit shifts the mantissa and adds to it; anything else leaves it
+        value *= digit
+        mantissa *= np.where(digit, np.uint8(10), np.uint8(1))
+        mantissa += value
         digits += digit
-        decimals += digit & (dots > 0)
+        decimals += digit & seen_dot
         dots += dot
+        seen_dot |= dot
     ok &= (dots <= 1) & (digits >= 1) & (digits <= 15)
     values = mantissa / _POW10[np.where(ok, decimals, 0)]
     return np.where(negative, -values, values), ok
@@ -395,10 +507,15 @@ def _from_bytes(data: bytes | bytearray) -> dict[str, npt.NDArray[Any]]:
 def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytearray:
     """The bars (and ``extra`` arrays) as one value (for a ``raw_batches`` row)."""
     raw_rows = np.array(sorted(bars.raw), dtype=np.int64)
+    n = len(bars)
+    origin: dict[str, npt.NDArray[Any]] = {"file": bars.file, "line": bars.line}
+    # one file's lines in a row (a file read whole): staged as its first line
+    run = n and len(bars.files) == 1 and int(bars.line[-1]) - int(bars.line[0]) == n - 1
+    if run and (np.diff(bars.line) == 1).all():
+        origin = {"first_line": np.array(bars.line[0], dtype=np.int64)}
     arrays: dict[str, npt.NDArray[Any]] = {
         "files": np.array(bars.files, dtype=str),
-        "file": bars.file,
-        "line": bars.line,
+        **origin,
         "symbols": np.array(bars.symbols, dtype=str),
         "symbol": bars.symbol,
         "day": bars.day,
@@ -414,6 +531,10 @@ def pack(bars: TypedBars, **extra: npt.ArrayLike) -> bytearray:
 def unpack(data: bytes | bytearray) -> tuple[TypedBars, dict[str, npt.NDArray[Any]]]:
     """The bars (and extra arrays) of :func:`pack`."""
     arrays = _from_bytes(data)
+    if "first_line" in arrays:
+        n, first = len(arrays["symbol"]), int(arrays["first_line"])
+        arrays["file"] = np.zeros(n, dtype=np.int32)
+        arrays["line"] = np.arange(first, first + n, dtype=np.int32)
     bars = TypedBars(
         files=[str(s) for s in arrays["files"].tolist()],
         file=arrays["file"],
@@ -428,6 +549,40 @@ def unpack(data: bytes | bytearray) -> tuple[TypedBars, dict[str, npt.NDArray[An
     return bars, {k.removeprefix("extra_"): v for k, v in arrays.items() if k.startswith("extra_")}
 
 
+@dataclass
+class Selection:
+    """Rows of a run's staged Fetch batches (all of them, as :func:`concat` joins them in batch
+    order) by what they leave out: a load batch staged as a reference, not as a copy of its rows."""
+
+    fetched: int  # rows of the Fetch batches
+    excluded: npt.NDArray[np.int64]  # rows not in the load batch (quarantined, or other symbols)
+
+    def rows(self) -> npt.NDArray[np.intp]:
+        keep = np.ones(self.fetched, dtype=bool)
+        keep[self.excluded] = False
+        return np.flatnonzero(keep)
+
+
+def pack_selection(selection: Selection, **extra: npt.ArrayLike) -> bytearray:
+    """A :class:`Selection` (and ``extra`` arrays) as one value (for a ``raw_batches`` row)."""
+    arrays = {
+        "selection_fetched": np.array(selection.fetched, dtype=np.int64),
+        "selection_excluded": selection.excluded,
+    }
+    arrays.update({f"extra_{k}": np.asarray(v) for k, v in extra.items()})
+    return _to_bytes(arrays)
+
+
+def unpack_any(data: bytes | bytearray) -> tuple[TypedBars | Selection, dict[str, npt.NDArray[Any]]]:
+    """The bars of :func:`pack` or the selection of :func:`pack_selection` (and extra arrays)."""
+    arrays = _from_bytes(data)
+    if "selection_fetched" not in arrays:
+        return unpack(data)
+    excluded = arrays["selection_excluded"].astype(np.int64)
+    extra = {k.removeprefix("extra_"): v for k, v in arrays.items() if k.startswith("extra_")}
+    return Selection(int(arrays["selection_fetched"]), excluded), extra
+
+
 def _recode(names: list[str], codes: I32, merged: dict[str, int]) -> I32:
     remap = np.array([merged[s] for s in names] + [-1], dtype=np.int32)
     return remap[codes]
@@ -435,6 +590,8 @@ def _recode(names: list[str], codes: I32, merged: dict[str, int]) -> I32:
 
 def concat(parts: list[TypedBars]) -> TypedBars:
     """Several batches' bars as one (symbols and origins merged, sorted)."""
+    if len(parts) == 1 and parts[0].symbols == sorted(parts[0].symbols) and parts[0].files == sorted(parts[0].files):
+        return parts[0]  # (already so: one file's bars)
     symbols = sorted({s for p in parts for s in p.symbols})
     files = sorted({f for p in parts for f in p.files})
     sym_index = {s: i for i, s in enumerate(symbols)}

@@ -20,7 +20,7 @@ from stockscreen.errors import Invalid, TransientError
 from stockscreen.observability import logger
 from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows, fetch_arrays, fixed
 from stockscreen.pipeline.columns import EPOCH
-from stockscreen.pipeline.staging import read_columns
+from stockscreen.pipeline.staging import read_load_batch
 
 US_STATES = {
     "Alabama",
@@ -122,7 +122,7 @@ def _issue(
     message: str,
     raw: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One quality_issues row of the reference files (parameters of ``_ISSUE``)."""
+    """One quality_issues row of the reference files (a row of ``_ISSUES``)."""
     return {
         "rule": rule,
         "sev": severity,
@@ -133,16 +133,27 @@ def _issue(
     }
 
 
-_ISSUE = (
+_ISSUES = (
     "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, message, raw) "
-    "VALUES (:r, :rule, :sev, :act, :sym, :msg, CAST(:raw AS jsonb))"
+    "SELECT :r, * FROM unnest(CAST(:rule AS text[]), CAST(:sev AS text[]), CAST(:act AS text[]), "
+    "CAST(:sym AS text[]), CAST(:msg AS text[]), CAST(:raw AS jsonb[]))"
 )
 
 
-def _many(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
-    """One statement for many rows (the driver pipelines them)."""
+def _unnest(conn: Connection, sql: str, rows: list[dict[str, Any]], **scalars: Any) -> None:
+    """One statement, once, for many rows: ``sql`` reads each key of the rows as an array
+    parameter (of the rows' values, in their order), and ``scalars`` as they are."""
     if rows:
-        conn.execute(text(sql), rows)
+        conn.execute(text(sql), {**{k: [r[k] for r in rows] for k in rows[0]}, **scalars})
+
+
+def _last_per_key(rows: list[dict[str, Any]], *key: str) -> list[dict[str, Any]]:
+    """One row per key, the key's last (where its first was): what upserting them one by one leaves,
+    for a single upsert (which may not touch a row twice)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        out[tuple(r[k] for k in key)] = r
+    return list(out.values())
 
 
 def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
@@ -170,14 +181,16 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
                 "cik": r.get("cik") or None,
             }
         )
-    _many(
+    _unnest(
         conn,
         "INSERT INTO securities (symbol, name, sector, industry, headquarters, hq_state, hq_country, "
-        "date_added, cik) VALUES (:symbol, :name, :sector, :industry, :hq, :state, :country, :added, :cik) "
+        "date_added, cik) SELECT * FROM unnest(CAST(:symbol AS text[]), CAST(:name AS text[]), "
+        "CAST(:sector AS text[]), CAST(:industry AS text[]), CAST(:hq AS text[]), CAST(:state AS text[]), "
+        "CAST(:country AS text[]), CAST(:added AS date[]), CAST(:cik AS text[])) "
         "ON CONFLICT (symbol) DO UPDATE SET name = EXCLUDED.name, sector = EXCLUDED.sector, "
         "industry = EXCLUDED.industry, headquarters = EXCLUDED.headquarters, hq_state = EXCLUDED.hq_state, "
         "hq_country = EXCLUDED.hq_country, date_added = EXCLUDED.date_added, cik = EXCLUDED.cik",
-        securities,
+        _last_per_key(securities, "symbol"),
     )
     upserted = len(securities)
 
@@ -186,9 +199,10 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
 
     parsed = [(file, line, r, {k: _num(r.get(k)) for k in _FUND_NUMERIC}) for file, line, r in fundamentals]
     # a symbol only known from the fundamentals file still gets a security row
-    _many(
+    _unnest(
         conn,
-        "INSERT INTO securities (symbol, name, sector) VALUES (:s, :n, :sec) ON CONFLICT (symbol) DO NOTHING",
+        "INSERT INTO securities (symbol, name, sector) SELECT * FROM unnest(CAST(:s AS text[]), "
+        "CAST(:n AS text[]), CAST(:sec AS text[])) ON CONFLICT (symbol) DO NOTHING",
         [
             {"s": r["symbol"].upper(), "n": r.get("name") or r["symbol"], "sec": r.get("sector") or None}
             for _f, _l, r, _v in parsed
@@ -251,18 +265,20 @@ def load_reference(conn: Connection, run_id: str) -> dict[str, int]:
                 )
             )
         reports.append({"s": symbol, "as_of": _file_date(file) or dt.date.today(), **v})
-    _many(conn, _ISSUE, [{"r": run_id, **i} for i in issues])
-    _many(
+    _unnest(conn, _ISSUES, issues, r=run_id)
+    prices = ", ".join(f"CAST(:{k} AS float8[])" for k in _FUND_NUMERIC)
+    _unnest(
         conn,
         "INSERT INTO fundamentals (security_id, as_of, price, pe, dividend_yield, eps, low_52w, high_52w, "
-        "market_cap, ebitda, price_sales, price_book) SELECT id, :as_of, :price, :pe, :dividend_yield, :eps, "
-        ":low_52w, :high_52w, :market_cap, :ebitda, :price_sales, :price_book "
-        "FROM securities WHERE symbol = :s "
+        "market_cap, ebitda, price_sales, price_book) SELECT s.id, x.as_of, x.price, x.pe, x.dividend_yield, x.eps, "
+        "x.low_52w, x.high_52w, x.market_cap, x.ebitda, x.price_sales, x.price_book "
+        f"FROM unnest(CAST(:s AS text[]), CAST(:as_of AS date[]), {prices}) "
+        f"AS x(symbol, as_of, {', '.join(_FUND_NUMERIC)}) JOIN securities s ON s.symbol = x.symbol "
         "ON CONFLICT (security_id, as_of) DO UPDATE SET price = EXCLUDED.price, pe = EXCLUDED.pe, "
         "dividend_yield = EXCLUDED.dividend_yield, eps = EXCLUDED.eps, low_52w = EXCLUDED.low_52w, "
         "high_52w = EXCLUDED.high_52w, market_cap = EXCLUDED.market_cap, ebitda = EXCLUDED.ebitda, "
         "price_sales = EXCLUDED.price_sales, price_book = EXCLUDED.price_book",
-        reports,
+        _last_per_key(reports, "s", "as_of"),
     )
     return {"securities": upserted, "fundamentals": len(reports)}
 
@@ -281,6 +297,13 @@ class _Bars:
 
     def keys(self) -> npt.NDArray[np.int64]:
         return self.sid * 2**32 + (self.day + 2**31)
+
+    def by_key(self) -> _Bars:
+        """By security and day (then as they were): sorted only when they are not already."""
+        keys = self.keys()
+        if (keys[1:] >= keys[:-1]).all():
+            return self
+        return self.take(np.argsort(keys, kind="stable"))
 
     def columns(self) -> list[Column]:
         """security_id, date, open, high, low, close, volume for a binary COPY."""
@@ -342,33 +365,39 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
     swaps them in at the end of the caller's transaction, with the rollups. What the batch
     leaves behind is the same either way (the comparison and the rollups are shared).
     """
-    staged = read_columns(conn, run_id, "load", batch)
-    if not staged:
+    staged = read_load_batch(conn, run_id, batch)
+    if staged is None:
         raise Invalid(f"load batch {batch} of run {run_id} was not staged (Validate has not run)")
-    bars, extra = staged[0]
-    counts = np.bincount(bars.symbol[bars.symbol >= 0], minlength=len(bars.symbols))
+    bars, rows, extra = staged
+    symbol = bars.symbol[rows]
+    counts = np.bincount(symbol[symbol >= 0], minlength=len(bars.symbols))
     present = [bars.symbols[c] for c in np.flatnonzero(counts).tolist()]
     found_ids = conn.execute(text("SELECT symbol, id FROM securities WHERE symbol = ANY(:s)"), {"s": present})
     ids: dict[str, int] = {str(r[0]): int(r[1]) for r in found_ids}
-    sid = np.array([ids.get(s, -1) for s in bars.symbols] + [-1], dtype=np.int64)[bars.symbol]
-    known = np.flatnonzero(sid >= 0)  # (unknown symbols were quarantined: none is left out in practice)
+    sid = np.array([ids.get(s, -1) for s in bars.symbols] + [-1], dtype=np.int64)[symbol]
+    known_at = np.flatnonzero(sid >= 0)  # (unknown symbols were quarantined: none is left out in practice)
+    known = rows[known_at]
     volume = bars.values["volume"][known]
     if len(volume) and np.abs(volume).max() >= 2.0**63:
         raise Invalid("a volume is out of the bigint range")
     new = _Bars(
-        sid[known],
+        sid[known_at],
         bars.day[known].astype(np.int64),
         {k: bars.values[k][known] for k in _PRICES},
         volume.astype(np.int64),
     )
-    order = np.lexsort((new.day, new.sid))
-    new = new.take(order)
-    heads = np.flatnonzero(np.concatenate(([True], new.sid[1:] != new.sid[:-1]))) if len(new.sid) else order
+    new = new.by_key()
+    swap = bulk_partitions(conn, new.day) if bulk is not None else None
+    if swap and bulk is not None:
+        # every bar is new (its day's partition is empty): the builders start before the comparison
+        bulk.build(swap, new)  # in the background, on connections of their own; swapped in below
+    heads = np.flatnonzero(np.concatenate(([True], new.sid[1:] != new.sid[:-1]))) if len(new.sid) else new.sid
     first = np.minimum(_period_starts(new.day[heads], "week"), _period_starts(new.day[heads], "month"))
-    old = _existing(conn, new.sid[heads], first)
-    old = old.take(np.argsort(old.keys(), kind="stable"))
+    old = _existing(conn, new.sid[heads], first).by_key()
     old_keys, new_keys = old.keys(), new.keys()
     found = _member(new_keys, old_keys)
+    if swap and found.any():  # (the partitions were empty a moment ago)
+        raise TransientError("bars were written into daily_bars during a bulk load; the batch is loaded again")
     pos = np.minimum(np.searchsorted(old_keys, new_keys), max(len(old_keys) - 1, 0))
     same = found.copy()
     if len(old_keys):
@@ -377,17 +406,11 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
         same &= old.volume[pos] == new.volume
     inserted, updated = np.flatnonzero(~found), np.flatnonzero(found & ~same)
     raw = psycopg_connection(conn)
-    swap: list[Partition] = []
-    if len(inserted):
+    if len(inserted) and not swap:
         added = new.take(inserted)
-        parts = bulk_partitions(conn, added.day) if bulk is not None else None
-        if parts and bulk is not None:
-            bulk.build(parts, added)  # in the background, on connections of their own; swapped in below
-            swap = parts
-        else:
-            columns = "security_id, date, open, high, low, close, volume"
-            with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
-                copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
+        columns = "security_id, date, open, high, low, close, volume"
+        with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
     if len(updated):
         fix = new.take(updated)
         conn.execute(
@@ -399,7 +422,7 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
                 "volume": fix.volume.tolist(),
             },
         )
-    changed = np.sort(np.concatenate((inserted, updated)))
+    changed = np.sort(np.concatenate((inserted, updated))) if len(updated) else inserted  # (sorted)
     # earliest changed day per security (rows are by security and day): rollups from there are rebuilt
     firsts = (
         changed[np.concatenate(([True], new.sid[changed][1:] != new.sid[changed][:-1]))] if len(changed) else changed
@@ -415,17 +438,17 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
                 {k: np.concatenate((kept.prices[k], new.prices[k])) for k in _PRICES},
                 np.concatenate((kept.volume, new.volume)),
             )
-            merged = merged.take(np.lexsort((merged.day, merged.sid)))
+            merged = merged.by_key()
         else:
             merged = new  # (already by security and day)
-        rolled = refresh_rollups(conn, merged, since)
+        rolled = refresh_rollups(conn, merged, since, bulk=bool(swap))
     if swap and bulk is not None:
         bulk.swap_in(conn)  # last: the parent's exclusive lock is held only from here to the commit
     by_id = {v: k for k, v in ids.items()}
     return {
         "inserted": len(inserted),
         "updated": len(updated),
-        "unchanged": len(bars) - len(inserted) - len(updated),
+        "unchanged": len(rows) - len(inserted) - len(updated),
         "quarantined": int(extra["quarantined"]),
         "rollup_rows": rolled,
         "changed_symbols": sorted({by_id[s] for s in since}),
@@ -453,21 +476,48 @@ def _period_starts(days: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int
     return days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
-def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int:
+def _drop_key_of_empty(raw: psycopg.Connection[Any], table: str) -> sql.Composed | None:
+    """When ``table`` is empty and its primary key is its only index (nothing references it): drop
+    the key, in the caller's transaction (which then holds the table exclusively), and return the
+    statement that adds it back; else None."""
+    row = raw.execute(
+        "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.conrelid = %(t)s::regclass "
+        "AND c.contype = 'p' AND (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.conrelid) = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = c.conrelid) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table})",
+        {"t": table},
+    ).fetchone()
+    if row is None:
+        return None
+    name = sql.Identifier(str(row[0]))
+    raw.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.Identifier(table), name))
+    if raw.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))).fetchone() != (False,):
+        raise TransientError(f"rows were written into {table} during a bulk load; the batch is loaded again")
+    # (the definition as PostgreSQL prints it: "PRIMARY KEY (security_id, period_start)")
+    return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(sql.Identifier(table), name) + sql.SQL(str(row[1]))
+
+
+def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int], bulk: bool = False) -> int:
     """Rebuild weekly/monthly rows of each security in ``since`` from the period containing its
     first changed day, from ``bars`` (by security and day, every bar of those periods).
 
     The old rows are deleted and the new ones COPYed in, in the caller's transaction. Native
     path only (plain tables); on TimescaleDB the continuous aggregates' refresh policies do it.
+    With ``bulk`` (a bulk load, the one batch of its run), a rollup table that is still empty is
+    filled without its primary key, which is then built once (see :func:`_drop_key_of_empty`).
     """
     ids = sorted(since)
     firsts = [EPOCH + dt.timedelta(days=since[i]) for i in ids]
     first_day = np.array([since[i] for i in ids], dtype=np.int64)
     # only the securities that changed (others in the batch keep their rollups)
-    wanted = _member(bars.sid, np.array(ids, dtype=np.int64))
-    if not wanted.all():
-        bars = bars.take(np.flatnonzero(wanted))
-    first_of = first_day[np.searchsorted(ids, bars.sid)]
+    heads = np.flatnonzero(np.concatenate(([True], bars.sid[1:] != bars.sid[:-1]))) if len(bars.sid) else bars.sid
+    if len(heads) == len(ids):  # every security of the bars changed (each in ids): by runs
+        first_of = np.repeat(first_day, np.diff(np.append(heads, len(bars.sid))))
+    else:
+        wanted = _member(bars.sid, np.array(ids, dtype=np.int64))
+        if not wanted.all():
+            bars = bars.take(np.flatnonzero(wanted))
+        first_of = first_day[np.searchsorted(ids, bars.sid)]
     changed = (
         "WITH changed AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:firsts AS date[])) "
         "AS c(security_id, first)) "
@@ -504,8 +554,12 @@ def refresh_rollups(conn: Connection, bars: _Bars, since: dict[int, int]) -> int
             (lasts - heads + 1).astype(np.int32),
         ]
         names = "security_id, period_start, open, high, low, close, volume, first_date, last_date, bars"
+        add_key = _drop_key_of_empty(raw, table) if bulk else None
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT binary)") as copy:
             copy.write(COPY_HEADER + copy_rows(len(heads), columns) + COPY_TRAILER)
+        if add_key is not None:
+            raw.execute("SET LOCAL max_parallel_maintenance_workers = 0")  # (see BulkLoad._fill)
+            raw.execute(add_key)
         total += len(heads)
     return total
 
@@ -584,7 +638,7 @@ def bulk_partitions(conn: Connection, days: npt.NDArray[Any]) -> list[Partition]
     where = np.searchsorted(los, days, side="right") - 1
     if not ((where >= 0) & (days < his[np.maximum(where, 0)])).all():
         return None  # a day in no partition of its own (the default partition, or none)
-    used = [parts[i] for i in np.unique(where).tolist()]
+    used = [parts[i] for i in np.flatnonzero(np.bincount(where, minlength=len(parts))).tolist()]  # (no sort)
     return None if _any_rows(psycopg_connection(conn), used) else used
 
 
@@ -636,6 +690,9 @@ class BulkLoad:
             assert isinstance(raw, psycopg.Connection)
             first, end = (EPOCH + dt.timedelta(days=d) for d in (part.lo, part.hi))
             raw.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(part.bulk_table))
+            # the key of a partition's rows is built by this builder alone: the others and the loading
+            # transaction keep the other cores busy (parallel workers would only contend with them)
+            raw.execute("SET LOCAL max_parallel_maintenance_workers = 0")
             raw.execute(
                 sql.SQL(
                     "CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES, "

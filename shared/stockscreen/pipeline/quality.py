@@ -33,9 +33,8 @@ from stockscreen.pipeline.columns import (
     NAT,
     PRICE_COLUMNS,
     TypedBars,
-    concat,
 )
-from stockscreen.pipeline.staging import read_columns
+from stockscreen.pipeline.staging import read_fetched
 
 
 @dataclass(frozen=True)
@@ -224,6 +223,7 @@ class _Rules:
         self.findings: list[Finding] = []
         self.index = {r.name: i for i, r in enumerate(RULES)}
         self.v = bars.values
+        self._order: npt.NDArray[np.intp] | None = None
 
     def symbol(self, i: int) -> str | None:
         code = int(self.bars.symbol[i])
@@ -243,10 +243,20 @@ class _Rules:
     def alive_rows(self) -> npt.NDArray[np.intp]:
         return np.flatnonzero(self.alive)
 
+    def order(self) -> npt.NDArray[np.intp]:
+        """Every row by symbol and date (then as staged), sorted once (not at all when staged so)."""
+        if self._order is None:
+            keys = self.bars.symbol.astype(np.int64) * 2**32 + (self.bars.day.astype(np.int64) - np.int64(NAT))
+            if (keys[1:] >= keys[:-1]).all():
+                self._order = np.arange(len(keys))
+            else:
+                self._order = np.argsort(keys, kind="stable")
+        return self._order
+
     def sorted_alive(self) -> npt.NDArray[np.intp]:
         """Rows still in play, by symbol and date (then as staged)."""
-        rows = self.alive_rows()
-        return rows[np.lexsort((rows, self.bars.day[rows], self.bars.symbol[rows]))]
+        order = self.order()
+        return order[self.alive[order]]
 
     def quarantine(self, rule: str, rows: npt.NDArray[np.intp], message: Any, raw: Any = None) -> None:
         """Mark ``rows`` (still in play) as quarantined by ``rule``; message/raw are per-row callables."""
@@ -311,9 +321,12 @@ def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
         lambda i: "bar on a day the exchange was closed",
     )
 
-    rows = r.alive_rows()
-    file_rank = np.argsort(np.argsort(np.array(bars.files, dtype=object), kind="stable"))
-    rows = rows[np.lexsort((bars.line[rows], file_rank[bars.file[rows]], day[rows], code[rows]))]
+    if len(bars.files) == 1 and (bars.line[1:] >= bars.line[:-1]).all():
+        rows = r.sorted_alive()  # (one file, rows as read: by line once by symbol and date)
+    else:
+        rows = r.alive_rows()
+        file_rank = np.argsort(np.argsort(np.array(bars.files, dtype=object), kind="stable"))
+        rows = rows[np.lexsort((bars.line[rows], file_rank[bars.file[rows]], day[rows], code[rows]))]
     repeat = np.zeros(len(rows), dtype=bool)
     repeat[1:] = (code[rows][1:] == code[rows][:-1]) & (day[rows][1:] == day[rows][:-1])
     r.quarantine("duplicate_bar", rows[repeat], lambda i: "duplicate of an earlier row for the same symbol and date")
@@ -446,7 +459,7 @@ class Validation:
 
 def run_rules(conn: Connection, run_id: str) -> Validation:
     """Apply every rule to the run's staged bars and record the findings."""
-    bars = concat([b for b, _ in read_columns(conn, run_id, "fetch")])
+    bars = read_fetched(conn, run_id)
     ctx = _context(conn, run_id, bars)
     outcome = evaluate(bars, ctx)
     stale_before = sessions_before(outcome.days[-1], STALE_SESSIONS) if outcome.days else dt.date.min

@@ -40,7 +40,7 @@ from stockscreen.market.calendar import previous_trading_day
 from stockscreen.market.providers import BarProvider, BarRow, ProviderError, ProviderUnavailable, StooqProvider
 from stockscreen.observability import logger, metrics
 from stockscreen.pipeline import load, quality, snapshot, staging
-from stockscreen.pipeline.columns import TypedBars, take
+from stockscreen.pipeline.columns import Selection, TypedBars, take
 from stockscreen.pipeline.idempotency import idempotent_task
 from stockscreen.realtime import Quote, put_quotes
 
@@ -329,7 +329,8 @@ def _stage_load_batches(
     """Split the clean bars into load batches (symbol ranges) and stage each batch's bars by symbol and date.
 
     A backfill into empty partitions (at most ``ingest_bulk_load_rows`` bars) is one bulk batch
-    instead: its Load fills the partitions whole (see :class:`load.BulkLoad`).
+    instead: its Load fills the partitions whole (see :class:`load.BulkLoad`). A bulk batch is
+    staged as the rows it leaves out of the Fetch batches (a :class:`Selection`), not as a copy.
     """
     clean = (rejected < 0) & (bars.symbol >= 0)
     counts = np.bincount(bars.symbol[clean], minlength=len(bars.symbols)).tolist()
@@ -344,9 +345,13 @@ def _stage_load_batches(
     code = {s: i for i, s in enumerate(bars.symbols)}
     for batch in batches:
         in_range = (bars.symbol >= code[batch["lo"]]) & (bars.symbol <= code[batch["hi"]])
+        quarantined = int(np.count_nonzero(in_range & ~clean))
+        if batch.get("bulk"):
+            excluded = np.flatnonzero(~(in_range & clean)).astype(np.int64)
+            staging.stage_selection(conn, run_id, batch["id"], Selection(len(bars), excluded), quarantined=quarantined)
+            continue
         rows = np.flatnonzero(in_range & clean)
         rows = rows[np.lexsort((bars.day[rows], bars.symbol[rows]))]
-        quarantined = int(np.count_nonzero(in_range & ~clean))
         staging.stage_columns(conn, run_id, "load", batch["id"], take(bars, rows), quarantined=quarantined)
     return batches
 
