@@ -5,6 +5,7 @@ import { ErrorAlert } from '@/components/ui/error-alert';
 import { Spinner } from '@/components/ui/spinner';
 import { cn } from '@/lib/cn';
 import { useSelectFirst } from '@/lib/use-select-first';
+import { CardHeader, CountBadge } from '@/components/ui/card-header';
 
 interface Named {
   id: string;
@@ -45,15 +46,12 @@ export function CollectionNav({
   const headingId = `${plural}-heading`;
   return (
     <nav aria-labelledby={headingId} className="card flex flex-col lg:sticky lg:top-16 lg:self-start" data-testid={testId}>
-      <div className="flex items-center gap-2 border-b border-slate-800 px-3 py-2">
-        <h2 id={headingId} className="text-sm font-semibold text-slate-100">
-          {plural[0]!.toUpperCase() + plural.slice(1)}
-        </h2>
-        <span className="tabular rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300">{count}</span>
+      <CardHeader id={headingId} title={plural[0]!.toUpperCase() + plural.slice(1)}>
+        <CountBadge>{count}</CountBadge>
         <button type="button" className="btn-primary ml-auto h-7 px-2.5 text-xs" onClick={onCreate} data-testid={`new-${noun}`}>
           {`New ${noun}`}
         </button>
-      </div>
+      </CardHeader>
       {children}
     </nav>
   );

@@ -13,6 +13,7 @@ import { useAlerts } from '../api/list-alerts';
 import { useUpdateAlert } from '../api/update-alert';
 import { describeRule } from '../model/rules';
 import { AlertDialog, type ScreenOption } from './alert-dialog';
+import { CardHeader, CountBadge } from '@/components/ui/card-header';
 
 function ActiveSwitch({ alert, label, pending, onToggle }: { alert: Alert; label: string; pending: boolean; onToggle: () => void }) {
   return (
@@ -62,20 +63,17 @@ export function AlertsPage({ screens, initialSymbol }: { screens: ScreenOption[]
 
   return (
     <section className="card flex flex-col" aria-labelledby="alerts-heading" data-testid="alerts">
-      <div className="flex flex-wrap items-center gap-2 border-b border-slate-800 px-3 py-2">
-        <h1 id="alerts-heading" className="text-base font-semibold text-slate-50">
-          Alerts
-        </h1>
+      <CardHeader id="alerts-heading" level={1} title="Alerts" className="flex-wrap gap-2">
         {list.data && (
-          <span className="tabular rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300" data-testid="active-count">
+          <CountBadge data-testid="active-count">
             {quota ? `${activeCount} of ${quota.limit} active` : `${activeCount} active`}
-          </span>
+          </CountBadge>
         )}
         {list.isFetching && <Spinner />}
         <button type="button" className="btn-primary ml-auto h-7 px-2.5 text-xs" onClick={() => openDialog({ kind: 'create' })} data-testid="new-alert">
           New alert
         </button>
-      </div>
+      </CardHeader>
       <div className="flex flex-col gap-2 px-3 empty:hidden [&>*:first-child]:mt-3 [&>*:last-child]:mb-3">
         {toggle.isError && (
           <ErrorAlert title={quotaTitle(toggle.error, 'active_alerts', 'active-alert', 'The alert could not be changed')} error={toggle.error} />

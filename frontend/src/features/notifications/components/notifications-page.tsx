@@ -6,6 +6,7 @@ import { useNotifications } from '../api/list-notifications';
 import { useMarkAllNotificationsRead } from '../api/mark-all-read';
 import { useMarkNotificationRead } from '../api/mark-read';
 import { NotificationItem } from './notification-item';
+import { CardHeader, CountBadge } from '@/components/ui/card-header';
 
 const PAGE = 50;
 
@@ -19,11 +20,8 @@ export function NotificationsPage() {
   const count = list.data?.count ?? 0;
   return (
     <section className="card flex flex-col" aria-labelledby="notifications-heading" data-testid="notifications-page">
-      <div className="flex flex-wrap items-center gap-2 border-b border-slate-800 px-3 py-2">
-        <h1 id="notifications-heading" className="text-base font-semibold text-slate-50">
-          Notifications
-        </h1>
-        {list.data && <span className="tabular rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300">{list.data.unread} unread</span>}
+      <CardHeader id="notifications-heading" level={1} title="Notifications" className="flex-wrap gap-2">
+        {list.data && <CountBadge>{list.data.unread} unread</CountBadge>}
         {list.isFetching && <Spinner />}
         <label className="ml-auto flex items-center gap-2 text-xs text-slate-300">
           <input
@@ -40,7 +38,7 @@ export function NotificationsPage() {
         <button type="button" className="btn-secondary h-7 px-2 text-xs" disabled={!list.data?.unread || markAll.isPending} onClick={() => markAll.mutate()}>
           Mark all read
         </button>
-      </div>
+      </CardHeader>
       <div className="p-2">
         {list.isPending && (
           <p className="flex items-center gap-2 px-2 py-6 text-slate-400">

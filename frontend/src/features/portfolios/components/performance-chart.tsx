@@ -5,6 +5,7 @@ import { Spinner } from '@/components/ui/spinner';
 import { CHART_THEME } from '@/lib/chart-theme';
 import { changeClass, formatPercent } from '@/lib/format';
 import { usePerformance } from '../api/get-performance';
+import { CardHeader } from '@/components/ui/card-header';
 
 const PORTFOLIO = '#38bdf8';
 const UNIVERSE = '#a78bfa';
@@ -43,10 +44,7 @@ export function PerformancePanel({ portfolioId, hasTransactions }: { portfolioId
   const perf = usePerformance(portfolioId, hasTransactions);
   return (
     <section className="card flex flex-col" aria-labelledby="performance-heading" data-testid="performance">
-      <div className="flex flex-wrap items-center gap-x-4 gap-y-1 border-b border-slate-800 px-3 py-2">
-        <h2 id="performance-heading" className="text-sm font-semibold text-slate-100">
-          Performance
-        </h2>
+      <CardHeader id="performance-heading" title="Performance" className="flex-wrap gap-x-4 gap-y-1">
         {perf.isFetching && <Spinner />}
         {perf.data && perf.data.count > 0 && (
           <dl className="tabular ml-auto flex gap-4 text-xs">
@@ -64,7 +62,7 @@ export function PerformancePanel({ portfolioId, hasTransactions }: { portfolioId
             </div>
           </dl>
         )}
-      </div>
+      </CardHeader>
       <div className="p-3">
         {!hasTransactions ? (
           <p className="py-8 text-center text-slate-500">Add a transaction to see how the portfolio does against the market.</p>

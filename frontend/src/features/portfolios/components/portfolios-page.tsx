@@ -21,6 +21,7 @@ import { HoldingsTable, liveHolding, totalsOf } from './holdings-table';
 import { PerformancePanel } from './performance-chart';
 import { TransactionDialog } from './transaction-dialog';
 import { TransactionsTable } from './transactions-table';
+import { CardHeader, CountBadge } from '@/components/ui/card-header';
 
 
 function Stat({ label, value, tone, testId }: { label: string; value: string; tone?: string; testId?: string }) {
@@ -44,16 +45,13 @@ function TransactionsPanel({ portfolioId, onAdd }: { portfolioId: string; onAdd:
   const count = txns.data?.count ?? 0;
   return (
     <section className="card flex flex-col" aria-labelledby="transactions-heading">
-      <div className="flex items-center gap-2 border-b border-slate-800 px-3 py-2">
-        <h2 id="transactions-heading" className="text-sm font-semibold text-slate-100">
-          Transactions
-        </h2>
-        <span className="tabular rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300">{count}</span>
+      <CardHeader id="transactions-heading" title="Transactions">
+        <CountBadge>{count}</CountBadge>
         {txns.isFetching && <Spinner />}
         <button type="button" className="btn-primary ml-auto h-7 px-2.5 text-xs" onClick={onAdd} data-testid="add-transaction">
           Add transaction
         </button>
-      </div>
+      </CardHeader>
       {txns.isError && (
         <div className="p-3">
           <ErrorAlert title="Could not load the transactions" error={txns.error} onRetry={() => void txns.refetch()} />

@@ -14,6 +14,7 @@ import { useSavedScreens } from '../api/list-saved-screens';
 import { useShareSavedScreen } from '../api/share-saved-screen';
 import { useUpdateSavedScreen } from '../api/update-saved-screen';
 import { DeleteScreenDialog, errorTitle, ScreenNameDialog, ShareScreenDialog } from './screen-dialogs';
+import { CardHeader, CountBadge } from '@/components/ui/card-header';
 
 /** The screen on the screener now, as "save" stores it. */
 export interface ScreenDraft {
@@ -207,12 +208,16 @@ export function SavedScreensPanel({
 
   return (
     <section className={cn('card flex flex-col', className)} aria-labelledby="saved-screens-heading" data-testid="saved-screens">
-      <div className="flex min-w-0 items-center gap-1.5 border-b border-slate-800 px-3 py-2">
-        <h2 id="saved-screens-heading" ref={headingRef} tabIndex={-1} className="whitespace-nowrap text-sm font-semibold text-slate-100 focus:outline-none">
-          My screens
-        </h2>
+      <CardHeader
+        id="saved-screens-heading"
+        ref={headingRef}
+        focusable
+        title="My screens"
+        className="min-w-0 gap-1.5"
+        headingClassName="whitespace-nowrap"
+      >
         {list.data && (
-          <span className="tabular whitespace-nowrap rounded bg-slate-800 px-1.5 py-0.5 text-xs text-slate-300" data-testid="saved-count">
+          <CountBadge data-testid="saved-count">
             {limit !== undefined ? (
               <>
                 {/* compact on screen ("2/3"), whole for screen readers */}
@@ -225,7 +230,7 @@ export function SavedScreensPanel({
                 <span className="sr-only"> saved</span>
               </>
             )}
-          </span>
+          </CountBadge>
         )}
         {list.isFetching && <Spinner />}
         {draft && (
@@ -239,7 +244,7 @@ export function SavedScreensPanel({
             Save screen
           </button>
         )}
-      </div>
+      </CardHeader>
 
       <div className="flex flex-col gap-2 p-2">
         {limit !== undefined && count >= limit && (
