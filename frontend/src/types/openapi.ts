@@ -1818,7 +1818,10 @@ export interface components {
             /** Screen Id */
             screen_id: string;
         };
-        /** ScreenRunPublic */
+        /**
+         * ScreenRunPublic
+         * @description A page of a saved or shared screen's results (the screener's own result).
+         */
         ScreenRunPublic: {
             /** Data */
             data: {

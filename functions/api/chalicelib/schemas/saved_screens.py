@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.models import ApiModel
 from chalicelib.schemas.common import Page
+from stockscreen.screening.engine import ScreenResult
 from stockscreen.screening.saved import RunPage, SavedScreenIn, SavedScreenPatch
 
 __all__ = [
@@ -53,11 +54,7 @@ class SavedScreensPublic(ApiModel):
     limit: int = Field(description="how many the caller's plan allows (the saved-screen quota)")
 
 
-class ScreenRunPublic(ApiModel):
-    data: list[dict[str, Any]]
-    count: int
-    as_of: str
-    snapshot_version: int
-    columns: list[str]
-    query: str | None = None
-    clauses: list[str] | None = None
+class ScreenRunPublic(ScreenResult):
+    """A page of a saved or shared screen's results (the screener's own result)."""
+
+    model_config = ConfigDict(defer_build=True)
