@@ -21,6 +21,7 @@ test: system-test setup frontend
 	$(MAKE) test-python test-frontend
 
 test-python:
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q tests/unit tests/integration tests/infra tests/e2e
 
 test-frontend:
@@ -34,6 +35,7 @@ stop:
 lint: setup
 	$(VENV)/bin/ruff check shared functions devstack infra_cdk localstack tests
 	$(VENV)/bin/ruff format --check shared functions devstack infra_cdk localstack tests
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy shared/stockscreen devstack
 	@for f in ingest alerts ws; do echo "mypy functions/$$f"; $(VENV)/bin/mypy functions/$$f/handlers.py || exit 1; done
 	$(VENV)/bin/mypy functions/api/app.py functions/api/chalicelib
@@ -56,6 +58,8 @@ $(PY_STAMP): pyproject.toml constraints.txt
 	@echo "[setup] installing Python packages (pinned by constraints.txt)"
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@# the API handlers' package (chalicelib) importable for import-linter, as Chalice's layout has it
+	@echo "$(CURDIR)/functions/api" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/stockscreen-handlers.pth
 	@rm -f $(VENV)/.installed-* && touch $@
 
 $(NPM_STAMP): frontend/package-lock.json

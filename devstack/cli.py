@@ -12,13 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from stockscreen.errors import DomainError
+from stockscreen.core.errors import DomainError
 
 
 def _wire_local() -> tuple[Any, str]:
     """Settings for commands run outside ``make dev``: the same services, started if needed."""
     from devstack import dev, lambdas
-    from stockscreen.clients import reset_clients
+    from stockscreen.core.clients import reset_clients
 
     db_url, redis_url = dev.start_data_services(dev.local_dir())
     aws_endpoint, sfn_endpoint, servers = dev.start_aws()
@@ -39,7 +39,7 @@ def _wire_local() -> tuple[Any, str]:
 
 def _db_only() -> None:
     from devstack import dev
-    from stockscreen.clients import reset_clients
+    from stockscreen.core.clients import reset_clients
 
     if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:
         db_url, redis_url = dev.start_data_services(dev.local_dir())

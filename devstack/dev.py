@@ -176,7 +176,7 @@ def main(port: int) -> int:
         )
         say(f"AWS resources bootstrapped by localstack/bootstrap.py ({len(resources)} settings)")
 
-        from stockscreen.clients import reset_clients
+        from stockscreen.core.clients import reset_clients
         from stockscreen.db.migrate import upgrade
 
         reset_clients()

@@ -13,8 +13,8 @@ import threading
 
 from sqlalchemy import text
 
+from stockscreen.core.observability import logger
 from stockscreen.db.engine import get_engine
-from stockscreen.observability import logger
 from stockscreen.realtime import Broadcaster, ConnectionRegistry, Quote, put_quotes
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from stockscreen.audit import Origin
-from stockscreen.auth.passwords import hash_password, verify_password
-from stockscreen.auth.service import AuthService
+from stockscreen.accounts.passwords import hash_password, verify_password
+from stockscreen.accounts.service import AuthService
+from stockscreen.core.audit import Origin
+from stockscreen.core.errors import Conflict
 from stockscreen.db.engine import get_engine
-from stockscreen.errors import Conflict
 
 DEMO_EMAIL = "demo@stockscreen.local"
 DEMO_ROLE = "premium"

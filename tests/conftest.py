@@ -76,7 +76,7 @@ def database_url(pg_server_url: str) -> Iterator[str]:
     url = f"{base}/{name}"
     upgrade(url)
     yield url
-    from stockscreen.clients import reset_clients
+    from stockscreen.core.clients import reset_clients
 
     reset_clients()
     with psycopg.connect(_plain(pg_server_url), autocommit=True) as conn:
@@ -95,7 +95,7 @@ def moto_endpoint() -> Iterator[str]:
 def stack_env(database_url: str, redis_url: str, moto_endpoint: str) -> Iterator[dict[str, str]]:
     """Environment of a fully wired local stack: database, Redis, moto with resources."""
     from devstack.lambdas import load_module
-    from stockscreen.clients import reset_clients
+    from stockscreen.core.clients import reset_clients
 
     bootstrap = load_module("localstack/bootstrap.py", "stockscreen_localstack_bootstrap")
     env = {

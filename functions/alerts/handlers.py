@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stockscreen import alerts
-from stockscreen.observability import logger
+from stockscreen.alerts import events as alerts
+from stockscreen.core.observability import logger
 
 
 @logger.inject_lambda_context(clear_state=True)

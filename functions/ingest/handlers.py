@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stockscreen.observability import logger, metrics
+from stockscreen.core.observability import logger, metrics
 from stockscreen.pipeline import service
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from stockscreen.errors import DomainError, Invalid
+from stockscreen.core.errors import DomainError, Invalid
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import ConnectionRegistry
 from stockscreen.realtime.messages import Ack, ErrorMessage, parse_client_message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stockscreen.config import INGEST_SCHEDULE_EXPRESSION as _INGEST_SCHEDULE
+from stockscreen.core.config import INGEST_SCHEDULE_EXPRESSION as _INGEST_SCHEDULE
 
 #: ``/work/main`` (the repository root): infra_cdk/stockscreen_infra/constants.py -> parents[2].
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -90,7 +90,7 @@ class StockscreenStack(Stack):
             self.alerts.topic.add_subscription(subs.EmailSubscription(settings.alarm_email))
 
         # --- least-privilege grants -----------------------------------------------------------
-        # Every function's settings (stockscreen.config.CoreSettings) need the database; only the
+        # Every function's settings (stockscreen.core.config.CoreSettings) need the database; only the
         # REST API and the WebSocket $connect handler verify JWTs.
         functions = [
             *self.websocket.all_functions,

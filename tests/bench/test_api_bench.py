@@ -67,7 +67,7 @@ def loaded(stack_env: dict[str, str]) -> Iterator[list[str]]:
             mapping={"symbol": s, "price": row["close"], "volume": row["volume"], "ts": "2018-02-07T21:00:00+00:00"},
         )
     os.environ["RATE_LIMIT_MULTIPLIER"] = "1000"  # the limiter still runs on every request
-    from stockscreen.auth.settings import api_settings
+    from stockscreen.accounts.settings import api_settings
 
     api_settings.cache_clear()
     yield symbols

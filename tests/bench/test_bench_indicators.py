@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import talib
 
-from stockscreen import metrics as mt
+from stockscreen.market import measures as mt
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "sp500-daily-2013-2018.csv.gz"
 RUNS = 7

@@ -64,7 +64,7 @@ def current_universe(synthetic: tuple[U.Universe, dict[str, Any]], stack_env: di
     old_version = r.get("snapshot:version")
     r.set("snapshot:version", str(VERSION))
     os.environ["RATE_LIMIT_MULTIPLIER"] = "1000"  # the limiter still runs on every request
-    from stockscreen.auth.settings import api_settings
+    from stockscreen.accounts.settings import api_settings
 
     api_settings.cache_clear()
     try:

@@ -213,7 +213,7 @@ def test_bench_warm_lambda_handler(synthetic: tuple[U.Universe, dict[str, Any]],
     )
     context = SimpleNamespace(aws_request_id="bench", function_name="api", memory_limit_in_mb=512)
     os.environ["RATE_LIMIT_MULTIPLIER"] = "1000"
-    from stockscreen.auth.settings import api_settings
+    from stockscreen.accounts.settings import api_settings
 
     api_settings.cache_clear()
     try:

@@ -47,7 +47,7 @@ def test_pipeline_event_reaches_the_alerts_handler_once(stack_env: dict[str, str
 
 
 def test_alerts_handler_rejects_other_events(stack_env: dict[str, str]) -> None:
-    from stockscreen.errors import Invalid
+    from stockscreen.core.errors import Invalid
 
     handlers = load_module("functions/alerts/handlers.py", "stockscreen_alerts_handlers")
     with pytest.raises(Invalid):

@@ -76,11 +76,11 @@ def test_health_reports_each_dependency(client: Client) -> None:
 
 
 def test_health_degrades_when_redis_is_down(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stockscreen import clients
+    from stockscreen.core import clients
 
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     clients.get_redis.cache_clear()
-    from stockscreen import config
+    from stockscreen.core import config
 
     config.core_settings.cache_clear()
     try:
@@ -96,7 +96,7 @@ def test_health_degrades_when_redis_is_down(client: Client, monkeypatch: pytest.
 def test_request_log_carries_only_this_functions_keys(client: Client) -> None:
     """One process hosts every function in ``make dev``: keys another handler appended to the shared
     Powertools logger (an ingest task's run id and function name) must not reach the API's log lines."""
-    from stockscreen.observability import logger
+    from stockscreen.core.observability import logger
 
     logger.append_keys(function_name="stockscreen-ingest-report", run_id="run-123")
     out = io.StringIO()

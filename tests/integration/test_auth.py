@@ -257,7 +257,7 @@ def test_disabled_user_tokens_stop_working(client: Client, stack_env: dict[str, 
 
 
 def test_signing_key_rotation_keeps_old_tokens_valid(client: Client, stack_env: dict[str, str]) -> None:
-    from stockscreen.auth.tokens import keyring
+    from stockscreen.accounts.tokens import keyring
 
     u = make_user(client, stack_env["DATABASE_URL"])
     old = _secret(stack_env)

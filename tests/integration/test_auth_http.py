@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 @pytest.fixture
 def cors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from stockscreen.auth.settings import api_settings
+    from stockscreen.accounts.settings import api_settings
 
     monkeypatch.setenv("CORS_ALLOW_ORIGINS", "https://app.example.com, https://admin.example.com/")
     api_settings.cache_clear()
@@ -93,7 +93,7 @@ def test_logs_carry_request_and_user_ids_and_no_secrets(
     key = body(post(client, "/me/api-keys", {"name": "k"}, u.auth))["key"]
     import io
 
-    from stockscreen.observability import logger
+    from stockscreen.core.observability import logger
 
     buf = io.StringIO()
     old = logger.registered_handler.setStream(buf)  # type: ignore[attr-defined]

@@ -16,8 +16,8 @@ import pytest
 from chalice.test import Client
 
 from devstack.lambdas import load_api
+from stockscreen.alerts.notifications import NotificationService
 from stockscreen.db.engine import get_engine
-from stockscreen.notifications import NotificationService
 from tests.integration.authkit import (
     PASSWORD,
     User,

@@ -102,7 +102,7 @@ def test_user_data_is_never_served_from_another_users_entry(client: Client, stac
 
 
 def test_redis_down_serves_uncached_and_health_degrades(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stockscreen import clients, config
+    from stockscreen.core import clients, config
 
     expected = body(client.http.get(BARS))
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from stockscreen.clients import reset_clients
+from stockscreen.core.clients import reset_clients
+from stockscreen.core.errors import Invalid, TransientError
 from stockscreen.db.engine import get_engine
-from stockscreen.errors import Invalid, TransientError
 from stockscreen.pipeline import load, quality, service
 from tests.conftest import truncate_all
 from tests.integration.test_ingest_faults import SAMPLE, _q, _x

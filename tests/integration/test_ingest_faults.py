@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from devstack.stepfunctions import IngestStateMachine
-from stockscreen.clients import reset_clients
-from stockscreen.errors import Conflict
+from stockscreen.core.clients import reset_clients
+from stockscreen.core.errors import Conflict
 from stockscreen.pipeline import service
 from tests.conftest import FIXTURES, truncate_all
 

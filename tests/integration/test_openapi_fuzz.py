@@ -90,7 +90,7 @@ def server(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     from devstack.gateway import create_app
     from devstack.lambdas import load_module
     from devstack.services import free_port
-    from stockscreen.auth.settings import api_settings
+    from stockscreen.accounts.settings import api_settings
 
     load_sample(stack_env)
     os.environ["RATE_LIMIT_MULTIPLIER"] = "1000"  # thousands of requests from one address

@@ -11,7 +11,7 @@ import pytest
 import redis
 from chalice.test import Client
 
-from stockscreen.ratelimit import RateLimiter
+from stockscreen.core.ratelimit import RateLimiter
 from tests.integration.authkit import assert_error, body, clear_rate_limits, make_user, post
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")
@@ -107,7 +107,7 @@ def test_anonymous_callers_are_limited_per_ip(client: Client, stack_env: dict[st
 
 
 def test_rate_limiter_fails_open_when_redis_is_down(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stockscreen import clients, config
+    from stockscreen.core import clients, config
 
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     clients.get_redis.cache_clear()

@@ -121,7 +121,7 @@ def test_saved_and_shared_runs_are_cached(client: Client, r: redis.Redis, stack_
 
 
 def test_redis_down_answers_uncached(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stockscreen import clients, config
+    from stockscreen.core import clients, config
 
     expected = body(_run(client, Q))
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")

@@ -4,7 +4,7 @@ Two universes: the 8-symbol sample loaded through the real pipeline into Postgre
 engine reads it back from the database; the reference reads ``daily_bars`` with pandas), and
 all 505 demo symbols computed in memory from data/demo. For hundreds of generated screens on
 random dates, the matched symbol sets must be equal. The engine's latest values must also
-equal the pipeline's snapshot (computed per security with ``stockscreen.indicators``).
+equal the pipeline's snapshot (computed per security with ``stockscreen.market.indicators``).
 """
 
 from __future__ import annotations

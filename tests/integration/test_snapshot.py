@@ -20,8 +20,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from devstack.lambdas import load_api
 from devstack.stepfunctions import IngestStateMachine
+from stockscreen.core.errors import NotFound
 from stockscreen.db.engine import normalise_url
-from stockscreen.errors import NotFound
 from stockscreen.pipeline import snapshot
 from stockscreen.screening.fields import BY_ID, FIELDS, SNAPSHOT_FIELDS
 from tests.conftest import FIXTURES, truncate_all

@@ -30,7 +30,7 @@ from starlette.applications import Starlette
 from websockets.exceptions import InvalidStatus
 
 from devstack.wsgateway import WebSocketGateway
-from stockscreen import clients, config
+from stockscreen.core import clients, config
 from stockscreen.realtime import ConnectionRegistry, Quote, put_quotes
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,11 +10,11 @@ import secrets
 import jwt
 import pytest
 
-from stockscreen import policy
-from stockscreen.auth import tokens
-from stockscreen.auth.passwords import hash_password, verify_password
-from stockscreen.errors import Forbidden, Unauthorized
-from stockscreen.ratelimit import Decision
+from stockscreen.accounts import tokens
+from stockscreen.accounts.passwords import hash_password, verify_password
+from stockscreen.core import policy
+from stockscreen.core.errors import Forbidden, Unauthorized
+from stockscreen.core.ratelimit import Decision
 
 
 def test_policy_table_matches_the_plans() -> None:
@@ -59,7 +59,7 @@ def test_secret_formats() -> None:
 
 @pytest.fixture
 def ring(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    from stockscreen.auth import settings
+    from stockscreen.accounts import settings
 
     keys = {"new": secrets.token_bytes(32), "old": secrets.token_bytes(32)}
     monkeypatch.setenv("JWT_SECRET_ARN", "arn:test")
@@ -105,7 +105,7 @@ def test_tokens_round_trip_and_old_keys_verify(ring: dict[str, bytes]) -> None:
 def test_a_verified_token_is_not_verified_again_but_still_expires_and_follows_the_ring(
     ring: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stockscreen.auth import settings
+    from stockscreen.accounts import settings
 
     now = int(dt.datetime.now(dt.UTC).timestamp())
     base = {"iss": "stockscreen", "aud": "stockscreen-api", "sub": "u-3", "role": "free", "jti": "j"}

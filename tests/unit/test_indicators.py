@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stockscreen import indicators as ind
+from stockscreen.market import indicators as ind
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

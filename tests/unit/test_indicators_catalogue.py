@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stockscreen import metrics as mt
+from stockscreen.market import measures as mt
 from stockscreen.pipeline.snapshot import market_cap_bucket
 from stockscreen.screening.fields import (
     BY_ID,

@@ -1,6 +1,6 @@
 """Our indicators against TA-Lib's, array by array, on every security of the demo data
 (505 symbols, 619k bars) and of the 8-symbol fixture; plus the history/incremental/as-of
-contracts of stockscreen.metrics.
+contracts of stockscreen.market.measures.
 
 Tolerance: 1e-6 relative. Quantities that cross zero (MACD line, signal, histogram) and
 standard deviations of near-flat windows are compared with an absolute floor of 1e-9
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import talib
 
-from stockscreen import indicators as ind
-from stockscreen import metrics as mt
+from stockscreen.market import indicators as ind
+from stockscreen.market import measures as mt
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo" / "sp500-daily-2013-2018.csv.gz"

@@ -7,8 +7,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from stockscreen.errors import Invalid
-from stockscreen.portfolios import Txn, replay
+from stockscreen.core.errors import Invalid
+from stockscreen.portfolios.service import Txn, replay
 
 
 def _t(kind: str, day: int, qty: str, price: str, fees: str = "0", symbol: str = "AAPL") -> Txn:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stockscreen.errors import DataFileError
+from stockscreen.core.errors import DataFileError
 from stockscreen.market.providers import detect_kind, iter_bars
 
 ROW = ("AAPL", "2018-02-07", "163.085", "163.4", "159.0685", "159.54", "51608580")
@@ -80,7 +80,7 @@ def test_stooq_tickers_and_urls() -> None:
 
 
 def test_quality_report_rejects_a_malformed_run_id() -> None:
-    from stockscreen.errors import Invalid
+    from stockscreen.core.errors import Invalid
     from stockscreen.pipeline.service import run_report
 
     with pytest.raises(Invalid, match="run_id is not a UUID"):

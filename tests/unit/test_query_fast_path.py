@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stockscreen.errors import Invalid
+from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
 from stockscreen.screening import language as L
 from tests.unit.test_query_language import TOKENS, conditions

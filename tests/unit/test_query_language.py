@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stockscreen.errors import Invalid
+from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
 from stockscreen.screening.language import QueryError, parse, to_text
 from stockscreen.screening.presets import PRESETS, validate_all

@@ -15,8 +15,8 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 
-from stockscreen import clients, config
-from stockscreen.errors import Invalid
+from stockscreen.core import clients, config
+from stockscreen.core.errors import Invalid
 from stockscreen.realtime import (
     Ack,
     AlertMessage,

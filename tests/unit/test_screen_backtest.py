@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stockscreen.errors import Invalid
+from stockscreen.core.errors import Invalid
 from stockscreen.screening.backtest import BacktestRequest, run_backtest
 from stockscreen.screening.engine import ScreenRequest, run
 from stockscreen.screening.universe import Universe, from_bars, from_csv

@@ -1,4 +1,4 @@
-"""The screener's metric histories are :mod:`stockscreen.metrics`' (one source of truth).
+"""The screener's metric histories are :mod:`stockscreen.market.measures`' (one source of truth).
 
 On the 8-symbol sample: every catalogue metric and flag the engine holds for every date
 equals ``metrics.history`` of that security alone (its own bars, the same index), daily
@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from stockscreen import metrics as mt
+from stockscreen.market import measures as mt
 from stockscreen.pipeline.snapshot import market_cap_bucket
 from stockscreen.screening.engine import ScreenRequest, run
 from stockscreen.screening.history import COMPUTED

@@ -95,7 +95,7 @@ def get_run(run_id: str) -> dict[str, Any]:
 )
 def audit_log() -> dict[str, Any]:
     """The audit log, newest first; filter by action or actor."""
-    from stockscreen import audit
+    from stockscreen.core import audit
     from stockscreen.db.engine import get_engine
 
     q = query(bp.current_request, schema.AuditQuery)

@@ -9,11 +9,11 @@ from chalice.app import Blueprint, Response
 from chalicelib.http import json_body, query, route
 from chalicelib.lazy import LazyModule
 from chalicelib.security import auth_service, header, origin_of, principal
-from stockscreen.errors import Unauthorized
+from stockscreen.core.errors import Unauthorized
 
 if TYPE_CHECKING:
     from chalicelib.schemas import auth as schema
-    from stockscreen.auth.service import Session
+    from stockscreen.accounts.service import Session
 else:
     schema = LazyModule("chalicelib.schemas.auth")
 
@@ -28,7 +28,7 @@ def _cookie(value: str, max_age: int) -> str:
 
 
 def _session_response(session: Session, status: int = 200) -> Response:
-    from stockscreen.auth.settings import api_settings
+    from stockscreen.accounts.settings import api_settings
 
     body = schema.TokenPublic(access_token=session.access_token, expires_in=session.expires_in, user=session.user)  # type: ignore[arg-type]
     return Response(

@@ -6,24 +6,24 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stockscreen.admin import AdminService
-    from stockscreen.alert_rules import AlertRuleService
-    from stockscreen.notifications import NotificationService
-    from stockscreen.portfolios import PortfolioService
-    from stockscreen.watchlists import WatchlistService
+    from stockscreen.accounts.admin import AdminService
+    from stockscreen.alerts.notifications import NotificationService
+    from stockscreen.alerts.rules import AlertRuleService
+    from stockscreen.portfolios.service import PortfolioService
+    from stockscreen.watchlists.service import WatchlistService
 
 
 @cache
 def watchlists() -> WatchlistService:
     from stockscreen.db.engine import get_engine
-    from stockscreen.watchlists import WatchlistService
+    from stockscreen.watchlists.service import WatchlistService
 
     return WatchlistService(get_engine())
 
 
 @cache
 def alert_rules() -> AlertRuleService:
-    from stockscreen.alert_rules import AlertRuleService
+    from stockscreen.alerts.rules import AlertRuleService
     from stockscreen.db.engine import get_engine
 
     return AlertRuleService(get_engine())
@@ -31,15 +31,15 @@ def alert_rules() -> AlertRuleService:
 
 @cache
 def notifications() -> NotificationService:
+    from stockscreen.alerts.notifications import NotificationService
     from stockscreen.db.engine import get_engine
-    from stockscreen.notifications import NotificationService
 
     return NotificationService(get_engine())
 
 
 @cache
 def admin() -> AdminService:
-    from stockscreen.admin import AdminService
+    from stockscreen.accounts.admin import AdminService
     from stockscreen.db.engine import get_engine
 
     return AdminService(get_engine())
@@ -48,6 +48,6 @@ def admin() -> AdminService:
 @cache
 def portfolios() -> PortfolioService:
     from stockscreen.db.engine import get_engine
-    from stockscreen.portfolios import PortfolioService
+    from stockscreen.portfolios.service import PortfolioService
 
     return PortfolioService(get_engine())

@@ -12,7 +12,7 @@ bp = Blueprint(__name__)
 @route(bp, "/health", methods=["GET"], auth="none", errors=(503,))
 def health() -> Response:
     """Database, Redis and AWS endpoint status: ok, degraded or down."""
-    from stockscreen.health import check_all
+    from stockscreen.core.health import check_all
 
     report = check_all()
     status = 503 if report["status"] == "down" else 200

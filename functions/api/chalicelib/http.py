@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from chalice.app import Blueprint, Chalice, Request, Response
 
 from chalicelib.security import authenticate, header, role_of, set_principal, source_ip
-from stockscreen import policy
-from stockscreen.errors import DomainError, Invalid, PayloadTooLarge, RateLimited, Unauthorized
+from stockscreen.core import policy
+from stockscreen.core.errors import DomainError, Invalid, PayloadTooLarge, RateLimited, Unauthorized
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from pydantic import BaseModel, ValidationError
 
-    from stockscreen.auth.service import Principal
-    from stockscreen.cache import ResponseCache
-    from stockscreen.ratelimit import RateLimiter
+    from stockscreen.accounts.service import Principal
+    from stockscreen.core.cache import ResponseCache
+    from stockscreen.core.ratelimit import RateLimiter
 
 # Cold start: importing this module (and every route module) imports neither pydantic, Redis, SQLAlchemy
 # nor Powertools; the helpers below import them on the first request that needs them.
@@ -161,7 +161,7 @@ class RouteSpec:
 
 ROUTES: dict[tuple[str, str], RouteSpec] = {}
 _CTX_HEADERS = "stockscreen.headers"
-_CTX_CACHE = "stockscreen.cache"
+_CTX_CACHE = "stockscreen.core.cache"
 _CTX_LIMITED = "stockscreen.rate_limited"
 _CTX_VERSION = "stockscreen.snapshot_version"
 
@@ -182,21 +182,21 @@ def add_headers(request: Request | None, headers: dict[str, str]) -> None:
 
 @functools.cache
 def _logger() -> Logger:
-    from stockscreen.observability import logger
+    from stockscreen.core.observability import logger
 
     return logger
 
 
 @functools.cache
 def _limiter() -> RateLimiter:
-    from stockscreen.ratelimit import RateLimiter
+    from stockscreen.core.ratelimit import RateLimiter
 
     return RateLimiter()
 
 
 @functools.cache
 def _cache() -> ResponseCache:
-    from stockscreen.cache import ResponseCache
+    from stockscreen.core.cache import ResponseCache
 
     return ResponseCache()
 
@@ -236,8 +236,8 @@ def _check_text(path_params: Any, request: Request | None) -> None:
 def _rate_limit(request: Request, who: Principal | None) -> Response | None:
     import redis
 
-    from stockscreen.auth.settings import api_settings
-    from stockscreen.cache import SNAPSHOT_VERSION_KEY
+    from stockscreen.accounts.settings import api_settings
+    from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
 
     if who is None:
         subject = f"ip:{source_ip(request) or 'unknown'}"
@@ -312,7 +312,7 @@ def route(
 
     ``auth``: "required" (401 without a valid token or key), "optional" (anonymous allowed, bad
     credentials still 401) or "none" (credentials ignored: the auth routes themselves).
-    ``feature``: a key of :data:`stockscreen.policy.FEATURES`; callers whose role lacks it get 403.
+    ``feature``: a key of :data:`stockscreen.core.policy.FEATURES`; callers whose role lacks it get 403.
     ``cache_ttl``: seconds to cache a public GET in Redis, with ETag/304 and Cache-Control.
     ``owned``: the route addresses one resource of the caller (another user's is 404).
     ``body``, ``params``, ``response``: the models that describe the route in the OpenAPI document, named
@@ -396,7 +396,7 @@ def route(
 
 
 def _cors(event: Request, response: Response) -> None:
-    from stockscreen.auth.settings import api_settings
+    from stockscreen.accounts.settings import api_settings
 
     origin = header(event, "origin")
     if origin is None or origin.rstrip("/") not in api_settings().cors_allow_origins:
@@ -410,7 +410,7 @@ def _cors(event: Request, response: Response) -> None:
 
 
 def _preflight(event: Request) -> Response | None:
-    from stockscreen.auth.settings import api_settings
+    from stockscreen.accounts.settings import api_settings
 
     origin = header(event, "origin")
     if event.method != "OPTIONS" or origin is None or header(event, "access-control-request-method") is None:

@@ -10,7 +10,7 @@ from chalicelib.common import notifications
 from chalicelib.http import query, route
 from chalicelib.lazy import LazyModule
 from chalicelib.security import principal
-from stockscreen.errors import NotFound
+from stockscreen.core.errors import NotFound
 
 if TYPE_CHECKING:
     from chalicelib.schemas import notifications as schema

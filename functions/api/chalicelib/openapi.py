@@ -10,7 +10,7 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Response
 
 from chalicelib.http import ROUTES, resolve, route
-from stockscreen import policy
+from stockscreen.core import policy
 
 bp = Blueprint(__name__)
 
@@ -24,7 +24,7 @@ DOCS_CSP = (
 
 
 def generate(app: Chalice) -> dict[str, Any]:
-    from stockscreen.openapi import Operation, build
+    from stockscreen.core.apispec import Operation, build
 
     ops = []
     for path, entries in app.routes.items():

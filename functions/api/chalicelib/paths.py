@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from stockscreen.errors import NotFound
+from stockscreen.core.errors import NotFound
 
 
 def uuid_path(value: str, what: str) -> str:

@@ -12,7 +12,7 @@ from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
 from chalicelib.screens import mark_cache
 from chalicelib.security import current, principal, role_of
-from stockscreen.errors import Invalid
+from stockscreen.core.errors import Invalid
 
 if TYPE_CHECKING:
     from chalicelib.schemas import saved_screens as schema
@@ -72,7 +72,7 @@ _JSON = ["application/json"]
 )
 def list_saved() -> dict[str, Any]:
     """The caller's saved screens, oldest first, with the plan's saved-screen quota."""
-    from stockscreen import policy
+    from stockscreen.core import policy
 
     q = query(bp.current_request, schema.Page)
     p = principal()

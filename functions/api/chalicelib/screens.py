@@ -9,8 +9,8 @@ from chalice.app import Blueprint, Request
 from chalicelib.http import Response, add_headers, json_body, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
 from chalicelib.security import current, role_of
-from stockscreen import policy
-from stockscreen.errors import Invalid
+from stockscreen.core import policy
+from stockscreen.core.errors import Invalid
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -38,7 +38,7 @@ def mark_cache(request: Request, status: CacheStatus) -> None:
     """``X-Cache: HIT`` or ``MISS`` (Redis down is an uncached answer: MISS) and the hit/miss metric."""
     add_headers(request, {"X-Cache": "HIT" if status == "HIT" else "MISS"})
     if status != "BYPASS":
-        request.context["stockscreen.cache"] = status.lower()
+        request.context["stockscreen.core.cache"] = status.lower()
 
 
 def _role() -> str:

@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
 
-from stockscreen.errors import Unauthorized
-from stockscreen.policy import ANONYMOUS
+from stockscreen.core.errors import Unauthorized
+from stockscreen.core.policy import ANONYMOUS
 
 if TYPE_CHECKING:
-    from stockscreen.audit import Origin
-    from stockscreen.auth.service import AuthService, Principal
+    from stockscreen.accounts.service import AuthService, Principal
+    from stockscreen.core.audit import Origin
 
 _current: ContextVar[Principal | None] = ContextVar("stockscreen_principal", default=None)
 
 
 @cache
 def auth_service() -> AuthService:
-    from stockscreen.auth.service import AuthService
+    from stockscreen.accounts.service import AuthService
     from stockscreen.db.engine import get_engine
 
     return AuthService(get_engine())
@@ -40,7 +40,7 @@ def source_ip(request: Request | None) -> str | None:
 
 
 def origin_of(request: Request | None) -> Origin:
-    from stockscreen.audit import Origin
+    from stockscreen.core.audit import Origin
 
     if request is None:
         return Origin()

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine
 
-from stockscreen.config import core_settings
+from stockscreen.core.config import core_settings
 
 
 def normalise_url(url: str) -> str:

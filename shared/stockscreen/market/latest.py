@@ -8,7 +8,7 @@ from typing import Any
 import redis
 from sqlalchemy import Engine, text
 
-from stockscreen.observability import logger
+from stockscreen.core.observability import logger
 from stockscreen.realtime.quotes import get_quotes
 
 

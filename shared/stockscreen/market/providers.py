@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, cast
 
-from stockscreen.errors import DataFileError
+from stockscreen.core.errors import DataFileError
 
 BAR_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, text
 
-from stockscreen.errors import NotFound
+from stockscreen.core.errors import NotFound
 from stockscreen.screening.fields import METRIC_FIELDS
 
 Interval = Literal["1d", "1w", "1mo"]

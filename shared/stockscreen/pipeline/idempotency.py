@@ -17,8 +17,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from stockscreen.clients import aws_client
-from stockscreen.config import ingest_settings
+from stockscreen.core.clients import aws_client
+from stockscreen.core.config import ingest_settings
 
 Task = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -15,9 +15,9 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Connection, text
 
+from stockscreen.core.errors import Invalid, TransientError
+from stockscreen.core.observability import logger
 from stockscreen.db.engine import get_engine, psycopg_connection
-from stockscreen.errors import Invalid, TransientError
-from stockscreen.observability import logger
 from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows, fetch_arrays, fixed
 from stockscreen.pipeline.columns import EPOCH
 from stockscreen.pipeline.staging import read_load_batch

@@ -32,13 +32,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from stockscreen.clients import aws_client, get_redis
-from stockscreen.config import event_settings, ingest_settings
+from stockscreen.core.clients import aws_client, get_redis
+from stockscreen.core.config import event_settings, ingest_settings
+from stockscreen.core.errors import Conflict, DataFileError, Invalid, TransientError
+from stockscreen.core.observability import logger, metrics
 from stockscreen.db.engine import get_engine
-from stockscreen.errors import Conflict, DataFileError, Invalid, TransientError
 from stockscreen.market.calendar import previous_trading_day
 from stockscreen.market.providers import BarProvider, BarRow, ProviderError, ProviderUnavailable, StooqProvider
-from stockscreen.observability import logger, metrics
 from stockscreen.pipeline import load, quality, snapshot, staging
 from stockscreen.pipeline.columns import Selection, TypedBars, take
 from stockscreen.pipeline.idempotency import idempotent_task
@@ -589,7 +589,7 @@ def run_report(run_id: str) -> dict[str, Any]:
             {"r": run_id},
         ).first()
         if run is None:
-            from stockscreen.errors import NotFound
+            from stockscreen.core.errors import NotFound
 
             raise NotFound(f"no ingest run {run_id}")
         rules = conn.execute(

@@ -4,7 +4,7 @@ A new snapshot is written under a fresh version and made current in the same
 transaction (builders serialised by an advisory lock), so readers always see one whole
 snapshot. A daily run is incremental: a security whose stored indicator state still
 matches its history (same bar count, sum of highs, lows and closes and last close up to the state's date)
-is advanced from that state over its last :data:`~stockscreen.metrics.TAIL` bars; any
+is advanced from that state over its last :data:`~stockscreen.market.measures.TAIL` bars; any
 other security (new, revised, backfilled) is recomputed from its full history.
 
 :func:`snapshot_as_of` computes the snapshot for any past date (point in time: bars and
@@ -26,10 +26,10 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection, text
 
-from stockscreen import metrics as mt
+from stockscreen.core.errors import NotFound
 from stockscreen.db.engine import psycopg_connection
-from stockscreen.errors import NotFound
-from stockscreen.indicators import F
+from stockscreen.market import measures as mt
+from stockscreen.market.indicators import F
 from stockscreen.screening.fields import FLAG_FIELDS, LABEL_FIELDS, MARKET_CAP_BUCKETS, PROFILE_FIELDS, SNAPSHOT_FIELDS
 
 KEEP_VERSIONS = 5

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, text
 
+from stockscreen.core.errors import DataFileError, Invalid
 from stockscreen.db.engine import psycopg_connection
-from stockscreen.errors import DataFileError, Invalid
 from stockscreen.market.providers import CONSTITUENT_HEADERS, FUNDAMENTAL_HEADERS, BarRow, detect_kind, iter_reference
 from stockscreen.pipeline.columns import (
     Selection,

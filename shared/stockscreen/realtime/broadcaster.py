@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stockscreen.clients import aws_client
-from stockscreen.config import ws_settings
+from stockscreen.core.clients import aws_client
+from stockscreen.core.config import ws_settings
 from stockscreen.realtime.connections import ConnectionRegistry
 from stockscreen.realtime.messages import Quote, ServerMessage
 

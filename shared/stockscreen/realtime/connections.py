@@ -17,8 +17,8 @@ from typing import Any
 
 import redis
 
-from stockscreen.clients import get_redis
-from stockscreen.errors import Invalid
+from stockscreen.core.clients import get_redis
+from stockscreen.core.errors import Invalid
 from stockscreen.realtime.symbols import normalize_symbols
 
 CONNECTION_TTL_SECONDS = 2 * 60 * 60

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from stockscreen.errors import DomainError, Invalid
+from stockscreen.core.errors import DomainError, Invalid
 from stockscreen.realtime.symbols import SYMBOL_RULE, normalize_symbols
 
 MAX_SYMBOLS_PER_MESSAGE = 50

@@ -14,7 +14,7 @@ from typing import Any
 import redis
 from pydantic import ValidationError
 
-from stockscreen.clients import get_redis
+from stockscreen.core.clients import get_redis
 from stockscreen.realtime.messages import Quote
 
 QUOTES_CHANNEL = "quotes"

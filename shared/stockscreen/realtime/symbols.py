@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from stockscreen.errors import Invalid
+from stockscreen.core.errors import Invalid
 
 SYMBOL_RE = re.compile(r"[A-Z0-9.\-]{1,10}")
 SYMBOL_RULE = "1-10 characters: letters A-Z, digits, '.' or '-'"

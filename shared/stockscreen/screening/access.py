@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stockscreen.errors import Forbidden
-from stockscreen.policy import ANONYMOUS
+from stockscreen.core.errors import Forbidden
+from stockscreen.core.policy import ANONYMOUS
 from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
 from stockscreen.screening.validate import fields_of

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stockscreen.errors import Invalid
+from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
 from stockscreen.screening.engine import compile_query
 from stockscreen.screening.evaluate import Evaluator

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
-from stockscreen.errors import Invalid, NotFound
+from stockscreen.core.errors import Invalid, NotFound
 from stockscreen.screening import ast as A
 from stockscreen.screening.evaluate import Evaluator, fields_read, remember_fields
 from stockscreen.screening.fields import BY_ID, FIELDS

@@ -2,7 +2,7 @@
 
 Three groups as on Finviz (descriptive, fundamental, technical). Profile fields live on
 ``securities``; every other field is a column of ``snapshot_rows`` computed by
-:mod:`stockscreen.metrics` (numbers as ``double precision``, flags as ``boolean``, labels
+:mod:`stockscreen.market.measures` (numbers as ``double precision``, flags as ``boolean``, labels
 as ``text``).
 
 Left out because the data cannot support them honestly: *founded* (the constituents file

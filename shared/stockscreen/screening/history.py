@@ -1,14 +1,14 @@
 """The screener's view of metric history: bars on a (securities x trading dates) grid.
 
-Every catalogue metric comes from :func:`stockscreen.metrics.compute` (the pipeline's
+Every catalogue metric comes from :func:`stockscreen.market.measures.compute` (the pipeline's
 snapshot uses the same function, so the screener's latest values are the snapshot's).
 Each security's bars are *packed* to the left (its own sessions, without gaps) into a
-:class:`~stockscreen.metrics.Panel`, so windows count the security's own sessions; the
+:class:`~stockscreen.market.measures.Panel`, so windows count the security's own sessions; the
 results are scattered back onto the grid and carried forward over days without a bar.
 
 What stays here is specific to the query language: rolling functions of arbitrary
 expressions (NaN anywhere in a window makes it NaN), and weekly/monthly bars on a grid
-whose columns are calendar periods (built with :func:`stockscreen.metrics.resample_flat`).
+whose columns are calendar periods (built with :func:`stockscreen.market.measures.resample_flat`).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from stockscreen import indicators as ind
-from stockscreen import metrics as mt
+from stockscreen.market import indicators as ind
+from stockscreen.market import measures as mt
 from stockscreen.screening.fields import FLAG_FIELDS, METRIC_FIELDS
 
 F2 = NDArray[np.float64]
 B2 = NDArray[np.bool_]
 
-#: Every field :func:`stockscreen.metrics.compute` gives a history for (numbers and 0/1 flags).
+#: Every field :func:`stockscreen.market.measures.compute` gives a history for (numbers and 0/1 flags).
 COMPUTED: frozenset[str] = frozenset(METRIC_FIELDS) | frozenset(FLAG_FIELDS)
 
 
@@ -47,7 +47,7 @@ def roll_sum(x: F2, n: int) -> F2:
 
 
 def roll_extreme(x: F2, n: int, how: str) -> F2:
-    """Rolling max/min over n columns (:func:`stockscreen.indicators.rolling_extremes`, along
+    """Rolling max/min over n columns (:func:`stockscreen.market.indicators.rolling_extremes`, along
     time); NaN when any value in the window is missing."""
     op = np.maximum if how == "max" else np.minimum
     (out,) = ind.rolling_extremes(np.ascontiguousarray(x.T), (n,), op)
@@ -145,7 +145,7 @@ class Frame:
 
     def _compute(self, names: set[str]) -> dict[str, F2]:
         """The named metrics of every security as ``(own bars, securities)`` arrays, from
-        :func:`stockscreen.metrics.compute` a chunk of securities at a time (cache-sized
+        :func:`stockscreen.market.measures.compute` a chunk of securities at a time (cache-sized
         arrays, the rest of each chunk's metrics dropped at once: several times faster than
         the whole panel), against the index of the whole universe."""
         if self._panel is None:
@@ -184,7 +184,7 @@ def period_keys(dates: NDArray[np.datetime64], timeframe: str) -> NDArray[np.int
 
 
 def resample(fr: Frame, timeframe: str, upto: int | None = None, start: int = 0) -> Frame:
-    """Weekly or monthly bars (:func:`stockscreen.metrics.resample_flat`) on a grid of calendar
+    """Weekly or monthly bars (:func:`stockscreen.market.measures.resample_flat`) on a grid of calendar
     periods, from the daily columns ``start..upto`` (the last period partial if cut short)."""
     end = fr.c.shape[1] if upto is None else upto + 1
     dates = fr.dates[start:end]

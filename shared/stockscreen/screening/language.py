@@ -26,7 +26,7 @@ from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from pydantic import BaseModel
 
-from stockscreen.errors import Invalid
+from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stockscreen.errors import NotFound
+from stockscreen.core.errors import NotFound
 from stockscreen.screening.language import parse
 from stockscreen.screening.validate import check
 

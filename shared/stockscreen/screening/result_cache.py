@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 import redis
 
-from stockscreen import policy
-from stockscreen.cache import SNAPSHOT_VERSION_KEY
-from stockscreen.clients import get_redis
-from stockscreen.observability import logger
+from stockscreen.core import policy
+from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
+from stockscreen.core.clients import get_redis
+from stockscreen.core.observability import logger
 from stockscreen.screening import ast as A
 from stockscreen.screening.language import to_text
 

@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import Connection, Engine, text
 
-from stockscreen import policy
-from stockscreen.errors import NotFound
-from stockscreen.pagination import PageRequest
+from stockscreen.core import policy
+from stockscreen.core.errors import NotFound
+from stockscreen.core.paging import PageRequest
 from stockscreen.screening import ast as A
 from stockscreen.screening.access import fields_in, require_fields
 from stockscreen.screening.engine import MAX_LIMIT, ScreenRequest, compile_query

@@ -3,7 +3,7 @@
 Built once per snapshot version from ``daily_bars`` + the latest ``fundamentals`` + the
 profile in ``securities`` + the current ``snapshot_rows`` (text labels such as the index
 membership), then cached in the process (a warm Lambda reuses it). Metric histories are
-computed on first use by :mod:`stockscreen.metrics` (see :class:`~stockscreen.screening.history.Frame`).
+computed on first use by :mod:`stockscreen.market.measures` (see :class:`~stockscreen.screening.history.Frame`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
+from stockscreen.core.errors import Invalid, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
-from stockscreen.errors import Invalid, Unavailable
 from stockscreen.screening.fields import BY_ID, FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
 from stockscreen.screening.validate import field_kind
@@ -331,7 +331,7 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
         elif kind == "date":
             date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
         elif f.id not in COMPUTED:
-            # a number stockscreen.metrics does not compute: the snapshot's value on the latest date only
+            # a number stockscreen.market.measures does not compute: the snapshot's value on the latest date only
             arr = np.full((s, len(dates)), np.nan)
             arr[:, last] = [np.nan if v is None else float(v) for v in source]
             frame.extra[f.id] = arr

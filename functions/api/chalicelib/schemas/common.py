@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from chalicelib.models import ApiModel
-from stockscreen.pagination import MAX_LIMIT, PageRequest
+from stockscreen.core.paging import MAX_LIMIT, PageRequest
 
 
 class Page(ApiModel):

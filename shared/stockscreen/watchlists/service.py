@@ -8,10 +8,10 @@ import redis
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from stockscreen import policy
-from stockscreen.errors import Conflict, Invalid, NotFound
-from stockscreen.observability import logger
-from stockscreen.pagination import PageRequest
+from stockscreen.core import policy
+from stockscreen.core.errors import Conflict, Invalid, NotFound
+from stockscreen.core.observability import logger
+from stockscreen.core.paging import PageRequest
 from stockscreen.realtime.quotes import get_quotes
 
 

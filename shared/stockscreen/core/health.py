@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from stockscreen.clients import aws_client, get_redis
+from stockscreen.core.clients import aws_client, get_redis
 from stockscreen.db.engine import get_engine
 
 

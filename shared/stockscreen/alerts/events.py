@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import text
 
+from stockscreen.core.errors import Invalid
+from stockscreen.core.observability import logger
 from stockscreen.db.engine import get_engine
-from stockscreen.errors import Invalid
-from stockscreen.observability import logger
 
 
 def record_prices_updated(event: dict[str, Any]) -> dict[str, Any]:

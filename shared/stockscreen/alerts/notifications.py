@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from stockscreen.errors import NotFound
-from stockscreen.pagination import PageRequest
+from stockscreen.core.errors import NotFound
+from stockscreen.core.paging import PageRequest
 
 _COLS = "id, kind, title, body, data, created_at, read_at"
 

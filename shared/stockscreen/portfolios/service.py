@@ -12,10 +12,10 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from stockscreen import policy
-from stockscreen.errors import Conflict, Invalid, NotFound
+from stockscreen.core import policy
+from stockscreen.core.errors import Conflict, Invalid, NotFound
+from stockscreen.core.paging import PageRequest
 from stockscreen.market.latest import latest_quotes
-from stockscreen.pagination import PageRequest
 
 Kind = Literal["buy", "sell", "dividend", "split"]
 ZERO = Decimal(0)

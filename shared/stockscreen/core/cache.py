@@ -14,8 +14,8 @@ from typing import Any
 
 import redis
 
-from stockscreen.clients import get_redis
-from stockscreen.observability import logger
+from stockscreen.core.clients import get_redis
+from stockscreen.core.observability import logger
 
 SNAPSHOT_VERSION_KEY = "snapshot:version"
 

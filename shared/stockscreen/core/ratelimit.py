@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import redis
 from redis.commands.core import Script
 
-from stockscreen.clients import get_redis
+from stockscreen.core.clients import get_redis
 
 _LUA = """
 local key = KEYS[1]

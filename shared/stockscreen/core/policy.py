@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from stockscreen.errors import Forbidden
+from stockscreen.core.errors import Forbidden
 
 Role = Literal["free", "premium", "admin"]
 ROLES: tuple[Role, ...] = ("free", "premium", "admin")
@@ -63,7 +63,7 @@ def allowed(role: str, feature: str) -> bool:
     try:
         return role in FEATURES[feature]
     except KeyError:
-        raise KeyError(f"unknown feature {feature!r}; add it to stockscreen.policy.FEATURES") from None
+        raise KeyError(f"unknown feature {feature!r}; add it to stockscreen.core.policy.FEATURES") from None
 
 
 def require(role: str, feature: str) -> None:

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 from sqlalchemy import Connection, Engine, text
 
-from stockscreen import policy
-from stockscreen.errors import Invalid, NotFound
-from stockscreen.pagination import PageRequest
+from stockscreen.core import policy
+from stockscreen.core.errors import Invalid, NotFound
+from stockscreen.core.paging import PageRequest
 
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$", to_upper=True)]
 Above = Literal["above", "below"]

@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from stockscreen import audit, policy
-from stockscreen.audit import Origin
-from stockscreen.auth.passwords import hash_password, needs_rehash, verify_password
-from stockscreen.auth.settings import api_settings
-from stockscreen.auth.tokens import decode_access_token, issue_access_token
+from stockscreen.accounts.passwords import hash_password, needs_rehash, verify_password
+from stockscreen.accounts.settings import api_settings
+from stockscreen.accounts.tokens import decode_access_token, issue_access_token
+from stockscreen.core import audit, policy
+from stockscreen.core.audit import Origin
+from stockscreen.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
 from stockscreen.db.engine import reader_for
-from stockscreen.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
 
 LOCK_AFTER_FAILURES = 5
 BASE_LOCK_S = 30

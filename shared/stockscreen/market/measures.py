@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from stockscreen import indicators as ind
-from stockscreen.indicators import F
+from stockscreen.market import indicators as ind
+from stockscreen.market.indicators import F
 from stockscreen.screening.fields import METRIC_FIELDS
 
 #: Bars of history a daily run reads per security: the longest window (252 sessions for

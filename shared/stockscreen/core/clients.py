@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from stockscreen.config import core_settings
+from stockscreen.core.config import core_settings
 
 
 @cache
@@ -35,7 +35,7 @@ def aws_client(service: str, endpoint_url: str | None = None) -> Any:
 
 def reset_clients() -> None:
     """Forget every cached client (tests, or after settings change)."""
-    from stockscreen import config
+    from stockscreen.core import config
     from stockscreen.db import engine
 
     get_redis.cache_clear()

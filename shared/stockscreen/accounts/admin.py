@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from stockscreen import audit
-from stockscreen.audit import Origin
-from stockscreen.auth.service import Principal, user_public
-from stockscreen.errors import Invalid, NotFound
-from stockscreen.pagination import PageRequest
+from stockscreen.accounts.service import Principal, user_public
+from stockscreen.core import audit
+from stockscreen.core.audit import Origin
+from stockscreen.core.errors import Invalid, NotFound
+from stockscreen.core.paging import PageRequest
 
 _USER_COLS = "id, email, display_name, role, disabled, created_at, last_login_at"
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from stockscreen.config import CoreSettings
+from stockscreen.core.config import CoreSettings
 
 
 class ApiSettings(CoreSettings):

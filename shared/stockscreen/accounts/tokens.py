@@ -17,9 +17,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from stockscreen.auth.settings import api_settings
-from stockscreen.clients import aws_client
-from stockscreen.errors import Unauthorized
+from stockscreen.accounts.settings import api_settings
+from stockscreen.core.clients import aws_client
+from stockscreen.core.errors import Unauthorized
 
 ALGORITHM = "HS256"
 RELOAD_AFTER_S = 300.0

@@ -1,0 +1,1 @@
+"""Portfolios: transactions, holdings (FIFO), P&L and performance."""

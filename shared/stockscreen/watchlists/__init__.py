@@ -1,0 +1,1 @@
+"""Watchlists: named, ordered lists of symbols per user."""
