@@ -107,7 +107,7 @@ def test_alerts_are_private(client: Client, stack_env: dict[str, str]) -> None:
 def test_notifications_list_and_mark_read(client: Client, stack_env: dict[str, str]) -> None:
     a = make_user(client, stack_env["DATABASE_URL"])
     b = make_user(client, stack_env["DATABASE_URL"])
-    svc = NotificationService(get_engine())
+    svc = NotificationService.from_engine(get_engine())
     ids = [svc.notify(a.id, "alert", f"AAPL above {p}", data={"price": p}) for p in (1, 2, 3)]
     got = body(client.http.get("/notifications", headers=a.auth))
     assert got["count"] == 3 and got["unread"] == 3 and [n["id"] for n in got["data"]] == list(reversed(ids))

@@ -240,7 +240,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/notifications/{notification_id}/read"): Case(
         _users(200),
         lambda c, o, db: (
-            f"/notifications/{NotificationService(get_engine()).notify(o.id, 'system', 'hi')}/read",
+            f"/notifications/{NotificationService.from_engine(get_engine()).notify(o.id, 'system', 'hi')}/read",
             None,
             {},
         ),
