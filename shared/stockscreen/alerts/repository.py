@@ -147,18 +147,6 @@ class NotificationRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def insert(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> int:
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    text(
-                        "INSERT INTO notifications (user_id, kind, title, body, data) "
-                        "VALUES (:u, :k, :t, :b, CAST(:d AS jsonb)) RETURNING id"
-                    ),
-                    {"u": user_id, "k": kind, "t": title, "b": body, "d": json.dumps(data)},
-                ).scalar_one()
-            )
-
     def list_mine(
         self, user_id: str, unread_only: bool, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int, int]:
