@@ -55,6 +55,17 @@ def set_role(database_url: str, user_id: str, role: str) -> None:
         conn.execute("UPDATE users SET role = %s WHERE id = %s", (role, user_id))
 
 
+def notify(database_url: str, user_id: str, kind: str, title: str, data: dict[str, Any] | None = None) -> int:
+    """Write an in-app notification for the user, as the alert evaluator will; returns its id."""
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO notifications (user_id, kind, title, data) VALUES (%s, %s, %s, %s) RETURNING id",
+            (user_id, kind, title, json.dumps(data or {})),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def make_user(client: Client, database_url: str, role: str = "free") -> User:
     email = f"{role}-{uuid.uuid4().hex[:10]}@example.com"
     resp = post(client, "/auth/register", {"email": email, "password": PASSWORD})

@@ -9,9 +9,7 @@ import pytest
 from chalice.test import Client
 
 from devstack.lambdas import load_api
-from stockscreen.alerts.notifications import NotificationService
-from stockscreen.db.engine import get_engine
-from tests.integration.authkit import assert_error, body, load_sample, make_user, post, send
+from tests.integration.authkit import assert_error, body, load_sample, make_user, notify, post, send
 
 pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits")]
 
@@ -107,8 +105,7 @@ def test_alerts_are_private(client: Client, stack_env: dict[str, str]) -> None:
 def test_notifications_list_and_mark_read(client: Client, stack_env: dict[str, str]) -> None:
     a = make_user(client, stack_env["DATABASE_URL"])
     b = make_user(client, stack_env["DATABASE_URL"])
-    svc = NotificationService(get_engine())
-    ids = [svc.notify(a.id, "alert", f"AAPL above {p}", data={"price": p}) for p in (1, 2, 3)]
+    ids = [notify(stack_env["DATABASE_URL"], a.id, "alert", f"AAPL above {p}", {"price": p}) for p in (1, 2, 3)]
     got = body(client.http.get("/notifications", headers=a.auth))
     assert got["count"] == 3 and got["unread"] == 3 and [n["id"] for n in got["data"]] == list(reversed(ids))
     assert body(client.http.get("/notifications?limit=1&offset=1", headers=a.auth))["data"][0]["id"] == ids[1]

@@ -16,14 +16,13 @@ import pytest
 from chalice.test import Client
 
 from devstack.lambdas import load_api
-from stockscreen.alerts.notifications import NotificationService
-from stockscreen.db.engine import get_engine
 from tests.integration.authkit import (
     PASSWORD,
     User,
     body,
     clear_rate_limits,
     make_user,
+    notify,
     openapi_document,
     post,
     response_validator,
@@ -240,7 +239,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("POST", "/notifications/{notification_id}/read"): Case(
         _users(200),
         lambda c, o, db: (
-            f"/notifications/{NotificationService(get_engine()).notify(o.id, 'system', 'hi')}/read",
+            f"/notifications/{notify(db, o.id, 'system', 'hi')}/read",
             None,
             {},
         ),

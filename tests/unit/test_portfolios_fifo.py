@@ -8,7 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from stockscreen.core.errors import Invalid
-from stockscreen.portfolios.service import Txn, replay
+from stockscreen.portfolios.models import Txn
+from stockscreen.portfolios.service import replay
 
 
 def _t(kind: str, day: int, qty: str, price: str, fees: str = "0", symbol: str = "AAPL") -> Txn:

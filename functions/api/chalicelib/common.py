@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from stockscreen.alerts.notifications import NotificationService
     from stockscreen.alerts.rules import AlertRuleService
     from stockscreen.portfolios.service import PortfolioService
+    from stockscreen.screening.saved import SavedScreenService
     from stockscreen.watchlists.service import WatchlistService
 
 
@@ -18,7 +19,15 @@ def watchlists() -> WatchlistService:
     from stockscreen.db.engine import get_engine
     from stockscreen.watchlists.service import WatchlistService
 
-    return WatchlistService(get_engine())
+    return WatchlistService.from_engine(get_engine())
+
+
+@cache
+def saved_screens() -> SavedScreenService:
+    from stockscreen.db.engine import get_engine
+    from stockscreen.screening.saved import SavedScreenService
+
+    return SavedScreenService.from_engine(get_engine())
 
 
 @cache
@@ -26,7 +35,7 @@ def alert_rules() -> AlertRuleService:
     from stockscreen.alerts.rules import AlertRuleService
     from stockscreen.db.engine import get_engine
 
-    return AlertRuleService(get_engine())
+    return AlertRuleService.from_engine(get_engine(), saved_screens)
 
 
 @cache
@@ -34,7 +43,7 @@ def notifications() -> NotificationService:
     from stockscreen.alerts.notifications import NotificationService
     from stockscreen.db.engine import get_engine
 
-    return NotificationService(get_engine())
+    return NotificationService.from_engine(get_engine())
 
 
 @cache
@@ -50,4 +59,4 @@ def portfolios() -> PortfolioService:
     from stockscreen.db.engine import get_engine
     from stockscreen.portfolios.service import PortfolioService
 
-    return PortfolioService(get_engine())
+    return PortfolioService.from_engine(get_engine())

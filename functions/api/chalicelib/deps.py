@@ -6,12 +6,12 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stockscreen.market.repository import MarketRepository
+    from stockscreen.market.service import MarketService
 
 
 @cache
-def market() -> MarketRepository:
+def market() -> MarketService:
     from stockscreen.db.engine import get_engine
-    from stockscreen.market.repository import MarketRepository
+    from stockscreen.market.service import MarketService
 
-    return MarketRepository(get_engine())
+    return MarketService.from_engine(get_engine())

@@ -124,7 +124,7 @@ def list_transactions(pf_id: str) -> dict[str, Any]:
 )
 def add_transaction(pf_id: str) -> dict[str, Any]:
     """Record a buy, sell, dividend or split; a sell of more than is held is refused."""
-    from stockscreen.portfolios.service import Txn
+    from stockscreen.portfolios.models import Txn
 
     b = json_body(bp.current_request, schema.TransactionCreate)
     t = Txn(kind=b.kind, symbol=b.symbol, date=b.date, quantity=b.quantity, price=b.price, fees=b.fees)

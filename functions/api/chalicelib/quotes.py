@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
+from chalicelib.deps import market
 from chalicelib.http import query, route
 from chalicelib.lazy import LazyModule
 
@@ -27,11 +28,8 @@ bp = Blueprint(__name__)
 )
 def quotes() -> dict[str, Any]:
     """Latest quote of each symbol (live when streaming, else the last snapshot close)."""
-    from stockscreen.db.engine import get_engine
-    from stockscreen.market.latest import latest_quotes
-
     q = query(bp.current_request, schema.QuotesQuery)
     symbols = q.symbols.split(",")
-    data = latest_quotes(get_engine(), symbols)
+    data = market().latest_quotes(symbols)
     found = {d["symbol"] for d in data}
     return {"data": data, "count": len(data), "missing": [s.upper() for s in symbols if s.upper() not in found]}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.common import saved_screens as saved
 from chalicelib.http import json_body, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
@@ -16,19 +16,10 @@ from stockscreen.core.errors import Invalid
 
 if TYPE_CHECKING:
     from chalicelib.schemas import saved_screens as schema
-    from stockscreen.screening.saved import SavedScreenService
 else:
     schema = LazyModule("chalicelib.schemas.saved_screens")
 
 bp = Blueprint(__name__)
-
-
-@cache
-def saved() -> SavedScreenService:
-    from stockscreen.db.engine import get_engine
-    from stockscreen.screening.saved import SavedScreenService
-
-    return SavedScreenService(get_engine())
 
 
 def _id(screen_id: str) -> str:

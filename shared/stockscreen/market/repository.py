@@ -1,4 +1,4 @@
-"""Read access to securities and bars (parameterised SQL only)."""
+"""Read access to securities, bars and snapshot quotes (parameterised SQL only)."""
 
 from __future__ import annotations
 
@@ -99,3 +99,27 @@ class MarketRepository:
             {"date": r[0].isoformat(), "open": r[1], "high": r[2], "low": r[3], "close": r[4], "volume": int(r[5])}
             for r in reversed(rows)
         ]
+
+    def snapshot_quotes(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """The last close of the current snapshot for each of ``symbols`` that has one, by symbol."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT s.symbol, r.close, r.change_pct, r.volume, r.as_of FROM securities s "
+                    "JOIN snapshot_versions v ON v.is_current "
+                    "JOIN snapshot_rows r ON r.version = v.version AND r.security_id = s.id "
+                    "WHERE s.symbol = ANY(:syms)"
+                ),
+                {"syms": symbols},
+            ).all()
+        return {
+            r[0]: {
+                "symbol": r[0],
+                "price": r[1],
+                "change_pct": r[2],
+                "volume": int(r[3]) if r[3] is not None else None,
+                "ts": r[4].isoformat(),
+                "source": "snapshot",
+            }
+            for r in rows
+        }

@@ -1,4 +1,4 @@
-"""Alerts: create and update bodies (the rule types live in stockscreen.alerts.rules), the alert list."""
+"""Alerts: create and update bodies (the rule types live in stockscreen.alerts.models), the alert list."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pydantic import ConfigDict, StringConstraints
 
 from chalicelib.models import ApiModel
 from chalicelib.schemas.common import Page
-from stockscreen.alerts.rules import AlertRule
+from stockscreen.alerts.models import AlertRule
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
