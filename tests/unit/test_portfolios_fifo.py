@@ -56,3 +56,11 @@ def test_symbols_are_independent() -> None:
     assert book["AAPL"].cost_basis == D("10") and book["MSFT"].cost_basis == D("40")
     with pytest.raises(Invalid):
         replay([_t("buy", 2, "1", "10"), _t("sell", 3, "1", "10", symbol="MSFT")])
+
+
+
+def test_oversell_message_writes_quantities_without_exponents() -> None:
+    """Ten shares held read "10", not Decimal's normalised "1E+1"."""
+    with pytest.raises(Invalid, match=r"sell of 20 AAPL on 2018-01-02 exceeds the 10 held") as err:
+        replay([_t("buy", 2, "10.000", "100"), _t("sell", 2, "20", "100")])
+    assert err.value.details["held"] == "10"

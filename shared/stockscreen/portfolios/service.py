@@ -18,6 +18,11 @@ from stockscreen.portfolios.models import ZERO, Position, Txn
 from stockscreen.portfolios.repository import PortfolioRepository
 
 
+def _plain(q: Decimal) -> str:
+    """A quantity as people write it: no exponent, no trailing zeros (10, not 1E+1; 2.5, not 2.50)."""
+    return f"{q.normalize():f}"
+
+
 def replay(txns: list[Txn]) -> dict[str, Position]:
     """Apply transactions in order (FIFO lots). A sell of more than is held is Invalid."""
     book: dict[str, Position] = defaultdict(Position)
@@ -30,8 +35,8 @@ def replay(txns: list[Txn]) -> dict[str, Position]:
             held = pos.quantity
             if t.quantity > held:
                 raise Invalid(
-                    f"sell of {t.quantity.normalize()} {t.symbol} on {t.date} exceeds the {held.normalize()} held",
-                    {"symbol": t.symbol, "date": t.date.isoformat(), "held": str(held.normalize())},
+                    f"sell of {_plain(t.quantity)} {t.symbol} on {t.date} exceeds the {_plain(held)} held",
+                    {"symbol": t.symbol, "date": t.date.isoformat(), "held": _plain(held)},
                 )
             left = t.quantity
             cost = ZERO
