@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import Connection, Engine, text
 
 from stockscreen.core import policy
 from stockscreen.core.errors import Invalid, NotFound
 from stockscreen.core.paging import PageRequest
+from stockscreen.core.symbols import Symbol
 
-Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$", to_upper=True)]
 Above = Literal["above", "below"]
 
 

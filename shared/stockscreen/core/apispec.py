@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from stockscreen.core.symbols import SYMBOL_PATTERN
+
 REF = "#/components/schemas/{model}"
 
 
@@ -58,7 +60,7 @@ _ERRORS = {
 
 
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
-    "symbol": {"type": "string", "pattern": "^[A-Za-z0-9.\\-]{1,16}$"},
+    "symbol": {"type": "string", "pattern": SYMBOL_PATTERN},
     "notification_id": {"type": "string", "pattern": "^[0-9]{1,18}$"},
 }
 
