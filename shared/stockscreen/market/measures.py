@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stockscreen.market import indicators as ind
+from stockscreen.market.calendar import month_keys, week_keys
 from stockscreen.market.indicators import F
 from stockscreen.screening.fields import METRIC_FIELDS
 
@@ -622,10 +623,6 @@ def read_bars_csv(path: str) -> tuple[list[str], I64, Dates, F]:
     return symbols, ids[order], dates[order], ohlcv[order]
 
 
-#: Monday 1970-01-05 is day 4 of the epoch; weeks run Monday to Sunday.
-_MONDAY = 4
-
-
 def resample_flat(ids: I64, dates: Dates, ohlcv: F, freq: str) -> tuple[I64, Dates, F]:
     """Weekly (``"W"``, Monday to Friday) or monthly (``"M"``) bars from daily ones sorted by
     (security, date): first open, highest high, lowest low, last close, summed volume,
@@ -634,11 +631,10 @@ def resample_flat(ids: I64, dates: Dates, ohlcv: F, freq: str) -> tuple[I64, Dat
     up to that date (point in time)."""
     if len(ids) == 0:
         return ids, dates, ohlcv
-    days = dates.astype("datetime64[D]").astype(np.int64)
     if freq == "W":
-        key = (days - _MONDAY) // 7
+        key = week_keys(dates)
     elif freq == "M":
-        key = dates.astype("datetime64[M]").astype(np.int64)
+        key = month_keys(dates)
     else:
         raise ValueError(f"unknown timeframe {freq!r}: use 'W' or 'M'")
     start = np.ones(len(ids), dtype=bool)
