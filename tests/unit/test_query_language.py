@@ -10,7 +10,7 @@ from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
 from stockscreen.screening.language import QueryError, parse, to_text
 from stockscreen.screening.presets import PRESETS, validate_all
-from stockscreen.screening.validate import check, fields_of
+from stockscreen.screening.validate import check
 
 ISSUE_EXAMPLE = (
     "market_cap > 10B and pe between 5 and 15 and (rsi14 < 30 or close > sma200) "
@@ -213,15 +213,27 @@ def test_random_asts_round_trip_through_text(node: A.CondNode) -> None:
     assert parse(text) == node, text
 
 
+def _field_names(data: object) -> set[str]:
+    """The field names in an AST's JSON, by a walk that knows nothing of the kinds of node."""
+    if isinstance(data, dict):
+        found = {data["name"]} if data.get("kind") == "field" else set()
+        return found.union(*(_field_names(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(_field_names(v) for v in data))
+    return set()
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conditions)
-def test_check_reports_the_fields_a_screen_reads(node: A.CondNode) -> None:
+def test_fields_of_finds_every_field_a_screen_reads(node: A.CondNode) -> None:
+    fields = A.fields_of(node)
+    assert fields == _field_names(node.model_dump())
+    assert {r.name for r in A.field_refs(node)} == fields
     try:
-        fields = check(node)
+        assert check(node) == fields
     except QueryError:
-        return
-    assert fields == fields_of(node)
-    assert check(None) == frozenset()
+        pass
+    assert check(None) == frozenset() and A.fields_of(None) == set()
 
 
 @settings(max_examples=500, deadline=None)
