@@ -19,6 +19,7 @@ import talib
 
 from stockscreen.market import indicators as ind
 from stockscreen.market import measures as mt
+from tests.bars import read_bars_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo" / "sp500-daily-2013-2018.csv.gz"
@@ -28,7 +29,7 @@ RTOL = 1e-6
 
 class Universe:
     def __init__(self, path: Path) -> None:
-        self.symbols, self.ids, self.dates, self.ohlcv = mt.read_bars_csv(str(path))
+        self.symbols, self.ids, self.dates, self.ohlcv = read_bars_csv(str(path))
         self.panel = mt.panel_from_flat(self.ids, self.dates, self.ohlcv)
         self.market = mt.market_index(self.panel)
         self.metrics = mt.compute(self.panel, self.market)
@@ -53,7 +54,7 @@ def _agree(name: str, mine: np.ndarray, ref: np.ndarray, scale: float, nan_patte
 
 def test_demo_sweep_covers_the_whole_file() -> None:
     u = Universe.__new__(Universe)
-    u.symbols, u.ids, *_ = mt.read_bars_csv(str(DEMO))
+    u.symbols, u.ids, *_ = read_bars_csv(str(DEMO))
     assert len(u.symbols) == 505
     # 619,040 bars less the 11 with a missing price
     assert len(u.ids) == 619_029
@@ -219,7 +220,7 @@ def test_continuing_a_recursion_from_state_matches_the_whole_run() -> None:
 
 @pytest.mark.parametrize("freq", ["W", "M"])
 def test_weekly_and_monthly_bars(freq: str) -> None:
-    _symbols, ids, dates, ohlcv = mt.read_bars_csv(str(FIXTURE))
+    _symbols, ids, dates, ohlcv = read_bars_csv(str(FIXTURE))
     panel = mt.panel_from_flat(ids, dates, ohlcv)
     weekly = mt.resample(panel, freq)
     assert np.array_equal(weekly.security_ids, panel.security_ids)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
 from stockscreen.screening.language import QueryError, parse, to_text
-from stockscreen.screening.presets import PRESETS, validate_all
+from stockscreen.screening.presets import PRESETS
 from stockscreen.screening.validate import check
 
 ISSUE_EXAMPLE = (
@@ -131,7 +133,8 @@ def test_ast_json_round_trip() -> None:
 
 
 def test_every_preset_is_valid() -> None:
-    validate_all()
+    for p in PRESETS:
+        check(parse(p.query))  # parses and type-checks against the current catalogue
     assert len(PRESETS) >= 20
     assert len({p.id for p in PRESETS}) == len(PRESETS)
 
@@ -229,10 +232,8 @@ def test_fields_of_finds_every_field_a_screen_reads(node: A.CondNode) -> None:
     fields = A.fields_of(node)
     assert fields == _field_names(node.model_dump())
     assert {r.name for r in A.field_refs(node)} == fields
-    try:
+    with contextlib.suppress(QueryError):  # an ill-typed screen has no fields to report
         assert check(node) == fields
-    except QueryError:
-        pass
     assert check(None) == frozenset() and A.fields_of(None) == set()
 
 

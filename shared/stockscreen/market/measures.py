@@ -26,7 +26,6 @@ from numpy.typing import NDArray
 from stockscreen.market import indicators as ind
 from stockscreen.market.calendar import month_keys, week_keys
 from stockscreen.market.indicators import F
-from stockscreen.screening.fields import METRIC_FIELDS
 
 #: Bars of history a daily run reads per security: the longest window (252 sessions for
 #: 52-week figures, 1-year performance and beta) plus room for the previous year's close
@@ -594,33 +593,6 @@ def advance(
     last["history_days"] = total_bars.astype(np.float64)
     new_state = {k: rec[k][-1] for k in STATE_FIELDS}
     return last, new_state
-
-
-def snapshot_metric_names() -> tuple[str, ...]:
-    return METRIC_FIELDS
-
-
-def read_bars_csv(path: str) -> tuple[list[str], I64, Dates, F]:
-    """Daily bars from a ``date,open,high,low,close,volume,Name`` CSV (plain or .gz), for
-    benchmarks and tests: rows with a missing price are dropped (the pipeline quarantines
-    them), the rest sorted by (symbol, date). Returns symbols, ids, dates, ``(N, 5)`` OHLCV."""
-    import csv
-    import gzip
-
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", newline="") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader)]
-        idx = [header.index(k) for k in ("date", "open", "high", "low", "close", "volume")]
-        sym_col = header.index("name") if "name" in header else header.index("symbol")
-        raw = [r for r in reader if r and all(r[i] for i in idx)]
-    symbols = sorted({r[sym_col] for r in raw})
-    code = {s: i for i, s in enumerate(symbols)}
-    ids = np.fromiter((code[r[sym_col]] for r in raw), dtype=np.int64, count=len(raw))
-    dates = np.array([r[idx[0]] for r in raw], dtype="datetime64[D]")
-    ohlcv = np.array([[float(r[i]) for i in idx[1:]] for r in raw], dtype=np.float64)
-    order = np.lexsort((dates, ids))
-    return symbols, ids[order], dates[order], ohlcv[order]
 
 
 def resample_flat(ids: I64, dates: Dates, ohlcv: F, freq: str) -> tuple[I64, Dates, F]:

@@ -18,7 +18,6 @@ from stockscreen.core.errors import DomainError, Invalid
 from stockscreen.core.symbols import SYMBOL_RULE, normalize_symbols
 
 MAX_SYMBOLS_PER_MESSAGE = 50
-ACTIONS = ("subscribe", "unsubscribe")
 
 
 class ClientMessage(BaseModel):

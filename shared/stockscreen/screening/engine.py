@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
-from stockscreen.core.errors import Invalid, NotFound
+from stockscreen.core.errors import NotFound
 from stockscreen.core.paging import DEFAULT_LIMIT, MAX_OFFSET
 from stockscreen.screening import ast as A
 from stockscreen.screening.evaluate import Evaluator, fields_read, remember_fields
@@ -368,10 +368,3 @@ def explain(u: Universe, symbol: str, query: str | A.CondNode, as_of: dt.date | 
 
 def field_catalogue() -> list[dict[str, object]]:
     return [f.public() for f in FIELDS]
-
-
-def require_screen(text: str) -> A.CondNode:
-    node = compile_query(text)
-    if node is None:
-        raise Invalid("the query is empty")
-    return node
