@@ -196,8 +196,8 @@ def test_rolling_helpers_on_padded_panels() -> None:
             lo, hi = np.flatnonzero(valid)[[0, -1]]
             seg = col[lo : hi + 1]
             for mine, ref in (
-                (ind.rolling_max(x, n)[:, j], talib.MAX(seg, n)),
-                (ind.rolling_min(x, n)[:, j], talib.MIN(seg, n)),
+                (ind.rolling_extremes(x, (n,), np.maximum)[0][:, j], talib.MAX(seg, n)),
+                (ind.rolling_extremes(x, (n,), np.minimum)[0][:, j], talib.MIN(seg, n)),
                 (ind.sma(x, n)[:, j], talib.SMA(seg, n)),
                 (ind.rolling_std(x, n)[:, j], talib.STDDEV(seg, n, 1.0)),
             ):
