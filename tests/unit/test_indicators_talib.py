@@ -265,27 +265,3 @@ def test_chunked_rows_equal_whole_panel(universe: Universe) -> None:
     assert np.array_equal(cols, cols2) and np.array_equal(dates, dates2)
     for k, v in values2.items():
         np.testing.assert_array_equal(values[k], v, err_msg=k)
-
-
-def test_history_offsets_and_windows(universe: Universe) -> None:
-    """``close[-5]`` and ``rsi14 < 30 within 10 days`` evaluated from the history arrays."""
-    p, m = universe.panel, universe.metrics
-    day = dt.date(2017, 8, 9)
-    rows = mt.rows_on(p, day)
-    listed = np.array([(p.column(k)["dates"] <= np.datetime64(day)).any() for k in range(p.shape[1])])
-    assert np.array_equal(rows >= 0, listed)  # -1: no bar yet (APTV starts later)
-    j = 0
-    b = p.column(j)
-    i = int(np.flatnonzero(b["dates"] <= np.datetime64(day))[-1])
-    assert mt.value_at(p, p.close, day)[j] == b["close"][i]
-    assert mt.value_at(p, p.close, day, offset=5)[j] == b["close"][i - 5]
-    win = mt.window_at(p, m["rsi14"], day, 10)
-    assert win.shape == (10, p.shape[1])
-    np.testing.assert_array_equal(win[:, j], m["rsi14"][i - 9 : i + 1, j])
-    within = (win < 30).any(axis=0)
-    loop = [r >= 0 and bool((m["rsi14"][max(r - 9, 0) : r + 1, k] < 30).any()) for k, r in enumerate(rows.tolist())]
-    assert within.tolist() == loop
-    early = mt.value_at(p, p.close, dt.date(2013, 2, 8), offset=1)
-    assert np.isnan(early).all()  # nothing before the first bar
-    with pytest.raises(ValueError, match="cannot be negative"):
-        mt.value_at(p, p.close, day, offset=-1)

@@ -638,39 +638,3 @@ def resample(panel: Panel, freq: str) -> Panel:
     out = panel_from_flat(w_ids, w_dates, w_ohlcv)
     out.security_ids = panel.security_ids[out.security_ids]
     return out
-
-
-def rows_on(panel: Panel, as_of: dt.date) -> I64:
-    """Each security's row of its last bar on or before ``as_of`` (-1 if none)."""
-    day = np.datetime64(as_of, "D")
-    on_or_before = ~np.isnat(panel.dates) & (panel.dates <= day)
-    has = on_or_before.any(axis=0)
-    rows = panel.shape[0] - 1 - np.argmax(on_or_before[::-1], axis=0)
-    return np.where(has, rows, -1).astype(np.int64)
-
-
-def value_at(panel: Panel, series: F, as_of: dt.date, offset: int = 0) -> F:
-    """``field[-offset]`` as of a date, per security: the value ``offset`` of its own bars
-    before its last bar on or before ``as_of`` (``close[-5]`` is ``offset=5``); NaN where
-    its history is shorter."""
-    if offset < 0:
-        raise ValueError("offset counts bars back: it cannot be negative")
-    rows = rows_on(panel, as_of) - offset
-    ok = rows >= 0
-    cols = np.arange(panel.shape[1])
-    out = np.full(panel.shape[1], np.nan)
-    out[ok] = series[rows[ok], cols[ok]]
-    return out
-
-
-def window_at(panel: Panel, series: F, as_of: dt.date, n: int) -> F:
-    """The last ``n`` values of each security up to ``as_of``, oldest first: ``(n, S)``,
-    NaN before its history (for ``within N days``, ``for N days``, rolling functions)."""
-    if n < 1:
-        raise ValueError("a window needs at least one bar")
-    rows = rows_on(panel, as_of)[None, :] - np.arange(n - 1, -1, -1)[:, None]
-    ok = (rows >= 0) & (rows_on(panel, as_of)[None, :] >= 0)
-    cols = np.broadcast_to(np.arange(panel.shape[1]), rows.shape)
-    out = np.full(rows.shape, np.nan)
-    out[ok] = series[rows[ok], cols[ok]]
-    return out
