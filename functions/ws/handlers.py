@@ -14,11 +14,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from stockscreen.core.errors import DomainError, Invalid
+from stockscreen.core.symbols import normalize_symbol
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import ConnectionRegistry
 from stockscreen.realtime.messages import Ack, ErrorMessage, parse_client_message
 from stockscreen.realtime.quotes import get_quotes
-from stockscreen.realtime.symbols import normalize_symbol
 
 logger = Logger(service="stockscreen-ws")
 

@@ -23,6 +23,7 @@ import numpy as np
 import talib
 
 from stockscreen.market import measures as mt
+from tests.bars import read_bars_csv
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "sp500-daily-2013-2018.csv.gz"
 RUNS = 7
@@ -59,7 +60,7 @@ def _talib_set(columns: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarra
 
 def test_bench_indicators_full_history() -> None:
     start = time.perf_counter()
-    _symbols, ids, dates, ohlcv = mt.read_bars_csv(str(DEMO))
+    _symbols, ids, dates, ohlcv = read_bars_csv(str(DEMO))
     print(f"\nBENCH indicators_read_csv {time.perf_counter() - start:.3f} s")
     start = time.perf_counter()
     panel = mt.panel_from_flat(ids, dates, ohlcv)
@@ -123,7 +124,7 @@ def test_bench_snapshot_build(database_url: str) -> None:
     from tests.conftest import truncate_all
 
     truncate_all(database_url)
-    symbols, ids, dates, ohlcv = mt.read_bars_csv(str(DEMO))
+    symbols, ids, dates, ohlcv = read_bars_csv(str(DEMO))
     plain = database_url.replace("postgresql+psycopg://", "postgresql://")
     last_day = dates.max()
     with psycopg.connect(plain) as conn:

@@ -81,7 +81,7 @@ def test_rsi_wilder(aapl: dict[str, np.ndarray]) -> None:
 
 def test_atr_wilder(aapl: dict[str, np.ndarray]) -> None:
     _close(
-        ind.atr(aapl["high"], aapl["low"], aapl["close"]),
+        ind.wilder(ind.true_range(aapl["high"], aapl["low"], aapl["close"]), 14, 1),
         ref_atr(list(aapl["high"]), list(aapl["low"]), list(aapl["close"])),
     )
 
@@ -105,14 +105,14 @@ def test_macd_follows_talib_seeding(aapl: dict[str, np.ndarray]) -> None:
 
 
 def test_bollinger_contains_close_mostly(aapl: dict[str, np.ndarray]) -> None:
-    upper, mid, lower = ind.bollinger(aapl["close"])
+    mid, sd = ind.sma(aapl["close"], 20), ind.rolling_std(aapl["close"], 20)
+    upper, lower = mid + 2 * sd, mid - 2 * sd  # as market.measures builds bb_upper and bb_lower
     ok = ~np.isnan(mid)
     inside = (aapl["close"][ok] <= upper[ok]) & (aapl["close"][ok] >= lower[ok])
     assert 0.85 < inside.mean() < 1.0
-    np.testing.assert_allclose(mid[ok], ind.sma(aapl["close"], 20)[ok])
 
 
 def test_short_history_gives_nan_not_errors() -> None:
     x = np.array([1.0, 2.0, 3.0])
-    for out in (ind.sma(x, 20), ind.ema(x, 12), ind.rsi(x), ind.atr(x, x, x)):
+    for out in (ind.sma(x, 20), ind.ema(x, 12), ind.rsi(x), ind.wilder(ind.true_range(x, x, x), 14, 1)):
         assert np.isnan(out).all()

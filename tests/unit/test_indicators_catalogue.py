@@ -18,8 +18,9 @@ from stockscreen.screening.fields import (
     PROFILE_FIELDS,
     ROLES,
     SNAPSHOT_FIELDS,
-    fields_for,
+    Field,
 )
+from tests.bars import read_bars_csv
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bars-sample.csv.gz"
 
@@ -39,6 +40,11 @@ def test_catalogue_shape() -> None:
     assert min(groups.values()) >= 15, groups
 
 
+def fields_for(role: str) -> tuple[Field, ...]:
+    """The catalogue as one role may use it."""
+    return tuple(f for f in FIELDS if f.allowed(role))
+
+
 def test_roles() -> None:
     free = {f.id for f in fields_for("free")}
     assert {"symbol", "sector", "close", "market_cap", "pe", "rsi14", "sma200", "perf_1y", "new_high_52w"} <= free
@@ -56,7 +62,7 @@ def test_snapshot_columns_partition_the_catalogue() -> None:
 
 
 def test_every_metric_field_is_computed() -> None:
-    _s, ids, dates, ohlcv = mt.read_bars_csv(str(FIXTURE))
+    _s, ids, dates, ohlcv = read_bars_csv(str(FIXTURE))
     panel = mt.panel_from_flat(ids, dates, ohlcv)
     funds = {k: np.full(panel.shape[1], 2.0) for k in mt.FUNDAMENTAL_INPUTS}
     out = mt.compute(panel, mt.market_index(panel), fundamentals=funds)

@@ -19,6 +19,7 @@ import talib
 
 from stockscreen.market import indicators as ind
 from stockscreen.market import measures as mt
+from tests.bars import read_bars_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo" / "sp500-daily-2013-2018.csv.gz"
@@ -28,7 +29,7 @@ RTOL = 1e-6
 
 class Universe:
     def __init__(self, path: Path) -> None:
-        self.symbols, self.ids, self.dates, self.ohlcv = mt.read_bars_csv(str(path))
+        self.symbols, self.ids, self.dates, self.ohlcv = read_bars_csv(str(path))
         self.panel = mt.panel_from_flat(self.ids, self.dates, self.ohlcv)
         self.market = mt.market_index(self.panel)
         self.metrics = mt.compute(self.panel, self.market)
@@ -53,7 +54,7 @@ def _agree(name: str, mine: np.ndarray, ref: np.ndarray, scale: float, nan_patte
 
 def test_demo_sweep_covers_the_whole_file() -> None:
     u = Universe.__new__(Universe)
-    u.symbols, u.ids, *_ = mt.read_bars_csv(str(DEMO))
+    u.symbols, u.ids, *_ = read_bars_csv(str(DEMO))
     assert len(u.symbols) == 505
     # 619,040 bars less the 11 with a missing price
     assert len(u.ids) == 619_029
@@ -195,8 +196,8 @@ def test_rolling_helpers_on_padded_panels() -> None:
             lo, hi = np.flatnonzero(valid)[[0, -1]]
             seg = col[lo : hi + 1]
             for mine, ref in (
-                (ind.rolling_max(x, n)[:, j], talib.MAX(seg, n)),
-                (ind.rolling_min(x, n)[:, j], talib.MIN(seg, n)),
+                (ind.rolling_extremes(x, (n,), np.maximum)[0][:, j], talib.MAX(seg, n)),
+                (ind.rolling_extremes(x, (n,), np.minimum)[0][:, j], talib.MIN(seg, n)),
                 (ind.sma(x, n)[:, j], talib.SMA(seg, n)),
                 (ind.rolling_std(x, n)[:, j], talib.STDDEV(seg, n, 1.0)),
             ):
@@ -219,7 +220,7 @@ def test_continuing_a_recursion_from_state_matches_the_whole_run() -> None:
 
 @pytest.mark.parametrize("freq", ["W", "M"])
 def test_weekly_and_monthly_bars(freq: str) -> None:
-    _symbols, ids, dates, ohlcv = mt.read_bars_csv(str(FIXTURE))
+    _symbols, ids, dates, ohlcv = read_bars_csv(str(FIXTURE))
     panel = mt.panel_from_flat(ids, dates, ohlcv)
     weekly = mt.resample(panel, freq)
     assert np.array_equal(weekly.security_ids, panel.security_ids)
@@ -264,27 +265,3 @@ def test_chunked_rows_equal_whole_panel(universe: Universe) -> None:
     assert np.array_equal(cols, cols2) and np.array_equal(dates, dates2)
     for k, v in values2.items():
         np.testing.assert_array_equal(values[k], v, err_msg=k)
-
-
-def test_history_offsets_and_windows(universe: Universe) -> None:
-    """``close[-5]`` and ``rsi14 < 30 within 10 days`` evaluated from the history arrays."""
-    p, m = universe.panel, universe.metrics
-    day = dt.date(2017, 8, 9)
-    rows = mt.rows_on(p, day)
-    listed = np.array([(p.column(k)["dates"] <= np.datetime64(day)).any() for k in range(p.shape[1])])
-    assert np.array_equal(rows >= 0, listed)  # -1: no bar yet (APTV starts later)
-    j = 0
-    b = p.column(j)
-    i = int(np.flatnonzero(b["dates"] <= np.datetime64(day))[-1])
-    assert mt.value_at(p, p.close, day)[j] == b["close"][i]
-    assert mt.value_at(p, p.close, day, offset=5)[j] == b["close"][i - 5]
-    win = mt.window_at(p, m["rsi14"], day, 10)
-    assert win.shape == (10, p.shape[1])
-    np.testing.assert_array_equal(win[:, j], m["rsi14"][i - 9 : i + 1, j])
-    within = (win < 30).any(axis=0)
-    loop = [r >= 0 and bool((m["rsi14"][max(r - 9, 0) : r + 1, k] < 30).any()) for k, r in enumerate(rows.tolist())]
-    assert within.tolist() == loop
-    early = mt.value_at(p, p.close, dt.date(2013, 2, 8), offset=1)
-    assert np.isnan(early).all()  # nothing before the first bar
-    with pytest.raises(ValueError, match="cannot be negative"):
-        mt.value_at(p, p.close, day, offset=-1)

@@ -58,7 +58,6 @@ def test_symbols_are_independent() -> None:
         replay([_t("buy", 2, "1", "10"), _t("sell", 3, "1", "10", symbol="MSFT")])
 
 
-
 def test_oversell_message_writes_quantities_without_exponents() -> None:
     """Ten shares held read "10", not Decimal's normalised "1E+1"."""
     with pytest.raises(Invalid, match=r"sell of 20 AAPL on 2018-01-02 exceeds the 10 held") as err:

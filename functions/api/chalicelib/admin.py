@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
+from chalicelib.authn import origin_of, principal
 from chalicelib.common import admin
 from chalicelib.http import json_body, query, route
 from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
-from chalicelib.security import origin_of, principal
 
 if TYPE_CHECKING:
     from chalicelib.schemas import admin as schema

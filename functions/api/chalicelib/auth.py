@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.authn import auth_service, header, origin_of, principal
 from chalicelib.http import json_body, query, route
 from chalicelib.lazy import LazyModule
-from chalicelib.security import auth_service, header, origin_of, principal
 from stockscreen.core.errors import Unauthorized
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def refresh() -> Response:
 @route(bp, "/auth/logout", methods=["POST"], auth="optional", status=204)
 def logout() -> Response:
     """Revoke this session's refresh tokens and clear the cookie."""
-    from chalicelib.security import current
+    from chalicelib.authn import current
 
     auth_service().logout(_refresh_cookie(), current(), origin_of(bp.current_request))
     return Response(body="", status_code=204, headers={"Set-Cookie": _cookie("", 0)})

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from chalice.app import Blueprint, Chalice, Request, Response
 
-from chalicelib.security import authenticate, header, role_of, set_principal, source_ip
+from chalicelib.authn import authenticate, header, role_of, set_principal, source_ip
 from stockscreen.core import policy
 from stockscreen.core.errors import DomainError, Invalid, PayloadTooLarge, RateLimited, Unauthorized
 

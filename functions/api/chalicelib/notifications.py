@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
+from chalicelib.authn import principal
 from chalicelib.common import notifications
 from chalicelib.http import query, route
 from chalicelib.lazy import LazyModule
-from chalicelib.security import principal
 from stockscreen.core.errors import NotFound
 
 if TYPE_CHECKING:

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.authn import current, principal, role_of
 from chalicelib.common import saved_screens as saved
 from chalicelib.http import json_body, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
 from chalicelib.screens import mark_cache
-from chalicelib.security import current, principal, role_of
 from stockscreen.core.errors import Invalid
 
 if TYPE_CHECKING:

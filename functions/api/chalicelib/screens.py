@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Blueprint, Request
 
+from chalicelib.authn import current, role_of
 from chalicelib.http import Response, add_headers, json_body, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
-from chalicelib.security import current, role_of
 from stockscreen.core import policy
 from stockscreen.core.errors import Invalid
 

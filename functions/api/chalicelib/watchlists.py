@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.authn import principal
 from chalicelib.common import watchlists
 from chalicelib.http import json_body, query, route
 from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
-from chalicelib.security import principal
 
 if TYPE_CHECKING:
     from chalicelib.schemas import watchlists as schema

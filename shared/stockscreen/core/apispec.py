@@ -9,6 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from stockscreen.core.paging import MAX_LIMIT, MAX_OFFSET
+from stockscreen.core.symbols import SYMBOL_PATTERN
+
 REF = "#/components/schemas/{model}"
 
 
@@ -58,7 +61,7 @@ _ERRORS = {
 
 
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
-    "symbol": {"type": "string", "pattern": "^[A-Za-z0-9.\\-]{1,16}$"},
+    "symbol": {"type": "string", "pattern": SYMBOL_PATTERN},
     "notification_id": {"type": "string", "pattern": "^[0-9]{1,18}$"},
 }
 
@@ -170,7 +173,7 @@ def build(operations: list[Operation], *, title: str, version: str, server_url: 
             "description": (
                 "The Stockscreen public API. Errors always have the body "
                 '`{"error": {"code", "message", "details", "request_id"}}`. Lists are paginated with '
-                "`limit` (max 100) and `offset` and return `count`."
+                f"`limit` (max {MAX_LIMIT}) and `offset` (max {MAX_OFFSET}) and return `count`."
             ),
         },
         "servers": [{"url": server_url}],

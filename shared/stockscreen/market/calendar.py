@@ -11,6 +11,9 @@ Rules (NYSE Rule 7.2 and its history):
 - Juneteenth (19 June, observed like the fixed holidays) since 2022.
 - Special closures: national days of mourning, weather and 9/11 (listed in ``SPECIAL_CLOSURES``).
 Early closes (13:00) are full trading days and are not modelled.
+
+Weeks run Monday to Sunday (ISO 8601 weeks), months are calendar months: ``week_keys`` and ``month_keys``
+number them, for weekly and monthly bars.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
 
 #: Unscheduled full-day closures since 1990.
 SPECIAL_CLOSURES: dict[dt.date, str] = {
@@ -128,3 +134,15 @@ def sessions_before(day: dt.date, n: int) -> dt.date:
     for _ in range(n):
         current = previous_trading_day(current - dt.timedelta(days=1))
     return current
+
+
+def week_keys(dates: NDArray[np.datetime64]) -> NDArray[np.int64]:
+    """The week (Monday to Sunday, as ISO 8601 counts them) of each date as a number, counted from the week
+    of 1970-01-01 (a Thursday, so that week began on Monday 1969-12-29): equal keys, same week, and the
+    next week is one more. A week across New Year is one week (2020-12-28 to 2021-01-03 is ISO 2020-W53)."""
+    return np.asarray((dates.astype("datetime64[D]").astype(np.int64) + 3) // 7, dtype=np.int64)
+
+
+def month_keys(dates: NDArray[np.datetime64]) -> NDArray[np.int64]:
+    """The calendar month of each date as a number (months since January 1970)."""
+    return np.asarray(dates.astype("datetime64[M]").astype(np.int64), dtype=np.int64)

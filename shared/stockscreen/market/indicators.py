@@ -44,34 +44,6 @@ def cumsum0(x: F) -> F:
     return c
 
 
-def _accumulate0(x: F, op: np.ufunc, axis: int) -> F:
-    """``op.accumulate`` along ``axis`` of a C-ordered array, one vector op per step."""
-    if x.ndim == 1:
-        return np.asarray(op.accumulate(x), dtype=np.float64)
-    out = np.array(x, dtype=np.float64, copy=True)
-    view = np.moveaxis(out, axis, 0)
-    for i in range(1, view.shape[0]):
-        op(view[i - 1], view[i], out=view[i])
-    return out
-
-
-def _window_sum(x: F, n: int) -> F:
-    """Sum of the ``n`` values ending at each row (NaN before a full window).
-
-    Computed from a cumulative sum of the values minus a per-column centre, which keeps
-    the running total small and the differences exact to a few ulps.
-    """
-    out = _nan(x)
-    if x.shape[0] < n:
-        return out
-    centre = x[0] if x.ndim == 1 else np.where(np.isnan(x[0]), 0.0, x[0])
-    c = cumsum0(x - centre)
-    out[n - 1] = c[n - 1]
-    out[n:] = c[n:] - c[:-n]
-    out[n - 1 :] += n * centre
-    return out
-
-
 def sma(x: F, n: int) -> F:
     return sma_many(x, (n,))[0]
 
@@ -227,10 +199,6 @@ def true_range(high: F, low: F, close: F, prev_close: F | float | None = None) -
     return np.maximum(high - low, np.maximum(np.abs(high - prev), np.abs(low - prev)))
 
 
-def atr(high: F, low: F, close: F, n: int = 14) -> F:
-    return wilder(true_range(high, low, close), n, 1)
-
-
 def macd(close: F, fast: int = 12, slow: int = 26, signal: int = 9) -> tuple[F, F, F]:
     """TA-Lib MACD: both EMAs seeded at index ``slow - 1`` (the fast one over the ``fast``
     values ending there), the signal an EMA of the line; the line is reported from index
@@ -326,25 +294,6 @@ def cumsum_pair(d: F) -> tuple[F, F]:
     return c[:, :width], c[:, width:]
 
 
-def _rolling_extreme(x: F, n: int, op: np.ufunc) -> F:
-    """Van Herk / Gil-Werman: block prefix and suffix extremes, three ops per element."""
-    out = _nan(x)
-    length = x.shape[0]
-    if length < n:
-        return out
-    if n == 1:
-        return x.astype(np.float64, copy=True)
-    blocks = -(-length // n)
-    padded = np.full((blocks * n, *x.shape[1:]), np.nan)
-    padded[:length] = x
-    shaped = padded.reshape(blocks, n, *x.shape[1:])
-    prefix = _accumulate0(shaped, op, 1).reshape(padded.shape)
-    suffix = _accumulate0(shaped[:, ::-1], op, 1)[:, ::-1].reshape(padded.shape)
-    # window [t-n+1, t]: suffix from its start to its block's end, prefix of t's block to t
-    out[n - 1 :] = op(suffix[: length - n + 1], prefix[n - 1 : length])
-    return out
-
-
 def rolling_extremes(x: F, ns: tuple[int, ...], op: np.ufunc) -> list[F]:
     """Rolling ``op`` (maximum or minimum) over several window lengths, by doubling: level
     ``k`` holds the extreme of the ``2**k`` values ending at each row, built from level
@@ -369,20 +318,6 @@ def rolling_extremes(x: F, ns: tuple[int, ...], op: np.ufunc) -> list[F]:
                 out[n - 1 :] = cur[n - 1 :]
         outs[n] = out
     return [outs[n] for n in ns]
-
-
-def rolling_max(x: F, n: int) -> F:
-    return _rolling_extreme(x, n, np.maximum)
-
-
-def rolling_min(x: F, n: int) -> F:
-    return _rolling_extreme(x, n, np.minimum)
-
-
-def bollinger(close: F, n: int = 20, k: float = 2.0) -> tuple[F, F, F]:
-    mid = sma(close, n)
-    sd = rolling_std(close, n)
-    return mid + k * sd, mid, mid - k * sd
 
 
 def recursive_many(series: list[tuple[F, float, int, F | float]]) -> list[F]:

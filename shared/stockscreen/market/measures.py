@@ -24,8 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stockscreen.market import indicators as ind
+from stockscreen.market.calendar import month_keys, week_keys
 from stockscreen.market.indicators import F
-from stockscreen.screening.fields import METRIC_FIELDS
 
 #: Bars of history a daily run reads per security: the longest window (252 sessions for
 #: 52-week figures, 1-year performance and beta) plus room for the previous year's close
@@ -595,37 +595,6 @@ def advance(
     return last, new_state
 
 
-def snapshot_metric_names() -> tuple[str, ...]:
-    return METRIC_FIELDS
-
-
-def read_bars_csv(path: str) -> tuple[list[str], I64, Dates, F]:
-    """Daily bars from a ``date,open,high,low,close,volume,Name`` CSV (plain or .gz), for
-    benchmarks and tests: rows with a missing price are dropped (the pipeline quarantines
-    them), the rest sorted by (symbol, date). Returns symbols, ids, dates, ``(N, 5)`` OHLCV."""
-    import csv
-    import gzip
-
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", newline="") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader)]
-        idx = [header.index(k) for k in ("date", "open", "high", "low", "close", "volume")]
-        sym_col = header.index("name") if "name" in header else header.index("symbol")
-        raw = [r for r in reader if r and all(r[i] for i in idx)]
-    symbols = sorted({r[sym_col] for r in raw})
-    code = {s: i for i, s in enumerate(symbols)}
-    ids = np.fromiter((code[r[sym_col]] for r in raw), dtype=np.int64, count=len(raw))
-    dates = np.array([r[idx[0]] for r in raw], dtype="datetime64[D]")
-    ohlcv = np.array([[float(r[i]) for i in idx[1:]] for r in raw], dtype=np.float64)
-    order = np.lexsort((dates, ids))
-    return symbols, ids[order], dates[order], ohlcv[order]
-
-
-#: Monday 1970-01-05 is day 4 of the epoch; weeks run Monday to Sunday.
-_MONDAY = 4
-
-
 def resample_flat(ids: I64, dates: Dates, ohlcv: F, freq: str) -> tuple[I64, Dates, F]:
     """Weekly (``"W"``, Monday to Friday) or monthly (``"M"``) bars from daily ones sorted by
     (security, date): first open, highest high, lowest low, last close, summed volume,
@@ -634,11 +603,10 @@ def resample_flat(ids: I64, dates: Dates, ohlcv: F, freq: str) -> tuple[I64, Dat
     up to that date (point in time)."""
     if len(ids) == 0:
         return ids, dates, ohlcv
-    days = dates.astype("datetime64[D]").astype(np.int64)
     if freq == "W":
-        key = (days - _MONDAY) // 7
+        key = week_keys(dates)
     elif freq == "M":
-        key = dates.astype("datetime64[M]").astype(np.int64)
+        key = month_keys(dates)
     else:
         raise ValueError(f"unknown timeframe {freq!r}: use 'W' or 'M'")
     start = np.ones(len(ids), dtype=bool)
@@ -669,40 +637,4 @@ def resample(panel: Panel, freq: str) -> Panel:
     w_ids, w_dates, w_ohlcv = resample_flat(ids, dates, ohlcv, freq)
     out = panel_from_flat(w_ids, w_dates, w_ohlcv)
     out.security_ids = panel.security_ids[out.security_ids]
-    return out
-
-
-def rows_on(panel: Panel, as_of: dt.date) -> I64:
-    """Each security's row of its last bar on or before ``as_of`` (-1 if none)."""
-    day = np.datetime64(as_of, "D")
-    on_or_before = ~np.isnat(panel.dates) & (panel.dates <= day)
-    has = on_or_before.any(axis=0)
-    rows = panel.shape[0] - 1 - np.argmax(on_or_before[::-1], axis=0)
-    return np.where(has, rows, -1).astype(np.int64)
-
-
-def value_at(panel: Panel, series: F, as_of: dt.date, offset: int = 0) -> F:
-    """``field[-offset]`` as of a date, per security: the value ``offset`` of its own bars
-    before its last bar on or before ``as_of`` (``close[-5]`` is ``offset=5``); NaN where
-    its history is shorter."""
-    if offset < 0:
-        raise ValueError("offset counts bars back: it cannot be negative")
-    rows = rows_on(panel, as_of) - offset
-    ok = rows >= 0
-    cols = np.arange(panel.shape[1])
-    out = np.full(panel.shape[1], np.nan)
-    out[ok] = series[rows[ok], cols[ok]]
-    return out
-
-
-def window_at(panel: Panel, series: F, as_of: dt.date, n: int) -> F:
-    """The last ``n`` values of each security up to ``as_of``, oldest first: ``(n, S)``,
-    NaN before its history (for ``within N days``, ``for N days``, rolling functions)."""
-    if n < 1:
-        raise ValueError("a window needs at least one bar")
-    rows = rows_on(panel, as_of)[None, :] - np.arange(n - 1, -1, -1)[:, None]
-    ok = (rows >= 0) & (rows_on(panel, as_of)[None, :] >= 0)
-    cols = np.broadcast_to(np.arange(panel.shape[1]), rows.shape)
-    out = np.full(rows.shape, np.nan)
-    out[ok] = series[rows[ok], cols[ok]]
     return out

@@ -16,7 +16,6 @@ from stockscreen.realtime.messages import (
     parse_client_message,
 )
 from stockscreen.realtime.quotes import get_quotes, put_quotes
-from stockscreen.realtime.symbols import normalize_symbol, normalize_symbols
 
 __all__ = [
     "CONNECTION_TTL_SECONDS",
@@ -31,8 +30,6 @@ __all__ = [
     "Quote",
     "ServerMessage",
     "get_quotes",
-    "normalize_symbol",
-    "normalize_symbols",
     "parse_client_message",
     "put_quotes",
 ]

@@ -19,7 +19,7 @@ import redis
 
 from stockscreen.core.clients import get_redis
 from stockscreen.core.errors import Invalid
-from stockscreen.realtime.symbols import normalize_symbols
+from stockscreen.core.symbols import normalize_symbols
 
 CONNECTION_TTL_SECONDS = 2 * 60 * 60
 MAX_SYMBOLS_PER_CONNECTION = 50

@@ -15,10 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stockscreen.core.errors import DomainError, Invalid
-from stockscreen.realtime.symbols import SYMBOL_RULE, normalize_symbols
+from stockscreen.core.symbols import SYMBOL_RULE, normalize_symbols
 
 MAX_SYMBOLS_PER_MESSAGE = 50
-ACTIONS = ("subscribe", "unsubscribe")
 
 
 class ClientMessage(BaseModel):

@@ -8,7 +8,6 @@ from stockscreen.core.errors import Forbidden
 from stockscreen.core.policy import ANONYMOUS
 from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
-from stockscreen.screening.validate import fields_of
 
 
 def _effective(role: str) -> str:
@@ -34,7 +33,7 @@ def require_fields(role: str, names: Iterable[str]) -> None:
 
 def fields_in(condition: A.CondNode | None, sort: str | None = None, columns: Iterable[str] = ()) -> set[str]:
     """Every catalogue field a screen touches: its condition, sort key and chosen columns."""
-    used = fields_of(condition)
+    used = A.fields_of(condition)
     if sort:
         used.add(sort)
     used.update(columns)

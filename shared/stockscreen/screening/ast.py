@@ -8,6 +8,7 @@ these models and prints them back, so text and AST round-trip.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -136,6 +137,40 @@ CondNode = Compare | Between | In | Cross | Flag | Window | And | Or | Not
 
 for _m in (Func, Arith, Compare, Between, In, Cross, Flag, Window, And, Or, Not):
     _m.model_rebuild()
+
+#: the nodes under each kind of node (``And``/``Or`` hold a list, ``items``)
+_CHILDREN: dict[type, tuple[str, ...]] = {
+    Num: (),
+    Str: (),
+    Func: ("arg",),
+    Arith: ("left", "right"),
+    Compare: ("left", "right"),
+    Between: ("expr", "low", "high"),
+    In: ("expr",),
+    Cross: ("left", "right"),
+    Flag: ("expr",),
+    Window: ("cond",),
+    Not: ("item",),
+}
+
+
+def field_refs(node: CondNode | ExprNode | None) -> Iterator[FieldRef]:
+    """Every field reference in a condition or an expression (with its offset and timeframe)."""
+    stack: list[CondNode | ExprNode | None] = [node]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is FieldRef:
+            yield n  # type: ignore[misc]
+        elif t is And or t is Or:
+            stack += n.items  # type: ignore[union-attr]
+        elif n is not None:
+            stack += [getattr(n, k) for k in _CHILDREN[t]]
+
+
+def fields_of(node: CondNode | ExprNode | None) -> set[str]:
+    """The catalogue fields a condition or an expression reads."""
+    return {ref.name for ref in field_refs(node)}
 
 
 class Screen(BaseModel):

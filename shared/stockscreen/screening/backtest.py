@@ -23,7 +23,7 @@ from stockscreen.screening.evaluate import Evaluator
 from stockscreen.screening.history import period_end_flags
 from stockscreen.screening.language import to_text
 from stockscreen.screening.universe import Universe
-from stockscreen.screening.validate import check, fields_of
+from stockscreen.screening.validate import check
 
 HORIZONS = {"1m": 21, "3m": 63}
 MAX_PERIODS = 600
@@ -84,16 +84,6 @@ def _mean(x: np.ndarray[Any, Any]) -> float | None:
     return float(x.mean()) if len(x) else None
 
 
-def _uses_timeframes(node: object) -> bool:
-    if isinstance(node, A.FieldRef):
-        return node.timeframe != "daily"
-    if isinstance(node, list):
-        return any(_uses_timeframes(i) for i in node)
-    if isinstance(node, BaseModel) and not isinstance(node, A.Num | A.Str):
-        return any(_uses_timeframes(getattr(node, f)) for f in type(node).model_fields)
-    return False
-
-
 def run_backtest(u: Universe, req: BacktestRequest) -> BacktestResult:
     cond = req.condition()
     dates = u.trading_dates
@@ -110,8 +100,8 @@ def run_backtest(u: Universe, req: BacktestRequest) -> BacktestResult:
     if not points:
         raise Invalid("no rebalance date in the range")
     ev = Evaluator(u)
-    u.want(fields_of(cond) | {"close"})  # one pass computes every history the backtest reads
-    if _uses_timeframes(cond):
+    u.want(A.fields_of(cond) | {"close"})  # one pass computes every history the backtest reads
+    if any(ref.timeframe != "daily" for ref in A.field_refs(cond)):
         # weekly/monthly bars are cut at each evaluated day: evaluate only the rebalance days
         masks = np.zeros((u.n, points[-1] - points[0] + 1), dtype=bool)
         for t in points:

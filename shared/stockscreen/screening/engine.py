@@ -18,7 +18,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
-from stockscreen.core.errors import Invalid, NotFound
+from stockscreen.core.errors import NotFound
+from stockscreen.core.paging import DEFAULT_LIMIT, MAX_OFFSET
 from stockscreen.screening import ast as A
 from stockscreen.screening.evaluate import Evaluator, fields_read, remember_fields
 from stockscreen.screening.fields import BY_ID, FIELDS
@@ -29,6 +30,7 @@ from stockscreen.screening.validate import KINDS, check, field_kind, leaves
 Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
 MAX_FILTERS = 50
 MAX_IN = 100
+#: the screener pages its results with a larger limit than lists (offsets are bounded by core.paging)
 MAX_LIMIT = 500
 DEFAULT_COLUMNS = (
     "symbol",
@@ -121,8 +123,8 @@ class ScreenRequest(BaseModel):
     sort: str = "market_cap"
     order: Literal["asc", "desc"] = "desc"
     columns: Annotated[list[str] | None, Field(max_length=100)] = None
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
-    offset: Annotated[int, Field(ge=0, le=100_000)] = 0
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
     as_of: dt.date | None = None
     explain: bool = False
 
@@ -366,10 +368,3 @@ def explain(u: Universe, symbol: str, query: str | A.CondNode, as_of: dt.date | 
 
 def field_catalogue() -> list[dict[str, object]]:
     return [f.public() for f in FIELDS]
-
-
-def require_screen(text: str) -> A.CondNode:
-    node = compile_query(text)
-    if node is None:
-        raise Invalid("the query is empty")
-    return node

@@ -19,7 +19,7 @@ from stockscreen.screening.fields import BY_ID
 from stockscreen.screening.history import F2, roll_extreme, roll_std, roll_sum
 from stockscreen.screening.universe import Universe, day_number
 from stockscreen.screening.validate import KINDS as _KINDS
-from stockscreen.screening.validate import field_kind, fields_of
+from stockscreen.screening.validate import field_kind
 
 B2 = NDArray[np.bool_]
 
@@ -31,13 +31,13 @@ def fields_read(node: A.CondNode | A.ExprNode | None) -> frozenset[str]:
     hit = _READS.get(id(node))
     if hit is not None and hit[0] is node:
         return hit[1]
-    names = frozenset(fields_of(node))
+    names = frozenset(A.fields_of(node))
     remember_fields(node, names)  # holding the node keeps its id from being reused
     return names
 
 
 def remember_fields(node: A.CondNode | A.ExprNode | None, names: frozenset[str]) -> None:
-    """``fields_read(node)`` already known (``validate.check`` finds it while it checks the screen)."""
+    """``fields_read(node)`` already known (``validate.check`` returns it)."""
     if len(_READS) >= 1024:
         _READS.clear()
     _READS[id(node)] = (node, names)

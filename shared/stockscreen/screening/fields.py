@@ -243,8 +243,3 @@ MARKET_CAP_BUCKETS: tuple[tuple[float, str], ...] = (
     (50e6, "micro"),
     (0.0, "nano"),
 )
-
-
-def fields_for(role: str) -> tuple[Field, ...]:
-    """The catalogue as one role may use it."""
-    return tuple(f for f in FIELDS if f.allowed(role))

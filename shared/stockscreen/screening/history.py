@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from stockscreen.market import indicators as ind
 from stockscreen.market import measures as mt
+from stockscreen.market.calendar import month_keys, week_keys
 from stockscreen.screening.fields import FLAG_FIELDS, METRIC_FIELDS
 
 F2 = NDArray[np.float64]
@@ -178,9 +179,7 @@ CHUNK = 64
 
 def period_keys(dates: NDArray[np.datetime64], timeframe: str) -> NDArray[np.int64]:
     """Week (Monday to Sunday) or month number of each date: equal keys, same period."""
-    if timeframe == "weekly":
-        return np.asarray((dates.astype("datetime64[D]").astype(np.int64) + 3) // 7, dtype=np.int64)
-    return np.asarray(dates.astype("datetime64[M]").astype(np.int64), dtype=np.int64)
+    return week_keys(dates) if timeframe == "weekly" else month_keys(dates)
 
 
 def resample(fr: Frame, timeframe: str, upto: int | None = None, start: int = 0) -> Frame:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stockscreen.core.errors import NotFound
 from stockscreen.screening.language import parse
-from stockscreen.screening.validate import check
 
 
 @dataclass(frozen=True)
@@ -139,16 +137,3 @@ PRESETS: tuple[Preset, ...] = (
 )
 
 BY_PRESET: dict[str, Preset] = {p.id: p for p in PRESETS}
-
-
-def get_preset(preset_id: str) -> Preset:
-    p = BY_PRESET.get(preset_id)
-    if p is None:
-        raise NotFound(f"no preset {preset_id!r}; presets are {', '.join(BY_PRESET)}")
-    return p
-
-
-def validate_all() -> None:
-    """Every preset parses and type-checks against the current catalogue (tested)."""
-    for p in PRESETS:
-        check(parse(p.query))

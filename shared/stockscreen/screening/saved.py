@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from stockscreen.core import policy
 from stockscreen.core.errors import NotFound
-from stockscreen.core.paging import PageRequest
+from stockscreen.core.paging import DEFAULT_LIMIT, MAX_OFFSET, PageRequest
 from stockscreen.screening import ast as A
 from stockscreen.screening.access import fields_in, require_fields
 from stockscreen.screening.engine import MAX_LIMIT, ScreenRequest, compile_query
@@ -87,8 +87,8 @@ class RunPage(BaseModel):
     """Paging for running a saved or shared screen."""
 
     model_config = ConfigDict(extra="forbid")
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
-    offset: Annotated[int, Field(ge=0, le=100_000)] = 0
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
     as_of: dt.date | None = None
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, text
 
 from stockscreen.core.errors import Invalid, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
-from stockscreen.screening.fields import BY_ID, FIELDS, MARKET_CAP_BUCKETS
+from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
 from stockscreen.screening.validate import field_kind
 
@@ -361,10 +361,6 @@ def get_universe(engine: Engine) -> Universe:
 def reset_cache() -> None:
     global _cached
     _cached = None
-
-
-def field_kind_of(name: str) -> str:
-    return field_kind(BY_ID[name].type)
 
 
 def from_bars(

@@ -54,7 +54,6 @@ class _Checker:
     def __init__(self) -> None:
         self.clauses = 0
         self.spans: list[tuple[str, int]] = []
-        self.fields: set[str] = set()
 
     def kind(self, e: A.ExprNode, depth: int = 0, span: int = 1) -> Kind:
         if depth > MAX_EXPR_DEPTH:
@@ -70,7 +69,6 @@ class _Checker:
             if not -MAX_OFFSET <= e.offset <= 0:
                 raise QueryError(f"offset [{e.offset}] on {e.name} must be between -{MAX_OFFSET} and 0")
             self.spans.append((e.name if e.timeframe == "daily" else f"{e.timeframe}.{e.name}", span))
-            self.fields.add(e.name)
             return k
         if t is A.Num:
             assert isinstance(e, A.Num)
@@ -185,7 +183,7 @@ class _Checker:
 
 def check(c: A.CondNode | None) -> frozenset[str]:
     """Raise ``QueryError`` with a precise message when the screen is ill-typed or too large; else
-    the fields it reads (``fields_of``, found on the way)."""
+    the fields it reads (:func:`stockscreen.screening.ast.fields_of`)."""
     if c is None:
         return frozenset()
     checker = _Checker()
@@ -202,39 +200,7 @@ def check(c: A.CondNode | None) -> frozenset[str]:
                 f"can look back at most {MAX_TIMEFRAME_SPAN} sessions this way (use an offset such as "
                 f"{name}[-4] instead)"
             )
-    return frozenset(checker.fields)
-
-
-def fields_of(c: A.CondNode | A.ExprNode | None) -> set[str]:
-    """The catalogue fields a condition or expression reads."""
-    out: set[str] = set()
-    stack: list[A.CondNode | A.ExprNode | None] = [c]
-    while stack:
-        n = stack.pop()
-        t = type(n)
-        if t is A.FieldRef:
-            out.add(n.name)  # type: ignore[union-attr]
-        elif t is A.And or t is A.Or:
-            stack += n.items  # type: ignore[union-attr]
-        elif n is not None:
-            stack += [getattr(n, k) for k in _CHILDREN[t]]
-    return out
-
-
-#: the nodes under each kind of node (``And``/``Or`` hold a list)
-_CHILDREN: dict[type, tuple[str, ...]] = {
-    A.Num: (),
-    A.Str: (),
-    A.Func: ("arg",),
-    A.Arith: ("left", "right"),
-    A.Compare: ("left", "right"),
-    A.Between: ("expr", "low", "high"),
-    A.In: ("expr",),
-    A.Cross: ("left", "right"),
-    A.Flag: ("expr",),
-    A.Window: ("cond",),
-    A.Not: ("item",),
-}
+    return frozenset(A.fields_of(c))
 
 
 def leaves(c: A.CondNode | None) -> list[A.CondNode]:

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.models import ApiModel
+from chalicelib.schemas.common import Page as Page  # the API keys page like every list
 
 Password = Annotated[str, StringConstraints(min_length=10, max_length=256)]
 
@@ -81,9 +82,3 @@ class ApiKeyCreated(ApiKeyPublic):
 class ApiKeysPublic(ApiModel):
     data: list[ApiKeyPublic]
     count: int
-
-
-class Page(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: Annotated[int, Field(ge=1, le=100)] = 50
-    offset: Annotated[int, Field(ge=0, le=100_000)] = 0

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.models import ApiModel
 from chalicelib.schemas.common import Page
+from stockscreen.core.symbols import Symbol
 
 __all__ = [
     "Holding",
@@ -30,9 +31,6 @@ __all__ = [
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
-
-
-Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$", to_upper=True)]
 
 
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal("1e12"), max_digits=20, decimal_places=8)]

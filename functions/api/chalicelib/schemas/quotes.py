@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from chalicelib.models import ApiModel
+from stockscreen.core.symbols import parse_symbol
 
 MAX_SYMBOLS = 200
 
@@ -20,17 +21,12 @@ class QuotesQuery(ApiModel):
     @field_validator("symbols")
     @classmethod
     def _check(cls, v: str) -> str:
-        import re
-
-        syms = [s.strip() for s in v.split(",") if s.strip()]
+        syms = [s for s in v.split(",") if s.strip()]
         if not syms:
             raise ValueError("give at least one symbol")
         if len(syms) > MAX_SYMBOLS:
             raise ValueError(f"at most {MAX_SYMBOLS} symbols per request")
-        bad = [s for s in syms if not re.fullmatch(r"[A-Za-z0-9.\-]{1,16}", s)]
-        if bad:
-            raise ValueError(f"invalid symbol {bad[0][:20]!r}")
-        return ",".join(syms)
+        return ",".join(parse_symbol(s) for s in syms)
 
 
 class QuotePublic(ApiModel):

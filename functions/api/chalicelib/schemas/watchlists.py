@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.models import ApiModel
 from chalicelib.schemas.common import Page
+from stockscreen.core.symbols import Symbol
 
 __all__ = [
     "ItemCreate",
@@ -24,9 +25,6 @@ __all__ = [
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
-
-
-Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,16}$")]
 
 
 class WatchlistCreate(ApiModel):
