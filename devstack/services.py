@@ -2,7 +2,9 @@
 
 Used by ``make dev`` (persistent, under ``.local/``) and by the test suite (throwaway,
 under a temporary directory). When running as root, PostgreSQL runs as the ``postgres``
-user, since it refuses to run as root.
+user, since it refuses to run as root. When TimescaleDB is installed for the server's
+version, the server preloads it (``shared_preload_libraries``), so the migrations take the
+TimescaleDB path wherever they can (``TIMESCALEDB=auto``, see ``stockscreen.db.timescale``).
 """
 
 from __future__ import annotations
@@ -58,6 +60,46 @@ def _pg_bindir() -> Path:
     )
 
 
+def pkglibdir(bindir: Path) -> Path | None:
+    """The server's library directory (``$libdir``): what the ``pg_config`` next to its binaries
+    says, else ``../lib`` of the binaries (Debian's layout), else None."""
+    pg_config = bindir / "pg_config"
+    if pg_config.exists():
+        try:
+            out = subprocess.run(
+                [str(pg_config), "--pkglibdir"], check=True, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        if out and Path(out).is_dir():
+            return Path(out)
+    lib = bindir.parent / "lib"
+    return lib if lib.is_dir() else None
+
+
+#: libraries the server preloads when installed (TimescaleDB refuses to work unless preloaded)
+PRELOADABLE = ("timescaledb",)
+
+
+def preload_libraries(libdir: Path | None) -> list[str]:
+    """The libraries of :data:`PRELOADABLE` installed in ``libdir`` (``timescaledb.so``: its loader)."""
+    if libdir is None:
+        return []
+    return [name for name in PRELOADABLE if any((libdir / f"{name}{ext}").exists() for ext in (".so", ".dylib"))]
+
+
+def server_options(port: int, datadir: Path, preload: list[str]) -> str:
+    """The ``postgres`` options of a project-local server (``pg_ctl -o``)."""
+    opts = (
+        f"-p {port} -c listen_addresses=127.0.0.1 -k {datadir} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c shared_buffers=256MB -c max_wal_size=4GB"
+    )
+    if preload:
+        opts += f" -c shared_preload_libraries={','.join(preload)}"
+    return opts
+
+
 def _as_pg_user(cmd: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return cmd
@@ -107,11 +149,7 @@ class Postgres:
                 stdout=subprocess.DEVNULL,
             )
         log = self.datadir / "server.log"
-        opts = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c shared_buffers=256MB -c max_wal_size=4GB"
-        )
+        opts = server_options(self.port, self.datadir, preload_libraries(pkglibdir(bindir)))
         subprocess.run(
             _as_pg_user(
                 [str(bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"]

@@ -23,7 +23,7 @@ class CoreSettings(BaseSettings):
     aws_region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
     aws_endpoint_url: str | None = Field(default=None, description="LocalStack/moto endpoint; unset on AWS")
     timescaledb: Literal["auto", "on", "off"] = Field(
-        default="auto", description="Use TimescaleDB hypertables when the extension exists"
+        default="auto", description="Use TimescaleDB hypertables when TimescaleDB is preloaded"
     )
     log_level: str = "INFO"
 

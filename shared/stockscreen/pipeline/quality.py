@@ -7,6 +7,10 @@ The rules run in order over the run's staged bars held in memory as NumPy column
 batches, read in one query): each sees only the rows no earlier error rule quarantined, as the
 order of :data:`RULES` says. :func:`evaluate` is the rules themselves, a pure function of the rows
 and of what the database knows (:class:`Context`); :func:`run_rules` reads, evaluates and writes.
+
+The fundamentals file has rules of its own (:data:`REFERENCE_RULES`), applied by LoadReference:
+:func:`check_fundamentals`, a pure function of the parsed rows that corrects them (52-week columns
+swapped back, dividend yields in percent) and reports what it found.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from stockscreen.pipeline.columns import (
     PRICE_COLUMNS,
     TypedBars,
 )
+from stockscreen.pipeline.reference import Fundamentals
 from stockscreen.pipeline.staging import read_fetched
 
 
@@ -423,6 +428,109 @@ def _late_and_stale(r: _Rules) -> None:
                 _date(hi),
                 "last bar is older than the run's last trading day",
             )
+
+
+# --- the fundamentals file's rules (LoadReference) ----------------------------------------------
+
+REFERENCE_RULES: tuple[Rule, ...] = (
+    Rule(
+        "dividend_yield_unit",
+        "info",
+        "the file's dividend yields are in percent or fractions (stored as percent)",
+        False,
+    ),
+    Rule(
+        "fundamentals_52w_swapped",
+        "warning",
+        "'52 Week Low' > '52 Week High' in most rows: the columns swapped back",
+        False,
+    ),
+    Rule("fundamentals_missing", "info", "P/E, dividend yield, EPS or market cap is missing", False),
+    Rule("pe_eps_mismatch", "info", "P/E x EPS differs from the price by more than 10%", False),
+)
+_REFERENCE_BY_NAME = {r.name: r for r in REFERENCE_RULES}
+
+
+@dataclass(frozen=True)
+class ReferenceIssue:
+    """A finding of the fundamentals rules (a quality_issues row without a date)."""
+
+    rule: str
+    action: str  # "corrected" or "loaded"
+    symbol: str | None
+    message: str
+    raw: dict[str, Any] | None = None
+
+    @property
+    def severity(self) -> str:
+        return _REFERENCE_BY_NAME[self.rule].severity
+
+
+def _low_high(f: Fundamentals) -> tuple[float, float] | None:
+    low, high = f.values["low_52w"], f.values["high_52w"]
+    return None if low is None or high is None else (low, high)
+
+
+def swapped_52w(rows: list[Fundamentals]) -> bool:
+    """Are the 52-week columns swapped? By majority of the rows having both (low > high)."""
+    pairs = [p for p in map(_low_high, rows) if p is not None]
+    swapped = sum(1 for low, high in pairs if low > high)
+    return bool(pairs) and swapped * 2 > len(pairs)
+
+
+def yields_in_percent(rows: list[Fundamentals]) -> bool:
+    """The dividend yield unit: fractions never exceed 1 in practice; percent values do."""
+    yields = [f.values["dividend_yield"] for f in rows if f.values["dividend_yield"]]
+    return bool(yields) and max(y for y in yields if y is not None) > 1.0
+
+
+def check_fundamentals(rows: list[Fundamentals]) -> list[ReferenceIssue]:
+    """Apply :data:`REFERENCE_RULES` to the parsed fundamentals: correct the rows in place (52-week
+    columns swapped back, dividend yields in percent) and return the findings, in order."""
+    swap_all = swapped_52w(rows)
+    in_percent = yields_in_percent(rows)
+    issues = [
+        ReferenceIssue(
+            "dividend_yield_unit",
+            "corrected",
+            None,
+            "dividend yield detected in percent; stored as percent"
+            if in_percent
+            else "dividend yield detected as fractions; converted to percent",
+        )
+    ]
+    for f in rows:
+        v = f.values
+        low, high = v["low_52w"], v["high_52w"]
+        if swap_all and low is not None and high is not None and low > high:
+            v["low_52w"], v["high_52w"] = high, low
+            issues.append(
+                ReferenceIssue(
+                    "fundamentals_52w_swapped",
+                    "corrected",
+                    f.symbol,
+                    f"'52 Week Low' > '52 Week High' in {f.file}:{f.line}; columns swapped back",
+                    {"file": f.file, "line": f.line},
+                )
+            )
+        dividend_yield = v["dividend_yield"]
+        if not in_percent and dividend_yield is not None:
+            v["dividend_yield"] = dividend_yield * 100.0
+        missing = [k for k in ("pe", "dividend_yield", "eps", "market_cap") if v[k] is None]
+        if missing:
+            issues.append(
+                ReferenceIssue(
+                    "fundamentals_missing", "loaded", f.symbol, f"missing {', '.join(missing)} in {f.file}:{f.line}"
+                )
+            )
+        pe, eps, price = v["pe"], v["eps"], v["price"]
+        if pe and eps and price and abs(pe * eps / price - 1) > 0.1:
+            issues.append(
+                ReferenceIssue(
+                    "pe_eps_mismatch", "loaded", f.symbol, f"P/E x EPS = {pe * eps:.2f} differs from price {price:.2f}"
+                )
+            )
+    return issues
 
 
 # --- reading the staged rows, writing the findings ----------------------------------------------

@@ -1,8 +1,9 @@
 """Initial schema: securities, fundamentals, daily bars, ingest runs, quality, snapshot.
 
 Daily bars are a TimescaleDB hypertable (compressed, with weekly/monthly continuous
-aggregates) when the extension is available and ``TIMESCALEDB`` is not ``off``;
-otherwise a natively range-partitioned table (one partition per year).
+aggregates) when the extension is installed and preloaded and ``TIMESCALEDB`` is not ``off``
+(see :mod:`stockscreen.db.timescale`); otherwise a natively range-partitioned table (one
+partition per year).
 
 Revision ID: 0001
 Revises:
@@ -11,11 +12,9 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
-import os
-
 from alembic import op
-from sqlalchemy import text
 
+from stockscreen.db.timescale import use_timescaledb
 from stockscreen.screening.fields import METRIC_FIELDS
 
 revision = "0001"
@@ -25,16 +24,8 @@ depends_on = None
 
 
 def _timescale_available() -> bool:
-    mode = os.environ.get("TIMESCALEDB", "auto").lower()
-    if mode == "off":
-        return False
-    bind = op.get_bind()
-    available = bind.execute(
-        text("SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'")
-    ).scalar_one()
-    if mode == "on" and not available:
-        raise RuntimeError("TIMESCALEDB=on but the timescaledb extension is not installed")
-    return bool(available)
+    # auto: only where the extension is installed AND preloaded (else one log line says why not)
+    return use_timescaledb(op.get_bind())
 
 
 def upgrade() -> None:

@@ -1,0 +1,84 @@
+"""The ingest pipeline's ways out: EventBridge (``prices.updated``), SNS (the admins) and Redis (live quotes).
+
+Small classes built once per process (:func:`stockscreen.pipeline.service.default_service`) and
+given to :class:`~stockscreen.pipeline.service.IngestService`; unit tests give it fakes with the
+same methods (the protocols below). Each takes the getter of its client (``core.clients``, built
+once per process) and asks for the client when it first needs it: a task that publishes nothing
+never builds a boto3 client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import redis
+
+from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
+from stockscreen.core.observability import logger
+from stockscreen.realtime import Quote, put_quotes
+
+EVENT_SOURCE = "stockscreen.ingest"
+EVENT_DETAIL_TYPE = "prices.updated"
+
+
+class Events(Protocol):
+    def prices_updated(self, detail: dict[str, Any]) -> str | None:
+        """Announce new prices; the event's id. Raises when the event was not accepted."""
+        ...
+
+
+class Admins(Protocol):
+    def notify(self, subject: str, message: str) -> None: ...
+
+
+class LiveCache(Protocol):
+    def publish_snapshot(self, version: int, quotes: Sequence[Quote]) -> None:
+        """Store the snapshot's closes as the latest quotes and make ``version`` the current one
+        (best effort: the snapshot itself is already current in the database)."""
+        ...
+
+
+class EventBridgeEvents:
+    def __init__(self, bus_name: str, client: Callable[[], Any]) -> None:
+        self.bus_name = bus_name
+        self.client = client
+
+    def prices_updated(self, detail: dict[str, Any]) -> str | None:
+        response = self.client().put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": EVENT_DETAIL_TYPE,
+                    "Detail": json.dumps(detail),
+                    "EventBusName": self.bus_name,
+                }
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"EventBridge rejected the event: {response['Entries']}")
+        event_id: str | None = response["Entries"][0].get("EventId")
+        return event_id
+
+
+class SnsAdmins:
+    def __init__(self, topic_arn: str, client: Callable[[], Any]) -> None:
+        self.topic_arn = topic_arn
+        self.client = client
+
+    def notify(self, subject: str, message: str) -> None:
+        self.client().publish(TopicArn=self.topic_arn, Subject=subject, Message=message)
+
+
+class RedisLiveCache:
+    def __init__(self, client: Callable[[], redis.Redis]) -> None:
+        self.client = client
+
+    def publish_snapshot(self, version: int, quotes: Sequence[Quote]) -> None:
+        try:
+            client = self.client()
+            put_quotes(quotes, client=client)
+            client.set(SNAPSHOT_VERSION_KEY, version)
+        except redis.RedisError as exc:  # caches are best effort; the snapshot itself is already current
+            logger.warning("redis unavailable while publishing", extra={"error": str(exc)})
