@@ -331,3 +331,41 @@ def test_from_settings_targets_the_management_url(env: None) -> None:
     b = Broadcaster.from_settings()
     assert b.client.meta.endpoint_url == "http://127.0.0.1:9"
     assert b.client.meta.service_model.service_name == "apigatewaymanagementapi"
+
+
+def test_user_channel_reaches_every_open_session_of_the_user(registry: ConnectionRegistry) -> None:
+    registry.register("u1-tab1", user_id="u1")
+    registry.register("u1-tab2", user_id="u1")
+    registry.register("u1-gone", user_id="u1")
+    registry.register("u2-tab", user_id="u2")
+    registry.register("anon")
+    assert registry.connections_of("u1") == {"u1-tab1", "u1-tab2", "u1-gone"}
+    client = FakeManagementClient(gone={"u1-gone"})
+    msg = AlertMessage(alert_id="a1", symbol="AAPL", message="AAPL crossed 150", price=150.5, triggered_at=TS)
+
+    assert Broadcaster(client, registry).push_to_user("u1", msg) == 2
+
+    assert sorted(cid for cid, _ in client.sent) == ["u1-tab1", "u1-tab2"]
+    assert all(m["type"] == "alert" and m["alert_id"] == "a1" for _, m in client.sent)
+    assert registry.connections_of("u1") == {"u1-tab1", "u1-tab2"}  # the gone one is forgotten
+    registry.unregister("u1-tab1")
+    assert registry.connections_of("u1") == {"u1-tab2"}
+    assert registry.connections_of("u2") == {"u2-tab"}
+
+
+def test_user_channel_expires_with_its_connections(registry: ConnectionRegistry) -> None:
+    registry.register("c1", user_id="u1")
+    r = registry._r
+    r.expire("ws:user:u1", 5)
+    registry.touch("c1")
+    assert r.ttl("ws:user:u1") > 5
+
+
+def test_quote_batch_round_trips_as_json() -> None:
+    from stockscreen.realtime import QuoteBatch
+
+    batch = QuoteBatch(batch_id="b1", source="replay", asof=TS, quotes=[quote("AAPL", 1.5)])
+    again = QuoteBatch.model_validate_json(batch.model_dump_json())
+    assert again == batch and again.quotes[0].symbol == "AAPL"
+    with pytest.raises(ValueError, match="batch_id"):
+        QuoteBatch(batch_id="", source="replay", asof=TS, quotes=[])

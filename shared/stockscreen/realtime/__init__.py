@@ -12,6 +12,7 @@ from stockscreen.realtime.messages import (
     ClientMessage,
     ErrorMessage,
     Quote,
+    QuoteBatch,
     ServerMessage,
     parse_client_message,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ErrorMessage",
     "ManagementClient",
     "Quote",
+    "QuoteBatch",
     "ServerMessage",
     "get_quotes",
     "parse_client_message",

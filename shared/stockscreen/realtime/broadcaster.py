@@ -70,6 +70,21 @@ class Broadcaster:
         """Send one message; False (and the connection forgotten) when it is gone."""
         return self._post(connection_id, message.to_bytes())
 
+    def push_to_user(self, user_id: str, message: ServerMessage) -> int:
+        """Send ``message`` to every open connection of the user (the user channel).
+
+        Returns the number of connections reached; gone ones are forgotten, and a failing post
+        is logged and skipped so that one bad connection does not stop the others.
+        """
+        data = message.to_bytes()
+        delivered = 0
+        for connection_id in sorted(self.registry.connections_of(user_id)):
+            try:
+                delivered += self._post(connection_id, data)
+            except (ClientError, BotoCoreError):
+                log.exception("post_to_connection failed for %s", connection_id)
+        return delivered
+
     def broadcast_quotes(self, quotes: Iterable[Quote]) -> int:
         """Fan each quote out to its symbol's subscribers; returns the number of deliveries.
 

@@ -7,6 +7,8 @@ Keys:
 * ``ws:subs:{id}``  set of the symbols the connection follows (same TTL).
 * ``ws:sym:{SYMBOL}`` set of connection ids following ``SYMBOL``; no TTL (it is shared), stale
   members are dropped on ``$disconnect`` or when a push answers ``GoneException``.
+* ``ws:user:{USER_ID}`` set of the signed-in user's open connections: the user channel that alert
+  pushes and unread counts go to (same TTL as the connection, renewed with it).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ MAX_SYMBOLS_PER_CONNECTION = 50
 _CONN = "ws:conn:"
 _SUBS = "ws:subs:"
 _SYM = "ws:sym:"
+_USER = "ws:user:"
 
 
 def conn_key(connection_id: str) -> str:
@@ -39,6 +42,10 @@ def subs_key(connection_id: str) -> str:
 
 def sym_key(symbol: str) -> str:
     return f"{_SYM}{symbol}"
+
+
+def user_key(user_id: str) -> str:
+    return f"{_USER}{user_id}"
 
 
 def _now_ms() -> int:
@@ -67,14 +74,20 @@ class ConnectionRegistry:
             mapping={"connected_at": now, "last_active_at": now, "user_id": user_id or ""},
         )
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
+        if user_id:
+            pipe.sadd(user_key(user_id), connection_id)
+            pipe.expire(user_key(user_id), self.ttl_seconds)
         pipe.execute()
 
     def touch(self, connection_id: str) -> None:
-        """Record activity: refresh ``last_active_at`` and both TTLs."""
+        """Record activity: refresh ``last_active_at`` and the TTLs (the user channel's too)."""
+        user_id = self.user_id(connection_id)
         pipe = self._r.pipeline(transaction=True)
         pipe.hset(conn_key(connection_id), "last_active_at", str(_now_ms()))
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
         pipe.expire(subs_key(connection_id), self.ttl_seconds)
+        if user_id:
+            pipe.expire(user_key(user_id), self.ttl_seconds)
         pipe.execute()
 
     def connection(self, connection_id: str) -> dict[str, str] | None:
@@ -92,13 +105,21 @@ class ConnectionRegistry:
         def tx(pipe: Any) -> None:
             removed.clear()
             removed.extend(sorted(pipe.smembers(subs_key(connection_id))))
+            user_id = pipe.hget(conn_key(connection_id), "user_id")
             pipe.multi()
             for symbol in removed:
                 pipe.srem(sym_key(symbol), connection_id)
+            if user_id:
+                pipe.srem(user_key(user_id), connection_id)
             pipe.delete(subs_key(connection_id), conn_key(connection_id))
 
         self._r.transaction(tx, subs_key(connection_id))
         return removed
+
+    def connections_of(self, user_id: str) -> set[str]:
+        """The user's open connections (the per-user channel of alert pushes)."""
+        members: set[str] = self._r.smembers(user_key(user_id))  # type: ignore[assignment]
+        return members
 
     # -- subscriptions -----------------------------------------------------------------------
 

@@ -58,6 +58,22 @@ class Quote(_ServerMessage):
     ts: datetime
 
 
+class QuoteBatch(BaseModel):
+    """One poll's quotes: what the quote source publishes and every consumer reads.
+
+    The broadcaster fans it out to the symbols' subscribers and the alert evaluator evaluates
+    the armed alerts of its symbols. ``batch_id`` is the consumers' idempotency key; ``quotes``
+    holds at most one quote per symbol (the symbols whose price changed since the last batch).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_id: str = Field(min_length=1, max_length=64)
+    source: str = Field(min_length=1, max_length=32, description="the provider, e.g. 'replay'")
+    asof: datetime
+    quotes: list[Quote]
+
+
 class ErrorBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
