@@ -17,17 +17,17 @@ from tests.integration.authkit import clear_rate_limits, response_validator
 
 def _doc() -> dict[str, Any]:
     load_api()
-    from chalicelib import openapi
+    from chalicelib import apidocs
 
-    return dict(json.loads(openapi.DOCUMENT.read_text()))
+    return dict(json.loads(apidocs.DOCUMENT.read_text()))
 
 
 def test_committed_document_is_current() -> None:
     load_api()
-    from chalicelib import openapi
+    from chalicelib import apidocs
 
-    fresh = openapi.render(openapi.generate(load_api()))
-    assert openapi.DOCUMENT.read_text() == fresh, "openapi.json is stale: run `make openapi`"
+    fresh = apidocs.render(apidocs.generate(load_api()))
+    assert apidocs.DOCUMENT.read_text() == fresh, "openapi.json is stale: run `make openapi`"
 
 
 def test_document_is_valid_openapi_31_and_covers_every_route() -> None:

@@ -1,4 +1,5 @@
-"""The OpenAPI document (generated from the route table, committed as openapi.json) and its docs page."""
+"""The API's documentation routes: /openapi.json (the OpenAPI document, generated from the route table by
+:func:`generate` and committed as openapi.json) and the /docs reference page that renders it."""
 
 from __future__ import annotations
 
