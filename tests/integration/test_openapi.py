@@ -53,6 +53,25 @@ def test_document_is_valid_openapi_31_and_covers_every_route() -> None:
     assert "ErrorBody" in doc["components"]["schemas"]
 
 
+def test_every_json_route_declares_its_response_model() -> None:
+    doc = _doc()
+    free_form = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for status, resp in op["responses"].items():
+                schema = resp.get("content", {}).get("application/json", {}).get("schema")
+                if status.startswith("2") and schema is not None and "$ref" not in schema:
+                    free_form.append(f"{method.upper()} {path}")
+    assert free_form == ["GET /openapi.json"]  # the document itself
+    run = doc["paths"]["/screens/run"]["post"]["responses"]["200"]["content"]
+    assert run == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ScreenRunPublic"}},
+        "text/csv": {"schema": {"type": "string"}},
+    }
+    fields = doc["paths"]["/screener/fields"]["get"]["responses"]["200"]["content"]
+    assert fields["application/json"]["schema"] == {"$ref": "#/components/schemas/FieldsPublic"}
+
+
 @pytest.fixture(scope="module")
 def client(stack_env: dict[str, str]) -> Iterator[Client]:
     clear_rate_limits(stack_env["REDIS_URL"])

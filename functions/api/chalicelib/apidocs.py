@@ -50,6 +50,7 @@ def generate(app: Chalice) -> dict[str, Any]:
                     query=resolve(spec.query),
                     response=resolve(spec.response),
                     roles=sorted(policy.FEATURES[spec.feature]) if spec.feature else None,
+                    produces=spec.produces,
                 )
             )
     return build(ops, title="Stockscreen API", version="1.0.0", server_url="/api")
