@@ -83,5 +83,5 @@ clean: stop
 
 ## make openapi: regenerate the committed OpenAPI document and the SPA's TypeScript types from it
 openapi: setup
-	$(PY) -m devstack.openapi
+	$(PY) -m devstack.write_openapi
 	cd frontend && npm run --silent gen:api

@@ -111,9 +111,9 @@ def openapi_document() -> dict[str, Any]:
     from devstack.lambdas import load_api
 
     load_api()
-    from chalicelib import openapi
+    from chalicelib import apidocs
 
-    return dict(json.loads(openapi.DOCUMENT.read_text()))
+    return dict(json.loads(apidocs.DOCUMENT.read_text()))
 
 
 def response_validator(doc: dict[str, Any], method: str, path: str, status: int) -> Any:

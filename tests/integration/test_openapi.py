@@ -17,17 +17,17 @@ from tests.integration.authkit import clear_rate_limits, response_validator
 
 def _doc() -> dict[str, Any]:
     load_api()
-    from chalicelib import openapi
+    from chalicelib import apidocs
 
-    return dict(json.loads(openapi.DOCUMENT.read_text()))
+    return dict(json.loads(apidocs.DOCUMENT.read_text()))
 
 
 def test_committed_document_is_current() -> None:
     load_api()
-    from chalicelib import openapi
+    from chalicelib import apidocs
 
-    fresh = openapi.render(openapi.generate(load_api()))
-    assert openapi.DOCUMENT.read_text() == fresh, "openapi.json is stale: run `make openapi`"
+    fresh = apidocs.render(apidocs.generate(load_api()))
+    assert apidocs.DOCUMENT.read_text() == fresh, "openapi.json is stale: run `make openapi`"
 
 
 def test_document_is_valid_openapi_31_and_covers_every_route() -> None:
@@ -51,6 +51,25 @@ def test_document_is_valid_openapi_31_and_covers_every_route() -> None:
     assert keys["x-roles"] == ["admin", "premium"] and "403" in keys["responses"]
     assert doc["paths"]["/auth/login"]["post"]["security"] == []
     assert "ErrorBody" in doc["components"]["schemas"]
+
+
+def test_every_json_route_declares_its_response_model() -> None:
+    doc = _doc()
+    free_form = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for status, resp in op["responses"].items():
+                schema = resp.get("content", {}).get("application/json", {}).get("schema")
+                if status.startswith("2") and schema is not None and "$ref" not in schema:
+                    free_form.append(f"{method.upper()} {path}")
+    assert free_form == ["GET /openapi.json"]  # the document itself
+    run = doc["paths"]["/screens/run"]["post"]["responses"]["200"]["content"]
+    assert run == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ScreenRunPublic"}},
+        "text/csv": {"schema": {"type": "string"}},
+    }
+    fields = doc["paths"]["/screener/fields"]["get"]["responses"]["200"]["content"]
+    assert fields["application/json"]["schema"] == {"$ref": "#/components/schemas/FieldsPublic"}
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import { api } from '@/lib/api-client';
-import type { FieldsResponse } from '@/types/api';
+import type { FieldsResponse } from '@/types';
 
 export function getFields(signal?: AbortSignal): Promise<FieldsResponse> {
   return api.get<FieldsResponse>('/screener/fields', undefined, signal);

@@ -1,6 +1,6 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 import { api } from '@/lib/api-client';
-import type { SecuritySearchResponse } from '@/types/api';
+import type { SecuritySearchResponse } from '@/types';
 
 export function searchSecurities(q: string, limit = 10, signal?: AbortSignal): Promise<SecuritySearchResponse> {
   return api.get<SecuritySearchResponse>('/securities', { q, limit }, signal);

@@ -1,5 +1,15 @@
 const DASH = '—';
 
+/** A value of a free-form record (a screen row, a snapshot) as a number, or null when it is not one. */
+export function asNumber(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** A value of a free-form record as text, or null when it is not a string. */
+export function asText(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
 function isNum(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }

@@ -1,5 +1,6 @@
 import { vi } from 'vitest';
-import { errorResponse } from './utils';
+import { fieldsFixture, presetsFixture } from './fixtures';
+import { errorResponse, jsonResponse } from './utils';
 
 export interface SentRequest {
   method: string;
@@ -46,3 +47,11 @@ export function fakeApi(...routes: Route[]) {
 }
 
 export const noContent = () => new Response(null, { status: 204 });
+
+/** The screener's catalogue as the API serves it: the fields and the presets (fixtures). */
+export const screenerCatalogue: Route = (req) => {
+  if (req.method !== 'GET') return undefined;
+  if (req.path === '/api/screener/fields') return jsonResponse(fieldsFixture);
+  if (req.path === '/api/screens/presets') return jsonResponse(presetsFixture);
+  return undefined;
+};

@@ -1052,6 +1052,23 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** BacktestResult */
+        BacktestResult: {
+            /** Query */
+            query: string;
+            /** Rebalance */
+            rebalance: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Periods */
+            periods: components["schemas"]["Period"][];
+            /** Summary */
+            summary: {
+                [key: string]: number | null;
+            };
+        };
         /** Bar */
         Bar: {
             /** Date */
@@ -1222,6 +1239,35 @@ export interface components {
             /** Clauses */
             clauses: components["schemas"]["ExplainClause"][];
         };
+        /**
+         * FieldPublic
+         * @description One field of the screener's catalogue.
+         */
+        FieldPublic: {
+            /** Id */
+            id: string;
+            /** Label */
+            label: string;
+            /**
+             * Group
+             * @enum {string}
+             */
+            group: "descriptive" | "fundamental" | "technical";
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "number" | "string" | "date" | "boolean";
+            /** Unit */
+            unit: ("usd" | "pct" | "ratio" | "shares" | "days" | "index") | null;
+            /** Description */
+            description: string;
+            /**
+             * Roles
+             * @description the roles that may screen on the field
+             */
+            roles: ("free" | "premium" | "admin")[];
+        };
         /** FieldRef */
         FieldRef: {
             /**
@@ -1242,6 +1288,13 @@ export interface components {
              * @enum {string}
              */
             timeframe: "daily" | "weekly" | "monthly";
+        };
+        /** FieldsPublic */
+        FieldsPublic: {
+            /** Data */
+            data: components["schemas"]["FieldPublic"][];
+            /** Count */
+            count: number;
         };
         /**
          * Flag
@@ -1277,6 +1330,46 @@ export interface components {
              * @default 0
              */
             offset: number;
+        };
+        /**
+         * HealthCheck
+         * @description One dependency's check.
+         */
+        HealthCheck: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "down";
+            /**
+             * Error
+             * @description the exception's type, when the check failed
+             * @default null
+             */
+            error: string | null;
+            /** Latency Ms */
+            latency_ms: number;
+        };
+        /** HealthPublic */
+        HealthPublic: {
+            /**
+             * Status
+             * @description down when the database is down (then the status code is 503), degraded when another check is
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "down";
+            /**
+             * Checks
+             * @description by dependency: database, redis, aws
+             */
+            checks: {
+                [key: string]: components["schemas"]["HealthCheck"];
+            };
+            /**
+             * Snapshot Version
+             * @description the current snapshot's version (null before the first ingest)
+             */
+            snapshot_version: number | null;
         };
         /** High52w */
         High52w: {
@@ -1437,6 +1530,19 @@ export interface components {
             /** Items */
             items: (components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"])[];
         };
+        /**
+         * ParseResult
+         * @description A screen as canonical query text and as the AST (null: no condition, every security).
+         */
+        ParseResult: {
+            /**
+             * Query
+             * @description canonical text (empty when there is no condition)
+             */
+            query: string;
+            /** Ast */
+            ast: (components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"]) | null;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -1467,6 +1573,27 @@ export interface components {
             portfolio_return_pct: number | null;
             /** Universe Return Pct */
             universe_return_pct: number | null;
+        };
+        /** Period */
+        Period: {
+            /** Date */
+            date: string;
+            /** Matches */
+            matches: number;
+            /** Symbols */
+            symbols: string[];
+            /** Fwd 1M */
+            fwd_1m: number | null;
+            /** Fwd 3M */
+            fwd_3m: number | null;
+            /** Universe 1M */
+            universe_1m: number | null;
+            /** Universe 3M */
+            universe_3m: number | null;
+            /** Hit Rate 1M */
+            hit_rate_1m: number | null;
+            /** Turnover */
+            turnover: number | null;
         };
         /** PortfolioCreate */
         PortfolioCreate: {
@@ -1507,6 +1634,43 @@ export interface components {
         PortfoliosPublic: {
             /** Data */
             data: components["schemas"]["PortfolioSummary"][];
+            /** Count */
+            count: number;
+        };
+        /**
+         * PresetPublic
+         * @description A named screen: its condition as query text and as the AST, and its sort.
+         */
+        PresetPublic: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Query */
+            query: string;
+            /** Ast */
+            ast: {
+                [key: string]: unknown;
+            } | null;
+            /** Sort */
+            sort: string;
+            /**
+             * Order
+             * @enum {string}
+             */
+            order: "asc" | "desc";
+            /**
+             * Premium
+             * @description it screens on fields outside the free plan
+             */
+            premium: boolean;
+        };
+        /** PresetsPublic */
+        PresetsPublic: {
+            /** Data */
+            data: components["schemas"]["PresetPublic"][];
             /** Count */
             count: number;
         };
@@ -1820,7 +1984,7 @@ export interface components {
         };
         /**
          * ScreenRunPublic
-         * @description A page of a saved or shared screen's results (the screener's own result).
+         * @description A page of a screen's results: the screener's own result (of /screens/run, and of a saved or shared screen).
          */
         ScreenRunPublic: {
             /** Data */
@@ -3597,7 +3761,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["HealthPublic"];
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
@@ -5430,7 +5594,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["FieldsPublic"];
                 };
             };
             /** @description Not modified (If-None-Match matched the ETag) */
@@ -5511,7 +5675,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["BacktestResult"];
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
@@ -5681,7 +5845,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ParseResult"];
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
@@ -5764,7 +5928,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["PresetsPublic"];
                 };
             };
             /** @description Not modified (If-None-Match matched the ETag) */
@@ -5845,7 +6009,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ScreenRunPublic"];
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */

@@ -157,6 +157,7 @@ class RouteSpec:
     owned: bool
     errors: tuple[int, ...] = ()
     content_type: str = "application/json"
+    produces: tuple[str, ...] = ()
 
 
 ROUTES: dict[tuple[str, str], RouteSpec] = {}
@@ -306,6 +307,7 @@ def route(
     tag: str | None = None,
     errors: tuple[int, ...] = (),
     content_type: str = "application/json",
+    produces: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> Callable[[F], F]:
     """``bp.route`` plus authentication, the policy check, rate limiting, caching and the uniform errors.
@@ -317,6 +319,8 @@ def route(
     ``owned``: the route addresses one resource of the caller (another user's is 404).
     ``body``, ``params``, ``response``: the models that describe the route in the OpenAPI document, named
     lazily (``lambda: schema.LoginBody``) so that registering the route imports no pydantic.
+    ``produces``: content types the successful response may have besides ``content_type`` (e.g. a CSV
+    export of a JSON result), each documented as a text body.
     """
     if feature is not None:
         policy.allowed("admin", feature)  # fail at import time on an unknown feature
@@ -342,6 +346,7 @@ def route(
                 owned=owned,
                 errors=errors,
                 content_type=content_type,
+                produces=produces,
             )
 
         @functools.wraps(fn)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
-from chalicelib import admin, alerts, auth, http, notifications, openapi, portfolios, quotes, watchlists
+from chalicelib import admin, alerts, apidocs, auth, http, notifications, portfolios, quotes, watchlists
 
 
 def register(app: Chalice) -> None:
-    for bp in (auth.bp, quotes.bp, watchlists.bp, portfolios.bp, alerts.bp, notifications.bp, admin.bp, openapi.bp):
+    for bp in (auth.bp, quotes.bp, watchlists.bp, portfolios.bp, alerts.bp, notifications.bp, admin.bp, apidocs.bp):
         app.register_blueprint(bp)
     http.add_preflight_routes(app)

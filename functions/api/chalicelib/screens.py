@@ -45,7 +45,14 @@ def _role() -> str:
     return role_of(current())
 
 
-@route(bp, "/screener/fields", methods=["GET"], feature="market.read", cache_ttl=300)
+@route(
+    bp,
+    "/screener/fields",
+    methods=["GET"],
+    feature="market.read",
+    cache_ttl=300,
+    response=lambda: schema.FieldsPublic,
+)
 def fields() -> dict[str, Any]:
     from stockscreen.screening.engine import field_catalogue
 
@@ -53,7 +60,15 @@ def fields() -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@route(bp, "/screens/run", methods=["POST"], content_types=["application/json"], feature="screens.run")
+@route(
+    bp,
+    "/screens/run",
+    methods=["POST"],
+    content_types=["application/json"],
+    feature="screens.run",
+    response=lambda: schema.ScreenRunPublic,
+    produces=("text/csv",),  # ?format=csv
+)
 def run() -> Any:
     from stockscreen.db.engine import get_engine
     from stockscreen.screening.engine import ScreenRequest, ScreenResult, to_csv
@@ -98,7 +113,14 @@ def explain_route() -> dict[str, Any]:
     return explain(get_universe(get_engine()), q.symbol, q.query, q.as_of)
 
 
-@route(bp, "/screens/presets", methods=["GET"], feature="market.read", cache_ttl=300)
+@route(
+    bp,
+    "/screens/presets",
+    methods=["GET"],
+    feature="market.read",
+    cache_ttl=300,
+    response=lambda: schema.PresetsPublic,
+)
 def presets() -> dict[str, Any]:
     """Every preset, flagged ``premium`` when it screens on fields outside the free plan."""
     from stockscreen.screening.access import blocked_fields, fields_in
@@ -113,7 +135,14 @@ def presets() -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@route(bp, "/screens/parse", methods=["POST"], content_types=["application/json"], feature="screens.run")
+@route(
+    bp,
+    "/screens/parse",
+    methods=["POST"],
+    content_types=["application/json"],
+    feature="screens.run",
+    response=lambda: schema.ParseResult,
+)
 def parse_route() -> dict[str, Any]:
     """Text -> AST or AST -> text (what the UI builder uses to switch views)."""
     from stockscreen.screening.engine import compile_query
@@ -136,6 +165,7 @@ def parse_route() -> dict[str, Any]:
     content_types=["application/json"],
     auth="required",
     feature="backtests",
+    response=lambda: schema.backtest_result(),
 )
 def backtest() -> dict[str, Any]:
     from stockscreen.db.engine import get_engine

@@ -45,6 +45,7 @@ class Operation:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     roles: list[str] | None
+    produces: tuple[str, ...] = ()  # content types of the success response besides ``content_type`` (text bodies)
 
 
 _ERRORS = {
@@ -131,6 +132,9 @@ def build(operations: list[Operation], *, title: str, version: str, server_url: 
             ok["content"] = {"application/json": {"schema": {"type": "object"}}}
         elif op.status != 204:
             ok["content"] = {op.content_type: {"schema": {"type": "string"}}}
+        if op.status != 204:
+            for other in op.produces:
+                ok.setdefault("content", {})[other] = {"schema": {"type": "string"}}
         responses: dict[str, Any] = {str(op.status): ok}
         if op.cache_ttl:
             responses["304"] = {"description": "Not modified (If-None-Match matched the ETag)"}

@@ -5,6 +5,7 @@ import { SavedScreensPanel } from '@/features/saved-screens/components/saved-scr
 import type { SavedScreen } from '@/features/saved-screens/api/keys';
 import { FilterBuilder } from '@/features/screener/components/filter-builder';
 import { ResultsPanel } from '@/features/screener/components/results-panel';
+import { symbolOf } from '@/features/screener/components/results-table';
 import { selectScreenDefinition, useScreenerStore } from '@/features/screener/stores/screener-store';
 import { AddToWatchlist } from '@/features/watchlists/components/add-to-watchlist';
 
@@ -31,7 +32,7 @@ export function ScreenerRoute() {
       <SavedScreensPanel className="xl:sticky xl:top-16 xl:self-start" draft={draft} activeId={openScreenId} onOpen={openScreen} />
       <div className="flex min-w-0 flex-col gap-4">
         <FilterBuilder />
-        <ResultsPanel rowAction={(row) => <AddToWatchlist symbol={row.symbol} compact />} />
+        <ResultsPanel rowAction={(row) => <AddToWatchlist symbol={symbolOf(row)} compact />} />
       </div>
     </div>
   );

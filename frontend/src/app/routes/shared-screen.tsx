@@ -6,7 +6,7 @@ import { useSharedScreen, useSharedScreenRun } from '@/features/saved-screens/ap
 import { Pagination, ResultCount } from '@/features/screener/components/results-chrome';
 import { ResultsTable } from '@/features/screener/components/results-table';
 import { PAGE_SIZE } from '@/features/screener/stores/filter-model';
-import type { ScreenRow, SortOrder } from '@/types/api';
+import type { SortOrder } from '@/types';
 import { useOpenScreen } from './screener';
 
 /** A screen someone shared by link: read-only, with its results; "Open in screener" makes an editable copy. */
@@ -83,7 +83,7 @@ export function SharedScreenRoute() {
         {data && (
           <>
             <ResultsTable
-              rows={data.data as ScreenRow[]}
+              rows={data.data}
               sort={s.sort}
               order={s.order as SortOrder}
               offset={page * PAGE_SIZE}

@@ -1,4 +1,4 @@
-import type { AlertMessage, QuoteMessage, SubscribeMessage } from '@/types/api';
+import type { AlertMessage, QuoteMessage, SubscribeMessage } from './messages';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'closed';
 

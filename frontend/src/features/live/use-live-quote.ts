@@ -1,6 +1,6 @@
 import { useEffect, useSyncExternalStore } from 'react';
 import { getLiveSocket, type ConnectionStatus } from './live-socket';
-import type { QuoteMessage } from '@/types/api';
+import type { QuoteMessage } from './messages';
 
 /** Subscribe to live quotes for one symbol over the shared WebSocket. */
 export function useLiveQuote(symbol: string | undefined): { quote: QuoteMessage | undefined; status: ConnectionStatus } {

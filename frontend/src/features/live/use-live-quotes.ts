@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
-import type { QuoteMessage } from '@/types/api';
+import type { QuoteMessage } from './messages';
 import { getLiveSocket, MAX_SYMBOLS_PER_CONNECTION, type ConnectionStatus } from './live-socket';
 
 /**

@@ -1,5 +1,5 @@
-"""Saved screens: the duplicate body, saved and shared screens, a run's page (the screen body and run page
-models are the domain's, from stockscreen.screening.saved)."""
+"""Saved screens: the duplicate body, saved and shared screens (the screen body and run page models are the
+domain's, from stockscreen.screening.saved; a run's result is the screener's, from schemas.screens)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.models import ApiModel
 from chalicelib.schemas.common import Page
-from stockscreen.screening.engine import ScreenResult
+from chalicelib.schemas.screens import ScreenRunPublic
 from stockscreen.screening.saved import RunPage, SavedScreenIn, SavedScreenPatch
 
 __all__ = [
@@ -52,9 +52,3 @@ class SavedScreensPublic(ApiModel):
     data: list[SavedScreenPublic]
     count: int = Field(description="how many screens the caller has saved (all pages)")
     limit: int = Field(description="how many the caller's plan allows (the saved-screen quota)")
-
-
-class ScreenRunPublic(ScreenResult):
-    """A page of a saved or shared screen's results (the screener's own result)."""
-
-    model_config = ConfigDict(defer_build=True)

@@ -1,12 +1,16 @@
-"""The screener's own query and body (the screen, explain and backtest models are stockscreen.screening's)."""
+"""The screener's own query, bodies and results (the screen, explain and backtest models are
+stockscreen.screening's)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.models import ApiModel
 from stockscreen.screening import ast as A
+from stockscreen.screening.engine import ScreenResult
+from stockscreen.screening.fields import FieldType, Group, Role, Unit
 
 
 class RunParams(BaseModel):
@@ -45,3 +49,58 @@ def explain_query() -> type[BaseModel]:
     from stockscreen.screening.engine import ExplainQuery
 
     return ExplainQuery
+
+
+def backtest_result() -> type[BaseModel]:
+    """The backtest route's result (the backtester's own model)."""
+    from stockscreen.screening.backtest import BacktestResult
+
+    return BacktestResult
+
+
+class ScreenRunPublic(ScreenResult):
+    """A page of a screen's results: the screener's own result (of /screens/run, and of a saved or shared screen)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ParseResult(ApiModel):
+    """A screen as canonical query text and as the AST (null: no condition, every security)."""
+
+    query: str = Field(description="canonical text (empty when there is no condition)")
+    ast: A.Cond | None
+
+
+class FieldPublic(ApiModel):
+    """One field of the screener's catalogue."""
+
+    id: str
+    label: str
+    group: Group
+    type: FieldType
+    unit: Unit
+    description: str
+    roles: list[Role] = Field(description="the roles that may screen on the field")
+
+
+class FieldsPublic(ApiModel):
+    data: list[FieldPublic]
+    count: int
+
+
+class PresetPublic(ApiModel):
+    """A named screen: its condition as query text and as the AST, and its sort."""
+
+    id: str
+    name: str
+    description: str
+    query: str
+    ast: dict[str, Any] | None
+    sort: str
+    order: Literal["asc", "desc"]
+    premium: bool = Field(description="it screens on fields outside the free plan")
+
+
+class PresetsPublic(ApiModel):
+    data: list[PresetPublic]
+    count: int

@@ -2,7 +2,7 @@ import { Link } from 'react-router-dom';
 import { FlashValue } from '@/components/ui/flash-value';
 import { cn } from '@/lib/cn';
 import { changeClass, formatNumber, formatPercent, formatPrice } from '@/lib/format';
-import type { QuoteMessage } from '@/types/api';
+import type { QuoteMessage } from '@/features/live/messages';
 import type { Holding, Totals } from '../api/keys';
 
 /** A holding valued at the streamed price when there is one (the API's figures are at its latest price). */

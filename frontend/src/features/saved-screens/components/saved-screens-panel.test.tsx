@@ -5,7 +5,7 @@ import { ScreenerRoute } from '@/app/routes/screener';
 import { SharedScreenRoute } from '@/app/routes/shared-screen';
 import { useScreenerStore } from '@/features/screener/stores/screener-store';
 import { setSession } from '@/lib/session';
-import { fieldsFixture, screenFixture } from '@/test/fixtures';
+import { fieldsFixture, presetsFixture, screenFixture } from '@/test/fixtures';
 import { errorResponse, jsonResponse, renderWithProviders, tokenFixture } from '@/test/utils';
 import type { SavedScreen } from '../api/keys';
 
@@ -15,6 +15,8 @@ const LARGE_CAPS_AST = {
   op: '>',
   right: { kind: 'num', value: 10_000_000_000, percent: false },
 };
+
+const OVERSOLD_AST = presetsFixture.data[0]!.ast;
 
 function saved(id: number, overrides: Partial<SavedScreen> = {}): SavedScreen {
   return {
@@ -60,6 +62,7 @@ function fakeApi({ screens = [] as SavedScreen[], limit = 3 } = {}) {
     const body = init?.body ? (JSON.parse(String(init.body)) as Record<string, unknown>) : undefined;
     sent.push({ method, url, body, auth: ((init?.headers ?? {}) as Record<string, string>).Authorization ?? null });
     if (url.startsWith('/api/screener/fields')) return jsonResponse(fieldsFixture);
+    if (url === '/api/screens/presets') return jsonResponse(presetsFixture);
     if (url.startsWith('/api/screens/run')) return jsonResponse({ ...screenFixture, query: 'market_cap > 10000000000' });
     if (url === '/api/screens/saved?limit=100' && method === 'GET') return jsonResponse({ data: state.screens, count: state.screens.length, limit });
     if (url === '/api/screens/saved' && method === 'POST') {
@@ -148,7 +151,9 @@ describe('saved screens', () => {
     renderWithProviders(<ScreenerRoute />);
     const p = await panel();
     expect(await p.findByTestId('no-saved-screens')).toBeInTheDocument();
-    await userEvent.click(screen.getByTestId('preset-large-caps'));
+    const preset = screen.getByTestId('preset-select');
+    await waitFor(() => expect(preset).toBeEnabled());
+    await userEvent.selectOptions(preset, 'oversold');
     await userEvent.click(p.getByTestId('save-screen'));
     const dialog = await screen.findByRole('dialog', { name: 'Save screen' });
     const name = within(dialog).getByLabelText('Name');
@@ -160,7 +165,7 @@ describe('saved screens', () => {
         method: 'POST',
         url: '/api/screens/saved',
         auth: 'Bearer access-1',
-        body: { name: 'Big companies', description: null, query: null, ast: LARGE_CAPS_AST, sort: 'market_cap', order: 'desc', columns: null },
+        body: { name: 'Big companies', description: null, query: null, ast: OVERSOLD_AST, sort: 'rsi14', order: 'asc', columns: null },
       },
     ]);
     const item = await p.findByRole('button', { name: 'Open “Big companies”' });

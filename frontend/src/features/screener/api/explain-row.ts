@@ -1,6 +1,6 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import { api } from '@/lib/api-client';
-import type { ExplainResponse } from '@/types/api';
+import type { ExplainResponse } from '@/types';
 
 export interface ExplainParams {
   symbol: string;

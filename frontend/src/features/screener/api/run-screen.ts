@@ -1,6 +1,7 @@
 import { keepPreviousData, queryOptions, useQuery } from '@tanstack/react-query';
 import { api } from '@/lib/api-client';
-import type { ScreenRequest, ScreenResponse } from '@/types/api';
+import type { ScreenResponse } from '@/types';
+import type { ScreenRequest } from '../stores/filter-model';
 
 export function runScreen(request: ScreenRequest, signal?: AbortSignal): Promise<ScreenResponse> {
   return api.post<ScreenResponse>('/screens/run', request, signal);

@@ -5,7 +5,7 @@ import { Spinner } from '@/components/ui/spinner';
 import { useFields } from '@/api/get-fields';
 import { cn } from '@/lib/cn';
 import { formatByUnit } from '@/lib/format';
-import type { ExplainClause, ScreenerField } from '@/types/api';
+import type { ExplainClause, ScreenerField } from '@/types';
 import { useExplainRow } from '../api/explain-row';
 
 function subjectField(clause: string, fieldsById: Map<string, ScreenerField>): ScreenerField | undefined {

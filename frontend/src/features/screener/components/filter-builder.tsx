@@ -2,15 +2,16 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useMemo, type FormEvent } from 'react';
 import { ErrorAlert } from '@/components/ui/error-alert';
 import { cn } from '@/lib/cn';
-import type { ScreenerField } from '@/types/api';
+import type { ScreenerField } from '@/types';
 import { useFields } from '@/api/get-fields';
+import { usePresets } from '../api/get-presets';
 import { screenKeys } from '../api/run-screen';
-import { PRESETS } from '../stores/filter-model';
 import { selectScreenRequest, useScreenerStore } from '../stores/screener-store';
 import { FilterRowEditor } from './filter-row-editor';
 
 export function FilterBuilder() {
   const fieldsQuery = useFields();
+  const presetsQuery = usePresets();
   const rows = useScreenerStore((s) => s.rows);
   const activePreset = useScreenerStore((s) => s.activePreset);
   const addRow = useScreenerStore((s) => s.addRow);
@@ -22,6 +23,9 @@ export function FilterBuilder() {
 
   const fields: ScreenerField[] = useMemo(() => fieldsQuery.data?.data ?? [], [fieldsQuery.data]);
   const fieldsById = useMemo(() => new Map(fields.map((f) => [f.id, f])), [fields]);
+  const presets = presetsQuery.data?.data ?? [];
+  const active = presets.find((p) => p.id === activePreset);
+  const presetPrompt = presetsQuery.isError ? 'Presets unavailable' : presets.length === 0 ? 'Loading presets…' : 'Choose a preset…';
 
   const onRun = (event?: FormEvent) => {
     event?.preventDefault();
@@ -40,25 +44,34 @@ export function FilterBuilder() {
           <h2 id="filters-heading" className="mr-2 text-sm font-semibold text-slate-100">
             Filters
           </h2>
-          <div className="flex flex-wrap items-center gap-1.5" role="group" aria-label="Presets">
-            {PRESETS.map((preset) => (
-              <button
-                key={preset.id}
-                type="button"
-                title={preset.description}
-                aria-pressed={activePreset === preset.id}
-                data-testid={`preset-${preset.id}`}
-                onClick={() => applyPreset(preset.id)}
-                className={cn(
-                  'h-7 rounded-full border px-3 text-xs font-medium transition-colors',
-                  activePreset === preset.id
-                    ? 'border-sky-500 bg-sky-500/15 text-sky-200'
-                    : 'border-slate-700 text-slate-300 hover:border-slate-500 hover:text-white',
-                )}
-              >
-                {preset.label}
-              </button>
-            ))}
+          <div className="flex min-w-0 flex-wrap items-center gap-2">
+            {/* the presets are the API's (GET /screens/presets); one opens like a saved screen */}
+            <select
+              className={cn('select h-7 w-56 text-xs', active && 'border-sky-500 text-sky-200')}
+              aria-label="Preset"
+              aria-describedby={active ? 'preset-description' : undefined}
+              data-testid="preset-select"
+              value={activePreset ?? ''}
+              disabled={presets.length === 0 || fields.length === 0}
+              onChange={(e) => {
+                const preset = presets.find((p) => p.id === e.target.value);
+                if (preset) applyPreset(preset, fields);
+              }}
+            >
+              <option value="" disabled>
+                {presetPrompt}
+              </option>
+              {presets.map((preset) => (
+                <option key={preset.id} value={preset.id} title={preset.description}>
+                  {preset.premium ? `${preset.name} (Premium)` : preset.name}
+                </option>
+              ))}
+            </select>
+            {active && (
+              <span id="preset-description" data-testid="preset-description" className="text-xs text-slate-400">
+                {active.description}
+              </span>
+            )}
           </div>
           <div className="ml-auto flex items-center gap-2">
             {rows.length > 0 && (

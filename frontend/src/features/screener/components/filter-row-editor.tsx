@@ -1,5 +1,5 @@
-import type { ScreenerField, FieldGroup, FilterOp } from '@/types/api';
-import { OP_LABELS, OPS_BY_TYPE, type FilterRow } from '../stores/filter-model';
+import type { ScreenerField, FieldGroup } from '@/types';
+import { OP_LABELS, OPS_BY_TYPE, type FilterOp, type FilterRow } from '../stores/filter-model';
 import { useScreenerStore } from '../stores/screener-store';
 import { ValuesEditor } from './values-editor';
 
@@ -10,7 +10,7 @@ const GROUP_LABELS: Record<FieldGroup, string> = {
 };
 const GROUP_ORDER: FieldGroup[] = ['descriptive', 'fundamental', 'technical'];
 
-function unitHint(field: ScreenerField | undefined): { prefix?: string; suffix?: string; placeholder: string } {
+function unitHint(field: Pick<ScreenerField, 'id' | 'type' | 'unit'> | undefined): { prefix?: string; suffix?: string; placeholder: string } {
   if (!field) return { placeholder: 'Value' };
   if (field.type === 'date') return { placeholder: 'YYYY-MM-DD' };
   if (field.type === 'boolean') return { placeholder: 'yes / no' };
@@ -71,7 +71,7 @@ export function FilterRowEditor({
   const error = useScreenerStore((s) => s.rowErrors[row.id]);
 
   const field = fieldsById.get(row.field);
-  const hint = unitHint(field ?? (row.field ? { id: row.field, label: row.field, group: 'descriptive', type: row.fieldType, unit: null } : undefined));
+  const hint = unitHint(field ?? (row.field ? { id: row.field, type: row.fieldType, unit: null } : undefined));
   const ops = OPS_BY_TYPE[row.fieldType];
   const known = row.field === '' || fieldsById.has(row.field);
 

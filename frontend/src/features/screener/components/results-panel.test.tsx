@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ScreenerRoute } from '@/app/routes/screener';
 import { useScreenerStore } from '../stores/screener-store';
-import { fieldsFixture, screenFixture } from '@/test/fixtures';
+import { fieldsFixture, presetsFixture, screenFixture } from '@/test/fixtures';
 import { jsonResponse, renderWithProviders } from '@/test/utils';
 
 type Handler = (url: string, init?: RequestInit) => Response | Promise<Response>;
@@ -12,6 +12,7 @@ function stubApi(screenHandler: Handler, explainHandler?: Handler) {
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = String(input);
     if (url.startsWith('/api/screener/fields')) return jsonResponse(fieldsFixture);
+    if (url === '/api/screens/presets') return jsonResponse(presetsFixture);
     if (url.startsWith('/api/screens/run')) return screenHandler(url, init);
     if (url.startsWith('/api/screens/explain') && explainHandler) return explainHandler(url, init);
     return jsonResponse({ error: { code: 'not_found', message: 'nope', request_id: 'r' } }, 404);
@@ -76,6 +77,38 @@ describe('screener results', () => {
     await userEvent.click(screen.getByTestId('run-screen'));
     await waitFor(() =>
       expect(screenBodies(fetchMock).at(-1)).toMatchObject({ filters: [{ field: 'market_cap', op: '>', value: 100_000_000_000 }] }),
+    );
+  });
+
+  it('runs the presets the API lists: into the builder, or as query text; premium ones say so', async () => {
+    const fetchMock = stubApi(() => jsonResponse(screenFixture));
+    renderWithProviders(<ScreenerRoute />);
+    await screen.findAllByTestId('result-row');
+    const preset = screen.getByTestId('preset-select');
+    await waitFor(() => expect(preset).toBeEnabled());
+    expect(fetchMock.mock.calls.filter(([u]) => String(u) === '/api/screens/presets')).toHaveLength(1);
+    expect(within(preset).getAllByRole('option').map((o) => o.textContent)).toEqual([
+      'Choose a preset…',
+      'Oversold',
+      'Golden Cross',
+      'MACD Bullish Cross (Premium)',
+    ]);
+
+    await userEvent.selectOptions(preset, 'oversold');
+    const row = await screen.findByTestId('filter-row');
+    expect(within(row).getByLabelText('Field')).toHaveValue('rsi14');
+    expect(within(row).getByLabelText('Value')).toHaveValue('30');
+    expect(screen.getByTestId('preset-description')).toHaveTextContent('RSI(14) below 30');
+    await waitFor(() =>
+      expect(screenBodies(fetchMock).at(-1)).toEqual({ filters: [{ field: 'rsi14', op: '<', value: 30 }], sort: 'rsi14', order: 'asc', limit: 50, offset: 0 }),
+    );
+
+    await userEvent.selectOptions(preset, 'golden_cross');
+    expect(await screen.findByTestId('applied-query')).toHaveTextContent('sma50 crosses_above sma200 within 10 days');
+    expect(screen.queryByTestId('filter-row')).not.toBeInTheDocument();
+    expect(preset).toHaveValue('golden_cross');
+    await waitFor(() =>
+      expect(screenBodies(fetchMock).at(-1)).toEqual({ query: 'sma50 crosses_above sma200 within 10 days', sort: 'market_cap', order: 'desc', limit: 50, offset: 0 }),
     );
   });
 

@@ -1,14 +1,14 @@
 import { useShallow } from 'zustand/react/shallow';
 import { ErrorAlert } from '@/components/ui/error-alert';
 import { Spinner } from '@/components/ui/spinner';
-import { OP_LABELS, PAGE_SIZE } from '../stores/filter-model';
+import { OP_LABELS, PAGE_SIZE, type ScreenFilter } from '../stores/filter-model';
 import { selectScreenRequest, useScreenerStore } from '../stores/screener-store';
 import { useRunScreen } from '../api/run-screen';
 import { useFields } from '@/api/get-fields';
 import { Pagination, ResultCount } from './results-chrome';
 import { ResultsTable } from './results-table';
 import { formatByUnit } from '@/lib/format';
-import type { ScreenFilter, ScreenRow, ScreenerField } from '@/types/api';
+import type { ScreenRow, ScreenerField } from '@/types';
 
 function describeFilter(filter: ScreenFilter, field: ScreenerField | undefined): string {
   const label = field?.label ?? filter.field;

@@ -1,8 +1,8 @@
 import { Link, useNavigate } from 'react-router-dom';
 import { cn } from '@/lib/cn';
 import { rowLinkHandlers } from '@/lib/row-link';
-import { changeClass, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
-import type { ScreenRow, SortOrder } from '@/types/api';
+import { asNumber, asText, changeClass, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
+import type { ScreenRow, SortOrder } from '@/types';
 import { ExplainPopover } from './explain-popover';
 
 interface Column {
@@ -13,6 +13,9 @@ interface Column {
   render: (row: ScreenRow) => React.ReactNode;
   title?: string;
 }
+
+/** A row's symbol (every screen returns the symbol column). */
+export const symbolOf = (row: ScreenRow): string => String(row.symbol);
 
 function rsiClass(rsi: number | null | undefined): string {
   if (typeof rsi !== 'number') return 'text-slate-500';
@@ -29,11 +32,11 @@ export const COLUMNS: Column[] = [
     className: 'w-20',
     render: (r) => (
       <Link
-        to={`/stocks/${encodeURIComponent(r.symbol)}`}
+        to={`/stocks/${encodeURIComponent(symbolOf(r))}`}
         className="font-semibold text-sky-400 hover:text-sky-300 hover:underline"
         onClick={(e) => e.stopPropagation()}
       >
-        {r.symbol}
+        {symbolOf(r)}
       </Link>
     ),
   },
@@ -43,8 +46,8 @@ export const COLUMNS: Column[] = [
     align: 'left',
     className: 'max-w-[18rem]',
     render: (r) => (
-      <span className="block truncate text-slate-200" title={r.name ?? undefined}>
-        {r.name ?? '—'}
+      <span className="block truncate text-slate-200" title={asText(r.name) ?? undefined}>
+        {asText(r.name) ?? '—'}
       </span>
     ),
   },
@@ -54,27 +57,27 @@ export const COLUMNS: Column[] = [
     align: 'left',
     className: 'max-w-[13rem]',
     render: (r) => (
-      <span className="block truncate text-slate-400" title={r.sector ?? undefined}>
-        {r.sector ?? '—'}
+      <span className="block truncate text-slate-400" title={asText(r.sector) ?? undefined}>
+        {asText(r.sector) ?? '—'}
       </span>
     ),
   },
-  { id: 'close', label: 'Price', align: 'right', render: (r) => formatPrice(r.close) },
+  { id: 'close', label: 'Price', align: 'right', render: (r) => formatPrice(asNumber(r.close)) },
   {
     id: 'change_pct',
     label: 'Change',
     align: 'right',
-    render: (r) => <span className={changeClass(r.change_pct)}>{formatPercent(r.change_pct, { signed: true })}</span>,
+    render: (r) => <span className={changeClass(asNumber(r.change_pct))}>{formatPercent(asNumber(r.change_pct), { signed: true })}</span>,
   },
-  { id: 'volume', label: 'Volume', align: 'right', render: (r) => formatCompact(r.volume) },
-  { id: 'market_cap', label: 'Market Cap', align: 'right', render: (r) => formatMoneyCompact(r.market_cap) },
-  { id: 'pe', label: 'P/E', align: 'right', title: 'Price / earnings', render: (r) => formatNumber(r.pe, 2) },
+  { id: 'volume', label: 'Volume', align: 'right', render: (r) => formatCompact(asNumber(r.volume)) },
+  { id: 'market_cap', label: 'Market Cap', align: 'right', render: (r) => formatMoneyCompact(asNumber(r.market_cap)) },
+  { id: 'pe', label: 'P/E', align: 'right', title: 'Price / earnings', render: (r) => formatNumber(asNumber(r.pe), 2) },
   {
     id: 'rsi14',
     label: 'RSI',
     align: 'right',
     title: 'Relative Strength Index (14)',
-    render: (r) => <span className={rsiClass(r.rsi14)}>{formatNumber(r.rsi14, 1)}</span>,
+    render: (r) => <span className={rsiClass(asNumber(r.rsi14))}>{formatNumber(asNumber(r.rsi14), 1)}</span>,
   },
 ];
 
@@ -171,10 +174,10 @@ export function ResultsTable({
         <tbody>
           {rows.map((row, i) => (
             <tr
-              key={row.symbol}
+              key={symbolOf(row)}
               data-testid="result-row"
               tabIndex={0}
-              {...rowLinkHandlers(() => open(row.symbol))}
+              {...rowLinkHandlers(() => open(symbolOf(row)))}
               className="cursor-pointer border-b border-slate-800/60 odd:bg-slate-900/30 hover:bg-slate-800/60 focus:bg-slate-800/60 focus:outline-none"
             >
               <td className="num px-2 py-1.5 text-slate-600">{offset + i + 1}</td>
@@ -188,7 +191,7 @@ export function ResultsTable({
               ))}
               {explain && (
                 <td className="px-1 py-1 text-center">
-                  <ExplainPopover symbol={row.symbol} query={explain.query} asOf={explain.asOf} />
+                  <ExplainPopover symbol={symbolOf(row)} query={explain.query} asOf={explain.asOf} />
                 </td>
               )}
               {rowAction && <td className="px-1 py-1 text-center">{rowAction(row)}</td>}

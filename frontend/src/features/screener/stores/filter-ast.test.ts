@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { fieldsFixture } from '@/test/fixtures';
-import type { ScreenFilter, ScreenerField } from '@/types/api';
+import { field, fieldsFixture } from '@/test/fixtures';
+import type { ScreenerField } from '@/types';
 import { astToFilters, filtersToAst, filtersToRows, formatNumberInput } from './filter-ast';
-import { buildFilters } from './filter-model';
+import { buildFilters, type ScreenFilter } from './filter-model';
 
 const fields: ScreenerField[] = [
   ...fieldsFixture.data,
-  { id: 'date_added', label: 'Date Added', group: 'descriptive', type: 'date', unit: null },
-  { id: 'new_high_52w', label: 'New 52W High', group: 'technical', type: 'boolean', unit: null },
-  { id: 'sma200', label: 'SMA 200', group: 'technical', type: 'number', unit: 'usd' },
+  field({ id: 'date_added', label: 'Date Added', group: 'descriptive', type: 'date', unit: null }),
+  field({ id: 'new_high_52w', label: 'New 52W High', group: 'technical', type: 'boolean', unit: null }),
+  field({ id: 'sma200', label: 'SMA 200', group: 'technical', type: 'number', unit: 'usd' }),
 ];
 
 const f = (name: string) => ({ kind: 'field', name, offset: 0, timeframe: 'daily' });

@@ -2,8 +2,8 @@
 // the AST exactly as the server's Filter.to_ast does; the way back succeeds only for what the builder
 // can show (an "and" of simple comparisons of a field with literals), and returns null otherwise.
 import type { components } from '@/types/openapi';
-import { OPS_BY_TYPE, type FilterRow } from './filter-model';
-import type { FieldType, ScreenFilter, ScreenerField } from '@/types/api';
+import { OPS_BY_TYPE, type FilterRow, type ScreenFilter } from './filter-model';
+import type { FieldType, ScreenerField } from '@/types';
 
 type S = components['schemas'];
 export type Cond = S['Compare'] | S['Between'] | S['In'] | S['Cross'] | S['Flag'] | S['Window'] | S['And'] | S['Or'] | S['Not'];

@@ -1,5 +1,29 @@
-import type { FieldType, FilterOp, ScreenFilter, ScreenRequest, SortOrder } from '@/types/api';
 import { parseNumberInput } from '@/lib/format';
+import type { FieldType, SortOrder } from '@/types';
+
+// What the SPA sends to POST /screens/run. The OpenAPI document describes the route's results, not its
+// body, so the builder's request is written out here (the server's model: stockscreen.screening.engine's
+// ScreenRequest and Filter).
+export type ComparisonOp = '>' | '>=' | '<' | '<=' | '=' | '!=';
+export type FilterOp = ComparisonOp | 'between' | 'in';
+export type FilterValue = number | string | boolean | [number, number] | [string, string] | string[];
+
+/** One simple filter of the builder. */
+export interface ScreenFilter {
+  field: string;
+  op: FilterOp;
+  value: FilterValue;
+}
+
+export interface ScreenRequest {
+  /** The builder's filters, or `query` (the screening language) for screens the builder cannot show. */
+  filters?: ScreenFilter[];
+  query?: string;
+  sort?: string;
+  order?: SortOrder;
+  limit: number;
+  offset: number;
+}
 
 export const PAGE_SIZE = 50;
 
@@ -111,63 +135,6 @@ export function buildScreenRequest(args: {
     offset: Math.max(0, args.page) * PAGE_SIZE,
   };
 }
-
-type PresetRow = Omit<FilterRow, 'id' | 'valueTo' | 'values'> & Partial<Pick<FilterRow, 'valueTo' | 'values'>>;
-
-export interface Preset {
-  id: string;
-  label: string;
-  description: string;
-  rows: PresetRow[];
-  sort?: string;
-  order?: SortOrder;
-}
-
-export const PRESETS: Preset[] = [
-  {
-    id: 'large-caps',
-    label: 'Large caps',
-    description: 'Market cap above $10B',
-    rows: [{ field: 'market_cap', fieldType: 'number', op: '>', value: '10B' }],
-    sort: 'market_cap',
-    order: 'desc',
-  },
-  {
-    id: 'oversold',
-    label: 'Oversold RSI<30',
-    description: '14-day RSI below 30',
-    rows: [{ field: 'rsi14', fieldType: 'number', op: '<', value: '30' }],
-    sort: 'rsi14',
-    order: 'asc',
-  },
-  {
-    id: 'high-dividend',
-    label: 'High dividend',
-    description: 'Dividend yield above 4%',
-    rows: [{ field: 'dividend_yield', fieldType: 'number', op: '>', value: '4' }],
-    sort: 'dividend_yield',
-    order: 'desc',
-  },
-  {
-    id: 'value',
-    label: 'Value (P/E < 15)',
-    description: 'Profitable companies with P/E between 0 and 15',
-    rows: [{ field: 'pe', fieldType: 'number', op: 'between', value: '0', valueTo: '15' }],
-    sort: 'pe',
-    order: 'asc',
-  },
-  {
-    id: 'mega-tech',
-    label: 'Mega-cap tech',
-    description: 'Information Technology above $100B',
-    rows: [
-      { field: 'sector', fieldType: 'string', op: 'in', value: '', values: ['Information Technology'] },
-      { field: 'market_cap', fieldType: 'number', op: '>', value: '100B' },
-    ],
-    sort: 'market_cap',
-    order: 'desc',
-  },
-];
 
 export const GICS_SECTORS = [
   'Communication Services',

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { fieldsFixture, presetFixture } from '@/test/fixtures';
 import { buildFilters } from './filter-model';
 import { selectScreenRequest, useScreenerStore } from './screener-store';
 
@@ -69,14 +70,33 @@ describe('screener store', () => {
   });
 
   it('presets fill the filters and run', () => {
-    store().applyPreset('oversold');
-    expect(store().rows).toHaveLength(1);
+    store().applyPreset(presetFixture('oversold'), fieldsFixture.data);
+    expect(store().rows).toMatchObject([{ field: 'rsi14', fieldType: 'number', op: '<', value: '30' }]);
     expect(store().activePreset).toBe('oversold');
-    expect(selectScreenRequest(store())).toMatchObject({
+    expect(selectScreenRequest(store())).toEqual({
       filters: [{ field: 'rsi14', op: '<', value: 30 }],
       sort: 'rsi14',
       order: 'asc',
+      limit: 50,
+      offset: 0,
     });
+  });
+
+  it('a preset the builder cannot show runs as its query text', () => {
+    store().addRow({ field: 'pe', fieldType: 'number' });
+    store().applyPreset(presetFixture('golden_cross'), fieldsFixture.data);
+    expect(store().rows).toEqual([]);
+    expect(store().activePreset).toBe('golden_cross');
+    expect(store().appliedQuery).toBe('sma50 crosses_above sma200 within 10 days');
+    expect(selectScreenRequest(store())).toEqual({
+      query: 'sma50 crosses_above sma200 within 10 days',
+      sort: 'market_cap',
+      order: 'desc',
+      limit: 50,
+      offset: 0,
+    });
+    store().addRow(); // editing the builder leaves the preset
+    expect(store().activePreset).toBeNull();
   });
 
   it('sorting toggles order and resets the page; pagination sets the offset', () => {

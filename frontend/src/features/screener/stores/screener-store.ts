@@ -1,13 +1,14 @@
 import { create } from 'zustand';
-import type { FieldType, FilterOp, ScreenFilter, ScreenerField, SortOrder } from '@/types/api';
+import type { FieldType, Preset, ScreenerField, SortOrder } from '@/types';
 import { astToFilters, filtersToAst, filtersToRows, type Cond } from './filter-ast';
 import {
   buildFilters,
   buildScreenRequest,
   defaultOpFor,
   OPS_BY_TYPE,
-  PRESETS,
+  type FilterOp,
   type FilterRow,
+  type ScreenFilter,
 } from './filter-model';
 
 let nextId = 1;
@@ -37,7 +38,8 @@ export interface ScreenerState {
   updateRow: (id: string, patch: Partial<Omit<FilterRow, 'id'>>) => void;
   setRowField: (id: string, field: string, fieldType: FieldType) => void;
   clearRows: () => void;
-  applyPreset: (presetId: string) => void;
+  /** Open a preset (GET /screens/presets) like a saved screen, and mark it active. */
+  applyPreset: (preset: Preset, fields: ScreenerField[]) => void;
   run: () => boolean;
   toggleSort: (field: string) => void;
   setPage: (page: number) => void;
@@ -120,17 +122,9 @@ export const useScreenerStore = create<ScreenerState>()((set, get) => ({
 
   clearRows: () => set({ rows: [], rowErrors: {}, activePreset: null }),
 
-  applyPreset: (presetId) => {
-    const preset = PRESETS.find((p) => p.id === presetId);
-    if (!preset) return;
-    set({
-      rows: preset.rows.map((r) => ({ valueTo: '', values: [], ...r, id: newId() })),
-      rowErrors: {},
-      sort: preset.sort ?? get().sort,
-      order: preset.order ?? get().order,
-    });
-    get().run();
-    set({ activePreset: preset.id, openScreenId: null });
+  applyPreset: (preset, fields) => {
+    get().loadScreen({ query: preset.query, ast: preset.ast, sort: preset.sort, order: preset.order }, fields);
+    set({ activePreset: preset.id });
   },
 
   run: () => {

@@ -1,6 +1,6 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import { api } from '@/lib/api-client';
-import type { BarInterval, BarsResponse } from '@/types/api';
+import type { BarInterval, BarsResponse } from '@/types';
 
 export interface BarsParams {
   symbol: string;

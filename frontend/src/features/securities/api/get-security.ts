@@ -1,6 +1,6 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import { api } from '@/lib/api-client';
-import type { SecurityDetail } from '@/types/api';
+import type { SecurityDetail } from '@/types';
 
 export function getSecurity(symbol: string, signal?: AbortSignal): Promise<SecurityDetail> {
   return api.get<SecurityDetail>(`/securities/${encodeURIComponent(symbol)}`, undefined, signal);

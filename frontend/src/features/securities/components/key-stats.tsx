@@ -1,10 +1,10 @@
-import { changeClass, formatByUnit, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
+import { asNumber, changeClass, formatByUnit, formatCompact, formatMoneyCompact, formatNumber, formatPercent, formatPrice } from '@/lib/format';
 import { useFields } from '@/api/get-fields';
-import type { ScreenerField, SecurityDetail } from '@/types/api';
+import type { ScreenerField, SecurityDetail } from '@/types';
 
 type Stat = { key: string; label: string; format: (v: unknown) => string; tone?: (v: unknown) => string };
 
-const num = (v: unknown) => (typeof v === 'number' ? v : null);
+const num = asNumber;
 
 const KNOWN: Stat[] = [
   { key: 'market_cap', label: 'Market cap', format: (v) => formatMoneyCompact(num(v)) },

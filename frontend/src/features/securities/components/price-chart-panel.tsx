@@ -3,7 +3,7 @@ import * as ToggleGroup from '@radix-ui/react-toggle-group';
 import { useState } from 'react';
 import { ErrorAlert } from '@/components/ui/error-alert';
 import { Spinner } from '@/components/ui/spinner';
-import type { BarInterval } from '@/types/api';
+import type { BarInterval } from '@/types';
 import { useBars } from '../api/get-bars';
 import { PriceChart, type ChartRange } from './price-chart';
 

@@ -11,7 +11,7 @@ import {
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { CHART_THEME } from '@/lib/chart-theme';
 import { changeClass, formatCompact, formatPercent, formatPrice } from '@/lib/format';
-import type { Bar } from '@/types/api';
+import type { Bar } from '@/types';
 
 export type ChartRange = '6M' | '1Y' | '5Y' | 'ALL';
 

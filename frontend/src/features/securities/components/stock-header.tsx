@@ -1,8 +1,8 @@
 import { useLiveQuote } from '@/features/live/use-live-quote';
 import { cn } from '@/lib/cn';
-import { changeClass, formatPercent, formatPrice } from '@/lib/format';
+import { asNumber, changeClass, formatPercent, formatPrice } from '@/lib/format';
 import type { ReactNode } from 'react';
-import type { SecurityDetail } from '@/types/api';
+import type { SecurityDetail } from '@/types';
 
 function formatTime(ts: string): string {
   const d = new Date(ts);
@@ -24,8 +24,8 @@ export function StockHeader({
 }) {
   const { quote, status } = useLiveQuote(symbol);
   const snap = security?.snapshot ?? null;
-  const close = snap?.close ?? null;
-  const change = snap?.change_pct ?? null;
+  const close = asNumber(snap?.close);
+  const change = asNumber(snap?.change_pct);
 
   return (
     <section data-testid="stock-header" className="card flex flex-wrap items-end gap-x-8 gap-y-3 px-4 py-3">

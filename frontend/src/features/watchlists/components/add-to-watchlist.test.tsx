@@ -5,17 +5,16 @@ import { ScreenerRoute } from '@/app/routes/screener';
 import { ToastOutlet } from '@/components/ui/toast-store';
 import { useScreenerStore } from '@/features/screener/stores/screener-store';
 import { setSession } from '@/lib/session';
-import { fakeApi } from '@/test/fake-api';
+import { fakeApi, screenerCatalogue } from '@/test/fake-api';
 import { stubWebSocket } from '@/test/fake-socket';
-import { fieldsFixture, screenFixture } from '@/test/fixtures';
+import { screenFixture } from '@/test/fixtures';
 import { errorResponse, jsonResponse, renderWithProviders, tokenFixture } from '@/test/utils';
 
 const WL = '00000000-0000-4000-8000-0000000000a1';
 
 function screenerApi() {
   const items: string[] = [];
-  return fakeApi((req) => {
-    if (req.path === '/api/screener/fields') return jsonResponse(fieldsFixture);
+  return fakeApi(screenerCatalogue, (req) => {
     if (req.path === '/api/screens/run') return jsonResponse(screenFixture);
     if (req.path === '/api/screens/saved') return jsonResponse({ data: [], count: 0 });
     if (req.path === '/api/watchlists' && req.method === 'GET')

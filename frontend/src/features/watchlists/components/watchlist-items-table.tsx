@@ -5,7 +5,7 @@ import { ReorderButtons, type MoveDirection } from '@/components/ui/reorder-butt
 import { cn } from '@/lib/cn';
 import { rowLinkHandlers } from '@/lib/row-link';
 import { changeClass, formatCompact, formatPercent, formatPrice } from '@/lib/format';
-import type { QuoteMessage } from '@/types/api';
+import type { QuoteMessage } from '@/features/live/messages';
 import type { WatchlistItem } from '../api/keys';
 
 /** What a row shows: the streamed quote when there is one, else the API's (live or last close). */

@@ -1,4 +1,5 @@
-"""The OpenAPI document (generated from the route table, committed as openapi.json) and its docs page."""
+"""The API's documentation routes: /openapi.json (the OpenAPI document, generated from the route table by
+:func:`generate` and committed as openapi.json) and the /docs reference page that renders it."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def generate(app: Chalice) -> dict[str, Any]:
                     query=resolve(spec.query),
                     response=resolve(spec.response),
                     roles=sorted(policy.FEATURES[spec.feature]) if spec.feature else None,
+                    produces=spec.produces,
                 )
             )
     return build(ops, title="Stockscreen API", version="1.0.0", server_url="/api")

@@ -1,0 +1,27 @@
+// The WebSocket contract (functions/ws, stockscreen.realtime.messages): the OpenAPI document describes the
+// HTTP API only, so these messages are written out here, once.
+
+/** A live quote for a subscribed symbol. */
+export interface QuoteMessage {
+  type: 'quote';
+  symbol: string;
+  price: number;
+  change_pct: number | null;
+  volume: number | null;
+  ts: string;
+}
+
+/** An alert rule fired for the connected user (stockscreen.realtime.messages.AlertMessage). */
+export interface AlertMessage {
+  type: 'alert';
+  alert_id: string;
+  symbol: string;
+  message: string;
+  price: number | null;
+  triggered_at: string;
+}
+
+export interface SubscribeMessage {
+  action: 'subscribe' | 'unsubscribe';
+  symbols: string[];
+}

@@ -1,0 +1,25 @@
+"""The health report's shape (stockscreen.core.health builds it)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.models import ApiModel
+
+
+class HealthCheck(ApiModel):
+    """One dependency's check."""
+
+    status: Literal["ok", "down"]
+    error: str | None = Field(default=None, description="the exception's type, when the check failed")
+    latency_ms: float
+
+
+class HealthPublic(ApiModel):
+    status: Literal["ok", "degraded", "down"] = Field(
+        description="down when the database is down (then the status code is 503), degraded when another check is"
+    )
+    checks: dict[str, HealthCheck] = Field(description="by dependency: database, redis, aws")
+    snapshot_version: int | None = Field(description="the current snapshot's version (null before the first ingest)")
