@@ -251,7 +251,7 @@ def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path) -> Star
     routes = [
         Route("/api/{path:anypath}", proxy.handle, methods=methods),
         *ws.routes(),
-        Route("/{path:path}", site.handle, methods=["GET", "HEAD"]),
+        Route("/{path:anypath}", site.handle, methods=["GET", "HEAD"]),
     ]
     app = Starlette(
         routes=routes,
