@@ -11,7 +11,10 @@ bp = Blueprint(__name__)
 
 @route(bp, "/health", methods=["GET"], auth="none", errors=(503,))
 def health() -> Response:
-    """Database, Redis and AWS endpoint status: 200 when all are up; otherwise 503 naming the failing ones."""
+    """Database, Redis and AWS endpoint status: ok, degraded or down.
+
+    200 when all are up; otherwise the uniform 503 (``Retry-After``) naming the failing ones, the full
+    report in its ``details``."""
     from stockscreen.core.errors import DEPENDENCY_NAMES, Unavailable
     from stockscreen.core.health import check_all
 

@@ -11,7 +11,7 @@ from stockscreen.core.config import core_settings
 
 #: Redis: a refused or silent server costs at most about a second per command (the API treats Redis as
 #: optional: rate limits fail open, caches are bypassed), and a connection the server dropped (a
-#: restart) is replaced and the command sent once more instead of failing the request.
+#: restart) is replaced and the command sent once more, at once, instead of failing the request.
 REDIS_CONNECT_TIMEOUT_S = 1.0
 REDIS_SOCKET_TIMEOUT_S = 1.0
 REDIS_RETRIES = 1
@@ -24,7 +24,7 @@ AWS_MAX_ATTEMPTS = 2
 
 @cache
 def get_redis() -> redis.Redis:
-    from redis.backoff import ExponentialBackoff
+    from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     return redis.Redis.from_url(
@@ -34,7 +34,7 @@ def get_redis() -> redis.Redis:
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
         socket_keepalive=True,
         health_check_interval=30,  # a connection idle this long is pinged before use
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), REDIS_RETRIES),
+        retry=Retry(NoBackoff(), REDIS_RETRIES),  # at once: the retry is for a fresh connection
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
 
