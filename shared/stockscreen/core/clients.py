@@ -9,16 +9,19 @@ import redis
 
 from stockscreen.core.config import core_settings
 
-#: Redis: a refused or silent server costs at most about a second per command (the API treats Redis as
-#: optional: rate limits fail open, caches are bypassed), and a connection the server dropped (a
-#: restart) is replaced and the command sent once more, at once, instead of failing the request.
+#: Redis: a stopped server is a refused connection (no wait), an unreachable one costs a 1 s connect
+#: timeout per attempt (the API treats Redis as optional: rate limits fail open, caches are bypassed);
+#: a connection the server dropped (a restart) is replaced and the command sent once more, at once,
+#: instead of failing the request.
 REDIS_CONNECT_TIMEOUT_S = 1.0
-REDIS_SOCKET_TIMEOUT_S = 1.0
+REDIS_SOCKET_TIMEOUT_S = 2.0
 REDIS_RETRIES = 1
 #: AWS: a short connect timeout and two attempts in all, so an unreachable endpoint is a quick 503
-#: rather than a request hanging through botocore's default 60 s timeouts and retries.
+#: rather than a request hanging through botocore's default 60 s connect timeout and its retries. The
+#: read timeout stays botocore's 60 s: a reachable service may take its time (moto's EventBridge runs
+#: the ``prices.updated`` targets inside ``put_events`` in ``make dev``), and a read timed out early
+#: would be retried, publishing the same event twice.
 AWS_CONNECT_TIMEOUT_S = 2.0
-AWS_READ_TIMEOUT_S = 10.0
 AWS_MAX_ATTEMPTS = 2
 
 
@@ -55,7 +58,6 @@ def aws_client(service: str, endpoint_url: str | None = None) -> Any:
         endpoint_url=endpoint_url or s.aws_endpoint_url,
         config=Config(
             connect_timeout=AWS_CONNECT_TIMEOUT_S,
-            read_timeout=AWS_READ_TIMEOUT_S,
             retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
         ),
     )
