@@ -198,7 +198,14 @@ def main(port: int) -> int:
         asgi = create_app(chalice_app, ws_handlers, ROOT / "frontend" / "dist")
         feed = ReplayFeed(interval=float(os.environ.get("FEED_INTERVAL", "2")))
         config = uvicorn.Config(
-            asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+            asgi,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            # the peer address is the client (API Gateway's sourceIp): no X-Forwarded-For spoofing
+            proxy_headers=False,
         )
         server = uvicorn.Server(config)
 

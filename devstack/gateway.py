@@ -8,44 +8,128 @@ by Chalice's own LocalGateway, with the stage ``api`` stripped); ``/ws`` and the
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException
+from chalice.local import ForbiddenError, LambdaEventConverter, LocalGateway, LocalGatewayException, RouteMatcher
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devstack.wsgateway import WebSocketGateway
 
+log = logging.getLogger(__name__)
+
 MAX_BODY = 1024 * 1024
 
-# The SPA's headers, as the CloudFront response-headers policy sets them in production.
+# The SPA's headers, as the CloudFront response-headers policy sets them in production (there the
+# CSP's connect-src is 'self', which CSP Level 3 extends to wss: on the page's own host).
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
 SPA_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-    ),
+    "Content-Security-Policy": _CSP.format(connect="'self'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "X-Frame-Options": "DENY",
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
 }
+#: A Host header that may appear in the CSP: a name or IPv4/IPv6 address and an optional port.
+_HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+def security_headers(host: str | None, scheme: str = "http") -> dict[str, str]:
+    """:data:`SPA_HEADERS` with connect-src naming this origin's WebSocket URL exactly (``ws://host/ws``),
+    so the SPA may open its own live feed and no other; a malformed Host gets 'self' alone."""
+    headers = dict(SPA_HEADERS)
+    if host and _HOST.fullmatch(host):
+        ws = "wss" if scheme in ("https", "wss") else "ws"
+        headers["Content-Security-Policy"] = _CSP.format(connect=f"'self' {ws}://{host.lower()}/ws")
+    return headers
+
+
+def _request_headers(scope: Scope) -> dict[str, str]:
+    host = None
+    for key, value in scope.get("headers") or ():
+        if key == b"host":
+            host = value.decode("latin-1")
+            break
+    return security_headers(host, str(scope.get("scheme", "http")))
+
+
+class SecurityHeaders:
+    """Every HTTP answer of the origin carries the security headers (404s, 400s, the router's 405s and
+    the proxy's own errors included); one the answer sets itself (the API's CSP) is left as it is."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wanted = _request_headers(scope)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for key, value in wanted.items():
+                    if key not in headers:
+                        headers[key] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": None, "request_id": str(uuid.uuid4())}},
         status_code=status,
+        headers=headers,
     )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The router's own answers (404, 405) in the uniform error body."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    return _error(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """An unexpected failure: the uniform 500 body (logged, never a traceback), with the security
+    headers set here: Starlette answers it outside the middleware."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(500, "internal_error", "an internal error occurred", _request_headers(request.scope))
+
+
+class _PeerEventConverter(LambdaEventConverter):
+    """Chalice's event converter, with the caller's real address as ``requestContext.identity.sourceIp``
+    (Chalice's own says 127.0.0.1 for everyone: every local client would share one rate-limit bucket)."""
+
+    source_ip = "127.0.0.1"
+
+    def create_lambda_event(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = super().create_lambda_event(method, path, headers, body)
+        event["requestContext"]["identity"]["sourceIp"] = self.source_ip
+        return event
 
 
 class ApiProxy:
@@ -56,12 +140,17 @@ class ApiProxy:
             chalice_app=app, app_name=app.app_name, chalice_stage="api", lambda_timeout=15, lambda_memory_size=512
         )
         self.gateway = LocalGateway(app, config)
+        self.events = _PeerEventConverter(RouteMatcher(list(app.routes)), app.api.binary_types)
+        self.gateway.event_converter = self.events
         # A Chalice app serves one request at a time (``app.current_request`` is one attribute), as a
         # Lambda container does; concurrent requests here would read each other's bodies.
         self._one_at_a_time = threading.Lock()
 
-    def _invoke(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
+    def _invoke(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None, source_ip: str
+    ) -> dict[str, Any]:
         with self._one_at_a_time:
+            self.events.source_ip = source_ip
             return self.gateway.handle_request(method, path, headers, body)
 
     async def handle(self, request: Request) -> Response:
@@ -72,8 +161,11 @@ class ApiProxy:
         if request.url.query:
             path += "?" + request.url.query
         headers = {k: v for k, v in request.headers.items()}
+        peer = request.client.host if request.client is not None else "127.0.0.1"
         try:
-            result: dict[str, Any] = await run_in_threadpool(self._invoke, request.method, path, headers, body or None)
+            result: dict[str, Any] = await run_in_threadpool(
+                self._invoke, request.method, path, headers, body or None, peer
+            )
         except ForbiddenError:
             return _error(404, "not_found", f"no route for {request.method} /api{path.split('?')[0]}")
         except LocalGatewayException as exc:
@@ -91,21 +183,39 @@ class ApiProxy:
         )
 
 
+#: Characters no file of the built SPA has in its path: NUL (the OS refuses it) and other controls.
+_BAD_PATH = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class StaticSite:
-    """The built SPA; unknown paths without a file extension get index.html (client-side routes)."""
+    """The built SPA; unknown paths without a file extension get index.html (client-side routes).
+
+    A path is served only when it resolves (symbolic links and ``..`` followed) to a file inside the
+    SPA folder; control characters are a 400 and anything else outside it a 404."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
+    def _target(self, rel: str) -> Path | None:
+        """The file ``rel`` names inside the SPA folder, or None (outside it, or not a file)."""
+        try:
+            target = (self.root / rel).resolve()
+            if not target.is_relative_to(self.root) or not target.is_file():
+                return None
+        except (OSError, ValueError):  # a name too long for the OS, a loop of links
+            return None
+        return target
+
     async def handle(self, request: Request) -> Response:
         rel = request.path_params.get("path", "")
-        target = (self.root / rel).resolve()
-        if not str(target).startswith(str(self.root)):
-            return _error(404, "not_found", "not found")
-        if target.is_file():
-            cache = "public, max-age=31536000, immutable" if "/assets/" in str(target) else "no-cache"
-            return FileResponse(target, headers={**SPA_HEADERS, "Cache-Control": cache})
-        if "." in Path(rel).name:
+        if _BAD_PATH.search(rel):
+            return _error(400, "invalid_path", "the path contains control characters")
+        target = self._target(rel)
+        if target is not None:
+            assets = target.relative_to(self.root).parts[:1] == ("assets",)
+            cache = "public, max-age=31536000, immutable" if assets else "no-cache"
+            return FileResponse(target, headers={"Cache-Control": cache})
+        if "." in PurePosixPath(rel).name or ".." in PurePosixPath(rel).parts:
             return _error(404, "not_found", f"no file {rel}")
         index = self.root / "index.html"
         if not index.is_file():
@@ -113,9 +223,8 @@ class StaticSite:
                 "The SPA is not built yet: run 'make dev' (it builds frontend/dist).",
                 status_code=503,
                 media_type="text/plain",
-                headers=SPA_HEADERS,
             )
-        return FileResponse(index, headers={**SPA_HEADERS, "Cache-Control": "no-cache"})
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
 
 class AnyPath(Convertor[str]):
@@ -142,9 +251,13 @@ def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path) -> Star
     routes = [
         Route("/api/{path:anypath}", proxy.handle, methods=methods),
         *ws.routes(),
-        Route("/{path:path}", site.handle, methods=["GET", "HEAD"]),
+        Route("/{path:anypath}", site.handle, methods=["GET", "HEAD"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+    )
     app.state.ws_gateway = ws
     return app
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from stockscreen.core.errors import DomainError, Invalid
+from stockscreen.core.errors import DomainError, Invalid, Unavailable, unavailable_from
 from stockscreen.core.symbols import normalize_symbol
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import ConnectionRegistry
@@ -45,26 +45,67 @@ def _response(status: int, payload: Any | None = None) -> Response:
     return resp
 
 
+def _unavailable(route: str, connection_id: str, down: Unavailable) -> Response:
+    """A dependency (Redis, the @connections API) is down: logged, and a 503 with the uniform error body."""
+    logger.warning(
+        "dependency unavailable",
+        extra={"route": route, "connection_id": connection_id, "dependency": down.dependency, "reason": down.message},
+    )
+    return _response(down.status, {"error": {"code": down.code, "message": down.message, "details": down.details}})
+
+
 def connect(event: Event, context: Any) -> Response:
+    """``$connect``: a 503 refuses the handshake while Redis (the connection registry) is down."""
     connection_id = _connection_id(event)
     user_id = _user_id(event)
-    ConnectionRegistry().register(connection_id, user_id)
+    try:
+        ConnectionRegistry().register(connection_id, user_id)
+    except Exception as exc:
+        down = unavailable_from(exc)
+        if down is None:
+            raise
+        return _unavailable("$connect", connection_id, down)
     logger.info("connected", extra={"connection_id": connection_id, "user_id": user_id})
     return _response(200)
 
 
 def disconnect(event: Event, context: Any) -> Response:
+    """``$disconnect``: with Redis down the connection's keys are left to expire (their TTL)."""
     connection_id = _connection_id(event)
-    symbols = ConnectionRegistry().unregister(connection_id)
+    try:
+        symbols = ConnectionRegistry().unregister(connection_id)
+    except Exception as exc:
+        down = unavailable_from(exc)
+        if down is None:
+            raise
+        return _unavailable("$disconnect", connection_id, down)
     logger.info("disconnected", extra={"connection_id": connection_id, "symbols": len(symbols)})
     return _response(200)
 
 
 def message(event: Event, context: Any) -> Response:
-    """``subscribe`` / ``unsubscribe`` / ``$default``: answer through the @connections API."""
+    """``subscribe`` / ``unsubscribe`` / ``$default``: answer through the @connections API.
+
+    With Redis or the @connections API down the client is told so (an ``error`` message with code
+    ``unavailable``, when the API can still deliver it) and the handler answers 503 instead of failing."""
     connection_id = _connection_id(event)
     registry = ConnectionRegistry()
     broadcaster = Broadcaster.from_settings(registry)
+    try:
+        return _message(event, connection_id, registry, broadcaster)
+    except Exception as exc:
+        down = unavailable_from(exc)
+        if down is None:
+            raise
+        try:
+            broadcaster.send(connection_id, ErrorMessage.from_error(down))
+        except Exception as send_exc:
+            if unavailable_from(send_exc) is None:
+                raise
+        return _unavailable(str(event.get("requestContext", {}).get("routeKey") or "$default"), connection_id, down)
+
+
+def _message(event: Event, connection_id: str, registry: ConnectionRegistry, broadcaster: Broadcaster) -> Response:
     try:
         msg = parse_client_message(event.get("body"))
         if msg.action == "subscribe":
@@ -96,7 +137,20 @@ def broadcast(event: Event, context: Any) -> Response:
     """EventBridge ``prices.updated``: push the latest quotes to their subscribers.
 
     ``detail.symbols`` lists the updated symbols; empty or missing means every subscribed one.
+    With Redis or the @connections API down this round is skipped (logged): the next
+    ``prices.updated`` carries newer quotes anyway.
     """
+    try:
+        return _broadcast(event)
+    except Exception as exc:
+        down = unavailable_from(exc)
+        if down is None:
+            raise
+        logger.warning("broadcast skipped", extra={"dependency": down.dependency, "reason": down.message})
+        return {"symbols": 0, "quotes": 0, "delivered": 0, "error": {"code": down.code, "message": down.message}}
+
+
+def _broadcast(event: Event) -> Response:
     detail = event.get("detail") or {}
     requested = detail.get("symbols") or []
     registry = ConnectionRegistry()

@@ -99,9 +99,13 @@ FORBIDDEN_ENV_VARS = ("DATABASE_URL",)
 # --- CloudFront --------------------------------------------------------------------------------
 API_PATH_PATTERN = "/api/*"
 WS_PATH_PATTERN = "/ws"
+#: connect-src is the SPA's own origin only: its API (/api) and its WebSocket (wss://<same host>/ws, which
+#: 'self' covers under CSP Level 3). Not ``wss:``, which would let injected script talk to any host. The
+#: distribution's hostname cannot be named here: the policy would then depend on the distribution that
+#: uses it (a cycle); the local origin (devstack/gateway.py) names its exact ws://host/ws URL as well.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' wss:; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
 
 # --- stack outputs (logical ids) ---------------------------------------------------------------

@@ -84,8 +84,11 @@ def test_health_degrades_when_redis_is_down(client: Client, monkeypatch: pytest.
 
     config.core_settings.cache_clear()
     try:
-        body = _json(client.http.get("/health"))
-        assert body["status"] == "degraded"
+        resp = client.http.get("/health")
+        error = _assert_error(resp, 503, "unavailable")  # a failing dependency is a 503 naming it
+        assert resp.headers["Retry-After"] == str(error["details"]["retry_after"])
+        body = error["details"]
+        assert body["status"] == "degraded" and body["failing"] == ["redis"]
         assert body["checks"]["redis"]["status"] == "down"
         assert body["checks"]["database"]["status"] == "ok"
     finally:

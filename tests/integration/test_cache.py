@@ -112,7 +112,9 @@ def test_redis_down_serves_uncached_and_health_degrades(client: Client, monkeypa
         resp = client.http.get(BARS)
         assert resp.status_code == 200 and resp.headers["X-Cache"] == "MISS"
         assert body(resp) == expected
-        health = body(client.http.get("/health"))
+        down = client.http.get("/health")
+        assert down.status_code == 503 and "Retry-After" in down.headers
+        health = body(down)["error"]["details"]
         assert health["status"] == "degraded" and health["checks"]["redis"]["status"] == "down"
     finally:
         monkeypatch.undo()

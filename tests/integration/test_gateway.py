@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from devstack.gateway import create_app
+from devstack.gateway import MAX_BODY, StaticSite, create_app
 from devstack.lambdas import load_api, load_module
 
 
@@ -108,3 +109,128 @@ def test_any_decoded_api_path_reaches_the_api(client: TestClient) -> None:
     assert resp.status_code == 404
     assert resp.headers["content-type"].startswith("application/json")
     assert resp.json()["error"]["code"] == "not_found"
+
+
+SECURITY = ("content-security-policy", "strict-transport-security", "x-content-type-options", "x-frame-options")
+
+
+def _assert_security_headers(resp: httpx.Response) -> None:
+    for name in SECURITY:
+        assert resp.headers.get(name), f"{resp.request.method} {resp.request.url} ({resp.status_code}) lacks {name}"
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+
+
+def test_nul_and_control_characters_in_the_path_are_a_400(client: TestClient) -> None:
+    # was: GET /%00 -> a plain-text 500 from Path.resolve() ("embedded null byte"), without security headers
+    for path in ("/%00", "/a%00b.js", "/assets/%0Ax.js", "/%1b[31m"):
+        resp = client.get(path)
+        assert resp.status_code == 400, path
+        assert resp.json()["error"]["code"] == "invalid_path"
+        _assert_security_headers(resp)
+
+
+def test_every_answer_of_the_origin_carries_the_security_headers(
+    client: TestClient, stack_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = {
+        "spa": client.get("/stocks/AAPL"),
+        "asset": client.get("/assets/app-1234.js"),
+        "404": client.get("/assets/missing.js"),
+        "400": client.get("/%00"),
+        "405": client.post("/", content=b"{}"),
+        "413": client.post("/api/screens/run", content=b"x" * (MAX_BODY + 1)),
+        "api 404": client.get("/api/does/not/exist"),
+    }
+    assert [r.status_code for r in answers.values()] == [200, 200, 404, 400, 405, 413, 404]
+    for resp in answers.values():
+        _assert_security_headers(resp)
+    assert answers["405"].json()["error"]["code"] == "method_not_allowed"
+    # The API's own (stricter) CSP is left as the API set it.
+    assert client.get("/api/screener/fields").headers["content-security-policy"].startswith("default-src 'none'")
+
+    # An unexpected failure: the uniform JSON 500, never a traceback, and the same headers.
+    def broken(self: StaticSite, rel: str) -> Path | None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(StaticSite, "_target", broken)
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    with TestClient(create_app(load_api(), ws, tmp_path), raise_server_exceptions=False) as failing:
+        resp = failing.get("/index.html")
+    assert resp.status_code == 500
+    assert resp.json()["error"]["code"] == "internal_error" and "disk on fire" not in resp.text
+    _assert_security_headers(resp)
+
+
+def test_the_spa_folder_is_a_resolved_path_not_a_string_prefix(tmp_path: Path, stack_env: dict[str, str]) -> None:
+    site = tmp_path / "dist"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html>index")
+    sibling = tmp_path / "dist-x"  # its path starts with the SPA folder's path as a string
+    sibling.mkdir()
+    (sibling / "a").write_text("SECRET-SIBLING")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("SECRET-LINKED")
+    (site / "linked.txt").symlink_to(outside)
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    with TestClient(create_app(load_api(), ws, site)) as c:
+        escaped = c.get("/..%2fdist-x/a")
+        assert escaped.status_code == 404 and "SECRET" not in escaped.text
+        _assert_security_headers(escaped)
+        linked = c.get("/linked.txt")
+        assert linked.status_code == 404 and "SECRET" not in linked.text
+        assert c.get("/index.html").text == "<!doctype html>index"
+
+
+def test_connect_src_is_this_origins_websocket_only(client: TestClient) -> None:
+    csp = client.get("/", headers={"host": "127.0.0.1:8123"}).headers["content-security-policy"]
+    directives = {d.split()[0]: d.split()[1:] for d in (x.strip() for x in csp.split(";")) if d}
+    assert directives["connect-src"] == ["'self'", "ws://127.0.0.1:8123/ws"]
+    # A Host header that is not a host[:port] never reaches the policy (no injected sources).
+    forged = client.get("/", headers={"host": "x; connect-src *"}).headers["content-security-policy"]
+    assert "connect-src 'self';" in forged and "*" not in forged
+
+
+def test_each_peer_address_is_its_own_client(stack_env: dict[str, str], tmp_path: Path) -> None:
+    """API Gateway's ``requestContext.identity.sourceIp`` is the caller's address, so two loopback
+    addresses (a test and ``make dev``'s browser, say) have rate-limit buckets of their own."""
+    import threading
+    import time
+
+    import redis
+    import uvicorn
+
+    from devstack.services import free_port
+    from tests.integration.authkit import clear_rate_limits
+
+    clear_rate_limits(stack_env["REDIS_URL"])
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(load_api(), ws, tmp_path), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.02)
+
+    def remaining(local_address: str) -> int:
+        transport = httpx.HTTPTransport(local_address=local_address)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", transport=transport) as c:
+            resp = c.get("/api/screener/fields")
+        assert resp.status_code == 200
+        return int(resp.headers["ratelimit-remaining"])
+
+    try:
+        first = remaining("127.0.0.2")
+        assert remaining("127.0.0.2") == first - 1
+        assert remaining("127.0.0.3") == first  # a bucket of its own, not 127.0.0.2's
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    buckets = {k.decode() for k in redis.Redis.from_url(stack_env["REDIS_URL"]).scan_iter("rl:ip:*")}
+    assert {"rl:ip:127.0.0.2", "rl:ip:127.0.0.3"} <= buckets

@@ -1354,7 +1354,7 @@ export interface components {
         HealthPublic: {
             /**
              * Status
-             * @description down when the database is down (then the status code is 503), degraded when another check is
+             * @description ok on a 200; a failing dependency answers the uniform 503 error body with this report in its details
              * @enum {string}
              */
             status: "ok" | "degraded" | "down";
@@ -1365,6 +1365,11 @@ export interface components {
             checks: {
                 [key: string]: components["schemas"]["HealthCheck"];
             };
+            /**
+             * Failing
+             * @description the dependencies whose check failed (empty on a 200)
+             */
+            failing: string[];
             /**
              * Snapshot Version
              * @description the current snapshot's version (null before the first ingest)

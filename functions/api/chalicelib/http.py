@@ -14,7 +14,15 @@ from chalice.app import Blueprint, Chalice, Request, Response
 
 from chalicelib.authn import authenticate, header, role_of, set_principal, source_ip
 from stockscreen.core import policy
-from stockscreen.core.errors import DomainError, Invalid, PayloadTooLarge, RateLimited, Unauthorized
+from stockscreen.core.errors import (
+    DomainError,
+    Invalid,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    unavailable_from,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -378,7 +386,7 @@ def route(
             except Unauthorized as exc:
                 add_headers(request, {"WWW-Authenticate": 'Bearer realm="stockscreen"'})
                 return error_response(request, exc.status, exc.code, exc.message, exc.details)
-            except RateLimited as exc:
+            except (RateLimited, Unavailable) as exc:
                 retry = (exc.details or {}).get("retry_after") if isinstance(exc.details, dict) else None
                 if retry:
                     add_headers(request, {"Retry-After": str(retry)})
@@ -391,6 +399,15 @@ def route(
                 if not isinstance(exc, ValidationError):
                     raise
                 return validation_error(request, exc, "request")
+            except Exception as exc:  # the database, Redis or AWS down: 503 + Retry-After, by exception type
+                down = unavailable_from(exc)
+                if down is None:
+                    raise
+                _logger().warning(
+                    "dependency unavailable", extra={"dependency": down.dependency, "error": type(exc).__name__}
+                )
+                add_headers(request, {"Retry-After": str(down.details["retry_after"])})
+                return error_response(request, down.status, down.code, down.message, down.details)
             finally:
                 set_principal(None)
 

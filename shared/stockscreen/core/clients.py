@@ -9,11 +9,36 @@ import redis
 
 from stockscreen.core.config import core_settings
 
+#: Redis: a stopped server is a refused connection (no wait), an unreachable one costs a 1 s connect
+#: timeout per attempt (the API treats Redis as optional: rate limits fail open, caches are bypassed);
+#: a connection the server dropped (a restart) is replaced and the command sent once more, at once,
+#: instead of failing the request.
+REDIS_CONNECT_TIMEOUT_S = 1.0
+REDIS_SOCKET_TIMEOUT_S = 2.0
+REDIS_RETRIES = 1
+#: AWS: a short connect timeout and two attempts in all, so an unreachable endpoint is a quick 503
+#: rather than a request hanging through botocore's default 60 s connect timeout and its retries. The
+#: read timeout stays botocore's 60 s: a reachable service may take its time (moto's EventBridge runs
+#: the ``prices.updated`` targets inside ``put_events`` in ``make dev``), and a read timed out early
+#: would be retried, publishing the same event twice.
+AWS_CONNECT_TIMEOUT_S = 2.0
+AWS_MAX_ATTEMPTS = 2
+
 
 @cache
 def get_redis() -> redis.Redis:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     return redis.Redis.from_url(
-        core_settings().redis_url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+        core_settings().redis_url,
+        decode_responses=True,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+        socket_keepalive=True,
+        health_check_interval=30,  # a connection idle this long is pinged before use
+        retry=Retry(NoBackoff(), REDIS_RETRIES),  # at once: the retry is for a fresh connection
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
 
 
@@ -24,12 +49,17 @@ def aws_client(service: str, endpoint_url: str | None = None) -> Any:
     boto3 is imported here, on the first call: the API's public reads reach Redis through this module
     but no AWS service, and need not pay for boto3 in a cold Lambda's first request."""
     import boto3
+    from botocore.config import Config
 
     s = core_settings()
     return boto3.client(
         service,  # type: ignore[call-overload]
         region_name=s.aws_region,
         endpoint_url=endpoint_url or s.aws_endpoint_url,
+        config=Config(
+            connect_timeout=AWS_CONNECT_TIMEOUT_S,
+            retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
+        ),
     )
 
 

@@ -51,8 +51,21 @@ class PayloadTooLarge(DomainError):
 
 
 class Unavailable(DomainError):
+    """A dependency (the database, Redis, the AWS endpoint) is down: 503 with ``Retry-After``.
+
+    ``details`` always holds ``retry_after`` (seconds) and, when known, ``dependency``."""
+
     code = "unavailable"
     status = 503
+    retry_after = 5
+
+    def __init__(self, message: str, details: Any = None, *, dependency: str | None = None) -> None:
+        info = dict(details) if isinstance(details, dict) else ({"info": details} if details is not None else {})
+        if dependency is not None:
+            info.setdefault("dependency", dependency)
+        info.setdefault("retry_after", self.retry_after)
+        super().__init__(message, info)
+        self.dependency = info.get("dependency")
 
 
 class DataFileError(Invalid):
@@ -74,3 +87,40 @@ class TransientError(Unavailable):
     """
 
     code = "transient"
+
+
+#: How messages name each dependency (the keys are the names GET /health reports).
+DEPENDENCY_NAMES = {"database": "the database", "redis": "Redis", "aws": "the AWS endpoint"}
+
+#: Infrastructure failures by exception class (module, name), matched along the raised exception's MRO so
+#: that no driver is imported to recognise its errors: the dependency each one means is down.
+_UNAVAILABLE_TYPES: dict[tuple[str, str], str] = {
+    ("sqlalchemy.exc", "OperationalError"): "database",
+    ("sqlalchemy.exc", "InterfaceError"): "database",
+    ("sqlalchemy.exc", "TimeoutError"): "database",  # no pooled connection free in time
+    ("psycopg", "OperationalError"): "database",
+    ("psycopg", "InterfaceError"): "database",
+    ("redis.exceptions", "ConnectionError"): "redis",
+    ("redis.exceptions", "TimeoutError"): "redis",
+    ("botocore.exceptions", "EndpointConnectionError"): "aws",
+    ("botocore.exceptions", "ConnectTimeoutError"): "aws",
+    ("botocore.exceptions", "ReadTimeoutError"): "aws",
+    ("botocore.exceptions", "ConnectionClosedError"): "aws",
+}
+
+
+def unavailable_from(exc: BaseException) -> Unavailable | None:
+    """The :class:`Unavailable` an infrastructure failure means (the database, Redis or the AWS endpoint
+    unreachable or timing out), or None for any other exception."""
+    if isinstance(exc, Unavailable):
+        return exc
+    for cls in type(exc).__mro__:
+        module = cls.__module__
+        if module.startswith("psycopg."):
+            module = "psycopg"  # psycopg.errors.ConnectionTimeout and friends
+        dependency = _UNAVAILABLE_TYPES.get((module, cls.__name__))
+        if dependency is not None:
+            return Unavailable(
+                f"{DEPENDENCY_NAMES[dependency]} is unavailable; try again shortly", dependency=dependency
+            )
+    return None

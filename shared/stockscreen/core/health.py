@@ -31,16 +31,21 @@ def _db() -> Any:
 
 
 def check_all() -> dict[str, Any]:
+    """Each dependency's status; ``failing`` names the ones down (the API answers 503 when any is).
+
+    ``status``: "ok"; "degraded" when Redis or the AWS endpoint is down (public reads still work,
+    uncached); "down" when the database is."""
     checks = {
         "database": _timed(_db),
         "redis": _timed(lambda: bool(get_redis().ping()) and None),
         "aws": _timed(lambda: aws_client("sts").get_caller_identity() and None),
     }
     snapshot = checks["database"].pop("detail", None)
-    if checks["database"]["status"] != "ok":
+    failing = [name for name, c in checks.items() if c["status"] != "ok"]
+    if "database" in failing:
         status = "down"
-    elif any(c["status"] != "ok" for c in checks.values()):
+    elif failing:
         status = "degraded"
     else:
         status = "ok"
-    return {"status": status, "checks": checks, "snapshot_version": snapshot}
+    return {"status": status, "checks": checks, "failing": failing, "snapshot_version": snapshot}

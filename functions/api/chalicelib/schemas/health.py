@@ -19,7 +19,8 @@ class HealthCheck(ApiModel):
 
 class HealthPublic(ApiModel):
     status: Literal["ok", "degraded", "down"] = Field(
-        description="down when the database is down (then the status code is 503), degraded when another check is"
+        description="ok on a 200; a failing dependency answers the uniform 503 error body with this report in its details"
     )
     checks: dict[str, HealthCheck] = Field(description="by dependency: database, redis, aws")
+    failing: list[str] = Field(description="the dependencies whose check failed (empty on a 200)")
     snapshot_version: int | None = Field(description="the current snapshot's version (null before the first ingest)")
