@@ -23,7 +23,7 @@ def auth_service() -> AuthService:
     from stockscreen.accounts.service import AuthService
     from stockscreen.db.engine import get_engine
 
-    return AuthService(get_engine())
+    return AuthService.from_engine(get_engine())
 
 
 def header(request: Request, name: str) -> str | None:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from stockscreen.accounts.models import AccessClaims
 from stockscreen.accounts.settings import api_settings
 from stockscreen.core.clients import aws_client
 from stockscreen.core.errors import Unauthorized
@@ -92,15 +93,6 @@ class _RingCache:
 
 
 keyring = _RingCache()
-
-
-@dataclass(frozen=True)
-class AccessClaims:
-    user_id: str
-    role: str
-    jti: str
-    expires_at: int
-    issued_at: int
 
 
 def issue_access_token(user_id: str, role: str, *, now: dt.datetime | None = None) -> tuple[str, int]:
@@ -222,3 +214,13 @@ def decode_access_token(token: str) -> AccessClaims:
     )
     verified_tokens.put(token, _Verified(access, int(claims["nbf"]), kid, key, s.jwt_issuer, s.jwt_audience))
     return access
+
+
+class JwtAccessTokens:
+    """The service's access tokens (:class:`stockscreen.accounts.models.AccessTokens`): signed JWTs."""
+
+    def issue(self, user_id: str, role: str) -> tuple[str, int]:
+        return issue_access_token(user_id, role)
+
+    def decode(self, token: str) -> AccessClaims:
+        return decode_access_token(token)
