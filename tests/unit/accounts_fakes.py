@@ -1,10 +1,11 @@
 """In-memory fakes of the accounts service's ports: the repository (with transactions that roll back),
-access tokens and a clock. No database, no network."""
+access tokens, the password-guess throttle, the owner's notices and a clock. No database, no network."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from stockscreen.accounts.models import (
     ApiKeyOwner,
     IngestRun,
     RefreshToken,
+    ThrottleEntry,
+    ThrottleKey,
     User,
 )
 from stockscreen.core.audit import Origin
@@ -63,7 +66,6 @@ class State:
     tokens: list[_Token] = field(default_factory=list)
     keys: list[_Key] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
-    login_throttle: dict[str, tuple[int, dt.datetime | None]] = field(default_factory=dict)
 
 
 class FakeUnit:
@@ -112,21 +114,6 @@ class FakeUnit:
     def change_password(self, user_id: str, password_hash: str) -> None:
         row = self.s.users[user_id]
         row.password_hash, row.password_changed_at = password_hash, self.clock()
-
-    def login_locked_until(self, throttle_key: str) -> dt.datetime | None:
-        _, until = self.s.login_throttle.get(throttle_key, (0, None))
-        return until if until is not None and until > self.clock() else None
-
-    def login_failed(self, throttle_key: str, lock_after: int, base_lock_s: int, max_lock_s: int) -> int:
-        failures, until = self.s.login_throttle.get(throttle_key, (0, None))
-        failures += 1
-        if failures >= lock_after:
-            until = self.clock() + dt.timedelta(seconds=min(max_lock_s, base_lock_s * 2 ** (failures - lock_after)))
-        self.s.login_throttle[throttle_key] = (failures, until)
-        return failures
-
-    def login_succeeded(self, throttle_key: str) -> None:
-        self.s.login_throttle.pop(throttle_key, None)
 
     def touch_login(self, user_id: str) -> None:
         row = self.s.users[user_id]
@@ -251,19 +238,94 @@ class FakeStore:
 
 
 class FakeTokens:
-    """Access tokens as readable strings: ``user|role|issued_at|n``."""
+    """Access tokens as readable strings: ``user|role|issued_at|session|n``."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.issued = 0
 
-    def issue(self, user_id: str, role: str) -> tuple[str, int]:
+    def issue(self, user_id: str, role: str, session_id: str) -> tuple[str, int]:
         self.issued += 1
-        return f"{user_id}|{role}|{int(self.clock().timestamp())}|{self.issued}", 3600
+        return f"{user_id}|{role}|{int(self.clock().timestamp())}|{session_id}|{self.issued}", 3600
 
     def decode(self, token: str) -> AccessClaims:
         parts = token.split("|")
-        if len(parts) != 4:
+        if len(parts) != 5:
             raise Unauthorized("invalid or expired access token")
-        user_id, role, issued, n = parts
-        return AccessClaims(user_id, role, n, int(issued) + 3600, int(issued))
+        user_id, role, issued, session_id, n = parts
+        return AccessClaims(user_id, role, n, int(issued) + 3600, int(issued), session_id)
+
+
+class FakeThrottle:
+    """The throttle's rules on the fake clock (the Redis adapter runs the same arithmetic in Lua)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.keys: dict[str, tuple[ThrottleKey, int, dt.datetime | None, dt.datetime]] = {}
+        self.accounts: dict[str, list[dt.datetime]] = {}
+
+    def _live(self, key_id: str) -> tuple[ThrottleKey, int, dt.datetime | None, dt.datetime] | None:
+        hit = self.keys.get(key_id)
+        if hit is not None and hit[3] <= self.clock():
+            del self.keys[key_id]
+            return None
+        return hit
+
+    def wait_s(self, keys: list[ThrottleKey]) -> int:
+        waits = [0.0]
+        for k in keys:
+            hit = self._live(k.id)
+            if hit is not None and hit[2] is not None:
+                waits.append((hit[2] - self.clock()).total_seconds())
+        return max(0, math.ceil(max(waits)))
+
+    def fail(self, keys: list[ThrottleKey]) -> int:
+        counts = []
+        for k in keys:
+            hit = self._live(k.id)
+            n = (hit[1] if hit else 0) + 1
+            until = hit[2] if hit else None
+            delay = 0
+            if n > k.rule.free:
+                delay = min(k.rule.max_s, k.rule.base_s * 2 ** (n - k.rule.free - 1))
+                until = self.clock() + dt.timedelta(seconds=delay)
+            expires = self.clock() + dt.timedelta(seconds=max(k.rule.window_s, delay))
+            self.keys[k.id] = (k, n, until, expires)
+            counts.append(n)
+        return counts[0]
+
+    def clear(self, key: ThrottleKey) -> None:
+        self.keys.pop(key.id, None)
+
+    def account_failure(self, user_id: str) -> int:
+        hour_ago = self.clock() - dt.timedelta(hours=1)
+        times = [t for t in self.accounts.get(user_id, []) if t > hour_ago] + [self.clock()]
+        self.accounts[user_id] = times
+        return len(times)
+
+    def entries(self) -> list[ThrottleEntry]:
+        out = []
+        for key_id in list(self.keys):
+            hit = self._live(key_id)
+            if hit is None:
+                continue
+            k, n, until, _ = hit
+            wait = max(0, math.ceil((until - self.clock()).total_seconds())) if until else 0
+            out.append(ThrottleEntry(k.id, k.kind, k.email, k.ip, n, wait))
+        return out
+
+    def delete(self, throttle_id: str) -> ThrottleEntry | None:
+        entry = next((e for e in self.entries() if e.id == throttle_id), None)
+        self.keys.pop(throttle_id, None)
+        return entry
+
+
+class Notices:
+    """The notify callable: records what the owner would be told."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def __call__(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> object:
+        self.sent.append({"user_id": user_id, "kind": kind, "title": title, "body": body, "data": data})
+        return len(self.sent)

@@ -1,5 +1,5 @@
-"""The accounts service's rules on in-memory fakes (no database): sign-in, refresh-token rotation with reuse
-detection and expiry, API keys."""
+"""The accounts service's rules on in-memory fakes (no database): sign-in and its throttle, refresh-token
+rotation with reuse detection and expiry, logout, password changes and policy, API keys."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import hashlib
 
 import pytest
 
-from stockscreen.accounts.models import AccountsStore
+from stockscreen.accounts.models import AccountsStore, Throttle
 from stockscreen.accounts.service import AuthService
 from stockscreen.core.audit import Origin
-from stockscreen.core.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
-from tests.unit.accounts_fakes import Clock, FakeStore, FakeTokens
+from stockscreen.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+from tests.unit.accounts_fakes import Clock, FakeStore, FakeThrottle, FakeTokens, Notices
 
 PASSWORD = "correct horse battery staple"
 HERE = Origin(ip="198.51.100.7", user_agent="pytest")
+ELSEWHERE = Origin(ip="203.0.113.66", user_agent="attacker")
 
 
 @pytest.fixture
@@ -28,9 +29,20 @@ def store(clock: Clock) -> FakeStore:
 
 
 @pytest.fixture
-def svc(store: FakeStore, clock: Clock) -> AuthService:
-    typed: AccountsStore = store  # the fake satisfies the port (mypy)
-    return AuthService(typed, FakeTokens(clock), refresh_ttl_s=7 * 24 * 3600, clock=clock)
+def throttle(clock: Clock) -> FakeThrottle:
+    return FakeThrottle(clock)
+
+
+@pytest.fixture
+def notices() -> Notices:
+    return Notices()
+
+
+@pytest.fixture
+def svc(store: FakeStore, clock: Clock, throttle: FakeThrottle, notices: Notices) -> AuthService:
+    typed: AccountsStore = store  # the fakes satisfy the ports (mypy)
+    limiter: Throttle = throttle
+    return AuthService(typed, FakeTokens(clock), limiter, notices, refresh_ttl_s=7 * 24 * 3600, clock=clock)
 
 
 def _sha(v: str) -> str:
@@ -72,16 +84,86 @@ def test_wrong_unknown_and_disabled_sign_ins_are_one_uniform_refusal(svc: AuthSe
     assert all("wrong password" not in str(a) for a in store.state.audit)
 
 
-def test_repeated_failures_slow_the_account_down(svc: AuthService, store: FakeStore, clock: Clock) -> None:
-    svc.register("carl@example.com", PASSWORD, None, HERE)
-    for _ in range(5):
+def _fail(svc: AuthService, email: str, origin: Origin, times: int = 1) -> None:
+    for _ in range(times):
         with pytest.raises(Unauthorized):
-            svc.login("carl@example.com", "wrong password", HERE)
+            svc.login(email, "wrong password", origin)
+
+
+def test_failures_slow_down_the_pair_not_the_owner(svc: AuthService, clock: Clock) -> None:
+    svc.register("carl@example.com", PASSWORD, None, HERE)
+    _fail(svc, "carl@example.com", ELSEWHERE, 5)  # free
+    _fail(svc, "carl@example.com", ELSEWHERE)  # the 6th: the pair now waits 1 s
     with pytest.raises(RateLimited) as err:
-        svc.login("carl@example.com", PASSWORD, HERE)
-    assert err.value.details["retry_after"] >= 1
-    clock.advance(err.value.details["retry_after"])
-    assert svc.login("carl@example.com", PASSWORD, HERE).user["email"] == "carl@example.com"
+        svc.login("carl@example.com", PASSWORD, ELSEWHERE)  # even the right password waits
+    assert err.value.details == {"retry_after": 1}
+    assert svc.login("carl@example.com", PASSWORD, HERE).user["email"] == "carl@example.com"  # the owner
+    waits = []
+    for _ in range(12):
+        clock.advance(err.value.details["retry_after"])
+        _fail(svc, "carl@example.com", ELSEWHERE)
+        with pytest.raises(RateLimited) as err:
+            svc.login("carl@example.com", "wrong password", ELSEWHERE)
+        waits.append(err.value.details["retry_after"])
+    assert waits == [2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]  # doubling, at most 15 min
+    clock.advance(900)
+    svc.login("carl@example.com", PASSWORD, ELSEWHERE)  # a success clears the pair's count (of 18) ...
+    _fail(svc, "carl@example.com", ELSEWHERE, 2)  # ... so these are free again
+    _fail(svc, "other@example.com", ELSEWHERE)  # but not the address's count: the 21st failure from it
+    with pytest.raises(RateLimited):
+        svc.login("carl@example.com", PASSWORD, ELSEWHERE)
+
+
+def test_an_address_spraying_many_accounts_is_slowed_down(svc: AuthService, throttle: FakeThrottle) -> None:
+    svc.register("dan@example.com", PASSWORD, None, HERE)
+    for i in range(20):
+        _fail(svc, f"user{i}@example.com", ELSEWHERE)
+    _fail(svc, "user20@example.com", ELSEWHERE)  # the 21st from the address
+    with pytest.raises(RateLimited):
+        svc.login("dan@example.com", PASSWORD, ELSEWHERE)
+    assert svc.login("dan@example.com", PASSWORD, HERE).user["email"] == "dan@example.com"
+    kinds = sorted((e.kind, e.retry_after_s > 0) for e in throttle.entries() if e.ip == ELSEWHERE.ip)
+    assert kinds[0] == ("address", True) and len(kinds) == 22
+
+
+def test_failures_are_forgotten_after_an_hour(svc: AuthService, clock: Clock) -> None:
+    svc.register("eli@example.com", PASSWORD, None, HERE)
+    _fail(svc, "eli@example.com", ELSEWHERE, 5)
+    clock.advance(3601)
+    _fail(svc, "eli@example.com", ELSEWHERE)  # counted from 1 again
+    _fail(svc, "eli@example.com", ELSEWHERE)
+
+
+def test_the_owner_hears_of_the_tenth_failure_in_an_hour(
+    svc: AuthService, clock: Clock, notices: Notices, store: FakeStore
+) -> None:
+    uid = svc.register("fay@example.com", PASSWORD, None, HERE).user["id"]
+    for i in range(9):
+        _fail(svc, "fay@example.com", Origin(ip=f"203.0.113.{i}"))
+    _fail(svc, "ghost@example.com", ELSEWHERE, 3)  # nobody to tell
+    assert notices.sent == []
+    _fail(svc, "fay@example.com", ELSEWHERE)
+    assert [(n["user_id"], n["kind"], n["data"]) for n in notices.sent] == [
+        (uid, "security", {"failures": 10, "window_s": 3600})
+    ]
+    _fail(svc, "fay@example.com", HERE, 5)
+    assert len(notices.sent) == 1  # once, not per failure
+    clock.advance(3601)
+    _fail(svc, "fay@example.com", Origin(ip="192.0.2.1"), 5)
+    _fail(svc, "fay@example.com", Origin(ip="192.0.2.2"), 5)
+    assert len(notices.sent) == 2  # a new hour, a new notice
+    failed = [a for a in store.state.audit if a["action"] == "auth.login_failed" and a["actor_id"] == uid]
+    assert len(failed) == 25 and failed[0]["details"]["failures"] == 1
+
+
+def test_a_notice_that_fails_does_not_change_the_answer(store: FakeStore, clock: Clock) -> None:
+    def broken(user_id: str, kind: str, title: str, body: str | None, data: dict[str, object]) -> object:
+        raise RuntimeError("notifications are down")
+
+    svc = AuthService(store, FakeTokens(clock), FakeThrottle(clock), broken, refresh_ttl_s=60, clock=clock)
+    svc.register("gil@example.com", PASSWORD, None, HERE)
+    for i in range(10):
+        _fail(svc, "gil@example.com", Origin(ip=f"203.0.113.{i}"))
 
 
 # -- refresh-token rotation ------------------------------------------------------------------------------
@@ -141,6 +223,68 @@ def test_logout_revokes_the_presented_family_only(svc: AuthService, store: FakeS
         svc.refresh(a.refresh_token, HERE)
     assert svc.refresh(b.refresh_token, HERE).user["id"] == a.user["id"]
     assert store.actions()[-1] == "auth.logout"
+
+
+def test_logout_with_the_access_token_alone_ends_its_session(svc: AuthService, store: FakeStore) -> None:
+    a = svc.register("hugo@example.com", PASSWORD, None, HERE)
+    b = svc.login("hugo@example.com", PASSWORD, HERE)
+    b2 = svc.refresh(b.refresh_token, HERE)
+    svc.logout(None, svc.principal_from_token(b2.access_token), HERE)
+    with pytest.raises(Unauthorized):
+        svc.refresh(b2.refresh_token, HERE)
+    assert svc.refresh(a.refresh_token, HERE).user["id"] == a.user["id"]
+    # a token's session id only ever revokes its own user's tokens
+    other = svc.register("ida@example.com", PASSWORD, None, HERE)
+    forged = svc.principal_from_token(other.access_token)
+    fam = next(
+        t.token.family_id for t in store.state.tokens if t.token.user_id == a.user["id"] and not t.token.revoked_at
+    )
+    svc.logout(None, type(forged)(**{**forged.__dict__, "session_id": fam}), HERE)
+    assert any(t.token.family_id == fam and t.token.revoked_at is None for t in store.state.tokens)
+
+
+# -- password changes ------------------------------------------------------------------------------------
+
+
+def test_wrong_current_passwords_are_throttled_per_user(svc: AuthService, clock: Clock, store: FakeStore) -> None:
+    s = svc.register("jan@example.com", PASSWORD, None, HERE)
+    me = svc.principal_from_token(s.access_token)
+    new = "a much better passphrase"
+    for _ in range(6):
+        with pytest.raises(Forbidden):
+            svc.change_password(me, "guess guess", new, ELSEWHERE)
+    for origin in (ELSEWHERE, HERE):  # per user: a token thief gains nothing by moving
+        with pytest.raises(RateLimited) as err:
+            svc.change_password(me, PASSWORD, new, origin)
+        assert err.value.details == {"retry_after": 1}
+    assert store.actions().count("auth.password_change_throttled") == 2
+    clock.advance(1)
+    svc.change_password(me, PASSWORD, new, HERE)
+    assert store.actions()[-1] == "auth.password_changed"
+
+
+@pytest.mark.parametrize(
+    ("new", "rule"),
+    [
+        ("password12", "common"),
+        ("1234567890", "common"),
+        ("aaaaaaaaaa", "common"),
+        ("kim@example.com", "email"),
+        ("KIM@EXAMPLE.COMpany", "email"),
+        ("short", "length"),
+        ("x" * 257, "length"),
+    ],
+)
+def test_new_passwords_follow_the_policy(svc: AuthService, store: FakeStore, new: str, rule: str) -> None:
+    with pytest.raises(Invalid) as err:
+        svc.register("kim@example.com", new, None, HERE)
+    assert err.value.details["rule"] == rule and err.value.details["field"] == "password"
+    assert store.state.users == {}
+    s = svc.register("kim@example.com", PASSWORD, None, HERE)
+    with pytest.raises(Invalid) as err:
+        svc.change_password(svc.principal_from_token(s.access_token), PASSWORD, new, HERE)
+    assert err.value.details == {**err.value.details, "rule": rule, "field": "new_password"}
+    assert svc.login("kim@example.com", PASSWORD, HERE)  # unchanged
 
 
 # -- API keys --------------------------------------------------------------------------------------------

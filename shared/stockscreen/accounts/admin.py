@@ -1,10 +1,11 @@
-"""Administration: users (search, role, disable), ingest runs. Every change is audited."""
+"""Administration: users (search, role, disable), sign-in throttles, ingest runs. Every change is audited."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
-from stockscreen.accounts.models import AccountsStore, Principal
+from stockscreen.accounts.models import AccountsStore, Principal, Throttle
 from stockscreen.core.audit import Origin
 from stockscreen.core.errors import Invalid, NotFound
 from stockscreen.core.paging import PageRequest
@@ -14,14 +15,16 @@ if TYPE_CHECKING:
 
 
 class AdminService:
-    def __init__(self, store: AccountsStore) -> None:
+    def __init__(self, store: AccountsStore, throttle: Throttle) -> None:
         self.store = store
+        self.throttle = throttle
 
     @classmethod
     def from_engine(cls, engine: Engine) -> AdminService:
+        from stockscreen.accounts.adapters import RedisThrottle
         from stockscreen.accounts.repository import AccountsRepository
 
-        return cls(AccountsRepository(engine))
+        return cls(AccountsRepository(engine), RedisThrottle())
 
     def users(
         self, page: PageRequest, q: str | None, role: str | None, disabled: bool | None
@@ -66,3 +69,25 @@ class AdminService:
         with self.store.read() as tx:
             runs, total = tx.ingest_runs(status, page.limit, page.offset)
         return [r.public() for r in runs], total
+
+    # -- sign-in throttles ---------------------------------------------------------------------------------
+    def throttles(self, page: PageRequest) -> tuple[list[dict[str, Any]], int]:
+        """The live counters of failed password attempts, the ones holding callers back first."""
+        entries = sorted(self.throttle.entries(), key=lambda e: (-e.retry_after_s, -e.failures, e.id))
+        return [e.public() for e in entries[page.offset : page.offset + page.limit]], len(entries)
+
+    def clear_throttle(self, actor: Principal, throttle_id: str, origin: Origin) -> None:
+        removed = self.throttle.delete(throttle_id) if _THROTTLE_ID.fullmatch(throttle_id) else None
+        if removed is None:
+            raise NotFound(f"no throttle {throttle_id}")
+        with self.store.begin() as tx:
+            tx.audit(
+                "admin.throttle_clear",
+                actor_id=actor.user_id,
+                origin=origin,
+                target=throttle_id,
+                details={"kind": removed.kind, "email": removed.email, "ip": removed.ip, "failures": removed.failures},
+            )
+
+
+_THROTTLE_ID = re.compile(r"[0-9a-f]{32}")

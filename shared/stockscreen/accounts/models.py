@@ -1,5 +1,5 @@
 """Domain types of accounts: users, sessions, refresh tokens, API keys, throttles, and the ports the services
-need (the repository's unit of work, access tokens).
+need (the repository's unit of work, access tokens, the password-guess throttle, the owner's notifications).
 
 API bodies live in ``chalicelib/schemas``; these are what the repository returns and the services reason on.
 """
@@ -23,6 +23,8 @@ class Principal:
     email: str
     via: str  # "jwt" or "api_key"
     api_key_id: str | None = None
+    #: the refresh-token family the access token was issued for (its ``sid`` claim), when known
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,91 @@ class AccessClaims:
     jti: str
     expires_at: int
     issued_at: int
+    #: the refresh-token family (session) the token belongs to; absent in tokens issued before it existed
+    session_id: str | None = None
+
+
+# -- throttling of password guesses ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThrottleRule:
+    """``free`` failures go unpunished; each one after waits ``base_s`` doubled per failure, at most ``max_s``.
+    The count is forgotten ``window_s`` after the last failure."""
+
+    free: int
+    base_s: int
+    max_s: int
+    window_s: int
+
+
+@dataclass(frozen=True)
+class ThrottleKey:
+    """One counter of failed password attempts: ``kind`` is ``login`` (an account from one address),
+    ``address`` (every account from one address) or ``password`` (the current password of a signed-in
+    user). ``id`` is opaque and stable (a digest of kind and subject); email and user id are kept for
+    the administrators' list when an account is behind the key."""
+
+    kind: str
+    id: str
+    rule: ThrottleRule
+    ip: str | None = None
+    email: str | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ThrottleEntry:
+    id: str
+    kind: str
+    email: str | None
+    ip: str | None
+    failures: int
+    retry_after_s: int
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "email": self.email,
+            "ip": self.ip,
+            "failures": self.failures,
+            "retry_after": self.retry_after_s,
+        }
+
+
+class Throttle(Protocol):
+    """Counts failed password attempts per key and says how long a key must wait before the next one."""
+
+    def wait_s(self, keys: list[ThrottleKey]) -> int:
+        """Seconds until every key accepts an attempt again (0: go ahead)."""
+        ...
+
+    def fail(self, keys: list[ThrottleKey]) -> int:
+        """Count one failure on each key; the first key's failure count."""
+        ...
+
+    def clear(self, key: ThrottleKey) -> None: ...
+
+    def account_failure(self, user_id: str) -> int:
+        """Count a failed sign-in on the account from any address; the count within the hour."""
+        ...
+
+    def entries(self) -> list[ThrottleEntry]: ...
+
+    def delete(self, throttle_id: str) -> ThrottleEntry | None:
+        """Forget the key; what it was (None when there is no such key)."""
+        ...
+
+
+class Notify(Protocol):
+    """Leave the account's owner an in-app notification (wired at the edge to the notifications feature)."""
+
+    def __call__(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> object: ...
 
 
 class AccessTokens(Protocol):
-    def issue(self, user_id: str, role: str) -> tuple[str, int]:
+    def issue(self, user_id: str, role: str, session_id: str) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
         ...
 
@@ -168,9 +251,6 @@ class AccountsUnit(Protocol):
     def password_hash_for_update(self, user_id: str) -> str | None: ...
     def rehash_password(self, user_id: str, password_hash: str) -> None: ...
     def change_password(self, user_id: str, password_hash: str) -> None: ...
-    def login_locked_until(self, throttle_key: str) -> dt.datetime | None: ...
-    def login_failed(self, throttle_key: str, lock_after: int, base_lock_s: int, max_lock_s: int) -> int: ...
-    def login_succeeded(self, throttle_key: str) -> None: ...
     def touch_login(self, user_id: str) -> None: ...
     def update_display_name(self, user_id: str, display_name: str | None) -> User: ...
 

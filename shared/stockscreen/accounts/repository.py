@@ -127,35 +127,6 @@ class AccountsSql:
             {"h": password_hash, "id": user_id},
         )
 
-    def login_locked_until(self, throttle_key: str) -> dt.datetime | None:
-        value: dt.datetime | None = self.conn.execute(
-            text("SELECT locked_until FROM login_throttle WHERE key = :k AND locked_until > now()"),
-            {"k": throttle_key},
-        ).scalar()
-        return value
-
-    def login_failed(self, throttle_key: str, lock_after: int, base_lock_s: int, max_lock_s: int) -> int:
-        """Count a failed sign-in; from ``lock_after`` failures on, lock for a doubling time. The count."""
-        failures = int(
-            self.conn.execute(
-                text(
-                    "INSERT INTO login_throttle (key, failures) VALUES (:k, 1) ON CONFLICT (key) DO UPDATE "
-                    "SET failures = login_throttle.failures + 1, updated_at = now() RETURNING failures"
-                ),
-                {"k": throttle_key},
-            ).scalar_one()
-        )
-        if failures >= lock_after:
-            lock_s = min(max_lock_s, base_lock_s * 2 ** (failures - lock_after))
-            self.conn.execute(
-                text("UPDATE login_throttle SET locked_until = now() + make_interval(secs => :s) WHERE key = :k"),
-                {"k": throttle_key, "s": lock_s},
-            )
-        return failures
-
-    def login_succeeded(self, throttle_key: str) -> None:
-        self.conn.execute(text("DELETE FROM login_throttle WHERE key = :k"), {"k": throttle_key})
-
     def touch_login(self, user_id: str) -> None:
         self.conn.execute(text("UPDATE users SET last_login_at = now() WHERE id = :id"), {"id": user_id})
 

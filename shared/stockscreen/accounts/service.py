@@ -1,7 +1,9 @@
-"""Accounts: register, login with throttling, refresh-token rotation with reuse detection, API keys.
+"""Accounts: register (password policy), login with throttling, refresh-token rotation with reuse detection,
+logout, password change, API keys.
 
-The service holds the rules; every statement is the repository's (``AccountsStore``), the access tokens are
-an adapter's (``AccessTokens``), so unit tests run it on in-memory fakes.
+The service holds the rules; every statement is the repository's (``AccountsStore``), the access tokens,
+the Redis throttle and the owner's notifications are adapters (``AccessTokens``, ``Throttle``, ``Notify``),
+so unit tests run it on in-memory fakes.
 """
 
 from __future__ import annotations
@@ -18,21 +20,31 @@ from stockscreen.accounts.models import (
     AccessTokens,
     AccountsStore,
     AccountsUnit,
+    Notify,
     Principal,
     Session,
+    Throttle,
+    ThrottleKey,
+    ThrottleRule,
     User,
 )
-from stockscreen.accounts.passwords import hash_password, needs_rehash, verify_password
+from stockscreen.accounts.passwords import check_password, hash_password, needs_rehash, verify_password
 from stockscreen.core import policy
 from stockscreen.core.audit import Origin
 from stockscreen.core.errors import Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+from stockscreen.core.observability import logger
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-LOCK_AFTER_FAILURES = 5
-BASE_LOCK_S = 30
-MAX_LOCK_S = 15 * 60
+#: failed sign-ins to one account from one address: 5 free, then 1 s doubling per failure up to 15 min
+LOGIN_PAIR = ThrottleRule(free=5, base_s=1, max_s=15 * 60, window_s=3600)
+#: failed sign-ins from one address to any account (people behind one NAT share it)
+LOGIN_ADDRESS = ThrottleRule(free=20, base_s=1, max_s=15 * 60, window_s=3600)
+#: wrong current passwords of one signed-in user (POST /me/password)
+PASSWORD_USER = ThrottleRule(free=5, base_s=1, max_s=15 * 60, window_s=3600)
+#: the owner hears of the failed sign-ins on their account at this count within an hour
+NOTIFY_AFTER_FAILURES = 10
 API_KEY_PREFIX = "ssk_"
 INVALID_LOGIN = "invalid email or password"
 INVALID_REFRESH = "invalid or expired refresh token"
@@ -48,31 +60,72 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def _throttle_key(kind: str, subject: str, rule: ThrottleRule, **who: str | None) -> ThrottleKey:
+    return ThrottleKey(kind=kind, id=_sha256(f"{kind}|{subject}")[:32], rule=rule, **who)
+
+
+def login_keys(email: str, ip: str | None, user_id: str | None = None) -> list[ThrottleKey]:
+    """The counters a sign-in attempt is held to: this account from this address, and this address."""
+    address = ip or "unknown"
+    return [
+        _throttle_key(
+            "login",
+            f"{email}|{address}",
+            LOGIN_PAIR,
+            ip=address,
+            email=email if user_id else None,  # only accounts that exist are named
+            user_id=user_id,
+        ),
+        _throttle_key("address", address, LOGIN_ADDRESS, ip=address),
+    ]
+
+
+def password_keys(principal: Principal, ip: str | None) -> list[ThrottleKey]:
+    address = ip or "unknown"
+    return [
+        _throttle_key("password", principal.user_id, PASSWORD_USER, email=principal.email, user_id=principal.user_id),
+        _throttle_key("address", address, LOGIN_ADDRESS, ip=address),
+    ]
+
+
 class AuthService:
     def __init__(
         self,
         store: AccountsStore,
         tokens: AccessTokens,
+        throttle: Throttle,
+        notify: Notify,
         *,
         refresh_ttl_s: int,
         clock: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
         self.store = store
         self.tokens = tokens
+        self.throttle = throttle
+        self.notify = notify
         self.refresh_ttl_s = refresh_ttl_s
         self.clock = clock
 
     @classmethod
-    def from_engine(cls, engine: Engine) -> AuthService:
-        """The service over the database, signed JWTs and the settings (the API edge and the dev stack)."""
+    def from_engine(cls, engine: Engine, notify: Notify | None = None) -> AuthService:
+        """The service over the database, signed JWTs, the Redis throttle and the settings (the API edge and
+        the dev stack). ``notify`` reaches the notifications feature; without it, notices are only logged."""
+        from stockscreen.accounts.adapters import RedisThrottle
         from stockscreen.accounts.repository import AccountsRepository
         from stockscreen.accounts.settings import api_settings
         from stockscreen.accounts.tokens import JwtAccessTokens
 
-        return cls(AccountsRepository(engine), JwtAccessTokens(), refresh_ttl_s=api_settings().refresh_token_ttl_s)
+        return cls(
+            AccountsRepository(engine),
+            JwtAccessTokens(),
+            RedisThrottle(),
+            notify or _log_notice,
+            refresh_ttl_s=api_settings().refresh_token_ttl_s,
+        )
 
     # -- accounts ---------------------------------------------------------------------------
     def register(self, email: str, password: str, display_name: str | None, origin: Origin) -> Session:
+        check_password(password, email)
         pw_hash = hash_password(password)
         with self.store.begin() as tx:
             user = tx.insert_user(email.lower(), pw_hash, display_name)
@@ -80,29 +133,31 @@ class AuthService:
             return self._new_session(tx, user, None, origin)
 
     def login(self, email: str, password: str, origin: Origin) -> Session:
+        """Sign in. Failures are counted per (account, address) and per address, never per account alone, so
+        nobody can lock an owner out from elsewhere: past a few failures that pair (or address) must wait a
+        growing delay (429 with Retry-After), and a success clears the pair's count (OWASP ASVS 2.2.1)."""
         email = email.lower()
-        failure: Exception | None = None
+        keys = login_keys(email, origin.ip)
+        wait = self.throttle.wait_s(keys)
+        if wait > 0:
+            with self.store.begin() as tx:
+                tx.audit("auth.login_throttled", actor_id=None, origin=origin, details={"email": email})
+            raise RateLimited("too many failed sign-in attempts; try again later", {"retry_after": wait})
         with self.store.begin() as tx:
-            session = self._login(tx, email, password, origin)
-            if isinstance(session, Exception):
-                failure = session  # commit the failure count and the audit row, then refuse
-        if failure is not None:
-            raise failure
-        assert isinstance(session, Session)
+            session, user = self._login(tx, email, password, origin)
+        if session is None:  # the failure's audit row is committed, then the attempt refused
+            if user is not None and self.throttle.account_failure(user.id) == NOTIFY_AFTER_FAILURES:
+                self._notify_owner(user)
+            raise Unauthorized(INVALID_LOGIN)
+        self.throttle.clear(keys[0])
         return session
 
-    def _login(self, tx: AccountsUnit, email: str, password: str, origin: Origin) -> Session | Exception:
-        throttle_key = _sha256("login:" + email)
-        locked = tx.login_locked_until(throttle_key)
-        if locked is not None:
-            retry = max(1, int((locked - self.clock()).total_seconds()) + 1)
-            tx.audit("auth.login_locked", actor_id=None, origin=origin, details={"email": email})
-            return RateLimited("too many failed sign-in attempts; try again later", {"retry_after": retry})
+    def _login(self, tx: AccountsUnit, email: str, password: str, origin: Origin) -> tuple[Session | None, User | None]:
         found = tx.user_by_email(email)
         user, stored = found if found is not None else (None, None)
         ok = verify_password(stored, password)
         if not ok or user is None or stored is None or user.disabled:
-            failures = tx.login_failed(throttle_key, LOCK_AFTER_FAILURES, BASE_LOCK_S, MAX_LOCK_S)
+            failures = self.throttle.fail(login_keys(email, origin.ip, user.id if user else None))
             reason = "disabled" if (ok and user is not None) else "bad_credentials"
             tx.audit(
                 "auth.login_failed",
@@ -110,25 +165,38 @@ class AuthService:
                 origin=origin,
                 details={"email": email, "reason": reason, "failures": failures},
             )
-            return Unauthorized(INVALID_LOGIN)
-        tx.login_succeeded(throttle_key)
+            return None, user
         if needs_rehash(stored):
             tx.rehash_password(user.id, hash_password(password))
         tx.touch_login(user.id)
         tx.audit("auth.login", actor_id=user.id, origin=origin)
-        return self._new_session(tx, user, None, origin)
+        return self._new_session(tx, user, None, origin), user
+
+    def _notify_owner(self, user: User) -> None:
+        try:
+            self.notify(
+                user.id,
+                "security",
+                "Repeated failed sign-ins",
+                f"There were {NOTIFY_AFTER_FAILURES} failed attempts to sign in to your account within an hour. "
+                "If it was not you, nobody got in, but choose a stronger password if yours is weak.",
+                {"failures": NOTIFY_AFTER_FAILURES, "window_s": 3600},
+            )
+        except Exception:  # a notice that cannot be written must not turn a refused sign-in into a 500
+            logger.exception("could not notify the owner of failed sign-ins", extra={"user_id": user.id})
 
     def _new_session(self, tx: AccountsUnit, user: User, family: str | None, origin: Origin) -> Session:
         refresh = secrets.token_urlsafe(32)
+        family = family or str(uuid.uuid4())
         tx.insert_refresh_token(
-            family or str(uuid.uuid4()),
+            family,
             user.id,
             _sha256(refresh),
             self.refresh_ttl_s,
             origin.ip,
             (origin.user_agent or "")[:512] or None,
         )
-        token, ttl = self.tokens.issue(user.id, user.role)
+        token, ttl = self.tokens.issue(user.id, user.role, family)
         return Session(access_token=token, expires_in=ttl, refresh_token=refresh, user=user.public())
 
     def refresh(self, refresh_token: str, origin: Origin) -> Session:
@@ -171,11 +239,14 @@ class AuthService:
         return self._new_session(tx, user, tok.family_id, origin)
 
     def logout(self, refresh_token: str | None, principal: Principal | None, origin: Origin) -> None:
-        """Revoke the refresh token's family (this device's session)."""
+        """Revoke this device's session: the refresh token's family, or, given only the access token, the
+        family it was issued for (its ``sid`` claim)."""
         with self.store.begin() as tx:
             tok = tx.refresh_token(_sha256(refresh_token)) if refresh_token else None
             if tok is not None:
                 tx.revoke_family(tok.family_id)
+            elif principal is not None and principal.via == "jwt" and principal.session_id is not None:
+                tx.revoke_family(principal.session_id, principal.user_id)
             actor = tok.user_id if tok is not None else (principal.user_id if principal else None)
             if actor:
                 tx.audit("auth.logout", actor_id=actor, origin=origin)
@@ -188,7 +259,9 @@ class AuthService:
         # Disabled accounts, and tokens issued before the last password change, are refused.
         if account is None or account.disabled or claims.issued_at < int(account.password_changed_at.timestamp()):
             raise Unauthorized("invalid or expired access token")
-        return Principal(user_id=claims.user_id, role=account.role, email=account.email, via="jwt")
+        return Principal(
+            user_id=claims.user_id, role=account.role, email=account.email, via="jwt", session_id=claims.session_id
+        )
 
     def principal_from_api_key(self, key: str) -> Principal:
         if not key.startswith(API_KEY_PREFIX) or len(key) > 128:
@@ -213,7 +286,15 @@ class AuthService:
             return tx.update_display_name(user_id, display_name).public()
 
     def change_password(self, principal: Principal, current: str, new: str, origin: Origin) -> None:
-        """Change the password and revoke every refresh-token family (sign out other devices)."""
+        """Change the password and revoke every refresh-token family (sign out other devices).
+
+        Wrong current passwords are throttled like sign-ins: per user and per address."""
+        keys = password_keys(principal, origin.ip)
+        wait = self.throttle.wait_s(keys)
+        if wait > 0:
+            with self.store.begin() as tx:
+                tx.audit("auth.password_change_throttled", actor_id=principal.user_id, origin=origin)
+            raise RateLimited("too many wrong passwords; try again later", {"retry_after": wait})
         wrong = False
         with self.store.begin() as tx:
             stored = tx.password_hash_for_update(principal.user_id)
@@ -221,13 +302,16 @@ class AuthService:
                 tx.audit("auth.password_change_failed", actor_id=principal.user_id, origin=origin)
                 wrong = True
             elif current == new:
-                raise Invalid("the new password must differ from the current one")
+                raise Invalid("the new password must differ from the current one", {"field": "new_password"})
             else:
+                check_password(new, principal.email, field="new_password")
                 tx.change_password(principal.user_id, hash_password(new))
                 tx.revoke_user_tokens(principal.user_id)
                 tx.audit("auth.password_changed", actor_id=principal.user_id, origin=origin)
         if wrong:
+            self.throttle.fail(keys)
             raise Forbidden("the current password is wrong")
+        self.throttle.clear(keys[0])
 
     # -- API keys -------------------------------------------------------------------------------
     def create_api_key(self, principal: Principal, name: str, origin: Origin) -> dict[str, Any]:
@@ -260,6 +344,11 @@ class AuthService:
             tx.audit(
                 "api_key.revoke", actor_id=principal.user_id, origin=origin, target=key_id, details={"prefix": prefix}
             )
+
+
+def _log_notice(user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> object:
+    logger.warning("account notice", extra={"user_id": user_id, "kind": kind, "title": title})
+    return None
 
 
 def _uuid_or_none(value: str) -> str | None:
