@@ -29,7 +29,7 @@ def ensure_demo_user(state: Path) -> tuple[str, str]:
         password = secrets.token_urlsafe(12)
     engine = get_engine()
     try:
-        AuthService(engine).register(DEMO_EMAIL, password, "Demo", Origin(user_agent="make dev"))
+        AuthService.from_engine(engine).register(DEMO_EMAIL, password, "Demo", Origin(user_agent="make dev"))
     except Conflict:
         # the account exists (a previous start); make sure the saved password opens it
         with engine.begin() as conn:

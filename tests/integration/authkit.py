@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,22 @@ def send(client: Client, method: str, path: str, payload: Any = None, headers: d
     return client.http.request(method, path, body=raw, headers=h)
 
 
+@contextmanager
+def from_ip(client: Client, ip: str) -> Iterator[None]:
+    """Requests arrive with ``requestContext.identity.sourceIp`` = ``ip`` (as API Gateway sets it)."""
+    converter: Any = client.http._local_gateway.event_converter  # type: ignore[attr-defined]
+    converter.LOCAL_SOURCE_IP = ip
+    try:
+        yield
+    finally:
+        del converter.LOCAL_SOURCE_IP  # back to the class's 127.0.0.1
+
+
+def login(client: Client, email: str, password: str, ip: str) -> Any:
+    with from_ip(client, ip):
+        return post(client, "/auth/login", {"email": email, "password": password})
+
+
 def refresh_cookie(resp: Any) -> str:
     set_cookie = resp.headers["Set-Cookie"]
     return set_cookie.split(";", 1)[0]
@@ -77,8 +95,9 @@ def make_user(client: Client, database_url: str, role: str = "free") -> User:
 
 
 def clear_rate_limits(redis_url: str) -> None:
+    """Empty the rate-limit buckets and the counters of failed password attempts."""
     r = redis.Redis.from_url(redis_url)
-    keys = list(r.scan_iter("rl:*"))
+    keys = [k for pattern in ("rl:*", "throttle:*", "loginfail:*") for k in r.scan_iter(pattern)]
     if keys:
         r.delete(*keys)
 

@@ -9,6 +9,7 @@ from tests.integration.authkit import (
     PASSWORD,
     assert_error,
     body,
+    login,
     make_user,
     post,
     send,
@@ -63,6 +64,40 @@ def test_ingest_runs_and_quality_report(client: Client, stack_env: dict[str, str
 
 def test_non_admins_are_refused(client: Client, stack_env: dict[str, str]) -> None:
     prem = make_user(client, stack_env["DATABASE_URL"], "premium")
-    for path in ("/admin/users", "/admin/ingest-runs", "/admin/audit"):
+    for path in ("/admin/users", "/admin/ingest-runs", "/admin/audit", "/admin/throttles"):
         assert_error(client.http.get(path, headers=prem.auth), 403, "forbidden")
         assert_error(client.http.get(path), 401, "unauthorized")
+
+
+def test_admin_lists_and_clears_sign_in_throttles(client: Client, stack_env: dict[str, str]) -> None:
+    admin = make_user(client, stack_env["DATABASE_URL"], "admin")
+    u = make_user(client, stack_env["DATABASE_URL"])
+    ghost = f"ghost-{u.id[:8]}@example.com"
+    for _ in range(6):
+        assert_error(login(client, u.email, "wrong password!", "203.0.113.77"), 401)
+    assert_error(login(client, ghost, "wrong password!", "203.0.113.78"), 401)
+    assert_error(login(client, u.email, PASSWORD, "203.0.113.77"), 429)
+    listed = body(client.http.get("/admin/throttles", headers=admin.auth))
+    rows = {(r["kind"], r["ip"]): r for r in listed["data"]}
+    assert listed["count"] == len(listed["data"]) == 4
+    pair = rows[("login", "203.0.113.77")]
+    assert pair["email"] == u.email and pair["failures"] == 6 and pair["retry_after"] >= 1
+    assert rows[("address", "203.0.113.77")]["failures"] == 6 and rows[("address", "203.0.113.77")]["email"] is None
+    assert rows[("login", "203.0.113.78")]["email"] is None  # no account behind it: none named
+    assert listed["data"][0]["id"] == pair["id"]  # the longest wait first
+    assert body(client.http.get("/admin/throttles?limit=1&offset=1", headers=admin.auth))["data"] == listed["data"][1:2]
+    # clearing the pair lets that address try again at once (its address counter is still there)
+    resp = send(client, "DELETE", f"/admin/throttles/{pair['id']}", None, {**admin.auth, "User-Agent": "ops-ua"})
+    assert resp.status_code == 204
+    assert login(client, u.email, PASSWORD, "203.0.113.77").status_code == 200
+    assert_error(send(client, "DELETE", f"/admin/throttles/{pair['id']}", None, admin.auth), 404)
+    assert_error(send(client, "DELETE", "/admin/throttles/not-an-id", None, admin.auth), 404)
+    log = body(client.http.get(f"/admin/audit?actor_id={admin.id}&action=admin.throttle_clear", headers=admin.auth))
+    assert log["count"] == 1
+    entry = log["data"][0]
+    assert entry["target"] == pair["id"] and entry["user_agent"] == "ops-ua"
+    assert entry["details"] == {"kind": "login", "email": u.email, "ip": "203.0.113.77", "failures": 6}
+    # admins only
+    assert_error(client.http.get("/admin/throttles", headers=u.auth), 403, "forbidden")
+    assert_error(send(client, "DELETE", f"/admin/throttles/{pair['id']}", None, u.auth), 403, "forbidden")
+    assert_error(client.http.get("/admin/throttles"), 401, "unauthorized")

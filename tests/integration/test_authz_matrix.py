@@ -255,7 +255,17 @@ EXPECTED: dict[tuple[str, str], Case] = {
         _admin(200), lambda c, o, db: (f"/admin/ingest-runs/{_run_id(db)}", None, {})
     ),
     ("GET", "/admin/audit"): Case(_admin(200), _static("/admin/audit")),
+    ("GET", "/admin/throttles"): Case(_admin(200), _static("/admin/throttles")),
+    ("DELETE", "/admin/throttles/{throttle_id}"): Case(_admin(204), lambda c, o, db: (_throttle(c, o), None, {})),
 }
+
+
+def _throttle(c: Client, o: User) -> str:
+    """A failed sign-in from the test client's address; the URL of its (account, address) counter."""
+    from stockscreen.accounts.service import login_keys
+
+    assert post(c, "/auth/login", {"email": o.email, "password": "wrong password!"}).status_code == 401
+    return f"/admin/throttles/{login_keys(o.email, '127.0.0.1')[0].id}"
 
 
 def _route_table() -> set[tuple[str, str]]:

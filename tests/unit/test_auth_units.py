@@ -175,3 +175,19 @@ def test_rate_limit_headers() -> None:
     }
     denied = Decision(allowed=False, limit=60, remaining=0, retry_after_s=2, reset_s=60, window_s=60)
     assert denied.headers()["Retry-After"] == "2"
+
+
+def test_the_common_password_list_is_the_shipped_one_and_kept_small() -> None:
+    import gzip
+
+    from stockscreen.accounts import passwords
+
+    raw = gzip.decompress(passwords.COMMON_PASSWORDS.read_bytes()).decode().splitlines()
+    assert len(raw) == 100_000 and raw[:3] == ["123456", "password", "12345678"]
+    words = passwords.common_passwords()
+    assert words is passwords.common_passwords()  # loaded once per process
+    # only what the length rule lets through is kept, lower-cased
+    assert words == {w.lower() for w in raw if len(w) >= passwords.MIN_LENGTH}
+    assert 2_000 < len(words) < 2_500
+    assert {"password12", "1234567890", "aaaaaaaaaa", "qwertyuiop"} <= words
+    assert "correct horse battery staple" not in words

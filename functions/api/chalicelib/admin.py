@@ -1,10 +1,10 @@
-"""Administration: users, roles, disabling, ingest runs and quality reports, the audit log."""
+"""Administration: users, roles, disabling, sign-in throttles, ingest runs and quality reports, the audit log."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Response
 
 from chalicelib.authn import origin_of, principal
 from chalicelib.common import admin
@@ -51,6 +51,29 @@ def update_user(user_id: str) -> dict[str, Any]:
     return admin().update_user(
         principal(), uuid_path(user_id, "user"), role=b.role, disabled=b.disabled, origin=origin_of(bp.current_request)
     )
+
+
+@route(
+    bp,
+    "/admin/throttles",
+    methods=["GET"],
+    auth="required",
+    feature="admin.users",
+    params=lambda: schema.ThrottlesQuery,
+    response=lambda: schema.ThrottlesPublic,
+)
+def list_throttles() -> dict[str, Any]:
+    """Counters of failed password attempts (per account and address, per address, per user), longest wait first."""
+    q = query(bp.current_request, schema.ThrottlesQuery)
+    data, total = admin().throttles(q.request())
+    return {"data": data, "count": total}
+
+
+@route(bp, "/admin/throttles/{throttle_id}", methods=["DELETE"], auth="required", feature="admin.users", status=204)
+def clear_throttle(throttle_id: str) -> Response:
+    """Forget one counter, lifting its delay at once (audited)."""
+    admin().clear_throttle(principal(), throttle_id, origin_of(bp.current_request))
+    return Response(body="", status_code=204)
 
 
 @route(

@@ -23,7 +23,14 @@ def auth_service() -> AuthService:
     from stockscreen.accounts.service import AuthService
     from stockscreen.db.engine import get_engine
 
-    return AuthService(get_engine())
+    return AuthService.from_engine(get_engine(), notify=_notify_owner)
+
+
+def _notify_owner(user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> object:
+    """How accounts reach the notifications feature (features do not import each other): one in-app notice."""
+    from chalicelib.common import notifications
+
+    return notifications().notify(user_id, kind, title, body, data)
 
 
 def header(request: Request, name: str) -> str | None:

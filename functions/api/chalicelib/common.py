@@ -51,7 +51,7 @@ def admin() -> AdminService:
     from stockscreen.accounts.admin import AdminService
     from stockscreen.db.engine import get_engine
 
-    return AdminService(get_engine())
+    return AdminService.from_engine(get_engine())
 
 
 @cache

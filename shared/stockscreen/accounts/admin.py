@@ -1,23 +1,30 @@
-"""Administration: users (search, role, disable), ingest runs. Every change is audited."""
+"""Administration: users (search, role, disable), sign-in throttles, ingest runs. Every change is audited."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
-
-from stockscreen.accounts.service import Principal, user_public
-from stockscreen.core import audit
+from stockscreen.accounts.models import AccountsStore, Principal, Throttle
 from stockscreen.core.audit import Origin
 from stockscreen.core.errors import Invalid, NotFound
 from stockscreen.core.paging import PageRequest
 
-_USER_COLS = "id, email, display_name, role, disabled, created_at, last_login_at"
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class AdminService:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, store: AccountsStore, throttle: Throttle) -> None:
+        self.store = store
+        self.throttle = throttle
+
+    @classmethod
+    def from_engine(cls, engine: Engine) -> AdminService:
+        from stockscreen.accounts.adapters import RedisThrottle
+        from stockscreen.accounts.repository import AccountsRepository
+
+        return cls(AccountsRepository(engine), RedisThrottle())
 
     def users(
         self, page: PageRequest, q: str | None, role: str | None, disabled: bool | None
@@ -25,43 +32,22 @@ class AdminService:
         pattern = None
         if q:
             pattern = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        cond = (
-            "(CAST(:p AS text) IS NULL OR email LIKE :p OR lower(coalesce(display_name, '')) LIKE :p) "
-            "AND (CAST(:r AS text) IS NULL OR role = :r) AND (CAST(:d AS boolean) IS NULL OR disabled = :d)"
-        )
-        params = {"p": pattern, "r": role, "d": disabled, "l": page.limit, "o": page.offset}
-        with self.engine.connect() as conn:
-            total = conn.execute(text(f"SELECT count(*) FROM users WHERE {cond}"), params).scalar_one()
-            rows = conn.execute(
-                text(f"SELECT {_USER_COLS} FROM users WHERE {cond} ORDER BY created_at, id LIMIT :l OFFSET :o"), params
-            ).mappings()
-            return [user_public(r) for r in rows], int(total)
+        with self.store.read() as tx:
+            users, total = tx.search_users(pattern, role, disabled, page.limit, page.offset)
+        return [u.public() for u in users], total
 
     def update_user(
         self, actor: Principal, user_id: str, *, role: str | None, disabled: bool | None, origin: Origin
     ) -> dict[str, Any]:
         if user_id == actor.user_id and (role not in (None, "admin") or disabled):
             raise Invalid("admins cannot demote or disable themselves")
-        with self.engine.begin() as conn:
-            cur = conn.execute(
-                text("SELECT role, disabled FROM users WHERE id = :id FOR UPDATE"), {"id": user_id}
-            ).first()
+        with self.store.begin() as tx:
+            cur = tx.role_and_disabled_for_update(user_id)
             if cur is None:
                 raise NotFound(f"no user {user_id}")
-            row = (
-                conn.execute(
-                    text(
-                        "UPDATE users SET role = coalesce(:r, role), disabled = coalesce(:d, disabled), "
-                        f"updated_at = now() WHERE id = :id RETURNING {_USER_COLS}"
-                    ),
-                    {"r": role, "d": disabled, "id": user_id},
-                )
-                .mappings()
-                .one()
-            )
+            user = tx.update_user(user_id, role, disabled)
             if role is not None and role != cur[0]:
-                audit.record(
-                    conn,
+                tx.audit(
                     "admin.role_change",
                     actor_id=actor.user_id,
                     origin=origin,
@@ -69,41 +55,39 @@ class AdminService:
                     details={"from": cur[0], "to": role},
                 )
             if disabled is not None and disabled != cur[1]:
-                audit.record(
-                    conn,
+                tx.audit(
                     "admin.user_disable" if disabled else "admin.user_enable",
                     actor_id=actor.user_id,
                     origin=origin,
                     target=user_id,
                 )
                 if disabled:
-                    conn.execute(
-                        text("UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
-                        {"id": user_id},
-                    )
-        return user_public(row)
+                    tx.revoke_user_tokens(user_id)
+        return user.public()
 
     def ingest_runs(self, page: PageRequest, status: str | None) -> tuple[list[dict[str, Any]], int]:
-        params = {"s": status, "l": page.limit, "o": page.offset}
-        cond = "(CAST(:s AS text) IS NULL OR status = :s)"
-        with self.engine.connect() as conn:
-            total = conn.execute(text(f"SELECT count(*) FROM ingest_runs WHERE {cond}"), params).scalar_one()
-            rows = conn.execute(
-                text(
-                    "SELECT id, status, started_at, finished_at, stats, error FROM ingest_runs "
-                    f"WHERE {cond} ORDER BY started_at DESC, id LIMIT :l OFFSET :o"
-                ),
-                params,
-            ).all()
-        data = [
-            {
-                "run_id": str(r[0]),
-                "status": r[1],
-                "started_at": r[2].isoformat(),
-                "finished_at": r[3].isoformat() if r[3] else None,
-                "stats": r[4],
-                "error": r[5],
-            }
-            for r in rows
-        ]
-        return data, int(total)
+        with self.store.read() as tx:
+            runs, total = tx.ingest_runs(status, page.limit, page.offset)
+        return [r.public() for r in runs], total
+
+    # -- sign-in throttles ---------------------------------------------------------------------------------
+    def throttles(self, page: PageRequest) -> tuple[list[dict[str, Any]], int]:
+        """The live counters of failed password attempts, the ones holding callers back first."""
+        entries = sorted(self.throttle.entries(), key=lambda e: (-e.retry_after_s, -e.failures, e.id))
+        return [e.public() for e in entries[page.offset : page.offset + page.limit]], len(entries)
+
+    def clear_throttle(self, actor: Principal, throttle_id: str, origin: Origin) -> None:
+        removed = self.throttle.delete(throttle_id) if _THROTTLE_ID.fullmatch(throttle_id) else None
+        if removed is None:
+            raise NotFound(f"no throttle {throttle_id}")
+        with self.store.begin() as tx:
+            tx.audit(
+                "admin.throttle_clear",
+                actor_id=actor.user_id,
+                origin=origin,
+                target=throttle_id,
+                details={"kind": removed.kind, "email": removed.email, "ip": removed.ip, "failures": removed.failures},
+            )
+
+
+_THROTTLE_ID = re.compile(r"[0-9a-f]{32}")

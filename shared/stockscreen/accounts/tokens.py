@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from stockscreen.accounts.models import AccessClaims
 from stockscreen.accounts.settings import api_settings
 from stockscreen.core.clients import aws_client
 from stockscreen.core.errors import Unauthorized
@@ -94,17 +95,11 @@ class _RingCache:
 keyring = _RingCache()
 
 
-@dataclass(frozen=True)
-class AccessClaims:
-    user_id: str
-    role: str
-    jti: str
-    expires_at: int
-    issued_at: int
-
-
-def issue_access_token(user_id: str, role: str, *, now: dt.datetime | None = None) -> tuple[str, int]:
-    """A signed access token and its lifetime in seconds."""
+def issue_access_token(
+    user_id: str, role: str, *, session_id: str | None = None, now: dt.datetime | None = None
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds; ``session_id`` (claim ``sid``) names the
+    refresh-token family it belongs to, so signing out with the access token alone ends that session."""
     import jwt  # lazy: PyJWT pulls in cryptography (cold start)
 
     s = api_settings()
@@ -120,6 +115,8 @@ def issue_access_token(user_id: str, role: str, *, now: dt.datetime | None = Non
         "exp": issued + s.access_token_ttl_s,
         "jti": uuid.uuid4().hex,
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     token = jwt.encode(claims, ring.keys[ring.current_kid], algorithm=ALGORITHM, headers={"kid": ring.current_kid})
     return token, s.access_token_ttl_s
 
@@ -217,8 +214,24 @@ def decode_access_token(token: str) -> AccessClaims:
     role, sub = claims.get("role"), claims.get("sub")
     if not isinstance(role, str) or not isinstance(sub, str):
         raise Unauthorized(INVALID_TOKEN)
+    sid = claims.get("sid")
     access = AccessClaims(
-        user_id=sub, role=role, jti=str(claims["jti"]), expires_at=int(claims["exp"]), issued_at=int(claims["iat"])
+        user_id=sub,
+        role=role,
+        jti=str(claims["jti"]),
+        expires_at=int(claims["exp"]),
+        issued_at=int(claims["iat"]),
+        session_id=sid if isinstance(sid, str) else None,
     )
     verified_tokens.put(token, _Verified(access, int(claims["nbf"]), kid, key, s.jwt_issuer, s.jwt_audience))
     return access
+
+
+class JwtAccessTokens:
+    """The service's access tokens (:class:`stockscreen.accounts.models.AccessTokens`): signed JWTs."""
+
+    def issue(self, user_id: str, role: str, session_id: str) -> tuple[str, int]:
+        return issue_access_token(user_id, role, session_id=session_id)
+
+    def decode(self, token: str) -> AccessClaims:
+        return decode_access_token(token)

@@ -1,4 +1,4 @@
-"""In-app notifications: list (newest first), mark read. Written by the alert evaluator (a later issue)."""
+"""In-app notifications: written by the system (sign-in alarms) and alerts; listed newest first, marked read."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ class NotificationService:
     @classmethod
     def from_engine(cls, engine: Engine) -> NotificationService:
         return cls(NotificationRepository(engine))
+
+    def notify(
+        self, user_id: str, kind: str, title: str, body: str | None = None, data: dict[str, Any] | None = None
+    ) -> int:
+        """Write one notification for the user; returns its id."""
+        return self.repo.insert(user_id, kind, title, body, data or {})
 
     def list_mine(self, user_id: str, page: PageRequest, unread_only: bool) -> dict[str, Any]:
         data, total, unread = self.repo.list_mine(user_id, unread_only, page.limit, page.offset)

@@ -166,6 +166,18 @@ class NotificationRepository:
             ).mappings()
             return [_notification(r) for r in rows], int(total), int(unread)
 
+    def insert(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "INSERT INTO notifications (user_id, kind, title, body, data) "
+                        "VALUES (:u, :k, :t, :b, CAST(:d AS jsonb)) RETURNING id"
+                    ),
+                    {"u": user_id, "k": kind, "t": title, "b": body, "d": json.dumps(data)},
+                ).scalar_one()
+            )
+
     def mark_read(self, user_id: str, notification_id: int) -> dict[str, Any] | None:
         """The notification, read (since its first read); None when the user has no such notification."""
         with self.engine.begin() as conn:

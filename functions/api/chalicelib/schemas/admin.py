@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.models import ApiModel
 from chalicelib.schemas.auth import UserPublic
@@ -19,6 +19,9 @@ __all__ = [
     "RunReport",
     "RunsPublic",
     "RunsQuery",
+    "ThrottlePublic",
+    "ThrottlesPublic",
+    "ThrottlesQuery",
     "UserAdminUpdate",
     "UserPublic",
     "UsersPublic",
@@ -47,6 +50,27 @@ class UserAdminUpdate(ApiModel):
         if self.role is None and self.disabled is None:
             raise ValueError("give role and/or disabled")
         return self
+
+
+class ThrottlesQuery(Page):
+    pass
+
+
+class ThrottlePublic(ApiModel):
+    id: str = Field(description="Opaque; DELETE /admin/throttles/{id} clears it")
+    kind: Literal["login", "address", "password"] = Field(
+        description="login: one account from one address; address: any account from it; password: a user's "
+        "wrong current passwords"
+    )
+    email: str | None = Field(description="The account behind the counter, when there is one")
+    ip: str | None
+    failures: int
+    retry_after: int = Field(description="Seconds the caller must still wait (0: only counting)")
+
+
+class ThrottlesPublic(ApiModel):
+    data: list[ThrottlePublic]
+    count: int
 
 
 class RunsQuery(Page):

@@ -19,7 +19,7 @@ class HealthCheck(ApiModel):
 
 class HealthPublic(ApiModel):
     status: Literal["ok", "degraded", "down"] = Field(
-        description="ok on a 200; a failing dependency answers the uniform 503 error body with this report in its details"
+        description="ok on a 200; when a dependency fails, the uniform 503 error body carries this report in details"
     )
     checks: dict[str, HealthCheck] = Field(description="by dependency: database, redis, aws")
     failing: list[str] = Field(description="the dependencies whose check failed (empty on a 200)")
