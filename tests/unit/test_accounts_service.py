@@ -357,3 +357,19 @@ def test_access_tokens_issued_before_a_password_change_are_refused(
         svc.refresh(s.refresh_token, HERE)  # every family was revoked
     with pytest.raises(Unauthorized):
         svc.principal_from_token("garbage")
+
+
+def test_the_common_password_list_ships_inside_the_package() -> None:
+    """The list is package data (so the Lambda layer's wheel carries it), not a file beside the repo."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    from stockscreen.accounts import passwords
+
+    package = Path(passwords.__file__).resolve().parents[1]
+    relative = passwords.COMMON_PASSWORDS.relative_to(package).as_posix()
+    root = package.parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["stockscreen"]
+    assert passwords.COMMON_PASSWORDS.is_file()
+    assert any(fnmatch.fnmatch(relative, g) for g in globs), relative

@@ -51,10 +51,9 @@ def needs_rehash(stored_hash: str) -> bool:
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
-#: SecLists' 100,000 most common passwords (provenance and licence: data/passwords/README.md)
-COMMON_PASSWORDS = (
-    Path(__file__).resolve().parents[3] / "data" / "passwords" / "10-million-password-list-top-100000.txt.gz"
-)
+#: SecLists' 100,000 most common passwords, shipped in the package (so in the Lambda layer); provenance
+#: and licence: accounts/data/README.md
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "10-million-password-list-top-100000.txt.gz"
 
 
 def load_common_passwords(path: Path = COMMON_PASSWORDS, min_length: int = MIN_LENGTH) -> frozenset[str]:
