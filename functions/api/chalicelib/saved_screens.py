@@ -12,7 +12,6 @@ from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
 from chalicelib.screens import mark_cache
 from chalicelib.security import current, principal, role_of
-from stockscreen.core.errors import Invalid
 
 if TYPE_CHECKING:
     from chalicelib.schemas import saved_screens as schema
@@ -39,10 +38,7 @@ def _body(model: Any, *, optional: bool = False) -> Any:
     request = bp.current_request
     if optional and not (request.raw_body or b"").strip():
         return model()
-    try:
-        return json_body(request, model)
-    except RecursionError:
-        raise Invalid("the request body is nested too deeply") from None
+    return json_body(request, model)
 
 
 def _run(screen: dict[str, Any]) -> Response:
