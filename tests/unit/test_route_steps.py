@@ -114,6 +114,14 @@ def test_authorise_needs_a_caller_and_the_feature() -> None:
     steps.authorise(principal("premium"), "required", "backtests")
 
 
+def test_rate_limit_is_one_bucket_per_user_whatever_key_or_session(limiter: FakeLimiter) -> None:
+    for who in (principal(key="k1"), principal(key="k2"), principal(key=None)):
+        assert steps.rate_limit(request(), who) is None
+    steps.rate_limit(request(), principal(user="u-2", key="k3"))
+    steps.rate_limit(request(), None)
+    assert limiter.subjects == ["user:u-1", "user:u-1", "user:u-1", "user:u-2", "ip:203.0.113.9"]
+
+
 def test_rate_limit_headers_version_and_the_429(limiter: FakeLimiter) -> None:
     req = request()
     assert steps.rate_limit(req, principal()) is None

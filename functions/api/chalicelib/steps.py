@@ -82,8 +82,8 @@ def authenticate_caller(request: Request | None, auth: str) -> Principal | None:
 
 
 def rate_limit(request: Request | None, who: Principal | None) -> Response | None:
-    """Take a token from the caller's bucket: None to go on, or the 429. Redis being down lets the
-    request through."""
+    """Take a token from the caller's bucket (one per user, whichever key or session it uses; one per
+    IP for anonymous callers): None to go on, or the 429. Redis being down lets the request through."""
     if request is None:
         return None
     import redis
@@ -91,16 +91,11 @@ def rate_limit(request: Request | None, who: Principal | None) -> Response | Non
     from stockscreen.accounts.settings import api_settings
     from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
 
-    if who is None:
-        subject = f"ip:{source_ip(request) or 'unknown'}"
-    elif who.api_key_id is not None:
-        subject = f"key:{who.api_key_id}"
-    else:
-        subject = f"user:{who.user_id}"
+    subject = policy.rate_subject(who.user_id if who is not None else None, source_ip(request))
     try:
         limit = max(1, int(policy.quota(role_of(who)).requests_per_minute * api_settings().rate_limit_multiplier))
         # the snapshot version the caches key on is read in the same round trip
-        decision = limiter().hit(subject, limit, peek=SNAPSHOT_VERSION_KEY)
+        decision = limiter().hit(subject, limit, policy.RATE_WINDOW_S, peek=SNAPSHOT_VERSION_KEY)
     except redis.RedisError as exc:  # fail open: Redis being down must not take the API down
         logger().warning("rate limiter unavailable", extra={"error": type(exc).__name__})
         return None
