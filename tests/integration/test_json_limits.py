@@ -148,3 +148,43 @@ def test_a_5000_digit_number_names_the_field_and_the_limit(client: Client, admin
     # a number within the limit reaches validation as before
     ok = send(client, "POST", "/screens/run", {"limit": int("9" * MAX_NUMBER_DIGITS)})
     assert_error(ok, 400, "validation_error")
+
+
+#: malformed bodies besides depth and length: invalid UTF-8, a lone surrogate, non-finite numbers, operators
+HOSTILE_BODIES = [
+    b"\xff\xfe\x00{",
+    b'{"name": "\\ud800"}',
+    b'{"name": 1e999, "limit": NaN, "value": -Infinity}',
+    b'{"name": {"$gt": ""}, "filters": [{"field": "pe", "op": ">", "value": 1e999}]}',
+]
+#: malformed query strings: a 5,000-digit number, NUL, invalid UTF-8, a deeply nested query expression
+HOSTILE_QUERIES = [
+    "limit=" + LONG_NUMBER,
+    "q=%00&limit=NaN",
+    "q=%ff&offset=-1",
+    "query=" + "(" * 1000 + "pe>1" + ")" * 1000,
+]
+
+
+def test_no_route_answers_a_500_or_a_traceback_to_malformed_input(
+    client: Client, admin: User, path_ids: dict[str, str]
+) -> None:
+    """Every declared route, signed in as an admin (so no policy check stops the request early)."""
+    from chalicelib.http import ROUTES
+
+    ids = {**path_ids, "symbol": "AAPL", "key_id": str(uuid.uuid4()), "run_id": str(uuid.uuid4())}
+    ids["txn_id"] = str(uuid.uuid4())
+    checked = 0
+    for method, template in sorted(ROUTES):
+        path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
+        requests = [(path + "?" + q, b"") for q in HOSTILE_QUERIES]
+        if method in ("POST", "PUT", "PATCH"):
+            requests += [(path, b) for b in HOSTILE_BODIES]
+        for target, payload in requests:
+            resp = send(client, method, target, payload or None, admin.auth)
+            where = (method, target[:80], payload[:40], resp.status_code, resp.body[:300])
+            assert resp.status_code < 500 and not INTERNALS.search(resp.body.decode("utf-8", "replace")), where
+            if resp.status_code >= 400:
+                assert_error(resp, resp.status_code)  # the uniform error body
+            checked += 1
+    assert checked > 300
