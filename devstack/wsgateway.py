@@ -36,6 +36,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from stockscreen.core.errors import DomainError
+from stockscreen.core.jsonread import read_json
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -171,12 +174,15 @@ class WebSocketGateway:
     # -- events -------------------------------------------------------------------------------
 
     def select_route(self, body: str | None) -> str:
-        """Route selection expression ``$request.body.action``."""
+        """Route selection expression ``$request.body.action``; a body that is not a JSON object (or that
+        the one JSON reader refuses: too deep, too long a number) goes to ``$default``, whose handler
+        answers the error."""
         if body:
             try:
-                action = json.loads(body).get("action")
-            except (ValueError, AttributeError):
-                action = None
+                parsed = read_json(body, max_bytes=self.max_message_bytes, what="message")
+            except DomainError:
+                parsed = None
+            action = parsed.get("action") if isinstance(parsed, dict) else None
             if isinstance(action, str) and action in self._handlers and not action.startswith("$"):
                 return action
         return "$default"

@@ -1,4 +1,5 @@
-"""Rate limiting: the Lua token bucket under a concurrent burst, per-user/per-key/per-IP buckets, 429 shape."""
+"""Rate limiting: the Lua token bucket under a concurrent burst, one bucket per user (session and all API
+keys) and per IP, 429 shape."""
 
 from __future__ import annotations
 
@@ -83,13 +84,43 @@ def test_free_user_gets_429_after_60_requests_a_minute(
     assert client.http.get("/screener/fields").status_code == 200
 
 
-def test_premium_limit_is_higher_and_keys_have_their_own_bucket(client: Client, stack_env: dict[str, str]) -> None:
+def test_premium_limit_is_higher_and_keys_share_the_users_bucket(client: Client, stack_env: dict[str, str]) -> None:
+    r = redis.Redis.from_url(stack_env["REDIS_URL"])
     p = make_user(client, stack_env["DATABASE_URL"], "premium")
     resp = client.http.get("/me", headers=p.auth)
-    assert resp.headers["RateLimit-Limit"] == "600"
+    assert resp.headers["RateLimit-Limit"] == "600" and resp.headers["RateLimit-Remaining"] == "599"
     key = body(post(client, "/me/api-keys", {"name": "bot"}, p.auth))["key"]
-    r = client.http.get("/me", headers={"X-API-Key": key})
-    assert r.status_code == 200 and r.headers["RateLimit-Remaining"] == "599"
+    # The session's bucket is the key's: emptied (100 s of refill away), the key is refused too.
+    r.hset(f"rl:user:{p.id}", mapping={"tokens": "-1000"})
+    denied = client.http.get("/me", headers={"X-API-Key": key})
+    assert assert_error(denied, 429, "rate_limited")["details"]["limit"] == 600
+    assert denied.headers["RateLimit-Limit"] == "600"
+
+
+def test_all_keys_and_the_session_of_one_user_draw_on_one_bucket(client: Client, stack_env: dict[str, str]) -> None:
+    """A premium user with ten API keys gets the plan's rate once, not eleven times."""
+    r = redis.Redis.from_url(stack_env["REDIS_URL"])
+    p = make_user(client, stack_env["DATABASE_URL"], "premium")
+    other = make_user(client, stack_env["DATABASE_URL"], "premium")
+    keys = [body(post(client, "/me/api-keys", {"name": f"bot{i}"}, p.auth))["key"] for i in range(10)]
+    assert len(set(keys)) == 10
+    callers = [{"X-API-Key": k} for k in keys] + [p.auth]
+    for headers in callers:
+        resp = client.http.get("/me", headers=headers)
+        assert resp.status_code == 200 and resp.headers["RateLimit-Limit"] == "600"
+    # one bucket for the user, none per key (21 requests through 10 keys and the session)
+    assert [k.decode() for k in r.scan_iter("rl:key:*")] == []
+    assert {k.decode() for k in r.scan_iter(f"rl:user:{p.id}*")} == {f"rl:user:{p.id}"}
+    tokens = float(r.hget(f"rl:user:{p.id}", "tokens") or 0)
+    # 31 taken (10 key creations, 21 reads): 569 left plus the refill (10 a second). Buckets per key would
+    # have left the session's at 589 or more (only its 11 requests); this holds unless the 31 took 2 s.
+    assert tokens < 600 - 11
+    # drain that one bucket: every key and the session are refused at once, another user is not
+    r.hset(f"rl:user:{p.id}", mapping={"tokens": "-1000"})
+    for headers in callers:
+        err = assert_error(client.http.get("/me", headers=headers), 429, "rate_limited")
+        assert err["details"]["limit"] == 600
+    assert client.http.get("/me", headers=other.auth).status_code == 200
 
 
 def test_anonymous_callers_are_limited_per_ip(client: Client, stack_env: dict[str, str]) -> None:

@@ -215,6 +215,37 @@ def test_subscribe_quote_error_broadcast_disconnect(env: None, server: Server, h
     assert cid not in server.gateway.connections
 
 
+def test_hostile_json_messages_answer_an_error_and_keep_the_socket_open(env: None, server: Server) -> None:
+    """Nesting 1,000 levels deep (route selection and the handler both read the body) and a 5,000-digit
+    number: each is an error message naming the limit, and the same socket then subscribes as usual."""
+    deep = '{"action": ' + "[" * 1000 + "]" * 1000 + ', "symbols": ["AAPL"]}'
+    deep_action = '{"symbols": ["AAPL"], "action": "subscribe", "x": ' + "[" * 1000 + "]" * 1000 + "}"
+    long_number = '{"action": "subscribe", "symbols": [' + "9" * 5000 + "]}"
+
+    async def scenario() -> None:
+        async with websockets.connect(server.ws_url) as ws:
+            cid = await only_connection(server)
+            for message in (deep, deep_action):
+                await ws.send(message)
+                err = await recv_json(ws)
+                assert err == {
+                    "type": "error",
+                    "error": {
+                        "code": "invalid_request",
+                        "message": "message is nested too deeply: at most 32 levels of arrays and objects",
+                    },
+                }
+            await ws.send(long_number)
+            err = await recv_json(ws)
+            assert err["type"] == "error" and err["error"]["code"] == "invalid_request"
+            assert err["error"]["message"] == "number at symbols.0 has 5000 digits; at most 100 are allowed"
+            assert cid in server.gateway.connections  # still open: no 1006, no 1011
+            await ws.send(json.dumps({"action": "subscribe", "symbols": ["msft"]}))
+            assert await recv_json(ws) == {"type": "subscribed", "symbols": ["MSFT"]}
+
+    asyncio.run(scenario())
+
+
 def test_post_to_unknown_connection_is_gone(env: None, server: Server) -> None:
     client = management_client(server)
     with pytest.raises(client.exceptions.GoneException) as exc_info:

@@ -1,36 +1,38 @@
-"""HTTP plumbing shared by the blueprints: the uniform error body, JSON parsing, headers."""
+"""HTTP plumbing shared by the blueprints: the route declaration (:func:`route`, :data:`ROUTES`), JSON
+parsing, and the app middleware (uniform errors, CORS, security headers, logs, metrics).
+
+What runs around each declared route's view is :mod:`chalicelib.steps`; the error body and the
+request-to-response marks are :mod:`chalicelib.responses` (re-exported here)."""
 
 from __future__ import annotations
 
 import functools
-import json
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from chalice.app import Blueprint, Chalice, Request, Response
 
-from chalicelib.authn import authenticate, header, role_of, set_principal, source_ip
-from stockscreen.core import policy
-from stockscreen.core.errors import (
-    DomainError,
-    Invalid,
-    PayloadTooLarge,
-    RateLimited,
-    Unauthorized,
-    Unavailable,
-    unavailable_from,
+from chalicelib import steps
+from chalicelib.authn import header
+from chalicelib.responses import (
+    CTX_CACHE,
+    CTX_HEADERS,
+    CTX_LIMITED,
+    add_headers,
+    error_body,
+    error_response,
+    json_text,
+    request_id,
+    snapshot_version,
+    validation_error,
 )
+from stockscreen.core import policy
+from stockscreen.core.errors import Invalid
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
-    from pydantic import BaseModel, ValidationError
-
-    from stockscreen.accounts.service import Principal
-    from stockscreen.core.cache import ResponseCache
-    from stockscreen.core.ratelimit import RateLimiter
+    from pydantic import BaseModel
 
 # Cold start: importing this module (and every route module) imports neither pydantic, Redis, SQLAlchemy
 # nor Powertools; the helpers below import them on the first request that needs them.
@@ -40,14 +42,18 @@ __all__ = [
     "ModelRef",
     "Response",
     "RouteSpec",
+    "add_headers",
+    "error_body",
     "error_response",
     "install",
     "json_body",
     "json_text",
     "query",
+    "request_id",
     "resolve",
     "route",
     "snapshot_version",
+    "validation_error",
 ]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -74,61 +80,14 @@ _CHALICE_CODES = {
 }
 
 
-def request_id(request: Request | None) -> str:
-    if request is None:
-        return "unknown"
-    context = request.context
-    if not context.get("requestId"):
-        context["requestId"] = str(uuid.uuid4())
-    return str(context["requestId"])
-
-
-def error_body(code: str, message: str, details: Any, req_id: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details, "request_id": req_id}}
-
-
-def error_response(request: Request | None, status: int, code: str, message: str, details: Any = None) -> Response:
-    return Response(
-        body=error_body(code, message, details, request_id(request)),
-        status_code=status,
-        headers={"Content-Type": "application/json"},
-    )
-
-
-def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-
-
-def validation_error(request: Request | None, exc: ValidationError, where: str) -> Response:
-    details = _validation_details(exc)
-    first = details[0] if details else {"loc": "", "msg": "invalid"}
-    loc = f" at {first['loc']}" if first["loc"] else ""
-    return error_response(request, 400, "validation_error", f"invalid {where}{loc}: {first['msg']}", details)
-
-
-def json_text(text: str, status: int = 200) -> Response:
-    """A response whose JSON body is already encoded (a cached result: returned as stored)."""
-    return Response(body=text, status_code=status, headers={"Content-Type": "application/json"})
-
-
 def json_body(request: Request, model: type[M]) -> M:
-    """Parse and validate the JSON body; malformed JSON, wrong types and unknown fields are 400s."""
-    raw = request.raw_body or b""
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes")
-    if not raw.strip():
-        raise Invalid("request body is empty; expected a JSON object")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid(f"malformed JSON: {exc}") from None
+    """Parse and validate the JSON body with the one JSON reader (size, depth, number and text limits);
+    malformed JSON, wrong types and unknown fields are 400s, a body over MAX_BODY_BYTES a 413."""
+    from stockscreen.core.jsonread import read_json
+
+    data = read_json(request.raw_body or b"", max_bytes=MAX_BODY_BYTES)
     if not isinstance(data, dict):
         raise Invalid("expected a JSON object")
-    if any(_bad_text(v) for v in _walk_strings(data)):
-        raise Invalid("strings must be valid UTF-8 without NUL characters")
     return model.model_validate(data)
 
 
@@ -169,135 +128,6 @@ class RouteSpec:
 
 
 ROUTES: dict[tuple[str, str], RouteSpec] = {}
-_CTX_HEADERS = "stockscreen.headers"
-_CTX_CACHE = "stockscreen.core.cache"
-_CTX_LIMITED = "stockscreen.rate_limited"
-_CTX_VERSION = "stockscreen.snapshot_version"
-
-
-def snapshot_version(request: Request | None) -> str | None:
-    """The snapshot version read with this request's rate-limit check (None when it was not read)."""
-    if request is None:
-        return None
-    version = request.context.get(_CTX_VERSION)
-    return str(version) if version is not None else None
-
-
-def add_headers(request: Request | None, headers: dict[str, str]) -> None:
-    """Headers the middleware adds to whatever response this request ends with."""
-    if request is not None:
-        request.context.setdefault(_CTX_HEADERS, {}).update(headers)
-
-
-@functools.cache
-def _logger() -> Logger:
-    from stockscreen.core.observability import logger
-
-    return logger
-
-
-@functools.cache
-def _limiter() -> RateLimiter:
-    from stockscreen.core.ratelimit import RateLimiter
-
-    return RateLimiter()
-
-
-@functools.cache
-def _cache() -> ResponseCache:
-    from stockscreen.core.cache import ResponseCache
-
-    return ResponseCache()
-
-
-def _bad_text(value: str) -> bool:
-    """NUL characters and lone surrogates cannot be stored (PostgreSQL text is UTF-8 without NUL)."""
-    if "\x00" in value:
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _walk_strings(data: Any) -> Iterator[str]:
-    if isinstance(data, str):
-        yield data
-    elif isinstance(data, dict):
-        for k, v in data.items():
-            yield str(k)
-            yield from _walk_strings(v)
-    elif isinstance(data, list):
-        for v in data:
-            yield from _walk_strings(v)
-
-
-def _check_text(path_params: Any, request: Request | None) -> None:
-    values = [str(v) for v in path_params]
-    if request is not None and request.query_params:
-        qp = request.query_params
-        values += [*qp.keys(), *(v for k in qp for v in qp.getlist(k))]
-    if any(_bad_text(v) for v in values):
-        raise Invalid("the path or query contains characters that are not allowed (NUL or invalid UTF-8)")
-
-
-def _rate_limit(request: Request, who: Principal | None) -> Response | None:
-    import redis
-
-    from stockscreen.accounts.settings import api_settings
-    from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
-
-    if who is None:
-        subject = f"ip:{source_ip(request) or 'unknown'}"
-    elif who.api_key_id is not None:
-        subject = f"key:{who.api_key_id}"
-    else:
-        subject = f"user:{who.user_id}"
-    try:
-        limit = max(1, int(policy.quota(role_of(who)).requests_per_minute * api_settings().rate_limit_multiplier))
-        # the snapshot version the caches key on is read in the same round trip
-        decision = _limiter().hit(subject, limit, peek=SNAPSHOT_VERSION_KEY)
-    except redis.RedisError as exc:  # fail open: Redis being down must not take the API down
-        _logger().warning("rate limiter unavailable", extra={"error": type(exc).__name__})
-        return None
-    request.context[_CTX_VERSION] = decision.peeked or "0"
-    add_headers(request, decision.headers())
-    if decision.allowed:
-        return None
-    request.context[_CTX_LIMITED] = True
-    return error_response(
-        request,
-        429,
-        "rate_limited",
-        f"rate limit of {decision.limit} requests per minute exceeded",
-        {"limit": decision.limit, "retry_after": decision.retry_after_s},
-    )
-
-
-def _cached(request: Request, ttl: int, call: Callable[[], Any]) -> Any:
-    """Serve a public GET from the response cache (ETag/304), or call the view and store its body."""
-    qp = request.query_params
-    params = {k: ",".join(qp.getlist(k)) for k in qp} if qp else {}
-    # request.path is the route template: the concrete path parameters are part of the key too.
-    path = request.path + "|" + "&".join(f"{k}={v}" for k, v in sorted((request.uri_params or {}).items()))
-    key, entry = _cache().lookup("public", request.method, path, params, snapshot_version(request))
-    request.context[_CTX_CACHE] = "hit" if entry is not None else "miss"
-    if entry is None:
-        result = call()
-        if isinstance(result, Response):
-            return result
-        entry = _cache().store(key, result, ttl)
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "application/json",
-        "ETag": entry.etag,
-        "Cache-Control": f"public, max-age={ttl}",
-        "X-Cache": "HIT" if request.context[_CTX_CACHE] == "hit" else "MISS",
-    }
-    inm = header(request, "if-none-match")
-    if inm is not None and entry.etag in [t.strip().removeprefix("W/") for t in inm.split(",")]:
-        return Response(body="", status_code=304, headers=headers)
-    return Response(body=entry.body, status_code=200, headers=headers)
 
 
 def route(
@@ -357,59 +187,11 @@ def route(
                 produces=produces,
             )
 
+        spec = ROUTES[(methods[0], path)]
+
         @functools.wraps(fn)
         def view(*args: Any, **kw: Any) -> Any:
-            request = bp.current_request
-            set_principal(None)
-            try:
-                _check_text(kw.values(), request)
-                who = None
-                if auth != "none" and request is not None:
-                    who = authenticate(request, read_only=request.method in ("GET", "HEAD"))
-                    set_principal(who)
-                    if who is not None:
-                        _logger().append_keys(user_id=who.user_id)
-                if request is not None:
-                    limited = _rate_limit(request, who)
-                    if limited is not None:
-                        return limited
-                if auth == "required" and who is None:
-                    raise Unauthorized("sign in to use this route")
-                if feature is not None:
-                    policy.require(role_of(who), feature)
-                if cache_ttl is not None and request is not None and request.method == "GET":
-                    return _cached(request, cache_ttl, lambda: fn(*args, **kw))
-                result = fn(*args, **kw)
-                if status != 200 and not isinstance(result, Response):
-                    return Response(body=result, status_code=status, headers={"Content-Type": "application/json"})
-                return result
-            except Unauthorized as exc:
-                add_headers(request, {"WWW-Authenticate": 'Bearer realm="stockscreen"'})
-                return error_response(request, exc.status, exc.code, exc.message, exc.details)
-            except (RateLimited, Unavailable) as exc:
-                retry = (exc.details or {}).get("retry_after") if isinstance(exc.details, dict) else None
-                if retry:
-                    add_headers(request, {"Retry-After": str(retry)})
-                return error_response(request, exc.status, exc.code, exc.message, exc.details)
-            except DomainError as exc:
-                return error_response(request, exc.status, exc.code, exc.message, exc.details)
-            except ValueError as exc:
-                from pydantic import ValidationError  # imported already by whatever raised one
-
-                if not isinstance(exc, ValidationError):
-                    raise
-                return validation_error(request, exc, "request")
-            except Exception as exc:  # the database, Redis or AWS down: 503 + Retry-After, by exception type
-                down = unavailable_from(exc)
-                if down is None:
-                    raise
-                _logger().warning(
-                    "dependency unavailable", extra={"dependency": down.dependency, "error": type(exc).__name__}
-                )
-                add_headers(request, {"Retry-After": str(down.details["retry_after"])})
-                return error_response(request, down.status, down.code, down.message, down.details)
-            finally:
-                set_principal(None)
+            return steps.handle(spec, bp.current_request, kw.values(), lambda: fn(*args, **kw))
 
         bp.route(path, **kwargs)(view)
         return fn
@@ -474,10 +256,10 @@ def _emit_metrics(event: Request, response: Response, elapsed_ms: float) -> None
     m.add_dimension(name="route", value=f"{event.method} {event.context.get('resourcePath', event.path)}")
     m.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=round(elapsed_ms, 3))
     m.add_metric(name=f"Status{response.status_code // 100}xx", unit=MetricUnit.Count, value=1)
-    cache = event.context.get(_CTX_CACHE)
+    cache = event.context.get(CTX_CACHE)
     if cache:
         m.add_metric(name="CacheHit" if cache == "hit" else "CacheMiss", unit=MetricUnit.Count, value=1)
-    if event.context.get(_CTX_LIMITED):
+    if event.context.get(CTX_LIMITED):
         m.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
     m.flush_metrics()
 
@@ -488,7 +270,7 @@ def install(app: Chalice) -> None:
     @app.middleware("http")
     def _middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
         started = time.perf_counter()
-        logger = _logger()
+        logger = steps.logger()
         # A warm container keeps the logger: start each request from this function's own keys (in
         # ``make dev`` one process hosts every function, and the others' keys must not leak in).
         logger.clear_state()
@@ -518,7 +300,7 @@ def install(app: Chalice) -> None:
             response = error_response(event, response.status_code, code, message)
         if "Content-Type" not in response.headers and response.body not in (None, "", b""):
             response.headers["Content-Type"] = "application/json"
-        for key, value in event.context.get(_CTX_HEADERS, {}).items():
+        for key, value in event.context.get(CTX_HEADERS, {}).items():
             response.headers.setdefault(key, value)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)

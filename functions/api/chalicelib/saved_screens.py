@@ -12,7 +12,6 @@ from chalicelib.http import json_body, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
 from chalicelib.paths import uuid_path
 from chalicelib.screens import mark_cache
-from stockscreen.core.errors import Invalid
 
 if TYPE_CHECKING:
     from chalicelib.schemas import saved_screens as schema
@@ -30,10 +29,7 @@ def _body(model: Any, *, optional: bool = False) -> Any:
     request = bp.current_request
     if optional and not (request.raw_body or b"").strip():
         return model()
-    try:
-        return json_body(request, model)
-    except RecursionError:
-        raise Invalid("the request body is nested too deeply") from None
+    return json_body(request, model)
 
 
 def _run(screen: dict[str, Any]) -> Response:

@@ -10,7 +10,6 @@ from chalicelib.authn import current, role_of
 from chalicelib.http import Response, add_headers, json_body, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
 from stockscreen.core import policy
-from stockscreen.core.errors import Invalid
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -27,11 +26,7 @@ M = TypeVar("M", bound="BaseModel")
 
 
 def _body(model: type[M]) -> M:
-    """The JSON body; a pathologically nested document is a 400, not a RecursionError."""
-    try:
-        return json_body(bp.current_request, model)
-    except RecursionError:
-        raise Invalid("the request body is nested too deeply") from None
+    return json_body(bp.current_request, model)
 
 
 def mark_cache(request: Request, status: CacheStatus) -> None:

@@ -59,6 +59,18 @@ QUOTAS: dict[str, Quota] = {
 }
 
 
+#: the window of ``Quota.requests_per_minute``: a caller's bucket holds that many requests and refills over it
+RATE_WINDOW_S = 60
+
+
+def rate_subject(user_id: str | None, source_ip: str | None) -> str:
+    """The rate-limit bucket a request draws on: one per user, shared by their session and every one of
+    their API keys (ten keys are not ten allowances), and one per source IP for anonymous callers."""
+    if user_id is not None:
+        return f"user:{user_id}"
+    return f"ip:{source_ip or 'unknown'}"
+
+
 def allowed(role: str, feature: str) -> bool:
     try:
         return role in FEATURES[feature]

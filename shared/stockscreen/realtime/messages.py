@@ -8,16 +8,17 @@ Server -> client: every message has a ``type`` discriminator: ``quote``, ``subsc
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stockscreen.core.errors import DomainError, Invalid
+from stockscreen.core.jsonread import read_json
 from stockscreen.core.symbols import SYMBOL_RULE, normalize_symbols
 
 MAX_SYMBOLS_PER_MESSAGE = 50
+MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's limit for a WebSocket message
 
 
 class ClientMessage(BaseModel):
@@ -142,10 +143,7 @@ def parse_client_message(body: str | bytes | None) -> ClientMessage:
     """Parse and validate a client frame, raising :class:`Invalid` with a readable message."""
     if body is None or (isinstance(body, str | bytes) and not body.strip()):
         raise Invalid('empty message; send JSON like {"action": "subscribe", "symbols": ["AAPL"]}')
-    try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid(f"message is not valid JSON: {exc}") from exc
+    raw = read_json(body, max_bytes=MAX_MESSAGE_BYTES, what="message", malformed="message is not valid JSON")
     if not isinstance(raw, dict):
         raise Invalid("message must be a JSON object with 'action' and 'symbols'")
     try:
