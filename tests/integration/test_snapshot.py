@@ -16,7 +16,7 @@ import psycopg
 import pytest
 import talib
 from chalice.test import Client
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from devstack.lambdas import load_api
 from devstack.stepfunctions import IngestStateMachine
@@ -29,6 +29,24 @@ from tests.conftest import FIXTURES, truncate_all
 SAMPLE = [
     str(FIXTURES / n) for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv", "bars-sample.csv.gz")
 ]
+
+
+def security_history(conn: Connection, symbol: str, until: dt.date | None = None) -> dict[str, Any]:
+    """One security's dates and every metric for each, from the history the snapshot is built from."""
+    sid = conn.execute(text("SELECT id FROM securities WHERE symbol = :s"), {"s": symbol.upper()}).scalar()
+    if sid is None:
+        raise NotFound(f"unknown symbol {symbol!r}")
+    hist = snapshot.load_history(conn, until=until)
+    where = np.flatnonzero(hist.panel.security_ids == int(sid))
+    if len(where) == 0:
+        raise NotFound(f"no bars for {symbol.upper()}")
+    j = int(where[0])
+    n = int(hist.panel.lengths[j])
+    return {
+        "symbol": symbol.upper(),
+        "dates": hist.panel.dates[:n, j],
+        "metrics": {k: a[:n, j] for k, a in hist.metrics.items()},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -261,9 +279,9 @@ def test_as_of_before_the_history_is_not_found(engine: Engine) -> None:
 
 def test_security_history_is_aligned_with_its_bars(engine: Engine) -> None:
     with engine.connect() as conn:
-        hist = snapshot.security_history(conn, "aapl")
+        hist = security_history(conn, "aapl")
         with pytest.raises(NotFound):
-            snapshot.security_history(conn, "NOPE")
+            security_history(conn, "NOPE")
     b = _bars(engine, "AAPL")
     assert len(hist["dates"]) == len(b["dates"])
     assert all(len(a) == len(b["dates"]) for a in hist["metrics"].values())

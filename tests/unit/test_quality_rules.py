@@ -27,7 +27,7 @@ from stockscreen.pipeline import quality
 from stockscreen.pipeline.columns import (
     EPOCH,
     NAT,
-    PARSE_ERROR_CODES,
+    PARSE_ERRORS,
     PRICE_COLUMNS,
     RawBars,
     TypedBars,
@@ -42,6 +42,9 @@ from stockscreen.pipeline.columns import (
 )
 
 TODAY = dt.date(2018, 2, 9)
+
+#: a parse error's code in the typed bars, by its name
+PARSE_ERROR_CODES = {v: k for k, v in PARSE_ERRORS.items()}
 
 
 # --- typing -------------------------------------------------------------------------------------------

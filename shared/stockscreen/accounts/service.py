@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import secrets
 import uuid
 from collections.abc import Callable
@@ -49,7 +48,7 @@ API_KEY_PREFIX = "ssk_"
 INVALID_LOGIN = "invalid email or password"
 INVALID_REFRESH = "invalid or expired refresh token"
 
-__all__ = ["API_KEY_PREFIX", "AuthService", "Principal", "Session", "constant_time_equals"]
+__all__ = ["API_KEY_PREFIX", "AuthService", "Principal", "Session"]
 
 
 def _utcnow() -> dt.datetime:
@@ -356,7 +355,3 @@ def _uuid_or_none(value: str) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

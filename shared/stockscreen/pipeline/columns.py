@@ -39,7 +39,6 @@ NAT = np.int32(np.iinfo(np.int32).min)
 #: ``TypedBars.error``: why a row could not be typed (a quality rule of the same name quarantines it).
 OK, BAD_DATE, BAD_NUMBER, MISSING_VALUE = 0, 1, 2, 3
 PARSE_ERRORS = {BAD_DATE: "bad_date", BAD_NUMBER: "bad_number", MISSING_VALUE: "missing_value"}
-PARSE_ERROR_CODES = {v: k for k, v in PARSE_ERRORS.items()}
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 

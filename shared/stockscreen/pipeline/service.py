@@ -60,10 +60,6 @@ TaskFn = Callable[[dict[str, Any]], dict[str, Any]]
 RUN_KEY = "market-data"
 
 
-def new_run_id() -> str:
-    return str(uuid.uuid4())
-
-
 def _run_id(state: dict[str, Any]) -> str:
     run_id = state.get("run_id")
     if not isinstance(run_id, str):

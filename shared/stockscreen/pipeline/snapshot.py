@@ -452,21 +452,3 @@ def _profiles(conn: Connection, ids: mt.I64) -> dict[int, dict[str, Any]]:
 def _symbols(conn: Connection, ids: mt.I64) -> dict[int, str]:
     rows = conn.execute(text("SELECT id, symbol FROM securities WHERE id = ANY(:ids)"), {"ids": ids.tolist()})
     return {int(r[0]): r[1] for r in rows}
-
-
-def security_history(conn: Connection, symbol: str, until: dt.date | None = None) -> dict[str, Any]:
-    """One security's dates and every metric for each (for charts, explain and tests)."""
-    sid = conn.execute(text("SELECT id FROM securities WHERE symbol = :s"), {"s": symbol.upper()}).scalar()
-    if sid is None:
-        raise NotFound(f"unknown symbol {symbol!r}")
-    hist = load_history(conn, until=until)
-    where = np.flatnonzero(hist.panel.security_ids == int(sid))
-    if len(where) == 0:
-        raise NotFound(f"no bars for {symbol.upper()}")
-    j = int(where[0])
-    n = int(hist.panel.lengths[j])
-    return {
-        "symbol": symbol.upper(),
-        "dates": hist.panel.dates[:n, j],
-        "metrics": {k: a[:n, j] for k, a in hist.metrics.items()},
-    }

@@ -155,14 +155,3 @@ def stage_file(conn: Connection, run_id: str, batch: str, path: Path) -> dict[st
     else:
         counts[kind] += stage_reference(conn, run_id, path, kind, batch)
     return counts
-
-
-def stage_files(conn: Connection, run_id: str, paths: list[Path]) -> dict[str, int]:
-    """Stage every file in one go (all or nothing)."""
-    counts = {"bars": 0, "constituents": 0, "fundamentals": 0, "files": 0}
-    for i, path in enumerate(paths):
-        batch = f"f{i}"
-        clear_batch(conn, run_id, batch)
-        for k, v in stage_file(conn, run_id, batch, path).items():
-            counts[k] += v
-    return counts
