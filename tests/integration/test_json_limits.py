@@ -174,6 +174,7 @@ def test_no_route_answers_a_500_or_a_traceback_to_malformed_input(
 
     ids = {**path_ids, "symbol": "AAPL", "key_id": str(uuid.uuid4()), "run_id": str(uuid.uuid4())}
     ids["txn_id"] = str(uuid.uuid4())
+    ids["throttle_id"] = "pair-" + uuid.uuid4().hex
     checked = 0
     for method, template in sorted(ROUTES):
         path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
