@@ -208,10 +208,10 @@ def check(res: BacktestResult, ref: Ref) -> None:
         assert p.count == r["count"] == len(p.symbols) == len(p.holdings)
         assert p.symbols == list(h["symbol"]), p.signal_date
         for got, (_, want) in zip(p.holdings, h.iterrows(), strict=True):
-            assert got.entry_date == p.entry_date
-            assert got.exit_date == want["exit_date"].date().isoformat()
-            assert _close(got.entry_price, want["entry_price"]) and _close(got.exit_price, want["exit_price"])
-            assert _close(got.gross_return, want["ret"])
+            assert got["entry_date"] == p.entry_date
+            assert got["exit_date"] == want["exit_date"].date().isoformat()
+            assert _close(got["entry_price"], want["entry_price"]) and _close(got["exit_price"], want["exit_price"])
+            assert _close(got["gross_return"], want["ret"])
         for field, key in (
             ("gross_return", "gross"),
             ("net_return", "net"),
@@ -279,8 +279,8 @@ def test_the_recomputation_sees_the_delisting(data: dict[bool, tuple[pd.DataFram
     df, u = data[True]
     res = run_backtest(u, BacktestRequest.model_validate({"query": "close > 0", "from": "2016-01-01"}))
     assert res.delistings == 1
-    crossing = [h for p in res.periods for h in p.holdings if h.symbol == DELISTED and h.delisted]
-    assert len(crossing) == 1 and crossing[0].exit_date == DELIST_AFTER.date().isoformat()
+    crossing = [h for p in res.periods for h in p.holdings if h["symbol"] == DELISTED and h["delisted"]]
+    assert len(crossing) == 1 and crossing[0]["exit_date"] == DELIST_AFTER.date().isoformat()
     check(res, reference(u, df, {"query": "close > 0", "from": "2016-01-01"}))
     assert np.isfinite(res.summary.strategy.total_return)
     assert dt.date.fromisoformat(res.end) > DELIST_AFTER.date()

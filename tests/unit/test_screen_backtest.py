@@ -149,7 +149,7 @@ def test_backtest_report_shape_and_errors(pair: tuple[Universe, Universe]) -> No
     assert optimistic.optimistic and "optimistic" in optimistic.warnings[0]
     q0 = next(p for p in optimistic.periods if p.count)
     t = u.date_index(dt.date.fromisoformat(q0.signal_date))
-    assert q0.entry_date == q0.signal_date and q0.holdings[0].entry_price == close[u.row_of(q0.symbols[0]), t]
+    assert q0.entry_date == q0.signal_date and q0.holdings[0]["entry_price"] == close[u.row_of(q0.symbols[0]), t]
     with pytest.raises(Invalid, match="no trading dates"):
         run_backtest(u, BacktestRequest.model_validate({"query": "close > 1", "from": "2030-01-01"}))
     with pytest.raises(Invalid, match="unknown benchmark"):
@@ -182,16 +182,16 @@ def test_a_delisted_symbol_is_held_to_its_last_price_then_leaves(explicit: bool)
     res = run_backtest(u, BacktestRequest.model_validate({"query": "close > 0", "from": "2016-01-01"}))
     by_signal = {p.signal_date: p for p in res.periods}
     april = by_signal["2016-04-29"]  # held from 2016-05-02's open
-    held = next(h for h in april.holdings if h.symbol == "AOS")
+    held = next(h for h in april.holdings if h["symbol"] == "AOS")
     row = u.row_of("AOS")
     assert row is not None
     last_close = u.daily.c[row, u.date_index(gone)]
-    assert held.delisted and held.exit_date == "2016-05-10" and held.exit_price == last_close
-    assert held.gross_return == pytest.approx(last_close / held.entry_price - 1)
-    others = [h for h in april.holdings if h.symbol != "AOS"]
-    assert others and all(not h.delisted and h.exit_date == april.exit_date for h in others)
+    assert held["delisted"] and held["exit_date"] == "2016-05-10" and held["exit_price"] == last_close
+    assert held["gross_return"] == pytest.approx(last_close / held["entry_price"] - 1)
+    others = [h for h in april.holdings if h["symbol"] != "AOS"]
+    assert others and all(not h["delisted"] and h["exit_date"] == april.exit_date for h in others)
     # it counts in the period's return and in the benchmark, then leaves the universe
-    assert april.gross_return == pytest.approx(np.mean([h.gross_return for h in april.holdings]))
+    assert april.gross_return == pytest.approx(np.mean([h["gross_return"] for h in april.holdings]))
     assert april.benchmark_return == pytest.approx(april.gross_return)  # close > 0: the whole universe
     later = [p for p in res.periods if p.signal_date >= "2016-05-10"]
     assert later and all("AOS" not in p.symbols for p in later)
@@ -228,7 +228,7 @@ def test_shifting_prices_after_the_entry_never_changes_that_periods_signal(
     after = run_backtest(from_bars(shifted, {}, {}), req)
     same = next(p for p in after.periods if p.signal_date == period.signal_date)
     assert (same.count, same.symbols, same.entry_date) == (period.count, period.symbols, period.entry_date)
-    assert [h.entry_price for h in same.holdings] == [h.entry_price for h in period.holdings]
+    assert [h["entry_price"] for h in same.holdings] == [h["entry_price"] for h in period.holdings]
 
 
 @pytest.fixture(scope="module")

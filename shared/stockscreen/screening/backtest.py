@@ -35,6 +35,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypedDict
 
 from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
@@ -107,18 +108,24 @@ class BacktestRequest(BaseModel):
         return node
 
 
-class BacktestHolding(BaseModel):
-    """One security held over one period."""
+class BacktestHolding(TypedDict):
+    """One security held over one period (a plain mapping: a backtest may hold tens of thousands)."""
 
     symbol: str
-    entry_date: str = Field(description="Day bought (the session after the signal date with next_open).")
-    entry_price: float = Field(description="That day's open (next_open) or the signal day's close (same_close).")
-    exit_date: str = Field(description="Day sold: the period's exit, or the last trading day of a delisted security.")
-    exit_price: float = Field(
-        description="Open or close of the exit day by the same rule; a delisted security's last close."
-    )
-    gross_return: float = Field(description="exit_price / entry_price - 1, before costs (0.05 = 5%).")
-    delisted: bool = Field(description="The security stopped trading (was delisted) before the period's exit.")
+    entry_date: Annotated[str, Field(description="Day bought (the session after the signal date with next_open).")]
+    entry_price: Annotated[
+        float, Field(description="That day's open (next_open) or the signal day's close (same_close).")
+    ]
+    exit_date: Annotated[
+        str, Field(description="Day sold: the period's exit, or the last trading day of a delisted security.")
+    ]
+    exit_price: Annotated[
+        float, Field(description="Open or close of the exit day by the same rule; a delisted security's last close.")
+    ]
+    gross_return: Annotated[float, Field(description="exit_price / entry_price - 1, before costs (0.05 = 5%).")]
+    delisted: Annotated[
+        bool, Field(description="The security stopped trading (was delisted) before the period's exit.")
+    ]
 
 
 class BacktestPeriod(BaseModel):
@@ -204,7 +211,20 @@ class BacktestResult(BaseModel):
 # ---------------------------------------------------------------- listing
 
 
-def listing_bounds(u: Universe) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]:
+_Bounds = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]
+_bounds_cache: list[tuple[Universe, _Bounds]] = []  # the last universe's (one per process, replaced on a reload)
+
+
+def listing_bounds(u: Universe) -> _Bounds:
+    for known, bounds in _bounds_cache:
+        if known is u:
+            return bounds
+    bounds = _listing_bounds(u)
+    _bounds_cache[:] = [(u, bounds)]
+    return bounds
+
+
+def _listing_bounds(u: Universe) -> _Bounds:
     """Each security's first and last listed date column, and whether it was delisted.
 
     ``listed_on``/``delisted_on`` of the security master when set (``delisted_on`` is the last day
@@ -212,9 +232,9 @@ def listing_bounds(u: Universe) -> tuple[NDArray[np.intp], NDArray[np.intp], NDA
     before the data's last date counts as delisted there."""
     has = u.daily.has
     width = has.shape[1]
-    any_bar = has.any(axis=1)
-    first = np.where(any_bar, np.argmax(has, axis=1), width)
-    last = np.where(any_bar, width - 1 - np.argmax(has[:, ::-1], axis=1), -1)
+    cols = np.arange(width)
+    first = np.where(has, cols, width).min(axis=1, initial=width)
+    last = np.where(has, cols, -1).max(axis=1, initial=-1)
     days = ((u.trading_dates.astype("datetime64[D]") - EPOCH) // np.timedelta64(1, "D")).astype(np.float64)
     listed_on = u.dates.get("listed_on")
     if listed_on is not None:
@@ -315,9 +335,11 @@ def run_backtest(u: Universe, req: BacktestRequest) -> BacktestResult:
     prices = _Prices(u, req.entry, last)
     unit_cost = (req.cost_bps + req.slippage_bps) / 1e4
     symbols = u.symbols
+    day: list[str] = np.datetime_as_string(dates.astype("datetime64[D]")).tolist()
 
     periods: list[BacktestPeriod] = []
-    prev_weights: dict[int, float] = {}
+    no_weights = np.zeros(u.n)
+    prev_weights = no_weights
     prev_exit = -1
     for k, (t, e, x) in enumerate(schedule):
         entry_px = prices.trade[:, e]
@@ -332,41 +354,52 @@ def run_backtest(u: Universe, req: BacktestRequest) -> BacktestResult:
         ret = u_ret[pos]
         gross = float(ret.mean()) if len(rows) else 0.0
         # trading: from the previous period's drifted weights (if it ends where this one starts) to equal weights
-        held = prev_weights if prev_exit == e else {}
-        target = {int(r): 1.0 / len(rows) for r in rows}
-        bought = sum(max(w - held.get(r, 0.0), 0.0) for r, w in target.items())
-        sold = sum(max(w - target.get(r, 0.0), 0.0) for r, w in held.items())
+        held = prev_weights if prev_exit == e else no_weights
+        target = np.zeros(u.n)
+        target[rows] = 1.0 / len(rows) if len(rows) else 0.0
+        change = target - held
+        bought, sold = float(change[change > 0].sum()), float(-change[change < 0].sum())
         nxt_entry = schedule[k + 1][1] if k + 1 < len(schedule) else -1
         sell_all = 1.0 if len(rows) and nxt_entry != x else 0.0
         a, b = unit_cost * (bought + sold), unit_cost * sell_all
         net = gross - (1.0 + gross) * (a + b - a * b)  # (1 - a)(1 + gross)(1 - b) - 1, exact without costs
-        prev_weights = {int(r): (1.0 + float(v)) / len(rows) / (1.0 + gross) for r, v in zip(rows, ret, strict=True)}
+        prev_weights = np.zeros(u.n)
+        prev_weights[rows] = (1.0 + ret) / len(rows) / (1.0 + gross)
         prev_exit = x
         bsym = None
         if bench_row is not None and entry_px[bench_row] > 0 and first[bench_row] <= t and last[bench_row] >= e:
             _, bpx, _ = prices.exit(np.array([bench_row]), x)
             bsym = float(bpx[0] / entry_px[bench_row] - 1.0)
-        cols = u_cols[pos]
-        gone = last[rows] < x
+        held_syms = symbols[rows].tolist()
+        entry_day, exit_day = day[e], day[x]
+        holdings: list[BacktestHolding] = [
+            {
+                "symbol": sym,
+                "entry_date": entry_day,
+                "entry_price": ep,
+                "exit_date": exit_day if c == x else day[c],
+                "exit_price": xp,
+                "gross_return": v,
+                "delisted": g,
+            }
+            for sym, ep, c, xp, v, g in zip(
+                held_syms,
+                entry_px[rows].tolist(),
+                u_cols[pos].tolist(),
+                u_exit[pos].tolist(),
+                ret.tolist(),
+                (last[rows] < x).tolist(),
+                strict=True,
+            )
+        ]
         periods.append(
-            BacktestPeriod(
-                signal_date=str(dates[t]),
-                entry_date=str(dates[e]),
-                exit_date=str(dates[x]),
+            BacktestPeriod.model_construct(  # every value is built here with its type: no validation pass
+                signal_date=day[t],
+                entry_date=entry_day,
+                exit_date=exit_day,
                 count=len(rows),
-                symbols=[str(s) for s in symbols[rows]],
-                holdings=[
-                    BacktestHolding.model_construct(
-                        symbol=str(symbols[r]),
-                        entry_date=str(dates[e]),
-                        entry_price=float(entry_px[r]),
-                        exit_date=str(dates[c]),
-                        exit_price=float(u_exit[p]),
-                        gross_return=float(v),
-                        delisted=bool(g),
-                    )
-                    for r, p, c, v, g in zip(rows, pos, cols, ret, gone, strict=True)
-                ],
+                symbols=held_syms,
+                holdings=holdings,
                 cash=not len(rows),
                 gross_return=gross,
                 cost=gross - net,
@@ -490,13 +523,13 @@ def to_csv(result: BacktestResult) -> str:
                 [
                     p.signal_date,
                     p.count,
-                    h.symbol,
-                    h.entry_date,
-                    h.entry_price,
-                    h.exit_date,
-                    h.exit_price,
-                    h.gross_return,
-                    "yes" if h.delisted else "",
+                    h["symbol"],
+                    h["entry_date"],
+                    h["entry_price"],
+                    h["exit_date"],
+                    h["exit_price"],
+                    h["gross_return"],
+                    "yes" if h["delisted"] else "",
                     *tail,
                 ]
             )
