@@ -211,6 +211,34 @@ def test_backtest_route(client: Client, premium: dict[str, str]) -> None:
     error(post(client, "/screens/backtest", {"query": "close > 1", "max_symbols": 20}, premium), "validation_error")
 
 
+def test_backtest_reads_delisting_dates_from_the_security_master(
+    client: Client, premium: dict[str, str], stack_env: dict[str, str]
+) -> None:
+    """securities.delisted_on (migration 0008) reaches the backtest: held to the last close, then gone."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack_env["DATABASE_URL"])
+    payload = {"query": "close > 0", "from": "2016-01-01", "to": "2016-12-31"}
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE securities SET delisted_on = DATE '2016-05-10' WHERE symbol = 'AOS'"))
+        reset_cache()
+        out = body(post(client, "/screens/backtest", payload, premium))
+        april = next(p for p in out["periods"] if p["signal_date"] == "2016-04-29")
+        held = next(h for h in april["holdings"] if h["symbol"] == "AOS")
+        assert held["delisted"] and held["exit_date"] == "2016-05-10"
+        assert held["exit_price"] == pytest.approx(_raw_close("AOS", "2016-05-10"))
+        assert all("AOS" not in p["symbols"] for p in out["periods"] if p["signal_date"] > "2016-05-10")
+        assert out["delistings"] == 1 and not any("survivorship" in w for w in out["warnings"])
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE securities SET delisted_on = NULL WHERE symbol = 'AOS'"))
+        reset_cache()
+        engine.dispose()
+    out = body(post(client, "/screens/backtest", payload, premium))
+    assert out["delistings"] == 0 and any("survivorship" in w for w in out["warnings"])
+
+
 def test_boolean_flags_in_filters_and_text_match_the_point_in_time_snapshot(
     client: Client, stack_env: dict[str, str]
 ) -> None:
