@@ -412,7 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bt.add_argument("query")
     bt.add_argument("--from", dest="start", help="first signal date (YYYY-MM-DD)")
-    bt.add_argument("--to", dest="end", help="end of the test: nothing is held past it")
+    bt.add_argument(
+        "--to", dest="end", help="end of the test: the last exit is signalled on it (default: the latest date)"
+    )
     bt.add_argument("--rebalance", choices=["weekly", "monthly"], default="monthly")
     bt.add_argument(
         "--entry",

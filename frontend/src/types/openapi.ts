@@ -1232,7 +1232,7 @@ export interface components {
             from: string | null;
             /**
              * To
-             * @description End of the test: no position is held past it (default: the latest)
+             * @description End of the test: the last exit is signalled on it and executed by the entry rule (default: the latest)
              * @default null
              */
             to: string | null;

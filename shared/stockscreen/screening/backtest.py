@@ -64,7 +64,10 @@ class BacktestRequest(BaseModel):
     ast: A.Cond | None = Field(default=None, description="The screen as an AST (instead of `query`).")
     start: dt.date | None = Field(default=None, alias="from", description="First signal date (default: the first)")
     end: dt.date | None = Field(
-        default=None, alias="to", description="End of the test: no position is held past it (default: the latest)"
+        default=None,
+        alias="to",
+        description="End of the test: the last exit is signalled on it and executed by the entry rule "
+        "(default: the latest)",
     )
     rebalance: Literal["weekly", "monthly"] = Field(
         default="monthly", description="Signal dates: the last session of each week or month."
