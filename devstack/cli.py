@@ -349,6 +349,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         f"avg turnover {'n/a' if s.avg_turnover is None else f'{s.avg_turnover:.3f}'}, "
         f"total cost {pct(s.total_cost).strip()}%"
     )
+    print(f"hit rate: {result.definitions['hit_rate']}")
     for w in result.warnings:
         print(f"warning: {w}")
     return 0

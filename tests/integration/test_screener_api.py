@@ -350,6 +350,7 @@ def test_cli_screen_explain_and_backtest(client: Client, capsys: pytest.CaptureF
     assert main(["backtest", "close > sma50", "--from", "2017-01-01", "--to", "2017-06-30"]) == 0
     text_out = capsys.readouterr().out
     assert "2017-01-31 2017-02-01" in text_out and "entry next_open" in text_out and "Sharpe" in text_out
+    assert "hit rate: share of the invested periods whose net return beat" in text_out
     assert main(["backtest", "close > 0", "--from", "2017-01-01", "--to", "2017-06-30", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     months = {"2017-01-31", "2017-02-28", "2017-03-31", "2017-04-28", "2017-05-31"}

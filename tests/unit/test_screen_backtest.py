@@ -129,6 +129,7 @@ def test_backtest_report_shape_and_errors(pair: tuple[Universe, Universe]) -> No
     res = run_backtest(u, BacktestRequest.model_validate({"query": "close > sma200", "from": "2015-01-01"}))
     assert res.rebalance == "monthly" and res.start == "2015-01-30" and res.entry == "next_open"
     assert not res.optimistic and (res.cost_bps, res.slippage_bps) == (10, 5)
+    assert {"hit_rate", "cagr", "sharpe", "max_drawdown", "avg_excess", "avg_turnover"} <= res.definitions.keys()
     assert all(0 <= (p.hit_rate or 0) <= 1 and 0 <= p.turnover <= 1 for p in res.periods)
     assert all(p.entry_date > p.signal_date and p.exit_date > p.entry_date for p in res.periods)
     assert all(a.exit_date == b.entry_date for a, b in zip(res.periods, res.periods[1:]))  # held to the rebalance

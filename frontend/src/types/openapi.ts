@@ -1332,6 +1332,13 @@ export interface components {
              * @description What the data or the settings cannot tell (survivorship, optimism).
              */
             warnings: string[];
+            /**
+             * Definitions
+             * @description How each statistic of the summary is computed.
+             */
+            definitions: {
+                [key: string]: string;
+            };
         };
         /**
          * BacktestStats

@@ -209,6 +209,7 @@ class BacktestResult(BaseModel):
     summary: BacktestSummary
     delistings: int = Field(description="Securities in the loaded data that stopped trading within start..end.")
     warnings: list[str] = Field(description="What the data or the settings cannot tell (survivorship, optimism).")
+    definitions: dict[str, str] = Field(description="How each statistic of the summary is computed.")
 
 
 # ---------------------------------------------------------------- listing
@@ -444,6 +445,7 @@ def run_backtest(u: Universe, req: BacktestRequest) -> BacktestResult:
         summary=summary,
         delistings=gone_in_range,
         warnings=warnings,
+        definitions=dict(DEFINITIONS),
     )
 
 

@@ -114,6 +114,7 @@ function result(): BacktestResult {
     },
     delistings: 1,
     warnings: ['the period signalled on 2014-03-31 is left out: its exit is after the stored data'],
+    definitions: { hit_rate: 'share of the invested periods whose net return beat the benchmark' },
   };
 }
 
@@ -153,6 +154,7 @@ describe('BacktestPage', () => {
     expect(within(stats).getByRole('row', { name: /Max drawdown/ }).textContent).toContain('-12.50%');
     expect(screen.getByTestId('backtest-warnings').textContent).toContain('left out');
     expect(screen.getByTestId('backtest-summary').textContent).toContain('2 (1 invested)');
+    expect(within(screen.getByTestId('backtest-summary')).getByTitle(/share of the invested periods/).textContent).toContain('Hit rate');
 
     const strategy = chart.series.filter((s) => s.title === 'Strategy');
     expect(strategy).toHaveLength(2); // the equity chart and the drawdown chart

@@ -64,7 +64,7 @@ function SummaryList({ result }: { result: BacktestResult }) {
   const items: [string, string, string][] = [
     ['Periods', `${s.periods} (${s.invested_periods} invested)`, 'Rebalances with a complete outcome; the others held cash'],
     ['Average holdings', s.avg_holdings.toFixed(1), 'Mean number of securities held per period'],
-    ['Hit rate', pct(s.hit_rate), 'Share of the invested periods whose net return beat the benchmark over the same dates'],
+    ['Hit rate', pct(s.hit_rate), result.definitions.hit_rate ?? 'Share of the invested periods whose net return beat the benchmark'],
     ['Average excess', pct(s.avg_excess, true), 'Mean of net return minus benchmark return over all periods (same periods and dates)'],
     ['Average excess, invested periods', pct(s.avg_excess_invested, true), 'The same mean over the periods with holdings'],
     ['Average turnover', pct(s.avg_turnover), 'Share of the portfolio replaced at each rebalance after the first'],
