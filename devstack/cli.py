@@ -287,7 +287,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from stockscreen.db.engine import get_engine
-    from stockscreen.screening.backtest import BacktestRequest, run_backtest
+    from stockscreen.screening.backtest import BacktestRequest, run_backtest, to_csv
     from stockscreen.screening.universe import get_universe
 
     req = BacktestRequest.model_validate(
@@ -296,6 +296,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             "from": dt.date.fromisoformat(args.start) if args.start else None,
             "to": dt.date.fromisoformat(args.end) if args.end else None,
             "rebalance": args.rebalance,
+            "entry": args.entry,
+            "hold_sessions": args.hold,
+            "cost_bps": args.cost_bps,
+            "slippage_bps": args.slippage_bps,
+            "benchmark": args.benchmark,
         }
     )
     req.condition()
@@ -304,22 +309,64 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.model_dump(), indent=2, default=str))
         return 0
+    if args.format == "csv":
+        sys.stdout.write(to_csv(result))
+        return 0
 
-    def f(v: float | None) -> str:
-        return "     n/a" if v is None else f"{v:8.2f}"
+    def pct(v: float | None) -> str:
+        return "     n/a" if v is None else f"{v * 100:8.2f}"
 
-    print(f"backtest {result.query!r} {result.rebalance} {result.start}..{result.end}")
-    print(f"{'date':10} {'matches':>7} {'fwd1m%':>8} {'univ1m%':>8} {'fwd3m%':>8} {'hit1m':>8} {'turn':>8}")
+    print(
+        f"backtest {result.query!r} {result.rebalance} {result.start}..{result.end}, entry {result.entry}"
+        f"{' (OPTIMISTIC)' if result.optimistic else ''}, hold {result.hold_sessions or 'to next rebalance'}, "
+        f"costs {result.cost_bps:g}+{result.slippage_bps:g} bps per trade"
+    )
+    print(
+        f"{'signal':10} {'entry':10} {'exit':10} {'count':>5} {'gross%':>8} {'net%':>8} {'bench%':>8} "
+        f"{'excess%':>8} {'hit':>8} {'turn':>8}"
+    )
     for p in result.periods:
+        hit = "     n/a" if p.hit_rate is None else f"{p.hit_rate:8.2f}"
         print(
-            f"{p.date:10} {p.matches:>7} {f(p.fwd_1m)} {f(p.universe_1m)} {f(p.fwd_3m)} "
-            f"{f(p.hit_rate_1m)} {f(p.turnover)}"
+            f"{p.signal_date:10} {p.entry_date:10} {p.exit_date:10} {p.count:>5} {pct(p.gross_return)} "
+            f"{pct(p.net_return)} {pct(p.benchmark_return)} {pct(p.excess)} {hit} {p.turnover:8.2f}"
+        )
+    s = result.summary
+    rows = [("strategy (net)", s.strategy), ("benchmark", s.benchmark)]
+    if s.benchmark_symbol is not None:
+        rows.append((result.benchmark_symbol or "symbol", s.benchmark_symbol))
+    print(f"{'':16} {'total%':>8} {'CAGR%':>8} {'vol%':>8} {'Sharpe':>8} {'maxDD%':>8}  drawdown peak..trough")
+    for name, st in rows:
+        sharpe = "     n/a" if st.sharpe is None else f"{st.sharpe:8.2f}"
+        print(
+            f"{name:16} {pct(st.total_return)} {pct(st.cagr)} {pct(st.volatility)} {sharpe} "
+            f"{pct(st.max_drawdown)}  {st.max_drawdown_peak or '-'}..{st.max_drawdown_trough or '-'}"
         )
     print(
-        "summary: "
-        + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.summary.items())
+        f"periods {s.periods} (invested {s.invested_periods}), avg holdings {s.avg_holdings:.1f}, "
+        f"hit rate {'n/a' if s.hit_rate is None else f'{s.hit_rate:.3f}'}, "
+        f"avg excess {pct(s.avg_excess).strip()}% (invested periods {pct(s.avg_excess_invested).strip()}%), "
+        f"avg turnover {'n/a' if s.avg_turnover is None else f'{s.avg_turnover:.3f}'}, "
+        f"total cost {pct(s.total_cost).strip()}%"
     )
+    print(f"hit rate: {result.definitions['hit_rate']}")
+    for w in result.warnings:
+        print(f"warning: {w}")
     return 0
+
+
+def _backtest_help() -> str:
+    from stockscreen.screening.backtest_stats import DEFINITIONS
+
+    lines = [
+        "Signals on the last session of each week/month; positions bought at the next session's open "
+        "(--entry same_close: at the signal's own close, optimistic) and sold by the same rule at the next "
+        "rebalance, or after --hold sessions. A delisted security leaves at its last close. Returns are "
+        "shown in percent; JSON and CSV hold fractions and every holding of every period.",
+        "",
+    ]
+    lines += [f"{k}: {v}" for k, v in DEFINITIONS.items()]
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -358,12 +405,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["table", "json", "csv"], default="table")
     s.add_argument("--explain", metavar="SYMBOL", help="explain each clause for one symbol instead")
     s.set_defaults(func=cmd_screen)
-    bt = sub.add_parser("backtest", help='backtest a screen, e.g. stockscreen backtest "rsi14 < 30" --from 2014-01-01')
+    bt = sub.add_parser(
+        "backtest",
+        help='backtest a screen, e.g. stockscreen backtest "rsi14 < 30" --from 2014-01-01',
+        epilog=_backtest_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     bt.add_argument("query")
-    bt.add_argument("--from", dest="start")
-    bt.add_argument("--to", dest="end")
+    bt.add_argument("--from", dest="start", help="first signal date (YYYY-MM-DD)")
+    bt.add_argument(
+        "--to", dest="end", help="end of the test: the last exit is signalled on it (default: the latest date)"
+    )
     bt.add_argument("--rebalance", choices=["weekly", "monthly"], default="monthly")
-    bt.add_argument("--format", choices=["table", "json"], default="table")
+    bt.add_argument(
+        "--entry",
+        choices=["next_open", "same_close"],
+        default="next_open",
+        help="next_open (default): trade at the next session's open; same_close: at the signal's close (optimistic)",
+    )
+    bt.add_argument("--hold", type=int, metavar="N", help="sell after N sessions (default: at the next rebalance)")
+    bt.add_argument("--cost-bps", type=float, default=10.0, help="cost of every buy and sell, bps (default 10)")
+    bt.add_argument("--slippage-bps", type=float, default=5.0, help="slippage of every trade, bps (default 5)")
+    bt.add_argument("--benchmark", metavar="SYMBOL", help="also measure this symbol over the same dates")
+    bt.add_argument("--format", choices=["table", "json", "csv"], default="table")
     bt.set_defaults(func=cmd_backtest)
     return p
 

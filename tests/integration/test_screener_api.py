@@ -175,22 +175,68 @@ def test_presets_all_run(client: Client, premium: dict[str, str]) -> None:
 
 
 def test_backtest_route(client: Client, premium: dict[str, str]) -> None:
-    resp = post(
-        client,
-        "/screens/backtest",
-        {"query": "close > sma50 and rsi14 < 70", "from": "2016-01-01", "to": "2017-12-31", "rebalance": "monthly"},
-        premium,
-    )
+    payload = {
+        "query": "close > sma50 and rsi14 < 70",
+        "from": "2016-01-01",
+        "to": "2017-12-31",
+        "rebalance": "monthly",
+    }
+    resp = post(client, "/screens/backtest", payload, premium)
     assert resp.status_code == 200, resp.body
     out = body(resp)
-    assert len(out["periods"]) == 24 and out["periods"][0]["date"] == "2016-01-29"
-    assert out["summary"]["periods"] == 24
-    assert 0 <= out["summary"]["hit_rate_1m"] <= 1
+    # signals on each month end; the one on 2017-12-29 (the test's last day) only closes the last period
+    assert len(out["periods"]) == 23 and out["periods"][0]["signal_date"] == "2016-01-29"
+    assert out["periods"][0]["entry_date"] == "2016-02-01" and out["periods"][-1]["exit_date"] == "2018-01-02"
+    assert out["summary"]["periods"] == 23 and out["entry"] == "next_open" and not out["optimistic"]
+    assert out["summary"]["invested_periods"] > 0 and 0 <= out["summary"]["hit_rate"] <= 1
+    assert {"cagr", "volatility", "sharpe", "max_drawdown"} <= out["summary"]["strategy"].keys()
+    assert len(out["equity"]) == 24 and out["equity"][0]["strategy"] == 1.0
+    for p in out["periods"]:
+        assert p["count"] == len(p["symbols"]) == len(p["holdings"])
+        assert [h["symbol"] for h in p["holdings"]] == p["symbols"]
+        assert all(h["entry_date"] == p["entry_date"] and h["entry_price"] > 0 for h in p["holdings"])
+    resp = post(client, "/screens/backtest?format=csv", payload, premium)
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv"), resp.body
+    lines = resp.body.decode().splitlines()
+    assert lines[0].startswith("signal_date,count,symbol,entry_date,entry_price,exit_date,exit_price")
+    assert len(lines) == 1 + sum(max(p["count"], 1) for p in out["periods"])
+    optimistic = body(post(client, "/screens/backtest", {**payload, "entry": "same_close"}, premium))
+    assert optimistic["optimistic"] and "optimistic" in optimistic["warnings"][0]
     error(post(client, "/screens/backtest", {"query": "close >"}, premium))
+    error(post(client, "/screens/backtest", {"query": "close > 1", "benchmark": "ZZZZ"}, premium), "invalid_request")
     error(
         post(client, "/screens/backtest", {"query": "close > 1", "from": "2018-01-01", "to": "2017-01-01"}, premium),
         "validation_error",
     )
+    error(post(client, "/screens/backtest", {"query": "close > 1", "max_symbols": 20}, premium), "validation_error")
+
+
+def test_backtest_reads_delisting_dates_from_the_security_master(
+    client: Client, premium: dict[str, str], stack_env: dict[str, str]
+) -> None:
+    """securities.delisted_on (migration 0008) reaches the backtest: held to the last close, then gone."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack_env["DATABASE_URL"])
+    payload = {"query": "close > 0", "from": "2016-01-01", "to": "2016-12-31"}
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE securities SET delisted_on = DATE '2016-05-10' WHERE symbol = 'AOS'"))
+        reset_cache()
+        out = body(post(client, "/screens/backtest", payload, premium))
+        april = next(p for p in out["periods"] if p["signal_date"] == "2016-04-29")
+        held = next(h for h in april["holdings"] if h["symbol"] == "AOS")
+        assert held["delisted"] and held["exit_date"] == "2016-05-10"
+        assert held["exit_price"] == pytest.approx(_raw_close("AOS", "2016-05-10"))
+        assert all("AOS" not in p["symbols"] for p in out["periods"] if p["signal_date"] > "2016-05-10")
+        assert out["delistings"] == 1 and not any("survivorship" in w for w in out["warnings"])
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE securities SET delisted_on = NULL WHERE symbol = 'AOS'"))
+        reset_cache()
+        engine.dispose()
+    out = body(post(client, "/screens/backtest", payload, premium))
+    assert out["delistings"] == 0 and any("survivorship" in w for w in out["warnings"])
 
 
 def test_boolean_flags_in_filters_and_text_match_the_point_in_time_snapshot(
@@ -302,7 +348,23 @@ def test_cli_screen_explain_and_backtest(client: Client, capsys: pytest.CaptureF
     text_out = capsys.readouterr().out
     assert "AAPL PASSES" in text_out and "[FAIL] sector" in text_out and "[pass] close > 100" in text_out
     assert main(["backtest", "close > sma50", "--from", "2017-01-01", "--to", "2017-06-30"]) == 0
-    assert "2017-01-31" in capsys.readouterr().out
+    text_out = capsys.readouterr().out
+    assert "2017-01-31 2017-02-01" in text_out and "entry next_open" in text_out and "Sharpe" in text_out
+    assert "hit rate: share of the invested periods whose net return beat" in text_out
+    assert main(["backtest", "close > 0", "--from", "2017-01-01", "--to", "2017-06-30", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    months = {"2017-01-31", "2017-02-28", "2017-03-31", "2017-04-28", "2017-05-31"}
+    assert {r["signal_date"] for r in rows} == months and all(r["symbol"] and r["exit_price"] for r in rows)
+    assert all(
+        sum(r["signal_date"] == m for r in rows) == int(r0["count"])
+        for m in months
+        for r0 in rows
+        if r0["signal_date"] == m
+    )
+    assert len(rows) > 5 * 5  # every holding of every period, not a first few
+    assert main(["backtest", "close > sma50", "--entry", "same_close", "--hold", "5", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["optimistic"] and out["hold_sessions"] == 5
     assert main(["screen", "sector > 5"]) == 2
     assert "cannot compare text with a number" in capsys.readouterr().err
     assert main(["backtest", "close >"]) == 2

@@ -18,6 +18,7 @@ const WatchlistsRoute = lazy(() => import('./routes/watchlists').then((m) => ({ 
 const PortfoliosRoute = lazy(() => import('./routes/portfolios').then((m) => ({ default: m.PortfoliosRoute })));
 const AlertsRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.AlertsRoute })));
 const NotificationsRoute = lazy(() => import('./routes/notifications').then((m) => ({ default: m.NotificationsRoute })));
+const BacktestRoute = lazy(() => import('@/features/backtest/components/backtest-page').then((m) => ({ default: m.BacktestRoute })));
 
 function Lazy({ children }: { children: ReactNode }) {
   return <Suspense fallback={<PageFallback />}>{children}</Suspense>;
@@ -79,6 +80,7 @@ export const routes: RouteObject[] = [
           ['portfolios/:id', <PortfoliosRoute key="p" />],
           ['alerts', <AlertsRoute key="a" />],
           ['notifications', <NotificationsRoute key="n" />],
+          ['backtest', <BacktestRoute key="b" />],
         ] as const
       ).map(([path, page]) => ({ path, element: <Lazy>{page}</Lazy> })),
       { path: '*', element: <NotFoundRoute /> },

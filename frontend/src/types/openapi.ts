@@ -566,7 +566,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** backtest */
+        /** Backtest a screen: next-open entries, the benchmark over the same dates, costs, every holding. */
         post: operations["backtest"];
         delete?: never;
         options?: never;
@@ -1086,22 +1086,389 @@ export interface components {
             /** Count */
             count: number;
         };
-        /** BacktestResult */
+        /**
+         * BacktestEquityPoint
+         * @description The compounded value of 1 invested, after each period.
+         */
+        BacktestEquityPoint: {
+            /**
+             * Date
+             * @description The first entry date, then each period's exit date.
+             */
+            date: string;
+            /**
+             * Strategy
+             * @description Strategy equity after costs (starts at 1).
+             */
+            strategy: number;
+            /**
+             * Benchmark
+             * @description Benchmark (equal-weighted universe) equity, no costs.
+             */
+            benchmark: number | null;
+            /**
+             * Benchmark Symbol
+             * @description The benchmark symbol's equity, when one is given.
+             */
+            benchmark_symbol: number | null;
+            /**
+             * Drawdown
+             * @description strategy / its running maximum - 1 (0 or negative).
+             */
+            drawdown: number;
+            /**
+             * Benchmark Drawdown
+             * @description The same for the benchmark.
+             */
+            benchmark_drawdown: number | null;
+        };
+        /**
+         * BacktestHolding
+         * @description One security held over one period (a plain mapping: a backtest may hold tens of thousands).
+         */
+        BacktestHolding: {
+            /** Symbol */
+            symbol: string;
+            /**
+             * Entry Date
+             * @description Day bought (the session after the signal date with next_open).
+             */
+            entry_date: string;
+            /**
+             * Entry Price
+             * @description That day's open (next_open) or the signal day's close (same_close).
+             */
+            entry_price: number;
+            /**
+             * Exit Date
+             * @description Day sold: the period's exit, or the last trading day of a delisted security.
+             */
+            exit_date: string;
+            /**
+             * Exit Price
+             * @description Open or close of the exit day by the same rule; a delisted security's last close.
+             */
+            exit_price: number;
+            /**
+             * Gross Return
+             * @description exit_price / entry_price - 1, before costs (0.05 = 5%).
+             */
+            gross_return: number;
+            /**
+             * Delisted
+             * @description The security stopped trading (was delisted) before the period's exit.
+             */
+            delisted: boolean;
+        };
+        /**
+         * BacktestPeriod
+         * @description One rebalance: the signal, what was held, and the outcome beside the benchmark's.
+         */
+        BacktestPeriod: {
+            /**
+             * Signal Date
+             * @description The date the screen was evaluated on (its close is the last data read).
+             */
+            signal_date: string;
+            /**
+             * Entry Date
+             * @description Day the period's positions were bought.
+             */
+            entry_date: string;
+            /**
+             * Exit Date
+             * @description Day they were sold.
+             */
+            exit_date: string;
+            /**
+             * Count
+             * @description Securities that matched the screen and could be bought (listed, with a price).
+             */
+            count: number;
+            /**
+             * Symbols
+             * @description All of them (never truncated).
+             */
+            symbols: string[];
+            /**
+             * Holdings
+             * @description Each holding's entry and exit (same order as symbols).
+             */
+            holdings: components["schemas"]["BacktestHolding"][];
+            /**
+             * Cash
+             * @description No security matched: the period holds cash and returns 0.
+             */
+            cash: boolean;
+            /**
+             * Gross Return
+             * @description Mean of the holdings' returns (equal weights); 0 in cash.
+             */
+            gross_return: number;
+            /**
+             * Cost
+             * @description The drag of this period's trades: gross_return - net_return. Each trade costs (cost_bps + slippage_bps) / 10000 of its value.
+             */
+            cost: number;
+            /**
+             * Net Return
+             * @description (1 - cost at entry) x (1 + gross_return) x (1 - cost at exit) - 1.
+             */
+            net_return: number;
+            /**
+             * Benchmark Return
+             * @description Equal-weighted mean return of every listed security with an entry price, same dates and rule.
+             */
+            benchmark_return: number | null;
+            /**
+             * Benchmark Symbol Return
+             * @description The benchmark symbol's return over the same dates.
+             */
+            benchmark_symbol_return: number | null;
+            /**
+             * Excess
+             * @description net_return - benchmark_return.
+             */
+            excess: number | null;
+            /**
+             * Hit Rate
+             * @description Share of the holdings whose return beat benchmark_return (None in cash).
+             */
+            hit_rate: number | null;
+            /**
+             * Turnover
+             * @description max(value bought, value sold) at this period's entry / portfolio value: 1 when entering from cash, 0 when nothing changes.
+             */
+            turnover: number;
+        };
+        /**
+         * BacktestRequest
+         * @description A screen backtest's settings.
+         */
+        BacktestRequest: {
+            /**
+             * Query
+             * @description The screen in the text language.
+             * @default null
+             */
+            query: string | null;
+            /**
+             * Ast
+             * @description The screen as an AST (instead of `query`).
+             * @default null
+             */
+            ast: (components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"]) | null;
+            /**
+             * From
+             * @description First signal date (default: the first)
+             * @default null
+             */
+            from: string | null;
+            /**
+             * To
+             * @description End of the test: the last exit is signalled on it and executed by the entry rule (default: the latest)
+             * @default null
+             */
+            to: string | null;
+            /**
+             * Rebalance
+             * @description Signal dates: the last session of each week or month.
+             * @default monthly
+             * @enum {string}
+             */
+            rebalance: "weekly" | "monthly";
+            /**
+             * Entry
+             * @description next_open: trade at the open of the session after each signal date (no look-ahead). same_close: trade at the signal date's own close, an optimistic assumption the result labels.
+             * @default next_open
+             * @enum {string}
+             */
+            entry: "next_open" | "same_close";
+            /**
+             * Hold Sessions
+             * @description Sell this many sessions after the entry, or at the next rebalance if that comes first (cash until then). Default: hold until the next rebalance.
+             * @default null
+             */
+            hold_sessions: number | null;
+            /**
+             * Cost Bps
+             * @description Cost of every trade (a buy or a sell), in basis points of its value.
+             * @default 10
+             */
+            cost_bps: number;
+            /**
+             * Slippage Bps
+             * @description Slippage of every trade, in basis points of its value (added to cost_bps).
+             * @default 5
+             */
+            slippage_bps: number;
+            /**
+             * Benchmark
+             * @description Also measure this symbol (e.g. an index ETF) over the same dates.
+             * @default null
+             */
+            benchmark: string | null;
+        };
+        /**
+         * BacktestResult
+         * @description A screen backtest. Returns are fractions (0.05 = 5%).
+         */
         BacktestResult: {
             /** Query */
             query: string;
             /** Rebalance */
             rebalance: string;
-            /** Start */
+            /**
+             * Entry
+             * @description next_open or same_close (optimistic).
+             */
+            entry: string;
+            /**
+             * Optimistic
+             * @description True for same_close: the entry uses a price known only at the signal.
+             */
+            optimistic: boolean;
+            /** Hold Sessions */
+            hold_sessions: number | null;
+            /** Cost Bps */
+            cost_bps: number;
+            /** Slippage Bps */
+            slippage_bps: number;
+            /**
+             * Benchmark
+             * @description What the benchmark is.
+             */
+            benchmark: string;
+            /** Benchmark Symbol */
+            benchmark_symbol: string | null;
+            /**
+             * Start
+             * @description First signal date.
+             */
             start: string;
-            /** End */
+            /**
+             * End
+             * @description Last exit date.
+             */
             end: string;
             /** Periods */
-            periods: components["schemas"]["Period"][];
-            /** Summary */
-            summary: {
-                [key: string]: number | null;
+            periods: components["schemas"]["BacktestPeriod"][];
+            /** Equity */
+            equity: components["schemas"]["BacktestEquityPoint"][];
+            summary: components["schemas"]["BacktestSummary"];
+            /**
+             * Delistings
+             * @description Securities in the loaded data that stopped trading within start..end.
+             */
+            delistings: number;
+            /**
+             * Warnings
+             * @description What the data or the settings cannot tell (survivorship, optimism).
+             */
+            warnings: string[];
+            /**
+             * Definitions
+             * @description How each statistic of the summary is computed.
+             */
+            definitions: {
+                [key: string]: string;
             };
+        };
+        /**
+         * BacktestStats
+         * @description Statistics of one return series, measured over the backtest's periods.
+         */
+        BacktestStats: {
+            /**
+             * Total Return
+             * @description compounded return over the whole test: product of (1 + period return) - 1
+             */
+            total_return: number;
+            /**
+             * Cagr
+             * @description compound annual growth rate: (1 + total_return) ** (365.25 / calendar days from first entry to last exit) - 1
+             */
+            cagr: number | null;
+            /**
+             * Volatility
+             * @description annualised volatility: sample standard deviation of the period returns x sqrt(periods per year: 12 monthly, 52 weekly)
+             */
+            volatility: number | null;
+            /**
+             * Sharpe
+             * @description annualised Sharpe ratio, risk-free rate 0: mean period return / its sample standard deviation x sqrt(periods per year)
+             */
+            sharpe: number | null;
+            /**
+             * Max Drawdown
+             * @description largest fall of the equity curve (measured at period ends) from its running peak, as a positive fraction; max_drawdown_peak and max_drawdown_trough are its dates
+             */
+            max_drawdown: number;
+            /**
+             * Max Drawdown Peak
+             * @description Date of the peak before the largest drawdown.
+             */
+            max_drawdown_peak: string | null;
+            /**
+             * Max Drawdown Trough
+             * @description Date of the largest drawdown's trough.
+             */
+            max_drawdown_trough: string | null;
+        };
+        /**
+         * BacktestSummary
+         * @description Statistics over all periods (cash periods included, at 0).
+         */
+        BacktestSummary: {
+            /**
+             * Periods
+             * @description Number of periods (rebalances with a complete outcome).
+             */
+            periods: number;
+            /**
+             * Invested Periods
+             * @description Periods with at least one holding.
+             */
+            invested_periods: number;
+            /**
+             * Avg Holdings
+             * @description Mean count over all periods.
+             */
+            avg_holdings: number;
+            /** @description The strategy, net of costs. */
+            strategy: components["schemas"]["BacktestStats"];
+            /** @description the equal-weighted universe: every security listed on the signal date with an entry price, bought and sold on the strategy's own dates at the same kind of price, without costs */
+            benchmark: components["schemas"]["BacktestStats"];
+            /**
+             * @description The benchmark symbol over the same dates.
+             * @default null
+             */
+            benchmark_symbol: components["schemas"]["BacktestStats"] | null;
+            /**
+             * Hit Rate
+             * @description share of the invested periods whose net return beat the benchmark's return over the same dates (a period's own hit_rate: share of its holdings that beat it)
+             */
+            hit_rate: number | null;
+            /**
+             * Avg Excess
+             * @description mean of (net return - benchmark return) over all periods, cash periods included: both series cover exactly the same periods and dates
+             */
+            avg_excess: number | null;
+            /**
+             * Avg Excess Invested
+             * @description the same mean over the invested periods only
+             */
+            avg_excess_invested: number | null;
+            /**
+             * Avg Turnover
+             * @description mean over the periods after the first of max(value bought, value sold) at the entry / portfolio value (1 = everything replaced)
+             */
+            avg_turnover: number | null;
+            /**
+             * Total Cost
+             * @description sum over the periods of gross return - net return; every buy and every sell costs (cost_bps + slippage_bps) / 10000 of its value
+             */
+            total_cost: number;
         };
         /** Bar */
         Bar: {
@@ -1612,27 +1979,6 @@ export interface components {
             portfolio_return_pct: number | null;
             /** Universe Return Pct */
             universe_return_pct: number | null;
-        };
-        /** Period */
-        Period: {
-            /** Date */
-            date: string;
-            /** Matches */
-            matches: number;
-            /** Symbols */
-            symbols: string[];
-            /** Fwd 1M */
-            fwd_1m: number | null;
-            /** Fwd 3M */
-            fwd_3m: number | null;
-            /** Universe 1M */
-            universe_1m: number | null;
-            /** Universe 3M */
-            universe_3m: number | null;
-            /** Hit Rate 1M */
-            hit_rate_1m: number | null;
-            /** Turnover */
-            turnover: number | null;
         };
         /** PortfolioCreate */
         PortfolioCreate: {
@@ -5905,12 +6251,18 @@ export interface operations {
     };
     backtest: {
         parameters: {
-            query?: never;
+            query?: {
+                format?: "json" | "csv";
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BacktestRequest"];
+            };
+        };
         responses: {
             /** @description Success */
             200: {

@@ -160,13 +160,29 @@ def parse_route() -> dict[str, Any]:
     content_types=["application/json"],
     auth="required",
     feature="backtests",
+    body=lambda: schema.backtest_request(),
+    params=lambda: schema.RunParams,
     response=lambda: schema.backtest_result(),
 )
-def backtest() -> dict[str, Any]:
+def backtest() -> Any:
+    """Backtest a screen: next-open entries, the benchmark over the same dates, costs, every holding.
+
+    ``?format=csv``: one row per holding of every period."""
     from stockscreen.db.engine import get_engine
-    from stockscreen.screening.backtest import BacktestRequest, run_backtest
+    from stockscreen.screening.backtest import BacktestRequest, run_backtest, to_csv
     from stockscreen.screening.universe import get_universe
 
+    params = query(bp.current_request, schema.RunParams)
     req = _body(BacktestRequest)
     req.condition()
-    return run_backtest(get_universe(get_engine()), req).model_dump()
+    result = run_backtest(get_universe(get_engine()), req)
+    if params.format == "csv":
+        return Response(
+            body=to_csv(result),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": 'attachment; filename="backtest.csv"',
+            },
+        )
+    return result.model_dump()

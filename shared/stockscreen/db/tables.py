@@ -34,6 +34,8 @@ securities = Table(
     Column("date_added", Date),
     Column("cik", Text),
     Column("is_active", Boolean, nullable=False),
+    Column("listed_on", Date),  # first day listed; NULL: unknown (a backtest uses the first bar)
+    Column("delisted_on", Date),  # last day listed; NULL: still listed or unknown (the last bar)
 )
 
 fundamentals = Table(

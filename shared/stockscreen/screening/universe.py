@@ -335,8 +335,21 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
             arr = np.full((s, len(dates)), np.nan)
             arr[:, last] = [np.nan if v is None else float(v) for v in source]
             frame.extra[f.id] = arr
+    date_cols.update(_listing(secs))
     symbols = np.array([str(sec["symbol"]) for sec in secs])
     return Universe(version, as_of, symbols, frame, _with_buckets(strings, s), date_cols)
+
+
+LISTING = ("listed_on", "delisted_on")
+
+
+def _listing(records: list[dict[str, Any]]) -> dict[str, NDArray[np.float64]]:
+    """The security master's listing and delisting dates (day numbers, NaN = unknown), for backtests."""
+    return {
+        k: np.array([np.nan if r.get(k) is None else day_number(r[k]) for r in records], dtype=np.float64)
+        for k in LISTING
+        if any(r.get(k) is not None for r in records)
+    }
 
 
 _lock = threading.Lock()
@@ -394,6 +407,7 @@ def from_bars(
             strings[f.id] = Categorical.of([None if v is None else str(v) for v in source])
         elif kind == "date":
             date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
+    date_cols.update(_listing([profiles.get(s, {}) for s in symbols]))
     as_of = dates[-1].astype(dt.date) if len(dates) else dt.date.today()
     return Universe(version, as_of, np.array(symbols), frame, _with_buckets(strings, len(symbols)), date_cols)
 

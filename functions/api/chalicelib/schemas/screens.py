@@ -51,8 +51,15 @@ def explain_query() -> type[BaseModel]:
     return ExplainQuery
 
 
+def backtest_request() -> type[BaseModel]:
+    """The backtest's body (the screening package's own model)."""
+    from stockscreen.screening.backtest import BacktestRequest
+
+    return BacktestRequest
+
+
 def backtest_result() -> type[BaseModel]:
-    """The backtest route's result (the backtester's own model)."""
+    """The backtest's result, each statistic defined in its field's description."""
     from stockscreen.screening.backtest import BacktestResult
 
     return BacktestResult

@@ -1,0 +1,42 @@
+import { createChart, LineSeries, type IChartApi, type ISeriesApi } from 'lightweight-charts';
+import { useEffect, useRef } from 'react';
+import { CHART_THEME } from '@/lib/chart-theme';
+
+export interface Line {
+  title: string;
+  color: string;
+  points: { time: string; value: number }[];
+}
+
+/** Lines over dates (one series per line, created once; their data follows the props). */
+export function LineChart({ lines, testId }: { lines: Line[]; testId: string }) {
+  const containerRef = useRef<HTMLDivElement | null>(null);
+  const chartRef = useRef<IChartApi | null>(null);
+  const seriesRef = useRef<Map<string, ISeriesApi<'Line'>>>(new Map());
+  const titles = lines.map((l) => `${l.title}|${l.color}`).join(',');
+
+  useEffect(() => {
+    const el = containerRef.current;
+    if (!el) return;
+    const chart = createChart(el, { ...CHART_THEME, timeScale: { borderColor: '#1e293b' } });
+    const series = new Map<string, ISeriesApi<'Line'>>();
+    for (const [i, key] of titles.split(',').entries()) {
+      const [title = '', color = ''] = key.split('|');
+      series.set(title, chart.addSeries(LineSeries, { color, lineWidth: i === 0 ? 2 : 1, title }));
+    }
+    chartRef.current = chart;
+    seriesRef.current = series;
+    return () => {
+      chart.remove();
+      chartRef.current = null;
+      seriesRef.current = new Map();
+    };
+  }, [titles]);
+
+  useEffect(() => {
+    for (const line of lines) seriesRef.current.get(line.title)?.setData(line.points);
+    chartRef.current?.timeScale().fitContent();
+  }, [lines]);
+
+  return <div ref={containerRef} data-testid={testId} className="h-56 w-full" />;
+}
