@@ -38,6 +38,12 @@ export function AppLayout() {
             >
               My screens
             </NavLink>
+            <NavLink
+              to="/backtest"
+              className={navClass}
+            >
+              Backtest
+            </NavLink>
             {/* Narrower screens reach these from the account menu. */}
             {ACCOUNT_PAGES.map(([to, label]) => (
               <NavLink key={to} to={to} className={(state) => cn(navClass(state), 'hidden lg:inline')}>
