@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from stockscreen.core.errors import Conflict, NotFound
+from stockscreen.db.repository import Repository
 from stockscreen.portfolios.models import Txn
 
 _TXNS = (
@@ -92,15 +91,8 @@ class PortfolioTx:
         return _txns(self.conn, pf_id)
 
 
-class PortfolioRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def transaction(self) -> Iterator[PortfolioTx]:
-        """One transaction: committed when the block ends, rolled back when it raises."""
-        with self.engine.begin() as conn:
-            yield PortfolioTx(conn)
+class PortfolioRepository(Repository[PortfolioTx]):
+    tx_class = PortfolioTx
 
     def list_mine(self, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         with self.engine.connect() as conn:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
+from stockscreen.db.repository import Repository
 from stockscreen.screening.models import SavedScreenFields
 
 _COLS = "id, name, description, query, ast, sort, sort_order, columns, share_token, shared_at, created_at, updated_at"
@@ -116,15 +115,8 @@ class SavedScreenTx:
         return _public(row)
 
 
-class SavedScreenRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def transaction(self) -> Iterator[SavedScreenTx]:
-        """One transaction: committed when the block ends, rolled back when it raises."""
-        with self.engine.begin() as conn:
-            yield SavedScreenTx(conn)
+class SavedScreenRepository(Repository[SavedScreenTx]):
+    tx_class = SavedScreenTx
 
     def list_mine(self, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         with self.engine.connect() as conn:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from stockscreen.core.errors import Conflict, NotFound
+from stockscreen.db.repository import Repository
 from stockscreen.watchlists.models import ItemRow
 
 _SELECT = (
@@ -126,15 +125,8 @@ class WatchlistTx:
         )
 
 
-class WatchlistRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def transaction(self) -> Iterator[WatchlistTx]:
-        """One transaction: committed when the block ends, rolled back when it raises."""
-        with self.engine.begin() as conn:
-            yield WatchlistTx(conn)
+class WatchlistRepository(Repository[WatchlistTx]):
+    tx_class = WatchlistTx
 
     def list_mine(self, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         with self.engine.connect() as conn:
