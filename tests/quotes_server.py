@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import time
 import urllib.parse
@@ -29,6 +30,7 @@ class FakeStooqQuotes:
         self.garbled: set[str] = set()  # tickers answered with a malformed row
         self.rate_limit_after: int | None = None  # answer HTTP 429 after this many requests
         self.retry_after: str | None = None
+        self.stamp: dt.datetime | None = None  # answer every row as of this (aware) time instead of its own
         self.requests: list[list[str]] = []
         self.lock = threading.Lock()
         owner = self
@@ -59,7 +61,7 @@ class FakeStooqQuotes:
                     if t in owner.garbled:
                         lines.append(f"{t.upper()},2018-02-07,22:00:00,abc,1,1,xyz,1")
                         continue
-                    lines.append(owner.rows.get(t.upper(), f"{t.upper()}," + ",".join(["N/D"] * 7)))
+                    lines.append(owner.row(t))
                 self._send(200, ("\r\n".join(lines) + "\r\n").encode())
 
             def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -79,6 +81,19 @@ class FakeStooqQuotes:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/q/l/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def row(self, ticker: str) -> str:
+        row = self.rows.get(ticker.upper())
+        if row is None:
+            return f"{ticker.upper()}," + ",".join(["N/D"] * 7)
+        if self.stamp is not None:
+            from zoneinfo import ZoneInfo
+
+            local = self.stamp.astimezone(ZoneInfo("Europe/Warsaw"))
+            fields = row.split(",")
+            fields[1:3] = [local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")]
+            row = ",".join(fields)
+        return row
 
     def add_rows(self, symbols: list[str], price: float = 100.0) -> None:
         """Rows for more symbols (for the benchmark), in the recorded rows' format."""

@@ -113,7 +113,7 @@ def test_rate_limiter_spaces_requests_beyond_the_burst() -> None:
     limiter = RateLimiter(per_minute=30, burst=2, clock=clock, sleep=clock.sleep)
     assert all(limiter.acquire() for _ in range(5))
     assert clock.slept == pytest.approx([2.0, 2.0, 2.0])  # 30 a minute: one every 2 s after the burst of 2
-    assert limiter.cycle_seconds(5) == pytest.approx(6.0)
+    assert limiter.cycle_seconds(5) == pytest.approx(10.0)  # sustained: 5 requests at one every 2 s
 
 
 def test_rate_limiter_refuses_a_wait_past_the_deadline_and_pauses_after_429() -> None:

@@ -157,8 +157,8 @@ class RateLimiter:
             self._tokens = 1 - seconds * self.rate
 
     def cycle_seconds(self, requests: int) -> float:
-        """The least time ``requests`` requests take at the sustained rate (beyond the burst)."""
-        return max(0, requests - self.burst) / self.rate
+        """How long ``requests`` requests take at the sustained rate (a loop repeating them is paced so)."""
+        return requests / self.rate
 
 
 # --- Stooq ------------------------------------------------------------------------------------
