@@ -237,3 +237,29 @@ def test_watchlists_of_recently_active_users_are_in_demand(env: dict[str, str]) 
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DELETE FROM users WHERE email LIKE %s", (f"%-{tag}@example.com",))
+
+
+def test_0010_creates_the_partitioned_intraday_table_and_downgrades_cleanly(pg_server_url: str) -> None:
+    from stockscreen.db.migrate import downgrade, upgrade
+
+    name = f"stockscreen_mig_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_plain(pg_server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_server_url.rsplit("/", 1)[0] + f"/{name}"
+    functions = "SELECT count(*) FROM pg_proc WHERE proname IN ('intraday_bars_prepare', 'intraday_bars_retention')"
+    try:
+        upgrade(url, "0010_intraday_bars")
+        with psycopg.connect(_plain(url)) as conn:
+            assert conn.execute("SELECT relkind FROM pg_class WHERE relname = 'intraday_bars'").fetchone() == ("p",)
+            assert conn.execute(functions).fetchone() == (2,)
+            n_parts = conn.execute(
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'intraday_bars'::regclass"
+            ).fetchone()
+            assert n_parts == (3,)  # yesterday, today, tomorrow (UTC)
+        downgrade(url, "0007_staged_parts")
+        with psycopg.connect(_plain(url)) as conn:
+            assert conn.execute("SELECT to_regclass('intraday_bars')").fetchone() == (None,)
+            assert conn.execute(functions).fetchone() == (0,)
+    finally:
+        with psycopg.connect(_plain(pg_server_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
