@@ -104,6 +104,18 @@ def apply_nag(stack: StockscreenStack) -> bool:
         apply_to_children=True,
     )
     sup.add_resource_suppressions(
+        stack.quotes,
+        [
+            _s(
+                "AwsSolutions-IAM5",
+                "The quote poller fans quotes out itself: execute-api:ManageConnections on the @connections "
+                "of this WebSocket API's ws stage only; connection ids are only known at run time.",
+                [ws_conn],
+            )
+        ],
+        apply_to_children=True,
+    )
+    sup.add_resource_suppressions(
         stack.cache,
         [
             _s(

@@ -19,6 +19,7 @@ from stockscreen_infra.ingest import Ingest
 from stockscreen_infra.layer import SharedLayer
 from stockscreen_infra.network import Network
 from stockscreen_infra.observability import Observability
+from stockscreen_infra.quotes import Quotes
 from stockscreen_infra.settings import Settings
 from stockscreen_infra.websocket import WebSocket
 
@@ -71,6 +72,13 @@ class StockscreenStack(Stack):
             broadcaster=self.websocket.broadcast,
             ses_sender=settings.ses_sender,
         )
+        self.quotes = Quotes(
+            self,
+            "Quotes",
+            defaults=defaults,
+            ws_management_url=self.websocket.management_url,
+            ws_connections_arn=self.websocket.connections_arn,
+        )
         self.frontend = Frontend(
             self,
             "Frontend",
@@ -96,6 +104,7 @@ class StockscreenStack(Stack):
             *self.websocket.all_functions,
             *self.ingest.functions.values(),
             self.alerts.function,
+            self.quotes.function,
         ]
         for fn in functions:
             self.database.secret.grant_read(fn)
