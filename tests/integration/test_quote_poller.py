@@ -263,3 +263,23 @@ def test_0010_creates_the_partitioned_intraday_table_and_downgrades_cleanly(pg_s
     finally:
         with psycopg.connect(_plain(pg_server_url), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_lambda_handler_polls_until_its_run_ends_and_returns_a_summary(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack.lambdas import LocalContext, load_module
+
+    monkeypatch.setenv("WS_MANAGEMENT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("QUOTE_PROVIDER", "replay")  # no market hours: the handler polls at any time of day
+    monkeypatch.setenv("QUOTE_RUN_SECONDS", "0.35")
+    monkeypatch.setenv("QUOTE_POLL_SECONDS", "0.1")
+    reset_clients()
+    handlers = load_module("functions/quotes/handlers.py", "stockscreen_quotes_handlers")
+    handlers.poller.cache_clear()
+    started = time.monotonic()
+    summary = handlers.poll({"source": "aws.events"}, LocalContext("stockscreen-quotes"))
+    elapsed = time.monotonic() - started
+    handlers.poller.cache_clear()
+    assert 2 <= summary["polls"] <= 5 and summary["skipped"] == ["no demand"]  # nobody subscribed
+    assert summary["partitions_dropped"] == 0 and elapsed < 2
