@@ -13,12 +13,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from stockscreen.core.errors import DomainError, Invalid
+from stockscreen.core.errors import DomainError, Invalid, Unauthorized
 from stockscreen.core.symbols import normalize_symbol
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import ConnectionRegistry
 from stockscreen.realtime.messages import Ack, ErrorMessage, parse_client_message
 from stockscreen.realtime.quotes import get_quotes
+from stockscreen.realtime.sessions import principal_of_connect
 
 logger = Logger(service="stockscreen-ws")
 
@@ -46,10 +47,17 @@ def _response(status: int, payload: Any | None = None) -> Response:
 
 
 def connect(event: Event, context: Any) -> Response:
+    """Accept the socket: anonymous without ``access_token``; a bad token refuses it (401)."""
     connection_id = _connection_id(event)
-    user_id = _user_id(event)
-    ConnectionRegistry().register(connection_id, user_id)
-    logger.info("connected", extra={"connection_id": connection_id, "user_id": user_id})
+    try:
+        principal = principal_of_connect(event)
+    except Unauthorized as exc:
+        logger.info("connect refused", extra={"connection_id": connection_id, "reason": exc.message})
+        return _response(401, {"error": {"code": exc.code, "message": exc.message}})
+    user_id = principal.user_id or _user_id(event)
+    role = principal.role if principal.user_id or not user_id else None  # (an upstream authorizer: no role)
+    ConnectionRegistry().register(connection_id, user_id, role)
+    logger.info("connected", extra={"connection_id": connection_id, "user_id": user_id, "role": principal.role})
     return _response(200)
 
 
