@@ -66,6 +66,9 @@ WS_ROUTES: dict[str, str] = {
     "unsubscribe": "handlers.message",
 }
 WS_BROADCAST_HANDLER = "handlers.broadcast"
+WS_AUTHORIZER_HANDLER = "handlers.authorize"
+#: Present in every WebSocket handshake, so the $connect authorizer runs for anonymous connections too.
+WS_AUTHORIZER_IDENTITY_SOURCE = "route.request.header.Sec-WebSocket-Key"
 ALERTS_HANDLER = "handlers.on_prices_updated"
 QUOTES_HANDLER = "handlers.poll"
 #: The live quote poller: started every minute, polls for QUOTES_RUN_SECONDS within its timeout.

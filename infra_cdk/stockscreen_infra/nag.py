@@ -91,9 +91,8 @@ def apply_nag(stack: StockscreenStack) -> bool:
             ),
             _s(
                 "AwsSolutions-APIG4",
-                "Browsers cannot send headers on a WebSocket upgrade: the $connect handler verifies the JWT "
-                "from the query string and rejects the connection; other routes only exist on accepted "
-                "connections.",
+                "$connect has a Lambda REQUEST authorizer (the JWT from the query string; browsers cannot send "
+                "headers on a WebSocket upgrade); the other routes only exist on accepted connections.",
             ),
             _s(
                 "AwsSolutions-APIG1",

@@ -99,7 +99,7 @@ class StockscreenStack(Stack):
 
         # --- least-privilege grants -----------------------------------------------------------
         # Every function's settings (stockscreen.core.config.CoreSettings) need the database; only the
-        # REST API and the WebSocket $connect handler verify JWTs.
+        # REST API and the WebSocket $connect authorizer and handler verify JWTs.
         functions = [
             *self.websocket.all_functions,
             *self.ingest.functions.values(),
@@ -110,10 +110,9 @@ class StockscreenStack(Stack):
             self.database.secret.grant_read(fn)
         self.database.secret.grant_read(self.api.role)
         self.secrets.jwt_secret.grant_read(self.api.role)
-        self.secrets.jwt_secret.grant_read(self.websocket.functions["handlers.connect"])
-        self.websocket.functions["handlers.connect"].add_environment(
-            c.ENV_JWT_SECRET_ARN, self.secrets.jwt_secret.secret_arn
-        )
+        for verifier in (self.websocket.functions["handlers.connect"], self.websocket.authorizer_function):
+            self.secrets.jwt_secret.grant_read(verifier)
+            verifier.add_environment(c.ENV_JWT_SECRET_ARN, self.secrets.jwt_secret.secret_arn)
         # The Chalice handler's log group, with a retention (chalice's SAM template has none).
         logs.LogGroup(
             self.api,

@@ -286,6 +286,32 @@ def test_manage_connections_scoped_to_the_websocket_api(synth: Synth) -> None:
     )
 
 
+def test_connect_has_a_request_authorizer_that_lets_anonymous_connections_reach_it(synth: Synth) -> None:
+    fn_id = _logical_id(synth, synth.stack.websocket.authorizer_function)
+    (authorizer_id, authorizer), *more = synth.resources("AWS::ApiGatewayV2::Authorizer").items()
+    assert more == []
+    props = authorizer["Properties"]
+    assert props["AuthorizerType"] == "REQUEST"
+    # an always-present handshake header: a missing identity source would refuse anonymous connections
+    assert props["IdentitySource"] == [c.WS_AUTHORIZER_IDENTITY_SOURCE] == ["route.request.header.Sec-WebSocket-Key"]
+    assert fn_id in json.dumps(props["AuthorizerUri"])
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()
+    }
+    assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
+    assert routes["$connect"]["AuthorizerId"] == {"Ref": authorizer_id}
+    assert all(p.get("AuthorizationType", "NONE") == "NONE" for k, p in routes.items() if k != "$connect")
+    handler = synth.resources("AWS::Lambda::Function")[fn_id]["Properties"]
+    assert handler["Handler"] == c.WS_AUTHORIZER_HANDLER == "handlers.authorize"
+    assert c.ENV_JWT_SECRET_ARN in handler["Environment"]["Variables"]
+    perms = synth.resources("AWS::Lambda::Permission").values()
+    assert any(
+        p["Properties"]["FunctionName"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+        and p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        for p in perms
+    )
+
+
 def test_jwt_secret_readable_only_by_api_and_ws_connect(synth: Synth) -> None:
     jwt_id = _logical_id(synth, synth.stack.secrets.jwt_secret)
     readers = set()
@@ -296,6 +322,7 @@ def test_jwt_secret_readable_only_by_api_and_ws_connect(synth: Synth) -> None:
     expected = {
         _logical_id(synth, synth.stack.api.role),
         _logical_id(synth, synth.stack.websocket.functions["handlers.connect"].role),
+        _logical_id(synth, synth.stack.websocket.authorizer_function.role),
     }
     assert readers == expected
 

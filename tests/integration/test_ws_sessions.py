@@ -193,3 +193,47 @@ def test_through_the_local_gateway_a_bad_token_never_opens_and_a_good_one_gets_t
             assert got["type"] == "alert" and got["alert_id"] == "a-1"
 
     asyncio.run(scenario())
+
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/ws/$connect"
+
+
+def _authorizer_event(token: str | None) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "REQUEST",
+        "methodArn": METHOD_ARN,
+        "headers": {"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+        "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "auth-1"},
+    }
+    if token is not None:
+        event["queryStringParameters"] = {"access_token": token}
+    return event
+
+
+def test_the_request_authorizer_allows_users_and_anonymous_and_passes_who_on(ring: None, handlers: ModuleType) -> None:
+    token, _ = tokens.issue_access_token("u-9", "premium")
+    allowed = handlers.authorize(_authorizer_event(token), None)
+    (statement,) = allowed["policyDocument"]["Statement"]
+    assert statement == {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}
+    assert allowed["principalId"] == "u-9" and allowed["context"] == {"userId": "u-9", "role": "premium"}
+    anonymous = handlers.authorize(_authorizer_event(None), None)
+    assert anonymous["principalId"] == "anonymous" and anonymous["context"] == {"userId": "", "role": "anonymous"}
+
+    # $connect then trusts what API Gateway put in requestContext.authorizer (no second verification)
+    for ctx, cid, user, role in (
+        (allowed["context"], "via-auth-1", "u-9", "premium"),
+        (anonymous["context"], "via-auth-2", None, "anonymous"),
+    ):
+        event = _event(cid, None)
+        event["requestContext"]["authorizer"] = {**ctx, "principalId": allowed["principalId"]}
+        assert handlers.connect(event, None) == {"statusCode": 200}
+        conn = ConnectionRegistry().connection(cid)
+        assert conn is not None and (conn["user_id"] or None) == user and conn["role"] == role
+
+
+@pytest.mark.parametrize(("case", "token"), _forged(), ids=[c for c, _ in _forged()])
+def test_the_request_authorizer_denies_bad_tokens_with_unauthorized(
+    ring: None, handlers: ModuleType, case: str, token: str
+) -> None:
+    with pytest.raises(handlers.AuthorizerDenied, match=r"^Unauthorized$"):
+        handlers.authorize(_authorizer_event(token), None)

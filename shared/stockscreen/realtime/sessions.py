@@ -8,6 +8,11 @@ browser drops the socket. The cost of the query string is that URLs get logged: 
 short-lived access token (never the refresh token), and neither CloudFront nor the WebSocket stage
 has access logging on.
 
+On AWS a Lambda REQUEST authorizer on ``$connect`` (:func:`authorizer_response`) checks the token before
+the connection exists and hands ``userId``/``role`` to the ``$connect`` handler in
+``requestContext.authorizer``; the local gateway has no authorizer, so there the ``$connect`` handler checks
+the token itself (:func:`principal_of_connect` does whichever applies: one rule, one code path).
+
 No token: an anonymous connection (public quotes, the lowest subscription limit in
 ``core.policy.WS_SUBSCRIPTIONS``). A token that is expired, forged, of another audience or
 unreadable refuses the connection (``Unauthorized``, 401); the identity is fixed for the connection's
@@ -62,5 +67,25 @@ def authenticate(token: str | None) -> ConnectPrincipal:
 
 
 def principal_of_connect(event: dict[str, Any]) -> ConnectPrincipal:
-    """Who opens this connection (raises ``Unauthorized`` for a bad token)."""
+    """Who opens this connection: what the REQUEST authorizer decided (``requestContext.authorizer``, which only
+    API Gateway fills in), else the token checked here; raises ``Unauthorized`` for a bad token."""
+    decided = (event.get("requestContext") or {}).get("authorizer") or {}
+    role = decided.get("role")
+    if isinstance(role, str) and (role in policy.ROLES or role == policy.ANONYMOUS):
+        user = decided.get("userId")
+        return ConnectPrincipal(str(user) if user and role != policy.ANONYMOUS else None, role)
     return authenticate(token_of(event))
+
+
+def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
+    """The REQUEST authorizer's answer for a ``$connect``: allow it (anonymous or the token's user, passed on as
+    context ``userId``/``role``); raises ``Unauthorized`` for a bad token (the handler answers API Gateway's 401)."""
+    principal = authenticate(token_of(event))
+    return {
+        "principalId": principal.user_id or policy.ANONYMOUS,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}],
+        },
+        "context": {"userId": principal.user_id or "", "role": principal.role},
+    }
