@@ -211,7 +211,29 @@ def test_make_dev_runs_the_same_poller_with_the_replay_provider(
     assert aapl.change_pct is not None and 150 < aapl.price < 170  # within the sample's last AAPL session
     assert "AAPL" in _bars(stack_env["DATABASE_URL"])
     assert got and got[0].source == "replay"
-    registry.unregister("dev-conn")
+
+    # make dev starts this very poller on a thread, FEED_INTERVAL apart
+    import threading
+
+    from devstack import dev
+
+    monkeypatch.delenv("QUOTE_PROVIDER")
+    monkeypatch.setenv("QUOTE_POLL_SECONDS", "0")  # (recorded, so that what dev sets is undone after the test)
+    monkeypatch.delenv("QUOTE_POLL_SECONDS")
+    monkeypatch.setenv("FEED_INTERVAL", "0.2")
+    reset_clients()
+    stop = threading.Event()
+    try:
+        poller = dev.start_quote_poller(stop)
+        assert poller.source.name == "replay" and poller.interval == 0.2
+        before = get_quotes(["AAPL"])["AAPL"].ts
+        deadline = time.monotonic() + 5
+        while get_quotes(["AAPL"])["AAPL"].ts == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert get_quotes(["AAPL"])["AAPL"].ts > before  # the dev thread keeps the price moving
+    finally:
+        stop.set()
+        registry.unregister("dev-conn")
 
 
 def test_watchlists_of_recently_active_users_are_in_demand(env: dict[str, str]) -> None:
