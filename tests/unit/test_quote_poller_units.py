@@ -200,8 +200,8 @@ def test_a_failing_demand_source_keeps_its_last_symbols() -> None:
 def test_the_loop_polls_every_interval_until_the_deadline_and_slows_for_the_rate_limit() -> None:
     source = FakeSource({"AAPL": 110.0})
     poller, *_ = make(source, {"AAPL"})
-    poller.interval = 0.05
-    assert 3 <= len(poller.run(deadline=poller._clock() + 0.22)) <= 5
+    poller.interval = 0.1
+    assert 3 <= len(poller.run(deadline=poller._clock() + 0.45)) <= 5  # at 0, 0.1, 0.2, 0.3, 0.4 s
     source.calls.clear()
     source.cycle = 0.2  # the rate limit needs 0.2 s to fetch the demand once
     assert len(poller.run(deadline=poller._clock() + 0.3)) == 2
