@@ -149,6 +149,25 @@ def load_demo_data(machine: IngestStateMachine, db_url: str) -> None:
     )
 
 
+def start_quote_poller(stop: threading.Event) -> Any:
+    """The live quote poller of production (stockscreen.realtime.poller) on a thread, with the replay
+    provider unless QUOTE_PROVIDER says otherwise; FEED_INTERVAL (default 2) is its poll interval."""
+    os.environ.setdefault("QUOTE_PROVIDER", "replay")
+    os.environ.setdefault("QUOTE_POLL_SECONDS", os.environ.get("FEED_INTERVAL", "2"))
+    from stockscreen.realtime.poller import build_poller, prepare_storage
+
+    prepare_storage()
+    poller = build_poller()
+
+    def loop() -> None:
+        while not stop.is_set():
+            poller.run(stop=stop)  # returns when the market closes (never for the replay provider)
+            stop.wait(60)
+
+    threading.Thread(target=loop, name="quote-poller", daemon=True).start()
+    return poller
+
+
 def main(port: int) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -191,12 +210,12 @@ def main(port: int) -> int:
         import uvicorn
 
         chalice_app = lambdas.load_api()
-        from devstack.feed import ReplayFeed
         from devstack.gateway import create_app
 
         ws_handlers = lambdas.load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
         asgi = create_app(chalice_app, ws_handlers, ROOT / "frontend" / "dist")
-        feed = ReplayFeed(interval=float(os.environ.get("FEED_INTERVAL", "2")))
+        quotes_stop = threading.Event()
+        poller = start_quote_poller(quotes_stop)
         config = uvicorn.Config(
             asgi,
             host="127.0.0.1",
@@ -214,7 +233,7 @@ def main(port: int) -> int:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        threading.Thread(target=feed.run, name="replay-feed", daemon=True).start()
+        say(f"live quotes: the production poller with the {poller.source.name} provider, every {poller.interval:g}s")
         say(f"ready in {time.monotonic() - t0:.1f}s")
         print("", flush=True)
         print(f"  Stockscreen is running:  http://127.0.0.1:{port}/", flush=True)
@@ -225,7 +244,7 @@ def main(port: int) -> int:
         try:
             server.run()
         finally:
-            feed.stop()
+            quotes_stop.set()
             for s in servers:
                 with contextlib.suppress(Exception):
                     s.stop()

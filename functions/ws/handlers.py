@@ -3,7 +3,8 @@
 Deployed with this directory as the code asset (``handlers.connect`` etc.), so it imports only
 ``stockscreen`` and third-party packages. Routes: ``$connect`` -> :func:`connect`,
 ``$disconnect`` -> :func:`disconnect`, ``subscribe`` / ``unsubscribe`` / ``$default`` ->
-:func:`message`; the EventBridge rule for ``prices.updated`` invokes :func:`broadcast`.
+:func:`message`; the EventBridge rule for ``prices.updated`` invokes :func:`broadcast`; :func:`authorize`
+is the REQUEST authorizer of ``$connect``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from stockscreen.core.errors import DomainError, Invalid, Unavailable, unavailable_from
+from stockscreen.core.errors import DomainError, Invalid, Unauthorized, Unavailable, unavailable_from
 from stockscreen.core.symbols import normalize_symbol
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import ConnectionRegistry
 from stockscreen.realtime.messages import Ack, ErrorMessage, parse_client_message
 from stockscreen.realtime.quotes import get_quotes
+from stockscreen.realtime.sessions import authorizer_response, principal_of_connect
 
 logger = Logger(service="stockscreen-ws")
 
@@ -28,14 +30,6 @@ Response = dict[str, Any]
 
 def _connection_id(event: Event) -> str:
     return str(event["requestContext"]["connectionId"])
-
-
-def _user_id(event: Event) -> str | None:
-    """The authenticated user, when a Lambda/Cognito authorizer ran on ``$connect``."""
-    auth = event.get("requestContext", {}).get("authorizer") or {}
-    claims = auth.get("claims") or {}
-    user = auth.get("principalId") or auth.get("userId") or claims.get("sub")
-    return str(user) if user else None
 
 
 def _response(status: int, payload: Any | None = None) -> Response:
@@ -55,18 +49,38 @@ def _unavailable(route: str, connection_id: str, down: Unavailable) -> Response:
 
 
 def connect(event: Event, context: Any) -> Response:
-    """``$connect``: a 503 refuses the handshake while Redis (the connection registry) is down."""
+    """Accept the socket: anonymous without ``access_token``; a bad token refuses it (401); a 503 refuses
+    the handshake while Redis (the connection registry) is down."""
     connection_id = _connection_id(event)
-    user_id = _user_id(event)
     try:
-        ConnectionRegistry().register(connection_id, user_id)
+        principal = principal_of_connect(event)
+    except Unauthorized as exc:
+        logger.info("connect refused", extra={"connection_id": connection_id, "reason": exc.message})
+        return _response(401, {"error": {"code": exc.code, "message": exc.message}})
+    try:
+        ConnectionRegistry().register(connection_id, principal.user_id, principal.role)
     except Exception as exc:
         down = unavailable_from(exc)
         if down is None:
             raise
         return _unavailable("$connect", connection_id, down)
-    logger.info("connected", extra={"connection_id": connection_id, "user_id": user_id})
+    logger.info(
+        "connected", extra={"connection_id": connection_id, "user_id": principal.user_id, "role": principal.role}
+    )
     return _response(200)
+
+
+class AuthorizerDenied(Exception):
+    """Raised by :func:`authorize` with the message "Unauthorized": API Gateway then answers 401."""
+
+
+def authorize(event: Event, context: Any) -> dict[str, Any]:
+    """Lambda REQUEST authorizer of ``$connect`` (stockscreen.realtime.sessions)."""
+    try:
+        return authorizer_response(event)
+    except Unauthorized as exc:
+        logger.info("connect denied by the authorizer", extra={"reason": exc.message})
+        raise AuthorizerDenied("Unauthorized") from None
 
 
 def disconnect(event: Event, context: Any) -> Response:

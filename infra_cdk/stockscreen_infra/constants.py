@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stockscreen.core.config import INGEST_SCHEDULE_EXPRESSION as _INGEST_SCHEDULE
+from stockscreen.core.config import QUOTES_SCHEDULE_EXPRESSION as _QUOTES_SCHEDULE
 
 #: ``/work/main`` (the repository root): infra_cdk/stockscreen_infra/constants.py -> parents[2].
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -18,6 +19,7 @@ API_SOURCE_DIR = REPO_ROOT / "functions" / "api"
 INGEST_SOURCE_DIR = REPO_ROOT / "functions" / "ingest"
 WS_SOURCE_DIR = REPO_ROOT / "functions" / "ws"
 ALERTS_SOURCE_DIR = REPO_ROOT / "functions" / "alerts"
+QUOTES_SOURCE_DIR = REPO_ROOT / "functions" / "quotes"
 FRONTEND_DIST_DIR = REPO_ROOT / "frontend" / "dist"
 DEFAULT_BUILD_DIR = INFRA_DIR / "build"
 DEFAULT_LAYER_DIR = DEFAULT_BUILD_DIR / "layer"
@@ -64,7 +66,15 @@ WS_ROUTES: dict[str, str] = {
     "unsubscribe": "handlers.message",
 }
 WS_BROADCAST_HANDLER = "handlers.broadcast"
+WS_AUTHORIZER_HANDLER = "handlers.authorize"
+#: Present in every WebSocket handshake, so the $connect authorizer runs for anonymous connections too.
+WS_AUTHORIZER_IDENTITY_SOURCE = "route.request.header.Sec-WebSocket-Key"
 ALERTS_HANDLER = "handlers.on_prices_updated"
+QUOTES_HANDLER = "handlers.poll"
+#: The live quote poller: started every minute, polls for QUOTES_RUN_SECONDS within its timeout.
+QUOTES_SCHEDULE_EXPRESSION = _QUOTES_SCHEDULE
+QUOTES_RUN_SECONDS = 55
+QUOTES_TIMEOUT_SECONDS = 70
 
 EVENT_BUS_NAME = "stockscreen-events"
 EVENT_SOURCE_INGEST = "stockscreen.ingest"

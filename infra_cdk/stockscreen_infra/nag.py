@@ -91,15 +91,26 @@ def apply_nag(stack: StockscreenStack) -> bool:
             ),
             _s(
                 "AwsSolutions-APIG4",
-                "Browsers cannot send headers on a WebSocket upgrade: the $connect handler verifies the JWT "
-                "from the query string and rejects the connection; other routes only exist on accepted "
-                "connections.",
+                "$connect has a Lambda REQUEST authorizer (the JWT from the query string; browsers cannot send "
+                "headers on a WebSocket upgrade); the other routes only exist on accepted connections.",
             ),
             _s(
                 "AwsSolutions-APIG1",
                 "Stage access logging needs the account-level API Gateway CloudWatch role, which this stack "
                 "does not own; handler logs and X-Ray traces cover the WebSocket routes.",
             ),
+        ],
+        apply_to_children=True,
+    )
+    sup.add_resource_suppressions(
+        stack.quotes,
+        [
+            _s(
+                "AwsSolutions-IAM5",
+                "The quote poller fans quotes out itself: execute-api:ManageConnections on the @connections "
+                "of this WebSocket API's ws stage only; connection ids are only known at run time.",
+                [ws_conn],
+            )
         ],
         apply_to_children=True,
     )

@@ -19,6 +19,7 @@ from stockscreen_infra.ingest import Ingest
 from stockscreen_infra.layer import SharedLayer
 from stockscreen_infra.network import Network
 from stockscreen_infra.observability import Observability
+from stockscreen_infra.quotes import Quotes
 from stockscreen_infra.settings import Settings
 from stockscreen_infra.websocket import WebSocket
 
@@ -71,6 +72,13 @@ class StockscreenStack(Stack):
             broadcaster=self.websocket.broadcast,
             ses_sender=settings.ses_sender,
         )
+        self.quotes = Quotes(
+            self,
+            "Quotes",
+            defaults=defaults,
+            ws_management_url=self.websocket.management_url,
+            ws_connections_arn=self.websocket.connections_arn,
+        )
         self.frontend = Frontend(
             self,
             "Frontend",
@@ -91,20 +99,20 @@ class StockscreenStack(Stack):
 
         # --- least-privilege grants -----------------------------------------------------------
         # Every function's settings (stockscreen.core.config.CoreSettings) need the database; only the
-        # REST API and the WebSocket $connect handler verify JWTs.
+        # REST API and the WebSocket $connect authorizer and handler verify JWTs.
         functions = [
             *self.websocket.all_functions,
             *self.ingest.functions.values(),
             self.alerts.function,
+            self.quotes.function,
         ]
         for fn in functions:
             self.database.secret.grant_read(fn)
         self.database.secret.grant_read(self.api.role)
         self.secrets.jwt_secret.grant_read(self.api.role)
-        self.secrets.jwt_secret.grant_read(self.websocket.functions["handlers.connect"])
-        self.websocket.functions["handlers.connect"].add_environment(
-            c.ENV_JWT_SECRET_ARN, self.secrets.jwt_secret.secret_arn
-        )
+        for verifier in (self.websocket.functions["handlers.connect"], self.websocket.authorizer_function):
+            self.secrets.jwt_secret.grant_read(verifier)
+            verifier.add_environment(c.ENV_JWT_SECRET_ARN, self.secrets.jwt_secret.secret_arn)
         # The Chalice handler's log group, with a retention (chalice's SAM template has none).
         logs.LogGroup(
             self.api,

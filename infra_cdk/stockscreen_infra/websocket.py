@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -49,13 +50,33 @@ class WebSocket(Construct):
                 description=f"Stockscreen WebSocket {handler}",
                 environment=env,
             )
+        # The REQUEST authorizer of $connect checks the access token (query parameter access_token; browsers
+        # cannot set headers on a WebSocket upgrade) before the connection exists, and lets anonymous
+        # connections in. Its identity source is a header every WebSocket handshake carries: a missing identity
+        # source would answer 401 without calling the authorizer, refusing the anonymous ones (WebSocket
+        # authorizers have no result cache, so the source is not a cache key).
+        self.authorizer_function = defaults.function(
+            self,
+            "ConnectAuthorizer",
+            source_dir=c.WS_SOURCE_DIR,
+            handler=c.WS_AUTHORIZER_HANDLER,
+            description="Stockscreen WebSocket $connect authorizer (access token or anonymous)",
+        )
+        self.connect_authorizer = authorizers.WebSocketLambdaAuthorizer(
+            "ConnectTokenAuthorizer",
+            self.authorizer_function,
+            identity_source=[c.WS_AUTHORIZER_IDENTITY_SOURCE],
+        )
         for route_key, handler in c.WS_ROUTES.items():
             integration = integrations.WebSocketLambdaIntegration(
                 f"{_IDS[handler]}{route_key.strip('$').capitalize()}Integration", self.functions[handler]
             )
-            # No API Gateway authorizer on $connect: browsers cannot set headers on a WebSocket
-            # upgrade, so the connect handler verifies the JWT passed in the query string.
-            self.api.add_route(route_key, integration=integration)
+            # (an authorizer exists on $connect only: the other routes run on accepted connections)
+            self.api.add_route(
+                route_key,
+                integration=integration,
+                authorizer=self.connect_authorizer if route_key == "$connect" else None,
+            )
 
         self.broadcast = defaults.function(
             self,
@@ -84,4 +105,4 @@ class WebSocket(Construct):
 
     @property
     def all_functions(self) -> list[lambda_.Function]:
-        return [*self.functions.values(), self.broadcast]
+        return [*self.functions.values(), self.broadcast, self.authorizer_function]

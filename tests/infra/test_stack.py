@@ -99,7 +99,12 @@ def test_one_ingest_function_per_task_with_shared_handlers(synth: Synth) -> None
 def test_schedule_rule_targets_the_state_machine(synth: Synth) -> None:
     sm_id = _logical_id(synth, synth.stack.ingest.state_machine)
     rules = synth.resources("AWS::Events::Rule")
-    scheduled = [r for r in rules.values() if r["Properties"].get("ScheduleExpression")]
+    scheduled = [
+        r
+        for r in rules.values()
+        if r["Properties"].get("ScheduleExpression")
+        and any(t["Arn"] == {"Ref": sm_id} for t in r["Properties"]["Targets"])
+    ]
     assert len(scheduled) == 1
     props = scheduled[0]["Properties"]
     assert props["ScheduleExpression"] == c.INGEST_SCHEDULE_EXPRESSION == "cron(30 22 ? * MON-FRI *)"
@@ -110,6 +115,44 @@ def test_schedule_rule_targets_the_state_machine(synth: Synth) -> None:
     transformer = target["InputTransformer"]
     assert set(transformer["InputPathsMap"].values()) == {"$.id", "$.time"}
     assert '"provider":"stooq"' in transformer["InputTemplate"].replace(" ", "")
+
+
+def test_quote_poller_runs_every_minute_alone_and_may_post_to_connections_only(synth: Synth) -> None:
+    fn_id = _logical_id(synth, synth.stack.quotes.function)
+    props = synth.resources("AWS::Lambda::Function")[fn_id]["Properties"]
+    assert props["Handler"] == c.QUOTES_HANDLER == "handlers.poll"
+    assert props["ReservedConcurrentExecutions"] == 1
+    assert props["Timeout"] == c.QUOTES_TIMEOUT_SECONDS > c.QUOTES_RUN_SECONDS
+    env = props["Environment"]["Variables"]
+    assert {c.ENV_WS_MANAGEMENT_URL, c.ENV_REDIS_URL, c.ENV_DATABASE_SECRET_ARN, "QUOTE_PROVIDER"} <= set(env)
+    assert env["QUOTE_RUN_SECONDS"] == str(c.QUOTES_RUN_SECONDS)
+    rules = [
+        r["Properties"]
+        for r in synth.resources("AWS::Events::Rule").values()
+        if any(t["Arn"] == {"Fn::GetAtt": [fn_id, "Arn"]} for t in r["Properties"].get("Targets", []))
+    ]
+    assert len(rules) == 1
+    assert rules[0]["ScheduleExpression"] == c.QUOTES_SCHEDULE_EXPRESSION == "rate(1 minute)"
+    (target,) = rules[0]["Targets"]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60}
+    # EventBridge may invoke it; it may manage the WebSocket API's connections and read the database secret
+    perms = synth.resources("AWS::Lambda::Permission").values()
+    assert any(
+        p["Properties"]["FunctionName"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+        and p["Properties"]["Principal"] == "events.amazonaws.com"
+        for p in perms
+    )
+    role_id = _logical_id(synth, synth.stack.quotes.function.role)
+    statements = [
+        st
+        for p in synth.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {a for st in statements for a in _as_list(st["Action"])}
+    assert "execute-api:ManageConnections" in actions
+    assert "secretsmanager:GetSecretValue" in actions
+    assert not any(a.startswith(("events:", "states:", "sns:", "ses:")) for a in actions)
 
 
 def test_ingest_idempotency_table_and_admin_topic(synth: Synth) -> None:
@@ -243,6 +286,32 @@ def test_manage_connections_scoped_to_the_websocket_api(synth: Synth) -> None:
     )
 
 
+def test_connect_has_a_request_authorizer_that_lets_anonymous_connections_reach_it(synth: Synth) -> None:
+    fn_id = _logical_id(synth, synth.stack.websocket.authorizer_function)
+    (authorizer_id, authorizer), *more = synth.resources("AWS::ApiGatewayV2::Authorizer").items()
+    assert more == []
+    props = authorizer["Properties"]
+    assert props["AuthorizerType"] == "REQUEST"
+    # an always-present handshake header: a missing identity source would refuse anonymous connections
+    assert props["IdentitySource"] == [c.WS_AUTHORIZER_IDENTITY_SOURCE] == ["route.request.header.Sec-WebSocket-Key"]
+    assert fn_id in json.dumps(props["AuthorizerUri"])
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()
+    }
+    assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
+    assert routes["$connect"]["AuthorizerId"] == {"Ref": authorizer_id}
+    assert all(p.get("AuthorizationType", "NONE") == "NONE" for k, p in routes.items() if k != "$connect")
+    handler = synth.resources("AWS::Lambda::Function")[fn_id]["Properties"]
+    assert handler["Handler"] == c.WS_AUTHORIZER_HANDLER == "handlers.authorize"
+    assert c.ENV_JWT_SECRET_ARN in handler["Environment"]["Variables"]
+    perms = synth.resources("AWS::Lambda::Permission").values()
+    assert any(
+        p["Properties"]["FunctionName"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+        and p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        for p in perms
+    )
+
+
 def test_jwt_secret_readable_only_by_api_and_ws_connect(synth: Synth) -> None:
     jwt_id = _logical_id(synth, synth.stack.secrets.jwt_secret)
     readers = set()
@@ -253,6 +322,7 @@ def test_jwt_secret_readable_only_by_api_and_ws_connect(synth: Synth) -> None:
     expected = {
         _logical_id(synth, synth.stack.api.role),
         _logical_id(synth, synth.stack.websocket.functions["handlers.connect"].role),
+        _logical_id(synth, synth.stack.websocket.authorizer_function.role),
     }
     assert readers == expected
 

@@ -74,5 +74,6 @@ def reset_clients() -> None:
     config.event_settings.cache_clear()
     config.ws_settings.cache_clear()
     config.ingest_settings.cache_clear()
+    config.quote_settings.cache_clear()
     engine.get_engine.cache_clear()
     engine.close_readers()

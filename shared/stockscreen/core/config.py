@@ -68,6 +68,27 @@ class WsSettings(CoreSettings):
     ws_management_url: str = Field(description="https://{api-id}.execute-api.{region}.amazonaws.com/{stage}")
 
 
+#: When the quote poller runs: every minute (each run polls for the rest of its minute). The one source of the
+#: schedule; CDK reads it from here. Outside market hours a run returns at once.
+QUOTES_SCHEDULE_EXPRESSION = "rate(1 minute)"
+
+
+class QuoteSettings(WsSettings):
+    """The live quote poller (functions/quotes; ``make dev`` runs it with the replay provider)."""
+
+    quote_provider: Literal["stooq", "replay"] = Field(default="stooq", description="where intraday quotes come from")
+    stooq_quotes_url: str = Field(default="https://stooq.com/q/l/", description="Stooq's light quote CSV endpoint")
+    quote_timeout_seconds: float = Field(default=3.0, gt=0, description="per-request timeout of the quote provider")
+    quote_attempts: int = Field(default=2, ge=1, le=5, description="attempts per request before its symbols fail")
+    quote_symbols_per_request: int = Field(default=50, ge=1, le=200, description="symbols in one provider request")
+    quote_requests_per_minute: float = Field(default=60.0, gt=0, description="the provider's rate limit")
+    quote_burst: int = Field(default=10, ge=1, description="requests the rate limit allows in a burst")
+    quote_poll_seconds: float = Field(default=5.0, gt=0, description="seconds between polls within a run")
+    quote_run_seconds: float = Field(default=55.0, gt=0, le=900, description="how long one scheduled run polls")
+    quote_max_symbols: int = Field(default=2000, ge=1, description="at most this many symbols a poll")
+    quote_active_user_days: int = Field(default=7, ge=1, description="watchlists of users active this recently")
+
+
 @cache
 def core_settings() -> CoreSettings:
     return CoreSettings()  # type: ignore[call-arg]
@@ -86,3 +107,8 @@ def ingest_settings() -> IngestSettings:
 @cache
 def ws_settings() -> WsSettings:
     return WsSettings()  # type: ignore[call-arg]
+
+
+@cache
+def quote_settings() -> QuoteSettings:
+    return QuoteSettings()  # type: ignore[call-arg]

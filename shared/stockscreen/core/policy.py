@@ -71,6 +71,17 @@ def rate_subject(user_id: str | None, source_ip: str | None) -> str:
     return f"ip:{source_ip or 'unknown'}"
 
 
+#: Symbols one WebSocket connection may follow, by role. Anonymous connections (no access token at
+#: ``$connect``; public quotes only) get the lowest limit: the limit every connection had before sessions
+#: were authenticated, so a page that does not send its token yet keeps working.
+WS_SUBSCRIPTIONS: dict[str, int] = {ANONYMOUS: 50, "free": 100, "premium": 250, "admin": 250}
+
+
+def ws_subscription_limit(role: str) -> int:
+    """How many symbols a WebSocket connection of ``role`` may follow (an unknown role: the anonymous one)."""
+    return WS_SUBSCRIPTIONS.get(role, WS_SUBSCRIPTIONS[ANONYMOUS])
+
+
 def allowed(role: str, feature: str) -> bool:
     try:
         return role in FEATURES[feature]

@@ -146,3 +146,40 @@ def week_keys(dates: NDArray[np.datetime64]) -> NDArray[np.int64]:
 def month_keys(dates: NDArray[np.datetime64]) -> NDArray[np.int64]:
     """The calendar month of each date as a number (months since January 1970)."""
     return np.asarray(dates.astype("datetime64[M]").astype(np.int64), dtype=np.int64)
+
+
+# --- regular trading hours ----------------------------------------------------------------------
+
+#: The exchange's time zone and its regular session (09:30-16:00 local; early closes not modelled).
+EXCHANGE_TZ = "America/New_York"
+SESSION_OPEN = dt.time(9, 30)
+SESSION_CLOSE = dt.time(16, 0)
+
+
+@cache
+def _exchange_tz() -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(EXCHANGE_TZ)
+
+
+def market_closed_reason(at: dt.datetime) -> str | None:
+    """Why the regular session is not running at ``at`` (an aware datetime), or None while it is.
+
+    Open from 09:30 (inclusive) to 16:00 (exclusive) New York time on trading days."""
+    if at.tzinfo is None:
+        raise ValueError("market hours need an aware datetime")
+    local = at.astimezone(_exchange_tz())
+    why = closure(local.date())
+    if why is not None:
+        return why
+    if local.time() < SESSION_OPEN:
+        return "before the open"
+    if local.time() >= SESSION_CLOSE:
+        return "after the close"
+    return None
+
+
+def is_market_open(at: dt.datetime) -> bool:
+    """True during the regular session (09:30-16:00 New York time) of a trading day."""
+    return market_closed_reason(at) is None

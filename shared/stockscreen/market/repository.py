@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Engine, text
@@ -12,6 +13,20 @@ from stockscreen.screening.fields import METRIC_FIELDS
 
 Interval = Literal["1d", "1w", "1mo"]
 _ROLLUP = {"1w": "bars_weekly", "1mo": "bars_monthly"}
+
+
+@dataclass(frozen=True)
+class LastSession:
+    """A symbol's latest daily bar and the close of the bar before it (what the replay feed walks)."""
+
+    symbol: str
+    date: dt.date
+    prev_close: float | None
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
 
 
 class MarketRepository:
@@ -123,3 +138,30 @@ class MarketRepository:
             }
             for r in rows
         }
+
+    def last_sessions(self, symbols: list[str]) -> dict[str, LastSession]:
+        """The latest daily bar of each known symbol with the previous bar's close (one query)."""
+        if not symbols:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT s.symbol, b.date, b.open, b.high, b.low, b.close, b.volume FROM securities s "
+                    "CROSS JOIN LATERAL (SELECT date, open, high, low, close, volume FROM daily_bars d "
+                    "WHERE d.security_id = s.id ORDER BY d.date DESC LIMIT 2) b "
+                    "WHERE s.symbol = ANY(:symbols) ORDER BY s.symbol, b.date DESC"
+                ),
+                {"symbols": [s.upper() for s in symbols]},
+            ).all()
+        out: dict[str, LastSession] = {}
+        for symbol, date, open_, high, low, close, volume in rows:
+            last = out.get(symbol)
+            if last is None:
+                out[symbol] = LastSession(
+                    symbol, date, None, float(open_), float(high), float(low), float(close), int(volume)
+                )
+            elif last.prev_close is None:
+                out[symbol] = LastSession(
+                    symbol, last.date, float(close), last.open, last.high, last.low, last.close, last.volume
+                )
+        return out

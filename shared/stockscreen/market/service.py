@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from stockscreen.market.adapters import LiveQuotes, RedisLiveQuotes
 from stockscreen.market.repository import Interval, MarketRepository
+from stockscreen.market.repository import LastSession as LastSession
 from stockscreen.realtime.messages import Quote
 
 
@@ -35,6 +36,10 @@ class MarketService:
     ) -> list[dict[str, Any]]:
         """The last ``limit`` bars in [start, end], ascending."""
         return self.repo.bars(symbol, interval, start, end, limit)
+
+    def last_sessions(self, symbols: list[str]) -> dict[str, LastSession]:
+        """The latest daily bar of each known symbol, with the previous close (unknown symbols left out)."""
+        return self.repo.last_sessions(symbols)
 
     def live_quotes(self, symbols: Iterable[str]) -> dict[str, Quote]:
         """The live (streamed) quote of each symbol that has one; none when the quote store is down."""

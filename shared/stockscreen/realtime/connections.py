@@ -2,8 +2,9 @@
 
 Keys:
 
-* ``ws:conn:{id}``  hash ``connected_at``, ``last_active_at`` (epoch ms) and ``user_id``
-  (empty when anonymous); expires 2 h after the last activity.
+* ``ws:conn:{id}``  hash ``connected_at``, ``last_active_at`` (epoch ms), ``user_id``
+  (empty when anonymous) and ``role`` (the subscription limit's role, ``core.policy.WS_SUBSCRIPTIONS``;
+  absent: ``max_symbols``); expires 2 h after the last activity.
 * ``ws:subs:{id}``  set of the symbols the connection follows (same TTL).
 * ``ws:sym:{SYMBOL}`` set of connection ids following ``SYMBOL``; no TTL (it is shared), stale
   members are dropped on ``$disconnect`` or when a push answers ``GoneException``.
@@ -19,6 +20,7 @@ from typing import Any
 
 import redis
 
+from stockscreen.core import policy
 from stockscreen.core.clients import get_redis
 from stockscreen.core.errors import Invalid
 from stockscreen.core.symbols import normalize_symbols
@@ -66,13 +68,13 @@ class ConnectionRegistry:
 
     # -- connections -------------------------------------------------------------------------
 
-    def register(self, connection_id: str, user_id: str | None = None) -> None:
+    def register(self, connection_id: str, user_id: str | None = None, role: str | None = None) -> None:
         now = str(_now_ms())
+        fields: dict[Any, str] = {"connected_at": now, "last_active_at": now, "user_id": user_id or ""}
+        if role:
+            fields["role"] = role
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(
-            conn_key(connection_id),
-            mapping={"connected_at": now, "last_active_at": now, "user_id": user_id or ""},
-        )
+        pipe.hset(conn_key(connection_id), mapping=fields)
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
         if user_id:
             pipe.sadd(user_key(user_id), connection_id)
@@ -123,20 +125,26 @@ class ConnectionRegistry:
 
     # -- subscriptions -----------------------------------------------------------------------
 
+    def limit(self, role: str | None) -> int:
+        """Symbols a connection may follow: its role's limit, else ``max_symbols``."""
+        return policy.ws_subscription_limit(role) if role else self.max_symbols
+
     def subscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]:
-        """Add symbols (validated, uppercased); returns them. At most ``max_symbols`` in total."""
+        """Add symbols (validated, uppercased); returns them. At most the connection's limit in total."""
         wanted = normalize_symbols(symbols)
         if not wanted:
             return []
 
         def tx(pipe: Any) -> None:
             current: set[str] = pipe.smembers(subs_key(connection_id))
+            role: str | None = pipe.hget(conn_key(connection_id), "role")
+            limit = self.limit(role)
             total = len(current | set(wanted))
-            if total > self.max_symbols:
+            if total > limit:
                 raise Invalid(
-                    f"too many subscriptions: a connection may follow at most {self.max_symbols} "
+                    f"too many subscriptions: a connection may follow at most {limit} "
                     f"symbols ({len(current)} already, {total} requested in total)",
-                    {"limit": self.max_symbols, "current": len(current), "requested": total},
+                    {"limit": limit, "current": len(current), "requested": total, "role": role},
                 )
             now = str(_now_ms())
             pipe.multi()
@@ -148,7 +156,7 @@ class ConnectionRegistry:
             pipe.expire(conn_key(connection_id), self.ttl_seconds)
             pipe.expire(subs_key(connection_id), self.ttl_seconds)
 
-        self._r.transaction(tx, subs_key(connection_id))
+        self._r.transaction(tx, subs_key(connection_id), conn_key(connection_id))
         return wanted
 
     def unsubscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]:
@@ -186,8 +194,8 @@ def default_registry() -> ConnectionRegistry:
 # Module-level conveniences over the process-wide Redis client.
 
 
-def register(connection_id: str, user_id: str | None = None) -> None:
-    default_registry().register(connection_id, user_id)
+def register(connection_id: str, user_id: str | None = None, role: str | None = None) -> None:
+    default_registry().register(connection_id, user_id, role)
 
 
 def unregister(connection_id: str) -> list[str]:

@@ -191,3 +191,19 @@ class WatchlistRepository(Repository[WatchlistTx]):
                 text("DELETE FROM watchlists WHERE id = :id AND user_id = :u"), {"id": wl_id, "u": user_id}
             ).rowcount
         return n > 0
+
+    def symbols_of_active_users(self, days: int) -> set[str]:
+        """Every symbol on a watchlist of an enabled user active (signed in, or a session refreshed)
+        within the last ``days`` days."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT DISTINCT i.symbol FROM watchlist_items i "
+                    "JOIN watchlists w ON w.id = i.watchlist_id JOIN users u ON u.id = w.user_id "
+                    "WHERE NOT u.disabled AND (u.last_login_at >= now() - make_interval(days => :days) "
+                    "OR EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.user_id = u.id "
+                    "AND t.created_at >= now() - make_interval(days => :days)))"
+                ),
+                {"days": days},
+            ).scalars()
+            return {str(s) for s in rows}

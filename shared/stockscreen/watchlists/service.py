@@ -103,3 +103,7 @@ class WatchlistService:
             for pos, sym in enumerate(wanted):
                 tx.set_item_position(wl_id, sym, pos)
         return self.get(user_id, wl_id)
+
+    def symbols_of_active_users(self, days: int) -> set[str]:
+        """The symbols the live quote poller keeps fresh for watchlists: those of users active lately."""
+        return self.repo.symbols_of_active_users(days)

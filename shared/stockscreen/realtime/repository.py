@@ -1,0 +1,108 @@
+"""One-minute bars of the live quotes in PostgreSQL (``intraday_bars``; parameterised SQL only).
+
+Each poll upserts one row per symbol for the minute of its quote: the first quote of a minute
+opens the bar, later ones move its high, low and close. ``volume`` is what traded within the
+minute: the growth of the day's cumulative volume since the symbol's previous bar of the same
+UTC day (so the first bar a poller writes on a day carries the volume traded before it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from stockscreen.realtime.sources import IntradayQuote
+
+#: How long one-minute bars are kept (the migration's retention; charts read at most this far back).
+RETENTION_DAYS = 30
+
+_UPSERT = text(
+    """
+    INSERT INTO intraday_bars AS b (symbol, minute, open, high, low, close, volume, day_volume)
+    SELECT q.symbol, q.minute, q.price, q.price, q.price, q.price,
+           CASE WHEN q.day_volume IS NULL THEN 0
+                ELSE greatest(q.day_volume - coalesce(prev.day_volume, 0), 0) END,
+           q.day_volume
+    FROM unnest(CAST(:symbols AS text[]), CAST(:minutes AS timestamptz[]), CAST(:prices AS float8[]),
+                CAST(:volumes AS bigint[])) AS q(symbol, minute, price, day_volume)
+    LEFT JOIN LATERAL (
+        SELECT p.day_volume FROM intraday_bars p
+        WHERE p.symbol = q.symbol AND p.minute < q.minute
+          AND p.minute >= date_trunc('day', q.minute AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+        ORDER BY p.minute DESC LIMIT 1
+    ) prev ON true
+    ON CONFLICT (symbol, minute) DO UPDATE SET
+        high = greatest(b.high, excluded.high),
+        low = least(b.low, excluded.low),
+        close = excluded.close,
+        volume = b.volume + greatest(coalesce(excluded.day_volume - b.day_volume, 0), 0),
+        day_volume = coalesce(excluded.day_volume, b.day_volume),
+        updated_at = now()
+    """
+)
+
+_NO_PARTITION = "23514"  # check_violation: "no partition of relation ... found for row"
+
+
+def minute_of(ts: dt.datetime) -> dt.datetime:
+    return ts.astimezone(dt.UTC).replace(second=0, microsecond=0)
+
+
+class IntradayRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def prepare(self, days: int = 2) -> int:
+        """Create the coming days' partitions (none on TimescaleDB); returns how many were created."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(text("SELECT intraday_bars_prepare(:d)"), {"d": days}).scalar_one())
+
+    def apply_retention(self, keep_days: int = RETENTION_DAYS) -> int:
+        """Drop the partitions (chunks) wholly older than ``keep_days``; returns how many."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT intraday_bars_retention(make_interval(days => :d))"), {"d": keep_days}
+                ).scalar_one()
+            )
+
+    def write(self, quotes: Sequence[IntradayQuote]) -> int:
+        """Upsert the minute bar of each quote (at most one quote per symbol); returns how many."""
+        if not quotes:
+            return 0
+        params = {
+            "symbols": [q.symbol for q in quotes],
+            "minutes": [minute_of(q.ts) for q in quotes],
+            "prices": [q.price for q in quotes],
+            "volumes": [q.volume for q in quotes],
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(_UPSERT, params)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != _NO_PARTITION:
+                raise
+            self.prepare()  # a day without its partition yet (the poller's prepare runs once a run)
+            with self.engine.begin() as conn:
+                conn.execute(_UPSERT, params)
+        return len(quotes)
+
+    def minute_bars(self, symbol: str, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+        """The symbol's one-minute bars in [start, end), ascending."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    text(
+                        "SELECT minute, open, high, low, close, volume FROM intraday_bars "
+                        "WHERE symbol = :s AND minute >= :start AND minute < :end ORDER BY minute"
+                    ),
+                    {"s": symbol.upper(), "start": start, "end": end},
+                )
+                .mappings()
+                .all()
+            )
+        return [dict(r) for r in rows]

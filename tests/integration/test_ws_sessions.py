@@ -1,0 +1,239 @@
+"""Authenticated WebSocket sessions: the token battery at ``$connect``, anonymous connections and per-role limits.
+
+The handlers run as the local gateway runs them (and as API Gateway invokes ``$connect``): a refused
+``$connect`` closes the socket before it opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import jwt
+import pytest
+import redis
+import websockets
+from starlette.applications import Starlette
+from websockets.exceptions import InvalidStatus
+
+from devstack.wsgateway import WebSocketGateway
+from stockscreen.accounts import settings as account_settings
+from stockscreen.accounts import tokens
+from stockscreen.core import policy
+from stockscreen.core.errors import Invalid
+from stockscreen.realtime.broadcaster import Broadcaster
+from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.messages import AlertMessage
+from tests.integration import test_ws_gateway as gw
+from tests.integration.test_ws_gateway import Server, management_client, only_connection, recv_json
+
+KEY = secrets.token_bytes(32)
+
+
+@pytest.fixture(scope="module")
+def handlers() -> ModuleType:
+    return gw.load_handlers()
+
+
+@pytest.fixture(scope="module")
+def server(handlers: ModuleType) -> Iterator[Server]:
+    gateway = WebSocketGateway(handlers)
+    srv = Server(Starlette(routes=gateway.routes()), gateway)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, server: Server) -> Iterator[None]:
+    """test_ws_gateway's environment: its Redis database (flushed), the gateway's @connections URL."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    r = redis.Redis.from_url(url)
+    r.flushdb()
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://unused/unused")
+    monkeypatch.setenv("WS_MANAGEMENT_URL", server.url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    gw._reset_clients()
+    yield
+    gw._reset_clients()
+    r.flushdb()
+    r.close()
+
+
+@pytest.fixture
+def ring(monkeypatch: pytest.MonkeyPatch, env: None) -> Iterator[None]:
+    monkeypatch.setenv("JWT_SECRET_ARN", "arn:test")
+    account_settings.api_settings.cache_clear()
+    tokens.verified_tokens.clear()
+    monkeypatch.setattr(tokens.keyring, "get", lambda **_: tokens.KeyRing(current_kid="k1", keys={"k1": KEY}))
+    yield
+    account_settings.api_settings.cache_clear()
+    tokens.verified_tokens.clear()
+
+
+def _claims(**over: Any) -> dict[str, Any]:
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    base = {
+        "iss": "stockscreen",
+        "aud": "stockscreen-api",
+        "sub": "u-42",
+        "role": "premium",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": secrets.token_hex(8),
+    }
+    base.update(over)
+    return base
+
+
+def _event(connection_id: str, token: str | None) -> dict[str, Any]:
+    event: dict[str, Any] = {"requestContext": {"connectionId": connection_id, "routeKey": "$connect"}}
+    if token is not None:
+        event["queryStringParameters"] = {"access_token": token}
+    return event
+
+
+def test_no_token_is_an_anonymous_connection_with_the_anonymous_limit(ring: None, handlers: ModuleType) -> None:
+    assert handlers.connect(_event("anon-1", None), None) == {"statusCode": 200}
+    registry = ConnectionRegistry()
+    conn = registry.connection("anon-1")
+    assert conn is not None and conn["user_id"] == "" and conn["role"] == policy.ANONYMOUS
+    limit = policy.WS_SUBSCRIPTIONS[policy.ANONYMOUS]
+    registry.subscribe("anon-1", [f"S{i}" for i in range(limit)])
+    with pytest.raises(Invalid, match=f"at most {limit} symbols"):
+        registry.subscribe("anon-1", ["ONE.MORE"])
+
+
+@pytest.mark.parametrize("role", ["free", "premium", "admin"])
+def test_a_valid_token_names_the_user_and_sets_the_role_limit(ring: None, handlers: ModuleType, role: str) -> None:
+    token, _ = tokens.issue_access_token(f"user-{role}", role)
+    cid = f"c-{role}"
+    assert handlers.connect(_event(cid, token), None) == {"statusCode": 200}
+    registry = ConnectionRegistry()
+    assert registry.user_id(cid) == f"user-{role}" and registry.connections_of(f"user-{role}") == {cid}
+    limit = policy.WS_SUBSCRIPTIONS[role]
+    assert limit > policy.WS_SUBSCRIPTIONS[policy.ANONYMOUS]  # signed-in connections may follow more
+    registry.subscribe(cid, [f"S{i}" for i in range(limit)])
+    with pytest.raises(Invalid, match=f"at most {limit} symbols"):
+        registry.subscribe(cid, ["ONE.MORE"])
+
+
+def _forged() -> list[tuple[str, str]]:
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    other = secrets.token_bytes(32)
+    return [
+        ("expired", jwt.encode(_claims(exp=now - 60, iat=now - 400, nbf=now - 400), KEY, headers={"kid": "k1"})),
+        ("not yet valid", jwt.encode(_claims(nbf=now + 600), KEY, headers={"kid": "k1"})),
+        ("signed with another key", jwt.encode(_claims(), other, headers={"kid": "k1"})),
+        ("unknown kid", jwt.encode(_claims(), KEY, headers={"kid": "k9"})),
+        ("no kid", jwt.encode(_claims(), KEY)),
+        ("alg none", jwt.encode(_claims(), None, algorithm="none", headers={"kid": "k1"})),
+        ("another audience", jwt.encode(_claims(aud="someone-else"), KEY, headers={"kid": "k1"})),
+        ("another issuer", jwt.encode(_claims(iss="evil"), KEY, headers={"kid": "k1"})),
+        ("no subject", jwt.encode({k: v for k, v in _claims().items() if k != "sub"}, KEY, headers={"kid": "k1"})),
+        ("unknown role", jwt.encode(_claims(role="root"), KEY, headers={"kid": "k1"})),
+        ("garbage", "not.a.token"),
+        ("tampered payload", _tampered()),
+    ]
+
+
+def _tampered() -> str:
+    head, _, sig = jwt.encode(_claims(role="free"), KEY, headers={"kid": "k1"}).split(".")
+    payload = jwt.utils.base64url_encode(json.dumps(_claims(role="admin")).encode()).decode()
+    return f"{head}.{payload}.{sig}"
+
+
+@pytest.mark.parametrize(("case", "token"), _forged(), ids=[c for c, _ in _forged()])
+def test_bad_tokens_are_refused_at_connect_and_never_registered(
+    ring: None, handlers: ModuleType, case: str, token: str
+) -> None:
+    resp = handlers.connect(_event("bad-1", token), None)
+    assert resp["statusCode"] == 401, case
+    assert json.loads(resp["body"])["error"]["code"] == "unauthorized"
+    assert ConnectionRegistry().connection("bad-1") is None
+
+
+def test_through_the_local_gateway_a_bad_token_never_opens_and_a_good_one_gets_the_user_channel(
+    ring: None, server: Server
+) -> None:
+    token, _ = tokens.issue_access_token("u-7", "free")
+    expired = jwt.encode(_claims(sub="u-7", exp=1, iat=0, nbf=0), KEY, headers={"kid": "k1"})
+
+    async def scenario() -> None:
+        with pytest.raises(InvalidStatus) as refused:
+            async with websockets.connect(f"{server.ws_url}?access_token={expired}"):
+                pass
+        # (API Gateway answers the handler's 401; the local gateway refuses every rejected $connect with 403)
+        assert refused.value.response.status_code == 403
+        assert server.gateway.connections == {}
+
+        async with websockets.connect(f"{server.ws_url}?access_token={token}") as ws:
+            cid = await only_connection(server)
+            registry = ConnectionRegistry()
+            assert registry.connections_of("u-7") == {cid}
+            pushed = AlertMessage(
+                alert_id="a-1", symbol="AAPL", message="AAPL above 200", triggered_at=dt.datetime.now(dt.UTC)
+            )
+            reached = await asyncio.to_thread(
+                lambda: Broadcaster(management_client(server), registry).push_to_user("u-7", pushed)
+            )
+            assert reached == 1
+            got = await recv_json(ws)
+            assert got["type"] == "alert" and got["alert_id"] == "a-1"
+
+    asyncio.run(scenario())
+
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/ws/$connect"
+
+
+def _authorizer_event(token: str | None) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "REQUEST",
+        "methodArn": METHOD_ARN,
+        "headers": {"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+        "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "auth-1"},
+    }
+    if token is not None:
+        event["queryStringParameters"] = {"access_token": token}
+    return event
+
+
+def test_the_request_authorizer_allows_users_and_anonymous_and_passes_who_on(ring: None, handlers: ModuleType) -> None:
+    token, _ = tokens.issue_access_token("u-9", "premium")
+    allowed = handlers.authorize(_authorizer_event(token), None)
+    (statement,) = allowed["policyDocument"]["Statement"]
+    assert statement == {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}
+    assert allowed["principalId"] == "u-9" and allowed["context"] == {"userId": "u-9", "role": "premium"}
+    anonymous = handlers.authorize(_authorizer_event(None), None)
+    assert anonymous["principalId"] == "anonymous" and anonymous["context"] == {"userId": "", "role": "anonymous"}
+
+    # $connect then trusts what API Gateway put in requestContext.authorizer (no second verification)
+    for ctx, cid, user, role in (
+        (allowed["context"], "via-auth-1", "u-9", "premium"),
+        (anonymous["context"], "via-auth-2", None, "anonymous"),
+    ):
+        event = _event(cid, None)
+        event["requestContext"]["authorizer"] = {**ctx, "principalId": allowed["principalId"]}
+        assert handlers.connect(event, None) == {"statusCode": 200}
+        conn = ConnectionRegistry().connection(cid)
+        assert conn is not None and (conn["user_id"] or None) == user and conn["role"] == role
+
+
+@pytest.mark.parametrize(("case", "token"), _forged(), ids=[c for c, _ in _forged()])
+def test_the_request_authorizer_denies_bad_tokens_with_unauthorized(
+    ring: None, handlers: ModuleType, case: str, token: str
+) -> None:
+    with pytest.raises(handlers.AuthorizerDenied, match=r"^Unauthorized$"):
+        handlers.authorize(_authorizer_event(token), None)
