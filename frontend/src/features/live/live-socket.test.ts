@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket as FakeSocket } from '@/test/fake-socket';
-import { LiveSocket } from './live-socket';
+import { LiveSocket, wsUrlFor } from './live-socket';
 
 describe('LiveSocket', () => {
   beforeEach(() => {
@@ -80,5 +80,43 @@ describe('LiveSocket', () => {
     FakeSocket.instances[1]!.open();
     vi.advanceTimersByTime(20_000);
     expect(live.getStatus()).toBe('idle');
+  });
+
+  it('connects as the signed-in user with the token in the URL, and reconnects when the user changes', () => {
+    let identity: { userId: string; token: string } | null = null;
+    const live = new LiveSocket({
+      url: 'ws://x/ws',
+      identity: () => identity,
+      createSocket: (u) => new FakeSocket(u) as unknown as WebSocket,
+    });
+    live.watch('AAPL');
+    expect(FakeSocket.instances[0]!.url).toBe('ws://x/ws');
+    FakeSocket.instances[0]!.open();
+
+    identity = { userId: 'u1', token: 'a.b/c' };
+    live.identityChanged();
+    expect(FakeSocket.instances).toHaveLength(2);
+    expect(FakeSocket.instances[0]!.close).toHaveBeenCalled();
+    expect(FakeSocket.instances[1]!.url).toBe('ws://x/ws?access_token=a.b%2Fc');
+    FakeSocket.instances[1]!.open();
+    expect(FakeSocket.instances[1]!.sent).toEqual([{ action: 'subscribe', symbols: ['AAPL'] }]);
+
+    live.identityChanged(); // same user (a refreshed token): the socket stays
+    expect(FakeSocket.instances).toHaveLength(2);
+    identity = null; // signed out: back to an anonymous socket
+    live.identityChanged();
+    expect(FakeSocket.instances).toHaveLength(3);
+    expect(FakeSocket.instances[2]!.url).toBe('ws://x/ws');
+  });
+
+  it('leaves a closed socket closed when the session changes', () => {
+    const live = make();
+    live.identityChanged();
+    expect(FakeSocket.instances).toHaveLength(0);
+  });
+
+  it('adds the token to a URL that already has a query', () => {
+    expect(wsUrlFor('ws://x/ws?v=1', 't')).toBe('ws://x/ws?v=1&access_token=t');
+    expect(wsUrlFor('ws://x/ws', null)).toBe('ws://x/ws');
   });
 });

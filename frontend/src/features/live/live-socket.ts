@@ -1,3 +1,4 @@
+import { sessionStore, tokenIsStale } from '@/lib/session';
 import type { AlertMessage, QuoteMessage, SubscribeMessage } from './messages';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'closed';
@@ -14,8 +15,20 @@ export interface LiveSocketOptions {
   url?: string;
   /** Factory so tests can inject a fake WebSocket. */
   createSocket?: (url: string) => WebSocket;
+  /**
+   * The signed-in identity to connect as: the user id and a fresh access token, or null to connect
+   * anonymously (public quotes only). The token goes in the `access_token` query parameter, the one
+   * place a browser's WebSocket handshake can carry it (functions/ws, README "Live quotes").
+   */
+  identity?: () => { userId: string; token: string } | null;
   minDelayMs?: number;
   maxDelayMs?: number;
+}
+
+/** The socket URL for an identity: the access token as the `access_token` query parameter. */
+export function wsUrlFor(base: string, token: string | null): string {
+  if (!token) return base;
+  return `${base}${base.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}`;
 }
 
 export function defaultWsUrl(): string {
@@ -51,12 +64,15 @@ export class LiveSocket {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The user the open (or opening) socket was authenticated as; null: anonymous. */
+  private connectedAs: string | null = null;
   private readonly opts: Required<Omit<LiveSocketOptions, 'url'>> & { url?: string };
 
   constructor(opts: LiveSocketOptions = {}) {
     this.opts = {
       url: opts.url,
       createSocket: opts.createSocket ?? ((url) => new WebSocket(url)),
+      identity: opts.identity ?? (() => null),
       minDelayMs: opts.minDelayMs ?? 1000,
       maxDelayMs: opts.maxDelayMs ?? 30_000,
     };
@@ -142,8 +158,27 @@ export class LiveSocket {
     }
   }
 
+  /**
+   * Call when the session changes: a socket opened as someone else (or anonymously, before sign-in)
+   * is replaced by one opened as the current identity, and resubscribes its symbols.
+   */
+  identityChanged(): void {
+    const who = this.opts.identity()?.userId ?? null;
+    if (who === this.connectedAs || (!this.socket && !this.reconnectTimer)) return;
+    this.detach();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.attempt = 0;
+    if (this.wanted()) this.connect();
+  }
+
   close(): void {
     this.clearTimers();
+    this.detach();
+    this.setStatus('idle');
+  }
+
+  private detach() {
     const socket = this.socket;
     this.socket = null;
     if (socket) {
@@ -154,7 +189,6 @@ export class LiveSocket {
         /* ignore */
       }
     }
-    this.setStatus('idle');
   }
 
   private clearTimers() {
@@ -180,8 +214,10 @@ export class LiveSocket {
   private connect() {
     this.setStatus('connecting');
     let socket: WebSocket;
+    const identity = this.opts.identity();
+    this.connectedAs = identity?.userId ?? null;
     try {
-      socket = this.opts.createSocket(this.opts.url ?? defaultWsUrl());
+      socket = this.opts.createSocket(wsUrlFor(this.opts.url ?? defaultWsUrl(), identity?.token ?? null));
     } catch {
       this.scheduleReconnect();
       return;
@@ -258,7 +294,18 @@ export class LiveSocket {
 
 let shared: LiveSocket | null = null;
 
+/** The signed-in user with a token fresh enough to open a socket; null otherwise (anonymous). */
+function sessionIdentity(): { userId: string; token: string } | null {
+  const s = sessionStore.getState();
+  if (s.status !== 'authenticated' || !s.user || !s.accessToken || tokenIsStale(s)) return null;
+  return { userId: s.user.id, token: s.accessToken };
+}
+
 export function getLiveSocket(): LiveSocket {
-  if (!shared) shared = new LiveSocket();
+  if (!shared) {
+    const live = new LiveSocket({ identity: sessionIdentity });
+    sessionStore.subscribe(() => live.identityChanged());
+    shared = live;
+  }
   return shared;
 }
