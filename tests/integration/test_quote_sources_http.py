@@ -57,7 +57,6 @@ def test_http_429_defers_the_rest_and_pauses_the_limiter(fake: FakeStooqQuotes) 
     fake.rate_limit_after = 1
     fake.retry_after = "30"
     stooq = _stooq(fake)
-    start = time.monotonic()
     result = stooq.fetch(["AAPL", "MSFT", "JPM", "XOM", "AOS"], deadline=time.monotonic() + 2)
     assert [q.symbol for q in result.quotes] == ["AAPL", "MSFT"]
     assert result.deferred == ["JPM", "XOM", "AOS"] and result.failed == {}
@@ -65,13 +64,17 @@ def test_http_429_defers_the_rest_and_pauses_the_limiter(fake: FakeStooqQuotes) 
     # the pause (Retry-After: 30) outlasts the deadline: the next fetch sends nothing and defers all
     again = stooq.fetch(["AAPL"], deadline=time.monotonic() + 2)
     assert again.deferred == ["AAPL"] and len(fake.requests) == 2
-    assert time.monotonic() - start < 1.5
 
 
 def test_the_rate_limit_spaces_requests(fake: FakeStooqQuotes) -> None:
-    stooq = _stooq(fake, limiter=RateLimiter(per_minute=600, burst=1))  # one request every 0.1 s
-    start = time.monotonic()
+    now = [0.0]  # the limiter's own clock: its sleeps advance it, so the spacing is exact
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = RateLimiter(per_minute=600, burst=1, clock=lambda: now[0], sleep=sleep)  # one request every 0.1 s
+    stooq = _stooq(fake, limiter=limiter)
     result = stooq.fetch(["AAPL", "MSFT", "JPM", "XOM", "AOS", "IBM"])
     assert len(fake.requests) == 3 and len(result.quotes) == 4
-    assert time.monotonic() - start >= 0.2
+    assert now[0] == pytest.approx(0.2)  # two waits of 0.1 s between the three requests
     assert stooq.cycle_seconds(6) == pytest.approx(0.3)  # 3 requests at the sustained 10 a second
