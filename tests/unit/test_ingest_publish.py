@@ -195,6 +195,25 @@ def test_eventbridge_adapter_sends_one_prices_updated_entry_on_the_bus() -> None
         EventBridgeEvents("stockscreen-bus", lambda: FakeBoto(failed=1)).prices_updated(detail)
 
 
+def test_an_unreachable_aws_endpoint_is_a_transient_error_the_state_machine_retries() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from stockscreen.core.errors import TransientError
+
+    class Down:
+        def put_events(self, **kwargs: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+        def publish(self, **kwargs: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    with pytest.raises(TransientError, match="unavailable") as err:
+        EventBridgeEvents("bus", Down).prices_updated({"run_id": RUN_ID})
+    assert err.value.dependency == "aws" and type(err.value).__name__ == "TransientError"
+    with pytest.raises(TransientError):
+        SnsAdmins("arn:aws:sns:us-east-1:000000000000:admins", Down).notify("Subject", "Body")
+
+
 def test_sns_adapter_publishes_to_the_admin_topic() -> None:
     client = FakeBoto()
     SnsAdmins("arn:aws:sns:us-east-1:000000000000:admins", lambda: client).notify("Subject", "Body")

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import redis
 
 from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
+from stockscreen.core.errors import TransientError, unavailable_from
 from stockscreen.core.observability import logger
 from stockscreen.realtime import Quote, put_quotes
 
@@ -40,22 +41,31 @@ class LiveCache(Protocol):
         ...
 
 
+def _retryable(call: Callable[[], Any]) -> Any:
+    """Run one AWS call; the endpoint unreachable or timing out is a :class:`TransientError`, which the
+    state machine's Retry takes (any other error fails the task as before)."""
+    try:
+        return call()
+    except Exception as exc:
+        down = unavailable_from(exc)
+        if down is None or isinstance(exc, TransientError):
+            raise
+        raise TransientError(down.message, dependency=down.dependency) from exc
+
+
 class EventBridgeEvents:
     def __init__(self, bus_name: str, client: Callable[[], Any]) -> None:
         self.bus_name = bus_name
         self.client = client
 
     def prices_updated(self, detail: dict[str, Any]) -> str | None:
-        response = self.client().put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": EVENT_DETAIL_TYPE,
-                    "Detail": json.dumps(detail),
-                    "EventBusName": self.bus_name,
-                }
-            ]
-        )
+        entry = {
+            "Source": EVENT_SOURCE,
+            "DetailType": EVENT_DETAIL_TYPE,
+            "Detail": json.dumps(detail),
+            "EventBusName": self.bus_name,
+        }
+        response = _retryable(lambda: self.client().put_events(Entries=[entry]))
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge rejected the event: {response['Entries']}")
         event_id: str | None = response["Entries"][0].get("EventId")
@@ -68,7 +78,7 @@ class SnsAdmins:
         self.client = client
 
     def notify(self, subject: str, message: str) -> None:
-        self.client().publish(TopicArn=self.topic_arn, Subject=subject, Message=message)
+        _retryable(lambda: self.client().publish(TopicArn=self.topic_arn, Subject=subject, Message=message))
 
 
 class RedisLiveCache:
