@@ -122,7 +122,7 @@ export interface paths {
         delete: operations["delete_alert"];
         options?: never;
         head?: never;
-        /** Rename, change the rule, pause or resume an alert. */
+        /** Rename, change the rule or options, pause or resume, snooze an alert. */
         patch: operations["update_alert"];
         trace?: never;
     };
@@ -899,12 +899,69 @@ export interface components {
              */
             name: string | null;
             /** Rule */
-            rule: components["schemas"]["PriceAbove"] | components["schemas"]["PriceBelow"] | components["schemas"]["ChangePct"] | components["schemas"]["CrossesSma"] | components["schemas"]["RsiThreshold"] | components["schemas"]["VolumeSpike"] | components["schemas"]["High52w"] | components["schemas"]["Low52w"] | components["schemas"]["ScreenEnter"] | components["schemas"]["ScreenLeave"];
+            rule: components["schemas"]["PriceAbove"] | components["schemas"]["PriceBelow"] | components["schemas"]["ChangePct"] | components["schemas"]["CrossesSma"] | components["schemas"]["RsiThreshold"] | components["schemas"]["VolumeSpike"] | components["schemas"]["High52w"] | components["schemas"]["Low52w"] | components["schemas"]["ScreenEnter"] | components["schemas"]["ScreenLeave"] | components["schemas"]["Crossing"] | components["schemas"]["Channel"] | components["schemas"]["Move"] | components["schemas"]["QueryRule"];
             /**
              * Active
              * @default true
              */
             active: boolean;
+            /** @default null */
+            options: components["schemas"]["AlertOptions"] | null;
+        };
+        /**
+         * AlertOptions
+         * @description When an alert fires. ``once``: then it completes; ``once_per_day``: then it is quiet until the next
+         *     session; ``once_per_bar_close``: evaluated on the daily close only; ``every_time``: at every edge.
+         *     Every option is edge-triggered: a condition that stays true does not fire again.
+         */
+        AlertOptions: {
+            /**
+             * Trigger
+             * @default once_per_day
+             * @enum {string}
+             */
+            trigger: "once" | "once_per_day" | "once_per_bar_close" | "every_time";
+            /**
+             * Hysteresis Pct
+             * @default 0.2
+             */
+            hysteresis_pct: number;
+            /**
+             * Expires At
+             * @default null
+             */
+            expires_at: string | null;
+            /**
+             * Snoozed Until
+             * @default null
+             */
+            snoozed_until: string | null;
+        };
+        /**
+         * AlertOptionsPatch
+         * @description The options to change (a field left out is kept; ``snoozed_until: null`` ends a snooze).
+         */
+        AlertOptionsPatch: {
+            /**
+             * Trigger
+             * @default null
+             */
+            trigger: ("once" | "once_per_day" | "once_per_bar_close" | "every_time") | null;
+            /**
+             * Hysteresis Pct
+             * @default null
+             */
+            hysteresis_pct: number | null;
+            /**
+             * Expires At
+             * @default null
+             */
+            expires_at: string | null;
+            /**
+             * Snoozed Until
+             * @default null
+             */
+            snoozed_until: string | null;
         };
         /** AlertPublic */
         AlertPublic: {
@@ -922,6 +979,20 @@ export interface components {
             created_at: string;
             /** Updated At */
             updated_at: string;
+            /** Trigger */
+            trigger: string;
+            /** Hysteresis Pct */
+            hysteresis_pct: number;
+            /** Expires At */
+            expires_at: string | null;
+            /** Snoozed Until */
+            snoozed_until: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /** Fired Count */
+            fired_count: number;
+            /** Last Fired At */
+            last_fired_at: string | null;
         };
         /** AlertUpdate */
         AlertUpdate: {
@@ -934,12 +1005,14 @@ export interface components {
              * Rule
              * @default null
              */
-            rule: (components["schemas"]["PriceAbove"] | components["schemas"]["PriceBelow"] | components["schemas"]["ChangePct"] | components["schemas"]["CrossesSma"] | components["schemas"]["RsiThreshold"] | components["schemas"]["VolumeSpike"] | components["schemas"]["High52w"] | components["schemas"]["Low52w"] | components["schemas"]["ScreenEnter"] | components["schemas"]["ScreenLeave"]) | null;
+            rule: (components["schemas"]["PriceAbove"] | components["schemas"]["PriceBelow"] | components["schemas"]["ChangePct"] | components["schemas"]["CrossesSma"] | components["schemas"]["RsiThreshold"] | components["schemas"]["VolumeSpike"] | components["schemas"]["High52w"] | components["schemas"]["Low52w"] | components["schemas"]["ScreenEnter"] | components["schemas"]["ScreenLeave"] | components["schemas"]["Crossing"] | components["schemas"]["Channel"] | components["schemas"]["Move"] | components["schemas"]["QueryRule"]) | null;
             /**
              * Active
              * @default null
              */
             active: boolean | null;
+            /** @default null */
+            options: components["schemas"]["AlertOptionsPatch"] | null;
         };
         /** AlertsPublic */
         AlertsPublic: {
@@ -1108,6 +1181,36 @@ export interface components {
              */
             direction: "up" | "down" | "either";
         };
+        /**
+         * Channel
+         * @description ``field`` enters or exits the channel ``lower..upper``.
+         */
+        Channel: {
+            /**
+             * Symbol
+             * @default null
+             */
+            symbol: string | null;
+            /**
+             * Watchlist Id
+             * @default null
+             */
+            watchlist_id: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "channel_enter" | "channel_exit";
+            /**
+             * Field
+             * @default close
+             */
+            field: string;
+            /** Lower */
+            lower: number;
+            /** Upper */
+            upper: number;
+        };
         /** Compare */
         Compare: {
             /**
@@ -1161,6 +1264,42 @@ export interface components {
              * @enum {string}
              */
             direction: "above" | "below";
+        };
+        /**
+         * Crossing
+         * @description ``field`` crosses a ``level`` or ``other`` field (e.g. close crosses_above sma50).
+         */
+        Crossing: {
+            /**
+             * Symbol
+             * @default null
+             */
+            symbol: string | null;
+            /**
+             * Watchlist Id
+             * @default null
+             */
+            watchlist_id: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "crossing" | "crossing_down" | "crossing_up";
+            /**
+             * Field
+             * @default close
+             */
+            field: string;
+            /**
+             * Level
+             * @default null
+             */
+            level: number | null;
+            /**
+             * Other
+             * @default null
+             */
+            other: string | null;
         };
         /** DuplicateBody */
         DuplicateBody: {
@@ -1374,6 +1513,31 @@ export interface components {
             /** Display Name */
             display_name: string | null;
         };
+        /**
+         * Move
+         * @description The price moves up (down) at least ``pct`` percent against the close ``bars`` sessions ago.
+         */
+        Move: {
+            /**
+             * Symbol
+             * @default null
+             */
+            symbol: string | null;
+            /**
+             * Watchlist Id
+             * @default null
+             */
+            watchlist_id: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "move_down_pct" | "move_up_pct";
+            /** Pct */
+            pct: number;
+            /** Bars */
+            bars: number;
+        };
         /** Not */
         Not: {
             /**
@@ -1544,6 +1708,29 @@ export interface components {
             action: string;
             /** Count */
             count: number;
+        };
+        /**
+         * QueryRule
+         * @description Any screener query-language expression (validated with the screener's parser).
+         */
+        QueryRule: {
+            /**
+             * Symbol
+             * @default null
+             */
+            symbol: string | null;
+            /**
+             * Watchlist Id
+             * @default null
+             */
+            watchlist_id: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "query";
+            /** Query */
+            query: string;
         };
         /** QuotePublic */
         QuotePublic: {

@@ -54,7 +54,7 @@ def create_alert() -> dict[str, Any]:
     """Create an alert; active alerts count against the plan's quota."""
     b = json_body(bp.current_request, schema.AlertCreate)
     p = principal()
-    return alert_rules().create(p.user_id, p.role, b.name, b.rule, b.active)
+    return alert_rules().create(p.user_id, p.role, b.name, b.rule, b.active, b.options)
 
 
 @route(
@@ -82,10 +82,12 @@ def get_alert(alert_id: str) -> dict[str, Any]:
     owned=True,
 )
 def update_alert(alert_id: str) -> dict[str, Any]:
-    """Rename, change the rule, pause or resume an alert."""
+    """Rename, change the rule or options, pause or resume, snooze an alert."""
     b = json_body(bp.current_request, schema.AlertUpdate)
     p = principal()
     kw: dict[str, Any] = {"rule": b.rule, "active": b.active}
+    if b.options is not None:
+        kw["options"] = b.options.model_dump(exclude_unset=True)
     if "name" in b.model_fields_set:
         kw["name"] = b.name
     return alert_rules().update(p.user_id, p.role, _id(alert_id), **kw)

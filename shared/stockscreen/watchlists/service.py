@@ -55,6 +55,18 @@ class WatchlistService:
             )
         return {**watchlist, "items": out_items}
 
+    def members(self, wl_ids: list[str]) -> dict[str, list[str]]:
+        """The symbols of each watchlist (the alert evaluator follows lists through this)."""
+        return self.repo.members(wl_ids)
+
+    def members_fingerprint(self) -> str:
+        """A value that changes whenever any watchlist's membership changes."""
+        return self.repo.members_fingerprint()
+
+    def require_owned(self, user_id: str, wl_id: str) -> None:
+        """NotFound unless ``wl_id`` is one of the user's watchlists (used by watchlist alerts)."""
+        self.repo.get(user_id, wl_id)
+
     def rename(self, user_id: str, wl_id: str, name: str) -> dict[str, Any]:
         if not self.repo.rename(user_id, wl_id, name):
             raise NotFound(f"no watchlist {wl_id}")
