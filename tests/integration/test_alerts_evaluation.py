@@ -18,7 +18,7 @@ from stockscreen.realtime.messages import Quote, QuoteBatch
 from stockscreen.screening import universe
 from tests.integration.authkit import assert_error, body, make_user, post, send
 
-pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits")]
+pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits", "no_other_alerts")]
 
 
 def _snapshot() -> tuple[int, dict[str, float]]:

@@ -59,6 +59,21 @@ def create_alert() -> dict[str, Any]:
 
 @route(
     bp,
+    "/alerts/unsubscribe",
+    methods=["POST"],
+    auth="none",
+    content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
+    params=lambda: schema.UnsubscribeQuery,
+    response=lambda: schema.UnsubscribePublic,
+)
+def unsubscribe_alert_email() -> dict[str, Any]:
+    """One-click unsubscribe from an alert's emails (RFC 8058): the signed link works without signing in."""
+    q = query(bp.current_request, schema.UnsubscribeQuery)
+    return alert_rules().unsubscribe_email(q.token)
+
+
+@route(
+    bp,
     "/alerts/{alert_id}",
     methods=["GET"],
     auth="required",

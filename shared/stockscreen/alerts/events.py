@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from stockscreen.alerts.delivery import DeliveryService
 from stockscreen.alerts.repository import AlertEvaluationRepository
 from stockscreen.alerts.service import AlertEvaluationService
 from stockscreen.core.errors import Invalid
@@ -44,6 +45,12 @@ def evaluation_service(engine: Engine) -> AlertEvaluationService:
     def latest_prices(symbols: list[str]) -> dict[str, tuple[float, float | None]]:
         return {s: (q.price, None if q.volume is None else float(q.volume)) for s, q in get_quotes(symbols).items()}
 
+    def publish(firings: list[dict[str, Any]]) -> None:
+        from stockscreen.alerts.adapters import SqsFiringQueue
+        from stockscreen.core.config import alerts_settings
+
+        SqsFiringQueue(alerts_settings().alerts_delivery_queue_url).publish(firings)
+
     watchlists = cache(lambda: WatchlistService.from_engine(engine))
     screens = cache(lambda: SavedScreenService.from_engine(engine))
     return AlertEvaluationService(
@@ -54,6 +61,38 @@ def evaluation_service(engine: Engine) -> AlertEvaluationService:
         compile_query=compile_query,
         query_mask=query_mask,
         latest_prices=latest_prices,
+        publish=publish,
+    )
+
+
+def delivery_service(engine: Engine) -> DeliveryService:
+    """The delivery service wired to PostgreSQL, the WebSocket API, SES, SNS and DynamoDB (idempotency)."""
+    from stockscreen.accounts.tokens import load_keyring
+    from stockscreen.alerts import unsubscribe
+    from stockscreen.alerts.adapters import SesMailer, SnsTopic, powertools_once
+    from stockscreen.alerts.notifications import NotificationService
+    from stockscreen.alerts.repository import DeliveryRepository
+    from stockscreen.core.config import alert_delivery_settings
+    from stockscreen.realtime.broadcaster import Broadcaster
+
+    s = alert_delivery_settings()
+    ring = cache(lambda: load_keyring(s.jwt_secret_arn))
+
+    def unsubscribe_url(user_id: str, alert_id: str) -> str:
+        r = ring()
+        token = unsubscribe.sign(user_id, alert_id, r.current_kid, r.keys[r.current_kid])
+        return f"{s.app_base_url.rstrip('/')}/api/alerts/unsubscribe?token={token}"
+
+    return DeliveryService(
+        DeliveryRepository(engine),
+        NotificationService.from_engine(engine),
+        push=cache(Broadcaster.from_settings),
+        mailer=cache(SesMailer),
+        topic=cache(lambda: SnsTopic(s.alert_notifications_topic_arn)),
+        once=powertools_once(s.idempotency_table),
+        unsubscribe_url=unsubscribe_url,
+        app_url=s.app_base_url,
+        sender=s.ses_sender,
     )
 
 

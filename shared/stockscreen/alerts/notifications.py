@@ -1,4 +1,4 @@
-"""In-app notifications: list (newest first), mark read. Written by the alert evaluator (a later issue)."""
+"""In-app notifications: list (newest first), mark read; written by alert delivery (``notify``)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ class NotificationService:
         if found is None:
             raise NotFound(f"no notification {notification_id}")
         return found
+
+    def notify(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        """Add a notification to the user's list (the bell)."""
+        return self.repo.insert(user_id, kind, title, body, data)
 
     def mark_all_read(self, user_id: str) -> int:
         return self.repo.mark_all_read(user_id)

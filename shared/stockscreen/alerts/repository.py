@@ -203,6 +203,18 @@ class AlertRuleRepository:
             ).rowcount
         return n > 0
 
+    def unsubscribe_email(self, user_id: str, alert_id: str) -> bool:
+        """Stop emails of one alert; False when the user has no such alert."""
+        with self.engine.begin() as conn:
+            n = conn.execute(
+                text(
+                    "UPDATE alert_rules SET channels = array_remove(channels, 'email') "
+                    "WHERE id = CAST(:a AS uuid) AND user_id = CAST(:u AS uuid)"
+                ),
+                {"a": alert_id, "u": user_id},
+            ).rowcount
+        return n > 0
+
 
 class NotificationRepository:
     def __init__(self, engine: Engine) -> None:
@@ -242,6 +254,21 @@ class NotificationRepository:
                 .first()
             )
         return _notification(row) if row is not None else None
+
+    def insert(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    text(
+                        "INSERT INTO notifications (user_id, kind, title, body, data) "
+                        f"VALUES (:u, :k, :t, :b, CAST(:d AS jsonb)) RETURNING {_NOTIFICATION_COLS}"
+                    ),
+                    {"u": user_id, "k": kind, "t": title, "b": body, "d": json.dumps(data)},
+                )
+                .mappings()
+                .one()
+            )
+        return _notification(row)
 
     def mark_all_read(self, user_id: str) -> int:
         with self.engine.begin() as conn:
@@ -445,3 +472,34 @@ class AlertEvaluationRepository:
             ).mappings()
             out = [{**dict(r), "fired_at": r["fired_at"].isoformat()} for r in rows]
         return out, int(total)
+
+
+class DeliveryRepository:
+    """What the delivery function reads (the alert's owner, address and channels) and records (each
+    channel's status on the firing; one-click unsubscribes)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def target(self, alert_id: str) -> dict[str, Any] | None:
+        """The alert's owner, email and channels; None when the alert or its owner is gone or disabled."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    text(
+                        "SELECT r.user_id::text AS user_id, u.email, r.channels, r.name FROM alert_rules r "
+                        "JOIN users u ON u.id = r.user_id WHERE r.id = :a AND NOT u.disabled"
+                    ),
+                    {"a": alert_id},
+                )
+                .mappings()
+                .first()
+            )
+        return {**dict(row), "channels": list(row["channels"])} if row is not None else None
+
+    def record(self, event_id: int, statuses: dict[str, str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE alert_events SET delivery = delivery || CAST(:d AS jsonb) WHERE id = :id"),
+                {"id": event_id, "d": json.dumps(statuses)},
+            )

@@ -206,10 +206,12 @@ class AlertEvaluationService:
         compile_query: Callable[[str], Any],
         query_mask: Callable[[Universe, Any, int], NDArray[np.bool_]],
         latest_prices: Callable[[list[str]], dict[str, tuple[float, float | None]]],
+        publish: Callable[[list[dict[str, Any]]], None],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         """``universe_of(version)``: the screening universe of a snapshot version (None = current);
-        ``latest_prices``: the last live price and volume of symbols (the quote cache)."""
+        ``latest_prices``: the last live price and volume of symbols (the quote cache); ``publish``: queues
+        fired alerts (as stored in the history) for delivery."""
         self.repo = repo
         self.universe_of = universe_of
         self.watchlists = watchlists
@@ -217,12 +219,23 @@ class AlertEvaluationService:
         self.compile_query = compile_query
         self.query_mask = query_mask
         self.latest_prices = latest_prices
+        self.publish = publish
         self.clock = clock
         self._live: _Built | None = None
         self._live_key: tuple[str, str, str] | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------ shared
+
+    def _queue(self, stored: list[dict[str, Any]]) -> None:
+        """Queue the committed firings for delivery. A failure is logged: the firings stay in the
+        history with an empty delivery status (the admin redrive re-queues them)."""
+        if not stored:
+            return
+        try:
+            self.publish(stored)
+        except Exception:
+            logger.exception("queueing %d fired alerts failed", len(stored))
 
     def _alerts(self, rows: list[dict[str, Any]]) -> list[_Alert]:
         wl_ids = sorted({str(r["params"]["watchlist_id"]) for r in rows if r["params"].get("watchlist_id")})
@@ -356,6 +369,7 @@ class AlertEvaluationService:
         if stored is None:
             return {"event_id": event_id, "recorded": False, "fired": 0, "firings": []}
         self._live_key = None  # states and levels changed: the live book is rebuilt on its next batch
+        self._queue(stored)
         logger.info("alerts evaluated", extra={"event_id": event_id, "version": version, "fired": len(stored)})
         return {"event_id": event_id, "recorded": True, "fired": len(stored), "firings": stored}
 
@@ -484,6 +498,7 @@ class AlertEvaluationService:
             if stored is None:  # another process took this batch: our book may be ahead of the database
                 self._live_key = None
                 return {"batch_id": batch.batch_id, "recorded": False, "fired": 0, "firings": []}
+            self._queue(stored)
             return {"batch_id": batch.batch_id, "recorded": True, "fired": len(stored), "firings": stored}
 
     def history(self, user_id: str, alert_id: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:

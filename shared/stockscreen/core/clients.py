@@ -44,5 +44,7 @@ def reset_clients() -> None:
     config.event_settings.cache_clear()
     config.ws_settings.cache_clear()
     config.ingest_settings.cache_clear()
+    config.alerts_settings.cache_clear()
+    config.alert_delivery_settings.cache_clear()
     engine.get_engine.cache_clear()
     engine.close_readers()

@@ -68,6 +68,34 @@ class WsSettings(CoreSettings):
     ws_management_url: str = Field(description="https://{api-id}.execute-api.{region}.amazonaws.com/{stage}")
 
 
+class AlertsSettings(CoreSettings):
+    """Functions that evaluate alerts: where fired alerts are queued for delivery."""
+
+    alerts_delivery_queue_url: str = Field(description="SQS queue of fired alerts (the delivery function's source)")
+
+
+class AlertDeliverySettings(AlertsSettings):
+    """The alert delivery function: in-app, WebSocket, email (SES) and SNS."""
+
+    alerts_delivery_dlq_url: str = Field(description="dead-letter queue of fired alerts that could not be delivered")
+    alert_notifications_topic_arn: str = Field(description="SNS topic fired alerts are published to")
+    ses_sender: str = Field(description="verified SES sender address of alert emails")
+    idempotency_table: str = Field(description="DynamoDB table of Powertools idempotency records (key 'id')")
+    jwt_secret_arn: str = Field(description="Secrets Manager secret whose key signs unsubscribe links")
+    ws_management_url: str = Field(description="the WebSocket API's @connections endpoint")
+    app_base_url: str = Field(description="public URL of the web app (links in emails), e.g. https://example.com")
+
+
+@cache
+def alerts_settings() -> AlertsSettings:
+    return AlertsSettings()  # type: ignore[call-arg]
+
+
+@cache
+def alert_delivery_settings() -> AlertDeliverySettings:
+    return AlertDeliverySettings()  # type: ignore[call-arg]
+
+
 @cache
 def core_settings() -> CoreSettings:
     return CoreSettings()  # type: ignore[call-arg]

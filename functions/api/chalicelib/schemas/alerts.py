@@ -52,3 +52,13 @@ class AlertPublic(ApiModel):
 class AlertsPublic(ApiModel):
     data: list[AlertPublic]
     count: int
+
+
+class UnsubscribeQuery(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+    token: Annotated[str, StringConstraints(min_length=10, max_length=400)]
+
+
+class UnsubscribePublic(ApiModel):
+    unsubscribed: bool
+    alert_id: str

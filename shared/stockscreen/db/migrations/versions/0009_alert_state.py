@@ -3,7 +3,8 @@ the history of firings and the quote batches already evaluated.
 
 * ``alert_rules`` gains the trigger option (``once`` / ``once_per_day`` / ``once_per_bar_close``),
   the hysteresis, expiry, snooze, the next session a once-per-day alert may fire
-  again (``blocked_until``), when a once alert completed, and counters.
+  again (``blocked_until``), when a once alert completed, counters, and the delivery channels
+  (one-click unsubscribe takes ``email`` out).
 * ``alert_state``: one row per (alert, symbol, leg): 1 armed, 0 disarmed (fired, waiting for the value
   to move back beyond the hysteresis band). No row = never evaluated.
 * ``alert_screen_members``: the last membership of a screen alert's saved screen (entrants/leavers).
@@ -40,7 +41,8 @@ def upgrade() -> None:
             ADD COLUMN completed_at timestamptz,
             ADD COLUMN members_version integer,
             ADD COLUMN fired_count integer NOT NULL DEFAULT 0,
-            ADD COLUMN last_fired_at timestamptz;
+            ADD COLUMN last_fired_at timestamptz,
+            ADD COLUMN channels varchar(16)[] NOT NULL DEFAULT '{in_app,websocket,email,sns}';
         CREATE INDEX alert_rules_active ON alert_rules (symbol) WHERE active;
 
         CREATE TABLE alert_state (
@@ -102,6 +104,7 @@ def downgrade() -> None:
             DROP COLUMN IF EXISTS expires_at,
             DROP COLUMN IF EXISTS snoozed_until, DROP COLUMN IF EXISTS blocked_until,
             DROP COLUMN IF EXISTS completed_at, DROP COLUMN IF EXISTS members_version,
-            DROP COLUMN IF EXISTS fired_count, DROP COLUMN IF EXISTS last_fired_at;
+            DROP COLUMN IF EXISTS fired_count, DROP COLUMN IF EXISTS last_fired_at,
+            DROP COLUMN IF EXISTS channels;
         """
     )
