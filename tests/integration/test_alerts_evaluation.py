@@ -176,5 +176,16 @@ def test_live_batches_fire_once_per_crossing_with_hysteresis(client: Client, sta
     # a new process (state from PostgreSQL) continues where this one stopped: above the level, disarmed
     fresh = _service()
     assert _fired(fresh.evaluate_quotes(_batch("b8", {"JPM": level * 1.03}, nxt))) == []
-    hist = body(client.http.get(f"/alerts/{cross}", headers=u.auth))
-    assert hist["fired_count"] == 3 and not math.isnan(float(hist["hysteresis_pct"]))
+    got = body(client.http.get(f"/alerts/{cross}", headers=u.auth))
+    assert got["fired_count"] == 3 and not math.isnan(float(got["hysteresis_pct"]))
+    # the history: per alert (newest first, the values that made it fire) and per user
+    hist = body(client.http.get(f"/alerts/{cross}/history?limit=2", headers=u.auth))
+    assert hist["count"] == 3 and len(hist["data"]) == 2
+    newest = hist["data"][0]
+    assert newest["fired_at"].startswith(nxt.date().isoformat()) and newest["source"] == "live"
+    assert newest["value"] == pytest.approx(level * 1.01) and newest["level"] == pytest.approx(level)
+    assert newest["details"]["batch_id"] == "b7" and hist["data"][0]["id"] > hist["data"][1]["id"]
+    assert body(client.http.get("/alerts/history", headers=u.auth))["count"] == 5  # 3 + the daily alert's 2
+    stranger = make_user(client, stack_env["DATABASE_URL"], "premium")
+    assert_error(client.http.get(f"/alerts/{cross}/history", headers=stranger.auth), 404)
+    assert body(client.http.get("/alerts/history", headers=stranger.auth))["count"] == 0

@@ -59,6 +59,39 @@ def create_alert() -> dict[str, Any]:
 
 @route(
     bp,
+    "/alerts/history",
+    methods=["GET"],
+    auth="required",
+    feature="alerts",
+    params=lambda: schema.AlertHistoryQuery,
+    response=lambda: schema.AlertEventsPublic,
+)
+def alerts_history() -> dict[str, Any]:
+    """When the caller's alerts fired (newest first): the values, the explanation, each channel's status."""
+    q = query(bp.current_request, schema.AlertHistoryQuery)
+    data, total = alert_rules().history(principal().user_id, None, q.request())
+    return {"data": data, "count": total}
+
+
+@route(
+    bp,
+    "/alerts/{alert_id}/history",
+    methods=["GET"],
+    auth="required",
+    feature="alerts",
+    params=lambda: schema.AlertHistoryQuery,
+    response=lambda: schema.AlertEventsPublic,
+    owned=True,
+)
+def alert_history(alert_id: str) -> dict[str, Any]:
+    """When one alert fired (newest first)."""
+    q = query(bp.current_request, schema.AlertHistoryQuery)
+    data, total = alert_rules().history(principal().user_id, _id(alert_id), q.request())
+    return {"data": data, "count": total}
+
+
+@route(
+    bp,
     "/alerts/unsubscribe",
     methods=["POST"],
     auth="none",

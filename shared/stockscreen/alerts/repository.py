@@ -215,6 +215,22 @@ class AlertRuleRepository:
             ).rowcount
         return n > 0
 
+    def history(self, alert_id: str | None, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Firings newest first: of one alert, or of all the user's alerts."""
+        params = {"a": alert_id, "u": user_id, "l": limit, "o": offset}
+        cond = "user_id = :u AND (CAST(:a AS uuid) IS NULL OR alert_id = CAST(:a AS uuid))"
+        with self.engine.connect() as conn:
+            total = conn.execute(text(f"SELECT count(*) FROM alert_events WHERE {cond}"), params).scalar_one()
+            rows = conn.execute(
+                text(
+                    "SELECT id, alert_id::text AS alert_id, symbol, fired_at, source, snapshot_version, value, level, "
+                    f"message, details, delivery FROM alert_events WHERE {cond} ORDER BY id DESC LIMIT :l OFFSET :o"
+                ),
+                params,
+            ).mappings()
+            out = [{**dict(r), "fired_at": r["fired_at"].isoformat()} for r in rows]
+        return out, int(total)
+
 
 class NotificationRepository:
     def __init__(self, engine: Engine) -> None:
@@ -456,22 +472,6 @@ class AlertEvaluationRepository:
                     text("UPDATE alert_rules SET members_version = :v WHERE id = :a"), {"a": alert_id, "v": version}
                 )
         return stored
-
-    def history(self, alert_id: str | None, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        """Firings newest first: of one alert, or of all the user's alerts."""
-        params = {"a": alert_id, "u": user_id, "l": limit, "o": offset}
-        cond = "user_id = :u AND (CAST(:a AS uuid) IS NULL OR alert_id = CAST(:a AS uuid))"
-        with self.engine.connect() as conn:
-            total = conn.execute(text(f"SELECT count(*) FROM alert_events WHERE {cond}"), params).scalar_one()
-            rows = conn.execute(
-                text(
-                    "SELECT id, alert_id::text AS alert_id, symbol, fired_at, source, snapshot_version, value, level, "
-                    f"message, details, delivery FROM alert_events WHERE {cond} ORDER BY id DESC LIMIT :l OFFSET :o"
-                ),
-                params,
-            ).mappings()
-            out = [{**dict(r), "fired_at": r["fired_at"].isoformat()} for r in rows]
-        return out, int(total)
 
 
 class DeliveryRepository:

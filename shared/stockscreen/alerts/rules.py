@@ -163,6 +163,13 @@ class AlertRuleService:
         if not self.repo.delete(user_id, alert_id):
             raise NotFound(f"no alert {alert_id}")
 
+    def history(self, user_id: str, alert_id: str | None, page: PageRequest) -> tuple[list[dict[str, Any]], int]:
+        """Firings newest first, with the values that made them fire and each channel's delivery status:
+        of one of the user's alerts (404 when it is not theirs), or of all their alerts."""
+        if alert_id is not None:
+            self.get(user_id, alert_id)
+        return self.repo.history(alert_id, user_id, page.limit, page.offset)
+
     def unsubscribe_email(self, token: str) -> dict[str, Any]:
         """One-click unsubscribe (RFC 8058): the signed token names the user and the alert whose emails
         stop; no sign-in needed. The alert's other channels are kept."""

@@ -493,13 +493,14 @@ class AlertEvaluationService:
                 completed=out.completed,
                 blocked=out.blocked,
                 members={},
-                prices=[(q.symbol.upper(), q.price, q.ts) for q in batch.quotes if not math.isnan(q.price)],
+                prices=[
+                    (q.symbol.upper(), q.price, q.ts)
+                    for q in batch.quotes
+                    if not math.isnan(q.price) and book.symbol_index(q.symbol.upper()) is not None
+                ],
             )
             if stored is None:  # another process took this batch: our book may be ahead of the database
                 self._live_key = None
                 return {"batch_id": batch.batch_id, "recorded": False, "fired": 0, "firings": []}
             self._queue(stored)
             return {"batch_id": batch.batch_id, "recorded": True, "fired": len(stored), "firings": stored}
-
-    def history(self, user_id: str, alert_id: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        return self.repo.history(alert_id, user_id, limit, offset)

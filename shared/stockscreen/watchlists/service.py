@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Engine
@@ -65,6 +66,10 @@ class WatchlistService:
 
     def require_owned(self, user_id: str, wl_id: str) -> None:
         """NotFound unless ``wl_id`` is one of the user's watchlists (used by watchlist alerts)."""
+        try:
+            uuid.UUID(wl_id)
+        except ValueError:
+            raise NotFound(f"no watchlist {wl_id}", {"watchlist_id": wl_id}) from None
         self.repo.get(user_id, wl_id)
 
     def rename(self, user_id: str, wl_id: str, name: str) -> dict[str, Any]:

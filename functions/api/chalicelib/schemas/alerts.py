@@ -62,3 +62,26 @@ class UnsubscribeQuery(ApiModel):
 class UnsubscribePublic(ApiModel):
     unsubscribed: bool
     alert_id: str
+
+
+class AlertHistoryQuery(Page):
+    pass
+
+
+class AlertEventPublic(ApiModel):
+    id: int
+    alert_id: str
+    symbol: str | None
+    fired_at: str
+    source: str
+    snapshot_version: int | None
+    value: float | None
+    level: float | None
+    message: str
+    details: dict[str, Any]
+    delivery: dict[str, Any]
+
+
+class AlertEventsPublic(ApiModel):
+    data: list[AlertEventPublic]
+    count: int
