@@ -32,6 +32,8 @@ DELIVERY_TIMEOUT_SECONDS = 30
 IDEMPOTENCY_TABLE = f"{PREFIX}-idempotency"
 CONNECTIONS_TABLE = f"{PREFIX}-ws-connections"
 JWT_SECRET = f"{PREFIX}/jwt-signing-key"
+#: Signs alert emails' one-click unsubscribe links (its own key: the delivery function never holds the JWT key).
+UNSUBSCRIBE_SECRET = f"{PREFIX}/alerts-unsubscribe-key"
 SES_SENDER = "noreply@stockscreen.local"
 PRICES_RULE = f"{PREFIX}-prices-updated"
 
@@ -107,6 +109,14 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
             SecretString=json.dumps({"kid": "local-1", "key": secrets.token_urlsafe(48)}),
         )["ARN"]
 
+    try:
+        unsubscribe_arn = sm.describe_secret(SecretId=UNSUBSCRIBE_SECRET)["ARN"]
+    except sm.exceptions.ResourceNotFoundException:
+        unsubscribe_arn = sm.create_secret(
+            Name=UNSUBSCRIBE_SECRET,
+            SecretString=json.dumps({"kid": "local-1", "key": secrets.token_urlsafe(48)}),
+        )["ARN"]
+
     return {
         "EVENT_BUS_NAME": EVENT_BUS,
         "EVENT_BUS_ARN": bus_arn,
@@ -120,6 +130,7 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
         "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
         "CONNECTIONS_TABLE": CONNECTIONS_TABLE,
         "JWT_SECRET_ARN": secret_arn,
+        "ALERTS_UNSUBSCRIBE_SECRET_ARN": unsubscribe_arn,
         "SES_SENDER": SES_SENDER,
     }
 

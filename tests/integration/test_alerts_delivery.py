@@ -191,11 +191,9 @@ def test_a_redelivered_message_sends_nothing_twice_and_unsubscribe_stops_email(
     assert delivery[0]["websocket"] == "sent to 2"
 
     # one-click unsubscribe (no sign-in) with the link the email carried: the next firing sends no email
-    from stockscreen.accounts.tokens import keyring
-    from stockscreen.alerts import unsubscribe
-
-    ring = keyring.get()
-    token = unsubscribe.sign(user.id, alert_id, ring.current_kid, ring.keys[ring.current_kid])
+    link = handlers.delivery().unsubscribe_url(user.id, alert_id)
+    assert link.startswith("http://localhost:5173/api/alerts/unsubscribe?token=")
+    token = link.split("token=", 1)[1]
     resp = client.http.post(
         f"/alerts/unsubscribe?token={token}",
         body="List-Unsubscribe=One-Click",

@@ -83,11 +83,10 @@ def _alert(c: Client, o: User) -> str:
 
 
 def _unsubscribe(c: Client, o: User) -> str:
-    from stockscreen.accounts.tokens import keyring
     from stockscreen.alerts import unsubscribe
 
-    ring = keyring.get()
-    return unsubscribe.sign(o.id, _alert(c, o), ring.current_kid, ring.keys[ring.current_kid])
+    kid, keys = unsubscribe.keys()
+    return unsubscribe.sign(o.id, _alert(c, o), kid, keys[kid])
 
 
 def _screen(c: Client, o: User) -> str:

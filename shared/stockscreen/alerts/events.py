@@ -76,7 +76,7 @@ def delivery_service(engine: Engine) -> DeliveryService:
     from stockscreen.realtime.broadcaster import Broadcaster
 
     s = alert_delivery_settings()
-    ring = cache(lambda: load_keyring(s.jwt_secret_arn))
+    ring = cache(lambda: load_keyring(s.alerts_unsubscribe_secret_arn))
 
     def unsubscribe_url(user_id: str, alert_id: str) -> str:
         r = ring()

@@ -173,12 +173,11 @@ class AlertRuleService:
     def unsubscribe_email(self, token: str) -> dict[str, Any]:
         """One-click unsubscribe (RFC 8058): the signed token names the user and the alert whose emails
         stop; no sign-in needed. The alert's other channels are kept."""
-        from stockscreen.accounts.tokens import keyring
         from stockscreen.alerts import unsubscribe
 
         parts = token.split(".")
-        ring = keyring.get(refresh_for_kid=parts[1] if len(parts) == 3 else None)
-        user_id, alert_id = unsubscribe.verify(token, ring.keys)
+        _, keys = unsubscribe.keys(refresh_for_kid=parts[1] if len(parts) == 3 else None)
+        user_id, alert_id = unsubscribe.verify(token, keys)
         if not self.repo.unsubscribe_email(user_id, alert_id):
             raise NotFound("this alert no longer exists")
         return {"unsubscribed": True, "alert_id": alert_id}

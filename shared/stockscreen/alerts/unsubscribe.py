@@ -6,8 +6,41 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
+import time
+from typing import Any
 
 from stockscreen.core.errors import Invalid
+
+#: Keys are re-read this often (a rotated secret is picked up), and at once for an unknown kid.
+RELOAD_AFTER_S = 300.0
+_lock = threading.Lock()
+_ring: tuple[float, Any] | None = None
+
+
+def keys(refresh_for_kid: str | None = None) -> tuple[str, dict[str, bytes]]:
+    """(current kid, every accepted key) of the unsubscribe secret (cached; reloaded after a while)."""
+    global _ring
+    from stockscreen.accounts.tokens import load_keyring
+    from stockscreen.core.config import unsubscribe_settings
+
+    with _lock:
+        now = time.monotonic()
+        if (
+            _ring is None
+            or now - _ring[0] > RELOAD_AFTER_S
+            or (refresh_for_kid is not None and refresh_for_kid not in _ring[1].keys)
+        ):
+            _ring = (now, load_keyring(unsubscribe_settings().alerts_unsubscribe_secret_arn))
+        ring = _ring[1]
+    return ring.current_kid, dict(ring.keys)
+
+
+def reset() -> None:
+    global _ring
+    with _lock:
+        _ring = None
+
 
 _PURPOSE = b"stockscreen-alert-unsubscribe:"
 

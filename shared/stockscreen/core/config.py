@@ -74,14 +74,21 @@ class AlertsSettings(CoreSettings):
     alerts_delivery_queue_url: str = Field(description="SQS queue of fired alerts (the delivery function's source)")
 
 
-class AlertDeliverySettings(AlertsSettings):
+class UnsubscribeSettings(CoreSettings):
+    """Who signs (delivery) and verifies (the API's one-click route) alert emails' unsubscribe links."""
+
+    alerts_unsubscribe_secret_arn: str = Field(
+        description="Secrets Manager secret ({kid, key} JSON, or the key) signing unsubscribe links"
+    )
+
+
+class AlertDeliverySettings(AlertsSettings, UnsubscribeSettings):
     """The alert delivery function: in-app, WebSocket, email (SES) and SNS."""
 
     alerts_delivery_dlq_url: str = Field(description="dead-letter queue of fired alerts that could not be delivered")
     alert_notifications_topic_arn: str = Field(description="SNS topic fired alerts are published to")
     ses_sender: str = Field(description="verified SES sender address of alert emails")
     idempotency_table: str = Field(description="DynamoDB table of Powertools idempotency records (key 'id')")
-    jwt_secret_arn: str = Field(description="Secrets Manager secret whose key signs unsubscribe links")
     ws_management_url: str = Field(description="the WebSocket API's @connections endpoint")
     app_base_url: str = Field(description="public URL of the web app (links in emails), e.g. https://example.com")
 
@@ -89,6 +96,11 @@ class AlertDeliverySettings(AlertsSettings):
 @cache
 def alerts_settings() -> AlertsSettings:
     return AlertsSettings()  # type: ignore[call-arg]
+
+
+@cache
+def unsubscribe_settings() -> UnsubscribeSettings:
+    return UnsubscribeSettings()  # type: ignore[call-arg]
 
 
 @cache
