@@ -73,6 +73,20 @@ class AlertRuleTx:
             ).scalar_one()
         )
 
+    def count_active_scoped(self, user_id: str, scope: str, other_than: str | None = None) -> int:
+        """Active alerts of the user over a watchlist (``scope='watchlist'``) or a screen (``'screen'``),
+        not counting ``other_than``."""
+        cond = "params ? 'watchlist_id'" if scope == "watchlist" else "type IN ('screen_enter', 'screen_leave')"
+        return int(
+            self.conn.execute(
+                text(
+                    f"SELECT count(*) FROM alert_rules WHERE user_id = :u AND active AND {cond} "
+                    "AND (CAST(:x AS uuid) IS NULL OR id <> CAST(:x AS uuid))"
+                ),
+                {"u": user_id, "x": other_than},
+            ).scalar_one()
+        )
+
     def get_for_update(self, user_id: str, alert_id: str) -> dict[str, Any] | None:
         """The stored row (``type``, ``symbol``, ``params``, ``name``, ``active``, ...) locked, or None when
         the user has no such alert."""

@@ -88,6 +88,16 @@ class AlertRuleService:
         tx.lock_user(user_id)
         policy.check_quota(role, "active_alerts", tx.count_active(user_id))
 
+    @staticmethod
+    def _check_scope_quota(
+        tx: AlertRuleTx, user_id: str, role: str, kind: str, params: dict[str, Any], alert_id: str | None = None
+    ) -> None:
+        """Watchlist and screen alerts have their own, smaller quotas (see ``core.policy.Quota``)."""
+        scope = "watchlist" if params.get("watchlist_id") else "screen" if kind.startswith("screen_") else None
+        if scope is not None:
+            tx.lock_user(user_id)
+            policy.check_quota(role, f"{scope}_alerts", tx.count_active_scoped(user_id, scope, alert_id))
+
     def list_mine(self, user_id: str, page: PageRequest, active: bool | None) -> tuple[list[dict[str, Any]], int]:
         return self.repo.list_mine(user_id, active, page.limit, page.offset)
 
@@ -108,6 +118,7 @@ class AlertRuleService:
             self._check_screen(user_id, kind, params)
             if active:
                 self._check_active_quota(tx, user_id, role)
+                self._check_scope_quota(tx, user_id, role, kind, params)
             return tx.insert(user_id, name, kind, symbol, params, active, self._options(role, options))
 
     def get(self, user_id: str, alert_id: str) -> dict[str, Any]:
@@ -145,6 +156,8 @@ class AlertRuleService:
             resumed = bool(active) and not cur["active"]
             if resumed:
                 self._check_active_quota(tx, user_id, role)
+            if (resumed or rule is not None) and (cur["active"] if active is None else active):
+                self._check_scope_quota(tx, user_id, role, kind, params, alert_id)
             merged = {k: cur[k] for k in ("trigger", "hysteresis_pct", "expires_at", "snoozed_until")}
             if options:
                 merged.update(AlertOptions.model_validate({**merged, **options}).model_dump(include=set(options)))
