@@ -283,6 +283,18 @@ def cmd_screen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail(args: argparse.Namespace) -> int:
+    """Print the dev mailbox of a running ``make dev``: every email its local SES endpoint accepted."""
+    from devstack import mailbox
+
+    mails = mailbox.fetch(args.url)[: args.last]
+    if args.format == "json":
+        print(json.dumps(mails, indent=2))
+    else:
+        sys.stdout.write(mailbox.render_text(mails))
+    return 0
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -358,6 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["table", "json", "csv"], default="table")
     s.add_argument("--explain", metavar="SYMBOL", help="explain each clause for one symbol instead")
     s.set_defaults(func=cmd_screen)
+    m = sub.add_parser("mail", help="the dev mailbox: emails sent through the local SES endpoint, headers included")
+    m.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/dev/mail",
+        help="the dev mailbox of a running make dev",
+    )
+    m.add_argument("--last", type=int, default=20, help="show the newest N")
+    m.add_argument("--format", choices=["text", "json"], default="text")
+    m.set_defaults(func=cmd_mail)
     bt = sub.add_parser("backtest", help='backtest a screen, e.g. stockscreen backtest "rsi14 < 30" --from 2014-01-01')
     bt.add_argument("query")
     bt.add_argument("--from", dest="start")

@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from devstack import mailbox
+
 from devstack.wsgateway import WebSocketGateway
 
 MAX_BODY = 1024 * 1024
@@ -142,6 +144,7 @@ def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path) -> Star
     routes = [
         Route("/api/{path:anypath}", proxy.handle, methods=methods),
         *ws.routes(),
+        Route("/dev/mail", mailbox.page, methods=["GET"]),  # the dev mailbox (make dev only)
         Route("/{path:path}", site.handle, methods=["GET", "HEAD"]),
     ]
     app = Starlette(routes=routes)

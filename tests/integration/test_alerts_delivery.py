@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from chalice.test import Client
 
+from devstack import mailbox
 from devstack.lambdas import LocalContext, load_module
 from stockscreen.alerts.events import evaluation_service
 from stockscreen.core.clients import reset_clients
@@ -191,8 +192,16 @@ def test_a_redelivered_message_sends_nothing_twice_and_unsubscribe_stops_email(
     assert delivery[0]["websocket"] == "sent to 2"
 
     # one-click unsubscribe (no sign-in) with the link the email carried: the next firing sends no email
-    link = handlers.delivery().unsubscribe_url(user.id, alert_id)
+    # the email, as the local SES store holds it (the dev mailbox reads the same store)
+    mails = [m for m in mailbox.messages(stack_env["AWS_ENDPOINT_URL"]) if m["to"] == user.email]
+    assert len(mails) == 1
+    mail = mails[0]
+    headers = dict(mail["headers"])
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = headers["List-Unsubscribe"].strip("<>")
     assert link.startswith("http://localhost:5173/api/alerts/unsubscribe?token=")
+    assert mail["subject"].startswith("Alert: JPM price") and "rose above" in mail["text"]
+    assert mail["html"] is not None and "http://localhost:5173/stocks/JPM" in mail["html"]
     token = link.split("token=", 1)[1]
     resp = client.http.post(
         f"/alerts/unsubscribe?token={token}",
