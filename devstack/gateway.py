@@ -25,7 +25,6 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from devstack import mailbox
-
 from devstack.wsgateway import WebSocketGateway
 
 MAX_BODY = 1024 * 1024

@@ -109,7 +109,8 @@ def render_html(mails: list[dict[str, Any]]) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Dev mailbox</title>"
         "<style>body{font-family:sans-serif;margin:2em}th{text-align:left;padding-right:1em}</style></head>"
-        f"<body><h1>Dev mailbox</h1><p>{len(mails)} email(s) sent through the local SES endpoint.</p>{body}</body></html>"
+        f"<body><h1>Dev mailbox</h1><p>{len(mails)} email(s) sent through the local SES endpoint.</p>"
+        f"{body}</body></html>"
     )
 
 
