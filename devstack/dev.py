@@ -171,6 +171,7 @@ def main(port: int) -> int:
                 "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
                 "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
                 "WS_MANAGEMENT_URL": f"http://127.0.0.1:{port}",
+                "APP_BASE_URL": f"http://127.0.0.1:{port}",  # links in alert emails
                 **resources,
             }
         )
@@ -208,10 +209,15 @@ def main(port: int) -> int:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         threading.Thread(target=feed.run, name="replay-feed", daemon=True).start()
+        from devstack.alerts_worker import AlertsWorker
+
+        alerts_worker = AlertsWorker()  # the alert functions' event sources: evaluation and delivery
+        threading.Thread(target=alerts_worker.run, name="alerts-worker", daemon=True).start()
         say(f"ready in {time.monotonic() - t0:.1f}s")
         print("", flush=True)
         print(f"  Stockscreen is running:  http://127.0.0.1:{port}/", flush=True)
         print(f"  API health:              http://127.0.0.1:{port}/api/health", flush=True)
+        print(f"  Dev mailbox:             http://127.0.0.1:{port}/dev/mail  (or: stockscreen mail)", flush=True)
         print(f"  Demo login:              {demo_email} / {demo_password}  (premium; POST /api/auth/login)", flush=True)
         print("  Stop with Ctrl-C; 'make stop' also stops the local PostgreSQL and Redis.", flush=True)
         print("", flush=True)
@@ -219,6 +225,7 @@ def main(port: int) -> int:
             server.run()
         finally:
             feed.stop()
+            alerts_worker.stop()
             for s in servers:
                 with contextlib.suppress(Exception):
                     s.stop()

@@ -253,3 +253,32 @@ def test_ses_failing_is_retried_then_dead_lettered_while_in_app_and_websocket_ar
     with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", "")) as conn:
         delivery = conn.execute("SELECT delivery FROM alert_events WHERE alert_id = %s", (alert_id,)).fetchone()
     assert delivery is not None and delivery[0]["email"].startswith("failed") and delivery[0]["in_app"] == "sent"
+
+
+def test_make_devs_worker_evaluates_prices_updated_and_delivers(
+    client: Client, stack_env: dict[str, str], delivery_env: dict[str, Any]
+) -> None:
+    from devstack.alerts_worker import AlertsWorker
+
+    user = make_user(client, stack_env["DATABASE_URL"], "premium")
+    rule = {"type": "price_above", "symbol": "MSFT", "price": 1}
+    assert post(client, "/alerts", {"name": "MSFT above 1", "rule": rule}, user.auth).status_code == 201
+    sqs = delivery_env["aws"]["sqs"]
+    version = universe.get_universe(get_engine()).version
+    event = {
+        "id": f"evt-worker-{user.id}",
+        "source": "stockscreen.ingest",
+        "detail-type": "prices.updated",
+        "detail": {"run_id": "r", "snapshot_version": version, "symbols": ["MSFT"]},
+    }
+    while msgs := sqs.receive_message(QueueUrl=stack_env["ALERTS_QUEUE_URL"], MaxNumberOfMessages=10).get("Messages"):
+        for m in msgs:  # earlier runs' events (the sample load's own prices.updated)
+            sqs.delete_message(QueueUrl=stack_env["ALERTS_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
+    sqs.send_message(QueueUrl=stack_env["ALERTS_QUEUE_URL"], MessageBody=json.dumps(event))
+    worker = AlertsWorker(wait_seconds=1)
+    assert worker.poll_prices() == 1
+    assert worker.poll_delivery() == (1, 0)
+    notes = body(client.http.get("/notifications", headers=user.auth))
+    assert notes["count"] == 1 and notes["data"][0]["title"].startswith("MSFT price")
+    mails = [m for m in mailbox.messages(stack_env["AWS_ENDPOINT_URL"]) if m["to"] == user.email]
+    assert len(mails) == 1 and mails[0]["subject"].startswith("Alert: MSFT price")
