@@ -53,7 +53,7 @@ class AlertsWorker:
             if event.get("detail-type") == "prices.updated":
                 try:
                     self.handlers.on_prices_updated(event, LocalContext("stockscreen-alerts"))
-                except Exception:  # noqa: BLE001 - left on the queue: retried, then dead-lettered
+                except Exception:
                     log.exception("alert evaluation failed; the event stays on the queue")
                     continue
             self.sqs.delete_message(QueueUrl=self.prices_queue, ReceiptHandle=m["ReceiptHandle"])
@@ -69,7 +69,7 @@ class AlertsWorker:
         try:
             result = self.handlers.deliver(event, LocalContext("stockscreen-alert-delivery"))
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        except Exception:  # noqa: BLE001 - every record failed: the whole batch comes back
+        except Exception:
             log.exception("alert delivery failed for the whole batch")
             failed = {m["MessageId"] for m in msgs}
         for m in msgs:
@@ -82,7 +82,7 @@ class AlertsWorker:
             try:
                 self.poll_prices()
                 self.poll_delivery()
-            except Exception:  # noqa: BLE001 - keep polling (e.g. the endpoint restarting)
+            except Exception:
                 log.exception("alerts worker poll failed")
                 self._stop.wait(2)
 
