@@ -282,3 +282,35 @@ def test_make_devs_worker_evaluates_prices_updated_and_delivers(
     assert notes["count"] == 1 and notes["data"][0]["title"].startswith("MSFT price")
     mails = [m for m in mailbox.messages(stack_env["AWS_ENDPOINT_URL"]) if m["to"] == user.email]
     assert len(mails) == 1 and mails[0]["subject"].startswith("Alert: MSFT price")
+
+
+def test_firings_the_queue_did_not_take_are_queued_again(
+    client: Client, stack_env: dict[str, str], delivery_env: dict[str, Any]
+) -> None:
+    user = make_user(client, stack_env["DATABASE_URL"], "premium")
+    alert_id, batches = _alert_and_batches(client, user, "outbox")
+    svc = evaluation_service(get_engine())
+    working = svc.publish
+
+    def down(firings: list[dict[str, Any]]) -> None:
+        raise ConnectionError("SQS unreachable")
+
+    svc.publish = down
+    svc.evaluate_quotes(batches[0])
+    assert svc.evaluate_quotes(batches[1])["fired"] == 1  # committed, though not queued
+    sqs = delivery_env["aws"]["sqs"]
+    queue = stack_env["ALERTS_DELIVERY_QUEUE_URL"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)
+    dsn = stack_env["DATABASE_URL"].replace("+psycopg", "")
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT delivery FROM alert_events WHERE alert_id = %s", (alert_id,)).fetchone()
+    assert row == ({},)
+    svc.publish = working
+    assert svc.requeue_unqueued(older_than_seconds=0) == 1
+    msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert [json.loads(m["Body"])["alert_id"] for m in msgs] == [alert_id]
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT delivery FROM alert_events WHERE alert_id = %s", (alert_id,)).fetchone()
+    assert row is not None and "queued_at" in row[0]
+    assert svc.requeue_unqueued(older_than_seconds=0) == 0  # taken once: not again
+    assert _poll(delivery_env, queue, delivery_env["handlers"]) == (1, [])

@@ -370,6 +370,33 @@ class AlertEvaluationRepository:
             ).all()
         return {(str(a), str(s), int(g)): int(v) for a, s, g, v in rows}
 
+    def mark_queued(self, event_ids: list[int]) -> None:
+        """Record that these firings are on the delivery queue (the outbox's acknowledgement)."""
+        if not event_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE alert_events SET delivery = delivery || jsonb_build_object('queued_at', now()) "
+                    "WHERE id = ANY(:ids)"
+                ),
+                {"ids": event_ids},
+            )
+
+    def unqueued(self, older_than_seconds: float, limit: int = 500) -> list[dict[str, Any]]:
+        """Firings committed but never acknowledged as queued (the queue was unreachable), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, alert_id::text AS alert_id, user_id::text AS user_id, symbol, fired_at, source, "
+                    "source_id, snapshot_version, value, level, message, details FROM alert_events "
+                    "WHERE NOT delivery ? 'queued_at' AND fired_at < now() - make_interval(secs => :s) "
+                    "ORDER BY id LIMIT :l"
+                ),
+                {"s": older_than_seconds, "l": limit},
+            ).mappings()
+            return [dict(r) for r in rows]
+
     def last_prices(self) -> dict[str, float]:
         """The last price the live evaluator saw of each symbol."""
         with self.engine.connect() as conn:

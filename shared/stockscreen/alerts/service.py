@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from stockscreen.watchlists.service import WatchlistService
 
 NEW_YORK = ZoneInfo("America/New_York")
+#: A firing the delivery queue has not taken after this long is queued again.
+REQUEUE_AFTER_SECONDS = 60.0
 
 
 def session_day(at: dt.datetime) -> dt.date:
@@ -221,6 +223,7 @@ class AlertEvaluationService:
         self.latest_prices = latest_prices
         self.publish = publish
         self.clock = clock
+        self._requeued_at: dt.datetime | None = None
         self._live: _Built | None = None
         self._live_key: tuple[str, str, str] | None = None
         self._lock = threading.Lock()
@@ -228,14 +231,33 @@ class AlertEvaluationService:
     # ------------------------------------------------------------------------------ shared
 
     def _queue(self, stored: list[dict[str, Any]]) -> None:
-        """Queue the committed firings for delivery. A failure is logged: the firings stay in the
-        history with an empty delivery status (the admin redrive re-queues them)."""
+        """Queue the committed firings for delivery (the history is the outbox: a firing is marked
+        ``queued_at`` once the queue took it; one the queue did not take is re-queued later by
+        :meth:`requeue_unqueued`). Delivery is idempotent, so a firing queued twice is delivered once."""
         if not stored:
             return
         try:
             self.publish(stored)
         except Exception:
-            logger.exception("queueing %d fired alerts failed", len(stored))
+            logger.exception("queueing %d fired alerts failed; they are re-queued later", len(stored))
+            return
+        self.repo.mark_queued([int(e["id"]) for e in stored])
+
+    def requeue_unqueued(self, older_than_seconds: float = REQUEUE_AFTER_SECONDS) -> int:
+        """Queue again the firings the queue never took; returns how many were found."""
+        pending = self.repo.unqueued(older_than_seconds)
+        if pending:
+            logger.info("re-queueing %d fired alerts", len(pending))
+            self._queue(pending)
+        self._requeued_at = self.clock()
+        return len(pending)
+
+    def _requeue_now_and_then(self) -> None:
+        if self._requeued_at is None or (self.clock() - self._requeued_at).total_seconds() >= REQUEUE_AFTER_SECONDS:
+            try:
+                self.requeue_unqueued()
+            except Exception:
+                logger.exception("re-queueing fired alerts failed")
 
     def _alerts(self, rows: list[dict[str, Any]]) -> list[_Alert]:
         wl_ids = sorted({str(r["params"]["watchlist_id"]) for r in rows if r["params"].get("watchlist_id")})
@@ -338,6 +360,7 @@ class AlertEvaluationService:
 
     def evaluate_daily(self, event_id: str, run_id: Any, version: int, symbols: int) -> dict[str, Any]:
         """Evaluate every armed alert on the bar of snapshot ``version`` (the one the event published)."""
+        self._requeue_now_and_then()
         if self.repo.seen("daily", event_id):
             return {"event_id": event_id, "recorded": False, "fired": 0, "firings": []}
         u = self.universe_of(version)
@@ -456,51 +479,60 @@ class AlertEvaluationService:
     def evaluate_quotes(self, batch: QuoteBatch) -> dict[str, Any]:
         """Evaluate the armed alerts of the batch's symbols against its quotes (once per ``batch_id``)."""
         with self._lock:
+            self._requeue_now_and_then()
             if self.repo.seen("live", batch.batch_id):
                 return {"batch_id": batch.batch_id, "recorded": False, "fired": 0, "firings": []}
-            built, pending = self._live_book()
-            book = built.book
-            out = _Firings(batch.asof, session_day(batch.asof))
-            extra = {"batch_id": batch.batch_id, "source": batch.source}
-            changed_all: list[NDArray[np.intp]] = []
-            for fired, changed, x in pending:
-                self._offer(built, fired, x, out, extra)
-                changed_all.append(changed)
-            syms, prices, vols = [], [], []
-            for q in batch.quotes:
-                s = book.symbol_index(q.symbol.upper())
-                if s is not None:
-                    syms.append(s)
-                    prices.append(q.price)
-                    vols.append(math.nan if q.volume is None else float(q.volume))
-            if syms:
-                sa = np.array(syms, dtype=np.intp)
-                fired, changed = book.on_prices(sa, np.array(prices), np.array(vols))
-                newp = np.full(len(book.symbols), np.nan)
-                newv = np.full(len(book.symbols), np.nan)
-                newp[sa], newv[sa] = prices, vols
-                x = np.where(book.watch_volume, newv[book.sym], newp[book.sym])
-                self._offer(built, fired, x, out, extra)
-                changed_all.append(changed)
-            changed = np.unique(np.concatenate(changed_all)) if changed_all else np.empty(0, dtype=np.intp)
-            for e in out.events:
-                e["snapshot_version"] = built.version  # the snapshot the levels came from
-            stored = self.repo.commit(
-                source="live",
-                source_id=batch.batch_id,
-                states=self._changed(built, changed),
-                events=out.events,
-                completed=out.completed,
-                blocked=out.blocked,
-                members={},
-                prices=[
-                    (q.symbol.upper(), q.price, q.ts)
-                    for q in batch.quotes
-                    if not math.isnan(q.price) and book.symbol_index(q.symbol.upper()) is not None
-                ],
-            )
-            if stored is None:  # another process took this batch: our book may be ahead of the database
-                self._live_key = None
-                return {"batch_id": batch.batch_id, "recorded": False, "fired": 0, "firings": []}
-            self._queue(stored)
-            return {"batch_id": batch.batch_id, "recorded": True, "fired": len(stored), "firings": stored}
+            try:
+                return self._evaluate_quotes(batch)
+            except BaseException:
+                # the book may have moved ahead of what was committed: start again from the database
+                self._live, self._live_key = None, None
+                raise
+
+    def _evaluate_quotes(self, batch: QuoteBatch) -> dict[str, Any]:
+        built, pending = self._live_book()
+        book = built.book
+        out = _Firings(batch.asof, session_day(batch.asof))
+        extra = {"batch_id": batch.batch_id, "source": batch.source}
+        changed_all: list[NDArray[np.intp]] = []
+        for fired, changed, x in pending:
+            self._offer(built, fired, x, out, extra)
+            changed_all.append(changed)
+        syms, prices, vols = [], [], []
+        for q in batch.quotes:
+            s = book.symbol_index(q.symbol.upper())
+            if s is not None:
+                syms.append(s)
+                prices.append(q.price)
+                vols.append(math.nan if q.volume is None else float(q.volume))
+        if syms:
+            sa = np.array(syms, dtype=np.intp)
+            fired, changed = book.on_prices(sa, np.array(prices), np.array(vols))
+            newp = np.full(len(book.symbols), np.nan)
+            newv = np.full(len(book.symbols), np.nan)
+            newp[sa], newv[sa] = prices, vols
+            x = np.where(book.watch_volume, newv[book.sym], newp[book.sym])
+            self._offer(built, fired, x, out, extra)
+            changed_all.append(changed)
+        changed = np.unique(np.concatenate(changed_all)) if changed_all else np.empty(0, dtype=np.intp)
+        for e in out.events:
+            e["snapshot_version"] = built.version  # the snapshot the levels came from
+        stored = self.repo.commit(
+            source="live",
+            source_id=batch.batch_id,
+            states=self._changed(built, changed),
+            events=out.events,
+            completed=out.completed,
+            blocked=out.blocked,
+            members={},
+            prices=[
+                (q.symbol.upper(), q.price, q.ts)
+                for q in batch.quotes
+                if not math.isnan(q.price) and book.symbol_index(q.symbol.upper()) is not None
+            ],
+        )
+        if stored is None:  # another process took this batch: our book may be ahead of the database
+            self._live, self._live_key = None, None
+            return {"batch_id": batch.batch_id, "recorded": False, "fired": 0, "firings": []}
+        self._queue(stored)
+        return {"batch_id": batch.batch_id, "recorded": True, "fired": len(stored), "firings": stored}
