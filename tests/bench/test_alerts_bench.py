@@ -169,3 +169,58 @@ def test_alert_evaluation_scales_with_changed_symbols_not_alerts() -> None:
         book, _, _ = _books(n, seed=n)
         ms = _time(book, _batches(np.random.default_rng(13), book, CHANGED, BATCHES))
         bench(f"alerts_eval_scaling_alerts_{n // 1000}k_at_10pct", ms, "ms")
+
+
+def test_query_alerts_per_1000() -> None:
+    """1,000 query-language alerts, each over a 50-symbol watchlist, evaluated on the daily bar as the
+    daily run does (the screener's vectorised engine: one mask per distinct query over the whole
+    universe, then one trigger per alert x symbol stepped): ``alerts_query_eval_per_1000``."""
+    from stockscreen.alerts.service import AlertEvaluationService, _Alert, _Levels
+    from stockscreen.screening import universe as U
+    from stockscreen.screening.engine import compile_query
+    from stockscreen.screening.evaluate import Evaluator
+    from tests.conftest import DEMO
+
+    u = U.from_csv(str(DEMO / "sp500-daily-2013-2018.csv.gz"), None, None)
+    t = u.date_index(None)
+    svc = AlertEvaluationService(
+        None,  # type: ignore[arg-type]  # the build step reads no repository
+        universe_of=lambda v: u,
+        watchlists=lambda: None,  # type: ignore[arg-type,return-value]
+        screens=lambda: None,  # type: ignore[arg-type,return-value]
+        compile_query=compile_query,
+        query_mask=lambda uu, cond, tt: Evaluator(uu).mask(cond, tt),
+        latest_prices=lambda s: {},
+        publish=lambda f: None,
+    )
+    rng = np.random.default_rng(5)
+    symbols = [str(s) for s in u.symbols.tolist()]
+    alerts = []
+    for k in range(1000):
+        query = f"rsi14 < {20 + k * 0.03:.2f} and volume > {1 + (k % 7) * 0.1:.1f} * avg_volume_20"
+        row = {
+            "id": f"a{k}",
+            "user_id": "u",
+            "name": None,
+            "type": "query",
+            "symbol": None,
+            "params": {"query": query, "watchlist_id": "w"},
+            "trigger": "every_time",
+            "hysteresis_pct": 0.0,
+            "expires_at": None,
+            "snoozed_until": None,
+            "blocked_until": None,
+            "members_version": None,
+        }
+        alerts.append(_Alert.of(row, [str(s) for s in rng.choice(symbols, 50, replace=False)]))
+    u.want({"rsi14", "volume", "avg_volume_20", "close"})
+    times = []
+    for _ in range(3):
+        compile_query.cache_clear()
+        t0 = time.perf_counter()
+        built, (x,) = svc._build(alerts, _Levels(u, t, live=False), {}, live=False)
+        fired, _ = built.book.step(np.arange(len(built.book), dtype=np.intp), x)
+        times.append((time.perf_counter() - t0) * 1000)
+    assert len(built.book) == 50_000 and len(fired) == int(np.nansum(x))  # level conditions: every match fires
+    bench("alerts_query_eval_per_1000", statistics.median(times), "ms")
+    bench("alerts_query_eval_symbols", len(symbols), "symbols")
