@@ -188,6 +188,9 @@ def main(port: int) -> int:
         from devstack.seed import ensure_demo_user
 
         demo_email, demo_password = ensure_demo_user(state)
+        from devstack.seed import ensure_demo_alerts
+
+        ensure_demo_alerts(demo_email)  # a couple of alerts the replay feed makes fire
 
         import uvicorn
 

@@ -189,3 +189,24 @@ def test_live_batches_fire_once_per_crossing_with_hysteresis(client: Client, sta
     stranger = make_user(client, stack_env["DATABASE_URL"], "premium")
     assert_error(client.http.get(f"/alerts/{cross}/history", headers=stranger.auth), 404)
     assert body(client.http.get("/alerts/history", headers=stranger.auth))["count"] == 0
+
+
+def test_the_demo_accounts_alerts_fire_on_the_replayed_session(client: Client, stack_env: dict[str, str]) -> None:
+    from devstack.seed import ensure_demo_alerts
+
+    u = make_user(client, stack_env["DATABASE_URL"], "premium")
+    ids = ensure_demo_alerts(u.email)
+    assert len(ids) == 2 and ensure_demo_alerts(u.email) == []  # once
+    with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", "")) as conn:
+        bars = conn.execute(
+            "SELECT DISTINCT ON (s.symbol) s.symbol, b.low, b.high FROM daily_bars b JOIN securities s "
+            "ON s.id = b.security_id WHERE s.symbol IN ('AAPL', 'MSFT') ORDER BY s.symbol, b.date DESC"
+        ).fetchall()
+    svc = _service()
+    at = dt.datetime(2026, 12, 3, 15, tzinfo=dt.UTC)
+    low = {s: float(lo) for s, lo, _ in bars}
+    high = {s: float(hi) for s, _, hi in bars}
+    assert svc.evaluate_quotes(_batch("demo-0", low, at))["fired"] == 0  # below the middle: armed
+    fired = svc.evaluate_quotes(_batch("demo-1", high, at + dt.timedelta(minutes=1)))
+    assert sorted(f["alert_id"] for f in fired["firings"]) == sorted(ids)
+    assert svc.evaluate_quotes(_batch("demo-2", low, at + dt.timedelta(minutes=2)))["fired"] == 0  # once a day
