@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -68,7 +69,7 @@ def ensure_demo_alerts(email: str = DEMO_EMAIL) -> list[str]:
         user_id = conn.execute(text("SELECT id::text FROM users WHERE email = :e"), {"e": email}).scalar_one()
         if conn.execute(text("SELECT 1 FROM alert_rules WHERE user_id = :u"), {"u": user_id}).first():
             return []
-        mids = dict(
+        mids: dict[str, Any] = dict(
             conn.execute(
                 text(
                     "SELECT DISTINCT ON (s.symbol) s.symbol, (b.high + b.low) / 2 FROM daily_bars b "
