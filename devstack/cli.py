@@ -295,6 +295,23 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts_dlq(args: argparse.Namespace) -> int:
+    """Show the fired alerts whose delivery failed 5 times; ``--redrive`` moves them back to be delivered."""
+    from stockscreen.alerts.adapters import DeadLetters
+    from stockscreen.core.config import alert_delivery_settings
+
+    s = alert_delivery_settings()
+    dead = DeadLetters(s.alerts_delivery_dlq_url, s.alerts_delivery_queue_url)
+    if args.redrive:
+        print(f"moved {dead.redrive()} fired alert(s) back to the delivery queue")
+        return 0
+    shown = dead.peek()
+    for f in shown:
+        print(f"{f.get('fired_at')}  alert {f.get('alert_id')}  {f.get('symbol') or '-'}  {f.get('message')}")
+    print(f"{len(shown)} shown (at most 10); --redrive moves all of them back")
+    return 0
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -379,6 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--last", type=int, default=20, help="show the newest N")
     m.add_argument("--format", choices=["text", "json"], default="text")
     m.set_defaults(func=cmd_mail)
+    al = sub.add_parser("alerts", help="alerts").add_subparsers(dest="alerts_command", required=True)
+    dlq = al.add_parser("dlq", help="fired alerts whose delivery failed (the delivery dead-letter queue)")
+    dlq.add_argument("--redrive", action="store_true", help="move them back to the delivery queue")
+    dlq.set_defaults(func=cmd_alerts_dlq)
     bt = sub.add_parser("backtest", help='backtest a screen, e.g. stockscreen backtest "rsi14 < 30" --from 2014-01-01')
     bt.add_argument("query")
     bt.add_argument("--from", dest="start")

@@ -245,7 +245,9 @@ def test_ses_failing_is_retried_then_dead_lettered_while_in_app_and_websocket_ar
         attempts += 1
         assert len(failed) == 1
     assert attempts == 5  # maxReceiveCount: then SQS moves it to the dead-letter queue
-    dlq = delivery_env["aws"]["sqs"].receive_message(QueueUrl=stack_env["ALERTS_DELIVERY_DLQ_URL"], WaitTimeSeconds=1)
+    dlq = delivery_env["aws"]["sqs"].receive_message(
+        QueueUrl=stack_env["ALERTS_DELIVERY_DLQ_URL"], WaitTimeSeconds=1, VisibilityTimeout=0
+    )
     dead = [json.loads(m["Body"]) for m in dlq.get("Messages", [])]
     assert [d["alert_id"] for d in dead] == [alert_id]
     after = _counts(stack_env, delivery_env, user.id)
@@ -253,6 +255,26 @@ def test_ses_failing_is_retried_then_dead_lettered_while_in_app_and_websocket_ar
     with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", "")) as conn:
         delivery = conn.execute("SELECT delivery FROM alert_events WHERE alert_id = %s", (alert_id,)).fetchone()
     assert delivery is not None and delivery[0]["email"].startswith("failed") and delivery[0]["in_app"] == "sent"
+    # the admin sees it and redrives it (stockscreen alerts dlq [--redrive]); with SES working again, only
+    # the email goes out: the channels that were delivered are not repeated
+    from devstack import cli
+
+    dlq_body = json.loads(dlq["Messages"][0]["Body"])
+    assert dlq_body["alert_id"] == alert_id
+    from stockscreen.alerts.adapters import DeadLetters
+
+    shown = DeadLetters(stack_env["ALERTS_DELIVERY_DLQ_URL"], queue).peek()
+    assert [f["alert_id"] for f in shown] == [alert_id]  # what `stockscreen alerts dlq` lists
+    monkeypatch.setenv("SES_SENDER", stack_env["SES_SENDER"])
+    reset_clients()
+    delivery_env["handlers"].delivery.cache_clear()
+    assert cli.main(["alerts", "dlq", "--redrive"]) == 0
+    assert _poll(delivery_env, queue, delivery_env["handlers"]) == (1, [])
+    final = _counts(stack_env, delivery_env, user.id)
+    assert {k: final[k] - after[k] for k in final} == {"in_app": 0, "websocket": 0, "email": 1, "sns": 0}
+    with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", "")) as conn:
+        delivery = conn.execute("SELECT delivery FROM alert_events WHERE alert_id = %s", (alert_id,)).fetchone()
+    assert delivery is not None and delivery[0]["email"] == "sent"
 
 
 def test_make_devs_worker_evaluates_prices_updated_and_delivers(

@@ -102,3 +102,36 @@ def powertools_once(table: str) -> Callable[[dict[str, str], Callable[[], dict[s
         return result
 
     return once
+
+
+class DeadLetters:
+    """The delivery dead-letter queue: what is in it, and moving it back to the delivery queue."""
+
+    def __init__(self, dlq_url: str, queue_url: str, client: Any | None = None) -> None:
+        self.dlq_url = dlq_url
+        self.queue_url = queue_url
+        self.client = client if client is not None else aws_client("sqs")
+
+    def peek(self, limit: int = 10) -> list[dict[str, Any]]:
+        """Up to ``limit`` dead fired alerts (left on the queue: they become visible again at once)."""
+        resp = self.client.receive_message(
+            QueueUrl=self.dlq_url, MaxNumberOfMessages=min(limit, 10), VisibilityTimeout=0, WaitTimeSeconds=0
+        )
+        return [json.loads(m["Body"]) for m in resp.get("Messages", [])]
+
+    def redrive(self, limit: int = 1000) -> int:
+        """Move up to ``limit`` messages back to the delivery queue (send, then delete); how many moved.
+        Delivery is idempotent, so a message moved twice after a crash is still delivered once."""
+        moved = 0
+        while moved < limit:
+            resp = self.client.receive_message(
+                QueueUrl=self.dlq_url, MaxNumberOfMessages=min(10, limit - moved), WaitTimeSeconds=0
+            )
+            msgs = resp.get("Messages", [])
+            if not msgs:
+                break
+            for m in msgs:
+                self.client.send_message(QueueUrl=self.queue_url, MessageBody=m["Body"])
+                self.client.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=m["ReceiptHandle"])
+                moved += 1
+        return moved
