@@ -42,7 +42,7 @@ def bench(name: str, value: float, unit: str) -> None:
 class _Connections(BaseHTTPRequestHandler):
     arrivals: list[tuple[float, dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         type(self).arrivals.append((time.time(), json.loads(data)))
         self.send_response(200)
