@@ -283,6 +283,35 @@ def cmd_screen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail(args: argparse.Namespace) -> int:
+    """Print the dev mailbox of a running ``make dev``: every email its local SES endpoint accepted."""
+    from devstack import mailbox
+
+    mails = mailbox.fetch(args.url)[: args.last]
+    if args.format == "json":
+        print(json.dumps(mails, indent=2))
+    else:
+        sys.stdout.write(mailbox.render_text(mails))
+    return 0
+
+
+def cmd_alerts_dlq(args: argparse.Namespace) -> int:
+    """Show the fired alerts whose delivery failed 5 times; ``--redrive`` moves them back to be delivered."""
+    from stockscreen.alerts.adapters import DeadLetters
+    from stockscreen.core.config import alert_delivery_settings
+
+    s = alert_delivery_settings()
+    dead = DeadLetters(s.alerts_delivery_dlq_url, s.alerts_delivery_queue_url)
+    if args.redrive:
+        print(f"moved {dead.redrive()} fired alert(s) back to the delivery queue")
+        return 0
+    shown = dead.peek()
+    for f in shown:
+        print(f"{f.get('fired_at')}  alert {f.get('alert_id')}  {f.get('symbol') or '-'}  {f.get('message')}")
+    print(f"{len(shown)} shown (at most 10); --redrive moves all of them back")
+    return 0
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -405,6 +434,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["table", "json", "csv"], default="table")
     s.add_argument("--explain", metavar="SYMBOL", help="explain each clause for one symbol instead")
     s.set_defaults(func=cmd_screen)
+    m = sub.add_parser("mail", help="the dev mailbox: emails sent through the local SES endpoint, headers included")
+    m.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/dev/mail",
+        help="the dev mailbox of a running make dev",
+    )
+    m.add_argument("--last", type=int, default=20, help="show the newest N")
+    m.add_argument("--format", choices=["text", "json"], default="text")
+    m.set_defaults(func=cmd_mail)
+    al = sub.add_parser("alerts", help="alerts").add_subparsers(dest="alerts_command", required=True)
+    dlq = al.add_parser("dlq", help="fired alerts whose delivery failed (the delivery dead-letter queue)")
+    dlq.add_argument("--redrive", action="store_true", help="move them back to the delivery queue")
+    dlq.set_defaults(func=cmd_alerts_dlq)
     bt = sub.add_parser(
         "backtest",
         help='backtest a screen, e.g. stockscreen backtest "rsi14 < 30" --from 2014-01-01',

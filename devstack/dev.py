@@ -190,6 +190,7 @@ def main(port: int) -> int:
                 "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
                 "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
                 "WS_MANAGEMENT_URL": f"http://127.0.0.1:{port}",
+                "APP_BASE_URL": f"http://127.0.0.1:{port}",  # links in alert emails
                 **resources,
             }
         )
@@ -206,6 +207,9 @@ def main(port: int) -> int:
         from devstack.seed import ensure_demo_user
 
         demo_email, demo_password = ensure_demo_user(state)
+        from devstack.seed import ensure_demo_alerts
+
+        ensure_demo_alerts(demo_email)  # a couple of alerts the replay feed makes fire
 
         import uvicorn
 
@@ -234,10 +238,15 @@ def main(port: int) -> int:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         say(f"live quotes: the production poller with the {poller.source.name} provider, every {poller.interval:g}s")
+        from devstack.alerts_worker import AlertsWorker
+
+        alerts_worker = AlertsWorker()  # the alert functions' event sources: evaluation and delivery
+        threading.Thread(target=alerts_worker.run, name="alerts-worker", daemon=True).start()
         say(f"ready in {time.monotonic() - t0:.1f}s")
         print("", flush=True)
         print(f"  Stockscreen is running:  http://127.0.0.1:{port}/", flush=True)
         print(f"  API health:              http://127.0.0.1:{port}/api/health", flush=True)
+        print(f"  Dev mailbox:             http://127.0.0.1:{port}/dev/mail  (or: stockscreen mail)", flush=True)
         print(f"  Demo login:              {demo_email} / {demo_password}  (premium; POST /api/auth/login)", flush=True)
         print("  Stop with Ctrl-C; 'make stop' also stops the local PostgreSQL and Redis.", flush=True)
         print("", flush=True)
@@ -245,6 +254,7 @@ def main(port: int) -> int:
             server.run()
         finally:
             quotes_stop.set()
+            alerts_worker.stop()
             for s in servers:
                 with contextlib.suppress(Exception):
                     s.stop()

@@ -30,6 +30,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from devstack import mailbox
 from devstack.wsgateway import WebSocketGateway
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,7 @@ def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path) -> Star
     routes = [
         Route("/api/{path:anypath}", proxy.handle, methods=methods),
         *ws.routes(),
+        Route("/dev/mail", mailbox.page, methods=["GET"]),  # the dev mailbox (make dev only)
         Route("/{path:anypath}", site.handle, methods=["GET", "HEAD"]),
     ]
     app = Starlette(

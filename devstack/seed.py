@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -48,3 +49,44 @@ def ensure_demo_user(state: Path) -> tuple[str, str]:
     saved.write_text(json.dumps({"email": DEMO_EMAIL, "password": password}))
     os.chmod(saved, 0o600)
     return DEMO_EMAIL, password
+
+
+#: The demo account's alerts: the price crossing the middle of the last session's range, which the replay
+#: feed walks through every replayed session (see devstack/feed.py), so they fire early in a session.
+DEMO_ALERT_SYMBOLS = ("AAPL", "MSFT")
+
+
+def ensure_demo_alerts(email: str = DEMO_EMAIL) -> list[str]:
+    """Give the demo account its alerts once (an account that has any alert is left alone); their ids."""
+    from pydantic import TypeAdapter
+
+    from stockscreen.alerts.models import AlertOptions, AlertRule
+    from stockscreen.alerts.rules import AlertRuleService
+    from stockscreen.screening.saved import SavedScreenService
+
+    engine = get_engine()
+    with engine.connect() as conn:
+        user_id = conn.execute(text("SELECT id::text FROM users WHERE email = :e"), {"e": email}).scalar_one()
+        if conn.execute(text("SELECT 1 FROM alert_rules WHERE user_id = :u"), {"u": user_id}).first():
+            return []
+        mids: dict[str, Any] = dict(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT ON (s.symbol) s.symbol, (b.high + b.low) / 2 FROM daily_bars b "
+                    "JOIN securities s ON s.id = b.security_id WHERE s.symbol = ANY(:syms) "
+                    "ORDER BY s.symbol, b.date DESC"
+                ),
+                {"syms": list(DEMO_ALERT_SYMBOLS)},
+            ).all()
+        )
+    service = AlertRuleService.from_engine(engine, lambda: SavedScreenService.from_engine(engine))
+    rules = TypeAdapter(AlertRule)
+    created = []
+    for symbol, mid in sorted(mids.items()):
+        rule = rules.validate_python({"type": "crossing", "symbol": symbol, "level": round(float(mid), 2)})
+        # once per day: the first crossing of the day fires (every replayed session crosses it twice)
+        alert = service.create(
+            user_id, DEMO_ROLE, f"{symbol} crosses its mid-range", rule, True, AlertOptions(trigger="once_per_day")
+        )
+        created.append(str(alert["id"]))
+    return created

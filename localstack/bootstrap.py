@@ -24,9 +24,16 @@ ALERTS_TOPIC = f"{PREFIX}-alerts"
 ADMIN_TOPIC = f"{PREFIX}-admin"
 ALERTS_QUEUE = f"{PREFIX}-alerts"
 ALERTS_DLQ = f"{PREFIX}-alerts-dlq"
+DELIVERY_QUEUE = f"{PREFIX}-alert-delivery"
+DELIVERY_DLQ = f"{PREFIX}-alert-delivery-dlq"
+ALERT_NOTIFICATIONS_TOPIC = f"{PREFIX}-alert-notifications"
+#: The delivery function's timeout; the queue's visibility timeout is 6x it (AWS's advice for Lambda sources).
+DELIVERY_TIMEOUT_SECONDS = 30
 IDEMPOTENCY_TABLE = f"{PREFIX}-idempotency"
 CONNECTIONS_TABLE = f"{PREFIX}-ws-connections"
 JWT_SECRET = f"{PREFIX}/jwt-signing-key"
+#: Signs alert emails' one-click unsubscribe links (its own key: the delivery function never holds the JWT key).
+UNSUBSCRIBE_SECRET = f"{PREFIX}/alerts-unsubscribe-key"
 SES_SENDER = "noreply@stockscreen.local"
 PRICES_RULE = f"{PREFIX}-prices-updated"
 
@@ -56,6 +63,20 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=alerts_topic, Protocol="sqs", Endpoint=queue_arn)
+
+    # fired alerts: the delivery queue (5 receives, then its dead-letter queue) and their SNS topic
+    delivery_dlq_url = sqs.create_queue(QueueName=DELIVERY_DLQ)["QueueUrl"]
+    delivery_dlq_arn = sqs.get_queue_attributes(QueueUrl=delivery_dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    delivery_url = sqs.create_queue(
+        QueueName=DELIVERY_QUEUE,
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": delivery_dlq_arn, "maxReceiveCount": "5"}),
+            "VisibilityTimeout": str(6 * DELIVERY_TIMEOUT_SECONDS),
+        },
+    )["QueueUrl"]
+    notifications_topic = sns.create_topic(Name=ALERT_NOTIFICATIONS_TOPIC)["TopicArn"]
 
     ses.verify_email_identity(EmailAddress=SES_SENDER)
 
@@ -88,6 +109,14 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
             SecretString=json.dumps({"kid": "local-1", "key": secrets.token_urlsafe(48)}),
         )["ARN"]
 
+    try:
+        unsubscribe_arn = sm.describe_secret(SecretId=UNSUBSCRIBE_SECRET)["ARN"]
+    except sm.exceptions.ResourceNotFoundException:
+        unsubscribe_arn = sm.create_secret(
+            Name=UNSUBSCRIBE_SECRET,
+            SecretString=json.dumps({"kid": "local-1", "key": secrets.token_urlsafe(48)}),
+        )["ARN"]
+
     return {
         "EVENT_BUS_NAME": EVENT_BUS,
         "EVENT_BUS_ARN": bus_arn,
@@ -95,9 +124,13 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
         "ADMIN_TOPIC_ARN": admin_topic,
         "ALERTS_QUEUE_URL": queue_url,
         "ALERTS_DLQ_URL": dlq_url,
+        "ALERTS_DELIVERY_QUEUE_URL": delivery_url,
+        "ALERTS_DELIVERY_DLQ_URL": delivery_dlq_url,
+        "ALERT_NOTIFICATIONS_TOPIC_ARN": notifications_topic,
         "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
         "CONNECTIONS_TABLE": CONNECTIONS_TABLE,
         "JWT_SECRET_ARN": secret_arn,
+        "ALERTS_UNSUBSCRIBE_SECRET_ARN": unsubscribe_arn,
         "SES_SENDER": SES_SENDER,
     }
 

@@ -136,3 +136,11 @@ class AppSecrets(Construct):
             description="Stockscreen JWT signing key",
             generate_secret_string=sm.SecretStringGenerator(password_length=64, exclude_punctuation=True),
         )
+        #: Signs alert emails' one-click unsubscribe links (alert delivery signs, the API verifies): its
+        #: own key, so the delivery function never holds the JWT key.
+        self.unsubscribe_secret = sm.Secret(
+            self,
+            "AlertsUnsubscribeKey",
+            description="Stockscreen alert email unsubscribe-link signing key",
+            generate_secret_string=sm.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        )

@@ -169,6 +169,29 @@ def apply_nag(stack: StockscreenStack) -> bool:
         apply_to_children=True,
     )
     sup.add_resource_suppressions(
+        stack.secrets.unsubscribe_secret,
+        [
+            _s(
+                "AwsSolutions-SMG4",
+                "Rotating the unsubscribe key invalidates the links in sent emails; rotated manually "
+                "(the previous key stays accepted, see stockscreen.accounts.tokens).",
+            )
+        ],
+        apply_to_children=True,
+    )
+    sup.add_resource_suppressions(
+        stack.alerts.delivery,
+        [
+            _s(
+                "AwsSolutions-IAM5",
+                "execute-api:ManageConnections on the @connections of this WebSocket API's ws stage only; "
+                "connection ids are only known at run time.",
+                [ws_conn],
+            )
+        ],
+        apply_to_children=True,
+    )
+    sup.add_resource_suppressions(
         stack.frontend.bucket,
         [
             _s(

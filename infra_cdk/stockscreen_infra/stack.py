@@ -60,7 +60,11 @@ class StockscreenStack(Stack):
             build_dir=settings.build_dir,
             network=self.network,
             layer=self.layer.layer,
-            environment={**common_env, c.ENV_JWT_SECRET_ARN: self.secrets.jwt_secret.secret_arn},
+            environment={
+                **common_env,
+                c.ENV_JWT_SECRET_ARN: self.secrets.jwt_secret.secret_arn,
+                c.ENV_ALERTS_UNSUBSCRIBE_SECRET_ARN: self.secrets.unsubscribe_secret.secret_arn,
+            },
         )
         self.websocket = WebSocket(self, "WebSocket", defaults=defaults)
         self.ingest = Ingest(self, "Ingest", defaults=defaults, schedule_expression=settings.ingest_schedule)
@@ -71,6 +75,10 @@ class StockscreenStack(Stack):
             bus=self.ingest.bus,
             broadcaster=self.websocket.broadcast,
             ses_sender=settings.ses_sender,
+            idempotency_table=self.ingest.idempotency_table,
+            unsubscribe_secret=self.secrets.unsubscribe_secret,
+            ws_management_url=self.websocket.management_url,
+            ws_connections_arn=self.websocket.connections_arn,
         )
         self.quotes = Quotes(
             self,
@@ -94,6 +102,8 @@ class StockscreenStack(Stack):
             dlq=self.alerts.dlq,
             api_function_name=self.api.handler_function_name,
         )
+        # links in alert emails point at the web app
+        self.alerts.delivery.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
         if settings.alarm_email:
             self.alerts.topic.add_subscription(subs.EmailSubscription(settings.alarm_email))
 
@@ -105,11 +115,13 @@ class StockscreenStack(Stack):
             *self.ingest.functions.values(),
             self.alerts.function,
             self.quotes.function,
+            self.alerts.delivery,
         ]
         for fn in functions:
             self.database.secret.grant_read(fn)
         self.database.secret.grant_read(self.api.role)
         self.secrets.jwt_secret.grant_read(self.api.role)
+        self.secrets.unsubscribe_secret.grant_read(self.api.role)  # the one-click unsubscribe route
         for verifier in (self.websocket.functions["handlers.connect"], self.websocket.authorizer_function):
             self.secrets.jwt_secret.grant_read(verifier)
             verifier.add_environment(c.ENV_JWT_SECRET_ARN, self.secrets.jwt_secret.secret_arn)

@@ -251,6 +251,57 @@ def test_ses_send_is_scoped_to_the_sender_identity(synth: Synth) -> None:
     synth.template.has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": c.DEFAULT_SES_SENDER})
 
 
+def test_delivery_function_consumes_the_delivery_queue_with_partial_batch_responses(synth: Synth) -> None:
+    queue_id = _logical_id(synth, synth.stack.alerts.queue)
+    delivery_id = _logical_id(synth, synth.stack.alerts.delivery)
+    (mapping,) = synth.resources("AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert props["FunctionName"] == {"Ref": delivery_id}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BatchSize"] == c.ALERTS_DELIVERY_BATCH_SIZE
+    fn = synth.resources("AWS::Lambda::Function")[delivery_id]["Properties"]
+    assert fn["Handler"] == c.ALERTS_DELIVERY_HANDLER and fn["Timeout"] == c.ALERTS_DELIVERY_TIMEOUT_SECONDS
+    queue = synth.resources("AWS::SQS::Queue")[queue_id]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * fn["Timeout"]
+    env = fn["Environment"]["Variables"]
+    for name in (
+        c.ENV_ALERTS_DELIVERY_QUEUE_URL,
+        c.ENV_ALERTS_DELIVERY_DLQ_URL,
+        c.ENV_ALERT_NOTIFICATIONS_TOPIC_ARN,
+        c.ENV_SES_SENDER,
+        c.ENV_IDEMPOTENCY_TABLE,
+        c.ENV_ALERTS_UNSUBSCRIBE_SECRET_ARN,
+        c.ENV_WS_MANAGEMENT_URL,
+        c.ENV_APP_BASE_URL,
+    ):
+        assert name in env, name
+    evaluator = synth.resources("AWS::Lambda::Function")[_logical_id(synth, synth.stack.alerts.function)]
+    assert evaluator["Properties"]["Environment"]["Variables"][c.ENV_ALERTS_DELIVERY_QUEUE_URL] == {"Ref": queue_id}
+
+
+def _role_actions(synth: Synth, role: Any) -> set[str]:
+    role_id = _logical_id(synth, role)
+    actions: set[str] = set()
+    for res in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in res["Properties"]["Roles"]:
+            for st in res["Properties"]["PolicyDocument"]["Statement"]:
+                actions.update(_as_list(st["Action"]))
+    return actions
+
+
+def test_delivery_may_send_mail_post_to_connections_and_little_else(synth: Synth) -> None:
+    actions = _role_actions(synth, synth.stack.alerts.delivery.role)
+    services = {a.split(":")[0] for a in actions}
+    # mail, connections, its topic, its queue (event source), idempotency records, its secrets, X-Ray
+    assert services == {"ses", "execute-api", "sns", "sqs", "dynamodb", "secretsmanager", "xray"}
+    assert {"ses:SendRawEmail", "execute-api:ManageConnections", "sns:Publish"} <= actions
+    assert not any(a.startswith("sqs:Send") for a in actions)
+    evaluator = _role_actions(synth, synth.stack.alerts.function.role)
+    assert not any(a.startswith(("ses:", "execute-api:", "sns:")) for a in evaluator)  # it only queues firings
+    assert "sqs:SendMessage" in evaluator
+
+
 # --- IAM -------------------------------------------------------------------------------------------
 
 

@@ -26,3 +26,14 @@ def client(request: pytest.FixtureRequest, stack_env: dict[str, str]) -> Iterato
 @pytest.fixture
 def fresh_limits(stack_env: dict[str, str]) -> None:
     clear_rate_limits(stack_env["REDIS_URL"])
+
+
+@pytest.fixture
+def no_other_alerts(stack_env: dict[str, str]) -> None:
+    """Alert evaluation tests see only the alerts they create: earlier tests' alerts are paused and the
+    live evaluator's remembered prices forgotten."""
+    import psycopg
+
+    with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("UPDATE alert_rules SET active = false")
+        conn.execute("DELETE FROM alert_prices")

@@ -151,3 +151,21 @@ def test_screen_alert_with_a_malformed_screen_id_is_a_404(stack_env: dict[str, s
         user = make_user(c, stack_env["DATABASE_URL"], "premium")
         resp = send(c, "POST", "/alerts", {"rule": {"type": "screen_enter", "screen_id": "0" * 36}}, user.auth)
     assert resp.status_code == 404 and body(resp)["error"]["code"] == "not_found"
+
+
+def test_watchlist_and_screen_alerts_have_their_own_quota(client: Client, stack_env: dict[str, str]) -> None:
+    u = make_user(client, stack_env["DATABASE_URL"], "free")
+    wl = body(post(client, "/watchlists", {"name": "quota"}, u.auth))["id"]
+    rule = {"type": "crossing_up", "watchlist_id": wl, "other": "sma50"}
+    for _ in range(2):
+        assert post(client, "/alerts", {"rule": rule}, u.auth).status_code == 201
+    err = assert_error(post(client, "/alerts", {"rule": rule}, u.auth), 403)
+    assert err["details"] == {"quota": "watchlist_alerts", "limit": 2, "used": 2, "role": "free"}
+    # a paused one can be created; resuming it is then refused; a single-symbol alert is still fine
+    paused = body(post(client, "/alerts", {"rule": rule, "active": False}, u.auth))["id"]
+    assert_error(send(client, "PATCH", f"/alerts/{paused}", {"active": True}, u.auth), 403)
+    sym = post(client, "/alerts", {"rule": {"type": "crossing_up", "symbol": "AAPL", "level": 100}}, u.auth)
+    assert sym.status_code == 201
+    # turning the single-symbol alert into a watchlist alert counts too
+    patched = send(client, "PATCH", f"/alerts/{body(sym)['id']}", {"rule": rule}, u.auth)
+    assert assert_error(patched, 403)["details"]["quota"] == "watchlist_alerts"

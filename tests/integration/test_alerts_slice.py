@@ -39,8 +39,8 @@ def test_pipeline_event_reaches_the_alerts_handler_once(stack_env: dict[str, str
     handlers = load_module("functions/alerts/handlers.py", "stockscreen_alerts_handlers")
     first = handlers.on_prices_updated(event, LocalContext("stockscreen-alerts"))
     again = handlers.on_prices_updated(event, LocalContext("stockscreen-alerts"))
-    assert first == {"event_id": event["id"], "recorded": True}
-    assert again == {"event_id": event["id"], "recorded": False}
+    assert first == {"event_id": event["id"], "recorded": True, "fired": 0}  # no alerts yet
+    assert again == {"event_id": event["id"], "recorded": False, "fired": 0}
     with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", "")) as conn:
         rows = conn.execute("SELECT run_id, snapshot_version, symbols FROM alert_invocations").fetchall()
     assert rows == [(event["detail"]["run_id"], event["detail"]["snapshot_version"], 8)]

@@ -82,6 +82,13 @@ def _alert(c: Client, o: User) -> str:
     return str(body(post(c, "/alerts", {"rule": {"type": "high_52w", "symbol": "AAPL"}}, o.auth))["id"])
 
 
+def _unsubscribe(c: Client, o: User) -> str:
+    from stockscreen.alerts import unsubscribe
+
+    kid, keys = unsubscribe.keys()
+    return unsubscribe.sign(o.id, _alert(c, o), kid, keys[kid])
+
+
 def _screen(c: Client, o: User) -> str:
     return str(body(post(c, "/screens/saved", {"name": "s", "query": "close > 0", "sort": "symbol"}, o.auth))["id"])
 
@@ -228,6 +235,14 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/alerts"): Case(_users(200), _static("/alerts")),
     ("POST", "/alerts"): Case(_users(201), _static("/alerts", {"rule": {"type": "low_52w", "symbol": "MSFT"}})),
     ("GET", "/alerts/{alert_id}"): Case(_users(200), lambda c, o, db: (f"/alerts/{_alert(c, o)}", None, {}), other=404),
+    ("GET", "/alerts/history"): Case(_users(200), _static("/alerts/history")),
+    ("GET", "/alerts/{alert_id}/history"): Case(
+        _users(200), lambda c, o, db: (f"/alerts/{_alert(c, o)}/history", None, {}), other=404
+    ),
+    # the signed link is the credential: anyone holding it (signed in or not) may use it
+    ("POST", "/alerts/unsubscribe"): Case(
+        _open(200), lambda c, o, db: (f"/alerts/unsubscribe?token={_unsubscribe(c, o)}", None, {})
+    ),
     ("PATCH", "/alerts/{alert_id}"): Case(
         _users(200), lambda c, o, db: (f"/alerts/{_alert(c, o)}", {"active": False}, {}), other=404
     ),

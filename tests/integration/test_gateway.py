@@ -234,3 +234,54 @@ def test_each_peer_address_is_its_own_client(stack_env: dict[str, str], tmp_path
         thread.join(timeout=10)
     buckets = {k.decode() for k in redis.Redis.from_url(stack_env["REDIS_URL"]).scan_iter("rl:ip:*")}
     assert {"rl:ip:127.0.0.2", "rl:ip:127.0.0.3"} <= buckets
+
+
+def test_dev_mailbox_page_lists_what_the_local_ses_sent(client: TestClient, stack_env: dict[str, str]) -> None:
+    import boto3
+
+    ses = boto3.client("ses", endpoint_url=stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    raw = (
+        f"From: {stack_env['SES_SENDER']}\r\nTo: mailbox-test@example.com\r\nSubject: <hello>\r\n"
+        "List-Unsubscribe: <http://x/u>\r\n\r\nplain body"
+    )
+    ses.send_raw_email(Source=stack_env["SES_SENDER"], RawMessage={"Data": raw.encode()})
+    page = client.get("/dev/mail")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "&lt;hello&gt;" in page.text and "List-Unsubscribe" in page.text and "<hello>" not in page.text
+    mails = client.get("/dev/mail?format=json").json()
+    mine = [m for m in mails if m["to"] == "mailbox-test@example.com"]
+    assert mine and mine[0]["subject"] == "<hello>" and mine[0]["text"].strip() == "plain body"
+
+
+def test_stockscreen_mail_prints_the_running_dev_mailbox(
+    stack_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+    import time
+
+    import boto3
+    import uvicorn
+
+    from devstack import cli
+    from devstack.services import free_port
+
+    ses = boto3.client("ses", endpoint_url=stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    raw = f"From: {stack_env['SES_SENDER']}\r\nTo: cli-mail@example.com\r\nSubject: via cli\r\n\r\nhello cli"
+    ses.send_raw_email(Source=stack_env["SES_SENDER"], RawMessage={"Data": raw.encode()})
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(load_api(), ws, tmp_path), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        capsys.readouterr()
+        assert cli.main(["mail", "--url", f"http://127.0.0.1:{port}/dev/mail"]) == 0
+        out = capsys.readouterr().out
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert "To: cli-mail@example.com" in out and "Subject: via cli" in out and "hello cli" in out

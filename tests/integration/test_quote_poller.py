@@ -278,7 +278,7 @@ def test_0010_creates_the_partitioned_intraday_table_and_downgrades_cleanly(pg_s
                 "SELECT count(*) FROM pg_inherits WHERE inhparent = 'intraday_bars'::regclass"
             ).fetchone()
             assert n_parts == (3,)  # yesterday, today, tomorrow (UTC)
-        downgrade(url, "0008_listing_dates")
+        downgrade(url, "0009_alert_state")
         with psycopg.connect(_plain(url)) as conn:
             assert conn.execute("SELECT to_regclass('intraday_bars')").fetchone() == (None,)
             assert conn.execute(functions).fetchone() == (0,)

@@ -141,6 +141,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/alerts/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** When the caller's alerts fired (newest first): the values, the explanation, each channel's status. */
+        get: operations["alerts_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** One-click unsubscribe from an alert's emails (RFC 8058): the signed link works without signing in. */
+        post: operations["unsubscribe_alert_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/alerts/{alert_id}": {
         parameters: {
             query?: never;
@@ -156,8 +190,25 @@ export interface paths {
         delete: operations["delete_alert"];
         options?: never;
         head?: never;
-        /** Rename, change the rule, pause or resume an alert. */
+        /** Rename, change the rule or options, pause or resume, snooze an alert. */
         patch: operations["update_alert"];
+        trace?: never;
+    };
+    "/alerts/{alert_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** When one alert fired (newest first). */
+        get: operations["alert_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/auth/login": {
@@ -933,12 +984,105 @@ export interface components {
              */
             name: string | null;
             /** Rule */
-            rule: components["schemas"]["PriceAbove"] | components["schemas"]["PriceBelow"] | components["schemas"]["ChangePct"] | components["schemas"]["CrossesSma"] | components["schemas"]["RsiThreshold"] | components["schemas"]["VolumeSpike"] | components["schemas"]["High52w"] | components["schemas"]["Low52w"] | components["schemas"]["ScreenEnter"] | components["schemas"]["ScreenLeave"];
+            rule: components["schemas"]["PriceAbove"] | components["schemas"]["PriceBelow"] | components["schemas"]["ChangePct"] | components["schemas"]["CrossesSma"] | components["schemas"]["RsiThreshold"] | components["schemas"]["VolumeSpike"] | components["schemas"]["High52w"] | components["schemas"]["Low52w"] | components["schemas"]["ScreenEnter"] | components["schemas"]["ScreenLeave"] | components["schemas"]["Crossing"] | components["schemas"]["Channel"] | components["schemas"]["Move"] | components["schemas"]["QueryRule"];
             /**
              * Active
              * @default true
              */
             active: boolean;
+            /** @default null */
+            options: components["schemas"]["AlertOptions"] | null;
+        };
+        /** AlertEventPublic */
+        AlertEventPublic: {
+            /** Id */
+            id: number;
+            /** Alert Id */
+            alert_id: string;
+            /** Symbol */
+            symbol: string | null;
+            /** Fired At */
+            fired_at: string;
+            /** Source */
+            source: string;
+            /** Snapshot Version */
+            snapshot_version: number | null;
+            /** Value */
+            value: number | null;
+            /** Level */
+            level: number | null;
+            /** Message */
+            message: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Delivery */
+            delivery: {
+                [key: string]: unknown;
+            };
+        };
+        /** AlertEventsPublic */
+        AlertEventsPublic: {
+            /** Data */
+            data: components["schemas"]["AlertEventPublic"][];
+            /** Count */
+            count: number;
+        };
+        /**
+         * AlertOptions
+         * @description When an alert fires. ``once``: then it completes; ``once_per_day``: then it is quiet until the next
+         *     session; ``once_per_bar_close``: evaluated on the daily close only; ``every_time``: at every edge.
+         *     Every option is edge-triggered: a condition that stays true does not fire again.
+         */
+        AlertOptions: {
+            /**
+             * Trigger
+             * @default once_per_day
+             * @enum {string}
+             */
+            trigger: "once" | "once_per_day" | "once_per_bar_close" | "every_time";
+            /**
+             * Hysteresis Pct
+             * @default 0.2
+             */
+            hysteresis_pct: number;
+            /**
+             * Expires At
+             * @default null
+             */
+            expires_at: string | null;
+            /**
+             * Snoozed Until
+             * @default null
+             */
+            snoozed_until: string | null;
+        };
+        /**
+         * AlertOptionsPatch
+         * @description The options to change (a field left out is kept; ``snoozed_until: null`` ends a snooze).
+         */
+        AlertOptionsPatch: {
+            /**
+             * Trigger
+             * @default null
+             */
+            trigger: ("once" | "once_per_day" | "once_per_bar_close" | "every_time") | null;
+            /**
+             * Hysteresis Pct
+             * @default null
+             */
+            hysteresis_pct: number | null;
+            /**
+             * Expires At
+             * @default null
+             */
+            expires_at: string | null;
+            /**
+             * Snoozed Until
+             * @default null
+             */
+            snoozed_until: string | null;
         };
         /** AlertPublic */
         AlertPublic: {
@@ -956,6 +1100,20 @@ export interface components {
             created_at: string;
             /** Updated At */
             updated_at: string;
+            /** Trigger */
+            trigger: string;
+            /** Hysteresis Pct */
+            hysteresis_pct: number;
+            /** Expires At */
+            expires_at: string | null;
+            /** Snoozed Until */
+            snoozed_until: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /** Fired Count */
+            fired_count: number;
+            /** Last Fired At */
+            last_fired_at: string | null;
         };
         /** AlertUpdate */
         AlertUpdate: {
@@ -968,12 +1126,14 @@ export interface components {
              * Rule
              * @default null
              */
-            rule: (components["schemas"]["PriceAbove"] | components["schemas"]["PriceBelow"] | components["schemas"]["ChangePct"] | components["schemas"]["CrossesSma"] | components["schemas"]["RsiThreshold"] | components["schemas"]["VolumeSpike"] | components["schemas"]["High52w"] | components["schemas"]["Low52w"] | components["schemas"]["ScreenEnter"] | components["schemas"]["ScreenLeave"]) | null;
+            rule: (components["schemas"]["PriceAbove"] | components["schemas"]["PriceBelow"] | components["schemas"]["ChangePct"] | components["schemas"]["CrossesSma"] | components["schemas"]["RsiThreshold"] | components["schemas"]["VolumeSpike"] | components["schemas"]["High52w"] | components["schemas"]["Low52w"] | components["schemas"]["ScreenEnter"] | components["schemas"]["ScreenLeave"] | components["schemas"]["Crossing"] | components["schemas"]["Channel"] | components["schemas"]["Move"] | components["schemas"]["QueryRule"]) | null;
             /**
              * Active
              * @default null
              */
             active: boolean | null;
+            /** @default null */
+            options: components["schemas"]["AlertOptionsPatch"] | null;
         };
         /** AlertsPublic */
         AlertsPublic: {
@@ -1526,6 +1686,36 @@ export interface components {
              */
             direction: "up" | "down" | "either";
         };
+        /**
+         * Channel
+         * @description ``field`` enters or exits the channel ``lower..upper``.
+         */
+        Channel: {
+            /**
+             * Symbol
+             * @default null
+             */
+            symbol: string | null;
+            /**
+             * Watchlist Id
+             * @default null
+             */
+            watchlist_id: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "channel_enter" | "channel_exit";
+            /**
+             * Field
+             * @default close
+             */
+            field: string;
+            /** Lower */
+            lower: number;
+            /** Upper */
+            upper: number;
+        };
         /** Compare */
         Compare: {
             /**
@@ -1579,6 +1769,42 @@ export interface components {
              * @enum {string}
              */
             direction: "above" | "below";
+        };
+        /**
+         * Crossing
+         * @description ``field`` crosses a ``level`` or ``other`` field (e.g. close crosses_above sma50).
+         */
+        Crossing: {
+            /**
+             * Symbol
+             * @default null
+             */
+            symbol: string | null;
+            /**
+             * Watchlist Id
+             * @default null
+             */
+            watchlist_id: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "crossing" | "crossing_down" | "crossing_up";
+            /**
+             * Field
+             * @default close
+             */
+            field: string;
+            /**
+             * Level
+             * @default null
+             */
+            level: number | null;
+            /**
+             * Other
+             * @default null
+             */
+            other: string | null;
         };
         /** DuplicateBody */
         DuplicateBody: {
@@ -1873,6 +2099,31 @@ export interface components {
             /** Display Name */
             display_name: string | null;
         };
+        /**
+         * Move
+         * @description The price moves up (down) at least ``pct`` percent against the close ``bars`` sessions ago.
+         */
+        Move: {
+            /**
+             * Symbol
+             * @default null
+             */
+            symbol: string | null;
+            /**
+             * Watchlist Id
+             * @default null
+             */
+            watchlist_id: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "move_down_pct" | "move_up_pct";
+            /** Pct */
+            pct: number;
+            /** Bars */
+            bars: number;
+        };
         /** Not */
         Not: {
             /**
@@ -2093,6 +2344,29 @@ export interface components {
             action: string;
             /** Count */
             count: number;
+        };
+        /**
+         * QueryRule
+         * @description Any screener query-language expression (validated with the screener's parser).
+         */
+        QueryRule: {
+            /**
+             * Symbol
+             * @default null
+             */
+            symbol: string | null;
+            /**
+             * Watchlist Id
+             * @default null
+             */
+            watchlist_id: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "query";
+            /** Query */
+            query: string;
         };
         /** QuotePublic */
         QuotePublic: {
@@ -2587,6 +2861,13 @@ export interface components {
             data: components["schemas"]["TransactionPublic"][];
             /** Count */
             count: number;
+        };
+        /** UnsubscribePublic */
+        UnsubscribePublic: {
+            /** Unsubscribed */
+            unsubscribed: boolean;
+            /** Alert Id */
+            alert_id: string;
         };
         /** UserAdminUpdate */
         UserAdminUpdate: {
@@ -3545,6 +3826,168 @@ export interface operations {
             };
         };
     };
+    alerts_history: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertEventsPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unsubscribe_alert_email: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribePublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_alert: {
         parameters: {
             query?: never;
@@ -3784,6 +4227,94 @@ export interface operations {
             };
             /** @description Conflicts with an existing resource (duplicate name or item) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    alert_history: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertEventsPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };

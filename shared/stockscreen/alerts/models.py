@@ -1,12 +1,18 @@
-"""Alert rule types: each type of alert has its own validated parameters."""
+"""Alert rule types (each type of alert has its own validated parameters) and the alert options.
+
+The first ten types watch one symbol. The others (crossings, channels, moves, query-language
+expressions) watch one symbol or every symbol of a watchlist (``watchlist_id``, followed as the list
+changes); ``screen_enter`` / ``screen_leave`` watch a saved screen's membership.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from stockscreen.core.symbols import Symbol
+from stockscreen.screening.fields import BY_ID
 
 Above = Literal["above", "below"]
 
@@ -75,6 +81,85 @@ class ScreenLeave(_Rule):
     screen_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
 
 
+_UUID = r"^[0-9a-fA-F-]{36}$"
+#: Fields an alert may compare: the screener's numeric catalogue fields (``price`` means ``close``).
+NUMERIC_FIELDS = frozenset(f.id for f in BY_ID.values() if f.type == "number") | {"price"}
+
+
+def _check_field(name: str) -> str:
+    if name not in NUMERIC_FIELDS:
+        raise ValueError(f"unknown numeric field {name!r}; use a screener field such as close, sma50, rsi14, volume")
+    return name
+
+
+class _Scoped(_Rule):
+    """One symbol, or every symbol of one of the user's watchlists."""
+
+    symbol: Symbol | None = None
+    watchlist_id: str | None = Field(default=None, pattern=_UUID)
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Self:
+        if (self.symbol is None) == (self.watchlist_id is None):
+            raise ValueError("give exactly one of 'symbol' and 'watchlist_id'")
+        return self
+
+
+class Crossing(_Scoped):
+    """``field`` crosses a ``level`` or ``other`` field (e.g. close crosses_above sma50)."""
+
+    type: Literal["crossing", "crossing_up", "crossing_down"]
+    field: str = "close"
+    level: Annotated[float, Field(gt=-1e12, lt=1e12)] | None = None
+    other: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _check_field(self.field)
+        if (self.level is None) == (self.other is None):
+            raise ValueError("give exactly one of 'level' (a number) and 'other' (a field)")
+        if self.other is not None:
+            _check_field(self.other)
+        return self
+
+
+class Channel(_Scoped):
+    """``field`` enters or exits the channel ``lower..upper``."""
+
+    type: Literal["channel_enter", "channel_exit"]
+    field: str = "close"
+    lower: Annotated[float, Field(gt=-1e12, lt=1e12)]
+    upper: Annotated[float, Field(gt=-1e12, lt=1e12)]
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _check_field(self.field)
+        if not self.lower < self.upper:
+            raise ValueError("'lower' must be below 'upper'")
+        return self
+
+
+class Move(_Scoped):
+    """The price moves up (down) at least ``pct`` percent against the close ``bars`` sessions ago."""
+
+    type: Literal["move_up_pct", "move_down_pct"]
+    pct: Annotated[float, Field(gt=0, le=1000)]
+    bars: Annotated[int, Field(ge=1, le=252)]
+
+
+class QueryRule(_Scoped):
+    """Any screener query-language expression (validated with the screener's parser)."""
+
+    type: Literal["query"]
+    query: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+Trigger = Literal["once", "once_per_day", "once_per_bar_close", "every_time"]
+DEFAULT_TRIGGER: Trigger = "once_per_day"
+#: The band around a level that the value must leave before the alert re-arms (percent of the level).
+DEFAULT_HYSTERESIS_PCT = 0.2
+
+
 AlertRule = Annotated[
     PriceAbove
     | PriceBelow
@@ -85,6 +170,38 @@ AlertRule = Annotated[
     | High52w
     | Low52w
     | ScreenEnter
-    | ScreenLeave,
+    | ScreenLeave
+    | Crossing
+    | Channel
+    | Move
+    | QueryRule,
     Field(discriminator="type"),
 ]
+
+
+class AlertOptions(BaseModel):
+    """When an alert fires. ``once``: then it completes; ``once_per_day``: then it is quiet until the next
+    session; ``once_per_bar_close``: evaluated on the daily close only; ``every_time``: at every edge.
+    Every option is edge-triggered: a condition that stays true does not fire again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: Trigger = DEFAULT_TRIGGER
+    hysteresis_pct: Annotated[float, Field(ge=0, le=50)] = DEFAULT_HYSTERESIS_PCT
+    expires_at: AwareDatetime | None = None
+    snoozed_until: AwareDatetime | None = None
+
+
+class AlertOptionsPatch(BaseModel):
+    """The options to change (a field left out is kept; ``snoozed_until: null`` ends a snooze)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: Trigger | None = None
+    hysteresis_pct: Annotated[float, Field(ge=0, le=50)] | None = None
+    expires_at: AwareDatetime | None = None
+    snoozed_until: AwareDatetime | None = None
+
+
+#: Free alerts expire after about two months unless given an expiry (as TradingView's do); paid ones never.
+FREE_EXPIRY_DAYS = 60

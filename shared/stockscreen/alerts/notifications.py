@@ -1,4 +1,5 @@
-"""In-app notifications: written by the system (sign-in alarms) and alerts; listed newest first, marked read."""
+"""In-app notifications: written by alert delivery and the system (sign-in alarms) through ``notify``;
+listed newest first, marked read."""
 
 from __future__ import annotations
 
@@ -19,12 +20,6 @@ class NotificationService:
     def from_engine(cls, engine: Engine) -> NotificationService:
         return cls(NotificationRepository(engine))
 
-    def notify(
-        self, user_id: str, kind: str, title: str, body: str | None = None, data: dict[str, Any] | None = None
-    ) -> int:
-        """Write one notification for the user; returns its id."""
-        return self.repo.insert(user_id, kind, title, body, data or {})
-
     def list_mine(self, user_id: str, page: PageRequest, unread_only: bool) -> dict[str, Any]:
         data, total, unread = self.repo.list_mine(user_id, unread_only, page.limit, page.offset)
         return {"data": data, "count": total, "unread": unread}
@@ -34,6 +29,10 @@ class NotificationService:
         if found is None:
             raise NotFound(f"no notification {notification_id}")
         return found
+
+    def notify(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        """Add a notification to the user's list (the bell)."""
+        return self.repo.insert(user_id, kind, title, body, data)
 
     def mark_all_read(self, user_id: str) -> int:
         return self.repo.mark_all_read(user_id)

@@ -9,7 +9,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-_RULE_COLS = "id, name, type, symbol, params, active, created_at, updated_at"
+_RULE_COLS = (
+    "id, name, type, symbol, params, active, created_at, updated_at, trigger, hysteresis_pct, expires_at, "
+    "snoozed_until, completed_at, fired_count, last_fired_at"
+)
+_OPTIONS = ("trigger", "hysteresis_pct", "expires_at", "snoozed_until")
+
+
+def _iso(v: Any) -> str | None:
+    return v.isoformat() if v is not None else None
+
+
 _NOTIFICATION_COLS = "id, kind, title, body, data, created_at, read_at"
 
 
@@ -21,6 +31,13 @@ def _rule(r: Any) -> dict[str, Any]:
         "rule": {"type": r["type"], **({"symbol": r["symbol"]} if r["symbol"] else {}), **r["params"]},
         "created_at": r["created_at"].isoformat(),
         "updated_at": r["updated_at"].isoformat(),
+        "trigger": r["trigger"],
+        "hysteresis_pct": float(r["hysteresis_pct"]),
+        "expires_at": _iso(r["expires_at"]),
+        "snoozed_until": _iso(r["snoozed_until"]),
+        "completed_at": _iso(r["completed_at"]),
+        "fired_count": int(r["fired_count"]),
+        "last_fired_at": _iso(r["last_fired_at"]),
     }
 
 
@@ -56,6 +73,20 @@ class AlertRuleTx:
             ).scalar_one()
         )
 
+    def count_active_scoped(self, user_id: str, scope: str, other_than: str | None = None) -> int:
+        """Active alerts of the user over a watchlist (``scope='watchlist'``) or a screen (``'screen'``),
+        not counting ``other_than``."""
+        cond = "params ? 'watchlist_id'" if scope == "watchlist" else "type IN ('screen_enter', 'screen_leave')"
+        return int(
+            self.conn.execute(
+                text(
+                    f"SELECT count(*) FROM alert_rules WHERE user_id = :u AND active AND {cond} "
+                    "AND (CAST(:x AS uuid) IS NULL OR id <> CAST(:x AS uuid))"
+                ),
+                {"u": user_id, "x": other_than},
+            ).scalar_one()
+        )
+
     def get_for_update(self, user_id: str, alert_id: str) -> dict[str, Any] | None:
         """The stored row (``type``, ``symbol``, ``params``, ``name``, ``active``, ...) locked, or None when
         the user has no such alert."""
@@ -70,15 +101,31 @@ class AlertRuleTx:
         return dict(row) if row is not None else None
 
     def insert(
-        self, user_id: str, name: str | None, kind: str, symbol: str | None, params: dict[str, Any], active: bool
+        self,
+        user_id: str,
+        name: str | None,
+        kind: str,
+        symbol: str | None,
+        params: dict[str, Any],
+        active: bool,
+        options: dict[str, Any],
     ) -> dict[str, Any]:
         row = (
             self.conn.execute(
                 text(
-                    "INSERT INTO alert_rules (user_id, name, type, symbol, params, active) "
-                    f"VALUES (:u, :n, :t, :s, CAST(:params AS jsonb), :a) RETURNING {_RULE_COLS}"
+                    "INSERT INTO alert_rules (user_id, name, type, symbol, params, active, trigger, hysteresis_pct, "
+                    "expires_at, snoozed_until) VALUES (:u, :n, :t, :s, CAST(:params AS jsonb), :a, :trigger, "
+                    f":hysteresis_pct, :expires_at, :snoozed_until) RETURNING {_RULE_COLS}"
                 ),
-                {"u": user_id, "n": name, "t": kind, "s": symbol, "params": json.dumps(params), "a": active},
+                {
+                    "u": user_id,
+                    "n": name,
+                    "t": kind,
+                    "s": symbol,
+                    "params": json.dumps(params),
+                    "a": active,
+                    **{k: options[k] for k in _OPTIONS},
+                },
             )
             .mappings()
             .one()
@@ -86,15 +133,43 @@ class AlertRuleTx:
         return _rule(row)
 
     def update(
-        self, alert_id: str, name: str | None, kind: str, symbol: str | None, params: dict[str, Any], active: bool
+        self,
+        alert_id: str,
+        name: str | None,
+        kind: str,
+        symbol: str | None,
+        params: dict[str, Any],
+        active: bool,
+        options: dict[str, Any],
+        *,
+        reset: bool,
     ) -> dict[str, Any]:
+        """``reset``: the rule changed or the alert resumed, so its trigger states start over (a resumed
+        alert does not fire for a condition that became true while it was paused, unless it is a level
+        condition that holds)."""
+        if reset:
+            self.conn.execute(text("DELETE FROM alert_state WHERE alert_id = :id"), {"id": alert_id})
+            self.conn.execute(text("DELETE FROM alert_screen_members WHERE alert_id = :id"), {"id": alert_id})
         row = (
             self.conn.execute(
                 text(
                     "UPDATE alert_rules SET name = :n, type = :t, symbol = :s, params = CAST(:params AS jsonb), "
-                    f"active = :a, updated_at = now() WHERE id = :id RETURNING {_RULE_COLS}"
+                    "active = :a, trigger = :trigger, hysteresis_pct = :hysteresis_pct, expires_at = :expires_at, "
+                    "snoozed_until = :snoozed_until, completed_at = CASE WHEN :a THEN NULL ELSE completed_at END, "
+                    "blocked_until = CASE WHEN :reset THEN NULL ELSE blocked_until END, "
+                    "members_version = CASE WHEN :reset THEN NULL ELSE members_version END, "
+                    f"updated_at = now() WHERE id = :id RETURNING {_RULE_COLS}"
                 ),
-                {"n": name, "t": kind, "s": symbol, "params": json.dumps(params), "a": active, "id": alert_id},
+                {
+                    "n": name,
+                    "t": kind,
+                    "s": symbol,
+                    "params": json.dumps(params),
+                    "a": active,
+                    "id": alert_id,
+                    "reset": reset,
+                    **{k: options[k] for k in _OPTIONS},
+                },
             )
             .mappings()
             .one()
@@ -142,6 +217,34 @@ class AlertRuleRepository:
             ).rowcount
         return n > 0
 
+    def unsubscribe_email(self, user_id: str, alert_id: str) -> bool:
+        """Stop emails of one alert; False when the user has no such alert."""
+        with self.engine.begin() as conn:
+            n = conn.execute(
+                text(
+                    "UPDATE alert_rules SET channels = array_remove(channels, 'email') "
+                    "WHERE id = CAST(:a AS uuid) AND user_id = CAST(:u AS uuid)"
+                ),
+                {"a": alert_id, "u": user_id},
+            ).rowcount
+        return n > 0
+
+    def history(self, alert_id: str | None, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Firings newest first: of one alert, or of all the user's alerts."""
+        params = {"a": alert_id, "u": user_id, "l": limit, "o": offset}
+        cond = "user_id = :u AND (CAST(:a AS uuid) IS NULL OR alert_id = CAST(:a AS uuid))"
+        with self.engine.connect() as conn:
+            total = conn.execute(text(f"SELECT count(*) FROM alert_events WHERE {cond}"), params).scalar_one()
+            rows = conn.execute(
+                text(
+                    "SELECT id, alert_id::text AS alert_id, symbol, fired_at, source, snapshot_version, value, level, "
+                    f"message, details, delivery FROM alert_events WHERE {cond} ORDER BY id DESC LIMIT :l OFFSET :o"
+                ),
+                params,
+            ).mappings()
+            out = [{**dict(r), "fired_at": r["fired_at"].isoformat()} for r in rows]
+        return out, int(total)
+
 
 class NotificationRepository:
     def __init__(self, engine: Engine) -> None:
@@ -166,18 +269,6 @@ class NotificationRepository:
             ).mappings()
             return [_notification(r) for r in rows], int(total), int(unread)
 
-    def insert(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> int:
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    text(
-                        "INSERT INTO notifications (user_id, kind, title, body, data) "
-                        "VALUES (:u, :k, :t, :b, CAST(:d AS jsonb)) RETURNING id"
-                    ),
-                    {"u": user_id, "k": kind, "t": title, "b": body, "d": json.dumps(data)},
-                ).scalar_one()
-            )
-
     def mark_read(self, user_id: str, notification_id: int) -> dict[str, Any] | None:
         """The notification, read (since its first read); None when the user has no such notification."""
         with self.engine.begin() as conn:
@@ -193,6 +284,21 @@ class NotificationRepository:
                 .first()
             )
         return _notification(row) if row is not None else None
+
+    def insert(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    text(
+                        "INSERT INTO notifications (user_id, kind, title, body, data) "
+                        f"VALUES (:u, :k, :t, :b, CAST(:d AS jsonb)) RETURNING {_NOTIFICATION_COLS}"
+                    ),
+                    {"u": user_id, "k": kind, "t": title, "b": body, "d": json.dumps(data)},
+                )
+                .mappings()
+                .one()
+            )
+        return _notification(row)
 
     def mark_all_read(self, user_id: str) -> int:
         with self.engine.begin() as conn:
@@ -221,3 +327,220 @@ class AlertInvocationRepository:
                 {"e": event_id, "r": run_id, "v": snapshot_version, "n": symbols},
             ).first()
         return inserted is not None
+
+
+_LIVE_COLS = (
+    "r.id::text AS id, r.user_id::text AS user_id, r.name, r.type, r.symbol, r.params, r.trigger, "
+    "r.hysteresis_pct, r.expires_at, r.snoozed_until, r.blocked_until, r.members_version"
+)
+
+
+class AlertEvaluationRepository:
+    """What the evaluator reads (armed alerts, their trigger states, screen memberships) and writes
+    (states, firings, completion, counters) in one transaction per evaluation."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def live_alerts(self) -> list[dict[str, Any]]:
+        """Active, not completed, not expired alerts (snoozed ones included: the evaluator tracks their
+        state and holds their firings)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {_LIVE_COLS} FROM alert_rules r WHERE r.active AND r.completed_at IS NULL "
+                    "AND (r.expires_at IS NULL OR r.expires_at > now()) ORDER BY r.created_at, r.id"
+                )
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def fingerprint(self) -> str:
+        """Changes whenever an alert is created, changed or deleted (not when it fires)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT count(*), max(updated_at) FROM alert_rules")).one()
+        return f"{row[0]}:{row[1]}"
+
+    def states(self) -> dict[tuple[str, str, int], int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT s.alert_id::text, s.symbol, s.leg, s.state FROM alert_state s "
+                    "JOIN alert_rules r ON r.id = s.alert_id WHERE r.active AND r.completed_at IS NULL"
+                )
+            ).all()
+        return {(str(a), str(s), int(g)): int(v) for a, s, g, v in rows}
+
+    def mark_queued(self, event_ids: list[int]) -> None:
+        """Record that these firings are on the delivery queue (the outbox's acknowledgement)."""
+        if not event_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE alert_events SET delivery = delivery || jsonb_build_object('queued_at', now()) "
+                    "WHERE id = ANY(:ids)"
+                ),
+                {"ids": event_ids},
+            )
+
+    def unqueued(self, older_than_seconds: float, limit: int = 500) -> list[dict[str, Any]]:
+        """Firings committed but never acknowledged as queued (the queue was unreachable), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, alert_id::text AS alert_id, user_id::text AS user_id, symbol, fired_at, source, "
+                    "source_id, snapshot_version, value, level, message, details FROM alert_events "
+                    "WHERE NOT delivery ? 'queued_at' AND fired_at < now() - make_interval(secs => :s) "
+                    "ORDER BY id LIMIT :l"
+                ),
+                {"s": older_than_seconds, "l": limit},
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def last_prices(self) -> dict[str, float]:
+        """The last price the live evaluator saw of each symbol."""
+        with self.engine.connect() as conn:
+            return {str(s): float(p) for s, p in conn.execute(text("SELECT symbol, price FROM alert_prices")).all()}
+
+    def screen_members(self, alert_id: str) -> set[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT symbol FROM alert_screen_members WHERE alert_id = :a"), {"a": alert_id}
+            ).all()
+        return {str(r[0]) for r in rows}
+
+    def seen(self, source: str, source_id: str) -> bool:
+        """Whether this prices.updated event (``daily``) or quote batch (``live``) was evaluated."""
+        sql = (
+            "SELECT 1 FROM alert_invocations WHERE event_id = :i"
+            if source == "daily"
+            else "SELECT 1 FROM alert_batches WHERE batch_id = :i"
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), {"i": source_id}).first() is not None
+
+    def commit(
+        self,
+        *,
+        source: str,
+        source_id: str,
+        run_id: Any = None,
+        snapshot_version: int | None = None,
+        symbols: int = 0,
+        states: list[tuple[str, str, int, int]],
+        events: list[dict[str, Any]],
+        completed: list[str],
+        blocked: dict[str, Any],
+        members: dict[str, tuple[int, set[str]]],
+        prices: list[tuple[str, float, Any]] | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """Record one evaluation atomically; None (nothing written) when ``source_id`` was already
+        evaluated. Returns the firings as stored (with their history ``id``)."""
+        with self.engine.begin() as conn:
+            if source == "daily":
+                first = conn.execute(
+                    text(
+                        "INSERT INTO alert_invocations (event_id, run_id, snapshot_version, symbols) "
+                        "VALUES (:e, :r, :v, :n) ON CONFLICT (event_id) DO NOTHING RETURNING id"
+                    ),
+                    {"e": source_id, "r": run_id, "v": snapshot_version, "n": symbols},
+                ).first()
+            else:
+                first = conn.execute(
+                    text(
+                        "INSERT INTO alert_batches (batch_id, fired) VALUES (:b, :n) "
+                        "ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id"
+                    ),
+                    {"b": source_id, "n": len(events)},
+                ).first()
+            if first is None:
+                conn.rollback()
+                return None
+            if prices:
+                conn.execute(
+                    text(
+                        "INSERT INTO alert_prices (symbol, price, at) VALUES (:s, :p, :t) "
+                        "ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, at = EXCLUDED.at"
+                    ),
+                    [{"s": s, "p": p, "t": t} for s, p, t in prices],
+                )
+            if states:
+                conn.execute(
+                    text(
+                        "INSERT INTO alert_state (alert_id, symbol, leg, state) VALUES (:a, :s, :g, :v) "
+                        "ON CONFLICT (alert_id, symbol, leg) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
+                    ),
+                    [{"a": a, "s": s, "g": g, "v": v} for a, s, g, v in states],
+                )
+            stored: list[dict[str, Any]] = []
+            for e in events:
+                row = conn.execute(
+                    text(
+                        "INSERT INTO alert_events (alert_id, user_id, symbol, fired_at, source, source_id, "
+                        "snapshot_version, value, level, message, details) VALUES (:alert_id, :user_id, :symbol, "
+                        ":fired_at, :source, :source_id, :snapshot_version, :value, :level, :message, "
+                        "CAST(:details AS jsonb)) ON CONFLICT (alert_id, symbol, source_id) DO NOTHING RETURNING id"
+                    ),
+                    {**e, "source": source, "source_id": source_id, "details": json.dumps(e["details"])},
+                ).first()
+                if row is not None:
+                    stored.append({**e, "id": int(row[0]), "source": source, "source_id": source_id})
+                    conn.execute(
+                        text(
+                            "UPDATE alert_rules SET fired_count = fired_count + 1, "
+                            "last_fired_at = greatest(last_fired_at, :t) WHERE id = :a"
+                        ),
+                        {"a": e["alert_id"], "t": e["fired_at"]},
+                    )
+            if completed:
+                conn.execute(
+                    text(
+                        "UPDATE alert_rules SET completed_at = now(), active = false "
+                        "WHERE id = ANY(CAST(:ids AS uuid[]))"
+                    ),
+                    {"ids": completed},
+                )
+            for alert_id, day in blocked.items():
+                conn.execute(text("UPDATE alert_rules SET blocked_until = :d WHERE id = :a"), {"a": alert_id, "d": day})
+            for alert_id, (version, symbols_now) in members.items():
+                conn.execute(text("DELETE FROM alert_screen_members WHERE alert_id = :a"), {"a": alert_id})
+                if symbols_now:
+                    conn.execute(
+                        text("INSERT INTO alert_screen_members (alert_id, symbol) VALUES (:a, :s)"),
+                        [{"a": alert_id, "s": s} for s in sorted(symbols_now)],
+                    )
+                conn.execute(
+                    text("UPDATE alert_rules SET members_version = :v WHERE id = :a"), {"a": alert_id, "v": version}
+                )
+        return stored
+
+
+class DeliveryRepository:
+    """What the delivery function reads (the alert's owner, address and channels) and records (each
+    channel's status on the firing; one-click unsubscribes)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def target(self, alert_id: str) -> dict[str, Any] | None:
+        """The alert's owner, email and channels; None when the alert or its owner is gone or disabled."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    text(
+                        "SELECT r.user_id::text AS user_id, u.email, r.channels, r.name FROM alert_rules r "
+                        "JOIN users u ON u.id = r.user_id WHERE r.id = :a AND NOT u.disabled"
+                    ),
+                    {"a": alert_id},
+                )
+                .mappings()
+                .first()
+            )
+        return {**dict(row), "channels": list(row["channels"])} if row is not None else None
+
+    def record(self, event_id: int, statuses: dict[str, str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE alert_events SET delivery = delivery || CAST(:d AS jsonb) WHERE id = :id"),
+                {"id": event_id, "d": json.dumps(statuses)},
+            )

@@ -75,5 +75,8 @@ def reset_clients() -> None:
     config.ws_settings.cache_clear()
     config.ingest_settings.cache_clear()
     config.quote_settings.cache_clear()
+    config.alerts_settings.cache_clear()
+    config.alert_delivery_settings.cache_clear()
+    config.unsubscribe_settings.cache_clear()
     engine.get_engine.cache_clear()
     engine.close_readers()

@@ -89,6 +89,46 @@ class QuoteSettings(WsSettings):
     quote_active_user_days: int = Field(default=7, ge=1, description="watchlists of users active this recently")
 
 
+class AlertsSettings(CoreSettings):
+    """Functions that evaluate alerts: where fired alerts are queued for delivery."""
+
+    alerts_delivery_queue_url: str = Field(description="SQS queue of fired alerts (the delivery function's source)")
+
+
+class UnsubscribeSettings(CoreSettings):
+    """Who signs (delivery) and verifies (the API's one-click route) alert emails' unsubscribe links."""
+
+    alerts_unsubscribe_secret_arn: str = Field(
+        description="Secrets Manager secret ({kid, key} JSON, or the key) signing unsubscribe links"
+    )
+
+
+class AlertDeliverySettings(AlertsSettings, UnsubscribeSettings):
+    """The alert delivery function: in-app, WebSocket, email (SES) and SNS."""
+
+    alerts_delivery_dlq_url: str = Field(description="dead-letter queue of fired alerts that could not be delivered")
+    alert_notifications_topic_arn: str = Field(description="SNS topic fired alerts are published to")
+    ses_sender: str = Field(description="verified SES sender address of alert emails")
+    idempotency_table: str = Field(description="DynamoDB table of Powertools idempotency records (key 'id')")
+    ws_management_url: str = Field(description="the WebSocket API's @connections endpoint")
+    app_base_url: str = Field(description="public URL of the web app (links in emails), e.g. https://example.com")
+
+
+@cache
+def alerts_settings() -> AlertsSettings:
+    return AlertsSettings()  # type: ignore[call-arg]
+
+
+@cache
+def unsubscribe_settings() -> UnsubscribeSettings:
+    return UnsubscribeSettings()  # type: ignore[call-arg]
+
+
+@cache
+def alert_delivery_settings() -> AlertDeliverySettings:
+    return AlertDeliverySettings()  # type: ignore[call-arg]
+
+
 @cache
 def core_settings() -> CoreSettings:
     return CoreSettings()  # type: ignore[call-arg]

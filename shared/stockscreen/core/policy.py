@@ -49,13 +49,19 @@ class Quota:
     watchlist_items: int
     api_keys: int
     fields: Literal["basic", "all"]
+    #: Active alerts over a whole watchlist / a saved screen's membership (they also count as active
+    #: alerts). One watchlist alert is as many triggers as the list has symbols (up to 50 free, 500
+    #: premium) and one screen alert runs a full screen on every daily run, so they are scarcer than
+    #: single-symbol alerts: free gets 2 of each (one screen's entrants and its leavers), premium 20.
+    watchlist_alerts: int = 0
+    screen_alerts: int = 0
 
 
 QUOTAS: dict[str, Quota] = {
     ANONYMOUS: Quota(300, 0, 0, 0, 0, 0, 0, "basic"),  # per IP: people behind one NAT share it
-    "free": Quota(60, 3, 5, 1, 5, 50, 0, "basic"),
-    "premium": Quota(600, 100, 30, 10, 50, 500, 10, "all"),
-    "admin": Quota(600, 100, 30, 10, 50, 500, 10, "all"),
+    "free": Quota(60, 3, 5, 1, 5, 50, 0, "basic", watchlist_alerts=2, screen_alerts=2),
+    "premium": Quota(600, 100, 30, 10, 50, 500, 10, "all", watchlist_alerts=20, screen_alerts=20),
+    "admin": Quota(600, 100, 30, 10, 50, 500, 10, "all", watchlist_alerts=20, screen_alerts=20),
 }
 
 

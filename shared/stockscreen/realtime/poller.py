@@ -283,20 +283,14 @@ class QuotePoller:
 
 
 def quote_consumers(broadcaster: Broadcaster) -> list[QuoteConsumer]:
-    """Who gets each published QuoteBatch, in this order, in process (see the README's "Live quotes").
-
-    THE ONE PLACE TO WIRE A CONSUMER. The alert evaluator joins with one line once
-    ``stockscreen.alerts.evaluation`` is merged::
-
-        from stockscreen.alerts.evaluation import on_quote_batch
-        ...
-        return [fan_out, on_quote_batch]
-    """
+    """Who gets each published QuoteBatch, in this order, in process (see the README's "Live quotes"):
+    the WebSocket fan-out to the symbols' subscribers, then the alert evaluator."""
+    from stockscreen.alerts.events import on_quote_batch
 
     def fan_out(batch: QuoteBatch) -> int:
         return broadcaster.broadcast_quotes(batch.quotes)
 
-    return [fan_out]
+    return [fan_out, on_quote_batch]
 
 
 def demand_sources(settings: QuoteSettings, registry: ConnectionRegistry, engine: Engine) -> list[DemandSource]:

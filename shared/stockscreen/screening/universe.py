@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 
-from stockscreen.core.errors import Invalid, Unavailable
+from stockscreen.core.errors import Invalid, NotFound, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
 from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
@@ -458,3 +458,15 @@ def from_csv(bars_path: str, constituents_path: str | None, fundamentals_path: s
                         rec[k] = None
                 funds[r["Symbol"]] = rec
     return from_bars(bars, profiles, funds)
+
+
+def universe_of_version(engine: Engine, version: int) -> Universe:
+    """The universe of one published snapshot version (point in time: its bars up to its as_of, its rows);
+    the cached current universe when ``version`` is the current one."""
+    current = get_universe(engine)
+    if current.version == version:
+        return current
+    row = reader_for(engine).one("SELECT as_of FROM snapshot_versions WHERE version = %s", (version,))
+    if row is None:
+        raise NotFound(f"no snapshot version {version}")
+    return load(engine, version, row[0])

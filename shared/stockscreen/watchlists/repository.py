@@ -173,6 +173,30 @@ class WatchlistRepository(Repository[WatchlistTx]):
             for i in items
         ]
 
+    def members(self, wl_ids: list[str]) -> dict[str, list[str]]:
+        """The symbols of each watchlist (any owner), in list order; for the alert evaluator."""
+        out: dict[str, list[str]] = {w: [] for w in wl_ids}
+        if not wl_ids:
+            return out
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT watchlist_id::text, symbol FROM watchlist_items "
+                    "WHERE watchlist_id = ANY(CAST(:ids AS uuid[])) ORDER BY watchlist_id, position, symbol"
+                ),
+                {"ids": wl_ids},
+            ).all()
+        for wl_id, symbol in rows:
+            out[str(wl_id)].append(str(symbol))
+        return out
+
+    def members_fingerprint(self) -> str:
+        """Changes whenever an item is added to or removed from any watchlist, or a list is deleted."""
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT count(*), max(added_at) FROM watchlist_items")).one()
+            lists = conn.execute(text("SELECT count(*) FROM watchlists")).scalar_one()
+        return f"{row[0]}:{row[1]}:{lists}"
+
     def rename(self, user_id: str, wl_id: str, name: str) -> bool:
         """False when the user has no such watchlist (Conflict when the name is taken)."""
         try:

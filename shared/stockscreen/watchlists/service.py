@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Engine
@@ -54,6 +55,22 @@ class WatchlistService:
                 }
             )
         return {**watchlist, "items": out_items}
+
+    def members(self, wl_ids: list[str]) -> dict[str, list[str]]:
+        """The symbols of each watchlist (the alert evaluator follows lists through this)."""
+        return self.repo.members(wl_ids)
+
+    def members_fingerprint(self) -> str:
+        """A value that changes whenever any watchlist's membership changes."""
+        return self.repo.members_fingerprint()
+
+    def require_owned(self, user_id: str, wl_id: str) -> None:
+        """NotFound unless ``wl_id`` is one of the user's watchlists (used by watchlist alerts)."""
+        try:
+            uuid.UUID(wl_id)
+        except ValueError:
+            raise NotFound(f"no watchlist {wl_id}", {"watchlist_id": wl_id}) from None
+        self.repo.get(user_id, wl_id)
 
     def rename(self, user_id: str, wl_id: str, name: str) -> dict[str, Any]:
         if not self.repo.rename(user_id, wl_id, name):

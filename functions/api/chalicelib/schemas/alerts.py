@@ -8,7 +8,7 @@ from pydantic import ConfigDict, StringConstraints
 
 from chalicelib.models import ApiModel
 from chalicelib.schemas.common import Page
-from stockscreen.alerts.models import AlertRule
+from stockscreen.alerts.models import AlertOptions, AlertOptionsPatch, AlertRule
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
@@ -18,6 +18,7 @@ class AlertCreate(ApiModel):
     name: Name | None = None
     rule: AlertRule
     active: bool = True
+    options: AlertOptions | None = None
 
 
 class AlertUpdate(ApiModel):
@@ -25,6 +26,7 @@ class AlertUpdate(ApiModel):
     name: Name | None = None
     rule: AlertRule | None = None
     active: bool | None = None
+    options: AlertOptionsPatch | None = None
 
 
 class AlertsQuery(Page):
@@ -38,8 +40,48 @@ class AlertPublic(ApiModel):
     rule: dict[str, Any]
     created_at: str
     updated_at: str
+    trigger: str
+    hysteresis_pct: float
+    expires_at: str | None
+    snoozed_until: str | None
+    completed_at: str | None
+    fired_count: int
+    last_fired_at: str | None
 
 
 class AlertsPublic(ApiModel):
     data: list[AlertPublic]
+    count: int
+
+
+class UnsubscribeQuery(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+    token: Annotated[str, StringConstraints(min_length=10, max_length=400)]
+
+
+class UnsubscribePublic(ApiModel):
+    unsubscribed: bool
+    alert_id: str
+
+
+class AlertHistoryQuery(Page):
+    pass
+
+
+class AlertEventPublic(ApiModel):
+    id: int
+    alert_id: str
+    symbol: str | None
+    fired_at: str
+    source: str
+    snapshot_version: int | None
+    value: float | None
+    level: float | None
+    message: str
+    details: dict[str, Any]
+    delivery: dict[str, Any]
+
+
+class AlertEventsPublic(ApiModel):
+    data: list[AlertEventPublic]
     count: int

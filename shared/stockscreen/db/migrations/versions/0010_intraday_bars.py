@@ -27,7 +27,7 @@ from sqlalchemy import text
 from stockscreen.db.timescale import mode_from_env
 
 revision = "0010_intraday_bars"
-down_revision = "0008_listing_dates"
+down_revision = "0009_alert_state"
 branch_labels = None
 depends_on = None
 
