@@ -14,6 +14,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stockscreen_infra import constants as c
@@ -29,6 +30,7 @@ class Quotes(Construct):
         defaults: FunctionDefaults,
         ws_management_url: str,
         ws_connections_arn: str,
+        alerts_queue: sqs.IQueue,
         schedule_expression: str = c.QUOTES_SCHEDULE_EXPRESSION,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -43,10 +45,13 @@ class Quotes(Construct):
             memory_size=512,
             environment={
                 c.ENV_WS_MANAGEMENT_URL: ws_management_url,
+                # each quote batch is evaluated against the armed alerts; firings go to the delivery queue
+                c.ENV_ALERTS_DELIVERY_QUEUE_URL: alerts_queue.queue_url,
                 "QUOTE_PROVIDER": "stooq",
                 "QUOTE_RUN_SECONDS": str(c.QUOTES_RUN_SECONDS),
             },
         )
+        alerts_queue.grant_send_messages(self.function)
         cfn = self.function.node.default_child
         assert isinstance(cfn, lambda_.CfnFunction)
         cfn.reserved_concurrent_executions = 1  # one poller at a time: runs never overlap

@@ -86,6 +86,7 @@ class StockscreenStack(Stack):
             defaults=defaults,
             ws_management_url=self.websocket.management_url,
             ws_connections_arn=self.websocket.connections_arn,
+            alerts_queue=self.alerts.queue,
         )
         self.frontend = Frontend(
             self,

@@ -126,6 +126,9 @@ def test_quote_poller_runs_every_minute_alone_and_may_post_to_connections_only(s
     env = props["Environment"]["Variables"]
     assert {c.ENV_WS_MANAGEMENT_URL, c.ENV_REDIS_URL, c.ENV_DATABASE_SECRET_ARN, "QUOTE_PROVIDER"} <= set(env)
     assert env["QUOTE_RUN_SECONDS"] == str(c.QUOTES_RUN_SECONDS)
+    # each batch goes to the alert evaluator, which queues firings for delivery
+    queue_id = _logical_id(synth, synth.stack.alerts.queue)
+    assert env[c.ENV_ALERTS_DELIVERY_QUEUE_URL] == {"Ref": queue_id}
     rules = [
         r["Properties"]
         for r in synth.resources("AWS::Events::Rule").values()
@@ -152,7 +155,12 @@ def test_quote_poller_runs_every_minute_alone_and_may_post_to_connections_only(s
     actions = {a for st in statements for a in _as_list(st["Action"])}
     assert "execute-api:ManageConnections" in actions
     assert "secretsmanager:GetSecretValue" in actions
+    assert "sqs:SendMessage" in actions
     assert not any(a.startswith(("events:", "states:", "sns:", "ses:")) for a in actions)
+    assert not any(
+        a.startswith("sqs:") and a not in {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+        for a in actions
+    )
 
 
 def test_ingest_idempotency_table_and_admin_topic(synth: Synth) -> None:
