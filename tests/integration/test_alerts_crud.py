@@ -169,3 +169,33 @@ def test_watchlist_and_screen_alerts_have_their_own_quota(client: Client, stack_
     # turning the single-symbol alert into a watchlist alert counts too
     patched = send(client, "PATCH", f"/alerts/{body(sym)['id']}", {"rule": rule}, u.auth)
     assert assert_error(patched, 403)["details"]["quota"] == "watchlist_alerts"
+
+
+def test_the_live_poller_fetches_the_symbols_of_armed_alerts(
+    client: Client, stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only alerts that can fire now create demand: paused and snoozed ones do not."""
+    from sqlalchemy import create_engine
+
+    from stockscreen.alerts.rules import AlertRuleService
+    from stockscreen.core.config import quote_settings
+    from stockscreen.db.engine import normalise_url
+    from stockscreen.realtime.connections import ConnectionRegistry
+    from stockscreen.realtime.poller import demand_sources
+
+    monkeypatch.setenv("WS_MANAGEMENT_URL", "http://127.0.0.1:9")
+    quote_settings.cache_clear()
+    u = make_user(client, stack_env["DATABASE_URL"], "premium")
+    armed = body(post(client, "/alerts", {"rule": {"type": "price_above", "symbol": "JPM", "price": 1e6}}, u.auth))
+    paused = body(post(client, "/alerts", {"rule": {"type": "price_below", "symbol": "XOM", "price": 1}}, u.auth))
+    send(client, "PATCH", f"/alerts/{paused['id']}", {"active": False}, u.auth)
+    engine = create_engine(normalise_url(stack_env["DATABASE_URL"]))
+    try:
+        service = AlertRuleService.from_engine(engine, lambda: None)  # type: ignore[arg-type,return-value]
+        symbols = service.armed_symbols()
+        assert armed["rule"]["symbol"] in symbols and "XOM" not in symbols
+        sources = {s.name: s for s in demand_sources(quote_settings(), ConnectionRegistry(), engine)}
+        assert "JPM" in set(sources["alerts"].read())
+    finally:
+        engine.dispose()
+        quote_settings.cache_clear()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+
+from stockscreen.db.repository import Repository
 
 _RULE_COLS = (
     "id, name, type, symbol, params, active, created_at, updated_at, trigger, hysteresis_pct, expires_at, "
@@ -177,15 +177,21 @@ class AlertRuleTx:
         return _rule(row)
 
 
-class AlertRuleRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+class AlertRuleRepository(Repository[AlertRuleTx]):
+    tx_class = AlertRuleTx
 
-    @contextmanager
-    def transaction(self) -> Iterator[AlertRuleTx]:
-        """One transaction: committed when the block ends, rolled back when it raises."""
-        with self.engine.begin() as conn:
-            yield AlertRuleTx(conn)
+    def armed_symbols(self) -> list[str]:
+        """The symbols of the single-symbol alerts that can fire now: active, not completed, expired or
+        snoozed (what the live quote poller must fetch for them)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT DISTINCT symbol FROM alert_rules WHERE active AND symbol IS NOT NULL "
+                    "AND completed_at IS NULL AND (expires_at IS NULL OR expires_at > now()) "
+                    "AND (snoozed_until IS NULL OR snoozed_until <= now()) ORDER BY symbol"
+                )
+            ).scalars()
+            return [str(s) for s in rows]
 
     def list_mine(self, user_id: str, active: bool | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         params = {"u": user_id, "a": active, "l": limit, "o": offset}

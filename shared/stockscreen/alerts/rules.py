@@ -69,6 +69,10 @@ class AlertRuleService:
 
         return cls(AlertRuleRepository(engine), screens, watchlists or default_watchlists)
 
+    def armed_symbols(self) -> list[str]:
+        """The symbols single-symbol alerts watch and could fire on now (the live poller's demand)."""
+        return self.repo.armed_symbols()
+
     def _check_screen(self, user_id: str, kind: str, params: dict[str, Any]) -> None:
         """A screen alert must name one of the caller's own saved screens, a watchlist alert one of their
         watchlists (404 otherwise); a query alert must be valid for the caller's plan."""

@@ -295,16 +295,17 @@ def quote_consumers(broadcaster: Broadcaster) -> list[QuoteConsumer]:
 
 def demand_sources(settings: QuoteSettings, registry: ConnectionRegistry, engine: Engine) -> list[DemandSource]:
     """Why a symbol is polled. Subscriptions are re-read every poll (a new subscriber sees prices within
-    one poll); watchlists once a minute.
-
-    Hook for armed alerts: once the alerts feature offers the symbols of its active rules (a service
-    method reading ``alert_rules``), add ``DemandSource("alerts", <that method>, ttl=30)`` here."""
+    one poll); watchlists once a minute, armed alerts every 30 s."""
+    from stockscreen.alerts.rules import AlertRuleService
+    from stockscreen.screening.saved import SavedScreenService
     from stockscreen.watchlists.service import WatchlistService
 
     watchlists = WatchlistService.from_engine(engine)
+    alerts = AlertRuleService.from_engine(engine, lambda: SavedScreenService.from_engine(engine), lambda: watchlists)
     return [
         DemandSource("subscriptions", registry.subscribed_symbols),
         DemandSource("watchlists", lambda: watchlists.symbols_of_active_users(settings.quote_active_user_days), 60.0),
+        DemandSource("alerts", alerts.armed_symbols, 30.0),
     ]
 
 
