@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 
-from stockscreen.db.repository import Repository
+from stockscreen.db.repository import Repository, UserRowsTx
 
 _RULE_COLS = (
     "id, name, type, symbol, params, active, created_at, updated_at, trigger, hysteresis_pct, expires_at, "
@@ -53,18 +53,13 @@ def _notification(r: Any) -> dict[str, Any]:
     }
 
 
-class AlertRuleTx:
+class AlertRuleTx(UserRowsTx):
     """The statements of one write transaction (see :meth:`AlertRuleRepository.transaction`)."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    table = "alert_rules"
 
     def symbol_exists(self, symbol: str) -> bool:
         return self.conn.execute(text("SELECT 1 FROM securities WHERE symbol = :s"), {"s": symbol}).first() is not None
-
-    def lock_user(self, user_id: str) -> None:
-        """Serialise the user's quota-checked writes."""
-        self.conn.execute(text("SELECT 1 FROM users WHERE id = :u FOR UPDATE"), {"u": user_id})
 
     def count_active(self, user_id: str) -> int:
         return int(

@@ -9,11 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 TxT = TypeVar("TxT")
+
+
+class UserRowsTx:
+    """The statements of one write transaction over one user's rows of ``table``: the lock that
+    serialises the user's quota-checked writes, and the count the quota is checked against."""
+
+    table: ClassVar[str]
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def lock_user(self, user_id: str) -> None:
+        """Serialise the user's quota-checked writes."""
+        self.conn.execute(text("SELECT 1 FROM users WHERE id = :u FOR UPDATE"), {"u": user_id})
+
+    def count(self, user_id: str) -> int:
+        """How many rows of ``table`` the user has (``table`` is a class constant, never input)."""
+        sql = f"SELECT count(*) FROM {self.table} WHERE user_id = :u"  # noqa: S608
+        return int(self.conn.execute(text(sql), {"u": user_id}).scalar_one())
 
 
 class Repository(Generic[TxT]):

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from stockscreen.core.errors import Conflict, NotFound
-from stockscreen.db.repository import Repository
+from stockscreen.db.repository import Repository, UserRowsTx
 from stockscreen.portfolios.models import Txn
 
 _TXNS = (
@@ -32,20 +32,10 @@ def _duplicate_name(name: str) -> Conflict:
     return Conflict(f"you already have a portfolio named {name!r}")
 
 
-class PortfolioTx:
+class PortfolioTx(UserRowsTx):
     """The statements of one write transaction (see :meth:`PortfolioRepository.transaction`)."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def lock_user(self, user_id: str) -> None:
-        """Serialise the user's quota-checked writes."""
-        self.conn.execute(text("SELECT 1 FROM users WHERE id = :u FOR UPDATE"), {"u": user_id})
-
-    def count(self, user_id: str) -> int:
-        return int(
-            self.conn.execute(text("SELECT count(*) FROM portfolios WHERE user_id = :u"), {"u": user_id}).scalar_one()
-        )
+    table = "portfolios"
 
     def insert(self, user_id: str, name: str) -> dict[str, Any]:
         """A new, empty portfolio (Conflict when the name is taken)."""

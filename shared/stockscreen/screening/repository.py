@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
-from stockscreen.db.repository import Repository
+from stockscreen.db.repository import Repository, UserRowsTx
 from stockscreen.screening.models import SavedScreenFields
 
 _COLS = "id, name, description, query, ast, sort, sort_order, columns, share_token, shared_at, created_at, updated_at"
@@ -43,22 +43,10 @@ def _params(f: SavedScreenFields) -> dict[str, Any]:
     }
 
 
-class SavedScreenTx:
+class SavedScreenTx(UserRowsTx):
     """The statements of one write transaction (see :meth:`SavedScreenRepository.transaction`)."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def lock_user(self, user_id: str) -> None:
-        """Serialise the user's quota-checked writes."""
-        self.conn.execute(text("SELECT 1 FROM users WHERE id = :u FOR UPDATE"), {"u": user_id})
-
-    def count(self, user_id: str) -> int:
-        return int(
-            self.conn.execute(
-                text("SELECT count(*) FROM saved_screens WHERE user_id = :u"), {"u": user_id}
-            ).scalar_one()
-        )
+    table = "saved_screens"
 
     def get(self, user_id: str, screen_id: str, *, lock: bool = False) -> dict[str, Any] | None:
         """The user's screen (its row locked when ``lock``), or None when it isn't theirs."""

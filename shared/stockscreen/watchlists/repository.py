@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from stockscreen.core.errors import Conflict, NotFound
-from stockscreen.db.repository import Repository
+from stockscreen.db.repository import Repository, UserRowsTx
 from stockscreen.watchlists.models import ItemRow
 
 _SELECT = (
@@ -32,20 +32,10 @@ def _duplicate_name(name: str) -> Conflict:
     return Conflict(f"you already have a watchlist named {name!r}")
 
 
-class WatchlistTx:
+class WatchlistTx(UserRowsTx):
     """The statements of one write transaction (see :meth:`WatchlistRepository.transaction`)."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def lock_user(self, user_id: str) -> None:
-        """Serialise the user's quota-checked writes."""
-        self.conn.execute(text("SELECT 1 FROM users WHERE id = :u FOR UPDATE"), {"u": user_id})
-
-    def count(self, user_id: str) -> int:
-        return int(
-            self.conn.execute(text("SELECT count(*) FROM watchlists WHERE user_id = :u"), {"u": user_id}).scalar_one()
-        )
+    table = "watchlists"
 
     def insert(self, user_id: str, name: str) -> str:
         """A new watchlist at the end of the user's order (Conflict when the name is taken)."""
