@@ -8,8 +8,8 @@ import { TextField } from '@/components/ui/text-field';
 import type { ApiError } from '@/lib/api-client';
 import { describeFormError } from '@/lib/form-errors';
 import { quotaOf } from '@/lib/quota';
-import type { Alert, AlertRule, AlertType } from '../api/keys';
-import { ALERT_TYPES, draftOf, emptyDraft, RULE_TYPES, ruleOf, SMA_PERIODS, type RuleDraft, type RuleField } from '../model/rules';
+import type { Alert, AlertRule } from '../api/keys';
+import { ALERT_TYPES, draftOf, emptyDraft, RULE_TYPES, ruleOf, SMA_PERIODS, type FormAlertType, type RuleDraft, type RuleField } from '../model/rules';
 
 const FIELDS = ['name', 'symbol', 'price', 'threshold_pct', 'direction', 'period', 'threshold', 'multiple', 'screen_id'] as const;
 
@@ -67,7 +67,7 @@ export function AlertDialog({
   const view = error && !quotaOf(error) ? describeFormError(error, FIELDS, { fieldOf }) : null;
   const fieldError = (f: string) => view?.fields[f];
 
-  const changeType = (type: AlertType) =>
+  const changeType = (type: FormAlertType) =>
     setDraft((d) => ({
       ...emptyDraft(type, d.symbol),
       price: d.price,
@@ -92,7 +92,7 @@ export function AlertDialog({
             </p>
           )
         ) : null}
-        <SelectField label="Condition" name="type" value={draft.type} onChange={(e) => changeType(e.target.value as AlertType)}>
+        <SelectField label="Condition" name="type" value={draft.type} onChange={(e) => changeType(e.target.value as FormAlertType)}>
           {ALERT_TYPES.map((t) => (
             <option key={t} value={t}>
               {RULE_TYPES[t].label}

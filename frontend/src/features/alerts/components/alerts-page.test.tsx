@@ -10,7 +10,22 @@ import type { Alert } from '../api/keys';
 const SCREEN = '00000000-0000-4000-8000-000000000009';
 
 function alert(n: number, rule: Record<string, unknown>, overrides: Partial<Alert> = {}): Alert {
-  return { id: `00000000-0000-4000-8000-00000000001${n}`, name: null, active: true, rule, created_at: '', updated_at: '', ...overrides };
+  return {
+    id: `00000000-0000-4000-8000-00000000001${n}`,
+    name: null,
+    active: true,
+    rule,
+    created_at: '',
+    updated_at: '',
+    trigger: 'once_per_day',
+    hysteresis_pct: 0.2,
+    expires_at: null,
+    snoozed_until: null,
+    completed_at: null,
+    fired_count: 0,
+    last_fired_at: null,
+    ...overrides,
+  };
 }
 
 /** An alerts API with the free plan's 5 active alerts. */
@@ -141,7 +156,7 @@ describe('alerts page', () => {
     expect(dialog.queryByLabelText('Symbol')).not.toBeInTheDocument();
     expect(dialog.getByLabelText('Saved screen')).toHaveValue(SCREEN);
     await userEvent.click(dialog.getByTestId('alert-submit'));
-    await waitFor(() => expect(api.writes().at(-1)?.body).toEqual({ name: null, active: true, rule: { type: 'screen_leave', screen_id: SCREEN } }));
+    await waitFor(() => expect(api.writes().at(-1)?.body).toEqual({ name: null, active: true, rule: { type: 'screen_leave', screen_id: SCREEN }, options: null }));
     expect(await screen.findByText('A stock leaves “Value”')).toBeInTheDocument();
   });
 

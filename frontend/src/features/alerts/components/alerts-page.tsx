@@ -136,7 +136,7 @@ export function AlertsPage({ screens, initialSymbol }: { screens: ScreenOption[]
         onSubmit={(values) => {
           const done = { onSuccess: () => setDialog(null) };
           if (dialog?.kind === 'edit' && target) update.mutate({ id: target.id, patch: values }, done);
-          else create.mutate(values, done);
+          else create.mutate({ ...values, options: null }, done); // the server's default options
         }}
       />
       <ConfirmDeleteDialog

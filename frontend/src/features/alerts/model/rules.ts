@@ -16,7 +16,16 @@ const ABOVE_BELOW = [
   { value: 'below', label: 'Below' },
 ];
 
-export const RULE_TYPES: Record<AlertType, RuleTypeInfo> = {
+/**
+ * The rule types this form builds. The API knows more (crossings, channels, moves, query-language
+ * alerts): those are listed and described, and edited through the API until the form has them.
+ */
+export type FormAlertType = Extract<
+  AlertType,
+  'price_above' | 'price_below' | 'change_pct' | 'crosses_sma' | 'rsi' | 'volume_spike' | 'high_52w' | 'low_52w' | 'screen_enter' | 'screen_leave'
+>;
+
+export const RULE_TYPES: Record<FormAlertType, RuleTypeInfo> = {
   price_above: { label: 'Price rises above', fields: ['symbol', 'price'] },
   price_below: { label: 'Price falls below', fields: ['symbol', 'price'] },
   change_pct: {
@@ -37,19 +46,19 @@ export const RULE_TYPES: Record<AlertType, RuleTypeInfo> = {
   screen_leave: { label: 'Leaves a saved screen', fields: ['screen_id'] },
 };
 
-export const ALERT_TYPES = Object.keys(RULE_TYPES) as AlertType[];
+export const ALERT_TYPES = Object.keys(RULE_TYPES) as FormAlertType[];
 export const SMA_PERIODS = [20, 50, 200] as const;
 
 /** The form's text for each field. */
-export type RuleDraft = { type: AlertType } & Record<RuleField, string>;
+export type RuleDraft = { type: FormAlertType } & Record<RuleField, string>;
 
-export function emptyDraft(type: AlertType = 'price_above', symbol = ''): RuleDraft {
+export function emptyDraft(type: FormAlertType = 'price_above', symbol = ''): RuleDraft {
   return { type, symbol, price: '', threshold_pct: '', direction: RULE_TYPES[type].directions?.[0]?.value ?? '', period: '50', threshold: '', multiple: '2', screen_id: '' };
 }
 
 /** A stored rule (`AlertPublic.rule`, loosely typed by the API) back into the form. */
 export function draftOf(rule: Record<string, unknown>): RuleDraft {
-  const type = (ALERT_TYPES as string[]).includes(String(rule.type)) ? (rule.type as AlertType) : 'price_above';
+  const type = (ALERT_TYPES as string[]).includes(String(rule.type)) ? (rule.type as FormAlertType) : 'price_above';
   const draft = emptyDraft(type);
   for (const field of RULE_TYPES[type].fields) {
     const value = rule[field];
