@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatPrice } from '@/lib/format';
 import { ALERT_TYPES, describeRule, draftOf, emptyDraft, ruleOf } from './rules';
 
 describe('alert rules', () => {
@@ -49,5 +50,15 @@ describe('alert rules', () => {
       'A stock leaves “Value”',
     ]);
     expect(describeRule({ type: 'screen_enter', screen_id: 'gone' }, screens)).toBe('A stock enters a saved screen');
+  });
+
+  it('describes the kinds the API has beyond the form', () => {
+    expect(describeRule({ type: 'crossing_up', symbol: 'AAPL', field: 'close', other: 'sma50' })).toBe('AAPL close crosses above sma50');
+    expect(describeRule({ type: 'crossing', symbol: 'MSFT', field: 'close', level: 91.5 })).toBe(`MSFT close crosses ${formatPrice(91.5)}`);
+    expect(describeRule({ type: 'channel_exit', symbol: 'XOM', field: 'close', lower: 80, upper: 90 })).toBe(
+      `XOM close leaves ${formatPrice(80)}–${formatPrice(90)}`,
+    );
+    expect(describeRule({ type: 'move_down_pct', watchlist_id: 'w', pct: 5, bars: 3 })).toBe('A watchlist stock moves down 5% within 3 sessions');
+    expect(describeRule({ type: 'query', symbol: 'JPM', query: 'rsi14 < 30' })).toBe('JPM: rsi14 < 30');
   });
 });

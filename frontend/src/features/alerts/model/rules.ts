@@ -90,6 +90,11 @@ export function ruleOf(draft: RuleDraft): AlertRule {
 }
 
 /** One line for the alerts table: "AAPL price above 200.00", "MSFT RSI (14) below 30". */
+/** Who a rule watches: its symbol, or every stock of a watchlist. */
+function scope(rule: Record<string, unknown>, sym: string): string {
+  return sym || (typeof rule.watchlist_id === 'string' ? 'A watchlist stock' : '');
+}
+
 export function describeRule(rule: Record<string, unknown>, screenName?: (id: string) => string | undefined): string {
   const sym = typeof rule.symbol === 'string' ? rule.symbol : '';
   const n = (v: unknown) => (typeof v === 'number' ? v : Number(v));
@@ -118,6 +123,21 @@ export function describeRule(rule: Record<string, unknown>, screenName?: (id: st
       const name = screenName?.(id);
       return `A stock ${rule.type === 'screen_enter' ? 'enters' : 'leaves'} ${name ? `“${name}”` : 'a saved screen'}`;
     }
+    case 'crossing':
+    case 'crossing_up':
+    case 'crossing_down': {
+      const how = rule.type === 'crossing_up' ? 'crosses above' : rule.type === 'crossing_down' ? 'crosses below' : 'crosses';
+      const target = typeof rule.other === 'string' ? rule.other : formatPrice(n(rule.level));
+      return `${scope(rule, sym)} ${String(rule.field ?? 'close')} ${how} ${target}`;
+    }
+    case 'channel_enter':
+    case 'channel_exit':
+      return `${scope(rule, sym)} ${String(rule.field ?? 'close')} ${rule.type === 'channel_enter' ? 'enters' : 'leaves'} ${formatPrice(n(rule.lower))}–${formatPrice(n(rule.upper))}`;
+    case 'move_up_pct':
+    case 'move_down_pct':
+      return `${scope(rule, sym)} moves ${rule.type === 'move_up_pct' ? 'up' : 'down'} ${n(rule.pct)}% within ${n(rule.bars)} sessions`;
+    case 'query':
+      return `${scope(rule, sym)}: ${String(rule.query ?? '')}`;
     default:
       return String(rule.type ?? 'Unknown rule');
   }
