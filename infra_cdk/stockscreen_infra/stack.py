@@ -95,14 +95,6 @@ class StockscreenStack(Stack):
             ws_api_domain=self.websocket.domain_name,
             dist_dir=settings.frontend_dist_dir,
         )
-        self.observability = Observability(
-            self,
-            "Observability",
-            topic=self.alerts.topic,
-            state_machine=self.ingest.state_machine,
-            dlq=self.alerts.dlq,
-            api_function_name=self.api.handler_function_name,
-        )
         # links in alert emails point at the web app
         self.alerts.delivery.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
         if settings.alarm_email:
@@ -132,6 +124,17 @@ class StockscreenStack(Stack):
             "HandlerLogs",
             log_group_name=f"/aws/lambda/{self.api.handler_function_name}",
             retention=logs.RetentionDays.ONE_MONTH,
+        )
+
+        # --- monitoring: last, so that it finds every function, queue, state machine and table above ---
+        self.observability = Observability(
+            self,
+            "Observability",
+            topic=self.alerts.topic,
+            api_function_name=self.api.handler_function_name,
+            ws_api=self.websocket.api,
+            redis=self.cache.replication_group,
+            database=self.database.instance,
         )
 
         # --- outputs ------------------------------------------------------------------------------

@@ -539,14 +539,117 @@ def test_no_bucket_deployment_without_dist(tmp_path: Path) -> None:
 # --- observability & outputs -----------------------------------------------------------------------
 
 
-def test_alarms_notify_the_topic(synth: Synth) -> None:
+def _alarms(synth: Synth) -> dict[str, dict[str, Any]]:
+    return {**synth.resources("AWS::CloudWatch::Alarm"), **synth.resources("AWS::CloudWatch::CompositeAlarm")}
+
+
+def _watching(synth: Synth, logical_id: str) -> list[dict[str, Any]]:
+    """The alarms whose metrics name the resource (a Ref or GetAtt of its logical id)."""
+    return [
+        a["Properties"]
+        for a in synth.resources("AWS::CloudWatch::Alarm").values()
+        if f'"{logical_id}"' in json.dumps(a["Properties"])
+    ]
+
+
+def test_every_alarm_notifies_the_admin_topic_on_alarm_and_ok(synth: Synth) -> None:
+    alarms = _alarms(synth)
+    assert len(alarms) > 40
+    topic = {"Ref": _logical_id(synth, synth.stack.alerts.topic)}
+    rules = json.dumps(
+        [a["Properties"]["AlarmRule"] for a in synth.resources("AWS::CloudWatch::CompositeAlarm").values()]
+    )
+    for logical_id, alarm in alarms.items():
+        if f'"{logical_id}"' in rules:
+            # one window of a burn-rate pair: only the composite (both windows) notifies
+            assert "AlarmActions" not in alarm["Properties"], logical_id
+            continue
+        assert topic in alarm["Properties"]["AlarmActions"], logical_id
+        assert topic in alarm["Properties"]["OKActions"], logical_id
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "metrics"),
+    [
+        ("AWS::Lambda::Function", {"Errors", "Throttles", "Duration"}),
+        ("AWS::SQS::Queue", None),
+        ("AWS::StepFunctions::StateMachine", {"ExecutionsFailed", "ExecutionsTimedOut"}),
+        ("AWS::DynamoDB::Table", {"SystemErrors", "ReadThrottleEvents", "WriteThrottleEvents"}),
+    ],
+)
+def test_every_resource_of_each_kind_has_its_alarms(synth: Synth, resource_type: str, metrics: set[str] | None) -> None:
+    resources = synth.resources(resource_type)
+    assert resources, resource_type
+    for logical_id in resources:
+        watching = _watching(synth, logical_id)
+        assert watching, f"{resource_type} {logical_id} has no alarm"
+        if metrics:
+            named = json.dumps(watching)
+            assert all(f'"{m}"' in named for m in metrics), (logical_id, metrics)
+
+
+def test_dead_letter_queues_alarm_on_the_first_message(synth: Synth) -> None:
+    queues = synth.resources("AWS::SQS::Queue")
+    dlqs = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
+    assert dlqs
+    for dlq in dlqs:
+        assert any(
+            a.get("Threshold") == 0 and "ApproximateNumberOfMessagesVisible" in json.dumps(a)
+            for a in _watching(synth, dlq)
+        ), dlq
+
+
+def test_the_parts_cdk_does_not_model_have_alarms(synth: Synth) -> None:
+    """The Chalice handler and REST API, the WebSocket API, ElastiCache and RDS."""
+    alarms = json.dumps([a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()])
+    handler = next(iter(synth.resources("AWS::Serverless::Function")))
+    assert any('"Errors"' in json.dumps(a) for a in _watching(synth, handler))
+    assert '"5XXError"' in alarms and '"ExecutionError"' in alarms and '"IntegrationError"' in alarms
+    redis = synth.stack.get_logical_id(synth.stack.cache.replication_group)
+    assert any('"CacheClusterId"' in json.dumps(a) for a in _watching(synth, redis))
+    assert synth.stack.database.instance is not None
+    rds_id = _logical_id(synth, synth.stack.database.instance)
+    assert any('"CPUUtilization"' in json.dumps(a) for a in _watching(synth, rds_id))
+
+
+def test_public_api_slos_have_multi_window_burn_rate_alarms(synth: Synth) -> None:
+    composites = synth.resources("AWS::CloudWatch::CompositeAlarm")
+    names = {c["Properties"]["AlarmName"] for c in composites.values()}
+    assert names == {f"stockscreen-slo-{slo}-{w}" for slo in ("availability", "latency") for w in ("page", "ticket")}
     alarms = synth.resources("AWS::CloudWatch::Alarm")
-    metrics = {a["Properties"].get("MetricName") for a in alarms.values()}
-    assert {"5XXError", "ExecutionsFailed", "ApproximateNumberOfMessagesVisible"} <= metrics
-    topic_id = _logical_id(synth, synth.stack.alerts.topic)
-    for alarm in alarms.values():
-        assert {"Ref": topic_id} in alarm["Properties"]["AlarmActions"]
-    synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    for composite in composites.values():
+        rule = json.dumps(composite["Properties"]["AlarmRule"])
+        legs = [alarms[i]["Properties"] for i in alarms if f'"{i}"' in rule]
+        assert len(legs) == 2 and " AND " in rule
+        periods = sorted(m["MetricStat"]["Period"] for leg in legs for m in leg["Metrics"] if "MetricStat" in m)
+        assert periods[0] < periods[-1]  # a short window and a long one
+        thresholds = {leg["Threshold"] for leg in legs}
+        assert len(thresholds) == 1
+        burn = {"page": 14.4, "ticket": 6.0}[composite["Properties"]["AlarmName"].rsplit("-", 1)[1]]
+        budget = 0.001 if "availability" in composite["Properties"]["AlarmName"] else 0.01
+        assert thresholds.pop() == pytest.approx(burn * budget)
+    assert "PR(:1000)" in json.dumps(alarms)
+
+
+def test_saved_log_queries_cover_routes_latency_users_and_correlation(synth: Synth) -> None:
+    queries = {q["Properties"]["Name"]: q["Properties"] for q in synth.resources("AWS::Logs::QueryDefinition").values()}
+    assert set(queries) == {
+        "stockscreen/errors-by-route",
+        "stockscreen/slowest-requests",
+        "stockscreen/one-user",
+        "stockscreen/one-correlation-id",
+    }
+    assert "correlation_id" in queries["stockscreen/one-correlation-id"]["QueryString"]
+    for q in queries.values():
+        assert len(q["LogGroupNames"]) >= len(synth.resources("AWS::Lambda::Function")) // 2
+
+
+def test_dashboards(synth: Synth) -> None:
+    assert len(synth.resources("AWS::CloudWatch::Dashboard")) >= 1
 
 
 def test_outputs(synth: Synth) -> None:
