@@ -121,9 +121,20 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 class _PeerEventConverter(LambdaEventConverter):
     """Chalice's event converter, with the caller's real address as ``requestContext.identity.sourceIp``
-    (Chalice's own says 127.0.0.1 for everyone: every local client would share one rate-limit bucket)."""
+    (Chalice's own says 127.0.0.1 for everyone: every local client would share one rate-limit bucket).
+    The address is per thread: requests are served concurrently."""
 
-    source_ip = "127.0.0.1"
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._peer = threading.local()
+
+    @property
+    def source_ip(self) -> str:
+        return getattr(self._peer, "address", "127.0.0.1")
+
+    @source_ip.setter
+    def source_ip(self, value: str) -> None:
+        self._peer.address = value
 
     def create_lambda_event(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None = None
@@ -143,16 +154,14 @@ class ApiProxy:
         self.gateway = LocalGateway(app, config)
         self.events = _PeerEventConverter(RouteMatcher(list(app.routes)), app.api.binary_types)
         self.gateway.event_converter = self.events
-        # A Chalice app serves one request at a time (``app.current_request`` is one attribute), as a
-        # Lambda container does; concurrent requests here would read each other's bodies.
-        self._one_at_a_time = threading.Lock()
+        # Requests run concurrently on Starlette's thread pool: the app keeps each request per thread
+        # (``chalicelib.http.ApiApp``), as API Gateway gives each its own Lambda invocation.
 
     def _invoke(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None, source_ip: str
     ) -> dict[str, Any]:
-        with self._one_at_a_time:
-            self.events.source_ip = source_ip
-            return self.gateway.handle_request(method, path, headers, body)
+        self.events.source_ip = source_ip
+        return self.gateway.handle_request(method, path, headers, body)
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from chalice.app import Chalice
-
 import chalicelib.resources
 from chalicelib import health, http, saved_screens, screens, securities
 
-app = Chalice(app_name="stockscreen-api")
+app = http.ApiApp(app_name="stockscreen-api")
 http.install(app)
 app.register_blueprint(health.bp)
 app.register_blueprint(securities.bp)

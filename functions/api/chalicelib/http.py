@@ -7,6 +7,7 @@ request-to-response marks are :mod:`chalicelib.responses` (re-exported here)."""
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ROUTES",
+    "ApiApp",
     "ModelRef",
     "Response",
     "RouteSpec",
@@ -57,6 +59,41 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 64 * 1024
+
+
+class _PerThread(threading.local):
+    current_request: Request | None = None
+    lambda_context: Any = None
+
+
+class ApiApp(Chalice):
+    """Chalice with the request and the Lambda context kept per thread.
+
+    Chalice stores both as attributes of the app, which is right for a Lambda container (one request at a
+    time) but lets concurrent requests in one process read each other's. Per thread, the local origin
+    (``make dev``) serves requests concurrently, each isolated, and a Lambda behaves exactly as before."""
+
+    def __init__(self, app_name: str, *args: Any, **kwargs: Any) -> None:
+        self._per_thread = _PerThread()
+        super().__init__(app_name, *args, **kwargs)
+
+    @property
+    def current_request(self) -> Request | None:
+        return self._per_thread.current_request
+
+    @current_request.setter
+    def current_request(self, value: Request | None) -> None:
+        self._per_thread.current_request = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return self._per_thread.lambda_context
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._per_thread.lambda_context = value
+
+
 M = TypeVar("M", bound="BaseModel")
 
 SECURITY_HEADERS = {
@@ -273,9 +310,10 @@ def install(app: Chalice) -> None:
         logger = steps.logger()
         # A warm container keeps the logger: start each request from this function's own keys (in
         # ``make dev`` one process hosts every function, and the others' keys must not leak in).
-        logger.clear_state()
+        logger.clear_state()  # keys other functions of this process appended (make dev hosts them all)
+        logger.thread_safe_clear_keys()  # this request's own keys are per thread: requests run concurrently
         context = event.lambda_context
-        logger.append_keys(
+        logger.thread_safe_append_keys(
             request_id=request_id(event),
             user_id=None,
             function_name=getattr(context, "function_name", None),

@@ -77,7 +77,7 @@ def authenticate_caller(request: Request | None, auth: str) -> Principal | None:
     who = authenticate(request, read_only=request.method in ("GET", "HEAD"))
     set_principal(who)
     if who is not None:
-        logger().append_keys(user_id=who.user_id)
+        logger().thread_safe_append_keys(user_id=who.user_id)
     return who
 
 
