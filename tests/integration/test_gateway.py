@@ -239,9 +239,8 @@ def test_each_peer_address_is_its_own_client(
     import uvicorn
 
     from devstack.services import free_port
-    from tests.integration.authkit import clear_rate_limits
-
     from stockscreen.accounts.settings import api_settings
+    from tests.integration.authkit import clear_rate_limits
 
     clear_rate_limits(stack_env["REDIS_URL"])
     monkeypatch.setenv("RATE_LIMIT_MULTIPLIER", "0.02")  # 300 a minute -> 6
