@@ -217,7 +217,20 @@ def main(port: int) -> int:
         from devstack.gateway import create_app
 
         ws_handlers = lambdas.load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
-        asgi = create_app(chalice_app, ws_handlers, ROOT / "frontend" / "dist")
+        from devstack import metrics
+
+        bridge = metrics.install()  # before any function flushes a metric
+        asgi = create_app(chalice_app, ws_handlers, ROOT / "frontend" / "dist", metrics=bridge)
+        ws_gateway = asgi.state.ws_gateway
+        bridge.scrape_time += [
+            metrics.sqs_depths(aws_endpoint, os.environ["AWS_DEFAULT_REGION"]),
+            metrics.gauge(
+                "stockscreen_ws_connections", "open WebSocket connections", lambda: len(ws_gateway.connections)
+            ),
+        ]
+        prometheus = metrics.start_prometheus(state / "prometheus", port, say)
+        if prometheus is not None:
+            servers.append(prometheus)
         quotes_stop = threading.Event()
         poller = start_quote_poller(quotes_stop)
         config = uvicorn.Config(
@@ -247,6 +260,9 @@ def main(port: int) -> int:
         print(f"  Stockscreen is running:  http://127.0.0.1:{port}/", flush=True)
         print(f"  API health:              http://127.0.0.1:{port}/api/health", flush=True)
         print(f"  Dev mailbox:             http://127.0.0.1:{port}/dev/mail  (or: stockscreen mail)", flush=True)
+        print(f"  Metrics (Prometheus):    http://127.0.0.1:{port}/metrics", flush=True)
+        if prometheus is not None:
+            print(f"  Prometheus UI:           http://127.0.0.1:{prometheus.port}/", flush=True)
         print(f"  Demo login:              {demo_email} / {demo_password}  (premium; POST /api/auth/login)", flush=True)
         print("  Stop with Ctrl-C; 'make stop' also stops the local PostgreSQL and Redis.", flush=True)
         print("", flush=True)

@@ -14,7 +14,7 @@ import threading
 import uuid
 from pathlib import Path, PurePosixPath
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice
 from chalice.config import Config
@@ -32,6 +32,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devstack import mailbox
 from devstack.wsgateway import WebSocketGateway
+
+if TYPE_CHECKING:
+    from devstack.metrics import EmfBridge
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +256,7 @@ class AnyPath(Convertor[str]):
 register_url_convertor("anypath", AnyPath())
 
 
-def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path) -> Starlette:
+def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path, metrics: EmfBridge | None = None) -> Starlette:
     proxy = ApiProxy(api)
     ws = WebSocketGateway(ws_handlers)
     site = StaticSite(static_root)
@@ -262,6 +265,7 @@ def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path) -> Star
         Route("/api/{path:anypath}", proxy.handle, methods=methods),
         *ws.routes(),
         Route("/dev/mail", mailbox.page, methods=["GET"]),  # the dev mailbox (make dev only)
+        *([Route("/metrics", _metrics_page(metrics), methods=["GET"])] if metrics is not None else []),
         Route("/{path:anypath}", site.handle, methods=["GET", "HEAD"]),
     ]
     app = Starlette(
@@ -271,6 +275,18 @@ def create_app(api: Chalice, ws_handlers: ModuleType, static_root: Path) -> Star
     )
     app.state.ws_gateway = ws
     return app
+
+
+def _metrics_page(bridge: EmfBridge) -> Any:
+    """Prometheus' text format (``make dev`` only: in AWS the same figures are CloudWatch metrics)."""
+
+    async def page(request: Request) -> Response:
+        from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+        body = await run_in_threadpool(bridge.exposition)
+        return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+    return page
 
 
 def to_json(data: Any) -> str:

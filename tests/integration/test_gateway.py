@@ -332,3 +332,45 @@ def test_stockscreen_mail_prints_the_running_dev_mailbox(
         server.should_exit = True
         thread.join(timeout=10)
     assert "To: cli-mail@example.com" in out and "Subject: via cli" in out and "hello cli" in out
+
+
+def test_metrics_page_shows_the_api_requests_queue_depths_and_connections(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``make dev``'s /metrics: the API's EMF metrics (route and service labels), the local SQS queues'
+    depths and the open WebSocket connections, in Prometheus' text format."""
+    import boto3
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from devstack import metrics
+
+    bridge = metrics.install()
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    asgi = create_app(load_api(), ws, tmp_path, metrics=bridge)
+    gateway = asgi.state.ws_gateway
+    sqs = boto3.client("sqs", endpoint_url=stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    url = sqs.create_queue(QueueName="metrics-depth-test")["QueueUrl"]
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+    bridge.scrape_time[:] = [
+        metrics.sqs_depths(stack_env["AWS_ENDPOINT_URL"], "us-east-1"),
+        metrics.gauge("stockscreen_ws_connections", "open WebSocket connections", lambda: len(gateway.connections)),
+    ]
+    with TestClient(asgi) as client:
+        for _ in range(2):
+            assert client.get("/api/screener/fields").status_code == 200
+        assert client.get("/api/nope").status_code == 404
+        resp = client.get("/metrics")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(resp.text)
+        for s in fam.samples
+    }
+    fields = (("route", "GET /screener/fields"), ("service", "stockscreen-api"))
+    assert samples[("stockscreen_latency_milliseconds_count", fields)] >= 2
+    assert samples[("stockscreen_status2xx_total", fields)] >= 2
+    assert any(name == "stockscreen_status4xx_total" for name, _ in samples)
+    assert samples[("aws_sqs_approximate_number_of_messages_visible", (("queue_name", "metrics-depth-test"),))] == 3
+    assert samples[("stockscreen_ws_connections", ())] == len(gateway.connections)
+    sqs.delete_queue(QueueUrl=url)
