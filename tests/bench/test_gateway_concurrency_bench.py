@@ -1,0 +1,166 @@
+"""The local origin under 16 and 64 clients: the highest request rate it serves with p99 <= 100 ms.
+
+Open loop (as users arrive, not as answers return): ``clients`` connections share a target rate; the rate
+steps up until p99 passes 100 ms; the figure is the last rate that held. Measured side by side with the
+same gateway serving one request at a time (the behaviour before requests were isolated per thread), in
+the same run. Clients run in a separate process so that they do not share the server's GIL.
+Screens: ``POST /api/screens/run`` (the SPA's main request) over the sample data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.lambdas import load_api, load_module
+from tests.bench.test_api_bench import bench, loaded  # noqa: F401 (fixture)
+from tests.conftest import ROOT
+
+RATES = (25, 50, 100, 150, 200, 300, 400, 600)
+STEP_S = 6.0
+P99_MS = 100.0
+BODY = {"query": "pe < 30", "sort": "market_cap", "limit": 50}
+
+_CLIENT = r"""
+import asyncio, json, sys, time
+import httpx
+
+url, clients, rate, seconds, body = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+
+async def main():
+    lat, errors = [], 0
+    start = time.perf_counter() + 0.5
+    interval = clients / rate
+
+    async def worker(i):
+        nonlocal errors
+        async with httpx.AsyncClient(timeout=30) as c:
+            await c.post(url, content=body, headers={"Content-Type": "application/json"})
+            k = 0
+            while True:
+                due = start + i * interval / clients + k * interval
+                if due - start > seconds:
+                    return
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                t = time.perf_counter()
+                r = await c.post(url, content=body, headers={"Content-Type": "application/json"})
+                # from the scheduled time: a late start (the server was busy) counts as waiting
+                lat.append((time.perf_counter() - min(t, due)) * 1000)
+                if r.status_code != 200:
+                    errors += 1
+                k += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(clients)))
+    print(json.dumps({"lat": lat, "errors": errors, "wall": time.perf_counter() - t0}))
+
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def _gateway(tmp_path: Path, serialised: bool) -> Iterator[int]:
+    import uvicorn
+
+    from devstack.gateway import ApiProxy, create_app
+    from devstack.services import free_port
+
+    ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    original = ApiProxy._invoke
+    one = threading.Lock()
+
+    def one_at_a_time(self: Any, *args: Any) -> Any:
+        with one:
+            return original(self, *args)
+
+    if serialised:
+        ApiProxy._invoke = one_at_a_time  # type: ignore[method-assign]
+    try:
+        asgi = create_app(load_api(), ws, tmp_path)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        with contextlib.redirect_stdout(io.StringIO()):  # EMF lines
+            thread.start()
+            while not server.started:
+                time.sleep(0.02)
+            try:
+                yield port
+            finally:
+                server.should_exit = True
+                thread.join(timeout=10)
+    finally:
+        ApiProxy._invoke = original  # type: ignore[method-assign]
+
+
+def _step(port: int, clients: int, rate: float) -> tuple[float, float, int]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CLIENT,
+            f"http://127.0.0.1:{port}/api/screens/run",
+            str(clients),
+            str(rate),
+            str(STEP_S),
+            json.dumps(BODY),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    lat = sorted(res["lat"])
+    p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
+    return len(lat) / res["wall"], p99, res["errors"]
+
+
+def _capacity(port: int, clients: int) -> tuple[float, float]:
+    best, best_p99 = 0.0, float("nan")
+    for rate in RATES:
+        served, p99, errors = _step(port, clients, rate)
+        if p99 > P99_MS or errors:
+            break
+        best, best_p99 = served, p99
+    return best, best_p99
+
+
+@pytest.mark.parametrize("clients", [16, 64])
+def test_requests_per_second_at_p99_100ms(clients: int, loaded: list[str], tmp_path: Path) -> None:  # noqa: F811
+    os_env_multiplier = "RATE_LIMIT_MULTIPLIER"
+    import os
+
+    os.environ[os_env_multiplier] = "1000"  # every request from one address: the limiter runs, never refuses
+    from stockscreen.accounts.settings import api_settings
+
+    api_settings.cache_clear()
+    try:
+        results = {}
+        for name, serialised in (("concurrent", False), ("one_at_a_time", True)):
+            with _gateway(tmp_path, serialised) as port:
+                results[name] = _capacity(port, clients)
+        for name, (rps, p99) in results.items():
+            bench(f"gateway_screens_{clients}_clients_{name}_rps_at_p99_100ms", rps, "req/s")
+            bench(f"gateway_screens_{clients}_clients_{name}_p99", p99, "ms")
+        bench(
+            f"gateway_screens_{clients}_clients_concurrent_vs_one_at_a_time",
+            results["concurrent"][0] / max(results["one_at_a_time"][0], 1e-9),
+            "x",
+        )
+        assert results["concurrent"][0] > 0
+    finally:
+        os.environ.pop(os_env_multiplier, None)
+        api_settings.cache_clear()
