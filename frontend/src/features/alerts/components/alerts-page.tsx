@@ -140,7 +140,10 @@ export function AlertsPage({
           </CountBadge>
         )}
         {list.isFetching && <Spinner />}
-        <button type="button" className="btn-primary ml-auto h-7 px-2.5 text-xs" onClick={() => openDialog({ kind: 'create' })} data-testid="new-alert">
+        <Link to="/alerts/preferences" className="ml-auto text-xs text-sky-400 hover:underline" data-testid="preferences-link">
+          Notification preferences
+        </Link>
+        <button type="button" className="btn-primary h-7 px-2.5 text-xs" onClick={() => openDialog({ kind: 'create' })} data-testid="new-alert">
           New alert
         </button>
       </CardHeader>
