@@ -1,6 +1,6 @@
 import type { AlertEvent, Alert } from '@/features/alerts/api/keys';
 import type { NotificationPreferences } from '@/features/alerts/preferences-types';
-import { fakeApi, noContent, screenerCatalogue, type SentRequest } from './fake-api';
+import { fakeApi, noContent, screenerCatalogue, type Route, type SentRequest } from './fake-api';
 import { errorResponse, jsonResponse } from './utils';
 
 export const SCREEN = '00000000-0000-4000-8000-000000000009';
@@ -55,9 +55,10 @@ export function parseError(line: number, column: number, found: string) {
 /**
  * The alerts API in memory, with the free plan's 5 active alerts: list, create (refusing a price of 0 and
  * a channel whose bounds are the wrong way round), update, delete, each alert's history, the screener's
- * parser (anything with "<<" or ending in an operator is a syntax error), saved screens and watchlists.
+ * parser (anything with "<<" or ending in an operator is a syntax error), saved screens and watchlists;
+ * `extra` routes answer first.
  */
-export function alertsApi(initial: Alert[] = [], { limit = 5, history = {} as Record<string, AlertEvent[]> } = {}) {
+export function alertsApi(initial: Alert[] = [], { limit = 5, history = {} as Record<string, AlertEvent[]>, extra = [] as Route[] } = {}) {
   const state = { alerts: [...initial], next: 5, history };
   const quota = () =>
     errorResponse(403, 'forbidden', `quota reached: active alerts is limited to ${limit} on the free plan`, {
@@ -67,7 +68,7 @@ export function alertsApi(initial: Alert[] = [], { limit = 5, history = {} as Re
       role: 'free',
     });
   const full = () => state.alerts.filter((a) => a.active).length >= limit;
-  const api = fakeApi(screenerCatalogue, (req: SentRequest) => {
+  const api = fakeApi(...extra, screenerCatalogue, (req: SentRequest) => {
     if (req.path === '/api/screens/saved') return jsonResponse({ data: [{ id: SCREEN, name: 'Value' }], count: 1 });
     if (req.path === '/api/watchlists')
       return jsonResponse({ data: [{ id: WATCHLIST, name: 'Tech', position: 0, item_count: 3, created_at: '', updated_at: '' }], count: 1 });
