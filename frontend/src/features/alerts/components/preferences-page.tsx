@@ -42,7 +42,8 @@ function WebhookStatus({ prefs }: { prefs: NotificationPreferences }) {
       {prefs.webhook_status === 'disabled'
         ? `Disabled after repeated failures${prefs.webhook_disabled_reason ? `: ${prefs.webhook_disabled_reason}` : ''}. Save the URL again to re-enable it.`
         : 'Active.'}
-      {prefs.webhook_secret_hint && <span className="ml-1 text-slate-400">Signing secret ends in …{prefs.webhook_secret_hint}.</span>}
+      {prefs.webhook_secret_hint && ' '}
+      {prefs.webhook_secret_hint && <span className="text-slate-400">Signing secret ends in …{prefs.webhook_secret_hint}.</span>}
     </p>
   );
 }
