@@ -64,6 +64,7 @@ async function main() {
     await dialog.getByLabel('Value', { exact: true }).fill(String(level));
     await dialog.getByLabel('Trigger').selectOption('every_time');
     await dialog.getByLabel('Name (optional)').fill(name);
+    await screenshot(page, 'alerts-00-builder');
     await dialog.getByTestId('alert-submit').click();
     await dialog.waitFor({ state: 'detached' });
     const row = page.locator('[data-testid=alert-row]', { hasText: name });

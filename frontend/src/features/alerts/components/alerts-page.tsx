@@ -213,7 +213,7 @@ export function AlertsPage({
                   </button>
                 ) : (
                   <select
-                    className="select h-7 w-auto text-xs"
+                    className="select h-7 w-28 text-xs"
                     aria-label={`Snooze ${label}`}
                     value=""
                     disabled={snoozing || status !== 'active'}

@@ -22,14 +22,14 @@ const FIELD_LABELS: Record<string, string> = { close: 'price', price: 'price' };
 const fieldName = (f: unknown) => (typeof f === 'string' ? (FIELD_LABELS[f] ?? f) : 'price');
 
 /** The comparison a rule type makes at the moment it fires. */
-function comparison(type: string, rule: Record<string, unknown>, leg: unknown): string {
+function comparison(type: string, rule: Record<string, unknown>, leg: unknown, rising: boolean | null): string {
   switch (type) {
     case 'price_above':
       return 'price >';
     case 'price_below':
       return 'price <';
     case 'crossing':
-      return `${fieldName(rule.field)} crossed`;
+      return `${fieldName(rule.field)} crossed${rising === null ? '' : rising ? ' above' : ' below'}`;
     case 'crossing_up':
       return `${fieldName(rule.field)} crossed above`;
     case 'crossing_down':
@@ -82,7 +82,8 @@ export function explainFiring(event: AlertEvent): ExplainedClause[] {
   if (typeof d.query === 'string') return [{ clause: d.query, value: 'true', threshold: 'true', passed: true }];
   if (event.value === null && event.level === null) return [];
   const threshold = typeof d.upper === 'number' && event.level !== null ? `${fmt(event.level)} – ${fmt(d.upper)}` : fmt(event.level);
-  return [{ clause: comparison(type, rule, d.leg), value: fmt(event.value), threshold, passed: true }];
+  const rising = event.value !== null && event.level !== null ? event.value > event.level : null;
+  return [{ clause: comparison(type, rule, d.leg, rising), value: fmt(event.value), threshold, passed: true }];
 }
 
 /** When the firing was evaluated: a live quote, or the daily close of a date. */
