@@ -172,16 +172,23 @@ describe('alert builder', { timeout: 20_000 }, () => {
     });
   });
 
-  it('lets a premium alert be open-ended', async () => {
+  it('makes a premium alert open-ended unless given a date', async () => {
     const api = alertsApi();
     renderPage('/alerts', 'premium');
-    const dialog = await newAlertDialog();
+    let dialog = await newAlertDialog();
     await userEvent.type(dialog.getByLabelText('Symbol'), 'aapl{Escape}');
     await userEvent.type(dialog.getByLabelText('Price'), '200');
-    await userEvent.click(dialog.getByLabelText('Never expires'));
+    expect(dialog.getByLabelText('Never expires')).toBeChecked();
     expect(dialog.getByLabelText('Expires on')).toBeDisabled();
-    const body = await submit(dialog, api);
-    expect(body.options).toMatchObject({ expires_at: null });
+    expect((await submit(dialog, api)).options).toMatchObject({ expires_at: null });
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+
+    dialog = await newAlertDialog();
+    await userEvent.type(dialog.getByLabelText('Symbol'), 'aapl{Escape}');
+    await userEvent.type(dialog.getByLabelText('Price'), '210');
+    await userEvent.click(dialog.getByLabelText('Never expires'));
+    expect(dialog.getByLabelText('Expires on')).toHaveValue(defaultExpiry());
+    expect((await submit(dialog, api)).options).toMatchObject({ expires_at: endOfDay(defaultExpiry()) });
   });
 
   it('shows the live price of the chosen symbol, to set a level near it', async () => {

@@ -153,10 +153,10 @@ export function AlertDialog({
   useEffect(() => {
     if (!open) return;
     setDraft(alert ? draftOf(alert.rule) : emptyDraft('price_above', initialSymbol ?? ''));
-    setOptions(alert ? optionsDraftOf(alert) : emptyOptions());
+    setOptions(alert ? optionsDraftOf(alert) : emptyOptions({ premium }));
     setName(alert?.name ?? '');
     setActive(alert?.active ?? true);
-  }, [open, alert, initialSymbol]);
+  }, [open, alert, initialSymbol, premium]);
 
   const info = RULE_TYPES[draft.type];
   const uses = (f: RuleField) => (info.fields as RuleField[]).includes(f);

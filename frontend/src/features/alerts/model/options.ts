@@ -60,12 +60,13 @@ export function defaultExpiry(now = new Date()): string {
   return localDay(d);
 }
 
-export function emptyOptions(now = new Date()): OptionsDraft {
+/** A new alert's options: the server's defaults (a premium alert is open-ended, as the server makes it). */
+export function emptyOptions({ premium = false, now = new Date() }: { premium?: boolean; now?: Date } = {}): OptionsDraft {
   return {
     trigger: 'once_per_day',
     hysteresis_pct: String(DEFAULT_HYSTERESIS_PCT),
     expires_on: defaultExpiry(now),
-    open_ended: false,
+    open_ended: premium,
     snoozed_through: '',
     cooldown_minutes: '',
   };
