@@ -10,6 +10,7 @@ import { useCreateAlert } from '../api/create-alert';
 import { useDeleteAlert } from '../api/delete-alert';
 import type { Alert } from '../api/keys';
 import { useAlerts } from '../api/list-alerts';
+import { useFiredRefresh } from '../api/use-fired-refresh';
 import { useUpdateAlert } from '../api/update-alert';
 import { endOfDay, firedText, localDay, STATUS_LABELS, statusOf, type AlertOptionsPatchBody, type AlertStatus } from '../model/options';
 import { describeRule } from '../model/rules';
@@ -98,6 +99,7 @@ export function AlertsPage({
   const [params, setParams] = useSearchParams();
   const historyId = params.get('history');
   const list = useAlerts();
+  useFiredRefresh();
   const snooze = useUpdateAlert();
   const create = useCreateAlert();
   const update = useUpdateAlert();

@@ -3,7 +3,6 @@ import { useEffect } from 'react';
 import { toast } from '@/components/ui/toast-store';
 import { getLiveSocket } from '@/features/live/live-socket';
 import { formatPrice } from '@/lib/format';
-import { alertKeys } from '@/features/alerts/api/keys';
 import { notificationKeys, type Notifications } from '../api/keys';
 
 /**
@@ -22,8 +21,6 @@ export function useAlertPushes(enabled: boolean) {
       });
       queryClient.setQueriesData<Notifications>({ queryKey: notificationKeys.all }, (page) => (page ? { ...page, unread: page.unread + 1 } : page));
       void queryClient.invalidateQueries({ queryKey: notificationKeys.all });
-      // the alert's fired count and history changed too
-      void queryClient.invalidateQueries({ queryKey: alertKeys.all });
     });
   }, [enabled, queryClient]);
 }
