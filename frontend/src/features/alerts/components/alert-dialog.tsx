@@ -194,7 +194,7 @@ export function AlertDialog({
   );
 
   return (
-    <Modal open={open} onOpenChange={onOpenChange} title={alert ? 'Edit alert' : 'New alert'} testId="alert-dialog">
+    <Modal open={open} onOpenChange={onOpenChange} title={alert ? 'Edit alert' : 'New alert'} testId="alert-dialog" wide>
       <form onSubmit={submit} noValidate className="flex flex-col gap-3">
         {error ? (
           quotaOf(error) ? (
@@ -275,7 +275,7 @@ export function AlertDialog({
           ))}
         </SelectField>
         {uses('query') && <QueryEditor value={draft.query} onChange={set('query')} serverError={fieldError('query')} />}
-        <div className="grid grid-cols-2 gap-3 empty:hidden">
+        <div className="grid grid-cols-2 gap-3 empty:hidden sm:grid-cols-3">
           {uses('field') && fieldPicker('field', 'Field')}
           {uses('level') && (
             <SelectField label="Against" name="against" value={draft.against} onChange={(e) => setDraft((d) => ({ ...d, against: e.target.value as RuleDraft['against'] }))}>
@@ -312,7 +312,7 @@ export function AlertDialog({
             </SelectField>
           )}
         </div>
-        <fieldset className="grid grid-cols-2 gap-3 rounded-md border border-slate-800 p-3" data-testid="alert-options">
+        <fieldset className="grid grid-cols-2 gap-3 rounded-md border border-slate-800 p-3 sm:grid-cols-3" data-testid="alert-options">
           <legend className="px-1 text-xs font-medium text-slate-300">When it fires</legend>
           <SelectField
             label="Trigger"
@@ -380,7 +380,7 @@ export function AlertDialog({
             <input type="checkbox" name="active" className="h-4 w-4 accent-sky-500" checked={active} onChange={(e) => setActive(e.target.checked)} />
             Active (untick to pause)
           </label>
-          <p className="col-span-2 text-xs text-slate-500">
+          <p className="col-span-full text-xs text-slate-500">
             Delivered on the channels of your{' '}
             <Link to="/alerts/preferences" className="text-sky-400 hover:underline">
               notification preferences

@@ -108,6 +108,7 @@ export function AlertHistoryDialog({ alertId, title, onClose }: { alertId: strin
       }}
       title={`History: ${title}`}
       testId="alert-history"
+      wide
     >
       {history.isPending && (
         <p className="flex items-center gap-2 py-4 text-slate-400">
