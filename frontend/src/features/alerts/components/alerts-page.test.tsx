@@ -18,7 +18,7 @@ async function newAlertDialog() {
   return within(await screen.findByRole('dialog', { name: 'New alert' }));
 }
 
-describe('alerts page', () => {
+describe('alerts page', { timeout: 20_000 }, () => {
   beforeEach(() => stubWebSocket());
 
   it('asks anonymous visitors to sign in without calling the API', async () => {
