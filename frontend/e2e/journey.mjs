@@ -1,127 +1,12 @@
 #!/usr/bin/env node
-// End-to-end user journey against a running Stockscreen (backend serving the built SPA).
-//   BASE_URL        default http://127.0.0.1:8000
-//   SCREENSHOT_DIR  optional: where to save PNG screenshots
-//   CHROMIUM_PATH   optional: default /usr/bin/chromium
-//   ALLOW_CONSOLE_ERRORS optional regex of console error texts to tolerate
-//   DEMO_LOGIN_FILE optional: the demo account `make dev` keeps in $STOCKSCREEN_LOCAL_DIR/demo-login.json
-//                   (default: the repository's .local/demo-login.json)
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+// End-to-end user journey against a running Stockscreen (backend serving the built SPA); settings in harness.mjs.
+import { BASE_URL, demoLogin, journey, STEP_TIMEOUT_MS } from './harness.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8000').replace(/\/+$/, '');
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
-const EXECUTABLE = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ALLOW = process.env.ALLOW_CONSOLE_ERRORS ? new RegExp(process.env.ALLOW_CONSOLE_ERRORS) : null;
-const DEMO_LOGIN_FILE = process.env.DEMO_LOGIN_FILE || fileURLToPath(new URL('../../.local/demo-login.json', import.meta.url));
-const TOTAL_TIMEOUT_MS = 150_000;
-const STEP_TIMEOUT_MS = 20_000;
-
-const started = Date.now();
-const log = (msg) => console.log(`[journey +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-
-let context;
-let userDataDir;
-const problems = [];
-
-async function cleanup() {
-  try {
-    if (context) await context.close();
-  } catch {
-    /* ignore */
-  }
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-}
-
-async function fail(message) {
-  console.error(`[journey] FAILED: ${message}`);
-  await cleanup();
-  process.exit(1);
-}
-
-const watchdog = setTimeout(() => {
-  void fail(`total timeout of ${TOTAL_TIMEOUT_MS / 1000}s exceeded`);
-}, TOTAL_TIMEOUT_MS);
-
-async function screenshot(page, name) {
-  if (!SCREENSHOT_DIR) return;
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  const file = join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  log(`screenshot saved: ${file}`);
-}
-
-function checkProblems() {
-  if (problems.length > 0) throw new Error(`browser reported errors:\n  - ${problems.join('\n  - ')}`);
-}
-
-async function step(name, fn) {
-  log(`STEP ${name}`);
-  try {
-    const result = await fn();
-    checkProblems();
-    return result;
-  } catch (err) {
-    throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function demoLogin() {
-  let login;
-  try {
-    login = JSON.parse(readFileSync(DEMO_LOGIN_FILE, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read the demo login from ${DEMO_LOGIN_FILE} (set DEMO_LOGIN_FILE): ${err.message}`);
-  }
-  if (!login.email || !login.password) throw new Error(`${DEMO_LOGIN_FILE} has no email/password`);
-  return login;
-}
+const { log, step, screenshot, checkProblems, launch, run } = journey('journey', { totalTimeoutMs: 150_000 });
 
 async function main() {
   const login = demoLogin();
-  userDataDir = mkdtempSync(join(tmpdir(), 'stockscreen-e2e-'));
-  log(`launching ${EXECUTABLE} (profile ${userDataDir}) against ${BASE_URL}`);
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: EXECUTABLE,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-    viewport: { width: 1440, height: 900 },
-  });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const page = context.pages()[0] ?? (await context.newPage());
-
-  page.on('pageerror', (err) => problems.push(`uncaught page error: ${err.message}`));
-  page.on('response', async (resp) => {
-    // an API error is reported with its body: the uniform error says what went wrong
-    if (resp.status() < 400 || !resp.url().includes('/api/')) return;
-    let text = '';
-    try {
-      text = (await resp.text()).slice(0, 500);
-    } catch {
-      text = '(body unavailable)';
-    }
-    const sent = resp.request().postData();
-    problems.push(`API ${resp.status()} ${resp.request().method()} ${resp.url()}: ${text}${sent ? ` (sent ${sent.slice(0, 300)})` : ''}`);
-  });
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const text = msg.text();
-    if (ALLOW && ALLOW.test(text)) return;
-    const loc = msg.location();
-    problems.push(`console error: ${text}${loc?.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`);
-  });
+  const page = await launch();
 
   await step('open the screener', async () => {
     const response = await page.goto(`${BASE_URL}/`, { waitUntil: 'domcontentloaded' });
@@ -332,17 +217,6 @@ async function main() {
   await page.waitForTimeout(500);
   checkProblems();
   await screenshot(page, '07-portfolio');
-
-  log(`PASSED in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
-main()
-  .then(async () => {
-    clearTimeout(watchdog);
-    await cleanup();
-    process.exit(0);
-  })
-  .catch(async (err) => {
-    clearTimeout(watchdog);
-    await fail(err instanceof Error ? err.message : String(err));
-  });
+run(main);

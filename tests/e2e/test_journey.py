@@ -161,6 +161,32 @@ def test_second_make_dev_refuses_instead_of_corrupting_state(dev_stack: dict) ->
     assert "already running" in result.stderr
 
 
+def test_browser_alerts_journey(dev_stack: dict, tmp_path: Path) -> None:
+    """Create a price alert in the SPA near the replayed price; the toast, the bell and the history follow."""
+    shots = tmp_path / "screens"
+    result = subprocess.run(
+        ["node", "e2e/alerts.mjs"],
+        cwd=ROOT / "frontend",
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={
+            **os.environ,
+            "BASE_URL": dev_stack["base"],
+            "SCREENSHOT_DIR": str(shots),
+            "DEMO_LOGIN_FILE": str(dev_stack["state"] / "demo-login.json"),
+        },
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "PASSED" in result.stdout
+    assert re.search(r"toast after [\d.]+s: \"Alert: [A-Z]+", result.stdout)
+    bell = re.search(r"bell after: (\d+) unread \(was (\d+)\)", result.stdout)
+    assert bell is not None and int(bell.group(1)) > int(bell.group(2))
+    assert re.search(r"history: \d+ firing\(s\); .*delivery \".*In-app: sent", result.stdout)
+    assert (shots / "alerts-03-history.png").stat().st_size > 10_000
+
+
+# Stops the stack: keep it the module's last test.
 def test_sigterm_to_the_process_group_stops_cleanly(dev_stack: dict) -> None:
     proc = dev_stack["proc"]
     os.killpg(proc.pid, signal.SIGTERM)

@@ -17,6 +17,8 @@ const SharedScreenRoute = lazy(() => import('./routes/shared-screen').then((m) =
 const WatchlistsRoute = lazy(() => import('./routes/watchlists').then((m) => ({ default: m.WatchlistsRoute })));
 const PortfoliosRoute = lazy(() => import('./routes/portfolios').then((m) => ({ default: m.PortfoliosRoute })));
 const AlertsRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.AlertsRoute })));
+const AlertPreferencesRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.AlertPreferencesRoute })));
+const UnsubscribeRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.UnsubscribeRoute })));
 const NotificationsRoute = lazy(() => import('./routes/notifications').then((m) => ({ default: m.NotificationsRoute })));
 const BacktestRoute = lazy(() => import('@/features/backtest/components/backtest-page').then((m) => ({ default: m.BacktestRoute })));
 
@@ -79,6 +81,8 @@ export const routes: RouteObject[] = [
           ['portfolios', <PortfoliosRoute key="p" />],
           ['portfolios/:id', <PortfoliosRoute key="p" />],
           ['alerts', <AlertsRoute key="a" />],
+          ['alerts/preferences', <AlertPreferencesRoute key="ap" />],
+          ['unsubscribe', <UnsubscribeRoute key="u" />],
           ['notifications', <NotificationsRoute key="n" />],
           ['backtest', <BacktestRoute key="b" />],
         ] as const

@@ -1,5 +1,6 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import type { ReactNode, RefObject } from 'react';
+import { cn } from '@/lib/cn';
 import { CloseIcon } from './icons';
 
 /**
@@ -15,6 +16,7 @@ export function Modal({
   children,
   testId,
   returnFocusRef,
+  wide = false,
 }: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
@@ -24,6 +26,8 @@ export function Modal({
   testId?: string;
   /** Where focus goes on close when the opener is gone (a menu item) or not the right place. */
   returnFocusRef?: RefObject<HTMLElement | null>;
+  /** A longer form (the alert builder): up to 42rem wide instead of 28rem. */
+  wide?: boolean;
 }) {
   return (
     <Dialog.Root open={open} onOpenChange={onOpenChange}>
@@ -31,7 +35,10 @@ export function Modal({
         <div className="fixed inset-0 z-50 bg-black/60" aria-hidden="true" />
         <Dialog.Content
           data-testid={testId}
-          className="card fixed left-1/2 top-[12vh] z-50 flex max-h-[80vh] w-[calc(100vw-2rem)] max-w-md -translate-x-1/2 flex-col gap-3 overflow-y-auto bg-slate-900 p-5 shadow-2xl shadow-black/60 focus:outline-none"
+          className={cn(
+            'card fixed left-1/2 top-[12vh] z-50 flex max-h-[80vh] w-[calc(100vw-2rem)] -translate-x-1/2 flex-col gap-3 overflow-y-auto bg-slate-900 p-5 shadow-2xl shadow-black/60 focus:outline-none',
+            wide ? 'max-w-2xl' : 'max-w-md',
+          )}
           {...(description ? {} : { 'aria-describedby': undefined })}
           onEscapeKeyDown={(event) => {
             // Escape in an expanded combobox (symbol search) closes its list, not the dialog.

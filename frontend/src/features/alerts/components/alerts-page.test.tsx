@@ -1,74 +1,13 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AlertsRoute } from '@/app/routes/alerts';
 import { setSession } from '@/lib/session';
-import { fakeApi, noContent } from '@/test/fake-api';
-import { errorResponse, jsonResponse, renderWithProviders, tokenFixture } from '@/test/utils';
-import type { Alert } from '../api/keys';
+import { alertFixture, alertsApi, SCREEN } from '@/test/alerts-api';
+import { stubWebSocket } from '@/test/fake-socket';
+import { renderWithProviders, tokenFixture } from '@/test/utils';
 
-const SCREEN = '00000000-0000-4000-8000-000000000009';
-
-function alert(n: number, rule: Record<string, unknown>, overrides: Partial<Alert> = {}): Alert {
-  return {
-    id: `00000000-0000-4000-8000-00000000001${n}`,
-    name: null,
-    active: true,
-    rule,
-    created_at: '',
-    updated_at: '',
-    trigger: 'once_per_day',
-    hysteresis_pct: 0.2,
-    expires_at: null,
-    snoozed_until: null,
-    completed_at: null,
-    fired_count: 0,
-    last_fired_at: null,
-    ...overrides,
-  };
-}
-
-/** An alerts API with the free plan's 5 active alerts. */
-function alertsApi(initial: Alert[] = [], { limit = 5 } = {}) {
-  const state = { alerts: [...initial], next: 5 };
-  const quota = () =>
-    errorResponse(403, 'forbidden', `quota reached: active alerts is limited to ${limit} on the free plan`, {
-      quota: 'active_alerts',
-      limit,
-      used: state.alerts.filter((a) => a.active).length,
-      role: 'free',
-    });
-  const full = () => state.alerts.filter((a) => a.active).length >= limit;
-  const api = fakeApi((req) => {
-    if (req.path === '/api/screens/saved') return jsonResponse({ data: [{ id: SCREEN, name: 'Value' }], count: 1 });
-    if (req.path === '/api/securities') return jsonResponse({ data: [{ symbol: 'AAPL', name: 'Apple Inc.', sector: null, industry: null }], count: 1 });
-    if (req.path === '/api/alerts' && req.method === 'GET') return jsonResponse({ data: state.alerts, count: state.alerts.length });
-    if (req.path === '/api/alerts' && req.method === 'POST') {
-      const body = req.body as { name: string | null; rule: Record<string, unknown>; active: boolean };
-      if (body.rule.type === 'price_above' && !(Number(body.rule.price) > 0))
-        return errorResponse(400, 'validation_error', 'invalid request at rule.price_above.price: Input should be greater than 0', [
-          { loc: 'rule.price_above.price', msg: 'Input should be greater than 0', type: 'greater_than' },
-        ]);
-      if (body.active && full()) return quota();
-      const a = alert(state.next++, body.rule, { name: body.name, active: body.active });
-      state.alerts.push(a);
-      return jsonResponse(a, 201);
-    }
-    const a = state.alerts.find((x) => req.path === `/api/alerts/${x.id}`);
-    if (a && req.method === 'PATCH') {
-      const patch = req.body as Partial<Alert>;
-      if (patch.active && !a.active && full()) return quota();
-      Object.assign(a, patch);
-      return jsonResponse(a);
-    }
-    if (a && req.method === 'DELETE') {
-      state.alerts = state.alerts.filter((x) => x !== a);
-      return noContent();
-    }
-    return undefined;
-  });
-  return { ...api, state };
-}
+const alert = alertFixture;
 
 function renderPage(route = '/alerts') {
   return renderWithProviders(<AlertsRoute />, { path: '/alerts', route });
@@ -79,7 +18,9 @@ async function newAlertDialog() {
   return within(await screen.findByRole('dialog', { name: 'New alert' }));
 }
 
-describe('alerts page', () => {
+describe('alerts page', { timeout: 20_000 }, () => {
+  beforeEach(() => stubWebSocket());
+
   it('asks anonymous visitors to sign in without calling the API', async () => {
     const api = alertsApi();
     renderPage();
@@ -152,11 +93,13 @@ describe('alerts page', () => {
     setSession(tokenFixture());
     renderPage();
     const dialog = await newAlertDialog();
+    await userEvent.selectOptions(dialog.getByLabelText('Watch'), 'screen');
     await userEvent.selectOptions(dialog.getByLabelText('Condition'), 'screen_leave');
     expect(dialog.queryByLabelText('Symbol')).not.toBeInTheDocument();
     expect(dialog.getByLabelText('Saved screen')).toHaveValue(SCREEN);
     await userEvent.click(dialog.getByTestId('alert-submit'));
-    await waitFor(() => expect(api.writes().at(-1)?.body).toEqual({ name: null, active: true, rule: { type: 'screen_leave', screen_id: SCREEN }, options: null }));
+    await waitFor(() => expect(api.writes().at(-1)?.body).toMatchObject({ name: null, active: true, rule: { type: 'screen_leave', screen_id: SCREEN } }));
+    expect((api.writes().at(-1)?.body as { rule: object }).rule).toEqual({ type: 'screen_leave', screen_id: SCREEN });
     expect(await screen.findByText('A stock leaves “Value”')).toBeInTheDocument();
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatPrice } from '@/lib/format';
-import { ALERT_TYPES, describeRule, draftOf, emptyDraft, ruleOf } from './rules';
+import { ALERT_TYPES, describeRule, draftOf, emptyDraft, ruleOf, typesFor, withScope, withType } from './rules';
 
 describe('alert rules', () => {
   const SCREEN = '00000000-0000-4000-8000-000000000009';
@@ -17,12 +17,24 @@ describe('alert rules', () => {
     { type: 'screen_enter', screen_id: SCREEN },
     { type: 'screen_leave', screen_id: SCREEN },
   ];
+  const WL = '00000000-0000-4000-8000-0000000000a1';
+  // the kinds beyond the first ten, on one symbol or a whole watchlist
+  const scoped = [
+    { type: 'crossing', symbol: 'MSFT', field: 'close', level: 91.5 },
+    { type: 'crossing_up', watchlist_id: WL, field: 'close', other: 'sma50' },
+    { type: 'crossing_down', symbol: 'AAPL', field: 'rsi14', level: 30 },
+    { type: 'channel_enter', symbol: 'XOM', field: 'close', lower: 80, upper: 90 },
+    { type: 'channel_exit', watchlist_id: WL, field: 'sma50', lower: 80, upper: 90 },
+    { type: 'move_up_pct', symbol: 'NVDA', pct: 5, bars: 3 },
+    { type: 'move_down_pct', watchlist_id: WL, pct: 7.5, bars: 10 },
+    { type: 'query', watchlist_id: WL, query: 'rsi14 < 30 and volume > 2 * avg_volume_20' },
+  ];
 
   it('covers every type the API has', () => {
-    expect(rules.map((r) => r.type).sort()).toEqual([...ALERT_TYPES].sort());
+    expect([...rules, ...scoped].map((r) => r.type).sort()).toEqual([...ALERT_TYPES].sort());
   });
 
-  it.each(rules)('round-trips $type through the form unchanged', (rule) => {
+  it.each([...rules, ...scoped])('round-trips $type through the form unchanged', (rule) => {
     expect(ruleOf(draftOf(rule))).toEqual(rule);
   });
 
@@ -60,5 +72,20 @@ describe('alert rules', () => {
     );
     expect(describeRule({ type: 'move_down_pct', watchlist_id: 'w', pct: 5, bars: 3 })).toBe('A watchlist stock moves down 5% within 3 sessions');
     expect(describeRule({ type: 'query', symbol: 'JPM', query: 'rsi14 < 30' })).toBe('JPM: rsi14 < 30');
+  });
+
+  it('offers each scope only the kinds the API accepts on it, and moves a draft between them', () => {
+    expect(typesFor('screen')).toEqual(['screen_enter', 'screen_leave']);
+    expect(typesFor('watchlist')).toEqual(['crossing', 'crossing_up', 'crossing_down', 'channel_enter', 'channel_exit', 'move_up_pct', 'move_down_pct', 'query']);
+    expect(typesFor('symbol')).toHaveLength(16);
+    // a one-symbol kind moved to a watchlist becomes the watchlist's first kind; what was typed is kept
+    const moved = withScope({ ...emptyDraft('price_above', 'AAPL'), level: '12' }, 'watchlist');
+    expect(moved).toMatchObject({ type: 'crossing', scope: 'watchlist', level: '12' });
+    expect(withScope(moved, 'symbol')).toMatchObject({ type: 'crossing', scope: 'symbol' });
+    expect(withType({ ...emptyDraft('crossing'), scope: 'watchlist' }, 'rsi')).toMatchObject({ type: 'rsi', scope: 'symbol', direction: 'above' });
+    // a crossing sends the level or the other field, never both
+    const cross = { ...emptyDraft('crossing_up', 'aapl'), level: '150', other: 'sma200' };
+    expect(ruleOf(cross)).toEqual({ type: 'crossing_up', symbol: 'AAPL', field: 'close', level: 150 });
+    expect(ruleOf({ ...cross, against: 'other' })).toEqual({ type: 'crossing_up', symbol: 'AAPL', field: 'close', other: 'sma200' });
   });
 });

@@ -1,14 +1,47 @@
 import { formatPrice } from '@/lib/format';
 import type { AlertRule, AlertType } from '../api/keys';
 
-/** The form's fields; a rule type uses some of them (stockscreen.alert_rules has the models). */
-export type RuleField = 'symbol' | 'price' | 'threshold_pct' | 'direction' | 'period' | 'threshold' | 'multiple' | 'screen_id';
+/** Who an alert watches: one symbol, every symbol of a watchlist, or a saved screen's membership. */
+export type Scope = 'symbol' | 'watchlist' | 'screen';
+
+export const SCOPES: { value: Scope; label: string }[] = [
+  { value: 'symbol', label: 'One stock' },
+  { value: 'watchlist', label: 'Every stock of a watchlist' },
+  { value: 'screen', label: 'A saved screen (stocks entering or leaving it)' },
+];
+
+/** The form's fields; a rule type uses some of them (stockscreen.alerts.models has the models). */
+export type RuleField =
+  | 'symbol'
+  | 'watchlist_id'
+  | 'screen_id'
+  | 'price'
+  | 'threshold_pct'
+  | 'direction'
+  | 'period'
+  | 'threshold'
+  | 'multiple'
+  | 'field'
+  | 'level'
+  | 'other'
+  | 'lower'
+  | 'upper'
+  | 'pct'
+  | 'bars'
+  | 'query';
+
+/** The fields a type's own parameters use (the scope's symbol / watchlist / screen come from `scopes`). */
+type ParamField = Exclude<RuleField, 'symbol' | 'watchlist_id' | 'screen_id'>;
 
 export interface RuleTypeInfo {
   label: string;
-  fields: RuleField[];
+  /** The scopes the type accepts (the API refuses the others). */
+  scopes: Scope[];
+  fields: ParamField[];
   /** The direction choices, when the type has one. */
   directions?: { value: string; label: string }[];
+  /** The group of the condition picker. */
+  group: string;
 }
 
 const ABOVE_BELOW = [
@@ -16,51 +49,108 @@ const ABOVE_BELOW = [
   { value: 'below', label: 'Below' },
 ];
 
-/**
- * The rule types this form builds. The API knows more (crossings, channels, moves, query-language
- * alerts): those are listed and described, and edited through the API until the form has them.
- */
-export type FormAlertType = Extract<
-  AlertType,
-  'price_above' | 'price_below' | 'change_pct' | 'crosses_sma' | 'rsi' | 'volume_spike' | 'high_52w' | 'low_52w' | 'screen_enter' | 'screen_leave'
->;
+/** Every rule type the API accepts. */
+export type FormAlertType = AlertType;
+
+const ONE: Scope[] = ['symbol'];
+const SCOPED: Scope[] = ['symbol', 'watchlist'];
+const PRICE = 'Price and indicators';
+const CROSS = 'Crossings';
+const MOVES = 'Channels and moves';
 
 export const RULE_TYPES: Record<FormAlertType, RuleTypeInfo> = {
-  price_above: { label: 'Price rises above', fields: ['symbol', 'price'] },
-  price_below: { label: 'Price falls below', fields: ['symbol', 'price'] },
+  price_above: { label: 'Price rises above', scopes: ONE, fields: ['price'], group: PRICE },
+  price_below: { label: 'Price falls below', scopes: ONE, fields: ['price'], group: PRICE },
   change_pct: {
     label: 'Daily change of at least',
-    fields: ['symbol', 'threshold_pct', 'direction'],
+    scopes: ONE,
+    fields: ['threshold_pct', 'direction'],
     directions: [
       { value: 'either', label: 'Up or down' },
       { value: 'up', label: 'Up' },
       { value: 'down', label: 'Down' },
     ],
+    group: PRICE,
   },
-  crosses_sma: { label: 'Price crosses a moving average', fields: ['symbol', 'period', 'direction'], directions: ABOVE_BELOW },
-  rsi: { label: 'RSI (14) crosses a level', fields: ['symbol', 'threshold', 'direction'], directions: ABOVE_BELOW },
-  volume_spike: { label: 'Volume spike', fields: ['symbol', 'multiple'] },
-  high_52w: { label: 'New 52-week high', fields: ['symbol'] },
-  low_52w: { label: 'New 52-week low', fields: ['symbol'] },
-  screen_enter: { label: 'Enters a saved screen', fields: ['screen_id'] },
-  screen_leave: { label: 'Leaves a saved screen', fields: ['screen_id'] },
+  crosses_sma: { label: 'Price crosses a moving average', scopes: ONE, fields: ['period', 'direction'], directions: ABOVE_BELOW, group: PRICE },
+  rsi: { label: 'RSI (14) crosses a level', scopes: ONE, fields: ['threshold', 'direction'], directions: ABOVE_BELOW, group: PRICE },
+  volume_spike: { label: 'Volume spike', scopes: ONE, fields: ['multiple'], group: PRICE },
+  high_52w: { label: 'New 52-week high', scopes: ONE, fields: [], group: PRICE },
+  low_52w: { label: 'New 52-week low', scopes: ONE, fields: [], group: PRICE },
+  crossing: { label: 'Crosses (either way)', scopes: SCOPED, fields: ['field', 'level', 'other'], group: CROSS },
+  crossing_up: { label: 'Crosses up', scopes: SCOPED, fields: ['field', 'level', 'other'], group: CROSS },
+  crossing_down: { label: 'Crosses down', scopes: SCOPED, fields: ['field', 'level', 'other'], group: CROSS },
+  channel_enter: { label: 'Enters a channel', scopes: SCOPED, fields: ['field', 'lower', 'upper'], group: MOVES },
+  channel_exit: { label: 'Exits a channel', scopes: SCOPED, fields: ['field', 'lower', 'upper'], group: MOVES },
+  move_up_pct: { label: 'Moves up X% within N sessions', scopes: SCOPED, fields: ['pct', 'bars'], group: MOVES },
+  move_down_pct: { label: 'Moves down X% within N sessions', scopes: SCOPED, fields: ['pct', 'bars'], group: MOVES },
+  query: { label: 'Query-language expression', scopes: SCOPED, fields: ['query'], group: 'Query' },
+  screen_enter: { label: 'A stock enters the screen', scopes: ['screen'], fields: [], group: 'Screen membership' },
+  screen_leave: { label: 'A stock leaves the screen', scopes: ['screen'], fields: [], group: 'Screen membership' },
 };
 
 export const ALERT_TYPES = Object.keys(RULE_TYPES) as FormAlertType[];
 export const SMA_PERIODS = [20, 50, 200] as const;
 
-/** The form's text for each field. */
-export type RuleDraft = { type: FormAlertType } & Record<RuleField, string>;
+/** The types a scope can watch, in the picker's order. */
+export function typesFor(scope: Scope): FormAlertType[] {
+  return ALERT_TYPES.filter((t) => RULE_TYPES[t].scopes.includes(scope));
+}
+
+/** Whether a crossing is against a number (`level`) or another field (`other`). */
+export type CrossTarget = 'level' | 'other';
+
+/** The form's text for each field, the scope, and what a crossing compares against. */
+export type RuleDraft = { type: FormAlertType; scope: Scope; against: CrossTarget } & Record<RuleField, string>;
 
 export function emptyDraft(type: FormAlertType = 'price_above', symbol = ''): RuleDraft {
-  return { type, symbol, price: '', threshold_pct: '', direction: RULE_TYPES[type].directions?.[0]?.value ?? '', period: '50', threshold: '', multiple: '2', screen_id: '' };
+  const info = RULE_TYPES[type];
+  return {
+    type,
+    scope: info.scopes[0]!,
+    against: 'level',
+    symbol,
+    watchlist_id: '',
+    screen_id: '',
+    price: '',
+    threshold_pct: '',
+    direction: info.directions?.[0]?.value ?? '',
+    period: '50',
+    threshold: '',
+    multiple: '2',
+    field: 'close',
+    level: '',
+    other: 'sma50',
+    lower: '',
+    upper: '',
+    pct: '',
+    bars: '5',
+    query: '',
+  };
+}
+
+/** A draft switched to another type: what the user typed is kept where the new type has the same field. */
+export function withType(draft: RuleDraft, type: FormAlertType): RuleDraft {
+  const info = RULE_TYPES[type];
+  const scope = info.scopes.includes(draft.scope) ? draft.scope : info.scopes[0]!;
+  const direction = info.directions?.some((d) => d.value === draft.direction) ? draft.direction : (info.directions?.[0]?.value ?? '');
+  return { ...draft, type, scope, direction };
+}
+
+/** A draft switched to another scope (and to the first type of that scope when its type does not fit). */
+export function withScope(draft: RuleDraft, scope: Scope): RuleDraft {
+  const next = { ...draft, scope };
+  return RULE_TYPES[draft.type].scopes.includes(scope) ? next : withType(next, typesFor(scope)[0]!);
 }
 
 /** A stored rule (`AlertPublic.rule`, loosely typed by the API) back into the form. */
 export function draftOf(rule: Record<string, unknown>): RuleDraft {
   const type = (ALERT_TYPES as string[]).includes(String(rule.type)) ? (rule.type as FormAlertType) : 'price_above';
   const draft = emptyDraft(type);
-  for (const field of RULE_TYPES[type].fields) {
+  const info = RULE_TYPES[type];
+  draft.scope = info.scopes.includes('screen') ? 'screen' : typeof rule.watchlist_id === 'string' ? 'watchlist' : 'symbol';
+  draft.against = typeof rule.other === 'string' ? 'other' : 'level';
+  for (const field of ['symbol', 'watchlist_id', 'screen_id', ...info.fields] as RuleField[]) {
     const value = rule[field];
     if (value !== undefined && value !== null) draft[field] = String(value);
   }
@@ -75,12 +165,18 @@ function num(text: string): number | string | undefined {
   return Number.isFinite(n) ? n : t;
 }
 
-/** The request body's rule for a draft: only the type's own fields, as the API's models want them. */
+/** The request body's rule for a draft: the scope and only the type's own fields, as the API's models want them. */
 export function ruleOf(draft: RuleDraft): AlertRule {
+  const info = RULE_TYPES[draft.type];
   const out: Record<string, unknown> = { type: draft.type };
-  for (const field of RULE_TYPES[draft.type].fields) {
-    if (field === 'symbol') out.symbol = draft.symbol.trim().toUpperCase();
-    else if (field === 'direction' || field === 'screen_id') out[field] = draft[field];
+  if (draft.scope === 'screen') out.screen_id = draft.screen_id;
+  else if (draft.scope === 'watchlist') out.watchlist_id = draft.watchlist_id;
+  else out.symbol = draft.symbol.trim().toUpperCase();
+  for (const field of info.fields) {
+    if (field === 'level' && draft.against !== 'level') continue;
+    if (field === 'other' && draft.against !== 'other') continue;
+    if (field === 'direction' || field === 'field' || field === 'other') out[field] = draft[field];
+    else if (field === 'query') out.query = draft.query.trim();
     else {
       const value = num(draft[field]);
       if (value !== undefined) out[field] = value;

@@ -125,4 +125,14 @@ describe('notification bell', () => {
     await userEvent.click(screen.getByTestId('notification-bell'));
     await waitFor(() => expect(within(screen.getByTestId('notifications-panel')).getAllByTestId('notification')).toHaveLength(2));
   });
+
+  it("links an alert's notification to why it fired (the alert's history)", async () => {
+    notificationsApi([{ ...note(1), data: { symbol: 'AAPL', alert_id: 'a-1', event_id: 7 } }, note(2)]);
+    setSession(tokenFixture());
+    renderBell();
+    await userEvent.click(await screen.findByRole('button', { name: 'Notifications, 2 unread' }));
+    const items = within(await screen.findByTestId('notifications-panel')).getAllByTestId('notification');
+    expect(within(items[0]!).getByRole('link', { name: 'Why: AAPL rose above 200.00 (1)' })).toHaveAttribute('href', '/alerts?history=a-1');
+    expect(within(items[1]!).queryByRole('link')).not.toBeInTheDocument();
+  });
 });

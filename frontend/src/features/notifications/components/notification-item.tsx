@@ -1,3 +1,4 @@
+import { Link } from 'react-router-dom';
 import { cn } from '@/lib/cn';
 import type { Notification } from '../api/keys';
 
@@ -14,13 +15,14 @@ export function timeAgo(iso: string, now = Date.now()): string {
 /** One notification: unread ones are marked and say so to screen readers; activating one marks it read. */
 export function NotificationItem({ notification, onRead, pending }: { notification: Notification; onRead: (n: Notification) => void; pending?: boolean }) {
   const unread = notification.read_at === null;
+  const alertId = typeof notification.data?.alert_id === 'string' ? notification.data.alert_id : null;
   return (
-    <li data-testid="notification" data-unread={unread || undefined}>
+    <li data-testid="notification" data-unread={unread || undefined} className="relative">
       <button
         type="button"
         onClick={() => onRead(notification)}
         disabled={pending}
-        className={cn('flex w-full items-start gap-2 rounded px-2 py-1.5 text-left hover:bg-slate-800/70', unread ? 'text-slate-100' : 'text-slate-400')}
+        className={cn('flex w-full items-start gap-2 rounded px-2 py-1.5 text-left hover:bg-slate-800/70', unread ? 'text-slate-100' : 'text-slate-400', alertId && 'pr-12')}
         aria-label={`${unread ? 'Unread: ' : ''}${notification.title}${unread ? '. Mark read' : ''}`}
       >
         <span className={cn('mt-1.5 h-2 w-2 flex-none rounded-full', unread ? 'bg-sky-400' : 'bg-transparent')} aria-hidden="true" />
@@ -30,6 +32,16 @@ export function NotificationItem({ notification, onRead, pending }: { notificati
           <span className="block text-[11px] text-slate-500">{timeAgo(notification.created_at)}</span>
         </span>
       </button>
+      {alertId && (
+        <Link
+          to={`/alerts?history=${encodeURIComponent(alertId)}`}
+          className="absolute right-2 top-1.5 text-[11px] text-sky-400 hover:underline"
+          aria-label={`Why: ${notification.title}`}
+          data-testid="notification-history"
+        >
+          Why?
+        </Link>
+      )}
     </li>
   );
 }
