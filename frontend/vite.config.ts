@@ -38,5 +38,6 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
+    testTimeout: 20000, // see asyncUtilTimeout in src/test/setup.ts
   },
 });

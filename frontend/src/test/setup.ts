@@ -1,5 +1,5 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
 import { useToasts } from '@/components/ui/toast-store';
 import { clearSession } from '@/lib/session';
@@ -10,6 +10,10 @@ globalThis.ResizeObserver ??= class {
   unobserve() {}
   disconnect() {}
 };
+
+// findBy*/waitFor give up after 1 s by default; a loaded CI machine (or several suites at once on two
+// cores) can take longer to render, which is not what these tests are about.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
