@@ -106,3 +106,27 @@ class IntradayRepository:
                 .all()
             )
         return [dict(r) for r in rows]
+
+    def candles(self, symbol: str, minutes: int, since: dt.datetime, limit: int) -> list[dict[str, Any]]:
+        """The symbol's last ``limit`` candles of ``minutes`` minutes from the one holding ``since``, ascending.
+
+        Candles are aggregated here, in SQL, from the one-minute bars: buckets aligned on the hour
+        (``date_bin``, so 09:30 New York opens a five-minute candle), open of the first minute, close
+        of the last, the extremes, the volume traded in the bucket and when its last quote was written."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT date_bin(make_interval(mins => :m), minute, TIMESTAMPTZ '2000-01-03 00:00+00') AS t, "
+                    "(array_agg(open ORDER BY minute))[1], max(high), min(low), "
+                    "(array_agg(close ORDER BY minute DESC))[1], sum(volume)::bigint, max(updated_at) "
+                    "FROM intraday_bars WHERE symbol = :s "
+                    "AND minute >= date_bin(make_interval(mins => :m), CAST(:since AS timestamptz), "
+                    "TIMESTAMPTZ '2000-01-03 00:00+00') "
+                    "GROUP BY t ORDER BY t DESC LIMIT :limit"
+                ),
+                {"s": symbol.upper(), "m": minutes, "since": since, "limit": limit},
+            ).all()
+        return [
+            {"time": r[0], "open": r[1], "high": r[2], "low": r[3], "close": r[4], "volume": int(r[5]), "updated": r[6]}
+            for r in reversed(rows)
+        ]
