@@ -196,3 +196,17 @@ def test_the_replay_feed_is_always_open_like_its_poller(
         reset_clients()
         deps.intraday.cache_clear()
     assert not _service(dt.datetime(2026, 12, 5, 15, 0, tzinfo=UTC), feed="stooq").session(SYM).is_open
+
+
+def test_the_chart_indicator_fixture_is_what_the_screener_reports(client: Client) -> None:
+    """The SPA's indicators are checked (Vitest) against this fixture; its last day is the snapshot's."""
+    from devstack import indicator_fixture
+
+    fixture = json.loads(indicator_fixture.FIXTURE.read_text())
+    last = fixture["expected"][-1]
+    status, body, _ = _get(client, f"/securities/{fixture['symbol']}")
+    assert status == 200
+    snap = body["snapshot"]
+    assert snap["as_of"] == last["date"]
+    for field, want in last["values"].items():
+        assert snap[field] == pytest.approx(want, rel=1e-9), field
