@@ -189,6 +189,7 @@ def test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle(dev_stac
         timeout=240,
         env={**os.environ, "BASE_URL": dev_stack["base"], "SCREENSHOT_DIR": str(shots)},
     )
+    print(result.stdout)  # the candles it saw, in the test log
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "PASSED" in result.stdout
     assert re.search(r"live price moved: [\d,.]+ -> [\d,.]+", result.stdout)

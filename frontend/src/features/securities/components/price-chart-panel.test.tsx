@@ -142,6 +142,16 @@ describe('price chart panel', () => {
     expect(chartEl()).toHaveAttribute('data-candles', String(bars.length + 1));
   });
 
+  it("make dev's replay feed moves the last daily candle (it replays that session)", async () => {
+    session = { ...OPEN, feed: 'replay' };
+    await renderPanel();
+    await waitFor(() => expect(chartEl()).toHaveAttribute('data-candles', String(bars.length)));
+    act(() => FakeWebSocket.latest()!.open());
+    quote(170.5, `${DAY}T14:45:10+00:00`, 777);
+    expect(chartEl()).toHaveAttribute('data-candles', String(bars.length));
+    expect(candles().at(-1)).toMatchObject({ time: '2026-12-03', open: 159, high: 170.5, low: 158, close: 170.5 });
+  });
+
   it('overlays and panes are toggled, their periods chosen, and remembered for the user', async () => {
     const user = userEvent.setup();
     act(() => setSession(tokenFixture()));

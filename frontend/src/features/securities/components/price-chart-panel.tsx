@@ -152,11 +152,11 @@ export function PriceChartPanel({ symbol }: { symbol: string }) {
   const dailyCandles = useMemo(() => (bars.data ? fromBars(bars.data.data) : EMPTY), [bars.data]);
   const base = intraday ? intradayCandles : dailyCandles;
   const dayOpen = useMemo(() => (day: string) => foldDay(intradayCandles, day), [intradayCandles]);
-  const candles = useLiveCandles(base, timeframe, quote, dayOpen);
+  const session = intradayQuery.data?.session;
+  const candles = useLiveCandles(base, timeframe, quote, dayOpen, session?.feed === 'replay');
   const { overlays, panes } = useIndicators(candles, prefs);
 
   const query = intraday ? intradayQuery : bars;
-  const session = intradayQuery.data?.session;
   const first = candles[0];
   const last = candles[candles.length - 1];
 
@@ -191,7 +191,7 @@ export function PriceChartPanel({ symbol }: { symbol: string }) {
       </div>
       <IndicatorBar prefs={prefs} update={update} />
       {session && <MarketClosedNote session={session} />}
-      <div className="relative h-[480px] p-1">
+      <div className={panes.rsi && panes.macd ? 'relative h-[680px] p-1' : panes.rsi || panes.macd ? 'relative h-[580px] p-1' : 'relative h-[480px] p-1'}>
         {query.isError ? (
           <div className="p-3">
             <ErrorAlert title="Could not load price history" error={query.error} onRetry={() => void query.refetch()} />

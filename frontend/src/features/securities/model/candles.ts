@@ -95,13 +95,14 @@ export function applyIntradayTick(candles: readonly Candle[], tick: Tick, second
 /**
  * The daily candles after one tick: the tick's session (its New York date) is the last candle (moved; its
  * volume is the day's so far), or a new one after it. A new day's candle opens at `dayOpen` (what the day's
- * intraday candles say) when known, else at the tick's price.
+ * intraday candles say) when known, else at the tick's price. With `replay` (make dev's feed, which replays
+ * the last daily session as a tape) every tick belongs to the last candle.
  */
-export function applyDailyTick(candles: readonly Candle[], tick: Tick, dayOpen?: Candle): Candle[] {
+export function applyDailyTick(candles: readonly Candle[], tick: Tick, dayOpen?: Candle, replay = false): Candle[] {
   const ms = Date.parse(tick.ts);
   if (Number.isNaN(ms)) return candles as Candle[];
-  const day = exchangeDate(ms);
   const last = candles[candles.length - 1];
+  const day = replay && last !== undefined && typeof last.time === 'string' ? last.time : exchangeDate(ms);
   const volume = tick.volume ?? undefined;
   if (last !== undefined && typeof last.time === 'string') {
     if (day < last.time) return candles as Candle[];

@@ -14,13 +14,15 @@ interface LiveState {
  * The candles of `base` (from the API) moved by the live ticks since: on 1m and 5m the tick's candle
  * (or a new one when its minute rolls over), on 1D the session's candle. When `base` is refetched the
  * latest tick is applied to it again. `dayOpen` gives a new session's candle so far (from its intraday
- * candles) so that today's daily candle opens where the session did.
+ * candles) so that today's daily candle opens where the session did; with `replay` (make dev's feed replays
+ * the last session) ticks move the last daily candle.
  */
 export function useLiveCandles(
   base: readonly Candle[],
   timeframe: Timeframe,
   tick: Tick | undefined,
   dayOpen?: (day: string) => Candle | undefined,
+  replay = false,
 ): Candle[] {
   const [state, setState] = useState<LiveState>(() => ({ base, timeframe, candles: [...base], tickTs: null, volume: null }));
   let next = state;
@@ -37,7 +39,7 @@ export function useLiveCandles(
       candles = applyIntradayTick(next.candles, tick, CANDLE_SECONDS[timeframe], delta);
     } else {
       const ms = Date.parse(tick.ts);
-      candles = applyDailyTick(next.candles, tick, Number.isNaN(ms) ? undefined : dayOpen?.(exchangeDate(ms)));
+      candles = applyDailyTick(next.candles, tick, Number.isNaN(ms) ? undefined : dayOpen?.(exchangeDate(ms)), replay);
     }
     next = { ...next, candles, tickTs: tick.ts, volume: tick.volume ?? next.volume };
   }
