@@ -198,3 +198,28 @@ def test_sigterm_to_the_process_group_stops_cleanly(dev_stack: dict) -> None:
     port = int(dev_stack["base"].rsplit(":", 1)[1])
     assert not port_open("127.0.0.1", port)
     assert not port_open("127.0.0.1", int(dev_stack["env"]["AWS_LOCAL_PORT"]))
+
+
+def test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle(dev_stack: dict, tmp_path: Path) -> None:
+    # make dev's poller (replay provider) writes the one-minute bars the chart starts from, as in production
+    status, body = _get(dev_stack["base"] + "/api/securities/AAPL/intraday?interval=1m")
+    intraday = json.loads(body)
+    assert status == 200 and intraday["data"], intraday
+    assert intraday["session"]["is_open"] is True and intraday["session"]["feed"] == "replay"
+    shots = tmp_path / "screens"
+    result = subprocess.run(
+        ["node", "e2e/chart.mjs"],
+        cwd=ROOT / "frontend",
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "BASE_URL": dev_stack["base"], "SCREENSHOT_DIR": str(shots)},
+    )
+    print(result.stdout)  # the candles it saw, in the test log
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "PASSED" in result.stdout
+    assert re.search(r"live price moved: [\d,.]+ -> [\d,.]+", result.stdout)
+    assert re.search(r"live candle \S+: O [\d.]+ H [\d.]+ L [\d.]+ C [\d.]+ \(live price [\d.]+\)", result.stdout)
+    assert re.search(r"new candle \S+ \(after \S+\)", result.stdout)
+    for shot in ("01-chart-1m", "02-chart-1d-indicators"):
+        assert (shots / f"{shot}.png").stat().st_size > 10_000

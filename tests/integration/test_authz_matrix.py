@@ -119,6 +119,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/securities"): Case(_open(200), _static("/securities?q=aa")),
     ("GET", "/securities/{symbol}"): Case(_open(200), _static("/securities/AAPL")),
     ("GET", "/securities/{symbol}/bars"): Case(_open(200), _static("/securities/AAPL/bars?limit=5")),
+    ("GET", "/securities/{symbol}/intraday"): Case(_open(200), _static("/securities/AAPL/intraday?interval=5m")),
     ("GET", "/quotes"): Case(_open(200), _static("/quotes?symbols=AAPL,MSFT")),
     ("GET", "/screener/fields"): Case(_open(200), _static("/screener/fields")),
     ("POST", "/screens/run"): Case(_open(200), _static("/screens/run", {"sort": "symbol", "limit": 3})),

@@ -867,6 +867,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/securities/{symbol}/intraday": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One- or five-minute candles of the live feed, and the market session (open, last price, next open). */
+        get: operations["intraday_candles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/watchlists": {
         parameters: {
             query?: never;
@@ -1668,6 +1685,27 @@ export interface components {
             /** High */
             high: components["schemas"]["Num"] | components["schemas"]["Str"] | components["schemas"]["FieldRef"] | components["schemas"]["Func"] | components["schemas"]["Arith"];
         };
+        /** Candle */
+        Candle: {
+            /**
+             * Time
+             * @description start of the candle (ISO 8601, UTC)
+             */
+            time: string;
+            /** Open */
+            open: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+            /** Close */
+            close: number;
+            /**
+             * Volume
+             * @description shares traded within the candle
+             */
+            volume: number;
+        };
         /** ChangePct */
         ChangePct: {
             /**
@@ -2057,6 +2095,16 @@ export interface components {
              */
             negated: boolean;
         };
+        /** IntradayPublic */
+        IntradayPublic: {
+            /** Symbol */
+            symbol: string;
+            /** Interval */
+            interval: string;
+            /** Data */
+            data: components["schemas"]["Candle"][];
+            session: components["schemas"]["MarketSession"];
+        };
         /** ItemCreate */
         ItemCreate: {
             /** Symbol */
@@ -2093,6 +2141,39 @@ export interface components {
         MarkedRead: {
             /** Marked */
             marked: number;
+        };
+        /** MarketSession */
+        MarketSession: {
+            /**
+             * Is Open
+             * @description the regular session is running (always true with make dev's replay feed)
+             */
+            is_open: boolean;
+            /**
+             * Reason
+             * @description why it is closed: 'weekend', 'before the open', a holiday's name...
+             */
+            reason: string | null;
+            /**
+             * Next Open
+             * @description start of the next regular session (ISO 8601, UTC) while closed
+             */
+            next_open: string | null;
+            /**
+             * Last Price
+             * @description the last price known: live quote, last minute bar or daily close
+             */
+            last_price: number | null;
+            /**
+             * Last Price At
+             * @description when that price was quoted (ISO 8601)
+             */
+            last_price_at: string | null;
+            /**
+             * Feed
+             * @description the live feed's provider
+             */
+            feed: string;
         };
         /** MeUpdate */
         MeUpdate: {
@@ -8380,6 +8461,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BarsPublic"];
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    intraday_candles: {
+        parameters: {
+            query?: {
+                /** @description candle length: one or five minutes */
+                interval?: "1m" | "5m";
+                /** @description first candle: the one holding this time (ISO 8601; UTC when no offset is given); default: as far back as minute bars are kept (30 days) */
+                since?: string | null;
+                /** @description at most this many, the latest */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                symbol: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntradayPublic"];
                 };
             };
             /** @description Not modified (If-None-Match matched the ETag) */

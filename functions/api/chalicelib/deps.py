@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from stockscreen.market.service import MarketService
+    from stockscreen.realtime.intraday import IntradayService
 
 
 @cache
@@ -15,3 +16,11 @@ def market() -> MarketService:
     from stockscreen.market.service import MarketService
 
     return MarketService.from_engine(get_engine())
+
+
+@cache
+def intraday() -> IntradayService:
+    from stockscreen.db.engine import get_engine
+    from stockscreen.realtime.intraday import IntradayService
+
+    return IntradayService.from_engine(get_engine())

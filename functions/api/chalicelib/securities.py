@@ -1,4 +1,4 @@
-"""Securities: search, profile, bars."""
+"""Securities: search, profile, bars, intraday candles."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
-from chalicelib.deps import market
+from chalicelib.deps import intraday, market
 from chalicelib.http import query, route
 from chalicelib.lazy import LazyModule
 
@@ -63,3 +63,19 @@ def bars(symbol: str) -> dict[str, Any]:
     q = query(bp.current_request, schema.BarsQuery)
     data = market().bars(sym, q.interval, q.start, q.end, q.limit)
     return {"symbol": sym.upper(), "interval": q.interval, "data": data}
+
+
+@route(
+    bp,
+    "/securities/{symbol}/intraday",
+    methods=["GET"],
+    feature="market.read",
+    cache_ttl=5,
+    params=lambda: schema.IntradayQuery,
+    response=lambda: schema.IntradayPublic,
+)
+def intraday_candles(symbol: str) -> dict[str, Any]:
+    """One- or five-minute candles of the live feed, and the market session (open, last price, next open)."""
+    sym = schema.SymbolPath(symbol=symbol).symbol
+    q = query(bp.current_request, schema.IntradayQuery)
+    return intraday().candles(sym, q.interval, q.since, q.limit)

@@ -78,5 +78,6 @@ def reset_clients() -> None:
     config.alerts_settings.cache_clear()
     config.alert_delivery_settings.cache_clear()
     config.unsubscribe_settings.cache_clear()
+    config.chart_settings.cache_clear()
     engine.get_engine.cache_clear()
     engine.close_readers()

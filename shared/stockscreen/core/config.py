@@ -35,6 +35,18 @@ class EventSettings(CoreSettings):
     admin_topic_arn: str
 
 
+class ChartSettings(BaseSettings):
+    """What the API's chart routes need to know of the live feed (no connection strings: read by the API)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    quote_provider: Literal["stooq", "replay"] = Field(
+        default="stooq",
+        description="the live poller's provider; 'replay' (make dev) polls at any hour, so the chart's "
+        "market session is then always open, as the poller's is",
+    )
+
+
 #: When the scheduled ingest runs: weekdays 22:30 UTC, after the US close (EventBridge cron syntax).
 #: The one source of the schedule; CDK reads it from here.
 INGEST_SCHEDULE_EXPRESSION = "cron(30 22 ? * MON-FRI *)"
@@ -127,6 +139,11 @@ def unsubscribe_settings() -> UnsubscribeSettings:
 @cache
 def alert_delivery_settings() -> AlertDeliverySettings:
     return AlertDeliverySettings()  # type: ignore[call-arg]
+
+
+@cache
+def chart_settings() -> ChartSettings:
+    return ChartSettings()
 
 
 @cache

@@ -183,3 +183,23 @@ def market_closed_reason(at: dt.datetime) -> str | None:
 def is_market_open(at: dt.datetime) -> bool:
     """True during the regular session (09:30-16:00 New York time) of a trading day."""
     return market_closed_reason(at) is None
+
+
+def next_open(at: dt.datetime) -> dt.datetime:
+    """The start (UTC) of the first regular session that opens after ``at`` (an aware datetime): today's
+    09:30 New York time before the open of a trading day, else the next trading day's."""
+    if at.tzinfo is None:
+        raise ValueError("market hours need an aware datetime")
+    tz = _exchange_tz()
+    local = at.astimezone(tz)
+    day = local.date()
+    if local.time() >= SESSION_OPEN:
+        day += dt.timedelta(days=1)
+    while not is_trading_day(day):
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, SESSION_OPEN, tzinfo=tz).astimezone(dt.UTC)
+
+
+def session_close(day: dt.date) -> dt.datetime:
+    """The end (UTC) of ``day``'s regular session, 16:00 New York time (what a daily close is stamped with)."""
+    return dt.datetime.combine(day, SESSION_CLOSE, tzinfo=_exchange_tz()).astimezone(dt.UTC)

@@ -106,3 +106,32 @@ class IntradayRepository:
                 .all()
             )
         return [dict(r) for r in rows]
+
+    def candles(self, symbol: str, minutes: int, since: dt.datetime, limit: int) -> list[dict[str, Any]]:
+        """The symbol's last ``limit`` candles of ``minutes`` minutes from the one holding ``since``, ascending.
+
+        Candles are aggregated here, in SQL, from the one-minute bars: buckets aligned on the hour
+        (``date_bin``, so 09:30 New York opens a five-minute candle), open of the first minute, close
+        of the last, the extremes, the volume traded in the bucket and when its last quote was written.
+        Only the latest ``limit * minutes`` bars can make the latest ``limit`` candles: they are found
+        first (backwards along the primary key), so a query reads what it returns, not 30 days of bars."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "WITH lo AS (SELECT min(minute) AS minute FROM ("
+                    "  SELECT minute FROM intraday_bars WHERE symbol = :s AND minute >= date_bin("
+                    "    make_interval(mins => :m), CAST(:since AS timestamptz), TIMESTAMPTZ '2000-01-03 00:00+00')"
+                    "  ORDER BY minute DESC LIMIT :rows) latest) "
+                    "SELECT date_bin(make_interval(mins => :m), b.minute, TIMESTAMPTZ '2000-01-03 00:00+00') AS t, "
+                    "(array_agg(b.open ORDER BY b.minute))[1], max(b.high), min(b.low), "
+                    "(array_agg(b.close ORDER BY b.minute DESC))[1], sum(b.volume)::bigint, max(b.updated_at) "
+                    "FROM intraday_bars b, lo WHERE b.symbol = :s "
+                    "AND b.minute >= date_bin(make_interval(mins => :m), lo.minute, TIMESTAMPTZ '2000-01-03 00:00+00') "
+                    "GROUP BY t ORDER BY t DESC LIMIT :limit"
+                ),
+                {"s": symbol.upper(), "m": minutes, "since": since, "limit": limit, "rows": limit * minutes},
+            ).all()
+        return [
+            {"time": r[0], "open": r[1], "high": r[2], "low": r[3], "close": r[4], "volume": int(r[5]), "updated": r[6]}
+            for r in reversed(rows)
+        ]

@@ -6,12 +6,14 @@ import { jsonResponse, renderWithProviders } from '@/test/utils';
 // jsdom has no canvas: replace lightweight-charts with a fake that draws a <canvas>.
 const chartMock = vi.hoisted(() => ({ setData: vi.fn(), setVisibleRange: vi.fn(), fitContent: vi.fn() }));
 vi.mock('lightweight-charts', () => {
-  const series = () => ({ setData: chartMock.setData, applyOptions: vi.fn() });
+  const series = () => ({ setData: chartMock.setData, update: vi.fn(), applyOptions: vi.fn() });
   return {
     CandlestickSeries: { type: 'Candlestick' },
     HistogramSeries: { type: 'Histogram' },
+    LineSeries: { type: 'Line' },
     ColorType: { Solid: 'solid' },
     CrosshairMode: { Normal: 0 },
+    TickMarkType: { Time: 3, TimeWithSeconds: 4 },
     createChart: (el: HTMLElement) => {
       el.appendChild(document.createElement('canvas'));
       return {
@@ -19,7 +21,7 @@ vi.mock('lightweight-charts', () => {
         panes: () => [{ setStretchFactor: vi.fn() }, { setStretchFactor: vi.fn() }],
         subscribeCrosshairMove: vi.fn(),
         unsubscribeCrosshairMove: vi.fn(),
-        timeScale: () => ({ setVisibleRange: chartMock.setVisibleRange, fitContent: chartMock.fitContent }),
+        timeScale: () => ({ setVisibleRange: chartMock.setVisibleRange, setVisibleLogicalRange: vi.fn(), fitContent: chartMock.fitContent }),
         remove: vi.fn(),
       };
     },
@@ -51,6 +53,13 @@ describe('stock page', () => {
       vi.fn(async (input: RequestInfo | URL) => {
         const url = String(input);
         if (url.startsWith('/api/securities/AAPL/bars')) return jsonResponse({ symbol: 'AAPL', interval: '1d', data: bars });
+        if (url.startsWith('/api/securities/AAPL/intraday'))
+          return jsonResponse({
+            symbol: 'AAPL',
+            interval: '5m',
+            data: [],
+            session: { is_open: true, reason: null, next_open: null, last_price: 160, last_price_at: '2018-02-07T21:00:00+00:00', feed: 'stooq' },
+          });
         if (url.startsWith('/api/securities/AAPL'))
           return jsonResponse({
             symbol: 'AAPL',

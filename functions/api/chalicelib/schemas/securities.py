@@ -68,3 +68,39 @@ class BarsPublic(ApiModel):
 
 class SymbolPath(ApiModel):
     symbol: Symbol
+
+
+class IntradayQuery(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    interval: Literal["1m", "5m"] = Field(default="1m", description="candle length: one or five minutes")
+    since: dt.datetime | None = Field(
+        default=None,
+        description="first candle: the one holding this time (ISO 8601; UTC when no offset is given); "
+        "default: as far back as minute bars are kept (30 days)",
+    )
+    limit: Annotated[int, Field(ge=1, le=5000)] = Field(default=1000, description="at most this many, the latest")
+
+
+class Candle(ApiModel):
+    time: str = Field(description="start of the candle (ISO 8601, UTC)")
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int = Field(description="shares traded within the candle")
+
+
+class MarketSession(ApiModel):
+    is_open: bool = Field(description="the regular session is running (always true with make dev's replay feed)")
+    reason: str | None = Field(description="why it is closed: 'weekend', 'before the open', a holiday's name...")
+    next_open: str | None = Field(description="start of the next regular session (ISO 8601, UTC) while closed")
+    last_price: float | None = Field(description="the last price known: live quote, last minute bar or daily close")
+    last_price_at: str | None = Field(description="when that price was quoted (ISO 8601)")
+    feed: str = Field(description="the live feed's provider")
+
+
+class IntradayPublic(ApiModel):
+    symbol: str
+    interval: str
+    data: list[Candle]
+    session: MarketSession

@@ -30,6 +30,6 @@ export function getBarsQueryOptions(params: BarsParams) {
   });
 }
 
-export function useBars(params: BarsParams) {
-  return useQuery(getBarsQueryOptions(params));
+export function useBars(params: BarsParams, { enabled = true }: { enabled?: boolean } = {}) {
+  return useQuery({ ...getBarsQueryOptions(params), enabled });
 }
