@@ -156,7 +156,7 @@ class EmfBridge(Collector):
 def _le(bound: float) -> str:
     from prometheus_client.utils import floatToGoString
 
-    return floatToGoString(bound)  # "5.0", as Prometheus' own client libraries write bucket bounds
+    return str(floatToGoString(bound))  # type: ignore[no-untyped-call]  # "5.0", as client libraries write bounds
 
 
 _installed: EmfBridge | None = None
