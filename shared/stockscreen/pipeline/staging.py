@@ -164,7 +164,7 @@ class Member:
     data: bytes  # as stored (plain or gzipped)
 
 
-_ZIP = b"PK\x03\x04"
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive (an empty one: its end record)
 
 
 def members(path: Path) -> list[Member]:
