@@ -136,11 +136,13 @@ def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool =
                 if verbose:
                     status(f"stockscreen: states entered: {' > '.join(result.get('states') or [])}")
                     status(f"stockscreen: execution error: {result.get('error')}: {result.get('cause')}")
-                status(f"stockscreen: ingest failed: {failure_line(result.get('cause'))}")
+                line = failure_line(result.get("cause"))
+                status(f"stockscreen: ingest failed: {line}")
                 if once and i:
                     note = "the snapshot was not rebuilt: the next run that loads bars does"
                     status(f"stockscreen: {note}")
-                return EXIT_FAILED
+                # a bad input file (or source) is the caller's to fix; anything else failed here
+                return EXIT_USAGE if line.startswith(("DataFileError:", "Invalid:")) else EXIT_FAILED
             report = result["output"]["report"]
             if bar:
                 bar.update(i + 1, f"{source.get('from')}..{source.get('to')}: +{report['inserted']} bars")

@@ -24,8 +24,10 @@ Any of these may be plain, gzipped, or members of a zip archive (see :mod:`stock
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from stockscreen.core.errors import DataFileError
 
@@ -204,9 +206,7 @@ def _spec(name: str, fmt: str, header: list[str], mapping: dict[str, str]) -> Sp
         columns, unknown = _bars_columns(header, mapping)
         symbol = None
         if fmt == "yahoo" or (fmt == "stooq" and "symbol" not in columns):
-            symbol = symbol_from_name(name)
-            if symbol is None:
-                raise _unrecognised(name, header, "no symbol column, and the file name is not a symbol")
+            symbol = _FROM_NAME  # (the file's name's: :func:`detect` sets it)
             columns.pop("symbol", None)
         missing = [c for c in _PRICES if c not in columns]
         if fmt == "bars" and "symbol" not in columns:
@@ -228,13 +228,38 @@ def _spec(name: str, fmt: str, header: list[str], mapping: dict[str, str]) -> Sp
     return Spec(name, fmt, tuple(header), columns, None, tuple(unknown))
 
 
+_FROM_NAME = ""
+_ANY = "?"
+#: specs by (header, format, mapping), name aside: an archive's files share a header
+_SHAPES: dict[tuple[Any, ...], Spec | str] = {}
+
+
 def detect(name: str, header: list[str], fmt: str | None = None, mapping: dict[str, str] | None = None) -> Spec:
     """The spec of a file from its header (and name); ``fmt`` forces the format."""
     mapping = mapping or {}
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
-        return _spec(name, fmt, header, mapping)
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    key = (tuple(header), fmt, tuple(sorted(mapping.items())))
+    shape = _SHAPES.get(key)
+    if shape is None:
+        try:
+            shape = _spec(_ANY, fmt, header, mapping) if fmt is not None else _detect(_ANY, header, mapping)
+        except DataFileError as exc:
+            shape = exc.message.removeprefix(f"{_ANY}:1: ")
+        if len(_SHAPES) > 256:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    if isinstance(shape, str):
+        raise DataFileError(name, 1, shape)
+    symbol = shape.symbol
+    if symbol == _FROM_NAME:
+        symbol = symbol_from_name(name)
+        if symbol is None:
+            raise _unrecognised(name, header, f"{shape.format}: no symbol column, and the file name is not a symbol")
+    return dataclasses.replace(shape, name=name, symbol=symbol)
+
+
+def _detect(name: str, header: list[str], mapping: dict[str, str]) -> Spec:
     normed = {mapping.get(h) or norm(h) for h in header}
     bars, _ = _bars_columns(header, mapping)
     if all(c in bars for c in _PRICES):

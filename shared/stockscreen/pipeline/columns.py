@@ -11,6 +11,7 @@ the bulk in NumPy, anything else value by value.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import gzip
@@ -302,7 +303,7 @@ def _columns(path: Path, text: _Text, spec: Spec | None = None) -> RawBars | Non
     n = len(ends)
     if n and int(lens.max()) > _MAX_FIELD:
         return None
-    read = [name for name in names if not (name == "symbol" and constant)]
+    read = [name for name in names if name in mapping and not (name == "symbol" and constant)]
     cut_out = [functools.partial(gather, room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in read]
     columns = dict(zip(read, _in_threads(cut_out) if n > SMALL_ROWS else [c() for c in cut_out], strict=True))
     if constant:  # a per-symbol file: its symbol is its name's
@@ -315,6 +316,53 @@ def read_bars_file(path: Path) -> RawBars:
     """A bars file as columns: in one pass when it is plain, else row by row (precise errors)."""
     fast = _fast_columns(path)
     return fast if fast is not None else from_rows(FileBars(path).rows())
+
+
+def read_bars_group(specs: Sequence[Spec], datas: Sequence[bytes]) -> RawBars | None:
+    """Files of one header (an archive's per-symbol files) read as ONE text in one pass, normalised;
+    None when one of them is not plain (they are then read one by one, for precise errors).
+
+    The bodies are joined under the one header; each row's symbol (the file's, for per-symbol
+    formats), file and line follow from each file's row count."""
+    if not specs:
+        return None
+    head: bytes | None = None
+    bodies: list[bytes] = []
+    for data in datas:
+        if data[:2] == _GZIP:
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error):
+                return None
+        cut = data.find(b"\n")
+        if cut < 0:
+            return None
+        if head is None:
+            head = data[:cut]
+        elif data[:cut] != head:
+            return None
+        body = data[cut + 1 :]
+        bodies.append(body if not body or body.endswith(b"\n") else body + b"\n")
+    counts = np.array([b.count(b"\n") for b in bodies], dtype=np.int64)
+    assert head is not None
+    text = _whole(head + b"\n" + b"".join(bodies))
+    first = specs[0]
+    raw = None if text is None else _columns(Path(first.name), text, dataclasses.replace(first, symbol=None))
+    if raw is None or len(raw) != int(counts.sum()):
+        return None
+    n = len(raw)
+    if first.symbol:
+        symbols = np.array([s.symbol.encode() for s in specs if s.symbol], dtype=np.bytes_)
+        if len(symbols) != len(specs):
+            return None
+        raw.text["symbol"] = np.repeat(symbols, counts)
+    if "symbol" not in raw.text:
+        return None
+    starts = np.cumsum(counts) - counts
+    raw.files = [s.name for s in specs]
+    raw.file = np.repeat(np.arange(len(specs), dtype=np.int32), counts)
+    raw.line = (np.arange(n, dtype=np.int64) - np.repeat(starts, counts) + 2).astype(np.int32)
+    return normalise(raw, first.format)
 
 
 def read_bars(spec: Spec, data: bytes) -> RawBars:

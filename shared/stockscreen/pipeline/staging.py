@@ -19,6 +19,7 @@ from stockscreen.market.formats import Spec, detect
 from stockscreen.market.providers import BarRow, read_csv
 from stockscreen.pipeline.columns import (
     RawBars,
+    read_bars_group,
     Selection,
     TypedBars,
     concat,
@@ -234,17 +235,39 @@ def stage_file(
     counts: dict[str, Any] = {"bars": 0, "constituents": 0, "fundamentals": 0, "files": 0, "formats": {}}
     if not path.exists():
         raise DataFileError(str(path), None, "no such file")
-    bars: list[RawBars] = []
+    bars: list[tuple[Spec, Member]] = []
     for member in members(path):
         spec = member_spec(member, fmt, mapping)
         counts["files"] += 1
         counts["formats"][spec.format] = counts["formats"].get(spec.format, 0) + 1
         if spec.kind == "bars":
-            raw = read_bars(spec, member.data)
-            raw.files = [member.origin]
-            bars.append(raw)
+            bars.append((spec, member))
         else:
             counts[spec.kind] += stage_reference(conn, run_id, spec, member.data, batch, member.origin)
     if bars:
-        counts["bars"] += stage_columns(conn, run_id, "fetch", batch, type_bars(concat_raw(bars)))
+        counts["bars"] += stage_columns(conn, run_id, "fetch", batch, type_bars(read_bar_files(bars)))
     return counts
+
+
+def read_bar_files(files: list[tuple[Spec, Member]]) -> RawBars:
+    """Bars files (of any format) as one set of columns: the files of one header (an archive's
+    per-symbol files) in one pass, the others (and any that is not plain) one by one."""
+    parts: list[RawBars] = []
+    k = 0
+    while k < len(files):
+        spec = files[k][0]
+        end = k + 1
+        while end < len(files) and (files[end][0].header, files[end][0].format) == (spec.header, spec.format):
+            end += 1
+        group = files[k:end]
+        joined = read_bars_group([s for s, _ in group], [m.data for _, m in group]) if len(group) > 1 else None
+        if joined is not None:
+            joined.files = [m.origin for _, m in group]
+            parts.append(joined)
+        else:
+            for s, m in group:
+                raw = read_bars(s, m.data)
+                raw.files = [m.origin]
+                parts.append(raw)
+        k = end
+    return concat_raw(parts)
