@@ -63,7 +63,9 @@ def test_each_bars_format_loads_with_the_listings_and_generic_fundamentals(
     ) == [("AAPL", 16.9, 9.2, 809508034020.0), ("JPM", 16.1, 6.3, 387903000000.0), ("MSFT", 28.5, 3.1, 689978437468.0)]
     unknown = _q(
         url,
-        "SELECT severity, action, message FROM quality_issues WHERE rule = 'unknown_column' ORDER BY message",
+        "SELECT severity, action, message FROM quality_issues WHERE rule = 'unknown_column' AND run_id = %s "
+        "ORDER BY message",
+        report["run_id"],
     )
     assert [(s, a) for s, a, _ in unknown] == [("warning", "skipped")] * 2
     assert "'analyst_rating' of fundamentals-generic-2018-02-08.csv maps onto no field: its 2 value(s)" in unknown[0][2]
@@ -90,7 +92,12 @@ def test_bars_of_new_symbols_add_them_and_known_only_keeps_them_out(
         ("JPM", "JPM", None),
         ("MSFT", "MSFT", None),
     ]
-    found = _q(url, "SELECT severity, action, symbol, message FROM quality_issues WHERE rule = 'new_symbol' ORDER BY 3")
+    found = _q(
+        url,
+        "SELECT severity, action, symbol, message FROM quality_issues WHERE rule = 'new_symbol' AND run_id = %s "
+        "ORDER BY 3",
+        report["run_id"],
+    )
     assert found[0][:3] == ("info", "loaded", "AAPL") and "added to the security master with" in found[0][3]
     # the same bars again: nothing changed, said in one line
     again = _run(machine, FORMATS / "yahoo.zip")

@@ -136,7 +136,8 @@ def stage_reference(
     columns that map onto no field (``UNKNOWN_KEY``), for LoadReference to report."""
     csv_rows = read_csv(Path(spec.name), data, spec.name)
     index = list(spec.columns.items())
-    unknown = [(h, spec.header.index(h)) for h in spec.unknown]
+    # (a fundamentals file's unknown columns are numbers it meant to give; a listing's are not its business)
+    unknown = [(h, spec.header.index(h)) for h in spec.unknown] if spec.kind == "fundamentals" else []
     lines: list[int] = []
     rows: list[str] = []
     for line, row in csv_rows.rows:
