@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -129,7 +130,8 @@ def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool =
         bar = Progress(len(sources)) if progress else None
         inputs = backfill_inputs(sources) if once else [{"source": s} for s in sources]
         for i, (source, execution) in enumerate(zip(sources, inputs, strict=True)):
-            result = machine.run(execution)
+            with _internals(verbose):
+                result = machine.run(execution)
             if result["status"] != "SUCCEEDED":
                 if bar:
                     bar.finish()
@@ -154,6 +156,18 @@ def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool =
         for s in servers:
             s.stop()
     return 0
+
+
+@contextlib.contextmanager
+def _internals(verbose: bool) -> Iterator[None]:
+    """What the in-process tasks print (their metrics, as Lambda prints them for CloudWatch) is no
+    document: on stderr with --verbose, else dropped."""
+    if verbose:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield
 
 
 def failure_line(cause: Any) -> str:
@@ -605,6 +619,8 @@ def document_stdout() -> Iterator[None]:
 
 def _quiet_logs(verbose: bool) -> None:
     """Internals (the state machine interpreter, the tasks' JSON logs, HTTP servers) only with --verbose."""
+    if not verbose:  # (the Lambda metrics' "no application metrics" notice, and the like)
+        warnings.filterwarnings("ignore", module=r"aws_lambda_powertools(\.|$)")
     level = logging.DEBUG if verbose else logging.CRITICAL
     for name in ("moto", "werkzeug", "botocore", "urllib3", "stockscreen", "stockscreen.dev", "alembic"):
         logging.getLogger(name).setLevel(level if verbose or name != "stockscreen.dev" else logging.WARNING)
