@@ -353,7 +353,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         sys.stdout.write(to_csv(result))
         return 0
     _print_table(result.columns, result.data)
-    status(f"{result.count} matches ({len(result.data)} shown), as of {result.as_of} (snapshot v{result.snapshot_version})")
+    status(
+        f"{result.count} matches ({len(result.data)} shown), as of {result.as_of} (snapshot v{result.snapshot_version})"
+    )
     return 0
 
 
@@ -486,7 +488,9 @@ def _file_options(parser: argparse.ArgumentParser) -> None:
         "--format", dest="format", choices=FORMATS, help="read every file in this format (default: detected)"
     )
     parser.add_argument(
-        "--map", metavar="HEADER=field,...", help="name columns the detection does not know, e.g. Ticker=symbol,Day=date"
+        "--map",
+        metavar="HEADER=field,...",
+        help="name columns the detection does not know, e.g. Ticker=symbol,Day=date",
     )
     parser.add_argument(
         "--known-only",
@@ -649,8 +653,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # one line; the traceback with --verbose
             if args.verbose:
                 raise
-            first = (str(exc).strip().splitlines() or [""])[0]
-            status(f"stockscreen: {type(exc).__name__}: {first} (--verbose shows the trace)")
+            line = (str(exc).strip().splitlines() or [""])[0]
+            status(f"stockscreen: {type(exc).__name__}: {line} (--verbose shows the trace)")
             return EXIT_FAILED
 
 

@@ -60,9 +60,7 @@ def _write_formats(root: Path) -> dict[str, Path]:
 
     def stooq(symbol: str, rows: list[list[str]]) -> str:
         ticker = symbol.replace(".", "-") + ".US"
-        lines = (
-            f"{ticker},D,{d.replace('-', '')},000000,{o},{h},{lo},{c},{v},0\r\n" for d, o, h, lo, c, v, _ in rows
-        )
+        lines = (f"{ticker},D,{d.replace('-', '')},000000,{o},{h},{lo},{c},{v},0\r\n" for d, o, h, lo, c, v, _ in rows)
         return "<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>\r\n" + "".join(lines)
 
     folder = root / "yahoo"

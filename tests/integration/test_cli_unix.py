@@ -29,7 +29,9 @@ SAMPLE = [
 ]
 
 
-def commands_with_format(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], list[str]]:
+def commands_with_format(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> dict[tuple[str, ...], list[str]]:
     """Every (sub)command of the parser whose ``--format`` chooses a document (json or csv), with its
     choices (``ingest``'s ``--format`` names the format of the files read, not of its output)."""
     found: dict[tuple[str, ...], list[str]] = {}
@@ -61,7 +63,7 @@ def mailbox_url(stack_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     from devstack.lambdas import load_api, load_module
 
     ses = boto3.client("ses", endpoint_url=stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
-    raw = f"From: {stack_env['SES_SENDER']}\r\nTo: unix@example.com\r\nSubject: a, \"quoted\" one\r\n\r\nbody"
+    raw = f'From: {stack_env["SES_SENDER"]}\r\nTo: unix@example.com\r\nSubject: a, "quoted" one\r\n\r\nbody'
     ses.send_raw_email(Source=stack_env["SES_SENDER"], RawMessage={"Data": raw.encode()})
     ws = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
     port = free_port()
@@ -81,7 +83,12 @@ def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     paths = [str(ROOT / "shared"), str(ROOT), str(ROOT / "functions" / "api")]
     full = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(paths), "AWS_LOCAL_PORT": str(free_port())}
     return subprocess.run(
-        [sys.executable, "-m", "devstack.cli", *argv], env=full, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "devstack.cli", *argv],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

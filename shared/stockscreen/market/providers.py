@@ -25,6 +25,7 @@ from stockscreen.market.formats import BAR_ALIASES, Spec, detect, norm
 
 BAR_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
 
+
 def _open_binary(path: Path, data: bytes | None = None) -> IO[bytes]:
     """The file (or ``data``, its bytes already read), decompressed when it is gzipped."""
     raw: IO[bytes]

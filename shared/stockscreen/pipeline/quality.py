@@ -29,6 +29,7 @@ from sqlalchemy import Connection, text
 
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.market.calendar import sessions_before, trading_days
+from stockscreen.market.formats import SYMBOL
 from stockscreen.pipeline.columns import (
     BAD_DATE,
     BAD_NUMBER,
@@ -38,7 +39,6 @@ from stockscreen.pipeline.columns import (
     PRICE_COLUMNS,
     TypedBars,
 )
-from stockscreen.market.formats import SYMBOL
 from stockscreen.pipeline.reference import Fundamentals, StagedReference, reference_symbol
 from stockscreen.pipeline.staging import UNKNOWN_KEY, read_fetched
 

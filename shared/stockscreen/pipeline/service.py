@@ -244,7 +244,9 @@ def outcome_note(summary: dict[str, Any], reference: dict[str, int]) -> str:
     if inserted or updated:
         return f"{inserted} bars inserted, {updated} updated, {quarantined} quarantined"
     if fetched == 0:
-        return f"no bars in the input; reference data loaded: {refs}" if refs else "nothing loaded: the input held no rows"
+        return (
+            f"no bars in the input; reference data loaded: {refs}" if refs else "nothing loaded: the input held no rows"
+        )
     if unchanged and unchanged + quarantined >= fetched:
         return f"nothing changed: all {unchanged} clean bars were already loaded ({quarantined} quarantined)"
     findings = summary.get("findings") or {}

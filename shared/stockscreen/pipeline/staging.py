@@ -19,7 +19,6 @@ from stockscreen.market.formats import Spec, detect
 from stockscreen.market.providers import BarRow, read_csv
 from stockscreen.pipeline.columns import (
     RawBars,
-    read_bars_group,
     Selection,
     TypedBars,
     concat,
@@ -29,6 +28,7 @@ from stockscreen.pipeline.columns import (
     pack_selection,
     read_bars,
     read_bars_file,
+    read_bars_group,
     type_bars,
     unpack,
     unpack_any,
@@ -152,7 +152,14 @@ def stage_reference(
                 "INSERT INTO raw_reference (run_id, batch, kind, file, line, row) SELECT :run_id, :batch, :kind, "
                 ":file, x.line, x.row FROM unnest(CAST(:lines AS integer[]), CAST(:rows AS jsonb[])) AS x(line, row)"
             ),
-            {"run_id": run_id, "batch": batch, "kind": spec.kind, "file": origin or spec.name, "lines": lines, "rows": rows},
+            {
+                "run_id": run_id,
+                "batch": batch,
+                "kind": spec.kind,
+                "file": origin or spec.name,
+                "lines": lines,
+                "rows": rows,
+            },
         )
     return len(rows)
 
@@ -192,7 +199,9 @@ def _file_members(path: Path, origin: str) -> list[Member]:
             infos = [
                 i
                 for i in archive.infolist()
-                if not i.is_dir() and not i.filename.startswith("__MACOSX/") and not i.filename.rsplit("/", 1)[-1].startswith(".")
+                if not i.is_dir()
+                and not i.filename.startswith("__MACOSX/")
+                and not i.filename.rsplit("/", 1)[-1].startswith(".")
             ]
             out = [
                 Member(f"{name}/{i.filename}", f"{origin}/{i.filename}", archive.read(i))
