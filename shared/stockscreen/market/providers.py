@@ -137,14 +137,13 @@ def iter_bars(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:
 
 
 def iter_spec_bars(spec: Spec, data: bytes) -> Iterator[BarRow]:
-    """(origin, line, (symbol, date, open, high, low, close, volume[, adj_close])) of a bars file of
+    """(origin, line, (symbol, date, open, high, low, close, volume)) of a bars file of
     any format (its :class:`~stockscreen.market.formats.Spec`), row by row: the careful reader."""
     csv_rows = read_csv(Path(spec.name), data, spec.name)
     if list(csv_rows.header) != list(spec.header):
         csv_rows.close()
         raise DataFileError(spec.name, 1, f"header changed while reading: {', '.join(csv_rows.header)}")
-    names = BAR_COLUMNS + (("adj_close",) if "adj_close" in spec.columns else ())
-    idx = [spec.columns.get(c, -1) for c in names]
+    idx = [spec.columns.get(c, -1) for c in BAR_COLUMNS]
     constant = spec.symbol or ""
     for line, row in csv_rows.rows:
         yield spec.name, line, tuple(row[i].strip() if i >= 0 else constant for i in idx)

@@ -284,7 +284,7 @@ def _columns(path: Path, text: _Text, spec: Spec | None = None) -> RawBars | Non
     # a missing column is a file error either way
     mapping = dict(spec.columns) if spec is not None else bar_column_map(path, header)
     constant = spec.symbol if spec is not None else None
-    names = BAR_COLUMNS + (("adj_close",) if "adj_close" in mapping else ())
+    names = BAR_COLUMNS  # (an adjusted close is recognised but not read: nothing stores it yet)
     width = len(header)
     room, flat = text.room, text.flat
     # printable ASCII but space and the quote (checked before), and newlines
@@ -327,7 +327,8 @@ def read_bars_group(specs: Sequence[Spec], datas: Sequence[bytes]) -> RawBars | 
     if not specs:
         return None
     head: bytes | None = None
-    bodies: list[bytes] = []
+    pieces: list[bytes | memoryview] = []
+    rows: list[int] = []
     for data in datas:
         if data[:2] == _GZIP:
             try:
@@ -339,13 +340,17 @@ def read_bars_group(specs: Sequence[Spec], datas: Sequence[bytes]) -> RawBars | 
             return None
         if head is None:
             head = data[:cut]
+            pieces.append(head + b"\n")
         elif data[:cut] != head:
             return None
-        body = data[cut + 1 :]
-        bodies.append(body if not body or body.endswith(b"\n") else body + b"\n")
-    counts = np.array([b.count(b"\n") for b in bodies], dtype=np.int64)
-    assert head is not None
-    text = _whole(head + b"\n" + b"".join(bodies))
+        pieces.append(memoryview(data)[cut + 1 :])  # (the body, not copied until joined)
+        lines = data.count(b"\n", cut + 1)
+        if len(data) > cut + 1 and not data.endswith(b"\n"):
+            pieces.append(b"\n")
+            lines += 1
+        rows.append(lines)
+    counts = np.array(rows, dtype=np.int64)
+    text = _whole(b"".join(pieces))
     first = specs[0]
     raw = None if text is None else _columns(Path(first.name), text, dataclasses.replace(first, symbol=None))
     if raw is None or len(raw) != int(counts.sum()):
@@ -370,8 +375,7 @@ def read_bars(spec: Spec, data: bytes) -> RawBars:
     when it is plain, else row by row (precise errors)."""
     raw = _fast_columns(Path(spec.name), spec, data)
     if raw is None:
-        names = BAR_COLUMNS + (("adj_close",) if "adj_close" in spec.columns else ())
-        raw = from_rows(iter_spec_bars(spec, data), names)
+        raw = from_rows(iter_spec_bars(spec, data))
     return normalise(raw, spec.format)
 
 
@@ -398,18 +402,23 @@ def _iso_dates(col: Text) -> Text:
 
 def _stooq_symbols(col: Text) -> Text:
     """Stooq's tickers as the security master spells them: ``BRK-B.US`` -> ``BRK.B``."""
-    distinct, inverse = np.unique(col, return_inverse=True)
+    if not len(col):
+        return col
+    # rows come grouped by ticker: the distinct values among the run heads only
+    heads = np.flatnonzero(np.concatenate(([True], col[1:] != col[:-1])))
+    distinct, inverse = np.unique(col[heads], return_inverse=True)
     fixed = [
         bytes(s).upper().removesuffix(b".US").replace(b"-", b".") if bytes(s).upper().endswith(b".US") else bytes(s)
         for s in distinct.tolist()
     ]
-    return np.array(fixed, dtype=np.bytes_)[inverse.ravel()] if fixed else col
+    runs = np.diff(np.append(heads, len(col)))
+    return np.repeat(np.array(fixed, dtype=np.bytes_)[inverse.ravel()], runs)
 
 
 def normalise(raw: RawBars, fmt: str) -> RawBars:
     """Values as the typing rules read them: Stooq's dates and tickers, missing-value spellings."""
     text = dict(raw.text)
-    for name in (*PRICE_COLUMNS, "adj_close"):
+    for name in PRICE_COLUMNS:
         col = text.get(name)
         if col is None or not len(col) or col.dtype.itemsize < 2:
             continue

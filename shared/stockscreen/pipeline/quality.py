@@ -344,8 +344,12 @@ def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
         lambda i: "bar on a day the exchange was closed",
     )
 
-    if len(bars.files) == 1 and (bars.line[1:] >= bars.line[:-1]).all():
-        rows = r.sorted_alive()  # (one file, rows as read: by line once by symbol and date)
+    step = np.diff(bars.file)
+    in_file_order = bars.files == sorted(bars.files) and bool(
+        ((step > 0) | ((step == 0) & (bars.line[1:] >= bars.line[:-1]))).all()
+    )
+    if in_file_order:
+        rows = r.sorted_alive()  # (rows as read, files in name order: by file and line once by symbol and date)
     else:
         rows = r.alive_rows()
         file_rank = np.argsort(np.argsort(np.array(bars.files, dtype=object), kind="stable"))

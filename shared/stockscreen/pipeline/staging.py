@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from stockscreen.db.engine import psycopg_connection
 from stockscreen.market.formats import Spec, detect
 from stockscreen.market.providers import BarRow, read_csv
 from stockscreen.pipeline.columns import (
+    INFLATER,
     RawBars,
     Selection,
     TypedBars,
@@ -204,13 +207,32 @@ def _file_members(path: Path, origin: str) -> list[Member]:
                 and not i.filename.rsplit("/", 1)[-1].startswith(".")
             ]
             out = [
-                Member(f"{name}/{i.filename}", f"{origin}/{i.filename}", archive.read(i))
+                Member(f"{name}/{i.filename}", f"{origin}/{i.filename}", _member_bytes(archive, data, i))
                 for i in sorted(infos, key=lambda i: i.filename)
             ]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
         raise DataFileError(name, None, f"corrupt zip archive ({exc})") from exc
     if not out:
         raise DataFileError(name, None, "empty zip archive: no file to ingest")
+    return out
+
+
+_LOCAL_HEADER = struct.Struct("<4s5H3I2H")
+
+
+def _member_bytes(archive: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A zip member's bytes: a deflated one inflated with the pipeline's inflater (ISA-L's, about
+    three times zlib's speed), its CRC checked; anything else by :mod:`zipfile`."""
+    at = info.header_offset
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1 or at + 30 > len(data):
+        return archive.read(info)
+    magic, *_, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, at)
+    if magic != b"PK\x03\x04":
+        return archive.read(info)
+    start = at + 30 + name_len + extra_len
+    out: bytes = INFLATER.decompress(memoryview(data)[start : start + info.compress_size], wbits=-15)
+    if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC or size of member {info.filename}")
     return out
 
 
