@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,7 +132,7 @@ def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool =
         inputs = backfill_inputs(sources) if once else [{"source": s} for s in sources]
         for i, (source, execution) in enumerate(zip(sources, inputs, strict=True)):
             with _internals(verbose):
-                result = machine.run(execution)
+                result = _run_showing_states(machine, execution, quiet=bar is not None)
             if result["status"] != "SUCCEEDED":
                 if bar:
                     bar.finish()
@@ -156,6 +157,39 @@ def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool =
         for s in servers:
             s.stop()
     return 0
+
+
+def _run_showing_states(machine: Any, execution: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
+    """Run one execution; on a terminal (stderr), a status line shows the state it is in meanwhile."""
+    if quiet or not sys.stderr.isatty():
+        return dict(machine.run(execution))
+    import threading
+
+    arn = machine.start(execution)
+    done = threading.Event()
+    out = sys.__stderr__ or sys.stderr
+
+    def show() -> None:
+        started = time.monotonic()
+        while not done.wait(0.5):
+            try:
+                events = machine.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            except Exception:  # noqa: S112 - a status line is best effort: the next poll tries again
+                continue
+            entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+            fetched = entered.count("Fetch")
+            where = entered[-1] if entered else "starting"
+            detail = f" (file {fetched})" if where == "Fetch" else ""
+            print(f"\r  ingest: {where}{detail} {time.monotonic() - started:5.0f}s   ", end="", file=out, flush=True)
+
+    thread = threading.Thread(target=show, daemon=True)
+    thread.start()
+    try:
+        return dict(machine.wait(arn))
+    finally:
+        done.set()
+        thread.join(2)
+        print("\r" + " " * 60 + "\r", end="", file=out, flush=True)
 
 
 @contextlib.contextmanager
