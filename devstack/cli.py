@@ -418,7 +418,7 @@ def cmd_alerts_dlq(args: argparse.Namespace) -> int:
     shown = dead.peek()
     for f in shown:
         print(f"{f.get('fired_at')}  alert {f.get('alert_id')}  {f.get('symbol') or '-'}  {f.get('message')}")
-    print(f"{len(shown)} shown (at most 10); --redrive moves all of them back")
+    status(f"{len(shown)} shown (at most 10); --redrive moves all of them back")
     return 0
 
 
@@ -490,7 +490,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     )
     print(f"hit rate: {result.definitions['hit_rate']}")
     for w in result.warnings:
-        print(f"warning: {w}")
+        status(f"warning: {w}")
     return 0
 
 
