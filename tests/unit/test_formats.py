@@ -173,3 +173,35 @@ def test_archives_and_folders(tmp_path: Path) -> None:
         "stooq/jpm.us.txt",
         "stooq/msft.us.txt",
     ]
+
+
+def test_reference_numbers_and_symbols_as_files_spell_them() -> None:
+    from stockscreen.pipeline.reference import number, reference_symbol
+
+    assert number("$1,234.50") == 1234.5
+    assert number("2.3%") == 2.3
+    assert number("$387.9B") == 387.9e9 and number("12.5M") == 12.5e6
+    assert number("n/a") is None and number("") is None and number("nan") is None and number("abc") is None
+    assert reference_symbol(" brk/b ") == "BRK.B"
+
+
+def test_the_run_note_says_why_nothing_was_loaded() -> None:
+    from stockscreen.pipeline.service import outcome_note
+
+    base = {"inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0, "fetched": 0, "findings": {}}
+    assert outcome_note(base, {}) == "nothing loaded: the input held no rows"
+    assert outcome_note(base, {"securities": 3, "fundamentals": 0}) == (
+        "no bars in the input; reference data loaded: 3 securities"
+    )
+    all_bad = {
+        **base,
+        "fetched": 5,
+        "quarantined": 5,
+        "findings": {"bad_date": 3, "unknown_symbol": 2, "late_start": 1},
+    }
+    assert outcome_note(all_bad, {}) == (
+        "nothing loaded: all 5 bars were quarantined (bad_date 3, unknown_symbol 2); see stockscreen quality-report"
+    )
+    same = {**base, "fetched": 5, "unchanged": 4, "quarantined": 1}
+    assert outcome_note(same, {}) == "nothing changed: all 4 clean bars were already loaded (1 quarantined)"
+    assert outcome_note({**same, "inserted": 2}, {}) == "2 bars inserted, 0 updated, 1 quarantined"
