@@ -210,7 +210,7 @@ def _file_members(path: Path, origin: str) -> list[Member]:
                 Member(f"{name}/{i.filename}", f"{origin}/{i.filename}", _member_bytes(archive, data, i))
                 for i in sorted(infos, key=lambda i: i.filename)
             ]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, INFLATER.error) as exc:
         raise DataFileError(name, None, f"corrupt zip archive ({exc})") from exc
     except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a compression zipfile cannot read
         raise DataFileError(name, None, f"unsupported zip archive ({exc})") from exc
