@@ -565,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=_formats_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    c.add_argument("paths", nargs="+")
+    c.add_argument("paths", nargs="+", help="files (plain or .gz), zip archives or folders of them")
     _file_options(c)
     c.set_defaults(func=cmd_ingest_csv)
     q = sub.add_parser("quality-report", help="the data-quality report of an ingest run")
