@@ -422,6 +422,9 @@ def normalise(raw: RawBars, fmt: str) -> RawBars:
         col = text.get(name)
         if col is None or not len(col) or col.dtype.itemsize < 2:
             continue
+        col = np.ascontiguousarray(col)
+        if not (col.view(np.uint8)[:: col.dtype.itemsize] >= ord("A")).any():
+            continue  # (no value starts with a letter: a first pass over the first bytes only)
         missing = np.zeros(len(col), dtype=bool)
         for spelling in _MISSING:
             if col.dtype.itemsize >= len(spelling):
