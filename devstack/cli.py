@@ -1,18 +1,45 @@
-"""The ``stockscreen`` command: dev, stop, db upgrade, ingest run|csv, quality-report, screen, backtest."""
+"""The ``stockscreen`` command: dev, stop, db upgrade, ingest run|csv|backfill, quality-report, screen,
+mail, alerts dlq, backtest.
+
+A Unix tool: stdout carries only the document a command was asked for (a table, JSON or CSV: every
+``--format json|csv`` output parses whole), status and progress go to stderr (a progress bar on a
+terminal), and an error is one line on stderr naming the file, line and cause (internals, such as the
+state machine interpreter's trace, only with ``--verbose``). Exit codes (:data:`EXIT_CODES`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import io
 import json
+import logging
 import os
 import sys
+import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 
+from stockscreen.core import observability  # noqa: F401 - its log handler binds the process's stdout (fd 1)
 from stockscreen.core.errors import DomainError
+
+#: the exit codes (the README lists them too)
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_FAILED: "the command ran and failed: an ingest run failed, nothing to report, a service unreachable",
+    EXIT_USAGE: "bad usage or bad input: an unknown option, a bad query, a file that cannot be read (file:line: cause)",
+}
+
+
+def status(msg: str) -> None:
+    """A status line (stderr: stdout carries only the document)."""
+    print(msg, file=sys.stderr, flush=True)
 
 
 def _wire_local() -> tuple[Any, str]:
@@ -65,18 +92,17 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
     _db_only()
     upgrade(os.environ["DATABASE_URL"])
-    print("database migrated to head")
+    status("database migrated to head")
     return 0
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    if not report["changed"]:
-        print(f"run {report['run_id']}: nothing changed ({report['unchanged']} bars already loaded)")
-    else:
-        print(
-            f"run {report['run_id']}: {report['inserted']} bars inserted, {report['updated']} updated, "
-            f"{report['quarantined']} quarantined; snapshot v{report['snapshot_version']}"
-        )
+    """An ingest run's report: one line saying what it did (and why, when it loaded nothing)."""
+    snapshot = f"; snapshot v{report['snapshot_version']}" if report.get("snapshot_version") is not None else ""
+    note = report.get("note") or (
+        f"{report['inserted']} bars inserted, {report['updated']} updated, {report['quarantined']} quarantined"
+    )
+    print(f"run {report['run_id']}: {note}{snapshot}")
     if report.get("skipped_symbols"):
         print(f"  provider gave nothing for: {', '.join(report['skipped_symbols'])}")
     for rule, n in sorted(report["findings"].items()):
@@ -91,7 +117,7 @@ def backfill_inputs(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"source": s, "defer_snapshot": True} for s in sources[:-1]] + [{"source": sources[-1], "force": True}]
 
 
-def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool = False) -> int:
+def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool = False, verbose: bool = False) -> int:
     """Run the state machine once per source (in order); stop at the first failure.
 
     ``once``: one snapshot for all the runs (:func:`backfill_inputs`)."""
@@ -105,15 +131,21 @@ def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool =
         bar = Progress(len(sources)) if progress else None
         inputs = backfill_inputs(sources) if once else [{"source": s} for s in sources]
         for i, (source, execution) in enumerate(zip(sources, inputs, strict=True)):
-            result = machine.run(execution)
+            with _internals(verbose):
+                result = _run_showing_states(machine, execution, quiet=bar is not None)
             if result["status"] != "SUCCEEDED":
                 if bar:
                     bar.finish()
-                print(f"stockscreen: ingest failed: {result.get('cause')}", file=sys.stderr)
+                if verbose:
+                    status(f"stockscreen: states entered: {' > '.join(result.get('states') or [])}")
+                    status(f"stockscreen: execution error: {result.get('error')}: {result.get('cause')}")
+                line = failure_line(result.get("cause"))
+                status(f"stockscreen: ingest failed: {line}")
                 if once and i:
                     note = "the snapshot was not rebuilt: the next run that loads bars does"
-                    print(f"stockscreen: {note}", file=sys.stderr)
-                return 1
+                    status(f"stockscreen: {note}")
+                # a bad input file (or source) is the caller's to fix; anything else failed here
+                return EXIT_USAGE if line.startswith(("DataFileError:", "Invalid:")) else EXIT_FAILED
             report = result["output"]["report"]
             if bar:
                 bar.update(i + 1, f"{source.get('from')}..{source.get('to')}: +{report['inserted']} bars")
@@ -127,34 +159,106 @@ def _execute(sources: list[dict[str, Any]], progress: bool = False, once: bool =
     return 0
 
 
+def _run_showing_states(machine: Any, execution: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
+    """Run one execution; on a terminal (stderr), a status line shows the state it is in meanwhile."""
+    if quiet or not sys.stderr.isatty():
+        return dict(machine.run(execution))
+    import threading
+
+    arn = machine.start(execution)
+    done = threading.Event()
+    out = sys.__stderr__ or sys.stderr
+
+    def show() -> None:
+        started = time.monotonic()
+        while not done.wait(0.5):
+            try:
+                events = machine.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            except Exception:  # noqa: S112 - a status line is best effort: the next poll tries again
+                continue
+            entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+            fetched = entered.count("Fetch")
+            where = entered[-1] if entered else "starting"
+            detail = f" (file {fetched})" if where == "Fetch" else ""
+            print(f"\r  ingest: {where}{detail} {time.monotonic() - started:5.0f}s   ", end="", file=out, flush=True)
+
+    thread = threading.Thread(target=show, daemon=True)
+    thread.start()
+    try:
+        return dict(machine.wait(arn))
+    finally:
+        done.set()
+        thread.join(2)
+        print("\r" + " " * 60 + "\r", end="", file=out, flush=True)
+
+
+@contextlib.contextmanager
+def _internals(verbose: bool) -> Iterator[None]:
+    """What the in-process tasks print (their metrics, as Lambda prints them for CloudWatch) is no
+    document: on stderr with --verbose, else dropped."""
+    if verbose:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
+def failure_line(cause: Any) -> str:
+    """The error of a failed execution as one line (the cause, a task error's JSON reduced to its message)."""
+    text = str(cause or "unknown error").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        text = f"{parsed.get('errorType', 'Error')}: {parsed['errorMessage']}"
+    return text.splitlines()[0] if text else "unknown error"
+
+
 class Progress:
-    """A progress bar on a terminal; plain progress lines when stdout is not a TTY."""
+    """A progress bar on a terminal (stderr); plain progress lines when stderr is not a TTY."""
 
     def __init__(self, total: int, width: int = 30) -> None:
         self.total = max(total, 1)
         self.width = width
-        self.tty = sys.stdout.isatty()
+        self.tty = sys.stderr.isatty()
 
     def update(self, done: int, label: str) -> None:
         pct = 100 * done / self.total
         if self.tty:
             filled = int(self.width * done / self.total)
             bar = "#" * filled + "-" * (self.width - filled)
-            print(f"\r[{bar}] {done}/{self.total} {pct:5.1f}% {label[:60]:60}", end="", flush=True)
+            print(f"\r[{bar}] {done}/{self.total} {pct:5.1f}% {label[:60]:60}", end="", file=sys.stderr, flush=True)
         else:
-            print(f"progress {done}/{self.total} ({pct:.0f}%) {label}", flush=True)
+            print(f"progress {done}/{self.total} ({pct:.0f}%) {label}", file=sys.stderr, flush=True)
 
     def finish(self) -> None:
         if self.tty:
-            print(flush=True)
+            print(file=sys.stderr, flush=True)
 
 
-def _run_ingest(paths: list[Path]) -> int:
+def _file_source(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any]:
+    """The execution source of files given on the command line, with the format options."""
+    from stockscreen.market.formats import parse_mapping
+
+    source: dict[str, Any] = {"paths": [str(p.resolve()) for p in paths]}
+    if getattr(args, "format", None):
+        source["format"] = args.format
+    mapping = parse_mapping(getattr(args, "map", None))
+    if mapping:
+        source["map"] = mapping
+    if getattr(args, "known_only", False):
+        source["known_only"] = True
+    return source
+
+
+def _run_ingest(args: argparse.Namespace, paths: list[Path]) -> int:
     for p in paths:
         if not p.exists():
-            print(f"stockscreen: {p}: no such file", file=sys.stderr)
-            return 2
-    return _execute([{"paths": [str(p.resolve()) for p in paths]}])
+            status(f"stockscreen: {p}: no such file")
+            return EXIT_USAGE
+    return _execute([_file_source(args, paths)], verbose=args.verbose)
 
 
 def _day(value: str) -> dt.date:
@@ -170,14 +274,14 @@ def cmd_ingest_run(args: argparse.Namespace) -> int:
 
     if args.date is not None:
         if args.paths:
-            print("stockscreen: give either --date (online provider) or files, not both", file=sys.stderr)
-            return 2
+            status("stockscreen: give either --date (online provider) or files, not both")
+            return EXIT_USAGE
         day = previous_trading_day(args.date)
         if day != args.date:
-            print(f"{args.date} is not an NYSE trading day; ingesting {day}")
-        return _execute([{"provider": "stooq", "date": day.isoformat()}])
+            status(f"{args.date} is not an NYSE trading day; ingesting {day}")
+        return _execute([{"provider": "stooq", "date": day.isoformat()}], verbose=args.verbose)
     paths = [Path(p) for p in args.paths] or [DEMO_DIR / f for f in DEMO_FILES]
-    return _run_ingest(paths)
+    return _run_ingest(args, paths)
 
 
 def backfill_chunks(start: dt.date, end: dt.date, days: int = 31) -> list[dict[str, Any]]:
@@ -193,16 +297,17 @@ def backfill_chunks(start: dt.date, end: dt.date, days: int = 31) -> list[dict[s
 
 def cmd_ingest_backfill(args: argparse.Namespace) -> int:
     if args.start > args.end:
-        print(f"stockscreen: --from {args.start} is after --to {args.end}", file=sys.stderr)
-        return 2
+        status(f"stockscreen: --from {args.start} is after --to {args.end}")
+        return EXIT_USAGE
     if args.end > dt.date.today():
-        print(f"stockscreen: --to {args.end} is in the future", file=sys.stderr)
-        return 2
-    return _execute(backfill_chunks(args.start, args.end, args.chunk_days), progress=True, once=True)
+        status(f"stockscreen: --to {args.end} is in the future")
+        return EXIT_USAGE
+    chunks = backfill_chunks(args.start, args.end, args.chunk_days)
+    return _execute(chunks, progress=True, once=True, verbose=args.verbose)
 
 
 def cmd_ingest_csv(args: argparse.Namespace) -> int:
-    return _run_ingest([Path(p) for p in args.paths])
+    return _run_ingest(args, [Path(p) for p in args.paths])
 
 
 def cmd_quality_report(args: argparse.Namespace) -> int:
@@ -217,8 +322,8 @@ def cmd_quality_report(args: argparse.Namespace) -> int:
         with get_engine().connect() as conn:
             run_id = conn.execute(text("SELECT id FROM ingest_runs ORDER BY started_at DESC LIMIT 1")).scalar()
         if run_id is None:
-            print("stockscreen: no ingest runs yet", file=sys.stderr)
-            return 1
+            status("stockscreen: no ingest runs yet")
+            return EXIT_FAILED
     report = run_report(str(run_id))
     if args.format == "json":
         print(json.dumps(report, indent=2, default=str))
@@ -245,7 +350,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from stockscreen.db.engine import get_engine
-    from stockscreen.screening.engine import ScreenRequest, compile_query, explain, run_screen, to_csv
+    from stockscreen.screening.engine import MAX_LIMIT, ScreenRequest, compile_query, explain, run_all, to_csv
     from stockscreen.screening.universe import get_universe
 
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
@@ -263,15 +368,18 @@ def cmd_screen(args: argparse.Namespace) -> int:
             print(f"  [{mark}] {c['clause']}   value={c['value']!r}  threshold={c['threshold']!r}")
         return 0
     columns = args.columns.split(",") if args.columns else None
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, got {args.limit}")
     req = ScreenRequest(
         query=args.query,
         sort=args.sort,
         order="desc" if args.desc else "asc",
-        limit=args.limit,
+        limit=MAX_LIMIT,
         columns=columns,
         as_of=as_of,
     )
-    result = run_screen(get_engine(), req)
+    # every matching row (--all) or the first --limit, paged internally past the API's page cap
+    result = run_all(get_universe(get_engine()), req, None if args.all else args.limit)
     if args.format == "json":
         print(json.dumps(result.model_dump(), indent=2, default=str))
         return 0
@@ -279,7 +387,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         sys.stdout.write(to_csv(result))
         return 0
     _print_table(result.columns, result.data)
-    print(f"{result.count} matches, as of {result.as_of} (snapshot v{result.snapshot_version})")
+    status(
+        f"{result.count} matches ({len(result.data)} shown), as of {result.as_of} (snapshot v{result.snapshot_version})"
+    )
     return 0
 
 
@@ -308,7 +418,7 @@ def cmd_alerts_dlq(args: argparse.Namespace) -> int:
     shown = dead.peek()
     for f in shown:
         print(f"{f.get('fired_at')}  alert {f.get('alert_id')}  {f.get('symbol') or '-'}  {f.get('message')}")
-    print(f"{len(shown)} shown (at most 10); --redrive moves all of them back")
+    status(f"{len(shown)} shown (at most 10); --redrive moves all of them back")
     return 0
 
 
@@ -380,7 +490,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     )
     print(f"hit rate: {result.definitions['hit_rate']}")
     for w in result.warnings:
-        print(f"warning: {w}")
+        status(f"warning: {w}")
     return 0
 
 
@@ -398,8 +508,39 @@ def _backtest_help() -> str:
     return "\n".join(lines)
 
 
+def _formats_help() -> str:
+    from stockscreen.market import formats
+
+    doc = (formats.__doc__ or "").split("Formats (``FORMATS``):", 1)[-1].split("Any of these", 1)[0]
+    return "Formats, detected from the header line and the file name:\n" + doc.replace("``", "'")
+
+
+def _file_options(parser: argparse.ArgumentParser) -> None:
+    from stockscreen.market.formats import FORMATS
+
+    parser.add_argument(
+        "--format", dest="format", choices=FORMATS, help="read every file in this format (default: detected)"
+    )
+    parser.add_argument(
+        "--map",
+        metavar="HEADER=field,...",
+        help="name columns the detection does not know, e.g. Ticker=symbol,Day=date",
+    )
+    parser.add_argument(
+        "--known-only",
+        action="store_true",
+        help="quarantine bars of symbols not in the security master instead of adding the symbols",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="stockscreen", description="Stockscreen: local stack and tools")
+    p = argparse.ArgumentParser(
+        prog="stockscreen",
+        description="Stockscreen: local stack and tools. stdout carries only the requested document; "
+        "status, progress and errors go to stderr.",
+        epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()),
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="show internals (logs, the failing execution's trace)")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("dev", help="run the whole platform locally (what 'make dev' runs)")
     d.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -411,14 +552,21 @@ def build_parser() -> argparse.ArgumentParser:
     run = ing.add_parser("run", help="run the ingest state machine (default: the demo data)")
     run.add_argument("paths", nargs="*", help="files to ingest instead of data/demo")
     run.add_argument("--date", type=_day, help="fetch this trading day's bars from the online provider (Stooq)")
+    _file_options(run)
     run.set_defaults(func=cmd_ingest_run)
     bf = ing.add_parser("backfill", help="fetch a date range from the online provider, one run per chunk")
     bf.add_argument("--from", dest="start", type=_day, required=True)
     bf.add_argument("--to", dest="end", type=_day, required=True)
     bf.add_argument("--chunk-days", type=int, default=31, help="calendar days per run (default 31)")
     bf.set_defaults(func=cmd_ingest_backfill)
-    c = ing.add_parser("csv", help="load CSV files (bars, constituents, fundamentals) through the pipeline")
-    c.add_argument("paths", nargs="+")
+    c = ing.add_parser(
+        "csv",
+        help="load files (bars, listings, fundamentals; plain, gzip, zip or a folder) through the pipeline",
+        description=_formats_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("paths", nargs="+", help="files (plain or .gz), zip archives or folders of them")
+    _file_options(c)
     c.set_defaults(func=cmd_ingest_csv)
     q = sub.add_parser("quality-report", help="the data-quality report of an ingest run")
     q.add_argument("--run", help="run id (default: the latest)")
@@ -429,7 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", dest="as_of", help="evaluate on a past date (YYYY-MM-DD)")
     s.add_argument("--sort", default="market_cap")
     s.add_argument("--desc", action="store_true")
-    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--limit", type=int, default=20, help="at most N rows (no page cap: paged internally)")
+    s.add_argument("--all", action="store_true", help="every matching row")
     s.add_argument("--columns")
     s.add_argument("--format", choices=["table", "json", "csv"], default="table")
     s.add_argument("--explain", metavar="SYMBOL", help="explain each clause for one symbol instead")
@@ -474,23 +623,73 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@contextlib.contextmanager
+def document_stdout() -> Iterator[None]:
+    """While a command runs: ``print()`` writes the document to stdout, and whatever else writes to
+    file descriptor 1 (servers the command starts, log handlers bound to the process's stdout) goes
+    to stderr instead, so stdout carries the document alone."""
+    out = sys.stdout
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        fd = -1
+    if fd != 1:  # (stdout is not the process's: a test capturing it, a pipe object)
+        yield
+        return
+    out.flush()
+    saved = os.dup(1)
+    document: IO[str] = os.fdopen(os.dup(saved), "w", encoding=out.encoding or "utf-8", errors="replace")
+    os.dup2(2, 1)
+    sys.stdout = document
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            document.flush()
+        sys.stdout = out
+        with contextlib.suppress(OSError, ValueError):
+            out.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        with contextlib.suppress(OSError, ValueError):
+            document.close()
+
+
+def _quiet_logs(verbose: bool) -> None:
+    """Internals (the state machine interpreter, the tasks' JSON logs, HTTP servers) only with --verbose."""
+    if not verbose:  # (the Lambda metrics' "no application metrics" notice, and the like)
+        warnings.filterwarnings("ignore", module=r"aws_lambda_powertools(\.|$)")
+    level = logging.DEBUG if verbose else logging.CRITICAL
+    for name in ("moto", "werkzeug", "botocore", "urllib3", "stockscreen", "stockscreen.dev", "alembic"):
+        logging.getLogger(name).setLevel(level if verbose or name != "stockscreen.dev" else logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except DomainError as exc:
-        print(f"stockscreen: {exc.message}", file=sys.stderr)
-        return 2
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        print(
-            f"stockscreen: {where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')}", file=sys.stderr
-        )
-        return 2
-    except ValueError as exc:
-        print(f"stockscreen: {exc}", file=sys.stderr)
-        return 2
+    _quiet_logs(args.verbose)
+    with document_stdout():
+        try:
+            return int(args.func(args))
+        except DomainError as exc:
+            status(f"stockscreen: {exc.message}")
+            return EXIT_USAGE
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            status(f"stockscreen: {where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')}")
+            return EXIT_USAGE
+        except ValueError as exc:
+            status(f"stockscreen: {exc}")
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            status("stockscreen: interrupted")
+            return 130
+        except Exception as exc:  # one line; the traceback with --verbose
+            if args.verbose:
+                raise
+            line = (str(exc).strip().splitlines() or [""])[0]
+            status(f"stockscreen: {type(exc).__name__}: {line} (--verbose shows the trace)")
+            return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ log = logging.getLogger("stockscreen.dev")
 
 
 def say(msg: str) -> None:
-    print(f"[dev] {msg}", flush=True)
+    """A status line: on stderr, so a command's stdout carries only its document."""
+    print(f"[dev] {msg}", file=sys.stderr, flush=True)
 
 
 def local_dir() -> Path:

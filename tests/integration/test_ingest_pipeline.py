@@ -101,7 +101,7 @@ def test_rerun_changes_nothing(machine: IngestStateMachine, stack_env: dict[str,
     ("content", "expected"),
     [
         (b"", "poisoned.csv:1: file is empty"),
-        (b"foo,bar\n1,2\n", "poisoned.csv:1: missing bar column(s) symbol, date, open"),
+        (b"foo,bar\n1,2\n", "poisoned.csv:1: unrecognised file; header was: foo, bar."),
         (
             b"date,open,high,low,close,volume,Name\n2018-01-02,1,2,0.5,1.5,100,AAPL\n\xff\xfe\x00\x01junk\n",
             "poisoned.csv:3: binary or non-UTF-8",

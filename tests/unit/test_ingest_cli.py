@@ -23,7 +23,7 @@ def test_progress_prints_plain_lines_when_not_a_tty(capsys: pytest.CaptureFixtur
     bar = Progress(4)
     bar.update(1, "2018-01-01..2018-01-31: +100 bars")
     bar.finish()
-    assert capsys.readouterr().out == "progress 1/4 (25%) 2018-01-01..2018-01-31: +100 bars\n"
+    assert capsys.readouterr().err == "progress 1/4 (25%) 2018-01-01..2018-01-31: +100 bars\n"
 
 
 def test_backfill_arguments(capsys: pytest.CaptureFixture[str]) -> None:

@@ -450,7 +450,8 @@ CONTEXT = quality.Context(
 def test_crafted_rows_make_every_row_rule_fire_as_row_by_row() -> None:
     outcome = _compare(CRAFTED, CONTEXT)
     fired = set(outcome.counts())
-    assert fired == {r.name for r in quality.RULES} - {"stale_security"}  # (a query of the loaded bars)
+    # (stale_security: a query of the loaded bars; new_symbol: only for files given explicitly, below)
+    assert fired == {r.name for r in quality.RULES} - {"stale_security", "new_symbol"}
     counts = outcome.counts()
     assert counts["bad_print"] == 2 and counts["duplicate_bar"] == 2 and counts["closed_day"] == 2
     by_rule = {f.rule: f for f in outcome.findings}
@@ -577,3 +578,20 @@ def test_a_gzipped_file_is_read_as_it_is_inflated_piece_by_piece(
     whole[-8] ^= 1
     whole[len(whole) // 2] ^= 0xFF  # corrupt data
     assert columns._inflated(bytes(whole)) == (True, None)
+
+
+def test_new_symbols_of_files_given_explicitly_are_reported_and_kept() -> None:
+    """``add_new`` (bars files given explicitly): ZZZ is a new_symbol to add, not quarantined; a
+    symbol that is not a ticker still is."""
+    rows = [r for r in CRAFTED if r.symbol == "ZZZ"]
+    bad = _bar("ZZ Z", "2018-01-02", 1, 2, 0.5, 1.5)
+    bad.line = 999
+    bars = _bars([*rows, bad])
+    outcome = quality.evaluate(bars, dataclasses.replace(CONTEXT, add_new=True))
+    assert outcome.new_symbols == ["ZZZ"]
+    found = [(f.rule, f.symbol) for f in outcome.findings if f.rule in ("new_symbol", "unknown_symbol")]
+    assert found == [("unknown_symbol", "ZZ Z"), ("new_symbol", "ZZZ")]
+    assert (outcome.rejected[: len(rows)] == -1).all()
+    # without add_new (a provider run, --known-only) they are quarantined
+    kept = quality.evaluate(bars, CONTEXT)
+    assert kept.new_symbols == [] and (kept.rejected >= 0).all()

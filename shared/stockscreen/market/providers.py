@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import gzip
 import http.client
+import io
 import socket
 import urllib.error
 import urllib.parse
@@ -20,61 +21,21 @@ from pathlib import Path
 from typing import IO, Protocol, cast
 
 from stockscreen.core.errors import DataFileError
+from stockscreen.market.formats import BAR_ALIASES, Spec, detect, norm
 
 BAR_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
 
-#: Header spellings seen in the wild -> canonical bar column.
-BAR_HEADER_ALIASES: dict[str, str] = {
-    "date": "date",
-    "timestamp": "date",
-    "day": "date",
-    "symbol": "symbol",
-    "name": "symbol",
-    "ticker": "symbol",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "adj_close": "adj_close",
-    "adj close": "adj_close",
-    "adjclose": "adj_close",
-    "volume": "volume",
-    "vol": "volume",
-}
 
-CONSTITUENT_HEADERS = {
-    "Ticker symbol": "symbol",
-    "Symbol": "symbol",
-    "Security": "name",
-    "GICS Sector": "sector",
-    "GICS Sub Industry": "industry",
-    "Address of Headquarters": "headquarters",
-    "Date first added": "date_added",
-    "CIK": "cik",
-}
-
-FUNDAMENTAL_HEADERS = {
-    "Symbol": "symbol",
-    "Name": "name",
-    "Sector": "sector",
-    "Price": "price",
-    "Price/Earnings": "pe",
-    "Dividend Yield": "dividend_yield",
-    "Earnings/Share": "eps",
-    "52 Week Low": "low_52w",
-    "52 Week High": "high_52w",
-    "Market Cap": "market_cap",
-    "EBITDA": "ebitda",
-    "Price/Sales": "price_sales",
-    "Price/Book": "price_book",
-}
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    try:
-        raw = path.open("rb")
-    except OSError as exc:
-        raise DataFileError(str(path), None, f"cannot open: {exc.strerror}") from exc
+def _open_binary(path: Path, data: bytes | None = None) -> IO[bytes]:
+    """The file (or ``data``, its bytes already read), decompressed when it is gzipped."""
+    raw: IO[bytes]
+    if data is not None:
+        raw = io.BytesIO(data)
+    else:
+        try:
+            raw = path.open("rb")
+        except OSError as exc:
+            raise DataFileError(str(path), None, f"cannot open: {exc.strerror}") from exc
     magic = raw.read(2)
     raw.seek(0)
     return cast(IO[bytes], gzip.GzipFile(fileobj=raw)) if magic == b"\x1f\x8b" else raw
@@ -109,10 +70,12 @@ class CsvRows:
         self.stream.close()
 
 
-def read_csv(path: Path) -> CsvRows:
-    """Open a CSV (plain or gzip), read its header; rows are checked for shape as they stream."""
-    name = str(path)
-    stream = _open_binary(path)
+def read_csv(path: Path, data: bytes | None = None, name: str | None = None) -> CsvRows:
+    """Open a CSV (plain or gzip), read its header; rows are checked for shape as they stream.
+
+    ``data``: the file's bytes, already read (an archive's member); ``name``: the name errors give."""
+    name = name or str(path)
+    stream = _open_binary(path, data)
     reader = csv.reader(_decoded_lines(name, stream))
     try:
         header = next(reader)
@@ -151,7 +114,7 @@ def bar_column_map(path: Path, header: list[str]) -> dict[str, int]:
     """Canonical bar column -> index in ``header``; a missing required column is a file error."""
     mapping: dict[str, int] = {}
     for i, h in enumerate(header):
-        canonical = BAR_HEADER_ALIASES.get(h.strip().lower())
+        canonical = BAR_ALIASES.get(norm(h)) or ("symbol" if norm(h) == "name" else None)
         if canonical and canonical not in mapping:
             mapping[canonical] = i
     missing = [c for c in BAR_COLUMNS if c not in mapping]
@@ -173,27 +136,24 @@ def iter_bars(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:
         yield line, tuple(row[i].strip() for i in idx)
 
 
-def iter_reference(path: Path, headers: dict[str, str], kind: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a constituents or fundamentals file as {canonical: text}."""
-    csv_rows = read_csv(path)
-    index = {headers[h]: i for i, h in enumerate(csv_rows.header) if h in headers}
-    if "symbol" not in index:
-        raise DataFileError(str(path), 1, f"not a {kind} file: no symbol column in {', '.join(csv_rows.header)}")
+def iter_spec_bars(spec: Spec, data: bytes) -> Iterator[BarRow]:
+    """(origin, line, (symbol, date, open, high, low, close, volume)) of a bars file of
+    any format (its :class:`~stockscreen.market.formats.Spec`), row by row: the careful reader."""
+    csv_rows = read_csv(Path(spec.name), data, spec.name)
+    if list(csv_rows.header) != list(spec.header):
+        csv_rows.close()
+        raise DataFileError(spec.name, 1, f"header changed while reading: {', '.join(csv_rows.header)}")
+    idx = [spec.columns.get(c, -1) for c in BAR_COLUMNS]
+    constant = spec.symbol or ""
     for line, row in csv_rows.rows:
-        yield line, {k: row[i].strip() for k, i in index.items()}
+        yield spec.name, line, tuple(row[i].strip() if i >= 0 else constant for i in idx)
 
 
 def detect_kind(path: Path) -> str:
-    """'bars', 'constituents' or 'fundamentals', from the header line."""
+    """'bars', 'constituents' or 'fundamentals', from the header line (and the file name)."""
     csv_rows = read_csv(path)
-    header = set(csv_rows.header)
     csv_rows.close()
-    if "Price/Earnings" in header or "Earnings/Share" in header:
-        return "fundamentals"
-    if "GICS Sector" in header or "Ticker symbol" in header:
-        return "constituents"
-    bar_column_map(path, csv_rows.header)
-    return "bars"
+    return detect(str(path), csv_rows.header).kind
 
 
 # --- one interface for every source of daily bars ---------------------------------------------

@@ -11,6 +11,7 @@ the bulk in NumPy, anything else value by value.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import gzip
@@ -26,7 +27,8 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from stockscreen.market.providers import BAR_COLUMNS, BarRow, FileBars, bar_column_map
+from stockscreen.market.formats import Spec
+from stockscreen.market.providers import BAR_COLUMNS, BarRow, FileBars, bar_column_map, iter_spec_bars
 from stockscreen.pipeline.binary import gather
 
 I32 = npt.NDArray[np.int32]
@@ -77,12 +79,13 @@ def _bytes_array(values: list[bytes]) -> Text:
     return np.array(values, dtype=np.bytes_) if values else np.zeros(0, dtype="S1")
 
 
-def from_rows(rows: Iterable[BarRow]) -> RawBars:
-    """Columns of rows read one by one (a provider's rows or the careful file reader)."""
+def from_rows(rows: Iterable[BarRow], names: Sequence[str] = BAR_COLUMNS) -> RawBars:
+    """Columns of rows read one by one (a provider's rows or the careful file reader); ``names``:
+    the columns of each row (the bar columns, then any optional one)."""
     files: dict[str, int] = {}
     file: list[int] = []
     line: list[int] = []
-    cols: list[list[bytes]] = [[] for _ in BAR_COLUMNS]
+    cols: list[list[bytes]] = [[] for _ in names]
     for origin, number, values in rows:
         code = files.get(origin)
         if code is None:
@@ -95,7 +98,7 @@ def from_rows(rows: Iterable[BarRow]) -> RawBars:
         list(files),
         np.array(file, dtype=np.int32),
         np.array(line, dtype=np.int32),
-        {name: _bytes_array(col) for name, col in zip(BAR_COLUMNS, cols, strict=True)},
+        {name: _bytes_array(col) for name, col in zip(names, cols, strict=True)},
     )
 
 
@@ -104,6 +107,9 @@ _NL, _COMMA = ord("\n"), ord(",")
 _MAX_FIELD = 64
 #: threads of the bulk NumPy work (which releases the GIL): a file's halves, columns
 THREADS = 2
+#: bytes (and rows) below which a file is read on the calling thread (a thread pool costs more)
+SMALL_FILE = 1 << 20
+SMALL_ROWS = 50_000
 
 T = TypeVar("T")
 
@@ -151,12 +157,15 @@ class _Text:
     lines: int  # newlines
 
 
-def _fast_columns(path: Path) -> RawBars | None:
-    """The whole file with NumPy, or None when it needs the careful row-by-row reader."""
-    try:
-        data = path.read_bytes()
-    except OSError:  # the careful reader reports it
-        return None
+def _fast_columns(path: Path, spec: Spec | None = None, data: bytes | None = None) -> RawBars | None:
+    """The whole file with NumPy, or None when it needs the careful row-by-row reader.
+
+    ``spec``: the file's format (else the header's bar columns); ``data``: its bytes, already read."""
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError:  # the careful reader reports it
+            return None
     text: _Text | None
     if data[:2] == _GZIP:
         done, text = _inflated(data)
@@ -168,7 +177,7 @@ def _fast_columns(path: Path) -> RawBars | None:
             text = _whole(data)
     else:
         text = _whole(data)
-    return None if text is None else _columns(path, text)
+    return None if text is None else _columns(path, text, spec)
 
 
 def _whole(data: bytes) -> _Text | None:
@@ -195,7 +204,7 @@ def _whole(data: bytes) -> _Text | None:
     # the body in two halves, split after a newline
     middle = size // 2
     middle += int(np.argmax(buf[middle:] == _NL)) + 1 if size else 0
-    halves = [(buf[:middle], 0), (buf[middle:], middle)] if 0 < middle < size else [(buf, 0)]
+    halves = [(buf[:middle], 0), (buf[middle:], middle)] if 0 < middle < size and size > SMALL_FILE else [(buf, 0)]
     scans = _in_threads([functools.partial(_scan, half, at) for half, at in halves])
     flat = np.concatenate([f for _, _, f in scans])
     return _Text(head, room, 0, size, flat, sum(n for n, _, _ in scans), max(h for _, h, _ in scans), lines)
@@ -262,7 +271,7 @@ def _inflated(gz: bytes) -> tuple[bool, _Text | None]:
     return True, _Text(head, room, body, filled, flat, low, high, lines)
 
 
-def _columns(path: Path, text: _Text) -> RawBars | None:
+def _columns(path: Path, text: _Text, spec: Spec | None = None) -> RawBars | None:
     """The columns of a file's text, or None when it needs the careful reader."""
     try:
         header = [h.strip().lstrip("\ufeff") for h in text.head.decode("utf-8").split(",")]
@@ -270,7 +279,12 @@ def _columns(path: Path, text: _Text) -> RawBars | None:
         return None
     if not any(header) or "\x00" in "".join(header):
         return None
-    mapping = bar_column_map(path, header)  # a missing column is a file error either way
+    if spec is not None and list(spec.header) != header:
+        return None  # (a header the csv module reads otherwise: the careful reader)
+    # a missing column is a file error either way
+    mapping = dict(spec.columns) if spec is not None else bar_column_map(path, header)
+    constant = spec.symbol if spec is not None else None
+    names = BAR_COLUMNS  # (an adjusted close is recognised but not read: nothing stores it yet)
     width = len(header)
     room, flat = text.room, text.flat
     # printable ASCII but space and the quote (checked before), and newlines
@@ -289,17 +303,159 @@ def _columns(path: Path, text: _Text) -> RawBars | None:
     n = len(ends)
     if n and int(lens.max()) > _MAX_FIELD:
         return None
-    cut_out = [
-        functools.partial(gather, room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in BAR_COLUMNS
-    ]
-    columns = dict(zip(BAR_COLUMNS, _in_threads(cut_out), strict=True))
-    return RawBars([path.name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), columns)
+    read = [name for name in names if name in mapping and not (name == "symbol" and constant)]
+    cut_out = [functools.partial(gather, room, starts[:, mapping[name]], lens[:, mapping[name]]) for name in read]
+    columns = dict(zip(read, _in_threads(cut_out) if n > SMALL_ROWS else [c() for c in cut_out], strict=True))
+    if constant:  # a per-symbol file: its symbol is its name's
+        columns["symbol"] = np.full(n, constant.encode(), dtype=f"S{len(constant)}")
+    name = spec.name if spec is not None else path.name
+    return RawBars([name], np.zeros(n, dtype=np.int32), np.arange(2, n + 2, dtype=np.int32), columns)
 
 
 def read_bars_file(path: Path) -> RawBars:
     """A bars file as columns: in one pass when it is plain, else row by row (precise errors)."""
     fast = _fast_columns(path)
     return fast if fast is not None else from_rows(FileBars(path).rows())
+
+
+def read_bars_group(specs: Sequence[Spec], datas: Sequence[bytes]) -> RawBars | None:
+    """Files of one header (an archive's per-symbol files) read as ONE text in one pass, normalised;
+    None when one of them is not plain (they are then read one by one, for precise errors).
+
+    The bodies are joined under the one header; each row's symbol (the file's, for per-symbol
+    formats), file and line follow from each file's row count."""
+    if not specs:
+        return None
+    head: bytes | None = None
+    pieces: list[bytes | memoryview] = []
+    rows: list[int] = []
+    for data in datas:
+        if data[:2] == _GZIP:
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error):
+                return None
+        cut = data.find(b"\n")
+        if cut < 0:
+            return None
+        if head is None:
+            head = data[:cut]
+            pieces.append(head + b"\n")
+        elif data[:cut] != head:
+            return None
+        pieces.append(memoryview(data)[cut + 1 :])  # (the body, not copied until joined)
+        lines = data.count(b"\n", cut + 1)
+        if len(data) > cut + 1 and not data.endswith(b"\n"):
+            pieces.append(b"\n")
+            lines += 1
+        rows.append(lines)
+    counts = np.array(rows, dtype=np.int64)
+    text = _whole(b"".join(pieces))
+    first = specs[0]
+    raw = None if text is None else _columns(Path(first.name), text, dataclasses.replace(first, symbol=None))
+    if raw is None or len(raw) != int(counts.sum()):
+        return None
+    n = len(raw)
+    if first.symbol:
+        symbols = np.array([s.symbol.encode() for s in specs if s.symbol], dtype=np.bytes_)
+        if len(symbols) != len(specs):
+            return None
+        raw.text["symbol"] = np.repeat(symbols, counts)
+    if "symbol" not in raw.text:
+        return None
+    starts = np.cumsum(counts) - counts
+    raw.files = [s.name for s in specs]
+    raw.file = np.repeat(np.arange(len(specs), dtype=np.int32), counts)
+    raw.line = (np.arange(n, dtype=np.int64) - np.repeat(starts, counts) + 2).astype(np.int32)
+    return normalise(raw, first.format)
+
+
+def read_bars(spec: Spec, data: bytes) -> RawBars:
+    """A bars file of any format (its bytes, plain or gzipped) as columns, normalised: in one pass
+    when it is plain, else row by row (precise errors)."""
+    raw = _fast_columns(Path(spec.name), spec, data)
+    if raw is None:
+        raw = from_rows(iter_spec_bars(spec, data))
+    return normalise(raw, spec.format)
+
+
+#: spellings of a missing value (Yahoo writes ``null``): read as empty
+_MISSING = (b"null", b"NULL", b"N/A", b"NA", b"NaN", b"nan")
+
+
+def _iso_dates(col: Text) -> Text:
+    """``YYYYMMDD`` dates as ``YYYY-MM-DD`` (anything else is left as it is, to fail as a bad date)."""
+    if not len(col) or col.dtype.itemsize < 8:
+        return col
+    mat, lens = _matrix(col)
+    digits = mat[:, :8] - np.uint8(ord("0"))
+    ok = (lens == 8) & (digits <= 9).all(1)
+    out = np.zeros((len(col), max(10, col.dtype.itemsize)), dtype=np.uint8)
+    out[:, : mat.shape[1]] = mat
+    iso = out[ok]
+    iso[:, [0, 1, 2, 3, 5, 6, 8, 9]] = mat[ok][:, :8]
+    iso[:, [4, 7]] = ord("-")
+    iso[:, 10:] = 0
+    out[ok] = iso
+    return out.view(f"S{out.shape[1]}").ravel()
+
+
+def _stooq_symbols(col: Text) -> Text:
+    """Stooq's tickers as the security master spells them: ``BRK-B.US`` -> ``BRK.B``."""
+    if not len(col):
+        return col
+    # rows come grouped by ticker: the distinct values among the run heads only
+    heads = np.flatnonzero(np.concatenate(([True], col[1:] != col[:-1])))
+    distinct, inverse = np.unique(col[heads], return_inverse=True)
+    fixed = [
+        bytes(s).upper().removesuffix(b".US").replace(b"-", b".") if bytes(s).upper().endswith(b".US") else bytes(s)
+        for s in distinct.tolist()
+    ]
+    runs = np.diff(np.append(heads, len(col)))
+    return np.repeat(np.array(fixed, dtype=np.bytes_)[inverse.ravel()], runs)
+
+
+def normalise(raw: RawBars, fmt: str) -> RawBars:
+    """Values as the typing rules read them: Stooq's dates and tickers, missing-value spellings."""
+    text = dict(raw.text)
+    for name in PRICE_COLUMNS:
+        col = text.get(name)
+        if col is None or not len(col) or col.dtype.itemsize < 2:
+            continue
+        col = np.ascontiguousarray(col)
+        if not (col.view(np.uint8)[:: col.dtype.itemsize] >= ord("A")).any():
+            continue  # (no value starts with a letter: a first pass over the first bytes only)
+        missing = np.zeros(len(col), dtype=bool)
+        for spelling in _MISSING:
+            if col.dtype.itemsize >= len(spelling):
+                missing |= col == spelling
+        if missing.any():
+            col = col.copy()
+            col[missing] = b""
+            text[name] = col
+    if fmt == "stooq":
+        text["date"] = _iso_dates(text["date"])
+        text["symbol"] = _stooq_symbols(text["symbol"])
+    return RawBars(raw.files, raw.file, raw.line, text)
+
+
+def concat_raw(parts: list[RawBars]) -> RawBars:
+    """Several files' rows as one (files and origins kept)."""
+    if len(parts) == 1:
+        return parts[0]
+    files: list[str] = []
+    codes: list[I32] = []
+    for p in parts:
+        codes.append((p.file + len(files)).astype(np.int32))
+        files.extend(p.files)
+    names = [n for n in parts[0].text if all(n in p.text for p in parts)] if parts else list(BAR_COLUMNS)
+    empty = np.zeros(0, dtype=np.int32)
+    return RawBars(
+        files,
+        np.concatenate(codes) if codes else empty,
+        np.concatenate([p.line for p in parts]) if parts else empty,
+        {n: np.concatenate([p.text[n] for p in parts]) for n in names},
+    )
 
 
 # --- typing ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, text
 
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.market.calendar import sessions_before, trading_days
+from stockscreen.market.formats import SYMBOL
 from stockscreen.pipeline.columns import (
     BAD_DATE,
     BAD_NUMBER,
@@ -38,8 +39,8 @@ from stockscreen.pipeline.columns import (
     PRICE_COLUMNS,
     TypedBars,
 )
-from stockscreen.pipeline.reference import Fundamentals
-from stockscreen.pipeline.staging import read_fetched
+from stockscreen.pipeline.reference import Fundamentals, StagedReference, reference_symbol
+from stockscreen.pipeline.staging import UNKNOWN_KEY, read_fetched
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,19 @@ RULES: tuple[Rule, ...] = (
     Rule("future_date", "error", "the bar is dated after today"),
     Rule("closed_day", "error", "the bar is dated on a weekend or an NYSE holiday (the exchange was closed)"),
     Rule("duplicate_bar", "error", "the same (symbol, date) appears more than once"),
-    Rule("unknown_symbol", "error", "the symbol is neither listed nor in this run's constituents"),
+    Rule(
+        "unknown_symbol",
+        "error",
+        "the symbol is neither listed nor in this run's constituents (a provider run, --known-only), "
+        "or is not a ticker",
+    ),
+    Rule(
+        "new_symbol",
+        "info",
+        "a symbol new to the security master, added from a bars file given explicitly "
+        "(name and sector unknown until a listing provides them)",
+        False,
+    ),
     Rule("suspicious_jump", "warning", "close moved more than 40% in a day (split, spin-off or bad print)", False),
     Rule(
         "calendar_gap",
@@ -151,6 +164,9 @@ class Context:
     known_symbols: frozenset[str]
     #: symbol -> (date, close) of its last bar already loaded before its first staged date
     previous: Mapping[str, tuple[dt.date, float]] = field(default_factory=dict)
+    #: a symbol not known yet is added to the security master (``new_symbol``), not quarantined
+    #: (bars files given explicitly, unless ``--known-only``)
+    add_new: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,8 @@ class Outcome:
     rejected: npt.NDArray[np.int16]
     #: the NYSE trading days of the run's date range
     days: list[dt.date]
+    #: symbols to add to the security master (``Context.add_new``)
+    new_symbols: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -326,8 +344,12 @@ def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
         lambda i: "bar on a day the exchange was closed",
     )
 
-    if len(bars.files) == 1 and (bars.line[1:] >= bars.line[:-1]).all():
-        rows = r.sorted_alive()  # (one file, rows as read: by line once by symbol and date)
+    step = np.diff(bars.file)
+    in_file_order = bars.files == sorted(bars.files) and bool(
+        ((step > 0) | ((step == 0) & (bars.line[1:] >= bars.line[:-1]))).all()
+    )
+    if in_file_order:
+        rows = r.sorted_alive()  # (rows as read, files in name order: by file and line once by symbol and date)
     else:
         rows = r.alive_rows()
         file_rank = np.argsort(np.argsort(np.array(bars.files, dtype=object), kind="stable"))
@@ -336,13 +358,26 @@ def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
     repeat[1:] = (code[rows][1:] == code[rows][:-1]) & (day[rows][1:] == day[rows][:-1])
     r.quarantine("duplicate_bar", rows[repeat], lambda i: "duplicate of an earlier row for the same symbol and date")
 
+    valid = np.array([bool(SYMBOL.match(s)) for s in bars.symbols] + [True], dtype=bool)
     unknown = np.array([s not in ctx.known_symbols for s in bars.symbols] + [False], dtype=bool)
-    r.masked("unknown_symbol", unknown[code], lambda i: "symbol not in the security master")
+    if ctx.add_new:
+        r.masked("unknown_symbol", ~valid[code], lambda i: f"{r.symbol(i)!r} is not a ticker")
+        counts = np.bincount(code[r.alive & unknown[code]], minlength=len(bars.symbols))
+        new_symbols = [bars.symbols[k] for k in np.flatnonzero(counts).tolist()]
+        for s, n in zip(new_symbols, counts[counts > 0].tolist(), strict=True):
+            r.report("new_symbol", None, s, None, f"new symbol: added to the security master with {n} bar(s)")
+    else:
+        new_symbols = []
+        r.masked(
+            "unknown_symbol",
+            unknown[code] | ~valid[code],
+            lambda i: "symbol not in the security master" if valid[code[i]] else f"{r.symbol(i)!r} is not a ticker",
+        )
 
     _suspicious_jumps(r, ctx)
     _calendar_gaps(r, ctx, open_days)
     _late_and_stale(r)
-    return Outcome(r.findings, r.rejected, days)
+    return Outcome(r.findings, r.rejected, days, new_symbols)
 
 
 def _calendar(bars: TypedBars, ctx: Context, today: int) -> list[dt.date]:
@@ -447,6 +482,13 @@ REFERENCE_RULES: tuple[Rule, ...] = (
     ),
     Rule("fundamentals_missing", "info", "P/E, dividend yield, EPS or market cap is missing", False),
     Rule("pe_eps_mismatch", "info", "P/E x EPS differs from the price by more than 10%", False),
+    Rule(
+        "unknown_column",
+        "warning",
+        "a column of a fundamentals file that maps onto no field (its values are not loaded; --map names it)",
+        False,
+    ),
+    Rule("bad_symbol", "error", "a listing or fundamentals row whose symbol is not a ticker: skipped", False),
 )
 _REFERENCE_BY_NAME = {r.name: r for r in REFERENCE_RULES}
 
@@ -464,6 +506,37 @@ class ReferenceIssue:
     @property
     def severity(self) -> str:
         return _REFERENCE_BY_NAME[self.rule].severity
+
+
+def check_reference_rows(staged: list[StagedReference]) -> tuple[list[StagedReference], list[ReferenceIssue]]:
+    """The staged listing and fundamentals rows with a valid symbol, and the findings of the rest
+    (``bad_symbol``) and of the files' columns that map onto no field (``unknown_column``)."""
+    issues: list[ReferenceIssue] = []
+    unknown: dict[tuple[str, str], int] = {}
+    kept: list[StagedReference] = []
+    for s in staged:
+        for column, value in (s.row.get(UNKNOWN_KEY) or {}).items():
+            key = (s.file, column)
+            unknown[key] = unknown.get(key, 0) + (1 if str(value).strip() else 0)
+        symbol = reference_symbol(str(s.row.get("symbol") or ""))
+        if SYMBOL.match(symbol):
+            kept.append(s)
+        else:
+            raw = {k: v for k, v in s.row.items() if k != UNKNOWN_KEY}
+            message = f"symbol {s.row.get('symbol')!r} in {s.file}:{s.line} is not a ticker: row skipped"
+            issues.append(ReferenceIssue("bad_symbol", "skipped", None, message, raw))
+    for (file, column), filled in sorted(unknown.items()):
+        issues.append(
+            ReferenceIssue(
+                "unknown_column",
+                "skipped",
+                None,
+                f"column {column!r} of {file} maps onto no field: its {filled} value(s) were not loaded "
+                f"(--map '{column}=FIELD' loads it)",
+                {"file": file, "column": column},
+            )
+        )
+    return kept, issues
 
 
 def _low_high(f: Fundamentals) -> tuple[float, float] | None:
@@ -536,7 +609,7 @@ def check_fundamentals(rows: list[Fundamentals]) -> list[ReferenceIssue]:
 # --- reading the staged rows, writing the findings ----------------------------------------------
 
 
-def _context(conn: Connection, run_id: str, bars: TypedBars) -> Context:
+def _context(conn: Connection, run_id: str, bars: TypedBars, add_new: bool = False) -> Context:
     today = conn.execute(text("SELECT current_date")).scalar_one()
     known = conn.execute(
         text(
@@ -554,7 +627,7 @@ def _context(conn: Connection, run_id: str, bars: TypedBars) -> Context:
         ),
         {"s": list(firsts), "d": list(firsts.values())},
     ).all()
-    return Context(today, frozenset(known), {p[0]: (p[1], float(p[2])) for p in previous})
+    return Context(today, frozenset(known), {p[0]: (p[1], float(p[2])) for p in previous}, add_new)
 
 
 @dataclass
@@ -563,12 +636,15 @@ class Validation:
     #: the run's staged bars, and per row the index in RULES of the rule that quarantined it (or -1)
     bars: TypedBars
     rejected: npt.NDArray[np.int16]
+    #: symbols new to the security master, for the caller to add (``add_new``)
+    new_symbols: list[str] = field(default_factory=list)
 
 
-def run_rules(conn: Connection, run_id: str) -> Validation:
-    """Apply every rule to the run's staged bars and record the findings."""
+def run_rules(conn: Connection, run_id: str, add_new: bool = False) -> Validation:
+    """Apply every rule to the run's staged bars and record the findings; ``add_new``: symbols not
+    known yet are reported as ``new_symbol`` (for the caller to add), not quarantined."""
     bars = read_fetched(conn, run_id)
-    ctx = _context(conn, run_id, bars)
+    ctx = _context(conn, run_id, bars, add_new)
     outcome = evaluate(bars, ctx)
     stale_before = sessions_before(outcome.days[-1], STALE_SESSIONS) if outcome.days else dt.date.min
     stale = conn.execute(
@@ -590,4 +666,4 @@ def run_rules(conn: Connection, run_id: str) -> Validation:
             rule = _BY_NAME[f.rule]
             raw_json = None if f.raw is None else json.dumps(f.raw)
             copy.write_row((run_id, f.rule, rule.severity, action(rule), f.symbol, f.date, f.message, raw_json))
-    return Validation(outcome.counts(), bars, outcome.rejected)
+    return Validation(outcome.counts(), bars, outcome.rejected, outcome.new_symbols)

@@ -7,6 +7,7 @@ Pure functions: the quality rules of the fundamentals are in :mod:`quality`
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -117,13 +118,29 @@ class Fundamentals:
     values: dict[str, float | None]
 
 
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
 def number(value: str | None) -> float | None:
-    if value is None or value.strip() == "":
+    """A number as files spell them: ``12.5``, ``$1,234.50``, ``2.3%`` (2.3), ``1.2B``; None if not one."""
+    if value is None:
         return None
+    text = value.strip().replace(",", "").replace("$", "").removesuffix("%").strip()
+    if text == "" or text.upper() in ("NA", "N/A", "NULL", "NAN", "-"):
+        return None
+    scale = _SCALE.get(text[-1].upper(), 1.0) if len(text) > 1 and text[-2].isdigit() else 1.0
+    if scale != 1.0:
+        text = text[:-1]
     try:
-        return float(value)
+        result = float(text) * scale
     except ValueError:
         return None
+    return result if math.isfinite(result) else None
+
+
+def reference_symbol(value: str) -> str:
+    """A listing's symbol as the security master spells it: upper case, ``BRK/B`` -> ``BRK.B``."""
+    return value.strip().upper().replace("/", ".")
 
 
 def date(value: str | None) -> dt.date | None:
@@ -147,13 +164,13 @@ def parse_security(row: dict[str, Any]) -> Security:
     state = hq.rsplit(",", 1)[-1].strip() if hq else None
     country = ("United States" if state in US_STATES else state) if state else None
     return Security(
-        symbol=row["symbol"].upper(),
+        symbol=reference_symbol(row["symbol"]),
         name=row.get("name") or row["symbol"],
         sector=row.get("sector") or None,
         industry=row.get("industry") or None,
         hq=hq,
         state=state,
-        country=country,
+        country=row.get("country") or country,
         added=date(row.get("date_added")),
         cik=row.get("cik") or None,
     )
@@ -163,7 +180,7 @@ def parse_fundamentals(staged: StagedReference, today: dt.date) -> Fundamentals:
     """A fundamentals row, as of the date in its file's name (else ``today``)."""
     r = staged.row
     return Fundamentals(
-        symbol=r["symbol"].upper(),
+        symbol=reference_symbol(r["symbol"]),
         name=r.get("name") or r["symbol"],
         sector=r.get("sector") or None,
         file=staged.file,

@@ -11,7 +11,10 @@ constructor. :func:`default_service` builds the one of the process; the module-l
 (``plan``, ``fetch``... and the ``*_task`` the handlers call) run it.
 
 Sources (``source`` in the execution input):
-- ``{"paths": [...]}``: files (bars, constituents, fundamentals); one Fetch batch per file.
+- ``{"paths": [...]}``: files (bars, listings, fundamentals, in any format of
+  :mod:`stockscreen.market.formats`; zip archives and folders of them); one Fetch batch per path.
+  Optional: ``"format"`` (force one format), ``"map"`` ({header: field}), ``"known_only"`` (bars of
+  symbols not in the security master are quarantined instead of adding the symbols).
 - ``{"provider": "stooq", "date": "YYYY-MM-DD"}``, ``{"provider": "stooq", "from": ..., "to": ...}`` or
   ``{"provider": "stooq", "scheduled_time": "<ISO timestamp>"}`` (the EventBridge schedule's input),
   optionally ``"symbols": [...]`` (default: every active security); one Fetch batch per group of
@@ -221,6 +224,37 @@ def _failure_message(error: dict[str, Any]) -> str:
         return str(cause)
 
 
+def _file_options(source: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """The source's forced format and column mapping (``--format``, ``--map``)."""
+    fmt = source.get("format")
+    mapping = source.get("map") or {}
+    if fmt is not None and not isinstance(fmt, str):
+        raise Invalid(f"source.format must be a format name, got {fmt!r}")
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise Invalid("source.map must map header names to field names")
+    return fmt, mapping
+
+
+def outcome_note(summary: dict[str, Any], reference: dict[str, int]) -> str:
+    """One line saying what the run did, and why when it loaded no bars."""
+    inserted, updated = int(summary.get("inserted") or 0), int(summary.get("updated") or 0)
+    fetched, quarantined = int(summary.get("fetched") or 0), int(summary.get("quarantined") or 0)
+    unchanged = int(summary.get("unchanged") or 0)
+    refs = ", ".join(f"{n} {k}" for k, n in sorted(reference.items()) if n)
+    if inserted or updated:
+        return f"{inserted} bars inserted, {updated} updated, {quarantined} quarantined"
+    if fetched == 0:
+        return (
+            f"no bars in the input; reference data loaded: {refs}" if refs else "nothing loaded: the input held no rows"
+        )
+    if unchanged and unchanged + quarantined >= fetched:
+        return f"nothing changed: all {unchanged} clean bars were already loaded ({quarantined} quarantined)"
+    findings = summary.get("findings") or {}
+    top = sorted(((n, r) for r, n in findings.items() if r in quality.QUARANTINING), reverse=True)[:3]
+    why = ", ".join(f"{r} {n}" for n, r in top)
+    return f"nothing loaded: all {fetched} bars were quarantined ({why}); see stockscreen quality-report"
+
+
 class IngestService:
     """The ingest tasks over a repository (SQL) and adapters (events, admins, live cache)."""
 
@@ -281,9 +315,10 @@ class IngestService:
         source = state.get("source") or {}
         counts: dict[str, Any]
         if "path" in batch:
+            fmt, mapping = _file_options(source)
             with self.repo.transaction() as conn:
                 staging.clear_batch(conn, run_id, batch["id"])
-                counts = staging.stage_file(conn, run_id, batch["id"], Path(batch["path"]))
+                counts = staging.stage_file(conn, run_id, batch["id"], Path(batch["path"]), fmt, mapping)
         else:
             settings = ingest_settings()
             start, end = _provider_range(source)
@@ -311,10 +346,15 @@ class IngestService:
     def validate(self, state: dict[str, Any]) -> dict[str, Any]:
         """Apply the quality rules; split the clean symbols into load batches (symbol ranges)."""
         run_id = _run_id(state)
+        source = state.get("source") or {}
+        # bars files given explicitly add their new symbols; a provider run fetches known ones only
+        add_new = bool(source.get("paths")) and not source.get("known_only")
         with self.repo.transaction() as conn:
             self.repo.clear_findings(conn, run_id, sorted(quality.RULE_NAMES))
             self.repo.drop_load_batches(conn, run_id)
-            result = quality.run_rules(conn, run_id)
+            result = quality.run_rules(conn, run_id, add_new)
+            if result.new_symbols:  # (name unknown: the symbol, until a listing gives it)
+                self.repo.add_securities(conn, [(s, s, None) for s in result.new_symbols])
             batches = self._stage_load_batches(conn, run_id, result.bars, result.rejected)
             provider = self.repo.count_provider_errors(conn, run_id)
         found = result.found
@@ -367,7 +407,8 @@ class IngestService:
         """
         run_id = _run_id(state)
         with self.repo.transaction() as conn:
-            staged = self.repo.staged_reference(conn, run_id)
+            staged, row_issues = quality.check_reference_rows(self.repo.staged_reference(conn, run_id))
+            self.repo.add_reference_issues(conn, run_id, row_issues)
             securities = [parse_security(s.row) for s in staged if s.kind == "constituents"]
             self.repo.upsert_securities(conn, securities)
             today = dt.date.today()
@@ -468,6 +509,8 @@ class IngestService:
                 "snapshot_version": (state.get("aggregate") or {}).get("version"),
                 "findings": findings,
             }
+            reference = {k: int(v) for k, v in (state.get("reference") or {}).items() if isinstance(v, int)}
+            summary["note"] = outcome_note(summary, reference)
             self.repo.finish_run(conn, run_id, summary)
         logger.info("ingest run succeeded", extra={k: v for k, v in summary.items() if k != "skipped_symbols"})
         return summary

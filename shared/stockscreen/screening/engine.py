@@ -267,6 +267,21 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
     )
 
 
+def run_all(u: Universe, req: ScreenRequest, limit: int | None = None) -> ScreenResult:
+    """Every matching row (``limit`` None), or the first ``limit``, without the API's page cap: the
+    screen run page by page (``MAX_LIMIT`` rows each) over one universe (one snapshot version)."""
+    data: list[dict[str, Any]] = []
+    result: ScreenResult | None = None
+    while limit is None or len(data) < limit:
+        size = MAX_LIMIT if limit is None else min(MAX_LIMIT, limit - len(data))
+        result = run(u, req.model_copy(update={"limit": size, "offset": req.offset + len(data)}))
+        data += result.data
+        if len(result.data) < size:
+            break
+    assert result is not None  # (the loop runs at least once: limit >= 1)
+    return result.model_copy(update={"data": data})
+
+
 def run_screen(engine: Engine, req: ScreenRequest) -> ScreenResult:
     req.condition()  # bad screens fail before any data is loaded
     return run(get_universe(engine), req)
