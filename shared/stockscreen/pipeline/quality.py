@@ -29,6 +29,7 @@ from sqlalchemy import Connection, text
 
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.market.calendar import sessions_before, trading_days
+from stockscreen.market.providers import BAR_COLUMNS
 from stockscreen.pipeline.columns import (
     BAD_DATE,
     BAD_NUMBER,
@@ -39,7 +40,7 @@ from stockscreen.pipeline.columns import (
     TypedBars,
 )
 from stockscreen.pipeline.reference import Fundamentals
-from stockscreen.pipeline.staging import read_fetched
+from stockscreen.pipeline.staging import clear_batch, read_fetched, stage_rows
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,26 @@ RULES: tuple[Rule, ...] = (
         f"an active security absent from this run has had no bar for more than {STALE_SESSIONS} sessions",
         False,
     ),
+    Rule("released", "info", "an admin released the row from quarantine after review: loaded despite its rule", False),
 )
 
 RULE_NAMES = frozenset(r.name for r in RULES)
 #: rules whose findings are quarantined rows (never loaded)
 QUARANTINING = frozenset(r.name for r in RULES if r.marks_rows and r.severity == "error")
 _BY_NAME = {r.name: r for r in RULES}
+#: quarantining rules whose rows an admin may release after review: the row has a symbol, a date and
+#: numeric values (what it failed is a judgement about them, not its form, its identity or its date)
+RELEASABLE = QUARANTINING - {
+    "bad_date",
+    "bad_number",
+    "missing_price",
+    "missing_symbol",
+    "duplicate_bar",
+    "unknown_symbol",
+    "future_date",
+}
+#: the file name of the released rows a run stages itself (their line: the release's id)
+RELEASED_FILE = "quarantine_releases"
 
 
 def action(rule: Rule) -> str:
@@ -151,6 +166,8 @@ class Context:
     known_symbols: frozenset[str]
     #: symbol -> (date, close) of its last bar already loaded before its first staged date
     previous: Mapping[str, tuple[dt.date, float]] = field(default_factory=dict)
+    #: (symbol, date) -> the rules an admin released its row from (they no longer quarantine it)
+    released: Mapping[tuple[str, dt.date], frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -221,8 +238,10 @@ def _neighbours(codes: npt.NDArray[np.int32], values: npt.NDArray[np.float64]) -
 class _Rules:
     """One evaluation: the rows still in play and the findings so far."""
 
-    def __init__(self, bars: TypedBars) -> None:
+    def __init__(self, bars: TypedBars, released: Mapping[tuple[str, dt.date], frozenset[str]] | None = None) -> None:
         self.bars = bars
+        self.released = released or {}
+        self.released_rows: set[int] = set()
         self.alive = np.ones(len(bars), dtype=bool)
         self.rejected = np.full(len(bars), -1, dtype=np.int16)
         self.findings: list[Finding] = []
@@ -266,11 +285,27 @@ class _Rules:
     def quarantine(self, rule: str, rows: npt.NDArray[np.intp], message: Any, raw: Any = None) -> None:
         """Mark ``rows`` (still in play) as quarantined by ``rule``; message/raw are per-row callables."""
         rows = np.sort(rows[self.alive[rows]])
+        if self.released:
+            rows = self._unreleased(rule, rows)
         self.alive[rows] = False
         self.rejected[rows] = self.index[rule]
         for i in rows.tolist():
             day = None if rule == "bad_date" else _date(int(self.bars.day[i]))
             self.findings.append(Finding(rule, i, self.symbol(i), day, message(i), (raw or self.row_raw)(i)))
+
+    def _unreleased(self, rule: str, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """``rows`` but those an admin released from ``rule`` (each reported once as ``released``)."""
+        keep: list[int] = []
+        for i in rows.tolist():
+            symbol, day = self.symbol(i), _date(int(self.bars.day[i]))
+            if symbol is None or day is None or rule not in self.released.get((symbol, day), frozenset()):
+                keep.append(i)
+                continue
+            if i not in self.released_rows:
+                self.released_rows.add(i)
+                message = f"released by an admin after review: {rule} does not quarantine it"
+                self.findings.append(Finding("released", i, symbol, day, message, self.row_raw(i)))
+        return np.array(keep, dtype=np.intp)
 
     def masked(self, rule: str, mask: npt.NDArray[np.bool_], message: Any, raw: Any = None) -> None:
         self.quarantine(rule, np.flatnonzero(mask & self.alive), message, raw)
@@ -281,7 +316,7 @@ class _Rules:
 
 def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
     """Apply every rule in order to the run's staged rows."""
-    r = _Rules(bars)
+    r = _Rules(bars, ctx.released)
     o, h, lo, c, vol = (bars.values[k] for k in PRICE_COLUMNS)
     code, day = bars.symbol, bars.day
     today = _ordinal(ctx.today)
@@ -409,6 +444,8 @@ def _calendar_gaps(r: _Rules, ctx: Context, open_days: npt.NDArray[np.int32]) ->
 
 def _late_and_stale(r: _Rules) -> None:
     rows = r.alive_rows()
+    if RELEASED_FILE in r.bars.files:  # released rows of other dates say nothing of the run's range
+        rows = rows[r.bars.file[rows] != r.bars.files.index(RELEASED_FILE)]
     codes, days = r.bars.symbol[rows], r.bars.day[rows]
     firsts = list(_per_symbol(codes, days, np.minimum))
     lasts = list(_per_symbol(codes, days, np.maximum))
@@ -554,7 +591,48 @@ def _context(conn: Connection, run_id: str, bars: TypedBars) -> Context:
         ),
         {"s": list(firsts), "d": list(firsts.values())},
     ).all()
-    return Context(today, frozenset(known), {p[0]: (p[1], float(p[2])) for p in previous})
+    released: dict[tuple[str, dt.date], set[str]] = {}
+    for symbol, day, rule in conn.execute(
+        text("SELECT symbol, date, rule FROM quarantine_releases WHERE symbol = ANY(CAST(:s AS text[]))"),
+        {"s": bars.symbols},
+    ).all():
+        released.setdefault((symbol, day), set()).add(rule)
+    return Context(
+        today,
+        frozenset(known),
+        {p[0]: (p[1], float(p[2])) for p in previous},
+        {k: frozenset(v) for k, v in released.items()},
+    )
+
+
+def _value(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def stage_pending_releases(conn: Connection, run_id: str, bars: TypedBars) -> int:
+    """Stage the released rows no run has loaded yet (a fetch batch of their own, file
+    :data:`RELEASED_FILE`, line = the release id), but those the run's files bring again; how many."""
+    pending = conn.execute(
+        text(
+            "SELECT id, symbol, date, open, high, low, close, volume FROM quarantine_releases "
+            "WHERE loaded_run_id IS NULL ORDER BY symbol, date, id"
+        )
+    ).all()
+    code = {s: i for i, s in enumerate(bars.symbols)}
+    rows: list[tuple[str, int, tuple[str, ...]]] = []
+    seen: set[tuple[str, dt.date]] = set()
+    for rid, symbol, day, *values in pending:
+        c = code.get(symbol)
+        if (symbol, day) in seen or (c is not None and bool(((bars.symbol == c) & (bars.day == _ordinal(day))).any())):
+            continue
+        seen.add((symbol, day))
+        by_name = dict(zip(PRICE_COLUMNS, map(_value, values), strict=True))
+        by_name.update(symbol=symbol, date=day.isoformat())
+        rows.append((RELEASED_FILE, int(rid), tuple(by_name.get(k, "") for k in BAR_COLUMNS)))
+    clear_batch(conn, run_id, RELEASED_FILE)
+    if rows:
+        stage_rows(conn, run_id, RELEASED_FILE, rows)
+    return len(rows)
 
 
 @dataclass
@@ -568,6 +646,8 @@ class Validation:
 def run_rules(conn: Connection, run_id: str) -> Validation:
     """Apply every rule to the run's staged bars and record the findings."""
     bars = read_fetched(conn, run_id)
+    if stage_pending_releases(conn, run_id, bars):
+        bars = read_fetched(conn, run_id)
     ctx = _context(conn, run_id, bars)
     outcome = evaluate(bars, ctx)
     stale_before = sessions_before(outcome.days[-1], STALE_SESSIONS) if outcome.days else dt.date.min

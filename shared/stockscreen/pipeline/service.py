@@ -12,6 +12,8 @@ constructor. :func:`default_service` builds the one of the process; the module-l
 
 Sources (``source`` in the execution input):
 - ``{"paths": [...]}``: files (bars, constituents, fundamentals); one Fetch batch per file.
+- ``{"s3": {"bucket": ..., "key": ...}}``: one object of the raw bucket (a file dropped under
+  ``incoming/`` or uploaded by an admin: the EventBridge rule's input, see :mod:`definition`).
 - ``{"provider": "stooq", "date": "YYYY-MM-DD"}``, ``{"provider": "stooq", "from": ..., "to": ...}`` or
   ``{"provider": "stooq", "scheduled_time": "<ISO timestamp>"}`` (the EventBridge schedule's input),
   optionally ``"symbols": [...]`` (default: every active security); one Fetch batch per group of
@@ -24,11 +26,12 @@ import datetime as dt
 import functools
 import json
 import random
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,7 +49,16 @@ from stockscreen.db.engine import get_engine
 from stockscreen.market.calendar import previous_trading_day
 from stockscreen.market.providers import BarProvider, BarRow, ProviderError, ProviderUnavailable, StooqProvider
 from stockscreen.pipeline import load, quality, snapshot, staging
-from stockscreen.pipeline.adapters import Admins, EventBridgeEvents, Events, LiveCache, RedisLiveCache, SnsAdmins
+from stockscreen.pipeline.adapters import (
+    Admins,
+    EventBridgeEvents,
+    Events,
+    LiveCache,
+    RawObjects,
+    RedisLiveCache,
+    S3RawObjects,
+    SnsAdmins,
+)
 from stockscreen.pipeline.columns import Selection, TypedBars, take
 from stockscreen.pipeline.idempotency import idempotent_task
 from stockscreen.pipeline.reference import parse_fundamentals, parse_security
@@ -149,6 +161,16 @@ def _batch(state: dict[str, Any]) -> dict[str, Any]:
     return batch
 
 
+def s3_object(source: dict[str, Any]) -> dict[str, str]:
+    """``source.s3`` checked: ``{"bucket", "key"}`` of one object of the raw bucket."""
+    obj = source.get("s3")
+    if not isinstance(obj, dict) or not isinstance(obj.get("bucket"), str) or not isinstance(obj.get("key"), str):
+        raise Invalid("source.s3 needs a bucket and a key (strings)")
+    if not obj["bucket"] or not obj["key"] or obj["key"].endswith("/"):
+        raise Invalid(f"source.s3 names no object: {obj!r}")
+    return {"bucket": obj["bucket"], "key": obj["key"]}
+
+
 class SymbolFailure(NamedTuple):
     symbol: str
     message: str
@@ -224,15 +246,25 @@ def _failure_message(error: dict[str, Any]) -> str:
 class IngestService:
     """The ingest tasks over a repository (SQL) and adapters (events, admins, live cache)."""
 
-    def __init__(self, repo: IngestRepository, events: Events, admins: Admins, live: LiveCache) -> None:
+    def __init__(
+        self,
+        repo: IngestRepository,
+        events: Events,
+        admins: Admins,
+        live: LiveCache,
+        objects: RawObjects | None = None,
+    ) -> None:
         self.repo = repo
         self.events = events
         self.admins = admins
         self.live = live
+        self.objects: RawObjects = objects or S3RawObjects(lambda: aws_client("s3"))
 
     # --- Plan -----------------------------------------------------------------------------------
 
     def _plan_batches(self, conn: Connection, source: dict[str, Any]) -> list[dict[str, Any]]:
+        if "s3" in source:
+            return [{"id": "f0", "s3": s3_object(source)}]
         if source.get("paths"):
             missing = [p for p in source["paths"] if not Path(p).exists()]
             if missing:
@@ -280,7 +312,16 @@ class IngestService:
         batch = _batch(state)
         source = state.get("source") or {}
         counts: dict[str, Any]
-        if "path" in batch:
+        if "s3" in batch:
+            bucket, key = s3_object({"s3": batch["s3"]}).values()
+            with tempfile.TemporaryDirectory(prefix="stockscreen-") as tmp:
+                # the file keeps its name: the reader detects its kind (and a symbol) from it
+                path = Path(tmp) / (PurePosixPath(key).name or "object")
+                self.objects.download(bucket, key, path)
+                with self.repo.transaction() as conn:
+                    staging.clear_batch(conn, run_id, batch["id"])
+                    counts = staging.stage_file(conn, run_id, batch["id"], path)
+        elif "path" in batch:
             with self.repo.transaction() as conn:
                 staging.clear_batch(conn, run_id, batch["id"])
                 counts = staging.stage_file(conn, run_id, batch["id"], Path(batch["path"]))
@@ -454,6 +495,7 @@ class IngestService:
         with self.repo.transaction() as conn:
             quarantined = self.repo.count_quarantined(conn, run_id)
             skipped = self.repo.skipped_symbols(conn, run_id)
+            released = self.repo.mark_releases_loaded(conn, run_id)
             # quarantined rows live on in quality_issues (rule + raw row); the staging area is emptied
             self.repo.drop_staged(conn, run_id)
             summary = {
@@ -462,6 +504,7 @@ class IngestService:
                 "fetched": fetched,
                 **totals,
                 "quarantined": quarantined,
+                "released_loaded": released,
                 "changed": totals["inserted"] + totals["updated"] > 0,
                 "changed_symbols": len(_changed_symbols(state) or []),
                 "skipped_symbols": skipped,
@@ -505,6 +548,9 @@ class IngestService:
             "status": run.status,
             "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "duration_seconds": (
+                round((run.finished_at - run.started_at).total_seconds(), 3) if run.finished_at else None
+            ),
             "stats": run.stats,
             "error": run.error,
             "quality": [{"rule": r.rule, "severity": r.severity, "action": r.action, "count": r.total} for r in rules],
