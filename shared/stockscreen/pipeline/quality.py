@@ -166,8 +166,9 @@ class Context:
     known_symbols: frozenset[str]
     #: symbol -> (date, close) of its last bar already loaded before its first staged date
     previous: Mapping[str, tuple[dt.date, float]] = field(default_factory=dict)
-    #: (symbol, date) -> the rules an admin released its row from (they no longer quarantine it)
-    released: Mapping[tuple[str, dt.date], frozenset[str]] = field(default_factory=dict)
+    #: (symbol, date) -> open, high, low, close, volume of the row an admin released after review: a
+    #: staged row with these values is not quarantined by the rules of :data:`RELEASABLE`
+    released: Mapping[tuple[str, dt.date], tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,9 @@ def _neighbours(codes: npt.NDArray[np.int32], values: npt.NDArray[np.float64]) -
 class _Rules:
     """One evaluation: the rows still in play and the findings so far."""
 
-    def __init__(self, bars: TypedBars, released: Mapping[tuple[str, dt.date], frozenset[str]] | None = None) -> None:
+    def __init__(
+        self, bars: TypedBars, released: Mapping[tuple[str, dt.date], tuple[float, ...]] | None = None
+    ) -> None:
         self.bars = bars
         self.released = released or {}
         self.released_rows: set[int] = set()
@@ -294,16 +297,21 @@ class _Rules:
             self.findings.append(Finding(rule, i, self.symbol(i), day, message(i), (raw or self.row_raw)(i)))
 
     def _unreleased(self, rule: str, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-        """``rows`` but those an admin released from ``rule`` (each reported once as ``released``)."""
+        """``rows`` but those an admin released (each reported once as ``released``)."""
+        if rule not in RELEASABLE:
+            return rows
         keep: list[int] = []
         for i in rows.tolist():
             symbol, day = self.symbol(i), _date(int(self.bars.day[i]))
-            if symbol is None or day is None or rule not in self.released.get((symbol, day), frozenset()):
+            values = self.released.get((symbol, day)) if symbol is not None and day is not None else None
+            row = [float(self.v[k][i]) for k in PRICE_COLUMNS]
+            if values is None or not np.allclose(row, values, rtol=1e-9, atol=0.0):
                 keep.append(i)
                 continue
+            assert symbol is not None and day is not None
             if i not in self.released_rows:
                 self.released_rows.add(i)
-                message = f"released by an admin after review: {rule} does not quarantine it"
+                message = f"released by an admin after review: loaded although {rule} would quarantine it"
                 self.findings.append(Finding("released", i, symbol, day, message, self.row_raw(i)))
         return np.array(keep, dtype=np.intp)
 
@@ -591,17 +599,18 @@ def _context(conn: Connection, run_id: str, bars: TypedBars) -> Context:
         ),
         {"s": list(firsts), "d": list(firsts.values())},
     ).all()
-    released: dict[tuple[str, dt.date], set[str]] = {}
-    for symbol, day, rule in conn.execute(
-        text("SELECT symbol, date, rule FROM quarantine_releases WHERE symbol = ANY(CAST(:s AS text[]))"),
+    released = conn.execute(
+        text(
+            "SELECT symbol, date, open, high, low, close, volume FROM quarantine_releases "
+            "WHERE symbol = ANY(CAST(:s AS text[]))"
+        ),
         {"s": bars.symbols},
-    ).all():
-        released.setdefault((symbol, day), set()).add(rule)
+    ).all()
     return Context(
         today,
         frozenset(known),
         {p[0]: (p[1], float(p[2])) for p in previous},
-        {k: frozenset(v) for k, v in released.items()},
+        {(r[0], r[1]): tuple(float(x) for x in r[2:]) for r in released},
     )
 
 

@@ -94,7 +94,7 @@ _FINDINGS = (
     "CASE WHEN jsonb_typeof(q.raw->'line') = 'number' THEN CAST(q.raw->>'line' AS integer) END, q.message, q.raw, "
     "r.released_at, r.released_by, r.loaded_run_id FROM quality_issues q "
     "LEFT JOIN quarantine_releases r ON q.action = 'quarantined' AND r.symbol = q.symbol AND r.date = q.date "
-    f"AND r.rule = q.rule WHERE {_FINDINGS_WHERE} ORDER BY q.id LIMIT :limit OFFSET :offset"
+    f"WHERE {_FINDINGS_WHERE} ORDER BY q.id LIMIT :limit OFFSET :offset"
 )
 
 
@@ -341,13 +341,13 @@ class IngestRepository:
     def add_release(
         self, conn: Connection, issue: ReleaseCandidate, values: dict[str, float], actor_id: str, note: str | None
     ) -> int | None:
-        """Record the release of a quarantined row; None when its (symbol, date, rule) is released already."""
+        """Record the release of a quarantined row; None when its (symbol, date) is released already."""
         raw = issue.raw or {}
         released = conn.execute(
             text(
                 "INSERT INTO quarantine_releases (issue_id, run_id, rule, symbol, date, open, high, low, close, "
                 "volume, file, line, note, released_by) VALUES (:i, :run, :rule, :sym, :d, :o, :h, :l, :c, :v, "
-                ":f, :ln, :n, :by) ON CONFLICT (symbol, date, rule) DO NOTHING RETURNING id"
+                ":f, :ln, :n, :by) ON CONFLICT (symbol, date) DO NOTHING RETURNING id"
             ),
             {
                 "i": issue.id,

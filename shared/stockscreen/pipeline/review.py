@@ -5,9 +5,10 @@ One implementation for every reader: the admin API and ``stockscreen quality-rep
 findings through :meth:`QualityReview.findings` (the SQL is in :mod:`repository`).
 
 A release (:meth:`QualityReview.release`) records the reviewed row in ``quarantine_releases`` and the
-audit log in one transaction. From then on the rules no longer quarantine that symbol and date for
-that rule (a re-run of the file loads it), and the next run stages the row itself when no file brings
-it again (:func:`stockscreen.pipeline.quality.stage_pending_releases`), so it is loaded either way.
+audit log in one transaction. From then on the value rules (:data:`quality.RELEASABLE`) no longer
+quarantine that symbol and date with those values (a re-run of the file loads it), and the next run
+stages the row itself when no file brings it again (:func:`quality.stage_pending_releases`), so it is
+loaded either way.
 """
 
 from __future__ import annotations
@@ -242,7 +243,7 @@ class QualityReview:
             values = {k: float(raw[k]) for k in PRICE_COLUMNS}
             release_id = self.repo.add_release(conn, issue, values, actor_id, note)
             if release_id is None:
-                raise Conflict(f"{issue.symbol} {issue.date} is already released from {issue.rule}")
+                raise Conflict(f"{issue.symbol} {issue.date} is already released")
             details = {
                 "release_id": release_id,
                 "run_id": issue.run_id,

@@ -1,10 +1,10 @@
 """Quarantined rows an admin released after review.
 
-``quarantine_releases``: one row per (symbol, date, rule) an admin released, with the values
-reviewed (open, high, low, close, volume), who released it and when, and the run that loaded it.
-The rules no longer quarantine a staged bar of that symbol and date for that rule (a re-run of
-the same file loads it: the release survives re-runs), and the next run stages a release not
-loaded yet, so it is loaded even when no file brings the row again.
+``quarantine_releases``: one row per (symbol, date) an admin released, with the rule that had
+quarantined it, the values reviewed (open, high, low, close, volume), who released it and when, and
+the run that loaded it. The value rules no longer quarantine a staged bar of that symbol and date
+with those values (a re-run of the same file loads it: the release survives re-runs), and the next
+run stages a release not loaded yet, so it is loaded even when no file brings the row again.
 
 Revision ID: 0013_quarantine_release
 Revises: 0010_intraday_bars
@@ -43,7 +43,7 @@ def upgrade() -> None:
             released_at timestamptz NOT NULL DEFAULT now(),
             loaded_run_id uuid,
             loaded_at timestamptz,
-            UNIQUE (symbol, date, rule)
+            UNIQUE (symbol, date)
         );
         CREATE INDEX quarantine_releases_pending ON quarantine_releases (symbol, date) WHERE loaded_run_id IS NULL;
         CREATE INDEX quality_issues_quarantined ON quality_issues (run_id, id) WHERE action = 'quarantined';
