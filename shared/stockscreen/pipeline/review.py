@@ -131,8 +131,13 @@ class Uploads(Protocol):
 
 
 class S3Uploads:
-    def __init__(self, client: Callable[[], Any]) -> None:
+    """Presigned POSTs by the S3 client. ``region``: on AWS, the form goes to the bucket's regional
+    virtual-hosted endpoint (the origin the SPA's CSP allows; a POST policy's signature does not
+    depend on the host); None keeps the client's URL (a local endpoint)."""
+
+    def __init__(self, client: Callable[[], Any], region: str | None = None) -> None:
         self._client = client
+        self._region = region
 
     def presign(self, bucket: str, key: str, content_type: str, max_bytes: int, expires: int) -> dict[str, Any]:
         post: dict[str, Any] = self._client().generate_presigned_post(
@@ -142,6 +147,8 @@ class S3Uploads:
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
             ExpiresIn=expires,
         )
+        if self._region is not None:
+            post["url"] = f"https://{bucket}.s3.{self._region}.amazonaws.com/"
         return post
 
 
@@ -178,14 +185,16 @@ class QualityReview:
     @classmethod
     def default(cls) -> QualityReview:
         from stockscreen.core.clients import aws_client
-        from stockscreen.core.config import upload_settings
+        from stockscreen.core.config import core_settings, upload_settings
         from stockscreen.db.engine import get_engine
 
         def target() -> UploadTarget:
             s = upload_settings()
             return UploadTarget(s.raw_bucket_name, s.upload_max_bytes, s.upload_expires_seconds)
 
-        return cls(IngestRepository(get_engine()), S3Uploads(lambda: aws_client("s3")), target)
+        core = core_settings()
+        region = None if core.aws_endpoint_url else core.aws_region
+        return cls(IngestRepository(get_engine()), S3Uploads(lambda: aws_client("s3"), region), target)
 
     # --- runs and findings ----------------------------------------------------------------------
 
