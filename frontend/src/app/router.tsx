@@ -19,6 +19,8 @@ const PortfoliosRoute = lazy(() => import('./routes/portfolios').then((m) => ({ 
 const AlertsRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.AlertsRoute })));
 const NotificationsRoute = lazy(() => import('./routes/notifications').then((m) => ({ default: m.NotificationsRoute })));
 const BacktestRoute = lazy(() => import('@/features/backtest/components/backtest-page').then((m) => ({ default: m.BacktestRoute })));
+// The admin area (admins only): Data, Users, Audit log.
+const AdminArea = lazy(() => import('@/features/admin/components/admin-area').then((m) => ({ default: m.AdminArea })));
 
 function Lazy({ children }: { children: ReactNode }) {
   return <Suspense fallback={<PageFallback />}>{children}</Suspense>;
@@ -81,6 +83,7 @@ export const routes: RouteObject[] = [
           ['alerts', <AlertsRoute key="a" />],
           ['notifications', <NotificationsRoute key="n" />],
           ['backtest', <BacktestRoute key="b" />],
+          ['admin/*', <AdminArea key="admin" />],
         ] as const
       ).map(([path, page]) => ({ path, element: <Lazy>{page}</Lazy> })),
       { path: '*', element: <NotFoundRoute /> },
