@@ -237,7 +237,8 @@ def cmd_quality_report(args: argparse.Namespace) -> int:
     findings, total = review.all_findings(which)
     rows = [{k: f[k] for k in FINDING_COLUMNS} for f in findings]
     if args.format == "json":
-        run = {k: report[k] for k in ("run_id", "status", "started_at", "finished_at", "duration_seconds", "error")}
+        keys = ("run_id", "status", "started_at", "finished_at", "duration_seconds", "error", "stats")
+        run = {k: report[k] for k in keys}
         doc = {"run": run, "summary": report["quality"], "count": total, "findings": rows}
         print(json.dumps(doc, indent=2, default=str))
     elif args.format == "csv":

@@ -244,7 +244,8 @@ class _Rules:
     ) -> None:
         self.bars = bars
         self.released = released or {}
-        self.released_rows: set[int] = set()
+        #: released row -> the first rule it was let through
+        self.released_rows: dict[int, str] = {}
         self.alive = np.ones(len(bars), dtype=bool)
         self.rejected = np.full(len(bars), -1, dtype=np.int16)
         self.findings: list[Finding] = []
@@ -308,12 +309,17 @@ class _Rules:
             if values is None or not np.allclose(row, values, rtol=1e-9, atol=0.0):
                 keep.append(i)
                 continue
-            assert symbol is not None and day is not None
-            if i not in self.released_rows:
-                self.released_rows.add(i)
-                message = f"released by an admin after review: loaded although {rule} would quarantine it"
-                self.findings.append(Finding("released", i, symbol, day, message, self.row_raw(i)))
+            self.released_rows.setdefault(i, rule)
         return np.array(keep, dtype=np.intp)
+
+    def report_released(self) -> None:
+        """One ``released`` finding per released row still loaded (a later rule may have quarantined it)."""
+        for i, rule in sorted(self.released_rows.items()):
+            if self.alive[i]:
+                message = f"released by an admin after review: loaded although {rule} would quarantine it"
+                self.findings.append(
+                    Finding("released", i, self.symbol(i), _date(int(self.bars.day[i])), message, self.row_raw(i))
+                )
 
     def masked(self, rule: str, mask: npt.NDArray[np.bool_], message: Any, raw: Any = None) -> None:
         self.quarantine(rule, np.flatnonzero(mask & self.alive), message, raw)
@@ -382,6 +388,7 @@ def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
     unknown = np.array([s not in ctx.known_symbols for s in bars.symbols] + [False], dtype=bool)
     r.masked("unknown_symbol", unknown[code], lambda i: "symbol not in the security master")
 
+    r.report_released()
     _suspicious_jumps(r, ctx)
     _calendar_gaps(r, ctx, open_days)
     _late_and_stale(r)
