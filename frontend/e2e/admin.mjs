@@ -137,12 +137,11 @@ async function main() {
       );
     }
     const label = (await button.getAttribute('aria-label')) ?? '';
-    const row = panel.locator('tr', { has: button });
-    const values = await row.locator('td').allTextContents();
+    const values = await button.locator('xpath=ancestor::tr').locator('td').allTextContents();
     log(`quarantined row: ${values.slice(0, 9).join(' | ')}`);
     await button.click();
     const what = label.replace(/^Release /, '');
-    await page.getByText(`Released ${what}: the next run loads it`).waitFor();
+    await page.getByText(`Released ${what}: the next run loads it`).first().waitFor(); // (the toast and its announcement)
     await panel.locator('tr', { hasText: 'released' }).first().waitFor();
     log(`released ${what}`);
     return what;
