@@ -150,7 +150,7 @@ async function main() {
   await step('upload a file and follow its run until it has loaded', async () => {
     const file = join(workDir, 'aapl-admin.csv');
     writeFileSync(file, 'date,open,high,low,close,volume,Name\n2018-02-08,160.29,161.00,155.03,155.15,54390516,AAPL\n');
-    await page.getByLabel('Data file').setInputFiles(file);
+    await page.locator('input[type=file][aria-label="Data file"]').setInputFiles(file);
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     const box = page.getByTestId('upload-progress');
     await box.waitFor();
