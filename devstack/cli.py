@@ -310,29 +310,62 @@ def cmd_ingest_csv(args: argparse.Namespace) -> int:
     return _run_ingest(args, [Path(p) for p in args.paths])
 
 
-def cmd_quality_report(args: argparse.Namespace) -> int:
-    from sqlalchemy import text
+#: The quality report's columns (a finding as `stockscreen quality-report` lists it).
+FINDING_COLUMNS = ("rule", "severity", "action", "symbol", "date", "file", "line", "message")
 
-    from stockscreen.db.engine import get_engine
+
+def cmd_quality_report(args: argparse.Namespace) -> int:
+    """Every finding of a run (filtered), then the counts per rule as a summary.
+
+    table: the findings on stdout, the run and its counts on stderr; csv: the findings only (header
+    first); json: one document ``{"run": ..., "summary": [...], "count": n, "findings": [...]}``."""
+    import csv
+
+    from stockscreen.core.errors import NotFound
+    from stockscreen.pipeline.review import FindingFilter, QualityReview
     from stockscreen.pipeline.service import run_report
 
-    _db_only()
-    run_id = args.run
+    with contextlib.redirect_stdout(sys.stderr):  # the services' start-up notes are status, not output
+        _db_only()
+    review = QualityReview.default()
+    run_id = args.run or review.latest_run_id()
     if run_id is None:
-        with get_engine().connect() as conn:
-            run_id = conn.execute(text("SELECT id FROM ingest_runs ORDER BY started_at DESC LIMIT 1")).scalar()
-        if run_id is None:
-            status("stockscreen: no ingest runs yet")
-            return EXIT_FAILED
-    report = run_report(str(run_id))
+        status("stockscreen: no ingest runs yet")
+        return EXIT_FAILED
+    try:
+        report = run_report(str(run_id))
+    except NotFound as exc:
+        status(f"stockscreen: {exc.message}")
+        return EXIT_FAILED
+    which = FindingFilter(report["run_id"], args.rule, args.symbol, args.severity)
+    findings, total = review.all_findings(which)
+    rows = [{k: f[k] for k in FINDING_COLUMNS} for f in findings]
     if args.format == "json":
-        print(json.dumps(report, indent=2, default=str))
+        keys = ("run_id", "status", "started_at", "finished_at", "duration_seconds", "error", "stats")
+        run = {k: report[k] for k in keys}
+        doc = {"run": run, "summary": report["quality"], "count": total, "findings": rows}
+        print(json.dumps(doc, indent=2, default=str))
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(FINDING_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
     else:
-        print(f"run {report['run_id']}  {report['status']}  started {report['started_at']}")
-        print(f"{'rule':28} {'severity':8} {'action':12} {'count':>7}")
+        _print_findings(rows)
+        print(f"run {report['run_id']}  {report['status']}  started {report['started_at']}", file=sys.stderr)
+        print(f"{'rule':28} {'severity':8} {'action':12} {'count':>7}", file=sys.stderr)
         for q in report["quality"]:
-            print(f"{q['rule']:28} {q['severity']:8} {q['action']:12} {q['count']:>7}")
+            print(f"{q['rule']:28} {q['severity']:8} {q['action']:12} {q['count']:>7}", file=sys.stderr)
+        print(f"{total} finding(s) listed", file=sys.stderr)
     return 0
+
+
+def _print_findings(rows: list[dict[str, Any]]) -> None:
+    widths = {"rule": 22, "severity": 8, "action": 11, "symbol": 8, "date": 10, "file": 30}
+    print(" ".join(f"{c:{w}}" for c, w in widths.items()) + " message")
+    for r in rows:
+        where = f"{r['file']}:{r['line']}" if r["file"] and r["line"] is not None else (r["file"] or "")
+        cells = {**{c: "" if r[c] is None else str(r[c]) for c in widths}, "file": where}
+        print(" ".join(f"{cells[c][:w]:{w}}" for c, w in widths.items()) + " " + r["message"])
 
 
 def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
@@ -570,7 +603,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_ingest_csv)
     q = sub.add_parser("quality-report", help="the data-quality report of an ingest run")
     q.add_argument("--run", help="run id (default: the latest)")
-    q.add_argument("--format", choices=["table", "json"], default="table")
+    q.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    q.add_argument("--rule", help="only this rule's findings (e.g. bad_print)")
+    q.add_argument("--symbol", help="only this symbol's findings")
+    q.add_argument("--severity", choices=["error", "warning", "info"], help="only findings of this severity")
     q.set_defaults(func=cmd_quality_report)
     s = sub.add_parser("screen", help='run a screen, e.g. stockscreen screen "market_cap > 100B and pe < 20"')
     s.add_argument("query")

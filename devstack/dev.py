@@ -192,6 +192,7 @@ def main(port: int) -> int:
                 "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
                 "WS_MANAGEMENT_URL": f"http://127.0.0.1:{port}",
                 "APP_BASE_URL": f"http://127.0.0.1:{port}",  # links in alert emails
+                "UPLOAD_ORIGIN": aws_endpoint,  # the SPA posts admins' uploads to the raw bucket there
                 **resources,
             }
         )
@@ -208,6 +209,14 @@ def main(port: int) -> int:
         from devstack.seed import ensure_demo_user
 
         demo_email, demo_password = ensure_demo_user(state)
+        from devstack.seed import ensure_admin_user
+
+        admin_email, admin_password = ensure_admin_user(state)
+        from devstack.dropfolder import DropFolderBridge
+
+        drop_folder = DropFolderBridge(resources["DROP_QUEUE_URL"], machine, aws_endpoint)
+        threading.Thread(target=drop_folder.run, name="drop-folder", daemon=True).start()
+        say(f"drop folder: files put under s3://{resources['RAW_BUCKET_NAME']}/incoming/ start an ingest run")
         from devstack.seed import ensure_demo_alerts
 
         ensure_demo_alerts(demo_email)  # a couple of alerts the replay feed makes fire
@@ -265,6 +274,7 @@ def main(port: int) -> int:
         if prometheus is not None:
             print(f"  Prometheus UI:           http://127.0.0.1:{prometheus.port}/", flush=True)
         print(f"  Demo login:              {demo_email} / {demo_password}  (premium; POST /api/auth/login)", flush=True)
+        print(f"  Admin login:             {admin_email} / {admin_password}  (admin, dev only; /admin)", flush=True)
         print("  Stop with Ctrl-C; 'make stop' also stops the local PostgreSQL and Redis.", flush=True)
         print("", flush=True)
         try:
@@ -272,6 +282,7 @@ def main(port: int) -> int:
         finally:
             quotes_stop.set()
             alerts_worker.stop()
+            drop_folder.stop()
             for s in servers:
                 with contextlib.suppress(Exception):
                     s.stop()

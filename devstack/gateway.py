@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import uuid
@@ -57,13 +58,25 @@ SPA_HEADERS = {
 _HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
+#: The origin the admins' uploads are posted to (the raw bucket's endpoint: ``make dev`` sets it to the
+#: local AWS endpoint, as CDK adds the raw bucket's origin to the production CSP); unset: none.
+UPLOAD_ORIGIN_ENV = "UPLOAD_ORIGIN"
+_ORIGIN = re.compile(r"https?://" + _HOST.pattern)
+
+
 def security_headers(host: str | None, scheme: str = "http") -> dict[str, str]:
     """:data:`SPA_HEADERS` with connect-src naming this origin's WebSocket URL exactly (``ws://host/ws``),
-    so the SPA may open its own live feed and no other; a malformed Host gets 'self' alone."""
+    so the SPA may open its own live feed and no other; a malformed Host gets 'self' alone. The upload
+    origin (:data:`UPLOAD_ORIGIN_ENV`), when set, is allowed too."""
     headers = dict(SPA_HEADERS)
+    connect = ["'self'"]
     if host and _HOST.fullmatch(host):
         ws = "wss" if scheme in ("https", "wss") else "ws"
-        headers["Content-Security-Policy"] = _CSP.format(connect=f"'self' {ws}://{host.lower()}/ws")
+        connect.append(f"{ws}://{host.lower()}/ws")
+    upload = os.environ.get(UPLOAD_ORIGIN_ENV, "")
+    if _ORIGIN.fullmatch(upload):
+        connect.append(upload.lower())
+    headers["Content-Security-Policy"] = _CSP.format(connect=" ".join(connect))
     return headers
 
 

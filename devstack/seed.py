@@ -22,7 +22,20 @@ DEMO_ROLE = "premium"
 
 def ensure_demo_user(state: Path) -> tuple[str, str]:
     """(email, password) of a premium demo account; the password never leaves the local state folder."""
-    saved = state / "demo-login.json"
+    return _ensure_account(state / "demo-login.json", DEMO_EMAIL, DEMO_ROLE, "Demo")
+
+
+#: The dev stack's administrator (the SPA's admin area): like the demo account, its password is
+#: generated on the first start and kept in .local/admin-login.json (``make dev`` prints it).
+ADMIN_EMAIL = "admin@stockscreen.local"
+
+
+def ensure_admin_user(state: Path) -> tuple[str, str]:
+    """(email, password) of the dev stack's admin account (dev only: make dev alone creates it)."""
+    return _ensure_account(state / "admin-login.json", ADMIN_EMAIL, "admin", "Admin")
+
+
+def _ensure_account(saved: Path, email: str, role: str, name: str) -> tuple[str, str]:
     password = None
     if saved.exists():
         password = json.loads(saved.read_text()).get("password")
@@ -30,25 +43,21 @@ def ensure_demo_user(state: Path) -> tuple[str, str]:
         password = secrets.token_urlsafe(12)
     engine = get_engine()
     try:
-        AuthService.from_engine(engine).register(DEMO_EMAIL, password, "Demo", Origin(user_agent="make dev"))
+        AuthService.from_engine(engine).register(email, password, name, Origin(user_agent="make dev"))
     except Conflict:
         # the account exists (a previous start); make sure the saved password opens it
         with engine.begin() as conn:
-            stored = conn.execute(
-                text("SELECT password_hash FROM users WHERE email = :e"), {"e": DEMO_EMAIL}
-            ).scalar_one()
+            stored = conn.execute(text("SELECT password_hash FROM users WHERE email = :e"), {"e": email}).scalar_one()
             if not saved.exists() or not verify_password(stored, password):
                 conn.execute(
                     text("UPDATE users SET password_hash = :h WHERE email = :e"),
-                    {"h": hash_password(password), "e": DEMO_EMAIL},
+                    {"h": hash_password(password), "e": email},
                 )
     with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE users SET role = :r, disabled = false WHERE email = :e"), {"r": DEMO_ROLE, "e": DEMO_EMAIL}
-        )
-    saved.write_text(json.dumps({"email": DEMO_EMAIL, "password": password}))
+        conn.execute(text("UPDATE users SET role = :r, disabled = false WHERE email = :e"), {"r": role, "e": email})
+    saved.write_text(json.dumps({"email": email, "password": password}))
     os.chmod(saved, 0o600)
-    return DEMO_EMAIL, password
+    return email, password
 
 
 #: The demo account's alerts: the price crossing the middle of the last session's range, which the replay

@@ -36,6 +36,17 @@ JWT_SECRET = f"{PREFIX}/jwt-signing-key"
 UNSUBSCRIBE_SECRET = f"{PREFIX}/alerts-unsubscribe-key"
 SES_SENDER = "noreply@stockscreen.local"
 PRICES_RULE = f"{PREFIX}-prices-updated"
+#: The raw bucket: files dropped under incoming/ (or uploaded by an admin) start an ingest run.
+RAW_BUCKET = f"{PREFIX}-raw"
+DROP_PREFIX = "incoming/"
+#: EventBridge rule (default bus) on the raw bucket's "Object Created" events under incoming/: the same
+#: pattern as CDK's (stockscreen.pipeline.definition.drop_event_pattern; a test compares them). Its
+#: target here is a queue the dev stack reads (moto's rules cannot start a state machine): it applies
+#: the rule's input transformer (definition.drop_input) and starts the local state machine.
+DROP_RULE = f"{PREFIX}-drop-folder"
+DROP_QUEUE = f"{PREFIX}-drop-folder"
+#: The largest upload the presigned POST allows (bytes); the API's and CDK's limit too.
+UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 
 
 def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
@@ -92,6 +103,36 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
     )
     events.put_targets(Rule=PRICES_RULE, EventBusName=EVENT_BUS, Targets=[{"Id": "alerts-queue", "Arn": queue_arn}])
 
+    s3 = client("s3")
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=RAW_BUCKET)
+        else:
+            s3.create_bucket(Bucket=RAW_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_bucket_notification_configuration(
+        Bucket=RAW_BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    # the SPA posts uploads straight to the bucket (a presigned POST)
+    s3.put_bucket_cors(
+        Bucket=RAW_BUCKET,
+        CORSConfiguration={
+            "CORSRules": [
+                {"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}
+            ]
+        },
+    )
+    drop_queue_url = sqs.create_queue(QueueName=DROP_QUEUE)["QueueUrl"]
+    drop_queue_arn = sqs.get_queue_attributes(QueueUrl=drop_queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name=DROP_RULE,
+        EventPattern=json.dumps(drop_pattern(RAW_BUCKET)),
+        State="ENABLED",
+        Description="a file under incoming/ of the raw bucket starts an ingest run",
+    )
+    events.put_targets(Rule=DROP_RULE, Targets=[{"Id": "drop-folder-queue", "Arn": drop_queue_arn}])
+
     for table, key in ((IDEMPOTENCY_TABLE, "id"), (CONNECTIONS_TABLE, "connection_id")):
         with contextlib.suppress(ddb.exceptions.ResourceInUseException):
             ddb.create_table(
@@ -132,6 +173,17 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
         "JWT_SECRET_ARN": secret_arn,
         "ALERTS_UNSUBSCRIBE_SECRET_ARN": unsubscribe_arn,
         "SES_SENDER": SES_SENDER,
+        "RAW_BUCKET_NAME": RAW_BUCKET,
+        "DROP_QUEUE_URL": drop_queue_url,
+    }
+
+
+def drop_pattern(bucket: str) -> dict[str, Any]:
+    """The drop folder's event pattern (as ``stockscreen.pipeline.definition.drop_event_pattern``)."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"prefix": DROP_PREFIX}]}},
     }
 
 

@@ -114,6 +114,7 @@ ENV_SES_SENDER = "SES_SENDER"
 ENV_STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
 ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
 ENV_ADMIN_TOPIC_ARN = "ADMIN_TOPIC_ARN"
+ENV_RAW_BUCKET_NAME = "RAW_BUCKET_NAME"
 #: Never set as a plain environment variable (tests enforce it): functions read DATABASE_SECRET_ARN.
 FORBIDDEN_ENV_VARS = ("DATABASE_URL",)
 
@@ -124,9 +125,10 @@ WS_PATH_PATTERN = "/ws"
 #: 'self' covers under CSP Level 3). Not ``wss:``, which would let injected script talk to any host. The
 #: distribution's hostname cannot be named here: the policy would then depend on the distribution that
 #: uses it (a cycle); the local origin (devstack/gateway.py) names its exact ws://host/ws URL as well.
+#: ``{upload}``: the raw bucket's origin, where admins' uploads are posted (presigned POSTs), and no other.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    "connect-src 'self'{upload}; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
 
 # --- stack outputs (logical ids) ---------------------------------------------------------------

@@ -34,6 +34,7 @@ class Frontend(Construct):
         rest_api_domain: str,
         ws_api_domain: str,
         dist_dir: Path,
+        upload_origin: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -54,7 +55,10 @@ class Frontend(Construct):
             comment="Stockscreen security headers",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=c.CONTENT_SECURITY_POLICY, override=True
+                    content_security_policy=c.CONTENT_SECURITY_POLICY.format(
+                        upload=f" {upload_origin}" if upload_origin else ""
+                    ),
+                    override=True,
                 ),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                     access_control_max_age=Duration.days(365),

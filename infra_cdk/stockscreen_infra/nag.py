@@ -191,6 +191,31 @@ def apply_nag(stack: StockscreenStack) -> bool:
         ],
         apply_to_children=True,
     )
+    raw_objects = f"Resource::<{stack.get_logical_id(stack.raw.bucket.node.default_child)}.Arn>/incoming/*"  # type: ignore[arg-type]
+    for grantee in (stack.ingest.functions["Fetch"], stack.api.role):
+        sup.add_resource_suppressions(
+            grantee,
+            [
+                _s(
+                    "AwsSolutions-IAM5",
+                    "s3:GetObject (the Fetch task) / s3:PutObject (the API signing presigned uploads) on the raw "
+                    "bucket's drop folder incoming/* only: the files' names are only known at run time.",
+                    [raw_objects],
+                )
+            ],
+            apply_to_children=True,
+        )
+    sup.add_resource_suppressions(
+        stack.raw.bucket,
+        [
+            _s(
+                "AwsSolutions-S1",
+                "Drop-folder files expire after 30 days; each one's ingest run (source key, findings) is the record "
+                "of what was loaded, and API/CloudTrail record who uploaded.",
+            )
+        ],
+        apply_to_children=True,
+    )
     sup.add_resource_suppressions(
         stack.frontend.bucket,
         [

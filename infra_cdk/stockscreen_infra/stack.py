@@ -13,6 +13,7 @@ from stockscreen_infra import constants as c
 from stockscreen_infra.alerts import Alerts
 from stockscreen_infra.api import RestApi
 from stockscreen_infra.data import AppSecrets, Cache, Database
+from stockscreen_infra.dropfolder import DropFolder, RawBucket
 from stockscreen_infra.frontend import Frontend
 from stockscreen_infra.functions import FunctionDefaults
 from stockscreen_infra.ingest import Ingest
@@ -53,6 +54,7 @@ class StockscreenStack(Stack):
         }
         defaults = FunctionDefaults(network=self.network, layer=self.layer.layer, environment=common_env)
 
+        self.raw = RawBucket(self, "Raw")
         self.api = RestApi(
             self,
             "Api",
@@ -64,10 +66,19 @@ class StockscreenStack(Stack):
                 **common_env,
                 c.ENV_JWT_SECRET_ARN: self.secrets.jwt_secret.secret_arn,
                 c.ENV_ALERTS_UNSUBSCRIBE_SECRET_ARN: self.secrets.unsubscribe_secret.secret_arn,
+                c.ENV_RAW_BUCKET_NAME: self.raw.bucket.bucket_name,
             },
         )
         self.websocket = WebSocket(self, "WebSocket", defaults=defaults)
         self.ingest = Ingest(self, "Ingest", defaults=defaults, schedule_expression=settings.ingest_schedule)
+        self.drop_folder = DropFolder(
+            self,
+            "DropFolder",
+            raw=self.raw,
+            state_machine=self.ingest.state_machine,
+            fetch_function=self.ingest.functions["Fetch"],
+            upload_signer=self.api.role,
+        )
         self.alerts = Alerts(
             self,
             "Alerts",
@@ -94,6 +105,7 @@ class StockscreenStack(Stack):
             rest_api_domain=self.api.domain_name,
             ws_api_domain=self.websocket.domain_name,
             dist_dir=settings.frontend_dist_dir,
+            upload_origin=self.raw.upload_origin,
         )
         # links in alert emails point at the web app
         self.alerts.delivery.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)

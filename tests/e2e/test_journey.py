@@ -223,3 +223,33 @@ def test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle(dev_stac
     assert re.search(r"new candle \S+ \(after \S+\)", result.stdout)
     for shot in ("01-chart-1m", "02-chart-1d-indicators"):
         assert (shots / f"{shot}.png").stat().st_size > 10_000
+
+
+def test_admin_journey(dev_stack: dict, tmp_path: Path) -> None:
+    """The admin signs in, opens Data, sees the runs and findings, releases a quarantined row, uploads a
+    file into the drop folder and follows its run (which loads the released row), then the audit log."""
+    text = dev_stack["log"].read_text()
+    assert re.search(r"Admin login: +admin@stockscreen\.local / \S+", text)
+    assert "drop folder: files put under s3://stockscreen-raw/incoming/ start an ingest run" in text
+    shots = tmp_path / "admin-screens"
+    result = subprocess.run(
+        ["node", "e2e/admin.mjs"],
+        cwd=ROOT / "frontend",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "BASE_URL": dev_stack["base"],
+            "SCREENSHOT_DIR": str(shots),
+            "ADMIN_LOGIN_FILE": str(dev_stack["state"] / "admin-login.json"),
+        },
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "PASSED" in result.stdout
+    released = re.search(r"released (\S+ \d{4}-\d\d-\d\d)\n", result.stdout)
+    assert released is not None, result.stdout
+    assert f"{released.group(1)}: released, loaded" in result.stdout
+    assert "admin.quarantine_release" in result.stdout
+    for shot in ("10-admin-data", "11-admin-upload", "12-admin-users"):
+        assert (shots / f"{shot}.png").stat().st_size > 10_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,12 @@ def test_ingest_idempotency_table_and_admin_topic(synth: Synth) -> None:
 def test_event_bus_and_prices_updated_rule(synth: Synth) -> None:
     synth.template.has_resource_properties("AWS::Events::EventBus", {"Name": c.EVENT_BUS_NAME})
     rules = synth.resources("AWS::Events::Rule")
-    (rule,) = [r for r in rules.values() if "EventPattern" in r["Properties"]]
+    # (the other rule with a pattern is the drop folder's, on the default bus: its own test)
+    (rule,) = [
+        r
+        for r in rules.values()
+        if r["Properties"].get("EventPattern", {}).get("source") != ["aws.s3"] and "EventPattern" in r["Properties"]
+    ]
     props = rule["Properties"]
     assert props["EventPattern"] == {"source": ["stockscreen.ingest"], "detail-type": ["prices.updated"]}
     target_arns = [t["Arn"] for t in props["Targets"]]
@@ -484,12 +490,13 @@ def test_spa_fallback_only_on_the_s3_behaviour(synth: Synth) -> None:
 def test_security_headers_policy(synth: Synth) -> None:
     (policy,) = synth.resources("AWS::CloudFront::ResponseHeadersPolicy").values()
     headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    csp = _joined(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"])
     assert "frame-ancestors 'none'" in csp
     assert "default-src 'self'" in csp and "object-src 'none'" in csp
-    # connect-src: the own origin only (its API and, under CSP Level 3, its own wss://host/ws), never any host
+    # connect-src: the own origin (its API and, under CSP Level 3, its own wss://host/ws) and the raw
+    # bucket's (admins' uploads), never any host
     directives = {d.split()[0]: d.split()[1:] for d in (x.strip() for x in csp.split(";")) if d}
-    assert directives["connect-src"] == ["'self'"]
+    assert directives["connect-src"] == ["'self'", "https://<ref>"]
     assert not any(src in ("ws:", "wss:", "*", "https:") for srcs in directives.values() for src in srcs)
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert headers["ContentTypeOptions"]["Override"] is True
@@ -677,9 +684,98 @@ def test_cdk_nag_has_no_unsuppressed_findings(synth: Synth) -> None:
         for m in synth.messages
         if "AwsSolutions-" in str(m.entry.data) and m.level.name in ("ERROR", "WARNING")
     ]
-    assert findings == []
+    assert findings == [], "\n".join(findings)
 
 
 def test_synth_has_no_side_effects_on_the_process(synth: Synth) -> None:
     assert synth.env_changes == {}
     assert synth.modules_changed == []
+
+
+def _joined(value: Any) -> str:
+    """A template string (plain or ``Fn::Join``), tokens shown as ``<ref>``."""
+    if isinstance(value, str):
+        return value
+    sep, parts = value["Fn::Join"]
+    return sep.join(p if isinstance(p, str) else "<ref>" for p in parts)
+
+
+def test_drop_folder_rule_starts_the_state_machine_with_the_shared_input(synth: Synth) -> None:
+    from stockscreen.pipeline.definition import DROP_INPUT_PATHS, DROP_PREFIX
+
+    raw_id = _logical_id(synth, synth.stack.raw.bucket)
+    sm_id = _logical_id(synth, synth.stack.ingest.state_machine)
+    bucket = synth.resources("AWS::S3::Bucket")[raw_id]["Properties"]
+    assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    assert bucket["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    assert not synth.resources("Custom::S3BucketNotifications")  # no custom resource (and its wide grant)
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (cors,) = bucket["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["POST"]
+    (drop,) = [
+        r["Properties"]
+        for r in synth.resources("AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]
+    ]
+    pattern = drop["EventPattern"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": raw_id}]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": DROP_PREFIX}]
+    (target,) = drop["Targets"]
+    assert target["Arn"] == {"Ref": sm_id} and "RoleArn" in target
+    transformer = target["InputTransformer"]
+    assert sorted(transformer["InputPathsMap"].values()) == sorted(DROP_INPUT_PATHS.values())
+    template = json.loads(re.sub(r"<[\w-]+>", '"x"', transformer["InputTemplate"]))
+    assert set(template) == {"run_id", "source"} and set(template["source"]["s3"]) == {"bucket", "key"}
+
+
+def _statements_of(synth: Synth, role: Any) -> list[dict[str, Any]]:
+    role_id = _logical_id(synth, role)
+    return [
+        s
+        for p in synth.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_raw_bucket_grants_are_the_drop_folder_only(synth: Synth) -> None:
+    raw_id = _logical_id(synth, synth.stack.raw.bucket)
+
+    def on_raw(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [s for s in statements if raw_id in json.dumps(s["Resource"])]
+
+    fetch = on_raw(_statements_of(synth, synth.stack.ingest.functions["Fetch"].role))
+    assert fetch and all(
+        not any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in _list(s["Action"])) for s in fetch
+    )
+    api = on_raw(_statements_of(synth, synth.stack.api.role))
+    assert api and {a for s in api for a in _list(s["Action"])} <= {
+        "s3:PutObject",
+        "s3:PutObjectLegalHold",
+        "s3:PutObjectRetention",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:Abort*",
+    }
+    for s in fetch + api:
+        objects = [r for r in _list(s["Resource"]) if "Fn::Join" in r]
+        assert objects and all(_joined(r).endswith("/incoming/*") for r in objects)
+    # no other function touches the raw bucket
+    others = [fn for state, fn in synth.stack.ingest.functions.items() if state != "Fetch"]
+    assert all(not on_raw(_statements_of(synth, fn.role)) for fn in others)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_csp_allows_uploads_to_the_raw_bucket_only(synth: Synth) -> None:
+    (policy,) = synth.resources("AWS::CloudFront::ResponseHeadersPolicy").values()
+    csp = _joined(
+        policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"][
+            "ContentSecurityPolicy"
+        ]
+    )
+    directives = {d.split()[0]: d.split()[1:] for d in (x.strip() for x in csp.split(";")) if d}
+    assert directives["connect-src"] == ["'self'", "https://<ref>"]

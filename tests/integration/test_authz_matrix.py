@@ -273,7 +273,35 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ("GET", "/admin/audit"): Case(_admin(200), _static("/admin/audit")),
     ("GET", "/admin/throttles"): Case(_admin(200), _static("/admin/throttles")),
     ("DELETE", "/admin/throttles/{throttle_id}"): Case(_admin(204), lambda c, o, db: (_throttle(c, o), None, {})),
+    ("GET", "/admin/findings"): Case(_admin(200), _static("/admin/findings?severity=error")),
+    ("GET", "/admin/findings/trend"): Case(_admin(200), _static("/admin/findings/trend?days=7")),
+    ("POST", "/admin/findings/{finding_id}/release"): Case(
+        _admin(201), lambda c, o, db: (f"/admin/findings/{_quarantined(db)}/release", {"note": "reviewed"}, {})
+    ),
+    ("POST", "/admin/uploads"): Case(_admin(201), _static("/admin/uploads", {"filename": "bars.csv", "size": 100})),
+    ("GET", "/admin/uploads/{upload_id}"): Case(
+        _admin(200), lambda c, o, db: (f"/admin/uploads/{uuid.uuid4()}", None, {})
+    ),
 }
+
+
+def _quarantined(db: str) -> int:
+    """A fresh quarantined row a release may take (a bad print of its own symbol and date)."""
+    import datetime as dt
+    import json
+
+    import psycopg
+
+    day = dt.date(1990, 1, 1) + dt.timedelta(days=uuid.uuid4().int % 3000)
+    raw = {"file": "matrix.csv", "line": 2, "open": 10, "high": 11, "low": 9, "close": 10.5, "volume": 100}
+    with psycopg.connect(db.replace("+psycopg", ""), autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO quality_issues (run_id, rule, severity, action, symbol, date, message, raw) "
+            "VALUES (%s, 'bad_print', 'error', 'quarantined', %s, %s, 'matrix', %s) RETURNING id",
+            (_run_id(db), f"M{uuid.uuid4().hex[:6].upper()}", day, json.dumps(raw)),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def _throttle(c: Client, o: User) -> str:

@@ -227,6 +227,20 @@ def test_connect_src_is_this_origins_websocket_only(client: TestClient) -> None:
     assert "connect-src 'self';" in forged and "*" not in forged
 
 
+def test_connect_src_allows_the_upload_origin_make_dev_names(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make dev sets UPLOAD_ORIGIN to the local AWS endpoint (the admins' presigned POSTs go there), as
+    CDK names the raw bucket's origin; a value that is not an origin never reaches the policy."""
+    monkeypatch.setenv("UPLOAD_ORIGIN", "http://127.0.0.1:4566")
+    csp = client.get("/", headers={"host": "127.0.0.1:8123"}).headers["content-security-policy"]
+    directives = {d.split()[0]: d.split()[1:] for d in (x.strip() for x in csp.split(";")) if d}
+    assert directives["connect-src"] == ["'self'", "ws://127.0.0.1:8123/ws", "http://127.0.0.1:4566"]
+    monkeypatch.setenv("UPLOAD_ORIGIN", "http://x; script-src *")
+    csp = client.get("/", headers={"host": "127.0.0.1:8123"}).headers["content-security-policy"]
+    assert "script-src *" not in csp and "connect-src 'self' ws://127.0.0.1:8123/ws;" in csp
+
+
 def test_each_peer_address_is_its_own_client(
     stack_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

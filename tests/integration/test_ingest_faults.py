@@ -452,11 +452,13 @@ def test_quality_report_cli(
     assert result["status"] == "SUCCEEDED"
     capsys.readouterr()
     assert main(["quality-report", "--format", "json"]) == 0
-    report = _json.loads(capsys.readouterr().out)
+    doc = _json.loads(capsys.readouterr().out)
+    report = doc["run"]
     assert report["run_id"] == result["output"]["run_id"] and report["status"] == "succeeded"
-    rules = {q["rule"]: q for q in report["quality"]}
+    rules = {q["rule"]: q for q in doc["summary"]}
     assert rules["bad_print"]["severity"] == "error" and rules["bad_print"]["action"] == "quarantined"
     assert rules["calendar_gap"]["action"] == "loaded"
+    assert doc["count"] == len(doc["findings"]) == sum(q["count"] for q in doc["summary"])
     assert report["stats"]["report"]["inserted"] == result["output"]["report"]["inserted"]
     assert main(["quality-report", "--run", report["run_id"]]) == 0
     table = capsys.readouterr().out

@@ -450,8 +450,9 @@ CONTEXT = quality.Context(
 def test_crafted_rows_make_every_row_rule_fire_as_row_by_row() -> None:
     outcome = _compare(CRAFTED, CONTEXT)
     fired = set(outcome.counts())
-    # (stale_security: a query of the loaded bars; new_symbol: only for files given explicitly, below)
-    assert fired == {r.name for r in quality.RULES} - {"stale_security", "new_symbol"}
+    # (stale_security: a query of the loaded bars; new_symbol: only for files given explicitly, below;
+    # released: only with a release, see the test of releases)
+    assert fired == {r.name for r in quality.RULES} - {"stale_security", "new_symbol", "released"}
     counts = outcome.counts()
     assert counts["bad_print"] == 2 and counts["duplicate_bar"] == 2 and counts["closed_day"] == 2
     by_rule = {f.rule: f for f in outcome.findings}
@@ -470,6 +471,29 @@ def test_crafted_rows_make_every_row_rule_fire_as_row_by_row() -> None:
     assert ("FFF", _day("2018-01-04")) in gaps and ("FFF", _day("2018-01-08")) in gaps
     jump = [f.message for f in outcome.findings if f.rule == "suspicious_jump" and f.symbol == "FFF"]
     assert jump == ["close 100 after 70 (42.9%)", "close 41 after 100 (-59.0%)"]
+
+
+def test_a_released_row_with_the_reviewed_values_is_loaded_and_reported() -> None:
+    """A release exempts its symbol and date from the value rules while the values are the reviewed
+    ones; other values, and the rules about a row's form or identity, still quarantine."""
+    rows = _week("BBB", "2018-01-02", [20, 20.2, 30, 20.1, 20.3])  # a bad print on 2018-01-04
+    bad = rows[2]
+    rows += [_bar("BBB", "2018-01-10", 20, 19, 21, 20)]  # high/low inconsistent
+    rows += [_bar("BBB", "2018-01-10", 20, 19, 21, 20)]  # ... and its duplicate
+    bars = _bars([dataclasses.replace(r, line=i + 2) for i, r in enumerate(rows)])
+    reviewed = (bad.open, bad.high, bad.low, bad.close, bad.volume)
+    released = {("BBB", bad.day): reviewed, ("BBB", _day("2018-01-10")): (20.0, 19.0, 21.0, 20.0, 100.0)}
+    ctx = dataclasses.replace(CONTEXT, released=released)  # type: ignore[arg-type]
+    outcome = quality.evaluate(bars, ctx)
+    by_rule = {(f.rule, f.date) for f in outcome.findings}
+    assert ("bad_print", bad.day) not in by_rule and ("released", bad.day) in by_rule
+    assert ("high_low_inconsistent", _day("2018-01-10")) not in by_rule
+    assert ("duplicate_bar", _day("2018-01-10")) in by_rule  # not a value rule: the second row stays out
+    assert [f.rule for f in outcome.findings].count("released") == 2
+    assert outcome.rejected[2] == -1  # loaded
+    # other values than the reviewed ones: quarantined as before
+    changed = dataclasses.replace(ctx, released={("BBB", bad.day): (bad.open, bad.high, bad.low, 31.0, bad.volume)})
+    assert ("bad_print", bad.day) in {(f.rule, f.date) for f in quality.evaluate(bars, changed).findings}
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,8 @@ const AlertPreferencesRoute = lazy(() => import('./routes/alerts').then((m) => (
 const UnsubscribeRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.UnsubscribeRoute })));
 const NotificationsRoute = lazy(() => import('./routes/notifications').then((m) => ({ default: m.NotificationsRoute })));
 const BacktestRoute = lazy(() => import('@/features/backtest/components/backtest-page').then((m) => ({ default: m.BacktestRoute })));
+// The admin area (admins only): Data, Users, Audit log.
+const AdminArea = lazy(() => import('@/features/admin/components/admin-area').then((m) => ({ default: m.AdminArea })));
 
 function Lazy({ children }: { children: ReactNode }) {
   return <Suspense fallback={<PageFallback />}>{children}</Suspense>;
@@ -85,6 +87,7 @@ export const routes: RouteObject[] = [
           ['unsubscribe', <UnsubscribeRoute key="u" />],
           ['notifications', <NotificationsRoute key="n" />],
           ['backtest', <BacktestRoute key="b" />],
+          ['admin/*', <AdminArea key="admin" />],
         ] as const
       ).map(([path, page]) => ({ path, element: <Lazy>{page}</Lazy> })),
       { path: '*', element: <NotFoundRoute /> },

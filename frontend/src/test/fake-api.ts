@@ -28,7 +28,8 @@ export function fakeApi(...routes: Route[]) {
       url,
       path: parsed.pathname,
       query: parsed.searchParams,
-      body: init?.body ? JSON.parse(String(init.body)) : undefined,
+      // JSON bodies parsed; anything else (a FormData upload) as it was sent
+      body: typeof init?.body === 'string' ? JSON.parse(init.body) : (init?.body ?? undefined),
       auth: ((init?.headers ?? {}) as Record<string, string>).Authorization ?? null,
     };
     sent.push(req);

@@ -14,6 +14,7 @@ from chalicelib.paths import uuid_path
 
 if TYPE_CHECKING:
     from chalicelib.schemas import admin as schema
+    from stockscreen.pipeline.review import QualityReview
 else:
     schema = LazyModule("chalicelib.schemas.admin")
 
@@ -124,3 +125,94 @@ def audit_log() -> dict[str, Any]:
     q = query(bp.current_request, schema.AuditQuery)
     data, total = audit.list_entries(get_engine(), limit=q.limit, offset=q.offset, action=q.action, actor_id=q.actor_id)
     return {"data": data, "count": total}
+
+
+def _review() -> QualityReview:
+    from stockscreen.pipeline.review import QualityReview  # lazy: the pipeline pulls in numpy
+
+    return QualityReview.default()
+
+
+@route(
+    bp,
+    "/admin/findings",
+    methods=["GET"],
+    auth="required",
+    feature="admin.ingest",
+    params=lambda: schema.FindingsQuery,
+    response=lambda: schema.FindingsPublic,
+)
+def list_findings() -> dict[str, Any]:
+    """Data-quality findings row by row (oldest first); filter by run, rule, symbol, severity or action."""
+    from stockscreen.pipeline.review import FindingFilter
+
+    q = query(bp.current_request, schema.FindingsQuery)
+    which = FindingFilter(q.run_id, q.rule, q.symbol, q.severity, q.action)
+    data, total = _review().findings(which, q.request())
+    return {"data": data, "count": total}
+
+
+@route(
+    bp,
+    "/admin/findings/trend",
+    methods=["GET"],
+    auth="required",
+    feature="admin.ingest",
+    params=lambda: schema.TrendQuery,
+    response=lambda: schema.TrendPublic,
+)
+def findings_trend() -> dict[str, Any]:
+    """Findings per rule per day (the day their run started) over the last ``days`` days."""
+    q = query(bp.current_request, schema.TrendQuery)
+    return {"data": _review().trend(q.days)}
+
+
+@route(
+    bp,
+    "/admin/findings/{finding_id}/release",
+    methods=["POST"],
+    auth="required",
+    feature="admin.ingest",
+    body=lambda: schema.ReleaseBody,
+    response=lambda: schema.ReleasePublic,
+    status=201,
+    errors=(409,),
+)
+def release_finding(finding_id: str) -> dict[str, Any]:
+    """Release a quarantined row after review (audited): the next run loads it, and re-runs keep it loaded."""
+    b = json_body(bp.current_request, schema.ReleaseBody)
+    if not (finding_id.isascii() and finding_id.isdigit() and len(finding_id) < 19):
+        from stockscreen.core.errors import NotFound
+
+        raise NotFound(f"no finding {finding_id[:64]!r}")
+    issue_id = int(finding_id)
+    return _review().release(principal().user_id, issue_id, b.note, origin_of(bp.current_request))
+
+
+@route(
+    bp,
+    "/admin/uploads",
+    methods=["POST"],
+    auth="required",
+    feature="admin.ingest",
+    body=lambda: schema.UploadBody,
+    response=lambda: schema.UploadPublic,
+    status=201,
+)
+def create_upload() -> dict[str, Any]:
+    """A presigned POST for one data file into the drop folder (incoming/): its arrival starts an ingest run."""
+    b = json_body(bp.current_request, schema.UploadBody)
+    return _review().create_upload(b.filename, b.size)
+
+
+@route(
+    bp,
+    "/admin/uploads/{upload_id}",
+    methods=["GET"],
+    auth="required",
+    feature="admin.ingest",
+    response=lambda: schema.UploadStatus,
+)
+def upload_status(upload_id: str) -> dict[str, Any]:
+    """The ingest run an upload started, with the progress of its states (poll it)."""
+    return _review().upload_status(uuid_path(upload_id, "upload"))

@@ -120,6 +120,9 @@ class IngestRun:
             "status": self.status,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "duration_seconds": (
+                round((self.finished_at - self.started_at).total_seconds(), 3) if self.finished_at else None
+            ),
             "stats": self.stats,
             "error": self.error,
         }

@@ -74,6 +74,7 @@ def reset_clients() -> None:
     config.event_settings.cache_clear()
     config.ws_settings.cache_clear()
     config.ingest_settings.cache_clear()
+    config.upload_settings.cache_clear()
     config.quote_settings.cache_clear()
     config.alerts_settings.cache_clear()
     config.alert_delivery_settings.cache_clear()

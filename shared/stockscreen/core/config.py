@@ -74,6 +74,14 @@ class IngestSettings(EventSettings):
     stale_run_minutes: int = Field(default=120, ge=1, description="a 'running' run older than this is abandoned")
 
 
+class UploadSettings(CoreSettings):
+    """The admins' uploads: presigned POSTs into the raw bucket's drop folder (``incoming/``)."""
+
+    raw_bucket_name: str = Field(description="the raw bucket (its incoming/ prefix starts ingest runs)")
+    upload_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1, description="the largest upload allowed")
+    upload_expires_seconds: int = Field(default=900, ge=60, le=3600, description="how long a presigned POST lasts")
+
+
 class WsSettings(CoreSettings):
     """WebSocket functions: where the @connections management API lives."""
 
@@ -159,6 +167,11 @@ def event_settings() -> EventSettings:
 @cache
 def ingest_settings() -> IngestSettings:
     return IngestSettings()  # type: ignore[call-arg]
+
+
+@cache
+def upload_settings() -> UploadSettings:
+    return UploadSettings()  # type: ignore[call-arg]
 
 
 @cache

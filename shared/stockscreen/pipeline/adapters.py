@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote_plus
 
 import redis
 
 from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
-from stockscreen.core.errors import TransientError, unavailable_from
+from stockscreen.core.errors import DataFileError, TransientError, unavailable_from
 from stockscreen.core.observability import logger
 from stockscreen.realtime import Quote, put_quotes
 
@@ -92,3 +94,35 @@ class RedisLiveCache:
             client.set(SNAPSHOT_VERSION_KEY, version)
         except redis.RedisError as exc:  # caches are best effort; the snapshot itself is already current
             logger.warning("redis unavailable while publishing", extra={"error": str(exc)})
+
+
+class RawObjects(Protocol):
+    def download(self, bucket: str, key: str, dest: Path) -> None:
+        """Copy one object of the raw bucket to ``dest``; DataFileError when it is not there."""
+        ...
+
+
+class S3RawObjects:
+    """The raw bucket (the drop folder ``incoming/`` and the admins' uploads) through S3."""
+
+    def __init__(self, client: Callable[[], Any]) -> None:
+        self._client = client
+
+    def download(self, bucket: str, key: str, dest: Path) -> None:
+        from botocore.exceptions import ClientError
+
+        s3 = self._client()
+        try:
+            s3.download_file(bucket, key, str(dest))
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                # S3's event notifications URL-encode the key (a space as '+'): try it decoded once
+                decoded = unquote_plus(key)
+                if decoded != key:
+                    self.download(bucket, decoded, dest)
+                    return
+                raise DataFileError(f"s3://{bucket}/{key}", None, "no such object") from exc
+            if code in ("403", "AccessDenied"):
+                raise DataFileError(f"s3://{bucket}/{key}", None, "access denied") from exc
+            raise TransientError(f"s3://{bucket}/{key}: {code or exc}") from exc

@@ -155,3 +155,43 @@ def build_definition(function_arns: Mapping[str, str] | None = None) -> dict[str
 
 def definition_json(function_arns: Mapping[str, str] | None = None) -> str:
     return json.dumps(build_definition(function_arns), indent=2, sort_keys=False)
+
+
+# --- the drop folder: S3 -> EventBridge -> this state machine ------------------------------------
+
+#: New objects under this prefix of the raw bucket start an ingest run (the SPA's uploads land there too).
+DROP_PREFIX = "incoming/"
+
+#: The EventBridge rule's input transformer: a path of the S3 "Object Created" event per part of the
+#: execution input. CDK deploys it (``EventField.from_path``); the dev stack applies :func:`drop_input`.
+DROP_INPUT_PATHS: dict[str, str] = {
+    "run_id": "$.id",
+    "bucket": "$.detail.bucket.name",
+    "key": "$.detail.object.key",
+}
+
+
+def drop_event_pattern(bucket_name: str) -> dict[str, Any]:
+    """The rule's pattern: an object created in ``bucket_name`` under :data:`DROP_PREFIX`."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [bucket_name]}, "object": {"key": [{"prefix": DROP_PREFIX}]}},
+    }
+
+
+def drop_input_template(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The execution input built from the transformer's fields (``run_id``, ``bucket``, ``key``)."""
+    return {"run_id": fields["run_id"], "source": {"s3": {"bucket": fields["bucket"], "key": fields["key"]}}}
+
+
+def _path(event: Mapping[str, Any], path: str) -> Any:
+    value: Any = event
+    for part in path.removeprefix("$.").split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def drop_input(event: Mapping[str, Any]) -> dict[str, Any]:
+    """What the rule's input transformer makes of an S3 event (the dev stack delivers it the same way)."""
+    return drop_input_template({name: _path(event, path) for name, path in DROP_INPUT_PATHS.items()})

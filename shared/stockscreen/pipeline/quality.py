@@ -30,6 +30,7 @@ from sqlalchemy import Connection, text
 from stockscreen.db.engine import psycopg_connection
 from stockscreen.market.calendar import sessions_before, trading_days
 from stockscreen.market.formats import SYMBOL
+from stockscreen.market.providers import BAR_COLUMNS
 from stockscreen.pipeline.columns import (
     BAD_DATE,
     BAD_NUMBER,
@@ -40,7 +41,7 @@ from stockscreen.pipeline.columns import (
     TypedBars,
 )
 from stockscreen.pipeline.reference import Fundamentals, StagedReference, reference_symbol
-from stockscreen.pipeline.staging import UNKNOWN_KEY, read_fetched
+from stockscreen.pipeline.staging import UNKNOWN_KEY, clear_batch, read_fetched, stage_rows
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,26 @@ RULES: tuple[Rule, ...] = (
         f"an active security absent from this run has had no bar for more than {STALE_SESSIONS} sessions",
         False,
     ),
+    Rule("released", "info", "an admin released the row from quarantine after review: loaded despite its rule", False),
 )
 
 RULE_NAMES = frozenset(r.name for r in RULES)
 #: rules whose findings are quarantined rows (never loaded)
 QUARANTINING = frozenset(r.name for r in RULES if r.marks_rows and r.severity == "error")
 _BY_NAME = {r.name: r for r in RULES}
+#: quarantining rules whose rows an admin may release after review: the row has a symbol, a date and
+#: numeric values (what it failed is a judgement about them, not its form, its identity or its date)
+RELEASABLE = QUARANTINING - {
+    "bad_date",
+    "bad_number",
+    "missing_price",
+    "missing_symbol",
+    "duplicate_bar",
+    "unknown_symbol",
+    "future_date",
+}
+#: the file name of the released rows a run stages itself (their line: the release's id)
+RELEASED_FILE = "quarantine_releases"
 
 
 def action(rule: Rule) -> str:
@@ -167,6 +182,9 @@ class Context:
     #: a symbol not known yet is added to the security master (``new_symbol``), not quarantined
     #: (bars files given explicitly, unless ``--known-only``)
     add_new: bool = False
+    #: (symbol, date) -> open, high, low, close, volume of the row an admin released after review: a
+    #: staged row with these values is not quarantined by the rules of :data:`RELEASABLE`
+    released: Mapping[tuple[str, dt.date], tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -239,8 +257,13 @@ def _neighbours(codes: npt.NDArray[np.int32], values: npt.NDArray[np.float64]) -
 class _Rules:
     """One evaluation: the rows still in play and the findings so far."""
 
-    def __init__(self, bars: TypedBars) -> None:
+    def __init__(
+        self, bars: TypedBars, released: Mapping[tuple[str, dt.date], tuple[float, ...]] | None = None
+    ) -> None:
         self.bars = bars
+        self.released = released or {}
+        #: released row -> the first rule it was let through
+        self.released_rows: dict[int, str] = {}
         self.alive = np.ones(len(bars), dtype=bool)
         self.rejected = np.full(len(bars), -1, dtype=np.int16)
         self.findings: list[Finding] = []
@@ -284,11 +307,37 @@ class _Rules:
     def quarantine(self, rule: str, rows: npt.NDArray[np.intp], message: Any, raw: Any = None) -> None:
         """Mark ``rows`` (still in play) as quarantined by ``rule``; message/raw are per-row callables."""
         rows = np.sort(rows[self.alive[rows]])
+        if self.released:
+            rows = self._unreleased(rule, rows)
         self.alive[rows] = False
         self.rejected[rows] = self.index[rule]
         for i in rows.tolist():
             day = None if rule == "bad_date" else _date(int(self.bars.day[i]))
             self.findings.append(Finding(rule, i, self.symbol(i), day, message(i), (raw or self.row_raw)(i)))
+
+    def _unreleased(self, rule: str, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """``rows`` but those an admin released (each reported once as ``released``)."""
+        if rule not in RELEASABLE:
+            return rows
+        keep: list[int] = []
+        for i in rows.tolist():
+            symbol, day = self.symbol(i), _date(int(self.bars.day[i]))
+            values = self.released.get((symbol, day)) if symbol is not None and day is not None else None
+            row = [float(self.v[k][i]) for k in PRICE_COLUMNS]
+            if values is None or not np.allclose(row, values, rtol=1e-9, atol=0.0):
+                keep.append(i)
+                continue
+            self.released_rows.setdefault(i, rule)
+        return np.array(keep, dtype=np.intp)
+
+    def report_released(self) -> None:
+        """One ``released`` finding per released row still loaded (a later rule may have quarantined it)."""
+        for i, rule in sorted(self.released_rows.items()):
+            if self.alive[i]:
+                message = f"released by an admin after review: loaded although {rule} would quarantine it"
+                self.findings.append(
+                    Finding("released", i, self.symbol(i), _date(int(self.bars.day[i])), message, self.row_raw(i))
+                )
 
     def masked(self, rule: str, mask: npt.NDArray[np.bool_], message: Any, raw: Any = None) -> None:
         self.quarantine(rule, np.flatnonzero(mask & self.alive), message, raw)
@@ -299,7 +348,7 @@ class _Rules:
 
 def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
     """Apply every rule in order to the run's staged rows."""
-    r = _Rules(bars)
+    r = _Rules(bars, ctx.released)
     o, h, lo, c, vol = (bars.values[k] for k in PRICE_COLUMNS)
     code, day = bars.symbol, bars.day
     today = _ordinal(ctx.today)
@@ -374,6 +423,7 @@ def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
             lambda i: "symbol not in the security master" if valid[code[i]] else f"{r.symbol(i)!r} is not a ticker",
         )
 
+    r.report_released()
     _suspicious_jumps(r, ctx)
     _calendar_gaps(r, ctx, open_days)
     _late_and_stale(r)
@@ -444,6 +494,8 @@ def _calendar_gaps(r: _Rules, ctx: Context, open_days: npt.NDArray[np.int32]) ->
 
 def _late_and_stale(r: _Rules) -> None:
     rows = r.alive_rows()
+    if RELEASED_FILE in r.bars.files:  # released rows of other dates say nothing of the run's range
+        rows = rows[r.bars.file[rows] != r.bars.files.index(RELEASED_FILE)]
     codes, days = r.bars.symbol[rows], r.bars.day[rows]
     firsts = list(_per_symbol(codes, days, np.minimum))
     lasts = list(_per_symbol(codes, days, np.maximum))
@@ -627,7 +679,50 @@ def _context(conn: Connection, run_id: str, bars: TypedBars, add_new: bool = Fal
         ),
         {"s": list(firsts), "d": list(firsts.values())},
     ).all()
-    return Context(today, frozenset(known), {p[0]: (p[1], float(p[2])) for p in previous}, add_new)
+    released = conn.execute(
+        text(
+            "SELECT symbol, date, open, high, low, close, volume FROM quarantine_releases "
+            "WHERE symbol = ANY(CAST(:s AS text[]))"
+        ),
+        {"s": bars.symbols},
+    ).all()
+    return Context(
+        today,
+        frozenset(known),
+        {p[0]: (p[1], float(p[2])) for p in previous},
+        add_new=add_new,
+        released={(r[0], r[1]): tuple(float(x) for x in r[2:]) for r in released},
+    )
+
+
+def _value(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def stage_pending_releases(conn: Connection, run_id: str, bars: TypedBars) -> int:
+    """Stage the released rows no run has loaded yet (a fetch batch of their own, file
+    :data:`RELEASED_FILE`, line = the release id), but those the run's files bring again; how many."""
+    pending = conn.execute(
+        text(
+            "SELECT id, symbol, date, open, high, low, close, volume FROM quarantine_releases "
+            "WHERE loaded_run_id IS NULL ORDER BY symbol, date, id"
+        )
+    ).all()
+    code = {s: i for i, s in enumerate(bars.symbols)}
+    rows: list[tuple[str, int, tuple[str, ...]]] = []
+    seen: set[tuple[str, dt.date]] = set()
+    for rid, symbol, day, *values in pending:
+        c = code.get(symbol)
+        if (symbol, day) in seen or (c is not None and bool(((bars.symbol == c) & (bars.day == _ordinal(day))).any())):
+            continue
+        seen.add((symbol, day))
+        by_name = dict(zip(PRICE_COLUMNS, map(_value, values), strict=True))
+        by_name.update(symbol=symbol, date=day.isoformat())
+        rows.append((RELEASED_FILE, int(rid), tuple(by_name.get(k, "") for k in BAR_COLUMNS)))
+    clear_batch(conn, run_id, RELEASED_FILE)
+    if rows:
+        stage_rows(conn, run_id, RELEASED_FILE, rows)
+    return len(rows)
 
 
 @dataclass
@@ -644,6 +739,8 @@ def run_rules(conn: Connection, run_id: str, add_new: bool = False) -> Validatio
     """Apply every rule to the run's staged bars and record the findings; ``add_new``: symbols not
     known yet are reported as ``new_symbol`` (for the caller to add), not quarantined."""
     bars = read_fetched(conn, run_id)
+    if stage_pending_releases(conn, run_id, bars):
+        bars = read_fetched(conn, run_id)
     ctx = _context(conn, run_id, bars, add_new)
     outcome = evaluate(bars, ctx)
     stale_before = sessions_before(outcome.days[-1], STALE_SESSIONS) if outcome.days else dt.date.min

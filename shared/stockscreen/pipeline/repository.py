@@ -37,6 +37,67 @@ class RuleCount(NamedTuple):
     total: int
 
 
+class FindingFilter(NamedTuple):
+    """Which findings: each filter given narrows (None: any)."""
+
+    run_id: str | None = None
+    rule: str | None = None
+    symbol: str | None = None
+    severity: str | None = None
+    action: str | None = None
+
+
+class FindingRecord(NamedTuple):
+    id: int
+    run_id: str
+    rule: str
+    severity: str
+    action: str
+    symbol: str | None
+    date: dt.date | None
+    file: str | None
+    line: int | None
+    message: str
+    raw: dict[str, Any] | None
+    released_at: dt.datetime | None
+    released_by: str | None
+    loaded_run_id: str | None
+
+
+class RuleDayCount(NamedTuple):
+    day: dt.date
+    rule: str
+    severity: str
+    total: int
+
+
+class ReleaseCandidate(NamedTuple):
+    """A quarantined finding, as a release reads it."""
+
+    id: int
+    run_id: str
+    rule: str
+    action: str
+    symbol: str | None
+    date: dt.date | None
+    raw: dict[str, Any] | None
+
+
+_FINDINGS_WHERE = (
+    "(CAST(:run AS uuid) IS NULL OR q.run_id = :run) AND (CAST(:rule AS text) IS NULL OR q.rule = :rule) "
+    "AND (CAST(:sym AS text) IS NULL OR q.symbol = :sym) AND (CAST(:sev AS text) IS NULL OR q.severity = :sev) "
+    "AND (CAST(:act AS text) IS NULL OR q.action = :act)"
+)
+
+_FINDINGS = (
+    "SELECT q.id, q.run_id, q.rule, q.severity, q.action, q.symbol, q.date, q.raw->>'file', "
+    "CASE WHEN jsonb_typeof(q.raw->'line') = 'number' THEN CAST(q.raw->>'line' AS integer) END, q.message, q.raw, "
+    "r.released_at, r.released_by, r.loaded_run_id FROM quality_issues q "
+    "LEFT JOIN quarantine_releases r ON q.action = 'quarantined' AND r.symbol = q.symbol AND r.date = q.date "
+    f"WHERE {_FINDINGS_WHERE} ORDER BY q.id LIMIT :limit OFFSET :offset"
+)
+
+
 class SnapshotQuote(NamedTuple):
     symbol: str
     close: float
@@ -196,6 +257,129 @@ class IngestRepository:
             ).all()
         record = RunRecord(run.id, run.status, run.started_at, run.finished_at, run.stats, run.error)
         return record, [RuleCount(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rules]
+
+    def latest_run_id(self) -> str | None:
+        with self.engine.connect() as conn:
+            run_id = conn.execute(text("SELECT id FROM ingest_runs ORDER BY started_at DESC, id LIMIT 1")).scalar()
+        return None if run_id is None else str(run_id)
+
+    def run_for_prefix(self, bucket: str, prefix: str) -> RunRecord | None:
+        """The latest run started for an object of the raw bucket whose key starts with ``prefix``."""
+        with self.engine.connect() as conn:
+            run = conn.execute(
+                text(
+                    "SELECT id, status, started_at, finished_at, stats, error FROM ingest_runs "
+                    "WHERE source ? 's3' AND starts_with(source #>> '{s3,key}', :k) AND source #>> '{s3,bucket}' = :b "
+                    "ORDER BY started_at DESC LIMIT 1"
+                ),
+                {"k": prefix, "b": bucket},
+            ).first()
+        return (
+            None
+            if run is None
+            else RunRecord(run.id, run.status, run.started_at, run.finished_at, run.stats, run.error)
+        )
+
+    # --- findings, as admins review them ---------------------------------------------------------
+
+    def findings(self, which: FindingFilter, limit: int, offset: int) -> tuple[list[FindingRecord], int]:
+        """A page of findings (oldest first, as the rules found them) and how many match in all."""
+        params = {
+            "run": which.run_id,
+            "rule": which.rule,
+            "sym": which.symbol,
+            "sev": which.severity,
+            "act": which.action,
+            "limit": limit,
+            "offset": offset,
+        }
+        with self.engine.connect() as conn:
+            total = conn.execute(
+                text(f"SELECT count(*) FROM quality_issues q WHERE {_FINDINGS_WHERE}"), params
+            ).scalar_one()
+            rows = conn.execute(text(_FINDINGS), params).all()
+        return [
+            FindingRecord(
+                int(r[0]),
+                str(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                None if r[12] is None else str(r[12]),
+                None if r[13] is None else str(r[13]),
+            )
+            for r in rows
+        ], int(total)
+
+    def findings_per_rule_per_day(self, since: dt.date) -> list[RuleDayCount]:
+        """Findings per rule and per day (the day their run started, UTC) from ``since`` on."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT CAST(timezone('UTC', r.started_at) AS date) AS day, q.rule, min(q.severity), count(*) "
+                    "FROM quality_issues q JOIN ingest_runs r ON r.id = q.run_id "
+                    "WHERE r.started_at >= CAST(:since AS date) GROUP BY 1, 2 ORDER BY 1, 2"
+                ),
+                {"since": since},
+            ).all()
+        return [RuleDayCount(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+    def finding_for_update(self, conn: Connection, issue_id: int) -> ReleaseCandidate | None:
+        row = conn.execute(
+            text("SELECT id, run_id, rule, action, symbol, date, raw FROM quality_issues WHERE id = :i FOR UPDATE"),
+            {"i": issue_id},
+        ).first()
+        return None if row is None else ReleaseCandidate(int(row[0]), str(row[1]), *row[2:])
+
+    def add_release(
+        self, conn: Connection, issue: ReleaseCandidate, values: dict[str, float], actor_id: str, note: str | None
+    ) -> int | None:
+        """Record the release of a quarantined row; None when its (symbol, date) is released already."""
+        raw = issue.raw or {}
+        released = conn.execute(
+            text(
+                "INSERT INTO quarantine_releases (issue_id, run_id, rule, symbol, date, open, high, low, close, "
+                "volume, file, line, note, released_by) VALUES (:i, :run, :rule, :sym, :d, :o, :h, :l, :c, :v, "
+                ":f, :ln, :n, :by) ON CONFLICT (symbol, date) DO NOTHING RETURNING id"
+            ),
+            {
+                "i": issue.id,
+                "run": issue.run_id,
+                "rule": issue.rule,
+                "sym": issue.symbol,
+                "d": issue.date,
+                "o": values["open"],
+                "h": values["high"],
+                "l": values["low"],
+                "c": values["close"],
+                "v": values["volume"],
+                "f": raw.get("file"),
+                "ln": raw.get("line") if isinstance(raw.get("line"), int) else None,
+                "n": note,
+                "by": actor_id,
+            },
+        ).scalar()
+        return None if released is None else int(released)
+
+    def mark_releases_loaded(self, conn: Connection, run_id: str) -> int:
+        """Releases whose bar is now loaded: this run loaded them; how many."""
+        return int(
+            conn.execute(
+                text(
+                    "UPDATE quarantine_releases q SET loaded_run_id = :r, loaded_at = now() FROM daily_bars b "
+                    "JOIN securities s ON s.id = b.security_id WHERE q.loaded_run_id IS NULL "
+                    "AND s.symbol = q.symbol AND b.date = q.date"
+                ),
+                {"r": run_id},
+            ).rowcount
+        )
 
     # --- staging housekeeping -------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ Sources (``source`` in the execution input):
   :mod:`stockscreen.market.formats`; zip archives and folders of them); one Fetch batch per path.
   Optional: ``"format"`` (force one format), ``"map"`` ({header: field}), ``"known_only"`` (bars of
   symbols not in the security master are quarantined instead of adding the symbols).
+- ``{"s3": {"bucket": ..., "key": ...}}``: one object of the raw bucket (a file dropped under
+  ``incoming/`` or uploaded by an admin: the EventBridge rule's input, see :mod:`definition`).
 - ``{"provider": "stooq", "date": "YYYY-MM-DD"}``, ``{"provider": "stooq", "from": ..., "to": ...}`` or
   ``{"provider": "stooq", "scheduled_time": "<ISO timestamp>"}`` (the EventBridge schedule's input),
   optionally ``"symbols": [...]`` (default: every active security); one Fetch batch per group of
@@ -27,11 +29,12 @@ import datetime as dt
 import functools
 import json
 import random
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -49,7 +52,16 @@ from stockscreen.db.engine import get_engine
 from stockscreen.market.calendar import previous_trading_day
 from stockscreen.market.providers import BarProvider, BarRow, ProviderError, ProviderUnavailable, StooqProvider
 from stockscreen.pipeline import load, quality, snapshot, staging
-from stockscreen.pipeline.adapters import Admins, EventBridgeEvents, Events, LiveCache, RedisLiveCache, SnsAdmins
+from stockscreen.pipeline.adapters import (
+    Admins,
+    EventBridgeEvents,
+    Events,
+    LiveCache,
+    RawObjects,
+    RedisLiveCache,
+    S3RawObjects,
+    SnsAdmins,
+)
 from stockscreen.pipeline.columns import Selection, TypedBars, take
 from stockscreen.pipeline.idempotency import idempotent_task
 from stockscreen.pipeline.reference import parse_fundamentals, parse_security
@@ -150,6 +162,16 @@ def _batch(state: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(batch, dict) or not isinstance(batch.get("id"), str):
         raise Invalid("task input needs a batch with an id")
     return batch
+
+
+def s3_object(source: dict[str, Any]) -> dict[str, str]:
+    """``source.s3`` checked: ``{"bucket", "key"}`` of one object of the raw bucket."""
+    obj = source.get("s3")
+    if not isinstance(obj, dict) or not isinstance(obj.get("bucket"), str) or not isinstance(obj.get("key"), str):
+        raise Invalid("source.s3 needs a bucket and a key (strings)")
+    if not obj["bucket"] or not obj["key"] or obj["key"].endswith("/"):
+        raise Invalid(f"source.s3 names no object: {obj!r}")
+    return {"bucket": obj["bucket"], "key": obj["key"]}
 
 
 class SymbolFailure(NamedTuple):
@@ -258,15 +280,25 @@ def outcome_note(summary: dict[str, Any], reference: dict[str, int]) -> str:
 class IngestService:
     """The ingest tasks over a repository (SQL) and adapters (events, admins, live cache)."""
 
-    def __init__(self, repo: IngestRepository, events: Events, admins: Admins, live: LiveCache) -> None:
+    def __init__(
+        self,
+        repo: IngestRepository,
+        events: Events,
+        admins: Admins,
+        live: LiveCache,
+        objects: RawObjects | None = None,
+    ) -> None:
         self.repo = repo
         self.events = events
         self.admins = admins
         self.live = live
+        self.objects: RawObjects = objects or S3RawObjects(lambda: aws_client("s3"))
 
     # --- Plan -----------------------------------------------------------------------------------
 
     def _plan_batches(self, conn: Connection, source: dict[str, Any]) -> list[dict[str, Any]]:
+        if "s3" in source:
+            return [{"id": "f0", "s3": s3_object(source)}]
         if source.get("paths"):
             missing = [p for p in source["paths"] if not Path(p).exists()]
             if missing:
@@ -314,8 +346,17 @@ class IngestService:
         batch = _batch(state)
         source = state.get("source") or {}
         counts: dict[str, Any]
-        if "path" in batch:
-            fmt, mapping = _file_options(source)
+        fmt, mapping = _file_options(source)
+        if "s3" in batch:
+            bucket, key = s3_object({"s3": batch["s3"]}).values()
+            with tempfile.TemporaryDirectory(prefix="stockscreen-") as tmp:
+                # the file keeps its name: the reader detects its kind (and a symbol) from it
+                path = Path(tmp) / (PurePosixPath(key).name or "object")
+                self.objects.download(bucket, key, path)
+                with self.repo.transaction() as conn:
+                    staging.clear_batch(conn, run_id, batch["id"])
+                    counts = staging.stage_file(conn, run_id, batch["id"], path, fmt, mapping)
+        elif "path" in batch:
             with self.repo.transaction() as conn:
                 staging.clear_batch(conn, run_id, batch["id"])
                 counts = staging.stage_file(conn, run_id, batch["id"], Path(batch["path"]), fmt, mapping)
@@ -348,7 +389,7 @@ class IngestService:
         run_id = _run_id(state)
         source = state.get("source") or {}
         # bars files given explicitly add their new symbols; a provider run fetches known ones only
-        add_new = bool(source.get("paths")) and not source.get("known_only")
+        add_new = bool(source.get("paths") or source.get("s3")) and not source.get("known_only")
         with self.repo.transaction() as conn:
             self.repo.clear_findings(conn, run_id, sorted(quality.RULE_NAMES))
             self.repo.drop_load_batches(conn, run_id)
@@ -495,6 +536,7 @@ class IngestService:
         with self.repo.transaction() as conn:
             quarantined = self.repo.count_quarantined(conn, run_id)
             skipped = self.repo.skipped_symbols(conn, run_id)
+            released = self.repo.mark_releases_loaded(conn, run_id)
             # quarantined rows live on in quality_issues (rule + raw row); the staging area is emptied
             self.repo.drop_staged(conn, run_id)
             summary = {
@@ -503,6 +545,7 @@ class IngestService:
                 "fetched": fetched,
                 **totals,
                 "quarantined": quarantined,
+                "released_loaded": released,
                 "changed": totals["inserted"] + totals["updated"] > 0,
                 "changed_symbols": len(_changed_symbols(state) or []),
                 "skipped_symbols": skipped,
@@ -548,6 +591,9 @@ class IngestService:
             "status": run.status,
             "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "duration_seconds": (
+                round((run.finished_at - run.started_at).total_seconds(), 3) if run.finished_at else None
+            ),
             "stats": run.stats,
             "error": run.error,
             "quality": [{"rule": r.rule, "severity": r.severity, "action": r.action, "count": r.total} for r in rules],

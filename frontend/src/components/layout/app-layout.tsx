@@ -4,6 +4,7 @@ import { UserMenu } from '@/features/auth/components/user-menu';
 import { NotificationBell } from '@/features/notifications/components/notification-bell';
 import { SymbolSearch } from '@/features/securities/components/symbol-search';
 import { cn } from '@/lib/cn';
+import { useSession } from '@/lib/session';
 
 const navClass = ({ isActive }: { isActive: boolean }) =>
   cn('whitespace-nowrap rounded px-2 py-1 text-[13px]', isActive ? 'bg-slate-800 text-white' : 'text-slate-400 hover:text-slate-100');
@@ -13,6 +14,17 @@ const ACCOUNT_PAGES = [
   ['/portfolios', 'Portfolios'],
   ['/alerts', 'Alerts'],
 ] as const;
+
+/** Admins see the admin area in the nav; nobody else does (the API refuses them anyway). */
+function AdminLink() {
+  const role = useSession((s) => s.user?.role);
+  if (role !== 'admin') return null;
+  return (
+    <NavLink to="/admin" className={navClass}>
+      Admin
+    </NavLink>
+  );
+}
 
 export function AppLayout() {
   return (
@@ -44,6 +56,7 @@ export function AppLayout() {
             >
               Backtest
             </NavLink>
+            <AdminLink />
             {/* Narrower screens reach these from the account menu. */}
             {ACCOUNT_PAGES.map(([to, label]) => (
               <NavLink key={to} to={to} className={(state) => cn(navClass(state), 'hidden lg:inline')}>

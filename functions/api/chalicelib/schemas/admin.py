@@ -14,14 +14,27 @@ __all__ = [
     "AuditEntry",
     "AuditPublic",
     "AuditQuery",
+    "FindingPublic",
+    "FindingsPublic",
+    "FindingsQuery",
     "QualityRule",
+    "ReleaseBody",
+    "ReleasePublic",
+    "RunProgress",
     "RunPublic",
     "RunReport",
     "RunsPublic",
     "RunsQuery",
+    "StateProgress",
     "ThrottlePublic",
     "ThrottlesPublic",
     "ThrottlesQuery",
+    "TrendPoint",
+    "TrendPublic",
+    "TrendQuery",
+    "UploadBody",
+    "UploadPublic",
+    "UploadStatus",
     "UserAdminUpdate",
     "UserPublic",
     "UsersPublic",
@@ -82,6 +95,7 @@ class RunPublic(ApiModel):
     status: str
     started_at: str
     finished_at: str | None
+    duration_seconds: float | None = Field(default=None, description="From start to finish (to now while it runs)")
     stats: dict[str, Any]
     error: str | None
 
@@ -122,3 +136,103 @@ class AuditEntry(ApiModel):
 class AuditPublic(ApiModel):
     data: list[AuditEntry]
     count: int
+
+
+_Symbol = Annotated[str, StringConstraints(min_length=1, max_length=16, strip_whitespace=True)]
+_Rule = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+
+
+class FindingsQuery(Page):
+    run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")] | None = Field(
+        default=None, description="One run's findings (default: every run's)"
+    )
+    rule: _Rule | None = None
+    symbol: _Symbol | None = None
+    severity: Literal["error", "warning", "info"] | None = None
+    action: Literal["quarantined", "loaded", "corrected", "skipped"] | None = None
+
+
+class FindingPublic(ApiModel):
+    id: int
+    run_id: str
+    rule: str
+    severity: str
+    action: str
+    symbol: str | None
+    date: str | None
+    file: str | None
+    line: int | None
+    message: str
+    raw: dict[str, Any] | None = Field(description="The row as read (quarantined and reported rows)")
+    values: dict[str, Any] | None = Field(description="open, high, low, close, volume of the row, when it has them")
+    releasable: bool = Field(description="A quarantined row an admin may release (POST .../release)")
+    released_at: str | None
+    released_by: str | None
+    loaded_run_id: str | None = Field(description="The run that loaded the released row")
+
+
+class FindingsPublic(ApiModel):
+    data: list[FindingPublic]
+    count: int
+
+
+class TrendQuery(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    days: Annotated[int, Field(ge=1, le=366)] = 30
+
+
+class TrendPoint(ApiModel):
+    day: str
+    rule: str
+    severity: str
+    count: int
+
+
+class TrendPublic(ApiModel):
+    data: list[TrendPoint]
+
+
+class ReleaseBody(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+
+
+class ReleasePublic(ApiModel):
+    id: int
+    finding_id: int
+    run_id: str
+    rule: str
+    symbol: str
+    date: str
+    values: dict[str, float]
+    note: str | None
+
+
+class UploadBody(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+    size: Annotated[int, Field(ge=1, description="The file's size in bytes")]
+
+
+class UploadPublic(ApiModel):
+    upload_id: str
+    key: str = Field(description="Where the file lands: under the drop folder incoming/")
+    url: str = Field(description="POST the form here: the fields, then the file as 'file'")
+    fields: dict[str, str]
+    content_type: str
+    max_bytes: int
+    expires_in: int
+
+
+class StateProgress(ApiModel):
+    state: str
+    status: Literal["done", "running", "failed", "pending"]
+
+
+class RunProgress(RunPublic):
+    progress: list[StateProgress]
+
+
+class UploadStatus(ApiModel):
+    upload_id: str
+    run: RunProgress | None = Field(description="The run the upload started (null until it has started)")
