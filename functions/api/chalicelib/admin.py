@@ -124,3 +124,34 @@ def audit_log() -> dict[str, Any]:
     q = query(bp.current_request, schema.AuditQuery)
     data, total = audit.list_entries(get_engine(), limit=q.limit, offset=q.offset, action=q.action, actor_id=q.actor_id)
     return {"data": data, "count": total}
+
+
+@route(
+    bp,
+    "/admin/alerts/dlq",
+    methods=["GET"],
+    auth="required",
+    feature="admin.alerts",
+    response=lambda: schema.AlertsDlqPublic,
+)
+def alerts_dlq() -> dict[str, Any]:
+    """Fired alerts whose delivery failed 5 times: how many, and up to 10 of them (audited)."""
+    from stockscreen.alerts.events import dead_letters
+
+    return dead_letters().audited_look(actor_id=principal().user_id, origin=origin_of(bp.current_request))
+
+
+@route(
+    bp,
+    "/admin/alerts/dlq/redrive",
+    methods=["POST"],
+    auth="required",
+    feature="admin.alerts",
+    response=lambda: schema.AlertsDlqRedrive,
+)
+def alerts_dlq_redrive() -> dict[str, Any]:
+    """Move the dead fired alerts back to the delivery queue; only their failed channels run again (audited)."""
+    from stockscreen.alerts.events import dead_letters
+
+    moved = dead_letters().redrive(actor_id=principal().user_id, origin=origin_of(bp.current_request))
+    return {"moved": moved}

@@ -11,6 +11,8 @@ from chalicelib.schemas.auth import UserPublic
 from chalicelib.schemas.common import Page
 
 __all__ = [
+    "AlertsDlqPublic",
+    "AlertsDlqRedrive",
     "AuditEntry",
     "AuditPublic",
     "AuditQuery",
@@ -122,3 +124,14 @@ class AuditEntry(ApiModel):
 class AuditPublic(ApiModel):
     data: list[AuditEntry]
     count: int
+
+
+class AlertsDlqPublic(ApiModel):
+    """The alert delivery dead-letter queue: its depth and up to 10 dead fired alerts (as queued)."""
+
+    count: int
+    messages: list[dict[str, Any]]
+
+
+class AlertsDlqRedrive(ApiModel):
+    moved: int
