@@ -30,7 +30,12 @@ class Receiver(BaseHTTPRequestHandler):
         sig = self.headers.get(webhook.SIGNATURE_HEADER) or ""
         ok = webhook.verify(SECRET, sig, raw, now=time.time())
         type(self).seen.append(
-            {"path": self.path, "body": json.loads(raw), "verified": ok, "ts": self.headers.get(webhook.TIMESTAMP_HEADER)}
+            {
+                "path": self.path,
+                "body": json.loads(raw),
+                "verified": ok,
+                "ts": self.headers.get(webhook.TIMESTAMP_HEADER),
+            }
         )
         status = type(self).statuses.pop(0) if type(self).statuses else 200
         self.send_response(status if ok else 401)

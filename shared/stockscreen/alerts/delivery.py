@@ -212,8 +212,9 @@ class DeliveryService:
                 logger.exception("alert delivery failed", extra={"channel": channel, "alert_id": f.alert_id})
                 statuses[channel] = failures[channel] = f"failed: {type(exc).__name__}"
         self.repo.record(f.id, statuses)
+        # emitted on every delivery (0 included), so the alarm's metric always has data
+        metrics.add_metric(name="AlertDeliveryErrors", unit="Count", value=len(failures))
         if failures:
-            metrics.add_metric(name="AlertDeliveryErrors", unit="Count", value=len(failures))
             raise DeliveryFailed(failures)
         return statuses
 
