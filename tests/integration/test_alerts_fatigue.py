@@ -264,7 +264,6 @@ class _Hook(BaseHTTPRequestHandler):
 def dev_webhooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """``make dev``'s mode (http and loopback allowed) and a real receiver on 127.0.0.1."""
     from chalicelib import common
-
     from stockscreen.core.config import alert_delivery_settings, webhook_settings
 
     monkeypatch.setenv("ALERTS_WEBHOOK_ALLOW_PRIVATE", "true")
