@@ -191,6 +191,8 @@ def main(port: int) -> int:
                 "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
                 "WS_MANAGEMENT_URL": f"http://127.0.0.1:{port}",
                 "APP_BASE_URL": f"http://127.0.0.1:{port}",  # links in alert emails
+                # webhooks may use http and local addresses (a receiver on this machine); never deployed
+                "ALERTS_WEBHOOK_ALLOW_PRIVATE": "true",
                 **resources,
             }
         )

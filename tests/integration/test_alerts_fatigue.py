@@ -109,9 +109,10 @@ def test_quiet_hours_hold_email_and_sns_until_they_end_in_the_users_time_zone(
     assert {k: held[k] - before[k] for k in held} == {"in_app": 2, "websocket": 2, "email": 0, "sns": 0}
 
     assert _service(delivery_env, dt.datetime(2026, 12, 3, 11, 59, tzinfo=UTC)).release_due() == 0  # 06:59
-    morning = _service(delivery_env, dt.datetime(2026, 12, 3, 12, 1, tzinfo=UTC))
-    assert morning.release_due() == 2  # one email, one SNS message: a summary of both
-    assert morning.release_due() == 0
+    _service(delivery_env, dt.datetime(2026, 12, 3, 12, 1, tzinfo=UTC))
+    release = delivery_env["handlers"].release_held  # the scheduled function
+    assert release({}, LocalContext("release")) == {"released": 2}  # one email, one SNS message: both in each
+    assert release({}, LocalContext("release")) == {"released": 0}
     after = counts(stack_env, delivery_env, user.id)
     assert {k: after[k] - held[k] for k in after} == {"in_app": 0, "websocket": 0, "email": 1, "sns": 1}
     [mail] = _mails(stack_env, user)
