@@ -1,4 +1,4 @@
-"""CloudWatch dashboard and alarms (API 5xx, failed ingest runs, DLQ depth) -> SNS."""
+"""CloudWatch dashboard and alarms (API 5xx, failed ingest runs, alert delivery errors, DLQ depth) -> SNS."""
 
 from __future__ import annotations
 
@@ -57,6 +57,13 @@ class Observability(Construct):
         sfn_failed = state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum")
         sfn_succeeded = state_machine.metric_succeeded(period=Duration.minutes(5), statistic="Sum")
         dlq_visible = dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(5))
+        delivery_errors = cw.Metric(
+            namespace=c.METRICS_NAMESPACE,
+            metric_name=c.ALERT_DELIVERY_ERRORS_METRIC,
+            dimensions_map={"service": c.METRICS_SERVICE},
+            statistic="Sum",
+            period=Duration.minutes(5),
+        )
 
         action = cw_actions.SnsAction(topic)
         self.alarms = {
@@ -76,6 +83,16 @@ class Observability(Construct):
                 alarm_description="An ingest state machine execution failed",
                 metric=sfn_failed,
                 threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            ),
+            "AlertDeliveryErrors": cw.Alarm(
+                self,
+                "AlertDeliveryErrorsAlarm",
+                alarm_description="Alert channels failed to deliver (retried by the queue, then dead-lettered)",
+                metric=delivery_errors,
+                threshold=5,
                 evaluation_periods=1,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
@@ -103,7 +120,9 @@ class Observability(Construct):
         self.dashboard.add_widgets(
             cw.GraphWidget(title="API handler errors", left=[api_fn_errors], width=8),
             cw.GraphWidget(title="Ingest runs", left=[sfn_succeeded, sfn_failed], width=8),
-            cw.GraphWidget(title="Alerts DLQ depth", left=[dlq_visible], width=8),
+            cw.GraphWidget(
+                title="Alerts DLQ depth / delivery errors", left=[dlq_visible], right=[delivery_errors], width=8
+            ),
         )
         self.dashboard.add_widgets(
             *(cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24),)
