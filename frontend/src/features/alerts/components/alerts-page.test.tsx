@@ -24,6 +24,7 @@ function alert(n: number, rule: Record<string, unknown>, overrides: Partial<Aler
     completed_at: null,
     fired_count: 0,
     last_fired_at: null,
+    cooldown_minutes: 0,
     ...overrides,
   };
 }
