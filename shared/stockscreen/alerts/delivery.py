@@ -40,7 +40,7 @@ from stockscreen.alerts import email as mail
 from stockscreen.alerts import fatigue
 from stockscreen.alerts.models import CHANNELS, NotificationPreferences
 from stockscreen.alerts.notifications import NotificationService
-from stockscreen.alerts.preferences import WEBHOOK_FEATURE, PreferencesService
+from stockscreen.alerts.preferences import WEBHOOK_FEATURE, PreferencesService, prefs_of
 from stockscreen.alerts.repository import DeliveryRepository
 from stockscreen.core import policy
 from stockscreen.core.observability import logger, metrics
@@ -186,7 +186,8 @@ class DeliveryService:
         if target is None:
             logger.info("alert %s is gone; its firing is dropped", f.alert_id)
             return {}
-        prefs, secret = self.preferences.for_delivery(f.user_id)
+        row = target.pop("prefs")
+        prefs, secret = prefs_of(row), (row["webhook_secret"] if row else None)
         cooling = int(target.get("cooldown_minutes") or 0)
         cooled = cooling > 0 and self.repo.notified_within(f.alert_id, f.symbol, f.id, f.fired_at, cooling)
         statuses: dict[str, Any] = {"cooldown": True} if cooled else {}
@@ -225,7 +226,8 @@ class DeliveryService:
         if channel == "email":
             if not target.get("email"):
                 return "no address"
-            if self.repo.suppressed(str(target["email"])):
+            suppressed = target.get("suppressed")
+            if suppressed if suppressed is not None else self.repo.suppressed(str(target["email"])):
                 return "suppressed"
         if channel == "webhook":
             if not policy.allowed(str(target["role"]), WEBHOOK_FEATURE):

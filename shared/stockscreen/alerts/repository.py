@@ -519,6 +519,12 @@ class AlertEvaluationRepository:
         return stored
 
 
+_PREF_COLS = (
+    "timezone, quiet_start, quiet_end, channels, daily_caps, sns_target, webhook_url, webhook_secret, "
+    "webhook_status, webhook_disabled_reason, webhook_failures"
+)
+
+
 class DeliveryRepository:
     """What the delivery function reads (the alert's owner, address, plan and channels) and records (each
     channel's status on the firing; daily-cap counters; held messages; suppressed addresses)."""
@@ -527,21 +533,31 @@ class DeliveryRepository:
         self.engine = engine
 
     def target(self, alert_id: str) -> dict[str, Any] | None:
-        """The alert's owner, email, plan, channels and cooldown; None when the alert or its owner is gone
-        or disabled."""
+        """The alert's owner, email, plan, channels and cooldown, whether the address is suppressed, and the
+        owner's preferences row (``prefs``, None without one), in one round trip; None when the alert or its
+        owner is gone or disabled."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
                     text(
-                        "SELECT r.user_id::text AS user_id, u.email, u.role, r.channels, r.name, r.cooldown_minutes "
-                        "FROM alert_rules r JOIN users u ON u.id = r.user_id WHERE r.id = :a AND NOT u.disabled"
+                        "SELECT r.user_id::text AS user_id, u.email, u.role, r.channels, r.name, r.cooldown_minutes, "
+                        "s.email IS NOT NULL AS suppressed, p.user_id IS NOT NULL AS has_prefs, "
+                        f"{', '.join(f'p.{c} AS pref_{c}' for c in _PREF_COLS.split(', '))} "
+                        "FROM alert_rules r JOIN users u ON u.id = r.user_id "
+                        "LEFT JOIN email_suppressions s ON s.email = lower(u.email) "
+                        "LEFT JOIN notification_preferences p ON p.user_id = r.user_id "
+                        "WHERE r.id = :a AND NOT u.disabled"
                     ),
                     {"a": alert_id},
                 )
                 .mappings()
                 .first()
             )
-        return {**dict(row), "channels": list(row["channels"])} if row is not None else None
+        if row is None:
+            return None
+        r = dict(row)
+        prefs = {c: r.pop(f"pref_{c}") for c in _PREF_COLS.split(", ")}
+        return {**r, "channels": list(r["channels"]), "prefs": prefs if r.pop("has_prefs") else None}
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         """The owner of held messages: email and plan; None when gone or disabled."""
@@ -652,12 +668,6 @@ class DeliveryRepository:
                 text("UPDATE alert_events SET delivery = delivery || CAST(:d AS jsonb) WHERE id = ANY(:ids)"),
                 {"ids": event_ids, "d": json.dumps({channel: status})},
             )
-
-
-_PREF_COLS = (
-    "timezone, quiet_start, quiet_end, channels, daily_caps, sns_target, webhook_url, webhook_secret, "
-    "webhook_status, webhook_disabled_reason, webhook_failures"
-)
 
 
 class PreferencesRepository:
