@@ -1,7 +1,8 @@
 """``make dev``'s stand-in for the alert functions' event sources: polls the prices.updated queue (the
 EventBridge rule's target) into ``on_prices_updated`` and the delivery queue into ``deliver`` the way
 Lambda's SQS poller does (records reported as failed stay on the queue and come back after their
-visibility timeout; after ``maxReceiveCount`` receives SQS moves them to the dead-letter queue)."""
+visibility timeout; after ``maxReceiveCount`` receives SQS moves them to the dead-letter queue), and
+releases held messages (quiet hours, daily-cap summaries) the way the scheduled function does."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import json
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from devstack.lambdas import LocalContext, load_module
 
 log = logging.getLogger("stockscreen.dev.alerts")
+#: How often held alert messages are released (AWS runs the release every 5 minutes).
+RELEASE_EVERY_S = 30.0
 
 
 def _record(m: dict[str, Any], queue_url: str) -> dict[str, Any]:
@@ -77,11 +81,20 @@ class AlertsWorker:
                 self.sqs.delete_message(QueueUrl=self.delivery_queue, ReceiptHandle=m["ReceiptHandle"])
         return len(msgs), len(failed)
 
+    def release_held(self) -> int:
+        """Send the messages quiet hours held and the daily caps' summaries that are due (AWS: a schedule)."""
+        result = self.handlers.release_held({}, LocalContext("stockscreen-alert-release"))
+        return int(result["released"])
+
     def run(self) -> None:
+        last_release = 0.0
         while not self._stop.is_set():
             try:
                 self.poll_prices()
                 self.poll_delivery()
+                if time.monotonic() - last_release > RELEASE_EVERY_S:
+                    last_release = time.monotonic()
+                    self.release_held()
             except Exception:
                 log.exception("alerts worker poll failed")
                 self._stop.wait(2)

@@ -440,18 +440,17 @@ def cmd_mail(args: argparse.Namespace) -> int:
 
 def cmd_alerts_dlq(args: argparse.Namespace) -> int:
     """Show the fired alerts whose delivery failed 5 times; ``--redrive`` moves them back to be delivered."""
-    from stockscreen.alerts.adapters import DeadLetters
-    from stockscreen.core.config import alert_delivery_settings
+    from stockscreen.alerts.events import dead_letters
 
-    s = alert_delivery_settings()
-    dead = DeadLetters(s.alerts_delivery_dlq_url, s.alerts_delivery_queue_url)
+    dead = dead_letters()
     if args.redrive:
         print(f"moved {dead.redrive()} fired alert(s) back to the delivery queue")
         return 0
-    shown = dead.peek()
-    for f in shown:
+    seen = dead.look()
+    for f in seen["messages"]:
         print(f"{f.get('fired_at')}  alert {f.get('alert_id')}  {f.get('symbol') or '-'}  {f.get('message')}")
-    status(f"{len(shown)} shown (at most 10); --redrive moves all of them back")
+    shown = len(seen["messages"])
+    status(f"{seen['count']} in the dead-letter queue, {shown} shown (at most 10); --redrive moves them all back")
     return 0
 
 

@@ -193,6 +193,8 @@ def main(port: int) -> int:
                 "WS_MANAGEMENT_URL": f"http://127.0.0.1:{port}",
                 "APP_BASE_URL": f"http://127.0.0.1:{port}",  # links in alert emails
                 "UPLOAD_ORIGIN": aws_endpoint,  # the SPA posts admins' uploads to the raw bucket there
+                # webhooks may use http and local addresses (a receiver on this machine); never deployed
+                "ALERTS_WEBHOOK_ALLOW_PRIVATE": "true",
                 **resources,
             }
         )

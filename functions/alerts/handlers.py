@@ -5,6 +5,9 @@
 * ``deliver``: the delivery queue (SQS event source with ``ReportBatchItemFailures``); each record is
   one fired alert, delivered on its channels (Powertools batch processor: a record whose channels
   failed is reported and redelivered, the others are deleted).
+* ``release_held``: scheduled (every 5 minutes); sends the messages quiet hours held and the daily caps'
+  summaries that are due.
+* ``on_ses_notification``: SES bounces and complaints through SNS; suppresses the addresses.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from stockscreen.alerts import events
 from stockscreen.alerts.adapters import idempotency_config
 from stockscreen.alerts.delivery import DeliveryService
-from stockscreen.core.observability import logger
+from stockscreen.core.observability import logger, metrics
 from stockscreen.db.engine import get_engine
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -40,6 +43,7 @@ def _deliver_record(record: SQSRecord) -> dict[str, str]:
     return delivery().deliver(record.json_body)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def deliver(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config().register_lambda_context(context)
@@ -47,3 +51,17 @@ def deliver(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event=event, record_handler=_deliver_record, processor=processor, context=context
     )
     return dict(response)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def release_held(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency_config().register_lambda_context(context)
+    return {"released": delivery().release_due()}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def on_ses_notification(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from stockscreen.alerts.suppression import SuppressionService
+
+    return SuppressionService.from_engine(get_engine()).on_sns_event(event)

@@ -80,6 +80,16 @@ ALERTS_DELIVERY_HANDLER = "handlers.deliver"
 #: SQS event source) and a batch holds up to 10 fired alerts.
 ALERTS_DELIVERY_TIMEOUT_SECONDS = 20
 ALERTS_DELIVERY_BATCH_SIZE = 10
+ALERTS_RELEASE_HANDLER = "handlers.release_held"
+#: Held alert messages (quiet hours over, the day's overflow summary) go out within this period.
+ALERTS_RELEASE_SCHEDULE_EXPRESSION = "rate(5 minutes)"
+ALERTS_SES_EVENTS_HANDLER = "handlers.on_ses_notification"
+SES_CONFIGURATION_SET_NAME = "stockscreen-alerts"
+SES_EVENTS_TOPIC_NAME = "stockscreen-ses-events"
+#: The metric the delivery functions emit (Powertools, namespace METRICS_NAMESPACE, dimension service).
+ALERT_DELIVERY_ERRORS_METRIC = "AlertDeliveryErrors"
+METRICS_NAMESPACE = "Stockscreen"
+METRICS_SERVICE = "stockscreen"
 
 EVENT_BUS_NAME = "stockscreen-events"
 EVENT_SOURCE_INGEST = "stockscreen.ingest"
@@ -111,6 +121,7 @@ ENV_ALERTS_UNSUBSCRIBE_SECRET_ARN = "ALERTS_UNSUBSCRIBE_SECRET_ARN"  # noqa: S10
 ENV_APP_BASE_URL = "APP_BASE_URL"
 ENV_NOTIFICATIONS_TOPIC_ARN = "NOTIFICATIONS_TOPIC_ARN"
 ENV_SES_SENDER = "SES_SENDER"
+ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 ENV_STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
 ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
 ENV_ADMIN_TOPIC_ARN = "ADMIN_TOPIC_ARN"

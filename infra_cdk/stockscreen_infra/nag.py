@@ -179,18 +179,19 @@ def apply_nag(stack: StockscreenStack) -> bool:
         ],
         apply_to_children=True,
     )
-    sup.add_resource_suppressions(
-        stack.alerts.delivery,
-        [
-            _s(
-                "AwsSolutions-IAM5",
-                "execute-api:ManageConnections on the @connections of this WebSocket API's ws stage only; "
-                "connection ids are only known at run time.",
-                [ws_conn],
-            )
-        ],
-        apply_to_children=True,
-    )
+    for fn in stack.alerts.delivery_functions:  # delivery, and the release of held messages
+        sup.add_resource_suppressions(
+            fn,
+            [
+                _s(
+                    "AwsSolutions-IAM5",
+                    "execute-api:ManageConnections on the @connections of this WebSocket API's ws stage only; "
+                    "connection ids are only known at run time.",
+                    [ws_conn],
+                )
+            ],
+            apply_to_children=True,
+        )
     raw_objects = f"Resource::<{stack.get_logical_id(stack.raw.bucket.node.default_child)}.Arn>/incoming/*"  # type: ignore[arg-type]
     for grantee in (stack.ingest.functions["Fetch"], stack.api.role):
         sup.add_resource_suppressions(

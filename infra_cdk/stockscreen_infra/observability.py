@@ -204,6 +204,15 @@ class Observability(Construct):
             ],
         )
 
+        # --- what the functions measure themselves (EMF) ---------------------------------------------
+        self.delivery_errors_alarm = self._alarm(
+            topic,
+            "AlertDeliveryErrorsAlarm",
+            "Alert channels failed to deliver (retried by the queue, then dead-lettered): 5 min sum >= 5",
+            _metric(c.METRICS_NAMESPACE, c.ALERT_DELIVERY_ERRORS_METRIC, {"service": c.METRICS_SERVICE}, "Sum"),
+            5,
+        )
+
         # --- ElastiCache (one node per cache cluster id: <replication group>-001) and RDS ----------------
         facade.monitor_elasti_cache_cluster(
             cluster_id=f"{redis.ref}-001",

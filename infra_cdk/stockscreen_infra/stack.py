@@ -108,7 +108,24 @@ class StockscreenStack(Stack):
             upload_origin=self.raw.upload_origin,
         )
         # links in alert emails point at the web app
-        self.alerts.delivery.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
+        for fn in self.alerts.delivery_functions:
+            fn.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
+        # the admin API's view of the delivery dead-letter queue (peek, redrive): read and delete dead
+        # messages, send them back to the delivery queue; nothing else of either queue
+        self.api.handler_resource.add_property_override(
+            f"Environment.Variables.{c.ENV_ALERTS_DELIVERY_QUEUE_URL}", self.alerts.queue.queue_url
+        )
+        self.api.handler_resource.add_property_override(
+            f"Environment.Variables.{c.ENV_ALERTS_DELIVERY_DLQ_URL}", self.alerts.dlq.queue_url
+        )
+        self.alerts.dlq.grant(
+            self.api.role,
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        )
+        self.alerts.queue.grant_send_messages(self.api.role)
         if settings.alarm_email:
             self.alerts.topic.add_subscription(subs.EmailSubscription(settings.alarm_email))
 
@@ -120,7 +137,8 @@ class StockscreenStack(Stack):
             *self.ingest.functions.values(),
             self.alerts.function,
             self.quotes.function,
-            self.alerts.delivery,
+            *self.alerts.delivery_functions,
+            self.alerts.suppression,
         ]
         for fn in functions:
             self.database.secret.grant_read(fn)

@@ -257,12 +257,89 @@ def test_alerts_queue_redrives_to_encrypted_dlq(synth: Synth) -> None:
         assert q["Properties"].get("SqsManagedSseEnabled") is True
 
 
-def test_ses_send_is_scoped_to_the_sender_identity(synth: Synth) -> None:
-    ses = [st for _, st in _policy_statements(synth) if "ses:SendEmail" in _as_list(st["Action"])]
-    assert len(ses) == 1
-    (resource,) = _as_list(ses[0]["Resource"])
-    assert "identity/noreply@example.com" in json.dumps(resource)
+def test_ses_send_is_scoped_to_the_sender_identity_and_the_configuration_set(synth: Synth) -> None:
+    ses = [st for _, st in _policy_statements(synth) if "ses:SendRawEmail" in _as_list(st["Action"])]
+    assert len(ses) == 2  # the delivery function and the release of held messages
+    for st in ses:
+        assert _as_list(st["Action"]) == ["ses:SendRawEmail"]
+        identity, config_set = _as_list(st["Resource"])
+        assert "identity/noreply@example.com" in json.dumps(identity)
+        assert f"configuration-set/{c.SES_CONFIGURATION_SET_NAME}" in json.dumps(config_set)
+    assert not [st for _, st in _policy_statements(synth) if "ses:SendEmail" in _as_list(st["Action"])]
     synth.template.has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": c.DEFAULT_SES_SENDER})
+
+
+def test_ses_configuration_set_suppresses_and_reports_bounces_and_complaints(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::SES::ConfigurationSet",
+        {
+            "Name": c.SES_CONFIGURATION_SET_NAME,
+            "ReputationOptions": {"ReputationMetricsEnabled": True},
+            "SendingOptions": {"SendingEnabled": True},
+            "SuppressionOptions": {"SuppressedReasons": Match.array_with(["BOUNCE", "COMPLAINT"])},
+        },
+    )
+    topic_id = _logical_id(synth, synth.stack.alerts.ses_events_topic)
+    (dest,) = synth.resources("AWS::SES::ConfigurationSetEventDestination").values()
+    d = dest["Properties"]["EventDestination"]
+    assert d["Enabled"] is True and sorted(d["MatchingEventTypes"]) == ["bounce", "complaint"]
+    assert d["SnsDestination"] == {"TopicARN": {"Ref": topic_id}}
+    suppression_id = _logical_id(synth, synth.stack.alerts.suppression)
+    synth.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {"Protocol": "lambda", "TopicArn": {"Ref": topic_id}, "Endpoint": {"Fn::GetAtt": [suppression_id, "Arn"]}},
+    )
+    fn = synth.resources("AWS::Lambda::Function")[suppression_id]["Properties"]
+    assert fn["Handler"] == c.ALERTS_SES_EVENTS_HANDLER
+    # the suppression function reads the database secret and nothing of SES, SNS, SQS or the WebSocket
+    actions = _role_actions(synth, synth.stack.alerts.suppression.role)
+    assert {a.split(":")[0] for a in actions} <= {"secretsmanager", "xray"}
+    for fn_construct in synth.stack.alerts.delivery_functions:
+        env = synth.resources("AWS::Lambda::Function")[_logical_id(synth, fn_construct)]["Properties"]["Environment"]
+        assert env["Variables"][c.ENV_SES_CONFIGURATION_SET] == c.SES_CONFIGURATION_SET_NAME
+
+
+def test_held_messages_are_released_on_a_schedule(synth: Synth) -> None:
+    release_id = _logical_id(synth, synth.stack.alerts.release)
+    fn = synth.resources("AWS::Lambda::Function")[release_id]["Properties"]
+    assert fn["Handler"] == c.ALERTS_RELEASE_HANDLER and c.ENV_APP_BASE_URL in fn["Environment"]["Variables"]
+    rules = [
+        r["Properties"]
+        for r in synth.resources("AWS::Events::Rule").values()
+        if r["Properties"].get("ScheduleExpression") == c.ALERTS_RELEASE_SCHEDULE_EXPRESSION
+    ]
+    assert len(rules) == 1 and rules[0]["Targets"][0]["Arn"] == {"Fn::GetAtt": [release_id, "Arn"]}
+    # the same grants as the delivery function, not more
+    assert _role_actions(synth, synth.stack.alerts.release.role) - {
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    } == _role_actions(synth, synth.stack.alerts.delivery.role) - {
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
+
+
+def test_sms_publishing_cannot_reach_any_topic(synth: Synth) -> None:
+    sms = [st for _, st in _policy_statements(synth) if "NotResource" in st]
+    assert len(sms) == 2
+    for st in sms:
+        assert st["Action"] == "sns:Publish" and st["NotResource"] == "arn:aws:sns:*:*:*" and st["Effect"] == "Allow"
+
+
+def test_the_admin_api_may_peek_and_redrive_the_delivery_dlq_only(synth: Synth) -> None:
+    (fn,) = synth.resources("AWS::Serverless::Function").values()
+    env = fn["Properties"]["Environment"]
+    assert {c.ENV_ALERTS_DELIVERY_QUEUE_URL, c.ENV_ALERTS_DELIVERY_DLQ_URL} <= set(env["Variables"])
+    actions = _role_actions(synth, synth.stack.api.role)
+    sqs = {a for a in actions if a.startswith("sqs:")}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"} <= sqs
+    assert "sqs:PurgeQueue" not in sqs
 
 
 def test_delivery_function_consumes_the_delivery_queue_with_partial_batch_responses(synth: Synth) -> None:
@@ -621,6 +698,20 @@ def test_the_parts_cdk_does_not_model_have_alarms(synth: Synth) -> None:
     assert synth.stack.database.instance is not None
     rds_id = _logical_id(synth, synth.stack.database.instance)
     assert any('"CPUUtilization"' in json.dumps(a) for a in _watching(synth, rds_id))
+
+
+def test_alert_delivery_errors_alarm_watches_the_metric_the_delivery_function_emits(synth: Synth) -> None:
+    import inspect
+
+    from stockscreen.alerts import delivery
+    from stockscreen.core.observability import metrics as emitter
+
+    alarms = synth.resources("AWS::CloudWatch::Alarm").values()
+    (errors,) = [a["Properties"] for a in alarms if a["Properties"].get("MetricName") == c.ALERT_DELIVERY_ERRORS_METRIC]
+    assert errors["Namespace"] == c.METRICS_NAMESPACE
+    assert errors["Dimensions"] == [{"Name": "service", "Value": c.METRICS_SERVICE}]
+    assert f'name="{c.ALERT_DELIVERY_ERRORS_METRIC}"' in inspect.getsource(delivery)
+    assert emitter.namespace == c.METRICS_NAMESPACE
 
 
 def test_public_api_slos_have_multi_window_burn_rate_alarms(synth: Synth) -> None:

@@ -7,105 +7,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-import boto3
 import psycopg
 import pytest
 from chalice.test import Client
 
 from devstack import mailbox
-from devstack.lambdas import LocalContext, load_module
+from devstack.lambdas import LocalContext
 from stockscreen.alerts.events import evaluation_service
 from stockscreen.core.clients import reset_clients
 from stockscreen.db.engine import get_engine
 from stockscreen.realtime.connections import ConnectionRegistry
 from stockscreen.realtime.messages import Quote, QuoteBatch
 from stockscreen.screening import universe
+from tests.integration.alertkit import counts, delivery_env, poll
 from tests.integration.authkit import body, make_user, post
 
 pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits", "no_other_alerts")]
-
-
-class _Connections(BaseHTTPRequestHandler):
-    posts: list[tuple[str, dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        type(self).posts.append((self.path, json.loads(data)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def delivery_env(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    server = HTTPServer(("127.0.0.1", 0), _Connections)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Connections.posts = []
-    monkeypatch.setenv("WS_MANAGEMENT_URL", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("APP_BASE_URL", "http://localhost:5173")
-    reset_clients()
-    handlers = load_module("functions/alerts/handlers.py", "stockscreen_alerts_handlers")
-    handlers.delivery.cache_clear()
-    aws = {
-        n: boto3.client(n, endpoint_url=stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
-        for n in ("sqs", "ses", "sns")
-    }
-    for q in ("ALERTS_DELIVERY_QUEUE_URL", "ALERTS_DELIVERY_DLQ_URL"):  # drain (a purge is once a minute)
-        while msgs := aws["sqs"].receive_message(QueueUrl=stack_env[q], MaxNumberOfMessages=10).get("Messages"):
-            for m in msgs:
-                aws["sqs"].delete_message(QueueUrl=stack_env[q], ReceiptHandle=m["ReceiptHandle"])
-    # what SNS publishes, seen through a queue subscribed to the topic
-    sink = aws["sqs"].create_queue(QueueName=f"sns-sink-{id(server)}")["QueueUrl"]
-    sink_arn = aws["sqs"].get_queue_attributes(QueueUrl=sink, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    aws["sns"].subscribe(TopicArn=stack_env["ALERT_NOTIFICATIONS_TOPIC_ARN"], Protocol="sqs", Endpoint=sink_arn)
-    yield {"handlers": handlers, "aws": aws, "sink": sink, "posts": _Connections.posts}
-    server.shutdown()
-    handlers.delivery.cache_clear()
-    reset_clients()
-
-
-def _poll(env: dict[str, Any], queue: str, handlers: Any) -> tuple[int, list[str]]:
-    """One Lambda poll: receive, invoke ``deliver``, delete what succeeded; (records seen, failed ids)."""
-    sqs = env["aws"]["sqs"]
-    msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1).get(
-        "Messages", []
-    )
-    if not msgs:
-        return 0, []
-    event = {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:stockscreen-alert-delivery",
-                "awsRegion": "us-east-1",
-            }
-            for m in msgs
-        ]
-    }
-    try:
-        failed = [
-            f["itemIdentifier"]
-            for f in handlers.deliver(event, LocalContext("stockscreen-alert-delivery"))["batchItemFailures"]
-        ]
-    except Exception:
-        failed = [m["MessageId"] for m in msgs]
-    for m in msgs:
-        if m["MessageId"] not in failed:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-    return len(msgs), failed
+__all__ = ["delivery_env"]  # the fixture, from the shared kit
 
 
 def _alert_and_batches(client: Client, user: Any, tag: str) -> tuple[str, list[QuoteBatch]]:
@@ -136,18 +56,6 @@ def _alert_and_batches(client: Client, user: Any, tag: str) -> tuple[str, list[Q
     return str(body(resp)["id"]), batches
 
 
-def _counts(stack_env: dict[str, str], env: dict[str, Any], user_id: str) -> dict[str, int]:
-    with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", "")) as conn:
-        notes = conn.execute("SELECT count(*) FROM notifications WHERE user_id = %s", (user_id,)).fetchone()
-    sns = env["aws"]["sqs"].get_queue_attributes(QueueUrl=env["sink"], AttributeNames=["ApproximateNumberOfMessages"])
-    return {
-        "in_app": int(notes[0]) if notes else 0,
-        "websocket": len(env["posts"]),
-        "email": int(env["aws"]["ses"].get_send_quota()["SentLast24Hours"]),
-        "sns": int(sns["Attributes"]["ApproximateNumberOfMessages"]),
-    }
-
-
 def test_a_redelivered_message_sends_nothing_twice_and_unsubscribe_stops_email(
     client: Client, stack_env: dict[str, str], delivery_env: dict[str, Any]
 ) -> None:
@@ -156,7 +64,7 @@ def test_a_redelivered_message_sends_nothing_twice_and_unsubscribe_stops_email(
     ConnectionRegistry().register("conn-b", user.id)
     alert_id, batches = _alert_and_batches(client, user, "redeliver")
     svc = evaluation_service(get_engine())
-    before = _counts(stack_env, delivery_env, user.id)
+    before = counts(stack_env, delivery_env, user.id)
     assert svc.evaluate_quotes(batches[0])["fired"] == 0
     assert svc.evaluate_quotes(batches[1])["fired"] == 1
     queue = stack_env["ALERTS_DELIVERY_QUEUE_URL"]
@@ -180,8 +88,8 @@ def test_a_redelivered_message_sends_nothing_twice_and_unsubscribe_stops_email(
         "awsRegion": "us-east-1",
     }
     assert handlers.deliver({"Records": [record]}, LocalContext("d"))["batchItemFailures"] == []
-    assert _poll(delivery_env, queue, handlers) == (1, [])  # redelivered, and now deleted
-    after = _counts(stack_env, delivery_env, user.id)
+    assert poll(delivery_env, queue, handlers) == (1, [])  # redelivered, and now deleted
+    after = counts(stack_env, delivery_env, user.id)
     assert {k: after[k] - before[k] for k in after} == {"in_app": 1, "websocket": 2, "email": 1, "sns": 1}
     assert sorted(p for p, _ in delivery_env["posts"]) == ["/@connections/conn-a", "/@connections/conn-b"]
     pushed = delivery_env["posts"][0][1]
@@ -203,6 +111,9 @@ def test_a_redelivered_message_sends_nothing_twice_and_unsubscribe_stops_email(
     assert mail["subject"].startswith("Alert: JPM price") and "rose above" in mail["text"]
     assert mail["html"] is not None and "http://localhost:5173/stocks/JPM" in mail["html"]
     token = link.split("token=", 1)[1]
+    # the body's link is the web app's unsubscribe page (which calls the same API with the same token)
+    assert f"http://localhost:5173/unsubscribe?token={token}" in mail["html"]
+    assert f"http://localhost:5173/unsubscribe?token={token}" in mail["text"]
     resp = client.http.post(
         f"/alerts/unsubscribe?token={token}",
         body="List-Unsubscribe=One-Click",
@@ -218,8 +129,8 @@ def test_a_redelivered_message_sends_nothing_twice_and_unsubscribe_stops_email(
     assert bad.status_code == 400
     assert svc.evaluate_quotes(batches[2])["fired"] == 0
     assert svc.evaluate_quotes(batches[3])["fired"] == 1
-    assert _poll(delivery_env, queue, handlers) == (1, [])
-    final = _counts(stack_env, delivery_env, user.id)
+    assert poll(delivery_env, queue, handlers) == (1, [])
+    final = counts(stack_env, delivery_env, user.id)
     assert {k: final[k] - after[k] for k in final} == {"in_app": 1, "websocket": 2, "email": 0, "sns": 1}
 
 
@@ -233,13 +144,13 @@ def test_ses_failing_is_retried_then_dead_lettered_while_in_app_and_websocket_ar
     ConnectionRegistry().register("conn-c", user.id)
     alert_id, batches = _alert_and_batches(client, user, "dlq")
     svc = evaluation_service(get_engine())
-    before = _counts(stack_env, delivery_env, user.id)
+    before = counts(stack_env, delivery_env, user.id)
     svc.evaluate_quotes(batches[0])
     assert alert_id in {f["alert_id"] for f in svc.evaluate_quotes(batches[1])["firings"]}
     queue = stack_env["ALERTS_DELIVERY_QUEUE_URL"]
     attempts = 0
     for _ in range(8):
-        seen, failed = _poll(delivery_env, queue, delivery_env["handlers"])
+        seen, failed = poll(delivery_env, queue, delivery_env["handlers"])
         if not seen:
             break
         attempts += 1
@@ -250,7 +161,7 @@ def test_ses_failing_is_retried_then_dead_lettered_while_in_app_and_websocket_ar
     )
     dead = [json.loads(m["Body"]) for m in dlq.get("Messages", [])]
     assert [d["alert_id"] for d in dead] == [alert_id]
-    after = _counts(stack_env, delivery_env, user.id)
+    after = counts(stack_env, delivery_env, user.id)
     assert {k: after[k] - before[k] for k in after} == {"in_app": 1, "websocket": 1, "email": 0, "sns": 1}
     with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", "")) as conn:
         delivery = conn.execute("SELECT delivery FROM alert_events WHERE alert_id = %s", (alert_id,)).fetchone()
@@ -269,8 +180,8 @@ def test_ses_failing_is_retried_then_dead_lettered_while_in_app_and_websocket_ar
     reset_clients()
     delivery_env["handlers"].delivery.cache_clear()
     assert cli.main(["alerts", "dlq", "--redrive"]) == 0
-    assert _poll(delivery_env, queue, delivery_env["handlers"]) == (1, [])
-    final = _counts(stack_env, delivery_env, user.id)
+    assert poll(delivery_env, queue, delivery_env["handlers"]) == (1, [])
+    final = counts(stack_env, delivery_env, user.id)
     assert {k: final[k] - after[k] for k in final} == {"in_app": 0, "websocket": 0, "email": 1, "sns": 0}
     with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", "")) as conn:
         delivery = conn.execute("SELECT delivery FROM alert_events WHERE alert_id = %s", (alert_id,)).fetchone()
@@ -335,4 +246,4 @@ def test_firings_the_queue_did_not_take_are_queued_again(
         row = conn.execute("SELECT delivery FROM alert_events WHERE alert_id = %s", (alert_id,)).fetchone()
     assert row is not None and "queued_at" in row[0]
     assert svc.requeue_unqueued(older_than_seconds=0) == 0  # taken once: not again
-    assert _poll(delivery_env, queue, delivery_env["handlers"]) == (1, [])
+    assert poll(delivery_env, queue, delivery_env["handlers"]) == (1, [])

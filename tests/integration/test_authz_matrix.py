@@ -261,7 +261,16 @@ EXPECTED: dict[tuple[str, str], Case] = {
         ),
         other=404,
     ),
+    ("GET", "/me/notification-preferences"): Case(_users(200), _static("/me/notification-preferences")),
+    ("PUT", "/me/notification-preferences"): Case(
+        _users(200), _static("/me/notification-preferences", {"timezone": "Europe/Berlin"})
+    ),
+    ("POST", "/me/notification-preferences/webhook-secret"): Case(
+        _paid(200), _static("/me/notification-preferences/webhook-secret")
+    ),
     # administration
+    ("GET", "/admin/alerts/dlq"): Case(_admin(200), _static("/admin/alerts/dlq")),
+    ("POST", "/admin/alerts/dlq/redrive"): Case(_admin(200), _static("/admin/alerts/dlq/redrive")),
     ("GET", "/admin/users"): Case(_admin(200), _static("/admin/users")),
     ("PATCH", "/admin/users/{user_id}"): Case(
         _admin(200), lambda c, o, db: (f"/admin/users/{make_user(c, db).id}", {"role": "premium"}, {})

@@ -100,6 +100,8 @@ NO_BODY = {
     "POST /notifications/{notification_id}/read",
     "POST /screens/saved/{screen_id}/share",
     "POST /alerts/unsubscribe",
+    "POST /me/notification-preferences/webhook-secret",
+    "POST /admin/alerts/dlq/redrive",
 }
 
 

@@ -25,7 +25,10 @@ FIRING = {
 
 def test_one_set_of_templates_gives_both_parts_and_the_unsubscribe_headers() -> None:
     out = render(
-        FIRING, app_url="https://app.example/", unsubscribe_url="https://app.example/api/alerts/unsubscribe?token=t"
+        FIRING,
+        app_url="https://app.example/",
+        unsubscribe_url="https://app.example/api/alerts/unsubscribe?token=t",
+        manage_url="https://app.example/unsubscribe?token=t",
     )
     assert out.headers == {
         "List-Unsubscribe": "<https://app.example/api/alerts/unsubscribe?token=t>",
@@ -35,6 +38,10 @@ def test_one_set_of_templates_gives_both_parts_and_the_unsubscribe_headers() -> 
         assert "rose above 150" in part and "Value 151.2 against the level 150." in part
         assert "close &gt; 150" in part or "close > 150" in part
         assert "Entered: MSFT" in part and "https://app.example/stocks/AAPL" in part
+    # people follow the body's link to the web app's unsubscribe page; mail clients use the header (the API)
+    assert 'href="https://app.example/unsubscribe?token=t"' in out.html
+    assert "Manage or unsubscribe: https://app.example/unsubscribe?token=t" in out.text
+    assert "/api/alerts/unsubscribe" not in out.html + out.text
     assert "&lt;b&gt;Breakout&lt;/b&gt;" in out.html and "<b>Breakout</b>" not in out.html  # escaped in HTML
     assert "<b>Breakout</b>: AAPL" in out.text  # plain text is not escaped
     raw = mime(out, sender="noreply@stockscreen.local", to="ann@example.com")

@@ -21,6 +21,7 @@ export function alertFixture(n: number, rule: Record<string, unknown>, overrides
     completed_at: null,
     fired_count: 0,
     last_fired_at: null,
+    cooldown_minutes: 0,
     ...overrides,
   };
 }

@@ -4,6 +4,40 @@
  */
 
 export interface paths {
+    "/admin/alerts/dlq": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fired alerts whose delivery failed 5 times: how many, and up to 10 of them (audited). */
+        get: operations["alerts_dlq"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/alerts/dlq/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move the dead fired alerts back to the delivery queue; only their failed channels run again (audited). */
+        post: operations["alerts_dlq_redrive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/audit": {
         parameters: {
             query?: never;
@@ -480,6 +514,41 @@ export interface paths {
         post?: never;
         /** Revoke one of the caller's API keys. */
         delete: operations["revoke_api_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notification preferences: channels, time zone and quiet hours, daily caps, SNS, webhook. */
+        get: operations["get_notification_preferences"];
+        /** Replace the caller's notification preferences (the whole document); webhook fields need a paid plan. */
+        put: operations["put_notification_preferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/notification-preferences/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret for the caller's webhook, shown this once (the old one stops working). */
+        post: operations["rotate_webhook_secret"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1159,6 +1228,12 @@ export interface components {
              * @default null
              */
             snoozed_until: string | null;
+            /**
+             * Cooldown Minutes
+             * @description minutes after a notification during which the alert only reaches the history and the in-app list
+             * @default 0
+             */
+            cooldown_minutes: number;
         };
         /**
          * AlertOptionsPatch
@@ -1185,6 +1260,11 @@ export interface components {
              * @default null
              */
             snoozed_until: string | null;
+            /**
+             * Cooldown Minutes
+             * @default null
+             */
+            cooldown_minutes: number | null;
         };
         /** AlertPublic */
         AlertPublic: {
@@ -1216,6 +1296,8 @@ export interface components {
             fired_count: number;
             /** Last Fired At */
             last_fired_at: string | null;
+            /** Cooldown Minutes */
+            cooldown_minutes: number;
         };
         /** AlertUpdate */
         AlertUpdate: {
@@ -1236,6 +1318,23 @@ export interface components {
             active: boolean | null;
             /** @default null */
             options: components["schemas"]["AlertOptionsPatch"] | null;
+        };
+        /**
+         * AlertsDlqPublic
+         * @description The alert delivery dead-letter queue: its depth and up to 10 dead fired alerts (as queued).
+         */
+        AlertsDlqPublic: {
+            /** Count */
+            count: number;
+            /** Messages */
+            messages: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** AlertsDlqRedrive */
+        AlertsDlqRedrive: {
+            /** Moved */
+            moved: number;
         };
         /** AlertsPublic */
         AlertsPublic: {
@@ -1839,6 +1938,34 @@ export interface components {
             /** Upper */
             upper: number;
         };
+        /** ChannelChoices */
+        ChannelChoices: {
+            /**
+             * In App
+             * @default true
+             */
+            in_app: boolean;
+            /**
+             * Websocket
+             * @default true
+             */
+            websocket: boolean;
+            /**
+             * Email
+             * @default true
+             */
+            email: boolean;
+            /**
+             * Sns
+             * @default true
+             */
+            sns: boolean;
+            /**
+             * Webhook
+             * @default false
+             */
+            webhook: boolean;
+        };
         /** Compare */
         Compare: {
             /**
@@ -1928,6 +2055,27 @@ export interface components {
              * @default null
              */
             other: string | null;
+        };
+        /**
+         * DailyCaps
+         * @description Messages per local day and channel; the overflow is rolled into one summary message.
+         */
+        DailyCaps: {
+            /**
+             * Email
+             * @default 20
+             */
+            email: number;
+            /**
+             * Sns
+             * @default 10
+             */
+            sns: number;
+            /**
+             * Webhook
+             * @default 100
+             */
+            webhook: number;
         };
         /** DuplicateBody */
         DuplicateBody: {
@@ -2358,6 +2506,122 @@ export interface components {
             /** Item */
             item: components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"];
         };
+        /**
+         * NotificationPreferencesPublic
+         * @description The caller's notification preferences (defaults until first saved).
+         */
+        NotificationPreferencesPublic: {
+            /**
+             * Timezone
+             * @default UTC
+             */
+            timezone: string;
+            /** @default null */
+            quiet_hours: components["schemas"]["QuietHours"] | null;
+            /**
+             * @default {
+             *       "in_app": true,
+             *       "websocket": true,
+             *       "email": true,
+             *       "sns": true,
+             *       "webhook": false
+             *     }
+             */
+            channels: components["schemas"]["ChannelChoices"];
+            /**
+             * @default {
+             *       "email": 20,
+             *       "sns": 10,
+             *       "webhook": 100
+             *     }
+             */
+            daily_caps: components["schemas"]["DailyCaps"];
+            /**
+             * Sns Target
+             * @default null
+             */
+            sns_target: string | null;
+            /**
+             * Webhook Url
+             * @default null
+             */
+            webhook_url: string | null;
+            /**
+             * Webhook Status
+             * @default none
+             * @enum {string}
+             */
+            webhook_status: "active" | "disabled" | "none";
+            /**
+             * Webhook Disabled Reason
+             * @default null
+             */
+            webhook_disabled_reason: string | null;
+            /**
+             * Webhook Secret Hint
+             * @default null
+             */
+            webhook_secret_hint: string | null;
+        };
+        /**
+         * NotificationPreferencesUpdate
+         * @description ``PUT /me/notification-preferences``: the whole document (read-only fields may be sent back; ignored).
+         */
+        NotificationPreferencesUpdate: {
+            /**
+             * Timezone
+             * @default UTC
+             */
+            timezone: string;
+            /** @default null */
+            quiet_hours: components["schemas"]["QuietHours"] | null;
+            /**
+             * @default {
+             *       "in_app": true,
+             *       "websocket": true,
+             *       "email": true,
+             *       "sns": true,
+             *       "webhook": false
+             *     }
+             */
+            channels: components["schemas"]["ChannelChoices"];
+            /**
+             * @default {
+             *       "email": 20,
+             *       "sns": 10,
+             *       "webhook": 100
+             *     }
+             */
+            daily_caps: components["schemas"]["DailyCaps"];
+            /**
+             * Sns Target
+             * @default null
+             */
+            sns_target: string | null;
+            /**
+             * Webhook Url
+             * @default null
+             */
+            webhook_url: string | null;
+            /**
+             * Webhook Status
+             * @description read-only; ignored
+             * @default null
+             */
+            webhook_status: ("active" | "disabled" | "none") | null;
+            /**
+             * Webhook Disabled Reason
+             * @description read-only; ignored
+             * @default null
+             */
+            webhook_disabled_reason: string | null;
+            /**
+             * Webhook Secret Hint
+             * @description read-only; ignored
+             * @default null
+             */
+            webhook_secret_hint: string | null;
+        };
         /** NotificationPublic */
         NotificationPublic: {
             /** Id */
@@ -2591,6 +2855,23 @@ export interface components {
             type: "query";
             /** Query */
             query: string;
+        };
+        /**
+         * QuietHours
+         * @description Local times (the user's time zone) between which email, SNS and webhook messages are held; the
+         *     span may wrap midnight (22:00-07:00).
+         */
+        QuietHours: {
+            /**
+             * Start
+             * @example 22:00
+             */
+            start: string;
+            /**
+             * End
+             * @example 07:00
+             */
+            end: string;
         };
         /** QuotePublic */
         QuotePublic: {
@@ -3356,6 +3637,11 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** WebhookSecretPublic */
+        WebhookSecretPublic: {
+            /** Secret */
+            secret: string;
+        };
         /**
          * Window
          * @description ``cond within N days`` (true on any of the last N sessions) or ``cond for N days`` (on all).
@@ -3385,6 +3671,181 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    alerts_dlq: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsDlqPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    alerts_dlq_redrive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsDlqRedrive"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     audit_log: {
         parameters: {
             query?: {
@@ -6171,6 +6632,277 @@ export interface operations {
             };
             /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
             405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_notification_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferencesPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_notification_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPreferencesUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferencesPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rotate_webhook_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretPublic"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with an existing resource (duplicate name or item) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

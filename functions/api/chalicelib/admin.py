@@ -154,6 +154,21 @@ def list_findings() -> dict[str, Any]:
 
 @route(
     bp,
+    "/admin/alerts/dlq",
+    methods=["GET"],
+    auth="required",
+    feature="admin.alerts",
+    response=lambda: schema.AlertsDlqPublic,
+)
+def alerts_dlq() -> dict[str, Any]:
+    """Fired alerts whose delivery failed 5 times: how many, and up to 10 of them (audited)."""
+    from stockscreen.alerts.events import dead_letters
+
+    return dead_letters().audited_look(actor_id=principal().user_id, origin=origin_of(bp.current_request))
+
+
+@route(
+    bp,
     "/admin/findings/trend",
     methods=["GET"],
     auth="required",
@@ -216,3 +231,19 @@ def create_upload() -> dict[str, Any]:
 def upload_status(upload_id: str) -> dict[str, Any]:
     """The ingest run an upload started, with the progress of its states (poll it)."""
     return _review().upload_status(uuid_path(upload_id, "upload"))
+
+
+@route(
+    bp,
+    "/admin/alerts/dlq/redrive",
+    methods=["POST"],
+    auth="required",
+    feature="admin.alerts",
+    response=lambda: schema.AlertsDlqRedrive,
+)
+def alerts_dlq_redrive() -> dict[str, Any]:
+    """Move the dead fired alerts back to the delivery queue; only their failed channels run again (audited)."""
+    from stockscreen.alerts.events import dead_letters
+
+    moved = dead_letters().redrive(actor_id=principal().user_id, origin=origin_of(bp.current_request))
+    return {"moved": moved}

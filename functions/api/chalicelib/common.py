@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from stockscreen.accounts.admin import AdminService
     from stockscreen.alerts.notifications import NotificationService
+    from stockscreen.alerts.preferences import PreferencesService
     from stockscreen.alerts.rules import AlertRuleService
     from stockscreen.portfolios.service import PortfolioService
     from stockscreen.screening.saved import SavedScreenService
@@ -44,6 +45,14 @@ def notifications() -> NotificationService:
     from stockscreen.db.engine import get_engine
 
     return NotificationService.from_engine(get_engine())
+
+
+@cache
+def notification_preferences() -> PreferencesService:
+    from stockscreen.alerts.preferences import PreferencesService
+    from stockscreen.db.engine import get_engine
+
+    return PreferencesService.from_engine(get_engine())
 
 
 @cache

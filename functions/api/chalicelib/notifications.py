@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint
 
 from chalicelib.authn import principal
-from chalicelib.common import notifications
-from chalicelib.http import query, route
+from chalicelib.common import notification_preferences, notifications
+from chalicelib.http import json_body, query, route
 from chalicelib.lazy import LazyModule
 from stockscreen.core.errors import NotFound
 
@@ -62,3 +62,46 @@ def mark_read(notification_id: str) -> dict[str, Any]:
     if not notification_id.isdigit() or len(notification_id) > 18:
         raise NotFound(f"no notification {notification_id[:32]!r}")
     return notifications().mark_read(principal().user_id, int(notification_id))
+
+
+@route(
+    bp,
+    "/me/notification-preferences",
+    methods=["GET"],
+    auth="required",
+    feature="notifications",
+    response=lambda: schema.NotificationPreferencesPublic,
+)
+def get_notification_preferences() -> dict[str, Any]:
+    """The caller's notification preferences: channels, time zone and quiet hours, daily caps, SNS, webhook."""
+    return notification_preferences().get(principal().user_id)
+
+
+@route(
+    bp,
+    "/me/notification-preferences",
+    methods=["PUT"],
+    auth="required",
+    feature="notifications",
+    body=lambda: schema.NotificationPreferencesUpdate,
+    response=lambda: schema.NotificationPreferencesPublic,
+)
+def put_notification_preferences() -> dict[str, Any]:
+    """Replace the caller's notification preferences (the whole document); webhook fields need a paid plan."""
+    b = json_body(bp.current_request, schema.NotificationPreferencesUpdate)
+    p = principal()
+    return notification_preferences().put(p.user_id, p.role, b)
+
+
+@route(
+    bp,
+    "/me/notification-preferences/webhook-secret",
+    methods=["POST"],
+    auth="required",
+    feature="alerts.webhook",
+    response=lambda: schema.WebhookSecretPublic,
+)
+def rotate_webhook_secret() -> dict[str, Any]:
+    """A new signing secret for the caller's webhook, shown this once (the old one stops working)."""
+    p = principal()
+    return notification_preferences().rotate_secret(p.user_id, p.role)

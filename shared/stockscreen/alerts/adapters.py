@@ -37,12 +37,15 @@ class SqsFiringQueue:
 
 
 class SesMailer:
-    def __init__(self, client: Any | None = None) -> None:
+    def __init__(self, client: Any | None = None, configuration_set: str | None = None) -> None:
         self.client = client if client is not None else aws_client("ses")
+        self.configuration_set = configuration_set
 
     def send(self, raw: bytes, *, sender: str, to: str) -> str:
-        """Send a raw message; SES takes the recipient from its ``To`` header (``to``)."""
-        resp = self.client.send_raw_email(Source=sender, RawMessage={"Data": raw})
+        """Send a raw message; SES takes the recipient from its ``To`` header (``to``). With a configuration
+        set, SES applies its suppression list and publishes bounces and complaints to its SNS topic."""
+        extra = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
+        resp = self.client.send_raw_email(Source=sender, RawMessage={"Data": raw}, **extra)
         return str(resp["MessageId"])
 
 
@@ -51,9 +54,14 @@ class SnsTopic:
         self.topic_arn = topic_arn
         self.client = client if client is not None else aws_client("sns")
 
-    def publish(self, firing: dict[str, Any]) -> str:
+    def publish(self, firing: dict[str, Any], target: str | None = None) -> str:
+        """Publish to the user's own target (an E.164 phone number: an SMS of the message; a topic ARN) or,
+        without one, to the platform's alert topic (subscribers filter on ``user_id``)."""
+        if target is not None and target.startswith("+"):
+            sms = self.client.publish(PhoneNumber=target, Message=f"Stockscreen: {firing['message']}"[:140])
+            return str(sms["MessageId"])
         resp = self.client.publish(
-            TopicArn=self.topic_arn,
+            TopicArn=target or self.topic_arn,
             Subject="Stockscreen alert",
             Message=_json(firing),
             MessageAttributes={
@@ -111,6 +119,16 @@ class DeadLetters:
         self.dlq_url = dlq_url
         self.queue_url = queue_url
         self.client = client if client is not None else aws_client("sqs")
+
+    def count(self) -> int:
+        """Messages in the dead-letter queue (SQS's approximate count, visible and in flight)."""
+        attrs = self.client.get_queue_attributes(
+            QueueUrl=self.dlq_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
+            attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
+        )
 
     def peek(self, limit: int = 10) -> list[dict[str, Any]]:
         """Up to ``limit`` dead fired alerts (left on the queue: they become visible again at once)."""

@@ -19,6 +19,7 @@ _BODY = """{% block body %}
 {% if link %}{{ link_label }}: {{ link }}
 {% endif %}
 {{ footer }}
+Manage or unsubscribe: {{ manage }}
 {% endblock %}"""
 
 _TEMPLATES = {
@@ -30,7 +31,7 @@ _TEMPLATES = {
 {% endfor %}
 {% if link %}<p><a href="{{ link }}">{{ link_label }}</a></p>
 {% endif %}
-<p style="color: #666; font-size: small">{{ footer }} <a href="{{ unsubscribe }}">Unsubscribe</a></p>
+<p style="color: #666; font-size: small">{{ footer }} <a href="{{ manage }}">Manage or unsubscribe</a></p>
 </body></html>""",
 }
 
@@ -65,13 +66,18 @@ def _lines(firing: dict[str, Any]) -> list[str]:
         lines.append("Entered: " + ", ".join(d["entrants"]))
     if d.get("leavers"):
         lines.append("Left: " + ", ".join(d["leavers"]))
+    for line in d.get("summary") or []:
+        lines.append(str(line))
     if d.get("as_of"):
         lines.append(f"Daily close of {d['as_of']}.")
-    lines.append(f"Fired at {firing['fired_at']}.")
+    if not d.get("summary"):
+        lines.append(f"Fired at {firing['fired_at']}.")
     return lines
 
 
-def render(firing: dict[str, Any], *, app_url: str, unsubscribe_url: str) -> Email:
+def render(firing: dict[str, Any], *, app_url: str, unsubscribe_url: str, manage_url: str) -> Email:
+    """``unsubscribe_url``: the API's one-click endpoint (the ``List-Unsubscribe`` header, RFC 8058);
+    ``manage_url``: the web app's unsubscribe page (the link in the body, for people)."""
     name = (firing.get("details") or {}).get("name") or "Your alert"
     symbol = firing.get("symbol")
     ctx = {
@@ -80,7 +86,7 @@ def render(firing: dict[str, Any], *, app_url: str, unsubscribe_url: str) -> Ema
         "link": f"{app_url.rstrip('/')}/stocks/{symbol}" if symbol else f"{app_url.rstrip('/')}/alerts",
         "link_label": f"Open {symbol}" if symbol else "Open your alerts",
         "footer": "You get this email because you set this alert on Stockscreen.",
-        "unsubscribe": unsubscribe_url,
+        "manage": manage_url,
     }
     return Email(
         subject=f"Alert: {firing['message']}"[:200],

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from stockscreen.alerts.delivery import DeliveryService
+from stockscreen.alerts.dlq import DeadLetterService
 from stockscreen.alerts.repository import AlertEvaluationRepository
 from stockscreen.alerts.service import AlertEvaluationService
 from stockscreen.core.errors import Invalid
@@ -66,34 +67,48 @@ def evaluation_service(engine: Engine) -> AlertEvaluationService:
 
 
 def delivery_service(engine: Engine) -> DeliveryService:
-    """The delivery service wired to PostgreSQL, the WebSocket API, SES, SNS and DynamoDB (idempotency)."""
+    """The delivery service wired to PostgreSQL, the WebSocket API, SES, SNS, webhooks and DynamoDB
+    (idempotency)."""
     from stockscreen.accounts.tokens import load_keyring
     from stockscreen.alerts import unsubscribe
     from stockscreen.alerts.adapters import SesMailer, SnsTopic, powertools_once
     from stockscreen.alerts.notifications import NotificationService
+    from stockscreen.alerts.preferences import PreferencesService
     from stockscreen.alerts.repository import DeliveryRepository
+    from stockscreen.alerts.webhook import WebhookSender
     from stockscreen.core.config import alert_delivery_settings
     from stockscreen.realtime.broadcaster import Broadcaster
 
     s = alert_delivery_settings()
     ring = cache(lambda: load_keyring(s.alerts_unsubscribe_secret_arn))
 
-    def unsubscribe_url(user_id: str, alert_id: str) -> str:
+    def unsubscribe_token(user_id: str, alert_id: str) -> str:
         r = ring()
-        token = unsubscribe.sign(user_id, alert_id, r.current_kid, r.keys[r.current_kid])
-        return f"{s.app_base_url.rstrip('/')}/api/alerts/unsubscribe?token={token}"
+        return unsubscribe.sign(user_id, alert_id, r.current_kid, r.keys[r.current_kid])
 
     return DeliveryService(
         DeliveryRepository(engine),
         NotificationService.from_engine(engine),
+        PreferencesService.from_engine(engine),
         push=cache(Broadcaster.from_settings),
-        mailer=cache(SesMailer),
+        mailer=cache(lambda: SesMailer(configuration_set=s.ses_configuration_set)),
         topic=cache(lambda: SnsTopic(s.alert_notifications_topic_arn)),
+        webhook=cache(lambda: WebhookSender(s.alerts_webhook_allow_private)),
         once=powertools_once(s.idempotency_table),
-        unsubscribe_url=unsubscribe_url,
+        unsubscribe_token=unsubscribe_token,
         app_url=s.app_base_url,
         sender=s.ses_sender,
     )
+
+
+def dead_letters() -> DeadLetterService:
+    """The delivery dead-letter queue, as the CLI (``stockscreen alerts dlq``) and the admin API see it."""
+    from stockscreen.alerts.adapters import DeadLetters
+    from stockscreen.core.config import dead_letter_settings
+    from stockscreen.db.engine import get_engine
+
+    s = dead_letter_settings()
+    return DeadLetterService(DeadLetters(s.alerts_delivery_dlq_url, s.alerts_delivery_queue_url), get_engine())
 
 
 class PriceEventService:

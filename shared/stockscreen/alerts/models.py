@@ -154,6 +154,17 @@ class QueryRule(_Scoped):
     query: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
+#: Per-alert cooldown: after the alert notified (per symbol), its firings within this many minutes reach only
+#: the history and the in-app list (at most a week).
+Cooldown = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=10080,
+        description="minutes after a notification during which the alert only reaches the history and the in-app list",
+    ),
+]
+
 Trigger = Literal["once", "once_per_day", "once_per_bar_close", "every_time"]
 DEFAULT_TRIGGER: Trigger = "once_per_day"
 #: The band around a level that the value must leave before the alert re-arms (percent of the level).
@@ -190,6 +201,7 @@ class AlertOptions(BaseModel):
     hysteresis_pct: Annotated[float, Field(ge=0, le=50)] = DEFAULT_HYSTERESIS_PCT
     expires_at: AwareDatetime | None = None
     snoozed_until: AwareDatetime | None = None
+    cooldown_minutes: Cooldown = 0
 
 
 class AlertOptionsPatch(BaseModel):
@@ -201,7 +213,119 @@ class AlertOptionsPatch(BaseModel):
     hysteresis_pct: Annotated[float, Field(ge=0, le=50)] | None = None
     expires_at: AwareDatetime | None = None
     snoozed_until: AwareDatetime | None = None
+    cooldown_minutes: Cooldown | None = None
 
 
 #: Free alerts expire after about two months unless given an expiry (as TradingView's do); paid ones never.
 FREE_EXPIRY_DAYS = 60
+
+
+# -- notification preferences ---------------------------------------------------------------------------
+
+#: Every delivery channel, in the order a firing is delivered.
+CHANNELS = ("in_app", "websocket", "email", "sns", "webhook")
+#: The channels quiet hours hold and daily caps count (in-app is always recorded; WebSocket pushes reach
+#: only sessions the user has open, so they are neither held nor capped).
+HELD_CHANNELS = ("email", "sns", "webhook")
+
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class QuietHours(BaseModel):
+    """Local times (the user's time zone) between which email, SNS and webhook messages are held; the
+    span may wrap midnight (22:00-07:00)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: str = Field(pattern=_HHMM, examples=["22:00"])
+    end: str = Field(pattern=_HHMM, examples=["07:00"])
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("quiet hours must not start and end at the same time")
+        return self
+
+
+class ChannelChoices(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    in_app: bool = True
+    websocket: bool = True
+    email: bool = True
+    sns: bool = True
+    webhook: bool = False
+
+
+Cap = Annotated[int, Field(ge=1, le=1000)]
+
+
+class DailyCaps(BaseModel):
+    """Messages per local day and channel; the overflow is rolled into one summary message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Cap = 20
+    sns: Cap = 10
+    webhook: Cap = 100
+
+
+SnsTarget = Annotated[
+    str,
+    Field(
+        pattern=r"^(\+[1-9][0-9]{6,14}|arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256})$",
+        description="an SNS topic ARN or an E.164 phone number (SMS)",
+    ),
+]
+WebhookUrl = Annotated[
+    str, Field(min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://example.com/hook"])
+]
+WebhookStatus = Literal["active", "disabled", "none"]
+
+
+def _check_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as America/New_York") from exc
+    return name
+
+
+class NotificationPreferencesUpdate(BaseModel):
+    """The whole preferences document (``PUT``). The read-only fields may be sent back as read; they are
+    ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    quiet_hours: QuietHours | None = None
+    channels: ChannelChoices = ChannelChoices()
+    daily_caps: DailyCaps = DailyCaps()
+    sns_target: SnsTarget | None = None
+    webhook_url: WebhookUrl | None = None
+    webhook_status: WebhookStatus | None = Field(default=None, description="read-only; ignored")
+    webhook_disabled_reason: str | None = Field(default=None, description="read-only; ignored")
+    webhook_secret_hint: str | None = Field(default=None, description="read-only; ignored")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _check_timezone(self.timezone)
+        if self.channels.webhook and self.webhook_url is None:
+            raise ValueError("the webhook channel needs a 'webhook_url'")
+        return self
+
+
+class NotificationPreferences(BaseModel):
+    """The preferences as stored and returned (``GET``)."""
+
+    timezone: str = "UTC"
+    quiet_hours: QuietHours | None = None
+    channels: ChannelChoices = ChannelChoices()
+    daily_caps: DailyCaps = DailyCaps()
+    sns_target: str | None = None
+    webhook_url: str | None = None
+    webhook_status: WebhookStatus = "none"
+    webhook_disabled_reason: str | None = None
+    webhook_secret_hint: str | None = None

@@ -11,9 +11,9 @@ from stockscreen.db.repository import Repository, UserRowsTx
 
 _RULE_COLS = (
     "id, name, type, symbol, params, active, created_at, updated_at, trigger, hysteresis_pct, expires_at, "
-    "snoozed_until, completed_at, fired_count, last_fired_at"
+    "snoozed_until, completed_at, fired_count, last_fired_at, cooldown_minutes"
 )
-_OPTIONS = ("trigger", "hysteresis_pct", "expires_at", "snoozed_until")
+_OPTIONS = ("trigger", "hysteresis_pct", "expires_at", "snoozed_until", "cooldown_minutes")
 
 
 def _iso(v: Any) -> str | None:
@@ -38,6 +38,7 @@ def _rule(r: Any) -> dict[str, Any]:
         "completed_at": _iso(r["completed_at"]),
         "fired_count": int(r["fired_count"]),
         "last_fired_at": _iso(r["last_fired_at"]),
+        "cooldown_minutes": int(r["cooldown_minutes"]),
     }
 
 
@@ -109,8 +110,9 @@ class AlertRuleTx(UserRowsTx):
             self.conn.execute(
                 text(
                     "INSERT INTO alert_rules (user_id, name, type, symbol, params, active, trigger, hysteresis_pct, "
-                    "expires_at, snoozed_until) VALUES (:u, :n, :t, :s, CAST(:params AS jsonb), :a, :trigger, "
-                    f":hysteresis_pct, :expires_at, :snoozed_until) RETURNING {_RULE_COLS}"
+                    "expires_at, snoozed_until, cooldown_minutes) VALUES (:u, :n, :t, :s, CAST(:params AS jsonb), "
+                    ":a, :trigger, :hysteresis_pct, :expires_at, :snoozed_until, :cooldown_minutes) "
+                    f"RETURNING {_RULE_COLS}"
                 ),
                 {
                     "u": user_id,
@@ -150,7 +152,8 @@ class AlertRuleTx(UserRowsTx):
                 text(
                     "UPDATE alert_rules SET name = :n, type = :t, symbol = :s, params = CAST(:params AS jsonb), "
                     "active = :a, trigger = :trigger, hysteresis_pct = :hysteresis_pct, expires_at = :expires_at, "
-                    "snoozed_until = :snoozed_until, completed_at = CASE WHEN :a THEN NULL ELSE completed_at END, "
+                    "snoozed_until = :snoozed_until, cooldown_minutes = :cooldown_minutes, "
+                    "completed_at = CASE WHEN :a THEN NULL ELSE completed_at END, "
                     "blocked_until = CASE WHEN :reset THEN NULL ELSE blocked_until END, "
                     "members_version = CASE WHEN :reset THEN NULL ELSE members_version END, "
                     f"updated_at = now() WHERE id = :id RETURNING {_RULE_COLS}"
@@ -516,32 +519,232 @@ class AlertEvaluationRepository:
         return stored
 
 
+_PREF_COLS = (
+    "timezone, quiet_start, quiet_end, channels, daily_caps, sns_target, webhook_url, webhook_secret, "
+    "webhook_status, webhook_disabled_reason, webhook_failures"
+)
+
+
 class DeliveryRepository:
-    """What the delivery function reads (the alert's owner, address and channels) and records (each
-    channel's status on the firing; one-click unsubscribes)."""
+    """What the delivery function reads (the alert's owner, address, plan and channels) and records (each
+    channel's status on the firing; daily-cap counters; held messages; suppressed addresses)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def target(self, alert_id: str) -> dict[str, Any] | None:
-        """The alert's owner, email and channels; None when the alert or its owner is gone or disabled."""
+        """The alert's owner, email, plan, channels and cooldown, whether the address is suppressed, and the
+        owner's preferences row (``prefs``, None without one), in one round trip; None when the alert or its
+        owner is gone or disabled."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(
                     text(
-                        "SELECT r.user_id::text AS user_id, u.email, r.channels, r.name FROM alert_rules r "
-                        "JOIN users u ON u.id = r.user_id WHERE r.id = :a AND NOT u.disabled"
+                        "SELECT r.user_id::text AS user_id, u.email, u.role, r.channels, r.name, r.cooldown_minutes, "
+                        "s.email IS NOT NULL AS suppressed, p.user_id IS NOT NULL AS has_prefs, "
+                        f"{', '.join(f'p.{c} AS pref_{c}' for c in _PREF_COLS.split(', '))} "
+                        "FROM alert_rules r JOIN users u ON u.id = r.user_id "
+                        "LEFT JOIN email_suppressions s ON s.email = lower(u.email) "
+                        "LEFT JOIN notification_preferences p ON p.user_id = r.user_id "
+                        "WHERE r.id = :a AND NOT u.disabled"
                     ),
                     {"a": alert_id},
                 )
                 .mappings()
                 .first()
             )
-        return {**dict(row), "channels": list(row["channels"])} if row is not None else None
+        if row is None:
+            return None
+        r = dict(row)
+        prefs = {c: r.pop(f"pref_{c}") for c in _PREF_COLS.split(", ")}
+        return {**r, "channels": list(r["channels"]), "prefs": prefs if r.pop("has_prefs") else None}
 
-    def record(self, event_id: int, statuses: dict[str, str]) -> None:
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        """The owner of held messages: email and plan; None when gone or disabled."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    text("SELECT id::text AS user_id, email, role FROM users WHERE id = :u AND NOT disabled"),
+                    {"u": user_id},
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else None
+
+    def record(self, event_id: int, statuses: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 text("UPDATE alert_events SET delivery = delivery || CAST(:d AS jsonb) WHERE id = :id"),
                 {"id": event_id, "d": json.dumps(statuses)},
             )
+
+    def notified_within(self, alert_id: str, symbol: str | None, event_id: int, fired_at: Any, minutes: int) -> bool:
+        """Whether an earlier firing of the alert on this symbol, within ``minutes`` before ``fired_at``,
+        notified (was not itself cooled down)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT 1 FROM alert_events WHERE alert_id = CAST(:a AS uuid) AND symbol IS NOT DISTINCT FROM :s "
+                    "AND id < :id AND fired_at > CAST(:t AS timestamptz) - make_interval(mins => :m) "
+                    "AND NOT delivery ? 'cooldown' LIMIT 1"
+                ),
+                {"a": alert_id, "s": symbol, "id": event_id, "t": fired_at, "m": minutes},
+            ).first()
+        return row is not None
+
+    def suppressed(self, email: str) -> bool:
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT 1 FROM email_suppressions WHERE email = :e"), {"e": email.lower()}).first()
+        return row is not None
+
+    def suppress(self, email: str, reason: str, details: dict[str, Any]) -> bool:
+        """Suppress an address (the first reason is kept); False when it already was."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                text(
+                    "INSERT INTO email_suppressions (email, reason, details) VALUES (:e, :r, CAST(:d AS jsonb)) "
+                    "ON CONFLICT (email) DO NOTHING RETURNING email"
+                ),
+                {"e": email.lower(), "r": reason, "d": json.dumps(details)},
+            ).first()
+        return row is not None
+
+    def take_slot(self, user_id: str, channel: str, day: Any, cap: int) -> bool:
+        """Count one message of the user's local ``day`` on ``channel``; False (nothing counted) when the
+        day already has ``cap`` messages."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                text(
+                    "INSERT INTO alert_channel_days (user_id, channel, day, sent) VALUES (:u, :c, :d, 1) "
+                    "ON CONFLICT (user_id, channel, day) DO UPDATE SET sent = alert_channel_days.sent + 1 "
+                    "WHERE alert_channel_days.sent < :cap RETURNING sent"
+                ),
+                {"u": user_id, "c": channel, "d": day, "cap": cap},
+            ).first()
+        return row is not None
+
+    def give_back_slot(self, user_id: str, channel: str, day: Any) -> None:
+        """A counted message was not sent after all."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE alert_channel_days SET sent = greatest(sent - 1, 0) "
+                    "WHERE user_id = :u AND channel = :c AND day = :d"
+                ),
+                {"u": user_id, "c": channel, "d": day},
+            )
+
+    def hold(self, user_id: str, channel: str, event_id: int, reason: str, release_at: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO alert_held (user_id, channel, event_id, reason, release_at) "
+                    "VALUES (:u, :c, :e, :r, :t) ON CONFLICT (event_id, channel) DO NOTHING"
+                ),
+                {"u": user_id, "c": channel, "e": event_id, "r": reason, "t": release_at},
+            )
+
+    def due(self, now: Any, limit: int = 5000) -> list[dict[str, Any]]:
+        """Held messages due at ``now``, with their firings, by user and channel, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT h.id AS held_id, h.user_id::text AS user_id, h.channel, h.reason, e.id, "
+                    "e.alert_id::text AS alert_id, e.symbol, e.fired_at, e.source, e.message, e.value, e.level, "
+                    "e.snapshot_version, e.details FROM alert_held h JOIN alert_events e ON e.id = h.event_id "
+                    "WHERE h.released_at IS NULL AND h.release_at <= :now "
+                    "ORDER BY h.user_id, h.channel, h.id LIMIT :l"
+                ),
+                {"now": now, "l": limit},
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def released(self, held_ids: list[int], event_ids: list[int], channel: str, status: str) -> None:
+        """Mark held messages released, and note the channel's final status on each firing."""
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE alert_held SET released_at = now() WHERE id = ANY(:ids)"), {"ids": held_ids})
+            conn.execute(
+                text("UPDATE alert_events SET delivery = delivery || CAST(:d AS jsonb) WHERE id = ANY(:ids)"),
+                {"ids": event_ids, "d": json.dumps({channel: status})},
+            )
+
+
+class PreferencesRepository:
+    """Notification preferences, one row per user (no row: the defaults)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    text(f"SELECT {_PREF_COLS} FROM notification_preferences WHERE user_id = :u"), {"u": user_id}
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else None
+
+    def save(self, user_id: str, p: dict[str, Any]) -> None:
+        """Write every column but the secret (an upsert)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO notification_preferences (user_id, timezone, quiet_start, quiet_end, channels, "
+                    "daily_caps, sns_target, webhook_url, webhook_status, webhook_disabled_reason, webhook_failures) "
+                    "VALUES (:u, :timezone, :quiet_start, :quiet_end, CAST(:channels AS jsonb), "
+                    "CAST(:daily_caps AS jsonb), :sns_target, :webhook_url, :webhook_status, "
+                    ":webhook_disabled_reason, :webhook_failures) ON CONFLICT (user_id) DO UPDATE SET "
+                    "timezone = EXCLUDED.timezone, quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end, "
+                    "channels = EXCLUDED.channels, daily_caps = EXCLUDED.daily_caps, "
+                    "sns_target = EXCLUDED.sns_target, webhook_url = EXCLUDED.webhook_url, "
+                    "webhook_status = EXCLUDED.webhook_status, "
+                    "webhook_disabled_reason = EXCLUDED.webhook_disabled_reason, "
+                    "webhook_failures = EXCLUDED.webhook_failures, updated_at = now()"
+                ),
+                {
+                    **p,
+                    "u": user_id,
+                    "channels": json.dumps(p["channels"]),
+                    "daily_caps": json.dumps(p["daily_caps"]),
+                },
+            )
+
+    def set_secret(self, user_id: str, secret: str, defaults: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO notification_preferences (user_id, channels, daily_caps, webhook_secret) "
+                    "VALUES (:u, CAST(:channels AS jsonb), CAST(:daily_caps AS jsonb), :s) "
+                    "ON CONFLICT (user_id) DO UPDATE SET webhook_secret = EXCLUDED.webhook_secret, updated_at = now()"
+                ),
+                {
+                    "u": user_id,
+                    "s": secret,
+                    "channels": json.dumps(defaults["channels"]),
+                    "daily_caps": json.dumps(defaults["daily_caps"]),
+                },
+            )
+
+    def webhook_result(self, user_id: str, ok: bool, reason: str, disable_after: int) -> tuple[str, bool]:
+        """Record a delivery's outcome: a success resets the failure count; the ``disable_after``-th failure
+        in a row disables the webhook with ``reason``. (status now, whether this call disabled it)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                text(
+                    "UPDATE notification_preferences SET "
+                    "webhook_failures = CASE WHEN :ok THEN 0 ELSE webhook_failures + 1 END, "
+                    "webhook_status = CASE WHEN NOT :ok AND webhook_status = 'active' "
+                    "AND webhook_failures + 1 >= :n THEN 'disabled' ELSE webhook_status END, "
+                    "webhook_disabled_reason = CASE WHEN NOT :ok AND webhook_status = 'active' "
+                    "AND webhook_failures + 1 >= :n THEN :reason ELSE webhook_disabled_reason END "
+                    "WHERE user_id = :u RETURNING webhook_status, "
+                    "(NOT :ok AND webhook_failures = :n AND webhook_disabled_reason = :reason) AS disabled_now"
+                ),
+                {"u": user_id, "ok": ok, "n": disable_after, "reason": reason},
+            ).first()
+        if row is None:
+            return "none", False
+        return str(row[0]), bool(row[1])

@@ -162,7 +162,9 @@ class AlertRuleService:
                 self._check_active_quota(tx, user_id, role)
             if (resumed or rule is not None) and (cur["active"] if active is None else active):
                 self._check_scope_quota(tx, user_id, role, kind, params, alert_id)
-            merged = {k: cur[k] for k in ("trigger", "hysteresis_pct", "expires_at", "snoozed_until")}
+            merged = {
+                k: cur[k] for k in ("trigger", "hysteresis_pct", "expires_at", "snoozed_until", "cooldown_minutes")
+            }
             if options:
                 merged.update(AlertOptions.model_validate({**merged, **options}).model_dump(include=set(options)))
             return tx.update(

@@ -123,12 +123,33 @@ class UnsubscribeSettings(CoreSettings):
     )
 
 
-class AlertDeliverySettings(AlertsSettings, UnsubscribeSettings):
-    """The alert delivery function: in-app, WebSocket, email (SES) and SNS."""
+class WebhookSettings(BaseSettings):
+    """Who checks webhook URLs: the API (when a user saves one) and the delivery function (when it posts)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    alerts_webhook_allow_private: bool = Field(
+        default=False,
+        description="let webhooks use http and private/loopback addresses: make dev and tests only, never deployed",
+    )
+
+
+class DeadLetterSettings(AlertsSettings):
+    """Who looks into the delivery dead-letter queue and redrives it (the CLI, the admin API, delivery)."""
 
     alerts_delivery_dlq_url: str = Field(description="dead-letter queue of fired alerts that could not be delivered")
+
+
+class AlertDeliverySettings(DeadLetterSettings, UnsubscribeSettings, WebhookSettings):
+    """The alert delivery function: in-app, WebSocket, email (SES), SNS and webhooks."""
+
     alert_notifications_topic_arn: str = Field(description="SNS topic fired alerts are published to")
     ses_sender: str = Field(description="verified SES sender address of alert emails")
+    ses_configuration_set: str | None = Field(
+        default=None,
+        description="SES configuration set of alert emails (reputation metrics, suppression, bounce and "
+        "complaint events); CDK always sets it, the local SES endpoint has none",
+    )
     idempotency_table: str = Field(description="DynamoDB table of Powertools idempotency records (key 'id')")
     ws_management_url: str = Field(description="the WebSocket API's @connections endpoint")
     app_base_url: str = Field(description="public URL of the web app (links in emails), e.g. https://example.com")
@@ -142,6 +163,16 @@ def alerts_settings() -> AlertsSettings:
 @cache
 def unsubscribe_settings() -> UnsubscribeSettings:
     return UnsubscribeSettings()  # type: ignore[call-arg]
+
+
+@cache
+def dead_letter_settings() -> DeadLetterSettings:
+    return DeadLetterSettings()  # type: ignore[call-arg]
+
+
+@cache
+def webhook_settings() -> WebhookSettings:
+    return WebhookSettings()
 
 
 @cache

@@ -32,10 +32,12 @@ FEATURES: dict[str, frozenset[str]] = {
     "watchlists": _USERS,
     "portfolios": _USERS,
     "alerts": _USERS,
+    "alerts.webhook": _PAID,  # the webhook channel of alerts (notification preferences)
     "notifications": _USERS,
     "admin.users": _ADMIN,
     "admin.ingest": _ADMIN,
     "admin.audit": _ADMIN,
+    "admin.alerts": _ADMIN,  # the alert delivery dead-letter queue: peek and redrive
 }
 
 

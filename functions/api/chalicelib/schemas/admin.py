@@ -11,6 +11,8 @@ from chalicelib.schemas.auth import UserPublic
 from chalicelib.schemas.common import Page
 
 __all__ = [
+    "AlertsDlqPublic",
+    "AlertsDlqRedrive",
     "AuditEntry",
     "AuditPublic",
     "AuditQuery",
@@ -236,3 +238,14 @@ class RunProgress(RunPublic):
 class UploadStatus(ApiModel):
     upload_id: str
     run: RunProgress | None = Field(description="The run the upload started (null until it has started)")
+
+
+class AlertsDlqPublic(ApiModel):
+    """The alert delivery dead-letter queue: its depth and up to 10 dead fired alerts (as queued)."""
+
+    count: int
+    messages: list[dict[str, Any]]
+
+
+class AlertsDlqRedrive(ApiModel):
+    moved: int

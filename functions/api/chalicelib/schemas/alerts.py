@@ -47,6 +47,7 @@ class AlertPublic(ApiModel):
     completed_at: str | None
     fired_count: int
     last_fired_at: str | None
+    cooldown_minutes: int
 
 
 class AlertsPublic(ApiModel):

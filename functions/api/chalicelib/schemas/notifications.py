@@ -1,4 +1,4 @@
-"""Notifications: the list query, a notification, the mark-read count."""
+"""Notifications: the list query, a notification, the mark-read count; notification preferences."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from chalicelib.models import ApiModel
 from chalicelib.schemas.common import Page
+from stockscreen.alerts.models import NotificationPreferences as _Prefs
+from stockscreen.alerts.models import NotificationPreferencesUpdate as _PrefsUpdate
 
 
 class NotificationsQuery(Page):
@@ -30,3 +32,16 @@ class NotificationsPublic(ApiModel):
 
 class MarkedRead(ApiModel):
     marked: int
+
+
+# -- notification preferences (the documents are the domain's models: one definition) -------------------------
+class NotificationPreferencesUpdate(_PrefsUpdate):
+    """``PUT /me/notification-preferences``: the whole document (read-only fields may be sent back; ignored)."""
+
+
+class NotificationPreferencesPublic(_Prefs):
+    """The caller's notification preferences (defaults until first saved)."""
+
+
+class WebhookSecretPublic(ApiModel):
+    secret: str

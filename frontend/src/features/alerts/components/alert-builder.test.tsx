@@ -141,7 +141,7 @@ describe('alert builder', { timeout: 20_000 }, () => {
     const body = await submit(dialog, api);
     expect(body.rule).toEqual(rule);
     // the server's defaults, written out: once a day, 0.2% hysteresis, two months
-    expect(body.options).toEqual({ trigger: 'once_per_day', hysteresis_pct: 0.2, expires_at: endOfDay(defaultExpiry()), snoozed_until: null });
+    expect(body.options).toEqual({ trigger: 'once_per_day', hysteresis_pct: 0.2, expires_at: endOfDay(defaultExpiry()), snoozed_until: null, cooldown_minutes: 0 });
     await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
   });
 

@@ -93,7 +93,7 @@ function numberOr<T>(text: string, fallback: T): number | T {
 
 /**
  * The request's options. `premium`: may be open-ended (a free alert always gets a date: the one chosen, or the
- * server's two months). The cooldown is sent only when set (the API's field is optional).
+ * server's two months). The cooldown is 0 (none) unless set.
  */
 export function optionsOf(draft: OptionsDraft, { premium }: { premium: boolean }): AlertOptionsBody {
   const out: AlertOptionsBody = {
@@ -101,6 +101,7 @@ export function optionsOf(draft: OptionsDraft, { premium }: { premium: boolean }
     hysteresis_pct: numberOr(draft.hysteresis_pct, DEFAULT_HYSTERESIS_PCT),
     expires_at: (premium && draft.open_ended) || !draft.expires_on ? null : endOfDay(draft.expires_on),
     snoozed_until: draft.snoozed_through ? endOfDay(draft.snoozed_through) : null,
+    cooldown_minutes: 0, // the server's default: no cooldown
   };
   const cooldown = draft.cooldown_minutes.trim();
   if (cooldown) out.cooldown_minutes = Number.isInteger(Number(cooldown)) ? Number(cooldown) : (cooldown as unknown as number);

@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013_quarantine_release"
-down_revision = "0010_intraday_bars"
+down_revision = "0011_alert_prefs"
 branch_labels = None
 depends_on = None
 
