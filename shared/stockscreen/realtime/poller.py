@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from stockscreen.core.observability import logger
 from stockscreen.market.calendar import market_closed_reason
 from stockscreen.realtime.broadcaster import Broadcaster
-from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.connections import Registry, connection_registry
 from stockscreen.realtime.messages import Quote, QuoteBatch
 from stockscreen.realtime.sources import IntradayQuote, QuoteSource
 
@@ -293,7 +293,7 @@ def quote_consumers(broadcaster: Broadcaster) -> list[QuoteConsumer]:
     return [fan_out, on_quote_batch]
 
 
-def demand_sources(settings: QuoteSettings, registry: ConnectionRegistry, engine: Engine) -> list[DemandSource]:
+def demand_sources(settings: QuoteSettings, registry: Registry, engine: Engine) -> list[DemandSource]:
     """Why a symbol is polled. Subscriptions are re-read every poll (a new subscriber sees prices within
     one poll); watchlists once a minute, armed alerts every 30 s."""
     from stockscreen.alerts.rules import AlertRuleService
@@ -337,7 +337,7 @@ def build_poller(settings: QuoteSettings | None = None, *, source: QuoteSource |
 
     settings = settings or quote_settings()
     engine = get_engine()
-    registry = ConnectionRegistry()
+    registry = connection_registry()
     source = source or quote_source(settings, engine)
     market = MarketService.from_engine(engine)
 
