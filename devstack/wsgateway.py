@@ -583,7 +583,13 @@ class GoneException(ClientError):
         super().__init__(
             {
                 "Error": {"Code": "GoneException", "Message": f"connection {connection_id!r} is gone"},
-                "ResponseMetadata": {"HTTPStatusCode": 410},
+                "ResponseMetadata": {
+                    "HTTPStatusCode": 410,
+                    "HTTPHeaders": {},
+                    "HostId": "",
+                    "RequestId": "",
+                    "RetryAttempts": 0,
+                },
             },
             "PostToConnection",
         )
