@@ -120,6 +120,11 @@ def message(event: Event, context: Any) -> Response:
         return _unavailable(str(event.get("requestContext", {}).get("routeKey") or "$default"), connection_id, down)
 
 
+def default(event: Event, context: Any) -> Response:
+    """``$default`` (CDK wires it to its own function): the same answer as :func:`message` (errors, ``ping``)."""
+    return message(event, context)
+
+
 def _message(event: Event, connection_id: str, registry: Registry, broadcaster: Broadcaster) -> Response:
     try:
         msg = parse_client_message(event.get("body"))

@@ -103,6 +103,9 @@ class StockscreenStack(Stack):
             dlq=self.alerts.dlq,
             api_function_name=self.api.handler_function_name,
         )
+        # the poller (demand, fan-out) and alert delivery (the user channel) use the connection registry too
+        for fn in (self.quotes.function, self.alerts.delivery):
+            self.websocket.grant_registry(fn)
         # links in alert emails point at the web app
         self.alerts.delivery.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
         if settings.alarm_email:

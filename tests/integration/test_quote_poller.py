@@ -14,7 +14,7 @@ import redis
 
 from stockscreen.core.clients import reset_clients
 from stockscreen.db.engine import get_engine
-from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.connections import connection_registry
 from stockscreen.realtime.messages import QuoteBatch
 from stockscreen.realtime.poller import Demand, DemandSource, QuotePoller, build_poller, run_scheduled
 from stockscreen.realtime.quotes import get_quotes, put_quotes
@@ -59,7 +59,7 @@ def fake() -> Iterator[FakeStooqQuotes]:
 
 
 def _poller(fake: FakeStooqQuotes, batches: list[QuoteBatch], **kw: Any) -> QuotePoller:
-    registry = ConnectionRegistry()
+    registry = connection_registry()
     conn = f"c-{uuid.uuid4().hex[:8]}"
     registry.register(conn)
     registry.subscribe(conn, [*SYMBOLS, "AOS"])
@@ -198,7 +198,7 @@ def test_make_dev_runs_the_same_poller_with_the_replay_provider(
     monkeypatch.setenv("WS_MANAGEMENT_URL", "http://127.0.0.1:9")  # nobody is connected: no post is made
     monkeypatch.setenv("QUOTE_PROVIDER", "replay")
     reset_clients()
-    registry = ConnectionRegistry()
+    registry = connection_registry()
     registry.register("dev-conn")
     registry.subscribe("dev-conn", ["AAPL", "NOPE"])
     poller = build_poller()
