@@ -128,6 +128,8 @@ class Connection:
     closing: bool = False
     close_code: int | None = None
     close_reason: str = ""
+    #: the gateway dropped it (management DELETE, limits, slow consumer): $disconnect already ran or is running
+    dropped: bool = False
     outbox: asyncio.Queue[str | bytes | None] = field(default_factory=asyncio.Queue)
     writer: asyncio.Task[None] | None = None
 
@@ -415,17 +417,36 @@ class WebSocketGateway:
             log.exception("websocket %s failed", conn.connection_id)
             code, reason = 1011, "Internal error"
         finally:
-            self.connections.pop(conn.connection_id, None)
             conn.closing = True
             for task in (limits, conn.writer):
                 if task is not None:
                     task.cancel()
-            if conn.close_code is not None:
-                code, reason = conn.close_code, conn.close_reason
-            try:
-                await self._invoke("$disconnect", self.disconnect_event(conn, code, reason))
-            except Exception:
-                log.exception("$disconnect handler failed for %s", conn.connection_id)
+            if not conn.dropped:
+                self.connections.pop(conn.connection_id, None)
+                await self._disconnected(conn, code, reason)
+
+    async def _disconnected(self, conn: Connection, code: int, reason: str) -> None:
+        if conn.close_code is not None:
+            code, reason = conn.close_code, conn.close_reason
+        try:
+            await self._invoke("$disconnect", self.disconnect_event(conn, code, reason))
+        except Exception:
+            log.exception("$disconnect handler failed for %s", conn.connection_id)
+
+    def _drop(self, conn: Connection, code: int, reason: str) -> None:
+        """On the loop: the gateway ends the connection now, as API Gateway does (later posts answer 410 at
+        once, ``$disconnect`` runs at once) whether or not the client answers the close handshake."""
+        if conn.dropped:
+            return
+        conn.dropped = conn.closing = True
+        conn.close_code, conn.close_reason = code, reason
+        self.connections.pop(conn.connection_id, None)
+        if conn.writer is not None:
+            conn.writer.cancel()
+        for coro in (self._close_socket(conn, code, reason), self._disconnected(conn, code, reason)):
+            task = asyncio.ensure_future(coro)
+            self._closers.add(task)
+            task.add_done_callback(self._closers.discard)
 
     async def _enforce_limits(self, conn: Connection) -> None:
         """Close the connection at API Gateway's limits: idle for ``idle_timeout_s``, or ``max_connection_s`` old."""
@@ -468,12 +489,7 @@ class WebSocketGateway:
             conn.outbox.put_nowait(data)
         except asyncio.QueueFull:
             log.warning("closing %s: %d frames queued (slow consumer)", conn.connection_id, conn.outbox.qsize())
-            conn.closing = True
-            conn.close_code, conn.close_reason = POLICY_VIOLATION, "Slow consumer"
-            self._closers.add(
-                task := asyncio.ensure_future(self._close_socket(conn, POLICY_VIOLATION, "Slow consumer"))
-            )
-            task.add_done_callback(self._closers.discard)
+            self._drop(conn, POLICY_VIOLATION, "Slow consumer")
             return False
         return True
 
@@ -540,10 +556,13 @@ class WebSocketGateway:
         conn = self.connections.get(connection_id)
         if conn is None or conn.closing:
             return False
-        conn.closing = True
-        conn.close_code, conn.close_reason = code, reason or "Connection closed by the management API"
-        await self._on_loop(conn.loop, self._close_socket(conn, code, reason))
+        await self._on_loop(
+            conn.loop, self._drop_async(conn, code, reason or "Connection closed by the management API")
+        )
         return True
+
+    async def _drop_async(self, conn: Connection, code: int, reason: str) -> None:
+        self._drop(conn, code, reason)
 
     # -- the @connections management API ------------------------------------------------------
 

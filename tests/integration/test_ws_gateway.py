@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from datetime import UTC, datetime
 from types import ModuleType
@@ -20,8 +21,10 @@ from botocore.exceptions import ClientError
 from starlette.applications import Starlette
 from websockets.exceptions import InvalidStatus
 
-from devstack.wsgateway import WebSocketGateway
+from devstack.wsgateway import LocalManagementClient, WebSocketGateway
 from stockscreen.realtime import ConnectionRegistry, Quote, put_quotes
+from stockscreen.realtime.broadcaster import Broadcaster
+from stockscreen.realtime.connections import connection_registry
 from tests.integration.wskit import Server, management_client, only_connection, recv_json, wait_for
 
 TS = datetime(2024, 1, 2, 15, 30, tzinfo=UTC)
@@ -252,3 +255,70 @@ def test_many_concurrent_subscribers_do_not_deadlock(ws_env: str, server: Server
 
     quotes = asyncio.run(scenario())
     assert all(q["type"] == "quote" and q["price"] == 150.0 for q in quotes)
+
+
+def _never_reading_client(port: int) -> socket.socket:
+    """A WebSocket client that completes the handshake and then reads nothing (a tiny receive buffer)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def test_a_slow_client_never_holds_up_the_others_and_is_dropped_when_it_falls_too_far_behind(
+    ws_env: str, ws_handlers: ModuleType
+) -> None:
+    """One client stops reading; the gateway's outbox for it fills and it is closed (its posts then answer
+    410, which unregisters it), while the reading clients get every frame, in order."""
+    gateway = WebSocketGateway(ws_handlers, outbox_frames=32)
+    srv = Server(Starlette(routes=gateway.routes()), gateway)
+    srv.start()
+    sym = "SLOW.TEST"
+    frames = 150
+    try:
+
+        async def scenario() -> None:
+            slow = await asyncio.to_thread(_never_reading_client, srv.port)
+            fast = [await websockets.connect(srv.ws_url, max_size=2**20) for _ in range(5)]
+            await wait_for(lambda: len(gateway.connections) == 6)
+            ids = list(gateway.connections)
+            (slow_id,) = [cid for cid, conn in gateway.connections.items() if not conn.user_agent]  # the raw one
+            registry = connection_registry()
+            for cid in ids:
+                registry.subscribe(cid, [sym])
+            broadcaster = Broadcaster(LocalManagementClient(gateway), registry)
+            pad = "x" * 100_000  # 100 KB frames (the local gateway takes up to 128 KB): 15 MB outrun any buffer
+
+            def publish() -> int:
+                sent = 0
+                for i in range(frames):
+                    q = Quote(symbol=sym, price=float(i), ts=TS)
+                    data = q.to_bytes()[:-1] + f',"pad":"{pad}"}}'.encode()
+                    sent += broadcaster.post_all([(cid, data) for cid in registry.subscribers(sym)]).delivered
+                return sent
+
+            async def drain(ws: Any) -> list[float]:
+                return [json.loads(await asyncio.wait_for(ws.recv(), 10))["price"] for _ in range(frames)]
+
+            publishing = asyncio.create_task(asyncio.to_thread(publish))
+            got = await asyncio.gather(*(drain(ws) for ws in fast))
+            await publishing
+            assert all(prices == [float(i) for i in range(frames)] for prices in got)  # all, in order
+            await wait_for(lambda: slow_id not in gateway.connections, timeout=30)
+            await wait_for(lambda: registry.connection(slow_id) is None, timeout=10)
+            assert registry.subscribers(sym) == set(ids[1:])
+            slow.close()
+            for ws in fast:
+                await ws.close()
+
+        asyncio.run(scenario())
+    finally:
+        srv.stop()
