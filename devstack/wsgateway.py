@@ -463,17 +463,18 @@ class WebSocketGateway:
 
     async def _writer(self, conn: Connection) -> None:
         """Drain the connection's outbox onto its socket, in order; a failed write closes the connection."""
-        ws = conn.websocket
+        send = conn.websocket.send
         queue = conn.outbox
         while True:
             data = await queue.get()
             if data is None:
                 return
-            try:
-                if isinstance(data, str):
-                    await ws.send_text(data)
-                else:
-                    await ws.send_bytes(data)
+            try:  # the ASGI message itself (Starlette's send_text re-checks the state on every frame)
+                await send(
+                    {"type": "websocket.send", "text": data}
+                    if isinstance(data, str)
+                    else {"type": "websocket.send", "bytes": data}
+                )
             except Exception as exc:  # closed under our feet: later posts answer 410
                 log.info("send to %s failed: %r", conn.connection_id, exc)
                 conn.closing = True
