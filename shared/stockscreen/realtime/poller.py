@@ -325,10 +325,13 @@ def quote_source(settings: QuoteSettings, engine: Engine) -> QuoteSource:
     )
 
 
-def build_poller(settings: QuoteSettings | None = None, *, source: QuoteSource | None = None) -> QuotePoller:
+def build_poller(
+    settings: QuoteSettings | None = None, *, source: QuoteSource | None = None, broadcaster: Broadcaster | None = None
+) -> QuotePoller:
     """The poller wired to this process's Redis, database and @connections endpoint.
 
-    ``make dev`` passes the replay source (always "open": it replays the last session at any hour)."""
+    ``make dev`` passes the replay source (always "open": it replays the last session at any hour) and a
+    broadcaster posting through its gateway in process."""
     from stockscreen.core.config import quote_settings
     from stockscreen.db.engine import get_engine
     from stockscreen.market.service import MarketService
@@ -350,7 +353,7 @@ def build_poller(settings: QuoteSettings | None = None, *, source: QuoteSource |
         Demand(demand_sources(settings, registry, engine), max_symbols=settings.quote_max_symbols),
         latest=put_quotes,
         bars=IntradayRepository(engine),
-        consumers=quote_consumers(Broadcaster.from_settings(registry)),
+        consumers=quote_consumers(broadcaster or Broadcaster.from_settings(registry)),
         prev_closes=prev_closes,
         interval=settings.quote_poll_seconds,
         market_hours=source.name != "replay",
