@@ -9,8 +9,8 @@
   API Gateway: raising "Unauthorized" refuses the handshake with HTTP 401, a Deny policy with 403, and
   an Allow hands its ``context`` to ``$connect`` in ``requestContext.authorizer``. A ``$connect``
   handler answering non-2xx refuses the handshake with that status (500 when it fails).
-* API Gateway's connection limits: an idle connection (no frame either way for ``idle_timeout_s``,
-  10 minutes) and any connection older than ``max_connection_s`` (2 hours) is closed with 1001
+* API Gateway's connection limits: an idle connection (no frame from the client for ``idle_timeout_s``,
+  10 minutes: the server's pushes do not keep a connection alive, the client's heartbeat does) and any connection older than ``max_connection_s`` (2 hours) is closed with 1001
   "Going away"; both are settable so tests can reach them in seconds.
 * Posts never wait for a slow client: each connection has an outbox (at most ``outbox_frames``
   frames) drained by its own writer task; a client that falls that far behind is closed (1008) and
@@ -479,7 +479,6 @@ class WebSocketGateway:
                 log.info("send to %s failed: %r", conn.connection_id, exc)
                 conn.closing = True
                 return
-            conn.last_active_at = _now_ms()
 
     def _enqueue(self, conn: Connection, data: str | bytes) -> bool:
         """Queue a frame for the connection (on the loop); False when it is closing. A client with a
