@@ -110,6 +110,7 @@ class Client:
         self.ws: Any = None
         #: per frame: the tick (its quotes' timestamp), the latency in ms, the quotes in it
         self.frames: list[tuple[str, float, int]] = []
+        self.other: list[bytes] = []
 
     async def open(self, ws_url: str) -> None:
         self.ws = await websockets.connect(ws_url, max_size=2**20, ping_interval=None, open_timeout=120)
@@ -123,6 +124,9 @@ class Client:
             async for raw in self.ws:
                 arrived = time.time()
                 data = raw.encode() if isinstance(raw, str) else raw
+                if marker not in data:  # not a quote frame (an error the gateway answered under load)
+                    self.other.append(data[:200])
+                    continue
                 i = data.index(marker) + len(marker)
                 ts = data[i : data.index(b'"', i)].decode()
                 sent = dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
@@ -165,6 +169,8 @@ async def _run(n_clients: int, gateway: str) -> dict[str, float]:
         for ts, lat, _ in c.frames:
             per_tick[ts] = max(per_tick.get(ts, 0.0), lat)
     busy_s = sum(per_tick.values()) / 1000
+    other = [m for c in clients for m in c.other]
+    print(f"# {len(other)} frames other than quotes, e.g. {other[:2]}", flush=True)
     for key in ("quotes_ms", "lookup_and_frames_ms", "post_ms", "written_ms", "cpu_ms"):
         print(f"# gateway, median per tick: {key} {statistics.median(t[key] for t in ticks):.1f}", flush=True)
     print(f"# load average (2 cores shared): {os.getloadavg()}", flush=True)

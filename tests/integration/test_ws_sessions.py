@@ -105,6 +105,8 @@ def _forged() -> list[tuple[str, str]]:
         ("no subject", jwt.encode({k: v for k, v in _claims().items() if k != "sub"}, KEY, headers={"kid": "k1"})),
         ("unknown role", jwt.encode(_claims(role="root"), KEY, headers={"kid": "k1"})),
         ("garbage", "not.a.token"),
+        ("a refresh token (opaque, never an access token)", secrets.token_urlsafe(32)),
+        ("an API key", "ssk_" + secrets.token_urlsafe(24)),
         ("tampered payload", _tampered()),
     ]
 
