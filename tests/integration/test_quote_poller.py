@@ -137,7 +137,7 @@ def test_rate_limit_defers_symbols_to_the_next_poll_and_the_loop_slows_down(
     env: dict[str, str], fake: FakeStooqQuotes
 ) -> None:
     fake.rate_limit_after = 1
-    fake.retry_after = "0.3"
+    fake.retry_after = "1.5"  # longer than the poll's own writes and demand read (a DynamoDB Query) take
     batches: list[QuoteBatch] = []
     poller = _poller(fake, batches, interval=0.05)
     first = poller.poll_once(deadline=time.monotonic() + 5)
@@ -145,7 +145,7 @@ def test_rate_limit_defers_symbols_to_the_next_poll_and_the_loop_slows_down(
     fake.rate_limit_after = None
     second = poller.poll_once(deadline=time.monotonic() + 5)
     assert sorted(q.symbol for q in batches[1].quotes) == ["JPM", "MSFT", "XOM"]  # the deferred ones first
-    assert second.deferred == [] and second.fetch_s >= 0.25  # it waited out the provider's Retry-After
+    assert second.deferred == [] and second.fetch_s >= 0.5  # it waited out the provider's Retry-After
     assert fake.requests[2][:2] == ["jpm.us", "msft.us"]
     assert sorted(get_quotes(SYMBOLS)) == SYMBOLS
 

@@ -65,6 +65,7 @@ def env(monkeypatch: pytest.MonkeyPatch, _ws_redis_url: str) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("CONNECTIONS_TABLE", raising=False)  # the Redis registry (a stack's table is not ours)
     _reset_clients()
     yield
     _reset_clients()
