@@ -150,15 +150,24 @@ def load_demo_data(machine: IngestStateMachine, db_url: str) -> None:
     )
 
 
-def start_quote_poller(stop: threading.Event) -> Any:
+def start_quote_poller(stop: threading.Event, ws_gateway: Any = None) -> Any:
     """The live quote poller of production (stockscreen.realtime.poller) on a thread, with the replay
-    provider unless QUOTE_PROVIDER says otherwise; FEED_INTERVAL (default 2) is its poll interval."""
+    provider unless QUOTE_PROVIDER says otherwise; FEED_INTERVAL (default 2) is its poll interval.
+
+    With the local WebSocket gateway of this process, the fan-out posts through its in-process
+    ``@connections`` client (``LocalManagementClient``: the same broadcaster and registry, no HTTP hop)."""
     os.environ.setdefault("QUOTE_PROVIDER", "replay")
     os.environ.setdefault("QUOTE_POLL_SECONDS", os.environ.get("FEED_INTERVAL", "2"))
     from stockscreen.realtime.poller import build_poller, prepare_storage
 
     prepare_storage()
-    poller = build_poller()
+    broadcaster = None
+    if ws_gateway is not None:
+        from devstack.wsgateway import LocalManagementClient
+        from stockscreen.realtime.broadcaster import Broadcaster
+
+        broadcaster = Broadcaster(LocalManagementClient(ws_gateway))
+    poller = build_poller(broadcaster=broadcaster)
 
     def loop() -> None:
         while not stop.is_set():
@@ -244,7 +253,7 @@ def main(port: int) -> int:
         if prometheus is not None:
             servers.append(prometheus)
         quotes_stop = threading.Event()
-        poller = start_quote_poller(quotes_stop)
+        poller = start_quote_poller(quotes_stop, asgi.state.ws_gateway)
         config = uvicorn.Config(
             asgi,
             host="127.0.0.1",

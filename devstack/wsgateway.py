@@ -5,31 +5,44 @@
 * ``/ws``: the WebSocket endpoint. Each socket gets an API Gateway style connection id; the
   gateway builds WebSocket proxy events (``$connect`` / message routes / ``$disconnect``),
   selects the route with ``$request.body.action`` and calls the synchronous Lambda handlers in
-  a worker thread. A ``$connect`` handler answering non-2xx (or failing) rejects the socket
-  (ASGI close code 1008 before the handshake completes, which the client sees as HTTP 403).
+  a worker thread. When the handlers have a REQUEST authorizer (``authorize``), it runs first, as on
+  API Gateway: raising "Unauthorized" refuses the handshake with HTTP 401, a Deny policy with 403, and
+  an Allow hands its ``context`` to ``$connect`` in ``requestContext.authorizer``. A ``$connect``
+  handler answering non-2xx refuses the handshake with that status (500 when it fails).
+* API Gateway's connection limits: an idle connection (no frame from the client for ``idle_timeout_s``,
+  10 minutes: the server's pushes do not keep a connection alive, the client's heartbeat does) and any connection older than ``max_connection_s`` (2 hours) is closed with 1001
+  "Going away"; both are settable so tests can reach them in seconds.
+* Posts never wait for a slow client: each connection has an outbox (at most ``outbox_frames``
+  frames) drained by its own writer task; a client that falls that far behind is closed (1008) and
+  its posts answer 410, as API Gateway gives up on a connection it cannot write to.
 * ``/@connections/{connection_id}``: the management API that boto3's
   ``apigatewaymanagementapi`` client calls (``POST`` sends a frame, ``GET`` describes the
   connection, ``DELETE`` closes it; unknown ids answer 410 ``GoneException``).
 
 Handlers run in threads and usually call the management API of this same server over HTTP;
 the management endpoints are pure ``async`` code on the event loop, so a handler blocked on
-that request never blocks the loop that serves it.
+that request never blocks the loop that serves it. Code in the gateway's own process (the quote
+poller of ``make dev``, the fan-out benchmark) posts through :class:`LocalManagementClient` instead:
+the same ``post_to_connection`` contract without HTTP, plus ``post_many``, which queues a whole
+fan-out on the loop in one hop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import json
 import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -57,6 +70,12 @@ DEFAULT_ROUTES: Mapping[str, str] = {
 MAX_MESSAGE_BYTES = 128 * 1024
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
+GOING_AWAY = 1001
+#: API Gateway's WebSocket limits: idle timeout and maximum connection duration.
+IDLE_TIMEOUT_S = 10 * 60
+MAX_CONNECTION_S = 2 * 60 * 60
+#: Frames queued for one client before the gateway gives up on it.
+OUTBOX_FRAMES = 1000
 
 
 def new_connection_id() -> str:
@@ -109,6 +128,10 @@ class Connection:
     closing: bool = False
     close_code: int | None = None
     close_reason: str = ""
+    #: the gateway dropped it (management DELETE, limits, slow consumer): $disconnect already ran or is running
+    dropped: bool = False
+    outbox: asyncio.Queue[str | bytes | None] = field(default_factory=asyncio.Queue)
+    writer: asyncio.Task[None] | None = None
 
     def identity(self) -> dict[str, str]:
         return {"sourceIp": self.source_ip, "userAgent": self.user_agent}
@@ -144,8 +167,19 @@ class WebSocketGateway:
         api_id: str = "local",
         path: str = "/ws",
         max_message_bytes: int = MAX_MESSAGE_BYTES,
+        authorizer: str | None = "authorize",
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        max_connection_s: float = MAX_CONNECTION_S,
+        outbox_frames: int = OUTBOX_FRAMES,
     ) -> None:
         self._handlers: dict[str, Handler] = {}
+        found = getattr(handlers, authorizer, None) if authorizer else None
+        self._authorizer: Handler | None = found if callable(found) else None
+        self.idle_timeout_s = idle_timeout_s
+        self.max_connection_s = max_connection_s
+        self.outbox_frames = outbox_frames
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._closers: set[asyncio.Future[None]] = set()
         for route_key, attr in routes.items():
             fn = getattr(handlers, attr, None)
             if not callable(fn):
@@ -236,6 +270,33 @@ class WebSocketGateway:
             event["multiValueQueryStringParameters"] = multi_query
         return event
 
+    def authorizer_event(self, connect_event: dict[str, Any]) -> dict[str, Any]:
+        """The REQUEST authorizer's event: the ``$connect`` request plus ``type`` and ``methodArn``."""
+        ctx = connect_event["requestContext"]
+        arn = f"arn:aws:execute-api:us-east-1:000000000000:{self.api_id}/{self.stage}/$connect"
+        return {**connect_event, "type": "REQUEST", "methodArn": arn, "requestContext": dict(ctx)}
+
+    async def _authorize(self, connect_event: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        """Run the REQUEST authorizer as API Gateway does: (status, context for ``requestContext.authorizer``).
+
+        Raising ``Unauthorized`` -> 401; a Deny (or no Allow) -> 403; an Allow -> 200 and its context."""
+        assert self._authorizer is not None
+        context = LocalLambdaContext(function_name="ws-authorize")
+        try:
+            result = await run_in_threadpool(self._authorizer, self.authorizer_event(connect_event), context)
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return 401, None
+            log.exception("the $connect authorizer failed")
+            return 500, None
+        statements = (result or {}).get("policyDocument", {}).get("Statement", [])
+        effects = {st.get("Effect") for st in statements if isinstance(st, Mapping)}
+        if "Deny" in effects or "Allow" not in effects:
+            return 403, None
+        decided = {str(k): v for k, v in ((result or {}).get("context") or {}).items()}
+        decided["principalId"] = result.get("principalId", "")
+        return 200, decided
+
     def message_event(self, conn: Connection, route_key: str, body: str, is_base64: bool) -> dict[str, Any]:
         message_id = base64.urlsafe_b64encode(secrets.token_bytes(6)).decode("ascii") + "="
         return {
@@ -268,32 +329,61 @@ class WebSocketGateway:
 
     # -- the WebSocket endpoint -----------------------------------------------------------------
 
+    async def _refuse(self, ws: WebSocket, status: int, body: Any = None) -> None:
+        """Refuse the handshake with an HTTP status, as API Gateway does (401 from the authorizer, the
+        ``$connect`` handler's status); a server without the denial extension closes with 1008 (a 403)."""
+        if body is None:
+            body = {"message": {401: "Unauthorized", 403: "Forbidden"}.get(status, "Internal server error")}
+        try:
+            await ws.send_denial_response(JSONResponse(body, status_code=status))
+        except RuntimeError:
+            await ws.close(code=POLICY_VIOLATION, reason=f"$connect returned {status}")
+
     async def _websocket_endpoint(self, ws: WebSocket) -> None:
         now = _now_ms()
+        self.loop = asyncio.get_running_loop()
         conn = Connection(
             connection_id=new_connection_id(),
             websocket=ws,
-            loop=asyncio.get_running_loop(),
+            loop=self.loop,
             connected_at=now,
             last_active_at=now,
             source_ip=ws.client.host if ws.client else "127.0.0.1",
             user_agent=ws.headers.get("user-agent", ""),
+            outbox=asyncio.Queue(maxsize=self.outbox_frames),
         )
+        event = self.connect_event(conn, ws)
+        if self._authorizer is not None:
+            status, decided = await self._authorize(event)
+            if status != 200:
+                log.info("$connect authorizer refused %s with %s", conn.connection_id, status)
+                await self._refuse(ws, status)
+                return
+            event["requestContext"]["authorizer"] = decided
+        body: Any = None
         try:
-            result = await self._invoke("$connect", self.connect_event(conn, ws))
+            result = await self._invoke("$connect", event)
             status = _status_of(result)
+            if isinstance(result, Mapping) and isinstance(result.get("body"), str):
+                try:
+                    body = json.loads(result["body"])
+                except ValueError:
+                    body = {"message": result["body"]}
         except Exception:
             log.exception("$connect handler failed for %s", conn.connection_id)
             status = 500
         if not 200 <= status < 300:
             log.info("$connect rejected %s with status %s", conn.connection_id, status)
-            await ws.close(code=POLICY_VIOLATION, reason=f"$connect returned {status}")
+            await self._refuse(ws, status, body)
             return
 
         code, reason = 1005, "Client closed connection"
+        limits: asyncio.Task[None] | None = None
         try:
             await ws.accept()  # may fail if the client left during $connect: still run $disconnect
             self.connections[conn.connection_id] = conn
+            conn.writer = asyncio.create_task(self._writer(conn))
+            limits = asyncio.create_task(self._enforce_limits(conn))
             while True:
                 msg = await ws.receive()
                 if msg["type"] == "websocket.disconnect":
@@ -313,7 +403,7 @@ class WebSocketGateway:
                     await self._invoke(route_key, event)
                 except Exception:
                     log.exception("%s handler failed for %s", route_key, conn.connection_id)
-                    await self._send(
+                    self._enqueue(
                         conn,
                         json.dumps(
                             {
@@ -327,13 +417,87 @@ class WebSocketGateway:
             log.exception("websocket %s failed", conn.connection_id)
             code, reason = 1011, "Internal error"
         finally:
-            self.connections.pop(conn.connection_id, None)
-            if conn.close_code is not None:
-                code, reason = conn.close_code, conn.close_reason
-            try:
-                await self._invoke("$disconnect", self.disconnect_event(conn, code, reason))
-            except Exception:
-                log.exception("$disconnect handler failed for %s", conn.connection_id)
+            conn.closing = True
+            for task in (limits, conn.writer):
+                if task is not None:
+                    task.cancel()
+            if not conn.dropped:
+                self.connections.pop(conn.connection_id, None)
+                await self._disconnected(conn, code, reason)
+
+    async def _disconnected(self, conn: Connection, code: int, reason: str) -> None:
+        if conn.close_code is not None:
+            code, reason = conn.close_code, conn.close_reason
+        try:
+            await self._invoke("$disconnect", self.disconnect_event(conn, code, reason))
+        except Exception:
+            log.exception("$disconnect handler failed for %s", conn.connection_id)
+
+    def _drop(self, conn: Connection, code: int, reason: str) -> None:
+        """On the loop: the gateway ends the connection now, as API Gateway does (later posts answer 410 at
+        once, ``$disconnect`` runs at once) whether or not the client answers the close handshake."""
+        if conn.dropped:
+            return
+        conn.dropped = conn.closing = True
+        conn.close_code, conn.close_reason = code, reason
+        self.connections.pop(conn.connection_id, None)
+        if conn.writer is not None:
+            conn.writer.cancel()
+        for coro in (self._close_socket(conn, code, reason), self._disconnected(conn, code, reason)):
+            task = asyncio.ensure_future(coro)
+            self._closers.add(task)
+            task.add_done_callback(self._closers.discard)
+
+    async def _enforce_limits(self, conn: Connection) -> None:
+        """Close the connection at API Gateway's limits: idle for ``idle_timeout_s``, or ``max_connection_s`` old."""
+        while not conn.closing:
+            now = _now_ms()
+            idle_at = conn.last_active_at + self.idle_timeout_s * 1000
+            age_at = conn.connected_at + self.max_connection_s * 1000
+            if now >= min(idle_at, age_at):
+                why = "Connection idle timeout" if now >= idle_at and now < age_at else "Maximum connection duration"
+                log.info("closing %s: %s", conn.connection_id, why)
+                await self.delete_connection(conn.connection_id, GOING_AWAY, why)
+                return
+            await asyncio.sleep(max(0.01, (min(idle_at, age_at) - now) / 1000))
+
+    async def _writer(self, conn: Connection) -> None:
+        """Drain the connection's outbox onto its socket, in order; a failed write closes the connection."""
+        send = conn.websocket.send
+        queue = conn.outbox
+        while True:
+            data = await queue.get()
+            if data is None:
+                return
+            try:  # the ASGI message itself (Starlette's send_text re-checks the state on every frame)
+                await send(
+                    {"type": "websocket.send", "text": data}
+                    if isinstance(data, str)
+                    else {"type": "websocket.send", "bytes": data}
+                )
+            except Exception as exc:  # closed under our feet: later posts answer 410
+                log.info("send to %s failed: %r", conn.connection_id, exc)
+                conn.closing = True
+                return
+
+    def _enqueue(self, conn: Connection, data: str | bytes) -> bool:
+        """Queue a frame for the connection (on the loop); False when it is closing. A client with a
+        full outbox is too slow to keep: it is closed (1008) and the frame refused."""
+        if conn.closing:
+            return False
+        try:
+            conn.outbox.put_nowait(data)
+        except asyncio.QueueFull:
+            log.warning("closing %s: %d frames queued (slow consumer)", conn.connection_id, conn.outbox.qsize())
+            self._drop(conn, POLICY_VIOLATION, "Slow consumer")
+            return False
+        return True
+
+    async def _close_socket(self, conn: Connection, code: int, reason: str) -> None:
+        try:
+            await conn.websocket.close(code=code, reason=reason or None)
+        except Exception as exc:
+            log.info("closing %s failed: %r", conn.connection_id, exc)
 
     @staticmethod
     def _frame_body(msg: Mapping[str, Any]) -> tuple[str, bool]:
@@ -355,43 +519,50 @@ class WebSocketGateway:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
-    async def _send(self, conn: Connection, data: str | bytes) -> bool:
-        async def go() -> None:
-            if isinstance(data, str):
-                await conn.websocket.send_text(data)
-            else:
-                await conn.websocket.send_bytes(data)
-
+    @staticmethod
+    def _payload(data: bytes) -> str | bytes:
         try:
-            await self._on_loop(conn.loop, go())
-        except Exception as exc:  # closed under our feet: report it as gone
-            log.info("send to %s failed: %r", conn.connection_id, exc)
+            return data.decode("utf-8")  # a text frame when it is UTF-8
+        except UnicodeDecodeError:
+            return data
+
+    def post_now(self, connection_id: str, data: bytes) -> bool:
+        """On the loop: queue ``data`` as one frame for the connection; False when it is gone."""
+        conn = self.connections.get(connection_id)
+        if conn is None:
             return False
-        conn.last_active_at = _now_ms()
-        return True
+        return self._enqueue(conn, self._payload(data))
+
+    def post_many_now(self, posts: Sequence[tuple[str, bytes]]) -> list[bool]:
+        """On the loop: :meth:`post_now` for each ``(connection id, frame)``."""
+        connections = self.connections
+        out: list[bool] = []
+        for connection_id, data in posts:
+            conn = connections.get(connection_id)
+            out.append(conn is not None and self._enqueue(conn, self._payload(data)))
+        return out
 
     async def post_to_connection(self, connection_id: str, data: bytes) -> bool:
         """Send ``data`` as one frame (text when it is UTF-8); False when the connection is gone."""
         conn = self.connections.get(connection_id)
-        if conn is None or conn.closing:
+        if conn is None:
             return False
-        try:
-            payload: str | bytes = data.decode("utf-8")
-        except UnicodeDecodeError:
-            payload = data
-        return await self._send(conn, payload)
+        return await self._on_loop(conn.loop, self._post_async(connection_id, data))
+
+    async def _post_async(self, connection_id: str, data: bytes) -> bool:
+        return self.post_now(connection_id, data)
 
     async def delete_connection(self, connection_id: str, code: int = 1000, reason: str = "") -> bool:
         conn = self.connections.get(connection_id)
         if conn is None or conn.closing:
             return False
-        conn.closing = True
-        conn.close_code, conn.close_reason = code, reason or "Connection closed by the management API"
-        try:
-            await self._on_loop(conn.loop, conn.websocket.close(code=code, reason=reason or None))
-        except Exception as exc:
-            log.info("closing %s failed: %r", connection_id, exc)
+        await self._on_loop(
+            conn.loop, self._drop_async(conn, code, reason or "Connection closed by the management API")
+        )
         return True
+
+    async def _drop_async(self, conn: Connection, code: int, reason: str) -> None:
+        self._drop(conn, code, reason)
 
     # -- the @connections management API ------------------------------------------------------
 
@@ -422,3 +593,61 @@ class WebSocketGateway:
                 "lastActiveAt": _iso(conn.last_active_at),
             }
         )
+
+
+class GoneException(ClientError):
+    """What :class:`LocalManagementClient` raises for a connection that is gone (botocore's shape: code 410)."""
+
+    def __init__(self, connection_id: str) -> None:
+        super().__init__(
+            {
+                "Error": {"Code": "GoneException", "Message": f"connection {connection_id!r} is gone"},
+                "ResponseMetadata": {
+                    "HTTPStatusCode": 410,
+                    "HTTPHeaders": {},
+                    "HostId": "",
+                    "RequestId": "",
+                    "RetryAttempts": 0,
+                },
+            },
+            "PostToConnection",
+        )
+
+
+class LocalManagementClient:
+    """The ``@connections`` API of a gateway in this process, for code running on other threads (the
+    ``make dev`` poller's fan-out, the benchmark): boto3's ``post_to_connection`` contract without HTTP, and
+    ``post_many``, which queues a whole fan-out on the gateway's loop in one hop (what the broadcaster uses)."""
+
+    class exceptions:
+        GoneException = GoneException
+
+    def __init__(self, gateway: WebSocketGateway, timeout: float = 10.0) -> None:
+        self.gateway = gateway
+        self.timeout = timeout
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        loop = self.gateway.loop
+        if loop is None:
+            raise GoneException("-")  # nobody ever connected
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(fn())
+            except BaseException as exc:  # handed to the caller's thread
+                done.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return done.result(self.timeout)
+
+    def post_to_connection(self, *, Data: bytes, ConnectionId: str) -> dict[str, Any]:
+        if not self._call(lambda: self.gateway.post_now(ConnectionId, Data)):
+            raise GoneException(ConnectionId)
+        return {}
+
+    def post_many(self, posts: Sequence[tuple[str, bytes]]) -> list[bool]:
+        """Queue every ``(connection id, frame)``; True where queued, False where the connection is gone."""
+        if self.gateway.loop is None:
+            return [False] * len(posts)
+        return self._call(lambda: self.gateway.post_many_now(posts))

@@ -133,14 +133,24 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
     )
     events.put_targets(Rule=DROP_RULE, Targets=[{"Id": "drop-folder-queue", "Arn": drop_queue_arn}])
 
-    for table, key in ((IDEMPOTENCY_TABLE, "id"), (CONNECTIONS_TABLE, "connection_id")):
-        with contextlib.suppress(ddb.exceptions.ResourceInUseException):
-            ddb.create_table(
-                TableName=table,
-                BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            )
+    with contextlib.suppress(ddb.exceptions.ResourceInUseException):
+        ddb.create_table(
+            TableName=IDEMPOTENCY_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+    # the WebSocket connection registry (stockscreen.realtime.dynamo): pk/sk strings, TTL on expires_at
+    with contextlib.suppress(ddb.exceptions.ResourceInUseException):
+        ddb.create_table(
+            TableName=CONNECTIONS_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        )
+    ddb.update_time_to_live(
+        TableName=CONNECTIONS_TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
 
     try:
         secret_arn = sm.describe_secret(SecretId=JWT_SECRET)["ARN"]

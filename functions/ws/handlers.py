@@ -17,8 +17,8 @@ from aws_lambda_powertools import Logger
 from stockscreen.core.errors import DomainError, Invalid, Unauthorized, Unavailable, unavailable_from
 from stockscreen.core.symbols import normalize_symbol
 from stockscreen.realtime.broadcaster import Broadcaster
-from stockscreen.realtime.connections import ConnectionRegistry
-from stockscreen.realtime.messages import Ack, ErrorMessage, parse_client_message
+from stockscreen.realtime.connections import Registry, connection_registry
+from stockscreen.realtime.messages import Ack, ErrorMessage, Ping, Pong, parse_client_message
 from stockscreen.realtime.quotes import get_quotes
 from stockscreen.realtime.sessions import authorizer_response, principal_of_connect
 
@@ -58,7 +58,7 @@ def connect(event: Event, context: Any) -> Response:
         logger.info("connect refused", extra={"connection_id": connection_id, "reason": exc.message})
         return _response(401, {"error": {"code": exc.code, "message": exc.message}})
     try:
-        ConnectionRegistry().register(connection_id, principal.user_id, principal.role)
+        connection_registry().register(connection_id, principal.user_id, principal.role)
     except Exception as exc:
         down = unavailable_from(exc)
         if down is None:
@@ -87,7 +87,7 @@ def disconnect(event: Event, context: Any) -> Response:
     """``$disconnect``: with Redis down the connection's keys are left to expire (their TTL)."""
     connection_id = _connection_id(event)
     try:
-        symbols = ConnectionRegistry().unregister(connection_id)
+        symbols = connection_registry().unregister(connection_id)
     except Exception as exc:
         down = unavailable_from(exc)
         if down is None:
@@ -98,12 +98,13 @@ def disconnect(event: Event, context: Any) -> Response:
 
 
 def message(event: Event, context: Any) -> Response:
-    """``subscribe`` / ``unsubscribe`` / ``$default``: answer through the @connections API.
+    """``subscribe`` / ``unsubscribe`` / ``$default`` (which also answers the ``ping`` heartbeat with a ``pong``):
+    answer through the @connections API.
 
     With Redis or the @connections API down the client is told so (an ``error`` message with code
     ``unavailable``, when the API can still deliver it) and the handler answers 503 instead of failing."""
     connection_id = _connection_id(event)
-    registry = ConnectionRegistry()
+    registry = connection_registry()
     broadcaster = Broadcaster.from_settings(registry)
     try:
         return _message(event, connection_id, registry, broadcaster)
@@ -119,9 +120,18 @@ def message(event: Event, context: Any) -> Response:
         return _unavailable(str(event.get("requestContext", {}).get("routeKey") or "$default"), connection_id, down)
 
 
-def _message(event: Event, connection_id: str, registry: ConnectionRegistry, broadcaster: Broadcaster) -> Response:
+def default(event: Event, context: Any) -> Response:
+    """``$default`` (CDK wires it to its own function): the same answer as :func:`message` (errors, ``ping``)."""
+    return message(event, context)
+
+
+def _message(event: Event, connection_id: str, registry: Registry, broadcaster: Broadcaster) -> Response:
     try:
         msg = parse_client_message(event.get("body"))
+        if isinstance(msg, Ping):
+            registry.touch(connection_id)
+            broadcaster.send(connection_id, Pong())
+            return _response(200)
         if msg.action == "subscribe":
             symbols = registry.subscribe(connection_id, msg.symbols)
         else:
@@ -167,7 +177,7 @@ def broadcast(event: Event, context: Any) -> Response:
 def _broadcast(event: Event) -> Response:
     detail = event.get("detail") or {}
     requested = detail.get("symbols") or []
-    registry = ConnectionRegistry()
+    registry = connection_registry()
     subscribed = registry.subscribed_symbols()
     if requested:
         wanted: set[str] = set()

@@ -105,6 +105,18 @@ NOTIFICATIONS_TOPIC_NAME = "stockscreen-notifications"
 ALERT_NOTIFICATIONS_TOPIC_NAME = "stockscreen-alert-notifications"
 ADMIN_TOPIC_NAME = "stockscreen-admin"
 IDEMPOTENCY_TABLE_NAME = "stockscreen-idempotency"
+#: The WebSocket connection registry (stockscreen.realtime.dynamo): keys pk/sk, TTL attribute expires_at.
+CONNECTIONS_TABLE_NAME = "stockscreen-ws-connections"
+CONNECTIONS_TTL_ATTRIBUTE = "expires_at"
+#: What each kind of function may do on the registry (table ARN only; nothing else, no Scan):
+#: $connect writes the connection's items; everything that reads subscribers or cleans up also queries.
+CONNECTIONS_WRITE_ACTIONS = ("dynamodb:BatchWriteItem",)
+CONNECTIONS_READ_WRITE_ACTIONS = (
+    "dynamodb:Query",
+    "dynamodb:GetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:UpdateItem",
+)
 DASHBOARD_NAME = "stockscreen"
 
 # --- environment variable names handed to the functions ------------------------------------------
@@ -124,6 +136,7 @@ ENV_SES_SENDER = "SES_SENDER"
 ENV_SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 ENV_STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
 ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+ENV_CONNECTIONS_TABLE = "CONNECTIONS_TABLE"
 ENV_ADMIN_TOPIC_ARN = "ADMIN_TOPIC_ARN"
 ENV_RAW_BUCKET_NAME = "RAW_BUCKET_NAME"
 #: Never set as a plain environment variable (tests enforce it): functions read DATABASE_SECRET_ARN.

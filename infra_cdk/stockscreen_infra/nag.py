@@ -103,6 +103,16 @@ def apply_nag(stack: StockscreenStack) -> bool:
         apply_to_children=True,
     )
     sup.add_resource_suppressions(
+        stack.websocket.connections_table,
+        [
+            _s(
+                "AwsSolutions-DDB3",
+                "The WebSocket connection registry holds live connections only: every item expires with its "
+                "connection (at most 2 hours); a restore would bring back closed connections, so no PITR.",
+            )
+        ],
+    )
+    sup.add_resource_suppressions(
         stack.quotes,
         [
             _s(

@@ -107,6 +107,9 @@ class StockscreenStack(Stack):
             dist_dir=settings.frontend_dist_dir,
             upload_origin=self.raw.upload_origin,
         )
+        # the poller (demand, fan-out) and alert delivery (the user channel) use the connection registry too
+        for fn in (self.quotes.function, self.alerts.delivery):
+            self.websocket.grant_registry(fn)
         # links in alert emails point at the web app
         for fn in self.alerts.delivery_functions:
             fn.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)

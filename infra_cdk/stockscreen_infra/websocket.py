@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -39,7 +40,21 @@ class WebSocket(Construct):
         self.url = self.stage.url
         self.domain_name = f"{self.api.api_id}.execute-api.{Stack.of(self).region}.{Stack.of(self).url_suffix}"
 
-        env = {c.ENV_WS_MANAGEMENT_URL: self.management_url}
+        # The connection registry: per-symbol subscribers are one Query on pk SYM#<symbol>; every item expires
+        # (TTL) shortly after API Gateway's 2-hour connection limit, so a missed $disconnect cleans itself up.
+        # Its data lives two hours at most: no point-in-time recovery (nothing worth restoring).
+        self.connections_table = dynamodb.Table(
+            self,
+            "ConnectionsTable",
+            table_name=c.CONNECTIONS_TABLE_NAME,
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=c.CONNECTIONS_TTL_ATTRIBUTE,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        env = {c.ENV_WS_MANAGEMENT_URL: self.management_url, c.ENV_CONNECTIONS_TABLE: self.connections_table.table_name}
         self.functions: dict[str, lambda_.Function] = {}
         for handler, fid in _IDS.items():
             self.functions[handler] = defaults.function(
@@ -94,6 +109,26 @@ class WebSocket(Construct):
         )
         for fn in (self.broadcast, self.functions["handlers.message"], self.functions["handlers.default"]):
             fn.add_to_role_policy(manage)
+        # the registry: $connect only writes its items; the others read subscribers and clean up
+        self.functions["handlers.connect"].add_to_role_policy(
+            iam.PolicyStatement(actions=list(c.CONNECTIONS_WRITE_ACTIONS), resources=[self.connections_table.table_arn])
+        )
+        for fn in (
+            self.functions["handlers.disconnect"],
+            self.functions["handlers.message"],
+            self.functions["handlers.default"],
+            self.broadcast,
+        ):
+            self.grant_registry(fn)
+
+    def grant_registry(self, fn: lambda_.Function) -> None:
+        """Let ``fn`` use the connection registry (read subscribers, subscribe, forget gone connections)."""
+        fn.add_environment(c.ENV_CONNECTIONS_TABLE, self.connections_table.table_name)
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(c.CONNECTIONS_READ_WRITE_ACTIONS), resources=[self.connections_table.table_arn]
+            )
+        )
 
     @property
     def connections_arn(self) -> str:

@@ -26,7 +26,7 @@ from devstack.alerts_worker import AlertsWorker
 from stockscreen.alerts.events import evaluation_service
 from stockscreen.core.clients import reset_clients
 from stockscreen.db.engine import get_engine
-from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.connections import connection_registry
 from stockscreen.realtime.messages import Quote, QuoteBatch
 from stockscreen.screening import universe
 from tests.integration.authkit import load_sample
@@ -87,7 +87,7 @@ def test_tick_to_push_and_in_app_latency(stack_env: dict[str, str], monkeypatch:
                 "VALUES (%s, 'crossing', %s, %s::jsonb, 'every_time', 0.1)",
                 rows,
             )
-    ConnectionRegistry().register("latency-conn", user_id)
+    connection_registry().register("latency-conn", user_id)
     svc = evaluation_service(get_engine())
     worker = AlertsWorker(wait_seconds=0)
     while worker.poll_delivery()[0]:  # whatever earlier tests left

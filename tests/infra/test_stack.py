@@ -870,3 +870,52 @@ def test_csp_allows_uploads_to_the_raw_bucket_only(synth: Synth) -> None:
     )
     directives = {d.split()[0]: d.split()[1:] for d in (x.strip() for x in csp.split(";")) if d}
     assert directives["connect-src"] == ["'self'", "https://<ref>"]
+
+
+def test_the_connection_registry_table_is_keyed_for_per_symbol_queries_with_a_ttl(synth: Synth) -> None:
+    table = synth.stack.websocket.connections_table
+    table_id = _logical_id(synth, table)
+    props = synth.resources("AWS::DynamoDB::Table")[table_id]["Properties"]
+    assert props["TableName"] == c.CONNECTIONS_TABLE_NAME
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert "GlobalSecondaryIndexes" not in props  # every read is a Query on the table's own key
+
+    # least privilege: who may touch the table, and with what; nobody scans it
+    grants: dict[str, set[str]] = {}
+    for logical_id, res in synth.resources("AWS::IAM::Policy").items():
+        for st in res["Properties"]["PolicyDocument"]["Statement"]:
+            resources = json.dumps(_as_list(st.get("Resource")))
+            if table_id not in resources:
+                continue
+            assert all(table_id in json.dumps(r) and "index" not in json.dumps(r) for r in _as_list(st["Resource"]))
+            for role in res["Properties"]["Roles"]:
+                grants.setdefault(role["Ref"], set()).update(_as_list(st["Action"]))
+    ws = synth.stack.websocket
+    role = lambda fn: _logical_id(synth, fn.role)  # noqa: E731
+    full = set(c.CONNECTIONS_READ_WRITE_ACTIONS)
+    assert grants == {
+        role(ws.functions["handlers.connect"]): {"dynamodb:BatchWriteItem"},
+        role(ws.functions["handlers.disconnect"]): full,
+        role(ws.functions["handlers.message"]): full,
+        role(ws.functions["handlers.default"]): full,
+        role(ws.broadcast): full,
+        role(synth.stack.quotes.function): full,
+        role(synth.stack.alerts.delivery): full,
+    }
+    assert not any("Scan" in a for actions in grants.values() for a in actions)
+    functions = synth.resources("AWS::Lambda::Function")
+    for fn in (
+        ws.functions["handlers.connect"],
+        ws.broadcast,
+        synth.stack.quotes.function,
+        synth.stack.alerts.delivery,
+    ):
+        env = functions[_logical_id(synth, fn)]["Properties"]["Environment"]["Variables"]
+        assert env[c.ENV_CONNECTIONS_TABLE] == {"Ref": table_id}
+    authorizer = functions[_logical_id(synth, ws.authorizer_function)]["Properties"]
+    assert c.ENV_CONNECTIONS_TABLE not in authorizer.get("Environment", {}).get("Variables", {})

@@ -1,4 +1,5 @@
-"""Fixtures for the API tests: one signed-out ``chalice.test.Client`` per module.
+"""Fixtures for the API tests: one signed-out ``chalice.test.Client`` per module; and for the WebSocket
+tests, the real ``functions/ws`` handlers behind the local gateway (``ws_handlers``, ``server``, ``ws_env``).
 
 A module marked ``pytest.mark.sample_data`` gets the 8-symbol real-data sample loaded through the
 ingest state machine first; ``fresh_limits`` clears the rate-limit buckets before each test.
@@ -6,13 +7,19 @@ ingest state machine first; ``fresh_limits`` clears the rate-limit buckets befor
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
+import redis
 from chalice.test import Client
+from starlette.applications import Starlette
 
 from devstack.lambdas import load_api
+from devstack.wsgateway import WebSocketGateway
 from tests.integration.authkit import clear_rate_limits, load_sample
+from tests.integration.wskit import Server, load_handlers, reset_ws_clients
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +44,44 @@ def no_other_alerts(stack_env: dict[str, str]) -> None:
     with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("UPDATE alert_rules SET active = false")
         conn.execute("DELETE FROM alert_prices")
+
+
+# -- the WebSocket gateway ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ws_handlers() -> ModuleType:
+    """``functions/ws/handlers.py``, loaded as the Lambda runtime loads it."""
+    return load_handlers()
+
+
+@pytest.fixture(scope="module")
+def server(ws_handlers: ModuleType) -> Iterator[Server]:
+    """The local gateway over the real handlers (with their REQUEST authorizer), on its own port."""
+    gateway = WebSocketGateway(ws_handlers)
+    srv = Server(Starlette(routes=gateway.routes()), gateway)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def ws_env(monkeypatch: pytest.MonkeyPatch, server: Server) -> Iterator[str]:
+    """The WebSocket functions' environment: a flushed Redis database (the Redis registry: no
+    ``CONNECTIONS_TABLE``) and the gateway's @connections URL. Yields the Redis URL."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    r = redis.Redis.from_url(url)
+    r.flushdb()
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://unused/unused")
+    monkeypatch.setenv("WS_MANAGEMENT_URL", server.url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("CONNECTIONS_TABLE", raising=False)
+    reset_ws_clients()
+    yield url
+    reset_ws_clients()
+    r.flushdb()
+    r.close()

@@ -181,7 +181,7 @@ def test_the_live_poller_fetches_the_symbols_of_armed_alerts(
     from stockscreen.alerts.rules import AlertRuleService
     from stockscreen.core.config import quote_settings
     from stockscreen.db.engine import normalise_url
-    from stockscreen.realtime.connections import ConnectionRegistry
+    from stockscreen.realtime.connections import connection_registry
     from stockscreen.realtime.poller import demand_sources
 
     monkeypatch.setenv("WS_MANAGEMENT_URL", "http://127.0.0.1:9")
@@ -194,7 +194,7 @@ def test_the_live_poller_fetches_the_symbols_of_armed_alerts(
     try:
         service = AlertRuleService.from_engine(engine, lambda: None)  # type: ignore[arg-type,return-value]
         assert service.armed_symbols() == [armed["rule"]["symbol"]] == ["JPM"]
-        sources = {s.name: s for s in demand_sources(quote_settings(), ConnectionRegistry(), engine)}
+        sources = {s.name: s for s in demand_sources(quote_settings(), connection_registry(), engine)}
         assert "JPM" in set(sources["alerts"].read())
     finally:
         engine.dispose()

@@ -18,7 +18,7 @@ from devstack.lambdas import LocalContext
 from stockscreen.alerts.events import evaluation_service
 from stockscreen.core.clients import reset_clients
 from stockscreen.db.engine import get_engine
-from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.connections import connection_registry
 from stockscreen.realtime.messages import Quote, QuoteBatch
 from stockscreen.screening import universe
 from tests.integration.alertkit import counts, delivery_env, poll
@@ -60,8 +60,8 @@ def test_a_redelivered_message_sends_nothing_twice_and_unsubscribe_stops_email(
     client: Client, stack_env: dict[str, str], delivery_env: dict[str, Any]
 ) -> None:
     user = make_user(client, stack_env["DATABASE_URL"], "premium")
-    ConnectionRegistry().register("conn-a", user.id)
-    ConnectionRegistry().register("conn-b", user.id)
+    connection_registry().register("conn-a", user.id)
+    connection_registry().register("conn-b", user.id)
     alert_id, batches = _alert_and_batches(client, user, "redeliver")
     svc = evaluation_service(get_engine())
     before = counts(stack_env, delivery_env, user.id)
@@ -141,7 +141,7 @@ def test_ses_failing_is_retried_then_dead_lettered_while_in_app_and_websocket_ar
     reset_clients()
     delivery_env["handlers"].delivery.cache_clear()
     user = make_user(client, stack_env["DATABASE_URL"], "premium")
-    ConnectionRegistry().register("conn-c", user.id)
+    connection_registry().register("conn-c", user.id)
     alert_id, batches = _alert_and_batches(client, user, "dlq")
     svc = evaluation_service(get_engine())
     before = counts(stack_env, delivery_env, user.id)

@@ -14,7 +14,7 @@ import redis
 
 from stockscreen.core.clients import reset_clients
 from stockscreen.db.engine import get_engine
-from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.connections import connection_registry
 from stockscreen.realtime.messages import QuoteBatch
 from stockscreen.realtime.poller import Demand, DemandSource, QuotePoller, build_poller, run_scheduled
 from stockscreen.realtime.quotes import get_quotes, put_quotes
@@ -59,7 +59,7 @@ def fake() -> Iterator[FakeStooqQuotes]:
 
 
 def _poller(fake: FakeStooqQuotes, batches: list[QuoteBatch], **kw: Any) -> QuotePoller:
-    registry = ConnectionRegistry()
+    registry = connection_registry()
     conn = f"c-{uuid.uuid4().hex[:8]}"
     registry.register(conn)
     registry.subscribe(conn, [*SYMBOLS, "AOS"])
@@ -137,7 +137,7 @@ def test_rate_limit_defers_symbols_to_the_next_poll_and_the_loop_slows_down(
     env: dict[str, str], fake: FakeStooqQuotes
 ) -> None:
     fake.rate_limit_after = 1
-    fake.retry_after = "0.3"
+    fake.retry_after = "1.5"  # longer than the poll's own writes and demand read (a DynamoDB Query) take
     batches: list[QuoteBatch] = []
     poller = _poller(fake, batches, interval=0.05)
     first = poller.poll_once(deadline=time.monotonic() + 5)
@@ -145,7 +145,7 @@ def test_rate_limit_defers_symbols_to_the_next_poll_and_the_loop_slows_down(
     fake.rate_limit_after = None
     second = poller.poll_once(deadline=time.monotonic() + 5)
     assert sorted(q.symbol for q in batches[1].quotes) == ["JPM", "MSFT", "XOM"]  # the deferred ones first
-    assert second.deferred == [] and second.fetch_s >= 0.25  # it waited out the provider's Retry-After
+    assert second.deferred == [] and second.fetch_s >= 0.5  # it waited out the provider's Retry-After
     assert fake.requests[2][:2] == ["jpm.us", "msft.us"]
     assert sorted(get_quotes(SYMBOLS)) == SYMBOLS
 
@@ -198,7 +198,7 @@ def test_make_dev_runs_the_same_poller_with_the_replay_provider(
     monkeypatch.setenv("WS_MANAGEMENT_URL", "http://127.0.0.1:9")  # nobody is connected: no post is made
     monkeypatch.setenv("QUOTE_PROVIDER", "replay")
     reset_clients()
-    registry = ConnectionRegistry()
+    registry = connection_registry()
     registry.register("dev-conn")
     registry.subscribe("dev-conn", ["AAPL", "NOPE"])
     poller = build_poller()

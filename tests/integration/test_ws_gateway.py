@@ -8,148 +8,29 @@ the same server, which exercises the no-deadlock property.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import os
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
-import redis
-import uvicorn
 import websockets
 from botocore.exceptions import ClientError
 from starlette.applications import Starlette
 from websockets.exceptions import InvalidStatus
 
-from devstack.wsgateway import WebSocketGateway
-from stockscreen.core import clients, config
+from devstack.wsgateway import LocalManagementClient, WebSocketGateway
 from stockscreen.realtime import ConnectionRegistry, Quote, put_quotes
+from stockscreen.realtime.broadcaster import Broadcaster
+from stockscreen.realtime.connections import connection_registry
+from tests.integration.wskit import Server, management_client, only_connection, recv_json, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-HANDLERS_PATH = ROOT / "functions" / "ws" / "handlers.py"
 TS = datetime(2024, 1, 2, 15, 30, tzinfo=UTC)
 
 
-def load_handlers() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("stockscreen_ws_handlers", HANDLERS_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _reset_clients() -> None:
-    try:
-        clients.reset_clients()
-    except ImportError:  # stockscreen.db not written yet: clear what exists
-        clients.get_redis.cache_clear()
-        clients.aws_client.cache_clear()
-        for getter in (config.core_settings, config.event_settings, config.ws_settings):
-            getter.cache_clear()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, app: Starlette, gateway: WebSocketGateway) -> None:
-        self.port = _free_port()
-        self.gateway = gateway
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        )
-        self._thread = threading.Thread(target=self._server.run, name="ws-gateway", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def handlers() -> ModuleType:
-    return load_handlers()
-
-
-@pytest.fixture(scope="module")
-def server(handlers: ModuleType) -> Iterator[Server]:
-    gateway = WebSocketGateway(handlers)
-    srv = Server(Starlette(routes=gateway.routes()), gateway)
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def _ws_redis_url() -> Iterator[str]:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
-    r = redis.Redis.from_url(url)
-    r.flushdb()
-    yield url
-    r.flushdb()
-    r.close()
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, _ws_redis_url: str, server: Server) -> Iterator[None]:
-    monkeypatch.setenv("REDIS_URL", _ws_redis_url)
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://unused/unused")
-    monkeypatch.setenv("WS_MANAGEMENT_URL", server.url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    _reset_clients()
-    yield
-    _reset_clients()
-
-
-def management_client(server: Server) -> Any:
-    return boto3.client("apigatewaymanagementapi", endpoint_url=server.url, region_name="us-east-1")
-
-
-async def recv_json(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
-    raw = await asyncio.wait_for(ws.recv(), timeout)
-    assert isinstance(raw, str), "server messages are text frames"
-    data: dict[str, Any] = json.loads(raw)
-    return data
-
-
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def only_connection(server: Server) -> str:
-    """The id of the one open socket (the gateway records it just after the handshake)."""
-    await wait_for(lambda: len(server.gateway.connections) == 1)
-    return next(iter(server.gateway.connections))
-
-
-def test_subscribe_quote_error_broadcast_disconnect(env: None, server: Server, handlers: ModuleType) -> None:
+def test_subscribe_quote_error_broadcast_disconnect(ws_env: str, server: Server, ws_handlers: ModuleType) -> None:
     put_quotes([Quote(symbol="AAPL", price=187.5, change_pct=0.4, volume=1000, ts=TS)])
     registry = ConnectionRegistry()
 
@@ -181,7 +62,7 @@ def test_subscribe_quote_error_broadcast_disconnect(env: None, server: Server, h
             # prices.updated -> broadcast (called from a thread: it blocks on HTTP to the server)
             put_quotes([Quote(symbol="AAPL", price=190.25, ts=TS)])
             result = await asyncio.to_thread(
-                handlers.broadcast, {"detail-type": "prices.updated", "detail": {"symbols": ["AAPL"]}}, None
+                ws_handlers.broadcast, {"detail-type": "prices.updated", "detail": {"symbols": ["AAPL"]}}, None
             )
             assert result == {"symbols": 1, "quotes": 1, "delivered": 1}
             pushed = await recv_json(ws)
@@ -189,10 +70,11 @@ def test_subscribe_quote_error_broadcast_disconnect(env: None, server: Server, h
 
             # empty symbols = every subscribed symbol that has a quote
             put_quotes([Quote(symbol="MSFT", price=400.0, ts=TS)])
-            result = await asyncio.to_thread(handlers.broadcast, {"detail": {"symbols": []}}, None)
-            assert result == {"symbols": 2, "quotes": 2, "delivered": 2}
-            got = {m["symbol"]: m["price"] for m in [await recv_json(ws), await recv_json(ws)]}
-            assert got == {"AAPL": 190.25, "MSFT": 400.0}
+            result = await asyncio.to_thread(ws_handlers.broadcast, {"detail": {"symbols": []}}, None)
+            assert result == {"symbols": 2, "quotes": 2, "delivered": 1}  # one frame holds both
+            both = await recv_json(ws)
+            assert both["type"] == "quotes"
+            assert {m["symbol"]: m["price"] for m in both["quotes"]} == {"AAPL": 190.25, "MSFT": 400.0}
 
             await ws.send(json.dumps({"action": "unsubscribe", "symbols": ["MSFT"]}))
             assert await recv_json(ws) == {"type": "unsubscribed", "symbols": ["MSFT"]}
@@ -215,7 +97,7 @@ def test_subscribe_quote_error_broadcast_disconnect(env: None, server: Server, h
     assert cid not in server.gateway.connections
 
 
-def test_hostile_json_messages_answer_an_error_and_keep_the_socket_open(env: None, server: Server) -> None:
+def test_hostile_json_messages_answer_an_error_and_keep_the_socket_open(ws_env: str, server: Server) -> None:
     """Nesting 1,000 levels deep (route selection and the handler both read the body) and a 5,000-digit
     number: each is an error message naming the limit, and the same socket then subscribes as usual."""
     deep = '{"action": ' + "[" * 1000 + "]" * 1000 + ', "symbols": ["AAPL"]}'
@@ -246,7 +128,7 @@ def test_hostile_json_messages_answer_an_error_and_keep_the_socket_open(env: Non
     asyncio.run(scenario())
 
 
-def test_post_to_unknown_connection_is_gone(env: None, server: Server) -> None:
+def test_post_to_unknown_connection_is_gone(ws_env: str, server: Server) -> None:
     client = management_client(server)
     with pytest.raises(client.exceptions.GoneException) as exc_info:
         client.post_to_connection(ConnectionId="L0SM9cOFvHcCIhw=", Data=b"{}")
@@ -257,7 +139,7 @@ def test_post_to_unknown_connection_is_gone(env: None, server: Server) -> None:
         client.delete_connection(ConnectionId="nope")
 
 
-def test_management_api_post_and_delete(env: None, server: Server) -> None:
+def test_management_api_post_and_delete(ws_env: str, server: Server) -> None:
     client = management_client(server)
 
     async def scenario() -> None:
@@ -277,7 +159,7 @@ def test_management_api_post_and_delete(env: None, server: Server) -> None:
     asyncio.run(scenario())
 
 
-def test_connect_event_shape_and_rejection(env: None) -> None:
+def test_connect_event_shape_and_rejection(ws_env: str) -> None:
     """A recording handler set: event shapes, route selection and a rejecting $connect."""
     events: list[dict[str, Any]] = []
 
@@ -354,7 +236,7 @@ def test_connect_event_shape_and_rejection(env: None) -> None:
     assert len(events) == 8  # no $disconnect for a rejected connection
 
 
-def test_many_concurrent_subscribers_do_not_deadlock(env: None, server: Server, handlers: ModuleType) -> None:
+def test_many_concurrent_subscribers_do_not_deadlock(ws_env: str, server: Server, ws_handlers: ModuleType) -> None:
     """Handler threads block on HTTP calls into the same server while others connect."""
     put_quotes([Quote(symbol="IBM", price=150.0, ts=TS)])
 
@@ -373,3 +255,70 @@ def test_many_concurrent_subscribers_do_not_deadlock(env: None, server: Server, 
 
     quotes = asyncio.run(scenario())
     assert all(q["type"] == "quote" and q["price"] == 150.0 for q in quotes)
+
+
+def _never_reading_client(port: int) -> socket.socket:
+    """A WebSocket client that completes the handshake and then reads nothing (a tiny receive buffer)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def test_a_slow_client_never_holds_up_the_others_and_is_dropped_when_it_falls_too_far_behind(
+    ws_env: str, ws_handlers: ModuleType
+) -> None:
+    """One client stops reading; the gateway's outbox for it fills and it is closed (its posts then answer
+    410, which unregisters it), while the reading clients get every frame, in order."""
+    gateway = WebSocketGateway(ws_handlers, outbox_frames=32)
+    srv = Server(Starlette(routes=gateway.routes()), gateway)
+    srv.start()
+    sym = "SLOW.TEST"
+    frames = 150
+    try:
+
+        async def scenario() -> None:
+            slow = await asyncio.to_thread(_never_reading_client, srv.port)
+            fast = [await websockets.connect(srv.ws_url, max_size=2**20) for _ in range(5)]
+            await wait_for(lambda: len(gateway.connections) == 6)
+            ids = list(gateway.connections)
+            (slow_id,) = [cid for cid, conn in gateway.connections.items() if not conn.user_agent]  # the raw one
+            registry = connection_registry()
+            for cid in ids:
+                registry.subscribe(cid, [sym])
+            broadcaster = Broadcaster(LocalManagementClient(gateway), registry)
+            pad = "x" * 100_000  # 100 KB frames (the local gateway takes up to 128 KB): 15 MB outrun any buffer
+
+            def publish() -> int:
+                sent = 0
+                for i in range(frames):
+                    q = Quote(symbol=sym, price=float(i), ts=TS)
+                    data = q.to_bytes()[:-1] + f',"pad":"{pad}"}}'.encode()
+                    sent += broadcaster.post_all([(cid, data) for cid in registry.subscribers(sym)]).delivered
+                return sent
+
+            async def drain(ws: Any) -> list[float]:
+                return [json.loads(await asyncio.wait_for(ws.recv(), 10))["price"] for _ in range(frames)]
+
+            publishing = asyncio.create_task(asyncio.to_thread(publish))
+            got = await asyncio.gather(*(drain(ws) for ws in fast))
+            await publishing
+            assert all(prices == [float(i) for i in range(frames)] for prices in got)  # all, in order
+            await wait_for(lambda: slow_id not in gateway.connections, timeout=30)
+            await wait_for(lambda: registry.connection(slow_id) is None, timeout=10)
+            assert registry.subscribers(sym) == set(ids[1:])
+            slow.close()
+            for ws in fast:
+                await ws.close()
+
+        asyncio.run(scenario())
+    finally:
+        srv.stop()

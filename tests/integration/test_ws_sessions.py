@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from types import ModuleType
@@ -17,12 +16,9 @@ from typing import Any
 
 import jwt
 import pytest
-import redis
 import websockets
-from starlette.applications import Starlette
 from websockets.exceptions import InvalidStatus
 
-from devstack.wsgateway import WebSocketGateway
 from stockscreen.accounts import settings as account_settings
 from stockscreen.accounts import tokens
 from stockscreen.core import policy
@@ -30,48 +26,13 @@ from stockscreen.core.errors import Invalid
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import ConnectionRegistry
 from stockscreen.realtime.messages import AlertMessage
-from tests.integration import test_ws_gateway as gw
-from tests.integration.test_ws_gateway import Server, management_client, only_connection, recv_json
+from tests.integration.wskit import Server, management_client, only_connection, recv_json
 
 KEY = secrets.token_bytes(32)
 
 
-@pytest.fixture(scope="module")
-def handlers() -> ModuleType:
-    return gw.load_handlers()
-
-
-@pytest.fixture(scope="module")
-def server(handlers: ModuleType) -> Iterator[Server]:
-    gateway = WebSocketGateway(handlers)
-    srv = Server(Starlette(routes=gateway.routes()), gateway)
-    srv.start()
-    yield srv
-    srv.stop()
-
-
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, server: Server) -> Iterator[None]:
-    """test_ws_gateway's environment: its Redis database (flushed), the gateway's @connections URL."""
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
-    r = redis.Redis.from_url(url)
-    r.flushdb()
-    monkeypatch.setenv("REDIS_URL", url)
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://unused/unused")
-    monkeypatch.setenv("WS_MANAGEMENT_URL", server.url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    gw._reset_clients()
-    yield
-    gw._reset_clients()
-    r.flushdb()
-    r.close()
-
-
-@pytest.fixture
-def ring(monkeypatch: pytest.MonkeyPatch, env: None) -> Iterator[None]:
+def ring(monkeypatch: pytest.MonkeyPatch, ws_env: str) -> Iterator[None]:
     monkeypatch.setenv("JWT_SECRET_ARN", "arn:test")
     account_settings.api_settings.cache_clear()
     tokens.verified_tokens.clear()
@@ -104,8 +65,8 @@ def _event(connection_id: str, token: str | None) -> dict[str, Any]:
     return event
 
 
-def test_no_token_is_an_anonymous_connection_with_the_anonymous_limit(ring: None, handlers: ModuleType) -> None:
-    assert handlers.connect(_event("anon-1", None), None) == {"statusCode": 200}
+def test_no_token_is_an_anonymous_connection_with_the_anonymous_limit(ring: None, ws_handlers: ModuleType) -> None:
+    assert ws_handlers.connect(_event("anon-1", None), None) == {"statusCode": 200}
     registry = ConnectionRegistry()
     conn = registry.connection("anon-1")
     assert conn is not None and conn["user_id"] == "" and conn["role"] == policy.ANONYMOUS
@@ -116,10 +77,10 @@ def test_no_token_is_an_anonymous_connection_with_the_anonymous_limit(ring: None
 
 
 @pytest.mark.parametrize("role", ["free", "premium", "admin"])
-def test_a_valid_token_names_the_user_and_sets_the_role_limit(ring: None, handlers: ModuleType, role: str) -> None:
+def test_a_valid_token_names_the_user_and_sets_the_role_limit(ring: None, ws_handlers: ModuleType, role: str) -> None:
     token, _ = tokens.issue_access_token(f"user-{role}", role)
     cid = f"c-{role}"
-    assert handlers.connect(_event(cid, token), None) == {"statusCode": 200}
+    assert ws_handlers.connect(_event(cid, token), None) == {"statusCode": 200}
     registry = ConnectionRegistry()
     assert registry.user_id(cid) == f"user-{role}" and registry.connections_of(f"user-{role}") == {cid}
     limit = policy.WS_SUBSCRIPTIONS[role]
@@ -144,6 +105,8 @@ def _forged() -> list[tuple[str, str]]:
         ("no subject", jwt.encode({k: v for k, v in _claims().items() if k != "sub"}, KEY, headers={"kid": "k1"})),
         ("unknown role", jwt.encode(_claims(role="root"), KEY, headers={"kid": "k1"})),
         ("garbage", "not.a.token"),
+        ("a refresh token (opaque, never an access token)", secrets.token_urlsafe(32)),
+        ("an API key", "ssk_" + secrets.token_urlsafe(24)),
         ("tampered payload", _tampered()),
     ]
 
@@ -156,9 +119,9 @@ def _tampered() -> str:
 
 @pytest.mark.parametrize(("case", "token"), _forged(), ids=[c for c, _ in _forged()])
 def test_bad_tokens_are_refused_at_connect_and_never_registered(
-    ring: None, handlers: ModuleType, case: str, token: str
+    ring: None, ws_handlers: ModuleType, case: str, token: str
 ) -> None:
-    resp = handlers.connect(_event("bad-1", token), None)
+    resp = ws_handlers.connect(_event("bad-1", token), None)
     assert resp["statusCode"] == 401, case
     assert json.loads(resp["body"])["error"]["code"] == "unauthorized"
     assert ConnectionRegistry().connection("bad-1") is None
@@ -174,8 +137,8 @@ def test_through_the_local_gateway_a_bad_token_never_opens_and_a_good_one_gets_t
         with pytest.raises(InvalidStatus) as refused:
             async with websockets.connect(f"{server.ws_url}?access_token={expired}"):
                 pass
-        # (API Gateway answers the handler's 401; the local gateway refuses every rejected $connect with 403)
-        assert refused.value.response.status_code == 403
+        # API Gateway answers 401 when the REQUEST authorizer raises "Unauthorized"; so does the local gateway
+        assert refused.value.response.status_code == 401
         assert server.gateway.connections == {}
 
         async with websockets.connect(f"{server.ws_url}?access_token={token}") as ws:
@@ -210,13 +173,15 @@ def _authorizer_event(token: str | None) -> dict[str, Any]:
     return event
 
 
-def test_the_request_authorizer_allows_users_and_anonymous_and_passes_who_on(ring: None, handlers: ModuleType) -> None:
+def test_the_request_authorizer_allows_users_and_anonymous_and_passes_who_on(
+    ring: None, ws_handlers: ModuleType
+) -> None:
     token, _ = tokens.issue_access_token("u-9", "premium")
-    allowed = handlers.authorize(_authorizer_event(token), None)
+    allowed = ws_handlers.authorize(_authorizer_event(token), None)
     (statement,) = allowed["policyDocument"]["Statement"]
     assert statement == {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}
     assert allowed["principalId"] == "u-9" and allowed["context"] == {"userId": "u-9", "role": "premium"}
-    anonymous = handlers.authorize(_authorizer_event(None), None)
+    anonymous = ws_handlers.authorize(_authorizer_event(None), None)
     assert anonymous["principalId"] == "anonymous" and anonymous["context"] == {"userId": "", "role": "anonymous"}
 
     # $connect then trusts what API Gateway put in requestContext.authorizer (no second verification)
@@ -226,14 +191,14 @@ def test_the_request_authorizer_allows_users_and_anonymous_and_passes_who_on(rin
     ):
         event = _event(cid, None)
         event["requestContext"]["authorizer"] = {**ctx, "principalId": allowed["principalId"]}
-        assert handlers.connect(event, None) == {"statusCode": 200}
+        assert ws_handlers.connect(event, None) == {"statusCode": 200}
         conn = ConnectionRegistry().connection(cid)
         assert conn is not None and (conn["user_id"] or None) == user and conn["role"] == role
 
 
 @pytest.mark.parametrize(("case", "token"), _forged(), ids=[c for c, _ in _forged()])
 def test_the_request_authorizer_denies_bad_tokens_with_unauthorized(
-    ring: None, handlers: ModuleType, case: str, token: str
+    ring: None, ws_handlers: ModuleType, case: str, token: str
 ) -> None:
-    with pytest.raises(handlers.AuthorizerDenied, match=r"^Unauthorized$"):
-        handlers.authorize(_authorizer_event(token), None)
+    with pytest.raises(ws_handlers.AuthorizerDenied, match=r"^Unauthorized$"):
+        ws_handlers.authorize(_authorizer_event(token), None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from stockscreen.realtime import (
     put_quotes,
 )
 from stockscreen.realtime.connections import CONNECTION_TTL_SECONDS
+from stockscreen.realtime.messages import MAX_FRAME_BYTES, Ping, Pong, quote_frames
 
 TS = datetime(2024, 1, 2, 15, 30, tzinfo=UTC)
 
@@ -63,6 +65,7 @@ def env(monkeypatch: pytest.MonkeyPatch, _ws_redis_url: str) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("CONNECTIONS_TABLE", raising=False)  # the Redis registry (a stack's table is not ours)
     _reset_clients()
     yield
     _reset_clients()
@@ -264,12 +267,14 @@ class FakeManagementClient:
         self.gone = set(gone)
         self.broken = set(broken)
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.raw: list[bytes] = []  # the frames as posted
 
     def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:
         if ConnectionId in self.gone:
             raise GoneException()
         if ConnectionId in self.broken:
             raise ClientError({"Error": {"Code": "LimitExceededException", "Message": "slow"}}, "Post")
+        self.raw.append(Data)
         self.sent.append((ConnectionId, json.loads(Data)))
         return {}
 
@@ -285,13 +290,12 @@ def test_broadcast_fans_out_and_forgets_gone_connections(registry: ConnectionReg
 
     delivered = b.broadcast_quotes([quote("AAPL", 1.0), quote("MSFT", 2.0), quote("IBM", 3.0)])
 
-    assert delivered == 3
-    assert sorted((cid, m["symbol"]) for cid, m in client.sent) == [
-        ("c1", "AAPL"),
-        ("c1", "MSFT"),
-        ("c2", "AAPL"),
-    ]
-    assert all(m["type"] == "quote" for _, m in client.sent)
+    assert delivered == 2  # one frame per connection and batch: c1's two quotes travel together
+    sent = dict(client.sent)
+    assert sent["c2"]["type"] == "quote" and sent["c2"]["symbol"] == "AAPL"
+    assert sent["c1"]["type"] == "quotes"
+    assert sorted(q["symbol"] for q in sent["c1"]["quotes"]) == ["AAPL", "MSFT"]
+    assert all(q["type"] == "quote" for q in sent["c1"]["quotes"])
     assert registry.connection("gone") is None
     assert registry.subscribers("AAPL") == {"c1", "c2"}
     assert registry.subscribers("MSFT") == {"c1"}
@@ -369,3 +373,71 @@ def test_quote_batch_round_trips_as_json() -> None:
     assert again == batch and again.quotes[0].symbol == "AAPL"
     with pytest.raises(ValueError, match="batch_id"):
         QuoteBatch(batch_id="", source="replay", asof=TS, quotes=[])
+
+
+# -- frames within 32 KB, parallel posts -------------------------------------------------------
+
+
+def test_a_connection_following_many_symbols_gets_frames_of_at_most_32_kb(registry: ConnectionRegistry) -> None:
+    """250 symbols (the premium limit) of quotes do not fit one 32 KB frame: they are split, none lost."""
+    symbols = [f"SYM{i:03d}.LONGER" for i in range(250)]
+    registry.register("big", role="premium")
+    registry.subscribe("big", symbols)
+    client = FakeManagementClient()
+    quotes = [quote(s, 1000.123456 + i, change_pct=-12.3456, volume=10**12) for i, s in enumerate(symbols)]
+    assert len(b"".join(q.to_bytes() for q in quotes)) > MAX_FRAME_BYTES  # the case needs splitting
+
+    result = Broadcaster(client, registry).fan_out(quotes)
+
+    assert result.delivered == len(client.sent) >= 2
+    assert all(len(r) <= MAX_FRAME_BYTES for r in client.raw)
+    assert max(len(r) for r in client.raw) > MAX_FRAME_BYTES - 200  # frames are filled, not one per quote
+    got = [q["symbol"] for _, m in client.sent for q in (m["quotes"] if m["type"] == "quotes" else [m])]
+    assert sorted(got) == sorted(symbols)
+
+
+def test_quote_frames_split_exactly_at_the_limit() -> None:
+    parts = [b'{"q":%d}' % i for i in range(10)]  # 7 bytes each
+    frames = quote_frames(parts, limit=40)
+    assert all(len(f) <= 40 for f in frames)
+    assert b"".join(frames).count(b'{"q":') == 10
+    assert quote_frames(parts[:1]) == parts[:1]  # one quote: a plain quote message
+
+
+def test_an_alert_too_long_for_one_frame_is_trimmed_not_dropped() -> None:
+    msg = AlertMessage(alert_id="a1", symbol="AAPL", message='"quoted" é ' * 10_000, triggered_at=TS)
+    data = msg.to_bytes()
+    assert len(data) <= MAX_FRAME_BYTES
+    body = json.loads(data)
+    assert body["alert_id"] == "a1" and body["message"].endswith("\u2026") and body["message"].startswith('"quoted"')
+
+
+def test_one_slow_connection_does_not_hold_up_the_others(registry: ConnectionRegistry) -> None:
+    """The slow connection's post blocks until every other post has arrived: a sequential fan-out would
+    deadlock here (and fail on the timeout), a parallel one finishes."""
+    fast = [f"fast{i}" for i in range(40)]
+    for cid in ["slow", *fast]:
+        registry.register(cid)
+        registry.subscribe(cid, ["AAPL"])
+    others_done = threading.Event()
+
+    class SlowFirst(FakeManagementClient):
+        def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:
+            if ConnectionId == "slow":
+                assert others_done.wait(10), "the other posts waited for the slow one"
+            out = super().post_to_connection(ConnectionId=ConnectionId, Data=Data)
+            if len(self.sent) == len(fast):
+                others_done.set()
+            return out
+
+    client = SlowFirst()
+    result = Broadcaster(client, registry, workers=4).fan_out([quote("AAPL", 1.0)])
+    assert result.delivered == 41 and result.failed == 0
+    assert client.sent[-1][0] == "slow"  # it arrived last, after all the others
+
+
+def test_ping_is_a_message_of_its_own() -> None:
+    assert parse_client_message('{"action": "ping"}') == Ping(action="ping")
+    with pytest.raises(Invalid, match="ping"):
+        parse_client_message('{"action": "ping", "symbols": ["AAPL"]}')
+    assert json.loads(Pong().to_bytes()) == {"type": "pong"}

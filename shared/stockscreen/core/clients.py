@@ -43,7 +43,9 @@ def get_redis() -> redis.Redis:
 
 
 @cache
-def aws_client(service: str, endpoint_url: str | None = None) -> Any:
+def aws_client(
+    service: str, endpoint_url: str | None = None, max_pool_connections: int = 10, read_timeout: float | None = None
+) -> Any:
     """A boto3 client for ``service``; the endpoint comes from settings (LocalStack/moto) or AWS.
 
     boto3 is imported here, on the first call: the API's public reads reach Redis through this module
@@ -59,6 +61,8 @@ def aws_client(service: str, endpoint_url: str | None = None) -> Any:
         config=Config(
             connect_timeout=AWS_CONNECT_TIMEOUT_S,
             retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
+            max_pool_connections=max_pool_connections,
+            read_timeout=read_timeout if read_timeout is not None else 60,
         ),
     )
 

@@ -26,6 +26,11 @@ class CoreSettings(BaseSettings):
         default="auto", description="Use TimescaleDB hypertables when TimescaleDB is preloaded"
     )
     log_level: str = "INFO"
+    connections_table: str | None = Field(
+        default=None,
+        description="DynamoDB table of the WebSocket connection registry (stockscreen.realtime.dynamo); "
+        "unset: the Redis registry (unit tests, a bare local gateway)",
+    )
 
 
 class EventSettings(CoreSettings):

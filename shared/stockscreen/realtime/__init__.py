@@ -1,10 +1,12 @@
 """Real-time quotes over WebSocket: connection registry, wire messages, quote cache, push."""
 
-from stockscreen.realtime.broadcaster import Broadcaster, ManagementClient
+from stockscreen.realtime.broadcaster import Broadcaster, FanOut, ManagementClient
 from stockscreen.realtime.connections import (
     CONNECTION_TTL_SECONDS,
     MAX_SYMBOLS_PER_CONNECTION,
     ConnectionRegistry,
+    Registry,
+    connection_registry,
 )
 from stockscreen.realtime.messages import (
     Ack,
@@ -27,10 +29,13 @@ __all__ = [
     "ClientMessage",
     "ConnectionRegistry",
     "ErrorMessage",
+    "FanOut",
     "ManagementClient",
     "Quote",
     "QuoteBatch",
+    "Registry",
     "ServerMessage",
+    "connection_registry",
     "get_quotes",
     "parse_client_message",
     "put_quotes",

@@ -1,19 +1,42 @@
-"""Push server messages to WebSocket clients through API Gateway's ``@connections`` API."""
+"""Push server messages to WebSocket clients through API Gateway's ``@connections`` API.
+
+A quote batch's fan-out (:meth:`Broadcaster.broadcast_quotes`):
+
+1. **Lookup**: the subscribers of every symbol of the batch, in one call to the registry
+   (:meth:`~stockscreen.realtime.connections.Registry.subscribers_of`: one Query per symbol on DynamoDB,
+   run in parallel; one pipeline on Redis).
+2. **Frames**: each connection gets the quotes it follows as few frames as fit in 32 KB
+   (:func:`~stockscreen.realtime.messages.quote_frames`): one ``PostToConnection`` per connection and tick
+   rather than one per quote.
+3. **Posts** in parallel on a bounded thread pool (:data:`POST_WORKERS`), each post with its own short read
+   timeout: a slow connection holds one worker, never the others. A client that supports ``post_many``
+   (the local gateway's in-process client, :class:`devstack.wsgateway.LocalManagementClient`) takes the
+   whole list in one call. A post answering ``GoneException`` unregisters the connection; any other
+   failure is logged and counted, and the fan-out goes on.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from stockscreen.core.clients import aws_client
 from stockscreen.core.config import ws_settings
-from stockscreen.realtime.connections import ConnectionRegistry
-from stockscreen.realtime.messages import Quote, ServerMessage
+from stockscreen.realtime.connections import Registry, connection_registry
+from stockscreen.realtime.messages import MAX_FRAME_BYTES, Quote, ServerMessage, quote_frames
 
 log = logging.getLogger(__name__)
+
+#: Posts in flight at once (threads; boto3's connection pool is sized to match).
+POST_WORKERS = 32
+#: A post waits this long for API Gateway's answer (botocore's default is 60 s).
+POST_READ_TIMEOUT_S = 5.0
 
 
 class ManagementClient(Protocol):
@@ -29,27 +52,59 @@ def _is_gone(exc: ClientError) -> bool:
     return str(exc.response.get("Error", {}).get("Code", "")) == "GoneException"
 
 
+@dataclass
+class FanOut:
+    """What one fan-out did: frames posted, delivered, connections found gone, other failures."""
+
+    posts: int = 0
+    delivered: int = 0
+    gone: set[str] = field(default_factory=set)
+    failed: int = 0
+
+
 class Broadcaster:
     """Sends messages to connections; a connection that answers ``GoneException`` is unregistered."""
 
-    def __init__(self, management_client: ManagementClient, registry: ConnectionRegistry | None = None) -> None:
+    def __init__(
+        self,
+        management_client: ManagementClient,
+        registry: Registry | None = None,
+        *,
+        workers: int = POST_WORKERS,
+        frame_limit: int = MAX_FRAME_BYTES,
+    ) -> None:
         self.client = management_client
         self._registry = registry
+        self.workers = workers
+        self.frame_limit = frame_limit
         gone = getattr(getattr(management_client, "exceptions", None), "GoneException", None)
         self._gone: type[BaseException] | None = (
             gone if isinstance(gone, type) and issubclass(gone, BaseException) else None
         )
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, registry: ConnectionRegistry | None = None) -> Broadcaster:
-        client = aws_client("apigatewaymanagementapi", endpoint_url=ws_settings().ws_management_url)
+    def from_settings(cls, registry: Registry | None = None) -> Broadcaster:
+        client = aws_client(
+            "apigatewaymanagementapi",
+            endpoint_url=ws_settings().ws_management_url,
+            max_pool_connections=POST_WORKERS,
+            read_timeout=POST_READ_TIMEOUT_S,
+        )
         return cls(client, registry)
 
     @property
-    def registry(self) -> ConnectionRegistry:
+    def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = ConnectionRegistry()
+            self._registry = connection_registry()
         return self._registry
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ws-post")
+            return self._pool
 
     def _post(self, connection_id: str, data: bytes) -> bool:
         """True when delivered; False when the connection is gone (it is then unregistered)."""
@@ -66,41 +121,78 @@ class Broadcaster:
         self.registry.unregister(connection_id)
         return False
 
+    def _try_post(self, post: tuple[str, bytes]) -> bool | None:
+        """One post of a fan-out: True delivered, False gone (unregistered), None failed (logged)."""
+        try:
+            return self._post(*post)
+        except (ClientError, BotoCoreError):
+            log.exception("post_to_connection failed for %s", post[0])
+        except Exception:  # one broken connection must not end the fan-out
+            log.exception("post_to_connection raised for %s", post[0])
+        return None
+
+    def post_all(self, posts: Sequence[tuple[str, bytes]]) -> FanOut:
+        """Post every ``(connection id, frame)`` in parallel (bounded); gone connections are unregistered."""
+        result = FanOut(posts=len(posts))
+        if not posts:
+            return result
+        many = getattr(self.client, "post_many", None)
+        if callable(many):
+            outcomes: Iterable[bool | None] = many(posts)
+            gone_ids = [cid for (cid, _), ok in zip(posts, outcomes, strict=True) if ok is False]
+            for cid in set(gone_ids):
+                self.registry.unregister(cid)
+            result.delivered = len(posts) - len(gone_ids)
+            result.gone = set(gone_ids)
+            return result
+        # one post runs here; more go to the pool (a slow one holds one worker, not the others)
+        outcomes = [self._try_post(posts[0])] if len(posts) == 1 else self._executor().map(self._try_post, posts)
+        for (cid, _), ok in zip(posts, outcomes, strict=True):
+            if ok:
+                result.delivered += 1
+            elif ok is False:
+                result.gone.add(cid)
+            else:
+                result.failed += 1
+        return result
+
     def send(self, connection_id: str, message: ServerMessage) -> bool:
         """Send one message; False (and the connection forgotten) when it is gone."""
-        return self._post(connection_id, message.to_bytes())
+        data = message.to_bytes()
+        if len(data) > self.frame_limit:
+            raise ValueError(f"a {message.type} message of {len(data)} bytes does not fit one frame")
+        return self._post(connection_id, data)
 
     def push_to_user(self, user_id: str, message: ServerMessage) -> int:
-        """Send ``message`` to every open connection of the user (the user channel).
+        """Send ``message`` to every open connection of the user (the user channel), in parallel.
 
         Returns the number of connections reached; gone ones are forgotten, and a failing post
         is logged and skipped so that one bad connection does not stop the others.
         """
         data = message.to_bytes()
-        delivered = 0
-        for connection_id in sorted(self.registry.connections_of(user_id)):
-            try:
-                delivered += self._post(connection_id, data)
-            except (ClientError, BotoCoreError):
-                log.exception("post_to_connection failed for %s", connection_id)
-        return delivered
+        return self.post_all([(cid, data) for cid in sorted(self.registry.connections_of(user_id))]).delivered
+
+    def frames_for(self, quotes: Iterable[Quote]) -> list[tuple[str, bytes]]:
+        """Each subscriber's frames for a batch: the quotes it follows, split to fit :attr:`frame_limit`."""
+        by_symbol = {q.symbol: q.to_bytes() for q in quotes}
+        if not by_symbol:
+            return []
+        per_connection: dict[str, list[bytes]] = {}
+        for symbol, subscribers in self.registry.subscribers_of(sorted(by_symbol)).items():
+            data = by_symbol[symbol]
+            for cid in subscribers:
+                per_connection.setdefault(cid, []).append(data)
+        return [
+            (cid, frame) for cid, parts in per_connection.items() for frame in quote_frames(parts, self.frame_limit)
+        ]
+
+    def fan_out(self, quotes: Iterable[Quote]) -> FanOut:
+        return self.post_all(self.frames_for(quotes))
 
     def broadcast_quotes(self, quotes: Iterable[Quote]) -> int:
-        """Fan each quote out to its symbol's subscribers; returns the number of deliveries.
+        """Fan each quote out to its symbol's subscribers; returns the number of frames delivered.
 
         A failure other than ``GoneException`` is logged and skipped so that one bad
         connection does not stop the fan-out.
         """
-        delivered = 0
-        gone: set[str] = set()
-        for quote in quotes:
-            data = quote.to_bytes()
-            for connection_id in sorted(self.registry.subscribers(quote.symbol) - gone):
-                try:
-                    if self._post(connection_id, data):
-                        delivered += 1
-                    else:
-                        gone.add(connection_id)
-                except (ClientError, BotoCoreError):
-                    log.exception("post_to_connection failed for %s", connection_id)
-        return delivered
+        return self.fan_out(quotes).delivered

@@ -1,4 +1,11 @@
-"""Redis-backed registry of open WebSocket connections and their symbol subscriptions.
+"""The registry of open WebSocket connections and their symbol subscriptions: one interface, two stores.
+
+:class:`Registry` is what the WebSocket functions, the broadcaster and the poller's demand use;
+:func:`connection_registry` picks the store: DynamoDB (:mod:`stockscreen.realtime.dynamo`) when
+``CONNECTIONS_TABLE`` is set, as on AWS and in ``make dev`` (moto's DynamoDB), else the Redis one below
+(unit tests and a bare local gateway).
+
+The Redis store's keys:
 
 Keys:
 
@@ -15,8 +22,8 @@ Keys:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import redis
 
@@ -54,7 +61,28 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class Registry(Protocol):
+    """Open connections, their identity and subscriptions (Redis: :class:`ConnectionRegistry`; DynamoDB:
+    :class:`stockscreen.realtime.dynamo.DynamoConnectionRegistry`)."""
+
+    def register(self, connection_id: str, user_id: str | None = None, role: str | None = None) -> None: ...
+    def touch(self, connection_id: str) -> None: ...
+    def connection(self, connection_id: str) -> dict[str, str] | None: ...
+    def user_id(self, connection_id: str) -> str | None: ...
+    def unregister(self, connection_id: str) -> list[str]: ...
+    def connections_of(self, user_id: str) -> set[str]: ...
+    def limit(self, role: str | None) -> int: ...
+    def subscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]: ...
+    def unsubscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]: ...
+    def subscribers(self, symbol: str) -> set[str]: ...
+    def subscribers_of(self, symbols: Sequence[str]) -> dict[str, set[str]]: ...
+    def subscriptions(self, connection_id: str) -> set[str]: ...
+    def subscribed_symbols(self) -> set[str]: ...
+
+
 class ConnectionRegistry:
+    """The Redis store of :class:`Registry`."""
+
     def __init__(
         self,
         client: redis.Redis | None = None,
@@ -178,6 +206,14 @@ class ConnectionRegistry:
         members: set[str] = self._r.smembers(sym_key(symbol.upper()))  # type: ignore[assignment]
         return set(members)
 
+    def subscribers_of(self, symbols: Sequence[str]) -> dict[str, set[str]]:
+        """Each symbol's subscribers, in one round trip."""
+        unique = sorted({s.upper() for s in symbols})
+        pipe = self._r.pipeline(transaction=False)
+        for symbol in unique:
+            pipe.smembers(sym_key(symbol))
+        return {s: set(members) for s, members in zip(unique, pipe.execute(), strict=True)}
+
     def subscriptions(self, connection_id: str) -> set[str]:
         members: set[str] = self._r.smembers(subs_key(connection_id))  # type: ignore[assignment]
         return set(members)
@@ -187,8 +223,20 @@ class ConnectionRegistry:
         return {key[len(_SYM) :] for key in self._r.scan_iter(match=f"{_SYM}*", count=500)}
 
 
-def default_registry() -> ConnectionRegistry:
+def connection_registry() -> Registry:
+    """The process's registry: DynamoDB when ``CONNECTIONS_TABLE`` is set (AWS, ``make dev``), else Redis."""
+    from stockscreen.core.config import core_settings
+
+    table = core_settings().connections_table
+    if table:
+        from stockscreen.realtime.dynamo import DynamoConnectionRegistry
+
+        return DynamoConnectionRegistry(table)
     return ConnectionRegistry(get_redis())
+
+
+def default_registry() -> Registry:
+    return connection_registry()
 
 
 # Module-level conveniences over the process-wide Redis client.

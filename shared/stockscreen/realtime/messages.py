@@ -1,9 +1,13 @@
 """Wire format of the WebSocket API (pydantic v2).
 
-Client -> server: ``{"action": "subscribe" | "unsubscribe", "symbols": ["AAPL", ...]}``.
+Client -> server: ``{"action": "subscribe" | "unsubscribe", "symbols": ["AAPL", ...]}``, and the heartbeat
+``{"action": "ping"}`` (answered ``{"type": "pong"}``; it keeps API Gateway's 10-minute idle timeout away
+and tells the browser its socket still works: browsers cannot send protocol-level pings).
 
-Server -> client: every message has a ``type`` discriminator: ``quote``, ``subscribed`` /
-``unsubscribed`` (:class:`Ack`), ``alert`` and ``error``.
+Server -> client: every message has a ``type`` discriminator: ``quote``, ``quotes`` (several quotes of one
+batch for one connection, :class:`QuoteFrame`), ``subscribed`` / ``unsubscribed`` (:class:`Ack`), ``alert``,
+``pong`` and ``error``. Every server message fits one WebSocket frame of API Gateway (32 KB,
+:data:`MAX_FRAME_BYTES`): quote frames are split, an alert's text is trimmed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ from stockscreen.core.symbols import SYMBOL_RULE, normalize_symbols
 
 MAX_SYMBOLS_PER_MESSAGE = 50
 MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's limit for a WebSocket message
+MAX_FRAME_BYTES = 32 * 1024  # ...and for one frame: every server message fits in one
+
+
+class Ping(BaseModel):
+    """The browser's heartbeat: ``{"action": "ping"}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["ping"]
 
 
 class ClientMessage(BaseModel):
@@ -57,6 +70,37 @@ class Quote(_ServerMessage):
     change_pct: float | None = None
     volume: int | None = None
     ts: datetime
+
+
+_FRAME_HEAD = b'{"type":"quotes","quotes":['
+_FRAME_TAIL = b"]}"
+
+
+def quote_frames(parts: list[bytes], limit: int = MAX_FRAME_BYTES) -> list[bytes]:
+    """Serialised quotes (``Quote.to_bytes()``) as frames of at most ``limit`` bytes: one quote alone is a
+    ``quote`` message, several a ``quotes`` message (:class:`QuoteFrame`), split where a frame would overflow."""
+    if len(parts) == 1:
+        return list(parts)
+    frames: list[bytes] = []
+    chunk: list[bytes] = []
+    size = len(_FRAME_HEAD) + len(_FRAME_TAIL)
+    for part in parts:
+        extra = len(part) + (1 if chunk else 0)
+        if chunk and size + extra > limit:
+            frames.append(chunk[0] if len(chunk) == 1 else _FRAME_HEAD + b",".join(chunk) + _FRAME_TAIL)
+            chunk, size, extra = [], len(_FRAME_HEAD) + len(_FRAME_TAIL), len(part)
+        chunk.append(part)
+        size += extra
+    if chunk:
+        frames.append(chunk[0] if len(chunk) == 1 else _FRAME_HEAD + b",".join(chunk) + _FRAME_TAIL)
+    return frames
+
+
+class QuoteFrame(_ServerMessage):
+    """Several quotes of one batch for one connection, in one frame (fewer ``PostToConnection`` calls)."""
+
+    type: Literal["quotes"] = "quotes"
+    quotes: list[Quote]
 
 
 class QuoteBatch(BaseModel):
@@ -102,6 +146,12 @@ class Ack(_ServerMessage):
     symbols: list[str]
 
 
+class Pong(_ServerMessage):
+    """The answer to the browser's ``ping``."""
+
+    type: Literal["pong"] = "pong"
+
+
 class AlertMessage(_ServerMessage):
     """An alert rule fired for the connected user."""
 
@@ -112,8 +162,18 @@ class AlertMessage(_ServerMessage):
     price: float | None = None
     triggered_at: datetime
 
+    def to_bytes(self) -> bytes:
+        """Within one frame: a text too long for it is cut (with an ellipsis), the rest kept."""
+        data = super().to_bytes()
+        text = self.message
+        while len(data) > MAX_FRAME_BYTES and text:
+            raw = text.encode("utf-8")
+            text = raw[: max(0, len(raw) - (len(data) - MAX_FRAME_BYTES) - 16)].decode("utf-8", errors="ignore")
+            data = self.model_copy(update={"message": text + "\u2026"}).model_dump_json().encode("utf-8")
+        return data
 
-ServerMessage = Quote | ErrorMessage | Ack | AlertMessage
+
+ServerMessage = Quote | QuoteFrame | ErrorMessage | Ack | AlertMessage | Pong
 
 
 def _describe(err: ValidationError, raw: Any) -> str:
@@ -124,9 +184,9 @@ def _describe(err: ValidationError, raw: Any) -> str:
         return f"unexpected field {loc[-1]!r}; a message has only 'action' and 'symbols'"
     if loc[:1] == ["action"]:
         if kind == "missing":
-            return "missing 'action'; expected 'subscribe' or 'unsubscribe'"
+            return "missing 'action'; expected 'subscribe', 'unsubscribe' or 'ping'"
         got = raw.get("action") if isinstance(raw, dict) else None
-        return f"unknown action {got!r}; expected 'subscribe' or 'unsubscribe'"
+        return f"unknown action {got!r}; expected 'subscribe', 'unsubscribe' or 'ping'"
     if loc[:1] == ["symbols"]:
         if kind == "missing":
             return "missing 'symbols': a list of 1 to 50 ticker symbols"
@@ -139,13 +199,18 @@ def _describe(err: ValidationError, raw: Any) -> str:
     return str(first["msg"])
 
 
-def parse_client_message(body: str | bytes | None) -> ClientMessage:
+def parse_client_message(body: str | bytes | None) -> ClientMessage | Ping:
     """Parse and validate a client frame, raising :class:`Invalid` with a readable message."""
     if body is None or (isinstance(body, str | bytes) and not body.strip()):
         raise Invalid('empty message; send JSON like {"action": "subscribe", "symbols": ["AAPL"]}')
     raw = read_json(body, max_bytes=MAX_MESSAGE_BYTES, what="message", malformed="message is not valid JSON")
     if not isinstance(raw, dict):
         raise Invalid("message must be a JSON object with 'action' and 'symbols'")
+    if raw.get("action") == "ping":
+        try:
+            return Ping.model_validate(raw)
+        except ValidationError as exc:
+            raise Invalid('a ping is just {"action": "ping"}') from exc
     try:
         return ClientMessage.model_validate(raw)
     except ValidationError as exc:

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from stockscreen.core.observability import logger
 from stockscreen.market.calendar import market_closed_reason
 from stockscreen.realtime.broadcaster import Broadcaster
-from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.connections import Registry, connection_registry
 from stockscreen.realtime.messages import Quote, QuoteBatch
 from stockscreen.realtime.sources import IntradayQuote, QuoteSource
 
@@ -293,7 +293,7 @@ def quote_consumers(broadcaster: Broadcaster) -> list[QuoteConsumer]:
     return [fan_out, on_quote_batch]
 
 
-def demand_sources(settings: QuoteSettings, registry: ConnectionRegistry, engine: Engine) -> list[DemandSource]:
+def demand_sources(settings: QuoteSettings, registry: Registry, engine: Engine) -> list[DemandSource]:
     """Why a symbol is polled. Subscriptions are re-read every poll (a new subscriber sees prices within
     one poll); watchlists once a minute, armed alerts every 30 s."""
     from stockscreen.alerts.rules import AlertRuleService
@@ -325,10 +325,13 @@ def quote_source(settings: QuoteSettings, engine: Engine) -> QuoteSource:
     )
 
 
-def build_poller(settings: QuoteSettings | None = None, *, source: QuoteSource | None = None) -> QuotePoller:
+def build_poller(
+    settings: QuoteSettings | None = None, *, source: QuoteSource | None = None, broadcaster: Broadcaster | None = None
+) -> QuotePoller:
     """The poller wired to this process's Redis, database and @connections endpoint.
 
-    ``make dev`` passes the replay source (always "open": it replays the last session at any hour)."""
+    ``make dev`` passes the replay source (always "open": it replays the last session at any hour) and a
+    broadcaster posting through its gateway in process."""
     from stockscreen.core.config import quote_settings
     from stockscreen.db.engine import get_engine
     from stockscreen.market.service import MarketService
@@ -337,7 +340,7 @@ def build_poller(settings: QuoteSettings | None = None, *, source: QuoteSource |
 
     settings = settings or quote_settings()
     engine = get_engine()
-    registry = ConnectionRegistry()
+    registry = connection_registry()
     source = source or quote_source(settings, engine)
     market = MarketService.from_engine(engine)
 
@@ -350,7 +353,7 @@ def build_poller(settings: QuoteSettings | None = None, *, source: QuoteSource |
         Demand(demand_sources(settings, registry, engine), max_symbols=settings.quote_max_symbols),
         latest=put_quotes,
         bars=IntradayRepository(engine),
-        consumers=quote_consumers(Broadcaster.from_settings(registry)),
+        consumers=quote_consumers(broadcaster or Broadcaster.from_settings(registry)),
         prev_closes=prev_closes,
         interval=settings.quote_poll_seconds,
         market_hours=source.name != "replay",

@@ -119,4 +119,98 @@ describe('LiveSocket', () => {
     expect(wsUrlFor('ws://x/ws?v=1', 't')).toBe('ws://x/ws?v=1&access_token=t');
     expect(wsUrlFor('ws://x/ws', null)).toBe('ws://x/ws');
   });
+
+  it('reads several quotes of one tick from one frame', () => {
+    const live = make();
+    live.watchMany(['AAPL', 'MSFT']);
+    const sock = FakeSocket.instances[0]!;
+    sock.open();
+    sock.receive({
+      type: 'quotes',
+      quotes: [
+        { type: 'quote', symbol: 'AAPL', price: 1, change_pct: null, volume: null, ts: 't' },
+        { type: 'quote', symbol: 'MSFT', price: 2, change_pct: null, volume: null, ts: 't' },
+        { type: 'quote', symbol: 'IBM', price: 3, change_pct: null, volume: null, ts: 't' },
+      ],
+    });
+    expect(live.getQuote('AAPL')?.price).toBe(1);
+    expect(live.getQuote('MSFT')?.price).toBe(2);
+    expect(live.getQuote('IBM')).toBeUndefined(); // not watched
+  });
+
+  it('pings on a heartbeat and replaces a socket that stops answering', () => {
+    const live = new LiveSocket({
+      url: 'ws://x/ws',
+      createSocket: (u) => new FakeSocket(u) as unknown as WebSocket,
+      heartbeatMs: 60_000,
+      pongTimeoutMs: 5_000,
+    });
+    live.watch('AAPL');
+    const sock = FakeSocket.instances[0]!;
+    sock.open();
+    vi.advanceTimersByTime(60_000);
+    expect(sock.sent.at(-1)).toEqual({ action: 'ping' });
+    sock.receive({ type: 'pong' });
+    vi.advanceTimersByTime(10_000);
+    expect(FakeSocket.instances).toHaveLength(1); // answered: kept
+    vi.advanceTimersByTime(50_000); // the next ping gets no answer
+    expect(sock.sent.at(-1)).toEqual({ action: 'ping' });
+    vi.advanceTimersByTime(5_000);
+    expect(sock.close).toHaveBeenCalled();
+    expect(FakeSocket.instances).toHaveLength(2); // replaced at once
+    FakeSocket.instances[1]!.open();
+    expect(FakeSocket.instances[1]!.sent).toEqual([{ action: 'subscribe', symbols: ['AAPL'] }]);
+    expect(live.reconnects).toBe(1);
+  });
+
+  it('after the 2-hour limit closes a long-open socket it reconnects at once, resubscribes and keeps the quotes', () => {
+    const live = make();
+    const statuses: string[] = [];
+    live.subscribeStore(() => statuses.push(live.getStatus()));
+    live.watchMany(['AAPL', 'MSFT']);
+    const first = FakeSocket.instances[0]!;
+    first.open();
+    first.receive({ type: 'quote', symbol: 'AAPL', price: 10, change_pct: null, volume: null, ts: 't' });
+    for (let minute = 0; minute < 120; minute += 4) {
+      vi.advanceTimersByTime(4 * 60_000); // API Gateway's maximum connection duration, heartbeat answered
+      expect(first.sent.at(-1)).toEqual({ action: 'ping' });
+      first.receive({ type: 'pong' });
+    }
+    expect(FakeSocket.instances).toHaveLength(1); // a healthy socket is kept for its whole life
+    first.drop(); // the server closes it (1001 Going away)
+    expect(FakeSocket.instances).toHaveLength(2); // no backoff delay
+    expect(live.getQuote('AAPL')?.price).toBe(10); // the last price stays on screen
+    expect(statuses).not.toContain('closed');
+    FakeSocket.instances[1]!.open();
+    expect(FakeSocket.instances[1]!.sent).toEqual([{ action: 'subscribe', symbols: ['AAPL', 'MSFT'] }]);
+    expect(live.getStatus()).toBe('open');
+  });
+
+  it('refreshes a stale access token before it reconnects, then connects as the user', async () => {
+    let stale = false;
+    let token = 'old';
+    const refresh = vi.fn(() => {
+      token = 'new';
+      stale = false;
+      return Promise.resolve(true);
+    });
+    const live = new LiveSocket({
+      url: 'ws://x/ws',
+      createSocket: (u) => new FakeSocket(u) as unknown as WebSocket,
+      identity: () => (stale ? null : { userId: 'u1', token }),
+      needsRefresh: () => stale,
+      refresh,
+      heartbeatMs: 24 * 60 * 60 * 1000,
+    });
+    live.watch('AAPL');
+    expect(FakeSocket.instances[0]!.url).toBe('ws://x/ws?access_token=old');
+    FakeSocket.instances[0]!.open();
+    vi.advanceTimersByTime(60 * 60 * 1000); // the access token aged meanwhile
+    stale = true;
+    FakeSocket.instances[0]!.drop();
+    expect(FakeSocket.instances).toHaveLength(1); // not anonymously, not with the stale token
+    await vi.waitFor(() => expect(FakeSocket.instances).toHaveLength(2));
+    expect(refresh).toHaveBeenCalledTimes(1);
+    expect(FakeSocket.instances[1]!.url).toBe('ws://x/ws?access_token=new');
+  });
 });

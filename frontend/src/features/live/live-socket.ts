@@ -1,5 +1,6 @@
+import { refreshSession } from '@/lib/api-client';
 import { sessionStore, tokenIsStale } from '@/lib/session';
-import type { AlertMessage, QuoteMessage, SubscribeMessage } from './messages';
+import type { AlertMessage, ClientMessage, QuoteMessage } from './messages';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'closed';
 
@@ -21,8 +22,26 @@ export interface LiveSocketOptions {
    * place a browser's WebSocket handshake can carry it (functions/ws, README "Live quotes").
    */
   identity?: () => { userId: string; token: string } | null;
+  /**
+   * True when the signed-in user's access token is too old to open a socket with: the socket then waits
+   * for `refresh()` (a silent token refresh) before it (re)connects, instead of connecting anonymously
+   * or being refused with 401.
+   */
+  needsRefresh?: () => boolean;
+  refresh?: () => Promise<unknown>;
   minDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Heartbeat: a `ping` this often while open (well inside API Gateway's 10-minute idle timeout; browsers
+   * cannot send protocol pings). No answer within `pongTimeoutMs`: the socket is dead, replace it.
+   */
+  heartbeatMs?: number;
+  pongTimeoutMs?: number;
+  /**
+   * A socket that stayed open this long and then closes (API Gateway's 2-hour limit, its idle timeout, a
+   * deploy, a network change) is replaced at once, not after a backoff delay: the user sees no gap.
+   */
+  stableMs?: number;
 }
 
 /** The socket URL for an identity: the access token as the `access_token` query parameter. */
@@ -40,6 +59,14 @@ function isQuote(value: unknown): value is QuoteMessage {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return v.type === 'quote' && typeof v.symbol === 'string' && typeof v.price === 'number';
+}
+
+function quotesOf(value: unknown): QuoteMessage[] {
+  if (isQuote(value)) return [value];
+  if (typeof value !== 'object' || value === null) return [];
+  const v = value as Record<string, unknown>;
+  // several quotes of one tick for this connection, in one frame (stockscreen.realtime.messages.QuoteFrame)
+  return v.type === 'quotes' && Array.isArray(v.quotes) ? v.quotes.filter(isQuote) : [];
 }
 
 function isAlert(value: unknown): value is AlertMessage {
@@ -64,6 +91,12 @@ export class LiveSocket {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private pongTimer: ReturnType<typeof setTimeout> | null = null;
+  private openedAt = 0;
+  private refreshing = false;
+  /** How many times a socket was replaced after it had been open (tests, diagnostics). */
+  reconnects = 0;
   /** The user the open (or opening) socket was authenticated as; null: anonymous. */
   private connectedAs: string | null = null;
   private readonly opts: Required<Omit<LiveSocketOptions, 'url'>> & { url?: string };
@@ -73,8 +106,13 @@ export class LiveSocket {
       url: opts.url,
       createSocket: opts.createSocket ?? ((url) => new WebSocket(url)),
       identity: opts.identity ?? (() => null),
+      needsRefresh: opts.needsRefresh ?? (() => false),
+      refresh: opts.refresh ?? (() => Promise.resolve()),
       minDelayMs: opts.minDelayMs ?? 1000,
       maxDelayMs: opts.maxDelayMs ?? 30_000,
+      heartbeatMs: opts.heartbeatMs ?? 4 * 60_000,
+      pongTimeoutMs: opts.pongTimeoutMs ?? 10_000,
+      stableMs: opts.stableMs ?? 5_000,
     };
   }
 
@@ -179,6 +217,7 @@ export class LiveSocket {
   }
 
   private detach() {
+    this.stopHeartbeat();
     const socket = this.socket;
     this.socket = null;
     if (socket) {
@@ -192,6 +231,7 @@ export class LiveSocket {
   }
 
   private clearTimers() {
+    this.stopHeartbeat();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.reconnectTimer = null;
@@ -213,6 +253,23 @@ export class LiveSocket {
 
   private connect() {
     this.setStatus('connecting');
+    if (this.opts.needsRefresh()) {
+      // the access token is stale: refresh it first (the socket would be refused, or open anonymously)
+      if (this.refreshing) return;
+      this.refreshing = true;
+      this.opts
+        .refresh()
+        .catch(() => undefined)
+        .finally(() => {
+          this.refreshing = false;
+          if (this.wanted() && !this.socket) this.open();
+        });
+      return;
+    }
+    this.open();
+  }
+
+  private open() {
     let socket: WebSocket;
     const identity = this.opts.identity();
     this.connectedAs = identity?.userId ?? null;
@@ -223,25 +280,33 @@ export class LiveSocket {
       return;
     }
     this.socket = socket;
+    this.openedAt = 0;
     socket.onopen = () => {
-      this.attempt = 0;
+      this.openedAt = Date.now();
       this.setStatus('open');
+      this.startHeartbeat();
       const symbols = [...this.refCounts.keys()];
       if (symbols.length > 0) this.sendSymbols('subscribe', symbols);
     };
     socket.onmessage = (event: MessageEvent) => {
       if (typeof event.data !== 'string') return;
+      this.alive();
       let parsed: unknown;
       try {
         parsed = JSON.parse(event.data);
       } catch {
         return;
       }
-      if (isQuote(parsed)) {
-        const sym = parsed.symbol.toUpperCase();
-        if (!this.refCounts.has(sym)) return;
-        this.quotes.set(sym, { ...parsed, symbol: sym });
-        this.emit();
+      const quotes = quotesOf(parsed);
+      if (quotes.length > 0) {
+        let changed = false;
+        for (const quote of quotes) {
+          const sym = quote.symbol.toUpperCase();
+          if (!this.refCounts.has(sym)) continue;
+          this.quotes.set(sym, { ...quote, symbol: sym });
+          changed = true;
+        }
+        if (changed) this.emit();
       } else if (isAlert(parsed)) {
         for (const listener of [...this.pushListeners]) listener(parsed);
       }
@@ -252,9 +317,56 @@ export class LiveSocket {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
-      this.setStatus('closed');
-      if (this.wanted()) this.scheduleReconnect();
+      this.stopHeartbeat();
+      const stable = this.openedAt > 0 && Date.now() - this.openedAt >= this.opts.stableMs;
+      if (this.openedAt > 0 && stable) this.attempt = 0;
+      if (!this.wanted()) {
+        this.setStatus('closed');
+        return;
+      }
+      if (stable) {
+        // a socket that served a while and was closed (2-hour limit, idle timeout, network): replace it now,
+        // keeping the last quotes on screen; the new socket resubscribes on open
+        this.reconnects += 1;
+        this.connect();
+      } else {
+        this.setStatus('closed');
+        this.scheduleReconnect();
+      }
     };
+  }
+
+  private startHeartbeat() {
+    this.stopHeartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      this.send({ action: 'ping' });
+      if (!this.pongTimer) {
+        this.pongTimer = setTimeout(() => this.dead(), this.opts.pongTimeoutMs);
+      }
+    }, this.opts.heartbeatMs);
+  }
+
+  private stopHeartbeat() {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.heartbeatTimer = null;
+    this.pongTimer = null;
+  }
+
+  /** Any frame from the server (a pong, a quote) proves the socket alive. */
+  private alive() {
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pongTimer = null;
+  }
+
+  /** No answer to a ping: the socket is dead without having closed (a sleeping laptop, a dropped NAT entry). */
+  private dead() {
+    this.pongTimer = null;
+    this.detach();
+    if (!this.wanted()) return;
+    this.reconnects += 1;
+    this.attempt = 0;
+    this.connect();
   }
 
   private scheduleReconnect() {
@@ -268,13 +380,13 @@ export class LiveSocket {
     }, delay);
   }
 
-  private sendSymbols(action: SubscribeMessage['action'], symbols: string[]) {
+  private sendSymbols(action: 'subscribe' | 'unsubscribe', symbols: string[]) {
     for (let i = 0; i < symbols.length; i += MAX_SYMBOLS_PER_MESSAGE) {
       this.send({ action, symbols: symbols.slice(i, i + MAX_SYMBOLS_PER_MESSAGE) });
     }
   }
 
-  private send(message: SubscribeMessage) {
+  private send(message: ClientMessage) {
     if (this.socket && this.socket.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify(message));
     }
@@ -301,9 +413,15 @@ function sessionIdentity(): { userId: string; token: string } | null {
   return { userId: s.user.id, token: s.accessToken };
 }
 
+/** Signed in, but the access token is too old to open a socket with: refresh it first. */
+function sessionNeedsRefresh(): boolean {
+  const s = sessionStore.getState();
+  return s.status === 'authenticated' && tokenIsStale(s);
+}
+
 export function getLiveSocket(): LiveSocket {
   if (!shared) {
-    const live = new LiveSocket({ identity: sessionIdentity });
+    const live = new LiveSocket({ identity: sessionIdentity, needsRefresh: sessionNeedsRefresh, refresh: refreshSession });
     sessionStore.subscribe(() => live.identityChanged());
     shared = live;
   }

@@ -21,7 +21,20 @@ export interface AlertMessage {
   triggered_at: string;
 }
 
+/** Several quotes of one tick for this connection, in one frame (at most 32 KB). */
+export interface QuotesMessage {
+  type: 'quotes';
+  quotes: QuoteMessage[];
+}
+
 export interface SubscribeMessage {
   action: 'subscribe' | 'unsubscribe';
   symbols: string[];
 }
+
+/** The heartbeat: the server answers `{"type": "pong"}`. */
+export interface PingMessage {
+  action: 'ping';
+}
+
+export type ClientMessage = SubscribeMessage | PingMessage;
