@@ -36,6 +36,8 @@ JWT_SECRET = f"{PREFIX}/jwt-signing-key"
 UNSUBSCRIBE_SECRET = f"{PREFIX}/alerts-unsubscribe-key"
 SES_SENDER = "noreply@stockscreen.local"
 PRICES_RULE = f"{PREFIX}-prices-updated"
+#: Report documents (PDF, CSV): private, encrypted at rest, reached by presigned links.
+REPORTS_BUCKET = f"{PREFIX}-reports"
 
 
 def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
@@ -117,7 +119,27 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
             SecretString=json.dumps({"kid": "local-1", "key": secrets.token_urlsafe(48)}),
         )["ARN"]
 
+    s3 = client("s3")
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        s3.create_bucket(Bucket=REPORTS_BUCKET)
+    s3.put_public_access_block(
+        Bucket=REPORTS_BUCKET,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=REPORTS_BUCKET,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+
     return {
+        "REPORTS_BUCKET": REPORTS_BUCKET,
         "EVENT_BUS_NAME": EVENT_BUS,
         "EVENT_BUS_ARN": bus_arn,
         "ALERTS_TOPIC_ARN": alerts_topic,

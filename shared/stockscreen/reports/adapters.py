@@ -4,9 +4,32 @@ the workflow (Step Functions) for on-demand reports. Email goes through the aler
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
-from stockscreen.core.clients import aws_client
+from stockscreen.core.clients import AWS_CONNECT_TIMEOUT_S, AWS_MAX_ATTEMPTS, aws_client
+
+
+@cache
+def s3_client() -> Any:
+    """S3 with Signature Version 4: its presigned links carry ``X-Amz-Expires`` and may live up to 7 days
+    (the shared client's default signing would give a legacy link)."""
+    import boto3
+    from botocore.config import Config
+
+    from stockscreen.core.config import core_settings
+
+    s = core_settings()
+    return boto3.client(
+        "s3",
+        region_name=s.aws_region,
+        endpoint_url=s.aws_endpoint_url,
+        config=Config(
+            signature_version="s3v4",
+            connect_timeout=AWS_CONNECT_TIMEOUT_S,
+            retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
+        ),
+    )
 
 
 class S3Store:
@@ -14,7 +37,7 @@ class S3Store:
 
     def __init__(self, bucket: str, client: Any | None = None) -> None:
         self.bucket = bucket
-        self.client = client if client is not None else aws_client("s3")
+        self.client = client if client is not None else s3_client()
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.client.put_object(

@@ -246,7 +246,6 @@ def pdf(data: dict[str, Any]) -> bytes:
     doc.set_auto_page_break(auto=True, margin=15)
     doc.set_title(_latin(data["title"]))
     doc.set_author("Stockscreen")
-    doc.set_creation_date(None)  # type: ignore[arg-type]  # reproducible bytes
     doc.add_page()
     doc.set_font("helvetica", "B", 16)
     doc.cell(0, 9, _latin(data["title"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)

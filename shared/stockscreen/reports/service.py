@@ -53,6 +53,10 @@ def _r(x: float) -> float:
     return round(x, 4)
 
 
+class ReportFailed(Exception):
+    """A report whose every attempt failed: the workflow's Catch records it."""
+
+
 class ReportBuilder:
     """Computes each report's figures from the features' services (nothing here writes)."""
 
@@ -142,7 +146,7 @@ class ReportBuilder:
         start = dt.datetime.combine(day, dt.time(0), schedule.MARKET_TZ)
         end = start + dt.timedelta(days=1)
         fired = []
-        for ev in self.alerts.history(user_id, None, PageRequest(limit=200))[0]:
+        for ev in self.alerts.history(user_id, None, PageRequest(limit=100))[0]:
             at = dt.datetime.fromisoformat(ev["fired_at"])
             if start <= at < end:
                 fired.append({"symbol": ev["symbol"], "message": ev["message"], "fired_at": ev["fired_at"]})
@@ -447,14 +451,25 @@ class ReportService:
         due = Due.model_validate(item)
         run = self.repo.claim(due.user_id, due.kind, due.period)
         if run is None:
+            found = self.repo.run_of(due.user_id, due.kind, due.period)
+            if found is not None and found["status"] == "failed":
+                raise ReportFailed(f"gave up after {found['attempts']} attempts: {found['detail']}")
             return {"skip": True, "reason": "already done or in progress"}
-        out = {"run_id": run["id"], "skip": True}
+        try:
+            return self._build(due, run["id"])
+        except Exception as exc:
+            # the run is free again for this task's retry (and, after the last one, for the Catch to record)
+            self.repo.advance(run["id"], ("building",), "failed", detail=f"{type(exc).__name__}: {exc}"[:1000])
+            raise
+
+    def _build(self, due: Due, run_id: str) -> dict[str, Any]:
+        out = {"run_id": run_id, "skip": True}
         who = self.repo.recipient(due.user_id)
         if due.send and (who is None or who["disabled"] or self.address_suppressed(who["email"])):
-            self.repo.advance(run["id"], ("building",), "skipped", detail="address suppressed or account disabled")
+            self.repo.advance(run_id, ("building",), "skipped", detail="address suppressed or account disabled")
             return {**out, "reason": "suppressed"}
         if due.kind in SCHEDULED and due.send and not getattr(self.get_settings(due.user_id), f"{due.kind}_enabled"):
-            self.repo.advance(run["id"], ("building",), "skipped", detail="opted out")
+            self.repo.advance(run_id, ("building",), "skipped", detail="opted out")
             return {**out, "reason": "opted out"}
         session = due.session
         if due.kind == "daily":
@@ -466,14 +481,14 @@ class ReportService:
                 raise Invalid("a screen report needs screen_id")
             data = self.builder.screen(due.user_id, due.screen_id)
         if not data["changed"]:
-            self.repo.advance(run["id"], ("building",), "skipped", detail="nothing changed")
+            self.repo.advance(run_id, ("building",), "skipped", detail="nothing changed")
             return {**out, "reason": "nothing changed"}
-        data["run_id"] = run["id"]
+        data["run_id"] = run_id
         data["period"] = due.period
-        key = f"{_prefix(due.user_id, run['id'])}/data.json"
+        key = f"{_prefix(due.user_id, run_id)}/data.json"
         self.store().put(key, json.dumps(data, default=str).encode(), "application/json")
-        self.repo.advance(run["id"], ("building",), "built", data_key=key, title=data["title"])
-        return {"run_id": run["id"], "skip": False, "data_key": key, "send": due.send}
+        self.repo.advance(run_id, ("building",), "built", data_key=key, title=data["title"])
+        return {"run_id": run_id, "skip": False, "data_key": key, "send": due.send}
 
     def stored(self, event: dict[str, Any]) -> dict[str, Any]:
         """Record the rendered documents (the render Lambda put them in the store)."""
@@ -520,7 +535,12 @@ class ReportService:
         """The workflow's Catch: the run is marked failed with the error (a later tick retries it, up to
         the attempt limit)."""
         err = event.get("error") or {}
-        detail = f"{err.get('Error', 'Error')}: {str(err.get('Cause', ''))[:500]}"
+        cause = str(err.get("Cause", ""))
+        try:  # a Lambda error's cause is its JSON payload: keep the message
+            cause = str(json.loads(cause).get("errorMessage", cause))
+        except (ValueError, AttributeError):
+            pass
+        detail = f"{err.get('Error', 'Error')}: {cause}"[:1000]
         run_id = (event.get("build") or {}).get("run_id")
         if run_id is None:
             item = event.get("item") or {}

@@ -45,6 +45,10 @@ def reports_api_settings() -> ReportsApiSettings:
 
 
 def reset() -> None:
+    """Forget the settings and the S3 client (tests, or after the environment changed)."""
+    from stockscreen.reports.adapters import s3_client
+
+    s3_client.cache_clear()
     store_settings.cache_clear()
     reports_settings.cache_clear()
     reports_api_settings.cache_clear()
