@@ -5,8 +5,8 @@ steps' idempotency (a retried task, a duplicate tick, a failing SES), opt-out an
 from __future__ import annotations
 
 import csv
-import email
 import datetime as dt
+import email
 import gzip
 import io
 import json
@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from email import policy
+from itertools import pairwise
 from typing import Any
 
 import psycopg
@@ -172,7 +173,7 @@ def test_daily_digest_nothing_changed(client: Client, stack_env: dict[str, str])
 
 def _universe_week(c: dict[str, dict[str, float]], days: list[str]) -> float:
     idx = 1.0
-    for prev, day in zip(days[:-1], days[1:], strict=True):
+    for prev, day in pairwise(days):
         rets = [c[day][s] / c[prev][s] - 1 for s in c[day] if s in c[prev]]
         idx *= 1 + sum(rets) / len(rets)
     return (idx - 1) * 100
@@ -212,7 +213,7 @@ def test_weekly_report_figures(client: Client, stack_env: dict[str, str]) -> Non
     assert p["net_flows"] == pytest.approx(900 - 660, abs=1e-3)
     # time-weighted return: each day's value less its flow, over the day before's value
     twr = 1.0
-    for prev, day in zip(days[:-1], days[1:], strict=True):
+    for prev, day in pairwise(days):
         twr *= (value[day] - flows[day]) / value[prev]
     assert p["return_pct"] == pytest.approx((twr - 1) * 100, abs=1e-3)
     assert p["universe_pct"] == pytest.approx(_universe_week(c, days), abs=1e-3)

@@ -8,6 +8,7 @@ Lambda); :mod:`stockscreen.reports.rendering` turns them into the email and the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -536,10 +537,8 @@ class ReportService:
         the attempt limit)."""
         err = event.get("error") or {}
         cause = str(err.get("Cause", ""))
-        try:  # a Lambda error's cause is its JSON payload: keep the message
+        with contextlib.suppress(ValueError, AttributeError):  # a Lambda error's cause is its JSON payload
             cause = str(json.loads(cause).get("errorMessage", cause))
-        except (ValueError, AttributeError):
-            pass
         detail = f"{err.get('Error', 'Error')}: {cause}"[:1000]
         run_id = (event.get("build") or {}).get("run_id")
         if run_id is None:
