@@ -4,6 +4,7 @@ daylight-saving change in both directions; each report goes out once, at the use
 from __future__ import annotations
 
 import datetime as dt
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,7 +36,7 @@ def _simulate(s: ScheduleSettings, start: dt.datetime, days: int) -> dict[tuple[
             sent.setdefault(key, []).append(now)
         now += dt.timedelta(minutes=schedule.TICK_MINUTES)
     for ticks in sent.values():  # due over one contiguous window, never again later (no second send)
-        assert all(b - a == dt.timedelta(minutes=schedule.TICK_MINUTES) for a, b in zip(ticks, ticks[1:]))
+        assert all(b - a == dt.timedelta(minutes=schedule.TICK_MINUTES) for a, b in pairwise(ticks))
         assert ticks[-1] - ticks[0] < schedule.LATE_AFTER
     return {k: v[:1] for k, v in sent.items()}
 
