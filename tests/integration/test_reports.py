@@ -411,3 +411,76 @@ def test_reports_workflow_on_the_local_stack(client: Client, stack_env: dict[str
     )
     assert sorted(s for s, _ in rows) == ["sent", "sent"] and all(k.endswith("report.pdf") for _, k in rows)
     json.dumps(result["output"])  # small, JSON: references only
+
+
+def test_reports_api(client: Client, stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schedule settings (validation: 400 with the uniform body), an on-demand screen report through the
+    workflow, the list, a download link that serves the PDF, another user's report is a 404, and the
+    one-click unsubscribe."""
+    import time
+    import urllib.request
+
+    from devstack.stepfunctions import ReportsStateMachine
+    from stockscreen.reports import settings
+    from tests.integration.authkit import assert_error, send
+
+    u, other = _user(client, stack_env), _user(client, stack_env)
+    got = body(client.http.get("/reports/schedule", headers=u.auth))
+    assert got == {"daily_enabled": False, "weekly_enabled": False, "weekly_day": "saturday", "send_time": "08:00:00",
+                   "time_zone": "UTC"}  # fmt: skip
+    want = {"daily_enabled": True, "weekly_enabled": True, "weekly_day": "sunday", "send_time": "07:15",
+            "time_zone": "Europe/Paris"}  # fmt: skip
+    resp = send(client, "PUT", "/reports/schedule", want, u.auth)
+    assert resp.status_code == 200 and body(resp)["send_time"] == "07:15:00"
+    assert body(client.http.get("/reports/schedule", headers=u.auth))["time_zone"] == "Europe/Paris"
+    for bad in ({**want, "time_zone": "Nowhere/Land"}, {**want, "weekly_day": "funday"}, {**want, "send_time": "25:00"},
+                {**want, "extra": 1}):  # fmt: skip
+        assert_error(send(client, "PUT", "/reports/schedule", bad, u.auth), 400)
+    assert_error(client.http.get("/reports"), 401)
+
+    machine = ReportsStateMachine(stack_env["AWS_ENDPOINT_URL"], retry_interval=1)
+    monkeypatch.setenv("REPORTS_STATE_MACHINE_ARN", machine.arn)
+    settings.reset()
+    sc = body(post(client, "/screens/saved", {"name": "Cheap", "query": "pe < 40"}, u.auth))
+    assert_error(post(client, "/reports/screen", {"screen_id": sc["id"]}, other.auth), 404)
+    assert_error(post(client, "/reports/screen", {"screen_id": "nope"}, u.auth), 400)
+    resp = post(client, "/reports/screen", {"screen_id": sc["id"]}, u.auth)
+    assert resp.status_code == 202, resp.body
+    deadline = time.monotonic() + 60
+    while True:
+        listed = body(client.http.get("/reports", headers=u.auth))
+        if listed["count"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    (rep,) = listed["data"]
+    assert (
+        rep["kind"] == "screen"
+        and rep["title"] == "Screen report: Cheap"
+        and rep["has_csv"]
+        and rep["status"] == "stored"
+    )
+    link = body(client.http.get(f"/reports/{rep['id']}/download", headers=u.auth))
+    with urllib.request.urlopen(link["url"]) as r:  # noqa: S310 - the local S3 endpoint
+        pdf_bytes = r.read()
+        assert "attachment" in r.headers["Content-Disposition"]
+    assert pdf_bytes.startswith(b"%PDF") and len(pdf_bytes) == rep["pdf_bytes"]
+    assert "Screen report: Cheap" in PdfReader(io.BytesIO(pdf_bytes)).pages[0].extract_text()
+    csv_link = body(client.http.get(f"/reports/{rep['id']}/download?format=csv", headers=u.auth))["url"]
+    with urllib.request.urlopen(csv_link) as r:  # noqa: S310
+        assert r.read().decode().startswith("symbol,name,sector,close")
+    assert_error(client.http.get(f"/reports/{rep['id']}/download", headers=other.auth), 404)
+    assert_error(client.http.get(f"/reports/{rep['id']}/download?format=zip", headers=u.auth), 400)
+    assert_error(client.http.get("/reports/not-a-uuid/download", headers=u.auth), 404)
+    assert body(client.http.get("/reports", headers=other.auth))["count"] == 0
+
+    from stockscreen.reports.wiring import sign_unsubscribe
+
+    token = sign_unsubscribe(u.id, "weekly")
+    resp = client.http.post(f"/reports/unsubscribe?token={token}", body=b"List-Unsubscribe=One-Click",
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert resp.status_code == 200 and body(resp) == {"unsubscribed": True, "kind": "weekly"}
+    now = body(client.http.get("/reports/schedule", headers=u.auth))
+    assert now["weekly_enabled"] is False and now["daily_enabled"] is True
+    assert_error(client.http.post(f"/reports/unsubscribe?token={token[:-3]}xyz"), 400)
+    # an alert's unsubscribe link does not stop a report, nor a report's an alert's
+    assert_error(client.http.post(f"/alerts/unsubscribe?token={token}"), 400)

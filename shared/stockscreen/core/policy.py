@@ -33,6 +33,7 @@ FEATURES: dict[str, frozenset[str]] = {
     "portfolios": _USERS,
     "alerts": _USERS,
     "notifications": _USERS,
+    "reports": _USERS,
     "admin.users": _ADMIN,
     "admin.ingest": _ADMIN,
     "admin.audit": _ADMIN,

@@ -40,6 +40,10 @@ class Store(Protocol):
     def presign(self, key: str, seconds: int, filename: str) -> str: ...
 
 
+class Workflow(Protocol):
+    def start(self, items: list[dict[str, Any]], name: str) -> str: ...
+
+
 class Mailer(Protocol):
     def send(self, raw: bytes, *, sender: str, to: str) -> str: ...
 
@@ -366,7 +370,9 @@ class ReportService:
         sender: str,
         app_url: str,
         unsubscribe_url: Callable[[str, str], str],
+        workflow: Callable[[], Workflow] | None = None,
     ) -> None:
+        self.workflow = workflow
         self.repo = repo
         self.builder = builder
         self.store = store
@@ -419,6 +425,20 @@ class ReportService:
         name = f"{run['kind']}-{run['period']}.{fmt}".replace(":", "-")
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LINK_SECONDS)
         return {"url": self.store().presign(key, LINK_SECONDS, name), "expires_at": expires.isoformat()}
+
+    def start_screen_report(self, user_id: str, screen_id: str) -> dict[str, Any]:
+        """Run a saved screen into a report (PDF + CSV) through the workflow; it joins the user's list
+        when stored (it is not emailed)."""
+        import uuid
+
+        self.builder.screens.get(user_id, screen_id)  # NotFound unless it is the user's
+        if self.workflow is None:
+            raise RuntimeError("this process cannot start reports")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        period = f"{stamp}-{uuid.uuid4().hex[:6]}"
+        item = Due(user_id=user_id, kind="screen", period=period, screen_id=screen_id, send=False)
+        self.workflow().start([item.model_dump(mode="json")], f"screen-{period}")
+        return {"period": period, "status": "started"}
 
     # -- the workflow ---------------------------------------------------------------------------
     def select(self, now: dt.datetime, user_ids: list[str] | None = None) -> list[dict[str, Any]]:

@@ -76,8 +76,8 @@ def workflow_service(engine: Engine) -> ReportService:
 
 def api_service(engine: Engine) -> ReportService:
     """For the API: settings, the list, downloads (no email is sent from the API)."""
-    from stockscreen.reports.adapters import S3Store
-    from stockscreen.reports.settings import store_settings
+    from stockscreen.reports.adapters import S3Store, Workflow
+    from stockscreen.reports.settings import reports_api_settings, store_settings
 
     return ReportService(
         ReportRepository(engine),
@@ -87,4 +87,5 @@ def api_service(engine: Engine) -> ReportService:
         sender="",
         app_url="",
         unsubscribe_url=lambda u, k: "",
+        workflow=cache(lambda: Workflow(reports_api_settings().reports_state_machine_arn)),
     )
