@@ -103,14 +103,14 @@ def create_screen_report() -> dict[str, Any]:
     methods=["POST"],
     auth="none",
     content_types=["application/x-www-form-urlencoded", "application/json", "text/plain"],
-    params=lambda: schema.UnsubscribeQuery,
-    response=lambda: schema.UnsubscribePublic,
+    params=lambda: schema.ReportUnsubscribeQuery,
+    response=lambda: schema.ReportUnsubscribePublic,
 )
 def unsubscribe_report_email() -> dict[str, Any]:
     """One-click unsubscribe from a scheduled report (RFC 8058): the signed link works without signing in."""
     from stockscreen.reports.wiring import verify_unsubscribe
 
-    q = query(bp.current_request, schema.UnsubscribeQuery)
+    q = query(bp.current_request, schema.ReportUnsubscribeQuery)
     user_id, kind = verify_unsubscribe(q.token)
     reports().opt_out(user_id, kind)
     return {"unsubscribed": True, "kind": kind}

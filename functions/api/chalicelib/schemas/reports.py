@@ -17,11 +17,11 @@ __all__ = [
     "ReportDownload",
     "ReportPublic",
     "ReportSchedule",
+    "ReportUnsubscribePublic",
+    "ReportUnsubscribeQuery",
     "ReportsPublic",
     "ScreenReportCreate",
     "ScreenReportStarted",
-    "UnsubscribePublic",
-    "UnsubscribeQuery",
 ]
 
 
@@ -69,11 +69,11 @@ class ScreenReportStarted(ApiModel):
     status: Literal["started"]
 
 
-class UnsubscribeQuery(ApiModel):
+class ReportUnsubscribeQuery(ApiModel):
     model_config = ConfigDict(extra="ignore")
     token: Annotated[str, StringConstraints(min_length=10, max_length=400)]
 
 
-class UnsubscribePublic(ApiModel):
+class ReportUnsubscribePublic(ApiModel):
     unsubscribed: bool
     kind: str
