@@ -484,3 +484,42 @@ def test_reports_api(client: Client, stack_env: dict[str, str], monkeypatch: pyt
     assert_error(client.http.post(f"/reports/unsubscribe?token={token[:-3]}xyz"), 400)
     # an alert's unsubscribe link does not stop a report, nor a report's an alert's
     assert_error(client.http.post(f"/alerts/unsubscribe?token={token}"), 400)
+
+
+def test_cli_report(
+    client: Client,
+    stack_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """``stockscreen report``: stdout is only the document, status goes to stderr; --send emails it;
+    a bad input is a message naming it, exit 2."""
+    from devstack import mailbox
+    from devstack.cli import main
+
+    u = _user(client, stack_env)
+    _watchlist(client, u, "Cli", ["AAPL", "MSFT"])
+    post(client, "/screens/saved", {"name": "All big", "query": "close > 50"}, u.auth)
+    capsysbinary.readouterr()  # the API calls' logs
+    assert main(["report", "weekly", "--user", u.email, "--format", "pdf"]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out.startswith(b"%PDF") and out.rstrip().endswith(b"%%EOF")
+    assert b"Weekly report, week to 2018-02-07" in err
+    assert main(["report", "daily", "--user", u.email]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out.decode().startswith("Daily digest, 2018-02-07\n") and b"stockscreen:" not in out
+    assert main(["report", "screen", "--user", u.email, "--screen", "All big", "--format", "csv"]) == 0
+    out, _ = capsysbinary.readouterr()
+    assert out.decode().splitlines()[0].startswith("symbol,name,sector,close")
+    assert main(["report", "screen", "--user", u.email, "--screen", "nope"]) == 2
+    assert b"has no saved screen 'nope'" in capsysbinary.readouterr().err
+    assert main(["report", "daily", "--user", "nobody@example.com"]) == 2
+    assert main(["report", "daily", "--user", u.email, "--format", "csv"]) == 2
+    # --send: through build -> render -> store -> send, to the local SES
+    monkeypatch.setenv("AWS_LOCAL_PORT", stack_env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])
+    before = len(mailbox.messages(stack_env["AWS_ENDPOINT_URL"]))
+    assert main(["report", "weekly", "--user", u.email, "--send"]) == 0
+    assert b"weekly report sent to" in capsysbinary.readouterr().err
+    mails = mailbox.messages(stack_env["AWS_ENDPOINT_URL"])
+    assert len(mails) == before + 1 and mails[0]["to"] == u.email
+    assert mails[0]["subject"] == "Stockscreen: Weekly report, week to 2018-02-07"

@@ -73,3 +73,5 @@ class Due(BaseModel):
     session: dt.date | None = None  # the last market session the report covers
     screen_id: str | None = None
     send: bool = True
+    #: False for a report asked for now (CLI, make dev's first digest): the schedule's opt-out does not apply
+    scheduled: bool = True

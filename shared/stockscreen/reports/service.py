@@ -489,7 +489,12 @@ class ReportService:
         if due.send and (who is None or who["disabled"] or self.address_suppressed(who["email"])):
             self.repo.advance(run_id, ("building",), "skipped", detail="address suppressed or account disabled")
             return {**out, "reason": "suppressed"}
-        if due.kind in SCHEDULED and due.send and not getattr(self.get_settings(due.user_id), f"{due.kind}_enabled"):
+        if (
+            due.scheduled
+            and due.kind in SCHEDULED
+            and due.send
+            and not getattr(self.get_settings(due.user_id), f"{due.kind}_enabled")
+        ):
             self.repo.advance(run_id, ("building",), "skipped", detail="opted out")
             return {**out, "reason": "opted out"}
         session = due.session
