@@ -78,6 +78,9 @@ frontend/dist/index.html: $(NPM_STAMP) $(FRONTEND_SRC)
 layer: setup
 	infra_cdk/scripts/build_layer.sh
 
+render-layer: setup
+	PYTHON=$(PY) infra_cdk/scripts/build_render_layer.sh
+
 clean: stop
 	rm -rf .local frontend/dist infra_cdk/cdk.out infra_cdk/build
 
