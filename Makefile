@@ -9,7 +9,7 @@ NPM_STAMP := frontend/node_modules/.installed-$(shell sha1sum frontend/package-l
 FRONTEND_SRC := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts \
 	frontend/tailwind.config.js frontend/postcss.config.js frontend/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: dev test stop lint bench setup system-dev system-test frontend layer clean \
+.PHONY: dev test stop lint bench setup system-dev system-test frontend layer render-layer clean \
 	test-python test-frontend openapi
 
 ## make dev: install what is missing, start everything, serve http://127.0.0.1:$(PORT)/

@@ -6,8 +6,14 @@ and cold import time)."""
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 from typing import Any
+
+# fpdf2 imports NumPy when it can (only to parse some PNGs faster); the shared layer ships NumPy for the
+# screener, and importing it would be half of this function's cold start. Nothing here needs it.
+if "numpy" not in sys.modules:
+    sys.modules["numpy"] = None  # type: ignore[assignment]
 
 from stockscreen.reports.adapters import S3Store
 from stockscreen.reports.rendering import render_to_store
