@@ -18,6 +18,7 @@ const WatchlistsRoute = lazy(() => import('./routes/watchlists').then((m) => ({ 
 const PortfoliosRoute = lazy(() => import('./routes/portfolios').then((m) => ({ default: m.PortfoliosRoute })));
 const AlertsRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.AlertsRoute })));
 const NotificationsRoute = lazy(() => import('./routes/notifications').then((m) => ({ default: m.NotificationsRoute })));
+const ReportsRoute = lazy(() => import('./routes/reports').then((m) => ({ default: m.ReportsRoute })));
 const BacktestRoute = lazy(() => import('@/features/backtest/components/backtest-page').then((m) => ({ default: m.BacktestRoute })));
 
 function Lazy({ children }: { children: ReactNode }) {
@@ -81,6 +82,7 @@ export const routes: RouteObject[] = [
           ['alerts', <AlertsRoute key="a" />],
           ['notifications', <NotificationsRoute key="n" />],
           ['backtest', <BacktestRoute key="b" />],
+          ['reports', <ReportsRoute key="r" />],
         ] as const
       ).map(([path, page]) => ({ path, element: <Lazy>{page}</Lazy> })),
       { path: '*', element: <NotFoundRoute /> },

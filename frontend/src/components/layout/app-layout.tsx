@@ -12,6 +12,7 @@ const ACCOUNT_PAGES = [
   ['/watchlists', 'Watchlists'],
   ['/portfolios', 'Portfolios'],
   ['/alerts', 'Alerts'],
+  ['/reports', 'Reports'],
 ] as const;
 
 export function AppLayout() {
