@@ -37,7 +37,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check shared functions devstack infra_cdk localstack tests
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy shared/stockscreen devstack
-	@for f in ingest alerts ws quotes; do echo "mypy functions/$$f"; $(VENV)/bin/mypy functions/$$f/handlers.py || exit 1; done
+	@for f in ingest alerts ws quotes reports reports/render; do echo "mypy functions/$$f"; $(VENV)/bin/mypy functions/$$f/handlers.py || exit 1; done
 	$(VENV)/bin/mypy functions/api/app.py functions/api/chalicelib
 	$(VENV)/bin/mypy infra_cdk
 	cd frontend && npm run --silent typecheck && npm run --silent lint

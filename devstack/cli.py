@@ -357,13 +357,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _send_report(args: argparse.Namespace, user_id: str, session: dt.date | None, screen_id: str | None) -> int:
+    from stockscreen.core.errors import Invalid
     from stockscreen.db.engine import get_engine
     from stockscreen.reports.rendering import render_to_store
-    from stockscreen.reports.repository import ReportRepository
     from stockscreen.reports.wiring import workflow_service
 
     svc = workflow_service(get_engine())
-    day = session or ReportRepository(get_engine()).sessions(None, 1)[-1]
+    day = session or svc.last_session()
+    if day is None:
+        raise Invalid("no market data loaded yet")
     period = f"manual-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}"
     item = {"user_id": user_id, "kind": args.kind, "period": period, "session": day.isoformat(),
             "screen_id": screen_id, "scheduled": False}  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -38,7 +39,7 @@ def ensure_demo_reports(email: str) -> str:
             for t in ("watchlists", "saved_screens", "portfolios", "report_settings")
         }
         days = [r[0] for r in conn.execute(text("SELECT DISTINCT date FROM daily_bars ORDER BY date DESC LIMIT 31"))]
-        prices = dict(
+        prices: dict[str, Decimal] = dict(
             conn.execute(
                 text(
                     "SELECT s.symbol, b.close FROM daily_bars b JOIN securities s ON s.id = b.security_id "
@@ -65,7 +66,9 @@ def ensure_demo_reports(email: str) -> str:
         for sym, qty in DEMO_BUYS:
             if sym in prices:
                 pfs.add_transaction(
-                    user_id, pf["id"], Txn(kind="buy", symbol=sym, date=days[-1], quantity=qty, price=prices[sym])
+                    user_id,
+                    pf["id"],
+                    Txn(kind="buy", symbol=sym, date=days[-1], quantity=Decimal(qty), price=Decimal(str(prices[sym]))),
                 )
     if not has["report_settings"]:
         svc = workflow_service(engine)
@@ -76,15 +79,15 @@ def ensure_demo_reports(email: str) -> str:
 def send_first_digest(machine: Any, user_id: str) -> dict[str, Any]:
     """The demo account's digest of the last session, through the workflow (once per session: a restart
     finds it sent). Its result."""
-    from stockscreen.reports.repository import ReportRepository
+    from stockscreen.reports.wiring import workflow_service
 
-    sessions = ReportRepository(get_engine()).sessions(None, 1)
-    if not sessions:
+    last = workflow_service(get_engine()).last_session()
+    if last is None:
         return {"status": "no data"}
-    day = sessions[-1].isoformat()
+    day = last.isoformat()
     item = {"user_id": user_id, "kind": "daily", "period": day, "session": day, "scheduled": False}
     result = machine.run({"items": [item]}, timeout=300)
-    outcome = (result.get("output") or {}).get("results") or [{"status": result["status"]}]
+    outcome = result.get("output") or [{"status": result["status"], "reason": result.get("cause")}]
     return dict(outcome[0])
 
 

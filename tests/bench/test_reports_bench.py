@@ -126,7 +126,7 @@ def test_reports_per_minute_through_the_workflow(
     result = machine.run({"now": (now + dt.timedelta(minutes=1)).isoformat(), "user_ids": users}, timeout=3600)
     elapsed = time.perf_counter() - t
     assert result["status"] == "SUCCEEDED", result.get("cause")
-    statuses = [r["status"] for r in result["output"]["results"]]
+    statuses = [r["status"] for r in result["output"]]
     sent = len(mailbox.messages(stack_env["AWS_ENDPOINT_URL"])) - before
     assert statuses.count("sent") == len(users) == sent
     bench("reports_per_minute_1000_users", len(users) / elapsed * 60, "reports/min")

@@ -383,7 +383,7 @@ def test_reports_workflow_on_the_local_stack(client: Client, stack_env: dict[str
     before = len(mailbox.messages(stack_env["AWS_ENDPOINT_URL"]))
     result = machine.run({"now": now.isoformat(), "user_ids": ids}, timeout=120)
     assert result["status"] == "SUCCEEDED", result
-    assert sorted(r["status"] for r in result["output"]["results"]) == ["sent", "sent"]
+    assert sorted(r["status"] for r in result["output"]) == ["sent", "sent"]
     for name in ("Select", "Build", "Render", "Store", "Send", "Done"):
         assert name in result["states"]
     mails = mailbox.messages(stack_env["AWS_ENDPOINT_URL"])[
@@ -394,13 +394,13 @@ def test_reports_workflow_on_the_local_stack(client: Client, stack_env: dict[str
     assert all("AAPL" in (m["text"] or "") and m["html"] for m in mails)
     # the same tick again (a duplicate schedule, a retried execution): nothing due, nothing sent
     again = machine.run({"now": now.isoformat(), "user_ids": ids}, timeout=120)
-    assert again["status"] == "SUCCEEDED" and again["output"]["results"] == []
+    assert again["status"] == "SUCCEEDED" and again["output"] == []
     assert len(mailbox.messages(stack_env["AWS_ENDPOINT_URL"])) - before == 2
     # an item that fails (a screen report of a screen that does not exist): retried, caught, recorded
     bad = {"user_id": ids[0], "kind": "screen", "period": f"on-demand-{uuid.uuid4()}", "screen_id": str(uuid.uuid4())}
     failed = machine.run({"items": [bad]}, timeout=120)
     assert failed["status"] == "SUCCEEDED", failed
-    (r,) = failed["output"]["results"]
+    (r,) = failed["output"]
     assert r["status"] == "failed" and "ReportFailed: gave up after 3 attempts: NotFound" in r["detail"]
     status, detail = _sql(stack_env, "SELECT status, detail FROM report_runs WHERE period = %s", (bad["period"],))[0]
     assert status == "failed" and "no saved screen" in detail

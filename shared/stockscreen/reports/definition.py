@@ -125,6 +125,8 @@ def build_definition(
                 "ItemSelector": {"item.$": "$$.Map.Item.Value"},
                 "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Build", "States": item_states},
                 "ResultPath": "$.results",
+                # the execution's output is the items' small outcomes only (not the input: 256 KiB limit)
+                "OutputPath": "$.results",
                 "End": True,
             },
         },

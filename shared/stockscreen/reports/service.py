@@ -426,6 +426,11 @@ class ReportService:
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LINK_SECONDS)
         return {"url": self.store().presign(key, LINK_SECONDS, name), "expires_at": expires.isoformat()}
 
+    def last_session(self) -> dt.date | None:
+        """The last market session with data (what a report asked for now covers)."""
+        days = self.repo.sessions(None, 1)
+        return days[-1] if days else None
+
     def start_screen_report(self, user_id: str, screen_id: str) -> dict[str, Any]:
         """Run a saved screen into a report (PDF + CSV) through the workflow; it joins the user's list
         when stored (it is not emailed)."""
