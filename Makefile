@@ -9,7 +9,7 @@ NPM_STAMP := frontend/node_modules/.installed-$(shell sha1sum frontend/package-l
 FRONTEND_SRC := $(shell find frontend/src frontend/public frontend/index.html frontend/vite.config.ts \
 	frontend/tailwind.config.js frontend/postcss.config.js frontend/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: dev test stop lint bench setup system-dev system-test frontend layer clean \
+.PHONY: dev test stop lint bench setup system-dev system-test frontend layer render-layer clean \
 	test-python test-frontend openapi
 
 ## make dev: install what is missing, start everything, serve http://127.0.0.1:$(PORT)/
@@ -37,7 +37,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check shared functions devstack infra_cdk localstack tests
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy shared/stockscreen devstack
-	@for f in ingest alerts ws quotes; do echo "mypy functions/$$f"; $(VENV)/bin/mypy functions/$$f/handlers.py || exit 1; done
+	@for f in ingest alerts ws quotes reports reports/render; do echo "mypy functions/$$f"; $(VENV)/bin/mypy functions/$$f/handlers.py || exit 1; done
 	$(VENV)/bin/mypy functions/api/app.py functions/api/chalicelib
 	$(VENV)/bin/mypy infra_cdk
 	cd frontend && npm run --silent typecheck && npm run --silent lint
@@ -77,6 +77,9 @@ frontend/dist/index.html: $(NPM_STAMP) $(FRONTEND_SRC)
 ## make layer: build the Lambda layer (domain package + dependencies) for CDK deploys
 layer: setup
 	infra_cdk/scripts/build_layer.sh
+
+render-layer: setup
+	PYTHON=$(PY) infra_cdk/scripts/build_render_layer.sh
 
 clean: stop
 	rm -rf .local frontend/dist infra_cdk/cdk.out infra_cdk/build

@@ -438,6 +438,95 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(msg: str) -> None:
+    print(f"stockscreen: {msg}", file=sys.stderr, flush=True)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a report for a user to stdout (only the document; status on stderr); ``--send`` emails it
+    through the workflow's steps (the dev mailbox shows it when make dev runs)."""
+    from stockscreen.core.errors import Invalid, NotFound
+    from stockscreen.reports import rendering
+
+    fmt = args.format or ("csv" if args.kind == "screen" else "text")
+    if fmt == "csv" and args.kind != "screen":
+        raise Invalid("--format csv is for screen reports")
+    if args.kind == "screen" and not args.screen:
+        raise Invalid("a screen report needs --screen ID or NAME (one of the user's saved screens)")
+    session = _day(args.session) if args.session else None
+    if args.send:
+        _wire_local()
+        os.environ.setdefault("APP_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+    else:
+        _db_only()
+    from stockscreen.db.engine import get_engine
+    from stockscreen.reports.wiring import builder
+
+    engine = get_engine()
+    b = builder(engine)
+    user = b.repo.user_by_email(args.user)
+    if user is None:
+        raise NotFound(f"no user {args.user}")
+    screen_id = None
+    if args.kind == "screen":
+        from stockscreen.core.paging import PageRequest
+
+        mine = b.screens.list_mine(user["id"], PageRequest(limit=100))[0]
+        match = [sc for sc in mine if args.screen in (sc["id"], sc["name"])]
+        if not match:
+            raise NotFound(f"{args.user} has no saved screen {args.screen!r}")
+        screen_id = match[0]["id"]
+    if args.send:
+        return _send_report(args, user["id"], session, screen_id)
+    if args.kind == "daily":
+        data = b.daily(user["id"], session)
+    elif args.kind == "weekly":
+        data = b.weekly(user["id"], session)
+    else:
+        data = b.screen(user["id"], str(screen_id))
+    if args.kind == "daily" and not data["changed"]:
+        _status("nothing changed for this user in that session: the scheduled digest would not be sent")
+    if fmt == "pdf":
+        sys.stdout.buffer.write(rendering.pdf(data))
+    elif fmt == "json":
+        print(json.dumps(data, indent=2, default=str))
+    elif fmt == "csv":
+        sys.stdout.write(rendering.to_csv(data))
+    else:
+        sys.stdout.write(rendering.email_parts(data)["html" if fmt == "html" else "text"])
+    sys.stdout.flush()
+    _status(f"{data['title']} for {args.user} ({fmt})")
+    return 0
+
+
+def _send_report(args: argparse.Namespace, user_id: str, session: dt.date | None, screen_id: str | None) -> int:
+    from stockscreen.core.errors import Invalid
+    from stockscreen.db.engine import get_engine
+    from stockscreen.reports.rendering import render_to_store
+    from stockscreen.reports.wiring import workflow_service
+
+    svc = workflow_service(get_engine())
+    day = session or svc.last_session()
+    if day is None:
+        raise Invalid("no market data loaded yet")
+    period = f"manual-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}"
+    item = {"user_id": user_id, "kind": args.kind, "period": period, "session": day.isoformat(),
+            "screen_id": screen_id, "scheduled": False}  # fmt: skip
+    built = svc.build(item)
+    if built["skip"]:
+        _status(f"not sent: {built['reason']}")
+        return 1
+    rendered = render_to_store(svc.store(), built["data_key"])
+    svc.stored(rendered)
+    sent = svc.send(rendered)
+    _status(f"{args.kind} report sent to {args.user} (message {sent.get('message_id')}); run {built['run_id']}")
+    if args.format:
+        key = rendered["csv_key"] if args.format == "csv" else rendered["pdf_key"]
+        if args.format in ("pdf", "csv") and key:
+            sys.stdout.buffer.write(svc.store().get(key))
+    return 0
+
+
 def cmd_alerts_dlq(args: argparse.Namespace) -> int:
     """Show the fired alerts whose delivery failed 5 times; ``--redrive`` moves them back to be delivered."""
     from stockscreen.alerts.events import dead_letters
@@ -631,6 +720,21 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = al.add_parser("dlq", help="fired alerts whose delivery failed (the delivery dead-letter queue)")
     dlq.add_argument("--redrive", action="store_true", help="move them back to the delivery queue")
     dlq.set_defaults(func=cmd_alerts_dlq)
+    rp = sub.add_parser(
+        "report",
+        help="render a report to stdout (status on stderr): stockscreen report weekly --user demo@stockscreen.local",
+    )
+    rp.add_argument("kind", choices=["daily", "weekly", "screen"])
+    rp.add_argument("--user", required=True, metavar="EMAIL")
+    rp.add_argument("--screen", metavar="ID_OR_NAME", help="the saved screen of a screen report")
+    rp.add_argument("--session", metavar="YYYY-MM-DD", help="the market session (default: the last one)")
+    rp.add_argument(
+        "--format",
+        choices=["text", "html", "pdf", "json", "csv"],
+        help="text (default), html (the email's parts), pdf, json (the figures), csv (screen reports)",
+    )
+    rp.add_argument("--send", action="store_true", help="email it (the local SES: see /dev/mail, stockscreen mail)")
+    rp.set_defaults(func=cmd_report)
     bt = sub.add_parser(
         "backtest",
         help='backtest a screen, e.g. stockscreen backtest "rsi14 < 30" --from 2014-01-01',

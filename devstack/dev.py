@@ -178,6 +178,24 @@ def start_quote_poller(stop: threading.Event, ws_gateway: Any = None) -> Any:
     return poller
 
 
+#: How often the local stand-in of EventBridge Scheduler starts the reports workflow (as deployed: 15 minutes).
+REPORTS_TICK_S = float(os.environ.get("REPORTS_TICK_SECONDS", 900))
+
+
+def start_reports(sfn_endpoint: str, demo_email: str, stop: threading.Event) -> None:
+    """Deploy the reports workflow, send the demo account its first digest (once per session: see
+    /dev/mail) and tick the workflow like the deployed schedule does."""
+    from devstack.reports import ensure_demo_reports, send_first_digest, start_scheduler
+    from devstack.stepfunctions import ReportsStateMachine
+
+    machine = ReportsStateMachine(sfn_endpoint)
+    os.environ["REPORTS_STATE_MACHINE_ARN"] = machine.arn
+    user_id = ensure_demo_reports(demo_email)
+    outcome = send_first_digest(machine, user_id)
+    say(f"reports: the demo account's daily digest: {outcome.get('status')} {outcome.get('reason') or ''}".rstrip())
+    start_scheduler(machine, stop, REPORTS_TICK_S)
+
+
 def main(port: int) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -231,6 +249,8 @@ def main(port: int) -> int:
         from devstack.seed import ensure_demo_alerts
 
         ensure_demo_alerts(demo_email)  # a couple of alerts the replay feed makes fire
+        reports_stop = threading.Event()
+        start_reports(sfn_endpoint, demo_email, reports_stop)
 
         import uvicorn
 
@@ -292,6 +312,7 @@ def main(port: int) -> int:
             server.run()
         finally:
             quotes_stop.set()
+            reports_stop.set()
             alerts_worker.stop()
             drop_folder.stop()
             for s in servers:

@@ -56,6 +56,62 @@ def _zip() -> bytes:
     return buf.getvalue()
 
 
+def _ensure_role(endpoint_url: str) -> None:
+    iam = _client("iam", endpoint_url)
+    try:
+        iam.get_role(RoleName=ROLE_ARN.rsplit("/", 1)[1])
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(
+            RoleName=ROLE_ARN.rsplit("/", 1)[1],
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                        }
+                    ],
+                }
+            ),
+        )
+
+
+def deploy_functions(endpoint_url: str, functions: dict[str, tuple[str, str, lambdas.Handler]]) -> dict[str, str]:
+    """Create (once) each Lambda function in moto and route its invocations to our handler in-process;
+    ``functions``: placeholder -> (function name, handler string, handler). Returns placeholder -> ARN."""
+    _ensure_role(endpoint_url)
+    lam = _client("lambda", endpoint_url)
+    arns: dict[str, str] = {}
+    code = _zip()
+    for placeholder, (name, handler_name, handler) in functions.items():
+        lambdas.register(name, handler)
+        try:
+            arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+        except lam.exceptions.ResourceNotFoundException:
+            arn = lam.create_function(
+                FunctionName=name,
+                Runtime="python3.11",
+                Role=ROLE_ARN,
+                Handler=handler_name,
+                Code={"ZipFile": code},
+                Timeout=900,
+            )["FunctionArn"]
+        arns[placeholder] = arn
+    return arns
+
+
+def upsert_machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+    """Create the state machine ``name``, or update its definition; its ARN."""
+    text = json.dumps(definition)
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        if machine["name"] == name:
+            sfn.update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=text)
+            return str(machine["stateMachineArn"])
+    return str(sfn.create_state_machine(name=name, definition=text, roleArn=ROLE_ARN)["stateMachineArn"])
+
+
 class IngestStateMachine:
     """Deploys the ingest functions and state machine to moto, and runs executions."""
 
@@ -66,54 +122,18 @@ class IngestStateMachine:
 
     def _deploy(self) -> str:
         module = lambdas.load_module("functions/ingest/handlers.py", "stockscreen_ingest_handlers")
-        lam = _client("lambda", self.endpoint_url)
-        iam = _client("iam", self.endpoint_url)
-        try:
-            iam.get_role(RoleName=ROLE_ARN.rsplit("/", 1)[1])
-        except iam.exceptions.NoSuchEntityException:
-            iam.create_role(
-                RoleName=ROLE_ARN.rsplit("/", 1)[1],
-                AssumeRolePolicyDocument=json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": "sts:AssumeRole",
-                                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                            }
-                        ],
-                    }
-                ),
-            )
-        arns: dict[str, str] = {}
-        code = _zip()
-        for state, placeholder in TASKS.items():
-            name = f"stockscreen-ingest-{state.lower()}"
-            func_name = HANDLERS[state].split(".", 1)[1]
-            lambdas.register(name, getattr(module, func_name))
-            try:
-                arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-            except lam.exceptions.ResourceNotFoundException:
-                arn = lam.create_function(
-                    FunctionName=name,
-                    Runtime="python3.11",
-                    Role=ROLE_ARN,
-                    Handler=HANDLERS[state],
-                    Code={"ZipFile": code},
-                    Timeout=900,
-                )["FunctionArn"]
-            arns[placeholder] = arn
-        definition = json.dumps(build_definition(arns))
-        for machine in self.sfn.list_state_machines()["stateMachines"]:
-            if machine["name"] == STATE_MACHINE_NAME:
-                self.sfn.update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=definition)
-                return str(machine["stateMachineArn"])
-        return str(
-            self.sfn.create_state_machine(name=STATE_MACHINE_NAME, definition=definition, roleArn=ROLE_ARN)[
-                "stateMachineArn"
-            ]
+        arns = deploy_functions(
+            self.endpoint_url,
+            {
+                placeholder: (
+                    f"stockscreen-ingest-{state.lower()}",
+                    HANDLERS[state],
+                    getattr(module, HANDLERS[state].split(".", 1)[1]),
+                )
+                for state, placeholder in TASKS.items()
+            },
         )
+        return upsert_machine(self.sfn, STATE_MACHINE_NAME, build_definition(arns))
 
     def start(self, payload: dict[str, Any]) -> str:
         run_id = payload.setdefault("run_id", str(uuid.uuid4()))
@@ -159,3 +179,35 @@ class IngestStateMachine:
 
     def run(self, payload: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:
         return self.wait(self.start(payload), timeout)
+
+
+class ReportsStateMachine(IngestStateMachine):
+    """The reports workflow (stockscreen.reports.definition) on moto, its tasks routed to
+    functions/reports/handlers.py and the render Lambda functions/reports/render/handlers.py."""
+
+    def __init__(self, endpoint_url: str, retry_interval: int | None = None) -> None:
+        self.retry_interval = retry_interval
+        super().__init__(endpoint_url)
+
+    def _deploy(self) -> str:
+        from stockscreen.reports import definition as d
+
+        tasks = lambdas.load_module("functions/reports/handlers.py", "stockscreen_reports_handlers")
+        render = lambdas.load_module("functions/reports/render/handlers.py", "stockscreen_reports_render")
+        functions = {
+            placeholder: (
+                f"stockscreen-reports-{state.lower()}",
+                d.HANDLERS[state],
+                getattr(render if state == "Render" else tasks, d.HANDLERS[state].split(".", 1)[1]),
+            )
+            for state, placeholder in d.TASKS.items()
+        }
+        arns = deploy_functions(self.endpoint_url, functions)
+        return upsert_machine(self.sfn, d.STATE_MACHINE_NAME, d.build_definition(arns, self.retry_interval))
+
+    def start(self, payload: dict[str, Any]) -> str:
+        return str(
+            self.sfn.start_execution(
+                stateMachineArn=self.arn, name=f"reports-{uuid.uuid4()}", input=json.dumps(payload)
+            )["executionArn"]
+        )

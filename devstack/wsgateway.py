@@ -11,7 +11,8 @@
   handler answering non-2xx refuses the handshake with that status (500 when it fails).
 * API Gateway's connection limits: an idle connection (no frame from the client for ``idle_timeout_s``,
   10 minutes: the server's pushes do not keep a connection alive, the client's heartbeat does) and
-  any connection older than ``max_connection_s`` (2 hours) is closed with 1001 "Going away"; both are settable so tests can reach them in seconds.
+  any connection older than ``max_connection_s`` (2 hours) is closed with 1001 "Going away"; both are
+  settable so tests can reach them in seconds.
 * Posts never wait for a slow client: each connection has an outbox (at most ``outbox_frames``
   frames) drained by its own writer task; a client that falls that far behind is closed (1008) and
   its posts answer 410, as API Gateway gives up on a connection it cannot write to.

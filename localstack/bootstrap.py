@@ -47,6 +47,8 @@ DROP_RULE = f"{PREFIX}-drop-folder"
 DROP_QUEUE = f"{PREFIX}-drop-folder"
 #: The largest upload the presigned POST allows (bytes); the API's and CDK's limit too.
 UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+#: Report documents (PDF, CSV): private, encrypted at rest, reached by presigned links.
+REPORTS_BUCKET = f"{PREFIX}-reports"
 
 
 def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
@@ -168,7 +170,27 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
             SecretString=json.dumps({"kid": "local-1", "key": secrets.token_urlsafe(48)}),
         )["ARN"]
 
+    s3 = client("s3")
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        s3.create_bucket(Bucket=REPORTS_BUCKET)
+    s3.put_public_access_block(
+        Bucket=REPORTS_BUCKET,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=REPORTS_BUCKET,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+
     return {
+        "REPORTS_BUCKET": REPORTS_BUCKET,
         "EVENT_BUS_NAME": EVENT_BUS,
         "EVENT_BUS_ARN": bus_arn,
         "ALERTS_TOPIC_ARN": alerts_topic,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
@@ -21,6 +22,7 @@ from stockscreen_infra.layer import SharedLayer
 from stockscreen_infra.network import Network
 from stockscreen_infra.observability import Observability
 from stockscreen_infra.quotes import Quotes
+from stockscreen_infra.reports import Reports
 from stockscreen_infra.settings import Settings
 from stockscreen_infra.websocket import WebSocket
 
@@ -55,6 +57,14 @@ class StockscreenStack(Stack):
         defaults = FunctionDefaults(network=self.network, layer=self.layer.layer, environment=common_env)
 
         self.raw = RawBucket(self, "Raw")
+        self.reports = Reports(
+            self,
+            "Reports",
+            defaults=defaults,
+            render_layer_dir=settings.build_dir / "render-layer",
+            ses_sender=settings.ses_sender,
+            unsubscribe_secret=self.secrets.unsubscribe_secret,
+        )
         self.api = RestApi(
             self,
             "Api",
@@ -67,6 +77,8 @@ class StockscreenStack(Stack):
                 c.ENV_JWT_SECRET_ARN: self.secrets.jwt_secret.secret_arn,
                 c.ENV_ALERTS_UNSUBSCRIBE_SECRET_ARN: self.secrets.unsubscribe_secret.secret_arn,
                 c.ENV_RAW_BUCKET_NAME: self.raw.bucket.bucket_name,
+                c.ENV_REPORTS_BUCKET: self.reports.bucket.bucket_name,
+                c.ENV_REPORTS_STATE_MACHINE_ARN: self.reports.state_machine_arn,
             },
         )
         self.websocket = WebSocket(self, "WebSocket", defaults=defaults)
@@ -129,6 +141,7 @@ class StockscreenStack(Stack):
             "sqs:ChangeMessageVisibility",
         )
         self.alerts.queue.grant_send_messages(self.api.role)
+        self.reports.functions["Send"].add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
         if settings.alarm_email:
             self.alerts.topic.add_subscription(subs.EmailSubscription(settings.alarm_email))
 
@@ -142,12 +155,18 @@ class StockscreenStack(Stack):
             self.quotes.function,
             *self.alerts.delivery_functions,
             self.alerts.suppression,
+            *(fn for name, fn in self.reports.functions.items() if name != "Render"),  # render reads no database
         ]
         for fn in functions:
             self.database.secret.grant_read(fn)
         self.database.secret.grant_read(self.api.role)
         self.secrets.jwt_secret.grant_read(self.api.role)
         self.secrets.unsubscribe_secret.grant_read(self.api.role)  # the one-click unsubscribe route
+        # the report routes: presigned download links and on-demand screen reports
+        self.reports.grant_objects(self.api.role, "s3:GetObject")  # presigned links are signed with it
+        self.api.role.add_to_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.reports.state_machine_arn])
+        )
         for verifier in (self.websocket.functions["handlers.connect"], self.websocket.authorizer_function):
             self.secrets.jwt_secret.grant_read(verifier)
             verifier.add_environment(c.ENV_JWT_SECRET_ARN, self.secrets.jwt_secret.secret_arn)

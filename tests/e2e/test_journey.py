@@ -152,6 +152,30 @@ def test_websocket_subscriber_receives_quotes(dev_stack: dict) -> None:
     assert all(q["symbol"] == "AAPL" and q["price"] > 0 for q in quotes)
 
 
+def test_reports_page_lists_and_downloads_a_pdf(dev_stack: dict, tmp_path: Path) -> None:
+    """make dev sent the demo account its first digest: the Reports page lists it and downloads its PDF."""
+    assert "reports: the demo account's daily digest: sent" in dev_stack["log"].read_text()
+    result = subprocess.run(
+        ["node", "e2e/reports.mjs"],
+        cwd=ROOT / "frontend",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={
+            **os.environ,
+            "BASE_URL": dev_stack["base"],
+            "SCREENSHOT_DIR": str(tmp_path),
+            "DEMO_LOGIN_FILE": str(dev_stack["state"] / "demo-login.json"),
+        },
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "[reports] PASSED" in result.stdout
+    assert re.search(r"downloaded daily-\d{4}-\d\d-\d\d\.pdf: \d+ bytes, starts \"%PDF-\"", result.stdout)
+    assert (tmp_path / "reports.png").stat().st_size > 10_000
+    status, body = _get(dev_stack["base"] + "/dev/mail?format=json")
+    assert status == 200 and any(m["subject"].startswith("Stockscreen: Daily digest") for m in json.loads(body))
+
+
 def test_second_make_dev_refuses_instead_of_corrupting_state(dev_stack: dict) -> None:
     env = {**dev_stack["env"], "PORT": str(free_port())}
     result = subprocess.run(

@@ -89,6 +89,39 @@ def _unsubscribe(c: Client, o: User) -> str:
     return unsubscribe.sign(o.id, _alert(c, o), kid, keys[kid])
 
 
+def _report(c: Client, o: User, db: str) -> str:
+    """A stored report of the owner (its PDF key is only signed, never fetched, by the download route)."""
+    import psycopg
+
+    with psycopg.connect(db.replace("+psycopg", ""), autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO report_runs (user_id, kind, period, status, pdf_key, pdf_bytes) "
+            "VALUES (%s, 'daily', %s, 'stored', 'reports/x/report.pdf', 1) RETURNING id::text",
+            (o.id, uuid.uuid4().hex),
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _report_unsubscribe(c: Client, o: User) -> str:
+    from stockscreen.reports.wiring import sign_unsubscribe
+
+    return sign_unsubscribe(o.id, "weekly")
+
+
+def _screen_report(c: Client, o: User, db: str) -> Req:
+    """The reports workflow deployed on moto (once) for the on-demand route to start."""
+    import os
+
+    from devstack.stepfunctions import ReportsStateMachine
+    from stockscreen.reports import settings
+
+    if "REPORTS_STATE_MACHINE_ARN" not in os.environ:
+        os.environ["REPORTS_STATE_MACHINE_ARN"] = ReportsStateMachine(os.environ["AWS_ENDPOINT_URL"]).arn
+        settings.reset()
+    return "/reports/screen", {"screen_id": _screen(c, o)}, {}
+
+
 def _screen(c: Client, o: User) -> str:
     return str(body(post(c, "/screens/saved", {"name": "s", "query": "close > 0", "sort": "symbol"}, o.auth))["id"])
 
@@ -267,6 +300,19 @@ EXPECTED: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/me/notification-preferences/webhook-secret"): Case(
         _paid(200), _static("/me/notification-preferences/webhook-secret")
+    ),
+    # reports: the caller's own (another user's is 404); the signed unsubscribe link is the credential
+    ("GET", "/reports"): Case(_users(200), _static("/reports")),
+    ("GET", "/reports/schedule"): Case(_users(200), _static("/reports/schedule")),
+    ("PUT", "/reports/schedule"): Case(
+        _users(200), _static("/reports/schedule", {"daily_enabled": True, "time_zone": "Europe/Paris"})
+    ),
+    ("GET", "/reports/{report_id}/download"): Case(
+        _users(200), lambda c, o, db: (f"/reports/{_report(c, o, db)}/download", None, {}), other=404
+    ),
+    ("POST", "/reports/screen"): Case(_users(202), _screen_report),
+    ("POST", "/reports/unsubscribe"): Case(
+        _open(200), lambda c, o, db: (f"/reports/unsubscribe?token={_report_unsubscribe(c, o)}", None, {})
     ),
     # administration
     ("GET", "/admin/alerts/dlq"): Case(_admin(200), _static("/admin/alerts/dlq")),

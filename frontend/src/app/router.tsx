@@ -20,6 +20,7 @@ const AlertsRoute = lazy(() => import('./routes/alerts').then((m) => ({ default:
 const AlertPreferencesRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.AlertPreferencesRoute })));
 const UnsubscribeRoute = lazy(() => import('./routes/alerts').then((m) => ({ default: m.UnsubscribeRoute })));
 const NotificationsRoute = lazy(() => import('./routes/notifications').then((m) => ({ default: m.NotificationsRoute })));
+const ReportsRoute = lazy(() => import('./routes/reports').then((m) => ({ default: m.ReportsRoute })));
 const BacktestRoute = lazy(() => import('@/features/backtest/components/backtest-page').then((m) => ({ default: m.BacktestRoute })));
 // The admin area (admins only): Data, Users, Audit log.
 const AdminArea = lazy(() => import('@/features/admin/components/admin-area').then((m) => ({ default: m.AdminArea })));
@@ -88,6 +89,7 @@ export const routes: RouteObject[] = [
           ['notifications', <NotificationsRoute key="n" />],
           ['backtest', <BacktestRoute key="b" />],
           ['admin/*', <AdminArea key="admin" />],
+          ['reports', <ReportsRoute key="r" />],
         ] as const
       ).map(([path, page]) => ({ path, element: <Lazy>{page}</Lazy> })),
       { path: '*', element: <NotFoundRoute /> },

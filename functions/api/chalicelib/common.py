@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from stockscreen.alerts.preferences import PreferencesService
     from stockscreen.alerts.rules import AlertRuleService
     from stockscreen.portfolios.service import PortfolioService
+    from stockscreen.reports.service import ReportService
     from stockscreen.screening.saved import SavedScreenService
     from stockscreen.watchlists.service import WatchlistService
 
@@ -69,3 +70,11 @@ def portfolios() -> PortfolioService:
     from stockscreen.portfolios.service import PortfolioService
 
     return PortfolioService.from_engine(get_engine())
+
+
+@cache
+def reports() -> ReportService:
+    from stockscreen.db.engine import get_engine
+    from stockscreen.reports.wiring import api_service
+
+    return api_service(get_engine())

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
-from chalicelib import admin, alerts, apidocs, auth, http, notifications, portfolios, quotes, watchlists
+from chalicelib import admin, alerts, apidocs, auth, http, notifications, portfolios, quotes, reports, watchlists
 
 
 def register(app: Chalice) -> None:
-    for bp in (auth.bp, quotes.bp, watchlists.bp, portfolios.bp, alerts.bp, notifications.bp, admin.bp, apidocs.bp):
+    for bp in (
+        auth.bp,
+        quotes.bp,
+        watchlists.bp,
+        portfolios.bp,
+        alerts.bp,
+        notifications.bp,
+        reports.bp,
+        admin.bp,
+        apidocs.bp,
+    ):
         app.register_blueprint(bp)
     http.add_preflight_routes(app)

@@ -53,13 +53,15 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(user_id: str, alert_id: str, kid: str, key: bytes) -> str:
+def sign(user_id: str, alert_id: str, kid: str, key: bytes, purpose: bytes = _PURPOSE) -> str:
+    """A token for (user, subject); ``purpose`` keeps one kind of link from opening another (reports
+    sign theirs with their own purpose, so a report link is not an alert link)."""
     payload = f"{user_id}:{alert_id}".encode()
-    mac = hmac.new(key, _PURPOSE + kid.encode() + b":" + payload, hashlib.sha256).digest()
+    mac = hmac.new(key, purpose + kid.encode() + b":" + payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{kid}.{_b64(mac)}"
 
 
-def verify(token: str, keys: dict[str, bytes]) -> tuple[str, str]:
+def verify(token: str, keys: dict[str, bytes], purpose: bytes = _PURPOSE) -> tuple[str, str]:
     """(user id, alert id) of a valid token; Invalid otherwise."""
     try:
         payload_b64, kid, mac_b64 = token.split(".")
@@ -67,7 +69,7 @@ def verify(token: str, keys: dict[str, bytes]) -> tuple[str, str]:
         key = keys[kid]
     except (ValueError, KeyError) as exc:
         raise Invalid("invalid unsubscribe link") from exc
-    want = hmac.new(key, _PURPOSE + kid.encode() + b":" + payload, hashlib.sha256).digest()
+    want = hmac.new(key, purpose + kid.encode() + b":" + payload, hashlib.sha256).digest()
     if not hmac.compare_digest(want, mac):
         raise Invalid("invalid unsubscribe link")
     user_id, _, alert_id = payload.decode().partition(":")

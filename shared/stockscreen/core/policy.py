@@ -34,6 +34,7 @@ FEATURES: dict[str, frozenset[str]] = {
     "alerts": _USERS,
     "alerts.webhook": _PAID,  # the webhook channel of alerts (notification preferences)
     "notifications": _USERS,
+    "reports": _USERS,
     "admin.users": _ADMIN,
     "admin.ingest": _ADMIN,
     "admin.audit": _ADMIN,

@@ -128,6 +128,11 @@ class PortfolioService:
                 raise NotFound(f"no transaction {txn_id}")
             replay(tx.transactions(pf_id))
 
+    def transactions_until(self, user_id: str, pf_id: str, day: dt.date) -> list[Txn]:
+        """The portfolio's transactions dated up to ``day``, in date order (a report values the book at a close)."""
+        self._owned(user_id, pf_id)
+        return [t for t in self.repo.transactions(pf_id) if t.date <= day]
+
     # -- derived -----------------------------------------------------------------------------
     def holdings(self, user_id: str, pf_id: str) -> dict[str, Any]:
         self._owned(user_id, pf_id)

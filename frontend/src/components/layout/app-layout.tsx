@@ -13,6 +13,7 @@ const ACCOUNT_PAGES = [
   ['/watchlists', 'Watchlists'],
   ['/portfolios', 'Portfolios'],
   ['/alerts', 'Alerts'],
+  ['/reports', 'Reports'],
 ] as const;
 
 /** Admins see the admin area in the nav; nobody else does (the API refuses them anyway). */

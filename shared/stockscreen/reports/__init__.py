@@ -1,0 +1,1 @@
+"""Reports: daily digest, weekly portfolio report, screen report; email + PDF; scheduled by a workflow."""
