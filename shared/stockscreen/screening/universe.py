@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from stockscreen.core.errors import Invalid, NotFound, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
 from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
-from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
+from stockscreen.screening.history import COMPUTED, F2, Frame, grid, period_end_flags, resample
 from stockscreen.screening.validate import field_kind
 
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -119,7 +119,7 @@ class Universe:
     def numeric(self, name: str) -> F2:
         arr = self.daily.num(name)
         if arr is None:
-            arr = np.full((self.n, len(self.daily.dates)), np.nan)
+            arr = grid(self.n, len(self.daily.dates))
             self.daily.extra[name] = arr
         return arr
 
@@ -159,7 +159,7 @@ class Universe:
         bar = {k: getattr(cut, k)[:, 0] for k in ("o", "h", "lo", "c", "v")}
         arrays = {}
         for k in ("o", "h", "lo", "c", "v"):
-            a = getattr(full, k)[:, : p + 1].copy()
+            a = getattr(full, k)[:, : p + 1].copy(order="F")
             a[:, p] = bar[k]
             arrays[k] = a
         dates = full.dates[: p + 1].copy()
@@ -304,7 +304,7 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
         dates = np.array([np.datetime64(as_of, "D")])
     rows = np.searchsorted(known, bid)
     rows = np.array([row_of[int(i)] for i in known.tolist()], dtype=np.intp)[rows] if len(bid) else rows
-    grids = [np.full((s, len(dates)), np.nan) for _ in range(5)]
+    grids = [grid(s, len(dates)) for _ in range(5)]
     for k in range(5):
         grids[k][rows, col] = vals[:, k]
     fund_keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
@@ -332,7 +332,7 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
             date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
         elif f.id not in COMPUTED:
             # a number stockscreen.market.measures does not compute: the snapshot's value on the latest date only
-            arr = np.full((s, len(dates)), np.nan)
+            arr = grid(s, len(dates))
             arr[:, last] = [np.nan if v is None else float(v) for v in source]
             frame.extra[f.id] = arr
     date_cols.update(_listing(secs))
@@ -389,7 +389,7 @@ def from_bars(
     dates, col = np.unique(bdate, return_inverse=True)
     rows = np.array([row_of[b[0]] for b in bars], dtype=np.intp)
     vals = np.array([b[2:] for b in bars], dtype=np.float64)
-    grids = [np.full((len(symbols), len(dates)), np.nan) for _ in range(5)]
+    grids = [grid(len(symbols), len(dates)) for _ in range(5)]
     for k in range(5):
         grids[k][rows, col] = vals[:, k]
     keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
