@@ -40,6 +40,16 @@ def grid(rows: int, cols: int) -> F2:
     return np.full((cols, rows), np.nan).T
 
 
+def slice_cols(arr: F2, lo: int, hi: int) -> F2:
+    """Columns lo..hi of a (securities x dates) array, NaN-padded before column 0."""
+    if lo >= 0:
+        return arr[:, lo : hi + 1]
+    if hi < 0:
+        return np.full((arr.shape[0], hi - lo + 1), np.nan)
+    pad = np.full((arr.shape[0], -lo), np.nan)
+    return np.concatenate([pad, arr[:, : hi + 1]], axis=1)
+
+
 def roll_sum(x: F2, n: int) -> F2:
     """Sum over the last n columns; NaN unless all n values exist (NaN may sit anywhere)."""
     out = np.full_like(x, np.nan)
