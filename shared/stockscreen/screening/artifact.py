@@ -33,6 +33,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -246,12 +247,28 @@ def open_current(version: int, created: str) -> Universe | None:
 
     s3 = aws_client("s3")
     prefix = PREFIX + name_of(version, created) + "/"
+    cache_dir = Path(settings.snapshot_cache_dir)
+    forget_stale(cache_dir, keep=name_of(version, created))
     try:
-        return read(s3_fetch(settings.snapshot_bucket, prefix, s3, Path(settings.snapshot_cache_dir)))
+        return read(s3_fetch(settings.snapshot_bucket, prefix, s3, cache_dir))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
             return None
         raise
+
+
+#: a downloaded artifact of another version untouched this long is removed (Lambda's /tmp is bounded;
+#: an older universe still mapped by this process keeps its pages: unlinking a mapped file is safe)
+STALE_AFTER_S = 15 * 60
+
+
+def forget_stale(cache_dir: Path, keep: str) -> None:
+    if not cache_dir.is_dir():
+        return
+    now = time.time()
+    for folder in cache_dir.iterdir():
+        if folder.name != keep and folder.is_dir() and now - folder.stat().st_mtime > STALE_AFTER_S:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def clear_cache_dir() -> None:
