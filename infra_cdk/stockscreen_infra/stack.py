@@ -68,6 +68,9 @@ class StockscreenStack(Stack):
         )
         self.websocket = WebSocket(self, "WebSocket", defaults=defaults)
         self.ingest = Ingest(self, "Ingest", defaults=defaults, schedule_expression=settings.ingest_schedule)
+        # the API maps the snapshot artifacts (read only)
+        self.ingest.snapshot_bucket.grant_read(self.api.role)
+        self.api.add_environment(c.ENV_SNAPSHOT_BUCKET, self.ingest.snapshot_bucket.bucket_name)
         self.alerts = Alerts(
             self,
             "Alerts",

@@ -1,0 +1,51 @@
+"""Lambda memory sizes against the peaks measured on the 10,000-security x 20-year synthetic market.
+
+``tests/bench/measured_peaks.json`` is written by the market-scale benchmarks (``make bench``, or
+``pytest -s tests/bench/test_bench_market_scale.py tests/bench/test_bench_ingest_scale.py``); commit it
+after a run. Each entry names a function (``api``, or ``ingest.<State>``) and its peak resident memory:
+the declared MemorySize must hold the peak with ``MEMORY_HEADROOM`` to spare, or this test fails.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from stockscreen.pipeline.definition import HANDLERS
+from stockscreen_infra import constants as c
+from tests.infra.conftest import Synth
+
+PEAKS = Path(__file__).resolve().parents[1] / "bench" / "measured_peaks.json"
+
+
+def _declared(synth: Synth) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    (api,) = synth.resources("AWS::Serverless::Function").values()
+    out["api"] = api["Properties"]
+    by_handler = {r["Properties"]["Handler"]: r["Properties"] for r in synth.resources("AWS::Lambda::Function").values()}
+    for state, handler in HANDLERS.items():
+        out[f"ingest.{state}"] = by_handler[handler]
+    return out
+
+
+def test_measured_functions_fit_their_declared_memory(synth: Synth) -> None:
+    peaks = json.loads(PEAKS.read_text())
+    declared = _declared(synth)
+    assert "api" in peaks and "ingest.Aggregate" in peaks  # the two functions that hold the market
+    for name, measured in peaks.items():
+        assert name in declared, f"{name}: no such function in the template"
+        size = int(declared[name]["MemorySize"])
+        need = measured["peak_rss_mb"] * c.MEMORY_HEADROOM
+        assert size >= need, f"{name}: {size} MB declared, measured peak {measured['peak_rss_mb']} MB x headroom"
+        assert size <= 10240  # Lambda's ceiling
+
+
+def test_api_has_the_snapshot_bucket_and_room_in_tmp(synth: Synth) -> None:
+    api = _declared(synth)["api"]
+    assert api["MemorySize"] == c.API_MEMORY_MB
+    assert api["EphemeralStorage"] == {"Size": c.API_EPHEMERAL_STORAGE_MB}
+    assert c.ENV_SNAPSHOT_BUCKET in api["Environment"]["Variables"]
+    aggregate = _declared(synth)["ingest.Aggregate"]
+    assert c.ENV_SNAPSHOT_BUCKET in aggregate["Environment"]["Variables"]
+    assert _declared(synth)["ingest.Fetch"]["MemorySize"] == c.INGEST_DEFAULT_MEMORY_MB
