@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stockscreen.pipeline.definition import HANDLERS
 from stockscreen_infra import constants as c
+
+from stockscreen.pipeline.definition import HANDLERS
 from tests.infra.conftest import Synth
 
 PEAKS = Path(__file__).resolve().parents[1] / "bench" / "measured_peaks.json"
@@ -23,7 +24,9 @@ def _declared(synth: Synth) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     (api,) = synth.resources("AWS::Serverless::Function").values()
     out["api"] = api["Properties"]
-    by_handler = {r["Properties"]["Handler"]: r["Properties"] for r in synth.resources("AWS::Lambda::Function").values()}
+    by_handler = {
+        r["Properties"]["Handler"]: r["Properties"] for r in synth.resources("AWS::Lambda::Function").values()
+    }
     for state, handler in HANDLERS.items():
         out[f"ingest.{state}"] = by_handler[handler]
     return out
