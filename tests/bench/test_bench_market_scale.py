@@ -132,7 +132,8 @@ def test_bench_prodlayout_and_history_vs_duckdb(prod: dict[str, Any]) -> None:
     assert u.daily.c.flags.f_contiguous and cache["rsi14"].flags.f_contiguous
     con = duckdb.connect()
     snap = pd.DataFrame(table)
-    snap.insert(0, "sid", np.arange(len(snap), dtype=np.int32))
+    # the universe's row of each security (the universe sorts by symbol): the history table's key
+    snap.insert(0, "sid", np.array([u.row_of(sym) for sym in table["symbol"]], dtype=np.int32))
     con.register("snap_df", snap)
     con.execute("CREATE TABLE snap AS SELECT * FROM snap_df")
     con.unregister("snap_df")

@@ -120,6 +120,29 @@ def test_first_screen_maps_no_history(published: dict[str, Any]) -> None:
     assert {p.name for p in folder.iterdir()} >= {"bar_h.npy", "bar_c.npy"}
 
 
+def test_reference_data_changed_since_the_artifact_falls_back_to_the_database(published: dict[str, Any]) -> None:
+    """A profile edited without a new snapshot version: the artifact's fingerprint no longer matches."""
+    from sqlalchemy import text
+
+    engine = published["engine"]
+    U.reset_cache()
+    assert isinstance(U.get_universe(engine).daily, artifact.MappedFrame)
+    with engine.begin() as conn:
+        old = conn.execute(text("SELECT name FROM securities WHERE symbol = 'B'")).scalar_one()
+        conn.execute(text("UPDATE securities SET name = 'Renamed Corp' WHERE symbol = 'B'"))
+    try:
+        U.reset_cache()
+        u = U.get_universe(engine)
+        assert not isinstance(u.daily, artifact.MappedFrame)
+        row = u.row_of("B")
+        assert row is not None and u.strings["name"].values(np.array([row])) == ["Renamed Corp"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE securities SET name = :n WHERE symbol = 'B'"), {"n": old})
+        U.reset_cache()
+    assert isinstance(U.get_universe(engine).daily, artifact.MappedFrame)
+
+
 def test_get_universe_uses_the_artifact_and_falls_back_without_one(
     published: dict[str, Any], stack_env: dict[str, str]
 ) -> None:

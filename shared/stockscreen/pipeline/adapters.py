@@ -113,14 +113,15 @@ class S3Artifacts:
         import time
 
         from stockscreen.screening import artifact
-        from stockscreen.screening.universe import load, published_versions
+        from stockscreen.screening.universe import load, published_versions, reference_fingerprint
 
         clock = time.perf_counter()
         versions = published_versions(self.engine)
         as_of, created = versions[version]
+        reference = reference_fingerprint(self.engine)
         u = load(self.engine, version, as_of)
         loaded = time.perf_counter() - clock
-        prefix = _retryable(lambda: artifact.publish(u, self.bucket, self.client(), created))
+        prefix = _retryable(lambda: artifact.publish(u, self.bucket, self.client(), created, reference))
         keep = {artifact.name_of(v, c) for v, (_, c) in versions.items()}
         removed = _retryable(lambda: artifact.remove_older(self.bucket, self.client(), keep))
         return {

@@ -78,7 +78,7 @@ def name_of(version: int, created: str) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def write(u: Universe, folder: Path) -> list[Path]:
+def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
     """The universe's files into ``folder`` (the manifest last). Histories computed in memory are not
     written: the artifact holds what the database load reads, so both give the same universe."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,6 +107,7 @@ def write(u: Universe, folder: Path) -> list[Path]:
         "version": int(u.version),
         "as_of": u.as_of.isoformat(),
         "cache_key": u.cache_key,
+        "reference": reference,
         "securities": u.n,
         "dates": len(fr.dates),
         "latest": latest,
@@ -128,11 +129,12 @@ def _rows(cols: list[NDArray[Any]], n: int, dtype: type) -> NDArray[Any]:
     return out
 
 
-def publish(u: Universe, bucket: str, s3: Any, created: str) -> str:
-    """Write the universe's artifact and upload it (the manifest last); returns its S3 prefix."""
+def publish(u: Universe, bucket: str, s3: Any, created: str, reference: str = "") -> str:
+    """Write the universe's artifact and upload it (the manifest last); returns its S3 prefix.
+    ``reference``: :func:`~stockscreen.screening.universe.reference_fingerprint` when ``u`` was loaded."""
     prefix = PREFIX + name_of(u.version, created) + "/"
     with tempfile.TemporaryDirectory(prefix="snapshot-artifact-") as tmp:
-        for path in write(u, Path(tmp)):  # the manifest comes last
+        for path in write(u, Path(tmp), reference):  # the manifest comes last
             s3.upload_file(str(path), bucket, prefix + path.name)
     return prefix
 
@@ -173,12 +175,19 @@ class MappedFrame(Frame):
 Fetch = Callable[[str], Path]
 
 
-def read(fetch: Fetch) -> Universe:
+class Stale(Exception):
+    """The artifact was written from other reference data than the database holds now."""
+
+
+def read(fetch: Fetch, reference: Callable[[], str] | None = None) -> Universe:
     """The universe of an artifact; ``fetch(name)`` gives a local path of one of its files (downloading
-    it the first time). Only the manifest and the small per-security files are read now."""
+    it the first time). Only the manifest and the small per-security files are read now. With
+    ``reference``, an artifact whose recorded fingerprint differs raises :class:`Stale`."""
     manifest = json.loads(fetch(MANIFEST).read_text())
     if manifest.get("format") != FORMAT:
         raise ValueError(f"snapshot artifact format {manifest.get('format')!r}, expected {FORMAT}")
+    if reference is not None and manifest.get("reference") != reference():
+        raise Stale(f"snapshot artifact {manifest.get('version')} has other reference data than the database")
     n = int(manifest["securities"])
     symbols = np.load(fetch("symbols.npy"), allow_pickle=False)
     dates = np.load(fetch("dates.npy"), allow_pickle=False)
@@ -235,9 +244,10 @@ def s3_fetch(bucket: str, prefix: str, s3: Any, cache_dir: Path) -> Fetch:
     return fetch
 
 
-def open_current(version: int, created: str) -> Universe | None:
-    """The artifact of a snapshot version from the configured bucket, or None when there is no bucket
-    or no artifact for it (the caller loads from the database)."""
+def open_current(version: int, created: str, reference: Callable[[], str] | None = None) -> Universe | None:
+    """The artifact of a snapshot version from the configured bucket, or None when there is no bucket,
+    no artifact for it, or (with ``reference``) one written from other reference data (the caller loads
+    from the database)."""
     settings = artifact_settings()
     if not settings.snapshot_bucket:
         return None
@@ -250,7 +260,9 @@ def open_current(version: int, created: str) -> Universe | None:
     cache_dir = Path(settings.snapshot_cache_dir)
     forget_stale(cache_dir, keep=name_of(version, created))
     try:
-        return read(s3_fetch(settings.snapshot_bucket, prefix, s3, cache_dir))
+        return read(s3_fetch(settings.snapshot_bucket, prefix, s3, cache_dir), reference)
+    except Stale:
+        return None
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
             return None

@@ -247,6 +247,20 @@ def _current(engine: Engine) -> tuple[int, dt.date, str]:
     return int(row[0]), row[1], str(row[2])
 
 
+#: A digest of what ``load()`` reads besides the version's own bars and rows: the security master and the
+#: fundamentals. An artifact records it when written; a different one now (a profile, listing date or report
+#: changed without a new snapshot version) makes the API load from the database instead.
+_REFERENCE_SQL = (
+    "SELECT md5(coalesce(string_agg(s::text, '|' ORDER BY s.id), '')) || ':' || "
+    "(SELECT count(*) || '/' || coalesce(max(as_of)::text, '') FROM fundamentals) FROM securities s"
+)
+
+
+def reference_fingerprint(engine: Engine) -> str:
+    row = reader_for(engine).one(_REFERENCE_SQL, ())
+    return str(row[0]) if row else ""
+
+
 def published_versions(engine: Engine) -> dict[int, tuple[dt.date, str]]:
     """Every stored snapshot version: its as_of and creation time (as :func:`_current` gives it)."""
     with engine.connect() as conn:
@@ -397,7 +411,7 @@ def get_universe(engine: Engine) -> Universe:
         if _cached is None or _cached.cache_key != key:
             from stockscreen.screening import artifact
 
-            mapped = artifact.open_current(version, created)
+            mapped = artifact.open_current(version, created, lambda: reference_fingerprint(engine))
             _cached = mapped if mapped is not None and mapped.version == version else load(engine, version, as_of)
             _cached.cache_key = key
         return _cached
