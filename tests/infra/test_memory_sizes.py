@@ -35,7 +35,7 @@ def _declared(synth: Synth) -> dict[str, dict[str, Any]]:
 def test_measured_functions_fit_their_declared_memory(synth: Synth) -> None:
     peaks = json.loads(PEAKS.read_text())
     declared = _declared(synth)
-    assert "api" in peaks and "ingest.Aggregate" in peaks  # the two functions that hold the market
+    assert "api" in peaks  # the function that holds the whole market
     for name, measured in peaks.items():
         assert name in declared, f"{name}: no such function in the template"
         size = int(declared[name]["MemorySize"])
