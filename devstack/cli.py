@@ -654,6 +654,22 @@ def _file_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_demo_synth(args: argparse.Namespace) -> int:
+    """A synthetic whole market in the demo files' formats (load it with ``stockscreen ingest csv``)."""
+    from stockscreen.market import synth
+
+    if not 1 <= args.securities <= 100_000 or not 1 <= args.years <= 50:
+        raise ValueError("--securities takes 1 to 100000, --years 1 to 50")
+    market = synth.generate(args.securities, args.years, seed=args.seed)
+    paths = synth.write(market, Path(args.out))
+    sizes = f"{len(market.symbols)} securities over {len(market.dates)} sessions"
+    status(f"{market.bar_count} bars of {sizes} (seed {args.seed})")
+    for path in paths:
+        print(path)
+    status("load them with: stockscreen ingest csv " + " ".join(str(p) for p in paths))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="stockscreen",
@@ -759,6 +775,15 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--benchmark", metavar="SYMBOL", help="also measure this symbol over the same dates")
     bt.add_argument("--format", choices=["table", "json", "csv"], default="table")
     bt.set_defaults(func=cmd_backtest)
+    demo = sub.add_parser("demo", help="demo data").add_subparsers(dest="demo_command", required=True)
+    sy = demo.add_parser(
+        "synth", help="write a seeded synthetic market (bars, constituents, fundamentals) for benchmarks at scale"
+    )
+    sy.add_argument("--securities", type=int, default=10_000, help="how many securities (default 10000)")
+    sy.add_argument("--years", type=int, default=20, help="years of daily sessions (default 20)")
+    sy.add_argument("--out", default="synth-market", help="output folder (default ./synth-market)")
+    sy.add_argument("--seed", type=int, default=7, help="random seed: the same seed writes the same files")
+    sy.set_defaults(func=cmd_demo_synth)
     return p
 
 

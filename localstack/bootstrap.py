@@ -35,6 +35,7 @@ JWT_SECRET = f"{PREFIX}/jwt-signing-key"
 #: Signs alert emails' one-click unsubscribe links (its own key: the delivery function never holds the JWT key).
 UNSUBSCRIBE_SECRET = f"{PREFIX}/alerts-unsubscribe-key"
 SES_SENDER = "noreply@stockscreen.local"
+SNAPSHOT_BUCKET = f"{PREFIX}-snapshots"
 PRICES_RULE = f"{PREFIX}-prices-updated"
 #: The raw bucket: files dropped under incoming/ (or uploaded by an admin) start an ingest run.
 RAW_BUCKET = f"{PREFIX}-raw"
@@ -62,6 +63,9 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
         )
 
     sns, sqs, ses, events, ddb, sm = (client(n) for n in ("sns", "sqs", "ses", "events", "dynamodb", "secretsmanager"))
+    s3 = client("s3")
+    if not any(b["Name"] == SNAPSHOT_BUCKET for b in s3.list_buckets().get("Buckets", [])):
+        s3.create_bucket(Bucket=SNAPSHOT_BUCKET)  # snapshot artifacts (stockscreen.screening.artifact)
     alerts_topic = sns.create_topic(Name=ALERTS_TOPIC)["TopicArn"]
     admin_topic = sns.create_topic(Name=ADMIN_TOPIC)["TopicArn"]
 
@@ -207,6 +211,7 @@ def bootstrap(endpoint_url: str, region: str = "us-east-1") -> dict[str, str]:
         "SES_SENDER": SES_SENDER,
         "RAW_BUCKET_NAME": RAW_BUCKET,
         "DROP_QUEUE_URL": drop_queue_url,
+        "SNAPSHOT_BUCKET": SNAPSHOT_BUCKET,
     }
 
 

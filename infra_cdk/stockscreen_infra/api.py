@@ -137,7 +137,7 @@ class RestApi(Construct):
             "subnet_ids": network.vpc.select_subnets(subnet_group_name="app").subnet_ids,
             "security_group_ids": [network.lambda_sg.security_group_id],
             "lambda_timeout": 29,
-            "lambda_memory_size": 1024,
+            "lambda_memory_size": c.API_MEMORY_MB,
             "xray": True,
             "environment_variables": dict(environment),
             "tags": {"app": c.APP_TAG},
@@ -156,6 +156,7 @@ class RestApi(Construct):
         self.rest_api_resource = self.chalice.get_resource(CHALICE_REST_API_ID)
         # Deterministic API name (CloudWatch's ApiName dimension) instead of SAM's default.
         self.rest_api_resource.add_property_override("Name", c.API_APP_NAME)
+        self.handler_resource.add_property_override("EphemeralStorage", {"Size": c.API_EPHEMERAL_STORAGE_MB})
         self.handler_resource.add_property_override(
             "Tracing", "Active"
         )  # belt and braces: chalice sets it from ``xray``
@@ -165,3 +166,7 @@ class RestApi(Construct):
         self.domain_name = f"{self.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
         self.url = f"https://{self.domain_name}/{c.REST_API_STAGE}/"
         self.stack = Stack.of(self)
+
+    def add_environment(self, key: str, value: str) -> None:
+        """One more environment variable of the API function (a resource made after the API's)."""
+        self.handler_resource.add_property_override(f"Environment.Variables.{key}", value)

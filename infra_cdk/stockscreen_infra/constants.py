@@ -143,6 +143,18 @@ ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
 ENV_CONNECTIONS_TABLE = "CONNECTIONS_TABLE"
 ENV_ADMIN_TOPIC_ARN = "ADMIN_TOPIC_ARN"
 ENV_RAW_BUCKET_NAME = "RAW_BUCKET_NAME"
+ENV_SNAPSHOT_BUCKET = "SNAPSHOT_BUCKET"
+
+# --- Lambda memory (MB), chosen from the peaks measured on the 10,000-security x 20-year synthetic market
+# (tests/bench/measured_peaks.json, written by tests/bench/test_bench_market_scale.py and
+# test_bench_ingest_scale.py; tests/infra checks every measured function's size against its peak with
+# MEMORY_HEADROOM to spare). Lambda gives CPU in proportion to memory: sizes are not below 1024.
+API_MEMORY_MB = 10240
+INGEST_MEMORY_MB = {"Aggregate": 10240}
+INGEST_DEFAULT_MEMORY_MB = 1024
+MEMORY_HEADROOM = 1.2
+#: the API's /tmp (MB): the mapped snapshot artifact is downloaded there (about 1.6 GB at 10k x 20y)
+API_EPHEMERAL_STORAGE_MB = 4096
 #: Never set as a plain environment variable (tests enforce it): functions read DATABASE_SECRET_ARN.
 FORBIDDEN_ENV_VARS = ("DATABASE_URL",)
 

@@ -9,6 +9,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -46,6 +47,17 @@ class Ingest(Construct):
         # Failed runs are announced to the admins here.
         self.admin_topic = sns.Topic(self, "AdminTopic", topic_name=c.ADMIN_TOPIC_NAME, enforce_ssl=True)
 
+        # Snapshot artifacts (stockscreen.screening.artifact): written by Aggregate, read by the API.
+        self.snapshot_bucket = s3.Bucket(
+            self,
+            "SnapshotBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=False,
+        )
         #: state name (Fetch, Validate, ...) -> function running it
         self.functions: dict[str, lambda_.Function] = {}
         for state, handler in HANDLERS.items():
@@ -56,7 +68,7 @@ class Ingest(Construct):
                 handler=handler,
                 description=f"Stockscreen ingest task {state}",
                 timeout=Duration.minutes(15),  # the ASL task timeout is 900 s
-                memory_size=1024,
+                memory_size=c.INGEST_MEMORY_MB.get(state, c.INGEST_DEFAULT_MEMORY_MB),
                 environment={
                     c.ENV_EVENT_BUS_NAME: self.bus.event_bus_name,
                     c.ENV_IDEMPOTENCY_TABLE: self.idempotency_table.table_name,
@@ -64,6 +76,11 @@ class Ingest(Construct):
                 },
             )
             self.idempotency_table.grant_read_write_data(self.functions[state])
+        # Only the Aggregate task writes (and prunes) snapshot artifacts.
+        aggregate = self.functions["Aggregate"]
+        self.snapshot_bucket.grant_read_write(aggregate)
+        self.snapshot_bucket.grant_delete(aggregate)
+        aggregate.add_environment(c.ENV_SNAPSHOT_BUCKET, self.snapshot_bucket.bucket_name)
         # Only the Publish task emits domain events.
         self.bus.grant_put_events_to(self.functions["Publish"])
         # Only the failure branch notifies the admins.

@@ -278,6 +278,38 @@ def apply_nag(stack: StockscreenStack) -> bool:
         apply_to_children=True,
     )
     sup.add_resource_suppressions(
+        stack.ingest.snapshot_bucket,
+        [
+            _s(
+                "AwsSolutions-S1",
+                "Snapshot artifacts written by one function and read by the API only; their access is in "
+                "CloudTrail and the functions' logs, and they are replaced every run.",
+            )
+        ],
+        apply_to_children=True,
+    )
+    bucket_arn = f"Resource::<{stack.get_logical_id(stack.ingest.snapshot_bucket.node.default_child)}.Arn>/*"  # type: ignore[arg-type]
+    for role in (stack.ingest.functions["Aggregate"], stack.api.role):
+        sup.add_resource_suppressions(
+            role,
+            [
+                _s(
+                    "AwsSolutions-IAM5",
+                    "Objects of the snapshot artifact bucket only (<bucket>/*: one folder per snapshot version), "
+                    "and the s3:GetObject*/List*/DeleteObject*/Abort* action groups CDK's bucket grants use.",
+                    [
+                        bucket_arn,
+                        "Action::s3:GetObject*",
+                        "Action::s3:GetBucket*",
+                        "Action::s3:List*",
+                        "Action::s3:DeleteObject*",
+                        "Action::s3:Abort*",
+                    ],
+                )
+            ],
+            apply_to_children=True,
+        )
+    sup.add_resource_suppressions(
         stack.frontend.distribution,
         [
             _s("AwsSolutions-CFR1", "A public stock screener: no geo restriction required."),

@@ -91,6 +91,9 @@ class StockscreenStack(Stack):
             fetch_function=self.ingest.functions["Fetch"],
             upload_signer=self.api.role,
         )
+        # the API maps the snapshot artifacts (read only)
+        self.ingest.snapshot_bucket.grant_read(self.api.role)
+        self.api.add_environment(c.ENV_SNAPSHOT_BUCKET, self.ingest.snapshot_bucket.bucket_name)
         self.alerts = Alerts(
             self,
             "Alerts",

@@ -32,6 +32,12 @@ class Events(Protocol):
         ...
 
 
+class Artifacts(Protocol):
+    def publish(self, version: int) -> dict[str, Any]:
+        """Write the snapshot artifact of a published version (:mod:`stockscreen.screening.artifact`)."""
+        ...
+
+
 class Admins(Protocol):
     def notify(self, subject: str, message: str) -> None: ...
 
@@ -126,3 +132,36 @@ class S3RawObjects:
             if code in ("403", "AccessDenied"):
                 raise DataFileError(f"s3://{bucket}/{key}", None, "access denied") from exc
             raise TransientError(f"s3://{bucket}/{key}: {code or exc}") from exc
+
+
+class S3Artifacts:
+    """Snapshot artifacts in an S3 bucket: the universe of a version read once from PostgreSQL (the same
+    load the API falls back to) and written as memory-mappable files; older versions' files removed."""
+
+    def __init__(self, bucket: str, engine: Any, client: Callable[[], Any]) -> None:
+        self.bucket = bucket
+        self.engine = engine
+        self.client = client
+
+    def publish(self, version: int) -> dict[str, Any]:
+        import time
+
+        from stockscreen.screening import artifact
+        from stockscreen.screening.universe import load, published_versions, reference_fingerprint
+
+        clock = time.perf_counter()
+        versions = published_versions(self.engine)
+        as_of, created = versions[version]
+        reference = reference_fingerprint(self.engine)
+        u = load(self.engine, version, as_of)
+        loaded = time.perf_counter() - clock
+        prefix = _retryable(lambda: artifact.publish(u, self.bucket, self.client(), created, reference))
+        keep = {artifact.name_of(v, c) for v, (_, c) in versions.items()}
+        removed = _retryable(lambda: artifact.remove_older(self.bucket, self.client(), keep))
+        return {
+            "prefix": prefix,
+            "securities": u.n,
+            "dates": len(u.trading_dates),
+            "removed_files": removed,
+            "seconds": {"load": round(loaded, 3), "total": round(time.perf_counter() - clock, 3)},
+        }

@@ -54,11 +54,13 @@ from stockscreen.market.providers import BarProvider, BarRow, ProviderError, Pro
 from stockscreen.pipeline import load, quality, snapshot, staging
 from stockscreen.pipeline.adapters import (
     Admins,
+    Artifacts,
     EventBridgeEvents,
     Events,
     LiveCache,
     RawObjects,
     RedisLiveCache,
+    S3Artifacts,
     S3RawObjects,
     SnsAdmins,
 )
@@ -287,12 +289,14 @@ class IngestService:
         admins: Admins,
         live: LiveCache,
         objects: RawObjects | None = None,
+        artifacts: Artifacts | None = None,
     ) -> None:
         self.repo = repo
         self.events = events
         self.admins = admins
         self.live = live
         self.objects: RawObjects = objects or S3RawObjects(lambda: aws_client("s3"))
+        self.artifacts = artifacts
 
     # --- Plan -----------------------------------------------------------------------------------
 
@@ -499,6 +503,10 @@ class IngestService:
                 result = {"version": current, "rows": 0, "rebuilt": False}
             else:
                 result = {**snapshot.build_snapshot(conn, run_id), "rebuilt": True}
+        if result.get("rebuilt") and result.get("version") is not None and self.artifacts is not None:
+            # after the commit: the artifact is of a published version (the API falls back to the
+            # database for a version without one)
+            result["artifact"] = self.artifacts.publish(int(result["version"]))
         self.repo.merge_stats(run_id, "aggregate", result)
         return result
 
@@ -606,13 +614,20 @@ _DEFAULT: tuple[tuple[Any, ...], IngestService] | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
+def _artifacts(engine: Any, bucket: str | None) -> Artifacts | None:
+    """Snapshot artifacts when a bucket is configured (``SNAPSHOT_BUCKET``), else none."""
+    return S3Artifacts(bucket, engine, lambda: aws_client("s3")) if bucket else None
+
+
 def default_service() -> IngestService:
     """The process's service: its repository over the process's engine, its adapters over the
     process's clients. Built once; built again when the engine or the event settings are new
     (:func:`stockscreen.core.clients.reset_clients`, which tests call when settings change)."""
     global _DEFAULT
     settings = event_settings()
-    key = (get_engine(), settings.event_bus_name, settings.admin_topic_arn)
+    from stockscreen.screening.artifact import artifact_settings
+
+    key = (get_engine(), settings.event_bus_name, settings.admin_topic_arn, artifact_settings().snapshot_bucket)
     with _DEFAULT_LOCK:
         if _DEFAULT is None or _DEFAULT[0][0] is not key[0] or _DEFAULT[0][1:] != key[1:]:
             built = IngestService(
@@ -620,6 +635,7 @@ def default_service() -> IngestService:
                 EventBridgeEvents(settings.event_bus_name, lambda: aws_client("events")),
                 SnsAdmins(settings.admin_topic_arn, lambda: aws_client("sns")),
                 RedisLiveCache(get_redis),
+                artifacts=_artifacts(key[0], key[3]),
             )
             _DEFAULT = (key, built)
         return _DEFAULT[1]

@@ -182,7 +182,7 @@ def _column_values(u: Universe, name: str, t: int, rows: np.ndarray[Any, Any]) -
         for v in u.dates[name][rows].tolist():
             out.append(None if math.isnan(v) else str(EPOCH + np.timedelta64(int(v), "D")))
         return out
-    vals = u.numeric(name)[rows, t].tolist()
+    vals = u.column(name, t)[rows].tolist()
     if name in _SHARES:
         return [None if math.isnan(v) else round(v) for v in vals]  # whole shares (averages rounded)
     if name in _FLAGS:
@@ -195,7 +195,7 @@ def _page_columns(u: Universe, columns: list[str], t: int, rows: np.ndarray[Any,
     numeric = [c for c in columns if KINDS[c] == "number"]
     out: dict[str, list[Any]] = {}
     if numeric:
-        block = np.array([u.numeric(c)[rows, t] for c in numeric]).reshape(len(numeric), len(rows))
+        block = np.array([u.column(c, t)[rows] for c in numeric]).reshape(len(numeric), len(rows))
         missing = np.isnan(block).any(axis=1).tolist()
         for name, vals, gaps in zip(numeric, block.tolist(), missing, strict=True):
             if name in _SHARES:  # whole shares (averages rounded)
@@ -220,7 +220,7 @@ def sort_order(
     elif kind == "date":
         key = u.dates[sort][rows]
     else:
-        key = u.numeric(sort)[rows, t]
+        key = u.column(sort, t)[rows]
     if order == "desc":
         key = -key
     if first is not None and first > 0 and 4 * first < len(key):

@@ -43,16 +43,6 @@ def remember_fields(node: A.CondNode | A.ExprNode | None, names: frozenset[str])
     _READS[id(node)] = (node, names)
 
 
-def _slice(arr: F2, lo: int, hi: int) -> F2:
-    """Columns lo..hi of a (securities x dates) array, NaN-padded before column 0."""
-    if lo >= 0:
-        return arr[:, lo : hi + 1]
-    pad = np.full((arr.shape[0], -lo), np.nan)
-    if hi < 0:
-        return np.full((arr.shape[0], hi - lo + 1), np.nan)
-    return np.concatenate([pad, arr[:, : hi + 1]], axis=1)
-
-
 class Evaluator:
     def __init__(self, u: Universe) -> None:
         self.u = u
@@ -72,7 +62,7 @@ class Evaluator:
                     for t in range(lo, hi + 1)
                 ]
                 return np.stack([c if c is not None else np.full(self.u.n, np.nan) for c in cols], axis=1)
-            return _slice(self.u.numeric(e.name), lo + e.offset, hi + e.offset)
+            return self.u.cols(e.name, lo + e.offset, hi + e.offset)
         if isinstance(e, A.Func):
             a, b = lo + e.offset, hi + e.offset
             x = self.expr(e.arg, a - e.window + 1, b)
@@ -137,7 +127,7 @@ class Evaluator:
         """A daily numeric field's columns lo..hi (the common operand, read without the general walk)."""
         if type(e) is not A.FieldRef or e.timeframe != "daily" or _KINDS[e.name] != "number":
             return None
-        return _slice(self.u.numeric(e.name), lo + e.offset, hi + e.offset)
+        return self.u.cols(e.name, lo + e.offset, hi + e.offset)
 
     def cond(self, c: A.CondNode, lo: int, hi: int) -> B2:
         n = hi - lo + 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,24 @@ B2 = NDArray[np.bool_]
 
 #: Every field :func:`stockscreen.market.measures.compute` gives a history for (numbers and 0/1 flags).
 COMPUTED: frozenset[str] = frozenset(METRIC_FIELDS) | frozenset(FLAG_FIELDS)
+
+
+def grid(rows: int, cols: int) -> F2:
+    """A NaN ``(securities x dates)`` array in the production layout: column-major (each date's values
+    of every security contiguous, each field its own array), so a screen on one date reads one
+    contiguous run per field. It is the transposed view of a ``(dates, securities)`` C array, which is
+    also how the snapshot artifact stores it on disk (:mod:`stockscreen.screening.artifact`)."""
+    return np.full((cols, rows), np.nan).T
+
+
+def slice_cols(arr: F2, lo: int, hi: int) -> F2:
+    """Columns lo..hi of a (securities x dates) array, NaN-padded before column 0."""
+    if lo >= 0:
+        return arr[:, lo : hi + 1]
+    if hi < 0:
+        return np.full((arr.shape[0], hi - lo + 1), np.nan)
+    pad = np.full((arr.shape[0], -lo), np.nan)
+    return np.concatenate([pad, arr[:, : hi + 1]], axis=1)
 
 
 def roll_sum(x: F2, n: int) -> F2:
@@ -52,7 +71,7 @@ def roll_extreme(x: F2, n: int, how: str) -> F2:
     time); NaN when any value in the window is missing."""
     op = np.maximum if how == "max" else np.minimum
     (out,) = ind.rolling_extremes(np.ascontiguousarray(x.T), (n,), op)
-    return np.ascontiguousarray(out.T)
+    return out.T  # the production layout (column-major) as it comes
 
 
 def roll_std(x: F2, n: int) -> F2:
@@ -85,8 +104,10 @@ class Frame:
     _panel: mt.Panel | None = None
     _market: mt.Market | None = None
 
-    def __post_init__(self) -> None:
-        self.has = ~np.isnan(self.c)
+    @cached_property
+    def has(self) -> B2:
+        """Which cells hold a bar (computed on first use: a mapped frame reads no bars before it must)."""
+        return ~np.isnan(self.c)
 
     # ------------------------------------------------------------------ packing
     def _pack_index(self) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
@@ -117,14 +138,16 @@ class Frame:
     def unpack(self, p: F2) -> F2:
         """A ``(own bars, securities)`` metric back on the grid, carried over days without a
         bar: one gather through a precomputed index (each cell's last own bar so far)."""
-        if self._carry is None:
-            pos = np.cumsum(self.has, axis=1) - 1  # the row's own bar at or before each date
+        if self._carry is None:  # (dates, securities): the gather writes the production layout directly
+            pos = np.cumsum(self.has.T, axis=0) - 1  # the row's own bar at or before each date
             s = self.has.shape[0]
-            self._carry = np.where(pos >= 0, pos * s + np.arange(s)[:, None], -1)
+            self._carry = np.where(pos >= 0, pos * s + np.arange(s)[None, :], -1)
         flat = np.ascontiguousarray(p).ravel()
-        out = flat.take(np.maximum(self._carry, 0)) if flat.size else np.full(self.has.shape, np.nan)
+        if not flat.size:
+            return grid(*self.has.shape)
+        out = flat.take(np.maximum(self._carry, 0))
         out[self._carry < 0] = np.nan
-        return out
+        return out.T
 
     # ------------------------------------------------------------------ fields
     def want(self, names: Iterable[str]) -> None:
@@ -193,7 +216,7 @@ def resample(fr: Frame, timeframe: str, upto: int | None = None, start: int = 0)
     ends = np.r_[np.flatnonzero(changed)[1:], len(key)] - 1
     s = fr.c.shape[0]
     n_periods = len(ends)
-    grids = [np.full((s, n_periods), np.nan) for _ in range(5)]
+    grids = [grid(s, n_periods) for _ in range(5)]
     rows, cols = np.nonzero(fr.has[:, start:end])
     if len(rows):
         ohlcv = np.column_stack([x[:, start:end][rows, cols] for x in (fr.o, fr.h, fr.lo, fr.c, fr.v)])

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from stockscreen.core.errors import Invalid, NotFound, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
 from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
-from stockscreen.screening.history import COMPUTED, F2, Frame, period_end_flags, resample
+from stockscreen.screening.history import COMPUTED, F2, Frame, grid, period_end_flags, resample, slice_cols
 from stockscreen.screening.validate import field_kind
 
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -67,6 +67,10 @@ class Universe:
     strings: dict[str, Categorical]
     dates: dict[str, NDArray[np.float64]]  # date fields as days since 1970-01-01 (NaN = missing)
     cache_key: str = ""
+    #: numeric fields on the latest date as the snapshot has them (its rows): a screen on the latest date
+    #: reads these without computing any history, and a history computed later keeps them on that date
+    latest: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    _pinned: set[str] = field(default_factory=set)
     _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
     _row: dict[str, int] = field(default_factory=dict)
     _wanted: frozenset[str] = frozenset()
@@ -102,7 +106,10 @@ class Universe:
         cols = np.arange(lo, hi + 1)
         cap = np.full((self.n, len(cols)), np.nan)
         ok = (cols >= 0) & (cols < len(self.daily.dates))
-        cap[:, ok] = self.numeric("market_cap")[:, cols[ok]]
+        if ok.all() and len(cols) == 1:
+            cap = self.cols("market_cap", lo, hi)
+        else:
+            cap[:, ok] = self.numeric("market_cap")[:, cols[ok]]
         return bucket_codes(cap, self.strings[name].categories)
 
     def label_values(self, name: str, rows: NDArray[np.intp], t: int) -> list[str | None]:
@@ -114,14 +121,30 @@ class Universe:
         """Fields a screen is about to read: their histories are computed in one pass."""
         self._wanted = frozenset(names)
         if not self._wanted <= self.daily._cache.keys():
-            self.daily.want(self._wanted)
+            # a field the snapshot has on the latest date is computed only when a screen reads its history
+            self.daily.want(self._wanted - self.latest.keys())
 
     def numeric(self, name: str) -> F2:
+        """A numeric field's whole history (computed on first use), the latest date the snapshot's."""
         arr = self.daily.num(name)
         if arr is None:
-            arr = np.full((self.n, len(self.daily.dates)), np.nan)
+            arr = grid(self.n, len(self.daily.dates))
             self.daily.extra[name] = arr
+        if name in self.latest and name not in self._pinned:
+            arr[:, -1] = self.latest[name]
+            self._pinned.add(name)
         return arr
+
+    def cols(self, name: str, lo: int, hi: int) -> F2:
+        """A numeric field on date columns ``lo..hi`` (NaN before the first). The latest date alone is
+        read from the snapshot's values without computing (or mapping) any history."""
+        if lo == hi == len(self.daily.dates) - 1 and name in self.latest and name not in self._pinned:
+            return self.latest[name][:, None]
+        return slice_cols(self.numeric(name), lo, hi)
+
+    def column(self, name: str, t: int) -> NDArray[np.float64]:
+        """A numeric field's values of every security on date column ``t``."""
+        return self.cols(name, t, t)[:, 0]
 
     def timeframe_value(self, name: str, timeframe: str, t: int, offset: int) -> NDArray[np.float64]:
         """``timeframe.name[offset]`` as seen on daily column ``t``: the current week/month is partial."""
@@ -159,7 +182,7 @@ class Universe:
         bar = {k: getattr(cut, k)[:, 0] for k in ("o", "h", "lo", "c", "v")}
         arrays = {}
         for k in ("o", "h", "lo", "c", "v"):
-            a = getattr(full, k)[:, : p + 1].copy()
+            a = getattr(full, k)[:, : p + 1].copy(order="F")
             a[:, p] = bar[k]
             arrays[k] = a
         dates = full.dates[: p + 1].copy()
@@ -222,6 +245,27 @@ def _current(engine: Engine) -> tuple[int, dt.date, str]:
     if row is None:
         raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
     return int(row[0]), row[1], str(row[2])
+
+
+#: A digest of what ``load()`` reads besides the version's own bars and rows: the security master and the
+#: fundamentals. An artifact records it when written; a different one now (a profile, listing date or report
+#: changed without a new snapshot version) makes the API load from the database instead.
+_REFERENCE_SQL = (
+    "SELECT md5(coalesce(string_agg(s::text, '|' ORDER BY s.id), '')) || ':' || "
+    "(SELECT count(*) || '/' || coalesce(max(as_of)::text, '') FROM fundamentals) FROM securities s"
+)
+
+
+def reference_fingerprint(engine: Engine) -> str:
+    row = reader_for(engine).one(_REFERENCE_SQL, ())
+    return str(row[0]) if row else ""
+
+
+def published_versions(engine: Engine) -> dict[int, tuple[dt.date, str]]:
+    """Every stored snapshot version: its as_of and creation time (as :func:`_current` gives it)."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT version, as_of, created_at FROM snapshot_versions")).all()
+    return {int(r[0]): (r[1], str(r[2])) for r in rows}
 
 
 _BAR_ROW = np.dtype(
@@ -304,7 +348,7 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
         dates = np.array([np.datetime64(as_of, "D")])
     rows = np.searchsorted(known, bid)
     rows = np.array([row_of[int(i)] for i in known.tolist()], dtype=np.intp)[rows] if len(bid) else rows
-    grids = [np.full((s, len(dates)), np.nan) for _ in range(5)]
+    grids = [grid(s, len(dates)) for _ in range(5)]
     for k in range(5):
         grids[k][rows, col] = vals[:, k]
     fund_keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
@@ -318,7 +362,8 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
     frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals)
     strings: dict[str, Categorical] = {}
     date_cols: dict[str, NDArray[np.float64]] = {}
-    last = len(dates) - 1
+    latest: dict[str, NDArray[np.float64]] = {}
+    snap_keys = next(iter(snap_rows.values())).keys() if snap_rows else set()
     for f in FIELDS:
         kind = field_kind(f.type)
         source: list[Any]
@@ -330,14 +375,12 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
             strings[f.id] = Categorical.of([None if v is None else str(v) for v in source])
         elif kind == "date":
             date_cols[f.id] = np.array([np.nan if v is None else day_number(v) for v in source])
-        elif f.id not in COMPUTED:
-            # a number stockscreen.market.measures does not compute: the snapshot's value on the latest date only
-            arr = np.full((s, len(dates)), np.nan)
-            arr[:, last] = [np.nan if v is None else float(v) for v in source]
-            frame.extra[f.id] = arr
+        elif f.id not in COMPUTED or f.id in snap_keys:
+            # the snapshot's value on the latest date (a number measures does not compute has only that)
+            latest[f.id] = np.array([np.nan if v is None else float(v) for v in source], dtype=np.float64)
     date_cols.update(_listing(secs))
     symbols = np.array([str(sec["symbol"]) for sec in secs])
-    return Universe(version, as_of, symbols, frame, _with_buckets(strings, s), date_cols)
+    return Universe(version, as_of, symbols, frame, _with_buckets(strings, s), date_cols, latest=latest)
 
 
 LISTING = ("listed_on", "delisted_on")
@@ -366,7 +409,10 @@ def get_universe(engine: Engine) -> Universe:
         return u
     with _lock:
         if _cached is None or _cached.cache_key != key:
-            _cached = load(engine, version, as_of)
+            from stockscreen.screening import artifact
+
+            mapped = artifact.open_current(version, created, lambda: reference_fingerprint(engine))
+            _cached = mapped if mapped is not None and mapped.version == version else load(engine, version, as_of)
             _cached.cache_key = key
         return _cached
 
@@ -389,7 +435,7 @@ def from_bars(
     dates, col = np.unique(bdate, return_inverse=True)
     rows = np.array([row_of[b[0]] for b in bars], dtype=np.intp)
     vals = np.array([b[2:] for b in bars], dtype=np.float64)
-    grids = [np.full((len(symbols), len(dates)), np.nan) for _ in range(5)]
+    grids = [grid(len(symbols), len(dates)) for _ in range(5)]
     for k in range(5):
         grids[k][rows, col] = vals[:, k]
     keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")

@@ -1,9 +1,11 @@
+import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { ErrorAlert } from '@/components/ui/error-alert';
 import { Spinner } from '@/components/ui/spinner';
 import { OP_LABELS, PAGE_SIZE, type ScreenFilter } from '../stores/filter-model';
 import { selectScreenRequest, useScreenerStore } from '../stores/screener-store';
 import { useRunScreen } from '../api/run-screen';
+import { ALL_ROWS_MAX, downloadScreenCsv, useAllRows } from '../api/all-rows';
 import { useFields } from '@/api/get-fields';
 import { Pagination, ResultCount } from './results-chrome';
 import { ResultsTable } from './results-table';
@@ -26,15 +28,27 @@ export function ResultsPanel({ rowAction }: { rowAction?: (row: ScreenRow) => Re
   const toggleSort = useScreenerStore((s) => s.toggleSort);
   const setPage = useScreenerStore((s) => s.setPage);
   const request = selectScreenRequest({ applied, appliedQuery, sort, order, page });
-  const query = useRunScreen(request);
+  const [showAll, setShowAll] = useState(false);
+  const [exporting, setExporting] = useState<string | null>(null);
+  const paged = useRunScreen(request);
+  const all = useAllRows(request, showAll);
+  const query = showAll ? all : paged;
   const fields = useFields();
   const fieldsById = new Map((fields.data?.data ?? []).map((f) => [f.id, f]));
+
+  const exportCsv = () => {
+    setExporting('Exporting…');
+    downloadScreenCsv(request, (rows, total) => setExporting(`Exporting ${rows.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}…`))
+      .catch(() => setExporting('Export failed'))
+      .finally(() => setTimeout(() => setExporting(null), 1500));
+  };
 
   const data = query.data;
   const total = data?.count ?? 0;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const from = total === 0 ? 0 : request.offset + 1;
-  const to = Math.min(request.offset + (data?.data.length ?? 0), total);
+  const start = showAll ? 0 : request.offset;
+  const from = total === 0 ? 0 : start + 1;
+  const to = Math.min(start + (data?.data.length ?? 0), total);
 
   return (
     <section className="card overflow-hidden" aria-label="Results">
@@ -55,6 +69,27 @@ export function ResultsPanel({ rowAction }: { rowAction?: (row: ScreenRow) => Re
           )}
         </div>
         {data?.as_of && <span className="ml-auto text-xs text-slate-500">Data as of {data.as_of}</span>}
+        <div className="flex items-center gap-2 text-xs">
+          <button
+            type="button"
+            data-testid="show-all"
+            aria-pressed={showAll}
+            title={`List every match in one scrolling table (up to ${ALL_ROWS_MAX.toLocaleString('en-US')})`}
+            onClick={() => setShowAll((v) => !v)}
+            className="rounded border border-slate-700 px-2 py-1 text-slate-300 hover:text-slate-100"
+          >
+            {showAll ? 'Pages' : 'Show all'}
+          </button>
+          <button
+            type="button"
+            data-testid="export-csv"
+            disabled={exporting !== null || !data || data.count === 0}
+            onClick={exportCsv}
+            className="rounded border border-slate-700 px-2 py-1 text-slate-300 hover:text-slate-100 disabled:opacity-50"
+          >
+            {exporting ?? 'Export CSV'}
+          </button>
+        </div>
       </div>
 
       {query.isError && (
@@ -82,7 +117,7 @@ export function ResultsPanel({ rowAction }: { rowAction?: (row: ScreenRow) => Re
               sort={sort}
               order={order}
               onSort={toggleSort}
-              offset={request.offset}
+              offset={showAll ? 0 : request.offset}
               dimmed={query.isPlaceholderData}
               explain={data.query ? { query: data.query, asOf: data.as_of } : null}
               rowAction={rowAction}
@@ -92,7 +127,7 @@ export function ResultsPanel({ rowAction }: { rowAction?: (row: ScreenRow) => Re
             <span className="tabular">
               {total > 0 ? `Showing ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` : ''}
             </span>
-            <Pagination page={page} pages={pages} onPage={setPage} />
+            {!showAll && <Pagination page={page} pages={pages} onPage={setPage} />}
           </div>
         </>
       )}

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { cn } from '@/lib/cn';
 import { rowLinkHandlers } from '@/lib/row-link';
@@ -81,6 +82,22 @@ export const COLUMNS: Column[] = [
   },
 ];
 
+/** Row height (px) of a virtualised table: every row has this height, so the window is arithmetic. */
+export const ROW_HEIGHT = 33;
+/** Above this many rows the table renders only the rows in view (plus OVERSCAN either side). */
+export const VIRTUAL_THRESHOLD = 200;
+export const OVERSCAN = 10;
+/** The scrolling viewport's height (px) of a virtualised table. */
+export const VIEWPORT_HEIGHT = 640;
+
+/** The rows [start, end) to render for a scroll position: the ones in view and OVERSCAN either side. */
+export function visibleRange(count: number, scrollTop: number, viewport = VIEWPORT_HEIGHT, rowHeight = ROW_HEIGHT) {
+  const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
+  const start = Math.max(0, first - OVERSCAN);
+  const end = Math.min(count, first + Math.ceil(viewport / rowHeight) + OVERSCAN);
+  return { start, end: Math.max(start, end) };
+}
+
 function SortIcon({ active, order }: { active: boolean; order: SortOrder }) {
   return (
     <svg viewBox="0 0 10 14" className={cn('h-3 w-2.5 flex-none', active ? 'text-sky-400' : 'text-slate-600')} aria-hidden="true">
@@ -114,11 +131,20 @@ export function ResultsTable({
 }) {
   const navigate = useNavigate();
   const open = (symbol: string) => navigate(`/stocks/${encodeURIComponent(symbol)}`);
+  const [scrollTop, setScrollTop] = useState(0);
+  const virtual = rows.length > VIRTUAL_THRESHOLD;
+  const { start, end } = virtual ? visibleRange(rows.length, scrollTop) : { start: 0, end: rows.length };
+  const span = 1 + COLUMNS.length + (explain ? 1 : 0) + (rowAction ? 1 : 0);
 
   return (
-    <div className="overflow-x-auto">
+    <div
+      className={cn('overflow-x-auto', virtual && 'overflow-y-auto')}
+      data-testid="results-scroll"
+      style={virtual ? { height: VIEWPORT_HEIGHT } : undefined}
+      onScroll={virtual ? (e) => setScrollTop(e.currentTarget.scrollTop) : undefined}
+    >
       <table data-testid="results-table" className={cn('w-full border-collapse text-[13px] transition-opacity', dimmed && 'opacity-60')}>
-        <thead>
+        <thead className={cn(virtual && 'sticky top-0 z-10 bg-slate-950')}>
           <tr className="border-b border-slate-800 text-[11px] uppercase tracking-wide text-slate-400">
             <th scope="col" className="w-10 px-2 py-2 text-right font-medium text-slate-600">
               #
@@ -172,15 +198,24 @@ export function ResultsTable({
           </tr>
         </thead>
         <tbody>
-          {rows.map((row, i) => (
+          {start > 0 && (
+            <tr aria-hidden="true" data-testid="spacer-top" style={{ height: start * ROW_HEIGHT }}>
+              <td colSpan={span} />
+            </tr>
+          )}
+          {rows.slice(start, end).map((row, k) => (
             <tr
               key={symbolOf(row)}
               data-testid="result-row"
               tabIndex={0}
               {...rowLinkHandlers(() => open(symbolOf(row)))}
-              className="cursor-pointer border-b border-slate-800/60 odd:bg-slate-900/30 hover:bg-slate-800/60 focus:bg-slate-800/60 focus:outline-none"
+              style={virtual ? { height: ROW_HEIGHT } : undefined}
+              className={cn(
+                'cursor-pointer border-b border-slate-800/60 hover:bg-slate-800/60 focus:bg-slate-800/60 focus:outline-none',
+                (start + k) % 2 === 0 && 'bg-slate-900/30',
+              )}
             >
-              <td className="num px-2 py-1.5 text-slate-600">{offset + i + 1}</td>
+              <td className="num px-2 py-1.5 text-slate-600">{offset + start + k + 1}</td>
               {COLUMNS.map((col) => (
                 <td
                   key={col.id}
@@ -197,6 +232,11 @@ export function ResultsTable({
               {rowAction && <td className="px-1 py-1 text-center">{rowAction(row)}</td>}
             </tr>
           ))}
+          {end < rows.length && (
+            <tr aria-hidden="true" data-testid="spacer-bottom" style={{ height: (rows.length - end) * ROW_HEIGHT }}>
+              <td colSpan={span} />
+            </tr>
+          )}
         </tbody>
       </table>
     </div>

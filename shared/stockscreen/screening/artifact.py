@@ -1,0 +1,288 @@
+"""The snapshot artifact: the screening universe as files a new container maps instead of rebuilding.
+
+Written by the ingest pipeline's Aggregate task after it publishes a snapshot version, to
+``s3://$SNAPSHOT_BUCKET/snapshots/<version>-<token>/`` (``token``: a digest of the version's
+creation time, so a rebuilt database that reuses version numbers never reads a stale artifact).
+An API container downloads a file the first time a screen needs it, into
+``$SNAPSHOT_CACHE_DIR/<version>-<token>/``, and memory-maps it: nothing is parsed, the operating
+system pages in what a screen reads.
+
+Files (NumPy ``.npy``, no pickles; ``manifest.json`` last, so a half-written artifact is never used):
+
+| file | shape | what |
+|---|---|---|
+| ``bar_o.npy`` ... ``bar_v.npy`` | ``(dates, securities)`` float64 | the bars grid (NaN: no bar), one file per field |
+| ``latest.npy`` | ``(fields, securities)`` float64 | each snapshot field on the latest date (the snapshot rows) |
+| ``fundamentals.npy`` | ``(inputs, securities)`` float64 | the latest report's inputs of the fundamental metrics |
+| ``codes.npy`` | ``(text fields, securities)`` int32 | text fields as codes into the manifest's categories |
+| ``datecols.npy`` | ``(date fields, securities)`` float64 | date fields as days since 1970-01-01 |
+| ``symbols.npy``, ``dates.npy`` | ``(securities,)``, ``(dates,)`` | row and column labels |
+
+A ``(dates, securities)`` C array is, transposed, exactly the universe's production layout
+(column-major ``(securities, dates)``: one date's values contiguous), so a mapped bar file *is*
+the grid, with no copy. A screen on the latest date reads ``latest.npy`` only (a few MB at
+10,000 securities); the bar files are fetched when a screen first needs history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stockscreen.screening.history import F2, Frame
+from stockscreen.screening.universe import Categorical, Universe
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+BARS = ("o", "h", "lo", "c", "v")
+PREFIX = "snapshots/"
+
+
+class ArtifactSettings(BaseSettings):
+    """Where artifacts live. Without a bucket there are none: the universe is loaded from PostgreSQL."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    snapshot_bucket: str | None = Field(default=None, description="S3 bucket of snapshot artifacts")
+    snapshot_cache_dir: str = Field(
+        default=os.path.join(tempfile.gettempdir(), "stockscreen-snapshots"),
+        description="local folder the artifact files are downloaded to and mapped from (Lambda: /tmp)",
+    )
+
+
+@cache
+def artifact_settings() -> ArtifactSettings:
+    return ArtifactSettings()
+
+
+def name_of(version: int, created: str) -> str:
+    """The artifact's folder name: the version and a digest of its creation time."""
+    return f"{version}-{hashlib.sha256(created.encode()).hexdigest()[:12]}"
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
+    """The universe's files into ``folder`` (the manifest last). Histories computed in memory are not
+    written: the artifact holds what the database load reads, so both give the same universe."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fr = u.daily
+    files: list[Path] = []
+
+    def save(name: str, arr: NDArray[Any]) -> None:
+        path = folder / name
+        np.save(path, arr, allow_pickle=False)
+        files.append(path)
+
+    for k in BARS:
+        save(f"bar_{k}.npy", np.ascontiguousarray(getattr(fr, k).T))
+    save("symbols.npy", np.asarray(u.symbols, dtype=str))
+    save("dates.npy", np.asarray(fr.dates, dtype="datetime64[D]"))
+    latest = sorted(u.latest)
+    save("latest.npy", _rows([u.latest[k] for k in latest], u.n, np.float64))
+    funds = sorted(fr.fundamentals)
+    save("fundamentals.npy", _rows([fr.fundamentals[k] for k in funds], u.n, np.float64))
+    texts = sorted(u.strings)
+    save("codes.npy", _rows([u.strings[k].codes for k in texts], u.n, np.int32))
+    date_fields = sorted(u.dates)
+    save("datecols.npy", _rows([u.dates[k] for k in date_fields], u.n, np.float64))
+    manifest = {
+        "format": FORMAT,
+        "version": int(u.version),
+        "as_of": u.as_of.isoformat(),
+        "cache_key": u.cache_key,
+        "reference": reference,
+        "securities": u.n,
+        "dates": len(fr.dates),
+        "latest": latest,
+        "fundamentals": funds,
+        "strings": {k: u.strings[k].categories for k in texts},
+        "date_fields": date_fields,
+        "files": {p.name: p.stat().st_size for p in files},
+    }
+    path = folder / MANIFEST
+    path.write_text(json.dumps(manifest))
+    files.append(path)
+    return files
+
+
+def _rows(cols: list[NDArray[Any]], n: int, dtype: type) -> NDArray[Any]:
+    out: NDArray[Any] = np.empty((len(cols), n), dtype=dtype)
+    for i, c in enumerate(cols):
+        out[i] = c
+    return out
+
+
+def publish(u: Universe, bucket: str, s3: Any, created: str, reference: str = "") -> str:
+    """Write the universe's artifact and upload it (the manifest last); returns its S3 prefix.
+    ``reference``: :func:`~stockscreen.screening.universe.reference_fingerprint` when ``u`` was loaded."""
+    prefix = PREFIX + name_of(u.version, created) + "/"
+    with tempfile.TemporaryDirectory(prefix="snapshot-artifact-") as tmp:
+        for path in write(u, Path(tmp), reference):  # the manifest comes last
+            s3.upload_file(str(path), bucket, prefix + path.name)
+    return prefix
+
+
+def remove_older(bucket: str, s3: Any, keep: set[str]) -> int:
+    """Delete the artifacts whose folder is not in ``keep`` (the versions still published)."""
+    removed = 0
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=PREFIX):
+        stale = [{"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"].split("/")[1] not in keep]
+        if stale:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": stale})
+            removed += len(stale)
+    return removed
+
+
+# ---------------------------------------------------------------- reading
+
+
+class MappedFrame(Frame):
+    """A :class:`Frame` whose bar grids are fetched and memory-mapped on first use."""
+
+    def __init__(self, dates: NDArray[np.datetime64], fundamentals: dict[str, F2], bar: Callable[[str], F2]) -> None:
+        nothing = np.empty((0, 0))
+        super().__init__(dates, nothing, nothing, nothing, nothing, nothing, fundamentals)
+        for k in BARS:
+            delattr(self, k)  # read through __getattr__ on first use
+        self._bar = bar
+
+    def __getattr__(self, name: str) -> Any:
+        if name in BARS:
+            arr = self._bar(name)
+            setattr(self, name, arr)
+            return arr
+        raise AttributeError(name)
+
+
+Fetch = Callable[[str], Path]
+
+
+class Stale(Exception):
+    """The artifact was written from other reference data than the database holds now."""
+
+
+def read(fetch: Fetch, reference: Callable[[], str] | None = None) -> Universe:
+    """The universe of an artifact; ``fetch(name)`` gives a local path of one of its files (downloading
+    it the first time). Only the manifest and the small per-security files are read now. With
+    ``reference``, an artifact whose recorded fingerprint differs raises :class:`Stale`."""
+    manifest = json.loads(fetch(MANIFEST).read_text())
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"snapshot artifact format {manifest.get('format')!r}, expected {FORMAT}")
+    if reference is not None and manifest.get("reference") != reference():
+        raise Stale(f"snapshot artifact {manifest.get('version')} has other reference data than the database")
+    n = int(manifest["securities"])
+    symbols = np.load(fetch("symbols.npy"), allow_pickle=False)
+    dates = np.load(fetch("dates.npy"), allow_pickle=False)
+    latest = np.load(fetch("latest.npy"), allow_pickle=False)
+    funds = np.load(fetch("fundamentals.npy"), allow_pickle=False)
+    codes = np.load(fetch("codes.npy"), allow_pickle=False)
+    datecols = np.load(fetch("datecols.npy"), allow_pickle=False)
+    lock = threading.Lock()
+
+    def bar(k: str) -> F2:
+        with lock:
+            grid: F2 = np.load(fetch(f"bar_{k}.npy"), mmap_mode="r", allow_pickle=False).T
+        if grid.shape != (n, len(dates)):
+            raise ValueError(f"snapshot artifact bar_{k}.npy has shape {grid.shape}")
+        return grid
+
+    frame = MappedFrame(dates, {k: funds[i] for i, k in enumerate(manifest["fundamentals"])}, bar)
+    categories: dict[str, list[str]] = manifest["strings"]
+    strings = {k: Categorical(np.ascontiguousarray(codes[i]), list(c)) for i, (k, c) in enumerate(categories.items())}
+    u = Universe(
+        int(manifest["version"]),
+        dt.date.fromisoformat(manifest["as_of"]),
+        symbols,
+        frame,
+        strings,
+        {k: datecols[i] for i, k in enumerate(manifest["date_fields"])},
+        latest={k: latest[i] for i, k in enumerate(manifest["latest"])},
+    )
+    u.cache_key = str(manifest["cache_key"])
+    return u
+
+
+def local_fetch(folder: Path) -> Fetch:
+    def fetch(name: str) -> Path:
+        return folder / name
+
+    return fetch
+
+
+def s3_fetch(bucket: str, prefix: str, s3: Any, cache_dir: Path) -> Fetch:
+    """Files of the artifact at ``prefix``, each downloaded once into ``cache_dir`` (then reused by
+    every later container on the same /tmp, and mapped from there)."""
+    folder = cache_dir / prefix.removeprefix(PREFIX).strip("/")
+
+    def fetch(name: str) -> Path:
+        path = folder / name
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            part = path.with_suffix(path.suffix + f".{os.getpid()}.part")
+            s3.download_file(bucket, prefix + name, str(part))
+            os.replace(part, path)  # whole files only: a crashed download leaves a .part behind
+        return path
+
+    return fetch
+
+
+def open_current(version: int, created: str, reference: Callable[[], str] | None = None) -> Universe | None:
+    """The artifact of a snapshot version from the configured bucket, or None when there is no bucket,
+    no artifact for it, or (with ``reference``) one written from other reference data (the caller loads
+    from the database)."""
+    settings = artifact_settings()
+    if not settings.snapshot_bucket:
+        return None
+    from botocore.exceptions import ClientError
+
+    from stockscreen.core.clients import aws_client
+
+    s3 = aws_client("s3")
+    prefix = PREFIX + name_of(version, created) + "/"
+    cache_dir = Path(settings.snapshot_cache_dir)
+    forget_stale(cache_dir, keep=name_of(version, created))
+    try:
+        return read(s3_fetch(settings.snapshot_bucket, prefix, s3, cache_dir), reference)
+    except Stale:
+        return None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
+            return None
+        raise
+
+
+#: a downloaded artifact of another version untouched this long is removed (Lambda's /tmp is bounded;
+#: an older universe still mapped by this process keeps its pages: unlinking a mapped file is safe)
+STALE_AFTER_S = 15 * 60
+
+
+def forget_stale(cache_dir: Path, keep: str) -> None:
+    if not cache_dir.is_dir():
+        return
+    now = time.time()
+    for folder in cache_dir.iterdir():
+        if folder.name != keep and folder.is_dir() and now - folder.stat().st_mtime > STALE_AFTER_S:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def clear_cache_dir() -> None:
+    """Remove the downloaded files (tests)."""
+    shutil.rmtree(artifact_settings().snapshot_cache_dir, ignore_errors=True)
