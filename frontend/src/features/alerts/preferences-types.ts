@@ -1,7 +1,7 @@
-// The notification preferences API (GET/PUT /api/me/notification-preferences, POST .../webhook-secret) and the
-// per-alert `cooldown_minutes` option are being added on the alerts-backend branch. They are not in
-// src/types/openapi.ts on this branch, so their types are written out here, once, by hand.
-// TODO(merge): replace these with components['schemas'][...] from the generated types and delete this file.
+// The notification preferences API (GET/PUT /api/me/notification-preferences, POST .../webhook-secret).
+// What GET returns is the generated type; what the page PUTs is the writable part of it, named here (the
+// generated update schema also lists the read-only webhook fields, which the server ignores).
+import type { components } from '@/types/openapi';
 
 /** The delivery channels a user turns on or off (all alerts). */
 export type ChannelName = 'in_app' | 'websocket' | 'email' | 'sns' | 'webhook';
@@ -27,13 +27,11 @@ export interface NotificationPreferencesUpdate {
   webhook_url: string | null;
 }
 
-export interface NotificationPreferences extends NotificationPreferencesUpdate {
-  /** Read-only: "disabled" after repeated failures (see `webhook_disabled_reason`). */
-  webhook_status: 'active' | 'disabled' | 'none';
-  webhook_disabled_reason: string | null;
-  /** Read-only: the last characters of the signing secret. */
-  webhook_secret_hint: string | null;
-}
+/** GET's answer: the writable fields plus the read-only webhook status, reason and secret hint. */
+export type NotificationPreferences = components['schemas']['NotificationPreferencesPublic'];
+
+// The writable part must stay a part of what the server returns (a compile-time check).
+export const writableFieldsAreServerFields = (p: NotificationPreferences): NotificationPreferencesUpdate => p;
 
 /** POST /api/me/notification-preferences/webhook-secret: the new secret, shown once. */
 export interface WebhookSecret {
