@@ -270,12 +270,11 @@ class DailyCaps(BaseModel):
     webhook: Cap = 100
 
 
+#: SMS only: the delivery role may publish to phone numbers and to the platform's own topic, not to topics
+#: in users' accounts (to reach a system of yours, use the webhook channel).
 SnsTarget = Annotated[
     str,
-    Field(
-        pattern=r"^(\+[1-9][0-9]{6,14}|arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256})$",
-        description="an SNS topic ARN or an E.164 phone number (SMS)",
-    ),
+    Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="an E.164 phone number for SMS, e.g. +14155550100"),
 ]
 WebhookUrl = Annotated[
     str, Field(min_length=8, max_length=2000, pattern=r"^https?://", examples=["https://example.com/hook"])

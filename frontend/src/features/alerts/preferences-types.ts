@@ -21,7 +21,7 @@ export interface NotificationPreferencesUpdate {
   quiet_hours: QuietHours | null;
   channels: Record<ChannelName, boolean>;
   daily_caps: Record<CappedChannel, number>;
-  /** An SNS topic ARN or an E.164 phone number. */
+  /** An E.164 phone number (SMS). */
   sns_target: string | null;
   /** HTTPS; premium only (a free plan's webhook is refused with a 403). */
   webhook_url: string | null;

@@ -63,15 +63,15 @@ describe('notification preferences', { timeout: 20_000 }, () => {
     expect(form.getByLabelText('From')).toHaveValue('22:00');
     expect(form.getByLabelText('Until')).toHaveValue('07:00');
     expect(form.getByRole('checkbox', { name: /^Email/ })).toBeChecked();
-    expect(form.getByRole('checkbox', { name: /^SMS \/ SNS/ })).not.toBeChecked();
+    expect(form.getByRole('checkbox', { name: /^SMS/ })).not.toBeChecked();
     expect(form.getByLabelText('Email per day')).toHaveValue('20');
 
     await userEvent.clear(form.getByLabelText('Time zone'));
     await userEvent.type(form.getByLabelText('Time zone'), 'Europe/Paris');
     await userEvent.clear(form.getByLabelText('From'));
     await userEvent.type(form.getByLabelText('From'), '21:30');
-    await userEvent.click(form.getByRole('checkbox', { name: /^SMS \/ SNS/ }));
-    await userEvent.type(form.getByLabelText('SMS number or SNS topic'), '+15551234567');
+    await userEvent.click(form.getByRole('checkbox', { name: /^SMS/ }));
+    await userEvent.type(form.getByLabelText('SMS number'), '+15551234567');
     await userEvent.click(form.getByRole('checkbox', { name: /^Webhook/ }));
     await userEvent.type(form.getByLabelText('Webhook URL'), 'https://example.com/hook');
     await userEvent.clear(form.getByLabelText('Email per day'));

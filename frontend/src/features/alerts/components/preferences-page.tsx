@@ -200,10 +200,10 @@ function PreferencesForm({ prefs, premium }: { prefs: NotificationPreferences; p
       <fieldset className="flex flex-col gap-3">
         <legend className="mb-1 text-sm font-semibold text-slate-100">Destinations</legend>
         <TextField
-          label="SMS number or SNS topic"
+          label="SMS number"
           name="sns_target"
           autoComplete="off"
-          placeholder="+15551234567 or arn:aws:sns:…"
+          placeholder="+15551234567"
           value={draft.sns_target}
           onChange={(e) => set('sns_target', e.target.value)}
           error={fieldError('sns_target')}

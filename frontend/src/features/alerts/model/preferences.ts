@@ -4,7 +4,7 @@ export const CHANNELS: { name: ChannelName; label: string; hint: string }[] = [
   { name: 'in_app', label: 'In-app', hint: 'The bell and the notifications page.' },
   { name: 'websocket', label: 'Live in the browser', hint: 'A toast in every open Stockscreen tab.' },
   { name: 'email', label: 'Email', hint: 'To your account address, with a one-click unsubscribe.' },
-  { name: 'sns', label: 'SMS / SNS', hint: 'A phone number (E.164) or an SNS topic ARN.' },
+  { name: 'sns', label: 'SMS', hint: 'A phone number in E.164 form, e.g. +15551234567.' },
   { name: 'webhook', label: 'Webhook', hint: 'An HTTPS POST of JSON, signed with HMAC (premium).' },
 ];
 
