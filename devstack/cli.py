@@ -819,19 +819,28 @@ def document_stdout() -> Iterator[None]:
             document.close()
 
 
-def _quiet_logs(verbose: bool) -> None:
-    """Internals (the state machine interpreter, the tasks' JSON logs, HTTP servers) only with --verbose."""
-    if not verbose:  # (the Lambda metrics' "no application metrics" notice, and the like)
-        warnings.filterwarnings("ignore", module=r"aws_lambda_powertools(\.|$)")
+@contextlib.contextmanager
+def _quiet_logs(verbose: bool) -> Iterator[None]:
+    """Internals (the state machine interpreter, the tasks' JSON logs, HTTP servers) only with --verbose;
+    the levels and warning filters are put back afterwards (``main`` may run inside another program)."""
+    names = ("moto", "werkzeug", "botocore", "urllib3", "stockscreen", "stockscreen.dev", "alembic")
+    saved = {name: logging.getLogger(name).level for name in names}
     level = logging.DEBUG if verbose else logging.CRITICAL
-    for name in ("moto", "werkzeug", "botocore", "urllib3", "stockscreen", "stockscreen.dev", "alembic"):
-        logging.getLogger(name).setLevel(level if verbose or name != "stockscreen.dev" else logging.WARNING)
+    with warnings.catch_warnings():
+        if not verbose:  # (the Lambda metrics' "no application metrics" notice, and the like)
+            warnings.filterwarnings("ignore", module=r"aws_lambda_powertools(\.|$)")
+        for name in names:
+            logging.getLogger(name).setLevel(level if verbose or name != "stockscreen.dev" else logging.WARNING)
+        try:
+            yield
+        finally:
+            for name, previous in saved.items():
+                logging.getLogger(name).setLevel(previous)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _quiet_logs(args.verbose)
-    with document_stdout():
+    with _quiet_logs(args.verbose), document_stdout():
         try:
             return int(args.func(args))
         except DomainError as exc:

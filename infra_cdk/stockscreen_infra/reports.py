@@ -97,12 +97,8 @@ class Reports(Construct):
         self.grant_objects(self.render, "s3:GetObject", "s3:PutObject")
         self.grant_objects(self.functions["Send"], "s3:GetObject")
         unsubscribe_secret.grant_read(self.functions["Send"])
-        self.functions["Send"].add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["ses:SendRawEmail"],
-                resources=[Stack.of(self).format_arn(service="ses", resource="identity", resource_name=ses_sender)],
-            )
-        )
+        # ses:SendRawEmail (the sender identity with the alerts' configuration set): granted by the stack, which
+        # owns the configuration set (see StockscreenStack)
 
         self.log_group = logs.LogGroup(
             self,

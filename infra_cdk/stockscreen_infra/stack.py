@@ -145,6 +145,14 @@ class StockscreenStack(Stack):
         )
         self.alerts.queue.grant_send_messages(self.api.role)
         self.reports.functions["Send"].add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
+        # report emails go through the alerts' SES configuration set: the same suppression list and events
+        self.reports.functions["Send"].add_environment(c.ENV_SES_CONFIGURATION_SET, c.SES_CONFIGURATION_SET_NAME)
+        self.reports.functions["Send"].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendRawEmail"],
+                resources=[self.alerts.sender_identity_arn, self.alerts.configuration_set_arn],
+            )
+        )
         if settings.alarm_email:
             self.alerts.topic.add_subscription(subs.EmailSubscription(settings.alarm_email))
 

@@ -258,7 +258,7 @@ def test_alerts_queue_redrives_to_encrypted_dlq(synth: Synth) -> None:
 
 def test_ses_send_is_scoped_to_the_sender_identity_and_the_configuration_set(synth: Synth) -> None:
     ses = [st for _, st in _policy_statements(synth) if "ses:SendRawEmail" in _as_list(st["Action"])]
-    assert len(ses) == 2  # the delivery function and the release of held messages
+    assert len(ses) == 3  # the delivery function, the release of held messages, and the reports' Send
     for st in ses:
         assert _as_list(st["Action"]) == ["ses:SendRawEmail"]
         identity, config_set = _as_list(st["Resource"])

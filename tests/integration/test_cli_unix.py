@@ -92,9 +92,29 @@ def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_every_command_with_a_format_prints_only_its_document(loaded: dict[str, str], mailbox_url: str) -> None:
+@pytest.fixture
+def report_user(loaded: dict[str, str]) -> tuple[str, str]:
+    """A user with a saved screen (the screen report's input): (email, screen name)."""
+    from chalice.test import Client
+
+    from devstack.lambdas import load_api
+    from tests.integration.authkit import body, make_user, post
+
+    with Client(load_api()) as client:
+        user = make_user(client, loaded["DATABASE_URL"], "premium")
+        auth = {"Authorization": f"Bearer {user.token}"}
+        resp = post(client, "/screens/saved", {"name": "unix report", "query": "close > 0"}, auth)
+        assert resp.status_code == 201, body(resp)
+    return user.email, "unix report"
+
+
+def test_every_command_with_a_format_prints_only_its_document(
+    loaded: dict[str, str], mailbox_url: str, report_user: tuple[str, str]
+) -> None:
     # how to run each command (a command with --format added later must be given its arguments here)
+    email, screen = report_user
     examples = {
+        ("report",): ["screen", "--user", email, "--screen", screen],
         ("quality-report",): [],
         ("screen",): ["close > 0", "--all", "--columns", "close,sector"],
         ("backtest",): ["close > 0", "--from", "2017-06-01", "--rebalance", "monthly"],

@@ -226,10 +226,15 @@ def test_redis_stopped_the_api_serves_uncached_health_names_it_then_service_resu
 
 
 def test_websocket_handlers_answer_503_while_redis_is_down(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the Redis connection registry (no ``CONNECTIONS_TABLE``: a stack without DynamoDB) the handlers
+    need Redis and say so; with the DynamoDB registry they keep working (the next test)."""
+    from stockscreen.core.clients import reset_clients
     from stockscreen.core.config import ws_settings
 
     handlers = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
     monkeypatch.setenv("WS_MANAGEMENT_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.delenv("CONNECTIONS_TABLE", raising=False)
+    reset_clients()
     ws_settings.cache_clear()
 
     def event(route_key: str, connection_id: str, payload: Any = None) -> dict[str, Any]:
@@ -256,6 +261,36 @@ def test_websocket_handlers_answer_503_while_redis_is_down(stack: Stack, monkeyp
 
     assert handlers.connect(event("$connect", conn), None)["statusCode"] == 200
     assert handlers.disconnect(event("$disconnect", conn), None)["statusCode"] == 200
+    monkeypatch.undo()
+    reset_clients()
+
+
+def test_websocket_sessions_outlive_a_redis_outage_with_the_dynamodb_registry(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stockscreen.core.clients import reset_clients
+    from stockscreen.core.config import core_settings, ws_settings
+
+    handlers = load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
+    monkeypatch.setenv("WS_MANAGEMENT_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    reset_clients()
+    ws_settings.cache_clear()
+    assert core_settings().connections_table  # the session's stack has the DynamoDB registry
+
+    def event(route_key: str, connection_id: str) -> dict[str, Any]:
+        ctx = {"routeKey": route_key, "connectionId": connection_id, "identity": {"sourceIp": "127.0.0.9"}}
+        return {"requestContext": ctx, "body": None}
+
+    conn = f"faults-{uuid.uuid4().hex[:8]}"
+    _stop_redis(stack)
+    try:
+        assert handlers.connect(event("$connect", conn), None)["statusCode"] == 200
+        assert handlers.disconnect(event("$disconnect", conn), None)["statusCode"] == 200
+    finally:
+        stack.redis.start()
+        _wait("Redis back", lambda: port_open("127.0.0.1", stack.redis.port))
+        monkeypatch.undo()
+        reset_clients()
 
 
 def test_aws_unreachable_is_a_503_and_a_failed_sign_in_writes_nothing(

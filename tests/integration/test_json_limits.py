@@ -58,6 +58,9 @@ def path_ids(client: Client, admin: User) -> dict[str, str]:
         "screen_id": screen_id,
         "token": str(body(share)["share_token"]),
         "notification_id": str(uuid.uuid4()),  # reads no body: a 404 is its answer
+        "finding_id": "1",  # no such finding: the body is read first
+        "upload_id": str(uuid.uuid4()),
+        "report_id": str(uuid.uuid4()),
     }
 
 
@@ -100,6 +103,7 @@ NO_BODY = {
     "POST /notifications/{notification_id}/read",
     "POST /screens/saved/{screen_id}/share",
     "POST /alerts/unsubscribe",
+    "POST /reports/unsubscribe",
     "POST /me/notification-preferences/webhook-secret",
     "POST /admin/alerts/dlq/redrive",
 }

@@ -63,8 +63,14 @@ def test_listings_delistings_splits_and_warts(market: synth.SynthMarket) -> None
 def test_cli_writes_files_the_pipeline_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "m"
     assert main(["demo", "synth", "--securities", "40", "--years", "2", "--out", str(out), "--seed", "5"]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.err  # status on stderr; stdout lists the files written
     assert "bars of 40 securities" in printed
+    assert [Path(line).name for line in captured.out.splitlines()] == [
+        synth.CONSTITUENTS_FILE,
+        synth.FUNDAMENTALS_FILE,
+        synth.BARS_FILE,
+    ]
     bars, cons, funds = out / synth.BARS_FILE, out / synth.CONSTITUENTS_FILE, out / synth.FUNDAMENTALS_FILE
     assert (detect_kind(bars), detect_kind(cons), detect_kind(funds)) == ("bars", "constituents", "fundamentals")
     rows = [r for _, r in iter_bars(bars)]

@@ -21,6 +21,9 @@ class ReportsSettings(ReportsStoreSettings):
     ses_sender: str = Field(description="verified SES sender address of report emails")
     app_base_url: str = Field(description="public URL of the web app (links in emails)")
     alerts_unsubscribe_secret_arn: str = Field(description="the key signing one-click unsubscribe links")
+    ses_configuration_set: str | None = Field(
+        default=None, description="SES configuration set (suppression list, bounce and complaint events), as alerts'"
+    )
 
 
 class ReportsApiSettings(ReportsStoreSettings):

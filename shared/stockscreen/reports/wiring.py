@@ -67,7 +67,7 @@ def workflow_service(engine: Engine) -> ReportService:
         ReportRepository(engine),
         builder(engine),
         store=cache(lambda: S3Store(s.reports_bucket)),
-        mailer=cache(SesMailer),
+        mailer=cache(lambda: SesMailer(configuration_set=s.ses_configuration_set)),
         sender=s.ses_sender,
         app_url=s.app_base_url,
         unsubscribe_url=unsubscribe_url,
