@@ -49,6 +49,9 @@ def delivery_env(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> 
         while msgs := aws["sqs"].receive_message(QueueUrl=stack_env[q], MaxNumberOfMessages=10).get("Messages"):
             for m in msgs:
                 aws["sqs"].delete_message(QueueUrl=stack_env[q], ReceiptHandle=m["ReceiptHandle"])
+    # earlier tests' held messages (the session database is shared) are set aside: release_due sees only these
+    with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("UPDATE alert_held SET released_at = now() WHERE released_at IS NULL")
     # what SNS publishes, seen through a queue subscribed to the topic
     sink = aws["sqs"].create_queue(QueueName=f"sns-sink-{id(server)}")["QueueUrl"]
     sink_arn = aws["sqs"].get_queue_attributes(QueueUrl=sink, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

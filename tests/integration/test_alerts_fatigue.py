@@ -22,7 +22,7 @@ from devstack import mailbox
 from devstack.lambdas import LocalContext
 from stockscreen.alerts import webhook
 from stockscreen.alerts.delivery import DeliveryService
-from stockscreen.realtime.connections import ConnectionRegistry
+from stockscreen.realtime.connections import connection_registry
 from tests.integration.alertkit import counts, delivery_env
 from tests.integration.authkit import User, body, make_user, post, send
 
@@ -94,7 +94,7 @@ def test_quiet_hours_hold_email_and_sns_until_they_end_in_the_users_time_zone(
     client: Client, stack_env: dict[str, str], delivery_env: dict[str, Any]
 ) -> None:
     user = make_user(client, stack_env["DATABASE_URL"], "premium")
-    ConnectionRegistry().register(f"conn-quiet-{user.id}", user.id)
+    connection_registry().register(f"conn-quiet-{user.id}", user.id)  # the registry delivery looks in
     _prefs(client, user, timezone="America/New_York", quiet_hours={"start": "22:00", "end": "07:00"})
     alert = _alert(client, user)
     night = dt.datetime(2026, 12, 3, 4, 30, tzinfo=UTC)  # 23:30 in New York

@@ -17,6 +17,7 @@ SAMPLE = [
 ]
 
 
+@pytest.mark.usefixtures("no_other_alerts")  # earlier tests' alerts would fire on the sample's prices
 def test_pipeline_event_reaches_the_alerts_handler_once(stack_env: dict[str, str]) -> None:
     truncate_all(stack_env["DATABASE_URL"])
     sqs = boto3.client("sqs", endpoint_url=stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
