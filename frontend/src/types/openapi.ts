@@ -3082,9 +3082,9 @@ export interface components {
             weekly_day: "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
             /**
              * Send Time
-             * Format: time
              * @description local time, HH:MM (minutes only)
-             * @default 08:00:00
+             * @default 08:00
+             * @example 08:00
              */
             send_time: string;
             /**

@@ -14,7 +14,7 @@ const REPORTS: Report[] = [
 
 function reportsApi() {
   const state: { schedule: ReportSchedule } = {
-    schedule: { daily_enabled: false, weekly_enabled: false, weekly_day: 'saturday', send_time: '08:00:00', time_zone: 'UTC' },
+    schedule: { daily_enabled: false, weekly_enabled: false, weekly_day: 'saturday', send_time: '08:00', time_zone: 'UTC' },
   };
   const api = fakeApi((req) => {
     if (req.path === '/api/reports') return jsonResponse({ data: REPORTS, count: REPORTS.length });
@@ -23,7 +23,7 @@ function reportsApi() {
     if (req.path === '/api/reports/schedule' && req.method === 'PUT') {
       const body = req.body as ReportSchedule;
       if (body.time_zone === 'Mars/Olympus') return errorResponse(400, 'validation_error', 'unknown time zone');
-      state.schedule = { ...body, send_time: `${body.send_time}:00` };
+      state.schedule = body;
       return jsonResponse(state.schedule);
     }
     return undefined;

@@ -106,7 +106,7 @@ function ScheduleCard() {
     if (schedule.data && form === null) {
       const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
       const neverSet = !schedule.data.daily_enabled && !schedule.data.weekly_enabled && schedule.data.time_zone === 'UTC';
-      setForm({ ...schedule.data, send_time: schedule.data.send_time.slice(0, 5), time_zone: neverSet ? browserZone : schedule.data.time_zone });
+      setForm({ ...schedule.data, time_zone: neverSet ? browserZone : schedule.data.time_zone });
     }
   }, [schedule.data, form]);
   const submit = (e: FormEvent) => {
