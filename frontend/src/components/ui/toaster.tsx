@@ -10,6 +10,12 @@ const TONES: Record<ToastTone, string> = {
   alert: 'border-amber-700',
 };
 
+/** Focus is in an open popover, dialog or menu (not in a toast): an Escape pressed there is for that layer. */
+function escapeBelongsElsewhere(target: EventTarget | null): boolean {
+  if (!(target instanceof Element) || target.closest('[data-testid=toast]')) return false;
+  return target.closest('[role=dialog], [role=alertdialog], [role=menu], [role=listbox]') !== null;
+}
+
 /**
  * The toast region (Radix Toast: announced politely, F8 focuses it, hover or focus pauses the timer,
  * swipe right dismisses). Rendered by ToastOutlet (in the layout) once there is a toast.
@@ -26,6 +32,11 @@ export function Toaster() {
           duration={t.tone === 'alert' ? 12_000 : undefined}
           onOpenChange={(open) => {
             if (!open) dismiss(t.id);
+          }}
+          // A toast is the newest dismissable layer, so Radix gives it every Escape: one pressed while the user
+          // is in a popover, dialog or menu is theirs, not the unseen toast's (which keeps its timer).
+          onEscapeKeyDown={(e) => {
+            if (escapeBelongsElsewhere(e.target)) e.preventDefault();
           }}
           data-testid="toast"
           className={cn(

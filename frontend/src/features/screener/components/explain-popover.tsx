@@ -133,6 +133,11 @@ export function ExplainPopover({ symbol, query, asOf }: { symbol: string; query:
           className="menu-content z-50 w-[min(28rem,calc(100vw-1rem))] p-3"
           data-testid="explain-panel"
           aria-label={`Why ${symbol} matches`}
+          // Radix only lets the highest dismissable layer see Escape: a toast that arrives while this is open
+          // (an alert push) is higher, so Escape pressed in here closes the popover itself.
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setOpen(false);
+          }}
         >
           {open && <ExplainBody symbol={symbol} query={query} asOf={asOf} />}
           <Popover.Arrow className="fill-slate-700" />

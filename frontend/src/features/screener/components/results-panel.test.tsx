@@ -1,7 +1,9 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ScreenerRoute } from '@/app/routes/screener';
+import { Toaster } from '@/components/ui/toaster';
+import { toast } from '@/components/ui/toast-store';
 import { useScreenerStore } from '../stores/screener-store';
 import { fieldsFixture, presetsFixture, screenFixture } from '@/test/fixtures';
 import { jsonResponse, renderWithProviders } from '@/test/utils';
@@ -169,6 +171,46 @@ describe('screener results', () => {
     await waitFor(() => expect(screen.queryByTestId('explain-panel')).not.toBeInTheDocument());
     expect(trigger).toHaveFocus();
     expect(router.state.location.pathname).toBe('/');
+  });
+
+  it('Escape closes the explain popover even when a toast arrived after it opened', async () => {
+    // An alert toast (a Radix dismissable layer) that appears while the popover is open becomes the highest
+    // layer: without the fix Escape dismissed that toast, unseen, and left the popover open.
+    const query = 'market_cap > 100000000000';
+    stubApi(
+      () => jsonResponse({ ...screenFixture, query }),
+      () =>
+        jsonResponse({
+          symbol: 'AAPL',
+          query,
+          as_of: '2018-02-07',
+          snapshot_version: 3,
+          pass: true,
+          clauses: [{ clause: query, value: 809508034020, threshold: '100000000000', threshold_value: null, pass: true }],
+        }),
+    );
+    renderWithProviders(
+      <>
+        <ScreenerRoute />
+        <Toaster />
+      </>,
+    );
+    const rows = await screen.findAllByTestId('result-row');
+    const trigger = within(rows[0]!).getByRole('button', { name: /Explain AAPL/ });
+    await userEvent.click(trigger);
+    const panel = await screen.findByTestId('explain-panel');
+    await within(panel).findAllByTestId('explain-clause');
+
+    act(() => {
+      toast({ title: 'MSFT crossed above 90.00', tone: 'alert' });
+    });
+    await screen.findByText('MSFT crossed above 90.00');
+
+    await userEvent.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByTestId('explain-panel')).not.toBeInTheDocument());
+    expect(trigger).toHaveFocus();
+    // The toast the user was not in stays for its own timer (a second Escape from there is not needed).
+    expect(screen.getByText('MSFT crossed above 90.00')).toBeInTheDocument();
   });
 
   it('has nothing to explain without filters', async () => {
