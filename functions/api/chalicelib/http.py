@@ -245,7 +245,7 @@ def _cors(event: Request, response: Response) -> None:
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Allow-Credentials"] = "true"
     response.headers["Access-Control-Expose-Headers"] = (
-        "ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+        "ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, X-Correlation-Id"
     )
     response.headers["Vary"] = "Origin"
 
@@ -263,7 +263,7 @@ def _preflight(event: Request) -> Response | None:
         status_code=204,
         headers={
             "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, X-API-Key, If-None-Match",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, X-API-Key, If-None-Match, X-Correlation-Id",
             "Access-Control-Max-Age": "600",
         },
     )
@@ -306,6 +306,10 @@ def install(app: Chalice) -> None:
 
     @app.middleware("http")
     def _middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        # (imported on the first request: the correlation module is small, the tracer a no-op outside Lambda)
+        from stockscreen.core import correlation
+        from stockscreen.core.observability import subsegment
+
         started = time.perf_counter()
         logger = steps.logger()
         # A warm container keeps the logger: start each request from this function's own keys (in
@@ -319,38 +323,49 @@ def install(app: Chalice) -> None:
             function_name=getattr(context, "function_name", None),
             function_request_id=getattr(context, "aws_request_id", None),
         )
-        try:
-            response = _preflight(event) or get_response(event)
-        except Exception:
-            logger.exception("unhandled error")
-            response = error_response(event, 500, "internal_error", "an internal error occurred")
-        body = response.body
-        if response.status_code >= 400 and not (isinstance(body, dict) and "error" in body):
-            code = "error"
-            message = "request failed"
-            if isinstance(body, dict):
-                code = _CHALICE_CODES.get(str(body.get("Code")), "error")
-                message = str(body.get("Message") or message)
-            if response.status_code >= 500:
-                message = "an internal error occurred"
-            if message.startswith("BadRequestError: "):
-                message = message.removeprefix("BadRequestError: ")
-            response = error_response(event, response.status_code, code, message)
-        if "Content-Type" not in response.headers and response.body not in (None, "", b""):
-            response.headers["Content-Type"] = "application/json"
-        for key, value in event.context.get(CTX_HEADERS, {}).items():
-            response.headers.setdefault(key, value)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        response.headers.setdefault("Cache-Control", "no-store")
-        _cors(event, response)
-        elapsed = (time.perf_counter() - started) * 1000
-        logger.info(
-            "request",
-            extra={"method": event.method, "path": event.path, "status": response.status_code, "ms": round(elapsed, 2)},
-        )
-        try:
-            _emit_metrics(event, response, elapsed)
-        except Exception:  # metrics must never break a response
-            logger.exception("metrics failed")
-        return response
+        # the request is an edge: its valid X-Correlation-Id, else a new id, in every log line and the response
+        with correlation.bound(correlation.from_headers(event.headers)) as cid:
+            route = f"{event.method} {event.context.get('resourcePath', event.path)}"
+            with subsegment(route, route=route, correlation_id=cid):
+                response = _respond(event, get_response, logger, started)
+            response.headers[correlation.HEADER] = cid
+            return response
+
+
+def _respond(event: Request, get_response: Callable[[Request], Response], logger: Any, started: float) -> Response:
+    """The response to ``event``, with the uniform errors, headers, the request's log line and metrics."""
+    try:
+        response = _preflight(event) or get_response(event)
+    except Exception:
+        logger.exception("unhandled error")
+        response = error_response(event, 500, "internal_error", "an internal error occurred")
+    body = response.body
+    if response.status_code >= 400 and not (isinstance(body, dict) and "error" in body):
+        code = "error"
+        message = "request failed"
+        if isinstance(body, dict):
+            code = _CHALICE_CODES.get(str(body.get("Code")), "error")
+            message = str(body.get("Message") or message)
+        if response.status_code >= 500:
+            message = "an internal error occurred"
+        if message.startswith("BadRequestError: "):
+            message = message.removeprefix("BadRequestError: ")
+        response = error_response(event, response.status_code, code, message)
+    if "Content-Type" not in response.headers and response.body not in (None, "", b""):
+        response.headers["Content-Type"] = "application/json"
+    for key, value in event.context.get(CTX_HEADERS, {}).items():
+        response.headers.setdefault(key, value)
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    _cors(event, response)
+    elapsed = (time.perf_counter() - started) * 1000
+    logger.info(
+        "request",
+        extra={"method": event.method, "path": event.path, "status": response.status_code, "ms": round(elapsed, 2)},
+    )
+    try:
+        _emit_metrics(event, response, elapsed)
+    except Exception:  # metrics must never break a response
+        logger.exception("metrics failed")
+    return response
