@@ -330,9 +330,11 @@ class IngestService:
             obj = s3_object(source)
             uploaded = correlation.valid(self.objects.correlation_id(obj["bucket"], obj["key"]))
             if uploaded is not None:
-                if uploaded != state.get(correlation.KEY):
-                    logger.info("run continues its upload's correlation id", extra={"event_id": state.get("run_id")})
-                return correlation.adopt(uploaded)
+                edge = state.get(correlation.KEY)
+                cid = correlation.adopt(uploaded)
+                if uploaded != edge:  # (logged under both: a search for either finds the link)
+                    logger.info("run continues its upload's correlation id", extra={"s3_event_correlation_id": edge})
+                return cid
         return correlation.valid(state.get(correlation.KEY)) or correlation.current() or correlation.new_id()
 
     def plan(self, state: dict[str, Any]) -> dict[str, Any]:
