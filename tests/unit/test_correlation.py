@@ -232,3 +232,39 @@ def test_the_api_echoes_a_valid_id_replaces_a_bad_one_and_imports_no_xray_sdk() 
     assert result["xray"] == []
     logged = {line["correlation_id"] for line in _lines(proc.stdout) if line.get("message") == "request"}
     assert "req-abc.1_2" in logged and result["bad"][1] in logged and "x" * 65 not in logged
+
+
+def test_in_lambda_the_handler_and_its_calls_are_traced_with_the_id_as_annotation() -> None:
+    """A fresh interpreter with Lambda's environment: the entry point's segment and a subsegment are sent to
+    X-Ray (the emitter is captured) with ``correlation_id`` and the route as annotations."""
+    code = (
+        "import json\n"
+        "from stockscreen.core import correlation as c, observability as o\n"
+        "sent = []\n"
+        "class Ctx:\n"
+        "    function_name = 'fn'; memory_limit_in_mb = 128; aws_request_id = 'r1'\n"
+        "    invoked_function_arn = 'arn:aws:lambda:us-east-1:1:function:fn'\n"
+        "@o.entry(c.from_event, flush_metrics=False)\n"
+        "def handler(event, context):\n"
+        "    with o.subsegment('GET /x', route='GET /x', correlation_id=c.current()):\n"
+        "        return c.current()\n"
+        "o.tracer().provider.emitter.send_entity = lambda entity: sent.append(entity.to_dict())\n"
+        "result = handler({'id': 'tick-9', 'detail': {}}, Ctx())\n"
+        "spans = [[e['name'], e.get('annotations', {})] for e in sent]\n"
+        "print('RESULT ' + json.dumps({'result': result, 'sent': spans}))\n"
+    )
+    env = {
+        "PYTHONPATH": str(ROOT / "shared"),
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "AWS_LAMBDA_FUNCTION_NAME": "fn",
+        "LAMBDA_TASK_ROOT": "/tmp",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",
+    }
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    [result] = [json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert result["result"] == "tick-9"
+    spans = {name: ann for name, ann in result["sent"]}
+    assert spans["## GET /x"] == {"route": "GET /x", "correlation_id": "tick-9"}
+    assert spans["## handler"]["correlation_id"] == "tick-9" and spans["## handler"]["ColdStart"] is True
