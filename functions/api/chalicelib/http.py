@@ -305,10 +305,23 @@ def install(app: Chalice) -> None:
     """Middleware: uniform body for Chalice's own errors, CORS, security headers, logs and metrics."""
 
     @app.middleware("http")
-    def _middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-        # (imported on the first request: the correlation module is small, the tracer a no-op outside Lambda)
+    def _correlated(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        """The request is an edge: its valid ``X-Correlation-Id``, else a new id, bound for the request (every
+        log line, what it starts) and returned; an X-Ray subsegment per route (a no-op outside Lambda)."""
         from stockscreen.core import correlation
         from stockscreen.core.observability import subsegment
+
+        route = f"{event.method} {event.context.get('resourcePath', event.path)}"
+        with (
+            correlation.bound(correlation.from_headers(event.headers)) as cid,
+            subsegment(route, route=route, correlation_id=cid),
+        ):
+            response = _middleware(event, get_response)
+        response.headers[correlation.HEADER] = cid
+        return response
+
+    def _middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        from stockscreen.core.correlation import current
 
         started = time.perf_counter()
         logger = steps.logger()
@@ -322,50 +335,40 @@ def install(app: Chalice) -> None:
             user_id=None,
             function_name=getattr(context, "function_name", None),
             function_request_id=getattr(context, "aws_request_id", None),
+            correlation_id=current(),  # (bound by _correlated; the clear above removed its key)
         )
-        # the request is an edge: its valid X-Correlation-Id, else a new id, in every log line and the response
-        with correlation.bound(correlation.from_headers(event.headers)) as cid:
-            route = f"{event.method} {event.context.get('resourcePath', event.path)}"
-            with subsegment(route, route=route, correlation_id=cid):
-                response = _respond(event, get_response, logger, started)
-            response.headers[correlation.HEADER] = cid
-            return response
-
-
-def _respond(event: Request, get_response: Callable[[Request], Response], logger: Any, started: float) -> Response:
-    """The response to ``event``, with the uniform errors, headers, the request's log line and metrics."""
-    try:
-        response = _preflight(event) or get_response(event)
-    except Exception:
-        logger.exception("unhandled error")
-        response = error_response(event, 500, "internal_error", "an internal error occurred")
-    body = response.body
-    if response.status_code >= 400 and not (isinstance(body, dict) and "error" in body):
-        code = "error"
-        message = "request failed"
-        if isinstance(body, dict):
-            code = _CHALICE_CODES.get(str(body.get("Code")), "error")
-            message = str(body.get("Message") or message)
-        if response.status_code >= 500:
-            message = "an internal error occurred"
-        if message.startswith("BadRequestError: "):
-            message = message.removeprefix("BadRequestError: ")
-        response = error_response(event, response.status_code, code, message)
-    if "Content-Type" not in response.headers and response.body not in (None, "", b""):
-        response.headers["Content-Type"] = "application/json"
-    for key, value in event.context.get(CTX_HEADERS, {}).items():
-        response.headers.setdefault(key, value)
-    for key, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(key, value)
-    response.headers.setdefault("Cache-Control", "no-store")
-    _cors(event, response)
-    elapsed = (time.perf_counter() - started) * 1000
-    logger.info(
-        "request",
-        extra={"method": event.method, "path": event.path, "status": response.status_code, "ms": round(elapsed, 2)},
-    )
-    try:
-        _emit_metrics(event, response, elapsed)
-    except Exception:  # metrics must never break a response
-        logger.exception("metrics failed")
-    return response
+        try:
+            response = _preflight(event) or get_response(event)
+        except Exception:
+            logger.exception("unhandled error")
+            response = error_response(event, 500, "internal_error", "an internal error occurred")
+        body = response.body
+        if response.status_code >= 400 and not (isinstance(body, dict) and "error" in body):
+            code = "error"
+            message = "request failed"
+            if isinstance(body, dict):
+                code = _CHALICE_CODES.get(str(body.get("Code")), "error")
+                message = str(body.get("Message") or message)
+            if response.status_code >= 500:
+                message = "an internal error occurred"
+            if message.startswith("BadRequestError: "):
+                message = message.removeprefix("BadRequestError: ")
+            response = error_response(event, response.status_code, code, message)
+        if "Content-Type" not in response.headers and response.body not in (None, "", b""):
+            response.headers["Content-Type"] = "application/json"
+        for key, value in event.context.get(CTX_HEADERS, {}).items():
+            response.headers.setdefault(key, value)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        response.headers.setdefault("Cache-Control", "no-store")
+        _cors(event, response)
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.info(
+            "request",
+            extra={"method": event.method, "path": event.path, "status": response.status_code, "ms": round(elapsed, 2)},
+        )
+        try:
+            _emit_metrics(event, response, elapsed)
+        except Exception:  # metrics must never break a response
+            logger.exception("metrics failed")
+        return response
