@@ -163,6 +163,8 @@ def remove_older(bucket: str, s3: Any, keep: set[str]) -> int:
 class MappedFrame(Frame):
     """A :class:`Frame` whose bar grids are fetched and memory-mapped on first use."""
 
+    _a: F2 | None
+
     def __init__(
         self,
         dates: NDArray[np.datetime64],
@@ -171,14 +173,26 @@ class MappedFrame(Frame):
         adjusted: bool = False,
     ) -> None:
         nothing = np.empty((0, 0))
+        self._adjusted = False
         super().__init__(dates, nothing, nothing, nothing, nothing, nothing, fundamentals)
-        self._lazy = (*BARS, ADJUSTED) if adjusted else BARS
-        for k in self._lazy:
+        for k in BARS:
             delattr(self, k)  # read through __getattr__ on first use
         self._bar = bar
+        self._adjusted = adjusted
+
+    @property
+    def a(self) -> F2 | None:
+        """The adjusted closes' grid, fetched and mapped on first use (None: the artifact has none)."""
+        if self._adjusted and self._a is None:
+            self._a = self._bar(ADJUSTED)
+        return self._a
+
+    @a.setter
+    def a(self, value: F2 | None) -> None:
+        self._a = value
 
     def __getattr__(self, name: str) -> Any:
-        if name in BARS or (name == ADJUSTED and ADJUSTED in self.__dict__.get("_lazy", ())):
+        if name in BARS:
             arr = self._bar(name)
             setattr(self, name, arr)
             return arr
