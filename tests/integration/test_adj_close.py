@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
+from chalice.test import Client
 from sqlalchemy import create_engine
 
+from devstack.lambdas import load_api
 from devstack.stepfunctions import IngestStateMachine
 from stockscreen.db.migrate import downgrade, upgrade
 from stockscreen.screening import artifact
@@ -155,6 +158,13 @@ def test_adjusted_closes_are_stored_kept_and_used_by_the_total_return_fields(
     finally:
         U.reset_cache()
         engine.dispose()
+
+    # the bars API gives a daily bar's adjusted close (the rollups are of the raw prices: none)
+    with Client(load_api()) as api:
+        daily = json.loads(api.http.get("/securities/AAPL/bars?from=2018-01-02&to=2018-02-07&limit=99").body)
+        weekly = json.loads(api.http.get("/securities/AAPL/bars?interval=1w&from=2018-01-02&limit=99").body)
+    assert [(b["date"], b["close"], b["adj_close"]) for b in daily["data"]] == expected
+    assert {b["adj_close"] for b in weekly["data"]} == {None} and len(weekly["data"]) == 6
 
     # a re-run of the same files changes nothing
     again = _run(machine, aapl, msft)
