@@ -150,11 +150,10 @@ def test_adjusted_closes_are_stored_kept_and_used_by_the_total_return_fields(
         assert row is not None and db.daily.a is not None
         assert db.numeric("perf_tr_1w")[row, -2] == pytest.approx(_pct(a[-2], a[-7]), rel=1e-12)
         assert db.numeric("perf_1w")[row, -2] == pytest.approx(_pct(c[-2], c[-7]), rel=1e-12)
-        mapped = artifact.open_current(version, created)
-        if stack_env.get("SNAPSHOT_BUCKET"):
-            assert mapped is not None
-            np.testing.assert_array_equal(np.asarray(mapped.daily.a), db.daily.a)
-            np.testing.assert_array_equal(mapped.numeric("perf_tr_1w"), db.numeric("perf_tr_1w"))
+        mapped = artifact.open_current(version, created)  # (the stack's SNAPSHOT_BUCKET)
+        assert mapped is not None and isinstance(mapped.daily, artifact.MappedFrame)
+        np.testing.assert_array_equal(np.asarray(mapped.daily.a), db.daily.a)
+        np.testing.assert_array_equal(mapped.numeric("perf_tr_1w"), db.numeric("perf_tr_1w"))
     finally:
         U.reset_cache()
         engine.dispose()
