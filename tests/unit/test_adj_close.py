@@ -220,3 +220,20 @@ def test_the_catalogue_says_what_reads_the_adjusted_close() -> None:
         assert tr.description.endswith(TOTAL_RETURN_NOTE) and tr.unit == price.unit == "pct"
         assert tr.description.startswith("Total return") and price.description.startswith("Price return")
         assert tr.roles == price.roles
+
+
+def test_the_artifact_maps_the_adjusted_closes_only_when_there_are_some(tmp_path: Path) -> None:
+    from stockscreen.screening import artifact
+    from stockscreen.screening.universe import from_bars
+
+    bars = [("AAA", dt.date(2018, 1, d), 1.0, 2.0, 0.5, 1.5 + d, 100.0) for d in (2, 3, 4)]
+    u = from_bars(bars, {}, {})
+    artifact.write(u, tmp_path / "plain")
+    plain = artifact.read(artifact.local_fetch(tmp_path / "plain"))
+    assert plain.daily.a is None and not (tmp_path / "plain" / "bar_a.npy").exists()
+    u.daily.a = np.array([[np.nan, 3.4, 5.4]])
+    artifact.write(u, tmp_path / "adjusted")
+    mapped = artifact.read(artifact.local_fetch(tmp_path / "adjusted"))
+    assert isinstance(mapped.daily, artifact.MappedFrame)
+    np.testing.assert_array_equal(np.asarray(mapped.daily.a), u.daily.a)
+    assert mapped.numeric("perf_tr_1w").shape == (1, 3)
