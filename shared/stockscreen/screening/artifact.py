@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stockscreen.core.envsettings import EnvSettings
 from stockscreen.screening.history import F2, Frame
 from stockscreen.screening.universe import Categorical, Universe
 
@@ -53,10 +53,8 @@ BARS = ("o", "h", "lo", "c", "v")
 PREFIX = "snapshots/"
 
 
-class ArtifactSettings(BaseSettings):
+class ArtifactSettings(EnvSettings):
     """Where artifacts live. Without a bucket there are none: the universe is loaded from PostgreSQL."""
-
-    model_config = SettingsConfigDict(extra="ignore")
 
     snapshot_bucket: str | None = Field(default=None, description="S3 bucket of snapshot artifacts")
     snapshot_cache_dir: str = Field(
@@ -227,9 +225,11 @@ def local_fetch(folder: Path) -> Fetch:
     return fetch
 
 
-def s3_fetch(bucket: str, prefix: str, s3: Any, cache_dir: Path) -> Fetch:
+def s3_fetch(bucket: str, prefix: str, s3: Callable[[], Any], cache_dir: Path) -> Fetch:
     """Files of the artifact at ``prefix``, each downloaded once into ``cache_dir`` (then reused by
-    every later container on the same /tmp, and mapped from there)."""
+    every later container on the same /tmp, and mapped from there). ``s3()`` gives the S3 client: it is
+    asked for only when a file must be downloaded, so a process whose files are there already builds none
+    (boto3 is most of a cold start's cost: README, "Cold start")."""
     folder = cache_dir / prefix.removeprefix(PREFIX).strip("/")
 
     def fetch(name: str) -> Path:
@@ -237,7 +237,7 @@ def s3_fetch(bucket: str, prefix: str, s3: Any, cache_dir: Path) -> Fetch:
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
             part = path.with_suffix(path.suffix + f".{os.getpid()}.part")
-            s3.download_file(bucket, prefix + name, str(part))
+            s3().download_file(bucket, prefix + name, str(part))
             os.replace(part, path)  # whole files only: a crashed download leaves a .part behind
         return path
 
@@ -251,22 +251,30 @@ def open_current(version: int, created: str, reference: Callable[[], str] | None
     settings = artifact_settings()
     if not settings.snapshot_bucket:
         return None
-    from botocore.exceptions import ClientError
-
     from stockscreen.core.clients import aws_client
 
-    s3 = aws_client("s3")
     prefix = PREFIX + name_of(version, created) + "/"
     cache_dir = Path(settings.snapshot_cache_dir)
     forget_stale(cache_dir, keep=name_of(version, created))
     try:
-        return read(s3_fetch(settings.snapshot_bucket, prefix, s3, cache_dir), reference)
+        return read(s3_fetch(settings.snapshot_bucket, prefix, lambda: aws_client("s3"), cache_dir), reference)
     except Stale:
         return None
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
+    except Exception as exc:
+        if _not_found(exc):
             return None
         raise
+
+
+def _not_found(exc: Exception) -> bool:
+    """An S3 answer that the artifact (or the bucket) is not there."""
+    from botocore.exceptions import ClientError  # only ever raised after a download, which imported it
+
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in (
+        "404",
+        "NoSuchKey",
+        "NoSuchBucket",
+    )
 
 
 #: a downloaded artifact of another version untouched this long is removed (Lambda's /tmp is bounded;
