@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
@@ -49,6 +49,37 @@ def test_signature_is_botocores(service: str, token: str | None, url: str) -> No
     )
     assert ours["authorization"] == boto.headers["Authorization"]
     assert ours.get("x-amz-security-token") == token
+
+
+@pytest.mark.parametrize("token", [None, "tok/en+=="])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://stockscreen-snapshots.s3.eu-west-1.amazonaws.com/snapshots/7-0a1b2c3d4e5f/bar_o.npy",
+        "http://127.0.0.1:4566/stockscreen-snapshots/snapshots/7-0a1b2c3d4e5f/manifest.json",
+        "http://127.0.0.1:4566/b/odd%20key%2Bwith%3Dchars/x~y",
+    ],
+)
+def test_s3_signature_is_botocores(token: str | None, url: str) -> None:
+    boto = AWSRequest(method="GET", url=url, headers={}, data=b"")
+    creds = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
+    S3SigV4Auth(BotoCredentials(*creds), "s3", "eu-west-1").add_auth(boto)
+    when = dt.datetime.strptime(boto.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    ours = awsrequest.sign(
+        "GET", url, {}, b"", service="s3", region="eu-west-1", credentials=awsrequest.Credentials(*creds), now=when
+    )
+    assert ours["authorization"] == boto.headers["Authorization"]
+    assert ours["x-amz-content-sha256"] == boto.headers["X-Amz-Content-SHA256"]
+
+
+def test_object_urls(env: pytest.MonkeyPatch) -> None:
+    assert awsrequest.object_url("snaps", "snapshots/1-ab/a b.npy") == (
+        "https://snaps.s3.eu-west-1.amazonaws.com/snapshots/1-ab/a%20b.npy"
+    )
+    assert awsrequest.object_url("my.snaps", "k").startswith("https://s3.eu-west-1.amazonaws.com/my.snaps/")
+    env.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/")
+    reset_clients()
+    assert awsrequest.object_url("snaps", "k") == "http://127.0.0.1:4566/snaps/k"
 
 
 @pytest.fixture

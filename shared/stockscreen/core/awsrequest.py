@@ -1,11 +1,12 @@
-"""Two AWS calls on a cold API container's first requests, signed with the standard library (SigV4).
+"""Three AWS calls on a cold API container's first requests, signed with the standard library (SigV4).
 
-``GET /health`` asks STS who it is (is the AWS endpoint up, are the credentials good?) and the first
-signed-in request reads the JWT signing keys from Secrets Manager. Through boto3 each costs importing
-boto3 and botocore and building a client from its service model: more than all the rest of a cold
-request together (README, "Cold start"). These two calls are one POST each; this module signs them with
-Signature Version 4 (``hmac``/``hashlib``, checked against botocore's signer in
-``tests/unit/test_awsrequest.py``) and sends them with ``http.client``.
+``GET /health`` asks STS who it is (is the AWS endpoint up, are the credentials good?), the first
+signed-in request reads the JWT signing keys from Secrets Manager, and the first screen of a new container
+downloads the snapshot artifact's files from S3. Through boto3 each costs importing boto3 and botocore and
+building a client from its service model: more than all the rest of a cold request together (README,
+"Cold start"). Each is one request; this module signs them with Signature Version 4 (``hmac``/``hashlib``,
+checked against botocore's signers in ``tests/unit/test_awsrequest.py``) and sends them with
+``http.client``.
 
 The light path is taken only when it is the same request botocore would send: credentials in the
 environment (as Lambda provides them: key, secret, session token) and the endpoint either the configured
@@ -26,6 +27,7 @@ import hmac
 import http.client
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -77,7 +79,16 @@ def _standard_partition(region: str) -> bool:
 
 def endpoint(service: str) -> str:
     s = core_settings()
-    return s.aws_endpoint_url or f"https://{service}.{s.aws_region}.amazonaws.com"
+    return (s.aws_endpoint_url or f"https://{service}.{s.aws_region}.amazonaws.com").rstrip("/")
+
+
+def object_url(bucket: str, key: str) -> str:
+    """The URL of an S3 object, as botocore addresses it: path style on a configured endpoint
+    (LocalStack/moto), virtual-hosted style on AWS."""
+    path = quote(key, safe="/~")
+    if core_settings().aws_endpoint_url or "." in bucket:  # (a dotted name breaks the TLS wildcard)
+        return f"{endpoint('s3')}/{bucket}/{path}"
+    return f"https://{bucket}.s3.{core_settings().aws_region}.amazonaws.com/{path}"
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
@@ -95,11 +106,15 @@ def sign(
     credentials: Credentials,
     now: dt.datetime,
 ) -> dict[str, str]:
-    """``headers`` plus Host, X-Amz-Date, the session token and the SigV4 Authorization header (for a
-    request with no query string to a service other than S3, as both calls here are)."""
+    """``headers`` plus Host, X-Amz-Date, the session token and the SigV4 Authorization header, for a
+    request with no query string (as all three here are). S3's variant signs the payload's hash as the
+    ``X-Amz-Content-SHA256`` header and takes the path as it is (already encoded, not normalised)."""
     parts = urlsplit(url)
     amz_date = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    payload_hash = hashlib.sha256(body).hexdigest()
     out = {k.lower(): " ".join(v.split()) for k, v in headers.items()}
+    if service == "s3":
+        out["x-amz-content-sha256"] = payload_hash
     out["host"] = parts.netloc.removesuffix(":443") if parts.scheme == "https" else parts.netloc.removesuffix(":80")
     out["x-amz-date"] = amz_date
     if credentials.token is not None:
@@ -109,11 +124,11 @@ def sign(
     canonical = "\n".join(
         [
             method,
-            quote(parts.path or "/", safe="/~"),
+            (parts.path or "/") if service == "s3" else quote(parts.path or "/", safe="/~"),
             "",
             "".join(f"{k}:{out[k]}\n" for k in names),
             signed_headers,
-            hashlib.sha256(body).hexdigest(),
+            payload_hash,
         ]
     )
     scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
@@ -129,7 +144,8 @@ def sign(
     return out
 
 
-def _send(url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+def _open(method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[Any, Any]:
+    """(connection, response) of one request; the caller reads the response and closes the connection."""
     parts = urlsplit(url)
     conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = conn_cls(parts.hostname or "", parts.port, timeout=AWS_CONNECT_TIMEOUT_S)
@@ -137,23 +153,31 @@ def _send(url: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         conn.connect()
         if conn.sock is not None:
             conn.sock.settimeout(READ_TIMEOUT_S)
-        conn.request("POST", parts.path or "/", body=body, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
+        conn.request(method, parts.path or "/", body=body or None, headers=headers)
+        return conn, conn.getresponse()
     except OSError as exc:  # refused, reset, timed out (socket.timeout is an OSError)
-        raise EndpointUnreachable(f"{parts.netloc}: {type(exc).__name__}") from exc
-    finally:
         conn.close()
+        raise EndpointUnreachable(f"{parts.netloc}: {type(exc).__name__}") from exc
 
 
-def call(service: str, headers: dict[str, str], body: bytes, credentials: Credentials) -> bytes:
-    """POST a signed request to ``service``; the answer's body. Retried once (a fresh signature) when
+def call(
+    service: str,
+    headers: dict[str, str],
+    body: bytes,
+    credentials: Credentials,
+    *,
+    method: str = "POST",
+    url: str | None = None,
+    sink: Callable[[Any], None] | None = None,
+) -> bytes:
+    """Send a signed request to ``service`` (its endpoint, or ``url``); the answer's body, or, with
+    ``sink``, the successful response handed to ``sink`` to read. Retried once (a fresh signature) when
     the endpoint is unreachable, throttles or fails (5xx), as the boto3 clients' standard retries do."""
-    url = endpoint(service)
+    url = url or endpoint(service) + "/"
     region = core_settings().aws_region
     for attempt in range(1, AWS_MAX_ATTEMPTS + 1):
         signed = sign(
-            "POST",
+            method,
             url,
             headers,
             body,
@@ -163,16 +187,25 @@ def call(service: str, headers: dict[str, str], body: bytes, credentials: Creden
             now=dt.datetime.now(dt.UTC),
         )
         try:
-            status, data = _send(url, signed, body)
+            conn, resp = _open(method, url, signed, body)
         except EndpointUnreachable:
             if attempt == AWS_MAX_ATTEMPTS:
                 raise
             continue
-        if status < 300:
-            return data
-        code, message = _error(data)
-        if attempt == AWS_MAX_ATTEMPTS or not (status >= 500 or "Throttl" in code):
-            raise AwsError(code, status, message)
+        try:
+            if resp.status < 300:
+                if sink is None:
+                    data: bytes = resp.read()
+                    return data
+                sink(resp)
+                return b""
+            code, message = _error(resp.read())
+        except OSError as exc:
+            raise EndpointUnreachable(f"{urlsplit(url).netloc}: {type(exc).__name__}") from exc
+        finally:
+            conn.close()
+        if attempt == AWS_MAX_ATTEMPTS or not (resp.status >= 500 or "Throttl" in code):
+            raise AwsError(code, resp.status, message)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -211,3 +244,14 @@ def get_secret_value(secret_id: str, version_stage: str, credentials: Credential
     )
     result: dict[str, Any] = json.loads(data)
     return result
+
+
+def download(bucket: str, key: str, path: str, credentials: Credentials) -> None:
+    """S3 GetObject into the file ``path`` (streamed; an absent object raises AwsError ``NoSuchKey``)."""
+
+    def save(resp: Any) -> None:
+        with open(path, "wb") as f:
+            while chunk := resp.read(1 << 20):
+                f.write(chunk)
+
+    call("s3", {}, b"", credentials, method="GET", url=object_url(bucket, key), sink=save)

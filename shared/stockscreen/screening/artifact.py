@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -225,11 +226,13 @@ def local_fetch(folder: Path) -> Fetch:
     return fetch
 
 
-def s3_fetch(bucket: str, prefix: str, s3: Callable[[], Any], cache_dir: Path) -> Fetch:
+Download = Callable[[str, str, str], None]
+"""``download(bucket, key, path)``: an S3 object into a local file."""
+
+
+def s3_fetch(bucket: str, prefix: str, download: Download, cache_dir: Path) -> Fetch:
     """Files of the artifact at ``prefix``, each downloaded once into ``cache_dir`` (then reused by
-    every later container on the same /tmp, and mapped from there). ``s3()`` gives the S3 client: it is
-    asked for only when a file must be downloaded, so a process whose files are there already builds none
-    (boto3 is most of a cold start's cost: README, "Cold start")."""
+    every later container on the same /tmp, and mapped from there)."""
     folder = cache_dir / prefix.removeprefix(PREFIX).strip("/")
 
     def fetch(name: str) -> Path:
@@ -237,7 +240,7 @@ def s3_fetch(bucket: str, prefix: str, s3: Callable[[], Any], cache_dir: Path) -
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
             part = path.with_suffix(path.suffix + f".{os.getpid()}.part")
-            s3().download_file(bucket, prefix + name, str(part))
+            download(bucket, prefix + name, str(part))
             os.replace(part, path)  # whole files only: a crashed download leaves a .part behind
         return path
 
@@ -251,13 +254,11 @@ def open_current(version: int, created: str, reference: Callable[[], str] | None
     settings = artifact_settings()
     if not settings.snapshot_bucket:
         return None
-    from stockscreen.core.clients import aws_client
-
     prefix = PREFIX + name_of(version, created) + "/"
     cache_dir = Path(settings.snapshot_cache_dir)
     forget_stale(cache_dir, keep=name_of(version, created))
     try:
-        return read(s3_fetch(settings.snapshot_bucket, prefix, lambda: aws_client("s3"), cache_dir), reference)
+        return read(s3_fetch(settings.snapshot_bucket, prefix, _downloader(), cache_dir), reference)
     except Stale:
         return None
     except Exception as exc:
@@ -266,14 +267,39 @@ def open_current(version: int, created: str, reference: Callable[[], str] | None
         raise
 
 
+def _downloader() -> Download:
+    """S3 downloads signed with the standard library when the credentials are in the environment (Lambda:
+    a new container's first screen imports no boto3; README, "Cold start"), else boto3's ``download_file``
+    (a client built on the first download only)."""
+    from stockscreen.core import awsrequest
+
+    credentials = awsrequest.light_credentials()
+    if credentials is not None:
+        creds = credentials
+        return lambda bucket, key, path: awsrequest.download(bucket, key, path, creds)
+
+    def boto(bucket: str, key: str, path: str) -> None:
+        from stockscreen.core.clients import aws_client
+
+        aws_client("s3").download_file(bucket, key, path)
+
+    return boto
+
+
+_MISSING = ("404", "NoSuchKey", "NoSuchBucket")
+
+
 def _not_found(exc: Exception) -> bool:
     """An S3 answer that the artifact (or the bucket) is not there."""
-    from botocore.exceptions import ClientError  # only ever raised after a download, which imported it
+    from stockscreen.core.awsrequest import AwsError
 
-    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in (
-        "404",
-        "NoSuchKey",
-        "NoSuchBucket",
+    if isinstance(exc, AwsError):
+        return exc.code in _MISSING or exc.status == 404
+    botocore = sys.modules.get("botocore.exceptions")  # a boto3 download imported it; else none was made
+    return (
+        botocore is not None
+        and isinstance(exc, botocore.ClientError)
+        and exc.response.get("Error", {}).get("Code") in _MISSING
     )
 
 
