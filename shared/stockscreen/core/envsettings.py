@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 class EnvSettings(BaseModel):
     """Settings from the environment; a missing required one is a ValidationError naming its variable."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**{**_from_environ(type(self)), **values})
