@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -43,8 +44,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stockscreen.core.envsettings import EnvSettings
 from stockscreen.screening.history import F2, Frame
 from stockscreen.screening.universe import Categorical, Universe
 
@@ -56,10 +57,8 @@ ADJUSTED = "a"
 PREFIX = "snapshots/"
 
 
-class ArtifactSettings(BaseSettings):
+class ArtifactSettings(EnvSettings):
     """Where artifacts live. Without a bucket there are none: the universe is loaded from PostgreSQL."""
-
-    model_config = SettingsConfigDict(extra="ignore")
 
     snapshot_bucket: str | None = Field(default=None, description="S3 bucket of snapshot artifacts")
     snapshot_cache_dir: str = Field(
@@ -255,7 +254,11 @@ def local_fetch(folder: Path) -> Fetch:
     return fetch
 
 
-def s3_fetch(bucket: str, prefix: str, s3: Any, cache_dir: Path) -> Fetch:
+Download = Callable[[str, str, str], None]
+"""``download(bucket, key, path)``: an S3 object into a local file."""
+
+
+def s3_fetch(bucket: str, prefix: str, download: Download, cache_dir: Path) -> Fetch:
     """Files of the artifact at ``prefix``, each downloaded once into ``cache_dir`` (then reused by
     every later container on the same /tmp, and mapped from there)."""
     folder = cache_dir / prefix.removeprefix(PREFIX).strip("/")
@@ -265,7 +268,7 @@ def s3_fetch(bucket: str, prefix: str, s3: Any, cache_dir: Path) -> Fetch:
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
             part = path.with_suffix(path.suffix + f".{os.getpid()}.part")
-            s3.download_file(bucket, prefix + name, str(part))
+            download(bucket, prefix + name, str(part))
             os.replace(part, path)  # whole files only: a crashed download leaves a .part behind
         return path
 
@@ -279,22 +282,53 @@ def open_current(version: int, created: str, reference: Callable[[], str] | None
     settings = artifact_settings()
     if not settings.snapshot_bucket:
         return None
-    from botocore.exceptions import ClientError
-
-    from stockscreen.core.clients import aws_client
-
-    s3 = aws_client("s3")
     prefix = PREFIX + name_of(version, created) + "/"
     cache_dir = Path(settings.snapshot_cache_dir)
     forget_stale(cache_dir, keep=name_of(version, created))
     try:
-        return read(s3_fetch(settings.snapshot_bucket, prefix, s3, cache_dir), reference)
+        return read(s3_fetch(settings.snapshot_bucket, prefix, _downloader(), cache_dir), reference)
     except Stale:
         return None
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
+    except Exception as exc:
+        if _not_found(exc):
             return None
         raise
+
+
+def _downloader() -> Download:
+    """S3 downloads signed with the standard library when the credentials are in the environment (Lambda:
+    a new container's first screen imports no boto3; README, "Cold start"), else boto3's ``download_file``
+    (a client built on the first download only)."""
+    from stockscreen.core import awsrequest
+
+    credentials = awsrequest.light_credentials()
+    if credentials is not None:
+        creds = credentials
+        return lambda bucket, key, path: awsrequest.download(bucket, key, path, creds)
+
+    def boto(bucket: str, key: str, path: str) -> None:
+        from stockscreen.core.clients import aws_client
+
+        aws_client("s3").download_file(bucket, key, path)
+
+    return boto
+
+
+_MISSING = ("404", "NoSuchKey", "NoSuchBucket")
+
+
+def _not_found(exc: Exception) -> bool:
+    """An S3 answer that the artifact (or the bucket) is not there."""
+    from stockscreen.core.awsrequest import AwsError
+
+    if isinstance(exc, AwsError):
+        return exc.code in _MISSING or exc.status == 404
+    botocore = sys.modules.get("botocore.exceptions")  # a boto3 download imported it; else none was made
+    return (
+        botocore is not None
+        and isinstance(exc, botocore.ClientError)
+        and exc.response.get("Error", {}).get("Code") in _MISSING
+    )
 
 
 #: a downloaded artifact of another version untouched this long is removed (Lambda's /tmp is bounded;

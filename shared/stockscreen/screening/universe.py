@@ -13,17 +13,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Engine, text
 
 from stockscreen.core.errors import Invalid, NotFound, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
 from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, grid, period_end_flags, resample, slice_cols
 from stockscreen.screening.validate import field_kind
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -249,7 +251,7 @@ def from_arrays(
 # ---------------------------------------------------------------- loading from the database
 
 
-def _current(engine: Engine) -> tuple[int, dt.date, str]:
+def _current(engine: Engine | None) -> tuple[int, dt.date, str]:
     # read before every screen run (a new snapshot replaces the universe): one round trip
     row = reader_for(engine).one("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current", ())
     if row is None:
@@ -266,13 +268,15 @@ _REFERENCE_SQL = (
 )
 
 
-def reference_fingerprint(engine: Engine) -> str:
+def reference_fingerprint(engine: Engine | None) -> str:
     row = reader_for(engine).one(_REFERENCE_SQL, ())
     return str(row[0]) if row else ""
 
 
 def published_versions(engine: Engine) -> dict[int, tuple[dt.date, str]]:
     """Every stored snapshot version: its as_of and creation time (as :func:`_current` gives it)."""
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT version, as_of, created_at FROM snapshot_versions")).all()
     return {int(r[0]): (r[1], str(r[2])) for r in rows}
@@ -333,6 +337,8 @@ def _load_bars(
 
 
 def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         snap = conn.execute(
             text("SELECT * FROM snapshot_rows WHERE version = :v ORDER BY security_id"), {"v": version}
@@ -413,8 +419,12 @@ _lock = threading.Lock()
 _cached: Universe | None = None
 
 
-def get_universe(engine: Engine) -> Universe:
-    """The universe of the current snapshot version (reloaded when a new version is published)."""
+def get_universe(engine: Engine | None = None) -> Universe:
+    """The universe of the current snapshot version (reloaded when a new version is published).
+
+    ``engine``: None for the process's database (``get_engine()``), whose SQLAlchemy engine is then built
+    only when the universe must be loaded from PostgreSQL: the version check and the snapshot artifact
+    need psycopg alone (a cold container's first screen; README, "Cold start")."""
     global _cached
     version, as_of, created = _current(engine)
     key = f"{version}@{created}"  # a rebuilt database may reuse version numbers
@@ -426,7 +436,13 @@ def get_universe(engine: Engine) -> Universe:
             from stockscreen.screening import artifact
 
             mapped = artifact.open_current(version, created, lambda: reference_fingerprint(engine))
-            _cached = mapped if mapped is not None and mapped.version == version else load(engine, version, as_of)
+            if mapped is None or mapped.version != version:
+                if engine is None:
+                    from stockscreen.db.engine import get_engine
+
+                    engine = get_engine()
+                mapped = load(engine, version, as_of)
+            _cached = mapped
             _cached.cache_key = key
         return _cached
 
