@@ -8,5 +8,7 @@ from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "stockscreen")
 
+NAMESPACE = "Stockscreen"
+
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="Stockscreen", service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
