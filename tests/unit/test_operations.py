@@ -266,3 +266,18 @@ def test_the_source_follows_the_settings(monkeypatch: pytest.MonkeyPatch) -> Non
         assert isinstance(source, ops.LocalSource) and source.window is window
     finally:
         ops.use_local_window(None)
+
+
+def test_a_source_that_cannot_give_percentiles_leaves_the_rest_with_a_note(window: ops.MinuteWindow) -> None:
+    from stockscreen.core.errors import Unavailable
+
+    class NoPercentiles(ops.LocalSource):
+        def fetch(self, queries: Any, start: int, end: int) -> dict[ops.Query, list[ops.Series]]:
+            if any(q.stat.startswith(("p", "PR")) for q in queries):
+                raise Unavailable("CloudWatch refused the query: InternalFailure", dependency="cloudwatch")
+            return super().fetch(queries, start, end)
+
+    _api(window, 1, "GET /quotes", [3.0] * 10)
+    got = ops.OperationsService(NoPercentiles(window), ops.OperationsSettings()).overview(now=NOW)
+    assert got["totals"]["requests"] == 10 and got["routes"][0]["p99_ms"] is None
+    assert got["notes"] == ["latency percentiles are missing: CloudWatch refused the query: InternalFailure"]

@@ -2846,6 +2846,11 @@ export interface components {
              */
             times: string[];
             health: components["schemas"]["OperationsHealth"];
+            /**
+             * Notes
+             * @description figures the source could not give this time, and why
+             */
+            notes: string[];
             /** Slos */
             slos: components["schemas"]["OperationsSlo"][];
             totals: components["schemas"]["OperationsTotals"];

@@ -267,4 +267,5 @@ def operations() -> dict[str, Any]:
     from stockscreen.core.operations import operations_service
 
     q = query(bp.current_request, ops_schema.OperationsQuery)
-    return operations_service().overview(q.minutes)
+    figures = operations_service().overview(q.minutes)
+    return ops_schema.OperationsPublic.model_validate(figures).model_dump(mode="json")

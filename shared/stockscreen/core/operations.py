@@ -29,7 +29,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal, Protocol
 
 from pydantic import Field
@@ -255,6 +254,17 @@ class CloudWatchSource:
         return sorted(found)
 
     def fetch(self, queries: Sequence[Query], start: int, end: int) -> dict[Query, list[Series]]:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._fetch(queries, start, end)
+        except ClientError as exc:  # throttled, denied, a statistic it cannot answer: the dependency's fault
+            error = exc.response.get("Error", {})
+            raise Unavailable(
+                f"CloudWatch refused the query: {error.get('Code', '?')}", dependency="cloudwatch"
+            ) from exc
+
+    def _fetch(self, queries: Sequence[Query], start: int, end: int) -> dict[Query, list[Series]]:
         listed: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[tuple[str, str], ...]]] = {}
         wanted: list[tuple[Query, tuple[tuple[str, str], ...]]] = []
         for q in queries:
@@ -328,11 +338,10 @@ def use_local_window(window: MinuteWindow | None) -> None:
     """Make ``window`` this process' local history (``make dev`` does, at start)."""
     global _local_window
     _local_window = window
-    metrics_source.cache_clear()
 
 
-@cache
 def metrics_source() -> MetricsSource:
+    """The source the settings name (read per call: cheap, and the CloudWatch client is the cached one)."""
     settings = OperationsSettings()
     if settings.operations_metrics_source == "local":
         if _local_window is None:
@@ -379,7 +388,6 @@ FIRST_QUERIES = (
     CACHE_HIT,
     CACHE_MISS,
     RATE_LIMITED,
-    FAST,
     TASKS,
     TASK_AVG,
     QUEUES,
@@ -462,7 +470,14 @@ class OperationsService:
         top = sorted(route_totals, key=lambda r: (-route_totals[r], r))[:TOP_ROUTES]
         pct = [_api("Latency", "p50"), _api("Latency", "p99")]
         per_route = [Query(q.namespace, q.metric, q.stat, (*q.where, ("route", route))) for route in top for q in pct]
-        lat = self.source.fetch(per_route, start, end) if per_route else {}
+        # the percentiles in a second call: with the busiest routes known, and so that a source that cannot
+        # answer them (moto's CloudWatch) leaves the rest of the page standing, with a note
+        notes: list[str] = []
+        lat: dict[Query, list[Series]] = {}
+        try:
+            lat = self.source.fetch([*per_route, FAST], start, end)
+        except Unavailable as exc:
+            notes.append(f"latency percentiles are missing: {exc.message}")
         errors_by_route = {r: _total(f.line(s)) for r, s in f.by(got[ERRORS_5XX], "route").items()}
         routes = []
         latency_lines = []
@@ -490,7 +505,7 @@ class OperationsService:
         limited = _zeros(f.line(got[RATE_LIMITED]), requests)
 
         # slow requests: per route and minute, count x (100 - PR(:threshold)) / 100
-        fast_pct = {tuple(sorted(s.dims.items())): s for s in got[FAST]}
+        fast_pct = {tuple(sorted(s.dims.items())): s for s in lat.get(FAST, [])}
         slow = 0.0
         for s in got[REQUESTS]:
             pr = fast_pct.get(tuple(sorted(s.dims.items())))
@@ -592,6 +607,7 @@ class OperationsService:
                 "status": "degraded" if problems else "healthy",
                 "problems": [p.__dict__ for p in problems],
             },
+            "notes": notes,
             "slos": slos,
             "totals": {
                 "requests": int(total_requests),

@@ -94,6 +94,7 @@ class OperationsPublic(ApiModel):
     minutes: int
     times: list[dt.datetime] = Field(description="the start of each 1-minute bucket (UTC), oldest first")
     health: OperationsHealth
+    notes: list[str] = Field(description="figures the source could not give this time, and why")
     slos: list[OperationsSlo]
     totals: OperationsTotals
     routes: list[OperationsRoute] = Field(description="the busiest routes, most requests first")
