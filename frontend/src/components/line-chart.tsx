@@ -1,15 +1,16 @@
-import { createChart, LineSeries, type IChartApi, type ISeriesApi } from 'lightweight-charts';
+import { createChart, LineSeries, type IChartApi, type ISeriesApi, type Time, type UTCTimestamp } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
 import { CHART_THEME } from '@/lib/chart-theme';
 
 export interface Line {
   title: string;
   color: string;
-  points: { time: string; value: number }[];
+  /** Dates (`YYYY-MM-DD`) or, with `intraday`, seconds since the epoch. */
+  points: { time: string | number; value: number }[];
 }
 
-/** Lines over dates (one series per line, created once; their data follows the props). */
-export function LineChart({ lines, testId }: { lines: Line[]; testId: string }) {
+/** Lines over dates, or over minutes with `intraday` (one series per line, created once; their data follows the props). */
+export function LineChart({ lines, testId, intraday = false, className = 'h-56 w-full' }: { lines: Line[]; testId: string; intraday?: boolean; className?: string }) {
   const containerRef = useRef<HTMLDivElement | null>(null);
   const chartRef = useRef<IChartApi | null>(null);
   const seriesRef = useRef<Map<string, ISeriesApi<'Line'>>>(new Map());
@@ -18,7 +19,7 @@ export function LineChart({ lines, testId }: { lines: Line[]; testId: string }) 
   useEffect(() => {
     const el = containerRef.current;
     if (!el) return;
-    const chart = createChart(el, { ...CHART_THEME, timeScale: { borderColor: '#1e293b' } });
+    const chart = createChart(el, { ...CHART_THEME, timeScale: { borderColor: '#1e293b', timeVisible: intraday, secondsVisible: false } });
     const series = new Map<string, ISeriesApi<'Line'>>();
     for (const [i, key] of titles.split(',').entries()) {
       const [title = '', color = ''] = key.split('|');
@@ -31,12 +32,14 @@ export function LineChart({ lines, testId }: { lines: Line[]; testId: string }) 
       chartRef.current = null;
       seriesRef.current = new Map();
     };
-  }, [titles]);
+  }, [titles, intraday]);
 
   useEffect(() => {
-    for (const line of lines) seriesRef.current.get(line.title)?.setData(line.points);
+    for (const line of lines) {
+      seriesRef.current.get(line.title)?.setData(line.points.map((p) => ({ time: (typeof p.time === 'number' ? (p.time as UTCTimestamp) : p.time) as Time, value: p.value })));
+    }
     chartRef.current?.timeScale().fitContent();
   }, [lines]);
 
-  return <div ref={containerRef} data-testid={testId} className="h-56 w-full" />;
+  return <div ref={containerRef} data-testid={testId} className={className} />;
 }
