@@ -1,4 +1,4 @@
-import { createChart, LineSeries, type IChartApi, type ISeriesApi, type Time, type UTCTimestamp } from 'lightweight-charts';
+import { createChart, LineSeries, type IChartApi, type ISeriesApi, type LineWidth, type Time, type UTCTimestamp } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
 import { CHART_THEME } from '@/lib/chart-theme';
 
@@ -10,7 +10,20 @@ export interface Line {
 }
 
 /** Lines over dates, or over minutes with `intraday` (one series per line, created once; their data follows the props). */
-export function LineChart({ lines, testId, intraday = false, className = 'h-56 w-full' }: { lines: Line[]; testId: string; intraday?: boolean; className?: string }) {
+export function LineChart({
+  lines,
+  testId,
+  intraday = false,
+  labels = true,
+  className = 'h-56 w-full',
+}: {
+  lines: Line[];
+  testId: string;
+  intraday?: boolean;
+  /** Each line's last value on the price scale (off for many small lines: the legend names them). */
+  labels?: boolean;
+  className?: string;
+}) {
   const containerRef = useRef<HTMLDivElement | null>(null);
   const chartRef = useRef<IChartApi | null>(null);
   const seriesRef = useRef<Map<string, ISeriesApi<'Line'>>>(new Map());
@@ -23,7 +36,10 @@ export function LineChart({ lines, testId, intraday = false, className = 'h-56 w
     const series = new Map<string, ISeriesApi<'Line'>>();
     for (const [i, key] of titles.split(',').entries()) {
       const [title = '', color = ''] = key.split('|');
-      series.set(title, chart.addSeries(LineSeries, { color, lineWidth: i === 0 ? 2 : 1, title }));
+      const style: { lineWidth: LineWidth; lastValueVisible?: boolean; priceLineVisible?: boolean } = labels
+        ? { lineWidth: i === 0 ? 2 : 1 }
+        : { lineWidth: 1, lastValueVisible: false, priceLineVisible: false };
+      series.set(title, chart.addSeries(LineSeries, { color, title, ...style }));
     }
     chartRef.current = chart;
     seriesRef.current = series;
@@ -32,7 +48,7 @@ export function LineChart({ lines, testId, intraday = false, className = 'h-56 w
       chartRef.current = null;
       seriesRef.current = new Map();
     };
-  }, [titles, intraday]);
+  }, [titles, intraday, labels]);
 
   useEffect(() => {
     for (const line of lines) {

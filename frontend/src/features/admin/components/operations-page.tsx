@@ -43,7 +43,7 @@ function ChartCard({ chart, times }: { chart: OperationsChart; times: string[] }
         ) : (
           <>
             <div role="img" aria-label={`${chart.title}: chart; the figures are in the table below`}>
-              <LineChart lines={lines} testId={`ops-line-${chart.id}`} intraday className="h-40 w-full" />
+              <LineChart lines={lines} testId={`ops-line-${chart.id}`} intraday labels={lines.length <= 3} className="h-40 w-full" />
             </div>
             <ul className="mt-1 flex flex-wrap gap-x-3 gap-y-1 text-xs text-slate-400" aria-label={`${chart.title}: series`}>
               {lines.map((l) => (
