@@ -183,13 +183,18 @@ def test_cloudwatch_lists_the_dimension_sets_then_asks_for_one_minute_stats() ->
     route = [{"Name": "service", "Value": ops.API_SERVICE}, {"Name": "route", "Value": "GET /quotes"}]
     stub.add_response(
         "list_metrics",
-        {"Metrics": [{"Namespace": ops.NAMESPACE, "MetricName": "Latency", "Dimensions": route}]},
         {
-            "Namespace": ops.NAMESPACE,
-            "MetricName": "Latency",
-            "RecentlyActive": "PT3H",
-            "Dimensions": [{"Name": "service", "Value": ops.API_SERVICE}],
+            "Metrics": [
+                {"Namespace": ops.NAMESPACE, "MetricName": "Latency", "Dimensions": route},
+                # another service's metric of the same name: not the query's (where service=stockscreen-api)
+                {
+                    "Namespace": ops.NAMESPACE,
+                    "MetricName": "Latency",
+                    "Dimensions": [{"Name": "service", "Value": "x"}],
+                },
+            ]
         },
+        {"Namespace": ops.NAMESPACE, "MetricName": "Latency", "RecentlyActive": "PT3H"},
     )
     start = int(T0 // 60) - 60
     t1 = dt.datetime.fromtimestamp((start + 58) * 60, dt.UTC)
@@ -219,12 +224,17 @@ def test_cloudwatch_lists_the_dimension_sets_then_asks_for_one_minute_stats() ->
         },
     )
     q = ops.Query(ops.NAMESPACE, "Latency", "p99", (("service", ops.API_SERVICE),))
+    source = ops.CloudWatchSource(client)
     with stub:
-        got = ops.CloudWatchSource(client).fetch([q], start, start + 60)
-    stub.assert_no_pending_responses()
-    (series,) = got[q]
-    assert series.dims == {"route": "GET /quotes", "service": ops.API_SERVICE}
-    assert series.points == {start + 58: 812.5, start + 59: 95.0}
+        got = source.fetch([q], start, start + 60)
+        stub.assert_no_pending_responses()
+        (series,) = got[q]
+        assert series.dims == {"route": "GET /quotes", "service": ops.API_SERVICE}
+        assert series.points == {start + 58: 812.5, start + 59: 95.0}
+        # within a minute the listed dimension sets are reused: GetMetricData only (ListMetrics: 25 calls/s a account)
+        stub.add_response("get_metric_data", {"MetricDataResults": []}, None)
+        assert [s.points for s in source.fetch([q], start, start + 60)[q]] == [{}]
+        stub.assert_no_pending_responses()
 
 
 def test_cloudwatch_splits_more_than_500_series_into_several_calls() -> None:

@@ -29,6 +29,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal, Protocol
 
 from pydantic import Field
@@ -229,29 +230,36 @@ class LocalSource:
 
 #: GetMetricData takes at most 500 queries per call.
 MAX_DATA_QUERIES = 500
+#: How long a metric's listed dimension sets are reused (ListMetrics allows 25 calls a second per account).
+LIST_TTL_S = 60.0
 
 
 class CloudWatchSource:
-    """``ListMetrics`` (the dimension sets active in the last 3 hours) then ``GetMetricData`` (1-minute periods)."""
+    """``ListMetrics`` (the dimension sets active in the last 3 hours; once per metric, kept for LIST_TTL_S)
+    then ``GetMetricData`` (1-minute periods, up to 500 series a call)."""
 
     name = "cloudwatch"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, clock: Callable[[], float] | None = None) -> None:
+        import time
+
         self.client = client
+        self.clock = clock or time.monotonic
+        self._listed: dict[tuple[str, str], tuple[float, list[tuple[tuple[str, str], ...]]]] = {}
 
     def _dimension_sets(self, q: Query) -> list[tuple[tuple[str, str], ...]]:
-        kwargs: dict[str, Any] = {
-            "Namespace": q.namespace,
-            "MetricName": q.metric,
-            "RecentlyActive": "PT3H",
-        }
-        if q.where:
-            kwargs["Dimensions"] = [{"Name": k, "Value": v} for k, v in q.where]
-        found: set[tuple[tuple[str, str], ...]] = set()
-        for page in self.client.get_paginator("list_metrics").paginate(**kwargs):
-            for m in page.get("Metrics", []):
-                found.add(tuple(sorted((d["Name"], d["Value"]) for d in m.get("Dimensions", []))))
-        return sorted(found)
+        key = (q.namespace, q.metric)
+        cached = self._listed.get(key)
+        if cached is None or self.clock() - cached[0] > LIST_TTL_S:
+            found: set[tuple[tuple[str, str], ...]] = set()
+            pages = self.client.get_paginator("list_metrics").paginate(
+                Namespace=q.namespace, MetricName=q.metric, RecentlyActive="PT3H"
+            )
+            for page in pages:
+                for m in page.get("Metrics", []):
+                    found.add(tuple(sorted((d["Name"], d["Value"]) for d in m.get("Dimensions", []))))
+            cached = self._listed[key] = (self.clock(), sorted(found))
+        return [dims for dims in cached[1] if _matches(dict(dims), q.where)]
 
     def fetch(self, queries: Sequence[Query], start: int, end: int) -> dict[Query, list[Series]]:
         from botocore.exceptions import ClientError
@@ -265,13 +273,7 @@ class CloudWatchSource:
             ) from exc
 
     def _fetch(self, queries: Sequence[Query], start: int, end: int) -> dict[Query, list[Series]]:
-        listed: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[tuple[str, str], ...]]] = {}
-        wanted: list[tuple[Query, tuple[tuple[str, str], ...]]] = []
-        for q in queries:
-            lk = (q.namespace, q.metric, q.where)
-            if lk not in listed:
-                listed[lk] = self._dimension_sets(q)
-            wanted += [(q, dims) for dims in listed[lk]]
+        wanted = [(q, dims) for q in queries for dims in self._dimension_sets(q)]
         points: dict[int, dict[int, float]] = defaultdict(dict)
         for first in range(0, len(wanted), MAX_DATA_QUERIES):
             batch = wanted[first : first + MAX_DATA_QUERIES]
@@ -349,7 +351,13 @@ def metrics_source() -> MetricsSource:
         return LocalSource(_local_window)
     from stockscreen.core.clients import aws_client
 
-    return CloudWatchSource(aws_client("cloudwatch"))
+    return _cloudwatch(aws_client("cloudwatch"))
+
+
+@cache
+def _cloudwatch(client: Any) -> CloudWatchSource:
+    """One source per client (the client is cached): its listed dimension sets outlive a request."""
+    return CloudWatchSource(client)
 
 
 # --- the figures ---------------------------------------------------------------------------------------
