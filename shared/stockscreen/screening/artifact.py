@@ -12,6 +12,7 @@ Files (NumPy ``.npy``, no pickles; ``manifest.json`` last, so a half-written art
 | file | shape | what |
 |---|---|---|
 | ``bar_o.npy`` ... ``bar_v.npy`` | ``(dates, securities)`` float64 | the bars grid (NaN: no bar), one file per field |
+| ``bar_a.npy`` | ``(dates, securities)`` float64 | adjusted closes (NaN: none), if any bar has one (``adjusted``) |
 | ``latest.npy`` | ``(fields, securities)`` float64 | each snapshot field on the latest date (the snapshot rows) |
 | ``fundamentals.npy`` | ``(inputs, securities)`` float64 | the latest report's inputs of the fundamental metrics |
 | ``codes.npy`` | ``(text fields, securities)`` int32 | text fields as codes into the manifest's categories |
@@ -50,6 +51,8 @@ from stockscreen.screening.universe import Categorical, Universe
 FORMAT = 1
 MANIFEST = "manifest.json"
 BARS = ("o", "h", "lo", "c", "v")
+#: the adjusted close's grid (``Frame.a``), written only when some bar has one
+ADJUSTED = "a"
 PREFIX = "snapshots/"
 
 
@@ -92,6 +95,8 @@ def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
 
     for k in BARS:
         save(f"bar_{k}.npy", np.ascontiguousarray(getattr(fr, k).T))
+    if fr.a is not None:
+        save(f"bar_{ADJUSTED}.npy", np.ascontiguousarray(fr.a.T))
     save("symbols.npy", np.asarray(u.symbols, dtype=str))
     save("dates.npy", np.asarray(fr.dates, dtype="datetime64[D]"))
     latest = sorted(u.latest)
@@ -110,6 +115,7 @@ def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
         "reference": reference,
         "securities": u.n,
         "dates": len(fr.dates),
+        "adjusted": fr.a is not None,
         "latest": latest,
         "fundamentals": funds,
         "strings": {k: u.strings[k].categories for k in texts},
@@ -157,12 +163,33 @@ def remove_older(bucket: str, s3: Any, keep: set[str]) -> int:
 class MappedFrame(Frame):
     """A :class:`Frame` whose bar grids are fetched and memory-mapped on first use."""
 
-    def __init__(self, dates: NDArray[np.datetime64], fundamentals: dict[str, F2], bar: Callable[[str], F2]) -> None:
+    _a: F2 | None
+
+    def __init__(
+        self,
+        dates: NDArray[np.datetime64],
+        fundamentals: dict[str, F2],
+        bar: Callable[[str], F2],
+        adjusted: bool = False,
+    ) -> None:
         nothing = np.empty((0, 0))
+        self._adjusted = False
         super().__init__(dates, nothing, nothing, nothing, nothing, nothing, fundamentals)
         for k in BARS:
             delattr(self, k)  # read through __getattr__ on first use
         self._bar = bar
+        self._adjusted = adjusted
+
+    @property
+    def a(self) -> F2 | None:
+        """The adjusted closes' grid, fetched and mapped on first use (None: the artifact has none)."""
+        if self._adjusted and self._a is None:
+            self._a = self._bar(ADJUSTED)
+        return self._a
+
+    @a.setter
+    def a(self, value: F2 | None) -> None:
+        self._a = value
 
     def __getattr__(self, name: str) -> Any:
         if name in BARS:
@@ -204,7 +231,8 @@ def read(fetch: Fetch, reference: Callable[[], str] | None = None) -> Universe:
             raise ValueError(f"snapshot artifact bar_{k}.npy has shape {grid.shape}")
         return grid
 
-    frame = MappedFrame(dates, {k: funds[i] for i, k in enumerate(manifest["fundamentals"])}, bar)
+    funds_of = {k: funds[i] for i, k in enumerate(manifest["fundamentals"])}
+    frame = MappedFrame(dates, funds_of, bar, bool(manifest.get("adjusted")))
     categories: dict[str, list[str]] = manifest["strings"]
     strings = {k: Categorical(np.ascontiguousarray(codes[i]), list(c)) for i, (k, c) in enumerate(categories.items())}
     u = Universe(

@@ -179,15 +179,25 @@ class Universe:
         _, period = period_end_flags(self.daily.dates, timeframe)
         start = int(np.searchsorted(period, p))
         cut = resample(self.daily, timeframe, upto=t, start=start)  # the one partial period
-        bar = {k: getattr(cut, k)[:, 0] for k in ("o", "h", "lo", "c", "v")}
+        names = ("o", "h", "lo", "c", "v", *(("a",) if full.a is not None and cut.a is not None else ()))
+        bar = {k: getattr(cut, k)[:, 0] for k in names}
         arrays = {}
-        for k in ("o", "h", "lo", "c", "v"):
+        for k in names:
             a = getattr(full, k)[:, : p + 1].copy(order="F")
             a[:, p] = bar[k]
             arrays[k] = a
         dates = full.dates[: p + 1].copy()
         dates[p] = self.daily.dates[t]
-        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], self.daily.fundamentals)
+        return Frame(
+            dates,
+            arrays["o"],
+            arrays["h"],
+            arrays["lo"],
+            arrays["c"],
+            arrays["v"],
+            self.daily.fundamentals,
+            arrays.get("a"),
+        )
 
 
 BUCKET_LABELS = sorted(label for _, label in MARKET_CAP_BUCKETS)
@@ -285,6 +295,8 @@ _BAR_ROW = np.dtype(
         ("c", ">f8"),
         ("l6", ">i4"),
         ("v", ">i8"),
+        ("l7", ">i4"),
+        ("a", ">f8"),
     ]
 )
 
@@ -292,14 +304,15 @@ _BAR_ROW = np.dtype(
 def _load_bars(
     conn: Connection, as_of: dt.date
 ) -> tuple[NDArray[np.int64], NDArray[np.datetime64], NDArray[np.float64]]:
-    """All daily bars up to ``as_of`` as arrays, through binary COPY (fixed-width rows, no Python per row)."""
+    """All daily bars up to ``as_of`` as arrays, through binary COPY (fixed-width rows, no Python per row):
+    open, high, low, close, volume and the adjusted close (NaN where a bar has none)."""
     raw = psycopg_connection(conn)
     chunks: list[bytes] = []
     with (
         raw.cursor() as cur,
         cur.copy(
             "COPY (SELECT security_id::int4, (date - DATE '1970-01-01')::int4, open::float8, high::float8, "
-            "low::float8, close::float8, volume::int8 FROM daily_bars) "
+            "low::float8, close::float8, volume::int8, coalesce(adj_close, 'NaN')::float8 FROM daily_bars) "
             "TO STDOUT (FORMAT binary)"
         ) as copy,
     ):
@@ -309,13 +322,13 @@ def _load_bars(
     header = 11 + 4 + 4 + int.from_bytes(data[15:19], "big") if len(data) >= 19 else 0
     body = data[header:-2] if data else b""
     recs = np.frombuffer(body, dtype=_BAR_ROW)
-    if len(recs) and not (recs["nf"] == 7).all():  # pragma: no cover - the SELECT fixes the shape
+    if len(recs) and not (recs["nf"] == 8).all():  # pragma: no cover - the SELECT fixes the shape
         raise RuntimeError("unexpected COPY row layout")
     keep = recs["day"] <= day_number(as_of)
     recs = recs[keep]
     bid = recs["sid"].astype(np.int64)
     bdate = EPOCH + recs["day"].astype(np.int64).astype("timedelta64[D]")
-    vals = np.column_stack([recs[k].astype(np.float64) for k in ("o", "h", "lo", "c", "v")])
+    vals = np.column_stack([recs[k].astype(np.float64) for k in ("o", "h", "lo", "c", "v", "a")])
     return bid, bdate, vals
 
 
@@ -348,8 +361,9 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
         dates = np.array([np.datetime64(as_of, "D")])
     rows = np.searchsorted(known, bid)
     rows = np.array([row_of[int(i)] for i in known.tolist()], dtype=np.intp)[rows] if len(bid) else rows
-    grids = [grid(s, len(dates)) for _ in range(5)]
-    for k in range(5):
+    adjusted = bool(len(vals)) and not np.isnan(vals[:, 5]).all()
+    grids = [grid(s, len(dates)) for _ in range(6 if adjusted else 5)]
+    for k in range(len(grids)):
         grids[k][rows, col] = vals[:, k]
     fund_keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
     fundamentals = {
@@ -359,7 +373,7 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
         )
         for k in fund_keys
     }
-    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals)
+    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals, grids[5] if adjusted else None)
     strings: dict[str, Categorical] = {}
     date_cols: dict[str, NDArray[np.float64]] = {}
     latest: dict[str, NDArray[np.float64]] = {}
