@@ -58,7 +58,7 @@ def connect(event: Event, context: Any) -> Response:
         logger.info("connect refused", extra={"connection_id": connection_id, "reason": exc.message})
         return _response(401, {"error": {"code": exc.code, "message": exc.message}})
     try:
-        connection_registry().register(connection_id, principal.user_id, principal.role)
+        connection_registry().register(connection_id, principal.user_id, principal.role, principal.session_id)
     except Exception as exc:
         down = unavailable_from(exc)
         if down is None:
