@@ -290,3 +290,17 @@ def test_closing_a_session_without_open_sockets_or_without_a_websocket_api_is_a_
     monkeypatch.delenv("WS_MANAGEMENT_URL")
     reset_ws_clients()
     assert close_sessions([str(uuid.uuid4())]) == 0
+
+
+def test_a_token_is_refused_with_503_when_neither_redis_nor_the_database_can_check_its_session(
+    ring: None, ws_handlers: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, _ = tokens.issue_access_token("u-6", "free", session_id=str(uuid.uuid4()))
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    reset_ws_clients()
+    resp = ws_handlers.connect(_event("unsure-1", token), None)
+    assert resp["statusCode"] == 503 and json.loads(resp["body"])["error"]["code"] == "unavailable"
+    with pytest.raises(Exception) as denied:  # the authorizer fails: API Gateway answers 500, never lets it in
+        ws_handlers.authorize(_authorizer_event(token), None)
+    assert not isinstance(denied.value, ws_handlers.AuthorizerDenied)
