@@ -86,7 +86,7 @@ def subscription_limit(role: str | None, default: int) -> int:
     return policy.ws_subscription_limit(role) if role else default
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
     return int(time.time() * 1000)
 
 
@@ -132,7 +132,7 @@ class ConnectionRegistry:
     def register(
         self, connection_id: str, user_id: str | None = None, role: str | None = None, session_id: str | None = None
     ) -> None:
-        now = str(_now_ms())
+        now = str(now_ms())
         fields: dict[Any, str] = {"connected_at": now, "last_active_at": now, "user_id": user_id or ""}
         if role:
             fields["role"] = role
@@ -152,7 +152,7 @@ class ConnectionRegistry:
         found: list[str | None] = self._r.hmget(conn_key(connection_id), ["user_id", "session_id"])  # type: ignore[assignment]
         user_id, session_id = found
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(conn_key(connection_id), "last_active_at", str(_now_ms()))
+        pipe.hset(conn_key(connection_id), "last_active_at", str(now_ms()))
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
         pipe.expire(subs_key(connection_id), self.ttl_seconds)
         if user_id:
@@ -215,7 +215,7 @@ class ConnectionRegistry:
             current: set[str] = pipe.smembers(subs_key(connection_id))
             role: str | None = pipe.hget(conn_key(connection_id), "role")
             check_subscription_limit(current, wanted, self.limit(role), role)
-            now = str(_now_ms())
+            now = str(now_ms())
             pipe.multi()
             pipe.sadd(subs_key(connection_id), *wanted)
             for symbol in wanted:
@@ -237,7 +237,7 @@ class ConnectionRegistry:
         pipe.srem(subs_key(connection_id), *unwanted)
         for symbol in unwanted:
             pipe.srem(sym_key(symbol), connection_id)
-        pipe.hset(conn_key(connection_id), "last_active_at", str(_now_ms()))
+        pipe.hset(conn_key(connection_id), "last_active_at", str(now_ms()))
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
         pipe.expire(subs_key(connection_id), self.ttl_seconds)
         pipe.execute()

@@ -32,7 +32,7 @@ from typing import Any
 
 from stockscreen.core.clients import aws_client
 from stockscreen.core.symbols import normalize_symbols
-from stockscreen.realtime.connections import check_subscription_limit, subscription_limit
+from stockscreen.realtime.connections import check_subscription_limit, now_ms, subscription_limit
 
 #: API Gateway closes every WebSocket connection after 2 hours; the registry keeps its items 10 minutes more.
 CONNECTION_MAX_SECONDS = 2 * 60 * 60
@@ -71,10 +71,6 @@ def _n(value: int) -> dict[str, str]:
 
 def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
     return {"pk": _s(pk), "sk": _s(sk)}
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class DynamoConnectionRegistry:
@@ -180,7 +176,7 @@ class DynamoConnectionRegistry:
     def register(
         self, connection_id: str, user_id: str | None = None, role: str | None = None, session_id: str | None = None
     ) -> None:
-        now = _now_ms()
+        now = now_ms()
         expires = self._expiry()
         item: dict[str, Any] = {
             **_key(conn_pk(connection_id), _META),
@@ -208,7 +204,7 @@ class DynamoConnectionRegistry:
                 Key=_key(conn_pk(connection_id), _META),
                 UpdateExpression="SET last_active_at = :t",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":t": _n(_now_ms())},
+                ExpressionAttributeValues={":t": _n(now_ms())},
             )
 
     def connection(self, connection_id: str) -> dict[str, str] | None:
