@@ -5,6 +5,9 @@ as ``make dev``'s poller does. Run by ``tests/bench/test_ws_fanout_bench.py`` in
 clients and the gateway do not share a GIL.
 
     python -m tests.bench.ws_fanout_server PORT SYMBOLS
+
+With ``WS_FANOUT_PROFILE=/tmp/prof`` each tick runs under cProfile (the loop's work and the tick thread's, kept
+apart): ``/tmp/prof.loop`` and ``/tmp/prof.thread``, cumulative over the ticks, for ``pstats``.
 """
 
 from __future__ import annotations
