@@ -4,7 +4,7 @@ A quote batch's fan-out (:meth:`Broadcaster.broadcast_quotes`):
 
 1. **Lookup**: the subscribers of every symbol of the batch, in one call to the registry
    (:meth:`~stockscreen.realtime.connections.Registry.subscribers_of`: one Query per symbol on DynamoDB,
-   run in parallel; one pipeline on Redis).
+   run in parallel; on Redis one script, one reply).
 2. **Frames**: each connection gets the quotes it follows as few frames as fit in 32 KB
    (:func:`~stockscreen.realtime.messages.quote_frames`): one ``PostToConnection`` per connection and tick
    rather than one per quote. Each quote is serialised once per batch and each distinct frame is built once
@@ -14,6 +14,9 @@ A quote batch's fan-out (:meth:`Broadcaster.broadcast_quotes`):
    (the local gateway's in-process client, :class:`devstack.wsgateway.LocalManagementClient`) takes the
    whole list in one call. A post answering ``GoneException`` unregisters the connection; any other
    failure is logged and counted, and the fan-out goes on.
+
+:meth:`Broadcaster.close` ends connections (``DeleteConnection``, in parallel, then unregistered): a signed-out
+session's sockets (:func:`stockscreen.realtime.sessions.close_sessions`).
 """
 
 from __future__ import annotations
