@@ -17,6 +17,9 @@ A quote batch's fan-out (:meth:`Broadcaster.broadcast_quotes`):
 
 :meth:`Broadcaster.close` ends connections (``DeleteConnection``, in parallel, then unregistered): a signed-out
 session's sockets (:func:`stockscreen.realtime.sessions.close_sessions`).
+
+Pushed frames (quotes, alerts) carry the bound correlation id as ``cid``
+(:func:`stockscreen.core.correlation.tag_frame`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from stockscreen.core import correlation
 from stockscreen.core.clients import aws_client
 from stockscreen.core.config import ws_settings
 from stockscreen.realtime.connections import Registry, connection_registry
@@ -205,7 +209,7 @@ class Broadcaster:
         Returns the number of connections reached; gone ones are forgotten, and a failing post
         is logged and skipped so that one bad connection does not stop the others.
         """
-        data = message.to_bytes()
+        data = correlation.tag_frame(message.to_bytes())
         return self.post_all([(cid, data) for cid in sorted(self.registry.connections_of(user_id))]).delivered
 
     def frames_for(self, quotes: Iterable[Quote]) -> list[tuple[str, bytes]]:
@@ -220,13 +224,16 @@ class Broadcaster:
         for symbol, subscribers in self.registry.subscribers_of(sorted(by_symbol)).items():
             for cid in subscribers:
                 per_connection[cid].append(symbol)
+        tag = correlation.current()
+        limit = self.frame_limit - (len(tag) + 9 if tag else 0)  # room for '"cid":"<id>",'
         built: dict[tuple[str, ...], list[bytes]] = {}
         posts: list[tuple[str, bytes]] = []
         for cid, symbols in per_connection.items():
             key = tuple(symbols)  # in the registry's (sorted) symbol order: equal sets, equal keys
             frames = built.get(key)
             if frames is None:
-                frames = built[key] = quote_frames([by_symbol[s] for s in key], self.frame_limit)
+                parts = [by_symbol[s] for s in key]
+                frames = built[key] = [correlation.tag_frame(frame) for frame in quote_frames(parts, limit)]
             posts.extend((cid, frame) for frame in frames)
         return posts
 
