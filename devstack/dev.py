@@ -256,6 +256,7 @@ def main(port: int) -> int:
 
         chalice_app = lambdas.load_api()
         from devstack.gateway import create_app
+        from devstack.wsgateway import UVICORN_WS_OPTIONS
 
         ws_handlers = lambdas.load_module("functions/ws/handlers.py", "stockscreen_ws_handlers")
         from devstack import metrics
@@ -287,6 +288,7 @@ def main(port: int) -> int:
             lifespan="off",
             # the peer address is the client (API Gateway's sourceIp): no X-Forwarded-For spoofing
             proxy_headers=False,
+            **UVICORN_WS_OPTIONS,
         )
         server = uvicorn.Server(config)
 

@@ -125,6 +125,14 @@ class StockscreenStack(Stack):
         # the poller (demand, fan-out) and alert delivery (the user channel) use the connection registry too
         for fn in (self.quotes.function, self.alerts.delivery):
             self.websocket.grant_registry(fn)
+        # signing out (or a password change, a disabled account) closes the session's open WebSockets: the API
+        # reads the session's connections in the registry and deletes them through the @connections API
+        self.api.add_environment(c.ENV_WS_MANAGEMENT_URL, self.websocket.management_url)
+        self.api.add_environment(c.ENV_CONNECTIONS_TABLE, self.websocket.connections_table.table_name)
+        self.api.role.add_to_policy(
+            iam.PolicyStatement(actions=["execute-api:ManageConnections"], resources=[self.websocket.connections_arn])
+        )
+        self.api.role.add_to_policy(self.websocket.registry_statement())
         # links in alert emails point at the web app
         for fn in self.alerts.delivery_functions:
             fn.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
