@@ -35,6 +35,16 @@ def dynamo_env(monkeypatch: pytest.MonkeyPatch, stack_env: dict[str, str], serve
     reset_ws_clients()
     yield stack_env
     reset_ws_clients()
+    _empty_table(stack_env)  # leave no subscriptions behind: other tests read the registry's demand
+
+
+def _empty_table(env: dict[str, str]) -> None:
+    client = _ddb(env)
+    for page in client.get_paginator("scan").paginate(
+        TableName=env["CONNECTIONS_TABLE"], ProjectionExpression="pk, sk"
+    ):
+        for item in page["Items"]:
+            client.delete_item(TableName=env["CONNECTIONS_TABLE"], Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 def _ddb(env: dict[str, str]) -> Any:
