@@ -947,7 +947,7 @@ def test_the_connection_registry_table_is_keyed_for_per_symbol_queries_with_a_tt
     role = lambda fn: _logical_id(synth, fn.role)  # noqa: E731
     full = set(c.CONNECTIONS_READ_WRITE_ACTIONS)
     assert grants == {
-        role(ws.functions["handlers.connect"]): {"dynamodb:BatchWriteItem"},
+        role(ws.functions["handlers.connect"]): set(c.CONNECTIONS_WRITE_ACTIONS),
         role(ws.functions["handlers.disconnect"]): full,
         role(ws.functions["handlers.message"]): full,
         role(ws.functions["handlers.default"]): full,

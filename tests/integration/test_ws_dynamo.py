@@ -117,6 +117,23 @@ def test_register_subscribe_lookup_and_cleanup_are_queries_never_scans(dynamo_en
     assert "Scan" not in ops and "Query" in ops
 
 
+def test_open_connections_follow_register_and_unregister_with_a_counter_not_a_scan(
+    dynamo_env: dict[str, str],
+) -> None:
+    registry, ops = _recording_registry(dynamo_env)
+    start = registry.open_connections()
+    a, b = _ids(2)
+    registry.register(a, "user-a", "free")
+    registry.register(b)
+    assert registry.open_connections() == start + 2
+    registry.unregister(a)
+    registry.unregister(a)  # a second $disconnect (or a prune after one) counts once
+    assert registry.open_connections() == start + 1
+    registry.unregister(b)
+    assert registry.open_connections() == start
+    assert "Scan" not in ops and "GetItem" in ops
+
+
 def test_limits_per_role_hold_on_dynamodb(dynamo_env: dict[str, str]) -> None:
     registry, _ = _recording_registry(dynamo_env)
     (anon,) = _ids(1)

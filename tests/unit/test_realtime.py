@@ -181,6 +181,21 @@ def test_register_subscribe_unregister(registry: ConnectionRegistry) -> None:
     assert registry.unregister("never-seen") == []
 
 
+def test_open_connections_count_registered_ones_until_they_leave_or_expire(registry: ConnectionRegistry) -> None:
+    start = registry.open_connections()
+    registry.register("oc-1", "u1", "free")
+    registry.register("oc-2")
+    assert registry.open_connections() == start + 2
+    registry.unregister("oc-1")
+    registry.unregister("oc-1")
+    assert registry.open_connections() == start + 1
+    short = ConnectionRegistry(clients.get_redis(), ttl_seconds=-1)  # registered already expired
+    short.register("oc-3")
+    assert registry.open_connections() == start + 1
+    registry.unregister("oc-2")
+    assert registry.open_connections() == start
+
+
 def test_touch_refreshes_ttl(registry: ConnectionRegistry) -> None:
     r = clients.get_redis()
     registry.register("c1")

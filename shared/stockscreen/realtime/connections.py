@@ -40,6 +40,8 @@ _SUBS = "ws:subs:"
 _SYM = "ws:sym:"
 _USER = "ws:user:"
 _SESSION = "ws:session:"
+#: every open connection, scored by the epoch second its registry entry expires (its count is a gauge)
+_OPEN = "ws:open"
 
 
 #: every key's members in one reply (KEYS: the ``ws:sym:`` keys of a fan-out)
@@ -110,6 +112,7 @@ class Registry(Protocol):
     def subscribers_of(self, symbols: Sequence[str]) -> dict[str, set[str]]: ...
     def subscriptions(self, connection_id: str) -> set[str]: ...
     def subscribed_symbols(self) -> set[str]: ...
+    def open_connections(self) -> int: ...
 
 
 class ConnectionRegistry:
@@ -141,6 +144,7 @@ class ConnectionRegistry:
         pipe = self._r.pipeline(transaction=True)
         pipe.hset(conn_key(connection_id), mapping=fields)
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
+        pipe.zadd(_OPEN, {connection_id: self._expires_at()})
         for key in (user_key(user_id) if user_id else None, session_key(session_id) if session_id else None):
             if key:
                 pipe.sadd(key, connection_id)
@@ -154,6 +158,7 @@ class ConnectionRegistry:
         pipe = self._r.pipeline(transaction=True)
         pipe.hset(conn_key(connection_id), "last_active_at", str(now_ms()))
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
+        pipe.zadd(_OPEN, {connection_id: self._expires_at()}, xx=True)
         pipe.expire(subs_key(connection_id), self.ttl_seconds)
         if user_id:
             pipe.expire(user_key(user_id), self.ttl_seconds)
@@ -185,9 +190,21 @@ class ConnectionRegistry:
             if session_id:
                 pipe.srem(session_key(session_id), connection_id)
             pipe.delete(subs_key(connection_id), conn_key(connection_id))
+            pipe.zrem(_OPEN, connection_id)
 
         self._r.transaction(tx, subs_key(connection_id))
         return removed
+
+    def _expires_at(self) -> int:
+        return int(time.time()) + self.ttl_seconds
+
+    def open_connections(self) -> int:
+        """Connections registered and not yet expired (a gauge; expired members are dropped on the way)."""
+        now = int(time.time())
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zremrangebyscore(_OPEN, "-inf", now)
+        pipe.zcard(_OPEN)
+        return int(pipe.execute()[1])
 
     def connections_of(self, user_id: str) -> set[str]:
         """The user's open connections (the per-user channel of alert pushes)."""

@@ -43,6 +43,9 @@ QUERY_WORKERS = 16
 
 _META = "META"
 _SYMBOLS = "SYMBOLS"
+#: the open-connections counter: ``pk=STATS, sk=CONNECTIONS``, ``n`` moved by register / unregister
+_STATS = "STATS"
+_CONNECTIONS = "CONNECTIONS"
 
 
 def conn_pk(connection_id: str) -> str:
@@ -194,6 +197,22 @@ class DynamoConnectionRegistry:
             if pk:
                 writes.append({"PutRequest": {"Item": {**_key(pk, connection_id), TTL_ATTRIBUTE: _n(expires)}}})
         self._batch_write(writes)
+        self._count_connections(+1)
+
+    def _count_connections(self, delta: int) -> None:
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=_key(_STATS, _CONNECTIONS),
+            UpdateExpression="ADD n :d",
+            ExpressionAttributeValues={":d": _n(delta)},
+        )
+
+    def open_connections(self) -> int:
+        """The counter's value (one GetItem, never a Scan). API Gateway calls ``$disconnect`` for every
+        connection it closes (the 2-hour limit and the idle timeout included), so the counter follows the
+        connections; one lost ``$disconnect`` would leave it one high, hence never below zero here."""
+        item = self._ddb.get_item(TableName=self.table, Key=_key(_STATS, _CONNECTIONS)).get("Item") or {}
+        return max(0, int(item.get("n", {"N": "0"})["N"]))
 
     def touch(self, connection_id: str) -> None:
         """Record activity (``last_active_at``); the TTL stays: API Gateway's 2-hour limit does not move."""
@@ -233,6 +252,8 @@ class DynamoConnectionRegistry:
         if session_id:
             deletes.append({"DeleteRequest": {"Key": _key(session_pk(str(session_id)), connection_id)}})
         self._batch_write(deletes)
+        if meta is not None:
+            self._count_connections(-1)
         for symbol in symbols:
             self._count(symbol, -1)
         return sorted(symbols)
