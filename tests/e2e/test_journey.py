@@ -86,15 +86,15 @@ def dev_stack(pg_server_url: str, redis_url: str, tmp_path_factory: pytest.TempP
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _run_journey(dev_stack: dict, script: str, shots: Path, timeout: float) -> str:
-    """Run the browser journey ``frontend/e2e/<script>`` against the stack (screenshots into ``shots``, the
-    accounts make dev created in this run's state folder); assert it passed and return its output."""
-    result = subprocess.run(
+def _start_journey(dev_stack: dict, script: str, shots: Path) -> subprocess.Popen[str]:
+    """Start the browser journey ``frontend/e2e/<script>`` against the stack (screenshots into ``shots``, the
+    accounts make dev created in this run's state folder)."""
+    return subprocess.Popen(
         ["node", f"e2e/{script}"],
         cwd=ROOT / "frontend",
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         env={
             **os.environ,
             "BASE_URL": dev_stack["base"],
@@ -103,10 +103,50 @@ def _run_journey(dev_stack: dict, script: str, shots: Path, timeout: float) -> s
             "ADMIN_LOGIN_FILE": str(dev_stack["state"] / "admin-login.json"),
         },
     )
-    print(result.stdout)  # the journey's steps, in the test log
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "PASSED" in result.stdout
-    return result.stdout
+
+
+def _journey_output(proc: subprocess.Popen[str], timeout: float) -> str:
+    """Wait for a started journey; assert it passed and return its output."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        raise AssertionError(f"the journey still ran after {timeout:.0f}s:\n{stdout[-3000:]}{stderr[-3000:]}") from None
+    print(stdout)  # the journey's steps, in the test log
+    assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    assert "PASSED" in stdout
+    return stdout
+
+
+def _run_journey(dev_stack: dict, script: str, shots: Path, timeout: float) -> str:
+    return _journey_output(_start_journey(dev_stack, script, shots), timeout)
+
+
+def _intraday(dev_stack: dict) -> tuple[int, dict]:
+    status, body = _get(dev_stack["base"] + "/api/securities/AAPL/intraday?interval=1m")
+    return status, json.loads(body)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chart_journey(
+    dev_stack: dict, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """The chart journey mostly waits for the minute to roll over into a new candle, so it runs in the background
+    while the other tests run: it starts once make dev's poller has written the first one-minute bars, and
+    ``test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle`` collects its result."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, intraday = _intraday(dev_stack)
+        if status == 200 and intraday["data"]:
+            break
+        time.sleep(0.5)
+    shots = tmp_path_factory.mktemp("chart-screens")
+    proc = _start_journey(dev_stack, "chart.mjs", shots)
+    yield proc, shots
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
 
 
 def test_make_dev_prints_the_url_and_serves_real_data(dev_stack: dict) -> None:
@@ -204,14 +244,15 @@ def test_sigterm_to_the_process_group_stops_cleanly(dev_stack: dict) -> None:
     assert not port_open("127.0.0.1", int(dev_stack["env"]["AWS_LOCAL_PORT"]))
 
 
-def test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle(dev_stack: dict, tmp_path: Path) -> None:
+def test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle(
+    dev_stack: dict, chart_journey: tuple[subprocess.Popen[str], Path]
+) -> None:
     # make dev's poller (replay provider) writes the one-minute bars the chart starts from, as in production
-    status, body = _get(dev_stack["base"] + "/api/securities/AAPL/intraday?interval=1m")
-    intraday = json.loads(body)
+    status, intraday = _intraday(dev_stack)
     assert status == 200 and intraday["data"], intraday
     assert intraday["session"]["is_open"] is True and intraday["session"]["feed"] == "replay"
-    shots = tmp_path / "screens"
-    stdout = _run_journey(dev_stack, "chart.mjs", shots, timeout=240)
+    proc, shots = chart_journey  # started in the background (see the fixture)
+    stdout = _journey_output(proc, timeout=240)
     assert re.search(r"live price moved: [\d,.]+ -> [\d,.]+", stdout)
     assert re.search(r"live candle \S+: O [\d.]+ H [\d.]+ L [\d.]+ C [\d.]+ \(live price [\d.]+\)", stdout)
     assert re.search(r"new candle \S+ \(after \S+\)", stdout)
