@@ -103,7 +103,15 @@ def server(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     asgi = create_app(load_api(), ws, tmp_path_factory.mktemp("site"))
     port = free_port()
     srv = uvicorn.Server(
-        uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(
+            asgi,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=600,  # the session's connection stays open between cases (see below)
+        )
     )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
