@@ -13,17 +13,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Engine, text
 
 from stockscreen.core.errors import Invalid, NotFound, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
 from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, grid, period_end_flags, resample, slice_cols
 from stockscreen.screening.validate import field_kind
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -179,15 +181,25 @@ class Universe:
         _, period = period_end_flags(self.daily.dates, timeframe)
         start = int(np.searchsorted(period, p))
         cut = resample(self.daily, timeframe, upto=t, start=start)  # the one partial period
-        bar = {k: getattr(cut, k)[:, 0] for k in ("o", "h", "lo", "c", "v")}
+        names = ("o", "h", "lo", "c", "v", *(("a",) if full.a is not None and cut.a is not None else ()))
+        bar = {k: getattr(cut, k)[:, 0] for k in names}
         arrays = {}
-        for k in ("o", "h", "lo", "c", "v"):
+        for k in names:
             a = getattr(full, k)[:, : p + 1].copy(order="F")
             a[:, p] = bar[k]
             arrays[k] = a
         dates = full.dates[: p + 1].copy()
         dates[p] = self.daily.dates[t]
-        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], self.daily.fundamentals)
+        return Frame(
+            dates,
+            arrays["o"],
+            arrays["h"],
+            arrays["lo"],
+            arrays["c"],
+            arrays["v"],
+            self.daily.fundamentals,
+            arrays.get("a"),
+        )
 
 
 BUCKET_LABELS = sorted(label for _, label in MARKET_CAP_BUCKETS)
@@ -239,7 +251,7 @@ def from_arrays(
 # ---------------------------------------------------------------- loading from the database
 
 
-def _current(engine: Engine) -> tuple[int, dt.date, str]:
+def _current(engine: Engine | None) -> tuple[int, dt.date, str]:
     # read before every screen run (a new snapshot replaces the universe): one round trip
     row = reader_for(engine).one("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current", ())
     if row is None:
@@ -256,13 +268,15 @@ _REFERENCE_SQL = (
 )
 
 
-def reference_fingerprint(engine: Engine) -> str:
+def reference_fingerprint(engine: Engine | None) -> str:
     row = reader_for(engine).one(_REFERENCE_SQL, ())
     return str(row[0]) if row else ""
 
 
 def published_versions(engine: Engine) -> dict[int, tuple[dt.date, str]]:
     """Every stored snapshot version: its as_of and creation time (as :func:`_current` gives it)."""
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT version, as_of, created_at FROM snapshot_versions")).all()
     return {int(r[0]): (r[1], str(r[2])) for r in rows}
@@ -285,6 +299,8 @@ _BAR_ROW = np.dtype(
         ("c", ">f8"),
         ("l6", ">i4"),
         ("v", ">i8"),
+        ("l7", ">i4"),
+        ("a", ">f8"),
     ]
 )
 
@@ -292,14 +308,15 @@ _BAR_ROW = np.dtype(
 def _load_bars(
     conn: Connection, as_of: dt.date
 ) -> tuple[NDArray[np.int64], NDArray[np.datetime64], NDArray[np.float64]]:
-    """All daily bars up to ``as_of`` as arrays, through binary COPY (fixed-width rows, no Python per row)."""
+    """All daily bars up to ``as_of`` as arrays, through binary COPY (fixed-width rows, no Python per row):
+    open, high, low, close, volume and the adjusted close (NaN where a bar has none)."""
     raw = psycopg_connection(conn)
     chunks: list[bytes] = []
     with (
         raw.cursor() as cur,
         cur.copy(
             "COPY (SELECT security_id::int4, (date - DATE '1970-01-01')::int4, open::float8, high::float8, "
-            "low::float8, close::float8, volume::int8 FROM daily_bars) "
+            "low::float8, close::float8, volume::int8, coalesce(adj_close, 'NaN')::float8 FROM daily_bars) "
             "TO STDOUT (FORMAT binary)"
         ) as copy,
     ):
@@ -309,17 +326,19 @@ def _load_bars(
     header = 11 + 4 + 4 + int.from_bytes(data[15:19], "big") if len(data) >= 19 else 0
     body = data[header:-2] if data else b""
     recs = np.frombuffer(body, dtype=_BAR_ROW)
-    if len(recs) and not (recs["nf"] == 7).all():  # pragma: no cover - the SELECT fixes the shape
+    if len(recs) and not (recs["nf"] == 8).all():  # pragma: no cover - the SELECT fixes the shape
         raise RuntimeError("unexpected COPY row layout")
     keep = recs["day"] <= day_number(as_of)
     recs = recs[keep]
     bid = recs["sid"].astype(np.int64)
     bdate = EPOCH + recs["day"].astype(np.int64).astype("timedelta64[D]")
-    vals = np.column_stack([recs[k].astype(np.float64) for k in ("o", "h", "lo", "c", "v")])
+    vals = np.column_stack([recs[k].astype(np.float64) for k in ("o", "h", "lo", "c", "v", "a")])
     return bid, bdate, vals
 
 
 def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         snap = conn.execute(
             text("SELECT * FROM snapshot_rows WHERE version = :v ORDER BY security_id"), {"v": version}
@@ -348,8 +367,9 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
         dates = np.array([np.datetime64(as_of, "D")])
     rows = np.searchsorted(known, bid)
     rows = np.array([row_of[int(i)] for i in known.tolist()], dtype=np.intp)[rows] if len(bid) else rows
-    grids = [grid(s, len(dates)) for _ in range(5)]
-    for k in range(5):
+    adjusted = bool(len(vals)) and not np.isnan(vals[:, 5]).all()
+    grids = [grid(s, len(dates)) for _ in range(6 if adjusted else 5)]
+    for k in range(len(grids)):
         grids[k][rows, col] = vals[:, k]
     fund_keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
     fundamentals = {
@@ -359,7 +379,7 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
         )
         for k in fund_keys
     }
-    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals)
+    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals, grids[5] if adjusted else None)
     strings: dict[str, Categorical] = {}
     date_cols: dict[str, NDArray[np.float64]] = {}
     latest: dict[str, NDArray[np.float64]] = {}
@@ -399,8 +419,12 @@ _lock = threading.Lock()
 _cached: Universe | None = None
 
 
-def get_universe(engine: Engine) -> Universe:
-    """The universe of the current snapshot version (reloaded when a new version is published)."""
+def get_universe(engine: Engine | None = None) -> Universe:
+    """The universe of the current snapshot version (reloaded when a new version is published).
+
+    ``engine``: None for the process's database (``get_engine()``), whose SQLAlchemy engine is then built
+    only when the universe must be loaded from PostgreSQL: the version check and the snapshot artifact
+    need psycopg alone (a cold container's first screen; README, "Cold start")."""
     global _cached
     version, as_of, created = _current(engine)
     key = f"{version}@{created}"  # a rebuilt database may reuse version numbers
@@ -412,7 +436,13 @@ def get_universe(engine: Engine) -> Universe:
             from stockscreen.screening import artifact
 
             mapped = artifact.open_current(version, created, lambda: reference_fingerprint(engine))
-            _cached = mapped if mapped is not None and mapped.version == version else load(engine, version, as_of)
+            if mapped is None or mapped.version != version:
+                if engine is None:
+                    from stockscreen.db.engine import get_engine
+
+                    engine = get_engine()
+                mapped = load(engine, version, as_of)
+            _cached = mapped
             _cached.cache_key = key
         return _cached
 
