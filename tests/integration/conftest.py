@@ -56,12 +56,17 @@ def fresh_limits(stack_env: dict[str, str]) -> None:
 
 @pytest.fixture
 def no_other_alerts(stack_env: dict[str, str]) -> None:
-    """Alert evaluation tests see only the alerts they create: earlier tests' alerts are paused and the
-    live evaluator's remembered prices forgotten."""
+    """Alert evaluation tests see only the alerts they create: earlier tests' alerts are paused, their firings
+    that never reached the queue (a test of the queue being down) marked queued so the evaluator's outbox
+    does not re-send them, and the live evaluator's remembered prices forgotten."""
     import psycopg
 
     with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("UPDATE alert_rules SET active = false")
+        conn.execute(
+            "UPDATE alert_events SET delivery = delivery || jsonb_build_object('queued_at', now()::text) "
+            "WHERE NOT delivery ? 'queued_at'"
+        )
         conn.execute("DELETE FROM alert_prices")
 
 

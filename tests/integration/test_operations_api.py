@@ -64,6 +64,9 @@ def local_stack(stack_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.M
     from devstack import metrics
 
     bridge = metrics.install()
+    # a window of this test's own: the bridge is per process, and the requests of every test before this one
+    # would otherwise crowd the busiest-routes list
+    monkeypatch.setattr(bridge, "history", ops.MinuteWindow())
     monkeypatch.setenv("OPERATIONS_METRICS_SOURCE", "local")
     ops.use_local_window(bridge.history)
     clear_rate_limits(stack_env["REDIS_URL"])
