@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from stockscreen.core.config import core_settings
+from stockscreen.db.url import database_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -32,7 +32,7 @@ def get_engine() -> Engine:
     from sqlalchemy import create_engine
 
     return create_engine(
-        normalise_url(core_settings().database_url),
+        normalise_url(database_url()),
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
@@ -76,9 +76,9 @@ _READERS_LOCK = threading.Lock()
 
 def reader_for(engine: Engine | None = None) -> RowReader:
     """The reader for the engine's database, built once per process; without an engine, the configured
-    database's (``DATABASE_URL``), with no SQLAlchemy engine built or imported."""
+    database's (:func:`~stockscreen.db.url.database_url`), with no SQLAlchemy engine built or imported."""
     if engine is None:
-        url = normalise_url(core_settings().database_url)
+        url = normalise_url(database_url())
     else:
         url = engine.url.render_as_string(hide_password=False)
     reader = _READERS.get(url)
