@@ -21,9 +21,9 @@ _current: ContextVar[Principal | None] = ContextVar("stockscreen_principal", def
 @cache
 def auth_service() -> AuthService:
     from stockscreen.accounts.service import AuthService
-    from stockscreen.db.engine import get_engine
 
-    return AuthService.from_engine(get_engine(), notify=_notify_owner)
+    # no engine: verifying a caller reads its account with psycopg alone; SQLAlchemy waits for a transaction
+    return AuthService.from_engine(notify=_notify_owner)
 
 
 def _notify_owner(user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> object:

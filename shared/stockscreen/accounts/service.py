@@ -106,9 +106,10 @@ class AuthService:
         self.clock = clock
 
     @classmethod
-    def from_engine(cls, engine: Engine, notify: Notify | None = None) -> AuthService:
+    def from_engine(cls, engine: Engine | None = None, notify: Notify | None = None) -> AuthService:
         """The service over the database, signed JWTs, the Redis throttle and the settings (the API edge and
-        the dev stack). ``notify`` reaches the notifications feature; without it, notices are only logged."""
+        the dev stack). ``notify`` reaches the notifications feature; without it, notices are only logged.
+        Without an engine, the process's database, whose SQLAlchemy engine the first transaction builds."""
         from stockscreen.accounts.adapters import RedisThrottle
         from stockscreen.accounts.repository import AccountsRepository
         from stockscreen.accounts.settings import api_settings

@@ -16,7 +16,7 @@ import psycopg
 from stockscreen.db.url import database_url
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Connection, Engine, TextClause
 
 
 def normalise_url(url: str) -> str:
@@ -25,6 +25,15 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def text(sql: str) -> TextClause:
+    """``sqlalchemy.text``, imported when a statement is built rather than when its module is: modules on a
+    request's hot path (the accounts repository, the audit log) keep their SQL without importing SQLAlchemy
+    until a statement runs on an engine's connection (which has imported it already)."""
+    from sqlalchemy import text as sql_text
+
+    return sql_text(sql)
 
 
 @cache
