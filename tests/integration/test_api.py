@@ -253,7 +253,7 @@ def test_method_not_allowed_is_uniform(client: Client) -> None:
 # --- deployed functions: the database from DATABASE_SECRET_ARN, no DATABASE_URL ---------------------------
 
 #: a password with every character a URL gives a meaning to (the secret's values are percent-encoded)
-_TRICKY_PASSWORD = "p@ss:w/rd?#%&= +"  # noqa: S105 (a test secret's)
+_TRICKY_PASSWORD = "p@ss:w/rd?#%&= +"
 
 
 @pytest.fixture
@@ -266,8 +266,8 @@ def secret_only(loaded: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iter
 
     import boto3
     import psycopg
-    from chalicelib import authn
 
+    from chalicelib import authn
     from stockscreen.core.clients import reset_clients
 
     db = psycopg.conninfo.conninfo_to_dict(loaded["DATABASE_URL"].replace("+psycopg", ""))
@@ -306,7 +306,10 @@ def test_with_only_the_database_secret_health_and_screens_work(
         assert resp.status_code == 200, resp.body
         assert _json(resp)["checks"]["database"]["status"] == "ok"
         body = _json(
-            post_screen(client, {"filters": [{"field": "market_cap", "op": ">", "value": 200e9}], "sort": "symbol", "order": "asc"})
+            post_screen(
+                client,
+                {"filters": [{"field": "market_cap", "op": ">", "value": 200e9}], "sort": "symbol", "order": "asc"},
+            )
         )
         assert [r["symbol"] for r in body["data"]] == ["AAPL", "JPM", "MSFT", "XOM"]
         user = make_user(client, loaded["DATABASE_URL"])  # a signed-in read: the ORM engine, same resolver
@@ -322,7 +325,6 @@ def test_an_unreadable_database_secret_is_a_503_for_the_database(
     client: Client, secret_only: str, loaded: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib import authn
-
     from stockscreen.core.clients import reset_clients
 
     user = make_user(client, loaded["DATABASE_URL"])

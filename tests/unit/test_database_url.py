@@ -85,7 +85,9 @@ def test_url_from_the_secret_encodes_every_part_and_requires_tls() -> None:
         "stock screen",
     )
     assert urlsplit(url).scheme == "postgresql+psycopg" and normalise_url(url) == url
-    assert dburl.url_from_secret({**SECRET, "port": "6543"}, sslmode="prefer").endswith(":6543/stock%20screen?sslmode=prefer")
+    assert dburl.url_from_secret({**SECRET, "port": "6543"}, sslmode="prefer").endswith(
+        ":6543/stock%20screen?sslmode=prefer"
+    )
     assert "@[::1]:5432/" in dburl.url_from_secret({**SECRET, "host": "::1"})
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from stockscreen.accounts.models import AccessClaims
 from stockscreen.accounts.settings import api_settings
-from stockscreen.core.secrets import secret_reader
 from stockscreen.core.errors import Unauthorized
+from stockscreen.core.secrets import secret_reader
 
 ALGORITHM = "HS256"
 RELOAD_AFTER_S = 300.0

@@ -92,7 +92,8 @@ def reader_for(engine: Engine | None = None) -> RowReader:
     else:
         u = engine.url  # its parts, not its rendering (which would re-encode the password for SQLAlchemy)
         parts = {"host": u.host, "port": u.port, "user": u.username, "password": u.password, "dbname": u.database}
-        params = {**{k: v for k, v in parts.items() if v is not None}, **dict(u.query)}
+        query = {k: v[-1] if isinstance(v, tuple) else v for k, v in u.query.items()}
+        params = {**{k: v for k, v in parts.items() if v is not None}, **query}
     conninfo = psycopg.conninfo.make_conninfo("", **{k: params[k] for k in sorted(params)})
     reader = _READERS.get(conninfo)
     if reader is None:
