@@ -60,5 +60,6 @@ def test_a_missing_required_variable_is_named(env: pytest.MonkeyPatch) -> None:
         CoreSettings()  # type: ignore[call-arg]
     env.setenv("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:db")  # AWS: either will do
     assert CoreSettings().database_url is None  # type: ignore[call-arg]
+    env.delenv("EVENT_BUS_NAME", raising=False)  # (set by the integration tests' stack)
     with pytest.raises(pydantic.ValidationError, match="event_bus_name"):
         IngestSettings()  # type: ignore[call-arg]
