@@ -16,9 +16,10 @@ FRONTEND_SRC := $(shell find frontend/src frontend/public frontend/index.html fr
 dev: system-dev setup frontend
 	@PORT=$(PORT) exec $(VENV)/bin/stockscreen dev --port $(PORT)
 
-## make test: the whole suite (what .ci/run calls)
+## make test: the whole suite (what .ci/run calls), in two lanes side by side (scripts/test-lanes.sh)
 test: system-test setup frontend
-	$(MAKE) test-python test-frontend
+	$(VENV)/bin/lint-imports --no-cache
+	@scripts/test-lanes.sh $(PY)
 
 test-python:
 	$(VENV)/bin/lint-imports --no-cache

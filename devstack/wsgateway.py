@@ -77,6 +77,9 @@ IDLE_TIMEOUT_S = 10 * 60
 MAX_CONNECTION_S = 2 * 60 * 60
 #: Frames queued for one client before the gateway gives up on it.
 OUTBOX_FRAMES = 1000
+#: uvicorn settings of a server that hosts the gateway: API Gateway does not negotiate ``permessage-deflate``,
+#: so neither does the gateway (compressing every frame per connection was a third of its CPU per tick).
+UVICORN_WS_OPTIONS: Mapping[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
 
 
 def new_connection_id() -> str:
@@ -543,6 +546,16 @@ class WebSocketGateway:
             out.append(conn is not None and self._enqueue(conn, self._payload(data)))
         return out
 
+    def drop_now(
+        self, connection_id: str, code: int = 1000, reason: str = "Connection closed by the management API"
+    ) -> bool:
+        """On the loop: close the connection now (``DeleteConnection``); False when it is gone."""
+        conn = self.connections.get(connection_id)
+        if conn is None or conn.closing:
+            return False
+        self._drop(conn, code, reason)
+        return True
+
     async def post_to_connection(self, connection_id: str, data: bytes) -> bool:
         """Send ``data`` as one frame (text when it is UTF-8); False when the connection is gone."""
         conn = self.connections.get(connection_id)
@@ -644,6 +657,12 @@ class LocalManagementClient:
 
     def post_to_connection(self, *, Data: bytes, ConnectionId: str) -> dict[str, Any]:
         if not self._call(lambda: self.gateway.post_now(ConnectionId, Data)):
+            raise GoneException(ConnectionId)
+        return {}
+
+    def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:
+        """Close the connection (1000), as ``DELETE @connections/{id}`` does; ``GoneException`` when it is gone."""
+        if self.gateway.loop is None or not self._call(lambda: self.gateway.drop_now(ConnectionId)):
             raise GoneException(ConnectionId)
         return {}
 

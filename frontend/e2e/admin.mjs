@@ -2,85 +2,15 @@
 // The admin journey against a running Stockscreen (`make dev`): an admin signs in, opens the admin
 // area's Data page, sees the runs and the findings, releases a quarantined row, uploads a file into
 // the drop folder and follows its ingest run to the end (which loads the released row), then finds the
-// release in the audit log and a user in Users.
-//   BASE_URL          default http://127.0.0.1:8000
-//   ADMIN_LOGIN_FILE  the admin account `make dev` keeps in $STOCKSCREEN_LOCAL_DIR/admin-login.json
-//                     (default: the repository's .local/admin-login.json)
-//   SCREENSHOT_DIR    optional: where to save PNG screenshots
-//   CHROMIUM_PATH     optional: default /usr/bin/chromium
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+// release in the audit log and a user in Users, and sees its own requests and the run on Operations.
+// Settings in harness.mjs (ADMIN_LOGIN_FILE: the admin account `make dev` keeps in its state folder).
+import { adminLogin, BASE_URL, journey } from './harness.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8000').replace(/\/+$/, '');
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
-const EXECUTABLE = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ADMIN_LOGIN_FILE = process.env.ADMIN_LOGIN_FILE || fileURLToPath(new URL('../../.local/admin-login.json', import.meta.url));
-const TOTAL_TIMEOUT_MS = 180_000;
-const STEP_TIMEOUT_MS = 30_000;
-
-const started = Date.now();
-const log = (msg) => console.log(`[admin +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-const problems = [];
-let context;
-let workDir;
-
-async function cleanup() {
-  try {
-    if (context) await context.close();
-  } catch {
-    /* ignore */
-  }
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-}
-
-async function fail(message) {
-  console.error(`[admin] FAILED: ${message}`);
-  await cleanup();
-  process.exit(1);
-}
-
-const watchdog = setTimeout(() => void fail(`total timeout of ${TOTAL_TIMEOUT_MS / 1000}s exceeded`), TOTAL_TIMEOUT_MS);
-
-async function screenshot(page, name) {
-  if (!SCREENSHOT_DIR) return;
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
-}
-
-async function step(name, fn) {
-  log(`STEP ${name}`);
-  try {
-    const result = await fn();
-    if (problems.length > 0) throw new Error(`browser reported errors:\n  - ${problems.join('\n  - ')}`);
-    return result;
-  } catch (err) {
-    throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
+const { log, step, screenshot, launch, run, tempFile } = journey('admin', { totalTimeoutMs: 180_000, stepTimeoutMs: 30_000 });
 
 async function main() {
-  const login = JSON.parse(readFileSync(ADMIN_LOGIN_FILE, 'utf8'));
-  if (!login.email || !login.password) throw new Error(`${ADMIN_LOGIN_FILE} has no email/password`);
-  workDir = mkdtempSync(join(tmpdir(), 'stockscreen-admin-e2e-'));
-  context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
-    executablePath: EXECUTABLE,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    viewport: { width: 1440, height: 1000 },
-  });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (err) => problems.push(`uncaught page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('response', async (resp) => {
-    if (resp.status() < 400 || !resp.url().includes('/api/')) return;
-    problems.push(`API ${resp.status()} ${resp.request().method()} ${resp.url()}: ${(await resp.text().catch(() => '')).slice(0, 300)}`);
-  });
+  const login = adminLogin();
+  const page = await launch({ viewport: { width: 1440, height: 1000 } });
 
   await step('sign in as the admin', async () => {
     await page.goto(`${BASE_URL}/login`, { waitUntil: 'domcontentloaded' });
@@ -148,8 +78,7 @@ async function main() {
   });
 
   await step('upload a file and follow its run until it has loaded', async () => {
-    const file = join(workDir, 'aapl-admin.csv');
-    writeFileSync(file, 'date,open,high,low,close,volume,Name\n2018-02-08,160.29,161.00,155.03,155.15,54390516,AAPL\n');
+    const file = tempFile('aapl-admin.csv', 'date,open,high,low,close,volume,Name\n2018-02-08,160.29,161.00,155.03,155.15,54390516,AAPL\n');
     await page.locator('input[type=file][aria-label="Data file"]').setInputFiles(file);
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     const box = page.getByTestId('upload-progress');
@@ -182,16 +111,36 @@ async function main() {
   });
   await screenshot(page, '12-admin-users');
 
-  log(`PASSED in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  await step('see the journey requests and its ingest run on the Operations page', async () => {
+    // a few requests of our own, so the busiest routes have one we know
+    for (let i = 0; i < 5; i++) {
+      const resp = await fetch(`${BASE_URL}/api/screener/fields`);
+      if (resp.status !== 200) throw new Error(`GET /api/screener/fields: ${resp.status}`);
+    }
+    await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Operations' }).click();
+    await page.waitForURL(/\/admin\/operations$/);
+    const health = page.getByTestId('ops-health');
+    await health.waitFor();
+    log(`operations health: ${((await health.getByRole('heading').textContent()) ?? '').trim()}`);
+    const row = page.getByTestId('ops-routes').locator('tr', { hasText: 'GET /screener/fields' });
+    await row.waitFor();
+    const cells = await row.locator('th, td').allTextContents();
+    log(`operations route: ${cells.join(' | ')}`);
+    if (!(Number(cells[1]?.replace(/,/g, '')) >= 5)) throw new Error(`expected at least 5 requests: ${cells.join(' | ')}`);
+    if (!/\d/.test(cells[4] ?? '')) throw new Error(`no p99 latency: ${cells.join(' | ')}`);
+    const requests = Number(((await page.getByTestId('ops-total-requests').textContent()) ?? '').replace(/,/g, ''));
+    const runs = Number(((await page.getByTestId('ops-total-ingest-runs').textContent()) ?? '').replace(/,/g, ''));
+    log(`operations totals: ${requests} requests, ${runs} ingest run(s)`);
+    if (!(requests >= 5)) throw new Error(`total requests ${requests}`);
+    if (!(runs >= 1)) throw new Error('the ingest run of the upload is not counted');
+    // the requests chart is drawn (a canvas), and its figures are in a table too
+    await page.getByTestId('ops-line-requests').locator('canvas').first().waitFor();
+    const chart = page.getByTestId('ops-chart-requests');
+    await chart.getByText('Table of the figures').click();
+    const last = chart.locator('tbody tr').last();
+    log(`operations requests, last minute: ${((await last.textContent()) ?? '').replace(/\s+/g, ' ')}`);
+  });
+  await screenshot(page, '13-admin-operations');
 }
 
-main()
-  .then(async () => {
-    clearTimeout(watchdog);
-    await cleanup();
-    process.exit(0);
-  })
-  .catch(async (err) => {
-    clearTimeout(watchdog);
-    await fail(err instanceof Error ? err.message : String(err));
-  });
+run(main);

@@ -1,67 +1,17 @@
 #!/usr/bin/env node
 // Browser journey: the stock page's live chart against a running `make dev` (the replay feed moves prices
 // every FEED_INTERVAL seconds through the production poller, which also writes the one-minute bars).
-//   BASE_URL        default http://127.0.0.1:8000
+// Settings in harness.mjs, and:
 //   SYMBOL          default AAPL
-//   SCREENSHOT_DIR  optional: where to save PNG screenshots
-//   CHROMIUM_PATH   optional: default /usr/bin/chromium
 //   ROLL_TIMEOUT_S  optional: how long to wait for the minute to roll over into a new candle (default 75)
 // The chart is a canvas: its last candle is read from the data attributes the chart exposes
 // (data-candles, data-last-time, data-last-open/high/low/close).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { BASE_URL, journey, STEP_TIMEOUT_MS } from './harness.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8000').replace(/\/+$/, '');
 const SYMBOL = process.env.SYMBOL || 'AAPL';
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
-const EXECUTABLE = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ROLL_TIMEOUT_MS = Number(process.env.ROLL_TIMEOUT_S || 75) * 1000;
-const STEP_TIMEOUT_MS = 20_000;
-const TOTAL_TIMEOUT_MS = 60_000 + ROLL_TIMEOUT_MS;
 
-const started = Date.now();
-const log = (msg) => console.log(`[chart +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-const problems = [];
-let context;
-let userDataDir;
-
-async function cleanup() {
-  try {
-    if (context) await context.close();
-  } catch {
-    /* ignore */
-  }
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-}
-
-async function fail(message) {
-  console.error(`[chart] FAILED: ${message}`);
-  await cleanup();
-  process.exit(1);
-}
-
-const watchdog = setTimeout(() => void fail(`total timeout of ${TOTAL_TIMEOUT_MS / 1000}s exceeded`), TOTAL_TIMEOUT_MS);
-
-async function step(name, fn) {
-  log(`STEP ${name}`);
-  try {
-    const result = await fn();
-    if (problems.length > 0) throw new Error(`browser reported errors:\n  - ${problems.join('\n  - ')}`);
-    return result;
-  } catch (err) {
-    throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-async function screenshot(page, name) {
-  if (!SCREENSHOT_DIR) return;
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  const file = join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  log(`screenshot saved: ${file}`);
-}
+const { log, step, screenshot, checkProblems, launch, run } = journey('chart', { totalTimeoutMs: 60_000 + ROLL_TIMEOUT_MS });
 
 /** The chart's last candle and the header's live price, read in one go (one render shows both). */
 function readChart(page) {
@@ -92,23 +42,7 @@ function checkCandle(c, what) {
 }
 
 async function main() {
-  userDataDir = mkdtempSync(join(tmpdir(), 'stockscreen-chart-'));
-  log(`launching ${EXECUTABLE} against ${BASE_URL}`);
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: EXECUTABLE,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync', '--disable-dev-shm-usage'],
-    viewport: { width: 1440, height: 1000 },
-  });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (err) => problems.push(`uncaught page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('response', (resp) => {
-    if (resp.status() >= 400 && resp.url().includes('/api/')) problems.push(`API ${resp.status()} ${resp.url()}`);
-  });
+  const page = await launch({ viewport: { width: 1440, height: 1000 } });
 
   await step(`open the ${SYMBOL} page`, async () => {
     const resp = await page.goto(`${BASE_URL}/stocks/${SYMBOL}`, { waitUntil: 'domcontentloaded' });
@@ -199,17 +133,7 @@ async function main() {
   });
   await page.waitForTimeout(500);
   await screenshot(page, '02-chart-1d-indicators');
-  if (problems.length > 0) throw new Error(`browser reported errors:\n  - ${problems.join('\n  - ')}`);
-  log(`PASSED in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  checkProblems();
 }
 
-main()
-  .then(async () => {
-    clearTimeout(watchdog);
-    await cleanup();
-    process.exit(0);
-  })
-  .catch(async (err) => {
-    clearTimeout(watchdog);
-    await fail(err instanceof Error ? err.message : String(err));
-  });
+run(main);

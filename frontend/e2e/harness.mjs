@@ -6,7 +6,8 @@
 //   ALLOW_CONSOLE_ERRORS optional regex of console error texts to tolerate
 //   DEMO_LOGIN_FILE optional: the demo account `make dev` keeps in $STOCKSCREEN_LOCAL_DIR/demo-login.json
 //                   (default: the repository's .local/demo-login.json)
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//   ADMIN_LOGIN_FILE optional: the admin account, likewise in admin-login.json
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,28 +17,38 @@ export const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8000').replac
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
 const EXECUTABLE = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ALLOW = process.env.ALLOW_CONSOLE_ERRORS ? new RegExp(process.env.ALLOW_CONSOLE_ERRORS) : null;
-const DEMO_LOGIN_FILE = process.env.DEMO_LOGIN_FILE || fileURLToPath(new URL('../../.local/demo-login.json', import.meta.url));
+const localFile = (name) => fileURLToPath(new URL(`../../.local/${name}`, import.meta.url));
 export const STEP_TIMEOUT_MS = 20_000;
 
-/** The demo account's email and password, as `make dev` wrote them. */
-export function demoLogin() {
+function readLogin(file, variable) {
   let login;
   try {
-    login = JSON.parse(readFileSync(DEMO_LOGIN_FILE, 'utf8'));
+    login = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read the demo login from ${DEMO_LOGIN_FILE} (set DEMO_LOGIN_FILE): ${err.message}`);
+    throw new Error(`cannot read the login from ${file} (set ${variable}): ${err.message}`);
   }
-  if (!login.email || !login.password) throw new Error(`${DEMO_LOGIN_FILE} has no email/password`);
+  if (!login.email || !login.password) throw new Error(`${file} has no email/password`);
   return login;
 }
 
-/** One journey: `name` prefixes its log lines; the whole run fails after `totalTimeoutMs`. */
-export function journey(name, { totalTimeoutMs }) {
+/** The demo account's email and password, as `make dev` wrote them. */
+export function demoLogin() {
+  return readLogin(process.env.DEMO_LOGIN_FILE || localFile('demo-login.json'), 'DEMO_LOGIN_FILE');
+}
+
+/** The admin account's email and password, as `make dev` wrote them. */
+export function adminLogin() {
+  return readLogin(process.env.ADMIN_LOGIN_FILE || localFile('admin-login.json'), 'ADMIN_LOGIN_FILE');
+}
+
+/** One journey: `name` prefixes its log lines; the whole run fails after `totalTimeoutMs`; each browser wait
+ * defaults to `stepTimeoutMs`. */
+export function journey(name, { totalTimeoutMs, stepTimeoutMs = STEP_TIMEOUT_MS }) {
   const started = Date.now();
   const log = (msg) => console.log(`[${name} +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
   const problems = [];
   let context;
-  let userDataDir;
+  let workDir;
 
   async function cleanup() {
     try {
@@ -45,7 +56,20 @@ export function journey(name, { totalTimeoutMs }) {
     } catch {
       /* ignore */
     }
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  }
+
+  /** The journey's scratch folder (the browser profile is in it), removed at the end. */
+  function scratch() {
+    workDir ??= mkdtempSync(join(tmpdir(), `stockscreen-e2e-${name}-`));
+    return workDir;
+  }
+
+  /** A file with `content` in the scratch folder; returns its path. */
+  function tempFile(file, content) {
+    const path = join(scratch(), file);
+    writeFileSync(path, content);
+    return path;
   }
 
   async function fail(message) {
@@ -77,13 +101,15 @@ export function journey(name, { totalTimeoutMs }) {
     }
   }
 
-  /** A fresh profile's first page, watched for page errors, console errors and API error responses. */
-  async function launch() {
-    userDataDir = mkdtempSync(join(tmpdir(), 'stockscreen-e2e-'));
-    log(`launching ${EXECUTABLE} (profile ${userDataDir}) against ${BASE_URL}`);
-    context = await chromium.launchPersistentContext(userDataDir, {
+  /** A fresh profile's first page, watched for page errors, console errors and API error responses.
+   * `viewport` defaults to 1440x900; `acceptDownloads` as Playwright (true). */
+  async function launch({ viewport = { width: 1440, height: 900 }, acceptDownloads = true } = {}) {
+    const profile = join(scratch(), 'profile');
+    log(`launching ${EXECUTABLE} (profile ${profile}) against ${BASE_URL}`);
+    context = await chromium.launchPersistentContext(profile, {
       executablePath: EXECUTABLE,
       headless: true,
+      acceptDownloads,
       args: [
         '--no-sandbox',
         '--disable-gpu',
@@ -94,9 +120,9 @@ export function journey(name, { totalTimeoutMs }) {
         '--disable-sync',
         '--disable-dev-shm-usage',
       ],
-      viewport: { width: 1440, height: 900 },
+      viewport,
     });
-    context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    context.setDefaultTimeout(stepTimeoutMs);
     const page = context.pages()[0] ?? (await context.newPage());
 
     page.on('pageerror', (err) => problems.push(`uncaught page error: ${err.message}`));
@@ -140,5 +166,5 @@ export function journey(name, { totalTimeoutMs }) {
       });
   }
 
-  return { log, step, screenshot, checkProblems, launch, run };
+  return { log, step, screenshot, checkProblems, launch, run, tempFile };
 }

@@ -2,67 +2,15 @@
 // The Reports page against a running Stockscreen (`make dev`): sign in as the demo account, see the
 // daily digest make dev sent it listed, download its PDF through the presigned link (a real browser
 // download from the local S3), check it is a PDF, and save the schedule with a time zone.
-//   BASE_URL, CHROMIUM_PATH, DEMO_LOGIN_FILE, SCREENSHOT_DIR: as for journey.mjs
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+// Settings in harness.mjs.
+import { readFileSync } from 'node:fs';
+import { BASE_URL, demoLogin, journey } from './harness.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8000').replace(/\/+$/, '');
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || '';
-const EXECUTABLE = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const DEMO_LOGIN_FILE = process.env.DEMO_LOGIN_FILE || fileURLToPath(new URL('../../.local/demo-login.json', import.meta.url));
-const STEP_TIMEOUT_MS = 20_000;
-
-const started = Date.now();
-const log = (msg) => console.log(`[reports +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-const problems = [];
-let context;
-let userDataDir;
-
-async function cleanup() {
-  try {
-    if (context) await context.close();
-  } catch {
-    /* ignore */
-  }
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-}
-
-const watchdog = setTimeout(async () => {
-  console.error('[reports] FAILED: total timeout of 120s exceeded');
-  await cleanup();
-  process.exit(1);
-}, 120_000);
-
-async function step(name, fn) {
-  log(`STEP ${name}`);
-  try {
-    const result = await fn();
-    if (problems.length > 0) throw new Error(`browser reported errors:\n  - ${problems.join('\n  - ')}`);
-    return result;
-  } catch (err) {
-    throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
+const { log, step, screenshot, launch, run } = journey('reports', { totalTimeoutMs: 120_000 });
 
 async function main() {
-  const login = JSON.parse(readFileSync(DEMO_LOGIN_FILE, 'utf8'));
-  userDataDir = mkdtempSync(join(tmpdir(), 'stockscreen-e2e-reports-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: EXECUTABLE,
-    headless: true,
-    acceptDownloads: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'],
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (err) => problems.push(`uncaught page error: ${err.message}`));
-  page.on('response', (resp) => {
-    if (resp.status() >= 400 && resp.url().includes('/api/')) problems.push(`API ${resp.status()} ${resp.url()}`);
-  });
+  const login = demoLogin();
+  const page = await launch({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
 
   await step('sign in with the demo login', async () => {
     await page.goto(`${BASE_URL}/login`, { waitUntil: 'domcontentloaded' });
@@ -84,10 +32,7 @@ async function main() {
     if (!text.includes('Emailed')) throw new Error(`the digest is not marked emailed: "${text}"`);
     return /Daily digest, \d{4}-\d\d-\d\d/.exec(text)[0];
   });
-  if (SCREENSHOT_DIR) {
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOT_DIR, 'reports.png'), fullPage: true });
-  }
+  await screenshot(page, 'reports');
 
   await step('download the PDF', async () => {
     const [download] = await Promise.all([
@@ -113,14 +58,6 @@ async function main() {
     if (zone !== 'Europe/Paris') throw new Error(`after a reload the time zone is ${zone}`);
     log('schedule saved: Europe/Paris 07:30');
   });
-
-  clearTimeout(watchdog);
-  await cleanup();
-  console.log('[reports] PASSED');
 }
 
-main().catch(async (err) => {
-  console.error(`[reports] FAILED: ${err instanceof Error ? err.message : String(err)}`);
-  await cleanup();
-  process.exit(1);
-});
+run(main);

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from stockscreen.core.config import quote_settings
 from stockscreen.core.correlation import from_event
 from stockscreen.core.observability import entry, logger, metrics
+from stockscreen.realtime.connections import connection_registry
 from stockscreen.realtime.poller import QuotePoller, build_poller, run_scheduled
 
 #: Seconds kept free before the Lambda timeout (the last poll's writes and fan-out).
@@ -28,8 +29,18 @@ def poller() -> QuotePoller:
     return build_poller(quote_settings())
 
 
+def gauge_connections() -> None:
+    """``WsConnections`` once a minute, market open or closed (the admin Operations page and the dashboard
+    chart it); a registry that cannot answer costs the gauge, never the poll."""
+    try:
+        metrics.add_metric(name="WsConnections", unit="Count", value=connection_registry().open_connections())
+    except Exception:
+        logger.exception("open connections not counted")
+
+
 @entry(from_event)  # the tick's event id: every poll's batch and the alerts it fires carry it
 def poll(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    gauge_connections()
     budget = min(quote_settings().quote_run_seconds, context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS)
     summary = run_scheduled(poller(), deadline=time.monotonic() + budget)
     metrics.add_metric(name="QuotesFetched", unit="Count", value=summary.get("fetched", 0))

@@ -57,16 +57,22 @@ def _unavailable(route: str, connection_id: str, down: Unavailable) -> Response:
 
 @ws_route
 def connect(event: Event, context: Any) -> Response:
-    """Accept the socket: anonymous without ``access_token``; a bad token refuses it (401); a 503 refuses
-    the handshake while Redis (the connection registry) is down."""
+    """Accept the socket: anonymous without ``access_token``; a bad or signed-out token refuses it (401); a 503
+    refuses the handshake while Redis (the connection registry) is down, or while neither Redis nor the
+    database can tell whether the token's session was signed out."""
     connection_id = _connection_id(event)
     try:
         principal = principal_of_connect(event)
     except Unauthorized as exc:
         logger.info("connect refused", extra={"connection_id": connection_id, "reason": exc.message})
         return _response(401, {"error": {"code": exc.code, "message": exc.message}})
+    except Exception as exc:  # neither Redis nor the database can say whether the session was signed out
+        down = unavailable_from(exc)
+        if down is None:
+            raise
+        return _unavailable("$connect", connection_id, down)
     try:
-        connection_registry().register(connection_id, principal.user_id, principal.role)
+        connection_registry().register(connection_id, principal.user_id, principal.role, principal.session_id)
     except Exception as exc:
         down = unavailable_from(exc)
         if down is None:

@@ -111,8 +111,9 @@ IDEMPOTENCY_TABLE_NAME = "stockscreen-idempotency"
 CONNECTIONS_TABLE_NAME = "stockscreen-ws-connections"
 CONNECTIONS_TTL_ATTRIBUTE = "expires_at"
 #: What each kind of function may do on the registry (table ARN only; nothing else, no Scan):
-#: $connect writes the connection's items; everything that reads subscribers or cleans up also queries.
-CONNECTIONS_WRITE_ACTIONS = ("dynamodb:BatchWriteItem",)
+#: $connect writes the connection's items and moves the open-connections counter; everything that reads
+#: subscribers or cleans up also queries.
+CONNECTIONS_WRITE_ACTIONS = ("dynamodb:BatchWriteItem", "dynamodb:UpdateItem")
 CONNECTIONS_READ_WRITE_ACTIONS = (
     "dynamodb:Query",
     "dynamodb:GetItem",
@@ -120,6 +121,8 @@ CONNECTIONS_READ_WRITE_ACTIONS = (
     "dynamodb:UpdateItem",
 )
 DASHBOARD_NAME = "stockscreen"
+#: What the API may do in CloudWatch: read metrics for the admin Operations page (nothing else).
+OPERATIONS_METRICS_ACTIONS = ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics")
 
 # --- environment variable names handed to the functions ------------------------------------------
 ENV_DATABASE_SECRET_ARN = "DATABASE_SECRET_ARN"  # noqa: S105 (a variable name)

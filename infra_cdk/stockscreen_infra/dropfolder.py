@@ -9,7 +9,7 @@ the ingest state machine with ``{"run_id": <event id>, "source": {"s3": {"bucket
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -19,6 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stockscreen.pipeline.definition import DROP_INPUT_PATHS, DROP_PREFIX, drop_event_pattern, drop_input_template
+from stockscreen_infra.buckets import private_bucket
 
 #: Objects in the drop folder are kept this long (the run keeps what it loaded and what it refused).
 INCOMING_RETENTION_DAYS = 30
@@ -29,14 +30,9 @@ class RawBucket(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-incoming",

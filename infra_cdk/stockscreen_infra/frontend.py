@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from stockscreen_infra import constants as c
+from stockscreen_infra.buckets import private_bucket
 
 SPA_REWRITE_JS = """\
 function handler(event) {
@@ -38,15 +38,10 @@ class Frontend(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
 
         self.headers_policy = cloudfront.ResponseHeadersPolicy(

@@ -8,15 +8,14 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, definition_json
 from stockscreen_infra import constants as c
+from stockscreen_infra.buckets import private_bucket
 from stockscreen_infra.functions import FunctionDefaults
+from stockscreen_infra.statemachine import task_state_machine
 
 
 class Ingest(Construct):
@@ -48,13 +47,9 @@ class Ingest(Construct):
         self.admin_topic = sns.Topic(self, "AdminTopic", topic_name=c.ADMIN_TOPIC_NAME, enforce_ssl=True)
 
         # Snapshot artifacts (stockscreen.screening.artifact): written by Aggregate, read by the API.
-        self.snapshot_bucket = s3.Bucket(
+        self.snapshot_bucket = private_bucket(
             self,
             "SnapshotBucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=False,
         )
@@ -86,30 +81,16 @@ class Ingest(Construct):
         # Only the failure branch notifies the admins.
         self.admin_topic.grant_publish(self.functions["RecordFailure"])
 
-        self.log_group = logs.LogGroup(
+        # The ASL comes from the one shared source (stockscreen.pipeline.definition).
+        self.log_group, self.state_machine = task_state_machine(
             self,
-            "StateMachineLogs",
-            log_group_name=f"/aws/vendedlogs/states/{STATE_MACHINE_NAME}",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        # The ASL comes from the one shared source (stockscreen.pipeline.definition); CDK only
-        # fills the ``${XxxFunctionArn}`` placeholders.
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=STATE_MACHINE_NAME,
-            definition_body=sfn.DefinitionBody.from_string(definition_json()),
-            definition_substitutions={
-                placeholder: self.functions[state].function_arn for state, placeholder in TASKS.items()
-            },
-            state_machine_type=sfn.StateMachineType.STANDARD,
+            name=STATE_MACHINE_NAME,
+            definition=definition_json(),
+            functions=self.functions,
+            tasks=TASKS,
             timeout=Duration.hours(2),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            include_execution_data=True,
         )
-        for fn in self.functions.values():
-            fn.grant_invoke(self.state_machine)
 
         self.schedule_role = iam.Role(
             self,

@@ -51,7 +51,9 @@ def apply_nag(stack: StockscreenStack) -> bool:
                 "AwsSolutions-IAM5",
                 "Resource '*' only for actions without resource-level permissions: X-Ray "
                 "(PutTraceSegments/PutTelemetryRecords, from active tracing) and the Step Functions "
-                "CloudWatch Logs delivery actions (logs:*LogDelivery*, DescribeResourcePolicies...).",
+                "CloudWatch Logs delivery actions (logs:*LogDelivery*, DescribeResourcePolicies...), and the "
+                "API's read of its own metrics for the admin Operations page (cloudwatch:GetMetricData, "
+                "cloudwatch:ListMetrics).",
                 ["Resource::*"],
             ),
             _s(
@@ -202,6 +204,18 @@ def apply_nag(stack: StockscreenStack) -> bool:
             ],
             apply_to_children=True,
         )
+    sup.add_resource_suppressions(
+        stack.api.role,
+        [
+            _s(
+                "AwsSolutions-IAM5",
+                "Signing out closes the session's WebSockets: execute-api:ManageConnections on the @connections "
+                "of this WebSocket API's ws stage only; connection ids are only known at run time.",
+                [ws_conn],
+            )
+        ],
+        apply_to_children=True,
+    )
     raw_objects = f"Resource::<{stack.get_logical_id(stack.raw.bucket.node.default_child)}.Arn>/incoming/*"  # type: ignore[arg-type]
     for grantee in (stack.ingest.functions["Fetch"], stack.api.role):
         sup.add_resource_suppressions(

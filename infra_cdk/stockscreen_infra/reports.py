@@ -9,21 +9,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as sm
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stockscreen.reports.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, build_definition
 from stockscreen.reports.schedule import TICK_MINUTES
 from stockscreen_infra import constants as c
+from stockscreen_infra.buckets import private_bucket
 from stockscreen_infra.functions import FunctionDefaults
 from stockscreen_infra.layer import ensure_layer_dir
+from stockscreen_infra.statemachine import task_state_machine
 
 #: Reports (PDF, CSV, the figures and email parts beside them) are kept this long.
 REPORTS_RETENTION_DAYS = 400
@@ -43,15 +43,10 @@ class Reports(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(REPORTS_RETENTION_DAYS))],
-            removal_policy=RemovalPolicy.RETAIN,
         )
 
         env = {c.ENV_REPORTS_BUCKET: self.bucket.bucket_name}
@@ -100,13 +95,6 @@ class Reports(Construct):
         # ses:SendRawEmail (the sender identity with the alerts' configuration set): granted by the stack, which
         # owns the configuration set (see StockscreenStack)
 
-        self.log_group = logs.LogGroup(
-            self,
-            "StateMachineLogs",
-            log_group_name=f"/aws/vendedlogs/states/{STATE_MACHINE_NAME}",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
         #: The ARN by name, so the API may name it without depending on the machine (whose Send task links to
         #: the web app, which fronts the API: a cycle otherwise).
         self.state_machine_arn = Stack.of(self).format_arn(
@@ -115,22 +103,15 @@ class Reports(Construct):
             resource_name=STATE_MACHINE_NAME,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.state_machine = sfn.StateMachine(
+        self.log_group, self.state_machine = task_state_machine(
             self,
-            "StateMachine",
-            state_machine_name=STATE_MACHINE_NAME,
-            definition_body=sfn.DefinitionBody.from_string(json.dumps(build_definition())),
-            definition_substitutions={
-                placeholder: self.functions[state].function_arn for state, placeholder in TASKS.items()
-            },
-            state_machine_type=sfn.StateMachineType.STANDARD,
+            name=STATE_MACHINE_NAME,
+            definition=json.dumps(build_definition()),
+            functions=self.functions,
+            tasks=TASKS,
             timeout=Duration.hours(1),
-            tracing_enabled=True,
-            # every event, without the execution data (user ids, S3 keys)
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            include_execution_data=False,  # every event, without the execution data (user ids, S3 keys)
         )
-        for fn in self.functions.values():
-            fn.grant_invoke(self.state_machine)
 
         # one periodic fan-out schedule (see the reports README: why not one schedule per user)
         self.schedule_role = iam.Role(

@@ -125,6 +125,14 @@ class StockscreenStack(Stack):
         # the poller (demand, fan-out) and alert delivery (the user channel) use the connection registry too
         for fn in (self.quotes.function, self.alerts.delivery):
             self.websocket.grant_registry(fn)
+        # signing out (or a password change, a disabled account) closes the session's open WebSockets: the API
+        # reads the session's connections in the registry and deletes them through the @connections API
+        self.api.add_environment(c.ENV_WS_MANAGEMENT_URL, self.websocket.management_url)
+        self.api.add_environment(c.ENV_CONNECTIONS_TABLE, self.websocket.connections_table.table_name)
+        self.api.role.add_to_policy(
+            iam.PolicyStatement(actions=["execute-api:ManageConnections"], resources=[self.websocket.connections_arn])
+        )
+        self.api.role.add_to_policy(self.websocket.registry_statement())
         # links in alert emails point at the web app
         for fn in self.alerts.delivery_functions:
             fn.add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
@@ -144,6 +152,11 @@ class StockscreenStack(Stack):
             "sqs:ChangeMessageVisibility",
         )
         self.alerts.queue.grant_send_messages(self.api.role)
+        # the admin Operations page reads the stack's metrics (stockscreen.core.operations): the two read
+        # actions, which have no resource-level permissions; its queues are the stack's (names start with it)
+        self.api.role.add_to_policy(iam.PolicyStatement(actions=list(c.OPERATIONS_METRICS_ACTIONS), resources=["*"]))
+        self.api.add_environment("OPERATIONS_METRICS_SOURCE", "cloudwatch")
+        self.api.add_environment("OPERATIONS_QUEUE_PREFIX", f"{self.stack_name}-")
         self.reports.functions["Send"].add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
         # report emails go through the alerts' SES configuration set: the same suppression list and events
         self.reports.functions["Send"].add_environment(c.ENV_SES_CONFIGURATION_SET, c.SES_CONFIGURATION_SET_NAME)

@@ -124,10 +124,12 @@ class WebSocket(Construct):
     def grant_registry(self, fn: lambda_.Function) -> None:
         """Let ``fn`` use the connection registry (read subscribers, subscribe, forget gone connections)."""
         fn.add_environment(c.ENV_CONNECTIONS_TABLE, self.connections_table.table_name)
-        fn.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=list(c.CONNECTIONS_READ_WRITE_ACTIONS), resources=[self.connections_table.table_arn]
-            )
+        fn.add_to_role_policy(self.registry_statement())
+
+    def registry_statement(self) -> iam.PolicyStatement:
+        """The registry's read/write actions on its table only (:meth:`grant_registry`; the API's role)."""
+        return iam.PolicyStatement(
+            actions=list(c.CONNECTIONS_READ_WRITE_ACTIONS), resources=[self.connections_table.table_arn]
         )
 
     @property

@@ -5,12 +5,17 @@ as ``make dev``'s poller does. Run by ``tests/bench/test_ws_fanout_bench.py`` in
 clients and the gateway do not share a GIL.
 
     python -m tests.bench.ws_fanout_server PORT SYMBOLS
+
+With ``WS_FANOUT_PROFILE=/tmp/prof`` each tick runs under cProfile (the loop's work and the tick thread's, kept
+apart): ``/tmp/prof.loop`` and ``/tmp/prof.thread``, cumulative over the ticks, for ``pstats``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import datetime as dt
+import os
 import resource
 import sys
 import time
@@ -22,7 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from devstack.lambdas import load_module
-from devstack.wsgateway import LocalManagementClient, WebSocketGateway
+from devstack.wsgateway import UVICORN_WS_OPTIONS, LocalManagementClient, WebSocketGateway
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import connection_registry
 from stockscreen.realtime.messages import Quote
@@ -37,8 +42,12 @@ def main(port: int, n_symbols: int) -> None:
     broadcaster = Broadcaster(LocalManagementClient(gateway, timeout=60), registry)
     symbols = [f"S{i:03d}" for i in range(n_symbols)]
     price = [100.0]
+    profile_to = os.environ.get("WS_FANOUT_PROFILE", "")  # cProfile the ticks: <path>.loop and <path>.thread
+    prof_loop, prof_thread = cProfile.Profile(), cProfile.Profile()
 
     def tick() -> dict[str, float]:
+        if profile_to:
+            prof_thread.enable()
         t0 = time.perf_counter()
         now = dt.datetime.now(dt.UTC)
         price[0] += 0.01
@@ -48,6 +57,8 @@ def main(port: int, n_symbols: int) -> None:
         t2 = time.perf_counter()
         result = broadcaster.post_all(frames)  # queued on the gateway's loop, one hop
         t3 = time.perf_counter()
+        if profile_to:
+            prof_thread.disable()
         return {
             "quotes_ms": (t1 - t0) * 1000,
             "lookup_and_frames_ms": (t2 - t1) * 1000,
@@ -60,9 +71,15 @@ def main(port: int, n_symbols: int) -> None:
 
     async def tick_route(request: Request) -> JSONResponse:
         cpu0 = time.process_time()
+        if profile_to:
+            prof_loop.enable()
         out = await asyncio.to_thread(tick)
         while any(c.outbox.qsize() for c in gateway.connections.values()):  # the writers still sending
             await asyncio.sleep(0.001)
+        if profile_to:
+            prof_loop.disable()
+            prof_loop.dump_stats(profile_to + ".loop")
+            prof_thread.dump_stats(profile_to + ".thread")
         out["written_ms"] = (time.perf_counter() - out.pop("t0")) * 1000
         out["cpu_ms"] = (time.process_time() - cpu0) * 1000  # the gateway process's CPU for the whole tick
         return JSONResponse(out)
@@ -77,7 +94,16 @@ def main(port: int, n_symbols: int) -> None:
             Route("/bench/stats", stats_route),
         ]
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", lifespan="off", backlog=4096, ws_max_queue=64)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        lifespan="off",
+        backlog=4096,
+        ws_max_queue=64,
+        **UVICORN_WS_OPTIONS,
+    )
 
 
 if __name__ == "__main__":

@@ -86,6 +86,69 @@ def dev_stack(pg_server_url: str, redis_url: str, tmp_path_factory: pytest.TempP
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _start_journey(dev_stack: dict, script: str, shots: Path) -> subprocess.Popen[str]:
+    """Start the browser journey ``frontend/e2e/<script>`` against the stack (screenshots into ``shots``, the
+    accounts make dev created in this run's state folder)."""
+    return subprocess.Popen(
+        ["node", f"e2e/{script}"],
+        cwd=ROOT / "frontend",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "BASE_URL": dev_stack["base"],
+            "SCREENSHOT_DIR": str(shots),
+            "DEMO_LOGIN_FILE": str(dev_stack["state"] / "demo-login.json"),
+            "ADMIN_LOGIN_FILE": str(dev_stack["state"] / "admin-login.json"),
+        },
+    )
+
+
+def _journey_output(proc: subprocess.Popen[str], timeout: float) -> str:
+    """Wait for a started journey; assert it passed and return its output."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        raise AssertionError(f"the journey still ran after {timeout:.0f}s:\n{stdout[-3000:]}{stderr[-3000:]}") from None
+    print(stdout)  # the journey's steps, in the test log
+    assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    assert "PASSED" in stdout
+    return stdout
+
+
+def _run_journey(dev_stack: dict, script: str, shots: Path, timeout: float) -> str:
+    return _journey_output(_start_journey(dev_stack, script, shots), timeout)
+
+
+def _intraday(dev_stack: dict) -> tuple[int, dict]:
+    status, body = _get(dev_stack["base"] + "/api/securities/AAPL/intraday?interval=1m")
+    return status, json.loads(body)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chart_journey(
+    dev_stack: dict, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """The chart journey mostly waits for the minute to roll over into a new candle, so it runs in the background
+    while the other tests run: it starts once make dev's poller has written the first one-minute bars, and
+    ``test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle`` collects its result."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, intraday = _intraday(dev_stack)
+        if status == 200 and intraday["data"]:
+            break
+        time.sleep(0.5)
+    shots = tmp_path_factory.mktemp("chart-screens")
+    proc = _start_journey(dev_stack, "chart.mjs", shots)
+    yield proc, shots
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
 def test_make_dev_prints_the_url_and_serves_real_data(dev_stack: dict) -> None:
     text = dev_stack["log"].read_text()
     assert f"Stockscreen is running:  {dev_stack['base']}/" in text
@@ -111,26 +174,11 @@ def test_make_dev_prints_the_url_and_serves_real_data(dev_stack: dict) -> None:
 
 def test_browser_journey(dev_stack: dict, tmp_path: Path) -> None:
     shots = tmp_path / "screens"
-    result = subprocess.run(
-        ["node", "e2e/journey.mjs"],
-        cwd=ROOT / "frontend",
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={
-            **os.environ,
-            "BASE_URL": dev_stack["base"],
-            "SCREENSHOT_DIR": str(shots),
-            # the demo account make dev created in this run's state folder (the journey signs in with it)
-            "DEMO_LOGIN_FILE": str(dev_stack["state"] / "demo-login.json"),
-        },
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "PASSED" in result.stdout
-    assert 'saved "Journey mega caps' in result.stdout
-    assert 'created watchlist "Journey list' in result.stdout
-    assert re.search(r"watchlist row MSFT: price \d[\d,]*\.\d\d", result.stdout)
-    assert "holding AAPL: quantity 10, market value" in result.stdout
+    stdout = _run_journey(dev_stack, "journey.mjs", shots, timeout=240)
+    assert 'saved "Journey mega caps' in stdout
+    assert 'created watchlist "Journey list' in stdout
+    assert re.search(r"watchlist row MSFT: price \d[\d,]*\.\d\d", stdout)
+    assert "holding AAPL: quantity 10, market value" in stdout
     for shot in ("04-explain", "05-stock", "06-watchlist", "07-portfolio"):
         assert (shots / f"{shot}.png").stat().st_size > 10_000
 
@@ -155,22 +203,8 @@ def test_websocket_subscriber_receives_quotes(dev_stack: dict) -> None:
 def test_reports_page_lists_and_downloads_a_pdf(dev_stack: dict, tmp_path: Path) -> None:
     """make dev sent the demo account its first digest: the Reports page lists it and downloads its PDF."""
     assert "reports: the demo account's daily digest: sent" in dev_stack["log"].read_text()
-    result = subprocess.run(
-        ["node", "e2e/reports.mjs"],
-        cwd=ROOT / "frontend",
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={
-            **os.environ,
-            "BASE_URL": dev_stack["base"],
-            "SCREENSHOT_DIR": str(tmp_path),
-            "DEMO_LOGIN_FILE": str(dev_stack["state"] / "demo-login.json"),
-        },
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "[reports] PASSED" in result.stdout
-    assert re.search(r"downloaded daily-\d{4}-\d\d-\d\d\.pdf: \d+ bytes, starts \"%PDF-\"", result.stdout)
+    stdout = _run_journey(dev_stack, "reports.mjs", tmp_path, timeout=180)
+    assert re.search(r"downloaded daily-\d{4}-\d\d-\d\d\.pdf: \d+ bytes, starts \"%PDF-\"", stdout)
     assert (tmp_path / "reports.png").stat().st_size > 10_000
     status, body = _get(dev_stack["base"] + "/dev/mail?format=json")
     assert status == 200 and any(m["subject"].startswith("Stockscreen: Daily digest") for m in json.loads(body))
@@ -188,25 +222,11 @@ def test_second_make_dev_refuses_instead_of_corrupting_state(dev_stack: dict) ->
 def test_browser_alerts_journey(dev_stack: dict, tmp_path: Path) -> None:
     """Create a price alert in the SPA near the replayed price; the toast, the bell and the history follow."""
     shots = tmp_path / "screens"
-    result = subprocess.run(
-        ["node", "e2e/alerts.mjs"],
-        cwd=ROOT / "frontend",
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={
-            **os.environ,
-            "BASE_URL": dev_stack["base"],
-            "SCREENSHOT_DIR": str(shots),
-            "DEMO_LOGIN_FILE": str(dev_stack["state"] / "demo-login.json"),
-        },
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "PASSED" in result.stdout
-    assert re.search(r"toast after [\d.]+s: \"Alert: [A-Z]+", result.stdout)
-    bell = re.search(r"bell after: (\d+) unread \(was (\d+)\)", result.stdout)
+    stdout = _run_journey(dev_stack, "alerts.mjs", shots, timeout=240)
+    assert re.search(r"toast after [\d.]+s: \"Alert: [A-Z]+", stdout)
+    bell = re.search(r"bell after: (\d+) unread \(was (\d+)\)", stdout)
     assert bell is not None and int(bell.group(1)) > int(bell.group(2))
-    assert re.search(r"history: \d+ firing\(s\); .*delivery \".*In-app: sent", result.stdout)
+    assert re.search(r"history: \d+ firing\(s\); .*delivery \".*In-app: sent", stdout)
     assert (shots / "alerts-03-history.png").stat().st_size > 10_000
 
 
@@ -224,56 +244,37 @@ def test_sigterm_to_the_process_group_stops_cleanly(dev_stack: dict) -> None:
     assert not port_open("127.0.0.1", int(dev_stack["env"]["AWS_LOCAL_PORT"]))
 
 
-def test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle(dev_stack: dict, tmp_path: Path) -> None:
+def test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle(
+    dev_stack: dict, chart_journey: tuple[subprocess.Popen[str], Path]
+) -> None:
     # make dev's poller (replay provider) writes the one-minute bars the chart starts from, as in production
-    status, body = _get(dev_stack["base"] + "/api/securities/AAPL/intraday?interval=1m")
-    intraday = json.loads(body)
+    status, intraday = _intraday(dev_stack)
     assert status == 200 and intraday["data"], intraday
     assert intraday["session"]["is_open"] is True and intraday["session"]["feed"] == "replay"
-    shots = tmp_path / "screens"
-    result = subprocess.run(
-        ["node", "e2e/chart.mjs"],
-        cwd=ROOT / "frontend",
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**os.environ, "BASE_URL": dev_stack["base"], "SCREENSHOT_DIR": str(shots)},
-    )
-    print(result.stdout)  # the candles it saw, in the test log
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "PASSED" in result.stdout
-    assert re.search(r"live price moved: [\d,.]+ -> [\d,.]+", result.stdout)
-    assert re.search(r"live candle \S+: O [\d.]+ H [\d.]+ L [\d.]+ C [\d.]+ \(live price [\d.]+\)", result.stdout)
-    assert re.search(r"new candle \S+ \(after \S+\)", result.stdout)
+    proc, shots = chart_journey  # started in the background (see the fixture)
+    stdout = _journey_output(proc, timeout=240)
+    assert re.search(r"live price moved: [\d,.]+ -> [\d,.]+", stdout)
+    assert re.search(r"live candle \S+: O [\d.]+ H [\d.]+ L [\d.]+ C [\d.]+ \(live price [\d.]+\)", stdout)
+    assert re.search(r"new candle \S+ \(after \S+\)", stdout)
     for shot in ("01-chart-1m", "02-chart-1d-indicators"):
         assert (shots / f"{shot}.png").stat().st_size > 10_000
 
 
 def test_admin_journey(dev_stack: dict, tmp_path: Path) -> None:
     """The admin signs in, opens Data, sees the runs and findings, releases a quarantined row, uploads a
-    file into the drop folder and follows its run (which loads the released row), then the audit log."""
+    file into the drop folder and follows its run (which loads the released row), then the audit log, and
+    the Operations page with the journey's own requests and that run."""
     text = dev_stack["log"].read_text()
     assert re.search(r"Admin login: +admin@stockscreen\.local / \S+", text)
     assert "drop folder: files put under s3://stockscreen-raw/incoming/ start an ingest run" in text
     shots = tmp_path / "admin-screens"
-    result = subprocess.run(
-        ["node", "e2e/admin.mjs"],
-        cwd=ROOT / "frontend",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            **os.environ,
-            "BASE_URL": dev_stack["base"],
-            "SCREENSHOT_DIR": str(shots),
-            "ADMIN_LOGIN_FILE": str(dev_stack["state"] / "admin-login.json"),
-        },
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "PASSED" in result.stdout
-    released = re.search(r"released (\S+ \d{4}-\d\d-\d\d)\n", result.stdout)
-    assert released is not None, result.stdout
-    assert f"{released.group(1)}: released, loaded" in result.stdout
-    assert "admin.quarantine_release" in result.stdout
-    for shot in ("10-admin-data", "11-admin-upload", "12-admin-users"):
+    stdout = _run_journey(dev_stack, "admin.mjs", shots, timeout=300)
+    released = re.search(r"released (\S+ \d{4}-\d\d-\d\d)\n", stdout)
+    assert released is not None, stdout
+    assert f"{released.group(1)}: released, loaded" in stdout
+    assert "admin.quarantine_release" in stdout
+    # the Operations page: the journey's own requests and the upload's ingest run, from the local stack
+    assert re.search(r"operations route: GET /screener/fields \| [\d,]+ \|", stdout), stdout
+    assert re.search(r"operations totals: [\d,]+ requests, [1-9]\d* ingest run", stdout), stdout
+    for shot in ("10-admin-data", "11-admin-upload", "12-admin-users", "13-admin-operations"):
         assert (shots / f"{shot}.png").stat().st_size > 10_000

@@ -978,13 +978,14 @@ def test_the_connection_registry_table_is_keyed_for_per_symbol_queries_with_a_tt
     role = lambda fn: _logical_id(synth, fn.role)  # noqa: E731
     full = set(c.CONNECTIONS_READ_WRITE_ACTIONS)
     assert grants == {
-        role(ws.functions["handlers.connect"]): {"dynamodb:BatchWriteItem"},
+        role(ws.functions["handlers.connect"]): set(c.CONNECTIONS_WRITE_ACTIONS),
         role(ws.functions["handlers.disconnect"]): full,
         role(ws.functions["handlers.message"]): full,
         role(ws.functions["handlers.default"]): full,
         role(ws.broadcast): full,
         role(synth.stack.quotes.function): full,
         role(synth.stack.alerts.delivery): full,
+        _logical_id(synth, synth.stack.api.role): full,  # signing out closes the session's sockets
     }
     assert not any("Scan" in a for actions in grants.values() for a in actions)
     functions = synth.resources("AWS::Lambda::Function")
@@ -998,3 +999,23 @@ def test_the_connection_registry_table_is_keyed_for_per_symbol_queries_with_a_tt
         assert env[c.ENV_CONNECTIONS_TABLE] == {"Ref": table_id}
     authorizer = functions[_logical_id(synth, ws.authorizer_function)]["Properties"]
     assert c.ENV_CONNECTIONS_TABLE not in authorizer.get("Environment", {}).get("Variables", {})
+
+
+def test_the_api_reads_metrics_for_the_operations_page_and_nothing_else_of_cloudwatch(synth: Synth) -> None:
+    (fn,) = synth.resources("AWS::Serverless::Function").values()
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert env["OPERATIONS_METRICS_SOURCE"] == "cloudwatch"
+    assert env["OPERATIONS_QUEUE_PREFIX"] == f"{synth.stack.stack_name}-"
+    cloudwatch = [
+        s
+        for s in _statements_of(synth, synth.stack.api.role)
+        if any(a.startswith("cloudwatch:") for a in _list(s["Action"]))
+    ]
+    assert len(cloudwatch) == 1
+    assert set(_list(cloudwatch[0]["Action"])) == set(c.OPERATIONS_METRICS_ACTIONS)
+    # the role may not write metrics, alarms or dashboards: reads without resource-level permissions only
+    assert not {a for s in _statements_of(synth, synth.stack.api.role) for a in _list(s["Action"])} & {
+        "cloudwatch:PutMetricData",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:*",
+    }

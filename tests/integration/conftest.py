@@ -3,6 +3,10 @@ tests, the real ``functions/ws`` handlers behind the local gateway (``ws_handler
 
 A module marked ``pytest.mark.sample_data`` gets the 8-symbol real-data sample loaded through the
 ingest state machine first; ``fresh_limits`` clears the rate-limit buckets before each test.
+
+Passwords are hashed at argon2id's lowest cost in this tier (hundreds of sign-ups and sign-ins, each ~0.1 s at
+the production cost); the production parameters are asserted by ``tests/unit/test_auth_units.py::test_passwords``
+and used by the e2e tier's ``make dev``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,21 @@ from devstack.lambdas import load_api
 from devstack.wsgateway import WebSocketGateway
 from tests.integration.authkit import clear_rate_limits, load_sample
 from tests.integration.wskit import Server, load_handlers, reset_ws_clients
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    from argon2 import PasswordHasher
+
+    from stockscreen.accounts import passwords
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(passwords, "_hasher", lambda: cheap)
+    passwords._dummy_hash.cache_clear()
+    yield
+    mp.undo()
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -183,9 +183,11 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client: Client, stack_env:
     second = refresh_cookie(r1)
     assert second != first
     assert client.http.get("/me", headers={"Authorization": f"Bearer {body(r1)['access_token']}"}).status_code == 200
-    # The thief replays the first (rotated) token: refused, and the whole family dies.
+    # The thief replays the first (rotated) token: refused, and the whole family dies, its access tokens too.
     assert_error(post(client, "/auth/refresh", b"", {"Cookie": first}), 401, "unauthorized")
     assert_error(post(client, "/auth/refresh", b"", {"Cookie": second}), 401, "unauthorized")
+    for token in (u.token, body(r1)["access_token"]):
+        assert_error(client.http.get("/me", headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
     rows = _sql(
         stack_env, "SELECT count(*) FILTER (WHERE revoked_at IS NULL) FROM refresh_tokens WHERE user_id = %s", u.id
     )
@@ -204,10 +206,20 @@ def test_expired_refresh_token_is_refused(client: Client, stack_env: dict[str, s
 
 def test_logout_revokes_the_session(client: Client, stack_env: dict[str, str]) -> None:
     u = make_user(client, stack_env["DATABASE_URL"])
+    again = post(client, "/auth/login", {"email": u.email, "password": PASSWORD})  # a second device
+    other = {"Authorization": f"Bearer {body(again)['access_token']}"}
+    assert client.http.get("/me", headers=u.auth).status_code == 200
     resp = post(client, "/auth/logout", b"", {"Cookie": u.cookie, **u.auth})
     assert resp.status_code == 204
     assert "Max-Age=0" in resp.headers["Set-Cookie"]
     assert_error(post(client, "/auth/refresh", b"", {"Cookie": u.cookie}), 401)
+    # the signed-out session's access token is refused at once (not when it expires); the other device stays in
+    err = assert_error(client.http.get("/me", headers=u.auth), 401, "unauthorized")
+    assert err["message"] == "invalid or expired access token"
+    assert client.http.get("/me", headers=other).status_code == 200
+    # signing out with the access token alone (no cookie) ends that session just the same
+    assert post(client, "/auth/logout", b"", other).status_code == 204
+    assert_error(client.http.get("/me", headers=other), 401, "unauthorized")
 
 
 def test_password_change_signs_out_other_sessions(client: Client, stack_env: dict[str, str]) -> None:

@@ -11,10 +11,12 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from chalice.test import Client
 from hypothesis import HealthCheck, settings
@@ -101,13 +103,27 @@ def server(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     asgi = create_app(load_api(), ws, tmp_path_factory.mktemp("site"))
     port = free_port()
     srv = uvicorn.Server(
-        uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(
+            asgi,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=600,  # the session's connection stays open between cases (see below)
+        )
     )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     while not srv.started:
         time.sleep(0.02)
-    yield {"base_url": f"http://127.0.0.1:{port}/api", "auth": user.auth}
+    # One keep-alive connection for every case (a session per call would connect and scan the proxy variables
+    # each time); no cookie is kept, so each call is as a fresh client's, and no proxy stands in between.
+    session = requests.Session()
+    session.trust_env = False
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    yield {"base_url": f"http://127.0.0.1:{port}/api", "auth": user.auth, "session": session}
+    session.close()
     srv.should_exit = True
     thread.join(timeout=10)
     os.environ.pop("RATE_LIMIT_MULTIPLIER", None)
@@ -123,7 +139,7 @@ def identity(request: pytest.FixtureRequest, server: dict[str, Any]) -> dict[str
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 def test_api_conforms_to_its_document(case: Any, server: dict[str, Any], identity: dict[str, str]) -> None:
     with contextlib.redirect_stdout(io.StringIO()):  # EMF metric lines from the in-process app
-        case.call_and_validate(base_url=server["base_url"], headers=identity, checks=CHECKS)
+        case.call_and_validate(base_url=server["base_url"], session=server["session"], headers=identity, checks=CHECKS)
 
 
 def test_the_bounded_document_keeps_every_operation_and_drops_only_the_recursion() -> None:

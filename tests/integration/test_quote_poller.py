@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -288,7 +289,7 @@ def test_0010_creates_the_partitioned_intraday_table_and_downgrades_cleanly(pg_s
 
 
 def test_the_lambda_handler_polls_until_its_run_ends_and_returns_a_summary(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from devstack.lambdas import LocalContext, load_module
 
@@ -299,8 +300,16 @@ def test_the_lambda_handler_polls_until_its_run_ends_and_returns_a_summary(
     reset_clients()
     handlers = load_module("functions/quotes/handlers.py", "stockscreen_quotes_handlers")
     handlers.poller.cache_clear()
+    registry = connection_registry()
+    conn = f"c-{uuid.uuid4().hex[:8]}"
+    registry.register(conn)
+    open_now = registry.open_connections()
     summary = handlers.poll({"source": "aws.events"}, LocalContext("stockscreen-quotes"))
+    registry.unregister(conn)
     handlers.poller.cache_clear()
+    # the minute's gauge of open WebSocket connections, in the EMF document the handler flushed
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [doc["WsConnections"] for doc in emf if "WsConnections" in doc] == [[float(open_now)]]
     # the run ends by itself after a few polls; whatever the demand left by other tests, nothing failed
     assert 2 <= summary["polls"] <= 5 and summary["failed"] == 0 and summary["errors"] == []
     assert summary["skipped"] in ([], ["no demand"]) and summary["published"] <= summary["fetched"]

@@ -35,6 +35,16 @@ def dynamo_env(monkeypatch: pytest.MonkeyPatch, stack_env: dict[str, str], serve
     reset_ws_clients()
     yield stack_env
     reset_ws_clients()
+    _empty_table(stack_env)  # leave no subscriptions behind: other tests read the registry's demand
+
+
+def _empty_table(env: dict[str, str]) -> None:
+    client = _ddb(env)
+    for page in client.get_paginator("scan").paginate(
+        TableName=env["CONNECTIONS_TABLE"], ProjectionExpression="pk, sk"
+    ):
+        for item in page["Items"]:
+            client.delete_item(TableName=env["CONNECTIONS_TABLE"], Key={"pk": item["pk"], "sk": item["sk"]})
 
 
 def _ddb(env: dict[str, str]) -> Any:
@@ -105,6 +115,23 @@ def test_register_subscribe_lookup_and_cleanup_are_queries_never_scans(dynamo_en
     registry.unregister(c)
     assert not {s1, s2, s3} & registry.subscribed_symbols()
     assert "Scan" not in ops and "Query" in ops
+
+
+def test_open_connections_follow_register_and_unregister_with_a_counter_not_a_scan(
+    dynamo_env: dict[str, str],
+) -> None:
+    registry, ops = _recording_registry(dynamo_env)
+    start = registry.open_connections()
+    a, b = _ids(2)
+    registry.register(a, "user-a", "free")
+    registry.register(b)
+    assert registry.open_connections() == start + 2
+    registry.unregister(a)
+    registry.unregister(a)  # a second $disconnect (or a prune after one) counts once
+    assert registry.open_connections() == start + 1
+    registry.unregister(b)
+    assert registry.open_connections() == start
+    assert "Scan" not in ops and "GetItem" in ops
 
 
 def test_limits_per_role_hold_on_dynamodb(dynamo_env: dict[str, str]) -> None:

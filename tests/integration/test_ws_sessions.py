@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import json
 import secrets
+import uuid
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -21,12 +22,21 @@ from websockets.exceptions import InvalidStatus
 
 from stockscreen.accounts import settings as account_settings
 from stockscreen.accounts import tokens
+from stockscreen.accounts.revocations import RedisSessionDenylist
 from stockscreen.core import policy
 from stockscreen.core.errors import Invalid
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import ConnectionRegistry
 from stockscreen.realtime.messages import AlertMessage
-from tests.integration.wskit import Server, management_client, only_connection, recv_json
+from stockscreen.realtime.sessions import close_sessions
+from tests.integration.wskit import (
+    Server,
+    management_client,
+    only_connection,
+    recv_json,
+    reset_ws_clients,
+    wait_for,
+)
 
 KEY = secrets.token_bytes(32)
 
@@ -180,9 +190,11 @@ def test_the_request_authorizer_allows_users_and_anonymous_and_passes_who_on(
     allowed = ws_handlers.authorize(_authorizer_event(token), None)
     (statement,) = allowed["policyDocument"]["Statement"]
     assert statement == {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}
-    assert allowed["principalId"] == "u-9" and allowed["context"] == {"userId": "u-9", "role": "premium"}
+    assert allowed["principalId"] == "u-9"
+    assert allowed["context"] == {"userId": "u-9", "role": "premium", "sessionId": ""}
     anonymous = ws_handlers.authorize(_authorizer_event(None), None)
-    assert anonymous["principalId"] == "anonymous" and anonymous["context"] == {"userId": "", "role": "anonymous"}
+    assert anonymous["principalId"] == "anonymous"
+    assert anonymous["context"] == {"userId": "", "role": "anonymous", "sessionId": ""}
 
     # $connect then trusts what API Gateway put in requestContext.authorizer (no second verification)
     for ctx, cid, user, role in (
@@ -202,3 +214,93 @@ def test_the_request_authorizer_denies_bad_tokens_with_unauthorized(
 ) -> None:
     with pytest.raises(ws_handlers.AuthorizerDenied, match=r"^Unauthorized$"):
         ws_handlers.authorize(_authorizer_event(token), None)
+
+
+# -- signed-out sessions ------------------------------------------------------------------------------
+
+
+def test_a_signed_out_session_is_refused_by_the_authorizer_and_at_connect(ring: None, ws_handlers: ModuleType) -> None:
+    signed_out, still_in = str(uuid.uuid4()), str(uuid.uuid4())
+    revoked, _ = tokens.issue_access_token("u-5", "free", session_id=signed_out)
+    other, _ = tokens.issue_access_token("u-5", "free", session_id=still_in)
+    # before the sign-out the session connects, and the registry knows which session each connection is
+    allowed = ws_handlers.authorize(_authorizer_event(revoked), None)
+    assert allowed["context"] == {"userId": "u-5", "role": "free", "sessionId": signed_out}
+    event = _event("via-auth-5", None)
+    event["requestContext"]["authorizer"] = {**allowed["context"], "principalId": "u-5"}
+    assert ws_handlers.connect(event, None) == {"statusCode": 200}
+    assert ConnectionRegistry().connections_of_session(signed_out) == {"via-auth-5"}
+
+    RedisSessionDenylist().revoke([signed_out])  # what signing out writes (accounts.revocations)
+    with pytest.raises(ws_handlers.AuthorizerDenied, match=r"^Unauthorized$"):
+        ws_handlers.authorize(_authorizer_event(revoked), None)
+    resp = ws_handlers.connect(_event("revoked-1", revoked), None)  # the handler's own check (no authorizer)
+    assert resp["statusCode"] == 401 and json.loads(resp["body"])["error"]["code"] == "unauthorized"
+    assert ConnectionRegistry().connection("revoked-1") is None
+    # another session of the same user is not affected
+    assert ws_handlers.authorize(_authorizer_event(other), None)["context"]["sessionId"] == still_in
+    assert ws_handlers.connect(_event("other-1", other), None) == {"statusCode": 200}
+
+
+def test_through_the_local_gateway_a_signed_out_session_is_refused_and_its_open_sockets_closed(
+    ring: None, server: Server
+) -> None:
+    sid, kept = str(uuid.uuid4()), str(uuid.uuid4())
+    token, _ = tokens.issue_access_token("u-8", "premium", session_id=sid)
+    other, _ = tokens.issue_access_token("u-8", "premium", session_id=kept)
+
+    async def scenario() -> None:
+        async with (
+            websockets.connect(f"{server.ws_url}?access_token={token}") as ws,
+            websockets.connect(f"{server.ws_url}?access_token={other}") as ws_other,
+        ):
+            await wait_for(lambda: len(server.gateway.connections) == 2)
+            registry = ConnectionRegistry()
+            (cid,) = registry.connections_of_session(sid)
+            broadcaster = Broadcaster(management_client(server), registry)
+            # the session is signed out: the denylist, then its sockets closed (what the API does)
+            RedisSessionDenylist().revoke([sid])
+            closed = await asyncio.to_thread(close_sessions, [sid], broadcaster)
+            assert closed == 1
+            await asyncio.wait_for(ws.wait_closed(), 5)
+            assert ws.close_code == 1000
+            await wait_for(lambda: cid not in server.gateway.connections)
+            assert registry.connection(cid) is None and registry.connections_of_session(sid) == set()
+            # pushes to the user reach the other session only
+            pushed = AlertMessage(
+                alert_id="a-2", symbol="MSFT", message="MSFT up", triggered_at=dt.datetime.now(dt.UTC)
+            )
+            assert await asyncio.to_thread(broadcaster.push_to_user, "u-8", pushed) == 1
+            assert (await recv_json(ws_other))["alert_id"] == "a-2"
+            # and the signed-out token never opens a socket again (the authorizer's 401)
+            with pytest.raises(InvalidStatus) as refused:
+                async with websockets.connect(f"{server.ws_url}?access_token={token}"):
+                    pass
+            assert refused.value.response.status_code == 401
+
+    asyncio.run(scenario())
+
+
+def test_closing_a_session_without_open_sockets_or_without_a_websocket_api_is_a_no_op(
+    ring: None, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broadcaster = Broadcaster(management_client(server), ConnectionRegistry())
+    assert close_sessions([str(uuid.uuid4())], broadcaster) == 0
+    assert close_sessions([], broadcaster) == 0
+    monkeypatch.delenv("WS_MANAGEMENT_URL")
+    reset_ws_clients()
+    assert close_sessions([str(uuid.uuid4())]) == 0
+
+
+def test_a_token_is_refused_with_503_when_neither_redis_nor_the_database_can_check_its_session(
+    ring: None, ws_handlers: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, _ = tokens.issue_access_token("u-6", "free", session_id=str(uuid.uuid4()))
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    reset_ws_clients()
+    resp = ws_handlers.connect(_event("unsure-1", token), None)
+    assert resp["statusCode"] == 503 and json.loads(resp["body"])["error"]["code"] == "unavailable"
+    with pytest.raises(Exception) as denied:  # the authorizer fails: API Gateway answers 500, never lets it in
+        ws_handlers.authorize(_authorizer_event(token), None)
+    assert not isinstance(denied.value, ws_handlers.AuthorizerDenied)

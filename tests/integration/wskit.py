@@ -19,7 +19,7 @@ import boto3
 import uvicorn
 from starlette.applications import Starlette
 
-from devstack.wsgateway import WebSocketGateway
+from devstack.wsgateway import UVICORN_WS_OPTIONS, WebSocketGateway
 from stockscreen.core import clients, config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,9 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", **UVICORN_WS_OPTIONS
+            )
         )
         self._thread = threading.Thread(target=self._server.run, name="ws-gateway", daemon=True)
 

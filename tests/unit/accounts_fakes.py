@@ -150,13 +150,13 @@ class FakeUnit:
                 n += 1
         return n
 
-    def revoke_user_tokens(self, user_id: str) -> int:
-        n = 0
+    def revoke_user_tokens(self, user_id: str) -> list[str]:
+        families: set[str] = set()
         for t in self.s.tokens:
             if t.token.user_id == user_id and t.token.revoked_at is None:
                 t.token = replace(t.token, revoked_at=self.clock())
-                n += 1
-        return n
+                families.add(t.token.family_id)
+        return sorted(families)
 
     # API keys
     def lock_user(self, user_id: str) -> None:
@@ -222,11 +222,12 @@ class FakeStore:
     def read(self) -> Iterator[FakeUnit]:
         yield FakeUnit(copy.deepcopy(self.state), self.clock)
 
-    def account(self, user_id: str) -> Account | None:
+    def account(self, user_id: str, session_id: str | None = None) -> Account | None:
         row = self.state.users.get(user_id)
         if row is None:
             return None
-        return Account(row.user.email, row.user.role, row.user.disabled, row.password_changed_at)
+        revoked = any(t.token.family_id == session_id and t.token.revoked_at is not None for t in self.state.tokens)
+        return Account(row.user.email, row.user.role, row.user.disabled, row.password_changed_at, revoked)
 
     # test helpers
     def set_user(self, user_id: str, **changes: Any) -> None:

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from stockscreen.accounts.models import AccountsStore, Throttle
+from stockscreen.accounts.models import AccountsStore, Session, Throttle
 from stockscreen.accounts.service import AuthService
 from stockscreen.core.audit import Origin
 from stockscreen.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
@@ -373,3 +373,46 @@ def test_the_common_password_list_ships_inside_the_package() -> None:
     globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["stockscreen"]
     assert passwords.COMMON_PASSWORDS.is_file()
     assert any(fnmatch.fnmatch(relative, g) for g in globs), relative
+
+
+# -- revoked sessions ------------------------------------------------------------------------------------
+
+
+def test_revoked_sessions_are_reported_after_the_commit_and_their_access_tokens_refused(
+    store: FakeStore, clock: Clock, throttle: FakeThrottle, notices: Notices
+) -> None:
+    told: list[list[str]] = []
+    svc = AuthService(store, FakeTokens(clock), throttle, notices, refresh_ttl_s=3600, clock=clock, revoked=told.append)
+
+    def family(s: Session) -> str:
+        return next(t.token.family_id for t in store.state.tokens if t.token_hash == _sha(s.refresh_token))
+
+    a = svc.register("kim@example.com", PASSWORD, None, HERE)
+    b = svc.login("kim@example.com", PASSWORD, HERE)
+    svc.logout(a.refresh_token, None, HERE)  # sign out: that session only
+    assert told == [[family(a)]]
+    with pytest.raises(Unauthorized):
+        svc.principal_from_token(a.access_token)  # refused now, not when it expires
+    assert svc.principal_from_token(b.access_token).session_id == family(b)
+
+    b2 = svc.refresh(b.refresh_token, HERE)
+    with pytest.raises(Unauthorized):
+        svc.refresh(b.refresh_token, HERE)  # a replayed refresh token: the family is revoked
+    assert told[-1] == [family(b)]
+    with pytest.raises(Unauthorized):
+        svc.principal_from_token(b2.access_token)
+
+    c, d = svc.login("kim@example.com", PASSWORD, HERE), svc.login("kim@example.com", PASSWORD, HERE)
+    svc.change_password(svc.principal_from_token(c.access_token), PASSWORD, "a much better passphrase", HERE)
+    assert told[-1] == sorted([family(c), family(d)])  # every live session of the user
+    with pytest.raises(Unauthorized):
+        svc.principal_from_token(d.access_token)
+
+    def broken(session_ids: list[str]) -> None:
+        raise RuntimeError("the denylist is down")
+
+    svc.revoked = broken  # a receiver that fails never fails the sign-out: the database holds the revocation
+    e = svc.login("kim@example.com", "a much better passphrase", HERE)
+    svc.logout(e.refresh_token, None, HERE)
+    with pytest.raises(Unauthorized):
+        svc.principal_from_token(e.access_token)

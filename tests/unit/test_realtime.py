@@ -181,6 +181,21 @@ def test_register_subscribe_unregister(registry: ConnectionRegistry) -> None:
     assert registry.unregister("never-seen") == []
 
 
+def test_open_connections_count_registered_ones_until_they_leave_or_expire(registry: ConnectionRegistry) -> None:
+    start = registry.open_connections()
+    registry.register("oc-1", "u1", "free")
+    registry.register("oc-2")
+    assert registry.open_connections() == start + 2
+    registry.unregister("oc-1")
+    registry.unregister("oc-1")
+    assert registry.open_connections() == start + 1
+    short = ConnectionRegistry(clients.get_redis(), ttl_seconds=-1)  # registered already expired
+    short.register("oc-3")
+    assert registry.open_connections() == start + 1
+    registry.unregister("oc-2")
+    assert registry.open_connections() == start
+
+
 def test_touch_refreshes_ttl(registry: ConnectionRegistry) -> None:
     r = clients.get_redis()
     registry.register("c1")
@@ -394,6 +409,27 @@ def test_a_connection_following_many_symbols_gets_frames_of_at_most_32_kb(regist
     assert max(len(r) for r in client.raw) > MAX_FRAME_BYTES - 200  # frames are filled, not one per quote
     got = [q["symbol"] for _, m in client.sent for q in (m["quotes"] if m["type"] == "quotes" else [m])]
     assert sorted(got) == sorted(symbols)
+
+
+def test_each_distinct_frame_is_built_once_and_shared_by_connections_following_the_same_symbols(
+    registry: ConnectionRegistry,
+) -> None:
+    for cid, symbols in {"a": ["AAPL", "MSFT"], "b": ["MSFT", "AAPL"], "c": ["AAPL"], "d": ["IBM"]}.items():
+        registry.register(cid)
+        registry.subscribe(cid, symbols)
+    # the lookup: one reply for every symbol asked, including one nobody follows
+    assert registry.subscribers_of(["aapl", "MSFT", "IBM", "NOPE"]) == {
+        "AAPL": {"a", "b", "c"},
+        "MSFT": {"a", "b"},
+        "IBM": {"d"},
+        "NOPE": set(),
+    }
+    quotes = [quote("AAPL", 1.0), quote("MSFT", 2.0), quote("IBM", 3.0), quote("NOPE", 4.0)]
+    frames = dict(Broadcaster(FakeManagementClient(), registry).frames_for(quotes))
+    assert frames["a"] is frames["b"]  # the same bytes object: built (and encoded) once
+    assert [q["symbol"] for q in json.loads(frames["a"])["quotes"]] == ["AAPL", "MSFT"]
+    assert json.loads(frames["c"]) == json.loads(quotes[0].to_bytes())  # one quote: a plain quote message
+    assert json.loads(frames["d"])["symbol"] == "IBM" and set(frames) == {"a", "b", "c", "d"}
 
 
 def test_quote_frames_split_exactly_at_the_limit() -> None:

@@ -23,7 +23,15 @@ def auth_service() -> AuthService:
     from stockscreen.accounts.service import AuthService
 
     # no engine: verifying a caller reads its account with psycopg alone; SQLAlchemy waits for a transaction
-    return AuthService.from_engine(notify=_notify_owner)
+    return AuthService.from_engine(notify=_notify_owner, on_revoked=close_sockets)
+
+
+def close_sockets(session_ids: list[str]) -> object:
+    """How accounts reach live prices (features do not drive each other): a revoked session's open WebSockets
+    are closed, so its pushes stop (``stockscreen.realtime.sessions.close_sessions``)."""
+    from stockscreen.realtime.sessions import close_sessions
+
+    return close_sessions(session_ids)
 
 
 def _notify_owner(user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> object:

@@ -58,10 +58,11 @@ def notification_preferences() -> PreferencesService:
 
 @cache
 def admin() -> AdminService:
+    from chalicelib.authn import close_sockets
     from stockscreen.accounts.admin import AdminService
     from stockscreen.db.engine import get_engine
 
-    return AdminService.from_engine(get_engine())
+    return AdminService.from_engine(get_engine(), on_revoked=close_sockets)
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from stockscreen.accounts.models import AccountsStore, Principal, Throttle
+from stockscreen.accounts.models import AccountsStore, Principal, SessionsRevoked, Throttle
 from stockscreen.core.audit import Origin
 from stockscreen.core.errors import Invalid, NotFound
 from stockscreen.core.paging import PageRequest
@@ -15,16 +15,18 @@ if TYPE_CHECKING:
 
 
 class AdminService:
-    def __init__(self, store: AccountsStore, throttle: Throttle) -> None:
+    def __init__(self, store: AccountsStore, throttle: Throttle, revoked: SessionsRevoked | None = None) -> None:
         self.store = store
         self.throttle = throttle
+        self.revoked = revoked
 
     @classmethod
-    def from_engine(cls, engine: Engine) -> AdminService:
+    def from_engine(cls, engine: Engine, on_revoked: SessionsRevoked | None = None) -> AdminService:
         from stockscreen.accounts.adapters import RedisThrottle
         from stockscreen.accounts.repository import AccountsRepository
+        from stockscreen.accounts.service import revocation_chain
 
-        return cls(AccountsRepository(engine), RedisThrottle())
+        return cls(AccountsRepository(engine), RedisThrottle(), revocation_chain(on_revoked))
 
     def users(
         self, page: PageRequest, q: str | None, role: str | None, disabled: bool | None
@@ -41,6 +43,7 @@ class AdminService:
     ) -> dict[str, Any]:
         if user_id == actor.user_id and (role not in (None, "admin") or disabled):
             raise Invalid("admins cannot demote or disable themselves")
+        revoked: list[str] = []
         with self.store.begin() as tx:
             cur = tx.role_and_disabled_for_update(user_id)
             if cur is None:
@@ -62,7 +65,9 @@ class AdminService:
                     target=user_id,
                 )
                 if disabled:
-                    tx.revoke_user_tokens(user_id)
+                    revoked = tx.revoke_user_tokens(user_id)
+        if revoked and self.revoked is not None:  # a disabled account's sessions end now, sockets included
+            self.revoked(revoked)
         return user.public()
 
     def ingest_runs(self, page: PageRequest, status: str | None) -> tuple[list[dict[str, Any]], int]:

@@ -65,6 +65,8 @@ class Account:
     role: str
     disabled: bool
     password_changed_at: dt.datetime
+    #: the token's session (its ``sid``) has been revoked: signed out, or its refresh token replayed
+    session_revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,13 @@ class Notify(Protocol):
     def __call__(self, user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> object: ...
 
 
+class SessionsRevoked(Protocol):
+    """Told, once the revocation is committed, which sessions (refresh-token families) were revoked: the
+    denylist of :mod:`stockscreen.accounts.revocations`, and at the edge the open WebSockets to close."""
+
+    def __call__(self, session_ids: list[str]) -> object: ...
+
+
 class AccessTokens(Protocol):
     def issue(self, user_id: str, role: str, session_id: str) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
@@ -264,7 +273,9 @@ class AccountsUnit(Protocol):
     def refresh_token(self, token_hash: str, *, for_update: bool = False) -> RefreshToken | None: ...
     def mark_rotated(self, token_id: str) -> None: ...
     def revoke_family(self, family_id: str, user_id: str | None = None) -> int: ...
-    def revoke_user_tokens(self, user_id: str) -> int: ...
+    def revoke_user_tokens(self, user_id: str) -> list[str]:
+        """Revoke every live refresh token of the user; returns the families (sessions) revoked."""
+        ...
 
     # API keys
     def lock_user(self, user_id: str) -> None: ...
@@ -293,6 +304,7 @@ class AccountsStore(Protocol):
 
     def read(self) -> AbstractContextManager[AccountsUnit]: ...
 
-    def account(self, user_id: str) -> Account | None:
-        """The account behind an access token, on the hot path (one round trip)."""
+    def account(self, user_id: str, session_id: str | None = None) -> Account | None:
+        """The account behind an access token and whether its session was revoked, on the hot path (one
+        round trip)."""
         ...

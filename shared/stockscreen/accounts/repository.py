@@ -7,6 +7,7 @@ connection, so a service's steps (a row, its audit entry, a new session) commit 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
 _USER_COLS = "id, email, display_name, role, disabled, created_at, last_login_at"
 _KEY_COLS = "id, name, prefix, created_at, last_used_at, revoked_at"
 _TOKEN_COLS = "id, family_id, user_id, expires_at, rotated_at, revoked_at"  # noqa: S105 (column names)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _user(r: Any) -> User:
@@ -185,13 +194,15 @@ class AccountsSql:
             ).rowcount
         )
 
-    def revoke_user_tokens(self, user_id: str) -> int:
-        return int(
-            self.conn.execute(
-                text("UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
-                {"id": user_id},
-            ).rowcount
+    def revoke_user_tokens(self, user_id: str) -> list[str]:
+        rows = self.conn.execute(
+            text(
+                "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL "
+                "RETURNING family_id"
+            ),
+            {"id": user_id},
         )
+        return sorted({str(r[0]) for r in rows})
 
     # -- API keys --------------------------------------------------------------------------------------
     def lock_user(self, user_id: str) -> None:
@@ -328,12 +339,29 @@ class AccountsRepository:
         with self.engine.connect() as conn:
             yield AccountsSql(conn)
 
-    def account(self, user_id: str) -> Account | None:
-        # every authenticated request reads the account: one round trip (see RowReader)
+    def account(self, user_id: str, session_id: str | None = None) -> Account | None:
+        # every authenticated request reads the account and its session's revocation: one round trip (see
+        # RowReader); a revoked family has every token revoked_at (revoke_family, revoke_user_tokens)
         row = reader_for(self._engine).one(
-            "SELECT email, role, disabled, password_changed_at FROM users WHERE id = CAST(%s AS uuid)", (user_id,)
+            "SELECT email, role, disabled, password_changed_at, "
+            "EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = CAST(%s AS uuid) AND revoked_at IS NOT NULL) "
+            "FROM users WHERE id = CAST(%s AS uuid)",
+            (session_id, user_id),
         )
         if row is None:
             return None
         changed: dt.datetime = row[3]
-        return Account(email=row[0], role=row[1], disabled=bool(row[2]), password_changed_at=changed)
+        return Account(
+            email=row[0], role=row[1], disabled=bool(row[2]), password_changed_at=changed, session_revoked=bool(row[4])
+        )
+
+    def session_revoked(self, session_id: str) -> bool:
+        """Is the refresh-token family revoked? (the denylist's fallback: :mod:`stockscreen.accounts.revocations`)"""
+        if not _is_uuid(session_id):
+            return False
+        row = reader_for(self._engine).one(
+            "SELECT EXISTS (SELECT 1 FROM refresh_tokens "
+            "WHERE family_id = CAST(%s AS uuid) AND revoked_at IS NOT NULL)",
+            (session_id,),
+        )
+        return bool(row and row[0])

@@ -22,6 +22,7 @@ from stockscreen.accounts.models import (
     Notify,
     Principal,
     Session,
+    SessionsRevoked,
     Throttle,
     ThrottleKey,
     ThrottleRule,
@@ -97,6 +98,7 @@ class AuthService:
         *,
         refresh_ttl_s: int,
         clock: Callable[[], dt.datetime] = _utcnow,
+        revoked: SessionsRevoked | None = None,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -104,11 +106,24 @@ class AuthService:
         self.notify = notify
         self.refresh_ttl_s = refresh_ttl_s
         self.clock = clock
+        self.revoked = revoked
+
+    def _sessions_revoked(self, session_ids: list[str]) -> None:
+        """After the commit: tell the denylist (and, wired at the edge, the open WebSockets); a failure there is
+        logged, never the caller's error (the database already holds the revocation)."""
+        if session_ids and self.revoked is not None:
+            try:
+                self.revoked(sorted(set(session_ids)))
+            except Exception:
+                logger.exception("could not propagate revoked sessions", extra={"sessions": len(session_ids)})
 
     @classmethod
-    def from_engine(cls, engine: Engine | None = None, notify: Notify | None = None) -> AuthService:
+    def from_engine(
+        cls, engine: Engine | None = None, notify: Notify | None = None, on_revoked: SessionsRevoked | None = None
+    ) -> AuthService:
         """The service over the database, signed JWTs, the Redis throttle and the settings (the API edge and
         the dev stack). ``notify`` reaches the notifications feature; without it, notices are only logged.
+        Revoked sessions go to the Redis denylist, then to ``on_revoked`` (the edge closes their WebSockets).
         Without an engine, the process's database, whose SQLAlchemy engine the first transaction builds."""
         from stockscreen.accounts.adapters import RedisThrottle
         from stockscreen.accounts.repository import AccountsRepository
@@ -121,6 +136,7 @@ class AuthService:
             RedisThrottle(),
             notify or _log_notice,
             refresh_ttl_s=api_settings().refresh_token_ttl_s,
+            revoked=revocation_chain(on_revoked),
         )
 
     # -- accounts ---------------------------------------------------------------------------
@@ -206,16 +222,19 @@ class AuthService:
         family is revoked, so neither the thief nor the victim can continue, and it is audited.
         """
         failure: Exception | None = None
+        revoked_family: str | None = None
         with self.store.begin() as tx:
             result = self._refresh(tx, refresh_token, origin)
-            if isinstance(result, Exception):
-                failure = result
+            if isinstance(result, tuple):
+                failure, revoked_family = result
         if failure is not None:
+            self._sessions_revoked([revoked_family] if revoked_family else [])
             raise failure
         assert isinstance(result, Session)
         return result
 
-    def _refresh(self, tx: AccountsUnit, refresh_token: str, origin: Origin) -> Session | Exception:
+    def _refresh(self, tx: AccountsUnit, refresh_token: str, origin: Origin) -> Session | tuple[Exception, str | None]:
+        """A new session, or (the failure to raise once committed, the family revoked by it if any)."""
         tok = tx.refresh_token(_sha256(refresh_token), for_update=True)
         if tok is None:
             raise Unauthorized(INVALID_REFRESH)
@@ -229,7 +248,7 @@ class AuthService:
                     target=tok.family_id,
                     details={"revoked_tokens": revoked},
                 )
-            return Unauthorized(INVALID_REFRESH)
+            return Unauthorized(INVALID_REFRESH), tok.family_id if revoked else None
         if tok.expires_at <= self.clock():
             raise Unauthorized(INVALID_REFRESH)
         user = tx.user(tok.user_id)
@@ -241,23 +260,37 @@ class AuthService:
     def logout(self, refresh_token: str | None, principal: Principal | None, origin: Origin) -> None:
         """Revoke this device's session: the refresh token's family, or, given only the access token, the
         family it was issued for (its ``sid`` claim)."""
+        revoked: list[str] = []
         with self.store.begin() as tx:
             tok = tx.refresh_token(_sha256(refresh_token)) if refresh_token else None
             if tok is not None:
                 tx.revoke_family(tok.family_id)
-            elif principal is not None and principal.via == "jwt" and principal.session_id is not None:
-                tx.revoke_family(principal.session_id, principal.user_id)
+                revoked.append(tok.family_id)
+            elif (
+                principal is not None
+                and principal.via == "jwt"
+                and principal.session_id is not None
+                and tx.revoke_family(principal.session_id, principal.user_id)
+            ):
+                revoked.append(principal.session_id)
             actor = tok.user_id if tok is not None else (principal.user_id if principal else None)
             if actor:
                 tx.audit("auth.logout", actor_id=actor, origin=origin)
+        self._sessions_revoked(revoked)
 
     # -- the caller ---------------------------------------------------------------------------
     def principal_from_token(self, token: str) -> Principal:
         claims = self.tokens.decode(token)
         user_id = _uuid_or_none(claims.user_id)
-        account = self.store.account(user_id) if user_id is not None else None
-        # Disabled accounts, and tokens issued before the last password change, are refused.
-        if account is None or account.disabled or claims.issued_at < int(account.password_changed_at.timestamp()):
+        session_id = _uuid_or_none(claims.session_id) if claims.session_id else None
+        account = self.store.account(user_id, session_id) if user_id is not None else None
+        # Disabled accounts, signed-out sessions and tokens issued before the last password change are refused.
+        if (
+            account is None
+            or account.disabled
+            or account.session_revoked
+            or claims.issued_at < int(account.password_changed_at.timestamp())
+        ):
             raise Unauthorized("invalid or expired access token")
         return Principal(
             user_id=claims.user_id, role=account.role, email=account.email, via="jwt", session_id=claims.session_id
@@ -296,6 +329,7 @@ class AuthService:
                 tx.audit("auth.password_change_throttled", actor_id=principal.user_id, origin=origin)
             raise RateLimited("too many wrong passwords; try again later", {"retry_after": wait})
         wrong = False
+        revoked: list[str] = []
         with self.store.begin() as tx:
             stored = tx.password_hash_for_update(principal.user_id)
             if not verify_password(stored, current):
@@ -306,8 +340,9 @@ class AuthService:
             else:
                 check_password(new, principal.email, field="new_password")
                 tx.change_password(principal.user_id, hash_password(new))
-                tx.revoke_user_tokens(principal.user_id)
+                revoked = tx.revoke_user_tokens(principal.user_id)
                 tx.audit("auth.password_changed", actor_id=principal.user_id, origin=origin)
+        self._sessions_revoked(revoked)
         if wrong:
             self.throttle.fail(keys)
             raise Forbidden("the current password is wrong")
@@ -344,6 +379,25 @@ class AuthService:
             tx.audit(
                 "api_key.revoke", actor_id=principal.user_id, origin=origin, target=key_id, details={"prefix": prefix}
             )
+
+
+def revocation_chain(then: SessionsRevoked | None = None) -> SessionsRevoked:
+    """Revoked sessions to the Redis denylist, then to ``then`` (the edge's: close their WebSockets)."""
+    from stockscreen.accounts.revocations import RedisSessionDenylist
+
+    denylist = RedisSessionDenylist()
+
+    def revoked(session_ids: list[str]) -> None:
+        denylist.revoke(session_ids)
+        if then is not None:
+            try:
+                then(session_ids)
+            except Exception:  # the revocation is committed; closing sockets is best effort
+                logger.exception(
+                    "could not close the revoked sessions' connections", extra={"sessions": len(session_ids)}
+                )
+
+    return revoked
 
 
 def _log_notice(user_id: str, kind: str, title: str, body: str | None, data: dict[str, Any]) -> object:

@@ -4,15 +4,19 @@ A quote batch's fan-out (:meth:`Broadcaster.broadcast_quotes`):
 
 1. **Lookup**: the subscribers of every symbol of the batch, in one call to the registry
    (:meth:`~stockscreen.realtime.connections.Registry.subscribers_of`: one Query per symbol on DynamoDB,
-   run in parallel; one pipeline on Redis).
+   run in parallel; on Redis one script, one reply).
 2. **Frames**: each connection gets the quotes it follows as few frames as fit in 32 KB
    (:func:`~stockscreen.realtime.messages.quote_frames`): one ``PostToConnection`` per connection and tick
-   rather than one per quote.
+   rather than one per quote. Each quote is serialised once per batch and each distinct frame is built once
+   (connections following the same symbols share its bytes).
 3. **Posts** in parallel on a bounded thread pool (:data:`POST_WORKERS`), each post with its own short read
    timeout: a slow connection holds one worker, never the others. A client that supports ``post_many``
    (the local gateway's in-process client, :class:`devstack.wsgateway.LocalManagementClient`) takes the
    whole list in one call. A post answering ``GoneException`` unregisters the connection; any other
    failure is logged and counted, and the fan-out goes on.
+
+:meth:`Broadcaster.close` ends connections (``DeleteConnection``, in parallel, then unregistered): a signed-out
+session's sockets (:func:`stockscreen.realtime.sessions.close_sessions`).
 
 Pushed frames (quotes, alerts) carry the bound correlation id as ``cid``
 (:func:`stockscreen.core.correlation.tag_frame`).
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +55,8 @@ class ManagementClient(Protocol):
     def exceptions(self) -> Any: ...
 
     def post_to_connection(self, *, Data: bytes, ConnectionId: str) -> Any: ...
+
+    def delete_connection(self, *, ConnectionId: str) -> Any: ...
 
 
 def _is_gone(exc: ClientError) -> bool:
@@ -110,16 +117,19 @@ class Broadcaster:
                 self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ws-post")
             return self._pool
 
+    def _is_gone(self, exc: BaseException) -> bool:
+        """The connection is gone (``GoneException``, as the client's own class or as a ``ClientError``)."""
+        return (self._gone is not None and isinstance(exc, self._gone)) or (
+            isinstance(exc, ClientError) and _is_gone(exc)
+        )
+
     def _post(self, connection_id: str, data: bytes) -> bool:
         """True when delivered; False when the connection is gone (it is then unregistered)."""
         try:
             self.client.post_to_connection(ConnectionId=connection_id, Data=data)
             return True
         except Exception as exc:
-            gone = (self._gone is not None and isinstance(exc, self._gone)) or (
-                isinstance(exc, ClientError) and _is_gone(exc)
-            )
-            if not gone:
+            if not self._is_gone(exc):
                 raise
         log.info("connection %s is gone; unregistering it", connection_id)
         self.registry.unregister(connection_id)
@@ -160,6 +170,32 @@ class Broadcaster:
                 result.failed += 1
         return result
 
+    def _close(self, connection_id: str) -> bool:
+        """Close one connection (``DeleteConnection``) and forget it; False when it was already gone."""
+        try:
+            self.client.delete_connection(ConnectionId=connection_id)
+            closed = True
+        except Exception as exc:
+            if not self._is_gone(exc):
+                raise
+            closed = False
+        self.registry.unregister(connection_id)  # $disconnect does it too; here it is sure to be done
+        return closed
+
+    def close(self, connection_ids: Iterable[str]) -> int:
+        """Close the connections in parallel (a session signed out: its pushes stop); returns how many were
+        open. One that fails otherwise is logged and skipped."""
+        ids = sorted(set(connection_ids))
+
+        def one(cid: str) -> bool:
+            try:
+                return self._close(cid)
+            except Exception:
+                log.exception("delete_connection failed for %s", cid)
+                return False
+
+        return sum(self._executor().map(one, ids)) if ids else 0
+
     def send(self, connection_id: str, message: ServerMessage) -> bool:
         """Send one message; False (and the connection forgotten) when it is gone."""
         data = message.to_bytes()
@@ -177,22 +213,29 @@ class Broadcaster:
         return self.post_all([(cid, data) for cid in sorted(self.registry.connections_of(user_id))]).delivered
 
     def frames_for(self, quotes: Iterable[Quote]) -> list[tuple[str, bytes]]:
-        """Each subscriber's frames for a batch: the quotes it follows, split to fit :attr:`frame_limit`."""
+        """Each subscriber's frames for a batch: the quotes it follows, split to fit :attr:`frame_limit`.
+
+        Each quote is serialised once; connections following the same symbols share one built frame (the
+        same ``bytes`` object), so the work per connection is a dictionary lookup, not a JSON encoding."""
         by_symbol = {q.symbol: q.to_bytes() for q in quotes}
         if not by_symbol:
             return []
-        per_connection: dict[str, list[bytes]] = {}
+        per_connection: defaultdict[str, list[str]] = defaultdict(list)
         for symbol, subscribers in self.registry.subscribers_of(sorted(by_symbol)).items():
-            data = by_symbol[symbol]
             for cid in subscribers:
-                per_connection.setdefault(cid, []).append(data)
+                per_connection[cid].append(symbol)
         tag = correlation.current()
         limit = self.frame_limit - (len(tag) + 9 if tag else 0)  # room for '"cid":"<id>",'
-        return [
-            (cid, correlation.tag_frame(frame))
-            for cid, parts in per_connection.items()
-            for frame in quote_frames(parts, limit)
-        ]
+        built: dict[tuple[str, ...], list[bytes]] = {}
+        posts: list[tuple[str, bytes]] = []
+        for cid, symbols in per_connection.items():
+            key = tuple(symbols)  # in the registry's (sorted) symbol order: equal sets, equal keys
+            frames = built.get(key)
+            if frames is None:
+                parts = [by_symbol[s] for s in key]
+                frames = built[key] = [correlation.tag_frame(frame) for frame in quote_frames(parts, limit)]
+            posts.extend((cid, frame) for frame in frames)
+        return posts
 
     def fan_out(self, quotes: Iterable[Quote]) -> FanOut:
         return self.post_all(self.frames_for(quotes))

@@ -7,16 +7,16 @@
 
 The Redis store's keys:
 
-Keys:
-
 * ``ws:conn:{id}``  hash ``connected_at``, ``last_active_at`` (epoch ms), ``user_id``
-  (empty when anonymous) and ``role`` (the subscription limit's role, ``core.policy.WS_SUBSCRIPTIONS``;
-  absent: ``max_symbols``); expires 2 h after the last activity.
+  (empty when anonymous), ``session_id`` (signed in) and ``role`` (the subscription limit's role,
+  ``core.policy.WS_SUBSCRIPTIONS``; absent: ``max_symbols``); expires 2 h after the last activity.
 * ``ws:subs:{id}``  set of the symbols the connection follows (same TTL).
 * ``ws:sym:{SYMBOL}`` set of connection ids following ``SYMBOL``; no TTL (it is shared), stale
   members are dropped on ``$disconnect`` or when a push answers ``GoneException``.
 * ``ws:user:{USER_ID}`` set of the signed-in user's open connections: the user channel that alert
   pushes and unread counts go to (same TTL as the connection, renewed with it).
+* ``ws:session:{SID}`` set of the open connections of one session (the access token's ``sid``): closed
+  when the session is signed out (:func:`stockscreen.realtime.sessions.close_sessions`); same TTL.
 """
 
 from __future__ import annotations
@@ -39,6 +39,17 @@ _CONN = "ws:conn:"
 _SUBS = "ws:subs:"
 _SYM = "ws:sym:"
 _USER = "ws:user:"
+_SESSION = "ws:session:"
+#: every open connection, scored by the epoch second its registry entry expires (its count is a gauge)
+_OPEN = "ws:open"
+
+
+#: every key's members in one reply (KEYS: the ``ws:sym:`` keys of a fan-out)
+_SUBSCRIBERS_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('SMEMBERS', key) end
+return out
+"""
 
 
 def conn_key(connection_id: str) -> str:
@@ -57,7 +68,27 @@ def user_key(user_id: str) -> str:
     return f"{_USER}{user_id}"
 
 
-def _now_ms() -> int:
+def session_key(session_id: str) -> str:
+    return f"{_SESSION}{session_id}"
+
+
+def check_subscription_limit(current: set[str], wanted: Iterable[str], limit: int, role: str | None) -> None:
+    """Both stores' rule: a connection follows at most ``limit`` symbols in total, else ``Invalid``."""
+    total = len(current | set(wanted))
+    if total > limit:
+        raise Invalid(
+            f"too many subscriptions: a connection may follow at most {limit} "
+            f"symbols ({len(current)} already, {total} requested in total)",
+            {"limit": limit, "current": len(current), "requested": total, "role": role},
+        )
+
+
+def subscription_limit(role: str | None, default: int) -> int:
+    """Symbols a connection may follow: its role's limit (``core.policy.WS_SUBSCRIPTIONS``), else ``default``."""
+    return policy.ws_subscription_limit(role) if role else default
+
+
+def now_ms() -> int:
     return int(time.time() * 1000)
 
 
@@ -65,12 +96,15 @@ class Registry(Protocol):
     """Open connections, their identity and subscriptions (Redis: :class:`ConnectionRegistry`; DynamoDB:
     :class:`stockscreen.realtime.dynamo.DynamoConnectionRegistry`)."""
 
-    def register(self, connection_id: str, user_id: str | None = None, role: str | None = None) -> None: ...
+    def register(
+        self, connection_id: str, user_id: str | None = None, role: str | None = None, session_id: str | None = None
+    ) -> None: ...
     def touch(self, connection_id: str) -> None: ...
     def connection(self, connection_id: str) -> dict[str, str] | None: ...
     def user_id(self, connection_id: str) -> str | None: ...
     def unregister(self, connection_id: str) -> list[str]: ...
     def connections_of(self, user_id: str) -> set[str]: ...
+    def connections_of_session(self, session_id: str) -> set[str]: ...
     def limit(self, role: str | None) -> int: ...
     def subscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]: ...
     def unsubscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]: ...
@@ -78,6 +112,7 @@ class Registry(Protocol):
     def subscribers_of(self, symbols: Sequence[str]) -> dict[str, set[str]]: ...
     def subscriptions(self, connection_id: str) -> set[str]: ...
     def subscribed_symbols(self) -> set[str]: ...
+    def open_connections(self) -> int: ...
 
 
 class ConnectionRegistry:
@@ -91,33 +126,44 @@ class ConnectionRegistry:
         max_symbols: int = MAX_SYMBOLS_PER_CONNECTION,
     ) -> None:
         self._r: redis.Redis = client if client is not None else get_redis()
+        self._subscribers_script = self._r.register_script(_SUBSCRIBERS_LUA)
         self.ttl_seconds = ttl_seconds
         self.max_symbols = max_symbols
 
     # -- connections -------------------------------------------------------------------------
 
-    def register(self, connection_id: str, user_id: str | None = None, role: str | None = None) -> None:
-        now = str(_now_ms())
+    def register(
+        self, connection_id: str, user_id: str | None = None, role: str | None = None, session_id: str | None = None
+    ) -> None:
+        now = str(now_ms())
         fields: dict[Any, str] = {"connected_at": now, "last_active_at": now, "user_id": user_id or ""}
         if role:
             fields["role"] = role
+        if session_id:
+            fields["session_id"] = session_id
         pipe = self._r.pipeline(transaction=True)
         pipe.hset(conn_key(connection_id), mapping=fields)
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
-        if user_id:
-            pipe.sadd(user_key(user_id), connection_id)
-            pipe.expire(user_key(user_id), self.ttl_seconds)
+        pipe.zadd(_OPEN, {connection_id: self._expires_at()})
+        for key in (user_key(user_id) if user_id else None, session_key(session_id) if session_id else None):
+            if key:
+                pipe.sadd(key, connection_id)
+                pipe.expire(key, self.ttl_seconds)
         pipe.execute()
 
     def touch(self, connection_id: str) -> None:
-        """Record activity: refresh ``last_active_at`` and the TTLs (the user channel's too)."""
-        user_id = self.user_id(connection_id)
+        """Record activity: refresh ``last_active_at`` and the TTLs (the user channel's and session's too)."""
+        found: list[str | None] = self._r.hmget(conn_key(connection_id), ["user_id", "session_id"])  # type: ignore[assignment]
+        user_id, session_id = found
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(conn_key(connection_id), "last_active_at", str(_now_ms()))
+        pipe.hset(conn_key(connection_id), "last_active_at", str(now_ms()))
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
+        pipe.zadd(_OPEN, {connection_id: self._expires_at()}, xx=True)
         pipe.expire(subs_key(connection_id), self.ttl_seconds)
         if user_id:
             pipe.expire(user_key(user_id), self.ttl_seconds)
+        if session_id:
+            pipe.expire(session_key(session_id), self.ttl_seconds)
         pipe.execute()
 
     def connection(self, connection_id: str) -> dict[str, str] | None:
@@ -135,27 +181,46 @@ class ConnectionRegistry:
         def tx(pipe: Any) -> None:
             removed.clear()
             removed.extend(sorted(pipe.smembers(subs_key(connection_id))))
-            user_id = pipe.hget(conn_key(connection_id), "user_id")
+            user_id, session_id = pipe.hmget(conn_key(connection_id), ["user_id", "session_id"])
             pipe.multi()
             for symbol in removed:
                 pipe.srem(sym_key(symbol), connection_id)
             if user_id:
                 pipe.srem(user_key(user_id), connection_id)
+            if session_id:
+                pipe.srem(session_key(session_id), connection_id)
             pipe.delete(subs_key(connection_id), conn_key(connection_id))
+            pipe.zrem(_OPEN, connection_id)
 
         self._r.transaction(tx, subs_key(connection_id))
         return removed
+
+    def _expires_at(self) -> int:
+        return int(time.time()) + self.ttl_seconds
+
+    def open_connections(self) -> int:
+        """Connections registered and not yet expired (a gauge; expired members are dropped on the way)."""
+        now = int(time.time())
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zremrangebyscore(_OPEN, "-inf", now)
+        pipe.zcard(_OPEN)
+        return int(pipe.execute()[1])
 
     def connections_of(self, user_id: str) -> set[str]:
         """The user's open connections (the per-user channel of alert pushes)."""
         members: set[str] = self._r.smembers(user_key(user_id))  # type: ignore[assignment]
         return members
 
+    def connections_of_session(self, session_id: str) -> set[str]:
+        """The open connections of one session (closed when it is signed out)."""
+        members: set[str] = self._r.smembers(session_key(session_id))  # type: ignore[assignment]
+        return set(members)
+
     # -- subscriptions -----------------------------------------------------------------------
 
     def limit(self, role: str | None) -> int:
         """Symbols a connection may follow: its role's limit, else ``max_symbols``."""
-        return policy.ws_subscription_limit(role) if role else self.max_symbols
+        return subscription_limit(role, self.max_symbols)
 
     def subscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]:
         """Add symbols (validated, uppercased); returns them. At most the connection's limit in total."""
@@ -166,15 +231,8 @@ class ConnectionRegistry:
         def tx(pipe: Any) -> None:
             current: set[str] = pipe.smembers(subs_key(connection_id))
             role: str | None = pipe.hget(conn_key(connection_id), "role")
-            limit = self.limit(role)
-            total = len(current | set(wanted))
-            if total > limit:
-                raise Invalid(
-                    f"too many subscriptions: a connection may follow at most {limit} "
-                    f"symbols ({len(current)} already, {total} requested in total)",
-                    {"limit": limit, "current": len(current), "requested": total, "role": role},
-                )
-            now = str(_now_ms())
+            check_subscription_limit(current, wanted, self.limit(role), role)
+            now = str(now_ms())
             pipe.multi()
             pipe.sadd(subs_key(connection_id), *wanted)
             for symbol in wanted:
@@ -196,7 +254,7 @@ class ConnectionRegistry:
         pipe.srem(subs_key(connection_id), *unwanted)
         for symbol in unwanted:
             pipe.srem(sym_key(symbol), connection_id)
-        pipe.hset(conn_key(connection_id), "last_active_at", str(_now_ms()))
+        pipe.hset(conn_key(connection_id), "last_active_at", str(now_ms()))
         pipe.expire(conn_key(connection_id), self.ttl_seconds)
         pipe.expire(subs_key(connection_id), self.ttl_seconds)
         pipe.execute()
@@ -207,12 +265,14 @@ class ConnectionRegistry:
         return set(members)
 
     def subscribers_of(self, symbols: Sequence[str]) -> dict[str, set[str]]:
-        """Each symbol's subscribers, in one round trip."""
+        """Each symbol's subscribers, in one round trip and one reply:
+        a script runs ``SMEMBERS`` per symbol on the server, so the client parses one nested array (in
+        hiredis) instead of one reply per symbol."""
         unique = sorted({s.upper() for s in symbols})
-        pipe = self._r.pipeline(transaction=False)
-        for symbol in unique:
-            pipe.smembers(sym_key(symbol))
-        return {s: set(members) for s, members in zip(unique, pipe.execute(), strict=True)}
+        if not unique:
+            return {}
+        replies: list[list[str]] = self._subscribers_script(keys=[sym_key(s) for s in unique])
+        return {s: set(members) for s, members in zip(unique, replies, strict=True)}
 
     def subscriptions(self, connection_id: str) -> set[str]:
         members: set[str] = self._r.smembers(subs_key(connection_id))  # type: ignore[assignment]
@@ -242,8 +302,10 @@ def default_registry() -> Registry:
 # Module-level conveniences over the process-wide Redis client.
 
 
-def register(connection_id: str, user_id: str | None = None, role: str | None = None) -> None:
-    default_registry().register(connection_id, user_id, role)
+def register(
+    connection_id: str, user_id: str | None = None, role: str | None = None, session_id: str | None = None
+) -> None:
+    default_registry().register(connection_id, user_id, role, session_id)
 
 
 def unregister(connection_id: str) -> list[str]:

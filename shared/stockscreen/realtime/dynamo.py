@@ -5,10 +5,11 @@ One table (``CONNECTIONS_TABLE``), string keys ``pk``/``sk``, a TTL attribute ``
 ==================  =================  =====================================================================
 ``pk``              ``sk``             holds
 ==================  =================  =====================================================================
-``CONN#<id>``       ``META``           ``user_id``, ``role``, ``connected_at``, ``last_active_at`` (epoch ms)
+``CONN#<id>``       ``META``           ``user_id``, ``session_id``, ``role``, ``connected_at``, ``last_active_at``
 ``CONN#<id>``       ``SYM#<symbol>``   the connection's own subscriptions: one Query finds all to clean up
 ``SYM#<symbol>``    ``<id>``           the symbol's subscribers: the fan-out's one Query per symbol
 ``USER#<user id>``  ``<id>``           the user channel (alert pushes, unread counts)
+``SESSION#<sid>``   ``<id>``           the session's connections (closed when the session is signed out)
 ``SYMBOLS``         ``<symbol>``       ``n``: how many connections follow the symbol (the poller's demand)
 ==================  =================  =====================================================================
 
@@ -29,10 +30,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from stockscreen.core import policy
 from stockscreen.core.clients import aws_client
-from stockscreen.core.errors import Invalid
 from stockscreen.core.symbols import normalize_symbols
+from stockscreen.realtime.connections import check_subscription_limit, now_ms, subscription_limit
 
 #: API Gateway closes every WebSocket connection after 2 hours; the registry keeps its items 10 minutes more.
 CONNECTION_MAX_SECONDS = 2 * 60 * 60
@@ -43,6 +43,9 @@ QUERY_WORKERS = 16
 
 _META = "META"
 _SYMBOLS = "SYMBOLS"
+#: the open-connections counter: ``pk=STATS, sk=CONNECTIONS``, ``n`` moved by register / unregister
+_STATS = "STATS"
+_CONNECTIONS = "CONNECTIONS"
 
 
 def conn_pk(connection_id: str) -> str:
@@ -57,6 +60,10 @@ def user_pk(user_id: str) -> str:
     return f"USER#{user_id}"
 
 
+def session_pk(session_id: str) -> str:
+    return f"SESSION#{session_id}"
+
+
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
@@ -67,10 +74,6 @@ def _n(value: int) -> dict[str, str]:
 
 def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
     return {"pk": _s(pk), "sk": _s(sk)}
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class DynamoConnectionRegistry:
@@ -147,7 +150,7 @@ class DynamoConnectionRegistry:
         """The connection's META item and the symbols it follows: one Query of its partition."""
         meta: dict[str, Any] | None = None
         symbols: set[str] = set()
-        projection = "sk, expires_at, user_id, #r, connected_at, last_active_at"
+        projection = "sk, expires_at, user_id, session_id, #r, connected_at, last_active_at"
         now = int(self._clock())
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -173,8 +176,10 @@ class DynamoConnectionRegistry:
 
     # -- connections ---------------------------------------------------------------------------
 
-    def register(self, connection_id: str, user_id: str | None = None, role: str | None = None) -> None:
-        now = _now_ms()
+    def register(
+        self, connection_id: str, user_id: str | None = None, role: str | None = None, session_id: str | None = None
+    ) -> None:
+        now = now_ms()
         expires = self._expiry()
         item: dict[str, Any] = {
             **_key(conn_pk(connection_id), _META),
@@ -185,11 +190,29 @@ class DynamoConnectionRegistry:
         }
         if role:
             item["role"] = _s(role)
+        if session_id:
+            item["session_id"] = _s(session_id)
         writes = [{"PutRequest": {"Item": item}}]
-        if user_id:
-            user_item = {**_key(user_pk(user_id), connection_id), TTL_ATTRIBUTE: _n(expires)}
-            writes.append({"PutRequest": {"Item": user_item}})
+        for pk in (user_pk(user_id) if user_id else None, session_pk(session_id) if session_id else None):
+            if pk:
+                writes.append({"PutRequest": {"Item": {**_key(pk, connection_id), TTL_ATTRIBUTE: _n(expires)}}})
         self._batch_write(writes)
+        self._count_connections(+1)
+
+    def _count_connections(self, delta: int) -> None:
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=_key(_STATS, _CONNECTIONS),
+            UpdateExpression="ADD n :d",
+            ExpressionAttributeValues={":d": _n(delta)},
+        )
+
+    def open_connections(self) -> int:
+        """The counter's value (one GetItem, never a Scan). API Gateway calls ``$disconnect`` for every
+        connection it closes (the 2-hour limit and the idle timeout included), so the counter follows the
+        connections; one lost ``$disconnect`` would leave it one high, hence never below zero here."""
+        item = self._ddb.get_item(TableName=self.table, Key=_key(_STATS, _CONNECTIONS)).get("Item") or {}
+        return max(0, int(item.get("n", {"N": "0"})["N"]))
 
     def touch(self, connection_id: str) -> None:
         """Record activity (``last_active_at``); the TTL stays: API Gateway's 2-hour limit does not move."""
@@ -200,7 +223,7 @@ class DynamoConnectionRegistry:
                 Key=_key(conn_pk(connection_id), _META),
                 UpdateExpression="SET last_active_at = :t",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":t": _n(_now_ms())},
+                ExpressionAttributeValues={":t": _n(now_ms())},
             )
 
     def connection(self, connection_id: str) -> dict[str, str] | None:
@@ -219,13 +242,18 @@ class DynamoConnectionRegistry:
         """Forget the connection, its subscriptions and its user-channel entry; returns the symbols it followed."""
         meta, symbols = self._own(connection_id)
         user_id = meta.get("user_id", {}).get("S") if meta else None
+        session_id = meta.get("session_id", {}).get("S") if meta else None
         deletes = [{"DeleteRequest": {"Key": _key(conn_pk(connection_id), _META)}}]
         for symbol in sorted(symbols):
             deletes.append({"DeleteRequest": {"Key": _key(conn_pk(connection_id), f"SYM#{symbol}")}})
             deletes.append({"DeleteRequest": {"Key": _key(sym_pk(symbol), connection_id)}})
         if user_id:
             deletes.append({"DeleteRequest": {"Key": _key(user_pk(str(user_id)), connection_id)}})
+        if session_id:
+            deletes.append({"DeleteRequest": {"Key": _key(session_pk(str(session_id)), connection_id)}})
         self._batch_write(deletes)
+        if meta is not None:
+            self._count_connections(-1)
         for symbol in symbols:
             self._count(symbol, -1)
         return sorted(symbols)
@@ -233,10 +261,13 @@ class DynamoConnectionRegistry:
     def connections_of(self, user_id: str) -> set[str]:
         return {item["sk"]["S"] for item in self._query(user_pk(user_id))}
 
+    def connections_of_session(self, session_id: str) -> set[str]:
+        return {item["sk"]["S"] for item in self._query(session_pk(session_id))}
+
     # -- subscriptions -------------------------------------------------------------------------
 
     def limit(self, role: str | None) -> int:
-        return policy.ws_subscription_limit(role) if role else self.max_symbols
+        return subscription_limit(role, self.max_symbols)
 
     def subscribe(self, connection_id: str, symbols: Iterable[object]) -> list[str]:
         """Add symbols (validated, uppercased); returns them. At most the connection's limit in total."""
@@ -245,14 +276,7 @@ class DynamoConnectionRegistry:
             return []
         meta, current = self._own(connection_id)
         role = meta.get("role", {}).get("S") if meta else None
-        limit = self.limit(role)
-        total = len(current | set(wanted))
-        if total > limit:
-            raise Invalid(
-                f"too many subscriptions: a connection may follow at most {limit} "
-                f"symbols ({len(current)} already, {total} requested in total)",
-                {"limit": limit, "current": len(current), "requested": total, "role": role},
-            )
+        check_subscription_limit(current, wanted, self.limit(role), role)
         expires = _n(int(meta[TTL_ATTRIBUTE]["N"]) if meta else self._expiry())
         new = [s for s in wanted if s not in current]
         writes: list[dict[str, Any]] = []

@@ -81,6 +81,8 @@ def quote_frames(parts: list[bytes], limit: int = MAX_FRAME_BYTES) -> list[bytes
     ``quote`` message, several a ``quotes`` message (:class:`QuoteFrame`), split where a frame would overflow."""
     if len(parts) == 1:
         return list(parts)
+    if sum(map(len, parts)) + len(parts) - 1 + len(_FRAME_HEAD) + len(_FRAME_TAIL) <= limit:
+        return [_FRAME_HEAD + b",".join(parts) + _FRAME_TAIL]  # the usual case: one frame, one join
     frames: list[bytes] = []
     chunk: list[bytes] = []
     size = len(_FRAME_HEAD) + len(_FRAME_TAIL)

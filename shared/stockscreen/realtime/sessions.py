@@ -17,15 +17,28 @@ No token: an anonymous connection (public quotes, the lowest subscription limit 
 ``core.policy.WS_SUBSCRIPTIONS``). A token that is expired, forged, of another audience or
 unreadable refuses the connection (``Unauthorized``, 401); the identity is fixed for the connection's
 life, so a bad token is never accepted later either.
+
+Signed-out sessions: a token whose session (claim ``sid``) has been revoked (sign-out, password change,
+account disabled, a replayed refresh token) is refused too, by one Redis ``EXISTS`` on the denylist
+(:func:`stockscreen.accounts.revocations.session_revoked`; the database answers when Redis cannot). The
+registry records each connection's session, and revoking a session closes its open connections
+(:func:`close_sessions`, called by the API once the revocation is committed): its pushes stop at once.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stockscreen.core import policy
 from stockscreen.core.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from stockscreen.realtime.broadcaster import Broadcaster
+
+log = logging.getLogger(__name__)
 
 TOKEN_PARAM = "access_token"  # noqa: S105 (a parameter name)
 
@@ -34,6 +47,8 @@ TOKEN_PARAM = "access_token"  # noqa: S105 (a parameter name)
 class ConnectPrincipal:
     user_id: str | None
     role: str
+    #: the access token's session (``sid``): the registry closes the connection when it is signed out
+    session_id: str | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -55,15 +70,17 @@ def token_of(event: dict[str, Any]) -> str | None:
 
 
 def authenticate(token: str | None) -> ConnectPrincipal:
-    """Anonymous without a token; the token's user and role when it verifies; else ``Unauthorized``."""
+    """Anonymous without a token; the token's user and role when it verifies and its session has not been
+    signed out; else ``Unauthorized``."""
     if token is None:
         return ANONYMOUS
-    from stockscreen.accounts.tokens import decode_access_token
+    from stockscreen.accounts.revocations import session_revoked
+    from stockscreen.accounts.tokens import INVALID_TOKEN, decode_access_token
 
     claims = decode_access_token(token)
-    if claims.role not in policy.ROLES:
-        raise Unauthorized("invalid or expired access token")
-    return ConnectPrincipal(claims.user_id, claims.role)
+    if claims.role not in policy.ROLES or session_revoked(claims.session_id):
+        raise Unauthorized(INVALID_TOKEN)
+    return ConnectPrincipal(claims.user_id, claims.role, claims.session_id)
 
 
 def principal_of_connect(event: dict[str, Any]) -> ConnectPrincipal:
@@ -72,8 +89,9 @@ def principal_of_connect(event: dict[str, Any]) -> ConnectPrincipal:
     decided = (event.get("requestContext") or {}).get("authorizer") or {}
     role = decided.get("role")
     if isinstance(role, str) and (role in policy.ROLES or role == policy.ANONYMOUS):
-        user = decided.get("userId")
-        return ConnectPrincipal(str(user) if user and role != policy.ANONYMOUS else None, role)
+        user = decided.get("userId") if role != policy.ANONYMOUS else None
+        session = decided.get("sessionId") if user else None
+        return ConnectPrincipal(str(user) if user else None, role, str(session) if session else None)
     return authenticate(token_of(event))
 
 
@@ -87,5 +105,28 @@ def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
             "Version": "2012-10-17",
             "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}],
         },
-        "context": {"userId": principal.user_id or "", "role": principal.role},
+        "context": {"userId": principal.user_id or "", "role": principal.role, "sessionId": principal.session_id or ""},
     }
+
+
+def close_sessions(session_ids: Iterable[str], broadcaster: Broadcaster | None = None) -> int:
+    """Close every open connection of these (just revoked) sessions; returns how many were open. Without a
+    WebSocket API configured (``WS_MANAGEMENT_URL`` unset: an API without live prices) there is nothing to do."""
+    sids = sorted(set(session_ids))
+    if not sids:
+        return 0
+    if broadcaster is None:
+        from pydantic import ValidationError
+
+        from stockscreen.realtime.broadcaster import Broadcaster
+
+        try:
+            broadcaster = Broadcaster.from_settings()
+        except ValidationError:
+            log.info("no WebSocket API configured: no connections to close")
+            return 0
+    registry = broadcaster.registry
+    ids = {cid for sid in sids for cid in registry.connections_of_session(sid)}
+    closed = broadcaster.close(ids)
+    log.info("closed %d connection(s) of %d revoked session(s)", closed, len(sids))
+    return closed

@@ -30,6 +30,7 @@ import {
   type RuleField,
   type Scope,
 } from '../model/rules';
+import { NumberField } from './number-field';
 import { QueryEditor } from './query-editor';
 
 /** The form's field names, as the API's validation details name them (`rule.crossing.level`, `options.expires_at`). */
@@ -181,7 +182,7 @@ export function AlertDialog({
   };
 
   const numberField = (field: RuleField, label: string) => (
-    <TextField label={label} name={field} inputMode="decimal" autoComplete="off" value={draft[field]} onChange={(e) => set(field)(e.target.value)} error={fieldError(field)} />
+    <NumberField label={label} name={field} value={draft[field]} onValue={set(field)} error={fieldError(field)} />
   );
   const fieldPicker = (field: 'field' | 'other', label: string) => (
     <SelectField label={label} name={field} value={draft[field]} onChange={(e) => set(field)(e.target.value)} error={fieldError(field)}>
@@ -328,13 +329,11 @@ export function AlertDialog({
               </option>
             ))}
           </SelectField>
-          <TextField
+          <NumberField
             label="Hysteresis (%)"
             name="hysteresis_pct"
-            inputMode="decimal"
-            autoComplete="off"
             value={options.hysteresis_pct}
-            onChange={(e) => setOpt('hysteresis_pct', e.target.value)}
+            onValue={(v) => setOpt('hysteresis_pct', v)}
             error={fieldError('hysteresis_pct')}
             hint="How far back past the level before it re-arms."
           />
@@ -366,13 +365,12 @@ export function AlertDialog({
             error={fieldError('snoozed_until')}
             hint="Evaluated but silent until then."
           />
-          <TextField
+          <NumberField
             label="Cooldown (minutes)"
             name="cooldown_minutes"
-            inputMode="numeric"
-            autoComplete="off"
+            integer
             value={options.cooldown_minutes}
-            onChange={(e) => setOpt('cooldown_minutes', e.target.value)}
+            onValue={(v) => setOpt('cooldown_minutes', v)}
             error={fieldError('cooldown_minutes')}
             hint="Quiet for this long after it fires (optional)."
           />

@@ -21,6 +21,7 @@ import {
 } from '../model/preferences';
 import type { NotificationPreferences } from '../preferences-types';
 import { CHANNEL_LABELS } from '../model/history';
+import { NumberField } from './number-field';
 
 /** A premium-only refusal (the webhook channel on the free plan). */
 function isUpgradeRefusal(error: unknown): boolean {
@@ -183,14 +184,13 @@ function PreferencesForm({ prefs, premium }: { prefs: NotificationPreferences; p
       <fieldset className="grid grid-cols-1 gap-3 sm:grid-cols-3">
         <legend className="mb-1 text-sm font-semibold text-slate-100">Daily caps</legend>
         {CAPPED.map((c) => (
-          <TextField
+          <NumberField
             key={c}
             label={`${CHANNEL_LABELS[c]} per day`}
             name={`cap_${c}`}
-            inputMode="numeric"
-            autoComplete="off"
+            integer
             value={draft.caps[c]}
-            onChange={(e) => set('caps', { ...draft.caps, [c]: e.target.value })}
+            onValue={(v) => set('caps', { ...draft.caps, [c]: v })}
             error={fieldError(`cap_${c}`)}
           />
         ))}
