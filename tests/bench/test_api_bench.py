@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
+import psycopg
 import pytest
 import redis
 
@@ -185,8 +187,9 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
     first run downloaded into the cache directory; ``screen_empty_tmp``: the same in a new cache directory
     each run (a new Lambda execution environment: the artifact's files are downloaded from S3);
     ``screen_signed_in``: with a bearer token (the signing keys read from Secrets Manager, the caller's
-    account read from the database). Each run also reports the heavy packages it imported (expected: none
-    but boto3 for ``screen_empty_tmp``)."""
+    account read from the database); ``health_db_secret``: ``/health`` as deployed, with no DATABASE_URL but
+    DATABASE_SECRET_ARN (the database's credentials read from moto's Secrets Manager first). Each run also
+    reports the heavy packages it imported (expected: none but boto3 for ``screen_empty_tmp``)."""
     from chalice.test import Client
 
     from tests.integration.authkit import make_user
@@ -196,6 +199,13 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
     with Client(api) as client:
         token = make_user(client, stack_env["DATABASE_URL"]).token
     r = redis.Redis.from_url(stack_env["REDIS_URL"])
+    db = psycopg.conninfo.conninfo_to_dict(stack_env["DATABASE_URL"].replace("+psycopg", ""))
+    secret = {k: db[v] for k, v in (("host", "host"), ("port", "port"), ("username", "user"), ("dbname", "dbname"))}
+    sm = boto3.client("secretsmanager", endpoint_url=stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    db_secret = sm.create_secret(
+        Name=f"bench/db-{time.monotonic_ns()}", SecretString=json.dumps({**secret, "password": "unused by trust"})
+    )["ARN"]
+    env_of = {"health_db_secret": {"DATABASE_URL": "", "DATABASE_SECRET_ARN": db_secret, "DATABASE_SSLMODE": "prefer"}}
 
     def screen(headers: dict[str, str] | None = None) -> dict[str, Any]:
         event = make("POST", "/screens/run", {})
@@ -207,6 +217,7 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
     events: dict[str, tuple[dict[str, Any] | None, bool]] = {
         "import_only": (None, False),
         "health": (make("GET", "/health", {}), False),
+        "health_db_secret": (make("GET", "/health", {}), False),
         "screen": (screen(), False),
         "screen_empty_tmp": (screen(), True),
         "screen_signed_in": (screen({"authorization": f"Bearer {token}"}), False),
@@ -221,6 +232,7 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
             return _fresh_ms(_IMPORT.format(stmt="import app")), math.nan
         r.incr("snapshot:version")
         extra = {"SNAPSHOT_CACHE_DIR": str(tmp_path / f"snapshots-{time.monotonic_ns()}")} if empty_tmp else {}
+        extra |= env_of.get(name, {})
         lines: list[str] = []
         ms = _fresh_ms(_FIRST_REQUEST, json.dumps(event), env=extra, lines=lines)
         info = json.loads(lines[-2])
@@ -239,7 +251,10 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
         if name != "import_only":
             bench(f"api_cold_first_request_{name}_cpu", statistics.median(cpu for _, cpu in samples), "ms")
             print(f"api_cold_first_request_{name} imported: {sorted(heavy[name]) or 'none of the heavy packages'}")
-    assert not heavy["health"] and not heavy["screen"], heavy
+    sm.delete_secret(SecretId=db_secret, ForceDeleteWithoutRecovery=True)
+    # nor does verifying a signed-in caller import SQLAlchemy (the screen route needs no engine either)
+    assert not heavy["health"] and not heavy["screen"] and not heavy["screen_signed_in"], heavy
+    assert not heavy["health_db_secret"], heavy
 
 
 def test_warm_handler(loaded: list[str], stack_env: dict[str, str]) -> None:

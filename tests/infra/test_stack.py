@@ -510,6 +510,37 @@ def test_jwt_secret_readable_only_by_api_and_ws_connect(synth: Synth) -> None:
     assert readers == expected
 
 
+def test_every_function_that_connects_reads_the_database_secret_and_only_it(synth: Synth) -> None:
+    """Functions find the database through DATABASE_SECRET_ARN (stockscreen.db.url): each one given it, but
+    the PDF renderer (which reads no database), may GetSecretValue on that secret, and no policy grants
+    Secrets Manager on anything broader."""
+    db_ref = {"Ref": _logical_id(synth, synth.stack.database.secret)}
+    functions = synth.resources("AWS::Lambda::Function")
+    with_arn = {
+        fid: fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        for fid, fn in functions.items()
+        if fn["Properties"].get("Environment", {}).get("Variables", {}).get(c.ENV_DATABASE_SECRET_ARN) == db_ref
+    }
+    render = _logical_id(synth, synth.stack.reports.functions["Render"])
+    connecting = {role for fid, role in with_arn.items() if fid != render}
+    readers = set()
+    for logical_id, st in _policy_statements(synth):
+        actions = set(_as_list(st["Action"]))
+        if not any(a.startswith("secretsmanager:") for a in actions):
+            continue
+        resources = _as_list(st.get("Resource"))
+        assert "*" not in resources, (logical_id, st)  # never Secrets Manager on every secret
+        if db_ref in resources:
+            assert resources == [db_ref], (logical_id, st)  # the database secret's grant names it alone
+            assert "secretsmanager:GetSecretValue" in actions
+            policy = synth.resources("AWS::IAM::Policy").get(logical_id)
+            roles = policy["Properties"]["Roles"] if policy else [{"Ref": logical_id}]
+            readers.update(r["Ref"] for r in roles)
+    api_role = _logical_id(synth, synth.stack.api.role)
+    assert len(connecting) > 10 and connecting | {api_role} == readers
+    assert with_arn[render] not in readers
+
+
 # --- data ------------------------------------------------------------------------------------------
 
 

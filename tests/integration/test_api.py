@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from chalice.test import Client
 from devstack.lambdas import load_api
 from devstack.stepfunctions import IngestStateMachine
 from tests.conftest import FIXTURES, truncate_all
+from tests.integration.authkit import make_user
 
 SAMPLE = [
     str(FIXTURES / n) for n in ("constituents-sample.csv", "fundamentals-sample-2018-02-08.csv", "bars-sample.csv.gz")
@@ -246,3 +248,93 @@ def test_screen_bad_input_is_a_4xx_never_a_500(
 
 def test_method_not_allowed_is_uniform(client: Client) -> None:
     _assert_error(client.http.delete("/screener/fields"), 405, "method_not_allowed")
+
+
+# --- deployed functions: the database from DATABASE_SECRET_ARN, no DATABASE_URL ---------------------------
+
+#: a password with every character a URL gives a meaning to (the secret's values are percent-encoded)
+_TRICKY_PASSWORD = "p@ss:w/rd?#%&= +"
+
+
+@pytest.fixture
+def secret_only(loaded: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The environment of a deployed function: an RDS-shaped secret in moto's Secrets Manager holding the
+    test database's credentials (its user, and a password URLs would misread: the test server trusts local
+    connections, so it checks the user, not the password), its ARN in DATABASE_SECRET_ARN and no
+    DATABASE_URL. Yields the secret's ARN."""
+    import uuid
+
+    import boto3
+    import psycopg
+
+    from chalicelib import authn
+    from stockscreen.core.clients import reset_clients
+
+    db = psycopg.conninfo.conninfo_to_dict(loaded["DATABASE_URL"].replace("+psycopg", ""))
+    sm = boto3.client("secretsmanager", endpoint_url=loaded["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    secret = {
+        "engine": "postgres",
+        "host": db["host"],
+        "port": int(db["port"]),
+        "username": db["user"],
+        "password": _TRICKY_PASSWORD,
+        "dbname": db["dbname"],
+    }
+    arn = sm.create_secret(Name=f"stockscreen/db-{uuid.uuid4().hex[:6]}", SecretString=json.dumps(secret))["ARN"]
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("DATABASE_SECRET_ARN", arn)
+    monkeypatch.setenv("DATABASE_SSLMODE", "prefer")  # the test server has no TLS; AWS's default is require
+    reset_clients()
+    authn.auth_service.cache_clear()  # built once per process over the engine: a new process's
+    try:
+        yield arn
+    finally:
+        monkeypatch.undo()
+        reset_clients()
+        authn.auth_service.cache_clear()
+        sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+
+
+def test_with_only_the_database_secret_health_and_screens_work(
+    client: Client, secret_only: str, loaded: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from stockscreen.db import url as dburl
+    from stockscreen.db.engine import get_engine, reader_for
+
+    with caplog.at_level(logging.DEBUG):
+        resp = client.http.get("/health")
+        assert resp.status_code == 200, resp.body
+        assert _json(resp)["checks"]["database"]["status"] == "ok"
+        body = _json(
+            post_screen(
+                client,
+                {"filters": [{"field": "market_cap", "op": ">", "value": 200e9}], "sort": "symbol", "order": "asc"},
+            )
+        )
+        assert [r["symbol"] for r in body["data"]] == ["AAPL", "JPM", "MSFT", "XOM"]
+        user = make_user(client, loaded["DATABASE_URL"])  # a signed-in read: the ORM engine, same resolver
+        me = client.http.get("/me", headers=user.auth)
+        assert me.status_code == 200, me.body
+    # every connection was made from the secret: the engine and the one-row reader share its URL
+    assert str(get_engine().url.password) == _TRICKY_PASSWORD and "DATABASE_URL" not in os.environ
+    assert dburl.database_url().endswith("sslmode=prefer") and reader_for() is reader_for(get_engine())
+    assert _TRICKY_PASSWORD not in caplog.text  # never logged
+
+
+def test_an_unreadable_database_secret_is_a_503_for_the_database(
+    client: Client, secret_only: str, loaded: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import authn
+    from stockscreen.core.clients import reset_clients
+
+    user = make_user(client, loaded["DATABASE_URL"])
+    monkeypatch.setenv("DATABASE_SECRET_ARN", secret_only + "-gone")  # absent (as a denied read is unreadable)
+    reset_clients()  # a new container's first requests
+    authn.auth_service.cache_clear()
+    resp = client.http.get("/health")
+    error = _assert_error(resp, 503, "unavailable")
+    checks = error["details"]["checks"]
+    assert checks["database"]["status"] == "down" and checks["database"]["error"] == "DatabaseSecretError"
+    assert error["details"]["failing"] == ["database"]
+    me = client.http.get("/me", headers=user.auth)  # the signed-in path: the account lookup, the engine
+    assert _assert_error(me, 503, "unavailable")["details"]["dependency"] == "database"

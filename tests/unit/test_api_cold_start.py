@@ -84,3 +84,24 @@ def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
         "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings') or m == 'botocore.session')\n"
     )
     assert found["loaded"] == []
+
+
+def test_a_signed_in_requests_verification_leaves_out_sqlalchemy() -> None:
+    """Before its route, a signed-in request verifies the access token (PyJWT, the keys from Secrets Manager
+    over the standard library), reads the caller's account (psycopg alone) and takes a rate-limit token
+    (Redis): the accounts service, its repository and the audit log's ``Origin`` import no SQLAlchemy, and the
+    API's auth service builds no engine until a route opens a transaction."""
+    found = _fresh(
+        "import os\n"
+        "os.environ.update(DATABASE_URL='postgresql://u@127.0.0.1:1/x', REDIS_URL='redis://127.0.0.1:1/0',\n"
+        "                  JWT_SECRET_ARN='arn:aws:secretsmanager:us-east-1:1:secret:jwt')\n"
+        "from chalicelib import authn, steps\n"
+        "import stockscreen.accounts.service, stockscreen.accounts.repository, stockscreen.accounts.tokens\n"
+        "import stockscreen.accounts.adapters, stockscreen.accounts.revocations, stockscreen.core.audit\n"
+        "import stockscreen.core.ratelimit\n"
+        "service = authn.auth_service()\n"
+        "origin = authn.origin_of(None)\n"
+        "found['loaded'] = sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy')\n"
+        "found['engine'] = [repr(service.store._engine)]\n"
+    )
+    assert found["loaded"] == [] and found["engine"] == ["None"]

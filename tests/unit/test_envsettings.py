@@ -13,7 +13,13 @@ from stockscreen.core.config import CoreSettings, IngestSettings
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "CORS_ALLOW_ORIGINS", "RATE_LIMIT_MULTIPLIER"):
+    for name in (
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "CORS_ALLOW_ORIGINS",
+        "RATE_LIMIT_MULTIPLIER",
+        "DATABASE_SECRET_ARN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
     monkeypatch.setenv("redis_url", "redis://r")  # any case, as pydantic-settings matched
@@ -50,7 +56,10 @@ def test_strings_are_validated_and_keywords_win(env: pytest.MonkeyPatch) -> None
 
 def test_a_missing_required_variable_is_named(env: pytest.MonkeyPatch) -> None:
     env.delenv("DATABASE_URL")
-    with pytest.raises(pydantic.ValidationError, match="database_url"):
+    with pytest.raises(pydantic.ValidationError, match="DATABASE_URL or DATABASE_SECRET_ARN"):
         CoreSettings()  # type: ignore[call-arg]
+    env.setenv("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:db")  # AWS: either will do
+    assert CoreSettings().database_url is None  # type: ignore[call-arg]
+    env.delenv("EVENT_BUS_NAME", raising=False)  # (set by the integration tests' stack)
     with pytest.raises(pydantic.ValidationError, match="event_bus_name"):
         IngestSettings()  # type: ignore[call-arg]

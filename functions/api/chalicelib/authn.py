@@ -21,9 +21,9 @@ _current: ContextVar[Principal | None] = ContextVar("stockscreen_principal", def
 @cache
 def auth_service() -> AuthService:
     from stockscreen.accounts.service import AuthService
-    from stockscreen.db.engine import get_engine
 
-    return AuthService.from_engine(get_engine(), notify=_notify_owner, on_revoked=close_sockets)
+    # no engine: verifying a caller reads its account with psycopg alone; SQLAlchemy waits for a transaction
+    return AuthService.from_engine(notify=_notify_owner, on_revoked=close_sockets)
 
 
 def close_sockets(session_ids: list[str]) -> object:

@@ -10,16 +10,16 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import IntegrityError
+from typing import TYPE_CHECKING, Any
 
 from stockscreen.accounts.models import Account, ApiKey, ApiKeyOwner, IngestRun, RefreshToken, User
 from stockscreen.core import audit
 from stockscreen.core.audit import Origin
 from stockscreen.core.errors import Conflict
-from stockscreen.db.engine import reader_for
+from stockscreen.db.engine import get_engine, reader_for, text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 _USER_COLS = "id, email, display_name, role, disabled, created_at, last_login_at"
 _KEY_COLS = "id, name, prefix, created_at, last_used_at, revoked_at"
@@ -68,6 +68,12 @@ def _token(r: Any) -> RefreshToken:
     )
 
 
+def _integrity_error() -> type[Exception]:
+    from sqlalchemy.exc import IntegrityError  # (imported already: a statement has just run)
+
+    return IntegrityError
+
+
 class AccountsSql:
     """The statements, on one connection (see :class:`stockscreen.accounts.models.AccountsUnit`)."""
 
@@ -99,7 +105,7 @@ class AccountsSql:
                 .mappings()
                 .one()
             )
-        except IntegrityError:  # the transaction is rolled back as the error leaves it
+        except _integrity_error():  # the transaction is rolled back as the error leaves it
             raise Conflict("an account with this email already exists") from None
         return _user(row)
 
@@ -310,10 +316,18 @@ class AccountsSql:
 
 
 class AccountsRepository:
-    """Built once per process over the engine (see ``chalicelib.security.auth_service``)."""
+    """Built once per process (see ``chalicelib.authn.auth_service``), over an engine or, without one, the
+    process's database: its SQLAlchemy engine is then built by the first transaction, so verifying a
+    caller (:meth:`account`, psycopg alone) imports no SQLAlchemy (README, "Cold start")."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine | None = None) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = get_engine()
+        return self._engine
 
     @contextmanager
     def begin(self) -> Iterator[AccountsSql]:
@@ -328,7 +342,7 @@ class AccountsRepository:
     def account(self, user_id: str, session_id: str | None = None) -> Account | None:
         # every authenticated request reads the account and its session's revocation: one round trip (see
         # RowReader); a revoked family has every token revoked_at (revoke_family, revoke_user_tokens)
-        row = reader_for(self.engine).one(
+        row = reader_for(self._engine).one(
             "SELECT email, role, disabled, password_changed_at, "
             "EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = CAST(%s AS uuid) AND revoked_at IS NOT NULL) "
             "FROM users WHERE id = CAST(%s AS uuid)",
@@ -345,7 +359,7 @@ class AccountsRepository:
         """Is the refresh-token family revoked? (the denylist's fallback: :mod:`stockscreen.accounts.revocations`)"""
         if not _is_uuid(session_id):
             return False
-        row = reader_for(self.engine).one(
+        row = reader_for(self._engine).one(
             "SELECT EXISTS (SELECT 1 FROM refresh_tokens "
             "WHERE family_id = CAST(%s AS uuid) AND revoked_at IS NOT NULL)",
             (session_id,),

@@ -73,9 +73,9 @@ class RedisSessionDenylist:
 
 def _revoked_in_database(session_id: str) -> bool:
     from stockscreen.accounts.repository import AccountsRepository
-    from stockscreen.db.engine import get_engine
 
-    return AccountsRepository(get_engine()).session_revoked(session_id)
+    # no engine: one row with psycopg alone (the $connect authorizer's fallback imports no SQLAlchemy)
+    return AccountsRepository().session_revoked(session_id)
 
 
 def session_revoked(session_id: str | None, denylist: RedisSessionDenylist | None = None) -> bool:

@@ -119,11 +119,12 @@ class AuthService:
 
     @classmethod
     def from_engine(
-        cls, engine: Engine, notify: Notify | None = None, on_revoked: SessionsRevoked | None = None
+        cls, engine: Engine | None = None, notify: Notify | None = None, on_revoked: SessionsRevoked | None = None
     ) -> AuthService:
         """The service over the database, signed JWTs, the Redis throttle and the settings (the API edge and
         the dev stack). ``notify`` reaches the notifications feature; without it, notices are only logged.
-        Revoked sessions go to the Redis denylist, then to ``on_revoked`` (the edge closes their WebSockets)."""
+        Revoked sessions go to the Redis denylist, then to ``on_revoked`` (the edge closes their WebSockets).
+        Without an engine, the process's database, whose SQLAlchemy engine the first transaction builds."""
         from stockscreen.accounts.adapters import RedisThrottle
         from stockscreen.accounts.repository import AccountsRepository
         from stockscreen.accounts.settings import api_settings

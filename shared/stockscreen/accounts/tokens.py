@@ -14,14 +14,13 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from stockscreen.accounts.models import AccessClaims
 from stockscreen.accounts.settings import api_settings
-from stockscreen.core.clients import aws_client
 from stockscreen.core.errors import Unauthorized
+from stockscreen.core.secrets import secret_reader
 
 ALGORITHM = "HS256"
 RELOAD_AFTER_S = 300.0
@@ -52,39 +51,8 @@ def _parse_secret(raw: str, version_id: str) -> list[tuple[str, bytes]]:
     return out
 
 
-def _secret_reader(secret_id: str) -> Callable[[str], dict[str, Any] | None]:
-    """GetSecretValue of one version stage (None: the secret has no such version). Signed with the
-    standard library when the credentials are in the environment (Lambda: no boto3 on a cold container's
-    first signed-in request), else through the boto3 client."""
-    from stockscreen.core import awsrequest
-
-    credentials = awsrequest.light_credentials()
-    if credentials is not None:
-        creds = credentials
-
-        def light(stage: str) -> dict[str, Any] | None:
-            try:
-                return awsrequest.get_secret_value(secret_id, stage, creds)
-            except awsrequest.AwsError as exc:
-                if exc.code == "ResourceNotFoundException":
-                    return None
-                raise
-
-        return light
-    sm = aws_client("secretsmanager")
-
-    def boto(stage: str) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = sm.get_secret_value(SecretId=secret_id, VersionStage=stage)
-        except sm.exceptions.ResourceNotFoundException:
-            return None
-        return result
-
-    return boto
-
-
 def load_keyring(secret_id: str) -> KeyRing:
-    read = _secret_reader(secret_id)
+    read = secret_reader(secret_id)
     cur = read("AWSCURRENT")
     if cur is None:
         raise LookupError(f"the signing-key secret {secret_id} has no current version")

@@ -1,13 +1,18 @@
-"""The audit log: who did what, when, from where. Writes never include secrets."""
+"""The audit log: who did what, when, from where. Writes never include secrets.
+
+Imports no SQLAlchemy itself (``Origin`` is on every request's path): statements are built when they run."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, text
+from stockscreen.db.engine import text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,7 @@ class Origin:
     request_id: str | None = None
 
 
-_INSERT = text(
+_INSERT = (
     "INSERT INTO audit_log (actor_id, action, target, ip, user_agent, request_id, details) "
     "VALUES (:actor, :action, :target, :ip, :ua, :rid, CAST(:details AS jsonb))"
 )
@@ -35,7 +40,7 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     conn.execute(
-        _INSERT,
+        text(_INSERT),
         {
             "actor": actor_id,
             "action": action,

@@ -70,7 +70,7 @@ def aws_client(
 def reset_clients() -> None:
     """Forget every cached client (tests, or after settings change)."""
     from stockscreen.core import config
-    from stockscreen.db import engine
+    from stockscreen.db import engine, url
 
     get_redis.cache_clear()
     aws_client.cache_clear()
@@ -86,3 +86,4 @@ def reset_clients() -> None:
     config.chart_settings.cache_clear()
     engine.get_engine.cache_clear()
     engine.close_readers()
+    url.reset_database_url()

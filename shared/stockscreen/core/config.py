@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from stockscreen.core.envsettings import EnvSettings
 
@@ -17,7 +17,17 @@ from stockscreen.core.envsettings import EnvSettings
 class CoreSettings(EnvSettings):
     """What every function needs: the database, Redis and the AWS endpoint."""
 
-    database_url: str = Field(description="SQLAlchemy URL, postgresql+psycopg://...")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL, postgresql+psycopg://... (make dev, tests); unset on AWS"
+    )
+    database_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret of the database (RDS shape: username, password, host, port, "
+        "dbname), read when DATABASE_URL is unset (stockscreen.db.url)",
+    )
+    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = Field(
+        default="require", description="libpq sslmode of a URL built from DATABASE_SECRET_ARN"
+    )
     redis_url: str = Field(description="redis://host:port/db")
     aws_region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
     aws_endpoint_url: str | None = Field(default=None, description="LocalStack/moto endpoint; unset on AWS")
@@ -30,6 +40,12 @@ class CoreSettings(EnvSettings):
         description="DynamoDB table of the WebSocket connection registry (stockscreen.realtime.dynamo); "
         "unset: the Redis registry (unit tests, a bare local gateway)",
     )
+
+    @model_validator(mode="after")
+    def _database_configured(self) -> CoreSettings:
+        if not self.database_url and not self.database_secret_arn:
+            raise ValueError("set DATABASE_URL or DATABASE_SECRET_ARN (where the database is)")
+        return self
 
 
 class EventSettings(CoreSettings):

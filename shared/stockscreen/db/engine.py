@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from stockscreen.core.config import core_settings
+from stockscreen.db.url import database_url
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Connection, Engine, TextClause
 
 
 def normalise_url(url: str) -> str:
@@ -27,12 +27,21 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def text(sql: str) -> TextClause:
+    """``sqlalchemy.text``, imported when a statement is built rather than when its module is: modules on a
+    request's hot path (the accounts repository, the audit log) keep their SQL without importing SQLAlchemy
+    until a statement runs on an engine's connection (which has imported it already)."""
+    from sqlalchemy import text as sql_text
+
+    return sql_text(sql)
+
+
 @cache
 def get_engine() -> Engine:
     from sqlalchemy import create_engine
 
     return create_engine(
-        normalise_url(core_settings().database_url),
+        normalise_url(database_url()),
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
@@ -46,8 +55,8 @@ class RowReader:
     where a pooled SQLAlchemy connection adds a ping, BEGIN and ROLLBACK around the statement. A
     connection found broken is replaced and the read tried once more (a read is safe to repeat)."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
 
@@ -55,7 +64,7 @@ class RowReader:
         with self._lock:
             for attempt in (1, 2):
                 if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+                    self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
                 try:
                     return self._conn.execute(sql, params).fetchone()
                 except psycopg.OperationalError:
@@ -76,15 +85,20 @@ _READERS_LOCK = threading.Lock()
 
 def reader_for(engine: Engine | None = None) -> RowReader:
     """The reader for the engine's database, built once per process; without an engine, the configured
-    database's (``DATABASE_URL``), with no SQLAlchemy engine built or imported."""
+    database's (:func:`~stockscreen.db.url.database_url`), with no SQLAlchemy engine built or imported.
+    Both name a database by its libpq parameters, so the engine of the configured database shares its reader."""
     if engine is None:
-        url = normalise_url(core_settings().database_url)
+        params = psycopg.conninfo.conninfo_to_dict(normalise_url(database_url()).replace("+psycopg", "", 1))
     else:
-        url = engine.url.render_as_string(hide_password=False)
-    reader = _READERS.get(url)
+        u = engine.url  # its parts, not its rendering (which would re-encode the password for SQLAlchemy)
+        parts = {"host": u.host, "port": u.port, "user": u.username, "password": u.password, "dbname": u.database}
+        query = {k: v[-1] if isinstance(v, tuple) else v for k, v in u.query.items()}
+        params = {**{k: v for k, v in parts.items() if v is not None}, **query}
+    conninfo = psycopg.conninfo.make_conninfo("", **{k: params[k] for k in sorted(params)})
+    reader = _READERS.get(conninfo)
     if reader is None:
         with _READERS_LOCK:
-            reader = _READERS.setdefault(url, RowReader(url.replace("postgresql+psycopg://", "postgresql://", 1)))
+            reader = _READERS.setdefault(conninfo, RowReader(conninfo))
     return reader
 
 
