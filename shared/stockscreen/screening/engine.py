@@ -12,11 +12,10 @@ import datetime as dt
 import io
 import math
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Engine
 
 from stockscreen.core.errors import NotFound
 from stockscreen.core.paging import DEFAULT_LIMIT, MAX_OFFSET
@@ -26,6 +25,9 @@ from stockscreen.screening.fields import BY_ID, FIELDS
 from stockscreen.screening.language import expr_text, parse, to_text
 from stockscreen.screening.universe import EPOCH, Universe, get_universe
 from stockscreen.screening.validate import KINDS, check, field_kind, leaves
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
 MAX_FILTERS = 50

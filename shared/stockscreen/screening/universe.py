@@ -13,17 +13,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Engine, text
 
 from stockscreen.core.errors import Invalid, NotFound, Unavailable
-from stockscreen.db.engine import psycopg_connection, reader_for
+from stockscreen.market.measures import TAIL
 from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, grid, period_end_flags, resample, slice_cols
 from stockscreen.screening.validate import field_kind
+
+if TYPE_CHECKING:  # the database is imported when a universe is loaded from it: a process that maps the
+    # snapshot artifact (a new API container's first screen) does without SQLAlchemy and psycopg
+    from sqlalchemy import Connection, Engine
 
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -74,6 +77,9 @@ class Universe:
     _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
     _row: dict[str, int] = field(default_factory=dict)
     _wanted: frozenset[str] = frozenset()
+    _window: Frame | None = None
+    _window_start: int = 0
+    _window_pinned: set[str] = field(default_factory=set)
 
     @property
     def n(self) -> int:
@@ -137,10 +143,35 @@ class Universe:
 
     def cols(self, name: str, lo: int, hi: int) -> F2:
         """A numeric field on date columns ``lo..hi`` (NaN before the first). The latest date alone is
-        read from the snapshot's values without computing (or mapping) any history."""
+        read from the snapshot's values without computing (or mapping) any history; a computed history
+        read far from the first date, over a trailing window of the grid (:meth:`_windowed`)."""
         if lo == hi == len(self.daily.dates) - 1 and name in self.latest and name not in self._pinned:
             return self.latest[name][:, None]
+        start = (lo - WINDOW_WARMUP) // WINDOW_BLOCK * WINDOW_BLOCK
+        if start > 0 and name in COMPUTED and name not in WHOLE_HISTORY and name not in self.daily._cache:
+            return slice_cols(self._windowed(name, start), lo - start, hi - start)
         return slice_cols(self.numeric(name), lo, hi)
+
+    def _windowed(self, name: str, start: int) -> F2:
+        """A computed field's history on daily columns ``start..`` from those columns' bars only: at 20 years
+        of dates a history screen then maps and packs a few years of bars, not all of them. Equal to the
+        whole history's values from ``start + WINDOW_WARMUP`` on, except for a security without a bar in
+        the window (delisted years ago), which has its snapshot value (or none) instead of its last one."""
+        frame = self._window
+        if frame is None or self._window_start != start:
+            d = self.daily
+            o, h, lo, c, v = (x[:, start:] for x in (d.o, d.h, d.lo, d.c, d.v))  # views: nothing copied
+            frame = Frame(d.dates[start:], o, h, lo, c, v, d.fundamentals)
+            self._window, self._window_start, self._window_pinned = frame, start, set()
+        frame.want(self._wanted - self.latest.keys())
+        arr = frame.num(name)
+        assert arr is not None  # a computed field
+        if name in self.latest and name not in self._window_pinned:
+            idle = ~frame.has.any(axis=1)  # no bar in the window: nothing to carry forward from
+            arr[idle, :] = self.latest[name][idle, None]
+            arr[:, -1] = self.latest[name]
+            self._window_pinned.add(name)
+        return arr
 
     def column(self, name: str, t: int) -> NDArray[np.float64]:
         """A numeric field's values of every security on date column ``t``."""
@@ -189,6 +220,15 @@ class Universe:
         dates[p] = self.daily.dates[t]
         return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], self.daily.fundamentals)
 
+
+#: A computed history read from column ``lo`` on is computed over the daily columns from about
+#: ``lo - WINDOW_WARMUP`` (rounded down to a multiple of WINDOW_BLOCK, so screens share one window): the
+#: metrics' longest lookback (``measures.TAIL``) plus room for the recursive ones (EMAs, Wilder's
+#: averages) to forget where they started ((13/14)**1000 < 1e-32).
+WINDOW_WARMUP = TAIL + 1000
+WINDOW_BLOCK = 256
+#: fields that count from a security's first bar: always over the whole history
+WHOLE_HISTORY = frozenset({"history_days"})
 
 BUCKET_LABELS = sorted(label for _, label in MARKET_CAP_BUCKETS)
 
@@ -240,6 +280,8 @@ def from_arrays(
 
 
 def _current(engine: Engine) -> tuple[int, dt.date, str]:
+    from stockscreen.db.engine import reader_for
+
     # read before every screen run (a new snapshot replaces the universe): one round trip
     row = reader_for(engine).one("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current", ())
     if row is None:
@@ -257,12 +299,16 @@ _REFERENCE_SQL = (
 
 
 def reference_fingerprint(engine: Engine) -> str:
+    from stockscreen.db.engine import reader_for
+
     row = reader_for(engine).one(_REFERENCE_SQL, ())
     return str(row[0]) if row else ""
 
 
 def published_versions(engine: Engine) -> dict[int, tuple[dt.date, str]]:
     """Every stored snapshot version: its as_of and creation time (as :func:`_current` gives it)."""
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT version, as_of, created_at FROM snapshot_versions")).all()
     return {int(r[0]): (r[1], str(r[2])) for r in rows}
@@ -290,17 +336,21 @@ _BAR_ROW = np.dtype(
 
 
 def _load_bars(
-    conn: Connection, as_of: dt.date
+    conn: Connection, as_of: dt.date, after: dt.date | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.datetime64], NDArray[np.float64]]:
-    """All daily bars up to ``as_of`` as arrays, through binary COPY (fixed-width rows, no Python per row)."""
+    """The daily bars up to ``as_of`` (and after ``after``) as arrays, through binary COPY (fixed-width rows,
+    no Python per row)."""
+    from stockscreen.db.engine import psycopg_connection
+
     raw = psycopg_connection(conn)
     chunks: list[bytes] = []
     with (
         raw.cursor() as cur,
         cur.copy(
             "COPY (SELECT security_id::int4, (date - DATE '1970-01-01')::int4, open::float8, high::float8, "
-            "low::float8, close::float8, volume::int8 FROM daily_bars) "
-            "TO STDOUT (FORMAT binary)"
+            "low::float8, close::float8, volume::int8 FROM daily_bars WHERE date > %s) "
+            "TO STDOUT (FORMAT binary)",
+            (after or dt.date(1, 1, 1),),
         ) as copy,
     ):
         for block in copy:
@@ -319,7 +369,11 @@ def _load_bars(
     return bid, bdate, vals
 
 
-def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
+def load(engine: Engine, version: int, as_of: dt.date, after: dt.date | None = None) -> Universe:
+    """The universe of a snapshot version. ``after``: only the bars after that date (its dates are theirs):
+    what :func:`stockscreen.screening.artifact.append` adds to the previous version's artifact."""
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         snap = conn.execute(
             text("SELECT * FROM snapshot_rows WHERE version = :v ORDER BY security_id"), {"v": version}
@@ -336,7 +390,7 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
                 text("SELECT DISTINCT ON (security_id) * FROM fundamentals ORDER BY security_id, as_of DESC")
             ).mappings()
         }
-        bid, bdate, vals = _load_bars(conn, as_of)
+        bid, bdate, vals = _load_bars(conn, as_of, after)
     ids = np.array([int(s["id"]) for s in secs], dtype=np.int64)
     row_of = {int(i): k for k, i in enumerate(ids.tolist())}
     s = len(secs)
@@ -509,6 +563,8 @@ def from_csv(bars_path: str, constituents_path: str | None, fundamentals_path: s
 def universe_of_version(engine: Engine, version: int) -> Universe:
     """The universe of one published snapshot version (point in time: its bars up to its as_of, its rows);
     the cached current universe when ``version`` is the current one."""
+    from stockscreen.db.engine import reader_for
+
     current = get_universe(engine)
     if current.version == version:
         return current
