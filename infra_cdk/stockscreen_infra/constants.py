@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from stockscreen.core.config import INGEST_SCHEDULE_EXPRESSION as _INGEST_SCHEDULE
@@ -147,12 +148,23 @@ ENV_SNAPSHOT_BUCKET = "SNAPSHOT_BUCKET"
 
 # --- Lambda memory (MB), chosen from the peaks measured on the 10,000-security x 20-year synthetic market
 # (tests/bench/measured_peaks.json, written by tests/bench/test_bench_market_scale.py and
-# test_bench_ingest_scale.py; tests/infra checks every measured function's size against its peak with
-# MEMORY_HEADROOM to spare). Lambda gives CPU in proportion to memory: sizes are not below 1024.
+# test_bench_ingest_scale.py). The rule: memory_for(peak) = the peak x MEMORY_HEADROOM rounded up to the next
+# MEMORY_STEP_MB, at least MEMORY_FLOOR_MB; tests/infra/test_memory_sizes.py fails when a function's declared
+# size is below its measured peak x MEMORY_HEADROOM.
+MEMORY_HEADROOM = 1.5
+MEMORY_STEP_MB = 128
+MEMORY_FLOOR_MB = 256
+
+
+def memory_for(peak_mb: float) -> int:
+    """A function's memory size from its measured peak resident memory (MB)."""
+    need = math.ceil(peak_mb * MEMORY_HEADROOM)
+    return max(MEMORY_FLOOR_MB, math.ceil(need / MEMORY_STEP_MB) * MEMORY_STEP_MB)
+
+
 API_MEMORY_MB = 10240
 INGEST_MEMORY_MB = {"Aggregate": 10240}
 INGEST_DEFAULT_MEMORY_MB = 1024
-MEMORY_HEADROOM = 1.2
 #: the API's /tmp (MB): the mapped snapshot artifact is downloaded there (about 1.6 GB at 10k x 20y)
 API_EPHEMERAL_STORAGE_MB = 4096
 #: Never set as a plain environment variable (tests enforce it): functions read DATABASE_SECRET_ARN.

@@ -273,7 +273,7 @@ def test_bench_backfill_and_daily(stack_env: dict[str, str], tmp_path: Path) -> 
         **note,
     )
     for state in HANDLERS:
-        if state == "Aggregate":
+        if state == "Aggregate" or state not in grown:  # (RecordFailure does not run in a good run)
             continue
         record_peak(
             f"ingest.{state}",
