@@ -335,38 +335,71 @@ _BAR_ROW = np.dtype(
 )
 
 
-def _load_bars(
-    conn: Connection, as_of: dt.date, after: dt.date | None = None
-) -> tuple[NDArray[np.int64], NDArray[np.datetime64], NDArray[np.float64]]:
-    """The daily bars up to ``as_of`` (and after ``after``) as arrays, through binary COPY (fixed-width rows,
-    no Python per row)."""
+#: bytes of COPY output parsed at a time: the raw rows (78 bytes each) are never all held, only their
+#: compact columns (48 bytes a bar) until they are scattered onto the grids
+_COPY_CHUNK = 64 << 20
+
+
+def _bar_grids(
+    conn: Connection, ids: NDArray[np.int64], as_of: dt.date, after: dt.date | None = None
+) -> tuple[NDArray[np.datetime64], list[F2]]:
+    """The daily bars of the securities ``ids`` (the grids' rows, in that order) up to ``as_of`` (and after
+    ``after``) as five grids (open, high, low, close, volume) on the dates that have a bar, through binary
+    COPY (fixed-width rows, parsed a chunk at a time: no Python per row, and no copy of the whole stream)."""
     from stockscreen.db.engine import psycopg_connection
 
+    lookup = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
+    lookup[ids] = np.arange(len(ids))
+    parts: list[tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]] = []
+    pending = bytearray()
+    header = True
+
+    def parse(final: bool) -> None:
+        nonlocal header
+        if header:
+            if len(pending) < 19:
+                return
+            del pending[: 19 + int.from_bytes(pending[15:19], "big")]  # signature, flags, extension
+            header = False
+        n = (len(pending) - (2 if final else 0)) // _BAR_ROW.itemsize  # (the trailer: int16 -1)
+        recs = np.frombuffer(bytes(pending[: n * _BAR_ROW.itemsize]), dtype=_BAR_ROW)
+        del pending[: n * _BAR_ROW.itemsize]
+        if len(recs) and not (recs["nf"] == 7).all():  # pragma: no cover - the SELECT fixes the shape
+            raise RuntimeError("unexpected COPY row layout")
+        sid = recs["sid"].astype(np.int64)
+        rows = np.where(sid < len(lookup), lookup[np.minimum(sid, len(lookup) - 1)], -1)
+        keep = rows >= 0
+        if keep.any():
+            vals = np.column_stack([recs[k][keep].astype(np.float64) for k in ("o", "h", "lo", "c", "v")])
+            parts.append((rows[keep], recs["day"][keep].astype(np.int32), vals))
+
     raw = psycopg_connection(conn)
-    chunks: list[bytes] = []
     with (
         raw.cursor() as cur,
         cur.copy(
             "COPY (SELECT security_id::int4, (date - DATE '1970-01-01')::int4, open::float8, high::float8, "
-            "low::float8, close::float8, volume::int8 FROM daily_bars WHERE date > %s) "
+            "low::float8, close::float8, volume::int8 FROM daily_bars WHERE date > %s AND date <= %s) "
             "TO STDOUT (FORMAT binary)",
-            (after or dt.date(1, 1, 1),),
+            (after or dt.date(1, 1, 1), as_of),
         ) as copy,
     ):
         for block in copy:
-            chunks.append(bytes(block))
-    data = b"".join(chunks)
-    header = 11 + 4 + 4 + int.from_bytes(data[15:19], "big") if len(data) >= 19 else 0
-    body = data[header:-2] if data else b""
-    recs = np.frombuffer(body, dtype=_BAR_ROW)
-    if len(recs) and not (recs["nf"] == 7).all():  # pragma: no cover - the SELECT fixes the shape
-        raise RuntimeError("unexpected COPY row layout")
-    keep = recs["day"] <= day_number(as_of)
-    recs = recs[keep]
-    bid = recs["sid"].astype(np.int64)
-    bdate = EPOCH + recs["day"].astype(np.int64).astype("timedelta64[D]")
-    vals = np.column_stack([recs[k].astype(np.float64) for k in ("o", "h", "lo", "c", "v")])
-    return bid, bdate, vals
+            pending += block
+            if len(pending) >= _COPY_CHUNK:
+                parse(final=False)
+    if pending:
+        parse(final=True)
+    days = np.unique(np.concatenate([np.unique(p[1]) for p in parts])) if parts else np.zeros(0, np.int32)
+    dates = EPOCH + days.astype(np.int64).astype("timedelta64[D]")
+    if len(dates) == 0:
+        dates = np.array([np.datetime64(as_of, "D")])
+    grids = [grid(len(ids), len(dates)) for _ in range(5)]
+    while parts:
+        rows, day, vals = parts.pop()  # each part's columns freed once scattered
+        col = np.searchsorted(days, day)
+        for k in range(5):
+            grids[k][rows, col] = vals[:, k]
+    return dates, grids
 
 
 def load(engine: Engine, version: int, as_of: dt.date, after: dt.date | None = None) -> Universe:
@@ -390,21 +423,9 @@ def load(engine: Engine, version: int, as_of: dt.date, after: dt.date | None = N
                 text("SELECT DISTINCT ON (security_id) * FROM fundamentals ORDER BY security_id, as_of DESC")
             ).mappings()
         }
-        bid, bdate, vals = _load_bars(conn, as_of, after)
-    ids = np.array([int(s["id"]) for s in secs], dtype=np.int64)
-    row_of = {int(i): k for k, i in enumerate(ids.tolist())}
+        ids = np.array([int(sec["id"]) for sec in secs], dtype=np.int64)
+        dates, grids = _bar_grids(conn, ids, as_of, after)
     s = len(secs)
-    known = np.array(sorted(row_of), dtype=np.int64)
-    keep = np.isin(bid, known)
-    bid, bdate, vals = bid[keep], bdate[keep], vals[keep]
-    dates, col = np.unique(bdate, return_inverse=True)
-    if len(dates) == 0:
-        dates = np.array([np.datetime64(as_of, "D")])
-    rows = np.searchsorted(known, bid)
-    rows = np.array([row_of[int(i)] for i in known.tolist()], dtype=np.intp)[rows] if len(bid) else rows
-    grids = [grid(s, len(dates)) for _ in range(5)]
-    for k in range(5):
-        grids[k][rows, col] = vals[:, k]
     fund_keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
     fundamentals = {
         k: np.array(
