@@ -57,7 +57,7 @@ def test_every_measured_peak_fits_its_declared_memory_with_headroom(synth: Synth
 
 
 def test_memory_rule() -> None:
-    assert c.memory_for(100) == c.MEMORY_FLOOR_MB
+    assert c.memory_for(100) == c.MEMORY_FLOOR_MB == 1024
     assert c.memory_for(1000) == 1536  # 1,500 rounded up to the next 128
-    assert c.memory_for(1024) == 1536
     assert c.memory_for(1025) == 1664
+    assert c.memory_for(load_peaks()["api"]["peak_rss_mb"]) == c.API_MEMORY_MB
