@@ -20,13 +20,18 @@ log = logging.getLogger("stockscreen.dev.alerts")
 RELEASE_EVERY_S = 30.0
 
 
-def _record(m: dict[str, Any], queue_url: str) -> dict[str, Any]:
+def sqs_record(m: dict[str, Any], queue_url: str) -> dict[str, Any]:
+    """A received message (``receive_message``, with ``MessageAttributeNames=["All"]``) as a record of the
+    Lambda SQS event: the message attributes (the correlation id) in Lambda's spelling."""
     return {
         "messageId": m["MessageId"],
         "receiptHandle": m["ReceiptHandle"],
         "body": m["Body"],
         "attributes": m.get("Attributes", {}),
-        "messageAttributes": {},
+        "messageAttributes": {
+            name: {"stringValue": a.get("StringValue"), "dataType": a.get("DataType", "String")}
+            for name, a in (m.get("MessageAttributes") or {}).items()
+        },
         "md5OfBody": m["MD5OfBody"],
         "eventSource": "aws:sqs",
         "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{queue_url.rsplit('/', 1)[-1]}",
@@ -46,7 +51,9 @@ class AlertsWorker:
         self._stop = threading.Event()
 
     def _receive(self, queue: str) -> list[dict[str, Any]]:
-        resp = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=self.wait_seconds)
+        resp = self.sqs.receive_message(
+            QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=self.wait_seconds, MessageAttributeNames=["All"]
+        )
         return list(resp.get("Messages", []))
 
     def poll_prices(self) -> int:
@@ -69,7 +76,7 @@ class AlertsWorker:
         msgs = self._receive(self.delivery_queue)
         if not msgs:
             return 0, 0
-        event = {"Records": [_record(m, self.delivery_queue) for m in msgs]}
+        event = {"Records": [sqs_record(m, self.delivery_queue) for m in msgs]}
         try:
             result = self.handlers.deliver(event, LocalContext("stockscreen-alert-delivery"))
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}

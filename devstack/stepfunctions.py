@@ -15,6 +15,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from devstack import lambdas
+from stockscreen.core import correlation
 from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, build_definition
 
 ACCOUNT = "123456789012"
@@ -136,7 +137,10 @@ class IngestStateMachine:
         return upsert_machine(self.sfn, STATE_MACHINE_NAME, build_definition(arns))
 
     def start(self, payload: dict[str, Any]) -> str:
+        """Start an execution; its input gets a run id and a correlation id (the bound one, else a new
+        one: whoever starts it is the edge) unless it has them."""
         run_id = payload.setdefault("run_id", str(uuid.uuid4()))
+        payload.setdefault(correlation.KEY, correlation.current() or correlation.new_id())
         return str(
             self.sfn.start_execution(stateMachineArn=self.arn, name=f"run-{run_id}", input=json.dumps(payload))[
                 "executionArn"
@@ -206,6 +210,7 @@ class ReportsStateMachine(IngestStateMachine):
         return upsert_machine(self.sfn, d.STATE_MACHINE_NAME, d.build_definition(arns, self.retry_interval))
 
     def start(self, payload: dict[str, Any]) -> str:
+        payload = {correlation.KEY: correlation.current() or correlation.new_id(), **payload}
         return str(
             self.sfn.start_execution(
                 stateMachineArn=self.arn, name=f"reports-{uuid.uuid4()}", input=json.dumps(payload)

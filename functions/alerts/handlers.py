@@ -8,6 +8,9 @@
 * ``release_held``: scheduled (every 5 minutes); sends the messages quiet hours held and the daily caps'
   summaries that are due.
 * ``on_ses_notification``: SES bounces and complaints through SNS; suppresses the addresses.
+
+Each runs under its event's correlation id (``detail.correlation_id`` of the project's events, else the
+event's id; per delivery record, the queue message's ``correlation_id`` attribute).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from stockscreen.alerts import events
 from stockscreen.alerts.adapters import idempotency_config
 from stockscreen.alerts.delivery import DeliveryService
-from stockscreen.core.observability import logger, metrics
+from stockscreen.core import correlation
+from stockscreen.core.observability import entry, subsegment
 from stockscreen.db.engine import get_engine
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -33,18 +37,22 @@ def delivery() -> DeliveryService:
     return events.delivery_service(get_engine())
 
 
-@logger.inject_lambda_context(clear_state=True)
+@entry(correlation.from_event, flush_metrics=False)
 def on_prices_updated(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = events.on_prices_updated(event)
     return {k: result[k] for k in ("event_id", "recorded", "fired")}
 
 
 def _deliver_record(record: SQSRecord) -> dict[str, str]:
-    return delivery().deliver(record.json_body)
+    # each fired alert goes on under the id of what fired it (the queue's correlation_id attribute)
+    with (
+        correlation.bound(correlation.from_sqs_record(record.raw_event)) as cid,
+        subsegment("deliver", correlation_id=cid, task="alert-delivery"),
+    ):
+        return delivery().deliver(record.json_body)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@entry(correlation.from_sqs_event)
 def deliver(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config().register_lambda_context(context)
     response = process_partial_response(
@@ -53,14 +61,13 @@ def deliver(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(response)
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@entry(correlation.from_event)
 def release_held(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config().register_lambda_context(context)
     return {"released": delivery().release_due()}
 
 
-@logger.inject_lambda_context(clear_state=True)
+@entry(correlation.from_event, flush_metrics=False)
 def on_ses_notification(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from stockscreen.alerts.suppression import SuppressionService
 

@@ -14,7 +14,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stockscreen.core.config import quote_settings
-from stockscreen.core.observability import logger, metrics
+from stockscreen.core.correlation import from_event
+from stockscreen.core.observability import entry, logger, metrics
 from stockscreen.realtime.poller import QuotePoller, build_poller, run_scheduled
 
 #: Seconds kept free before the Lambda timeout (the last poll's writes and fan-out).
@@ -27,8 +28,7 @@ def poller() -> QuotePoller:
     return build_poller(quote_settings())
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@entry(from_event)  # the tick's event id: every poll's batch and the alerts it fires carry it
 def poll(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     budget = min(quote_settings().quote_run_seconds, context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS)
     summary = run_scheduled(poller(), deadline=time.monotonic() + budget)

@@ -5,6 +5,9 @@ Deployed with this directory as the code asset (``handlers.connect`` etc.), so i
 ``$disconnect`` -> :func:`disconnect`, ``subscribe`` / ``unsubscribe`` / ``$default`` ->
 :func:`message`; the EventBridge rule for ``prices.updated`` invokes :func:`broadcast`; :func:`authorize`
 is the REQUEST authorizer of ``$connect``.
+
+Each invocation logs under its correlation id: a route's, API Gateway's request id; ``broadcast``'s, the
+``correlation_id`` of the ``prices.updated`` event (the ingest run's), which its pushed frames carry as ``cid``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from stockscreen.core.correlation import from_event, from_ws_event
 from stockscreen.core.errors import DomainError, Invalid, Unauthorized, Unavailable, unavailable_from
+from stockscreen.core.observability import entry
 from stockscreen.core.symbols import normalize_symbol
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import Registry, connection_registry
@@ -23,6 +28,8 @@ from stockscreen.realtime.quotes import get_quotes
 from stockscreen.realtime.sessions import authorizer_response, principal_of_connect
 
 logger = Logger(service="stockscreen-ws")
+#: a WebSocket route's invocation: traced, under API Gateway's request id as its correlation id
+ws_route = entry(from_ws_event, flush_metrics=False, lambda_context=False)
 
 Event = dict[str, Any]
 Response = dict[str, Any]
@@ -48,6 +55,7 @@ def _unavailable(route: str, connection_id: str, down: Unavailable) -> Response:
     return _response(down.status, {"error": {"code": down.code, "message": down.message, "details": down.details}})
 
 
+@ws_route
 def connect(event: Event, context: Any) -> Response:
     """Accept the socket: anonymous without ``access_token``; a bad token refuses it (401); a 503 refuses
     the handshake while Redis (the connection registry) is down."""
@@ -74,6 +82,7 @@ class AuthorizerDenied(Exception):
     """Raised by :func:`authorize` with the message "Unauthorized": API Gateway then answers 401."""
 
 
+@ws_route
 def authorize(event: Event, context: Any) -> dict[str, Any]:
     """Lambda REQUEST authorizer of ``$connect`` (stockscreen.realtime.sessions)."""
     try:
@@ -83,6 +92,7 @@ def authorize(event: Event, context: Any) -> dict[str, Any]:
         raise AuthorizerDenied("Unauthorized") from None
 
 
+@ws_route
 def disconnect(event: Event, context: Any) -> Response:
     """``$disconnect``: with Redis down the connection's keys are left to expire (their TTL)."""
     connection_id = _connection_id(event)
@@ -97,6 +107,7 @@ def disconnect(event: Event, context: Any) -> Response:
     return _response(200)
 
 
+@ws_route
 def message(event: Event, context: Any) -> Response:
     """``subscribe`` / ``unsubscribe`` / ``$default`` (which also answers the ``ping`` heartbeat with a ``pong``):
     answer through the @connections API.
@@ -120,6 +131,7 @@ def message(event: Event, context: Any) -> Response:
         return _unavailable(str(event.get("requestContext", {}).get("routeKey") or "$default"), connection_id, down)
 
 
+@ws_route
 def default(event: Event, context: Any) -> Response:
     """``$default`` (CDK wires it to its own function): the same answer as :func:`message` (errors, ``ping``)."""
     return message(event, context)
@@ -157,6 +169,7 @@ def _message(event: Event, connection_id: str, registry: Registry, broadcaster: 
     return _response(200)
 
 
+@entry(from_event, flush_metrics=False, lambda_context=False)  # prices.updated: the id of the run that published it
 def broadcast(event: Event, context: Any) -> Response:
     """EventBridge ``prices.updated``: push the latest quotes to their subscribers.
 

@@ -156,6 +156,8 @@ class RestApi(Construct):
         self.rest_api_resource = self.chalice.get_resource(CHALICE_REST_API_ID)
         # Deterministic API name (CloudWatch's ApiName dimension) instead of SAM's default.
         self.rest_api_resource.add_property_override("Name", c.API_APP_NAME)
+        # X-Ray on the stage: a request's trace starts at API Gateway and continues in the function
+        self.rest_api_resource.add_property_override("TracingEnabled", True)
         self.handler_resource.add_property_override("EphemeralStorage", {"Size": c.API_EPHEMERAL_STORAGE_MB})
         self.handler_resource.add_property_override(
             "Tracing", "Active"

@@ -123,13 +123,15 @@ class Ingest(Construct):
             description="Daily ingest after the US close (weekdays)",
             schedule=events.Schedule.expression(schedule_expression),
             targets=[
-                # The run id is the scheduled event's id; the provider fetches the trading day of its time.
+                # The run id and the correlation id are the scheduled event's id (the tick is the edge); the
+                # provider fetches the trading day of its time.
                 targets.SfnStateMachine(
                     self.state_machine,
                     role=self.schedule_role,
                     input=events.RuleTargetInput.from_object(
                         {
                             "run_id": events.EventField.event_id,
+                            "correlation_id": events.EventField.event_id,
                             "source": {"provider": "stooq", "scheduled_time": events.EventField.time},
                         }
                     ),

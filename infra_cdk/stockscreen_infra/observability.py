@@ -99,8 +99,10 @@ def saved_queries() -> dict[str, logs.QueryString]:
             sort="@timestamp asc",
             limit=1000,
         ),
+        # the whole story of one event: every function it touched (API, ingest tasks, alert evaluation and
+        # delivery, WebSocket pushes), in order; ``@log`` names each line's log group
         "one-correlation-id": logs.QueryString(
-            fields=["@timestamp", "function_name", "message", "level", "path", "status", "ms"],
+            fields=["@timestamp", "@log", "service", "function_name", "level", "message", "task", "path", "status"],
             filter_statements=['correlation_id = "CORRELATION_ID"'],
             sort="@timestamp asc",
             limit=1000,

@@ -150,7 +150,10 @@ class Reports(Construct):
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=self.state_machine.state_machine_arn,
                 role_arn=self.schedule_role.role_arn,
-                input=json.dumps({"now": "<aws.scheduler.scheduled-time>"}),
+                # the tick's execution id is the run's correlation id (the tasks read it from their input)
+                input=json.dumps(
+                    {"now": "<aws.scheduler.scheduled-time>", "correlation_id": "<aws.scheduler.execution-id>"}
+                ),
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                     maximum_event_age_in_seconds=TICK_MINUTES * 60, maximum_retry_attempts=3
                 ),

@@ -51,9 +51,11 @@ class Stats:
     ws_errors: int = 0
     ws_subscribed: int = 0
 
-    def record(self, route: str, ms: float, status: int) -> None:
+    def record(self, route: str, ms: float, status: int | str) -> None:
+        """One answer: its status, or the name of the transport error that took its place (a timeout, a
+        refused connection), which counts as an error with the time it took."""
         self.latencies[route].append(ms)
-        if status >= 400:
+        if isinstance(status, str) or status >= 400:
             self.errors[route] += 1
             self.failures.append(f"{route}: {status}")
 
@@ -135,8 +137,14 @@ async def http_client(
 ) -> None:
     rnd = random.Random()
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        r = await c.post("/api/auth/login", json={"email": email, "password": password})
-        token = r.json().get("access_token", "") if r.status_code == 200 else ""
+        token = ""
+        for _ in range(3):  # a busy server may time the first sign-in out
+            try:
+                r = await c.post("/api/auth/login", json={"email": email, "password": password})
+            except httpx.TransportError:
+                continue
+            token = r.json().get("access_token", "") if r.status_code == 200 else ""
+            break
         auth = {"Authorization": f"Bearer {token}"}
         picks = _weighted_round_robin(rnd)
         sent = 0
@@ -144,20 +152,34 @@ async def http_client(
             sent += 1
             route = next(picks)
             t = time.perf_counter()
-            if route == "screens":
-                resp = await c.post("/api/screens/run", json=rnd.choice(SCREENS))
-            elif route == "quotes":
-                resp = await c.get("/api/quotes", params={"symbols": ",".join(rnd.sample(symbols, 20))})
-            elif route == "bars":
-                resp = await c.get(f"/api/securities/{rnd.choice(symbols)}/bars", params={"limit": "250"})
-            elif route == "watchlists":
-                resp = await c.get("/api/watchlists", headers=auth)
-            elif route == "signin":
-                resp = await c.post("/api/auth/login", json={"email": email, "password": password})
-            else:
-                resp = await c.get("/api/me", headers=auth)
-            stats.record(route, (time.perf_counter() - t) * 1000, resp.status_code)
+            try:
+                status: int | str = (await _request(c, route, rnd, symbols, email, password, auth)).status_code
+            except httpx.TransportError as exc:  # a timeout or a dropped connection: an error, not the end
+                status = type(exc).__name__
+            stats.record(route, (time.perf_counter() - t) * 1000, status)
             await asyncio.sleep(rnd.expovariate(1 / think_s) if think_s > 0 else 0)
+
+
+async def _request(
+    c: httpx.AsyncClient,
+    route: str,
+    rnd: random.Random,
+    symbols: list[str],
+    email: str,
+    password: str,
+    auth: dict[str, str],
+) -> httpx.Response:
+    if route == "screens":
+        return await c.post("/api/screens/run", json=rnd.choice(SCREENS))
+    if route == "quotes":
+        return await c.get("/api/quotes", params={"symbols": ",".join(rnd.sample(symbols, 20))})
+    if route == "bars":
+        return await c.get(f"/api/securities/{rnd.choice(symbols)}/bars", params={"limit": "250"})
+    if route == "watchlists":
+        return await c.get("/api/watchlists", headers=auth)
+    if route == "signin":
+        return await c.post("/api/auth/login", json={"email": email, "password": password})
+    return await c.get("/api/me", headers=auth)
 
 
 async def ws_client(url: str, symbols: list[str], stats: Stats, stop: float, done: asyncio.Event) -> None:

@@ -224,7 +224,7 @@ COLD = textwrap.dedent(
     from stockscreen.screening.engine import ScreenRequest, run
     imported = time.perf_counter() - start
     bucket, prefix, cache_dir, query, history = sys.argv[1:6]
-    u = artifact.read(artifact.s3_fetch(bucket, prefix, aws_client("s3"), Path(cache_dir)))
+    u = artifact.read(artifact.s3_fetch(bucket, prefix, aws_client("s3").download_file, Path(cache_dir)))
     opened = time.perf_counter() - start
     res = run(u, ScreenRequest.model_validate({"query": query, "limit": 50}))
     first = time.perf_counter() - start

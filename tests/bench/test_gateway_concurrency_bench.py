@@ -1,10 +1,15 @@
 """The local origin under 16 and 64 clients: the highest request rate it serves with p99 <= 100 ms.
 
-Open loop (as users arrive, not as answers return): ``clients`` connections share a target rate; the rate
-steps up until p99 passes 100 ms; the figure is the last rate that held. Measured side by side with the
-same gateway serving one request at a time (the behaviour before requests were isolated per thread), in
-the same run. Clients run in a separate process so that they do not share the server's GIL.
-Screens: ``POST /api/screens/run`` (the SPA's main request) over the sample data.
+What is reported: the offered-rate search, not closed-loop throughput. Open loop (as users arrive, not as
+answers return): ``clients`` connections share a target rate; the rate steps up (``RATES``) until p99
+passes 100 ms; ``gateway_<n>_clients_rps_at_p99_100ms`` is the rate served at the last step that held, with
+its p99. (Closed-loop clients would slow down with the server and hide its queueing; an open loop counts a
+late start as waiting, as a user would.) When not even the lowest step holds (a machine loaded by other
+work), the figure is 0 and ``..._lowest_step_rps`` / ``..._lowest_step_p99`` say what that step got; when
+the highest step holds, the figure is a lower bound. Measured side by side with the same gateway serving
+one request at a time (the behaviour before requests were isolated per thread), in the same run. Clients
+run in a separate process so that they do not share the server's GIL. Screens: ``POST /api/screens/run``
+(the SPA's main request) over the sample data. Every answer must be a 200 (a refusal is a bug, not load).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,14 +134,26 @@ def _step(port: int, clients: int, rate: float) -> tuple[float, float, int]:
     return len(lat) / res["wall"], p99, res["errors"]
 
 
-def _capacity(port: int, clients: int) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Capacity:
+    rps: float  # served at the last step whose p99 held (0: none held)
+    p99: float
+    lowest: tuple[float, float]  # (req/s, p99) of the lowest step
+    capped: bool  # the highest step held: ``rps`` is a lower bound
+
+
+def _capacity(port: int, clients: int) -> Capacity:
     best, best_p99 = 0.0, float("nan")
+    lowest: tuple[float, float] | None = None
     for rate in RATES:
         served, p99, errors = _step(port, clients, rate)
-        if p99 > P99_MS or errors:
-            break
+        assert errors == 0, f"{errors} non-200 answers at {rate} req/s"
+        lowest = lowest or (served, p99)
+        if p99 > P99_MS:
+            return Capacity(best, best_p99, lowest, capped=False)
         best, best_p99 = served, p99
-    return best, best_p99
+    assert lowest is not None
+    return Capacity(best, best_p99, lowest, capped=True)
 
 
 @pytest.mark.parametrize("clients", [16, 64])
@@ -148,19 +166,25 @@ def test_requests_per_second_at_p99_100ms(clients: int, loaded: list[str], tmp_p
 
     api_settings.cache_clear()
     try:
-        results = {}
-        for name, serialised in (("concurrent", False), ("one_at_a_time", True)):
+        results: dict[str, Capacity] = {}
+        for name, serialised in (("", False), ("_one_at_a_time", True)):
             with _gateway(tmp_path, serialised) as port:
                 results[name] = _capacity(port, clients)
-        for name, (rps, p99) in results.items():
-            bench(f"gateway_screens_{clients}_clients_{name}_rps_at_p99_100ms", rps, "req/s")
-            bench(f"gateway_screens_{clients}_clients_{name}_p99", p99, "ms")
-        bench(
-            f"gateway_screens_{clients}_clients_concurrent_vs_one_at_a_time",
-            results["concurrent"][0] / max(results["one_at_a_time"][0], 1e-9),
-            "x",
-        )
-        assert results["concurrent"][0] > 0
+        for name, c in results.items():
+            prefix = f"gateway_{clients}_clients{name}"
+            bench(f"{prefix}_rps_at_p99_100ms", c.rps, "req/s")
+            bench(f"{prefix}_p99", c.p99, "ms")
+            bench(f"{prefix}_lowest_step_rps", c.lowest[0], "req/s")
+            bench(f"{prefix}_lowest_step_p99", c.lowest[1], "ms")
+            if c.capped:
+                print(f"{prefix}: the highest offered rate ({RATES[-1]} req/s) held; the figure is a lower bound")
+        if results["_one_at_a_time"].rps > 0:
+            bench(
+                f"gateway_{clients}_clients_concurrent_vs_one_at_a_time",
+                results[""].rps / results["_one_at_a_time"].rps,
+                "x",
+            )
+        assert all(c.lowest[0] > 0 for c in results.values())  # every step was answered (no timing asserted)
     finally:
         os.environ.pop(os_env_multiplier, None)
         api_settings.cache_clear()

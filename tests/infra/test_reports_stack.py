@@ -44,7 +44,10 @@ def test_fan_out_schedule_starts_the_state_machine(synth: Synth) -> None:
     (sched,) = synth.resources("AWS::Scheduler::Schedule").values()
     p = sched["Properties"]
     assert p["ScheduleExpression"] == "rate(15 minutes)" and p["FlexibleTimeWindow"] == {"Mode": "OFF"}
-    assert json.loads(p["Target"]["Input"]) == {"now": "<aws.scheduler.scheduled-time>"}
+    assert json.loads(p["Target"]["Input"]) == {
+        "now": "<aws.scheduler.scheduled-time>",
+        "correlation_id": "<aws.scheduler.execution-id>",  # the tick is the run's edge
+    }
     machine = _logical_id(synth, synth.stack.reports.state_machine)
     assert p["Target"]["Arn"] == {"Ref": machine}
 

@@ -75,6 +75,48 @@ def test_state_machine_uses_the_shared_definition(synth: Synth) -> None:
         assert actual["States"][state]["ItemProcessor"]["States"][task]["Retry"]
 
 
+def test_every_function_traces_actively_and_so_do_the_state_machines_and_the_rest_api(synth: Synth) -> None:
+    """X-Ray: every function of the project (the handlers' Powertools Tracer sends its segments), each state
+    machine, and the REST API's stage. (WebSocket APIs have no X-Ray tracing; their functions do.)"""
+    ours = {
+        lid: r["Properties"]
+        for lid, r in synth.resources("AWS::Lambda::Function").items()
+        # the project's handlers (functions/*/handlers.py), not CDK's own custom-resource handlers
+        if str(r["Properties"].get("Handler", "")).startswith("handlers.")
+    }
+    assert len(ours) >= len(TASKS) + 10
+    untraced = sorted(lid for lid, p in ours.items() if p.get("TracingConfig") != {"Mode": "Active"})
+    assert untraced == []
+    ws = synth.stack.websocket
+    for fn in [*ws.functions.values(), ws.authorizer_function, ws.broadcast, synth.stack.quotes.function]:
+        assert _logical_id(synth, fn) in ours
+    (api_fn,) = synth.resources("AWS::Serverless::Function").values()
+    assert api_fn["Properties"]["Tracing"] == "Active"
+    (api,) = synth.resources("AWS::Serverless::Api").values()
+    assert api["Properties"]["TracingEnabled"] is True
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) >= 2
+    assert all(m["Properties"]["TracingConfiguration"] == {"Enabled": True} for m in machines.values())
+
+
+def test_schedules_start_runs_under_the_tick_id(synth: Synth) -> None:
+    """The schedule tick is the edge: its id is the execution input's correlation_id (and the run id)."""
+    sm_id = _logical_id(synth, synth.stack.ingest.state_machine)
+    (rule,) = [
+        r["Properties"]
+        for r in synth.resources("AWS::Events::Rule").values()
+        if any(t["Arn"] == {"Ref": sm_id} for t in r["Properties"].get("Targets", []))
+        and "ScheduleExpression" in r["Properties"]
+    ]
+    transformer = rule["Targets"][0]["InputTransformer"]
+    name = next(k for k, v in transformer["InputPathsMap"].items() if v == "$.id")
+    template = transformer["InputTemplate"].replace(" ", "")
+    assert f'"correlation_id":<{name}>' in template and f'"run_id":<{name}>' in template
+    (schedule,) = synth.resources("AWS::Scheduler::Schedule").values()
+    payload = json.loads(schedule["Properties"]["Target"]["Input"])
+    assert payload["correlation_id"] == "<aws.scheduler.execution-id>"
+
+
 def test_state_machine_logging_and_tracing(synth: Synth) -> None:
     synth.template.has_resource_properties(
         "AWS::StepFunctions::StateMachine",
@@ -814,9 +856,16 @@ def test_drop_folder_rule_starts_the_state_machine_with_the_shared_input(synth: 
     (target,) = drop["Targets"]
     assert target["Arn"] == {"Ref": sm_id} and "RoleArn" in target
     transformer = target["InputTransformer"]
-    assert sorted(transformer["InputPathsMap"].values()) == sorted(DROP_INPUT_PATHS.values())
+    assert set(transformer["InputPathsMap"].values()) == set(DROP_INPUT_PATHS.values())
     template = json.loads(re.sub(r"<[\w-]+>", '"x"', transformer["InputTemplate"]))
-    assert set(template) == {"run_id", "source"} and set(template["source"]["s3"]) == {"bucket", "key"}
+    assert set(template) == {"run_id", "correlation_id", "source"} and set(template["source"]["s3"]) == {
+        "bucket",
+        "key",
+    }
+    # the S3 event's id is both the run id and the correlation id (the event is the edge)
+    name = next(k for k, v in transformer["InputPathsMap"].items() if v == "$.id")
+    compact = transformer["InputTemplate"].replace(" ", "")
+    assert f'"run_id":<{name}>' in compact and f'"correlation_id":<{name}>' in compact
 
 
 def _statements_of(synth: Synth, role: Any) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import boto3
 import psycopg
 import pytest
 
+from devstack.alerts_worker import sqs_record
 from devstack.lambdas import LocalContext, load_module
 from stockscreen.core.clients import reset_clients
 
@@ -65,27 +66,12 @@ def delivery_env(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> 
 def poll(env: dict[str, Any], queue: str, handlers: Any) -> tuple[int, list[str]]:
     """One Lambda poll: receive, invoke ``deliver``, delete what succeeded; (records seen, failed ids)."""
     sqs = env["aws"]["sqs"]
-    msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1).get(
-        "Messages", []
-    )
+    msgs = sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+    ).get("Messages", [])
     if not msgs:
         return 0, []
-    event = {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:stockscreen-alert-delivery",
-                "awsRegion": "us-east-1",
-            }
-            for m in msgs
-        ]
-    }
+    event = {"Records": [sqs_record(m, queue) for m in msgs]}
     try:
         failed = [
             f["itemIdentifier"]

@@ -155,6 +155,7 @@ def test_daily_bars_are_real_and_ascending(client: Client) -> None:
         159.54,
         51608580,
     )
+    assert last["adj_close"] is None  # (the demo file has no adjusted close)
 
 
 def test_weekly_and_monthly_rollups(client: Client) -> None:
@@ -165,6 +166,7 @@ def test_weekly_and_monthly_rollups(client: Client) -> None:
     assert m["open"] == daily[0]["open"] and m["close"] == daily[-1]["close"]
     assert m["high"] == max(d["high"] for d in daily) and m["low"] == min(d["low"] for d in daily)
     assert m["volume"] == sum(d["volume"] for d in daily)
+    assert m["adj_close"] is None  # (the rollups are of the raw prices)
     weekly = _json(client.http.get("/securities/AAPL/bars?interval=1w&limit=3"))["data"]
     assert len(weekly) == 3 and weekly[-1]["close"] == 159.54
 

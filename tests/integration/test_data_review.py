@@ -215,7 +215,7 @@ def test_drop_folder_starts_a_run_that_loads_the_file(stack_env: dict[str, str],
             "detail": {"bucket": {"name": bucket}, "object": {"key": "incoming/gone.csv"}},
         }
     )
-    assert set(DROP_INPUT_PATHS) == {"run_id", "bucket", "key"}
+    assert set(DROP_INPUT_PATHS) == {"run_id", "correlation_id", "bucket", "key"}
     failed = bridge.machine.run(payload)
     assert failed["status"] == "FAILED"
     error = _q(stack_env, "SELECT error FROM ingest_runs WHERE id = %s", payload["run_id"])[0][0]

@@ -99,8 +99,12 @@ def test_bars_of_new_symbols_add_them_and_known_only_keeps_them_out(
         report["run_id"],
     )
     assert found[0][:3] == ("info", "loaded", "AAPL") and "added to the security master with" in found[0][3]
-    # the same bars again: nothing changed, said in one line
+    # the same bars from Yahoo-style files: their adjusted closes are added (Stooq's files have none)
     again = _run(machine, FORMATS / "yahoo.zip")
+    assert (again["inserted"], again["updated"]) == (0, again["fetched"])
+    assert _q(url, "SELECT count(adj_close) FROM daily_bars") == [(again["fetched"],)]
+    # the same bars again (another format, the same adjusted closes): nothing changed, said in one line
+    again = _run(machine, FORMATS / "bars-many.csv")
     assert again["inserted"] == again["updated"] == 0
     assert again["note"].startswith("nothing changed: all ") and "already loaded" in again["note"]
     # a listing later gives the names and sectors

@@ -70,3 +70,17 @@ def test_models_are_imported_on_first_use() -> None:
     assert found["bars"] == ["1w"]
     assert "pydantic" in found["schema"] and "sqlalchemy" not in found["schema"]
     assert int(found["refs"][0]) > 50 and found["not_models"] == []
+
+
+def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
+    """What ``GET /health`` and an anonymous screen run on a cold container (the checks, the settings, the
+    screening engine and its result cache, the snapshot artifact, the hot-path AWS calls) import neither
+    SQLAlchemy, boto3, botocore's client machinery nor pydantic-settings (README, "Cold start")."""
+    found = _fresh(
+        "import stockscreen.core.health, stockscreen.screening.engine, stockscreen.screening.result_cache\n"
+        "import stockscreen.screening.artifact, stockscreen.accounts.settings, stockscreen.core.awsrequest\n"
+        "from chalicelib import screens, saved_screens, health\n"
+        "found['loaded'] = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings') or m == 'botocore.session')\n"
+    )
+    assert found["loaded"] == []

@@ -34,8 +34,13 @@ def test_maps_fan_out_over_batch_references_with_bounded_concurrency() -> None:
         m = states[name]
         assert m["Type"] == "Map" and m["ItemsPath"] == items
         assert 1 <= m["MaxConcurrency"] <= 10
-        # each iteration gets the run id and its batch descriptor, nothing else
-        assert m["ItemSelector"] == {"run_id.$": "$.run_id", "source.$": "$.source", "batch.$": "$$.Map.Item.Value"}
+        # each iteration gets the run id, the run's correlation id (settled by Plan) and its batch descriptor
+        assert m["ItemSelector"] == {
+            "run_id.$": "$.run_id",
+            "correlation_id.$": "$.plan.correlation_id",
+            "source.$": "$.source",
+            "batch.$": "$$.Map.Item.Value",
+        }
 
 
 def test_placeholders_and_substitution() -> None:

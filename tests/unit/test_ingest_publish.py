@@ -92,11 +92,20 @@ def test_publish_announces_the_changed_symbols_and_bumps_the_snapshot_version() 
     service, events, admins, live = _service(FakeRepo(QUOTES))
     state = {
         "run_id": RUN_ID,
+        "correlation_id": "s3-event-1",
+        "plan": {"correlation_id": "upload-request-1"},  # the id Plan settled on wins
         "aggregate": {"version": 7, "rebuilt": True},
         "load": [{"symbols": ["MSFT", "AAPL"]}, {"symbols": ["AAPL", "ZTS"]}, None],
     }
     result = service.publish(state)
-    assert events.sent == [{"run_id": RUN_ID, "snapshot_version": 7, "symbols": ["AAPL", "MSFT", "ZTS"]}]
+    assert events.sent == [
+        {
+            "run_id": RUN_ID,
+            "snapshot_version": 7,
+            "symbols": ["AAPL", "MSFT", "ZTS"],
+            "correlation_id": "upload-request-1",
+        }
+    ]
     assert result == {"event_id": "event-1", "symbols": 3}
     assert live.version == 7
     assert [(q.symbol, q.price, q.change_pct, q.volume) for q in live.quotes] == [
@@ -111,8 +120,8 @@ def test_publish_announces_the_changed_symbols_and_bumps_the_snapshot_version() 
 
 def test_publish_without_a_snapshot_sends_the_event_and_leaves_the_cache_alone() -> None:
     service, events, _admins, live = _service(FakeRepo({}))
-    result = service.publish({"run_id": RUN_ID, "aggregate": {"version": None}})
-    assert events.sent == [{"run_id": RUN_ID, "snapshot_version": None, "symbols": []}]
+    result = service.publish({"run_id": RUN_ID, "correlation_id": "tick-1", "aggregate": {"version": None}})
+    assert events.sent == [{"run_id": RUN_ID, "snapshot_version": None, "symbols": [], "correlation_id": "tick-1"}]
     assert result == {"event_id": "event-1", "symbols": 0}
     assert live.version is None and live.quotes == []
 

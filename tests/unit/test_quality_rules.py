@@ -451,8 +451,10 @@ def test_crafted_rows_make_every_row_rule_fire_as_row_by_row() -> None:
     outcome = _compare(CRAFTED, CONTEXT)
     fired = set(outcome.counts())
     # (stale_security: a query of the loaded bars; new_symbol: only for files given explicitly, below;
-    # released: only with a release, see the test of releases)
-    assert fired == {r.name for r in quality.RULES} - {"stale_security", "new_symbol", "released"}
+    # released: only with a release, see the test of releases; the adjusted-close rules: only for bars
+    # with an adjusted close, see tests/unit/test_adj_close.py)
+    adjusted = {"bad_adj_close", "adj_close_jump"}
+    assert fired == {r.name for r in quality.RULES} - {"stale_security", "new_symbol", "released", *adjusted}
     counts = outcome.counts()
     assert counts["bad_print"] == 2 and counts["duplicate_bar"] == 2 and counts["closed_day"] == 2
     by_rule = {f.rule: f for f in outcome.findings}

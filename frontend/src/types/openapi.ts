@@ -1931,6 +1931,12 @@ export interface components {
             close: number;
             /** Volume */
             volume: number;
+            /**
+             * Adj Close
+             * @description the adjusted close as the bars file gave it (daily bars only; null when it gave none): the total-return fields' input; charts and every other field use the raw prices
+             * @default null
+             */
+            adj_close: number | null;
         };
         /** BarsPublic */
         BarsPublic: {

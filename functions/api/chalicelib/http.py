@@ -245,7 +245,7 @@ def _cors(event: Request, response: Response) -> None:
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Allow-Credentials"] = "true"
     response.headers["Access-Control-Expose-Headers"] = (
-        "ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+        "ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, X-Correlation-Id"
     )
     response.headers["Vary"] = "Origin"
 
@@ -263,7 +263,7 @@ def _preflight(event: Request) -> Response | None:
         status_code=204,
         headers={
             "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, X-API-Key, If-None-Match",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, X-API-Key, If-None-Match, X-Correlation-Id",
             "Access-Control-Max-Age": "600",
         },
     )
@@ -305,7 +305,24 @@ def install(app: Chalice) -> None:
     """Middleware: uniform body for Chalice's own errors, CORS, security headers, logs and metrics."""
 
     @app.middleware("http")
+    def _correlated(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        """The request is an edge: its valid ``X-Correlation-Id``, else a new id, bound for the request (every
+        log line, what it starts) and returned; an X-Ray subsegment per route (a no-op outside Lambda)."""
+        from stockscreen.core import correlation
+        from stockscreen.core.observability import subsegment
+
+        route = f"{event.method} {event.context.get('resourcePath', event.path)}"
+        with (
+            correlation.bound(correlation.from_headers(event.headers)) as cid,
+            subsegment(route, route=route, correlation_id=cid),
+        ):
+            response = _middleware(event, get_response)
+        response.headers[correlation.HEADER] = cid
+        return response
+
     def _middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        from stockscreen.core.correlation import current
+
         started = time.perf_counter()
         logger = steps.logger()
         # A warm container keeps the logger: start each request from this function's own keys (in
@@ -318,6 +335,7 @@ def install(app: Chalice) -> None:
             user_id=None,
             function_name=getattr(context, "function_name", None),
             function_request_id=getattr(context, "aws_request_id", None),
+            correlation_id=current(),  # (bound by _correlated; the clear above removed its key)
         )
         try:
             response = _preflight(event) or get_response(event)

@@ -33,13 +33,12 @@ def _body(model: Any, *, optional: bool = False) -> Any:
 
 
 def _run(screen: dict[str, Any]) -> Response:
-    from stockscreen.db.engine import get_engine
     from stockscreen.screening.result_cache import run_cached
     from stockscreen.screening.saved import screen_request
 
     page = _body(schema.RunPage, optional=True)
     text, status = run_cached(
-        get_engine(), screen_request(screen, page), role_of(current()), version=snapshot_version(bp.current_request)
+        None, screen_request(screen, page), role_of(current()), version=snapshot_version(bp.current_request)
     )
     mark_cache(bp.current_request, status)
     return json_text(text)

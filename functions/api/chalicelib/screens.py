@@ -65,7 +65,6 @@ def fields() -> dict[str, Any]:
     produces=("text/csv",),  # ?format=csv
 )
 def run() -> Any:
-    from stockscreen.db.engine import get_engine
     from stockscreen.screening.engine import ScreenRequest, ScreenResult, to_csv
     from stockscreen.screening.result_cache import run_cached
 
@@ -74,7 +73,7 @@ def run() -> Any:
     role = _role()
     if params.format == "csv":
         policy.require(role, "export.csv")
-    text, status = run_cached(get_engine(), req, role, version=snapshot_version(bp.current_request))
+    text, status = run_cached(None, req, role, version=snapshot_version(bp.current_request))
     mark_cache(bp.current_request, status)
     if params.format == "csv":
         return Response(
@@ -97,7 +96,6 @@ def run() -> Any:
     response=lambda: schema.ExplainResult,
 )
 def explain_route() -> dict[str, Any]:
-    from stockscreen.db.engine import get_engine
     from stockscreen.screening.access import fields_in, require_fields
     from stockscreen.screening.engine import ExplainQuery, compile_query, explain
     from stockscreen.screening.universe import get_universe
@@ -105,7 +103,7 @@ def explain_route() -> dict[str, Any]:
     q = query(bp.current_request, ExplainQuery)
     node = compile_query(q.query)  # a bad query is a 400 before any data is loaded
     require_fields(_role(), fields_in(node))
-    return explain(get_universe(get_engine()), q.symbol, q.query, q.as_of)
+    return explain(get_universe(), q.symbol, q.query, q.as_of)
 
 
 @route(
@@ -168,14 +166,13 @@ def backtest() -> Any:
     """Backtest a screen: next-open entries, the benchmark over the same dates, costs, every holding.
 
     ``?format=csv``: one row per holding of every period."""
-    from stockscreen.db.engine import get_engine
     from stockscreen.screening.backtest import BacktestRequest, run_backtest, to_csv
     from stockscreen.screening.universe import get_universe
 
     params = query(bp.current_request, schema.RunParams)
     req = _body(BacktestRequest)
     req.condition()
-    result = run_backtest(get_universe(get_engine()), req)
+    result = run_backtest(get_universe(), req)
     if params.format == "csv":
         return Response(
             body=to_csv(result),

@@ -15,6 +15,8 @@ from typing import Any
 if "numpy" not in sys.modules:
     sys.modules["numpy"] = None  # type: ignore[assignment]
 
+from stockscreen.core.correlation import from_state
+from stockscreen.core.observability import entry
 from stockscreen.reports.adapters import S3Store
 from stockscreen.reports.rendering import render_to_store
 from stockscreen.reports.settings import store_settings
@@ -25,5 +27,6 @@ def _store() -> S3Store:
     return S3Store(store_settings().reports_bucket)
 
 
+@entry(from_state, flush_metrics=False)
 def render(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return render_to_store(_store(), event["build"]["data_key"])

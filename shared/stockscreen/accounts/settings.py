@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import NoDecode
 
 from stockscreen.core.config import CoreSettings
 
@@ -20,7 +18,7 @@ class ApiSettings(CoreSettings):
     rate_limit_multiplier: float = Field(
         default=1.0, gt=0, description="Scales every plan's requests/minute (load tests, private deployments)"
     )
-    cors_allow_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+    cors_allow_origins: tuple[str, ...] = Field(
         default=(), description="Comma-separated origins allowed by CORS; empty means same-origin only"
     )
 

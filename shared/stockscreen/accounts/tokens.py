@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,17 +52,48 @@ def _parse_secret(raw: str, version_id: str) -> list[tuple[str, bytes]]:
     return out
 
 
-def load_keyring(secret_id: str) -> KeyRing:
+def _secret_reader(secret_id: str) -> Callable[[str], dict[str, Any] | None]:
+    """GetSecretValue of one version stage (None: the secret has no such version). Signed with the
+    standard library when the credentials are in the environment (Lambda: no boto3 on a cold container's
+    first signed-in request), else through the boto3 client."""
+    from stockscreen.core import awsrequest
+
+    credentials = awsrequest.light_credentials()
+    if credentials is not None:
+        creds = credentials
+
+        def light(stage: str) -> dict[str, Any] | None:
+            try:
+                return awsrequest.get_secret_value(secret_id, stage, creds)
+            except awsrequest.AwsError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+
+        return light
     sm = aws_client("secretsmanager")
-    cur = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
+
+    def boto(stage: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = sm.get_secret_value(SecretId=secret_id, VersionStage=stage)
+        except sm.exceptions.ResourceNotFoundException:
+            return None
+        return result
+
+    return boto
+
+
+def load_keyring(secret_id: str) -> KeyRing:
+    read = _secret_reader(secret_id)
+    cur = read("AWSCURRENT")
+    if cur is None:
+        raise LookupError(f"the signing-key secret {secret_id} has no current version")
     current = _parse_secret(cur["SecretString"], cur["VersionId"])
     keys = dict(current)
-    try:
-        prev = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSPREVIOUS")
+    prev = read("AWSPREVIOUS")
+    if prev is not None:
         for kid, key in _parse_secret(prev["SecretString"], prev["VersionId"]):
             keys.setdefault(kid, key)
-    except sm.exceptions.ResourceNotFoundException:
-        pass
     return KeyRing(current_kid=current[0][0], keys=keys)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from stockscreen.core import correlation
 from stockscreen.core.clients import aws_client
 
 #: Delivery idempotency records outlive every redelivery of a message (5 receives, 3 minutes apart).
@@ -19,18 +20,23 @@ def _json(obj: Any) -> str:
 
 
 class SqsFiringQueue:
-    """Publishes fired alerts (as stored in the history) to the delivery queue."""
+    """Publishes fired alerts (as stored in the history) to the delivery queue, each with the
+    ``correlation_id`` message attribute of what fired it (the bound id)."""
 
     def __init__(self, queue_url: str, client: Any | None = None) -> None:
         self.queue_url = queue_url
         self.client = client if client is not None else aws_client("sqs")
 
     def publish(self, firings: list[dict[str, Any]]) -> None:
+        attributes = correlation.sqs_attributes()
         for start in range(0, len(firings), 10):
             chunk = firings[start : start + 10]
             resp = self.client.send_message_batch(
                 QueueUrl=self.queue_url,
-                Entries=[{"Id": str(k), "MessageBody": _json(f)} for k, f in enumerate(chunk)],
+                Entries=[
+                    {"Id": str(k), "MessageBody": _json(f), "MessageAttributes": attributes}
+                    for k, f in enumerate(chunk)
+                ],
             )
             if resp.get("Failed"):
                 raise RuntimeError(f"SQS refused {len(resp['Failed'])} fired alerts: {resp['Failed'][:3]}")
@@ -143,13 +149,18 @@ class DeadLetters:
         moved = 0
         while moved < limit:
             resp = self.client.receive_message(
-                QueueUrl=self.dlq_url, MaxNumberOfMessages=min(10, limit - moved), WaitTimeSeconds=0
+                QueueUrl=self.dlq_url,
+                MaxNumberOfMessages=min(10, limit - moved),
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
             )
             msgs = resp.get("Messages", [])
             if not msgs:
                 break
             for m in msgs:
-                self.client.send_message(QueueUrl=self.queue_url, MessageBody=m["Body"])
+                # the message keeps its correlation id (the firing's story goes on)
+                attributes = correlation.sqs_attributes(correlation.from_sqs_record(m))
+                self.client.send_message(QueueUrl=self.queue_url, MessageBody=m["Body"], MessageAttributes=attributes)
                 self.client.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=m["ReceiptHandle"])
                 moved += 1
         return moved

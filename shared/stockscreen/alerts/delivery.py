@@ -213,6 +213,7 @@ class DeliveryService:
                 logger.exception("alert delivery failed", extra={"channel": channel, "alert_id": f.alert_id})
                 statuses[channel] = failures[channel] = f"failed: {type(exc).__name__}"
         self.repo.record(f.id, statuses)
+        logger.info("alert delivered", extra={"alert_id": f.alert_id, "fired_id": f.id, "statuses": statuses})
         # emitted on every delivery (0 included), so the alarm's metric always has data
         metrics.add_metric(name="AlertDeliveryErrors", unit="Count", value=len(failures))
         if failures:
@@ -267,7 +268,8 @@ class DeliveryService:
                 price=firing.get("value"),
                 triggered_at=firing["fired_at"],
             )
-            reached = self.push().push_to_user(user_id, msg)
+            reached = self.push().push_to_user(user_id, msg)  # the frame carries the correlation id (cid)
+            logger.info("alert pushed", extra={"alert_id": firing["alert_id"], "connections": reached})
             return {"status": f"sent to {reached}" if reached else "no open session"}
         blocked = self._blocked(channel, target, prefs, secret)
         if blocked is not None:

@@ -17,8 +17,9 @@ from stockscreen.alerts.delivery import DeliveryService
 from stockscreen.alerts.dlq import DeadLetterService
 from stockscreen.alerts.repository import AlertEvaluationRepository
 from stockscreen.alerts.service import AlertEvaluationService
+from stockscreen.core import correlation
 from stockscreen.core.errors import Invalid
-from stockscreen.core.observability import logger
+from stockscreen.core.observability import logger, subsegment
 
 if TYPE_CHECKING:
     import numpy as np
@@ -130,9 +131,10 @@ class PriceEventService:
         version = detail.get("snapshot_version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise Invalid("the event's detail has no snapshot_version")
-        result = self.evaluator.evaluate_daily(
-            event_id, detail.get("run_id"), version, len(detail.get("symbols") or [])
-        )
+        with subsegment("alerts-evaluate", task="prices.updated", correlation_id=correlation.current()):
+            result = self.evaluator.evaluate_daily(
+                event_id, detail.get("run_id"), version, len(detail.get("symbols") or [])
+            )
         logger.info(
             "prices.updated evaluated",
             extra={"event_id": event_id, "duplicate": not result["recorded"], "fired": result["fired"]},
@@ -140,7 +142,8 @@ class PriceEventService:
         return result
 
     def on_quote_batch(self, batch: QuoteBatch) -> dict[str, Any]:
-        return self.evaluator.evaluate_quotes(batch)
+        with subsegment("alerts-evaluate", task="quote-batch", correlation_id=correlation.current()):
+            return self.evaluator.evaluate_quotes(batch)
 
 
 @cache

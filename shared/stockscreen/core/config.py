@@ -1,4 +1,4 @@
-"""Typed settings, validated at cold start (pydantic-settings).
+"""Typed settings, validated at cold start (pydantic models read from the environment: :mod:`.envsettings`).
 
 Connection strings and resource names have no silent defaults: a missing one is a
 start-up error naming the variable.
@@ -10,13 +10,12 @@ from functools import cache
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stockscreen.core.envsettings import EnvSettings
 
 
-class CoreSettings(BaseSettings):
+class CoreSettings(EnvSettings):
     """What every function needs: the database, Redis and the AWS endpoint."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     database_url: str = Field(description="SQLAlchemy URL, postgresql+psycopg://...")
     redis_url: str = Field(description="redis://host:port/db")
@@ -40,10 +39,8 @@ class EventSettings(CoreSettings):
     admin_topic_arn: str
 
 
-class ChartSettings(BaseSettings):
+class ChartSettings(EnvSettings):
     """What the API's chart routes need to know of the live feed (no connection strings: read by the API)."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     quote_provider: Literal["stooq", "replay"] = Field(
         default="stooq",
@@ -128,10 +125,8 @@ class UnsubscribeSettings(CoreSettings):
     )
 
 
-class WebhookSettings(BaseSettings):
+class WebhookSettings(EnvSettings):
     """Who checks webhook URLs: the API (when a user saves one) and the delivery function (when it posts)."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     alerts_webhook_allow_private: bool = Field(
         default=False,

@@ -106,6 +106,7 @@ _UNAVAILABLE_TYPES: dict[tuple[str, str], str] = {
     ("botocore.exceptions", "ConnectTimeoutError"): "aws",
     ("botocore.exceptions", "ReadTimeoutError"): "aws",
     ("botocore.exceptions", "ConnectionClosedError"): "aws",
+    ("stockscreen.core.awsrequest", "EndpointUnreachable"): "aws",
 }
 
 

@@ -6,10 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import text
-
-from stockscreen.core.clients import aws_client, get_redis
-from stockscreen.db.engine import get_engine
+from stockscreen.core.clients import get_redis
+from stockscreen.db.engine import reader_for
 
 
 def _timed(check: Callable[[], Any]) -> dict[str, Any]:
@@ -26,8 +24,23 @@ def _timed(check: Callable[[], Any]) -> dict[str, Any]:
 
 
 def _db() -> Any:
-    with get_engine().connect() as conn:
-        return conn.execute(text("SELECT version FROM snapshot_versions WHERE is_current")).scalar()
+    # psycopg alone (no SQLAlchemy engine): a cold container's first request is often this one
+    row = reader_for().one("SELECT version FROM snapshot_versions WHERE is_current", ())
+    return row[0] if row is not None else None
+
+
+def _aws() -> None:
+    """STS GetCallerIdentity: signed with the standard library when the credentials are in the environment
+    (Lambda; no boto3 on a cold container's first request), else through the boto3 client."""
+    from stockscreen.core import awsrequest
+
+    credentials = awsrequest.light_credentials()
+    if credentials is not None:
+        awsrequest.get_caller_identity(credentials)
+    else:
+        from stockscreen.core.clients import aws_client
+
+        aws_client("sts").get_caller_identity()
 
 
 def check_all() -> dict[str, Any]:
@@ -38,7 +51,7 @@ def check_all() -> dict[str, Any]:
     checks = {
         "database": _timed(_db),
         "redis": _timed(lambda: bool(get_redis().ping()) and None),
-        "aws": _timed(lambda: aws_client("sts").get_caller_identity() and None),
+        "aws": _timed(_aws),
     }
     snapshot = checks["database"].pop("detail", None)
     failing = [name for name, c in checks.items() if c["status"] != "ok"]

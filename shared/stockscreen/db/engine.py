@@ -1,16 +1,22 @@
-"""One SQLAlchemy engine per process, behind a getter tests can reset."""
+"""One SQLAlchemy engine per process, behind a getter tests can reset, and one-row readers that need none.
+
+SQLAlchemy is imported by :func:`get_engine`, not by this module: a cold API container whose first request
+needs only a one-row read (``GET /health``, the snapshot version before a screen) reaches PostgreSQL through
+a :class:`RowReader` (psycopg alone) and never imports SQLAlchemy (see the README, "Cold start")."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine
 
 from stockscreen.core.config import core_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 def normalise_url(url: str) -> str:
@@ -23,6 +29,8 @@ def normalise_url(url: str) -> str:
 
 @cache
 def get_engine() -> Engine:
+    from sqlalchemy import create_engine
+
     return create_engine(
         normalise_url(core_settings().database_url),
         pool_pre_ping=True,
@@ -66,9 +74,13 @@ _READERS: dict[str, RowReader] = {}
 _READERS_LOCK = threading.Lock()
 
 
-def reader_for(engine: Engine) -> RowReader:
-    """The reader for the engine's database, built once per process."""
-    url = engine.url.render_as_string(hide_password=False)
+def reader_for(engine: Engine | None = None) -> RowReader:
+    """The reader for the engine's database, built once per process; without an engine, the configured
+    database's (``DATABASE_URL``), with no SQLAlchemy engine built or imported."""
+    if engine is None:
+        url = normalise_url(core_settings().database_url)
+    else:
+        url = engine.url.render_as_string(hide_password=False)
     reader = _READERS.get(url)
     if reader is None:
         with _READERS_LOCK:

@@ -50,6 +50,9 @@ class Panel:
     close: F
     volume: F
     lengths: I64  # (S,) bars per security
+    #: the adjusted close (NaN where a bar has none), None when no bar has one: read by the
+    #: total-return performance fields only, every other metric is of the raw prices
+    adj_close: F | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -72,6 +75,7 @@ class Panel:
             cut(self.close),
             cut(self.volume),
             self.lengths[start:stop],
+            None if self.adj_close is None else cut(self.adj_close),
         )
 
     def column(self, j: int) -> dict[str, Any]:
@@ -84,7 +88,8 @@ class Panel:
 
 
 def panel_from_flat(ids: I64, dates: Dates, ohlcv: F, tail: int | I64 | None = None) -> Panel:
-    """Build a panel from rows sorted by (security, date): ``ohlcv`` is ``(N, 5)``.
+    """Build a panel from rows sorted by (security, date): ``ohlcv`` is ``(N, 5)``, or ``(N, 6)`` with
+    the adjusted close last (NaN where a bar has none).
 
     With ``tail`` (a count, or one per security), keep only each security's last ``tail``
     bars, right-aligned (its last bar on the last row); otherwise left-aligned full histories.
@@ -114,12 +119,14 @@ def panel_from_flat(ids: I64, dates: Dates, ohlcv: F, tail: int | I64 | None = N
     out_dates = np.full((t_max, n_sec), np.datetime64("NaT"), dtype="datetime64[D]")
     out_dates[rows, col] = dates[idx]
     arrays = []
-    for k in range(5):
+    adjusted = ohlcv.shape[1] > 5 and not np.isnan(ohlcv[:, 5]).all()
+    for k in range(6 if adjusted else 5):
         a = np.full((t_max, n_sec), np.nan)
         a[rows, col] = ohlcv[idx, k]
         arrays.append(a)
-    o, h, lo, c, v = arrays
-    return Panel(ids[starts].astype(np.int64), out_dates, o, h, lo, c, v, lengths.astype(np.int64))
+    o, h, lo, c, v = arrays[:5]
+    adj = arrays[5] if adjusted else None
+    return Panel(ids[starts].astype(np.int64), out_dates, o, h, lo, c, v, lengths.astype(np.int64), adj)
 
 
 @dataclass
@@ -350,12 +357,33 @@ def compute(
         m["range_52w_pct"] = span / m["low_52w"] * 100.0
         m["pos_52w_pct"] = np.where(span > 0, (c - m["low_52w"]) / span * 100.0, np.nan)
         m["rel_volume"] = np.where(m["avg_volume_50"] > 0, v / m["avg_volume_50"], np.nan)
-    for key, days in (("perf_1w", 5), ("perf_1m", 21), ("perf_3m", 63), ("perf_6m", 126), ("perf_1y", 252)):
+    for key, days in PERF_PERIODS:
         m[key] = _pct(c, _shift(c, days))
     m["perf_ytd"] = _pct(c, _previous_year_close(panel))
+    m.update(total_returns(panel, m))
     m["beta"] = _beta(rets, market.returns_for(panel.dates) if market is not None else None, 252)
     m.update(fundamental_metrics(c, fundamentals))
     return m
+
+
+#: the performance fields' look-backs in sessions (``perf_ytd`` looks back to the previous year's last close)
+PERF_PERIODS = (("perf_1w", 5), ("perf_1m", 21), ("perf_3m", 63), ("perf_6m", 126), ("perf_1y", 252))
+
+
+def total_returns(panel: Panel, m: Mapping[str, F]) -> dict[str, F]:
+    """``perf_tr_*``: each performance field as a total return (dividends included), from the adjusted
+    close where the bars have one at both ends of the period; the price return otherwise (``m``'s
+    ``perf_*``, which it equals for bars without adjusted closes)."""
+    periods = (*((k, d) for k, d in PERF_PERIODS), ("perf_ytd", 0))
+    adj = panel.adj_close
+    if adj is None:
+        return {k.replace("perf_", "perf_tr_"): m[k] for k, _ in periods}
+    out: dict[str, F] = {}
+    for key, days in periods:
+        then = _shift(adj, days) if days else _previous_year_close(panel, adj)
+        total = _pct(adj, then)
+        out[key.replace("perf_", "perf_tr_")] = np.where(np.isnan(adj) | np.isnan(then), m[key], total)
+    return out
 
 
 def _history_days(panel: Panel) -> F:
@@ -363,8 +391,9 @@ def _history_days(panel: Panel) -> F:
     return np.where(valid, ind.cumsum0(valid.astype(np.float64)), np.nan)
 
 
-def _previous_year_close(panel: Panel) -> F:
-    """For each bar, the security's last close of the previous calendar year (NaN if not on file)."""
+def _previous_year_close(panel: Panel, values: F | None = None) -> F:
+    """For each bar, the security's last close (or of ``values``: the adjusted close) of the previous
+    calendar year (NaN if not on file)."""
     years = panel.dates.astype("datetime64[Y]").astype(np.int64)
     t = panel.shape[0]
     rows = np.arange(t)[:, None] * np.ones((1, panel.shape[1]), dtype=np.int64)
@@ -376,7 +405,7 @@ def _previous_year_close(panel: Panel) -> F:
     out = np.full(panel.close.shape, np.nan)
     cols = np.broadcast_to(np.arange(panel.shape[1]), years.shape)
     safe = np.where(ok, prev_row, 0)
-    vals = panel.close[safe, cols]
+    vals = (panel.close if values is None else values)[safe, cols]
     # the previous row must be in the year before (not the padding before a right-aligned column)
     prev_years = years[safe, cols]
     good = ok & ~np.isnat(panel.dates[safe, cols]) & (prev_years == years - 1)
@@ -620,6 +649,7 @@ def resample_flat(ids: I64, dates: Dates, ohlcv: F, freq: str) -> tuple[I64, Dat
             np.minimum.reduceat(ohlcv[:, 2], first),
             ohlcv[last, 3],
             np.add.reduceat(ohlcv[:, 4], first),
+            *([ohlcv[last, 5]] if ohlcv.shape[1] > 5 else []),  # the adjusted close: the last one, as the close
         ]
     )
     return ids[first], dates[last], out
@@ -633,7 +663,10 @@ def resample(panel: Panel, freq: str) -> Panel:
     order = np.argsort(cols[valid], kind="stable")  # column-major: by security, then date
     ids = cols[valid][order].astype(np.int64)
     dates = panel.dates[valid][order]
-    ohlcv = np.column_stack([getattr(panel, k)[valid][order] for k in ("open", "high", "low", "close", "volume")])
+    columns = [getattr(panel, k)[valid][order] for k in ("open", "high", "low", "close", "volume")]
+    if panel.adj_close is not None:
+        columns.append(panel.adj_close[valid][order])
+    ohlcv = np.column_stack(columns)
     w_ids, w_dates, w_ohlcv = resample_flat(ids, dates, ohlcv, freq)
     out = panel_from_flat(w_ids, w_dates, w_ohlcv)
     out.security_ids = panel.security_ids[out.security_ids]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Protocol, cast
 
 from stockscreen.core.errors import DataFileError
-from stockscreen.market.formats import BAR_ALIASES, Spec, detect, norm
+from stockscreen.market.formats import BAR_ALIASES, OPTIONAL_BAR_FIELDS, Spec, detect, norm
 
 BAR_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume")
 
@@ -128,22 +128,25 @@ def bar_column_map(path: Path, header: list[str]) -> dict[str, int]:
 
 
 def iter_bars(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:
-    """(line, (symbol, date, open, high, low, close, volume)) for each data row of a bars file."""
+    """(line, (symbol, date, open, high, low, close, volume[, adj_close])) for each data row of a bars
+    file (the adjusted close when the file has the column)."""
     csv_rows = read_csv(path)
     mapping = bar_column_map(path, csv_rows.header)
-    idx = [mapping[c] for c in BAR_COLUMNS]
+    idx = [mapping[c] for c in (*BAR_COLUMNS, *OPTIONAL_BAR_FIELDS) if c in mapping]
     for line, row in csv_rows.rows:
         yield line, tuple(row[i].strip() for i in idx)
 
 
 def iter_spec_bars(spec: Spec, data: bytes) -> Iterator[BarRow]:
-    """(origin, line, (symbol, date, open, high, low, close, volume)) of a bars file of
+    """(origin, line, (symbol, date, open, high, low, close, volume[, adj_close])) of a bars file of
     any format (its :class:`~stockscreen.market.formats.Spec`), row by row: the careful reader."""
     csv_rows = read_csv(Path(spec.name), data, spec.name)
     if list(csv_rows.header) != list(spec.header):
         csv_rows.close()
         raise DataFileError(spec.name, 1, f"header changed while reading: {', '.join(csv_rows.header)}")
-    idx = [spec.columns.get(c, -1) for c in BAR_COLUMNS]
+    idx = [spec.columns.get(c, -1) for c in BAR_COLUMNS] + [
+        spec.columns[c] for c in OPTIONAL_BAR_FIELDS if c in spec.columns
+    ]
     constant = spec.symbol or ""
     for line, row in csv_rows.rows:
         yield spec.name, line, tuple(row[i].strip() if i >= 0 else constant for i in idx)
@@ -158,7 +161,7 @@ def detect_kind(path: Path) -> str:
 
 # --- one interface for every source of daily bars ---------------------------------------------
 
-#: A staged bar as read: (origin, line, (symbol, date, open, high, low, close, volume)), all text.
+#: A staged bar as read: (origin, line, (symbol, date, open, high, low, close, volume[, adj_close])), all text.
 BarRow = tuple[str, int, tuple[str, ...]]
 
 

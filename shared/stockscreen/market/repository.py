@@ -85,7 +85,8 @@ class MarketRepository:
     def bars(
         self, symbol: str, interval: Interval, start: dt.date | None, end: dt.date | None, limit: int
     ) -> list[dict[str, Any]]:
-        """The last ``limit`` bars in [start, end], ascending. Weekly/monthly bars are rolled up."""
+        """The last ``limit`` bars in [start, end], ascending. Weekly/monthly bars are rolled up (from the raw
+        prices: their ``adj_close`` is None); a daily bar has the adjusted close its file gave, or None."""
         with self.engine.connect() as conn:
             sid = conn.execute(text("SELECT id FROM securities WHERE symbol = :s"), {"s": symbol.upper()}).scalar()
             if sid is None:
@@ -98,20 +99,28 @@ class MarketRepository:
             }
             if interval == "1d":
                 sql = (
-                    "SELECT date, open, high, low, close, volume FROM daily_bars WHERE security_id = :sid "
+                    "SELECT date, open, high, low, close, volume, adj_close FROM daily_bars WHERE security_id = :sid "
                     "AND date BETWEEN :start AND :end ORDER BY date DESC LIMIT :limit"
                 )
             else:
                 # weekly/monthly bars come from the rollups the pipeline maintains (continuous
                 # aggregates on TimescaleDB): whole periods overlapping [start, end]
                 table = _ROLLUP[interval]  # whitelisted: bars_weekly or bars_monthly
-                sql = (
-                    f"SELECT first_date, open, high, low, close, volume FROM {table} WHERE security_id = :sid "
+                sql = (  # (the rollups are of the raw prices: no adjusted close)
+                    f"SELECT first_date, open, high, low, close, volume, NULL FROM {table} WHERE security_id = :sid "
                     "AND last_date >= :start AND first_date <= :end ORDER BY period_start DESC LIMIT :limit"
                 )
             rows = conn.execute(text(sql), params).all()
         return [
-            {"date": r[0].isoformat(), "open": r[1], "high": r[2], "low": r[3], "close": r[4], "volume": int(r[5])}
+            {
+                "date": r[0].isoformat(),
+                "open": r[1],
+                "high": r[2],
+                "low": r[3],
+                "close": r[4],
+                "volume": int(r[5]),
+                "adj_close": r[6],
+            }
             for r in reversed(rows)
         ]
 

@@ -21,6 +21,7 @@ import redis
 from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
 from stockscreen.core.errors import DataFileError, TransientError, unavailable_from
 from stockscreen.core.observability import logger
+from stockscreen.pipeline.definition import CORRELATION_METADATA
 from stockscreen.realtime import Quote, put_quotes
 
 EVENT_SOURCE = "stockscreen.ingest"
@@ -110,6 +111,10 @@ class RawObjects(Protocol):
         """Copy one object of the raw bucket to ``dest``; DataFileError when it is not there."""
         ...
 
+    def correlation_id(self, bucket: str, key: str) -> str | None:
+        """The correlation id the object was uploaded with (its metadata), if any."""
+        ...
+
 
 class S3RawObjects:
     """The raw bucket (the drop folder ``incoming/`` and the admins' uploads) through S3."""
@@ -135,6 +140,18 @@ class S3RawObjects:
             if code in ("403", "AccessDenied"):
                 raise DataFileError(f"s3://{bucket}/{key}", None, "access denied") from exc
             raise TransientError(f"s3://{bucket}/{key}: {code or exc}") from exc
+
+    def correlation_id(self, bucket: str, key: str) -> str | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for name in dict.fromkeys((key, unquote_plus(key))):
+            try:
+                head = self._client().head_object(Bucket=bucket, Key=name)
+            except (ClientError, BotoCoreError):
+                continue  # not there (yet, or any more): Fetch reports it
+            value = (head.get("Metadata") or {}).get(CORRELATION_METADATA)
+            return str(value) if value else None
+        return None
 
 
 class S3Artifacts:

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import functools
 import gzip
+import itertools
 import json
 import struct
 import zlib
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from stockscreen.market.formats import Spec
+from stockscreen.market.formats import OPTIONAL_BAR_FIELDS, Spec
 from stockscreen.market.providers import BAR_COLUMNS, BarRow, FileBars, bar_column_map, iter_spec_bars
 from stockscreen.pipeline.binary import gather
 
@@ -42,6 +43,8 @@ NAT = np.int32(np.iinfo(np.int32).min)
 OK, BAD_DATE, BAD_NUMBER, MISSING_VALUE = 0, 1, 2, 3
 PARSE_ERRORS = {BAD_DATE: "bad_date", BAD_NUMBER: "bad_number", MISSING_VALUE: "missing_value"}
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+#: The adjusted close: a value of its own (``TypedBars.values`` has it when a file brought the column).
+ADJ_CLOSE = "adj_close"
 
 
 @dataclass
@@ -51,7 +54,7 @@ class RawBars:
     files: list[str]
     file: I32  # index into files
     line: I32
-    text: dict[str, Text]  # every name in BAR_COLUMNS
+    text: dict[str, Text]  # every name in BAR_COLUMNS, and ADJ_CLOSE when a file has it
 
     def __len__(self) -> int:
         return len(self.line)
@@ -67,9 +70,11 @@ class TypedBars:
     symbols: list[str]
     symbol: I32  # index into symbols, -1 when empty
     day: I32
-    values: dict[str, F]  # open, high, low, close, volume
+    values: dict[str, F]  # open, high, low, close, volume (and ADJ_CLOSE: NaN where none, or unreadable)
     error: I8  # OK or a PARSE_ERRORS code
-    raw: dict[int, str] = field(default_factory=dict)  # row -> the row as read, for rows with an error
+    #: row -> the row as read, for rows with an error, and for rows of error OK whose adjusted close
+    #: is not a number (the bar is good; its adjusted close is left out, and reported)
+    raw: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.line)
@@ -79,14 +84,19 @@ def _bytes_array(values: list[bytes]) -> Text:
     return np.array(values, dtype=np.bytes_) if values else np.zeros(0, dtype="S1")
 
 
-def from_rows(rows: Iterable[BarRow], names: Sequence[str] = BAR_COLUMNS) -> RawBars:
+def from_rows(rows: Iterable[BarRow], names: Sequence[str] | None = None) -> RawBars:
     """Columns of rows read one by one (a provider's rows or the careful file reader); ``names``:
-    the columns of each row (the bar columns, then any optional one)."""
+    the columns of each row (default: the bar columns, then the adjusted close if a row has one more)."""
     files: dict[str, int] = {}
     file: list[int] = []
     line: list[int] = []
+    it = iter(rows)
+    first = next(it, None)
+    if names is None:
+        extra = len(first[2]) - len(BAR_COLUMNS) if first is not None else 0
+        names = BAR_COLUMNS + OPTIONAL_BAR_FIELDS[:extra]
     cols: list[list[bytes]] = [[] for _ in names]
-    for origin, number, values in rows:
+    for origin, number, values in itertools.chain([first] if first is not None else [], it):
         code = files.get(origin)
         if code is None:
             code = files[origin] = len(files)
@@ -284,7 +294,7 @@ def _columns(path: Path, text: _Text, spec: Spec | None = None) -> RawBars | Non
     # a missing column is a file error either way
     mapping = dict(spec.columns) if spec is not None else bar_column_map(path, header)
     constant = spec.symbol if spec is not None else None
-    names = BAR_COLUMNS  # (an adjusted close is recognised but not read: nothing stores it yet)
+    names = BAR_COLUMNS + OPTIONAL_BAR_FIELDS  # (an optional column is read when the file has it)
     width = len(header)
     room, flat = text.room, text.flat
     # printable ASCII but space and the quote (checked before), and newlines
@@ -418,7 +428,7 @@ def _stooq_symbols(col: Text) -> Text:
 def normalise(raw: RawBars, fmt: str) -> RawBars:
     """Values as the typing rules read them: Stooq's dates and tickers, missing-value spellings."""
     text = dict(raw.text)
-    for name in PRICE_COLUMNS:
+    for name in (*PRICE_COLUMNS, ADJ_CLOSE):
         col = text.get(name)
         if col is None or not len(col) or col.dtype.itemsize < 2:
             continue
@@ -449,12 +459,18 @@ def concat_raw(parts: list[RawBars]) -> RawBars:
         codes.append((p.file + len(files)).astype(np.int32))
         files.extend(p.files)
     names = [n for n in parts[0].text if all(n in p.text for p in parts)] if parts else list(BAR_COLUMNS)
+    # an optional column some files have: empty (missing) in the rows of the others
+    names += [n for n in OPTIONAL_BAR_FIELDS if n not in names and any(n in p.text for p in parts)]
     empty = np.zeros(0, dtype=np.int32)
+
+    def column(p: RawBars, n: str) -> Text:
+        return p.text[n] if n in p.text else np.zeros(len(p), dtype="S1")
+
     return RawBars(
         files,
         np.concatenate(codes) if codes else empty,
         np.concatenate([p.line for p in parts]) if parts else empty,
-        {n: np.concatenate([p.text[n] for p in parts]) for n in names},
+        {n: np.concatenate([column(p, n) for p in parts]) for n in names},
     )
 
 
@@ -600,8 +616,11 @@ def type_bars(raw: RawBars) -> TypedBars:
     """Type every row as the row-by-row stager did; a row that fails is kept with its error."""
     calls: list[Callable[[], Any]] = [functools.partial(parse_numbers, raw.text[name]) for name in PRICE_COLUMNS]
     calls.append(functools.partial(parse_days, raw.text["date"]))
+    adjusted = ADJ_CLOSE in raw.text
+    if adjusted:
+        calls.append(functools.partial(parse_numbers, raw.text[ADJ_CLOSE]))
     results: list[Any] = _in_threads(calls)
-    *numbers, day = results
+    *numbers, day = results[: len(PRICE_COLUMNS) + 1]
     values: dict[str, F] = {}
     any_bad = np.zeros(len(raw), dtype=bool)
     any_empty = np.zeros(len(raw), dtype=bool)
@@ -616,9 +635,16 @@ def type_bars(raw: RawBars) -> TypedBars:
     for name in PRICE_COLUMNS:  # one bad number: none of the row's values is kept
         values[name][any_bad] = np.nan
     symbols, symbol = unique_symbols(raw.text["symbol"])
-    rows = np.flatnonzero(error != OK).tolist()
-    as_read = {name: raw.text[name][rows].tolist() for name in BAR_COLUMNS}
-    text = {i: ",".join(as_read[name][k].decode("utf-8") for name in BAR_COLUMNS) for k, i in enumerate(rows)}
+    rows = np.flatnonzero(error != OK)
+    names: tuple[str, ...] = BAR_COLUMNS
+    if adjusted:  # an unreadable adjusted close: the bar is loaded without it (and reported)
+        adj, _, adj_bad = results[-1]
+        adj[any_bad] = np.nan
+        values[ADJ_CLOSE] = adj
+        rows = np.flatnonzero((error != OK) | adj_bad)
+        names = (*BAR_COLUMNS, ADJ_CLOSE)
+    as_read = {name: raw.text[name][rows].tolist() for name in names}
+    text = {i: ",".join(as_read[name][k].decode("utf-8") for name in names) for k, i in enumerate(rows.tolist())}
     return TypedBars(raw.files, raw.file, raw.line, symbols, symbol, day, values, error, text)
 
 
@@ -697,7 +723,7 @@ def unpack(data: bytes | bytearray) -> tuple[TypedBars, dict[str, npt.NDArray[An
         symbols=[str(s) for s in arrays["symbols"].tolist()],
         symbol=arrays["symbol"],
         day=arrays["day"],
-        values={k: arrays[f"value_{k}"] for k in PRICE_COLUMNS},
+        values={k: arrays[f"value_{k}"] for k in (*PRICE_COLUMNS, ADJ_CLOSE) if f"value_{k}" in arrays},
         error=arrays["error"],
         raw=dict(zip(arrays["raw_rows"].tolist(), arrays["raw_text"].tolist(), strict=True)),
     )
@@ -743,6 +769,17 @@ def _recode(names: list[str], codes: I32, merged: dict[str, int]) -> I32:
     return remap[codes]
 
 
+def _value_names(parts: list[TypedBars]) -> tuple[str, ...]:
+    """The value columns of several batches: the prices, and the adjusted close if any has one."""
+    return (*PRICE_COLUMNS, ADJ_CLOSE) if any(ADJ_CLOSE in p.values for p in parts) else PRICE_COLUMNS
+
+
+def _value(bars: TypedBars, name: str) -> F:
+    """A value column of a batch (NaN throughout for an adjusted close it does not have)."""
+    found = bars.values.get(name)
+    return found if found is not None else np.full(len(bars), np.nan)
+
+
 def concat(parts: list[TypedBars]) -> TypedBars:
     """Several batches' bars as one (symbols and origins merged, sorted)."""
     if len(parts) == 1 and parts[0].symbols == sorted(parts[0].symbols) and parts[0].files == sorted(parts[0].files):
@@ -763,7 +800,7 @@ def concat(parts: list[TypedBars]) -> TypedBars:
         symbols=symbols,
         symbol=np.concatenate([_recode(p.symbols, p.symbol, sym_index) for p in parts] or [np.zeros(0, np.int32)]),
         day=np.concatenate([p.day for p in parts] or [np.zeros(0, np.int32)]),
-        values={k: np.concatenate([p.values[k] for p in parts] or [np.zeros(0)]) for k in PRICE_COLUMNS},
+        values={k: np.concatenate([_value(p, k) for p in parts] or [np.zeros(0)]) for k in _value_names(parts)},
         error=np.concatenate([p.error for p in parts] or [np.zeros(0, np.int8)]),
         raw=raw,
     )

@@ -10,7 +10,8 @@ Shape::
          -> LoadBatches (Map: Load, one transaction per batch) -> Aggregate -> Publish -> Report
     any state --Catch--> RecordFailure (run marked failed, SNS to the admins) -> Failed
 
-Tasks pass references (the run id, batch descriptors), never rows.
+Tasks pass references (the run id, batch descriptors), never rows. The run's correlation id is
+the input's ``correlation_id``, settled by Plan (``$.plan.correlation_id``, which the Map items carry).
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def _map(items_path: str, task_name: str, arn: str, result_path: str, next_state
         "MaxConcurrency": MAX_CONCURRENCY,
         "ItemSelector": {
             "run_id.$": "$.run_id",
+            "correlation_id.$": "$.plan.correlation_id",
             "source.$": "$.source",
             "batch.$": "$$.Map.Item.Value",
         },
@@ -162,10 +164,16 @@ def definition_json(function_arns: Mapping[str, str] | None = None) -> str:
 #: New objects under this prefix of the raw bucket start an ingest run (the SPA's uploads land there too).
 DROP_PREFIX = "incoming/"
 
+#: An object's metadata key (``x-amz-meta-correlation-id``) holding the correlation id of the API request
+#: that presigned its upload: Plan continues the run under it instead of the S3 event's id.
+CORRELATION_METADATA = "correlation-id"
+
 #: The EventBridge rule's input transformer: a path of the S3 "Object Created" event per part of the
 #: execution input. CDK deploys it (``EventField.from_path``); the dev stack applies :func:`drop_input`.
+#: The event's id is both the run id and the correlation id (the S3 event is the edge).
 DROP_INPUT_PATHS: dict[str, str] = {
     "run_id": "$.id",
+    "correlation_id": "$.id",
     "bucket": "$.detail.bucket.name",
     "key": "$.detail.object.key",
 }
@@ -181,8 +189,13 @@ def drop_event_pattern(bucket_name: str) -> dict[str, Any]:
 
 
 def drop_input_template(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The execution input built from the transformer's fields (``run_id``, ``bucket``, ``key``)."""
-    return {"run_id": fields["run_id"], "source": {"s3": {"bucket": fields["bucket"], "key": fields["key"]}}}
+    """The execution input built from the transformer's fields (``run_id``, ``correlation_id``, ``bucket``,
+    ``key``)."""
+    return {
+        "run_id": fields["run_id"],
+        "correlation_id": fields["correlation_id"],
+        "source": {"s3": {"bucket": fields["bucket"], "key": fields["key"]}},
+    }
 
 
 def _path(event: Mapping[str, Any], path: str) -> Any:

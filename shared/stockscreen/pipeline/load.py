@@ -10,6 +10,7 @@ snapshot metadata, reference data) is in :mod:`stockscreen.pipeline.repository`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,21 +26,26 @@ from stockscreen.core.errors import Invalid, TransientError
 from stockscreen.core.observability import logger
 from stockscreen.db.engine import get_engine, psycopg_connection
 from stockscreen.pipeline.binary import COPY_HEADER, COPY_TRAILER, PG_EPOCH_DAYS, Column, copy_rows, fetch_arrays, fixed
-from stockscreen.pipeline.columns import EPOCH
+from stockscreen.pipeline.columns import ADJ_CLOSE, EPOCH
 from stockscreen.pipeline.staging import read_load_batch
 
 
 @dataclass
 class _Bars:
-    """Daily bars as columns (security id, days since 1970-01-01, prices, volume)."""
+    """Daily bars as columns (security id, days since 1970-01-01, prices, volume, and the adjusted
+    close: None when no bar has one, else NaN where a bar has none)."""
 
     sid: npt.NDArray[np.int64]
     day: npt.NDArray[np.int64]
     prices: dict[str, npt.NDArray[np.float64]]  # open, high, low, close
     volume: npt.NDArray[np.int64]
+    adj: npt.NDArray[np.float64] | None = None
 
     def take(self, rows: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> _Bars:
-        return _Bars(self.sid[rows], self.day[rows], {k: v[rows] for k, v in self.prices.items()}, self.volume[rows])
+        adj = None if self.adj is None else self.adj[rows]
+        return _Bars(
+            self.sid[rows], self.day[rows], {k: v[rows] for k, v in self.prices.items()}, self.volume[rows], adj
+        )
 
     def keys(self) -> npt.NDArray[np.int64]:
         return self.sid * 2**32 + (self.day + 2**31)
@@ -56,21 +62,44 @@ class _Bars:
         prices = [self.prices[k] for k in _PRICES]
         return [self.sid.astype(np.int32), (self.day - PG_EPOCH_DAYS).astype(np.int32), *prices, self.volume]
 
+    def copy_payload(self) -> tuple[str, bytes]:
+        """The COPY's column list and its binary rows (header and trailer included): the bar columns,
+        and ``adj_close`` when some bar has one (NULL in the rows of the others)."""
+        if self.adj is None:
+            return COPY_COLUMNS, COPY_HEADER + copy_rows(len(self.sid), self.columns()) + COPY_TRAILER
+        has = ~np.isnan(self.adj)
+        with_adj, without = self.take(has), self.take(~has)
+        assert with_adj.adj is not None
+        return (
+            f"{COPY_COLUMNS}, adj_close",
+            COPY_HEADER
+            + copy_rows(len(with_adj.sid), [*with_adj.columns(), with_adj.adj])
+            + copy_rows(len(without.sid), [*without.columns(), None])
+            + COPY_TRAILER,
+        )
+
 
 _PRICES = ("open", "high", "low", "close")
+COPY_COLUMNS = "security_id, date, open, high, low, close, volume"
 
+#: (the stored adjusted close is read only for a batch that brings some: NaN for NULL, so no array has a NULL)
 _EXISTING = (
     "SELECT array_agg(b.security_id), array_agg(b.date - DATE '1970-01-01'), array_agg(b.open), array_agg(b.high), "
-    "array_agg(b.low), array_agg(b.close), array_agg(b.volume) FROM daily_bars b "
+    "array_agg(b.low), array_agg(b.close), array_agg(b.volume){adj} FROM daily_bars b "
     "JOIN unnest(%(ids)s::integer[], %(since)s::date[]) AS c(security_id, since) "
     "ON b.security_id = c.security_id AND b.date >= c.since"
 )
+_EXISTING_ADJ = ", array_agg(coalesce(b.adj_close, 'NaN'::float8))"
 
+#: a changed bar's raw values, and its adjusted close: the batch's, or (``keep_adj``: a bar whose raw
+#: values did not change, re-loaded without an adjusted close) the one stored
 _UPDATE = (
-    "UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close, volume = x.volume "
+    "UPDATE daily_bars b SET open = x.open, high = x.high, low = x.low, close = x.close, volume = x.volume, "
+    "adj_close = CASE WHEN x.keep_adj THEN b.adj_close ELSE x.adj_close END "
     "FROM unnest(CAST(:ids AS integer[]), CAST(:dates AS date[]), CAST(:open AS float8[]), CAST(:high AS float8[]), "
-    "CAST(:low AS float8[]), CAST(:close AS float8[]), CAST(:volume AS bigint[])) "
-    "AS x(security_id, date, open, high, low, close, volume) WHERE b.security_id = x.security_id AND b.date = x.date"
+    "CAST(:low AS float8[]), CAST(:close AS float8[]), CAST(:volume AS bigint[]), CAST(:adj AS float8[]), "
+    "CAST(:keep_adj AS boolean[])) AS x(security_id, date, open, high, low, close, volume, adj_close, keep_adj) "
+    "WHERE b.security_id = x.security_id AND b.date = x.date"
 )
 
 
@@ -83,16 +112,26 @@ def _member(values: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]) ->
     return found
 
 
-def _existing(conn: Connection, ids: npt.NDArray[np.int64], since: npt.NDArray[np.int64]) -> _Bars:
-    """The bars already loaded of each security from day ``since`` on, in one binary read."""
+def _existing(
+    conn: Connection, ids: npt.NDArray[np.int64], since: npt.NDArray[np.int64], adjusted: bool = False
+) -> _Bars:
+    """The bars already loaded of each security from day ``since`` on, in one binary read (with their
+    adjusted closes when ``adjusted``)."""
     arrays = fetch_arrays(
         psycopg_connection(conn),
-        _EXISTING,
+        _EXISTING.format(adj=_EXISTING_ADJ if adjusted else ""),
         {"ids": ids.tolist(), "since": [EPOCH + dt.timedelta(days=d) for d in since.tolist()]},
     )
     prices = {k: fixed(a, ">f8") for k, a in zip(_PRICES, arrays[2:6], strict=True)}
     sid = fixed(arrays[0], ">i4").astype(np.int64)
-    return _Bars(sid, fixed(arrays[1], ">i4").astype(np.int64), prices, fixed(arrays[6], ">i8"))
+    adj = fixed(arrays[7], ">f8") if adjusted else None
+    return _Bars(sid, fixed(arrays[1], ">i4").astype(np.int64), prices, fixed(arrays[6], ">i8"), adj)
+
+
+def usable_adj(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Adjusted closes as stored: positive and finite, else NaN (NULL; ``bad_adj_close`` reports them)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(values) & (values > 0), values, np.nan)
 
 
 def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None = None) -> dict[str, Any]:
@@ -126,11 +165,14 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
     volume = bars.values["volume"][known]
     if len(volume) and np.abs(volume).max() >= 2.0**63:
         raise Invalid("a volume is out of the bigint range")
+    adj = bars.values.get(ADJ_CLOSE)
+    adj = usable_adj(adj[known]) if adj is not None else None
     new = _Bars(
         sid[known_at],
         bars.day[known].astype(np.int64),
         {k: bars.values[k][known] for k in _PRICES},
         volume.astype(np.int64),
+        adj if adj is not None and not np.isnan(adj).all() else None,
     )
     new = new.by_key()
     swap = bulk_partitions(conn, new.day) if bulk is not None else None
@@ -139,7 +181,7 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
         bulk.build(swap, new)  # in the background, on connections of their own; swapped in below
     heads = np.flatnonzero(np.concatenate(([True], new.sid[1:] != new.sid[:-1]))) if len(new.sid) else new.sid
     first = np.minimum(_period_starts(new.day[heads], "week"), _period_starts(new.day[heads], "month"))
-    old = _existing(conn, new.sid[heads], first).by_key()
+    old = _existing(conn, new.sid[heads], first, adjusted=new.adj is not None).by_key()
     old_keys, new_keys = old.keys(), new.keys()
     found = _member(new_keys, old_keys)
     if swap and found.any():  # (the partitions were empty a moment ago)
@@ -150,15 +192,24 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
         for k in _PRICES:
             same &= old.prices[k][pos] == new.prices[k]
         same &= old.volume[pos] == new.volume
+    # the adjusted close: a bar without one keeps the stored one while its raw values stay the same
+    # (a re-load of a file without the column changes nothing); a raw change replaces both
+    keep_adj = np.ones(len(new_keys), dtype=bool) if new.adj is None else np.isnan(new.adj)
+    same_raw = same.copy()
+    if new.adj is not None and old.adj is not None and len(old_keys):
+        stored = old.adj[pos]
+        same &= keep_adj | (stored == new.adj)
     inserted, updated = np.flatnonzero(~found), np.flatnonzero(found & ~same)
     raw = psycopg_connection(conn)
     if len(inserted) and not swap:
-        added = new.take(inserted)
-        columns = "security_id, date, open, high, low, close, volume"
+        columns, payload = new.take(inserted).copy_payload()
         with raw.cursor() as cur, cur.copy(f"COPY daily_bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
-            copy.write(COPY_HEADER + copy_rows(len(inserted), added.columns()) + COPY_TRAILER)
+            copy.write(payload)
     if len(updated):
         fix = new.take(updated)
+        fix_adj: list[float | None] = [None] * len(updated)
+        if fix.adj is not None:
+            fix_adj = [None if math.isnan(a) else a for a in fix.adj.tolist()]
         conn.execute(
             text(_UPDATE),
             {
@@ -166,6 +217,9 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
                 "dates": [EPOCH + dt.timedelta(days=d) for d in fix.day.tolist()],
                 **{k: fix.prices[k].tolist() for k in _PRICES},
                 "volume": fix.volume.tolist(),
+                "adj": fix_adj,
+                # kept only while the raw values are the same (a raw change drops an adjustment made for the old ones)
+                "keep_adj": (keep_adj[updated] & same_raw[updated]).tolist(),
             },
         )
     changed = np.sort(np.concatenate((inserted, updated))) if len(updated) else inserted  # (sorted)
@@ -178,7 +232,7 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
     if since and not rollups_are_continuous_aggregates(conn):
         kept = old.take(~_member(old_keys, new_keys))
         if len(kept.sid):
-            merged = _Bars(
+            merged = _Bars(  # (the rollups are of the raw prices: no adjusted close)
                 np.concatenate((kept.sid, new.sid)),
                 np.concatenate((kept.day, new.day)),
                 {k: np.concatenate((kept.prices[k], new.prices[k])) for k in _PRICES},
@@ -426,6 +480,7 @@ class BulkLoad:
                 grouped.day[rows],
                 {n: v[rows] for n, v in grouped.prices.items()},
                 grouped.volume[rows],
+                None if grouped.adj is None else grouped.adj[rows],
             )
             self._futures.append(self._pool.submit(self._fill, parts[k], part_bars))
 
@@ -453,10 +508,10 @@ class BulkLoad:
                     sql.Literal(end),
                 )
             )
-            columns = "security_id, date, open, high, low, close, volume"
+            columns, payload = bars.copy_payload()
             copy_sql = sql.SQL("COPY {} (" + columns + ") FROM STDIN (FORMAT binary)").format(part.bulk_table)
             with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-                copy.write(COPY_HEADER + copy_rows(len(bars.sid), bars.columns()) + COPY_TRAILER)
+                copy.write(payload)
             raw.execute(
                 sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY (security_id, date)").format(
                     part.bulk_table, sql.Identifier(f"{part.bulk_name}_pkey")

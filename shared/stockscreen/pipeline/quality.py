@@ -32,6 +32,7 @@ from stockscreen.market.calendar import sessions_before, trading_days
 from stockscreen.market.formats import SYMBOL
 from stockscreen.market.providers import BAR_COLUMNS
 from stockscreen.pipeline.columns import (
+    ADJ_CLOSE,
     BAD_DATE,
     BAD_NUMBER,
     EPOCH,
@@ -55,6 +56,9 @@ class Rule:
 
 #: Sessions without a bar after which an active security is reported stale.
 STALE_SESSIONS = 5
+#: A change of the adjusted close / close ratio between consecutive bars beyond this factor (either
+#: way) is a jump (``adj_close_jump``) unless the raw close moved by it (a split in unadjusted prices).
+ADJ_JUMP = 1.25
 
 RULES: tuple[Rule, ...] = (
     Rule("bad_date", "error", "date is not a valid YYYY-MM-DD date"),
@@ -97,6 +101,20 @@ RULES: tuple[Rule, ...] = (
         False,
     ),
     Rule("released", "info", "an admin released the row from quarantine after review: loaded despite its rule", False),
+    Rule(
+        "bad_adj_close",
+        "warning",
+        "the adjusted close is not a number, not finite or not positive: the bar is loaded without it",
+        False,
+    ),
+    Rule(
+        "adj_close_jump",
+        "warning",
+        f"the adjusted close / close ratio moved more than {round((ADJ_JUMP - 1) * 100)}% from one bar to the next "
+        "and the adjusted close moved with it: neither a split (which moves the close, not the adjusted close) "
+        "nor a dividend (a few percent) explains it",
+        False,
+    ),
 )
 
 RULE_NAMES = frozenset(r.name for r in RULES)
@@ -424,6 +442,8 @@ def evaluate(bars: TypedBars, ctx: Context) -> Outcome:
         )
 
     r.report_released()
+    if ADJ_CLOSE in bars.values:
+        _adjusted_closes(r)
     _suspicious_jumps(r, ctx)
     _calendar_gaps(r, ctx, open_days)
     _late_and_stale(r)
@@ -438,6 +458,47 @@ def _calendar(bars: TypedBars, ctx: Context, today: int) -> list[dt.date]:
     starts = [min(first, ctx.previous[s][0]) if s in ctx.previous else first for s, first in first_days(bars).items()]
     hi = int(bars.day[dated].max())
     return list(trading_days(min(starts), EPOCH + dt.timedelta(days=min(hi, today))))
+
+
+def _adjusted_closes(r: _Rules) -> None:
+    """``bad_adj_close`` (unreadable, or not positive: loaded without it) and ``adj_close_jump`` (the
+    ratio to the close moved between two consecutive staged bars of a symbol, and the raw close did
+    not move the other way: not a split) over the rows still in play. Both report, neither quarantines."""
+    bars = r.bars
+    adj, c = bars.values[ADJ_CLOSE], bars.values["close"]
+    alive = r.alive_rows()
+    unreadable = alive[np.isnan(adj[alive]) & np.isin(alive, np.fromiter(bars.raw, np.int64, len(bars.raw)))]
+    for i in unreadable.tolist():
+        text = (bars.raw.get(i) or "").rsplit(",", 1)[-1]
+        message = f"adjusted close {text!r} in {r.where(i)} is not a finite number: loaded without it"
+        r.findings.append(Finding("bad_adj_close", i, r.symbol(i), _date(int(bars.day[i])), message, r.text_raw(i)))
+    with np.errstate(invalid="ignore"):
+        non_positive = alive[adj[alive] <= 0]
+    for i in non_positive.tolist():
+        message = f"adjusted close {_pg(adj[i])} <= 0 in {r.where(i)}: loaded without it"
+        raw = {**r.row_raw(i), ADJ_CLOSE: _json_number(float(adj[i]))}
+        r.findings.append(Finding("bad_adj_close", i, r.symbol(i), _date(int(bars.day[i])), message, raw))
+    rows = r.sorted_alive()
+    rows = rows[adj[rows] > 0]  # (NaN compares false)
+    codes = bars.symbol[rows]
+    same = codes[1:] == codes[:-1]
+    a_now, a_then, c_now, c_then = adj[rows][1:], adj[rows][:-1], c[rows][1:], c[rows][:-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        moved = np.abs(np.log((a_now / c_now) / (a_then / c_then)))
+        adj_move = np.abs(np.log(a_now / a_then))
+        jump = same & (moved > np.log(ADJ_JUMP)) & (adj_move >= moved / 2)
+    for k in np.flatnonzero(jump).tolist():
+        i, before = int(rows[k + 1]), int(rows[k])
+        ratio, previous = float(a_now[k] / c_now[k]), float(a_then[k] / c_then[k])
+        r.report(
+            "adj_close_jump",
+            i,
+            r.symbol(i),
+            _date(int(bars.day[i])),
+            f"adjusted/close ratio {ratio:.4f} after {previous:.4f} on {_date(int(bars.day[before]))} "
+            f"({_percent(ratio / previous - 1)}%) while the close moved {_percent(float(c_now[k] / c_then[k]) - 1)}% "
+            f"in {r.where(i)}: the adjusted close is suspect",
+        )
 
 
 def _suspicious_jumps(r: _Rules, ctx: Context) -> None:

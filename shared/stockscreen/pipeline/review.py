@@ -20,12 +20,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
-from stockscreen.core import audit
+from stockscreen.core import audit, correlation
 from stockscreen.core.audit import Origin
 from stockscreen.core.errors import Conflict, Invalid, NotFound
 from stockscreen.core.paging import PageRequest
 from stockscreen.pipeline.columns import PRICE_COLUMNS
-from stockscreen.pipeline.definition import DROP_PREFIX, PIPELINE
+from stockscreen.pipeline.definition import CORRELATION_METADATA, DROP_PREFIX, PIPELINE
 from stockscreen.pipeline.quality import RELEASABLE
 from stockscreen.pipeline.repository import FindingFilter as FindingFilter  # the readers' filter
 from stockscreen.pipeline.repository import FindingRecord, IngestRepository, RunRecord
@@ -140,11 +140,15 @@ class S3Uploads:
         self._region = region
 
     def presign(self, bucket: str, key: str, content_type: str, max_bytes: int, expires: int) -> dict[str, Any]:
+        fields = {"Content-Type": content_type}
+        cid = correlation.current()
+        if cid is not None:  # the request's id, which the run the upload starts continues under
+            fields[f"x-amz-meta-{CORRELATION_METADATA}"] = cid
         post: dict[str, Any] = self._client().generate_presigned_post(
             Bucket=bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            Fields=fields,
+            Conditions=[*({k: v} for k, v in fields.items()), ["content-length-range", 1, max_bytes]],
             ExpiresIn=expires,
         )
         if self._region is not None:

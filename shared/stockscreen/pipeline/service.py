@@ -44,10 +44,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
+from stockscreen.core import correlation
 from stockscreen.core.clients import aws_client, get_redis
 from stockscreen.core.config import event_settings, ingest_settings
 from stockscreen.core.errors import Conflict, DataFileError, Invalid, NotFound, TransientError
-from stockscreen.core.observability import logger, metrics
+from stockscreen.core.observability import logger, metrics, subsegment
 from stockscreen.db.engine import get_engine
 from stockscreen.market.calendar import previous_trading_day
 from stockscreen.market.providers import BarProvider, BarRow, ProviderError, ProviderUnavailable, StooqProvider
@@ -113,7 +114,8 @@ def _observed(task: str) -> Callable[[TaskFn], TaskFn]:
         @functools.wraps(fn)
         def run(state: dict[str, Any]) -> dict[str, Any]:
             started = time.perf_counter()
-            result = _transient_db(fn)(state)
+            with subsegment(task, task=task, run_id=state.get("run_id"), correlation_id=correlation.current()):
+                result = _transient_db(fn)(state)
             elapsed = time.perf_counter() - started
             metrics.add_dimension(name="task", value=task)
             metrics.add_metric(name="TaskDuration", unit=MetricUnit.Milliseconds, value=elapsed * 1000)
@@ -320,10 +322,26 @@ class IngestService:
         size = ingest_settings().ingest_batch_symbols
         return [{"id": f"s{i // size}", "symbols": symbols[i : i + size]} for i in range(0, len(symbols), size)]
 
+    def _correlation_id(self, state: dict[str, Any], source: dict[str, Any]) -> str:
+        """The run's correlation id: an upload's (the API request that presigned it, from the object's
+        metadata), else the execution input's (the S3 event, the schedule tick, the caller), else the one
+        bound to this invocation; later tasks read it from ``$.plan.correlation_id``."""
+        if "s3" in source:
+            obj = s3_object(source)
+            uploaded = correlation.valid(self.objects.correlation_id(obj["bucket"], obj["key"]))
+            if uploaded is not None:
+                edge = state.get(correlation.KEY)
+                cid = correlation.adopt(uploaded)
+                if uploaded != edge:  # (logged under both: a search for either finds the link)
+                    logger.info("run continues its upload's correlation id", extra={"s3_event_correlation_id": edge})
+                return cid
+        return correlation.valid(state.get(correlation.KEY)) or correlation.current() or correlation.new_id()
+
     def plan(self, state: dict[str, Any]) -> dict[str, Any]:
         """Register the run (refused if another is running) and split its source into batches."""
         run_id = _run_id(state)
         source = state.get("source") or {}
+        cid = self._correlation_id(state, source)
         settings = ingest_settings()
         with self.repo.transaction() as conn:
             batches = self._plan_batches(conn, source)
@@ -338,7 +356,7 @@ class IngestService:
         # This run now holds the one running slot, so whatever is staged belongs to finished runs:
         # empty the staging tables outright (nothing left over for the rules to read).
         self.repo.truncate_staging()
-        result = {"batches": batches, "batch_count": len(batches)}
+        result = {"batches": batches, "batch_count": len(batches), correlation.KEY: cid}
         self.repo.merge_stats(run_id, "plan", {"batches": len(batches)})
         return result
 
@@ -531,7 +549,14 @@ class IngestService:
         run_id = _run_id(state)
         version = (state.get("aggregate") or {}).get("version")
         symbols = _changed_symbols(state) or []
-        event_id = self.events.prices_updated({"run_id": run_id, "snapshot_version": version, "symbols": symbols})
+        event_id = self.events.prices_updated(
+            {
+                "run_id": run_id,
+                "snapshot_version": version,
+                "symbols": symbols,
+                correlation.KEY: correlation.from_state(state),
+            }
+        )
         if version is not None:
             self.live.publish_snapshot(int(version), self._snapshot_quotes(int(version)))
         logger.info("published", extra={"run_id": run_id, "snapshot_version": version, "symbols": len(symbols)})

@@ -48,19 +48,21 @@ def market_cap_bucket(cap: float | None) -> str | None:
 # --- reading bars -----------------------------------------------------------------------
 
 
-#: One row of ``COPY (SELECT security_id, date, open, high, low, close, volume) TO STDOUT
+#: One row of ``COPY (SELECT security_id, date, open, high, low, close, volume, adj_close) TO STDOUT
 #: (FORMAT binary)``: a field count, then each field's length and big-endian value.
+_VALUES = ("open", "high", "low", "close", "volume", "adj_close")
 _ROW = np.dtype(
     [("n", ">i2"), ("l0", ">i4"), ("id", ">i4"), ("l1", ">i4"), ("date", ">i4")]
-    + [item for k in ("open", "high", "low", "close", "volume") for item in ((f"l_{k}", ">i4"), (k, ">f8"))]
+    + [item for k in _VALUES for item in ((f"l_{k}", ">i4"), (k, ">f8"))]
 )
 _HEADER = 19  # signature, flags, extension length
 _PG_EPOCH = np.datetime64("2000-01-01", "D")
 
 
 def _bars(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[mt.I64, mt.Dates, F]:
-    """Rows of ``sql`` (security_id, date, open, high, low, close, volume; none NULL) read
-    with a binary COPY straight into NumPy: no Python object per value."""
+    """Rows of ``sql`` (security_id, date, open, high, low, close, volume, adj_close; none NULL: a
+    missing adjusted close is NaN) read with a binary COPY straight into NumPy: no Python object per
+    value. The values are ``(N, 6)``, the adjusted close last."""
     raw = psycopg_connection(conn)
     # the driver binds the values (client side: COPY takes no server-side parameters)
     query = psycopg.ClientCursor(raw).mogrify(sql, dict(params))
@@ -68,15 +70,18 @@ def _bars(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[mt.I64
         data = b"".join(bytes(block) for block in copy)
     body = data[_HEADER:-2] if len(data) > _HEADER + 2 else b""
     rows = np.frombuffer(body, dtype=_ROW)
-    if len(rows) and not (rows["n"] == 7).all():
+    if len(rows) and not (rows["n"] == len(_VALUES) + 2).all():
         raise ValueError("unexpected row layout in the binary COPY of daily bars")
     ids = rows["id"].astype(np.int64)
     dates = _PG_EPOCH + rows["date"].astype(np.int64).astype("timedelta64[D]")
-    ohlcv = np.column_stack([rows[k].astype(np.float64) for k in ("open", "high", "low", "close", "volume")])
-    return ids, dates.astype("datetime64[D]"), ohlcv.reshape(len(rows), 5)
+    ohlcv = np.column_stack([rows[k].astype(np.float64) for k in _VALUES])
+    return ids, dates.astype("datetime64[D]"), ohlcv.reshape(len(rows), len(_VALUES))
 
 
-_COLS = "security_id, date, open, high, low, close, volume::float8 AS volume"
+_COLS = (
+    "security_id, date, open, high, low, close, volume::float8 AS volume, "
+    "coalesce(adj_close, 'NaN'::float8) AS adj_close"
+)
 
 
 def load_bars(

@@ -13,6 +13,9 @@ A quote batch's fan-out (:meth:`Broadcaster.broadcast_quotes`):
    (the local gateway's in-process client, :class:`devstack.wsgateway.LocalManagementClient`) takes the
    whole list in one call. A post answering ``GoneException`` unregisters the connection; any other
    failure is logged and counted, and the fan-out goes on.
+
+Pushed frames (quotes, alerts) carry the bound correlation id as ``cid``
+(:func:`stockscreen.core.correlation.tag_frame`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from stockscreen.core import correlation
 from stockscreen.core.clients import aws_client
 from stockscreen.core.config import ws_settings
 from stockscreen.realtime.connections import Registry, connection_registry
@@ -169,7 +173,7 @@ class Broadcaster:
         Returns the number of connections reached; gone ones are forgotten, and a failing post
         is logged and skipped so that one bad connection does not stop the others.
         """
-        data = message.to_bytes()
+        data = correlation.tag_frame(message.to_bytes())
         return self.post_all([(cid, data) for cid in sorted(self.registry.connections_of(user_id))]).delivered
 
     def frames_for(self, quotes: Iterable[Quote]) -> list[tuple[str, bytes]]:
@@ -182,8 +186,12 @@ class Broadcaster:
             data = by_symbol[symbol]
             for cid in subscribers:
                 per_connection.setdefault(cid, []).append(data)
+        tag = correlation.current()
+        limit = self.frame_limit - (len(tag) + 9 if tag else 0)  # room for '"cid":"<id>",'
         return [
-            (cid, frame) for cid, parts in per_connection.items() for frame in quote_frames(parts, self.frame_limit)
+            (cid, correlation.tag_frame(frame))
+            for cid, parts in per_connection.items()
+            for frame in quote_frames(parts, limit)
         ]
 
     def fan_out(self, quotes: Iterable[Quote]) -> FanOut:

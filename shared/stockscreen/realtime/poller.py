@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from stockscreen.core.observability import logger
+from stockscreen.core import correlation
+from stockscreen.core.observability import logger, subsegment
 from stockscreen.market.calendar import market_closed_reason
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import Registry, connection_registry
@@ -181,6 +182,15 @@ class QuotePoller:
         return out
 
     def poll_once(self, deadline: float | None = None) -> PollReport:
+        """One poll under the bound correlation id (the schedule tick's, in Lambda), else a new one: its
+        batch's WebSocket frames and the alerts it fires carry it."""
+        with (
+            correlation.bound(correlation.current() or correlation.new_id()) as cid,
+            subsegment("quote-poll", task="quote-poll", correlation_id=cid),
+        ):
+            return self._poll_once(deadline)
+
+    def _poll_once(self, deadline: float | None) -> PollReport:
         now = self._now()
         report = PollReport(asof=now)
         if self.market_hours:

@@ -71,5 +71,8 @@ class Workflow:
         self.client = client if client is not None else aws_client("stepfunctions")
 
     def start(self, items: list[dict[str, Any]], name: str) -> str:
-        resp = self.client.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps({"items": items}))
+        from stockscreen.core import correlation
+
+        payload = {"items": items, correlation.KEY: correlation.current() or correlation.new_id()}
+        resp = self.client.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(payload))
         return str(resp["executionArn"])

@@ -122,7 +122,7 @@ def build_definition(
                 "Type": "Map",
                 "ItemsPath": "$.select.items",
                 "MaxConcurrency": MAX_CONCURRENCY,
-                "ItemSelector": {"item.$": "$$.Map.Item.Value"},
+                "ItemSelector": {"item.$": "$$.Map.Item.Value", "correlation_id.$": "$.select.correlation_id"},
                 "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Build", "States": item_states},
                 "ResultPath": "$.results",
                 # the execution's output is the items' small outcomes only (not the input: 256 KiB limit)

@@ -12,6 +12,7 @@ Files (NumPy ``.npy``, no pickles; ``manifest.json`` last, so a half-written art
 | file | shape | what |
 |---|---|---|
 | ``bar_o.npy`` ... ``bar_v.npy`` | ``(dates, securities)`` float64 | the bars grid (NaN: no bar), one file per field |
+| ``bar_a.npy`` | ``(dates, securities)`` float64 | adjusted closes (NaN: none), if any bar has one (``adjusted``) |
 | ``latest.npy`` | ``(fields, securities)`` float64 | each snapshot field on the latest date (the snapshot rows) |
 | ``fundamentals.npy`` | ``(inputs, securities)`` float64 | the latest report's inputs of the fundamental metrics |
 | ``codes.npy`` | ``(text fields, securities)`` int32 | text fields as codes into the manifest's categories |
@@ -31,6 +32,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -42,21 +44,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stockscreen.core.envsettings import EnvSettings
 from stockscreen.screening.history import F2, Frame
 from stockscreen.screening.universe import Categorical, Universe
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 BARS = ("o", "h", "lo", "c", "v")
+#: the adjusted close's grid (``Frame.a``), written only when some bar has one
+ADJUSTED = "a"
 PREFIX = "snapshots/"
 
 
-class ArtifactSettings(BaseSettings):
+class ArtifactSettings(EnvSettings):
     """Where artifacts live. Without a bucket there are none: the universe is loaded from PostgreSQL."""
-
-    model_config = SettingsConfigDict(extra="ignore")
 
     snapshot_bucket: str | None = Field(default=None, description="S3 bucket of snapshot artifacts")
     snapshot_cache_dir: str = Field(
@@ -92,6 +94,8 @@ def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
 
     for k in BARS:
         save(f"bar_{k}.npy", np.ascontiguousarray(getattr(fr, k).T))
+    if fr.a is not None:
+        save(f"bar_{ADJUSTED}.npy", np.ascontiguousarray(fr.a.T))
     save("symbols.npy", np.asarray(u.symbols, dtype=str))
     save("dates.npy", np.asarray(fr.dates, dtype="datetime64[D]"))
     latest = sorted(u.latest)
@@ -112,6 +116,7 @@ def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
         "dates": len(fr.dates),
         "last_date": str(fr.dates[-1]) if len(fr.dates) else None,
         "bars": int(np.count_nonzero(~np.isnan(fr.c))),
+        "adjusted": fr.a is not None,
         "latest": latest,
         "fundamentals": funds,
         "strings": {k: u.strings[k].categories for k in texts},
@@ -183,6 +188,8 @@ def append(
         return "other securities"
     if manifest.get("last_date") is None or fr.dates[0] <= np.datetime64(manifest["last_date"], "D"):
         return "no session after the last one"
+    if fr.a is not None and not manifest.get("adjusted"):
+        return "adjusted closes appeared"
     added = int(np.count_nonzero(~np.isnan(fr.c)))
     if int(manifest.get("bars", -1)) + added != bars:
         return "older bars added or removed"
@@ -199,11 +206,15 @@ def append(
         written = json.loads((folder / "new" / MANIFEST).read_text())
         np.save(folder / "new" / "dates.npy", dates, allow_pickle=False)
         sizes = {p.name: p.stat().st_size for p in files if p.name != MANIFEST}
-        for k in BARS:
+        adjusted = bool(manifest.get("adjusted"))
+        for k in (*BARS, ADJUSTED) if adjusted else BARS:
             name = f"bar_{k}.npy"
-            rows = np.ascontiguousarray(getattr(fr, k).T)  # (new dates, securities)
+            new_rows = getattr(fr, k) if k != ADJUSTED or fr.a is not None else np.full(fr.c.shape, np.nan)
+            rows = np.ascontiguousarray(new_rows.T)  # (new dates, securities)
             sizes[name] = _append_rows(bucket, s3, previous + name, prefix + name, rows, len(dates))
-        written.update(dates=len(dates), last_date=str(dates[-1]), bars=bars, files=sizes, appended_to=previous)
+        written.update(
+            dates=len(dates), last_date=str(dates[-1]), bars=bars, adjusted=adjusted, files=sizes, appended_to=previous
+        )
         (folder / "new" / MANIFEST).write_text(json.dumps(written))
         upload(files, bucket, s3, prefix)  # the manifest last
     return None
@@ -288,12 +299,33 @@ def remove_older(bucket: str, s3: Any, keep: set[str]) -> int:
 class MappedFrame(Frame):
     """A :class:`Frame` whose bar grids are fetched and memory-mapped on first use."""
 
-    def __init__(self, dates: NDArray[np.datetime64], fundamentals: dict[str, F2], bar: Callable[[str], F2]) -> None:
+    _a: F2 | None
+
+    def __init__(
+        self,
+        dates: NDArray[np.datetime64],
+        fundamentals: dict[str, F2],
+        bar: Callable[[str], F2],
+        adjusted: bool = False,
+    ) -> None:
         nothing = np.empty((0, 0))
+        self._adjusted = False
         super().__init__(dates, nothing, nothing, nothing, nothing, nothing, fundamentals)
         for k in BARS:
             delattr(self, k)  # read through __getattr__ on first use
         self._bar = bar
+        self._adjusted = adjusted
+
+    @property
+    def a(self) -> F2 | None:
+        """The adjusted closes' grid, fetched and mapped on first use (None: the artifact has none)."""
+        if self._adjusted and self._a is None:
+            self._a = self._bar(ADJUSTED)
+        return self._a
+
+    @a.setter
+    def a(self, value: F2 | None) -> None:
+        self._a = value
 
     def __getattr__(self, name: str) -> Any:
         if name in BARS:
@@ -335,7 +367,8 @@ def read(fetch: Fetch, reference: Callable[[], str] | None = None) -> Universe:
             raise ValueError(f"snapshot artifact bar_{k}.npy has shape {grid.shape}")
         return grid
 
-    frame = MappedFrame(dates, {k: funds[i] for i, k in enumerate(manifest["fundamentals"])}, bar)
+    funds_of = {k: funds[i] for i, k in enumerate(manifest["fundamentals"])}
+    frame = MappedFrame(dates, funds_of, bar, bool(manifest.get("adjusted")))
     categories: dict[str, list[str]] = manifest["strings"]
     strings = {k: Categorical(np.ascontiguousarray(codes[i]), list(c)) for i, (k, c) in enumerate(categories.items())}
     u = Universe(
@@ -358,7 +391,11 @@ def local_fetch(folder: Path) -> Fetch:
     return fetch
 
 
-def s3_fetch(bucket: str, prefix: str, s3: Any, cache_dir: Path) -> Fetch:
+Download = Callable[[str, str, str], None]
+"""``download(bucket, key, path)``: an S3 object into a local file."""
+
+
+def s3_fetch(bucket: str, prefix: str, download: Download, cache_dir: Path) -> Fetch:
     """Files of the artifact at ``prefix``, each downloaded once into ``cache_dir`` (then reused by
     every later container on the same /tmp, and mapped from there)."""
     folder = cache_dir / prefix.removeprefix(PREFIX).strip("/")
@@ -368,7 +405,7 @@ def s3_fetch(bucket: str, prefix: str, s3: Any, cache_dir: Path) -> Fetch:
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
             part = path.with_suffix(path.suffix + f".{os.getpid()}.part")
-            s3.download_file(bucket, prefix + name, str(part))
+            download(bucket, prefix + name, str(part))
             os.replace(part, path)  # whole files only: a crashed download leaves a .part behind
         return path
 
@@ -382,22 +419,53 @@ def open_current(version: int, created: str, reference: Callable[[], str] | None
     settings = artifact_settings()
     if not settings.snapshot_bucket:
         return None
-    from botocore.exceptions import ClientError
-
-    from stockscreen.core.clients import aws_client
-
-    s3 = aws_client("s3")
     prefix = PREFIX + name_of(version, created) + "/"
     cache_dir = Path(settings.snapshot_cache_dir)
     forget_stale(cache_dir, keep=name_of(version, created))
     try:
-        return read(s3_fetch(settings.snapshot_bucket, prefix, s3, cache_dir), reference)
+        return read(s3_fetch(settings.snapshot_bucket, prefix, _downloader(), cache_dir), reference)
     except Stale:
         return None
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
+    except Exception as exc:
+        if _not_found(exc):
             return None
         raise
+
+
+def _downloader() -> Download:
+    """S3 downloads signed with the standard library when the credentials are in the environment (Lambda:
+    a new container's first screen imports no boto3; README, "Cold start"), else boto3's ``download_file``
+    (a client built on the first download only)."""
+    from stockscreen.core import awsrequest
+
+    credentials = awsrequest.light_credentials()
+    if credentials is not None:
+        creds = credentials
+        return lambda bucket, key, path: awsrequest.download(bucket, key, path, creds)
+
+    def boto(bucket: str, key: str, path: str) -> None:
+        from stockscreen.core.clients import aws_client
+
+        aws_client("s3").download_file(bucket, key, path)
+
+    return boto
+
+
+_MISSING = ("404", "NoSuchKey", "NoSuchBucket")
+
+
+def _not_found(exc: Exception) -> bool:
+    """An S3 answer that the artifact (or the bucket) is not there."""
+    from stockscreen.core.awsrequest import AwsError
+
+    if isinstance(exc, AwsError):
+        return exc.code in _MISSING or exc.status == 404
+    botocore = sys.modules.get("botocore.exceptions")  # a boto3 download imported it; else none was made
+    return (
+        botocore is not None
+        and isinstance(exc, botocore.ClientError)
+        and exc.response.get("Error", {}).get("Code") in _MISSING
+    )
 
 
 #: a downloaded artifact of another version untouched this long is removed (Lambda's /tmp is bounded;

@@ -284,7 +284,8 @@ def run_all(u: Universe, req: ScreenRequest, limit: int | None = None) -> Screen
     return result.model_copy(update={"data": data})
 
 
-def run_screen(engine: Engine, req: ScreenRequest) -> ScreenResult:
+def run_screen(engine: Engine | None, req: ScreenRequest) -> ScreenResult:
+    """``engine``: None for the process's database (see :func:`get_universe`)."""
     req.condition()  # bad screens fail before any data is loaded
     return run(get_universe(engine), req)
 

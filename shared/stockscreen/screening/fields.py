@@ -1,6 +1,9 @@
 """The field catalogue: one source of truth for the snapshot's columns and the screener.
 
-Three groups as on Finviz (descriptive, fundamental, technical). Profile fields live on
+Three groups as on Finviz (descriptive, fundamental, technical). Every price-based field (prices,
+indicators, patterns, 52-week figures, the ``perf_*`` price returns) is computed from the raw
+prices as delivered; only the total-return fields (``perf_tr_*``) read the adjusted close, where
+the bars file provided one (:data:`TOTAL_RETURN_NOTE`). Profile fields live on
 ``securities``; every other field is a column of ``snapshot_rows`` computed by
 :mod:`stockscreen.market.measures` (numbers as ``double precision``, flags as ``boolean``, labels
 as ``text``).
@@ -55,6 +58,10 @@ class Field:
     def sql_type(self) -> str:
         """The ``snapshot_rows`` column type of a snapshot field."""
         return {"number": "double precision", "boolean": "boolean", "string": "text", "date": "date"}[self.type]
+
+
+#: what every total-return field says of its source (the only fields that read the adjusted close)
+TOTAL_RETURN_NOTE = " incl. dividends, from adjusted close when the source provides it; equals price return otherwise"
 
 
 def _n(id_: str, label: str, group: Group, unit: Unit, description: str, roles: tuple[Role, ...] = ALL) -> Field:
@@ -193,12 +200,23 @@ FIELDS: tuple[Field, ...] = (
     _b("new_low_50d", "New 50D Low", "The session's low is the lowest of the last 50 sessions"),
     _b("new_high_52w", "New 52W High", "The session's high is the highest of the last 252 sessions", ALL),
     _b("new_low_52w", "New 52W Low", "The session's low is the lowest of the last 252 sessions", ALL),
-    _n("perf_1w", "Perf Week", "technical", "pct", "Return over 5 sessions"),
-    _n("perf_1m", "Perf Month", "technical", "pct", "Return over 21 sessions"),
-    _n("perf_3m", "Perf Quarter", "technical", "pct", "Return over 63 sessions"),
-    _n("perf_6m", "Perf Half Y", "technical", "pct", "Return over 126 sessions"),
-    _n("perf_1y", "Perf Year", "technical", "pct", "Return over 252 sessions"),
-    _n("perf_ytd", "Perf YTD", "technical", "pct", "Return since the last close of the previous year"),
+    _n("perf_1w", "Perf Week", "technical", "pct", "Price return (raw close) over 5 sessions"),
+    _n("perf_1m", "Perf Month", "technical", "pct", "Price return (raw close) over 21 sessions"),
+    _n("perf_3m", "Perf Quarter", "technical", "pct", "Price return (raw close) over 63 sessions"),
+    _n("perf_6m", "Perf Half Y", "technical", "pct", "Price return (raw close) over 126 sessions"),
+    _n("perf_1y", "Perf Year", "technical", "pct", "Price return (raw close) over 252 sessions"),
+    _n("perf_ytd", "Perf YTD", "technical", "pct", "Price return since the last close of the previous year"),
+    *(
+        _n(f"perf_tr_{key}", f"Total Return {label}", "technical", "pct", f"Total return {span}{TOTAL_RETURN_NOTE}")
+        for key, label, span in (
+            ("1w", "Week", "over 5 sessions"),
+            ("1m", "Month", "over 21 sessions"),
+            ("3m", "Quarter", "over 63 sessions"),
+            ("6m", "Half Y", "over 126 sessions"),
+            ("1y", "Year", "over 252 sessions"),
+            ("ytd", "YTD", "since the last close of the previous year"),
+        )
+    ),
     _n(
         "volatility_1w",
         "Volatility (1W)",

@@ -96,6 +96,8 @@ class Frame:
     c: F2
     v: F2
     fundamentals: dict[str, NDArray[np.float64]]
+    #: the adjusted close (NaN: none), None when no bar has one: the total-return fields' only input
+    a: F2 | None = None
     extra: dict[str, F2] = field(default_factory=dict)
     _cache: dict[str, F2] = field(default_factory=dict)
     _packed: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]] | None = None
@@ -133,7 +135,8 @@ class Frame:
             return a
 
         o, h, lo, c, v = (packed(x) for x in (self.o, self.h, self.lo, self.c, self.v))
-        return mt.Panel(np.arange(s, dtype=np.int64), dates, o, h, lo, c, v, lengths)
+        adj = None if self.a is None else packed(self.a)
+        return mt.Panel(np.arange(s, dtype=np.int64), dates, o, h, lo, c, v, lengths, adj)
 
     def unpack(self, p: F2) -> F2:
         """A ``(own bars, securities)`` metric back on the grid, carried over days without a
@@ -216,18 +219,19 @@ def resample(fr: Frame, timeframe: str, upto: int | None = None, start: int = 0)
     ends = np.r_[np.flatnonzero(changed)[1:], len(key)] - 1
     s = fr.c.shape[0]
     n_periods = len(ends)
-    grids = [grid(s, n_periods) for _ in range(5)]
+    sources = [fr.o, fr.h, fr.lo, fr.c, fr.v] + ([fr.a] if fr.a is not None else [])
+    grids = [grid(s, n_periods) for _ in sources]
     rows, cols = np.nonzero(fr.has[:, start:end])
     if len(rows):
-        ohlcv = np.column_stack([x[:, start:end][rows, cols] for x in (fr.o, fr.h, fr.lo, fr.c, fr.v)])
+        ohlcv = np.column_stack([x[:, start:end][rows, cols] for x in sources])
         ids, last_days, bars = mt.resample_flat(
             rows.astype(np.int64), dates.astype("datetime64[D]")[cols], ohlcv, "W" if timeframe == "weekly" else "M"
         )
         pcol = period[np.searchsorted(dates.astype("datetime64[D]"), last_days)]
-        for k in range(5):
+        for k in range(len(sources)):
             grids[k][ids, pcol] = bars[:, k]
-    o, h, lo, c, v = grids
-    return Frame(dates[ends], o, h, lo, c, v, fr.fundamentals)
+    o, h, lo, c, v = grids[:5]
+    return Frame(dates[ends], o, h, lo, c, v, fr.fundamentals, grids[5] if len(grids) > 5 else None)
 
 
 def period_end_flags(dates: NDArray[np.datetime64], timeframe: str) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:

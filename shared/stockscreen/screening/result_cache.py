@@ -140,6 +140,8 @@ def run_cached(
     """Validate ``req`` (a ScreenRequest) for ``role`` and run it through the result cache: the
     ScreenResult as JSON text (the response body).
 
+    ``engine``: the SQLAlchemy engine, or None for the process's database (built only if the universe
+    must be loaded from PostgreSQL: see :func:`~stockscreen.screening.universe.get_universe`).
     Bad queries raise Invalid (400 with the position) and premium fields for a free caller raise
     Forbidden (403) before the cache is consulted, so an error is never cached. ``version``: the
     snapshot version if the caller has read it already.

@@ -19,13 +19,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stockscreen.core.errors import Invalid, NotFound, Unavailable
+from stockscreen.db.engine import psycopg_connection, reader_for
 from stockscreen.market.measures import TAIL
 from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, grid, period_end_flags, resample, slice_cols
 from stockscreen.screening.validate import field_kind
 
-if TYPE_CHECKING:  # the database is imported when a universe is loaded from it: a process that maps the
-    # snapshot artifact (a new API container's first screen) does without SQLAlchemy and psycopg
+if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -161,7 +161,8 @@ class Universe:
         if frame is None or self._window_start != start:
             d = self.daily
             o, h, lo, c, v = (x[:, start:] for x in (d.o, d.h, d.lo, d.c, d.v))  # views: nothing copied
-            frame = Frame(d.dates[start:], o, h, lo, c, v, d.fundamentals)
+            a = d.a[:, start:] if d.a is not None else None
+            frame = Frame(d.dates[start:], o, h, lo, c, v, d.fundamentals, a)
             self._window, self._window_start, self._window_pinned = frame, start, set()
         frame.want(self._wanted - self.latest.keys())
         arr = frame.num(name)
@@ -210,15 +211,25 @@ class Universe:
         _, period = period_end_flags(self.daily.dates, timeframe)
         start = int(np.searchsorted(period, p))
         cut = resample(self.daily, timeframe, upto=t, start=start)  # the one partial period
-        bar = {k: getattr(cut, k)[:, 0] for k in ("o", "h", "lo", "c", "v")}
+        names = ("o", "h", "lo", "c", "v", *(("a",) if full.a is not None and cut.a is not None else ()))
+        bar = {k: getattr(cut, k)[:, 0] for k in names}
         arrays = {}
-        for k in ("o", "h", "lo", "c", "v"):
+        for k in names:
             a = getattr(full, k)[:, : p + 1].copy(order="F")
             a[:, p] = bar[k]
             arrays[k] = a
         dates = full.dates[: p + 1].copy()
         dates[p] = self.daily.dates[t]
-        return Frame(dates, arrays["o"], arrays["h"], arrays["lo"], arrays["c"], arrays["v"], self.daily.fundamentals)
+        return Frame(
+            dates,
+            arrays["o"],
+            arrays["h"],
+            arrays["lo"],
+            arrays["c"],
+            arrays["v"],
+            self.daily.fundamentals,
+            arrays.get("a"),
+        )
 
 
 #: A computed history read from column ``lo`` on is computed over the daily columns from about
@@ -279,9 +290,7 @@ def from_arrays(
 # ---------------------------------------------------------------- loading from the database
 
 
-def _current(engine: Engine) -> tuple[int, dt.date, str]:
-    from stockscreen.db.engine import reader_for
-
+def _current(engine: Engine | None) -> tuple[int, dt.date, str]:
     # read before every screen run (a new snapshot replaces the universe): one round trip
     row = reader_for(engine).one("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current", ())
     if row is None:
@@ -298,9 +307,7 @@ _REFERENCE_SQL = (
 )
 
 
-def reference_fingerprint(engine: Engine) -> str:
-    from stockscreen.db.engine import reader_for
-
+def reference_fingerprint(engine: Engine | None) -> str:
     row = reader_for(engine).one(_REFERENCE_SQL, ())
     return str(row[0]) if row else ""
 
@@ -331,6 +338,8 @@ _BAR_ROW = np.dtype(
         ("c", ">f8"),
         ("l6", ">i4"),
         ("v", ">i8"),
+        ("l7", ">i4"),
+        ("a", ">f8"),
     ]
 )
 
@@ -344,10 +353,9 @@ def _bar_grids(
     conn: Connection, ids: NDArray[np.int64], as_of: dt.date, after: dt.date | None = None
 ) -> tuple[NDArray[np.datetime64], list[F2]]:
     """The daily bars of the securities ``ids`` (the grids' rows, in that order) up to ``as_of`` (and after
-    ``after``) as five grids (open, high, low, close, volume) on the dates that have a bar, through binary
+    ``after``) as grids (open, high, low, close, volume, and the adjusted close when some bar has one) on the
+    dates that have a bar, through binary
     COPY (fixed-width rows, parsed a chunk at a time: no Python per row, and no copy of the whole stream)."""
-    from stockscreen.db.engine import psycopg_connection
-
     lookup = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
     lookup[ids] = np.arange(len(ids))
     parts: list[tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]] = []
@@ -364,13 +372,13 @@ def _bar_grids(
         n = (len(pending) - (2 if final else 0)) // _BAR_ROW.itemsize  # (the trailer: int16 -1)
         recs = np.frombuffer(bytes(pending[: n * _BAR_ROW.itemsize]), dtype=_BAR_ROW)
         del pending[: n * _BAR_ROW.itemsize]
-        if len(recs) and not (recs["nf"] == 7).all():  # pragma: no cover - the SELECT fixes the shape
+        if len(recs) and not (recs["nf"] == 8).all():  # pragma: no cover - the SELECT fixes the shape
             raise RuntimeError("unexpected COPY row layout")
         sid = recs["sid"].astype(np.int64)
         rows = np.where(sid < len(lookup), lookup[np.minimum(sid, len(lookup) - 1)], -1)
         keep = rows >= 0
         if keep.any():
-            vals = np.column_stack([recs[k][keep].astype(np.float64) for k in ("o", "h", "lo", "c", "v")])
+            vals = np.column_stack([recs[k][keep].astype(np.float64) for k in ("o", "h", "lo", "c", "v", "a")])
             parts.append((rows[keep], recs["day"][keep].astype(np.int32), vals))
 
     raw = psycopg_connection(conn)
@@ -378,7 +386,8 @@ def _bar_grids(
         raw.cursor() as cur,
         cur.copy(
             "COPY (SELECT security_id::int4, (date - DATE '1970-01-01')::int4, open::float8, high::float8, "
-            "low::float8, close::float8, volume::int8 FROM daily_bars WHERE date > %s AND date <= %s) "
+            "low::float8, close::float8, volume::int8, coalesce(adj_close, 'NaN')::float8 FROM daily_bars "
+            "WHERE date > %s AND date <= %s) "
             "TO STDOUT (FORMAT binary)",
             (after or dt.date(1, 1, 1), as_of),
         ) as copy,
@@ -393,11 +402,12 @@ def _bar_grids(
     dates = EPOCH + days.astype(np.int64).astype("timedelta64[D]")
     if len(dates) == 0:
         dates = np.array([np.datetime64(as_of, "D")])
-    grids = [grid(len(ids), len(dates)) for _ in range(5)]
+    adjusted = any(not np.isnan(p[2][:, 5]).all() for p in parts)
+    grids = [grid(len(ids), len(dates)) for _ in range(6 if adjusted else 5)]
     while parts:
         rows, day, vals = parts.pop()  # each part's columns freed once scattered
         col = np.searchsorted(days, day)
-        for k in range(5):
+        for k in range(len(grids)):
             grids[k][rows, col] = vals[:, k]
     return dates, grids
 
@@ -434,7 +444,8 @@ def load(engine: Engine, version: int, as_of: dt.date, after: dt.date | None = N
         )
         for k in fund_keys
     }
-    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals)
+    adjusted = grids[5] if len(grids) > 5 else None
+    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals, adjusted)
     strings: dict[str, Categorical] = {}
     date_cols: dict[str, NDArray[np.float64]] = {}
     latest: dict[str, NDArray[np.float64]] = {}
@@ -474,8 +485,12 @@ _lock = threading.Lock()
 _cached: Universe | None = None
 
 
-def get_universe(engine: Engine) -> Universe:
-    """The universe of the current snapshot version (reloaded when a new version is published)."""
+def get_universe(engine: Engine | None = None) -> Universe:
+    """The universe of the current snapshot version (reloaded when a new version is published).
+
+    ``engine``: None for the process's database (``get_engine()``), whose SQLAlchemy engine is then built
+    only when the universe must be loaded from PostgreSQL: the version check and the snapshot artifact
+    need psycopg alone (a cold container's first screen; README, "Cold start")."""
     global _cached
     version, as_of, created = _current(engine)
     key = f"{version}@{created}"  # a rebuilt database may reuse version numbers
@@ -487,7 +502,13 @@ def get_universe(engine: Engine) -> Universe:
             from stockscreen.screening import artifact
 
             mapped = artifact.open_current(version, created, lambda: reference_fingerprint(engine))
-            _cached = mapped if mapped is not None and mapped.version == version else load(engine, version, as_of)
+            if mapped is None or mapped.version != version:
+                if engine is None:
+                    from stockscreen.db.engine import get_engine
+
+                    engine = get_engine()
+                mapped = load(engine, version, as_of)
+            _cached = mapped
             _cached.cache_key = key
         return _cached
 
@@ -584,8 +605,6 @@ def from_csv(bars_path: str, constituents_path: str | None, fundamentals_path: s
 def universe_of_version(engine: Engine, version: int) -> Universe:
     """The universe of one published snapshot version (point in time: its bars up to its as_of, its rows);
     the cached current universe when ``version`` is the current one."""
-    from stockscreen.db.engine import reader_for
-
     current = get_universe(engine)
     if current.version == version:
         return current

@@ -58,6 +58,11 @@ class Bar(ApiModel):
     low: float
     close: float
     volume: int
+    adj_close: float | None = Field(
+        default=None,
+        description="the adjusted close as the bars file gave it (daily bars only; null when it gave none): "
+        "the total-return fields' input; charts and every other field use the raw prices",
+    )
 
 
 class BarsPublic(ApiModel):
