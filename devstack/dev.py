@@ -263,12 +263,16 @@ def main(port: int) -> int:
         bridge = metrics.install()  # before any function flushes a metric
         asgi = create_app(chalice_app, ws_handlers, ROOT / "frontend" / "dist", metrics=bridge)
         ws_gateway = asgi.state.ws_gateway
-        bridge.scrape_time += [
+        bridge.gauges += [
             metrics.sqs_depths(aws_endpoint, os.environ["AWS_DEFAULT_REGION"]),
-            metrics.gauge(
-                "stockscreen_ws_connections", "open WebSocket connections", lambda: len(ws_gateway.connections)
-            ),
+            metrics.gauge("Stockscreen", "WsConnections", lambda: len(ws_gateway.connections)),
         ]
+        bridge.start_sampling()
+        # the admin Operations page reads the bridge's last hour (deployed: CloudWatch)
+        from stockscreen.core import operations
+
+        os.environ["OPERATIONS_METRICS_SOURCE"] = "local"
+        operations.use_local_window(bridge.history)
         prometheus = metrics.start_prometheus(state / "prometheus", port, say)
         if prometheus is not None:
             servers.append(prometheus)
@@ -313,6 +317,7 @@ def main(port: int) -> int:
         finally:
             quotes_stop.set()
             reports_stop.set()
+            bridge.stop_sampling()
             alerts_worker.stop()
             drop_folder.stop()
             for s in servers:

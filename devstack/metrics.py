@@ -16,6 +16,11 @@ and its labels are the EMF dimensions, names unchanged (``route``, ``service``, 
 At scrape time it adds what CloudWatch measures itself rather than the functions: SQS queue depths
 (``aws_sqs_approximate_number_of_messages_visible{queue_name}``, the CloudWatch metric and dimension in
 the same spelling) and the local WebSocket gateway's open connections (``stockscreen_ws_connections``).
+
+It also keeps a rolling window of per-minute aggregates of the same figures, under their CloudWatch names
+(``history``, a :class:`stockscreen.core.operations.MinuteWindow`): every EMF value as it is emitted, and the
+gauges (queue depths, connections) sampled every ``SAMPLE_S`` seconds. The admin Operations page reads it
+(``OPERATIONS_METRICS_SOURCE=local``) as it reads CloudWatch when deployed.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from typing import Any
 from prometheus_client.core import Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
+
+from stockscreen.core.operations import MinuteWindow
 
 #: Histogram buckets per time unit (upper bounds, in that unit).
 BUCKETS: dict[str, tuple[float, ...]] = {
@@ -75,6 +82,12 @@ class _Series:
     buckets: list[int] = field(default_factory=list)
 
 
+#: One gauge reading under its CloudWatch identity: (namespace, metric, dimensions, value).
+Reading = tuple[str, str, dict[str, str], float]
+#: How often the gauges are sampled into the history.
+SAMPLE_S = 15.0
+
+
 class EmfBridge(Collector):
     """Aggregates EMF documents into Prometheus series (thread-safe; requests run concurrently)."""
 
@@ -84,6 +97,11 @@ class EmfBridge(Collector):
         self._families: dict[str, dict[tuple[tuple[str, str], ...], _Series]] = {}
         self._kinds: dict[str, tuple[str, str]] = {}
         self.scrape_time: list[Callable[[], Iterable[Metric]]] = []
+        #: gauges read at scrape time and sampled into the history (queue depths, connections)
+        self.gauges: list[Callable[[], Iterable[Reading]]] = []
+        self.history = MinuteWindow()
+        self._sampler: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def observe(self, doc: dict[str, Any]) -> None:
         """Take one EMF document (the dict Powertools serialises)."""
@@ -96,10 +114,12 @@ class EmfBridge(Collector):
                 if name not in doc:
                     continue
                 raw = doc[name]
-                values = raw if isinstance(raw, list) else [raw]
+                values = [float(v) for v in (raw if isinstance(raw, list) else [raw])]
+                at = aws["Timestamp"] / 1000 if isinstance(aws.get("Timestamp"), int | float) else None
                 for dims in dim_sets:
                     labels = tuple(sorted((d, str(doc.get(d, ""))) for d in dims))
-                    self._add(prom_name(namespace, name, unit), unit, labels, [float(v) for v in values])
+                    self._add(prom_name(namespace, name, unit), unit, labels, values)
+                    self.history.add(namespace, name, dict(labels), values, at)
 
     def _add(self, family: str, unit: str, labels: tuple[tuple[str, str], ...], values: list[float]) -> None:
         kind = kind_of(unit)
@@ -146,6 +166,25 @@ class EmfBridge(Collector):
             yield metric
         for source in self.scrape_time:
             yield from source()
+        yield from gauge_families(r for read in self.gauges for r in _safe(read))
+
+    def sample(self) -> None:
+        """Record the gauges' current values in the history (the sampler thread calls it)."""
+        for namespace, metric, dims, value in [r for read in self.gauges for r in _safe(read)]:
+            self.history.add(namespace, metric, dims, [value])
+
+    def start_sampling(self, every_s: float = SAMPLE_S) -> None:
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                self.sample()
+
+        if self._sampler is None:
+            self.sample()
+            self._sampler = threading.Thread(target=loop, name="metrics-sampler", daemon=True)
+            self._sampler.start()
+
+    def stop_sampling(self) -> None:
+        self._stop.set()
 
     def exposition(self) -> bytes:
         registry = CollectorRegistry(auto_describe=False)
@@ -185,40 +224,55 @@ def install() -> EmfBridge:
         return bridge
 
 
-def sqs_depths(endpoint_url: str, region: str) -> Callable[[], Iterable[Metric]]:
+def _safe(read: Callable[[], Iterable[Reading]]) -> list[Reading]:
+    try:
+        return list(read())
+    except Exception:  # a source that is down: no series rather than a failed scrape or sample
+        return []
+
+
+def gauge_families(readings: Iterable[Reading]) -> Iterator[Metric]:
+    """Readings as Prometheus gauges: the family by :func:`prom_name`, dimensions as snake-case labels."""
+    families: dict[str, Metric] = {}
+    for namespace, metric, dims, value in readings:
+        name = prom_name(namespace, metric, "None")
+        family = families.setdefault(name, Metric(name, f"{namespace} {metric}", "gauge"))
+        family.add_sample(name, {snake(k): v for k, v in dims.items()}, value)
+    yield from families.values()
+
+
+#: SQS queue attributes -> the CloudWatch metrics of the same figures (AWS/SQS, dimension QueueName).
+SQS_ATTRIBUTES = {
+    "ApproximateNumberOfMessages": "ApproximateNumberOfMessagesVisible",
+    "ApproximateNumberOfMessagesNotVisible": "ApproximateNumberOfMessagesNotVisible",
+}
+
+
+def sqs_depths(endpoint_url: str, region: str) -> Callable[[], Iterable[Reading]]:
     """Queue depths from the local SQS endpoint, as CloudWatch names them (``AWS/SQS``, ``QueueName``)."""
 
-    def collect() -> Iterable[Metric]:
+    def read() -> Iterable[Reading]:
         import boto3
 
         sqs: Any = boto3.client("sqs", endpoint_url=endpoint_url, region_name=region)
-        names = {
-            "ApproximateNumberOfMessages": "ApproximateNumberOfMessagesVisible",
-            "ApproximateNumberOfMessagesNotVisible": "ApproximateNumberOfMessagesNotVisible",
-        }
-        families = {cw: Metric(prom_name("AWS/SQS", cw, "Count"), f"SQS {cw}", "gauge") for cw in names.values()}
-        try:
-            urls = sqs.list_queues().get("QueueUrls", [])
-            for url in urls:
-                attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names))["Attributes"]
-                for attr, cw in names.items():
-                    families[cw].add_sample(
-                        prom_name("AWS/SQS", cw, "Count"), {"queue_name": url.rsplit("/", 1)[-1]}, float(attrs[attr])
-                    )
-        except Exception:  # the local endpoint is down: no depth series rather than a failed scrape
-            return []
-        return list(families.values())
+        out: list[Reading] = []
+        for url in sqs.list_queues().get("QueueUrls", []):
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(SQS_ATTRIBUTES))["Attributes"]
+            for attr, cw in SQS_ATTRIBUTES.items():
+                out.append(("AWS/SQS", cw, {"QueueName": url.rsplit("/", 1)[-1]}, float(attrs[attr])))
+        return out
 
-    return collect
+    return read
 
 
-def gauge(name: str, doc: str, read: Callable[[], float]) -> Callable[[], Iterable[Metric]]:
-    def collect() -> Iterable[Metric]:
-        metric = Metric(name, doc, "gauge")
-        metric.add_sample(name, {}, float(read()))
-        return [metric]
+def gauge(namespace: str, metric: str, read: Callable[[], float]) -> Callable[[], Iterable[Reading]]:
+    """A gauge with no dimensions, e.g. ``gauge("Stockscreen", "WsConnections", ...)`` ->
+    ``stockscreen_ws_connections``."""
 
-    return collect
+    def readings() -> Iterable[Reading]:
+        return [(namespace, metric, {}, float(read()))]
+
+    return readings
 
 
 PROMETHEUS_CONFIG = """\

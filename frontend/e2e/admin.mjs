@@ -2,7 +2,7 @@
 // The admin journey against a running Stockscreen (`make dev`): an admin signs in, opens the admin
 // area's Data page, sees the runs and the findings, releases a quarantined row, uploads a file into
 // the drop folder and follows its ingest run to the end (which loads the released row), then finds the
-// release in the audit log and a user in Users.
+// release in the audit log and a user in Users, and sees its own requests and the run on Operations.
 //   BASE_URL          default http://127.0.0.1:8000
 //   ADMIN_LOGIN_FILE  the admin account `make dev` keeps in $STOCKSCREEN_LOCAL_DIR/admin-login.json
 //                     (default: the repository's .local/admin-login.json)
@@ -181,6 +181,37 @@ async function main() {
     log('users: demo@stockscreen.local found');
   });
   await screenshot(page, '12-admin-users');
+
+  await step('see the journey requests and its ingest run on the Operations page', async () => {
+    // a few requests of our own, so the busiest routes have one we know
+    for (let i = 0; i < 5; i++) {
+      const resp = await fetch(`${BASE_URL}/api/screener/fields`);
+      if (resp.status !== 200) throw new Error(`GET /api/screener/fields: ${resp.status}`);
+    }
+    await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Operations' }).click();
+    await page.waitForURL(/\/admin\/operations$/);
+    const health = page.getByTestId('ops-health');
+    await health.waitFor();
+    log(`operations health: ${((await health.getByRole('heading').textContent()) ?? '').trim()}`);
+    const row = page.getByTestId('ops-routes').locator('tr', { hasText: 'GET /screener/fields' });
+    await row.waitFor();
+    const cells = await row.locator('th, td').allTextContents();
+    log(`operations route: ${cells.join(' | ')}`);
+    if (!(Number(cells[1]?.replace(/,/g, '')) >= 5)) throw new Error(`expected at least 5 requests: ${cells.join(' | ')}`);
+    if (!/\d/.test(cells[4] ?? '')) throw new Error(`no p99 latency: ${cells.join(' | ')}`);
+    const requests = Number(((await page.getByTestId('ops-total-requests').textContent()) ?? '').replace(/,/g, ''));
+    const runs = Number(((await page.getByTestId('ops-total-ingest-runs').textContent()) ?? '').replace(/,/g, ''));
+    log(`operations totals: ${requests} requests, ${runs} ingest run(s)`);
+    if (!(requests >= 5)) throw new Error(`total requests ${requests}`);
+    if (!(runs >= 1)) throw new Error('the ingest run of the upload is not counted');
+    // the requests chart is drawn (a canvas), and its figures are in a table too
+    await page.getByTestId('ops-line-requests').locator('canvas').first().waitFor();
+    const chart = page.getByTestId('ops-chart-requests');
+    await chart.getByText('Table of the figures').click();
+    const last = chart.locator('tbody tr').last();
+    log(`operations requests, last minute: ${((await last.textContent()) ?? '').replace(/\s+/g, ' ')}`);
+  });
+  await screenshot(page, '13-admin-operations');
 
   log(`PASSED in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }

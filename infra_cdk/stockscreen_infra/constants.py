@@ -121,6 +121,8 @@ CONNECTIONS_READ_WRITE_ACTIONS = (
     "dynamodb:UpdateItem",
 )
 DASHBOARD_NAME = "stockscreen"
+#: What the API may do in CloudWatch: read metrics for the admin Operations page (nothing else).
+OPERATIONS_METRICS_ACTIONS = ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics")
 
 # --- environment variable names handed to the functions ------------------------------------------
 ENV_DATABASE_SECRET_ARN = "DATABASE_SECRET_ARN"  # noqa: S105 (a variable name)

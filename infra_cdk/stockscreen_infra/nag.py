@@ -51,7 +51,9 @@ def apply_nag(stack: StockscreenStack) -> bool:
                 "AwsSolutions-IAM5",
                 "Resource '*' only for actions without resource-level permissions: X-Ray "
                 "(PutTraceSegments/PutTelemetryRecords, from active tracing) and the Step Functions "
-                "CloudWatch Logs delivery actions (logs:*LogDelivery*, DescribeResourcePolicies...).",
+                "CloudWatch Logs delivery actions (logs:*LogDelivery*, DescribeResourcePolicies...), and the "
+                "API's read of its own metrics for the admin Operations page (cloudwatch:GetMetricData, "
+                "cloudwatch:ListMetrics).",
                 ["Resource::*"],
             ),
             _s(

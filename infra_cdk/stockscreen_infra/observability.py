@@ -54,6 +54,7 @@ from cdk_monitoring_constructs import (
 )
 from constructs import Construct, IConstruct
 
+from stockscreen.core import operations
 from stockscreen_infra import constants as c
 
 
@@ -69,12 +70,13 @@ class BurnWindow:
 
 #: The SRE workbook's page and ticket pairs for a 30-day SLO.
 BURN_WINDOWS = (
-    BurnWindow("Page", Duration.hours(1), Duration.minutes(5), 14.4),
+    BurnWindow("Page", Duration.hours(1), Duration.minutes(5), operations.PAGE_BURN_RATE),
     BurnWindow("Ticket", Duration.hours(6), Duration.minutes(30), 6.0),
 )
-AVAILABILITY_SLO = 0.999
-LATENCY_SLO = 0.99
-LATENCY_SLO_THRESHOLD_MS = 1000
+#: The objectives, one definition for the alarms and the admin Operations page
+AVAILABILITY_SLO = operations.AVAILABILITY_SLO
+LATENCY_SLO = operations.LATENCY_SLO
+LATENCY_SLO_THRESHOLD_MS = operations.LATENCY_SLO_THRESHOLD_MS
 
 
 def saved_queries() -> dict[str, logs.QueryString]:

@@ -144,6 +144,11 @@ class StockscreenStack(Stack):
             "sqs:ChangeMessageVisibility",
         )
         self.alerts.queue.grant_send_messages(self.api.role)
+        # the admin Operations page reads the stack's metrics (stockscreen.core.operations): the two read
+        # actions, which have no resource-level permissions; its queues are the stack's (names start with it)
+        self.api.role.add_to_policy(iam.PolicyStatement(actions=list(c.OPERATIONS_METRICS_ACTIONS), resources=["*"]))
+        self.api.add_environment("OPERATIONS_METRICS_SOURCE", "cloudwatch")
+        self.api.add_environment("OPERATIONS_QUEUE_PREFIX", f"{self.stack_name}-")
         self.reports.functions["Send"].add_environment(c.ENV_APP_BASE_URL, self.frontend.url)
         # report emails go through the alerts' SES configuration set: the same suppression list and events
         self.reports.functions["Send"].add_environment(c.ENV_SES_CONFIGURATION_SET, c.SES_CONFIGURATION_SET_NAME)

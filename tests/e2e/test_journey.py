@@ -251,7 +251,8 @@ def test_stock_page_shows_a_price_changing_and_a_live_one_minute_candle(dev_stac
 
 def test_admin_journey(dev_stack: dict, tmp_path: Path) -> None:
     """The admin signs in, opens Data, sees the runs and findings, releases a quarantined row, uploads a
-    file into the drop folder and follows its run (which loads the released row), then the audit log."""
+    file into the drop folder and follows its run (which loads the released row), then the audit log, and
+    the Operations page with the journey's own requests and that run."""
     text = dev_stack["log"].read_text()
     assert re.search(r"Admin login: +admin@stockscreen\.local / \S+", text)
     assert "drop folder: files put under s3://stockscreen-raw/incoming/ start an ingest run" in text
@@ -275,5 +276,8 @@ def test_admin_journey(dev_stack: dict, tmp_path: Path) -> None:
     assert released is not None, result.stdout
     assert f"{released.group(1)}: released, loaded" in result.stdout
     assert "admin.quarantine_release" in result.stdout
-    for shot in ("10-admin-data", "11-admin-upload", "12-admin-users"):
+    # the Operations page: the journey's own requests and the upload's ingest run, from the local stack
+    assert re.search(r"operations route: GET /screener/fields \| [\d,]+ \|", result.stdout), result.stdout
+    assert re.search(r"operations totals: [\d,]+ requests, [1-9]\d* ingest run", result.stdout), result.stdout
+    for shot in ("10-admin-data", "11-admin-upload", "12-admin-users", "13-admin-operations"):
         assert (shots / f"{shot}.png").stat().st_size > 10_000

@@ -967,3 +967,23 @@ def test_the_connection_registry_table_is_keyed_for_per_symbol_queries_with_a_tt
         assert env[c.ENV_CONNECTIONS_TABLE] == {"Ref": table_id}
     authorizer = functions[_logical_id(synth, ws.authorizer_function)]["Properties"]
     assert c.ENV_CONNECTIONS_TABLE not in authorizer.get("Environment", {}).get("Variables", {})
+
+
+def test_the_api_reads_metrics_for_the_operations_page_and_nothing_else_of_cloudwatch(synth: Synth) -> None:
+    (fn,) = synth.resources("AWS::Serverless::Function").values()
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert env["OPERATIONS_METRICS_SOURCE"] == "cloudwatch"
+    assert env["OPERATIONS_QUEUE_PREFIX"] == f"{synth.stack.stack_name}-"
+    cloudwatch = [
+        s
+        for s in _statements_of(synth, synth.stack.api.role)
+        if any(a.startswith("cloudwatch:") for a in _list(s["Action"]))
+    ]
+    assert len(cloudwatch) == 1
+    assert set(_list(cloudwatch[0]["Action"])) == set(c.OPERATIONS_METRICS_ACTIONS)
+    # the role may not write metrics, alarms or dashboards: reads without resource-level permissions only
+    assert not {a for s in _statements_of(synth, synth.stack.api.role) for a in _list(s["Action"])} & {
+        "cloudwatch:PutMetricData",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:*",
+    }

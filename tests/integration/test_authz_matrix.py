@@ -326,6 +326,7 @@ EXPECTED: dict[tuple[str, str], Case] = {
         _admin(200), lambda c, o, db: (f"/admin/ingest-runs/{_run_id(db)}", None, {})
     ),
     ("GET", "/admin/audit"): Case(_admin(200), _static("/admin/audit")),
+    ("GET", "/admin/operations"): Case(_admin(200), _static("/admin/operations?minutes=15")),
     ("GET", "/admin/throttles"): Case(_admin(200), _static("/admin/throttles")),
     ("DELETE", "/admin/throttles/{throttle_id}"): Case(_admin(204), lambda c, o, db: (_throttle(c, o), None, {})),
     ("GET", "/admin/findings"): Case(_admin(200), _static("/admin/findings?severity=error")),

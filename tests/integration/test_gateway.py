@@ -366,9 +366,9 @@ def test_metrics_page_shows_the_api_requests_queue_depths_and_connections(
     url = sqs.create_queue(QueueName="metrics-depth-test")["QueueUrl"]
     for i in range(3):
         sqs.send_message(QueueUrl=url, MessageBody=str(i))
-    bridge.scrape_time[:] = [
+    bridge.gauges[:] = [
         metrics.sqs_depths(stack_env["AWS_ENDPOINT_URL"], "us-east-1"),
-        metrics.gauge("stockscreen_ws_connections", "open WebSocket connections", lambda: len(gateway.connections)),
+        metrics.gauge("Stockscreen", "WsConnections", lambda: len(gateway.connections)),
     ]
     with TestClient(asgi) as client:
         for _ in range(2):

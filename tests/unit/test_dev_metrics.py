@@ -114,3 +114,57 @@ def test_without_prometheus_make_dev_says_how_to_install_it(monkeypatch: pytest.
     monkeypatch.setattr(devmetrics.shutil, "which", lambda _name: None)
     assert devmetrics.start_prometheus(tmp_path, 8000, said.append) is None
     assert said and "apt install prometheus" in said[0]
+
+
+def test_the_bridge_keeps_the_last_hour_per_minute_under_the_cloudwatch_names(
+    bridge: devmetrics.EmfBridge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the Operations page reads under make dev: every EMF value in its minute, by namespace, metric and
+    dimensions, and the gauges sampled; the /metrics names stay those of the Prometheus families."""
+    from stockscreen.core import operations as ops
+
+    route = "GET /test-history"
+    m = EphemeralMetrics(namespace="Stockscreen", service="stockscreen-api")
+    m.add_dimension(name="route", value=route)
+    m.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=12.0)
+    m.flush_metrics()
+    capsys.readouterr()
+    source = ops.LocalSource(bridge.history)
+    now = int(__import__("time").time() // 60)
+    q = ops.Query("Stockscreen", "Latency", "SampleCount", (("route", route),))
+    (series,) = source.fetch([q], now - 60, now + 1)[q]
+    assert series.dims == {"route": route, "service": "stockscreen-api"} and sum(series.points.values()) == 1
+
+    bridge.gauges[:] = [
+        devmetrics.gauge("Stockscreen", "WsConnections", lambda: 3),
+        lambda: [("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": "q-dlq"}, 2.0)],
+        lambda: 1 / 0,  # a source that fails: no readings, nothing else lost
+    ]
+    try:
+        bridge.sample()
+        fams = _families(bridge)
+        assert fams["stockscreen_ws_connections"] == [("stockscreen_ws_connections", {}, 3.0)]
+        assert fams["aws_sqs_approximate_number_of_messages_visible"] == [
+            ("aws_sqs_approximate_number_of_messages_visible", {"queue_name": "q-dlq"}, 2.0)
+        ]
+        got = source.fetch([ops.WS, ops.QUEUES], now - 60, now + 1)
+        assert list(got[ops.WS][0].points.values()) == [3.0]
+        assert got[ops.QUEUES][0].dims == {"QueueName": "q-dlq"}
+    finally:
+        bridge.gauges.clear()
+
+
+def test_alert_deliveries_reach_the_bridge_by_channel_and_outcome(
+    bridge: devmetrics.EmfBridge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stockscreen.alerts.delivery import count_deliveries
+
+    count_deliveries({"email": "sent", "webhook": "failed: Timeout", "sns": "off"})
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [(d["channel"], d["outcome"]) for d in emf] == [("email", "sent"), ("webhook", "failed")]
+    totals = {
+        (s["channel"], s["outcome"]): v
+        for _, s, v in _families(bridge)["stockscreen_alert_deliveries"]
+        if "channel" in s
+    }
+    assert totals[("email", "sent")] >= 1 and totals[("webhook", "failed")] >= 1

@@ -22,7 +22,7 @@ const UnsubscribeRoute = lazy(() => import('./routes/alerts').then((m) => ({ def
 const NotificationsRoute = lazy(() => import('./routes/notifications').then((m) => ({ default: m.NotificationsRoute })));
 const ReportsRoute = lazy(() => import('./routes/reports').then((m) => ({ default: m.ReportsRoute })));
 const BacktestRoute = lazy(() => import('@/features/backtest/components/backtest-page').then((m) => ({ default: m.BacktestRoute })));
-// The admin area (admins only): Data, Users, Audit log.
+// The admin area (admins only): Data, Users, Audit log, Operations.
 const AdminArea = lazy(() => import('@/features/admin/components/admin-area').then((m) => ({ default: m.AdminArea })));
 
 function Lazy({ children }: { children: ReactNode }) {

@@ -140,6 +140,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The platform's health per minute over the last hour: requests, errors, latency, cache, rate limits, ingest, */
+        get: operations["operations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/throttles": {
         parameters: {
             query?: never;
@@ -2757,6 +2774,197 @@ export interface components {
              */
             percent: boolean;
         };
+        /** OperationsChart */
+        OperationsChart: {
+            /**
+             * Id
+             * @enum {string}
+             */
+            id: "requests" | "latency" | "cache" | "rate_limited" | "queues" | "ws" | "alerts" | "ingest";
+            /** Title */
+            title: string;
+            /**
+             * Unit
+             * @enum {string}
+             */
+            unit: "count" | "ms" | "ratio";
+            /** Series */
+            series: components["schemas"]["OperationsSeries"][];
+        };
+        /** OperationsHealth */
+        OperationsHealth: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "healthy" | "degraded";
+            /** Problems */
+            problems: components["schemas"]["OperationsProblem"][];
+        };
+        /** OperationsProblem */
+        OperationsProblem: {
+            /**
+             * Code
+             * @description errors_5xx, latency, dead_letters, alert_delivery, ingest, slo_availability, ...
+             */
+            code: string;
+            /**
+             * Message
+             * @description what is wrong and since when, e.g. '5xx above 1% of requests since 12:41 UTC'
+             */
+            message: string;
+            /**
+             * Since
+             * @description the first minute of the current bad run (UTC), when it has one
+             */
+            since: string | null;
+            /**
+             * Value
+             * @description the latest value of the figure
+             */
+            value: number;
+            /** Threshold */
+            threshold: number;
+        };
+        /** OperationsPublic */
+        OperationsPublic: {
+            /**
+             * Source
+             * @description CloudWatch (deployed) or make dev's in-process history
+             * @enum {string}
+             */
+            source: "cloudwatch" | "local";
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Minutes */
+            minutes: number;
+            /**
+             * Times
+             * @description the start of each 1-minute bucket (UTC), oldest first
+             */
+            times: string[];
+            health: components["schemas"]["OperationsHealth"];
+            /**
+             * Notes
+             * @description figures the source could not give this time, and why
+             */
+            notes: string[];
+            /** Slos */
+            slos: components["schemas"]["OperationsSlo"][];
+            totals: components["schemas"]["OperationsTotals"];
+            /**
+             * Routes
+             * @description the busiest routes, most requests first
+             */
+            routes: components["schemas"]["OperationsRoute"][];
+            /** Charts */
+            charts: components["schemas"]["OperationsChart"][];
+        };
+        /** OperationsRoute */
+        OperationsRoute: {
+            /**
+             * Route
+             * @description 'METHOD /path/{param}', as the Latency metric's route dimension
+             */
+            route: string;
+            /** Requests */
+            requests: number;
+            /** Errors 5Xx */
+            errors_5xx: number;
+            /**
+             * P50 Ms
+             * @description the latest minute's median latency
+             */
+            p50_ms: number | null;
+            /** P99 Ms */
+            p99_ms: number | null;
+            /**
+             * P99 Max Ms
+             * @description the worst minute's p99 in the window
+             */
+            p99_max_ms: number | null;
+        };
+        /** OperationsSeries */
+        OperationsSeries: {
+            /** Label */
+            label: string;
+            /**
+             * Values
+             * @description one value per entry of times (null: no data that minute)
+             */
+            values: (number | null)[];
+        };
+        /** OperationsSlo */
+        OperationsSlo: {
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "availability" | "latency";
+            /**
+             * Objective
+             * @description e.g. 0.999: the share of good requests over 30 days
+             */
+            objective: number;
+            /** Requests */
+            requests: number;
+            /**
+             * Bad
+             * @description requests answered 5xx (availability) or slower than 1 s (latency) in the window
+             */
+            bad: number;
+            /**
+             * Sli
+             * @description the window's share of good requests (null without requests)
+             */
+            sli: number | null;
+            /**
+             * Burn Rate
+             * @description the window's error ratio over the budget's (1 - objective); 1 spends it in 30 days
+             */
+            burn_rate: number;
+            /**
+             * Budget Burned Pct
+             * @description percent of the 30-day error budget the window spent
+             */
+            budget_burned_pct: number;
+            /** Met */
+            met: boolean;
+        };
+        /** OperationsTotals */
+        OperationsTotals: {
+            /** Requests */
+            requests: number;
+            /** Errors 5Xx */
+            errors_5xx: number;
+            /** Errors 4Xx */
+            errors_4xx: number;
+            /** Rate Limited */
+            rate_limited: number;
+            /** Cache Hit Ratio */
+            cache_hit_ratio: number | null;
+            /** Ingest Runs */
+            ingest_runs: number;
+            /** Ingest Failures */
+            ingest_failures: number;
+            /** Alert Deliveries */
+            alert_deliveries: number;
+            /** Alert Delivery Errors */
+            alert_delivery_errors: number;
+            /**
+             * Ws Connections
+             * @description open WebSocket connections, the latest sample
+             */
+            ws_connections: number | null;
+        };
         /** Or */
         Or: {
             /**
@@ -4504,6 +4712,92 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (or it belongs to another user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Method not allowed on this path (a path parameter containing '/', '?' or '#' changes the path) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    operations: {
+        parameters: {
+            query?: {
+                /** @description how many 1-minute buckets, ending now */
+                minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperationsPublic"];
                 };
             };
             /** @description Invalid input (malformed JSON, wrong types, unknown fields, bad parameters) */

@@ -1,4 +1,5 @@
-"""Administration: users, roles, disabling, sign-in throttles, ingest runs and quality reports, the audit log."""
+"""Administration: users, roles, disabling, sign-in throttles, ingest runs and quality reports, the audit log,
+the operations overview."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from chalicelib.paths import uuid_path
 
 if TYPE_CHECKING:
     from chalicelib.schemas import admin as schema
+    from chalicelib.schemas import operations as ops_schema
     from stockscreen.pipeline.review import QualityReview
 else:
     schema = LazyModule("chalicelib.schemas.admin")
+    ops_schema = LazyModule("chalicelib.schemas.operations")
 
 bp = Blueprint(__name__)
 
@@ -247,3 +250,22 @@ def alerts_dlq_redrive() -> dict[str, Any]:
 
     moved = dead_letters().redrive(actor_id=principal().user_id, origin=origin_of(bp.current_request))
     return {"moved": moved}
+
+
+@route(
+    bp,
+    "/admin/operations",
+    methods=["GET"],
+    auth="required",
+    feature="admin.operations",
+    params=lambda: ops_schema.OperationsQuery,
+    response=lambda: ops_schema.OperationsPublic,
+)
+def operations() -> dict[str, Any]:
+    """The platform's health per minute over the last hour: requests, errors, latency, cache, rate limits, ingest,
+    queues, WebSocket connections, alert deliveries and the SLOs (CloudWatch deployed, make dev's own history)."""
+    from stockscreen.core.operations import operations_service
+
+    q = query(bp.current_request, ops_schema.OperationsQuery)
+    figures = operations_service().overview(q.minutes)
+    return ops_schema.OperationsPublic.model_validate(figures).model_dump(mode="json")

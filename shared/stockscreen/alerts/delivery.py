@@ -43,7 +43,7 @@ from stockscreen.alerts.notifications import NotificationService
 from stockscreen.alerts.preferences import WEBHOOK_FEATURE, PreferencesService, prefs_of
 from stockscreen.alerts.repository import DeliveryRepository
 from stockscreen.core import policy
-from stockscreen.core.observability import logger, metrics
+from stockscreen.core.observability import NAMESPACE, SERVICE, logger, metrics
 from stockscreen.realtime.messages import AlertMessage
 
 __all__ = ["CHANNELS", "DeliveryFailed", "DeliveryService", "FiredAlert"]
@@ -214,6 +214,7 @@ class DeliveryService:
                 statuses[channel] = failures[channel] = f"failed: {type(exc).__name__}"
         self.repo.record(f.id, statuses)
         logger.info("alert delivered", extra={"alert_id": f.alert_id, "fired_id": f.id, "statuses": statuses})
+        count_deliveries({ch: str(s) for ch, s in statuses.items() if ch in CHANNELS})
         # emitted on every delivery (0 included), so the alarm's metric always has data
         metrics.add_metric(name="AlertDeliveryErrors", unit="Count", value=len(failures))
         if failures:
@@ -364,12 +365,45 @@ class DeliveryService:
             try:
                 send = functools.partial(self._send, channel, items, reason, user, prefs, secret)
                 result = self.once(key, send)
-            except Exception:
+            except Exception as exc:
                 logger.exception("releasing held alerts failed", extra={"channel": channel, "user_id": user_id})
                 metrics.add_metric(name="AlertDeliveryErrors", unit="Count", value=1)
+                count_deliveries({channel: f"failed: {type(exc).__name__}"})
                 continue
             status = str(result.get("status", "sent"))
+            count_deliveries({channel: status})
             how = "after quiet hours" if reason is None else f"in a summary of {len(items)}"
             self.repo.released(held_ids, event_ids, channel, f"{status} {how}")
             sent += 1
         return sent
+
+
+#: How a channel's delivery status counts in the AlertDeliveries metric (dimension ``outcome``).
+OUTCOMES = ("sent", "failed", "held", "skipped")
+
+
+def delivery_outcome(status: str) -> str:
+    """``sent (200)`` -> sent, ``failed: ...`` -> failed, ``held until ...`` and the daily limit's summary ->
+    held, anything else (cooldown, no open session, no address...) -> skipped."""
+    if status.startswith("sent"):
+        return "sent"
+    if status.startswith("failed"):
+        return "failed"
+    if status.startswith(("held", "over the daily limit")):
+        return "held"
+    return "skipped"
+
+
+def count_deliveries(statuses: dict[str, str]) -> None:
+    """One ``AlertDeliveries`` count per channel tried (channels the user has off are not), by channel and
+    outcome: each in its own EMF document, since the function's other metrics have other dimensions."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+    for channel, status in statuses.items():
+        if status == "off":
+            continue
+        m = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
+        m.add_dimension(name="channel", value=channel)
+        m.add_dimension(name="outcome", value=delivery_outcome(status))
+        m.add_metric(name="AlertDeliveries", unit=MetricUnit.Count, value=1)
+        m.flush_metrics()

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "stockscreen")
 
+NAMESPACE = "Stockscreen"
+
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="Stockscreen", service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

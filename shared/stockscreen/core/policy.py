@@ -39,6 +39,7 @@ FEATURES: dict[str, frozenset[str]] = {
     "admin.ingest": _ADMIN,
     "admin.audit": _ADMIN,
     "admin.alerts": _ADMIN,  # the alert delivery dead-letter queue: peek and redrive
+    "admin.operations": _ADMIN,  # the platform's health figures (requests, errors, queues, SLOs)
 }
 
 

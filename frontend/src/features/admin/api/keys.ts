@@ -14,6 +14,9 @@ export type AdminUser = components['schemas']['UserPublic'];
 export type AdminUsers = components['schemas']['UsersPublic'];
 export type AuditEntries = components['schemas']['AuditPublic'];
 export type AuditEntry = components['schemas']['AuditEntry'];
+export type Operations = components['schemas']['OperationsPublic'];
+export type OperationsChart = components['schemas']['OperationsChart'];
+export type OperationsProblem = components['schemas']['OperationsProblem'];
 
 export interface FindingFilters {
   run_id?: string;
@@ -34,4 +37,5 @@ export const adminKeys = {
   upload: (id: string) => [...adminKeys.all, 'upload', id] as const,
   users: (q: string, offset: number) => [...adminKeys.all, 'users', q, offset] as const,
   audit: (action: string, offset: number) => [...adminKeys.all, 'audit', action, offset] as const,
+  operations: (minutes: number) => [...adminKeys.all, 'operations', minutes] as const,
 };

@@ -40,14 +40,14 @@ describe('the admin area', () => {
     expect(await screen.findByText('Sign in as an administrator')).toBeInTheDocument();
   });
 
-  it('shows admins the nav link and the Data, Users and Audit log tabs', async () => {
+  it('shows admins the nav link and the Data, Users, Audit log and Operations tabs', async () => {
     setSession(tokenFixture({ role: 'admin' }));
     adminApi();
     renderWithProviders(<AppLayout />, { path: '/' });
     expect(await screen.findByRole('link', { name: 'Admin' })).toHaveAttribute('href', '/admin');
     renderWithProviders(<AdminArea />, { path: '/admin/*', route: '/admin' });
     const tabs = await screen.findByRole('navigation', { name: 'Admin' });
-    expect(within(tabs).getAllByRole('link').map((a) => a.textContent)).toEqual(['Data', 'Users', 'Audit log']);
+    expect(within(tabs).getAllByRole('link').map((a) => a.textContent)).toEqual(['Data', 'Users', 'Audit log', 'Operations']);
     expect(await screen.findByTestId(`run-${RUN_A}`)).toBeInTheDocument(); // /admin opens Data
   });
 });

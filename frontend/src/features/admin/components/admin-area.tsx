@@ -3,6 +3,7 @@ import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { cn } from '@/lib/cn';
 import { AuditPage } from './audit-page';
 import { DataPage } from './data-page';
+import { OperationsPage } from './operations-page';
 import { RequireAdmin } from './require-admin';
 import { UsersPage } from './users-page';
 
@@ -10,9 +11,10 @@ const TABS = [
   ['data', 'Data'],
   ['users', 'Users'],
   ['audit', 'Audit log'],
+  ['operations', 'Operations'],
 ] as const;
 
-/** The admin area: Data (runs, findings, quarantine, uploads), Users, Audit log. */
+/** The admin area: Data (runs, findings, quarantine, uploads), Users, Audit log, Operations (the platform's health). */
 export function AdminArea() {
   useEffect(() => {
     document.title = 'Admin · Stockscreen';
@@ -36,6 +38,7 @@ export function AdminArea() {
           <Route path="data" element={<DataPage />} />
           <Route path="users" element={<UsersPage />} />
           <Route path="audit" element={<AuditPage />} />
+          <Route path="operations" element={<OperationsPage />} />
           <Route path="*" element={<Navigate to="data" replace />} />
         </Routes>
       </div>

@@ -2,7 +2,7 @@ import { Fragment, useMemo, useState } from 'react';
 import { cn } from '@/lib/cn';
 import { changeClass, formatPercent, formatPrice } from '@/lib/format';
 import type { BacktestPeriod, BacktestResult, BacktestStats } from '../api/run-backtest';
-import { LineChart, type Line } from './line-chart';
+import { LineChart, type Line } from '@/components/line-chart';
 
 const STRATEGY = '#38bdf8';
 const BENCHMARK = '#a78bfa';
