@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from stockscreen.core.config import INGEST_SCHEDULE_EXPRESSION as _INGEST_SCHEDULE
@@ -150,12 +151,29 @@ ENV_SNAPSHOT_BUCKET = "SNAPSHOT_BUCKET"
 
 # --- Lambda memory (MB), chosen from the peaks measured on the 10,000-security x 20-year synthetic market
 # (tests/bench/measured_peaks.json, written by tests/bench/test_bench_market_scale.py and
-# test_bench_ingest_scale.py; tests/infra checks every measured function's size against its peak with
-# MEMORY_HEADROOM to spare). Lambda gives CPU in proportion to memory: sizes are not below 1024.
-API_MEMORY_MB = 10240
+# test_bench_ingest_scale.py). The rule: memory_for(peak) = the peak x MEMORY_HEADROOM rounded up to the next
+# MEMORY_STEP_MB, at least MEMORY_FLOOR_MB (Lambda gives CPU in proportion to memory: below 1024 MB the daily
+# run's tasks would be CPU-starved). tests/infra/test_memory_sizes.py fails when a function's declared size is
+# below its measured peak x MEMORY_HEADROOM.
+MEMORY_HEADROOM = 1.5
+MEMORY_STEP_MB = 128
+MEMORY_FLOOR_MB = 1024
+
+
+def memory_for(peak_mb: float) -> int:
+    """A function's memory size from its measured peak resident memory (MB)."""
+    need = math.ceil(peak_mb * MEMORY_HEADROOM)
+    return max(MEMORY_FLOOR_MB, math.ceil(need / MEMORY_STEP_MB) * MEMORY_STEP_MB)
+
+
+#: memory_for(2,497 MB): the first screen and a history screen over the 10k x 20y artifact (2026-12-03)
+API_MEMORY_MB = 3840
+#: Aggregate: Lambda's maximum. The daily run's peak (4.9 GB at 20 years, extrapolated from 1 and 2 years)
+#: gives memory_for() = 7,424; a full rebuild (the first run, a listing, a revised history) at 20 years is
+#: estimated at about 6.5 GB (not measured at that scale): memory_for() = 9,856; the maximum leaves room.
 INGEST_MEMORY_MB = {"Aggregate": 10240}
-INGEST_DEFAULT_MEMORY_MB = 1024
-MEMORY_HEADROOM = 1.2
+#: every other ingest task peaks near 100 MB at 10,000 symbols: the floor
+INGEST_DEFAULT_MEMORY_MB = MEMORY_FLOOR_MB
 #: the API's /tmp (MB): the mapped snapshot artifact is downloaded there (about 1.6 GB at 10k x 20y)
 API_EPHEMERAL_STORAGE_MB = 4096
 #: Never set as a plain environment variable (tests enforce it): functions read DATABASE_SECRET_ARN.

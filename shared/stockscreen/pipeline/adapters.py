@@ -9,6 +9,7 @@ never builds a boto3 client.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,8 +35,10 @@ class Events(Protocol):
 
 
 class Artifacts(Protocol):
-    def publish(self, version: int) -> dict[str, Any]:
-        """Write the snapshot artifact of a published version (:mod:`stockscreen.screening.artifact`)."""
+    def publish(self, version: int, bars: int | None = None) -> dict[str, Any]:
+        """Write the snapshot artifact of a published version (:mod:`stockscreen.screening.artifact`).
+        ``bars``: the database's bar count when the version's snapshot was built incrementally (no
+        security's history revised): the previous version's artifact may then be appended to."""
         ...
 
 
@@ -160,7 +163,10 @@ class S3Artifacts:
         self.engine = engine
         self.client = client
 
-    def publish(self, version: int) -> dict[str, Any]:
+    def publish(self, version: int, bars: int | None = None) -> dict[str, Any]:
+        """The version's artifact: the previous version's with the new sessions appended when ``bars`` is
+        given and they line up (:func:`~stockscreen.screening.artifact.append`), else written whole from
+        every bar in the database."""
         import time
 
         from stockscreen.screening import artifact
@@ -170,15 +176,34 @@ class S3Artifacts:
         versions = published_versions(self.engine)
         as_of, created = versions[version]
         reference = reference_fingerprint(self.engine)
-        u = load(self.engine, version, as_of)
-        loaded = time.perf_counter() - clock
-        prefix = _retryable(lambda: artifact.publish(u, self.bucket, self.client(), created, reference))
+        prefix = artifact.PREFIX + artifact.name_of(version, created) + "/"
+        older = [v for v in versions if v < version]
+        manifest, previous = None, ""
+        if bars is not None and older:
+            previous = artifact.PREFIX + artifact.name_of(max(older), versions[max(older)][1]) + "/"
+            manifest = _retryable(lambda: artifact.previous_manifest(self.bucket, self.client(), previous))
+        why: str | None = "history revised" if bars is None else "no previous artifact"
+        if manifest is not None and manifest.get("last_date") and bars is not None:
+            last = dt.date.fromisoformat(str(manifest["last_date"]))
+            u = load(self.engine, version, as_of, after=last)
+            loaded = time.perf_counter() - clock
+            why = _retryable(
+                lambda: artifact.append(u, self.bucket, self.client(), previous, manifest, prefix, reference, bars)
+            )
+            dates = int(manifest["dates"]) + len(u.trading_dates)
+        if why is not None:
+            u = load(self.engine, version, as_of)
+            loaded = time.perf_counter() - clock
+            _retryable(lambda: artifact.publish(u, self.bucket, self.client(), created, reference))
+            dates = len(u.trading_dates)
         keep = {artifact.name_of(v, c) for v, (_, c) in versions.items()}
         removed = _retryable(lambda: artifact.remove_older(self.bucket, self.client(), keep))
         return {
             "prefix": prefix,
+            "mode": "appended" if why is None else "full",
+            **({"full_because": why} if why is not None else {}),
             "securities": u.n,
-            "dates": len(u.trading_dates),
+            "dates": dates,
             "removed_files": removed,
             "seconds": {"load": round(loaded, 3), "total": round(time.perf_counter() - clock, 3)},
         }

@@ -524,7 +524,9 @@ class IngestService:
         if result.get("rebuilt") and result.get("version") is not None and self.artifacts is not None:
             # after the commit: the artifact is of a published version (the API falls back to the
             # database for a version without one)
-            result["artifact"] = self.artifacts.publish(int(result["version"]))
+            # appended to the previous version's artifact when no security's stored history was revised
+            bars = result.get("bars") if result.get("revised") == 0 and result.get("incremental") else None
+            result["artifact"] = self.artifacts.publish(int(result["version"]), bars=bars)
         self.repo.merge_stats(run_id, "aggregate", result)
         return result
 

@@ -195,12 +195,14 @@ def _history_stats(conn: Connection) -> dict[int, _Stats]:
 
 def _plan(
     conn: Connection, full: bool
-) -> tuple[dict[int, int], list[int], dict[int, _State], dict[int, int], dt.date | None]:
-    """Split securities into incremental ones (id -> new bars) and full recomputes."""
+) -> tuple[dict[int, int], list[int], list[int], dict[int, _State], dict[int, int], dt.date | None]:
+    """Split securities into incremental ones (id -> new bars) and full recomputes (and of those, the
+    ones whose history before their stored state changed)."""
     stats = _history_stats(conn)
     states = {} if full else _stored_state(conn)
     incremental: dict[int, int] = {}
     recompute: list[int] = []
+    revised: list[int] = []  # bars up to the stored state's date added, removed or revised
     totals = {sid: s[0] for sid, s in stats.items()}
     for sid, (total, _last, seen, price_sum, close_at_state) in stats.items():
         st = states.get(sid)
@@ -219,8 +221,15 @@ def _plan(
             incremental[sid] = new
         else:
             recompute.append(sid)
+            if st is not None and not (
+                seen == st.bars
+                and math.isclose(price_sum, st.price_sum, rel_tol=1e-9, abs_tol=1e-9)
+                and close_at_state is not None
+                and float(close_at_state) == st.prev_close
+            ):
+                revised.append(sid)
     latest = max((st[1] for st in stats.values()), default=None)
-    return incremental, recompute, states, totals, latest
+    return incremental, recompute, revised, states, totals, latest
 
 
 def _flat_index(parts: Iterable[tuple[mt.I64, mt.Dates, F]]) -> mt.Market:
@@ -237,7 +246,7 @@ def _flat_index(parts: Iterable[tuple[mt.I64, mt.Dates, F]]) -> mt.Market:
 def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
     """Last-bar metrics and new state of every security with bars (incremental where possible)."""
     clock = time.perf_counter()
-    incremental, recompute, states, totals, last_date = _plan(conn, full)
+    incremental, recompute, revised, states, totals, last_date = _plan(conn, full)
     timings = {"plan": time.perf_counter() - clock}
     clock = time.perf_counter()
     tail_bars = None
@@ -302,6 +311,8 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
         "last_close": np.concatenate([b[2] for b in books]),
         "incremental": len(incremental),
         "recomputed": len(recompute),
+        "revised": len(revised) if not full else None,
+        "bars_total": sum(totals.values()),
     }
 
 
@@ -380,6 +391,8 @@ def build_snapshot(conn: Connection, run_id: str | None, *, full: bool = False) 
         "as_of": as_of.isoformat(),
         "incremental": cur["incremental"],
         "recomputed": cur["recomputed"],
+        "revised": cur["revised"],
+        "bars": cur["bars_total"],
     }
 
 

@@ -114,6 +114,8 @@ def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
         "reference": reference,
         "securities": u.n,
         "dates": len(fr.dates),
+        "last_date": str(fr.dates[-1]) if len(fr.dates) else None,
+        "bars": int(np.count_nonzero(~np.isnan(fr.c))),
         "adjusted": fr.a is not None,
         "latest": latest,
         "fundamentals": funds,
@@ -139,9 +141,144 @@ def publish(u: Universe, bucket: str, s3: Any, created: str, reference: str = ""
     ``reference``: :func:`~stockscreen.screening.universe.reference_fingerprint` when ``u`` was loaded."""
     prefix = PREFIX + name_of(u.version, created) + "/"
     with tempfile.TemporaryDirectory(prefix="snapshot-artifact-") as tmp:
-        for path in write(u, Path(tmp), reference):  # the manifest comes last
-            s3.upload_file(str(path), bucket, prefix + path.name)
+        upload(write(u, Path(tmp), reference), bucket, s3, prefix)
     return prefix
+
+
+def upload(files: list[Path], bucket: str, s3: Any, prefix: str) -> None:
+    """Upload an artifact's files under ``prefix``, the manifest last (a reader never sees half of one)."""
+    for path in sorted(files, key=lambda p: p.name == MANIFEST):
+        s3.upload_file(str(path), bucket, prefix + path.name)
+
+
+#: bytes of an old bar file re-uploaded with the new header (S3 parts but the last are at least 5 MiB)
+HEAD_PART = 8 << 20
+#: the largest range of an old bar file copied as one part (S3 allows 5 GiB)
+COPY_PART = 1 << 30
+
+
+def previous_manifest(bucket: str, s3: Any, prefix: str) -> dict[str, Any] | None:
+    """The manifest of the artifact at ``prefix``, or None when there is none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        body = s3.get_object(Bucket=bucket, Key=prefix + MANIFEST)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
+            return None
+        raise
+    manifest: dict[str, Any] = json.loads(body)
+    return manifest
+
+
+def append(
+    new: Universe, bucket: str, s3: Any, previous: str, manifest: dict[str, Any], prefix: str, reference: str, bars: int
+) -> str | None:
+    """Write the artifact at ``prefix`` as the previous one (``previous``, its ``manifest``) with the sessions of
+    ``new`` (a universe of the bars after the previous artifact's last date, :func:`universe.load` with
+    ``after``) appended: each bar file is composed in S3 from its old bytes (a server-side copy) and the new
+    rows, so a daily run uploads a few MB whatever the length of the history. False (nothing written) when
+    the two do not line up: another format, other reference data, other securities, no new sessions after
+    the last one, or a bar count other than ``bars`` (the database's: some older bar was added or removed).
+    Returns None when appended, else why not."""
+    fr = new.daily
+    if manifest.get("format") != FORMAT or manifest.get("reference") != reference:
+        return "another format or other reference data"
+    if manifest.get("securities") != new.n:
+        return "other securities"
+    if manifest.get("last_date") is None or fr.dates[0] <= np.datetime64(manifest["last_date"], "D"):
+        return "no session after the last one"
+    if fr.a is not None and not manifest.get("adjusted"):
+        return "adjusted closes appeared"
+    added = int(np.count_nonzero(~np.isnan(fr.c)))
+    if int(manifest.get("bars", -1)) + added != bars:
+        return "older bars added or removed"
+    with tempfile.TemporaryDirectory(prefix="snapshot-artifact-") as tmp:
+        folder = Path(tmp)
+        old_symbols = folder / "old-symbols.npy"
+        s3.download_file(bucket, previous + "symbols.npy", str(old_symbols))
+        if not np.array_equal(np.load(old_symbols, allow_pickle=False), np.asarray(new.symbols, dtype=str)):
+            return "other securities"
+        old_dates = folder / "old-dates.npy"
+        s3.download_file(bucket, previous + "dates.npy", str(old_dates))
+        dates = np.concatenate([np.load(old_dates, allow_pickle=False), fr.dates.astype("datetime64[D]")])
+        files = [p for p in write(new, folder / "new", reference) if not p.name.startswith("bar_")]
+        written = json.loads((folder / "new" / MANIFEST).read_text())
+        np.save(folder / "new" / "dates.npy", dates, allow_pickle=False)
+        sizes = {p.name: p.stat().st_size for p in files if p.name != MANIFEST}
+        adjusted = bool(manifest.get("adjusted"))
+        for k in (*BARS, ADJUSTED) if adjusted else BARS:
+            name = f"bar_{k}.npy"
+            new_rows = getattr(fr, k) if k != ADJUSTED or fr.a is not None else np.full(fr.c.shape, np.nan)
+            rows = np.ascontiguousarray(new_rows.T)  # (new dates, securities)
+            sizes[name] = _append_rows(bucket, s3, previous + name, prefix + name, rows, len(dates))
+        written.update(
+            dates=len(dates), last_date=str(dates[-1]), bars=bars, adjusted=adjusted, files=sizes, appended_to=previous
+        )
+        (folder / "new" / MANIFEST).write_text(json.dumps(written))
+        upload(files, bucket, s3, prefix)  # the manifest last
+    return None
+
+
+def _append_rows(bucket: str, s3: Any, old_key: str, key: str, rows: NDArray[Any], dates: int) -> int:
+    """``old_key`` (a ``(dates - len(rows), securities)`` .npy) with ``rows`` appended, as ``key``; its size."""
+    import io
+
+    size = int(s3.head_object(Bucket=bucket, Key=old_key)["ContentLength"])
+    first = s3.get_object(Bucket=bucket, Key=old_key, Range=f"bytes=0-{min(HEAD_PART, size) - 1}")["Body"].read()
+    buf = io.BytesIO(first)
+    version = np.lib.format.read_magic(buf)
+    read_header, write_header = (
+        (np.lib.format.read_array_header_1_0, np.lib.format.write_array_header_1_0)
+        if version == (1, 0)
+        else (np.lib.format.read_array_header_2_0, np.lib.format.write_array_header_2_0)
+    )
+    shape, fortran, dtype = read_header(buf)
+    header_len = buf.tell()
+    if fortran or dtype != rows.dtype or shape[1:] != rows.shape[1:] or shape[0] + len(rows) != dates:
+        raise ValueError(f"{old_key}: shape {shape} cannot take {rows.shape[0]} more rows")
+    head = io.BytesIO()
+    write_header(
+        head, {"descr": np.lib.format.dtype_to_descr(rows.dtype), "fortran_order": False, "shape": (dates, *shape[1:])}
+    )
+    tail = rows.tobytes()
+    if size <= 2 * HEAD_PART:  # a small file: rewritten whole
+        old = first if size <= HEAD_PART else s3.get_object(Bucket=bucket, Key=old_key)["Body"].read()
+        body = head.getvalue() + old[header_len:] + tail
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return len(body)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    try:
+        parts = [
+            s3.upload_part(
+                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=head.getvalue() + first[header_len:]
+            )
+        ]
+        for lo in range(HEAD_PART, size, COPY_PART):
+            hi = min(lo + COPY_PART, size) - 1
+            copied = s3.upload_part_copy(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=len(parts) + 1,
+                CopySource={"Bucket": bucket, "Key": old_key},
+                CopySourceRange=f"bytes={lo}-{hi}",
+            )
+            parts.append({"ETag": copied["CopyPartResult"]["ETag"]})
+        if tail:
+            parts.append(
+                s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=len(parts) + 1, Body=tail)
+            )
+        s3.complete_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"ETag": p["ETag"], "PartNumber": i + 1} for i, p in enumerate(parts)]},
+        )
+    except Exception:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
+    return len(head.getvalue()) + size - header_len + len(tail)
 
 
 def remove_older(bucket: str, s3: Any, keep: set[str]) -> int:

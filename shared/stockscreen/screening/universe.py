@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from stockscreen.core.errors import Invalid, NotFound, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
+from stockscreen.market.measures import TAIL
 from stockscreen.screening.fields import FIELDS, MARKET_CAP_BUCKETS
 from stockscreen.screening.history import COMPUTED, F2, Frame, grid, period_end_flags, resample, slice_cols
 from stockscreen.screening.validate import field_kind
@@ -76,6 +77,9 @@ class Universe:
     _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
     _row: dict[str, int] = field(default_factory=dict)
     _wanted: frozenset[str] = frozenset()
+    _window: Frame | None = None
+    _window_start: int = 0
+    _window_pinned: set[str] = field(default_factory=set)
 
     @property
     def n(self) -> int:
@@ -139,10 +143,36 @@ class Universe:
 
     def cols(self, name: str, lo: int, hi: int) -> F2:
         """A numeric field on date columns ``lo..hi`` (NaN before the first). The latest date alone is
-        read from the snapshot's values without computing (or mapping) any history."""
+        read from the snapshot's values without computing (or mapping) any history; a computed history
+        read far from the first date, over a trailing window of the grid (:meth:`_windowed`)."""
         if lo == hi == len(self.daily.dates) - 1 and name in self.latest and name not in self._pinned:
             return self.latest[name][:, None]
+        start = (lo - WINDOW_WARMUP) // WINDOW_BLOCK * WINDOW_BLOCK
+        if start > 0 and name in COMPUTED and name not in WHOLE_HISTORY and name not in self.daily._cache:
+            return slice_cols(self._windowed(name, start), lo - start, hi - start)
         return slice_cols(self.numeric(name), lo, hi)
+
+    def _windowed(self, name: str, start: int) -> F2:
+        """A computed field's history on daily columns ``start..`` from those columns' bars only: at 20 years
+        of dates a history screen then maps and packs a few years of bars, not all of them. Equal to the
+        whole history's values from ``start + WINDOW_WARMUP`` on, except for a security without a bar in
+        the window (delisted years ago), which has its snapshot value (or none) instead of its last one."""
+        frame = self._window
+        if frame is None or self._window_start != start:
+            d = self.daily
+            o, h, lo, c, v = (x[:, start:] for x in (d.o, d.h, d.lo, d.c, d.v))  # views: nothing copied
+            a = d.a[:, start:] if d.a is not None else None
+            frame = Frame(d.dates[start:], o, h, lo, c, v, d.fundamentals, a)
+            self._window, self._window_start, self._window_pinned = frame, start, set()
+        frame.want(self._wanted - self.latest.keys())
+        arr = frame.num(name)
+        assert arr is not None  # a computed field
+        if name in self.latest and name not in self._window_pinned:
+            idle = ~frame.has.any(axis=1)  # no bar in the window: nothing to carry forward from
+            arr[idle, :] = self.latest[name][idle, None]
+            arr[:, -1] = self.latest[name]
+            self._window_pinned.add(name)
+        return arr
 
     def column(self, name: str, t: int) -> NDArray[np.float64]:
         """A numeric field's values of every security on date column ``t``."""
@@ -201,6 +231,15 @@ class Universe:
             arrays.get("a"),
         )
 
+
+#: A computed history read from column ``lo`` on is computed over the daily columns from about
+#: ``lo - WINDOW_WARMUP`` (rounded down to a multiple of WINDOW_BLOCK, so screens share one window): the
+#: metrics' longest lookback (``measures.TAIL``) plus room for the recursive ones (EMAs, Wilder's
+#: averages) to forget where they started ((13/14)**1000 < 1e-32).
+WINDOW_WARMUP = TAIL + 1000
+WINDOW_BLOCK = 256
+#: fields that count from a security's first bar: always over the whole history
+WHOLE_HISTORY = frozenset({"history_days"})
 
 BUCKET_LABELS = sorted(label for _, label in MARKET_CAP_BUCKETS)
 
@@ -305,38 +344,77 @@ _BAR_ROW = np.dtype(
 )
 
 
-def _load_bars(
-    conn: Connection, as_of: dt.date
-) -> tuple[NDArray[np.int64], NDArray[np.datetime64], NDArray[np.float64]]:
-    """All daily bars up to ``as_of`` as arrays, through binary COPY (fixed-width rows, no Python per row):
-    open, high, low, close, volume and the adjusted close (NaN where a bar has none)."""
+#: bytes of COPY output parsed at a time: the raw rows (78 bytes each) are never all held, only their
+#: compact columns (48 bytes a bar) until they are scattered onto the grids
+_COPY_CHUNK = 64 << 20
+
+
+def _bar_grids(
+    conn: Connection, ids: NDArray[np.int64], as_of: dt.date, after: dt.date | None = None
+) -> tuple[NDArray[np.datetime64], list[F2]]:
+    """The daily bars of the securities ``ids`` (the grids' rows, in that order) up to ``as_of`` (and after
+    ``after``) as grids (open, high, low, close, volume, and the adjusted close when some bar has one) on the
+    dates that have a bar, through binary
+    COPY (fixed-width rows, parsed a chunk at a time: no Python per row, and no copy of the whole stream)."""
+    lookup = np.full(int(ids.max()) + 1 if len(ids) else 1, -1, dtype=np.int64)
+    lookup[ids] = np.arange(len(ids))
+    parts: list[tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]] = []
+    pending = bytearray()
+    header = True
+
+    def parse(final: bool) -> None:
+        nonlocal header
+        if header:
+            if len(pending) < 19:
+                return
+            del pending[: 19 + int.from_bytes(pending[15:19], "big")]  # signature, flags, extension
+            header = False
+        n = (len(pending) - (2 if final else 0)) // _BAR_ROW.itemsize  # (the trailer: int16 -1)
+        recs = np.frombuffer(bytes(pending[: n * _BAR_ROW.itemsize]), dtype=_BAR_ROW)
+        del pending[: n * _BAR_ROW.itemsize]
+        if len(recs) and not (recs["nf"] == 8).all():  # pragma: no cover - the SELECT fixes the shape
+            raise RuntimeError("unexpected COPY row layout")
+        sid = recs["sid"].astype(np.int64)
+        rows = np.where(sid < len(lookup), lookup[np.minimum(sid, len(lookup) - 1)], -1)
+        keep = rows >= 0
+        if keep.any():
+            vals = np.column_stack([recs[k][keep].astype(np.float64) for k in ("o", "h", "lo", "c", "v", "a")])
+            parts.append((rows[keep], recs["day"][keep].astype(np.int32), vals))
+
     raw = psycopg_connection(conn)
-    chunks: list[bytes] = []
     with (
         raw.cursor() as cur,
         cur.copy(
             "COPY (SELECT security_id::int4, (date - DATE '1970-01-01')::int4, open::float8, high::float8, "
-            "low::float8, close::float8, volume::int8, coalesce(adj_close, 'NaN')::float8 FROM daily_bars) "
-            "TO STDOUT (FORMAT binary)"
+            "low::float8, close::float8, volume::int8, coalesce(adj_close, 'NaN')::float8 FROM daily_bars "
+            "WHERE date > %s AND date <= %s) "
+            "TO STDOUT (FORMAT binary)",
+            (after or dt.date(1, 1, 1), as_of),
         ) as copy,
     ):
         for block in copy:
-            chunks.append(bytes(block))
-    data = b"".join(chunks)
-    header = 11 + 4 + 4 + int.from_bytes(data[15:19], "big") if len(data) >= 19 else 0
-    body = data[header:-2] if data else b""
-    recs = np.frombuffer(body, dtype=_BAR_ROW)
-    if len(recs) and not (recs["nf"] == 8).all():  # pragma: no cover - the SELECT fixes the shape
-        raise RuntimeError("unexpected COPY row layout")
-    keep = recs["day"] <= day_number(as_of)
-    recs = recs[keep]
-    bid = recs["sid"].astype(np.int64)
-    bdate = EPOCH + recs["day"].astype(np.int64).astype("timedelta64[D]")
-    vals = np.column_stack([recs[k].astype(np.float64) for k in ("o", "h", "lo", "c", "v", "a")])
-    return bid, bdate, vals
+            pending += block
+            if len(pending) >= _COPY_CHUNK:
+                parse(final=False)
+    if pending:
+        parse(final=True)
+    days = np.unique(np.concatenate([np.unique(p[1]) for p in parts])) if parts else np.zeros(0, np.int32)
+    dates = EPOCH + days.astype(np.int64).astype("timedelta64[D]")
+    if len(dates) == 0:
+        dates = np.array([np.datetime64(as_of, "D")])
+    adjusted = any(not np.isnan(p[2][:, 5]).all() for p in parts)
+    grids = [grid(len(ids), len(dates)) for _ in range(6 if adjusted else 5)]
+    while parts:
+        rows, day, vals = parts.pop()  # each part's columns freed once scattered
+        col = np.searchsorted(days, day)
+        for k in range(len(grids)):
+            grids[k][rows, col] = vals[:, k]
+    return dates, grids
 
 
-def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
+def load(engine: Engine, version: int, as_of: dt.date, after: dt.date | None = None) -> Universe:
+    """The universe of a snapshot version. ``after``: only the bars after that date (its dates are theirs):
+    what :func:`stockscreen.screening.artifact.append` adds to the previous version's artifact."""
     from sqlalchemy import text
 
     with engine.connect() as conn:
@@ -355,22 +433,9 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
                 text("SELECT DISTINCT ON (security_id) * FROM fundamentals ORDER BY security_id, as_of DESC")
             ).mappings()
         }
-        bid, bdate, vals = _load_bars(conn, as_of)
-    ids = np.array([int(s["id"]) for s in secs], dtype=np.int64)
-    row_of = {int(i): k for k, i in enumerate(ids.tolist())}
+        ids = np.array([int(sec["id"]) for sec in secs], dtype=np.int64)
+        dates, grids = _bar_grids(conn, ids, as_of, after)
     s = len(secs)
-    known = np.array(sorted(row_of), dtype=np.int64)
-    keep = np.isin(bid, known)
-    bid, bdate, vals = bid[keep], bdate[keep], vals[keep]
-    dates, col = np.unique(bdate, return_inverse=True)
-    if len(dates) == 0:
-        dates = np.array([np.datetime64(as_of, "D")])
-    rows = np.searchsorted(known, bid)
-    rows = np.array([row_of[int(i)] for i in known.tolist()], dtype=np.intp)[rows] if len(bid) else rows
-    adjusted = bool(len(vals)) and not np.isnan(vals[:, 5]).all()
-    grids = [grid(s, len(dates)) for _ in range(6 if adjusted else 5)]
-    for k in range(len(grids)):
-        grids[k][rows, col] = vals[:, k]
     fund_keys = ("price", "pe", "dividend_yield", "eps", "market_cap", "ebitda", "price_sales", "price_book")
     fundamentals = {
         k: np.array(
@@ -379,7 +444,8 @@ def load(engine: Engine, version: int, as_of: dt.date) -> Universe:
         )
         for k in fund_keys
     }
-    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals, grids[5] if adjusted else None)
+    adjusted = grids[5] if len(grids) > 5 else None
+    frame = Frame(dates, grids[0], grids[1], grids[2], grids[3], grids[4], fundamentals, adjusted)
     strings: dict[str, Categorical] = {}
     date_cols: dict[str, NDArray[np.float64]] = {}
     latest: dict[str, NDArray[np.float64]] = {}
