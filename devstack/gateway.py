@@ -17,6 +17,8 @@ from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.to_thread
 from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import ForbiddenError, LambdaEventConverter, LocalGateway, LocalGatewayException, RouteMatcher
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+#: requests served at once by the local origin (``STOCKSCREEN_API_THREADS``); see ``ApiProxy._limiter``
+API_THREADS = int(os.environ.get("STOCKSCREEN_API_THREADS", "4"))
 
 # The SPA's headers, as the CloudFront response-headers policy sets them in production (there the
 # CSP's connect-src is 'self', which CSP Level 3 extends to wss: on the page's own host).
@@ -170,8 +174,17 @@ class ApiProxy:
         self.gateway = LocalGateway(app, config)
         self.events = _PeerEventConverter(RouteMatcher(list(app.routes)), app.api.binary_types)
         self.gateway.event_converter = self.events
-        # Requests run concurrently on Starlette's thread pool: the app keeps each request per thread
+        # Requests run concurrently on a thread pool: the app keeps each request per thread
         # (``chalicelib.http.ApiApp``), as API Gateway gives each its own Lambda invocation.
+        self._threads: anyio.CapacityLimiter | None = None
+
+    def _limiter(self) -> anyio.CapacityLimiter:
+        """At most ``API_THREADS`` requests run at once (created in the server's event loop): enough to overlap
+        their database and Redis waits; more would only share the GIL, so that every request in flight
+        slows down together instead of finishing in turn."""
+        if self._threads is None:
+            self._threads = anyio.CapacityLimiter(API_THREADS)
+        return self._threads
 
     def _invoke(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None, source_ip: str
@@ -189,8 +202,8 @@ class ApiProxy:
         headers = {k: v for k, v in request.headers.items()}
         peer = request.client.host if request.client is not None else "127.0.0.1"
         try:
-            result: dict[str, Any] = await run_in_threadpool(
-                self._invoke, request.method, path, headers, body or None, peer
+            result: dict[str, Any] = await anyio.to_thread.run_sync(
+                self._invoke, request.method, path, headers, body or None, peer, limiter=self._limiter()
             )
         except ForbiddenError:
             return _error(404, "not_found", f"no route for {request.method} /api{path.split('?')[0]}")

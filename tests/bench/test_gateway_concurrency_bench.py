@@ -45,13 +45,19 @@ url, clients, rate, seconds, body = sys.argv[1], int(sys.argv[2]), float(sys.arg
 
 async def main():
     lat, errors = [], 0
-    start = time.perf_counter() + 0.5
     interval = clients / rate
+    # every client connects and sends one request first (not measured); the schedule starts once all have,
+    # so that the clients' own start-up burst is not counted as the server's queueing
+    ready = asyncio.Barrier(clients)
+    start = 0.0
 
     async def worker(i):
-        nonlocal errors
+        nonlocal errors, start
         async with httpx.AsyncClient(timeout=30) as c:
             await c.post(url, content=body, headers={"Content-Type": "application/json"})
+            if await ready.wait() == 0:
+                start = time.perf_counter() + 0.2
+            await asyncio.sleep(0.1)  # let the last arrival set the start
             k = 0
             while True:
                 due = start + i * interval / clients + k * interval
@@ -143,6 +149,7 @@ class Capacity:
 
 
 def _capacity(port: int, clients: int) -> Capacity:
+    _step(port, clients, RATES[0])  # warm-up, not counted: the pool's threads, their connections and caches
     best, best_p99 = 0.0, float("nan")
     lowest: tuple[float, float] | None = None
     for rate in RATES:
