@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# pydantic looks for plugins in every installed distribution's entry points when it builds its first
+# validator, a scan of all package metadata on the cold first request; the API uses no pydantic plugin.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 import chalicelib.resources
 from chalicelib import health, http, saved_screens, screens, securities
 

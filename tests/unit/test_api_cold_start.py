@@ -62,12 +62,15 @@ def test_models_are_imported_on_first_use() -> None:
         "before = set(sys.modules)\n"
         "found['bars'] = [securities.schema.BarsQuery.model_validate({'interval': '1w'}).interval]\n"
         "found['schema'] = sorted({m.split('.')[0] for m in set(sys.modules) - before})\n"
+        "from pydantic.plugin import _loader\n"
+        "found['plugins'] = [str(_loader._plugins is not None)]\n"
         "from pydantic import BaseModel\n"
         "refs = [r for spec in ROUTES.values() for r in (spec.body, spec.query, spec.response) if r is not None]\n"
         "found['refs'] = [str(len(refs))]\n"
         "found['not_models'] = [repr(m) for m in map(resolve, refs) if not issubclass(m, BaseModel)]\n"
     )
     assert found["bars"] == ["1w"]
+    assert found["plugins"] == ["False"]  # no scan of every distribution's entry points (PYDANTIC_DISABLE_PLUGINS)
     assert "pydantic" in found["schema"] and "sqlalchemy" not in found["schema"]
     assert int(found["refs"][0]) > 50 and found["not_models"] == []
 
