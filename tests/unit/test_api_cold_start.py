@@ -108,3 +108,18 @@ def test_a_signed_in_requests_verification_leaves_out_sqlalchemy() -> None:
         "found['engine'] = [repr(service.store._engine)]\n"
     )
     assert found["loaded"] == [] and found["engine"] == ["None"]
+
+
+def test_the_garbage_collector_waits_for_the_first_response() -> None:
+    """The cold start runs without the cyclic collector (it would scan the startup's objects ~130 times);
+    the first response, even an error, turns it back on with those objects frozen (README, "Cold start")."""
+    found = _fresh(
+        "import gc\n"
+        "found['cold'] = [str(gc.isenabled())]\n"
+        "from chalice.test import Client\n"
+        "with Client(app.app) as client:\n"
+        "    status = client.http.get('/securities/AAPL/bars?interval=bogus').status_code\n"
+        "found['first'] = [str(status), str(gc.isenabled()), str(gc.get_freeze_count() > 10000)]\n"
+    )
+    assert found["cold"] == ["False"]
+    assert found["first"] == ["400", "True", "True"]
