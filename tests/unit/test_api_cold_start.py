@@ -62,12 +62,15 @@ def test_models_are_imported_on_first_use() -> None:
         "before = set(sys.modules)\n"
         "found['bars'] = [securities.schema.BarsQuery.model_validate({'interval': '1w'}).interval]\n"
         "found['schema'] = sorted({m.split('.')[0] for m in set(sys.modules) - before})\n"
+        "from pydantic.plugin import _loader\n"
+        "found['plugins'] = [str(_loader._plugins is not None)]\n"
         "from pydantic import BaseModel\n"
         "refs = [r for spec in ROUTES.values() for r in (spec.body, spec.query, spec.response) if r is not None]\n"
         "found['refs'] = [str(len(refs))]\n"
         "found['not_models'] = [repr(m) for m in map(resolve, refs) if not issubclass(m, BaseModel)]\n"
     )
     assert found["bars"] == ["1w"]
+    assert found["plugins"] == ["False"]  # no scan of every distribution's entry points (PYDANTIC_DISABLE_PLUGINS)
     assert "pydantic" in found["schema"] and "sqlalchemy" not in found["schema"]
     assert int(found["refs"][0]) > 50 and found["not_models"] == []
 
@@ -105,3 +108,18 @@ def test_a_signed_in_requests_verification_leaves_out_sqlalchemy() -> None:
         "found['engine'] = [repr(service.store._engine)]\n"
     )
     assert found["loaded"] == [] and found["engine"] == ["None"]
+
+
+def test_the_garbage_collector_waits_for_the_first_response() -> None:
+    """The cold start runs without the cyclic collector (it would scan the startup's objects ~130 times);
+    the first response, even an error, turns it back on with those objects frozen (README, "Cold start")."""
+    found = _fresh(
+        "import gc\n"
+        "found['cold'] = [str(gc.isenabled())]\n"
+        "from chalice.test import Client\n"
+        "with Client(app.app) as client:\n"
+        "    status = client.http.get('/securities/AAPL/bars?interval=bogus').status_code\n"
+        "found['first'] = [str(status), str(gc.isenabled()), str(gc.get_freeze_count() > 10000)]\n"
+    )
+    assert found["cold"] == ["False"]
+    assert found["first"] == ["400", "True", "True"]

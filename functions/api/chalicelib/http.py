@@ -7,6 +7,7 @@ request-to-response marks are :mod:`chalicelib.responses` (re-exported here)."""
 from __future__ import annotations
 
 import functools
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -301,8 +302,25 @@ def _emit_metrics(event: Request, response: Response, elapsed_ms: float) -> None
     m.flush_metrics()
 
 
-def install(app: Chalice) -> None:
-    """Middleware: uniform body for Chalice's own errors, CORS, security headers, logs and metrics."""
+_gc_paused = False
+
+
+def _resume_gc() -> None:
+    global _gc_paused
+    if _gc_paused:
+        _gc_paused = False
+        gc.freeze()
+        gc.enable()
+
+
+def install(app: Chalice, *, resume_gc: bool = False) -> None:
+    """Middleware: uniform body for Chalice's own errors, CORS, security headers, logs and metrics.
+
+    ``resume_gc``: the handler module turned the cyclic garbage collector off for the cold start; the first
+    response turns it back on, after ``gc.freeze()`` (what the cold start built stays for the container's
+    life: no later collection scans it; the few hundred objects of garbage among it are not reclaimed)."""
+    global _gc_paused
+    _gc_paused = _gc_paused or resume_gc  # module-wide: any app instance of the process may answer first
 
     @app.middleware("http")
     def _correlated(event: Request, get_response: Callable[[Request], Response]) -> Response:
@@ -312,11 +330,14 @@ def install(app: Chalice) -> None:
         from stockscreen.core.observability import subsegment
 
         route = f"{event.method} {event.context.get('resourcePath', event.path)}"
-        with (
-            correlation.bound(correlation.from_headers(event.headers)) as cid,
-            subsegment(route, route=route, correlation_id=cid),
-        ):
-            response = _middleware(event, get_response)
+        try:
+            with (
+                correlation.bound(correlation.from_headers(event.headers)) as cid,
+                subsegment(route, route=route, correlation_id=cid),
+            ):
+                response = _middleware(event, get_response)
+        finally:
+            _resume_gc()
         response.headers[correlation.HEADER] = cid
         return response
 
