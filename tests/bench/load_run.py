@@ -1,6 +1,6 @@
 """A load run against a running local stack at a realistic mix: anyone can rerun it.
 
-    make dev                                    # in one terminal
+    RATE_LIMIT_MULTIPLIER=1000 make dev         # in one terminal (every client is one address: raise the limits)
     .venv/bin/python -m tests.bench.load_run --minutes 10    # in another (reads .local/demo-login.json)
 
 Mix (weights per HTTP client iteration, chosen from what the SPA does on its pages): screens 30%
