@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from stockscreen.accounts.revocations import RedisSessionDenylist, denylist_key, session_revoked
 from stockscreen.accounts.tokens import decode_access_token
-from tests.integration.authkit import PASSWORD, assert_error, body, make_user, post
+from tests.integration.authkit import PASSWORD, User, assert_error, body, make_user, post
 from tests.integration.wskit import Server, recv_json, reset_ws_clients, wait_for
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")
@@ -41,6 +41,12 @@ def _sid(token: str) -> str:
     return sid
 
 
+def _user_with_two_sessions(client: Client, stack_env: dict[str, str]) -> tuple[User, str]:
+    """A user signed in twice (two devices): the user and the second session's access token."""
+    u = make_user(client, stack_env["DATABASE_URL"])
+    return u, body(post(client, "/auth/login", {"email": u.email, "password": PASSWORD}))["access_token"]
+
+
 async def _connect(server: Server, token: str) -> Any:
     return await websockets.connect(f"{server.ws_url}?access_token={token}")
 
@@ -48,9 +54,7 @@ async def _connect(server: Server, token: str) -> Any:
 def test_signing_out_closes_the_sessions_sockets_and_refuses_its_token_at_connect(
     client: Client, stack_env: dict[str, str], live: Server
 ) -> None:
-    u = make_user(client, stack_env["DATABASE_URL"])
-    again = post(client, "/auth/login", {"email": u.email, "password": PASSWORD})
-    other_token = body(again)["access_token"]
+    u, other_token = _user_with_two_sessions(client, stack_env)
 
     async def scenario() -> None:
         before = set(live.gateway.connections)
@@ -84,9 +88,7 @@ def test_signing_out_closes_the_sessions_sockets_and_refuses_its_token_at_connec
 def test_a_password_change_closes_every_socket_of_the_user(
     client: Client, stack_env: dict[str, str], live: Server
 ) -> None:
-    u = make_user(client, stack_env["DATABASE_URL"])
-    again = post(client, "/auth/login", {"email": u.email, "password": PASSWORD})
-    other_token = body(again)["access_token"]
+    u, other_token = _user_with_two_sessions(client, stack_env)
 
     async def scenario() -> None:
         before = set(live.gateway.connections)
@@ -109,15 +111,14 @@ def test_a_password_change_closes_every_socket_of_the_user(
 
 
 def test_with_redis_down_the_connect_check_asks_the_database(client: Client, stack_env: dict[str, str]) -> None:
-    u = make_user(client, stack_env["DATABASE_URL"])
-    again = post(client, "/auth/login", {"email": u.email, "password": PASSWORD})
+    u, other_token = _user_with_two_sessions(client, stack_env)
     assert post(client, "/auth/logout", b"", {"Cookie": u.cookie, **u.auth}).status_code == 204
     down = RedisSessionDenylist(redis.Redis(port=1, socket_connect_timeout=0.5))  # nothing listens there
     with pytest.raises(redis.RedisError):
         down.revoked(_sid(u.token))
     assert session_revoked(_sid(u.token), down) is True  # answered by refresh_tokens.revoked_at
-    assert session_revoked(_sid(body(again)["access_token"]), down) is False
+    assert session_revoked(_sid(other_token), down) is False
     assert session_revoked("not-a-session-id", down) is False
     assert session_revoked(None, down) is False
     # a denylist write while Redis is down is logged, and the sign-out still succeeds
-    down.revoke([_sid(body(again)["access_token"])])
+    down.revoke([_sid(other_token)])

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from stockscreen.market.formats import FUNDAMENTAL_FIELDS
+
 US_STATES = {
     "Alabama",
     "Alaska",
@@ -67,19 +69,8 @@ US_STATES = {
     "D.C.",
 }
 
-#: the numeric columns of a fundamentals row (as the fundamentals table names them)
-FUNDAMENTALS_NUMERIC = (
-    "price",
-    "pe",
-    "dividend_yield",
-    "eps",
-    "low_52w",
-    "high_52w",
-    "market_cap",
-    "ebitda",
-    "price_sales",
-    "price_book",
-)
+#: the numeric columns of a fundamentals row (as the fundamentals table names them): the formats' list
+FUNDAMENTALS_NUMERIC = FUNDAMENTAL_FIELDS
 
 
 class StagedReference(NamedTuple):
