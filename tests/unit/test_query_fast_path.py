@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
+from stockscreen.screening import lalr
 from stockscreen.screening import language as L
 from tests.unit.test_query_language import TOKENS, conditions
 
@@ -38,7 +39,7 @@ def _outcome(fn: Any, text: str) -> tuple[str, Any]:
 
 
 def test_the_fast_lexer_uses_the_grammars_terminals() -> None:
-    compiled = {t.name: t.pattern.to_regexp() for t in L._parser().terminals}
+    compiled = {t.name: t.pattern.to_regexp() for t in lalr.parser().terminals}
     for name, pattern in L.TERMINALS.items():
         assert compiled[name] == pattern, name
     # the rest are single characters (the fast lexer's symbols) and INT (a NUMBER of digits only there);
@@ -144,7 +145,7 @@ def test_nodes_are_built_as_model_construct_builds_them(cls: type[Any], kw: dict
 def test_the_fast_path_reads_these_as_the_grammar_does(text: str) -> None:
     fast = _fast(text)
     assert fast is not None, "the fast path declined a valid query"
-    assert fast == L._parse_grammar(text)
+    assert fast == lalr.parse(text)
     assert L.parse(text) == fast
 
 
@@ -170,7 +171,7 @@ def test_the_fast_path_reads_these_as_the_grammar_does(text: str) -> None:
     ],
 )
 def test_whatever_the_fast_path_declines_is_answered_by_the_grammar(text: str) -> None:
-    assert _outcome(L.parse, text) == _outcome(L._parse_grammar, text)
+    assert _outcome(L.parse, text) == _outcome(lalr.parse, text)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -179,7 +180,7 @@ def test_the_fast_path_reads_every_printed_screen(node: A.CondNode) -> None:
     text = L.to_text(node)
     fast = _fast(text)
     assert fast is not None, text
-    assert fast == L._parse_grammar(text) == node
+    assert fast == lalr.parse(text) == node
 
 
 SOUP = [
@@ -195,7 +196,7 @@ SOUP = [
 def test_random_token_soup_reads_the_same_either_way(parts: list[tuple[str, str]]) -> None:
     text = "".join(tok + sep for tok, sep in parts)
     fast = _fast(text)
-    reference = _outcome(L._parse_grammar, text)
+    reference = _outcome(lalr.parse, text)
     if fast is not None:
         assert reference == ("ok", fast), text
     assert _outcome(L.parse, text) == reference
@@ -205,7 +206,7 @@ def test_random_token_soup_reads_the_same_either_way(parts: list[tuple[str, str]
 @given(st.text(alphabet=st.sampled_from(list("closepe<>=!()[],.-+*/'\"5019BK% \n\tandortwk_y")), max_size=40))
 def test_random_text_reads_the_same_either_way(text: str) -> None:
     fast = _fast(text)
-    reference = _outcome(L._parse_grammar, text)
+    reference = _outcome(lalr.parse, text)
     if fast is not None:
         assert reference == ("ok", fast), text
     assert _outcome(L.parse, text) == reference

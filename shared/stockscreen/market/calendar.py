@@ -21,9 +21,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 #: Unscheduled full-day closures since 1990.
 SPECIAL_CLOSURES: dict[dt.date, str] = {

@@ -20,11 +20,14 @@ instead of recomputing the whole history.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-from numpy.typing import NDArray
 
-F = NDArray[np.float64]
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+F: TypeAlias = "NDArray[np.float64]"
 
 
 def _nan(x: F) -> F:

@@ -18,14 +18,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-from numpy.typing import NDArray
 
 from stockscreen.market import indicators as ind
 from stockscreen.market.calendar import month_keys, week_keys
 from stockscreen.market.indicators import F
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 #: Bars of history a daily run reads per security: the longest window (252 sessions for
 #: 52-week figures, 1-year performance and beta) plus room for the previous year's close
@@ -36,8 +38,8 @@ STATE_FIELDS = ("ema12", "ema26", "macd_fast", "macd_signal", "avg_gain", "avg_l
 #: Bars needed before every recursive state is defined (MACD signal: 26 + 9 - 1).
 WARMUP = 34
 
-I64 = NDArray[np.int64]
-Dates = NDArray[np.datetime64]
+I64: TypeAlias = "NDArray[np.int64]"
+Dates: TypeAlias = "NDArray[np.datetime64]"
 
 
 @dataclass

@@ -39,15 +39,17 @@ import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 from pydantic import Field
 
 from stockscreen.core.envsettings import EnvSettings
 from stockscreen.screening.history import F2, Frame
 from stockscreen.screening.universe import Categorical, Universe
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 FORMAT = 1
 MANIFEST = "manifest.json"

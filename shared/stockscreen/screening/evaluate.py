@@ -10,9 +10,9 @@ Missing values never match a comparison; ``not`` negates the match.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-from numpy.typing import NDArray
 
 from stockscreen.screening import ast as A
 from stockscreen.screening.fields import BY_ID
@@ -21,7 +21,10 @@ from stockscreen.screening.universe import Universe, day_number
 from stockscreen.screening.validate import KINDS as _KINDS
 from stockscreen.screening.validate import field_kind
 
-B2 = NDArray[np.bool_]
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+B2: TypeAlias = "NDArray[np.bool_]"
 
 _READS: dict[int, tuple[object, frozenset[str]]] = {}
 

@@ -16,17 +16,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-from numpy.typing import NDArray
 
 from stockscreen.market import indicators as ind
 from stockscreen.market import measures as mt
 from stockscreen.market.calendar import month_keys, week_keys
 from stockscreen.screening.fields import FLAG_FIELDS, METRIC_FIELDS
 
-F2 = NDArray[np.float64]
-B2 = NDArray[np.bool_]
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+F2: TypeAlias = "NDArray[np.float64]"
+B2: TypeAlias = "NDArray[np.bool_]"
 
 #: Every field :func:`stockscreen.market.measures.compute` gives a history for (numbers and 0/1 flags).
 COMPUTED: frozenset[str] = frozenset(METRIC_FIELDS) | frozenset(FLAG_FIELDS)

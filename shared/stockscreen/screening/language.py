@@ -1,6 +1,7 @@
-"""The screen query language: a LALR grammar (lark), the transformer to the JSON AST, and the printer.
-Valid queries are read by a recursive-descent fast path over the same terminals and rules; lark reads
-whatever that path is not sure of and reports every error (see "the fast path" below).
+"""The screen query language: a LALR grammar, the builders of the JSON AST, and the printer.
+Valid queries are read by a recursive-descent fast path over the same terminals and rules; the grammar's
+own parser (lark, in :mod:`stockscreen.screening.lalr`, imported only then) reads whatever that path is
+not sure of and reports every error (see "the fast path" below).
 
     market_cap > 10B and pe between 5 and 15 and (rsi14 < 30 or close > sma200)
     and sector in ("Information Technology", "Energy") and not new_low_52w
@@ -19,11 +20,8 @@ import difflib
 import math
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, TypeVar
 
-from lark import Lark, Token, Transformer, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from pydantic import BaseModel
 
 from stockscreen.core.errors import Invalid
@@ -128,13 +126,6 @@ _FRIENDLY = {
 _SAME_OP = {"==": "=", "<>": "!="}
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 _ESCAPE = re.compile(r"\\(.)")
-
-
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    """The grammar's LALR parser (lark), building a parse tree. Built on first use: valid queries are read
-    by the fast path below, so a warm or cold process only pays for it when a query fails."""
-    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False, cache=False)
 
 
 N = TypeVar("N", bound=BaseModel)
@@ -260,84 +251,6 @@ def _group(kind: type[A.And] | type[A.Or], items: list[Any]) -> Any:
         c = _as_cond(i)
         flat.extend(c.items if isinstance(c, kind) else [c])
     return _mk(kind, items=flat)
-
-
-class _ToAst(Transformer[Token, Any]):
-    """Parse-tree rules to AST nodes."""
-
-    def number(self, items: list[Token]) -> A.Num:
-        return parse_number(str(items[0]))
-
-    def neg_number(self, items: list[Token]) -> A.Num:
-        n = parse_number(str(items[0]))
-        return _mk(A.Num, value=-n.value, percent=n.percent)
-
-    def string(self, items: list[Token]) -> A.Str:
-        return _string(str(items[0]))
-
-    def neg(self, items: list[Any]) -> A.ExprNode:
-        return _neg(items[0])
-
-    def offset(self, items: list[Token]) -> int:
-        value = int(str(items[0]))
-        if value > 0:
-            raise QueryError(
-                f"offset [{value}] at line {items[0].line}, column {items[0].column} looks into the future; "
-                "use 0 or a negative number of sessions such as [-1]"
-            )
-        return value
-
-    def field(self, items: list[Any]) -> A.FieldRef | A.Num:
-        if len(items) == 1 and (flag := _flag_literal(str(items[0]))) is not None:
-            return flag
-        timeframe = "daily"
-        rest = list(items)
-        if isinstance(rest[0], Token) and rest[0].type == "TIMEFRAME":
-            timeframe = str(rest.pop(0)).lower()
-        name_tok = rest.pop(0)
-        offset = rest.pop(0) if rest else 0
-        name = str(name_tok).lower()
-        if name not in BY_ID:
-            raise unknown_field(name, f" at line {name_tok.line}, column {name_tok.column}")
-        return _mk(A.FieldRef, name=name, offset=offset, timeframe=timeframe)
-
-    def func(self, items: list[Any]) -> A.Func:
-        name, arg, window = items[0], items[1], items[2]
-        offset = items[3] if len(items) > 3 else 0
-        return _mk(A.Func, name=str(name).lower(), arg=_as_expr(arg), window=int(str(window)), offset=offset)
-
-    def arith(self, items: list[Any]) -> A.Arith:
-        return _arith(items[0], str(items[1]), items[2])
-
-    def compare(self, items: list[Any]) -> A.Compare:
-        return _compare(items[0], str(items[1]), items[2])
-
-    def between(self, items: list[Any]) -> A.Between:
-        return _mk(A.Between, expr=_as_expr(items[0]), low=_as_expr(items[1]), high=_as_expr(items[2]))
-
-    def in_(self, items: list[Any]) -> A.In:
-        return _mk(A.In, expr=_as_expr(items[0]), values=items[1:])
-
-    def not_in(self, items: list[Any]) -> A.In:
-        return _mk(A.In, expr=_as_expr(items[0]), values=items[1:], negated=True)
-
-    def cross(self, items: list[Any]) -> A.Cross:
-        return _cross(items[0], str(items[1]), items[2])
-
-    def within(self, items: list[Any]) -> A.Window:
-        return _mk(A.Window, mode="within", days=int(str(items[1])), cond=_as_cond(items[0]))
-
-    def for_(self, items: list[Any]) -> A.Window:
-        return _mk(A.Window, mode="for", days=int(str(items[1])), cond=_as_cond(items[0]))
-
-    def negate(self, items: list[Any]) -> A.Not:
-        return _mk(A.Not, item=_as_cond(items[0]))
-
-    def and_(self, items: list[Any]) -> A.And:
-        return _group(A.And, items)  # type: ignore[no-any-return]
-
-    def or_(self, items: list[Any]) -> A.Or:
-        return _group(A.Or, items)  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- the fast path
@@ -629,15 +542,6 @@ def _parse_fast(text: str) -> Any:
     return result
 
 
-def _expected(exc: UnexpectedInput) -> list[str]:
-    names: set[str] = set()
-    if isinstance(exc, UnexpectedToken | UnexpectedEOF):
-        names = set(exc.expected)
-    elif isinstance(exc, UnexpectedCharacters):
-        names = set(exc.allowed or ())
-    return sorted({_FRIENDLY.get(n, n.lower()) for n in names if not n.startswith("__")})
-
-
 def parse(text: str) -> A.CondNode | None:
     """Parse query text into the AST; ``None`` for an empty query. Raises ``QueryError``."""
     if len(text) > MAX_QUERY_CHARS:
@@ -649,47 +553,9 @@ def parse(text: str) -> A.CondNode | None:
     except (_Decline, Invalid, ValueError, OverflowError, RecursionError):
         # not sure, or wrong: lark reads it and reports any error (position, what was expected, and
         # the first problem in reading order) exactly as it always has
-        return _parse_grammar(text)
+        from stockscreen.screening import lalr
 
-
-def _parse_grammar(text: str) -> A.CondNode | None:
-    """Parse with the grammar's LALR parser (lark) to a tree, then transform it to the AST."""
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedInput as exc:
-        line, column = exc.line, exc.column
-        expected = _expected(exc)
-        if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-            found = "end of query"
-            lines = text.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
-        elif isinstance(exc, UnexpectedToken):
-            found = repr(str(exc.token))
-        else:
-            found = repr(text[exc.pos_in_stream]) if exc.pos_in_stream is not None else "?"
-        if line < 1:
-            line, column = 1, 1
-        msg = f"syntax error at line {line}, column {column}: unexpected {found}"
-        if expected:
-            msg += f"; expected {', '.join(expected[:14])}"
-        raise QueryError(
-            msg, {"line": line, "column": column, "expected": expected, "context": exc.get_context(text, 30)}
-        ) from None
-    except RecursionError:
-        raise QueryError("query is nested too deeply") from None
-    try:
-        result = _ToAst().transform(tree)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, Invalid):
-            raise exc.orig_exc from None
-        if isinstance(exc.orig_exc, ValueError | OverflowError):
-            raise QueryError(f"invalid value: {exc.orig_exc}") from None
-        raise
-    except RecursionError:
-        raise QueryError("query is nested too deeply") from None
-    if isinstance(result, Tree):  # pragma: no cover - every rule is transformed
-        raise QueryError("could not understand the query")
-    return _as_cond(result)
+        return lalr.parse(text)
 
 
 # ---------------------------------------------------------------- printing

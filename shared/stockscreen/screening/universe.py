@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from stockscreen.core.errors import Invalid, NotFound, Unavailable
 from stockscreen.db.engine import psycopg_connection, reader_for
@@ -26,6 +25,7 @@ from stockscreen.screening.history import COMPUTED, F2, Frame, grid, period_end_
 from stockscreen.screening.validate import field_kind
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
     from sqlalchemy import Connection, Engine
 
 EPOCH = np.datetime64("1970-01-01", "D")
