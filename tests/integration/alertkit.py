@@ -1,22 +1,29 @@
 """Helpers of the alert delivery tests: the delivery environment on the real local stack (moto SQS, SES,
-SNS, DynamoDB; PostgreSQL; a local @connections endpoint), one Lambda-like poll of a queue, and counts of
-what each channel delivered."""
+SNS, DynamoDB; PostgreSQL; a local @connections endpoint), one Lambda-like poll of a queue, counts of
+what each channel delivered, and the end-to-end tests' starting point (a user's screen alert, evaluated once
+on the current snapshot)."""
 
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import boto3
 import psycopg
 import pytest
+from chalice.test import Client
 
-from devstack.alerts_worker import sqs_record
+from devstack.alerts_worker import AlertsWorker, sqs_record
 from devstack.lambdas import LocalContext, load_module
 from stockscreen.core.clients import reset_clients
+from stockscreen.db.engine import get_engine
+from stockscreen.screening import universe
+from tests.integration.authkit import User, body, make_user, post
 
 
 class _Connections(BaseHTTPRequestHandler):
@@ -46,10 +53,8 @@ def delivery_env(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> 
         n: boto3.client(n, endpoint_url=stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
         for n in ("sqs", "ses", "sns")
     }
-    for q in ("ALERTS_DELIVERY_QUEUE_URL", "ALERTS_DELIVERY_DLQ_URL"):  # drain (a purge is once a minute)
-        while msgs := aws["sqs"].receive_message(QueueUrl=stack_env[q], MaxNumberOfMessages=10).get("Messages"):
-            for m in msgs:
-                aws["sqs"].delete_message(QueueUrl=stack_env[q], ReceiptHandle=m["ReceiptHandle"])
+    for q in ("ALERTS_DELIVERY_QUEUE_URL", "ALERTS_DELIVERY_DLQ_URL"):
+        drain(aws["sqs"], stack_env[q])
     # earlier tests' held messages (the session database is shared) are set aside: release_due sees only these
     with psycopg.connect(stack_env["DATABASE_URL"].replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("UPDATE alert_held SET released_at = now() WHERE released_at IS NULL")
@@ -61,6 +66,13 @@ def delivery_env(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> 
     server.shutdown()
     handlers.delivery.cache_clear()
     reset_clients()
+
+
+def drain(sqs: Any, queue: str) -> None:
+    """Delete every message waiting in ``queue`` (SQS allows a purge only once a minute)."""
+    while msgs := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        for m in msgs:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
 
 
 def poll(env: dict[str, Any], queue: str, handlers: Any) -> tuple[int, list[str]]:
@@ -95,3 +107,41 @@ def counts(stack_env: dict[str, str], env: dict[str, Any], user_id: str) -> dict
         "email": int(env["aws"]["ses"].get_send_quota()["SentLast24Hours"]),
         "sns": int(sns["Attributes"]["ApproximateNumberOfMessages"]),
     }
+
+
+@dataclass
+class ScreenAlert:
+    user: User
+    alert_id: str
+    worker: AlertsWorker
+
+
+def screen_alert_at_baseline(
+    client: Client, stack_env: dict[str, str], env: dict[str, Any], query: str = "close > 165"
+) -> ScreenAlert:
+    """The end-to-end tests' start: the alerts queue drained (the sample load's own prices.updated), a premium
+    user with a saved screen ("Above 165", ``query``) and a screen_enter alert on it, and make dev's alerts
+    worker having evaluated the current snapshot once, as the screen's baseline (its first membership: nobody
+    entered, nothing delivered)."""
+    sqs = env["aws"]["sqs"]
+    drain(sqs, stack_env["ALERTS_QUEUE_URL"])
+    user = make_user(client, stack_env["DATABASE_URL"], "premium")
+    screen = body(post(client, "/screens/saved", {"name": "Above 165", "query": query}, user.auth))
+    alert = post(
+        client, "/alerts", {"name": "Into 165", "rule": {"type": "screen_enter", "screen_id": screen["id"]}}, user.auth
+    )
+    assert alert.status_code == 201, alert.body
+    worker = AlertsWorker(wait_seconds=1)
+    baseline = {
+        "id": f"evt-baseline-{uuid.uuid4()}",
+        "source": "stockscreen.ingest",
+        "detail-type": "prices.updated",
+        "detail": {
+            "run_id": "baseline",
+            "snapshot_version": universe.get_universe(get_engine()).version,
+            "symbols": [],
+        },
+    }
+    sqs.send_message(QueueUrl=stack_env["ALERTS_QUEUE_URL"], MessageBody=json.dumps(baseline))
+    assert worker.poll_prices() == 1 and worker.poll_delivery() == (0, 0)
+    return ScreenAlert(user=user, alert_id=body(alert)["id"], worker=worker)

@@ -26,19 +26,25 @@ from tests.integration.authkit import clear_rate_limits, load_sample
 from tests.integration.wskit import Server, load_handlers, reset_ws_clients
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _cheap_password_hashes() -> Iterator[None]:
+    """The cheap hasher for each integration module, the production one restored when the module ends.
+
+    Module scope, not session: a session fixture is only torn down when the whole session ends, so unit tests
+    collected after an integration module in the same run would hash at the cheap cost. Module scope still
+    covers the modules' own module-scoped fixtures (autouse fixtures of a scope are set up first)."""
     from argon2 import PasswordHasher
 
     from stockscreen.accounts import passwords
 
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(passwords, "_hasher", lambda: cheap)
-    passwords._dummy_hash.cache_clear()
-    yield
-    mp.undo()
-    passwords._dummy_hash.cache_clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(passwords, "_hasher", lambda: cheap)
+        passwords._dummy_hash.cache_clear()
+        try:
+            yield
+        finally:
+            passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="module")

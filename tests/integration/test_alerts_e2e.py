@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,8 @@ from chalice.test import Client
 from devstack import mailbox
 from devstack.alerts_worker import AlertsWorker
 from devstack.stepfunctions import IngestStateMachine
-from stockscreen.db.engine import get_engine
-from stockscreen.screening import universe
-from tests.integration.alertkit import delivery_env
-from tests.integration.authkit import body, make_user, post
+from tests.integration.alertkit import delivery_env, screen_alert_at_baseline
+from tests.integration.authkit import body
 
 pytestmark = [pytest.mark.sample_data, pytest.mark.usefixtures("fresh_limits", "no_other_alerts")]
 __all__ = ["delivery_env"]
@@ -68,28 +65,8 @@ def _daily_run(stack_env: dict[str, str], path: Path, worker: AlertsWorker) -> t
 def test_a_daily_run_fires_a_screen_alert_whose_email_unsubscribes_in_one_click(
     client: Client, stack_env: dict[str, str], delivery_env: dict[str, Any], tmp_path: Path
 ) -> None:
-    sqs = delivery_env["aws"]["sqs"]
-    while msgs := sqs.receive_message(QueueUrl=stack_env["ALERTS_QUEUE_URL"], MaxNumberOfMessages=10).get("Messages"):
-        for m in msgs:  # the sample load's own prices.updated
-            sqs.delete_message(QueueUrl=stack_env["ALERTS_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
-    user = make_user(client, stack_env["DATABASE_URL"], "premium")
-    screen = body(post(client, "/screens/saved", {"name": "Above 165", "query": f"close > {LEVEL}"}, user.auth))
-    alert = post(
-        client, "/alerts", {"name": "Into 165", "rule": {"type": "screen_enter", "screen_id": screen["id"]}}, user.auth
-    )
-    assert alert.status_code == 201, alert.body
-    alert_id = body(alert)["id"]
-    worker = AlertsWorker(wait_seconds=1)
-    # the first membership (no member) is the baseline: the current snapshot's daily evaluation
-    version = universe.get_universe(get_engine()).version
-    baseline = {
-        "id": f"evt-e2e-baseline-{user.id}",
-        "source": "stockscreen.ingest",
-        "detail-type": "prices.updated",
-        "detail": {"run_id": "baseline", "snapshot_version": version, "symbols": []},
-    }
-    sqs.send_message(QueueUrl=stack_env["ALERTS_QUEUE_URL"], MessageBody=json.dumps(baseline))
-    assert worker.poll_prices() == 1 and worker.poll_delivery() == (0, 0)
+    start = screen_alert_at_baseline(client, stack_env, delivery_env, f"close > {LEVEL}")
+    user, alert_id, worker = start.user, start.alert_id, start.worker
 
     # 2018-02-08: AAPL closes at 170 and enters the screen
     assert _daily_run(stack_env, _session(tmp_path, dt.date(2018, 2, 8), 170.0), worker) == (1, 1)

@@ -20,17 +20,14 @@ import pytest
 import requests
 from chalice.test import Client
 
-from devstack.alerts_worker import AlertsWorker
 from devstack.dropfolder import DropFolderBridge
 from devstack.lambdas import LocalContext
 from devstack.stepfunctions import IngestStateMachine
 from stockscreen.core.observability import logger
-from stockscreen.db.engine import get_engine
 from stockscreen.pipeline.definition import TASKS
 from stockscreen.realtime.connections import connection_registry
-from stockscreen.screening import universe
-from tests.integration.alertkit import delivery_env
-from tests.integration.authkit import body, make_user, post
+from tests.integration.alertkit import delivery_env, drain, screen_alert_at_baseline
+from tests.integration.authkit import body, make_user
 from tests.integration.wskit import load_handlers
 from tests.jsonlogs import json_logs
 
@@ -57,12 +54,6 @@ def _csv() -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-def _drain(sqs: Any, queue: str) -> None:
-    while msgs := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
-        for m in msgs:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-
-
 @pytest.fixture(scope="module")
 def ws_handlers() -> ModuleType:
     return load_handlers()
@@ -75,37 +66,17 @@ def test_one_id_follows_an_upload_through_ingest_alerts_delivery_and_the_pushes(
     ws_handlers: ModuleType,
     tmp_path: Path,
 ) -> None:
+    start = screen_alert_at_baseline(client, stack_env, delivery_env)
+    user, worker = start.user, start.worker
     sqs = delivery_env["aws"]["sqs"]
-    _drain(sqs, stack_env["ALERTS_QUEUE_URL"])  # the sample load's own prices.updated
     bridge = DropFolderBridge(
         stack_env["DROP_QUEUE_URL"], IngestStateMachine(stack_env["AWS_ENDPOINT_URL"]), stack_env["AWS_ENDPOINT_URL"]
     )
-    _drain(bridge.sqs, bridge.queue_url)
-    db = stack_env["DATABASE_URL"]
-    admin = make_user(client, db, "admin")
-    user = make_user(client, db, "premium")
-    screen = body(post(client, "/screens/saved", {"name": "Above 165", "query": "close > 165"}, user.auth))
-    made = post(
-        client, "/alerts", {"name": "Into 165", "rule": {"type": "screen_enter", "screen_id": screen["id"]}}, user.auth
-    )
-    assert made.status_code == 201, made.body
+    drain(bridge.sqs, bridge.queue_url)
+    admin = make_user(client, stack_env["DATABASE_URL"], "admin")
     # the user has a WebSocket session open, following AAPL
     connection_registry().register("conn-e2e", user.id)
     connection_registry().subscribe("conn-e2e", ["AAPL"])
-    # the screen's first membership (nobody in it) is the baseline of the current snapshot
-    worker = AlertsWorker(wait_seconds=1)
-    baseline = {
-        "id": f"evt-baseline-{uuid.uuid4()}",
-        "source": "stockscreen.ingest",
-        "detail-type": "prices.updated",
-        "detail": {
-            "run_id": "baseline",
-            "snapshot_version": universe.get_universe(get_engine()).version,
-            "symbols": [],
-        },
-    }
-    sqs.send_message(QueueUrl=stack_env["ALERTS_QUEUE_URL"], MessageBody=json.dumps(baseline))
-    assert worker.poll_prices() == 1 and worker.poll_delivery() == (0, 0)
     delivery_env["posts"].clear()
 
     cid = f"e2e-{uuid.uuid4().hex[:12]}"

@@ -1,7 +1,21 @@
 import { useState } from 'react';
-import { ErrorAlert } from '@/components/ui/error-alert';
-import { OffsetPager } from '@/components/ui/offset-pager';
+import { DataTable, type Column } from '@/components/ui/data-table';
+import type { AuditEntry } from '../api/keys';
 import { AUDIT_PAGE, useAudit } from '../api/users';
+
+const COLUMNS: Column<AuditEntry>[] = [
+  { id: 'when', header: 'When', className: 'whitespace-nowrap text-slate-400', cell: (e) => e.at.replace('T', ' ').slice(0, 19) },
+  { id: 'action', header: 'Action', className: 'font-mono text-xs text-slate-200', cell: (e) => e.action },
+  { id: 'actor', header: 'Actor', className: 'font-mono text-xs text-slate-500', cell: (e) => e.actor_id?.slice(0, 8) ?? '—' },
+  { id: 'target', header: 'Target', className: 'font-mono text-xs text-slate-400', cell: (e) => e.target ?? '—' },
+  { id: 'from', header: 'From', className: 'text-xs text-slate-500', cell: (e) => e.ip ?? '—' },
+  {
+    id: 'details',
+    header: 'Details',
+    className: 'max-w-md break-words font-mono text-[11px] text-slate-400',
+    cell: (e) => (Object.keys(e.details).length ? JSON.stringify(e.details) : ''),
+  },
+];
 
 /** The audit log, newest first, filtered by action. */
 export function AuditPage() {
@@ -27,33 +41,15 @@ export function AuditPage() {
         />
         {audit.data && <span className="text-xs text-slate-500">{audit.data.count} entr{audit.data.count === 1 ? 'y' : 'ies'}</span>}
       </div>
-      {audit.isError && <ErrorAlert error={audit.error} onRetry={() => void audit.refetch()} />}
-      <table className="w-full text-sm">
-        <thead className="text-left text-xs text-slate-500">
-          <tr>
-            <th className="px-3 py-2">When</th>
-            <th className="px-3 py-2">Action</th>
-            <th className="px-3 py-2">Actor</th>
-            <th className="px-3 py-2">Target</th>
-            <th className="px-3 py-2">From</th>
-            <th className="px-3 py-2">Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(audit.data?.data ?? []).map((e) => (
-            <tr key={e.id} className="border-t border-slate-800/70 align-top">
-              <td className="whitespace-nowrap px-3 py-1.5 text-slate-400">{e.at.replace('T', ' ').slice(0, 19)}</td>
-              <td className="px-3 py-1.5 font-mono text-xs text-slate-200">{e.action}</td>
-              <td className="px-3 py-1.5 font-mono text-xs text-slate-500">{e.actor_id?.slice(0, 8) ?? '—'}</td>
-              <td className="px-3 py-1.5 font-mono text-xs text-slate-400">{e.target ?? '—'}</td>
-              <td className="px-3 py-1.5 text-xs text-slate-500">{e.ip ?? '—'}</td>
-              <td className="max-w-md break-words px-3 py-1.5 font-mono text-[11px] text-slate-400">{Object.keys(e.details).length ? JSON.stringify(e.details) : ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {audit.data && audit.data.count === 0 && <p className="px-3 py-6 text-center text-sm text-slate-500">No entries.</p>}
-      <OffsetPager offset={offset} pageSize={AUDIT_PAGE} count={audit.data?.count ?? 0} onOffset={setOffset} />
+      <DataTable
+        query={audit}
+        columns={COLUMNS}
+        rowKey={(e) => e.id}
+        rowClassName={() => 'align-top'}
+        empty="No entries."
+        onRetry={() => void audit.refetch()}
+        paging={{ offset, pageSize: AUDIT_PAGE, onOffset: setOffset }}
+      />
     </section>
   );
 }

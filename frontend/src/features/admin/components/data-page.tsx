@@ -1,11 +1,11 @@
 import { useRef, useState } from 'react';
+import { DataTable, type Column } from '@/components/ui/data-table';
 import { ErrorAlert } from '@/components/ui/error-alert';
-import { OffsetPager } from '@/components/ui/offset-pager';
 import { toast } from '@/components/ui/toast-store';
 import { errorMessage } from '@/lib/api-client';
 import { cn } from '@/lib/cn';
 import { useFindings, useReleaseFinding, useRuns, useTrend, RUNS_PAGE } from '../api/data';
-import type { Finding, FindingFilters } from '../api/keys';
+import type { Finding, FindingFilters, Run } from '../api/keys';
 import { useUpload, useUploadStatus } from '../api/uploads';
 import { TrendChart } from './trend-chart';
 
@@ -119,46 +119,44 @@ function UploadPanel({ onShowRun }: { onShowRun: (runId: string) => void }) {
 function RunsPanel({ selected, onSelect }: { selected?: string; onSelect: (runId: string) => void }) {
   const [offset, setOffset] = useState(0);
   const runs = useRuns(offset);
+  const columns: Column<Run>[] = [
+    { id: 'run', header: 'Run', className: 'font-mono text-xs text-slate-300', cell: (r) => shortId(r.run_id) },
+    { id: 'started', header: 'Started', className: 'text-slate-400', cell: (r) => r.started_at.replace('T', ' ').slice(0, 19) },
+    { id: 'status', header: 'Status', className: (r) => cn('font-medium', STATUS_CLASS[r.status]), cell: (r) => r.status },
+    { id: 'duration', header: 'Duration', headerClassName: 'text-right', className: 'text-right tabular-nums text-slate-300', cell: (r) => formatDuration(r.duration_seconds) },
+    {
+      id: 'report',
+      header: 'Report',
+      className: 'text-xs text-slate-400',
+      cell: (r) => {
+        const report = (r.stats as { report?: { inserted?: number; quarantined?: number } }).report;
+        return r.error ? <span className="text-rose-300">{r.error}</span> : report ? `${report.inserted ?? 0} inserted, ${report.quarantined ?? 0} quarantined` : '—';
+      },
+    },
+    {
+      id: 'findings',
+      className: 'text-right',
+      cell: (r) => (
+        <button type="button" className="btn-ghost h-7 px-2 text-xs" onClick={() => onSelect(r.run_id)} aria-label={`Findings of run ${shortId(r.run_id)}`}>
+          Findings
+        </button>
+      ),
+    },
+  ];
   return (
     <section aria-labelledby="runs-heading" className="card">
       <h2 id="runs-heading" className="border-b border-slate-800 px-3 py-2 text-sm font-semibold text-slate-100">
         Ingest runs {runs.data && <span className="font-normal text-slate-500">({runs.data.count})</span>}
       </h2>
-      {runs.isError && <ErrorAlert error={runs.error} onRetry={() => void runs.refetch()} />}
-      <table className="w-full text-sm">
-        <thead className="text-left text-xs text-slate-500">
-          <tr>
-            <th className="px-3 py-2">Run</th>
-            <th className="px-3 py-2">Started</th>
-            <th className="px-3 py-2">Status</th>
-            <th className="px-3 py-2 text-right">Duration</th>
-            <th className="px-3 py-2">Report</th>
-            <th className="px-3 py-2" />
-          </tr>
-        </thead>
-        <tbody>
-          {(runs.data?.data ?? []).map((r) => {
-            const report = (r.stats as { report?: { inserted?: number; quarantined?: number } }).report;
-            return (
-              <tr key={r.run_id} className={cn('border-t border-slate-800/70', selected === r.run_id && 'bg-slate-800/50')} data-testid={`run-${r.run_id}`}>
-                <td className="px-3 py-1.5 font-mono text-xs text-slate-300">{shortId(r.run_id)}</td>
-                <td className="px-3 py-1.5 text-slate-400">{r.started_at.replace('T', ' ').slice(0, 19)}</td>
-                <td className={cn('px-3 py-1.5 font-medium', STATUS_CLASS[r.status])}>{r.status}</td>
-                <td className="px-3 py-1.5 text-right tabular-nums text-slate-300">{formatDuration(r.duration_seconds)}</td>
-                <td className="px-3 py-1.5 text-xs text-slate-400">
-                  {r.error ? <span className="text-rose-300">{r.error}</span> : report ? `${report.inserted ?? 0} inserted, ${report.quarantined ?? 0} quarantined` : '—'}
-                </td>
-                <td className="px-3 py-1.5 text-right">
-                  <button type="button" className="btn-ghost h-7 px-2 text-xs" onClick={() => onSelect(r.run_id)} aria-label={`Findings of run ${shortId(r.run_id)}`}>
-                    Findings
-                  </button>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-      <OffsetPager offset={offset} pageSize={RUNS_PAGE} count={runs.data?.count ?? 0} onOffset={setOffset} />
+      <DataTable
+        query={runs}
+        columns={columns}
+        rowKey={(r) => r.run_id}
+        rowTestId={(r) => `run-${r.run_id}`}
+        rowClassName={(r) => selected === r.run_id && 'bg-slate-800/50'}
+        onRetry={() => void runs.refetch()}
+        paging={{ offset, pageSize: RUNS_PAGE, onOffset: setOffset }}
+      />
     </section>
   );
 }
@@ -184,87 +182,91 @@ function TrendPanel() {
   );
 }
 
-function valuesOf(f: Finding): string[] {
-  const v = (f.values ?? {}) as Record<string, unknown>;
-  return ['open', 'high', 'low', 'close', 'volume'].map((k) => (v[k] == null ? '—' : String(v[k])));
-}
+/** A quarantined row's open, high, low, close and volume as parsed ("—" when missing). */
+const VALUE_COLUMNS: Column<Finding>[] = ['open', 'high', 'low', 'close', 'volume'].map((k) => ({
+  id: k,
+  header: k[0]!.toUpperCase() + k.slice(1),
+  headerClassName: 'text-right',
+  className: 'text-right tabular-nums text-slate-300',
+  cell: (f) => {
+    const v = (f.values ?? {}) as Record<string, unknown>;
+    return v[k] == null ? '—' : String(v[k]);
+  },
+}));
 
 const where = (f: Finding) => (f.file ? `${f.file}${f.line != null ? `:${f.line}` : ''}` : '—');
+
+/** The raw line as read, when the finding kept it ("" otherwise). */
+const rawOf = (f: Finding) => (typeof f.raw?.raw === 'string' ? f.raw.raw : '');
+
+const FINDING_COLUMNS: Column<Finding>[] = [
+  { id: 'rule', header: 'Rule', className: 'font-mono text-xs text-slate-200', cell: (f) => f.rule },
+  {
+    id: 'severity',
+    header: 'Severity',
+    className: (f) => cn('text-xs', f.severity === 'error' ? 'text-rose-300' : f.severity === 'warning' ? 'text-amber-300' : 'text-slate-400'),
+    cell: (f) => f.severity,
+  },
+  { id: 'action', header: 'Action', className: 'text-xs text-slate-400', cell: (f) => f.action },
+  { id: 'symbol', header: 'Symbol', className: 'text-slate-200', cell: (f) => f.symbol ?? '—' },
+  { id: 'date', header: 'Date', className: 'text-slate-400', cell: (f) => f.date ?? '—' },
+  { id: 'file', header: 'File', className: 'font-mono text-xs text-slate-400', cell: where },
+  { id: 'message', header: 'Message', className: 'text-slate-300', cell: (f) => f.message },
+];
 
 function QuarantinePanel({ runId }: { runId?: string }) {
   const [offset, setOffset] = useState(0);
   const filters: FindingFilters = { run_id: runId, action: 'quarantined', offset, limit: QUARANTINE_PAGE };
   const rows = useFindings(filters);
   const release = useReleaseFinding();
+  const columns: Column<Finding>[] = [
+    { id: 'symbol', header: 'Symbol', className: 'font-medium text-slate-200', cell: (f) => f.symbol ?? '—' },
+    { id: 'date', header: 'Date', className: 'text-slate-400', cell: (f) => f.date ?? '—' },
+    { id: 'rule', header: 'Rule', className: 'font-mono text-xs text-rose-300', title: (f) => f.message, cell: (f) => f.rule },
+    { id: 'file', header: 'File', className: 'font-mono text-xs text-slate-400', cell: where },
+    ...VALUE_COLUMNS,
+    { id: 'raw', header: 'Raw', className: 'max-w-[14rem] truncate font-mono text-[11px] text-slate-500', title: rawOf, cell: rawOf },
+    {
+      id: 'release',
+      className: 'text-right',
+      cell: (f) =>
+        f.released_at ? (
+          <span className="text-xs text-emerald-300">{f.loaded_run_id ? 'released, loaded' : 'released'}</span>
+        ) : f.releasable ? (
+          <button
+            type="button"
+            className="btn-secondary h-7 px-2 text-xs"
+            disabled={release.isPending}
+            aria-label={`Release ${f.symbol} ${f.date}`}
+            onClick={() =>
+              release.mutate(
+                { id: f.id },
+                {
+                  onSuccess: (r) => toast({ title: `Released ${r.symbol} ${r.date}: the next run loads it`, tone: 'success' }),
+                  onError: (e) => toast({ title: errorMessage(e), tone: 'error' }),
+                },
+              )
+            }
+          >
+            Release
+          </button>
+        ) : null,
+    },
+  ];
   return (
     <section aria-labelledby="quarantine-heading" className="card">
       <h2 id="quarantine-heading" className="border-b border-slate-800 px-3 py-2 text-sm font-semibold text-slate-100">
         Quarantined rows {rows.data && <span className="font-normal text-slate-500">({rows.data.count})</span>}
         {runId && <span className="ml-2 font-normal text-slate-500">run {shortId(runId)}</span>}
       </h2>
-      {rows.isError && <ErrorAlert error={rows.error} />}
-      <table className="w-full text-sm">
-        <thead className="text-left text-xs text-slate-500">
-          <tr>
-            <th className="px-3 py-2">Symbol</th>
-            <th className="px-3 py-2">Date</th>
-            <th className="px-3 py-2">Rule</th>
-            <th className="px-3 py-2">File</th>
-            <th className="px-3 py-2 text-right">Open</th>
-            <th className="px-3 py-2 text-right">High</th>
-            <th className="px-3 py-2 text-right">Low</th>
-            <th className="px-3 py-2 text-right">Close</th>
-            <th className="px-3 py-2 text-right">Volume</th>
-            <th className="px-3 py-2">Raw</th>
-            <th className="px-3 py-2" />
-          </tr>
-        </thead>
-        <tbody>
-          {(rows.data?.data ?? []).map((f) => (
-            <tr key={f.id} className="border-t border-slate-800/70" data-testid={`quarantined-${f.id}`}>
-              <td className="px-3 py-1.5 font-medium text-slate-200">{f.symbol ?? '—'}</td>
-              <td className="px-3 py-1.5 text-slate-400">{f.date ?? '—'}</td>
-              <td className="px-3 py-1.5 font-mono text-xs text-rose-300" title={f.message}>
-                {f.rule}
-              </td>
-              <td className="px-3 py-1.5 font-mono text-xs text-slate-400">{where(f)}</td>
-              {valuesOf(f).map((v, i) => (
-                <td key={i} className="px-3 py-1.5 text-right tabular-nums text-slate-300">
-                  {v}
-                </td>
-              ))}
-              <td className="max-w-[14rem] truncate px-3 py-1.5 font-mono text-[11px] text-slate-500" title={typeof f.raw?.raw === 'string' ? f.raw.raw : ''}>
-                {typeof f.raw?.raw === 'string' ? f.raw.raw : ''}
-              </td>
-              <td className="px-3 py-1.5 text-right">
-                {f.released_at ? (
-                  <span className="text-xs text-emerald-300">{f.loaded_run_id ? 'released, loaded' : 'released'}</span>
-                ) : f.releasable ? (
-                  <button
-                    type="button"
-                    className="btn-secondary h-7 px-2 text-xs"
-                    disabled={release.isPending}
-                    aria-label={`Release ${f.symbol} ${f.date}`}
-                    onClick={() =>
-                      release.mutate(
-                        { id: f.id },
-                        {
-                          onSuccess: (r) => toast({ title: `Released ${r.symbol} ${r.date}: the next run loads it`, tone: 'success' }),
-                          onError: (e) => toast({ title: errorMessage(e), tone: 'error' }),
-                        },
-                      )
-                    }
-                  >
-                    Release
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {rows.data && rows.data.count === 0 && <p className="px-3 py-6 text-center text-sm text-slate-500">Nothing quarantined.</p>}
-      <OffsetPager offset={offset} pageSize={QUARANTINE_PAGE} count={rows.data?.count ?? 0} onOffset={setOffset} />
+      <DataTable
+        query={rows}
+        columns={columns}
+        rowKey={(f) => f.id}
+        rowTestId={(f) => `quarantined-${f.id}`}
+        empty="Nothing quarantined."
+        paging={{ offset, pageSize: QUARANTINE_PAGE, onOffset: setOffset }}
+      />
     </section>
   );
 }
@@ -300,35 +302,14 @@ function FindingsPanel({ runId, onClearRun }: { runId?: string; onClearRun: () =
           <option value="info">info</option>
         </select>
       </div>
-      {findings.isError && <ErrorAlert error={findings.error} />}
-      <table className="w-full text-sm">
-        <thead className="text-left text-xs text-slate-500">
-          <tr>
-            <th className="px-3 py-2">Rule</th>
-            <th className="px-3 py-2">Severity</th>
-            <th className="px-3 py-2">Action</th>
-            <th className="px-3 py-2">Symbol</th>
-            <th className="px-3 py-2">Date</th>
-            <th className="px-3 py-2">File</th>
-            <th className="px-3 py-2">Message</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(findings.data?.data ?? []).map((f) => (
-            <tr key={f.id} className="border-t border-slate-800/70" data-testid={`finding-${f.id}`}>
-              <td className="px-3 py-1.5 font-mono text-xs text-slate-200">{f.rule}</td>
-              <td className={cn('px-3 py-1.5 text-xs', f.severity === 'error' ? 'text-rose-300' : f.severity === 'warning' ? 'text-amber-300' : 'text-slate-400')}>{f.severity}</td>
-              <td className="px-3 py-1.5 text-xs text-slate-400">{f.action}</td>
-              <td className="px-3 py-1.5 text-slate-200">{f.symbol ?? '—'}</td>
-              <td className="px-3 py-1.5 text-slate-400">{f.date ?? '—'}</td>
-              <td className="px-3 py-1.5 font-mono text-xs text-slate-400">{where(f)}</td>
-              <td className="px-3 py-1.5 text-slate-300">{f.message}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {findings.data && findings.data.count === 0 && <p className="px-3 py-6 text-center text-sm text-slate-500">No findings match.</p>}
-      <OffsetPager offset={offset} pageSize={FINDINGS_PAGE} count={findings.data?.count ?? 0} onOffset={setOffset} />
+      <DataTable
+        query={findings}
+        columns={FINDING_COLUMNS}
+        rowKey={(f) => f.id}
+        rowTestId={(f) => `finding-${f.id}`}
+        empty="No findings match."
+        paging={{ offset, pageSize: FINDINGS_PAGE, onOffset: setOffset }}
+      />
     </section>
   );
 }

@@ -1,6 +1,5 @@
 import { useState } from 'react';
-import { ErrorAlert } from '@/components/ui/error-alert';
-import { OffsetPager } from '@/components/ui/offset-pager';
+import { DataTable, type Column } from '@/components/ui/data-table';
 import { toast } from '@/components/ui/toast-store';
 import { errorMessage } from '@/lib/api-client';
 import { useSession } from '@/lib/session';
@@ -24,6 +23,41 @@ export function UsersPage() {
         onError: (e) => toast({ title: errorMessage(e), tone: 'error' }),
       },
     );
+  const columns: Column<AdminUser>[] = [
+    { id: 'email', header: 'Email', className: 'text-slate-200', cell: (u) => u.email },
+    { id: 'name', header: 'Name', className: 'text-slate-400', cell: (u) => u.display_name ?? '—' },
+    {
+      id: 'role',
+      header: 'Role',
+      cell: (u) => (
+        <select
+          aria-label={`Role of ${u.email}`}
+          className="select h-7"
+          value={u.role}
+          disabled={u.id === me || update.isPending}
+          onChange={(e) => change(u, { role: e.target.value as AdminUser['role'] })}
+        >
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+      ),
+    },
+    { id: 'status', header: 'Status', className: (u) => (u.disabled ? 'text-rose-300' : 'text-emerald-300'), cell: (u) => (u.disabled ? 'disabled' : 'active') },
+    { id: 'joined', header: 'Joined', className: 'text-slate-500', cell: (u) => u.created_at.slice(0, 10) },
+    {
+      id: 'actions',
+      className: 'text-right',
+      cell: (u) =>
+        u.id !== me && (
+          <button type="button" className="btn-secondary h-7 px-2 text-xs" disabled={update.isPending} onClick={() => change(u, { disabled: !u.disabled })}>
+            {u.disabled ? 'Enable' : 'Disable'}
+          </button>
+        ),
+    },
+  ];
   return (
     <section aria-labelledby="users-heading" className="card">
       <div className="flex flex-wrap items-center gap-3 border-b border-slate-800 px-3 py-2">
@@ -43,53 +77,15 @@ export function UsersPage() {
         />
         {users.data && <span className="text-xs text-slate-500">{users.data.count} user(s)</span>}
       </div>
-      {users.isError && <ErrorAlert error={users.error} onRetry={() => void users.refetch()} />}
-      <table className="w-full text-sm">
-        <thead className="text-left text-xs text-slate-500">
-          <tr>
-            <th className="px-3 py-2">Email</th>
-            <th className="px-3 py-2">Name</th>
-            <th className="px-3 py-2">Role</th>
-            <th className="px-3 py-2">Status</th>
-            <th className="px-3 py-2">Joined</th>
-            <th className="px-3 py-2" />
-          </tr>
-        </thead>
-        <tbody>
-          {(users.data?.data ?? []).map((u) => (
-            <tr key={u.id} className="border-t border-slate-800/70" data-testid={`user-${u.email}`}>
-              <td className="px-3 py-1.5 text-slate-200">{u.email}</td>
-              <td className="px-3 py-1.5 text-slate-400">{u.display_name ?? '—'}</td>
-              <td className="px-3 py-1.5">
-                <select
-                  aria-label={`Role of ${u.email}`}
-                  className="select h-7"
-                  value={u.role}
-                  disabled={u.id === me || update.isPending}
-                  onChange={(e) => change(u, { role: e.target.value as AdminUser['role'] })}
-                >
-                  {ROLES.map((r) => (
-                    <option key={r} value={r}>
-                      {r}
-                    </option>
-                  ))}
-                </select>
-              </td>
-              <td className={u.disabled ? 'px-3 py-1.5 text-rose-300' : 'px-3 py-1.5 text-emerald-300'}>{u.disabled ? 'disabled' : 'active'}</td>
-              <td className="px-3 py-1.5 text-slate-500">{u.created_at.slice(0, 10)}</td>
-              <td className="px-3 py-1.5 text-right">
-                {u.id !== me && (
-                  <button type="button" className="btn-secondary h-7 px-2 text-xs" disabled={update.isPending} onClick={() => change(u, { disabled: !u.disabled })}>
-                    {u.disabled ? 'Enable' : 'Disable'}
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {users.data && users.data.count === 0 && <p className="px-3 py-6 text-center text-sm text-slate-500">No user matches.</p>}
-      <OffsetPager offset={offset} pageSize={USERS_PAGE} count={users.data?.count ?? 0} onOffset={setOffset} />
+      <DataTable
+        query={users}
+        columns={columns}
+        rowKey={(u) => u.id}
+        rowTestId={(u) => `user-${u.email}`}
+        empty="No user matches."
+        onRetry={() => void users.refetch()}
+        paging={{ offset, pageSize: USERS_PAGE, onOffset: setOffset }}
+      />
     </section>
   );
 }
