@@ -12,6 +12,7 @@ import pytest
 import redis
 from chalice.test import Client
 
+from stockscreen.core import resp
 from stockscreen.core.ratelimit import RateLimiter
 from tests.integration.authkit import assert_error, body, clear_rate_limits, make_user, post
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 def test_bucket_is_atomic_under_a_concurrent_burst(stack_env: dict[str, str]) -> None:
-    limiter = RateLimiter(redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True))
+    limiter = RateLimiter(resp.Redis.from_url(stack_env["REDIS_URL"]))
     subject = f"test:{uuid.uuid4().hex}"
     with ThreadPoolExecutor(max_workers=16) as pool:
         decisions = list(pool.map(lambda _: limiter.hit(subject, 50, window_s=3600), range(200)))
@@ -32,7 +33,7 @@ def test_bucket_is_atomic_under_a_concurrent_burst(stack_env: dict[str, str]) ->
 
 
 def test_bucket_refills(stack_env: dict[str, str]) -> None:
-    limiter = RateLimiter(redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True))
+    limiter = RateLimiter(resp.Redis.from_url(stack_env["REDIS_URL"]))
     subject = f"test:{uuid.uuid4().hex}"
     assert [limiter.hit(subject, 2, window_s=2).allowed for _ in range(3)] == [True, True, False]
     time.sleep(1.1)  # one token a second: at least one is back
@@ -40,19 +41,18 @@ def test_bucket_refills(stack_env: dict[str, str]) -> None:
 
 
 def test_the_bucket_reads_a_key_along_in_the_same_call(stack_env: dict[str, str]) -> None:
-    for decode in (True, False):
-        client = redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=decode)
-        limiter = RateLimiter(client)
-        key = f"test:peek:{uuid.uuid4().hex}"
-        subject = f"test:{uuid.uuid4().hex}"
-        missing = limiter.hit(subject, 3, peek=key)
-        assert missing.allowed and missing.peeked is None and missing.remaining == 2
-        client.set(key, "42")
-        assert limiter.hit(subject, 3, peek=key).peeked == "42"
-        assert limiter.hit(subject, 3).peeked is None  # nothing asked
-        denied = limiter.hit(subject, 3, peek=key)
-        assert not denied.allowed and denied.peeked == "42"  # read along even when refused
-        client.delete(key)
+    client = resp.Redis.from_url(stack_env["REDIS_URL"])
+    limiter = RateLimiter(client)
+    key = f"test:peek:{uuid.uuid4().hex}"
+    subject = f"test:{uuid.uuid4().hex}"
+    missing = limiter.hit(subject, 3, peek=key)
+    assert missing.allowed and missing.peeked is None and missing.remaining == 2
+    client.set(key, "42")
+    assert limiter.hit(subject, 3, peek=key).peeked == "42"
+    assert limiter.hit(subject, 3).peeked is None  # nothing asked
+    denied = limiter.hit(subject, 3, peek=key)
+    assert not denied.allowed and denied.peeked == "42"  # read along even when refused
+    client.delete(key)
 
 
 def test_free_user_gets_429_after_60_requests_a_minute(

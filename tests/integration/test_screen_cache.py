@@ -11,6 +11,7 @@ import pytest
 import redis
 from chalice.test import Client
 
+from stockscreen.core import resp
 from stockscreen.screening.result_cache import ScreenResultCache, access_level
 from tests.integration.authkit import assert_error, body, clear_rate_limits, make_user, post, send
 
@@ -138,7 +139,7 @@ def test_redis_down_answers_uncached(client: Client, monkeypatch: pytest.MonkeyP
 
 
 def test_cache_object_bypasses_a_dead_redis() -> None:
-    dead = ScreenResultCache(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+    dead = ScreenResultCache(resp.Redis.from_url("redis://127.0.0.1:1", connect_timeout_s=0.2))
     calls: list[int] = []
 
     def compute() -> dict[str, Any]:

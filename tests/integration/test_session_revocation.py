@@ -20,6 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from stockscreen.accounts.revocations import RedisSessionDenylist, denylist_key, session_revoked
 from stockscreen.accounts.tokens import decode_access_token
+from stockscreen.core import resp
 from tests.integration.authkit import PASSWORD, User, assert_error, body, make_user, post
 from tests.integration.wskit import Server, recv_json, reset_ws_clients, wait_for
 
@@ -113,8 +114,10 @@ def test_a_password_change_closes_every_socket_of_the_user(
 def test_with_redis_down_the_connect_check_asks_the_database(client: Client, stack_env: dict[str, str]) -> None:
     u, other_token = _user_with_two_sessions(client, stack_env)
     assert post(client, "/auth/logout", b"", {"Cookie": u.cookie, **u.auth}).status_code == 204
-    down = RedisSessionDenylist(redis.Redis(port=1, socket_connect_timeout=0.5))  # nothing listens there
-    with pytest.raises(redis.RedisError):
+    down = RedisSessionDenylist(
+        resp.Redis.from_url("redis://127.0.0.1:1", connect_timeout_s=0.5)
+    )  # nothing listens there
+    with pytest.raises(resp.RedisError):
         down.revoked(_sid(u.token))
     assert session_revoked(_sid(u.token), down) is True  # answered by refresh_tokens.revoked_at
     assert session_revoked(_sid(other_token), down) is False

@@ -73,7 +73,7 @@ def env(monkeypatch: pytest.MonkeyPatch, _ws_redis_url: str) -> Iterator[None]:
 
 @pytest.fixture
 def registry(env: None) -> ConnectionRegistry:
-    return ConnectionRegistry(clients.get_redis())
+    return ConnectionRegistry(clients.get_redis_py())
 
 
 def quote(symbol: str, price: float, **kw: Any) -> Quote:
@@ -152,7 +152,7 @@ def test_server_messages_serialise() -> None:
 
 
 def test_register_subscribe_unregister(registry: ConnectionRegistry) -> None:
-    r = clients.get_redis()
+    r = clients.get_redis_py()
     registry.register("c1", "user-1")
     registry.register("c2", None)
     assert registry.connection("c1") is not None
@@ -189,7 +189,7 @@ def test_open_connections_count_registered_ones_until_they_leave_or_expire(regis
     registry.unregister("oc-1")
     registry.unregister("oc-1")
     assert registry.open_connections() == start + 1
-    short = ConnectionRegistry(clients.get_redis(), ttl_seconds=-1)  # registered already expired
+    short = ConnectionRegistry(clients.get_redis_py(), ttl_seconds=-1)  # registered already expired
     short.register("oc-3")
     assert registry.open_connections() == start + 1
     registry.unregister("oc-2")
@@ -197,7 +197,7 @@ def test_open_connections_count_registered_ones_until_they_leave_or_expire(regis
 
 
 def test_touch_refreshes_ttl(registry: ConnectionRegistry) -> None:
-    r = clients.get_redis()
+    r = clients.get_redis_py()
     registry.register("c1")
     registry.subscribe("c1", ["AAPL"])
     r.expire("ws:conn:c1", 5)
@@ -253,7 +253,7 @@ def test_put_and_get_quotes(env: None) -> None:
 
 
 def test_put_quotes_publishes(env: None) -> None:
-    pubsub = clients.get_redis().pubsub()
+    pubsub = clients.get_redis_py().pubsub()
     pubsub.subscribe("quotes")
     assert pubsub.get_message(timeout=1)["type"] == "subscribe"
     put_quotes([quote("AAPL", 1.5)], publish=True)

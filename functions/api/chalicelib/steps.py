@@ -86,9 +86,8 @@ def rate_limit(request: Request | None, who: Principal | None) -> Response | Non
     IP for anonymous callers): None to go on, or the 429. Redis being down lets the request through."""
     if request is None:
         return None
-    import redis
-
     from stockscreen.accounts.settings import api_settings
+    from stockscreen.core import resp
     from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
 
     subject = policy.rate_subject(who.user_id if who is not None else None, source_ip(request))
@@ -96,7 +95,7 @@ def rate_limit(request: Request | None, who: Principal | None) -> Response | Non
         limit = max(1, int(policy.quota(role_of(who)).requests_per_minute * api_settings().rate_limit_multiplier))
         # the snapshot version the caches key on is read in the same round trip
         decision = limiter().hit(subject, limit, policy.RATE_WINDOW_S, peek=SNAPSHOT_VERSION_KEY)
-    except redis.RedisError as exc:  # fail open: Redis being down must not take the API down
+    except resp.RedisError as exc:  # fail open: Redis being down must not take the API down
         logger().warning("rate limiter unavailable", extra={"error": type(exc).__name__})
         return None
     request.context[CTX_VERSION] = decision.peeked or "0"

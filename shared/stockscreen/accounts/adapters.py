@@ -9,17 +9,13 @@ the checks then let the attempt through and log a warning (as the API's rate lim
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
-
-import redis
+from typing import Any
 
 from stockscreen.accounts.models import ThrottleEntry, ThrottleKey
+from stockscreen.core import resp
 from stockscreen.core.clients import get_redis
 from stockscreen.core.errors import Unavailable
 from stockscreen.core.observability import logger
-
-if TYPE_CHECKING:
-    from redis.commands.core import Script
 
 PREFIX = "throttle:"
 ACCOUNT_PREFIX = "loginfail:"
@@ -63,15 +59,15 @@ return wait
 class RedisThrottle:
     """:class:`stockscreen.accounts.models.Throttle` in Redis (atomic per key: one Lua script each)."""
 
-    def __init__(self, client: redis.Redis | None = None) -> None:
+    def __init__(self, client: resp.Redis | None = None) -> None:
         self._client = client
-        self._scripts: dict[str, Script] = {}
+        self._scripts: dict[str, resp.Script] = {}
 
     @property
-    def client(self) -> redis.Redis:
+    def client(self) -> resp.Redis:
         return self._client if self._client is not None else get_redis()
 
-    def _script(self, lua: str) -> Script:
+    def _script(self, lua: str) -> resp.Script:
         client = self.client
         script = self._scripts.get(lua)
         if script is None or script.registered_client is not client:
@@ -81,7 +77,7 @@ class RedisThrottle:
     def wait_s(self, keys: list[ThrottleKey]) -> int:
         try:
             ms = int(self._script(_WAIT)(keys=[PREFIX + k.id for k in keys]))
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             logger.warning("sign-in throttle unavailable", extra={"error": type(exc).__name__})
             return 0
         return math.ceil(ms / 1000) if ms > 0 else 0
@@ -98,7 +94,7 @@ class RedisThrottle:
                 args = [r.free, r.base_s * 1000, r.max_s * 1000, r.window_s * 1000, *fields]
                 n, _delay = self._script(_FAIL)(keys=[PREFIX + k.id], args=args)
                 counts.append(int(n))
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             logger.warning("sign-in throttle unavailable", extra={"error": type(exc).__name__})
             return 0
         return counts[0] if counts else 0
@@ -106,7 +102,7 @@ class RedisThrottle:
     def clear(self, key: ThrottleKey) -> None:
         try:
             self.client.delete(PREFIX + key.id)
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             logger.warning("sign-in throttle unavailable", extra={"error": type(exc).__name__})
 
     def account_failure(self, user_id: str) -> int:
@@ -116,7 +112,7 @@ class RedisThrottle:
             pipe.set(key, 0, ex=ACCOUNT_WINDOW_S, nx=True)  # the hour starts at the first failure
             pipe.incr(key)
             _, n = pipe.execute()
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             logger.warning("sign-in throttle unavailable", extra={"error": type(exc).__name__})
             return 0
         return int(n)
@@ -130,7 +126,7 @@ class RedisThrottle:
                 pipe.hgetall(k)
             pipe.time()
             *rows, (sec, usec) = pipe.execute()
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             raise Unavailable("the throttle store is unavailable") from exc
         now_ms = int(sec) * 1000 + int(usec) // 1000
         # a key that expired between the scan and the read has no fields
@@ -144,7 +140,7 @@ class RedisThrottle:
             pipe.time()
             pipe.delete(key)
             h, (sec, usec), _ = pipe.execute()
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             raise Unavailable("the throttle store is unavailable") from exc
         return _entry(throttle_id, h, int(sec) * 1000 + int(usec) // 1000) if h else None
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import redis
-
+from stockscreen.core import resp
 from stockscreen.core.clients import get_redis
 from stockscreen.core.observability import logger
 
@@ -42,12 +41,12 @@ def _ttl_s() -> int:
 class RedisSessionDenylist:
     """The Redis denylist of revoked sessions (see the module doc)."""
 
-    def __init__(self, client: redis.Redis | None = None, *, ttl_s: int | None = None) -> None:
+    def __init__(self, client: resp.Redis | None = None, *, ttl_s: int | None = None) -> None:
         self._client = client
         self._ttl_s = ttl_s
 
     @property
-    def client(self) -> redis.Redis:
+    def client(self) -> resp.Redis:
         if self._client is None:
             self._client = get_redis()
         return self._client
@@ -63,11 +62,11 @@ class RedisSessionDenylist:
             for sid in sids:
                 pipe.set(denylist_key(sid), "1", ex=ttl)
             pipe.execute()
-        except redis.RedisError:
+        except resp.RedisError:
             logger.exception("could not write revoked sessions to the Redis denylist", extra={"sessions": len(sids)})
 
     def revoked(self, session_id: str) -> bool:
-        """Is the session on the denylist? Raises ``redis.RedisError`` when Redis cannot answer."""
+        """Is the session on the denylist? Raises ``resp.RedisError`` when Redis cannot answer."""
         return bool(self.client.exists(denylist_key(session_id)))
 
 
@@ -84,6 +83,6 @@ def session_revoked(session_id: str | None, denylist: RedisSessionDenylist | Non
         return False
     try:
         return (denylist or RedisSessionDenylist()).revoked(session_id)
-    except redis.RedisError as exc:
+    except resp.RedisError as exc:
         logger.warning("revoked-session check falls back to the database", extra={"reason": repr(exc)})
         return _revoked_in_database(session_id)

@@ -12,8 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
+from stockscreen.core import resp
 from stockscreen.core.clients import get_redis
 from stockscreen.core.observability import logger
 
@@ -37,11 +36,11 @@ def cache_key(scope: str, method: str, path: str, params: dict[str, str] | None,
 
 
 class ResponseCache:
-    def __init__(self, client: redis.Redis | None = None) -> None:
+    def __init__(self, client: resp.Redis | None = None) -> None:
         self._client = client
 
     @property
-    def client(self) -> redis.Redis:
+    def client(self) -> resp.Redis:
         return self._client if self._client is not None else get_redis()
 
     def lookup(
@@ -54,7 +53,7 @@ class ResponseCache:
                 version = str(self.client.get(SNAPSHOT_VERSION_KEY) or "0")
             key = cache_key(scope, method, path, params, version)
             raw = self.client.get(key)
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             logger.warning("response cache unavailable", extra={"error": type(exc).__name__})
             return "", None
         if raw is None:
@@ -68,6 +67,6 @@ class ResponseCache:
         if key:
             try:
                 self.client.set(key, json.dumps({"b": entry.body, "e": entry.etag}), ex=ttl_s)
-            except redis.RedisError as exc:
+            except resp.RedisError as exc:
                 logger.warning("response cache unavailable", extra={"error": type(exc).__name__})
         return entry

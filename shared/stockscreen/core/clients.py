@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
-
+from stockscreen.core import resp
 from stockscreen.core.config import core_settings
+
+if TYPE_CHECKING:
+    import redis
 
 #: Redis: a stopped server is a refused connection (no wait), an unreachable one costs a 1 s connect
 #: timeout per attempt (the API treats Redis as optional: rate limits fail open, caches are bypassed);
@@ -26,7 +28,21 @@ AWS_MAX_ATTEMPTS = 2
 
 
 @cache
-def get_redis() -> redis.Redis:
+def get_redis() -> resp.Redis:
+    """The request path's client (:mod:`stockscreen.core.resp`: no redis-py import on a cold start)."""
+    return resp.Redis.from_url(
+        core_settings().redis_url,
+        connect_timeout_s=REDIS_CONNECT_TIMEOUT_S,
+        socket_timeout_s=REDIS_SOCKET_TIMEOUT_S,
+        max_idle_s=30.0,  # a connection idle this long is replaced before use
+    )
+
+
+@cache
+def get_redis_py() -> redis.Redis:
+    """redis-py, for what the lean client does not do: the WebSocket connection registry's WATCH
+    transactions and pub/sub. Same timeouts and retry as :func:`get_redis`."""
+    import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
@@ -73,6 +89,7 @@ def reset_clients() -> None:
     from stockscreen.db import engine, url
 
     get_redis.cache_clear()
+    get_redis_py.cache_clear()
     aws_client.cache_clear()
     config.core_settings.cache_clear()
     config.event_settings.cache_clear()

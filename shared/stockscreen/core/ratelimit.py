@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import redis
-from redis.commands.core import Script
-
+from stockscreen.core import resp
 from stockscreen.core.clients import get_redis
 
 _LUA = """
@@ -72,15 +70,15 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, client: redis.Redis | None = None) -> None:
+    def __init__(self, client: resp.Redis | None = None) -> None:
         self._client = client
-        self._script: Script | None = None
+        self._script: resp.Script | None = None
 
     @property
-    def client(self) -> redis.Redis:
+    def client(self) -> resp.Redis:
         return self._client if self._client is not None else get_redis()
 
-    def _bucket_script(self) -> Script:
+    def _bucket_script(self) -> resp.Script:
         client = self.client
         script = self._script
         if script is None or script.registered_client is not client:  # registered once per client
@@ -88,7 +86,7 @@ class RateLimiter:
         return script
 
     def hit(self, subject: str, limit: int, window_s: int = 60, *, peek: str | None = None) -> Decision:
-        """Take one token from ``subject``'s bucket. Raises redis.RedisError when Redis is down.
+        """Take one token from ``subject``'s bucket. Raises resp.RedisError when Redis is down.
 
         ``peek``: a key to read in the same round trip (what the request needs next, such as the
         snapshot version the caches key on); its value is ``Decision.peeked``."""

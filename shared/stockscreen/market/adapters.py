@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-import redis
-
+from stockscreen.core import resp
 from stockscreen.core.observability import logger
 from stockscreen.realtime.messages import Quote
 from stockscreen.realtime.quotes import get_quotes
@@ -25,6 +24,6 @@ class RedisLiveQuotes:
     def get(self, symbols: Iterable[str]) -> dict[str, Quote]:
         try:
             return get_quotes(symbols)
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             logger.warning("live quotes unavailable", extra={"error": type(exc).__name__})
             return {}

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
-import redis
-
+from stockscreen.core import resp
 from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
 from stockscreen.core.errors import DataFileError, TransientError, unavailable_from
 from stockscreen.core.observability import logger
@@ -94,7 +93,7 @@ class SnsAdmins:
 
 
 class RedisLiveCache:
-    def __init__(self, client: Callable[[], redis.Redis]) -> None:
+    def __init__(self, client: Callable[[], resp.Redis]) -> None:
         self.client = client
 
     def publish_snapshot(self, version: int, quotes: Sequence[Quote]) -> None:
@@ -102,7 +101,7 @@ class RedisLiveCache:
             client = self.client()
             put_quotes(quotes, client=client)
             client.set(SNAPSHOT_VERSION_KEY, version)
-        except redis.RedisError as exc:  # caches are best effort; the snapshot itself is already current
+        except resp.RedisError as exc:  # caches are best effort; the snapshot itself is already current
             logger.warning("redis unavailable while publishing", extra={"error": str(exc)})
 
 

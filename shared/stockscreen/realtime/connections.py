@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import redis
 
 from stockscreen.core import policy
-from stockscreen.core.clients import get_redis
+from stockscreen.core.clients import get_redis_py
 from stockscreen.core.errors import Invalid
 from stockscreen.core.symbols import normalize_symbols
 
@@ -125,7 +125,7 @@ class ConnectionRegistry:
         ttl_seconds: int = CONNECTION_TTL_SECONDS,
         max_symbols: int = MAX_SYMBOLS_PER_CONNECTION,
     ) -> None:
-        self._r: redis.Redis = client if client is not None else get_redis()
+        self._r: redis.Redis = client if client is not None else get_redis_py()
         self._subscribers_script = self._r.register_script(_SUBSCRIBERS_LUA)
         self.ttl_seconds = ttl_seconds
         self.max_symbols = max_symbols
@@ -292,7 +292,7 @@ def connection_registry() -> Registry:
         from stockscreen.realtime.dynamo import DynamoConnectionRegistry
 
         return DynamoConnectionRegistry(table)
-    return ConnectionRegistry(get_redis())
+    return ConnectionRegistry(get_redis_py())
 
 
 def default_registry() -> Registry:

@@ -11,9 +11,9 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import redis
 from pydantic import ValidationError
 
+from stockscreen.core import resp
 from stockscreen.core.clients import get_redis
 from stockscreen.realtime.messages import Quote
 
@@ -36,7 +36,7 @@ def _to_hash(q: Quote) -> Mapping[Any, str]:
     return fields
 
 
-def put_quotes(quotes: Iterable[Quote], *, publish: bool = False, client: redis.Redis | None = None) -> int:
+def put_quotes(quotes: Iterable[Quote], *, publish: bool = False, client: resp.Redis | None = None) -> int:
     """Store (replace) the latest quote of each symbol in one round trip; returns how many."""
     r = client if client is not None else get_redis()
     pipe = r.pipeline(transaction=False)
@@ -53,7 +53,7 @@ def put_quotes(quotes: Iterable[Quote], *, publish: bool = False, client: redis.
     return n
 
 
-def get_quotes(symbols: Iterable[str], *, client: redis.Redis | None = None) -> dict[str, Quote]:
+def get_quotes(symbols: Iterable[str], *, client: resp.Redis | None = None) -> dict[str, Quote]:
     """The stored quote of each symbol that has one, keyed by uppercased symbol."""
     wanted = list(dict.fromkeys(s.upper() for s in symbols))
     if not wanted:

@@ -16,9 +16,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Literal
 
-import redis
-
-from stockscreen.core import policy
+from stockscreen.core import policy, resp
 from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
 from stockscreen.core.clients import get_redis
 from stockscreen.core.observability import logger
@@ -79,7 +77,7 @@ def configured_ttl() -> int:
 
 
 class ScreenResultCache:
-    def __init__(self, client: redis.Redis | None = None, ttl_s: int | None = None) -> None:
+    def __init__(self, client: resp.Redis | None = None, ttl_s: int | None = None) -> None:
         self._client = client
         self._ttl_s = ttl_s
 
@@ -88,7 +86,7 @@ class ScreenResultCache:
         return self._ttl_s if self._ttl_s is not None else configured_ttl()
 
     @property
-    def client(self) -> redis.Redis:
+    def client(self) -> resp.Redis:
         return self._client if self._client is not None else get_redis()
 
     def get_or_compute(
@@ -107,7 +105,7 @@ class ScreenResultCache:
                 version = _text(self.client.get(SNAPSHOT_VERSION_KEY)) or "0"
             key = screen_key(version, level, canonical)
             raw = self.client.get(key)
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             logger.warning("screen result cache unavailable", extra={"error": type(exc).__name__})
             return _encode(compute()), "BYPASS"
         if raw is not None:
@@ -115,7 +113,7 @@ class ScreenResultCache:
         text = _encode(compute())
         try:
             self.client.set(key, text, ex=ttl)
-        except redis.RedisError as exc:
+        except resp.RedisError as exc:
             logger.warning("screen result cache unavailable", extra={"error": type(exc).__name__})
             return text, "BYPASS"
         return text, "MISS"
