@@ -77,14 +77,19 @@ def test_models_are_imported_on_first_use() -> None:
 
 def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
     """What ``GET /health`` and an anonymous screen run on a cold container (the checks, the settings, the
-    screening engine and its result cache, the snapshot artifact, the hot-path AWS calls) import neither
-    SQLAlchemy, boto3, botocore's client machinery nor pydantic-settings (README, "Cold start")."""
+    screening engine and its result cache, the snapshot artifact, the hot-path AWS calls, the rate limiter)
+    import neither SQLAlchemy, boto3, botocore's client machinery, pydantic-settings, redis-py (the request
+    path's Redis client is ``stockscreen.core.resp``) nor lark (a valid query is read by the fast path)
+    (README, "Cold start")."""
     found = _fresh(
         "import stockscreen.core.health, stockscreen.screening.engine, stockscreen.screening.result_cache\n"
         "import stockscreen.screening.artifact, stockscreen.accounts.settings, stockscreen.core.awsrequest\n"
-        "from chalicelib import screens, saved_screens, health\n"
+        "import stockscreen.core.ratelimit, stockscreen.core.cache, stockscreen.market.adapters\n"
+        "from stockscreen.screening.language import parse\n"
+        "parse('market_cap > 2B and pe between 5 and 40 and sector in (\"Energy\") and close > max(high, 20)[-1]')\n"
+        "from chalicelib import screens, saved_screens, health, steps\n"
         "found['loaded'] = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings') or m == 'botocore.session')\n"
+        "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings', 'redis', 'lark') or m == 'botocore.session')\n"
     )
     assert found["loaded"] == []
 
@@ -104,7 +109,7 @@ def test_a_signed_in_requests_verification_leaves_out_sqlalchemy() -> None:
         "import stockscreen.core.ratelimit\n"
         "service = authn.auth_service()\n"
         "origin = authn.origin_of(None)\n"
-        "found['loaded'] = sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy')\n"
+        "found['loaded'] = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'redis'))\n"
         "found['engine'] = [repr(service.store._engine)]\n"
     )
     assert found["loaded"] == [] and found["engine"] == ["None"]

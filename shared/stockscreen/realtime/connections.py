@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
-
-import redis
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stockscreen.core import policy
 from stockscreen.core.clients import get_redis_py
 from stockscreen.core.errors import Invalid
 from stockscreen.core.symbols import normalize_symbols
+
+if TYPE_CHECKING:
+    import redis
 
 CONNECTION_TTL_SECONDS = 2 * 60 * 60
 MAX_SYMBOLS_PER_CONNECTION = 50
