@@ -183,3 +183,19 @@ def test_many_threads_share_one_client(r: resp.Redis, key: str) -> None:
     assert r.get(f"{key}:total") == "400"
     assert 1 <= len(r._idle) <= 16
     r.delete(f"{key}:total", *(f"{key}:{i}" for i in range(400)))
+
+
+def test_its_connection_errors_mean_redis_is_unavailable() -> None:
+    """An uncaught failure of this client is the uniform 503 naming Redis (as redis-py's were), not a 500."""
+    from stockscreen.core.errors import unavailable_from
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(resp.RedisConnectionError) as refused:
+        resp.Redis.from_url(f"redis://127.0.0.1:{port}").get("x")
+    down = unavailable_from(refused.value)
+    assert down is not None and down.dependency == "redis" and "Redis is unavailable" in str(down)
+    timeout = unavailable_from(resp.RedisTimeoutError("no answer"))
+    assert timeout is not None and timeout.dependency == "redis"
+    assert unavailable_from(resp.ResponseError("WRONGTYPE")) is None  # a bug of ours, not an outage

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-import redis
 from sqlalchemy.exc import OperationalError
 
+from stockscreen.core import resp
 from stockscreen.core.cache import SNAPSHOT_VERSION_KEY
 from stockscreen.core.errors import TransientError
 from stockscreen.pipeline.adapters import (
@@ -249,12 +249,12 @@ class FakeRedis:
 
     def execute(self) -> list[Any]:
         if self.down:
-            raise redis.ConnectionError("Connection refused")
+            raise resp.RedisConnectionError("Connection refused")
         return []
 
     def set(self, key: str, value: Any) -> None:
         if self.down:
-            raise redis.ConnectionError("Connection refused")
+            raise resp.RedisConnectionError("Connection refused")
         self.data[key] = str(value)
 
 

@@ -67,9 +67,9 @@ class FakeLimiter:
 
     def hit(self, subject: str, limit: int, window_s: int = 60, *, peek: str | None = None) -> Decision:
         if self.fail:
-            import redis
+            from stockscreen.core import resp
 
-            raise redis.ConnectionError("down")
+            raise resp.RedisConnectionError("down")
         (self.subjects if self.subjects is not None else []).append(subject)
         return Decision(
             self.allowed, limit, 0 if not self.allowed else limit - 1, 0 if self.allowed else 7, 60, window_s, "v9"

@@ -102,6 +102,8 @@ _UNAVAILABLE_TYPES: dict[tuple[str, str], str] = {
     ("psycopg", "InterfaceError"): "database",
     ("redis.exceptions", "ConnectionError"): "redis",
     ("redis.exceptions", "TimeoutError"): "redis",
+    ("stockscreen.core.resp", "RedisConnectionError"): "redis",  # the request path's client
+    ("stockscreen.core.resp", "RedisTimeoutError"): "redis",
     ("botocore.exceptions", "EndpointConnectionError"): "aws",
     ("botocore.exceptions", "ConnectTimeoutError"): "aws",
     ("botocore.exceptions", "ReadTimeoutError"): "aws",
