@@ -167,7 +167,8 @@ import app
 resp = app.app(event, ctx)
 ms, cpu = (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000
 assert resp["statusCode"] == 200, resp
-heavy = sorted(m for m in ("sqlalchemy", "boto3", "botocore.session", "pydantic_settings", "redis", "lark") if m in sys.modules)
+HEAVY = ("sqlalchemy", "boto3", "botocore.session", "pydantic_settings", "redis", "lark")
+heavy = sorted(m for m in HEAVY if m in sys.modules)
 print(json.dumps({"cpu": cpu, "heavy": heavy}))
 print(ms)
 """
