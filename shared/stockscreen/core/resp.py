@@ -127,10 +127,13 @@ class _Connection:
             hello.append(("AUTH", opts.username, opts.password) if opts.username else ("AUTH", opts.password))
         if opts.db:
             hello.append(("SELECT", opts.db))
-        for reply in self.request(hello) if hello else ():
-            if isinstance(reply, ResponseError):
-                self.close()
-                raise reply
+        try:
+            for reply in self.request(hello) if hello else ():
+                if isinstance(reply, ResponseError):
+                    raise reply
+        except RedisError:
+            self.close()
+            raise
 
     def request(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
         """Send every command in one write, then read one reply each (error replies are returned)."""
