@@ -278,7 +278,7 @@ def test_a_slow_client_never_holds_up_the_others_and_is_dropped_when_it_falls_to
 ) -> None:
     """One client stops reading; the gateway's outbox for it fills and it is closed (its posts then answer
     410, which unregisters it), while the reading clients get every frame, in order."""
-    gateway = WebSocketGateway(ws_handlers, outbox_frames=32)
+    gateway = WebSocketGateway(ws_handlers, outbox_bytes=32 * 100_000)
     srv = Server(Starlette(routes=gateway.routes()), gateway)
     srv.start()
     sym = "SLOW.TEST"
