@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
-import gc
 import datetime as dt
+import gc
 import os
 import resource
 import sys
