@@ -139,18 +139,23 @@ class FrameWriterProtocol(WebSocketsSansIOProtocol):
         """Plain frames are valid on this connection: no extension (``permessage-deflate``) negotiated."""
         return not self.conn.extensions
 
-    def write_frame(self, frame: bytes) -> bool:
-        """Write one encoded frame now (the transport keeps what the socket does not take); False once the
-        connection is closing or closed."""
+    def write_frame(self, frame: bytes, limit: int) -> bool | None:
+        """Write one encoded frame now (the transport keeps what the socket does not take): True. False once
+        the connection is closing or closed; None, and nothing written, when more than ``limit`` bytes would
+        wait for the socket (a frame alone always goes)."""
+        transport = self.transport
         if (
             self.close_sent
             or self.disconnected
             or not self.handshake_complete
             or self.conn.state is not State.OPEN
-            or self.transport.is_closing()
+            or transport.is_closing()
         ):
             return False
-        self.transport.write(frame)
+        waiting = transport.get_write_buffer_size()
+        if waiting and waiting + len(frame) > limit:
+            return None
+        transport.write(frame)
         return True
 
     def buffered(self) -> int:
@@ -598,21 +603,28 @@ class WebSocketGateway:
         alone always goes (so one bigger than the limit reaches a client that keeps up)."""
         unsent = conn.unsent()
         if unsent and unsent + size > self.outbox_bytes:
-            log.warning("closing %s: %d bytes unsent (slow consumer)", conn.connection_id, unsent)
-            self._drop(conn, POLICY_VIOLATION, "Slow consumer")
+            self._slow_consumer(conn)
             return False
         return True
 
+    def _slow_consumer(self, conn: Connection) -> None:
+        log.warning("closing %s: %d bytes unsent (slow consumer)", conn.connection_id, conn.unsent())
+        self._drop(conn, POLICY_VIOLATION, "Slow consumer")
+
     def _write(self, conn: Connection, frame: bytes) -> bool:
         """Write an encoded frame to a direct connection's socket now (never waiting for it)."""
-        direct = conn.direct
-        assert direct is not None
-        if not self._room_for(conn, len(frame)):
-            return False
-        if not direct.write_frame(frame):  # closed under our feet: later posts answer 410
+        assert conn.direct is not None
+        written = conn.direct.write_frame(frame, self.outbox_bytes)
+        return written or self._not_written(conn, written)
+
+    def _not_written(self, conn: Connection, written: bool | None) -> bool:
+        """After a refused direct write: a slow consumer (None) is dropped; a connection closed under our feet
+        (False) is marked closing, so later posts answer 410. Always False."""
+        if written is None:
+            self._slow_consumer(conn)
+        else:
             conn.closing = True
-            return False
-        return True
+        return False
 
     def unsent(self) -> int:
         """Bytes posted to every connection and not yet taken by their sockets."""
@@ -669,18 +681,22 @@ class WebSocketGateway:
         encoded once, and written straight to every direct connection it goes to."""
         connections = self.connections
         encoded: dict[int, bytes] = {}  # id(data) -> its frame (``posts`` keeps every data alive meanwhile)
+        limit = self.outbox_bytes
         out: list[bool] = []
         for connection_id, data in posts:
             conn = connections.get(connection_id)
             if conn is None or conn.closing:
                 out.append(False)
-            elif conn.direct is None:
+                continue
+            direct = conn.direct
+            if direct is None:
                 out.append(self._enqueue(conn, self._payload(data)))
-            else:
-                frame = encoded.get(id(data))
-                if frame is None:
-                    frame = encoded[id(data)] = encode_frame(data, text=_is_utf8(data))
-                out.append(self._write(conn, frame))
+                continue
+            frame = encoded.get(id(data))
+            if frame is None:
+                frame = encoded[id(data)] = encode_frame(data, text=_is_utf8(data))
+            written = direct.write_frame(frame, limit)
+            out.append(written or self._not_written(conn, written))
         return out
 
     def drop_now(

@@ -106,6 +106,10 @@ def main(port: int, n_symbols: int) -> None:
             Route("/bench/stats", stats_route),
         ]
     )
+    # what startup built (modules, handlers, clients) stays: frozen out of the collector's full passes, as in
+    # `make dev`'s process, where the API freezes it after its first response (functions/api/chalicelib/http.py)
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host="127.0.0.1",
