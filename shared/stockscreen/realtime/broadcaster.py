@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stockscreen.core import correlation
+from stockscreen.core import collector, correlation
 from stockscreen.core.clients import aws_client
 from stockscreen.core.config import ws_settings
 from stockscreen.realtime.connections import Registry, connection_registry
@@ -216,10 +216,15 @@ class Broadcaster:
         """Each subscriber's frames for a batch: the quotes it follows, split to fit :attr:`frame_limit`.
 
         Each quote is serialised once; connections following the same symbols share one built frame (the
-        same ``bytes`` object), so the work per connection is a dictionary lookup, not a JSON encoding."""
+        same ``bytes`` object), so the work per connection is a dictionary lookup, not a JSON encoding. The
+        cyclic collector is paused meanwhile (:func:`stockscreen.core.collector.paused`): what it builds is acyclic."""
         by_symbol = {q.symbol: q.to_bytes() for q in quotes}
         if not by_symbol:
             return []
+        with collector.paused():
+            return self._frames_for(by_symbol)
+
+    def _frames_for(self, by_symbol: dict[str, bytes]) -> list[tuple[str, bytes]]:
         # each connection's quotes, in the registry's (sorted) symbol order: equal sets give equal tuples
         per_connection: defaultdict[str, list[bytes]] = defaultdict(list)
         for symbol, subscribers in self.registry.subscribers_of(sorted(by_symbol)).items():
