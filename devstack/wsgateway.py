@@ -223,8 +223,8 @@ class Connection:
     dropped: bool = False
     #: the server's protocol when it writes encoded frames itself (uvicorn with UVICORN_WS_OPTIONS), else None
     direct: FrameWriterProtocol | None = None
-    #: otherwise: frames waiting for the connection's writer task, and their bytes
-    outbox: asyncio.Queue[str | bytes | None] = field(default_factory=asyncio.Queue)
+    #: otherwise: frames waiting for the connection's writer task (made with it), and their bytes
+    outbox: asyncio.Queue[str | bytes | None] | None = None
     queued_bytes: int = 0
     writer: asyncio.Task[None] | None = None
 
@@ -485,6 +485,7 @@ class WebSocketGateway:
             if isinstance(writer, FrameWriterProtocol) and writer.raw_frames:
                 conn.direct = writer  # frames go straight to the socket
             else:
+                conn.outbox = asyncio.Queue()
                 conn.writer = asyncio.create_task(self._writer(conn))
             self.connections[conn.connection_id] = conn
             limits = asyncio.create_task(self._enforce_limits(conn))
@@ -569,6 +570,7 @@ class WebSocketGateway:
         """Drain the connection's outbox onto its socket, in order; a failed write closes the connection."""
         send = conn.websocket.send
         queue = conn.outbox
+        assert queue is not None
         while True:
             data = await queue.get()
             if data is None:
@@ -591,7 +593,7 @@ class WebSocketGateway:
             return False
         if conn.direct is not None:
             return self._write(conn, frame_of(data))
-        if not self._room_for(conn, len(data)):
+        if conn.outbox is None or not self._room_for(conn, len(data)):
             return False
         conn.outbox.put_nowait(data)
         conn.queued_bytes += len(data)
@@ -625,10 +627,6 @@ class WebSocketGateway:
         else:
             conn.closing = True
         return False
-
-    def unsent(self) -> int:
-        """Bytes posted to every connection and not yet taken by their sockets."""
-        return sum(conn.unsent() for conn in list(self.connections.values()))
 
     async def _close_socket(self, conn: Connection, code: int, reason: str) -> None:
         try:
