@@ -8,15 +8,17 @@ route), then ``TICKS`` ticks are published, each a quote for every one of the 50
 frame holding its 20 quotes); the clients then wait (up to 5 minutes) for every frame still in flight.
 
 What is measured, per frame: latency = the wall-clock time at which the frame is complete in this process
-(read from its socket by the event loop and parsed as a WebSocket frame by websockets' sans-I/O
-``ClientProtocol``: header, length, fragments; pings and the close answered) - the tick's timestamp (the
+(read from its socket by the event loop and parsed in full by :class:`FrameReader`: header, reserved bits,
+mask bit, length, fragments; pings and the close answered; the handshake is checked by websockets' sans-I/O
+``ClientProtocol``; the reader's own tests compare it with websockets' encoder) - the tick's timestamp (the
 quotes' ``ts``, taken in the gateway process before the quotes are built and the registry looked up). So it
 covers building the quotes, the registry lookup, frame building, the posts, the kernel's socket and this
-process's reading of every frame before it (one event loop for all the clients, as a browser has one per
-page). Every frame counts; none is sampled. The frames' JSON is decoded after the run (off the timed path):
-``lost`` counts the (tick, symbol) quotes a client follows and did not get, and frames that are not quotes are
-printed. Figures, not pass/fail timing (except ``lost``, which must be 0). Also printed: each tick's last
-frame, the gateway's time per stage and CPU per tick (all threads, GC included), this process's CPU per tick.
+process's reading of every frame before it (one event loop reads all the clients' sockets: harsher than
+browsers, each reading its own). Every frame counts; none is sampled. The frames' JSON is decoded after the run
+(off the timed path): ``lost`` counts the (tick, symbol) quotes a client follows and did not get, and frames that
+are not quotes are printed. Figures, not pass/fail timing (except ``lost``, which must be 0). Also printed:
+each tick's last frame, the gateway's time per stage and CPU per tick (all threads, GC included), this process's
+CPU per tick.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ from typing import Any
 import pytest
 import redis
 from websockets.client import ClientProtocol
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +54,6 @@ N_SYMBOLS = 500
 PER_CLIENT = 20
 TICKS = {1000: 10, 10_000: 5}
 TICK_GAP_S = {1000: 0.5, 10_000: 2.0}
-DATA_OPCODES = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
 
 
 def bench(name: str, value: float, unit: str) -> None:
@@ -116,59 +119,152 @@ def _post(url: str) -> dict[str, Any]:
         return data
 
 
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+MAX_MESSAGE = 2**20
+
+
+class FrameReader:
+    """The frames a server sends, parsed in full (RFC 6455 5.2-5.5): FIN, reserved bits (no extension was
+    negotiated: they must be 0), opcode (data, continuation or control, anything else refused), the mask bit
+    (a server never masks), the three length forms, control frames (final, at most 125 bytes, allowed between
+    the fragments of a message) and fragmented messages put back together. :meth:`feed` takes bytes as they
+    come off the socket and returns every message and control frame they complete, as (opcode, payload)."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.opcode: int | None = None  # of the fragmented message under way
+        self.parts: list[bytes] = []
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        buf = self.buffer + data if self.buffer else data
+        size, pos = len(buf), 0
+        out: list[tuple[int, bytes]] = []
+        while size - pos >= 2:
+            first, second = buf[pos], buf[pos + 1]
+            if first & 0x70:
+                raise ValueError("reserved bits set (no extension was negotiated)")
+            if second & 0x80:
+                raise ValueError("a masked frame from the server")
+            length, head = second & 0x7F, 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+            if length > MAX_MESSAGE:
+                raise ValueError(f"a frame of {length} bytes")
+            end = pos + head + length
+            if end > size:
+                break
+            payload, pos = buf[pos + head : end], end
+            fin, opcode = first & 0x80, first & 0x0F
+            if opcode >= OP_CLOSE:
+                if opcode not in (OP_CLOSE, OP_PING, OP_PONG) or not fin or length > 125:
+                    raise ValueError(f"a bad control frame (opcode {opcode}, fin {bool(fin)}, {length} bytes)")
+                out.append((opcode, payload))
+            elif opcode == OP_CONT:
+                if self.opcode is None:
+                    raise ValueError("a continuation frame outside a message")
+                self.parts.append(payload)
+                if fin:
+                    out.append((self.opcode, b"".join(self.parts)))
+                    self.opcode, self.parts = None, []
+            elif opcode in (OP_TEXT, OP_BINARY):
+                if self.opcode is not None:
+                    raise ValueError("a new message inside a fragmented one")
+                if fin:
+                    out.append((opcode, payload))
+                else:
+                    self.opcode, self.parts = opcode, [payload]
+            else:
+                raise ValueError(f"reserved opcode {opcode}")
+        self.buffer = buf[pos:]
+        return out
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """One final frame from the client: masked, as RFC 6455 requires of every client frame."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x80 | opcode, 0x80 | n))
+    elif n < 1 << 16:
+        head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+    mask = os.urandom(4)
+    key = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
+    return head + mask + masked
+
+
 class Client(asyncio.Protocol):
-    """One browser, over a real socket: websockets' sans-I/O :class:`~websockets.client.ClientProtocol` sends the
-    handshake and checks the answer (``Sec-WebSocket-Accept``), masks what the client sends, parses every frame
-    the gateway sends (header, length, fragments) and answers pings and the close. Each complete data frame is
-    kept with the wall-clock time it was complete here (``arrived``); its JSON is read after the run."""
+    """One browser, over a real socket. websockets' sans-I/O :class:`~websockets.client.ClientProtocol` sends the
+    handshake and checks the answer (status 101, ``Sec-WebSocket-Accept``, no extension); from then on
+    :class:`FrameReader` parses every frame the gateway sends, pings are answered and the close handshake done,
+    and what the client sends is masked (:func:`client_frame`). Each complete message is kept with the
+    wall-clock time it was complete here (``arrived``); its JSON is read after the run."""
 
     def __init__(self, symbols: list[str], uri: str) -> None:
         self.symbols = symbols
-        self.proto = ClientProtocol(parse_uri(uri), max_size=2**20)
+        self.handshake: ClientProtocol | None = ClientProtocol(parse_uri(uri), max_size=MAX_MESSAGE)
+        self.reader = FrameReader()
         self.transport: asyncio.Transport | None = None
         loop = asyncio.get_running_loop()
         self.subscribed: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
-        #: every data frame after the subscription's ack: (arrival time, payload)
+        self.close_sent = False
+        #: every message after the subscription's ack: (arrival time, payload)
         self.messages: list[tuple[float, bytes]] = []
-        self._parts: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        assert isinstance(transport, asyncio.Transport) and self.handshake is not None
         self.transport = transport
-        self.proto.send_request(self.proto.connect())
-        self._flush()
+        self.handshake.send_request(self.handshake.connect())
+        for chunk in self.handshake.data_to_send():
+            transport.write(chunk)
 
     def data_received(self, data: bytes) -> None:
-        self.proto.receive_data(data)
-        for event in self.proto.events_received():
-            if isinstance(event, Response):
-                if self.proto.handshake_exc is not None:
-                    self._fail(self.proto.handshake_exc)
-                    return
-                self.proto.send_text(json.dumps({"action": "subscribe", "symbols": self.symbols}).encode())
-            elif event.opcode in DATA_OPCODES:  # ping, pong and close: the protocol answers them itself
-                self._parts.append(event.data)
-                if not event.fin:
-                    continue
+        assert self.transport is not None
+        if self.handshake is not None:
+            self._handshake(data)
+            return
+        try:
+            messages = self.reader.feed(data)
+        except ValueError as exc:
+            self._fail(exc)
+            return
+        for opcode, payload in messages:
+            if opcode in (OP_TEXT, OP_BINARY):
                 arrived = time.time()
-                payload = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
-                self._parts = []
                 if self.subscribed.done():
                     self.messages.append((arrived, payload))
                 elif json.loads(payload).get("type") == "subscribed":
                     self.subscribed.set_result(None)
                 else:
                     self._fail(AssertionError(f"not an ack: {payload[:200]!r}"))
-        self._flush()
+            elif opcode == OP_PING:
+                self.transport.write(client_frame(OP_PONG, payload))
+            elif opcode == OP_CLOSE and not self.close_sent:  # the gateway closes: answer with its code
+                self.close_sent = True
+                self.transport.write(client_frame(OP_CLOSE, payload[:2]))
 
-    def _flush(self) -> None:
-        assert self.transport is not None
-        for chunk in self.proto.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            elif self.transport.can_write_eof():
-                self.transport.write_eof()
+    def _handshake(self, data: bytes) -> None:
+        assert self.handshake is not None and self.transport is not None
+        self.handshake.receive_data(data)
+        if not any(isinstance(event, Response) for event in self.handshake.events_received()):
+            return
+        if self.handshake.handshake_exc is not None or self.handshake.state is not State.OPEN:
+            self._fail(self.handshake.handshake_exc or ConnectionError("handshake failed"))
+            return
+        rest = bytes(self.handshake.reader.buffer)  # whatever followed the 101 answer: frames
+        self.handshake = None
+        subscribe = json.dumps({"action": "subscribe", "symbols": self.symbols}).encode()
+        self.transport.write(client_frame(OP_TEXT, subscribe))
+        if rest:
+            self.data_received(rest)
 
     def _fail(self, exc: BaseException) -> None:
         if not self.subscribed.done():
@@ -177,7 +273,6 @@ class Client(asyncio.Protocol):
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.proto.receive_eof()
         self._fail(ConnectionError("closed before the subscription was acknowledged"))
         if not self.closed.done():
             self.closed.set_result(None)
@@ -186,8 +281,9 @@ class Client(asyncio.Protocol):
         """The closing handshake (1000), then the socket."""
         assert self.transport is not None
         if not self.transport.is_closing():
-            self.proto.send_close(1000)
-            self._flush()
+            if not self.close_sent:
+                self.close_sent = True
+                self.transport.write(client_frame(OP_CLOSE, (1000).to_bytes(2, "big")))
             await asyncio.wait({self.closed}, timeout=30)  # the gateway's close answer and its FIN
         self.transport.close()
 
@@ -257,7 +353,8 @@ async def _run(n_clients: int, gateway: str) -> dict[str, float]:
     busy_s = sum(per_tick.values()) / 1000
     print(f"# {len(other)} frames other than quotes, e.g. {other[:2]}", flush=True)
     print(f"# per tick, last frame (ms): {[round(v, 1) for _, v in sorted(per_tick.items())]}", flush=True)
-    print(f"# gateway, per tick: gc_ms {[round(t['gc_ms'], 1) for t in ticks]}", flush=True)
+    for key in ("lookup_and_frames_ms", "post_ms", "written_ms", "gc_ms"):
+        print(f"# gateway, per tick: {key} {[round(t[key], 1) for t in ticks]}", flush=True)
     for key in ("quotes_ms", "lookup_and_frames_ms", "post_ms", "written_ms", "cpu_ms"):
         print(f"# gateway, median per tick: {key} {statistics.median(t[key] for t in ticks):.1f}", flush=True)
     print(f"# clients' process CPU per tick: {client_cpu_ms:.1f} ms", flush=True)
@@ -269,6 +366,57 @@ async def _run(n_clients: int, gateway: str) -> dict[str, float]:
         "msgs_per_s": len(latencies) / busy_s if busy_s else 0.0,
         "lost": expected - received,
     }
+
+
+def test_the_clients_frame_reader_parses_what_websockets_sends() -> None:
+    """The bench's reader against websockets' own encoder: every length form, a fragmented message with a ping
+    between its fragments, the close; fed in chunks of every size; protocol errors refused."""
+    messages = [(OP_TEXT, b"x" * n) for n in (0, 5, 125, 126, 2_300, 65_535, 65_536, 200_000)]
+    messages.append((OP_BINARY, bytes(range(256)) * 3))
+    frames = [Frame(Opcode(op), data) for op, data in messages]
+    frames += [
+        Frame(Opcode.TEXT, b"frag-1 ", fin=False),
+        Frame(Opcode.PING, b"hi"),
+        Frame(Opcode.CONT, b"frag-2 ", fin=False),
+        Frame(Opcode.CONT, b"frag-3", fin=True),
+        Frame(Opcode.CLOSE, (1000).to_bytes(2, "big")),
+    ]
+    expected = [*messages, (OP_PING, b"hi"), (OP_TEXT, b"frag-1 frag-2 frag-3"), (OP_CLOSE, b"\x03\xe8")]
+    stream = b"".join(frame.serialize(mask=False, extensions=[]) for frame in frames)
+    rng = random.Random(7)
+    for max_chunk in (1, 7, 1_000, 70_000, len(stream)):
+        reader, got, pos = FrameReader(), [], 0
+        while pos < len(stream):
+            step = rng.randint(1, max_chunk)
+            got += reader.feed(stream[pos : pos + step])
+            pos += step
+        assert got == expected and reader.buffer == b""
+    bad = {
+        "masked": Frame(Opcode.TEXT, b"x").serialize(mask=True, extensions=[]),
+        "reserved bit": bytes((0x80 | 0x40 | OP_TEXT, 1)) + b"x",
+        "stray continuation": bytes((0x80 | OP_CONT, 1)) + b"x",
+        "long ping": bytes((0x80 | OP_PING, 126)) + (126).to_bytes(2, "big") + b"p" * 126,
+        "reserved opcode": bytes((0x80 | 0x3, 0)),
+    }
+    for name, data in bad.items():
+        with pytest.raises(ValueError):
+            FrameReader().feed(data)
+            pytest.fail(name)
+
+
+def test_the_clients_frames_are_what_a_websocket_server_reads() -> None:
+    """What the bench's clients send (masked, every length form) parses in websockets' server protocol."""
+    client, server = ClientProtocol(parse_uri("ws://127.0.0.1/ws")), ServerProtocol()
+    client.send_request(client.connect())
+    for chunk in client.data_to_send():
+        server.receive_data(chunk)
+    (request,) = server.events_received()
+    server.send_response(server.accept(request))
+    for n in (0, 10, 125, 126, 70_000):
+        payload = bytes(i % 251 for i in range(n))
+        server.receive_data(client_frame(OP_BINARY, payload))
+        (frame,) = server.events_received()
+        assert frame.opcode is Opcode.BINARY and frame.fin and frame.data == payload
 
 
 @pytest.mark.parametrize("n_clients", [1000, 10_000])
