@@ -385,3 +385,29 @@ def test_the_gateway_sends_frames_straight_to_the_socket_in_order_with_the_handl
             assert await asyncio.to_thread(client.post_many, [(ids[1], shared)]) == [False]
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("path", sorted(WRITE_PATHS))
+def test_a_frame_larger_than_the_slow_consumer_limit_still_reaches_a_client_that_keeps_up(
+    ws_env: str, ws_handlers: ModuleType, path: str
+) -> None:
+    """The limit counts what waits behind a frame: with nothing waiting, a frame over ``outbox_bytes`` goes."""
+    gateway = WebSocketGateway(ws_handlers, outbox_bytes=16)
+    srv = Server(Starlette(routes=gateway.routes()), gateway, WRITE_PATHS[path])
+    srv.start()
+    try:
+
+        async def scenario() -> None:
+            async with websockets.connect(srv.ws_url, max_size=2**20) as ws:
+                await wait_for(lambda: len(gateway.connections) == 1)
+                (cid,) = gateway.connections
+                client = LocalManagementClient(gateway)
+                for i in range(3):
+                    data = json.dumps({"type": "big", "i": i, "pad": "x" * 100_000}).encode()
+                    assert await asyncio.to_thread(client.post_many, [(cid, data)]) == [True]
+                    assert json.loads(await asyncio.wait_for(ws.recv(), 10))["i"] == i
+                assert cid in gateway.connections
+
+        asyncio.run(scenario())
+    finally:
+        srv.stop()
