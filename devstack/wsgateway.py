@@ -13,9 +13,14 @@
   10 minutes: the server's pushes do not keep a connection alive, the client's heartbeat does) and
   any connection older than ``max_connection_s`` (2 hours) is closed with 1001 "Going away"; both are
   settable so tests can reach them in seconds.
-* Posts never wait for a slow client: each connection has an outbox (at most ``outbox_frames``
-  frames) drained by its own writer task; a client that falls that far behind is closed (1008) and
-  its posts answer 410, as API Gateway gives up on a connection it cannot write to.
+* Posts never wait for a slow client, and a stuck client cannot grow the gateway's memory without bound:
+  under uvicorn with :data:`UVICORN_WS_OPTIONS` (:class:`FrameWriterProtocol`), a post is encoded as a
+  WebSocket frame once (connections posted the same ``bytes`` share it) and written at once to each
+  connection's transport, which hands it to the kernel or keeps it in its write buffer; elsewhere (another
+  server) each connection has an outbox drained by its own writer task. A client with more than
+  ``outbox_bytes`` (1 MiB) not yet taken by its socket is closed (1008 "Slow consumer", its transport
+  aborted if even the close cannot be written within ``close_timeout_s``) and its posts answer 410, as API
+  Gateway gives up on a connection it cannot write to.
 * ``/@connections/{connection_id}``: the management API that boto3's
   ``apigatewaymanagementapi`` client calls (``POST`` sends a frame, ``GET`` describes the
   connection, ``DELETE`` closes it; unknown ids answer 410 ``GoneException``).
@@ -36,6 +41,7 @@ import concurrent.futures
 import json
 import logging
 import secrets
+import struct
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -49,6 +55,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request as HandshakeRequest
+from websockets.protocol import State
 
 from stockscreen.core.errors import DomainError
 from stockscreen.core.jsonread import read_json
@@ -75,11 +84,89 @@ GOING_AWAY = 1001
 #: API Gateway's WebSocket limits: idle timeout and maximum connection duration.
 IDLE_TIMEOUT_S = 10 * 60
 MAX_CONNECTION_S = 2 * 60 * 60
-#: Frames queued for one client before the gateway gives up on it.
-OUTBOX_FRAMES = 1000
-#: uvicorn settings of a server that hosts the gateway: API Gateway does not negotiate ``permessage-deflate``,
-#: so neither does the gateway (compressing every frame per connection was a third of its CPU per tick).
-UVICORN_WS_OPTIONS: Mapping[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+#: Bytes sent to one client and not yet taken by its socket before the gateway gives up on it (a slow consumer).
+OUTBOX_BYTES = 1024 * 1024
+#: How long closing a slow consumer may wait for its socket before the connection is aborted.
+CLOSE_TIMEOUT_S = 10.0
+#: The ASGI scope key under which :class:`FrameWriterProtocol` hands itself to the gateway.
+FRAME_WRITER_KEY = "stockscreen.frame_writer"
+
+
+def encode_frame(payload: bytes, *, text: bool) -> bytes:
+    """One unfragmented, unmasked server-to-client WebSocket frame (RFC 6455 5.2): FIN, opcode, length."""
+    opcode = 0x81 if text else 0x82
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", opcode, n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", opcode, 127, n)
+    return head + payload
+
+
+def frame_of(data: str | bytes) -> bytes:
+    """``data`` as one frame: text for a ``str`` (UTF-8), binary for ``bytes``."""
+    if isinstance(data, str):
+        return encode_frame(data.encode("utf-8"), text=True)
+    return encode_frame(data, text=False)
+
+
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class FrameWriterProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's ``websockets-sansio`` protocol that also takes frames already encoded (:func:`encode_frame`)
+    and writes them straight to its transport: no task, queue or ASGI message per frame. It hands itself to
+    the application in the scope (:data:`FRAME_WRITER_KEY`); everything else (handshake, reads, ping, close)
+    is uvicorn's."""
+
+    def handle_connect(self, event: HandshakeRequest) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # only when the handshake goes on to the application
+        if scope is not None:
+            scope[FRAME_WRITER_KEY] = self
+
+    @property
+    def raw_frames(self) -> bool:
+        """Plain frames are valid on this connection: no extension (``permessage-deflate``) negotiated."""
+        return not self.conn.extensions
+
+    def write_frame(self, frame: bytes, limit: int) -> bool | None:
+        """Write one encoded frame now (the transport keeps what the socket does not take): True. False once
+        the connection is closing or closed; None, and nothing written, when more than ``limit`` bytes would
+        wait for the socket (a frame alone always goes)."""
+        transport = self.transport
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.handshake_complete
+            or self.conn.state is not State.OPEN
+            or transport.is_closing()
+        ):
+            return False
+        waiting = transport.get_write_buffer_size()
+        if waiting and waiting + len(frame) > limit:
+            return None
+        transport.write(frame)
+        return True
+
+    def buffered(self) -> int:
+        """Bytes written and not yet taken by the socket."""
+        return int(self.transport.get_write_buffer_size())
+
+
+#: uvicorn settings of a server that hosts the gateway: its protocol writes encoded frames straight to each
+#: socket (:class:`FrameWriterProtocol`); API Gateway does not negotiate ``permessage-deflate``, so neither does
+#: the gateway (compressing every frame per connection was a third of its CPU per tick).
+UVICORN_WS_OPTIONS: Mapping[str, Any] = {"ws": FrameWriterProtocol, "ws_per_message_deflate": False}
 
 
 def new_connection_id() -> str:
@@ -134,8 +221,16 @@ class Connection:
     close_reason: str = ""
     #: the gateway dropped it (management DELETE, limits, slow consumer): $disconnect already ran or is running
     dropped: bool = False
-    outbox: asyncio.Queue[str | bytes | None] = field(default_factory=asyncio.Queue)
+    #: the server's protocol when it writes encoded frames itself (uvicorn with UVICORN_WS_OPTIONS), else None
+    direct: FrameWriterProtocol | None = None
+    #: otherwise: frames waiting for the connection's writer task (made with it), and their bytes
+    outbox: asyncio.Queue[str | bytes | None] | None = None
+    queued_bytes: int = 0
     writer: asyncio.Task[None] | None = None
+
+    def unsent(self) -> int:
+        """Bytes posted to the connection and not yet taken by its socket."""
+        return self.direct.buffered() if self.direct is not None else self.queued_bytes
 
     def identity(self) -> dict[str, str]:
         return {"sourceIp": self.source_ip, "userAgent": self.user_agent}
@@ -174,14 +269,16 @@ class WebSocketGateway:
         authorizer: str | None = "authorize",
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         max_connection_s: float = MAX_CONNECTION_S,
-        outbox_frames: int = OUTBOX_FRAMES,
+        outbox_bytes: int = OUTBOX_BYTES,
+        close_timeout_s: float = CLOSE_TIMEOUT_S,
     ) -> None:
         self._handlers: dict[str, Handler] = {}
         found = getattr(handlers, authorizer, None) if authorizer else None
         self._authorizer: Handler | None = found if callable(found) else None
         self.idle_timeout_s = idle_timeout_s
         self.max_connection_s = max_connection_s
-        self.outbox_frames = outbox_frames
+        self.outbox_bytes = outbox_bytes
+        self.close_timeout_s = close_timeout_s
         self.loop: asyncio.AbstractEventLoop | None = None
         self._closers: set[asyncio.Future[None]] = set()
         for route_key, attr in routes.items():
@@ -354,7 +451,6 @@ class WebSocketGateway:
             last_active_at=now,
             source_ip=ws.client.host if ws.client else "127.0.0.1",
             user_agent=ws.headers.get("user-agent", ""),
-            outbox=asyncio.Queue(maxsize=self.outbox_frames),
         )
         event = self.connect_event(conn, ws)
         if self._authorizer is not None:
@@ -385,8 +481,13 @@ class WebSocketGateway:
         limits: asyncio.Task[None] | None = None
         try:
             await ws.accept()  # may fail if the client left during $connect: still run $disconnect
+            writer = ws.scope.get(FRAME_WRITER_KEY)
+            if isinstance(writer, FrameWriterProtocol) and writer.raw_frames:
+                conn.direct = writer  # frames go straight to the socket
+            else:
+                conn.outbox = asyncio.Queue()
+                conn.writer = asyncio.create_task(self._writer(conn))
             self.connections[conn.connection_id] = conn
-            conn.writer = asyncio.create_task(self._writer(conn))
             limits = asyncio.create_task(self._enforce_limits(conn))
             while True:
                 msg = await ws.receive()
@@ -469,10 +570,12 @@ class WebSocketGateway:
         """Drain the connection's outbox onto its socket, in order; a failed write closes the connection."""
         send = conn.websocket.send
         queue = conn.outbox
+        assert queue is not None
         while True:
             data = await queue.get()
             if data is None:
                 return
+            conn.queued_bytes -= len(data)
             try:  # the ASGI message itself (Starlette's send_text re-checks the state on every frame)
                 await send(
                     {"type": "websocket.send", "text": data}
@@ -485,21 +588,53 @@ class WebSocketGateway:
                 return
 
     def _enqueue(self, conn: Connection, data: str | bytes) -> bool:
-        """Queue a frame for the connection (on the loop); False when it is closing. A client with a
-        full outbox is too slow to keep: it is closed (1008) and the frame refused."""
+        """Send a frame to the connection (on the loop); False when it is closing or too slow."""
         if conn.closing:
             return False
-        try:
-            conn.outbox.put_nowait(data)
-        except asyncio.QueueFull:
-            log.warning("closing %s: %d frames queued (slow consumer)", conn.connection_id, conn.outbox.qsize())
-            self._drop(conn, POLICY_VIOLATION, "Slow consumer")
+        if conn.direct is not None:
+            return self._write(conn, frame_of(data))
+        if conn.outbox is None or not self._room_for(conn, len(data)):
+            return False
+        conn.outbox.put_nowait(data)
+        conn.queued_bytes += len(data)
+        return True
+
+    def _room_for(self, conn: Connection, size: int) -> bool:
+        """Whether ``size`` more bytes may wait for the connection's socket. A client with more than
+        ``outbox_bytes`` waiting is too slow to keep: it is closed (1008) and the frame refused; a frame
+        alone always goes (so one bigger than the limit reaches a client that keeps up)."""
+        unsent = conn.unsent()
+        if unsent and unsent + size > self.outbox_bytes:
+            self._slow_consumer(conn)
             return False
         return True
 
+    def _slow_consumer(self, conn: Connection) -> None:
+        log.warning("closing %s: %d bytes unsent (slow consumer)", conn.connection_id, conn.unsent())
+        self._drop(conn, POLICY_VIOLATION, "Slow consumer")
+
+    def _write(self, conn: Connection, frame: bytes) -> bool:
+        """Write an encoded frame to a direct connection's socket now (never waiting for it)."""
+        assert conn.direct is not None
+        written = conn.direct.write_frame(frame, self.outbox_bytes)
+        return written or self._not_written(conn, written)
+
+    def _not_written(self, conn: Connection, written: bool | None) -> bool:
+        """After a refused direct write: a slow consumer (None) is dropped; a connection closed under our feet
+        (False) is marked closing, so later posts answer 410. Always False."""
+        if written is None:
+            self._slow_consumer(conn)
+        else:
+            conn.closing = True
+        return False
+
     async def _close_socket(self, conn: Connection, code: int, reason: str) -> None:
         try:
-            await conn.websocket.close(code=code, reason=reason or None)
+            await asyncio.wait_for(conn.websocket.close(code=code, reason=reason or None), self.close_timeout_s)
+        except TimeoutError:  # the close frame waits behind what the client does not read: give up on it
+            log.info("closing %s timed out; aborting it", conn.connection_id)
+            if conn.direct is not None:
+                conn.direct.transport.abort()
         except Exception as exc:
             log.info("closing %s failed: %r", conn.connection_id, exc)
 
@@ -535,15 +670,31 @@ class WebSocketGateway:
         conn = self.connections.get(connection_id)
         if conn is None:
             return False
-        return self._enqueue(conn, self._payload(data))
+        if conn.direct is None or conn.closing:
+            return self._enqueue(conn, self._payload(data))
+        return self._write(conn, encode_frame(data, text=_is_utf8(data)))
 
-    def post_many_now(self, posts: Sequence[tuple[str, bytes]]) -> list[bool]:
-        """On the loop: :meth:`post_now` for each ``(connection id, frame)``."""
+    def post_many_now(self, posts: Sequence[tuple[str, bytes]]) -> list[bool]:  # the fan-out's hot path
+        """On the loop: :meth:`post_now` for each ``(connection id, frame)``; each distinct ``bytes`` object is
+        encoded once, and written straight to every direct connection it goes to."""
         connections = self.connections
+        encoded: dict[int, bytes] = {}  # id(data) -> its frame (``posts`` keeps every data alive meanwhile)
+        limit = self.outbox_bytes
         out: list[bool] = []
         for connection_id, data in posts:
             conn = connections.get(connection_id)
-            out.append(conn is not None and self._enqueue(conn, self._payload(data)))
+            if conn is None or conn.closing:
+                out.append(False)
+                continue
+            direct = conn.direct
+            if direct is None:
+                out.append(self._enqueue(conn, self._payload(data)))
+                continue
+            frame = encoded.get(id(data))
+            if frame is None:
+                frame = encoded[id(data)] = encode_frame(data, text=_is_utf8(data))
+            written = direct.write_frame(frame, limit)
+            out.append(written or self._not_written(conn, written))
         return out
 
     def drop_now(

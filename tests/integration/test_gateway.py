@@ -388,3 +388,36 @@ def test_metrics_page_shows_the_api_requests_queue_depths_and_connections(
     assert samples[("aws_sqs_approximate_number_of_messages_visible", (("queue_name", "metrics-depth-test"),))] == 3
     assert samples[("stockscreen_ws_connections", ())] == len(gateway.connections)
     sqs.delete_queue(QueueUrl=url)
+
+
+def test_the_dev_origin_under_uvicorn_writes_websocket_frames_straight_to_the_socket(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``make dev``'s origin (its middleware included) served as ``make dev`` serves it: the gateway gets the
+    protocol's frame writer, so the poller's fan-out takes the direct path, and the frame arrives."""
+    import asyncio
+    import json
+
+    import websockets
+
+    from devstack.wsgateway import LocalManagementClient
+    from tests.integration.wskit import Server, wait_for
+
+    asgi = create_app(load_api(), load_module("functions/ws/handlers.py", "stockscreen_ws_handlers"), tmp_path)
+    gateway = asgi.state.ws_gateway
+    srv = Server(asgi, gateway)
+    srv.start()
+    try:
+
+        async def scenario() -> None:
+            async with websockets.connect(srv.ws_url) as sock:
+                await wait_for(lambda: len(gateway.connections) == 1)
+                conn = next(iter(gateway.connections.values()))
+                assert conn.direct is not None and conn.writer is None
+                posts = [(conn.connection_id, b'{"type":"pong"}')]
+                assert await asyncio.to_thread(LocalManagementClient(gateway).post_many, posts) == [True]
+                assert json.loads(await asyncio.wait_for(sock.recv(), 5)) == {"type": "pong"}
+
+        asyncio.run(scenario())
+    finally:
+        srv.stop()

@@ -20,8 +20,15 @@ import websockets
 from botocore.exceptions import ClientError
 from starlette.applications import Starlette
 from websockets.exceptions import InvalidStatus
+from websockets.frames import Frame, Opcode
 
-from devstack.wsgateway import LocalManagementClient, WebSocketGateway
+from devstack.wsgateway import (
+    UVICORN_WS_OPTIONS,
+    LocalManagementClient,
+    WebSocketGateway,
+    encode_frame,
+    frame_of,
+)
 from stockscreen.realtime import ConnectionRegistry, Quote, put_quotes
 from stockscreen.realtime.broadcaster import Broadcaster
 from stockscreen.realtime.connections import connection_registry
@@ -273,13 +280,24 @@ def _never_reading_client(port: int) -> socket.socket:
     return sock
 
 
+#: the gateway's two ways of writing: frames straight to the socket (its own uvicorn protocol), or through
+#: each connection's writer task (any other server)
+WRITE_PATHS = {
+    "direct": UVICORN_WS_OPTIONS,
+    "writer-task": {"ws": "websockets-sansio", "ws_per_message_deflate": False},
+}
+
+
+@pytest.mark.parametrize("path", sorted(WRITE_PATHS))
 def test_a_slow_client_never_holds_up_the_others_and_is_dropped_when_it_falls_too_far_behind(
-    ws_env: str, ws_handlers: ModuleType
+    ws_env: str, ws_handlers: ModuleType, path: str
 ) -> None:
-    """One client stops reading; the gateway's outbox for it fills and it is closed (its posts then answer
-    410, which unregisters it), while the reading clients get every frame, in order."""
-    gateway = WebSocketGateway(ws_handlers, outbox_frames=32)
-    srv = Server(Starlette(routes=gateway.routes()), gateway)
+    """One client stops reading; what the gateway holds for it grows past ``outbox_bytes`` and it is closed
+    (its posts then answer 410, which unregisters it), while the reading clients get every frame, in order.
+    Written directly, the stuck socket (which cannot even take the close frame) is then aborted: nothing of
+    it stays buffered."""
+    gateway = WebSocketGateway(ws_handlers, outbox_bytes=32 * 100_000, close_timeout_s=1.0)
+    srv = Server(Starlette(routes=gateway.routes()), gateway, WRITE_PATHS[path])
     srv.start()
     sym = "SLOW.TEST"
     frames = 150
@@ -291,6 +309,8 @@ def test_a_slow_client_never_holds_up_the_others_and_is_dropped_when_it_falls_to
             await wait_for(lambda: len(gateway.connections) == 6)
             ids = list(gateway.connections)
             (slow_id,) = [cid for cid, conn in gateway.connections.items() if not conn.user_agent]  # the raw one
+            slow_conn = gateway.connections[slow_id]
+            assert all((conn.direct is not None) == (path == "direct") for conn in gateway.connections.values())
             registry = connection_registry()
             for cid in ids:
                 registry.subscribe(cid, [sym])
@@ -315,9 +335,78 @@ def test_a_slow_client_never_holds_up_the_others_and_is_dropped_when_it_falls_to
             await wait_for(lambda: slow_id not in gateway.connections, timeout=30)
             await wait_for(lambda: registry.connection(slow_id) is None, timeout=10)
             assert registry.subscribers(sym) == set(ids[1:])
+            if slow_conn.direct is not None:
+                direct = slow_conn.direct
+                await wait_for(lambda: direct.transport.is_closing() and direct.buffered() == 0, timeout=15)
             slow.close()
             for ws in fast:
                 await ws.close()
+
+        asyncio.run(scenario())
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65_535, 65_536, 131_072])
+@pytest.mark.parametrize("text", [True, False])
+def test_frames_the_gateway_encodes_itself_are_what_websockets_would_send(size: int, text: bool) -> None:
+    """The direct path's frames (built once per distinct payload) are byte for byte websockets' own: FIN,
+    opcode, unmasked, each of the three length forms."""
+    payload = (b"\xc3\xa9" * size)[:size] if text and size % 2 == 0 else b"x" * size
+    ours = encode_frame(payload, text=text)
+    theirs = Frame(Opcode.TEXT if text else Opcode.BINARY, payload).serialize(mask=False, extensions=[])
+    assert ours == theirs
+    assert frame_of(payload.decode() if text else payload) == theirs
+
+
+def test_the_gateway_sends_frames_straight_to_the_socket_in_order_with_the_handlers_answers(
+    ws_env: str, server: Server
+) -> None:
+    """Under its own uvicorn protocol the gateway writes frames itself; a fan-out (one ``bytes`` object shared
+    by two connections, a binary frame, a text one) and the handlers' answers (posted over HTTP) arrive as
+    sent, in order, and a post to a connection that closed answers gone."""
+
+    async def scenario() -> None:
+        async with websockets.connect(server.ws_url) as a, websockets.connect(server.ws_url) as b:
+            await wait_for(lambda: len(server.gateway.connections) == 2)
+            ids = list(server.gateway.connections)
+            assert all(conn.direct is not None for conn in server.gateway.connections.values())
+            shared, binary = b'{"type":"quotes","n":1}', b"\xff\x00"
+            client = LocalManagementClient(server.gateway)
+            oks = await asyncio.to_thread(client.post_many, [(ids[0], shared), (ids[1], shared), (ids[0], binary)])
+            assert oks == [True, True, True]
+            await a.send(json.dumps({"action": "subscribe", "symbols": ["AAPL"]}))  # its ack comes over HTTP
+            assert await asyncio.wait_for(a.recv(), 5) == shared.decode()
+            assert await asyncio.wait_for(a.recv(), 5) == binary
+            assert (await recv_json(a))["type"] == "subscribed"
+            assert await asyncio.wait_for(b.recv(), 5) == shared.decode()
+            await b.close()
+            await wait_for(lambda: ids[1] not in server.gateway.connections)
+            assert await asyncio.to_thread(client.post_many, [(ids[1], shared)]) == [False]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("path", sorted(WRITE_PATHS))
+def test_a_frame_larger_than_the_slow_consumer_limit_still_reaches_a_client_that_keeps_up(
+    ws_env: str, ws_handlers: ModuleType, path: str
+) -> None:
+    """The limit counts what waits behind a frame: with nothing waiting, a frame over ``outbox_bytes`` goes."""
+    gateway = WebSocketGateway(ws_handlers, outbox_bytes=16)
+    srv = Server(Starlette(routes=gateway.routes()), gateway, WRITE_PATHS[path])
+    srv.start()
+    try:
+
+        async def scenario() -> None:
+            async with websockets.connect(srv.ws_url, max_size=2**20) as ws:
+                await wait_for(lambda: len(gateway.connections) == 1)
+                (cid,) = gateway.connections
+                client = LocalManagementClient(gateway)
+                for i in range(3):
+                    data = json.dumps({"type": "big", "i": i, "pad": "x" * 100_000}).encode()
+                    assert await asyncio.to_thread(client.post_many, [(cid, data)]) == [True]
+                    assert json.loads(await asyncio.wait_for(ws.recv(), 10))["i"] == i
+                assert cid in gateway.connections
 
         asyncio.run(scenario())
     finally:

@@ -11,6 +11,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -51,15 +52,15 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, app: Starlette, gateway: WebSocketGateway) -> None:
+    def __init__(
+        self, app: Starlette, gateway: WebSocketGateway, ws_options: Mapping[str, Any] = UVICORN_WS_OPTIONS
+    ) -> None:
         self.port = _free_port()
         self.gateway = gateway
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self._server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", **UVICORN_WS_OPTIONS
-            )
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", **ws_options)
         )
         self._thread = threading.Thread(target=self._server.run, name="ws-gateway", daemon=True)
 

@@ -16,7 +16,7 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 
-from stockscreen.core import clients, config
+from stockscreen.core import clients, config, correlation
 from stockscreen.core.errors import Invalid
 from stockscreen.core.symbols import normalize_symbol
 from stockscreen.realtime import (
@@ -430,6 +430,25 @@ def test_each_distinct_frame_is_built_once_and_shared_by_connections_following_t
     assert [q["symbol"] for q in json.loads(frames["a"])["quotes"]] == ["AAPL", "MSFT"]
     assert json.loads(frames["c"]) == json.loads(quotes[0].to_bytes())  # one quote: a plain quote message
     assert json.loads(frames["d"])["symbol"] == "IBM" and set(frames) == {"a", "b", "c", "d"}
+
+
+def test_fan_out_frames_carry_the_bound_correlation_id_and_still_fit_the_limit(registry: ConnectionRegistry) -> None:
+    """Under a bound correlation id every frame (each part of a split one too) carries it as ``cid`` and stays
+    within the frame limit; connections following the same symbols still share one frame."""
+    symbols = [f"SYM{i:03d}.LONGER" for i in range(40)]
+    for cid in ("a", "b"):
+        registry.register(cid)
+        registry.subscribe(cid, symbols)
+    quotes = [quote(s, 1000.123456 + i, change_pct=-12.3456, volume=10**12) for i, s in enumerate(symbols)]
+    limit = 4096
+    with correlation.bound("c-0123456789abcdef") as cid:
+        posts = Broadcaster(FakeManagementClient(), registry, frame_limit=limit).frames_for(quotes)
+    by_connection = {c: [frame for k, frame in posts if k == c] for c in ("a", "b")}
+    assert len(by_connection["a"]) >= 2 and all(x is y for x, y in zip(*by_connection.values(), strict=True))
+    assert all(len(frame) <= limit for _, frame in posts)
+    messages = [json.loads(frame) for frame in by_connection["a"]]
+    assert all(m["cid"] == cid for m in messages)
+    assert sorted(q["symbol"] for m in messages for q in m["quotes"]) == sorted(symbols)
 
 
 def test_quote_frames_split_exactly_at_the_limit() -> None:

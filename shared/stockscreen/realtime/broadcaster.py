@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stockscreen.core import correlation
+from stockscreen.core import collector, correlation
 from stockscreen.core.clients import aws_client
 from stockscreen.core.config import ws_settings
 from stockscreen.realtime.connections import Registry, connection_registry
@@ -216,25 +216,36 @@ class Broadcaster:
         """Each subscriber's frames for a batch: the quotes it follows, split to fit :attr:`frame_limit`.
 
         Each quote is serialised once; connections following the same symbols share one built frame (the
-        same ``bytes`` object), so the work per connection is a dictionary lookup, not a JSON encoding."""
+        same ``bytes`` object), so the work per connection is a dictionary lookup, not a JSON encoding. The
+        cyclic collector is paused meanwhile (:func:`stockscreen.core.collector.paused`): what it builds is acyclic."""
         by_symbol = {q.symbol: q.to_bytes() for q in quotes}
         if not by_symbol:
             return []
-        per_connection: defaultdict[str, list[str]] = defaultdict(list)
+        with collector.paused():
+            return self._frames_for(by_symbol)
+
+    def _frames_for(self, by_symbol: dict[str, bytes]) -> list[tuple[str, bytes]]:
+        # each connection's quotes, in the registry's (sorted) symbol order: equal sets give equal tuples
+        per_connection: defaultdict[str, list[bytes]] = defaultdict(list)
         for symbol, subscribers in self.registry.subscribers_of(sorted(by_symbol)).items():
+            part = by_symbol[symbol]
             for cid in subscribers:
-                per_connection[cid].append(symbol)
+                per_connection[cid].append(part)
         tag = correlation.current()
         limit = self.frame_limit - (len(tag) + 9 if tag else 0)  # room for '"cid":"<id>",'
-        built: dict[tuple[str, ...], list[bytes]] = {}
+        built: dict[tuple[bytes, ...], list[bytes]] = {}
         posts: list[tuple[str, bytes]] = []
-        for cid, symbols in per_connection.items():
-            key = tuple(symbols)  # in the registry's (sorted) symbol order: equal sets, equal keys
+        for cid, parts in per_connection.items():
+            key = tuple(parts)
             frames = built.get(key)
             if frames is None:
-                parts = [by_symbol[s] for s in key]
-                frames = built[key] = [correlation.tag_frame(frame) for frame in quote_frames(parts, limit)]
-            posts.extend((cid, frame) for frame in frames)
+                frames = built[key] = quote_frames(parts, limit)
+                if tag:
+                    frames[:] = [correlation.tag_frame(frame) for frame in frames]
+            if len(frames) == 1:
+                posts.append((cid, frames[0]))
+            else:
+                posts.extend([(cid, frame) for frame in frames])
         return posts
 
     def fan_out(self, quotes: Iterable[Quote]) -> FanOut:
