@@ -317,19 +317,30 @@ def test_a_slow_client_never_holds_up_the_others_and_is_dropped_when_it_falls_to
             broadcaster = Broadcaster(LocalManagementClient(gateway), registry)
             pad = "x" * 100_000  # 100 KB frames (the local gateway takes up to 128 KB): 15 MB outrun any buffer
 
+            received = [0] * len(fast)  # frames each reading client has had so far
+
             def publish() -> int:
+                # paced by the readers (at most 8 frames, 0.8 MB, ahead of the slowest of them), so only the
+                # client that never reads can fall 3.2 MB behind, however busy the machine is
                 sent = 0
                 for i in range(frames):
+                    deadline = time.monotonic() + 30
+                    while min(received) < i - 8 and time.monotonic() < deadline:
+                        time.sleep(0.002)
                     q = Quote(symbol=sym, price=float(i), ts=TS)
                     data = q.to_bytes()[:-1] + f',"pad":"{pad}"}}'.encode()
                     sent += broadcaster.post_all([(cid, data) for cid in registry.subscribers(sym)]).delivered
                 return sent
 
-            async def drain(ws: Any) -> list[float]:
-                return [json.loads(await asyncio.wait_for(ws.recv(), 30))["price"] for _ in range(frames)]
+            async def drain(k: int, ws: Any) -> list[float]:
+                prices = []
+                for _ in range(frames):
+                    prices.append(json.loads(await asyncio.wait_for(ws.recv(), 30))["price"])
+                    received[k] += 1
+                return prices
 
             publishing = asyncio.create_task(asyncio.to_thread(publish))
-            got = await asyncio.gather(*(drain(ws) for ws in fast))
+            got = await asyncio.gather(*(drain(k, ws) for k, ws in enumerate(fast)))
             await publishing
             assert all(prices == [float(i) for i in range(frames)] for prices in got)  # all, in order
             await wait_for(lambda: slow_id not in gateway.connections, timeout=30)
