@@ -1,10 +1,11 @@
-"""The indicator state's ``revised`` mark: history on or before the state's date was written since.
+"""The indicator state's ``revised_from``: history on or before the state's date was written since.
 
-``indicator_state.revised`` (``boolean``, default false) is set by the Load task, in the transaction
-that writes the bars, on every security whose inserted or changed bars are dated on or before its
-stored state's date (a corrected bar, a backfilled gap, older history). The snapshot's daily build
-recomputes those securities from their full history instead of advancing their state, without
-scanning every security's history to find them (which grew with the years on file).
+``indicator_state.revised_from`` (``date``, NULL: not revised) is set by the Load task, in the
+transaction that writes the bars, on every security whose inserted or changed bars are dated on or
+before its stored state's date (a corrected bar, a backfilled gap, older history): the earliest such
+date. The snapshot's daily build recomputes those securities from their full history instead of
+advancing their state, without scanning every security's history to find them (which grew with the
+years on file), and keeps the rows of the securities whose last bar is before every date written.
 
 Revision ID: 0015_state_revised
 Revises: 0012_adj_close (the lead re-chains it at merge)
@@ -22,8 +23,8 @@ depends_on = ("0003",)  # (indicator_state)
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE indicator_state ADD COLUMN IF NOT EXISTS revised boolean NOT NULL DEFAULT false")
+    op.execute("ALTER TABLE indicator_state ADD COLUMN IF NOT EXISTS revised_from date")
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE indicator_state DROP COLUMN IF EXISTS revised")
+    op.execute("ALTER TABLE indicator_state DROP COLUMN IF EXISTS revised_from")
