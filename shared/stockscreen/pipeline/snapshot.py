@@ -420,7 +420,7 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
         new = np.array([incremental[int(s)] for s in sids], dtype=np.int64)
         total = np.array([totals[int(s)] for s in sids], dtype=np.int64)
         funds = load_fundamentals(conn, sids)
-        last, new_state = mt.advance(panel, state, new, total, market, funds)
+        last, new_state = mt.advance_chunked(panel, state, new, total, market, funds)
         metric_parts.append(last)
         state_parts.append(new_state)
         rows = np.arange(panel.shape[0])[:, None]
