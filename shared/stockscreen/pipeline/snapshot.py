@@ -265,7 +265,7 @@ def _plan_daily(conn: Connection) -> _Plan:
     """The plan of a daily build, from the stored states and the bars written after them only (its
     cost follows the securities and the new sessions, not the years on file).
 
-    Bars are written by the Load task alone, which marks (``indicator_state.revised``) the state of
+    Bars are written by the Load task alone, which marks (``indicator_state.revised_from``) the state of
     every security whose bars it inserts or changes on or before the state's date (from the earliest
     such date); a state whose close on file at its date is no longer the one it saw is taken as
     revised from the first session on file."""
