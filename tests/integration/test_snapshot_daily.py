@@ -1,7 +1,8 @@
 """The snapshot's daily build equals a full rebuild on the same bars, on a synthetic market with what a
 market has (listings, delistings, halts, splits): daily sessions loaded through the state machine one
 at a time (securities advanced from their state, securities without a new bar keeping their row),
-then a corrected old bar and a split-adjusted history re-sent by the provider (revised: recomputed)."""
+then a corrected old bar and a split-adjusted history re-sent by the provider (revised: recomputed), and
+a session deleted and loaded again as it was (not a revision)."""
 
 from __future__ import annotations
 
@@ -122,6 +123,15 @@ def test_daily_runs_equal_a_full_rebuild(
         day2.write_text(HEADER + "".join(rows) + "".join(f"{days[1]}{line[10:]}" for line in day1_lines))
         out = _run(machine, day2)
         assert out["revised"] == 2 and out["carried"] == 0 and out["recomputed"] >= 2, out
+        _assert_equals_full_rebuild(engine)
+
+        # 3. the last session deleted and loaded again as it was (the states had seen it): not a revision
+        with psycopg.connect(stack_env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")) as conn:
+            conn.execute("DELETE FROM daily_bars WHERE date = %s", (days[1],))
+        again = tmp_path / "again.csv"
+        again.write_text(HEADER + "".join(f"{days[1]}{line[10:]}" for line in day1_lines))
+        out = _run(machine, again)
+        assert out["revised"] == 0 and out["recomputed"] < 10 and out["carried"] > 150, out
         _assert_equals_full_rebuild(engine)
     finally:
         engine.dispose()

@@ -261,6 +261,32 @@ _WITHOUT_STATE = (
 )
 
 
+def _books_unchanged(conn: Connection, ids: list[int], states: Mapping[int, _State]) -> set[int]:
+    """Of the marked securities ``ids``, those whose bars up to their state's date still add up to what
+    the state covers (bar count, sum of highs, lows and closes, last close): bars loaded again as they
+    were (a file re-sent, bars deleted and re-loaded). Reads the marked securities' histories only."""
+    rows = conn.execute(
+        text(
+            "SELECT b.security_id, count(*), sum(b.high + b.low + b.close), "
+            "max(b.close) FILTER (WHERE b.date = st.as_of) FROM daily_bars b "
+            "JOIN indicator_state st ON st.security_id = b.security_id "
+            "WHERE b.security_id = ANY(:ids) AND b.date <= st.as_of GROUP BY b.security_id"
+        ),
+        {"ids": ids},
+    ).all()
+    same = set()
+    for sid, n, price_sum, close in rows:
+        st = states[int(sid)]
+        if (
+            int(n) == st.bars
+            and math.isclose(float(price_sum), st.price_sum, rel_tol=1e-9, abs_tol=1e-9)
+            and close is not None
+            and float(close) == st.prev_close
+        ):
+            same.add(int(sid))
+    return same
+
+
 def _plan_daily(conn: Connection) -> _Plan:
     """The plan of a daily build, from the stored states and the bars written after them only (its
     cost follows the securities and the new sessions, not the years on file).
@@ -281,10 +307,18 @@ def _plan_daily(conn: Connection) -> _Plan:
     stale: list[int] = []
     written: list[dt.date] = []  # the first bar written since each state (or of a new security)
     lasts: dict[int, dt.date] = {}
-    for sid, revised_from, new, first, last, close_at_state in conn.execute(text(_SINCE_STATE)).all():
+    probed = conn.execute(text(_SINCE_STATE)).all()
+    marked = [
+        int(r[0]) for r in probed if r[1] is not None or r[5] is None or float(r[5]) != states[int(r[0])].prev_close
+    ]
+    unchanged = _books_unchanged(conn, marked, states) if marked else set()
+    for sid, revised_from, new, first, last, close_at_state in probed:
         st = states[int(sid)]
         lasts[int(sid)] = last or st.as_of
-        if revised_from is not None or close_at_state is None or float(close_at_state) != st.prev_close:
+        # (a marked security whose bars up to its state are as they were: bars written again unchanged)
+        if int(sid) not in unchanged and (
+            revised_from is not None or close_at_state is None or float(close_at_state) != st.prev_close
+        ):
             recompute.append(int(sid))
             revised.append(int(sid))
             written.append(revised_from if revised_from is not None else dt.date.min)
