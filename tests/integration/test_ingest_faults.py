@@ -310,7 +310,8 @@ def test_missing_file_is_refused_at_plan(machine: IngestStateMachine, tmp_path: 
 def test_a_daily_run_checks_against_the_history_already_loaded(
     machine: IngestStateMachine, stack_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """Gaps and jumps are found across runs: the day's bar is compared with the last bar loaded."""
+    """Gaps and jumps are found across runs: the day's bar is compared with the last bar loaded (also when
+    that one is months before: MSFT, looked up past the month before the run's first day)."""
     url = stack_env["DATABASE_URL"]
     assert machine.run({"source": {"paths": SAMPLE}})["status"] == "SUCCEEDED"
     day = tmp_path / "bars-2018-02-09.csv"
@@ -335,6 +336,15 @@ def test_a_daily_run_checks_against_the_history_already_loaded(
     assert ("suspicious_jump", "XOM", "2018-02-09") in found
     assert not {f for f in found if f[1] == "AAPL"}
     assert result["output"]["report"]["inserted"] == 3
+    later = tmp_path / "bars-2018-04-02.csv"
+    later.write_text("date,open,high,low,close,volume,Name\n2018-04-02,40.0,41.0,39.0,40.5,1000000,MSFT\n")
+    result = machine.run({"source": {"paths": [str(later)]}})
+    assert result["status"] == "SUCCEEDED", result
+    found = {
+        (r[0], r[1], str(r[2]))
+        for r in _q(url, "SELECT rule, symbol, date FROM quality_issues WHERE run_id = %s", result["output"]["run_id"])
+    }
+    assert {("calendar_gap", "MSFT", "2018-02-08"), ("suspicious_jump", "MSFT", "2018-04-02")} <= found
 
 
 ROLLUP_CHECK = """

@@ -9,6 +9,7 @@ import json
 import math
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -181,25 +182,45 @@ def test_incremental_build_equals_full_recompute(engine: Engine, stack_env: dict
             assert _same(incremental[symbol][field], value), (symbol, field, incremental[symbol][field], value)
 
 
-def test_revised_history_is_recomputed_not_advanced(engine: Engine, stack_env: dict[str, str]) -> None:
-    url = _plain(stack_env["DATABASE_URL"])
+def _reload_bar(
+    stack_env: dict[str, str], tmp_path: Path, symbol: str, day: str, scale: float = 1.0, high_plus: float = 0.0
+) -> dict[str, Any]:
+    """Load one stored bar again through the state machine, its prices scaled by ``scale`` and its high
+    raised by ``high_plus`` (a provider's corrected bar): the run's Aggregate output."""
+    with psycopg.connect(_plain(stack_env["DATABASE_URL"])) as conn:
+        row = conn.execute(
+            "SELECT open, high, low, close, volume FROM daily_bars b JOIN securities s ON s.id = b.security_id "
+            "WHERE s.symbol = %s AND b.date = %s",
+            (symbol, day),
+        ).fetchone()
+    assert row is not None
+    o, h, lo, c = (float(v) * scale for v in row[:4])
+    path = tmp_path / f"{symbol}-{day}-{scale}-{high_plus}.csv"
+    path.write_text(
+        f"date,open,high,low,close,volume,Name\n{day},{o!r},{h + high_plus!r},{lo!r},{c!r},{row[4]},{symbol}\n"
+    )
+    result = IngestStateMachine(stack_env["AWS_ENDPOINT_URL"]).run({"source": {"paths": [str(path)]}})
+    assert result["status"] == "SUCCEEDED", result
+    assert result["output"]["report"]["updated"] == 1, result["output"]["report"]
+    return dict(result["output"]["aggregate"])
+
+
+def test_revised_history_is_recomputed_not_advanced(engine: Engine, stack_env: dict[str, str], tmp_path: Path) -> None:
+    """A corrected old bar (loaded by the pipeline, which marks the state) is recomputed, not advanced."""
     _rebuild(engine)
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "UPDATE daily_bars SET close = close * 1.01 WHERE date = '2017-06-01' AND security_id = "
-            "(SELECT id FROM securities WHERE symbol = 'MSFT')"
-        )
     try:
-        result = _rebuild(engine)
-        assert result["recomputed"] == 1 and result["incremental"] == 7
+        result = _reload_bar(stack_env, tmp_path, "MSFT", "2017-06-01", scale=1.01)
+        assert result["recomputed"] == 1 and result["incremental"] == 7 and result["revised"] == 1
         b = _bars(engine, "MSFT")
         assert _current(engine)["MSFT"]["ema26"] == pytest.approx(float(talib.EMA(b["close"], 26)[-1]), rel=1e-9)
+        incremental = _current(engine)
+        _rebuild(engine, full=True)
+        full = _current(engine)
+        for symbol, row in full.items():
+            for field, value in row.items():
+                assert _same(incremental[symbol][field], value), (symbol, field, incremental[symbol][field], value)
     finally:
-        with psycopg.connect(url) as conn:
-            conn.execute(
-                "UPDATE daily_bars SET close = close / 1.01 WHERE date = '2017-06-01' AND security_id = "
-                "(SELECT id FROM securities WHERE symbol = 'MSFT')"
-            )
+        _reload_bar(stack_env, tmp_path, "MSFT", "2017-06-01", scale=1 / 1.01)
         _rebuild(engine, full=True)
 
 
@@ -308,20 +329,15 @@ def test_weekly_history_as_of_a_date_includes_the_partial_week(engine: Engine) -
     assert hist.metrics["rsi14"][n - 1, j] == pytest.approx(float(ref[-1]), rel=1e-9)
 
 
-def test_revised_high_low_is_detected(engine: Engine, stack_env: dict[str, str]) -> None:
+def test_revised_high_low_is_detected(engine: Engine, stack_env: dict[str, str], tmp_path: Path) -> None:
     """ATR's state depends on highs and lows: a revised old high forces a recompute too."""
-    url = _plain(stack_env["DATABASE_URL"])
     _rebuild(engine)
-    where = "WHERE date = '2016-03-01' AND security_id = (SELECT id FROM securities WHERE symbol = 'XOM')"
-    with psycopg.connect(url) as conn:
-        conn.execute(f"UPDATE daily_bars SET high = high + 5 {where}")
     try:
-        result = _rebuild(engine)
-        assert result["recomputed"] == 1
+        result = _reload_bar(stack_env, tmp_path, "XOM", "2016-03-01", high_plus=5.0)
+        assert result["recomputed"] == 1 and result["revised"] == 1
         b = _bars(engine, "XOM")
         atr = talib.ATR(b["high"], b["low"], b["close"], 14)[-1]
         assert _current(engine)["XOM"]["atr14"] == pytest.approx(float(atr), rel=1e-9)
     finally:
-        with psycopg.connect(url) as conn:
-            conn.execute(f"UPDATE daily_bars SET high = high - 5 {where}")
+        _reload_bar(stack_env, tmp_path, "XOM", "2016-03-01", high_plus=-5.0)
         _rebuild(engine, full=True)

@@ -228,6 +228,8 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
         changed[np.concatenate(([True], new.sid[changed][1:] != new.sid[changed][:-1]))] if len(changed) else changed
     )
     since = dict(zip(new.sid[firsts].tolist(), new.day[firsts].tolist(), strict=True))
+    if since:
+        mark_revised(conn, since)
     rolled = 0
     if since and not rollups_are_continuous_aggregates(conn):
         kept = old.take(~_member(old_keys, new_keys))
@@ -253,6 +255,23 @@ def load_bars(conn: Connection, run_id: str, batch: str, bulk: BulkLoad | None =
         "rollup_rows": rolled,
         "changed_symbols": sorted({by_id[s] for s in since}),
     }
+
+
+#: the stored indicator states that bars written on or before their date make stale (see :mod:`snapshot`)
+_MARK_REVISED = (
+    "UPDATE indicator_state st SET revised_from = LEAST(st.revised_from, c.first) "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:firsts AS date[])) AS c(security_id, first) "
+    "WHERE st.security_id = c.security_id AND c.first <= st.as_of"
+)
+
+
+def mark_revised(conn: Connection, since: dict[int, int]) -> None:
+    """Mark the indicator state of each security of ``since`` (id -> first day written, days since
+    1970-01-01) whose date is on or after that day with the earliest day written (``revised_from``):
+    the snapshot's next build recomputes it from its full history instead of advancing it (one
+    statement, in the caller's transaction)."""
+    ids = sorted(since)
+    conn.execute(text(_MARK_REVISED), {"ids": ids, "firsts": [EPOCH + dt.timedelta(days=since[i]) for i in ids]})
 
 
 #: rollup table -> date_trunc unit (whitelist: the only identifiers interpolated into SQL)

@@ -722,6 +722,26 @@ def check_fundamentals(rows: list[Fundamentals]) -> list[ReferenceIssue]:
 # --- reading the staged rows, writing the findings ----------------------------------------------
 
 
+#: each symbol's last bar before a date (``lo``), within ``{bound}``; a probe of every partition of daily_bars
+#: below it (a default partition keeps PostgreSQL from reading them newest first): bounded first
+_PREVIOUS = (
+    "SELECT x.symbol, b.date, b.close FROM unnest(CAST(:s AS text[]), CAST(:d AS date[])) AS x(symbol, lo) "
+    "JOIN securities s ON s.symbol = x.symbol CROSS JOIN LATERAL (SELECT date, close FROM daily_bars "
+    "WHERE security_id = s.id AND date < x.lo{bound} ORDER BY date DESC LIMIT 1) b"
+)
+
+#: active securities absent from the run with bars but none on or after ``before``, and their last bar's
+#: date: those with a recent bar are set aside first (a scan of the recent partitions), so only the
+#: stale ones are probed for their last bar in every partition
+_STALE = (
+    "WITH candidates AS MATERIALIZED (SELECT s.id, s.symbol FROM securities s WHERE s.is_active "
+    "AND s.symbol <> ALL(CAST(:staged AS text[])) "
+    "AND NOT EXISTS (SELECT 1 FROM daily_bars r WHERE r.security_id = s.id AND r.date >= :before)) "
+    "SELECT c.symbol, last.d FROM candidates c CROSS JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b "
+    "WHERE b.security_id = c.id) last WHERE last.d < :before ORDER BY c.symbol"
+)
+
+
 def _context(conn: Connection, run_id: str, bars: TypedBars, add_new: bool = False) -> Context:
     today = conn.execute(text("SELECT current_date")).scalar_one()
     known = conn.execute(
@@ -732,14 +752,17 @@ def _context(conn: Connection, run_id: str, bars: TypedBars, add_new: bool = Fal
         {"r": run_id},
     ).scalars()
     firsts = first_days(bars)
-    previous = conn.execute(
-        text(
-            "SELECT x.symbol, b.date, b.close FROM unnest(CAST(:s AS text[]), CAST(:d AS date[])) AS x(symbol, lo) "
-            "JOIN securities s ON s.symbol = x.symbol CROSS JOIN LATERAL (SELECT date, close FROM daily_bars "
-            "WHERE security_id = s.id AND date < x.lo ORDER BY date DESC LIMIT 1) b"
-        ),
-        {"s": list(firsts), "d": list(firsts.values())},
-    ).all()
+    # the last bar of the month before (one or two partitions probed per symbol), then, for the symbols
+    # without one (a long gap, a new listing), the last bar of any date (every older partition probed)
+    previous = list(
+        conn.execute(
+            text(_PREVIOUS.format(bound=" AND date >= x.lo - 31")), {"s": list(firsts), "d": list(firsts.values())}
+        ).all()
+    )
+    found = {p[0] for p in previous}
+    rest = [sym for sym in firsts if sym not in found]
+    if rest:
+        previous += conn.execute(text(_PREVIOUS.format(bound="")), {"s": rest, "d": [firsts[r] for r in rest]}).all()
     released = conn.execute(
         text(
             "SELECT symbol, date, open, high, low, close, volume FROM quarantine_releases "
@@ -805,14 +828,7 @@ def run_rules(conn: Connection, run_id: str, add_new: bool = False) -> Validatio
     ctx = _context(conn, run_id, bars, add_new)
     outcome = evaluate(bars, ctx)
     stale_before = sessions_before(outcome.days[-1], STALE_SESSIONS) if outcome.days else dt.date.min
-    stale = conn.execute(
-        text(
-            "SELECT s.symbol, last.d FROM securities s CROSS JOIN LATERAL (SELECT max(b.date) AS d FROM daily_bars b "
-            "WHERE b.security_id = s.id) last WHERE s.is_active AND last.d < :before "
-            "AND s.symbol <> ALL(CAST(:staged AS text[])) ORDER BY s.symbol"
-        ),
-        {"before": stale_before, "staged": bars.symbols},
-    ).all()
+    stale = conn.execute(text(_STALE), {"before": stale_before, "staged": bars.symbols}).all()
     outcome.findings += [
         Finding("stale_security", None, s, d, f"last bar {d}: stale (delisted, renamed or a provider gap?)", None)
         for s, d in stale

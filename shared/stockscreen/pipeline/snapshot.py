@@ -2,10 +2,13 @@
 
 A new snapshot is written under a fresh version and made current in the same
 transaction (builders serialised by an advisory lock), so readers always see one whole
-snapshot. A daily run is incremental: a security whose stored indicator state still
-matches its history (same bar count, sum of highs, lows and closes and last close up to the state's date)
-is advanced from that state over its last :data:`~stockscreen.market.measures.TAIL` bars; any
-other security (new, revised, backfilled) is recomputed from its full history.
+snapshot. A daily run is incremental, and its cost follows the securities and the new sessions,
+not the years on file: a security whose history up to its stored indicator state's date is
+unchanged (the Load task marks the state of any security whose bars it writes on or before that
+date) is advanced from that state over its last :data:`~stockscreen.market.measures.TAIL` bars; a
+security with no bar since its state keeps its previous row (its fundamentals applied again) while
+every bar written since is dated after its last one; any other security (new, revised, backfilled)
+is recomputed from its full history.
 
 :func:`snapshot_as_of` computes the snapshot for any past date (point in time: bars and
 fundamentals known on that date only); :func:`load_history` gives the full metric
@@ -106,24 +109,36 @@ def load_bars(
     return _bars(conn, sql + " ORDER BY security_id, date", params)
 
 
-def load_tails(
-    conn: Connection, limits: Mapping[int, int], last_date: dt.date, totals: Mapping[int, int]
-) -> tuple[tuple[mt.I64, mt.Dates, F], list[int]]:
-    """The last ``limits[id]`` bars of each security, read as one date-range scan over the
-    recent partitions. Returns the bars and the securities whose tail reaches further back
-    than the range (a long gap in their history): those need a full read instead."""
-    longest = max(limits.values())
+def tail_range_start(limits: Mapping[int, int], last_date: dt.date) -> dt.date:
+    """The first date :func:`load_tails` reads."""
+    longest = max(limits.values(), default=mt.TAIL)
     # trading days are about 5/7 of calendar days; a wide margin for holidays and gaps
-    since = last_date - dt.timedelta(days=int(longest * 1.6) + 30)
-    ids, dates, ohlcv = load_bars(conn, since=since, security_ids=list(limits))
+    return last_date - dt.timedelta(days=int(longest * 1.6) + 30)
+
+
+def load_tails(
+    conn: Connection,
+    limits: Mapping[int, int],
+    last_date: dt.date,
+    totals: Mapping[int, int],
+    also: Sequence[int] = (),
+) -> tuple[tuple[mt.I64, mt.Dates, F], list[int], tuple[mt.I64, mt.Dates, F]]:
+    """The last ``limits[id]`` bars of each security, read as one date-range scan over the
+    recent partitions. Returns the bars, the securities whose tail reaches further back
+    than the range (a long gap in their history): those need a full read instead, and the other bars
+    of the range (of the securities ``also`` too) for the market index."""
+    since = tail_range_start(limits, last_date)
+    ids, dates, ohlcv = load_bars(conn, since=since, security_ids=[*limits, *also])
     keep = np.zeros(len(ids), dtype=bool)
     short: list[int] = []
     edges = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1], [True]))) if len(ids) else np.array([0])
     found = set()
     for a, b in itertools.pairwise(edges.tolist()):
         sid = int(ids[a])
+        need = limits.get(sid)
+        if need is None:  # (one of ``also``)
+            continue
         found.add(sid)
-        need = limits[sid]
         if b - a >= need:
             keep[b - need : b] = True
         elif b - a == totals[sid]:  # its whole history lies in the range
@@ -131,7 +146,34 @@ def load_tails(
         else:
             short.append(sid)
     short.extend(sid for sid in limits if sid not in found)
-    return (ids[keep], dates[keep], ohlcv[keep]), short
+    # the rest of the range (but the short ones', read whole): the market index of the range is whole
+    extra = ~keep & ~np.isin(ids, np.asarray(short, dtype=np.int64))
+    return (ids[keep], dates[keep], ohlcv[keep]), short, (ids[extra], dates[extra], ohlcv[extra])
+
+
+def _bars_between(
+    conn: Connection, since: dt.date, before: dt.date, exclude: Sequence[int]
+) -> tuple[mt.I64, mt.Dates, F]:
+    """Every security's bars dated from ``since`` to before ``before``, but those of ``exclude``."""
+    sql = f"SELECT {_COLS} FROM daily_bars WHERE date >= %(since)s AND date < %(before)s"
+    sql += " AND security_id <> ALL(%(ids)s) ORDER BY security_id, date"
+    return _bars(conn, sql, {"since": since, "before": before, "ids": list(exclude)})
+
+
+def _window_start(bars: tuple[mt.I64, mt.Dates, F]) -> dt.date:
+    """The earliest date of the last :data:`~stockscreen.market.measures.TAIL` bars of the securities of
+    ``bars`` (sorted by security and date)."""
+    ids, dates = bars[0], bars[1]
+    ends = np.append(np.flatnonzero(ids[1:] != ids[:-1]) + 1, len(ids))
+    starts = np.concatenate(([0], ends[:-1]))
+    first: dt.date = dates[np.maximum(starts, ends - mt.TAIL)].min().item()
+    return first
+
+
+def _concat(a: tuple[mt.I64, mt.Dates, F] | None, b: tuple[mt.I64, mt.Dates, F]) -> tuple[mt.I64, mt.Dates, F]:
+    if a is None:
+        return b
+    return (np.concatenate((a[0], b[0])), np.concatenate((a[1], b[1])), np.concatenate((a[2], b[2])))
 
 
 def load_fundamentals(conn: Connection, ids: mt.I64, as_of: dt.date | None = None) -> dict[str, F]:
@@ -175,61 +217,173 @@ def _stored_state(conn: Connection) -> dict[int, _State]:
     return out
 
 
-_Stats = tuple[int, dt.date, int, float, float | None]
+@dataclass
+class _Plan:
+    """How each security with bars is brought up to date: advanced from its state over its tail
+    (``incremental``: id -> bars its state has not seen), recomputed from its full history
+    (``recompute``; ``revised``: those whose history up to their state's date changed), or its
+    previous snapshot row kept (``carried``: no bar since its state, and every bar written since
+    is dated after its state's date: nothing its row depends on changed)."""
+
+    incremental: dict[int, int]
+    recompute: list[int]
+    revised: list[int]
+    states: dict[int, _State]
+    totals: dict[int, int]  # bars on file of the incremental and carried securities
+    latest: dt.date | None
+    carried: list[int]
+    previous: int | None  # the current snapshot version (the carried rows' source)
+    #: each security's last bar date (the daily plan's)
+    lasts: dict[int, dt.date] | None = None
 
 
-def _history_stats(conn: Connection) -> dict[int, _Stats]:
-    """Per security: bars on file, their high+low+close sum (at the state's date), last bar date."""
+def _plan_full(conn: Connection) -> _Plan:
+    """Every security with bars recomputed from its full history (the stored states ignored)."""
+    ids = conn.execute(
+        text("SELECT s.id FROM securities s WHERE EXISTS (SELECT 1 FROM daily_bars b WHERE b.security_id = s.id)")
+    ).scalars()
+    return _Plan({}, [int(i) for i in ids], [], {}, {}, None, [], None)
+
+
+#: per stored state: its mark, the bars since its date (count, first and last date) and the close on
+#: file at its date; each an index probe of the security's own bars (no scan of the history)
+_SINCE_STATE = (
+    "SELECT st.security_id, st.revised_from, n.bars, n.first, n.last, "
+    "(SELECT b.close FROM daily_bars b WHERE b.security_id = st.security_id AND b.date = st.as_of) "
+    "FROM indicator_state st CROSS JOIN LATERAL (SELECT count(*) AS bars, min(b.date) AS first, "
+    "max(b.date) AS last FROM daily_bars b WHERE b.security_id = st.security_id AND b.date > st.as_of) n"
+)
+#: securities without a stored state and with bars (new listings): their first and last bar dates
+_WITHOUT_STATE = (
+    "SELECT s.id, (SELECT min(b.date) FROM daily_bars b WHERE b.security_id = s.id), "
+    "(SELECT max(b.date) FROM daily_bars b WHERE b.security_id = s.id) FROM securities s "
+    "WHERE NOT EXISTS (SELECT 1 FROM indicator_state st WHERE st.security_id = s.id)"
+)
+
+
+def _books_unchanged(conn: Connection, ids: list[int], states: Mapping[int, _State]) -> set[int]:
+    """Of the marked securities ``ids``, those whose bars up to their state's date still add up to what
+    the state covers (bar count, sum of highs, lows and closes, last close): bars loaded again as they
+    were (a file re-sent, bars deleted and re-loaded). Reads the marked securities' histories only."""
     rows = conn.execute(
         text(
-            "SELECT b.security_id, count(*), max(b.date), "
-            "count(*) FILTER (WHERE b.date <= st.as_of), "
-            "sum(b.high + b.low + b.close) FILTER (WHERE b.date <= st.as_of), "
-            "max(b.close) FILTER (WHERE b.date = st.as_of) "
-            "FROM daily_bars b LEFT JOIN indicator_state st ON st.security_id = b.security_id "
-            "GROUP BY b.security_id"
-        )
+            "SELECT b.security_id, count(*), sum(b.high + b.low + b.close), "
+            "max(b.close) FILTER (WHERE b.date = st.as_of) FROM daily_bars b "
+            "JOIN indicator_state st ON st.security_id = b.security_id "
+            "WHERE b.security_id = ANY(:ids) AND b.date <= st.as_of GROUP BY b.security_id"
+        ),
+        {"ids": ids},
     ).all()
-    return {int(r[0]): (int(r[1]), r[2], int(r[3] or 0), float(r[4] or 0.0), r[5]) for r in rows}
+    same = set()
+    for sid, n, price_sum, close in rows:
+        st = states[int(sid)]
+        if (
+            int(n) == st.bars
+            and math.isclose(float(price_sum), st.price_sum, rel_tol=1e-9, abs_tol=1e-9)
+            and close is not None
+            and float(close) == st.prev_close
+        ):
+            same.add(int(sid))
+    return same
 
 
-def _plan(
-    conn: Connection, full: bool
-) -> tuple[dict[int, int], list[int], list[int], dict[int, _State], dict[int, int], dt.date | None]:
-    """Split securities into incremental ones (id -> new bars) and full recomputes (and of those, the
-    ones whose history before their stored state changed)."""
-    stats = _history_stats(conn)
-    states = {} if full else _stored_state(conn)
+def _plan_daily(conn: Connection) -> _Plan:
+    """The plan of a daily build, from the stored states and the bars written after them only (its
+    cost follows the securities and the new sessions, not the years on file).
+
+    Bars are written by the Load task alone, which marks (``indicator_state.revised_from``) the state of
+    every security whose bars it inserts or changes on or before the state's date (from the earliest
+    such date); a state whose close on file at its date is no longer the one it saw is taken as
+    revised from the first session on file."""
+    states = _stored_state(conn)
+    current = conn.execute(text("SELECT version FROM snapshot_versions WHERE is_current")).scalar()
+    # (the probes' estimated cost, one per partition, crosses the JIT's thresholds: its compilation
+    # took 0.8 s of the 1.1 s the query took at 10,000 securities; the probes themselves are cheap)
+    conn.execute(text("SET LOCAL jit = off"))
     incremental: dict[int, int] = {}
     recompute: list[int] = []
-    revised: list[int] = []  # bars up to the stored state's date added, removed or revised
-    totals = {sid: s[0] for sid, s in stats.items()}
-    for sid, (total, _last, seen, price_sum, close_at_state) in stats.items():
-        st = states.get(sid)
-        new = total - (st.bars if st else 0)
-        usable = (
-            st is not None
-            and seen == st.bars
-            and new >= 0
-            and math.isclose(price_sum, st.price_sum, rel_tol=1e-9, abs_tol=1e-9)
-            and close_at_state is not None
-            and float(close_at_state) == st.prev_close
-            and all(math.isfinite(v) for v in st.values.values())
-            and st.bars >= mt.WARMUP
-        )
-        if usable:
-            incremental[sid] = new
+    revised: list[int] = []
+    totals: dict[int, int] = {}
+    stale: list[int] = []
+    written: list[dt.date] = []  # the first bar written since each state (or of a new security)
+    lasts: dict[int, dt.date] = {}
+    probed = conn.execute(text(_SINCE_STATE)).all()
+    marked = [
+        int(r[0]) for r in probed if r[1] is not None or r[5] is None or float(r[5]) != states[int(r[0])].prev_close
+    ]
+    unchanged = _books_unchanged(conn, marked, states) if marked else set()
+    for sid, revised_from, new, first, last, close_at_state in probed:
+        st = states[int(sid)]
+        lasts[int(sid)] = last or st.as_of
+        # (a marked security whose bars up to its state are as they were: bars written again unchanged)
+        if int(sid) not in unchanged and (
+            revised_from is not None or close_at_state is None or float(close_at_state) != st.prev_close
+        ):
+            recompute.append(int(sid))
+            revised.append(int(sid))
+            written.append(revised_from if revised_from is not None else dt.date.min)
+            continue
+        totals[int(sid)] = st.bars + int(new)
+        if first is not None:
+            written.append(first)
+        if new == 0:
+            stale.append(int(sid))
+        elif all(math.isfinite(v) for v in st.values.values()) and st.bars >= mt.WARMUP:
+            incremental[int(sid)] = int(new)
         else:
-            recompute.append(sid)
-            if st is not None and not (
-                seen == st.bars
-                and math.isclose(price_sum, st.price_sum, rel_tol=1e-9, abs_tol=1e-9)
-                and close_at_state is not None
-                and float(close_at_state) == st.prev_close
-            ):
-                revised.append(sid)
-    latest = max((st[1] for st in stats.values()), default=None)
-    return incremental, recompute, revised, states, totals, latest
+            recompute.append(int(sid))
+    for sid, first, last in conn.execute(text(_WITHOUT_STATE)).all():
+        if first is not None:
+            recompute.append(int(sid))
+            written.append(first)
+            lasts[int(sid)] = last
+    conn.execute(text("SET LOCAL jit TO DEFAULT"))
+    carried: list[int] = []
+    # every bar written since lies after a carried security's last one: its row (bars, tail, the
+    # market index over its window) is the same; its fundamentals are applied again
+    horizon = min(written, default=None)
+    if current is not None and stale:
+        in_previous = {
+            int(r[0])
+            for r in conn.execute(
+                text("SELECT security_id FROM snapshot_rows WHERE version = :v AND security_id = ANY(:ids)"),
+                {"v": current, "ids": stale},
+            )
+        }
+        carried = [sid for sid in stale if sid in in_previous and (horizon is None or states[sid].as_of < horizon)]
+    kept = set(carried)
+    for sid in stale:
+        if sid not in kept:  # (no new bar: advanced over none, or recomputed when its state is short)
+            if all(math.isfinite(v) for v in states[sid].values.values()) and states[sid].bars >= mt.WARMUP:
+                incremental[sid] = 0
+            else:
+                recompute.append(sid)
+    latest = max(lasts.values(), default=None)
+    return _Plan(incremental, recompute, revised, states, totals, latest, carried, current, lasts)
+
+
+def _carried_rows(
+    conn: Connection, version: int, ids: list[int], states: Mapping[int, _State]
+) -> tuple[mt.I64, mt.Dates, dict[str, F]]:
+    """The rows of ``version`` of the securities ``ids`` as metric arrays (NULL as NaN, flags as 1/0),
+    their fundamental fields computed again from the latest reports (as a rebuild would)."""
+    numeric = [f for f in SNAPSHOT_FIELDS if f not in LABEL_FIELDS]
+    rows = conn.execute(
+        text(
+            f"SELECT security_id, {', '.join(numeric)} FROM snapshot_rows "
+            "WHERE version = :v AND security_id = ANY(:ids) ORDER BY security_id"
+        ),
+        {"v": version, "ids": ids},
+    ).all()
+    sids = np.array([int(r[0]) for r in rows], dtype=np.int64)
+    values = np.array([[np.nan if v is None else float(v) for v in r[1:]] for r in rows], dtype=np.float64).reshape(
+        len(rows), len(numeric)
+    )
+    metrics = {f: values[:, k].copy() for k, f in enumerate(numeric)}
+    funds = load_fundamentals(conn, sids)
+    metrics.update(mt.fundamental_metrics(metrics["close"], funds))
+    dates = np.array([states[int(s)].as_of for s in sids.tolist()], dtype="datetime64[D]")
+    return sids, dates, metrics
 
 
 def _flat_index(parts: Iterable[tuple[mt.I64, mt.Dates, F]]) -> mt.Market:
@@ -246,20 +400,34 @@ def _flat_index(parts: Iterable[tuple[mt.I64, mt.Dates, F]]) -> mt.Market:
 def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
     """Last-bar metrics and new state of every security with bars (incremental where possible)."""
     clock = time.perf_counter()
-    incremental, recompute, revised, states, totals, last_date = _plan(conn, full)
+    plan = _plan_full(conn) if full else _plan_daily(conn)
+    incremental, recompute, states, totals = plan.incremental, plan.recompute, plan.states, plan.totals
     timings = {"plan": time.perf_counter() - clock}
     clock = time.perf_counter()
     tail_bars = None
-    if incremental and last_date is not None:
-        limits = {sid: mt.TAIL + n for sid, n in incremental.items()}
-        tail_bars, gapped = load_tails(conn, limits, last_date, totals)
+    market_only = None
+    limits = {sid: mt.TAIL + n for sid, n in incremental.items()}
+    if (incremental or plan.carried) and plan.latest is not None:
+        tail_bars, gapped, market_only = load_tails(conn, limits, plan.latest, totals, also=plan.carried)
         for sid in gapped:  # a tail reaching past the read range: read its whole history
             incremental.pop(sid)
             recompute.append(sid)
     full_bars = load_bars(conn, security_ids=recompute) if recompute else None
+    if plan.latest is not None and tail_bars is not None:
+        # a security's metrics at its last bar read the market index over its last TAIL sessions: when
+        # they begin near or before the range the tails were read from (a security delisted long ago,
+        # when a revision keeps it from its previous row; a listing near the range's start), every other
+        # security's bars from a month before (its previous bar) are read for the index too
+        since = tail_range_start(limits, plan.latest)
+        starts = [_window_start(p) for p in (full_bars, tail_bars) if p is not None and len(p[0])]
+        first = min(starts, default=None)
+        if first is not None and first - dt.timedelta(days=30) < since:
+            market_only = _concat(
+                market_only, _bars_between(conn, first - dt.timedelta(days=30), since, exclude=recompute)
+            )
     timings["read"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    market = _flat_index(p for p in (full_bars, tail_bars) if p is not None)
+    market = _flat_index(p for p in (full_bars, tail_bars, market_only) if p is not None)
     ids_out: list[mt.I64] = []
     dates_out: list[mt.Dates] = []
     metric_parts: list[dict[str, F]] = []
@@ -286,7 +454,7 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
         new = np.array([incremental[int(s)] for s in sids], dtype=np.int64)
         total = np.array([totals[int(s)] for s in sids], dtype=np.int64)
         funds = load_fundamentals(conn, sids)
-        last, new_state = mt.advance(panel, state, new, total, market, funds)
+        last, new_state = mt.advance_chunked(panel, state, new, total, market, funds)
         metric_parts.append(last)
         state_parts.append(new_state)
         rows = np.arange(panel.shape[0])[:, None]
@@ -297,22 +465,39 @@ def compute_current(conn: Connection, full: bool = False) -> dict[str, Any]:
         books.append((total, before + added, panel.close[-1]))
         ids_out.append(sids)
         dates_out.append(panel.dates[-1])
+    if plan.carried and plan.previous is not None:
+        # kept as they are (with their stored state): nothing they depend on changed
+        c_ids, c_dates, c_metrics = _carried_rows(conn, plan.previous, plan.carried, states)
+        metric_parts.append(c_metrics)
+        state_parts.append({k: np.array([states[int(s)].values[k] for s in c_ids]) for k in mt.STATE_FIELDS})
+        books.append(
+            (
+                np.array([totals[int(s)] for s in c_ids], dtype=np.int64),
+                np.array([states[int(s)].price_sum for s in c_ids]),
+                np.array([states[int(s)].prev_close for s in c_ids]),
+            )
+        )
+        ids_out.append(c_ids)
+        dates_out.append(c_dates)
     if not ids_out:
         return {"ids": np.empty(0, np.int64)}
     timings["compute"] = time.perf_counter() - clock
+    keys = [k for k in metric_parts[0] if all(k in p for p in metric_parts)]
+    bars = np.concatenate([b[0] for b in books])
     return {
         "timings": timings,
         "ids": np.concatenate(ids_out),
         "dates": np.concatenate(dates_out),
-        "metrics": {k: np.concatenate([p[k] for p in metric_parts]) for k in metric_parts[0]},
+        "metrics": {k: np.concatenate([p[k] for p in metric_parts]) for k in keys},
         "state": {k: np.concatenate([p[k] for p in state_parts]) for k in mt.STATE_FIELDS},
-        "bars": np.concatenate([b[0] for b in books]),
+        "bars": bars,
         "price_sum": np.concatenate([b[1] for b in books]),
         "last_close": np.concatenate([b[2] for b in books]),
         "incremental": len(incremental),
         "recomputed": len(recompute),
-        "revised": len(revised) if not full else None,
-        "bars_total": sum(totals.values()),
+        "carried": len(plan.carried),
+        "revised": len(plan.revised) if not full else None,
+        "bars_total": int(bars.sum()),
     }
 
 
@@ -391,6 +576,7 @@ def build_snapshot(conn: Connection, run_id: str | None, *, full: bool = False) 
         "as_of": as_of.isoformat(),
         "incremental": cur["incremental"],
         "recomputed": cur["recomputed"],
+        "carried": cur["carried"],
         "revised": cur["revised"],
         "bars": cur["bars_total"],
     }
