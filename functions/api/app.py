@@ -15,6 +15,11 @@ gc.disable()
 # validator, a scan of all package metadata on the cold first request; the API uses no pydantic plugin.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
+# numpy's bundled OpenBLAS starts a thread per core when numpy is imported, and they spin: ~100 ms of CPU on
+# the other cores during a cold screen (measured), CPU the gateway's other requests need. The screening
+# engine does no linear algebra; one thread is all BLAS would get.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import chalicelib.resources  # noqa: E402 (after the two settings above)
 from chalicelib import health, http, saved_screens, screens, securities  # noqa: E402
 
