@@ -12,28 +12,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 
 from devstack.stepfunctions import IngestStateMachine
 from stockscreen.db.engine import normalise_url
 from stockscreen.market import synth
 from stockscreen.pipeline import snapshot
-from stockscreen.screening.fields import SNAPSHOT_FIELDS
 from tests.conftest import truncate_all
+from tests.integration.test_snapshot import _current
 
 HEADER = "date,open,high,low,close,volume,Name\n"
-
-
-def _current(engine: Engine) -> dict[str, dict[str, Any]]:
-    cols = ", ".join(f"r.{c}" for c in SNAPSHOT_FIELDS)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                f"SELECT s.symbol, r.as_of, {cols} FROM snapshot_rows r JOIN snapshot_versions v "
-                "ON v.version = r.version AND v.is_current JOIN securities s ON s.id = r.security_id"
-            )
-        ).mappings()
-        return {r["symbol"]: dict(r) for r in rows}
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -63,21 +63,25 @@ class Panel:
     def columns(self, start: int, stop: int) -> Panel:
         """The securities ``start:stop`` as their own (contiguous) panel."""
         rows = int(self.lengths[start:stop].max()) if stop > start else 0
-        take = (slice(0, rows), slice(start, stop))
+        return self.cut(slice(0, rows), start, stop)
 
-        def cut(a: F) -> F:
+    def cut(self, rows: slice, start: int, stop: int) -> Panel:
+        """The rows ``rows`` of the securities ``start:stop`` as their own (contiguous) panel."""
+        take = (rows, slice(start, stop))
+
+        def part(a: F) -> F:
             return np.ascontiguousarray(a[take])
 
         return Panel(
             self.security_ids[start:stop],
             np.ascontiguousarray(self.dates[take]),
-            cut(self.open),
-            cut(self.high),
-            cut(self.low),
-            cut(self.close),
-            cut(self.volume),
+            part(self.open),
+            part(self.high),
+            part(self.low),
+            part(self.close),
+            part(self.volume),
             self.lengths[start:stop],
-            None if self.adj_close is None else cut(self.adj_close),
+            None if self.adj_close is None else part(self.adj_close),
         )
 
     def column(self, j: int) -> dict[str, Any]:
@@ -635,22 +639,7 @@ def _right_columns(panel: Panel, start: int, stop: int) -> Panel:
     """The securities ``start:stop`` of a right-aligned panel as their own panel (its rows cut to the
     chunk's longest tail: every column keeps its last bar on the last row)."""
     rows = int(panel.lengths[start:stop].max()) if stop > start else 0
-    take = (slice(panel.shape[0] - rows, panel.shape[0]), slice(start, stop))
-
-    def cut(a: F) -> F:
-        return np.ascontiguousarray(a[take])
-
-    return Panel(
-        panel.security_ids[start:stop],
-        np.ascontiguousarray(panel.dates[take]),
-        cut(panel.open),
-        cut(panel.high),
-        cut(panel.low),
-        cut(panel.close),
-        cut(panel.volume),
-        panel.lengths[start:stop],
-        None if panel.adj_close is None else cut(panel.adj_close),
-    )
+    return panel.cut(slice(panel.shape[0] - rows, panel.shape[0]), start, stop)
 
 
 def advance_chunked(
