@@ -6,15 +6,18 @@ many threads at once."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import redis
 
+from devstack.services import free_port, wait_port
 from stockscreen.core import resp
 
 
@@ -199,3 +202,80 @@ def test_its_connection_errors_mean_redis_is_unavailable() -> None:
     timeout = unavailable_from(resp.RedisTimeoutError("no answer"))
     assert timeout is not None and timeout.dependency == "redis"
     assert unavailable_from(resp.ResponseError("WRONGTYPE")) is None  # a bug of ours, not an outage
+
+
+def _tls_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate it signed for localhost / 127.0.0.1 (what ElastiCache's TLS looks like,
+    with a CA of our own instead of a public one)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("stockscreen test CA"))
+        .issuer_name(name("stockscreen test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("localhost"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return paths
+
+
+def test_tls_verifies_the_servers_certificate(tmp_path: Path) -> None:
+    """``rediss://`` against a real Redis TLS port: verified against the given CA, refused without it (the
+    system's CAs do not know ours) and refused for a host name the certificate does not name."""
+    ca, cert, key = _tls_files(tmp_path)
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "127.0.0.2", "--save", "",
+         "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca),
+         "--tls-auth-clients", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_port("127.0.0.1", port)
+        secure = resp.Redis.from_url(f"rediss://localhost:{port}/0?ssl_ca_certs={ca}")
+        assert secure.options.tls and secure.ping() is True
+        assert secure.set("tls:k", "over TLS") is True and secure.get("tls:k") == "over TLS"
+        with pytest.raises(resp.RedisConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            resp.Redis.from_url(f"rediss://localhost:{port}/0").ping()  # not a CA the system trusts
+        with pytest.raises(resp.RedisConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            resp.Redis.from_url(f"rediss://127.0.0.2:{port}/0?ssl_ca_certs={ca}", connect_timeout_s=0.5).ping()
+        with pytest.raises(resp.RedisConnectionError):
+            resp.Redis.from_url(f"redis://localhost:{port}/0", socket_timeout_s=0.5).ping()  # plain text to TLS
+    finally:
+        server.terminate()
+        server.wait(10)

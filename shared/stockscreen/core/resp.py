@@ -10,7 +10,8 @@ more (the WebSocket connection registry's WATCH transactions, pub/sub): ``client
 
 Behaviour, as the API had it with redis-py:
 - ``redis://[user:password@]host[:port][/db]``, ``rediss://`` (TLS: ElastiCache in-transit encryption,
-  certificates verified) and ``unix:///path?db=N``; AUTH and SELECT on connect.
+  the certificate and host name verified, against ``?ssl_ca_certs=`` when given) and ``unix:///path?db=N``;
+  AUTH and SELECT on connect.
 - A connect timeout (a stopped server is a refused connection, an unreachable one costs the timeout) and a
   read timeout; errors are :class:`RedisError` subclasses, never a hang.
 - Connections are pooled per client and borrowed by one thread at a time (the local gateway serves
@@ -65,6 +66,9 @@ class Options:
     username: str | None = None
     password: str | None = None
     tls: bool = False
+    #: a CA bundle to verify the server's certificate with (the URL's ``ssl_ca_certs``, as redis-py names it);
+    #: None: the system's (ElastiCache's certificates are signed by a public CA)
+    ca_file: str | None = None
     unix_path: str | None = None
     connect_timeout_s: float = 1.0
     socket_timeout_s: float = 2.0
@@ -85,6 +89,7 @@ def parse_url(url: str, **overrides: Any) -> Options:
             port=parts.port or 6379,
             db=int(path) if path else db,
             tls=parts.scheme == "rediss",
+            ca_file=query.get("ssl_ca_certs"),
         )
     else:
         raise ValueError(f"not a Redis URL (redis://, rediss:// or unix://): {parts.scheme or url!r}")
@@ -113,7 +118,8 @@ class _Connection:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
                 if opts.tls:
-                    sock = ssl.create_default_context().wrap_socket(sock, server_hostname=opts.host)
+                    context = ssl.create_default_context(cafile=opts.ca_file)  # the certificate and name verified
+                    sock = context.wrap_socket(sock, server_hostname=opts.host)
         except TimeoutError as exc:  # the builtin: socket.timeout
             raise RedisTimeoutError(f"timed out connecting to Redis: {exc}") from exc
         except OSError as exc:
