@@ -372,6 +372,17 @@ class Problem:
     threshold: float
 
 
+def _sustained(
+    code: str, series: Sequence[float | None], above: float, times: list[dt.datetime], message: str
+) -> Problem | None:
+    """A problem when ``series`` has stayed above ``above`` up to now: ``message`` and since when
+    (:func:`_since`)."""
+    since = _since([None if v is None else v > above for v in series], times)
+    if since is None:
+        return None
+    return Problem(code, f"{message} {_clock(since)}", since, _last(series) or 0.0, above)
+
+
 def _api(metric: str, stat: Stat) -> Query:
     return Query(NAMESPACE, metric, stat, (("service", API_SERVICE),))
 
@@ -547,43 +558,33 @@ class OperationsService:
         # health
         problems: list[Problem] = []
         ratio5 = [None if (n or 0) == 0 else (e or 0) / (n or 1) for n, e in zip(requests, errors5, strict=True)]
-        bad = [None if r is None else r > ERROR_RATIO_LIMIT for r in ratio5]
-        if (since := _since(bad, times)) is not None:
-            problems.append(
-                Problem(
-                    "errors_5xx",
-                    f"5xx above {ERROR_RATIO_LIMIT:.0%} of requests since {_clock(since)}",
-                    since,
-                    _last(ratio5) or 0.0,
-                    ERROR_RATIO_LIMIT,
+        sustained = [
+            _sustained(
+                "errors_5xx", ratio5, ERROR_RATIO_LIMIT, times, f"5xx above {ERROR_RATIO_LIMIT:.0%} of requests since"
+            ),
+            *(
+                _sustained(
+                    "latency",
+                    p99,
+                    LATENCY_SLO_THRESHOLD_MS,
+                    times,
+                    f"{route}: p99 above {LATENCY_SLO_THRESHOLD_MS} ms since",
                 )
-            )
-        for route, p99 in p99_by_route.items():
-            flags = [None if v is None else v > LATENCY_SLO_THRESHOLD_MS for v in p99]
-            if (since := _since(flags, times)) is not None:
-                problems.append(
-                    Problem(
-                        "latency",
-                        f"{route}: p99 above {LATENCY_SLO_THRESHOLD_MS} ms since {_clock(since)}",
-                        since,
-                        _last(p99) or 0.0,
-                        LATENCY_SLO_THRESHOLD_MS,
-                    )
+                for route, p99 in p99_by_route.items()
+            ),
+            *(
+                _sustained(
+                    "dead_letters",
+                    depth,
+                    0,
+                    times,
+                    f"{int(_last(depth) or 0)} message(s) in the dead-letter queue {name} since",
                 )
-        for name, depth in queues.items():
-            if "dlq" not in name.lower():
-                continue
-            flags = [None if v is None else v > 0 for v in depth]
-            if (since := _since(flags, times)) is not None:
-                problems.append(
-                    Problem(
-                        "dead_letters",
-                        f"{int(_last(depth) or 0)} message(s) in the dead-letter queue {name} since {_clock(since)}",
-                        since,
-                        _last(depth) or 0.0,
-                        0,
-                    )
-                )
+                for name, depth in queues.items()
+                if "dlq" in name.lower()
+            ),
+        ]
+        problems.extend(p for p in sustained if p is not None)
         if (n := _total(delivery_errors)) > 0:
             first = _first_at(delivery_errors, times)
             problems.append(
