@@ -219,12 +219,11 @@ COLD = textwrap.dedent(
     def hwm():  # VmHWM: ru_maxrss would carry the forking parent's over exec
         return int(next(x for x in open("/proc/self/status") if x.startswith("VmHWM:")).split()[1]) / 1024
     from pathlib import Path
-    from stockscreen.core.clients import aws_client
     from stockscreen.screening import artifact
     from stockscreen.screening.engine import ScreenRequest, run
     imported = time.perf_counter() - start
     bucket, prefix, cache_dir, query, history = sys.argv[1:6]
-    u = artifact.read(artifact.s3_fetch(bucket, prefix, aws_client("s3").download_file, Path(cache_dir)))
+    u = artifact.read(artifact.s3_fetch(bucket, prefix, cache_dir=Path(cache_dir)))
     opened = time.perf_counter() - start
     res = run(u, ScreenRequest.model_validate({"query": query, "limit": 50}))
     first = time.perf_counter() - start
@@ -238,7 +237,9 @@ COLD = textwrap.dedent(
 )
 
 #: the artifact of the synthetic market, written once and reused by later runs (keyed by size and seed)
-ARTIFACT = Path(tempfile.gettempdir()) / f"stockscreen-bench-artifact-{SECURITIES}x{YEARS}-s{SEED}"
+ARTIFACT = (
+    Path(tempfile.gettempdir()) / f"stockscreen-bench-artifact-{SECURITIES}x{YEARS}-s{SEED}-f{artifact.FORMAT}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -274,9 +275,9 @@ def test_bench_cold_first_screen_10k_20y(artifact_folder: Path, stack_env: dict[
     bucket = stack_env["SNAPSHOT_BUCKET"]
     s3 = aws_client("s3")
     prefix = artifact.PREFIX + artifact.name_of(1, f"bench-{time.time()}") + "/"
-    files = sorted(artifact_folder.iterdir())
+    files = [p for p in artifact_folder.rglob("*") if p.is_file()]
     clock = time.perf_counter()
-    artifact.upload(files, bucket, s3, prefix)
+    artifact.upload(artifact_folder, bucket, s3, prefix)
     upload_s = time.perf_counter() - clock
     size = sum(p.stat().st_size for p in files)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "shared"), str(ROOT)])}

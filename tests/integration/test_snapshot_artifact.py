@@ -59,12 +59,19 @@ def _same(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> None:
     np.testing.assert_array_equal(a, b)  # NaN in the same places counts as equal
 
 
-def test_aggregate_uploads_the_artifact_manifest_last(published: dict[str, Any], stack_env: dict[str, str]) -> None:
+def test_aggregate_uploads_the_artifact_in_segments(published: dict[str, Any], stack_env: dict[str, str]) -> None:
     name = artifact.name_of(published["version"], published["created"])
     listed = aws_client("s3").list_objects_v2(Bucket=stack_env["SNAPSHOT_BUCKET"], Prefix=f"snapshots/{name}/")
-    keys = {o["Key"].rsplit("/", 1)[1] for o in listed.get("Contents", [])}
-    assert {"manifest.json", "latest.npy", "symbols.npy", "dates.npy"} <= keys
-    assert {f"bar_{k}.npy" for k in artifact.BARS} <= keys
+    contents = listed.get("Contents", [])
+    keys = {o["Key"].removeprefix(f"snapshots/{name}/") for o in contents}
+    assert {"manifest.json", "latest.npy", "symbols.npy", "dates.npy", "keys.npy"} <= keys
+    manifest = artifact.previous_manifest(stack_env["SNAPSHOT_BUCKET"], aws_client("s3"), f"snapshots/{name}/")
+    assert manifest is not None
+    segments = manifest["segments"]
+    assert [s["index"] for s in segments] == list(range(len(segments))) and len(segments) >= 2
+    assert sum(s["dates"] for s in segments) == manifest["dates"]
+    assert all(s["dates"] == artifact.SEGMENT for s in segments[:-1])
+    assert {artifact.segment_file(s["index"], k) for s in segments for k in artifact.BARS} <= keys
 
 
 def test_artifact_round_trips_the_database_universe_exactly(published: dict[str, Any]) -> None:

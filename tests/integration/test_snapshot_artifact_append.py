@@ -7,7 +7,6 @@ rows) and the artifact must equal the database load exactly; a run that revises 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from stockscreen.core.clients import aws_client
 from stockscreen.market import synth
 from stockscreen.screening import artifact
 from stockscreen.screening import universe as U
+from stockscreen.screening.history import Frame
 from tests.conftest import truncate_all
 
 
@@ -89,19 +89,139 @@ def test_a_revised_old_bar_rewrites_the_artifact_whole(daily: dict[str, Any], tm
     np.testing.assert_array_equal(np.asarray(mapped.daily.c), U.load(daily["engine"], version, as_of).daily.c)
 
 
-def test_a_large_bar_file_is_composed_from_a_server_side_copy(stack_env: dict[str, str]) -> None:
-    """Past 2 x HEAD_PART bytes the old rows are not downloaded: a multipart upload copies them."""
+def test_the_daily_artifact_writes_only_its_open_segment(daily: dict[str, Any], stack_env: dict[str, str]) -> None:
+    """The appended artifact names the previous folder for its full segments and holds the open one itself."""
     s3, bucket = aws_client("s3"), stack_env["SNAPSHOT_BUCKET"]
-    rng = np.random.default_rng(1)
-    old = rng.standard_normal((1100, 2000))  # 17.6 MB
-    buf = io.BytesIO()
-    np.save(buf, old, allow_pickle=False)
-    s3.put_object(Bucket=bucket, Key="snapshots/test-old/bar_c.npy", Body=buf.getvalue())
-    rows = rng.standard_normal((2, 2000))
-    size = artifact._append_rows(bucket, s3, "snapshots/test-old/bar_c.npy", "snapshots/test-new/bar_c.npy", rows, 1102)
-    body = s3.get_object(Bucket=bucket, Key="snapshots/test-new/bar_c.npy")["Body"].read()
-    assert len(body) == size > 2 * artifact.HEAD_PART
-    np.testing.assert_array_equal(np.load(io.BytesIO(body)), np.concatenate([old, rows]))
-    with pytest.raises(ValueError, match="cannot take"):
-        artifact._append_rows(bucket, s3, "snapshots/test-old/bar_c.npy", "snapshots/x/bar_c.npy", rows, 1200)
-    artifact.remove_older(bucket, s3, keep=set())
+    prefix = daily["second"]["output"]["aggregate"]["artifact"]["prefix"]
+    manifest = artifact.previous_manifest(bucket, s3, prefix)
+    assert manifest is not None and manifest["appended_to"]
+    previous = manifest["appended_to"].removeprefix(artifact.PREFIX).strip("/")
+    *full, open_ = manifest["segments"]
+    assert full and all(s["folder"] == previous and s["dates"] == artifact.SEGMENT for s in full)
+    assert open_["folder"] == "" and open_["index"] == len(full)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "bars/")["Contents"]
+    assert {o["Key"].removeprefix(prefix) for o in listed} == {
+        artifact.segment_file(open_["index"], k) for k in artifact.fields_of(manifest["adjusted"])
+    }
+
+
+# ---------------------------------------------------------------- segments, by key, in memory universes
+
+
+def _universe(ids: list[int], symbols: list[str], dates: np.ndarray[Any, Any], seed: int) -> U.Universe:
+    """A universe of securities ``ids`` (named ``symbols``) on ``dates``: a bar grid with gaps."""
+    rng = np.random.default_rng(seed)
+    n, t = len(ids), len(dates)
+    c = np.asfortranarray(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (n, t)), axis=1)))
+    c[rng.random((n, t)) < 0.05] = np.nan
+    grids = [np.asfortranarray(c * f) for f in (0.99, 1.01, 0.98, 1.0)]
+    v = np.asfortranarray(np.where(np.isnan(c), np.nan, rng.integers(1_000, 100_000, (n, t))))
+    fr = Frame(dates, *grids, v, {"pe": rng.uniform(5, 30, n)})
+    u = U.Universe(7, dates[-1].astype(object), np.array(symbols), fr, {}, {}, security_ids=np.array(ids))
+    u.cache_key = f"test-{seed}"
+    return u
+
+
+def _bars(u: U.Universe) -> int:
+    return int(np.count_nonzero(~np.isnan(u.daily.c)))
+
+
+def _expected(parts: list[U.Universe], last: U.Universe) -> dict[str, np.ndarray[Any, Any]]:
+    """Each field's grid over all the parts' dates for ``last``'s securities, placed by id."""
+    out = {}
+    for k in artifact.BARS:
+        cols = []
+        for u in parts:
+            assert u.security_ids is not None and last.security_ids is not None
+            at = {int(x): i for i, x in enumerate(u.security_ids)}
+            g = np.full((last.n, len(u.daily.dates)), np.nan)
+            for r, sid in enumerate(last.security_ids.tolist()):
+                if sid in at:
+                    g[r] = getattr(u.daily, k)[at[sid]]
+            cols.append(g)
+        out[k] = np.concatenate(cols, axis=1)
+    return out
+
+
+@pytest.fixture
+def bucket(stack_env: dict[str, str]) -> Iterator[tuple[str, Any]]:
+    s3, name = aws_client("s3"), stack_env["SNAPSHOT_BUCKET"]
+    artifact.remove_older(name, s3, keep=set())
+    yield name, s3
+    artifact.remove_older(name, s3, keep=set())
+
+
+def _read(bucket: str, prefix: str, cache: Path) -> U.Universe:
+    return artifact.read(artifact.s3_fetch(bucket, prefix, cache_dir=cache))
+
+
+def test_listings_delistings_and_renames_append_by_security_id(bucket: tuple[str, Any], tmp_path: Path) -> None:
+    """200 sessions (a full segment and an open one of 72), then a session on which a security listed, one
+    was dropped and one changed its ticker, then 60 sessions that cross into a new segment: each appended
+    artifact equals the whole history placed by id; the previous folders are kept while named."""
+    name, s3 = bucket
+    days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2021-06-01"), dtype="datetime64[D]")
+    first = _universe([1, 2, 3, 4], ["AA", "BB", "CC", "DD"], days[:200], 1)
+    p1 = artifact.publish(first, name, s3, "one")
+    second = _universe([1, 3, 4, 5], ["AA", "CCX", "DD", "EE"], days[200:201], 2)  # 2 gone, 3 renamed, 5 listed
+    p2 = artifact.PREFIX + artifact.name_of(8, "two") + "/"
+    m1 = artifact.previous_manifest(name, s3, p1)
+    assert m1 is not None
+    assert artifact.append(second, name, s3, p1, m1, p2, "", m1["bars"] + _bars(second)) is None
+    third = _universe([1, 3, 4, 5], ["AA", "CCX", "DD", "EE"], days[201:261], 3)
+    p3 = artifact.PREFIX + artifact.name_of(9, "three") + "/"
+    m2 = artifact.previous_manifest(name, s3, p2)
+    assert m2 is not None
+    assert artifact.append(third, name, s3, p2, m2, p3, "", m2["bars"] + _bars(third)) is None
+    m3 = artifact.previous_manifest(name, s3, p3)
+    assert m3 is not None
+    assert [(s["index"], s["dates"]) for s in m3["segments"]] == [(0, 128), (1, 128), (2, 5)]
+    assert [s["folder"] for s in m3["segments"]] == [artifact.name_of(7, "one"), "", ""]
+    for prefix, parts in ((p2, [first, second]), (p3, [first, second, third])):
+        got = _read(name, prefix, tmp_path / prefix.strip("/"))
+        np.testing.assert_array_equal(got.symbols, parts[-1].symbols)
+        assert len(got.daily.dates) == sum(len(u.daily.dates) for u in parts)
+        for k, grid in _expected(parts, parts[-1]).items():
+            np.testing.assert_array_equal(np.asarray(getattr(got.daily, k)), grid)
+        assert got.daily.c.flags.f_contiguous
+    # only the first artifact's folder is named by the third: the second goes, the first stays
+    assert artifact.remove_older(name, s3, keep={artifact.name_of(9, "three")}) > 0
+    assert s3.list_objects_v2(Bucket=name, Prefix=p1).get("KeyCount", 0) > 0
+    assert s3.list_objects_v2(Bucket=name, Prefix=p2).get("KeyCount", 0) == 0
+    again = _read(name, p3, tmp_path / "after-removal")
+    np.testing.assert_array_equal(np.asarray(again.daily.c), _expected([first, second, third], third)["c"])
+
+
+def test_an_append_that_does_not_line_up_writes_nothing(bucket: tuple[str, Any]) -> None:
+    name, s3 = bucket
+    days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-03-01"), dtype="datetime64[D]")
+    first = _universe([1, 2], ["AA", "BB"], days[:40], 1)
+    p1 = artifact.publish(first, name, s3, "one")
+    m1 = artifact.previous_manifest(name, s3, p1)
+    assert m1 is not None
+    later = _universe([1, 2], ["AA", "BB"], days[40:41], 2)
+    p2 = artifact.PREFIX + "8-two/"
+    assert artifact.append(later, name, s3, p1, m1, p2, "", m1["bars"]) == "older bars added or removed"
+    assert artifact.append(later, name, s3, p1, {**m1, "format": 1}, p2, "", 0) == "another format"
+    same_day = _universe([1, 2], ["AA", "BB"], days[39:40], 2)
+    assert artifact.append(same_day, name, s3, p1, m1, p2, "", 0) == "no session after the last one"
+    assert s3.list_objects_v2(Bucket=name, Prefix=p2).get("KeyCount", 0) == 0
+
+
+def test_an_artifact_of_the_previous_format_is_not_read(bucket: tuple[str, Any], tmp_path: Path) -> None:
+    """A format-1 artifact left in the bucket by an earlier release: the API loads from the database."""
+    name, s3 = bucket
+    s3.put_object(Bucket=name, Key="snapshots/3-old/manifest.json", Body=b'{"format": 1, "version": 3}')
+    with pytest.raises(artifact.Stale, match="format 1"):
+        _read(name, "snapshots/3-old/", tmp_path)
+
+
+def test_a_segment_shorter_than_its_manifest_says_is_an_error(bucket: tuple[str, Any], tmp_path: Path) -> None:
+    name, s3 = bucket
+    days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-03-01"), dtype="datetime64[D]")
+    p1 = artifact.publish(_universe([1, 2], ["AA", "BB"], days[:40], 1), name, s3, "one")
+    s3.put_object(Bucket=name, Key=p1 + artifact.segment_file(0, "c"), Body=b"\0" * 64)
+    got = _read(name, p1, tmp_path)
+    with pytest.raises(ValueError, match="bytes, expected"):
+        np.asarray(got.daily.c)
+    assert not list((tmp_path / p1.removeprefix(artifact.PREFIX).strip("/")).glob("bar_c*"))

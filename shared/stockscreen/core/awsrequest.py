@@ -29,7 +29,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit
 
 from stockscreen.core.clients import AWS_CONNECT_TIMEOUT_S, AWS_MAX_ATTEMPTS
@@ -246,12 +246,12 @@ def get_secret_value(secret_id: str, version_stage: str, credentials: Credential
     return result
 
 
-def download(bucket: str, key: str, path: str, credentials: Credentials) -> None:
-    """S3 GetObject into the file ``path`` (streamed; an absent object raises AwsError ``NoSuchKey``)."""
+def download(bucket: str, key: str, f: BinaryIO, credentials: Credentials) -> None:
+    """S3 GetObject written to the file object ``f`` from its position (streamed; an absent object raises
+    AwsError ``NoSuchKey``)."""
 
     def save(resp: Any) -> None:
-        with open(path, "wb") as f:
-            while chunk := resp.read(1 << 20):
-                f.write(chunk)
+        while chunk := resp.read(1 << 20):
+            f.write(chunk)
 
     call("s3", {}, b"", credentials, method="GET", url=object_url(bucket, key), sink=save)

@@ -7,22 +7,32 @@ An API container downloads a file the first time a screen needs it, into
 ``$SNAPSHOT_CACHE_DIR/<version>-<token>/``, and memory-maps it: nothing is parsed, the operating
 system pages in what a screen reads.
 
-Files (NumPy ``.npy``, no pickles; ``manifest.json`` last, so a half-written artifact is never used):
+Files (NumPy ``.npy`` or raw little-endian float64, no pickles; ``manifest.json`` last, so a half-written
+artifact is never used):
 
 | file | shape | what |
 |---|---|---|
-| ``bar_o.npy`` ... ``bar_v.npy`` | ``(dates, securities)`` float64 | the bars grid (NaN: no bar), one file per field |
-| ``bar_a.npy`` | ``(dates, securities)`` float64 | adjusted closes (NaN: none), if any bar has one (``adjusted``) |
+| ``bars/<j>/o.f64`` ... ``v.f64`` | ``(dates of segment j, securities)`` | the bars grid (NaN: no bar), by field |
+| ``bars/<j>/a.f64`` | same | adjusted closes (NaN: none), if any bar has one (``adjusted``) |
 | ``latest.npy`` | ``(fields, securities)`` float64 | each snapshot field on the latest date (the snapshot rows) |
 | ``fundamentals.npy`` | ``(inputs, securities)`` float64 | the latest report's inputs of the fundamental metrics |
 | ``codes.npy`` | ``(text fields, securities)`` int32 | text fields as codes into the manifest's categories |
 | ``datecols.npy`` | ``(date fields, securities)`` float64 | date fields as days since 1970-01-01 |
 | ``symbols.npy``, ``dates.npy`` | ``(securities,)``, ``(dates,)`` | row and column labels |
+| ``keys.npy`` | ``(securities,)`` | the securities' database ids (their symbols for a universe built in memory) |
 
-A ``(dates, securities)`` C array is, transposed, exactly the universe's production layout
-(column-major ``(securities, dates)``: one date's values contiguous), so a mapped bar file *is*
-the grid, with no copy. A screen on the latest date reads ``latest.npy`` only (a few MB at
-10,000 securities); the bar files are fetched when a screen first needs history.
+**Segments.** The bars are cut along the dates into segments of ``SEGMENT`` sessions (segment ``j``: the
+sessions ``j * SEGMENT`` onwards), listed in the manifest in order. A full segment never changes again, so a
+later artifact does not copy it: its manifest names the folder of the artifact that wrote it, and a daily
+run writes only the open (last) segment with its new sessions, whatever the length of the history. Each
+segment holds the securities of the artifact that wrote it (its ``keys`` digest); when they differ from the
+reader's (a listing, a delisting, a renamed ticker), its columns are placed by security key.
+
+A container assembles one ``bar_<field>.npy`` file per field on first use, each segment's bytes written in
+place (downloaded straight into the file, several at a time): a ``(dates, securities)`` C array, which
+transposed is exactly the universe's production layout (column-major ``(securities, dates)``: one date's
+values contiguous), so the mapped file *is* the grid, with no copy. A screen on the latest date reads
+``latest.npy`` only (a few MB at 10,000 securities); the bars are fetched when a screen first needs history.
 """
 
 from __future__ import annotations
@@ -31,15 +41,17 @@ import datetime as dt
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import numpy as np
 from pydantic import Field
@@ -51,12 +63,17 @@ from stockscreen.screening.universe import Categorical, Universe
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-FORMAT = 1
+FORMAT = 2
 MANIFEST = "manifest.json"
 BARS = ("o", "h", "lo", "c", "v")
 #: the adjusted close's grid (``Frame.a``), written only when some bar has one
 ADJUSTED = "a"
 PREFIX = "snapshots/"
+#: sessions per bar segment (half a year: 10 MB a field at 10,000 securities, what a daily run rewrites)
+SEGMENT = 128
+#: segments downloaded at once when a container assembles a field
+FETCHERS = 8
+CELL = np.dtype("<f8")
 
 
 class ArtifactSettings(EnvSettings):
@@ -79,12 +96,45 @@ def name_of(version: int, created: str) -> str:
     return f"{version}-{hashlib.sha256(created.encode()).hexdigest()[:12]}"
 
 
+def fields_of(adjusted: bool) -> tuple[str, ...]:
+    return (*BARS, ADJUSTED) if adjusted else BARS
+
+
+def segment_file(j: int, k: str, folder: str = "") -> str:
+    """A segment's file of field ``k``, relative to the artifact (``folder``: another artifact's)."""
+    return (f"../{folder}/" if folder else "") + f"bars/{j:04d}/{k}.f64"
+
+
+def keys_of(u: Universe) -> NDArray[Any]:
+    """What a segment's columns are matched by: the database ids, else the symbols."""
+    if u.security_ids is not None:
+        return np.asarray(u.security_ids, dtype=np.int64)
+    return np.asarray(u.symbols, dtype=str)
+
+
+def digest(keys: NDArray[Any]) -> str:
+    return hashlib.sha256(keys.dtype.str.encode() + np.ascontiguousarray(keys).tobytes()).hexdigest()[:16]
+
+
 # ---------------------------------------------------------------- writing
 
 
 def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
     """The universe's files into ``folder`` (the manifest last). Histories computed in memory are not
     written: the artifact holds what the database load reads, so both give the same universe."""
+    fr = u.daily
+    files, manifest = _write_labels(u, folder, reference, fr.dates)
+    adjusted = fr.a is not None
+    rows = {k: getattr(fr, k).T for k in fields_of(adjusted)}
+    segments, bar_files = _write_segments(rows, folder, 0, manifest["keys"], u.n)
+    manifest.update(segments=segments, bars=int(np.count_nonzero(~np.isnan(fr.c))), adjusted=adjusted)
+    return _finish(folder, [*files, *bar_files], manifest)
+
+
+def _write_labels(
+    u: Universe, folder: Path, reference: str, dates: NDArray[np.datetime64]
+) -> tuple[list[Path], dict[str, Any]]:
+    """Every file but the bars' (``dates``: the artifact's whole date axis), and the manifest's fields."""
     folder.mkdir(parents=True, exist_ok=True)
     fr = u.daily
     files: list[Path] = []
@@ -94,12 +144,10 @@ def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
         np.save(path, arr, allow_pickle=False)
         files.append(path)
 
-    for k in BARS:
-        save(f"bar_{k}.npy", np.ascontiguousarray(getattr(fr, k).T))
-    if fr.a is not None:
-        save(f"bar_{ADJUSTED}.npy", np.ascontiguousarray(fr.a.T))
+    keys = keys_of(u)
+    save("keys.npy", keys)
     save("symbols.npy", np.asarray(u.symbols, dtype=str))
-    save("dates.npy", np.asarray(fr.dates, dtype="datetime64[D]"))
+    save("dates.npy", np.asarray(dates, dtype="datetime64[D]"))
     latest = sorted(u.latest)
     save("latest.npy", _rows([u.latest[k] for k in latest], u.n, np.float64))
     funds = sorted(fr.fundamentals)
@@ -115,20 +163,42 @@ def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
         "cache_key": u.cache_key,
         "reference": reference,
         "securities": u.n,
-        "dates": len(fr.dates),
-        "last_date": str(fr.dates[-1]) if len(fr.dates) else None,
-        "bars": int(np.count_nonzero(~np.isnan(fr.c))),
-        "adjusted": fr.a is not None,
+        "keys": digest(keys),
+        "dates": len(dates),
+        "last_date": str(dates[-1]) if len(dates) else None,
         "latest": latest,
         "fundamentals": funds,
         "strings": {k: u.strings[k].categories for k in texts},
         "date_fields": date_fields,
-        "files": {p.name: p.stat().st_size for p in files},
+        "segment_dates": SEGMENT,
     }
+    return files, manifest
+
+
+def _write_segments(
+    rows: dict[str, NDArray[Any]], folder: Path, first: int, keys: str, n: int
+) -> tuple[list[dict[str, Any]], list[Path]]:
+    """``rows`` (each field's ``(dates, n)`` rows, starting on a segment boundary) as segments ``first``,
+    ``first + 1``... in ``folder``; their manifest entries and files."""
+    count = len(next(iter(rows.values())))
+    segments: list[dict[str, Any]] = []
+    files: list[Path] = []
+    for j, lo in enumerate(range(0, count, SEGMENT), start=first):
+        hi = min(lo + SEGMENT, count)
+        for k, grid in rows.items():
+            path = folder / segment_file(j, k)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.ascontiguousarray(grid[lo:hi], dtype=CELL).tofile(path)
+            files.append(path)
+        segments.append({"index": j, "folder": "", "dates": hi - lo, "securities": n, "keys": keys})
+    return segments, files
+
+
+def _finish(folder: Path, files: list[Path], manifest: dict[str, Any]) -> list[Path]:
+    manifest["files"] = {p.relative_to(folder).as_posix(): p.stat().st_size for p in files}
     path = folder / MANIFEST
     path.write_text(json.dumps(manifest))
-    files.append(path)
-    return files
+    return [*files, path]
 
 
 def _rows(cols: list[NDArray[Any]], n: int, dtype: type) -> NDArray[Any]:
@@ -143,20 +213,18 @@ def publish(u: Universe, bucket: str, s3: Any, created: str, reference: str = ""
     ``reference``: :func:`~stockscreen.screening.universe.reference_fingerprint` when ``u`` was loaded."""
     prefix = PREFIX + name_of(u.version, created) + "/"
     with tempfile.TemporaryDirectory(prefix="snapshot-artifact-") as tmp:
-        upload(write(u, Path(tmp), reference), bucket, s3, prefix)
+        write(u, Path(tmp), reference)
+        upload(Path(tmp), bucket, s3, prefix)
     return prefix
 
 
-def upload(files: list[Path], bucket: str, s3: Any, prefix: str) -> None:
-    """Upload an artifact's files under ``prefix``, the manifest last (a reader never sees half of one)."""
-    for path in sorted(files, key=lambda p: p.name == MANIFEST):
-        s3.upload_file(str(path), bucket, prefix + path.name)
-
-
-#: bytes of an old bar file re-uploaded with the new header (S3 parts but the last are at least 5 MiB)
-HEAD_PART = 8 << 20
-#: the largest range of an old bar file copied as one part (S3 allows 5 GiB)
-COPY_PART = 1 << 30
+def upload(folder: Path, bucket: str, s3: Any, prefix: str) -> None:
+    """Upload the artifact written in ``folder`` under ``prefix``: its files several at a time, then the
+    manifest (a reader never sees half of one)."""
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST]
+    with ThreadPoolExecutor(FETCHERS) as pool:
+        list(pool.map(lambda p: s3.upload_file(str(p), bucket, prefix + p.relative_to(folder).as_posix()), files))
+    s3.upload_file(str(folder / MANIFEST), bucket, prefix + MANIFEST)
 
 
 def previous_manifest(bucket: str, s3: Any, prefix: str) -> dict[str, Any] | None:
@@ -178,113 +246,103 @@ def append(
 ) -> str | None:
     """Write the artifact at ``prefix`` as the previous one (``previous``, its ``manifest``) with the sessions of
     ``new`` (a universe of the bars after the previous artifact's last date, :func:`universe.load` with
-    ``after``) appended: each bar file is composed in S3 from its old bytes (a server-side copy) and the new
-    rows, so a daily run uploads a few MB whatever the length of the history. False (nothing written) when
-    the two do not line up: another format, other reference data, other securities, no new sessions after
-    the last one, or a bar count other than ``bars`` (the database's: some older bar was added or removed).
+    ``after``) appended. The full segments stay where they are (the new manifest names their folders); the
+    open segment is rewritten with the new sessions, its columns moved to the new securities when they
+    changed (a listing, a delisting, a renamed ticker); so a daily run uploads a few tens of MB whatever
+    the length of the history. Nothing is written when the two do not line up: another format, no new
+    sessions after the last one, adjusted closes that appeared, or a bar count other than ``bars`` (the
+    snapshot's: some older bar was added or removed, or a security joined with a history).
     Returns None when appended, else why not."""
     fr = new.daily
-    if manifest.get("format") != FORMAT or manifest.get("reference") != reference:
-        return "another format or other reference data"
-    if manifest.get("securities") != new.n:
-        return "other securities"
+    if manifest.get("format") != FORMAT:
+        return "another format"
     if manifest.get("last_date") is None or fr.dates[0] <= np.datetime64(manifest["last_date"], "D"):
         return "no session after the last one"
-    if fr.a is not None and not manifest.get("adjusted"):
+    adjusted = bool(manifest.get("adjusted"))
+    if fr.a is not None and not adjusted:
         return "adjusted closes appeared"
     added = int(np.count_nonzero(~np.isnan(fr.c)))
     if int(manifest.get("bars", -1)) + added != bars:
         return "older bars added or removed"
+    keys = keys_of(new)
+    name = previous.removeprefix(PREFIX).strip("/")
+    segments = [{**s, "folder": s["folder"] or name} for s in manifest["segments"]]
     with tempfile.TemporaryDirectory(prefix="snapshot-artifact-") as tmp:
         folder = Path(tmp)
-        old_symbols = folder / "old-symbols.npy"
-        s3.download_file(bucket, previous + "symbols.npy", str(old_symbols))
-        if not np.array_equal(np.load(old_symbols, allow_pickle=False), np.asarray(new.symbols, dtype=str)):
-            return "other securities"
-        old_dates = folder / "old-dates.npy"
-        s3.download_file(bucket, previous + "dates.npy", str(old_dates))
-        dates = np.concatenate([np.load(old_dates, allow_pickle=False), fr.dates.astype("datetime64[D]")])
-        files = [p for p in write(new, folder / "new", reference) if not p.name.startswith("bar_")]
-        written = json.loads((folder / "new" / MANIFEST).read_text())
-        np.save(folder / "new" / "dates.npy", dates, allow_pickle=False)
-        sizes = {p.name: p.stat().st_size for p in files if p.name != MANIFEST}
-        adjusted = bool(manifest.get("adjusted"))
-        for k in (*BARS, ADJUSTED) if adjusted else BARS:
-            name = f"bar_{k}.npy"
-            new_rows = getattr(fr, k) if k != ADJUSTED or fr.a is not None else np.full(fr.c.shape, np.nan)
-            rows = np.ascontiguousarray(new_rows.T)  # (new dates, securities)
-            sizes[name] = _append_rows(bucket, s3, previous + name, prefix + name, rows, len(dates))
-        written.update(
-            dates=len(dates), last_date=str(dates[-1]), bars=bars, adjusted=adjusted, files=sizes, appended_to=previous
-        )
-        (folder / "new" / MANIFEST).write_text(json.dumps(written))
-        upload(files, bucket, s3, prefix)  # the manifest last
+
+        def get(key: str) -> Path:
+            path = folder / "old" / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, PREFIX + key, str(path))
+            return path
+
+        old_dates = np.load(get(f"{name}/dates.npy"), allow_pickle=False)
+        dates = np.concatenate([old_dates, fr.dates.astype("datetime64[D]")])
+        files, written = _write_labels(new, folder / "new", reference, dates)
+        rows = {k: getattr(fr, k).T if k != ADJUSTED or fr.a is not None else None for k in fields_of(adjusted)}
+        first = 0
+        if segments:
+            last = segments[-1]
+            first = last["index"] + 1
+            if last["dates"] < SEGMENT:  # the open segment: its sessions go first
+                segments.pop()
+                first = last["index"]
+                remap = None
+                if last["keys"] != written["keys"]:
+                    old_keys = np.load(get(f"{last['folder']}/keys.npy"), allow_pickle=False)
+                    if old_keys.dtype.kind != keys.dtype.kind:
+                        return "other kind of security keys"
+                    remap = _placement(old_keys, keys)
+                for k in rows:
+                    shape = (last["dates"], last["securities"])
+                    old = np.fromfile(get(f"{last['folder']}/{segment_file(last['index'], k)}"), dtype=CELL)
+                    old = _placed(old.reshape(shape), remap, new.n)
+                    rows[k] = np.concatenate([old, _new_rows(rows[k], fr.c.shape)])
+        full = {k: _new_rows(v, fr.c.shape) for k, v in rows.items()}
+        tail, bar_files = _write_segments(full, folder / "new", first, written["keys"], new.n)
+        written.update(segments=[*segments, *tail], bars=bars, adjusted=adjusted, appended_to=previous)
+        _finish(folder / "new", [*files, *bar_files], written)
+        upload(folder / "new", bucket, s3, prefix)
     return None
 
 
-def _append_rows(bucket: str, s3: Any, old_key: str, key: str, rows: NDArray[Any], dates: int) -> int:
-    """``old_key`` (a ``(dates - len(rows), securities)`` .npy) with ``rows`` appended, as ``key``; its size."""
-    import io
+def _new_rows(rows: NDArray[Any] | None, shape: tuple[int, ...]) -> NDArray[Any]:
+    """The new sessions' ``(dates, securities)`` rows of a field (NaN when the field has none)."""
+    return np.full(shape[::-1], np.nan) if rows is None else rows
 
-    size = int(s3.head_object(Bucket=bucket, Key=old_key)["ContentLength"])
-    first = s3.get_object(Bucket=bucket, Key=old_key, Range=f"bytes=0-{min(HEAD_PART, size) - 1}")["Body"].read()
-    buf = io.BytesIO(first)
-    version = np.lib.format.read_magic(buf)
-    read_header, write_header = (
-        (np.lib.format.read_array_header_1_0, np.lib.format.write_array_header_1_0)
-        if version == (1, 0)
-        else (np.lib.format.read_array_header_2_0, np.lib.format.write_array_header_2_0)
-    )
-    shape, fortran, dtype = read_header(buf)
-    header_len = buf.tell()
-    if fortran or dtype != rows.dtype or shape[1:] != rows.shape[1:] or shape[0] + len(rows) != dates:
-        raise ValueError(f"{old_key}: shape {shape} cannot take {rows.shape[0]} more rows")
-    head = io.BytesIO()
-    write_header(
-        head, {"descr": np.lib.format.dtype_to_descr(rows.dtype), "fortran_order": False, "shape": (dates, *shape[1:])}
-    )
-    tail = rows.tobytes()
-    if size <= 2 * HEAD_PART:  # a small file: rewritten whole
-        old = first if size <= HEAD_PART else s3.get_object(Bucket=bucket, Key=old_key)["Body"].read()
-        body = head.getvalue() + old[header_len:] + tail
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-        return len(body)
-    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
-    try:
-        parts = [
-            s3.upload_part(
-                Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=head.getvalue() + first[header_len:]
-            )
-        ]
-        for lo in range(HEAD_PART, size, COPY_PART):
-            hi = min(lo + COPY_PART, size) - 1
-            copied = s3.upload_part_copy(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=len(parts) + 1,
-                CopySource={"Bucket": bucket, "Key": old_key},
-                CopySourceRange=f"bytes={lo}-{hi}",
-            )
-            parts.append({"ETag": copied["CopyPartResult"]["ETag"]})
-        if tail:
-            parts.append(
-                s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=len(parts) + 1, Body=tail)
-            )
-        s3.complete_multipart_upload(
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload_id,
-            MultipartUpload={"Parts": [{"ETag": p["ETag"], "PartNumber": i + 1} for i, p in enumerate(parts)]},
-        )
-    except Exception:
-        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        raise
-    return len(head.getvalue()) + size - header_len + len(tail)
+
+def _placement(old: NDArray[Any], new: NDArray[Any]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Where the columns of securities ``old`` go among ``new``: (old columns kept, their new columns)."""
+    at = {k: i for i, k in enumerate(new.tolist())}
+    pairs = [(i, at[k]) for i, k in enumerate(old.tolist()) if k in at]
+    src = np.array([p[0] for p in pairs], dtype=np.intp)
+    dst = np.array([p[1] for p in pairs], dtype=np.intp)
+    return src, dst
+
+
+def _placed(rows: NDArray[Any], where: tuple[NDArray[np.intp], NDArray[np.intp]] | None, n: int) -> NDArray[Any]:
+    """``rows`` with their columns placed among ``n`` securities (NaN for a security they do not have)."""
+    if where is None:
+        return rows
+    out = np.full((len(rows), n), np.nan)
+    out[:, where[1]] = rows[:, where[0]]
+    return out
+
+
+def kept_folders(bucket: str, s3: Any, keep: set[str]) -> set[str]:
+    """``keep`` and the folders whose segments their manifests name."""
+    folders = set(keep)
+    for name in keep:
+        manifest = previous_manifest(bucket, s3, PREFIX + name + "/")
+        if manifest is not None:
+            folders |= {s["folder"] for s in manifest.get("segments", []) if s.get("folder")}
+    return folders
 
 
 def remove_older(bucket: str, s3: Any, keep: set[str]) -> int:
-    """Delete the artifacts whose folder is not in ``keep`` (the versions still published)."""
+    """Delete the artifacts whose folder is neither in ``keep`` (the versions still published) nor holds a
+    segment a kept artifact names."""
+    keep = kept_folders(bucket, s3, keep)
     removed = 0
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=PREFIX):
@@ -337,20 +395,31 @@ class MappedFrame(Frame):
         raise AttributeError(name)
 
 
-Fetch = Callable[[str], Path]
+class Fetch(Protocol):
+    """An artifact's files, by their names relative to it (``../<folder>/...``: another artifact's)."""
+
+    def __call__(self, name: str) -> Path:
+        """A local path of the file (downloaded the first time)."""
+
+    def local(self, name: str) -> Path:
+        """Where a file of this name lives locally (for files made here: the assembled bars)."""
+
+    def into(self, name: str, path: Path, offset: int) -> int:
+        """The file's bytes written into the local file ``path`` from ``offset``; how many."""
 
 
 class Stale(Exception):
-    """The artifact was written from other reference data than the database holds now."""
+    """The artifact was written from other reference data than the database holds now, or in another
+    format: the caller loads from the database."""
 
 
 def read(fetch: Fetch, reference: Callable[[], str] | None = None) -> Universe:
-    """The universe of an artifact; ``fetch(name)`` gives a local path of one of its files (downloading
-    it the first time). Only the manifest and the small per-security files are read now. With
-    ``reference``, an artifact whose recorded fingerprint differs raises :class:`Stale`."""
+    """The universe of an artifact; ``fetch`` gives its files. Only the manifest and the small
+    per-security files are read now. With ``reference``, an artifact whose recorded fingerprint differs
+    raises :class:`Stale`; so does an artifact of another format."""
     manifest = json.loads(fetch(MANIFEST).read_text())
     if manifest.get("format") != FORMAT:
-        raise ValueError(f"snapshot artifact format {manifest.get('format')!r}, expected {FORMAT}")
+        raise Stale(f"snapshot artifact format {manifest.get('format')!r}, expected {FORMAT}")
     if reference is not None and manifest.get("reference") != reference():
         raise Stale(f"snapshot artifact {manifest.get('version')} has other reference data than the database")
     n = int(manifest["securities"])
@@ -364,7 +433,10 @@ def read(fetch: Fetch, reference: Callable[[], str] | None = None) -> Universe:
 
     def bar(k: str) -> F2:
         with lock:
-            grid: F2 = np.load(fetch(f"bar_{k}.npy"), mmap_mode="r", allow_pickle=False).T
+            path = fetch.local(f"bar_{k}.npy")
+            if not path.exists():
+                assemble(fetch, manifest, k, path)
+            grid: F2 = np.load(path, mmap_mode="r", allow_pickle=False).T
         if grid.shape != (n, len(dates)):
             raise ValueError(f"snapshot artifact bar_{k}.npy has shape {grid.shape}")
         return grid
@@ -386,32 +458,117 @@ def read(fetch: Fetch, reference: Callable[[], str] | None = None) -> Universe:
     return u
 
 
+def assemble(fetch: Fetch, manifest: dict[str, Any], k: str, path: Path) -> None:
+    """Field ``k``'s ``(dates, securities)`` .npy at ``path``, from its segments: each written in place,
+    ``FETCHERS`` at a time (a segment of other securities read, then its columns placed by key)."""
+    n, total = int(manifest["securities"]), int(manifest["dates"])
+    part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    part.parent.mkdir(parents=True, exist_ok=True)
+    header = np.lib.format.open_memmap(part, mode="w+", dtype=CELL, shape=(total, n))
+    start = header.offset
+    del header
+    differ = any(s["keys"] != manifest["keys"] for s in manifest["segments"])
+    own = np.load(fetch("keys.npy"), allow_pickle=False) if differ else np.empty(0)
+
+    def one(seg: dict[str, Any], lo: int) -> None:
+        name = segment_file(int(seg["index"]), k, seg["folder"])
+        size = int(seg["dates"]) * int(seg["securities"]) * CELL.itemsize
+        at = start + lo * n * CELL.itemsize
+        if seg["keys"] == manifest["keys"] and int(seg["securities"]) == n:
+            got = fetch.into(name, part, at)
+        else:  # other securities: their columns placed among ours
+            theirs = np.load(fetch((f"../{seg['folder']}/" if seg["folder"] else "") + "keys.npy"), allow_pickle=False)
+            scratch = part.with_name(f"{part.name}.{seg['index']}")
+            scratch.touch()
+            try:
+                got = fetch.into(name, scratch, 0)
+                rows = np.fromfile(scratch, dtype=CELL)
+            finally:
+                scratch.unlink()
+            if got == size:
+                placed = _placed(rows.reshape(int(seg["dates"]), -1), _placement(theirs, own), n)
+                with open(part, "r+b") as f:
+                    f.seek(at)
+                    f.write(np.ascontiguousarray(placed, dtype=CELL).tobytes())
+        if got != size:
+            raise ValueError(f"snapshot artifact {name}: {got} bytes, expected {size}")
+
+    starts = np.concatenate([[0], np.cumsum([int(s["dates"]) for s in manifest["segments"]])])
+    if int(starts[-1]) != total:
+        raise ValueError(f"snapshot artifact segments hold {int(starts[-1])} dates, expected {total}")
+    try:
+        with ThreadPoolExecutor(FETCHERS) as pool:
+            list(pool.map(one, manifest["segments"], (int(x) for x in starts[:-1])))
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+class LocalFetch:
+    """The files of an artifact written in a local folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def local(self, name: str) -> Path:
+        return Path(os.path.normpath(self.folder / name))
+
+    def __call__(self, name: str) -> Path:
+        return self.local(name)
+
+    def into(self, name: str, path: Path, offset: int) -> int:
+        with open(self.local(name), "rb") as src, open(path, "r+b") as dst:
+            dst.seek(offset)
+            shutil.copyfileobj(src, dst, 1 << 20)
+            return dst.tell() - offset
+
+
 def local_fetch(folder: Path) -> Fetch:
-    def fetch(name: str) -> Path:
-        return folder / name
-
-    return fetch
+    return LocalFetch(folder)
 
 
-Download = Callable[[str, str, str], None]
-"""``download(bucket, key, path)``: an S3 object into a local file."""
+Download = Callable[[str, str, BinaryIO], None]
+"""``download(bucket, key, file)``: an S3 object's bytes written to a file object from its position."""
 
 
-def s3_fetch(bucket: str, prefix: str, download: Download, cache_dir: Path) -> Fetch:
-    """Files of the artifact at ``prefix``, each downloaded once into ``cache_dir`` (then reused by
-    every later container on the same /tmp, and mapped from there)."""
-    folder = cache_dir / prefix.removeprefix(PREFIX).strip("/")
+class S3Fetch:
+    """Files of the artifact at ``prefix``, each downloaded once into ``cache_dir`` (then reused by every
+    later container on the same /tmp, and mapped from there)."""
 
-    def fetch(name: str) -> Path:
-        path = folder / name
+    def __init__(self, bucket: str, prefix: str, download: Download, cache_dir: Path) -> None:
+        self.bucket, self.prefix, self.download = bucket, prefix, download
+        self.folder = cache_dir / prefix.removeprefix(PREFIX).strip("/")
+
+    def key(self, name: str) -> str:
+        return posixpath.normpath(self.prefix + name)
+
+    def local(self, name: str) -> Path:
+        return Path(os.path.normpath(self.folder / name))
+
+    def __call__(self, name: str) -> Path:
+        path = self.local(name)
         if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            part = path.with_suffix(path.suffix + f".{os.getpid()}.part")
-            download(bucket, prefix + name, str(part))
-            os.replace(part, path)  # whole files only: a crashed download leaves a .part behind
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+            try:
+                with open(part, "wb") as f:
+                    self.download(self.bucket, self.key(name), f)
+                os.replace(part, path)  # whole files only
+            finally:
+                part.unlink(missing_ok=True)
         return path
 
-    return fetch
+    def into(self, name: str, path: Path, offset: int) -> int:
+        with open(path, "r+b") as f:
+            f.seek(offset)
+            self.download(self.bucket, self.key(name), f)
+            return f.tell() - offset
+
+
+def s3_fetch(bucket: str, prefix: str, download: Download | None = None, cache_dir: Path | None = None) -> Fetch:
+    """The artifact at ``prefix`` (default: the light downloader, the configured cache folder)."""
+    folder = Path(artifact_settings().snapshot_cache_dir) if cache_dir is None else cache_dir
+    return S3Fetch(bucket, prefix, download or _downloader(), folder)
 
 
 def open_current(version: int, created: str, reference: Callable[[], str] | None = None) -> Universe | None:
@@ -436,19 +593,21 @@ def open_current(version: int, created: str, reference: Callable[[], str] | None
 
 def _downloader() -> Download:
     """S3 downloads signed with the standard library when the credentials are in the environment (Lambda:
-    a new container's first screen imports no boto3; README, "Cold start"), else boto3's ``download_file``
+    a new container's first screen imports no boto3; README, "Cold start"), else boto3's ``get_object``
     (a client built on the first download only)."""
     from stockscreen.core import awsrequest
 
     credentials = awsrequest.light_credentials()
     if credentials is not None:
         creds = credentials
-        return lambda bucket, key, path: awsrequest.download(bucket, key, path, creds)
+        return lambda bucket, key, f: awsrequest.download(bucket, key, f, creds)
 
-    def boto(bucket: str, key: str, path: str) -> None:
+    def boto(bucket: str, key: str, f: BinaryIO) -> None:
         from stockscreen.core.clients import aws_client
 
-        aws_client("s3").download_file(bucket, key, path)
+        body = aws_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        for chunk in body.iter_chunks(1 << 20):
+            f.write(chunk)
 
     return boto
 

@@ -73,6 +73,9 @@ class Universe:
     #: numeric fields on the latest date as the snapshot has them (its rows): a screen on the latest date
     #: reads these without computing any history, and a history computed later keeps them on that date
     latest: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    #: the securities' database ids, row by row, when loaded from PostgreSQL (the snapshot artifact keys its
+    #: bar segments by them, so a renamed ticker keeps its history); None for universes built in memory
+    security_ids: NDArray[np.int64] | None = None
     _pinned: set[str] = field(default_factory=set)
     _tf_cache: OrderedDict[tuple[str, int], Frame] = field(default_factory=OrderedDict)
     _row: dict[str, int] = field(default_factory=dict)
@@ -466,7 +469,9 @@ def load(engine: Engine, version: int, as_of: dt.date, after: dt.date | None = N
             latest[f.id] = np.array([np.nan if v is None else float(v) for v in source], dtype=np.float64)
     date_cols.update(_listing(secs))
     symbols = np.array([str(sec["symbol"]) for sec in secs])
-    return Universe(version, as_of, symbols, frame, _with_buckets(strings, s), date_cols, latest=latest)
+    return Universe(
+        version, as_of, symbols, frame, _with_buckets(strings, s), date_cols, latest=latest, security_ids=ids
+    )
 
 
 LISTING = ("listed_on", "delisted_on")
