@@ -114,9 +114,9 @@ def _universe(ids: list[int], symbols: list[str], dates: np.ndarray[Any, Any], s
     n, t = len(ids), len(dates)
     c = np.asfortranarray(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (n, t)), axis=1)))
     c[rng.random((n, t)) < 0.05] = np.nan
-    grids = [np.asfortranarray(c * f) for f in (0.99, 1.01, 0.98, 1.0)]
+    o, h, lo = (np.asfortranarray(c * f) for f in (0.99, 1.01, 0.98))
     v = np.asfortranarray(np.where(np.isnan(c), np.nan, rng.integers(1_000, 100_000, (n, t))))
-    fr = Frame(dates, *grids, v, {"pe": rng.uniform(5, 30, n)})
+    fr = Frame(dates, o, h, lo, c, v, {"pe": rng.uniform(5, 30, n)})
     u = U.Universe(7, dates[-1].astype(object), np.array(symbols), fr, {}, {}, security_ids=np.array(ids))
     u.cache_key = f"test-{seed}"
     return u
