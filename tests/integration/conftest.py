@@ -115,3 +115,15 @@ def ws_env(monkeypatch: pytest.MonkeyPatch, server: Server) -> Iterator[str]:
     reset_ws_clients()
     r.flushdb()
     r.close()
+
+
+@pytest.fixture(scope="module")
+def small_segments() -> Iterator[None]:
+    """Snapshot artifact segments of 128 sessions for a few securities (the size 10,000 securities get),
+    so the artifact of two years has several."""
+    from stockscreen.screening import artifact
+
+    saved = artifact.SEGMENT_BYTES
+    artifact.SEGMENT_BYTES = 100_000
+    yield
+    artifact.SEGMENT_BYTES = saved

@@ -38,7 +38,9 @@ def _split(bars: Path, folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def daily(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def daily(
+    stack_env: dict[str, str], small_segments: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("synth-append")
     cons, funds, bars = synth.write(synth.generate(60, 2, seed=5), folder)
     history, day = _split(bars, folder)
@@ -97,7 +99,7 @@ def test_the_daily_artifact_writes_only_its_open_segment(daily: dict[str, Any], 
     assert manifest is not None and manifest["appended_to"]
     previous = manifest["appended_to"].removeprefix(artifact.PREFIX).strip("/")
     *full, open_ = manifest["segments"]
-    assert full and all(s["folder"] == previous and s["dates"] == artifact.SEGMENT for s in full)
+    assert full and all(s["folder"] == previous and s["dates"] == manifest["segment_dates"] for s in full)
     assert open_["folder"] == "" and open_["index"] == len(full)
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "bars/")["Contents"]
     assert {o["Key"].removeprefix(prefix) for o in listed} == {
@@ -162,7 +164,7 @@ def test_listings_delistings_and_renames_append_by_security_id(bucket: tuple[str
     name, s3 = bucket
     days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2021-06-01"), dtype="datetime64[D]")
     first = _universe([1, 2, 3, 4], ["AA", "BB", "CC", "DD"], days[:200], 1)
-    p1 = artifact.publish(first, name, s3, "one")
+    p1 = artifact.publish(first, name, s3, "one", segment=128)
     second = _universe([1, 3, 4, 5], ["AA", "CCX", "DD", "EE"], days[200:201], 2)  # 2 gone, 3 renamed, 5 listed
     p2 = artifact.PREFIX + artifact.name_of(8, "two") + "/"
     m1 = artifact.previous_manifest(name, s3, p1)
@@ -196,7 +198,7 @@ def test_an_append_that_does_not_line_up_writes_nothing(bucket: tuple[str, Any])
     name, s3 = bucket
     days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-03-01"), dtype="datetime64[D]")
     first = _universe([1, 2], ["AA", "BB"], days[:40], 1)
-    p1 = artifact.publish(first, name, s3, "one")
+    p1 = artifact.publish(first, name, s3, "one", segment=128)
     m1 = artifact.previous_manifest(name, s3, p1)
     assert m1 is not None
     later = _universe([1, 2], ["AA", "BB"], days[40:41], 2)

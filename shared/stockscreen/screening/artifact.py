@@ -21,8 +21,9 @@ artifact is never used):
 | ``symbols.npy``, ``dates.npy`` | ``(securities,)``, ``(dates,)`` | row and column labels |
 | ``keys.npy`` | ``(securities,)`` | the securities' database ids (their symbols for a universe built in memory) |
 
-**Segments.** The bars are cut along the dates into segments of ``SEGMENT`` sessions (segment ``j``: the
-sessions ``j * SEGMENT`` onwards), listed in the manifest in order. A full segment never changes again, so a
+**Segments.** The bars are cut along the dates into segments of ``segment_dates`` sessions (segment ``j``:
+the sessions ``j * segment_dates`` onwards; :func:`segment_dates_for`: a power of two that keeps a segment's
+field within ``SEGMENT_BYTES``, 128 sessions at 10,000 securities, 4,096 at 505), listed in the manifest. A full segment never changes again, so a
 later artifact does not copy it: its manifest names the folder of the artifact that wrote it, and a daily
 run writes only the open (last) segment with its new sessions, whatever the length of the history. Each
 segment holds the securities of the artifact that wrote it (its ``keys`` digest); when they differ from the
@@ -69,8 +70,10 @@ BARS = ("o", "h", "lo", "c", "v")
 #: the adjusted close's grid (``Frame.a``), written only when some bar has one
 ADJUSTED = "a"
 PREFIX = "snapshots/"
-#: sessions per bar segment (half a year: 10 MB a field at 10,000 securities, what a daily run rewrites)
-SEGMENT = 128
+#: the most bytes of one field a segment holds: what a daily run rewrites of it, at most
+SEGMENT_BYTES = 16 << 20
+#: sessions per segment, at least and at most (half a year; about 16 years)
+SEGMENT_MIN, SEGMENT_MAX = 128, 4096
 #: segments downloaded at once when a container assembles a field
 FETCHERS = 8
 CELL = np.dtype("<f8")
@@ -119,15 +122,19 @@ def digest(keys: NDArray[Any]) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def write(u: Universe, folder: Path, reference: str = "") -> list[Path]:
+def write(u: Universe, folder: Path, reference: str = "", segment: int | None = None) -> list[Path]:
     """The universe's files into ``folder`` (the manifest last). Histories computed in memory are not
-    written: the artifact holds what the database load reads, so both give the same universe."""
+    written: the artifact holds what the database load reads, so both give the same universe.
+    ``segment``: sessions per segment (default :func:`segment_dates_for` the universe's size)."""
     fr = u.daily
     files, manifest = _write_labels(u, folder, reference, fr.dates)
     adjusted = fr.a is not None
     rows = {k: getattr(fr, k).T for k in fields_of(adjusted)}
-    segments, bar_files = _write_segments(rows, folder, 0, manifest["keys"], u.n)
-    manifest.update(segments=segments, bars=int(np.count_nonzero(~np.isnan(fr.c))), adjusted=adjusted)
+    size = segment or segment_dates_for(u.n)
+    segments, bar_files = _write_segments(rows, folder, 0, manifest["keys"], u.n, size)
+    manifest.update(
+        segments=segments, segment_dates=size, bars=int(np.count_nonzero(~np.isnan(fr.c))), adjusted=adjusted
+    )
     return _finish(folder, [*files, *bar_files], manifest)
 
 
@@ -170,21 +177,28 @@ def _write_labels(
         "fundamentals": funds,
         "strings": {k: u.strings[k].categories for k in texts},
         "date_fields": date_fields,
-        "segment_dates": SEGMENT,
     }
     return files, manifest
 
 
+def segment_dates_for(n: int) -> int:
+    """Sessions per segment for ``n`` securities: the largest power of two whose field fits in
+    ``SEGMENT_BYTES``, within ``SEGMENT_MIN``..``SEGMENT_MAX`` (few objects for a small universe, a small
+    daily rewrite for a large one)."""
+    fits = SEGMENT_BYTES // (max(n, 1) * CELL.itemsize)
+    return int(min(SEGMENT_MAX, max(SEGMENT_MIN, 1 << max(fits.bit_length() - 1, 0))))
+
+
 def _write_segments(
-    rows: dict[str, NDArray[Any]], folder: Path, first: int, keys: str, n: int
+    rows: dict[str, NDArray[Any]], folder: Path, first: int, keys: str, n: int, size: int
 ) -> tuple[list[dict[str, Any]], list[Path]]:
     """``rows`` (each field's ``(dates, n)`` rows, starting on a segment boundary) as segments ``first``,
-    ``first + 1``... in ``folder``; their manifest entries and files."""
+    ``first + 1``... of ``size`` sessions in ``folder``; their manifest entries and files."""
     count = len(next(iter(rows.values())))
     segments: list[dict[str, Any]] = []
     files: list[Path] = []
-    for j, lo in enumerate(range(0, count, SEGMENT), start=first):
-        hi = min(lo + SEGMENT, count)
+    for j, lo in enumerate(range(0, count, size), start=first):
+        hi = min(lo + size, count)
         for k, grid in rows.items():
             path = folder / segment_file(j, k)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -208,12 +222,14 @@ def _rows(cols: list[NDArray[Any]], n: int, dtype: type) -> NDArray[Any]:
     return out
 
 
-def publish(u: Universe, bucket: str, s3: Any, created: str, reference: str = "") -> str:
+def publish(
+    u: Universe, bucket: str, s3: Any, created: str, reference: str = "", segment: int | None = None
+) -> str:
     """Write the universe's artifact and upload it (the manifest last); returns its S3 prefix.
     ``reference``: :func:`~stockscreen.screening.universe.reference_fingerprint` when ``u`` was loaded."""
     prefix = PREFIX + name_of(u.version, created) + "/"
     with tempfile.TemporaryDirectory(prefix="snapshot-artifact-") as tmp:
-        write(u, Path(tmp), reference)
+        write(u, Path(tmp), reference, segment)
         upload(Path(tmp), bucket, s3, prefix)
     return prefix
 
@@ -222,9 +238,14 @@ def upload(folder: Path, bucket: str, s3: Any, prefix: str) -> None:
     """Upload the artifact written in ``folder`` under ``prefix``: its files several at a time, then the
     manifest (a reader never sees half of one)."""
     files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST]
+
+    def put(path: Path) -> None:  # one request a file (each at most a segment: tens of MB)
+        with path.open("rb") as body:
+            s3.put_object(Bucket=bucket, Key=prefix + path.relative_to(folder).as_posix(), Body=body)
+
     with ThreadPoolExecutor(FETCHERS) as pool:
-        list(pool.map(lambda p: s3.upload_file(str(p), bucket, prefix + p.relative_to(folder).as_posix()), files))
-    s3.upload_file(str(folder / MANIFEST), bucket, prefix + MANIFEST)
+        list(pool.map(put, files))
+    put(folder / MANIFEST)
 
 
 def previous_manifest(bucket: str, s3: Any, prefix: str) -> dict[str, Any] | None:
@@ -265,6 +286,7 @@ def append(
     if int(manifest.get("bars", -1)) + added != bars:
         return "older bars added or removed"
     keys = keys_of(new)
+    size = int(manifest["segment_dates"])
     name = previous.removeprefix(PREFIX).strip("/")
     segments = [{**s, "folder": s["folder"] or name} for s in manifest["segments"]]
     with tempfile.TemporaryDirectory(prefix="snapshot-artifact-") as tmp:
@@ -284,7 +306,7 @@ def append(
         if segments:
             last = segments[-1]
             first = last["index"] + 1
-            if last["dates"] < SEGMENT:  # the open segment: its sessions go first
+            if last["dates"] < size:  # the open segment: its sessions go first
                 segments.pop()
                 first = last["index"]
                 remap = None
@@ -299,8 +321,10 @@ def append(
                     old = _placed(old.reshape(shape), remap, new.n)
                     rows[k] = np.concatenate([old, _new_rows(rows[k], fr.c.shape)])
         full = {k: _new_rows(v, fr.c.shape) for k, v in rows.items()}
-        tail, bar_files = _write_segments(full, folder / "new", first, written["keys"], new.n)
-        written.update(segments=[*segments, *tail], bars=bars, adjusted=adjusted, appended_to=previous)
+        tail, bar_files = _write_segments(full, folder / "new", first, written["keys"], new.n, size)
+        written.update(
+            segments=[*segments, *tail], segment_dates=size, bars=bars, adjusted=adjusted, appended_to=previous
+        )
         _finish(folder / "new", [*files, *bar_files], written)
         upload(folder / "new", bucket, s3, prefix)
     return None
