@@ -237,3 +237,18 @@ def test_the_artifact_maps_the_adjusted_closes_only_when_there_are_some(tmp_path
     assert isinstance(mapped.daily, artifact.MappedFrame)
     np.testing.assert_array_equal(np.asarray(mapped.daily.a), u.daily.a)
     assert mapped.numeric("perf_tr_1w").shape == (1, 3)
+
+
+def test_artifact_segments_keep_a_field_within_their_byte_budget() -> None:
+    """128 sessions (10 MB a field) at 10,000 securities; the S&P 500 in one segment of 4,096."""
+    from stockscreen.screening import artifact
+
+    assert artifact.segment_dates_for(10_000) == 128
+    assert artifact.segment_dates_for(5_000) == 256
+    assert artifact.segment_dates_for(505) == 4096
+    assert artifact.segment_dates_for(0) == artifact.segment_dates_for(1) == 4096
+    assert artifact.segment_dates_for(1_000_000) == 128
+    for n in (1, 505, 3_000, 10_000, 20_000):
+        size = artifact.segment_dates_for(n)
+        assert size & (size - 1) == 0
+        assert size == artifact.SEGMENT_MIN or size * n * 8 <= artifact.SEGMENT_BYTES
