@@ -82,7 +82,8 @@ def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
     """What ``GET /health`` and an anonymous screen run on a cold container (the checks, the settings, the
     screening engine and its result cache, the snapshot artifact, the hot-path AWS calls, the rate limiter)
     import neither SQLAlchemy, boto3, botocore's client machinery, pydantic-settings, redis-py (the request
-    path's Redis client is ``stockscreen.core.resp``) nor lark (a valid query is read by the fast path)
+    path's Redis client is ``stockscreen.core.resp``), lark (a valid query is read by the fast path), nor
+    psycopg and asyncio (the one-row reads go through psycopg's libpq: ``stockscreen.db.libpq``)
     (README, "Cold start")."""
     found = _fresh(
         "import stockscreen.core.health, stockscreen.screening.engine, stockscreen.screening.result_cache\n"
@@ -91,10 +92,23 @@ def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
         "from stockscreen.screening.language import parse\n"
         "parse('market_cap > 2B and pe between 5 and 40 and sector in (\"Energy\") and close > max(high, 20)[-1]')\n"
         "from chalicelib import screens, saved_screens, health, steps\n"
+        "import os\n"
+        "os.environ.update(DATABASE_URL='postgresql://u:p%40w@127.0.0.1:1/x?sslmode=require', "
+        "REDIS_URL='redis://127.0.0.1:1/0')\n"
+        "from stockscreen.db.engine import reader_for\n"
+        "found['lean'] = [str(reader_for().lean)]\n"
+        "from stockscreen.screening.engine import ScreenRequest\n"
+        "found['ast_built'] = [str(ScreenRequest.model_validate({'query': 'pe < 9'}).condition() is not None)]\n"
+        "from stockscreen.screening import ast\n"
+        "found['ast_validators'] = [n for n in ('Compare', 'And', 'Num') if getattr(ast, n).__pydantic_complete__]\n"
         "found['loaded'] = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings', 'redis', 'lark') or m == 'botocore.session')\n"
+        "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings', 'redis', 'lark', 'psycopg', 'psycopg_binary', "
+        "'asyncio') or m == 'botocore.session')\n"
     )
     assert found["loaded"] == []
+    assert found["lean"] == ["True"]  # the reader of the configured database: libpq's, psycopg not imported
+    # a text query is parsed into AST nodes without their validators (built on first JSON validation)
+    assert found["ast_built"] == ["True"] and found["ast_validators"] == []
 
 
 def test_a_signed_in_requests_verification_leaves_out_sqlalchemy() -> None:

@@ -61,10 +61,11 @@ class RowReader:
     (the values and errors psycopg's), else psycopg's; also psycopg's when the session reads text
     otherwise than that module does (not UTF-8, not ISO dates)."""
 
-    def __init__(self, params: dict[str, str]) -> None:
+    def __init__(self, params: dict[str, str], *, lean: bool | None = None) -> None:
+        """``params``: libpq's connection parameters; ``lean``: False for psycopg even when libpq is there."""
         self._params = params
         self._lock = threading.Lock()
-        self._lean = libpq.available()
+        self._lean = libpq.available() if lean is None else lean and libpq.available()
         self._conn: libpq.Connection | psycopg.Connection[tuple[Any, ...]] | None = None
 
     @property
@@ -124,7 +125,7 @@ _READERS: dict[tuple[tuple[str, str], ...], RowReader] = {}
 _READERS_LOCK = threading.Lock()
 
 
-def _conninfo_params(conninfo: str) -> dict[str, str]:
+def conninfo_params(conninfo: str) -> dict[str, str]:
     """``psycopg.conninfo.conninfo_to_dict``: libpq's parse of a connection string or URI."""
     if libpq.available():
         return libpq.parse_conninfo(conninfo)
@@ -138,7 +139,7 @@ def reader_for(engine: Engine | None = None) -> RowReader:
     database's (:func:`~stockscreen.db.url.database_url`), with no SQLAlchemy engine built or imported.
     Both name a database by its libpq parameters, so the engine of the configured database shares its reader."""
     if engine is None:
-        params = _conninfo_params(normalise_url(database_url()).replace("+psycopg", "", 1))
+        params = conninfo_params(normalise_url(database_url()).replace("+psycopg", "", 1))
     else:
         u = engine.url  # its parts, not its rendering (which would re-encode the password for SQLAlchemy)
         parts = {"host": u.host, "port": u.port, "user": u.username, "password": u.password, "dbname": u.database}

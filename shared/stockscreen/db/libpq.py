@@ -337,7 +337,7 @@ class Connection:
         return _zone(self._status("TimeZone") or "UTC")
 
 
-_ZONES: dict[str, dt.tzinfo] = {}
+_ZONES: dict[str, dt.tzinfo] = {"UTC": dt.UTC}  # (psycopg's too: not the ZoneInfo)
 _ZONES_LOCK = threading.Lock()
 
 
