@@ -95,6 +95,45 @@ def test_parameters_and_percent_signs(database_url: str) -> None:
     assert row[:3] == ("o'hara", 42, "text") and row[4:8] == (True, True, 2.5, "a%b") and row[8] == 2**70
 
 
+def test_prepared_after_five_runs_in_step_with_psycopg(database_url: str) -> None:
+    """A statement run five times is prepared on the connection (as psycopg does: the version read before
+    every screen skips the server's parse and plan); both readers, step by step, give the same outcomes while
+    rows change and a parameter's type changes, both refuse once the table's columns change under the prepared
+    statement, and both reconnect when the server ends the connection."""
+    url = _plain(database_url)
+    params = conninfo_params(url)
+    lean, ref = RowReader(params), RowReader(params, lean=False)
+    read = "SELECT * FROM libpq_probe WHERE id = %s"
+    steps: list[tuple[str, tuple[Any, ...]]] = [(read, (1,))] * 7 + [(read, (None,))] * 6 + [(read, ("1",))] * 6
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("DROP TABLE IF EXISTS libpq_probe")
+        admin.execute("CREATE TABLE libpq_probe (id int PRIMARY KEY, v text)")
+        admin.execute("INSERT INTO libpq_probe VALUES (1, 'a')")
+        try:
+            for i, (sql, args) in enumerate(steps):
+                if i == 3:
+                    admin.execute("UPDATE libpq_probe SET v = 'b'")
+                assert repr(_outcome(lean, sql, args)) == repr(_outcome(ref, sql, args)), (i, sql, args)
+            # one per parameter type: int8, and untyped (a str, or a NULL)
+            assert lean.one("SELECT count(*) FROM pg_prepared_statements", ()) == (2,)
+            # the prepared statement's result type changed: the server refuses it, to both readers; psycopg
+            # keeps the statement (and the error, on that connection), the lean reader runs it anew
+            admin.execute("ALTER TABLE libpq_probe ALTER v TYPE int USING length(v)")
+            assert (
+                _outcome(lean, read, (1,)) == _outcome(ref, read, (1,)) == ("error", psycopg.errors.FeatureNotSupported)
+            )
+            assert lean.one(read, (1,)) == (1, 1)
+            for reader in (lean, ref):
+                pid = reader.one("SELECT pg_backend_pid()", ())
+                assert pid is not None
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid[0],))
+            assert lean.one(read, (1,)) == ref.one(read, (1,)) == (1, 1)  # a new connection, prepared anew later
+        finally:
+            lean.close()
+            ref.close()
+            admin.execute("DROP TABLE libpq_probe")
+
+
 @pytest.fixture(scope="module")
 def sample(stack_env: dict[str, str]) -> dict[str, str]:
     """The 8-symbol sample loaded by the ingest state machine (a snapshot version and its artifact)."""

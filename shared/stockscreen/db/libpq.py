@@ -80,6 +80,12 @@ TIMESTAMPTZ = 1184
 
 _PLACEHOLDER = re.compile(r"%(.)", re.DOTALL)
 
+#: a statement run this many times on a connection is prepared there (psycopg's ``prepare_threshold``), at
+#: most this many per connection (psycopg's ``prepared_max``): the version read before every screen skips
+#: the server's parse and plan, as it did through psycopg
+PREPARE_THRESHOLD = 5
+PREPARED_MAX = 100
+
 
 def library_path() -> Path | None:
     """The libpq psycopg would load, when it is psycopg's binary package's bundled one; else None
@@ -137,6 +143,8 @@ def library() -> ctypes.CDLL | None:
         "PQgetvalue": (c_void_p, [c_void_p, c_int, c_int]),
         "PQgetlength": (c_int, [c_void_p, c_int, c_int]),
         "PQclear": (None, [c_void_p]),
+        "PQprepare": (c_void_p, [c_void_p, c_char_p, c_char_p, c_int, POINTER(c_uint)]),
+        "PQexecPrepared": (c_void_p, [c_void_p, c_char_p, c_int, POINTER(c_char_p), c_void_p, c_void_p, c_int]),
         "PQconninfoParse": (c_void_p, [c_char_p, POINTER(c_void_p)]),
         "PQconninfoFree": (None, [c_void_p]),
         "PQfreemem": (None, [c_void_p]),
@@ -237,6 +245,9 @@ class Connection:
         kw = (c_char_p * (len(keys) + 1))(*[k.encode() for k in keys], None)
         vals = (c_char_p * (len(keys) + 1))(*[str(params[k]).encode() for k in keys], None)
         self._lib = lib
+        self._runs: dict[tuple[bytes, tuple[int, ...]], int] = {}
+        self._prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+        self._named = 0
         self._pgconn: int | None = lib.PQconnectdbParams(kw, vals, 0)
         if not self._pgconn:  # pragma: no cover - out of memory
             raise MemoryError("libpq could not allocate a connection")
@@ -274,7 +285,12 @@ class Connection:
         n = len(sent)
         values = (c_char_p * max(n, 1))(*(text for text, _ in sent))
         types = (c_uint * max(n, 1))(*(oid for _, oid in sent))
-        res = lib.PQexecParams(self._pgconn, query, n, types, values, None, None, 0)
+        key = (query, tuple(oid for _, oid in sent))
+        name = self._prepared.get(key) or self._prepare(key, n, types)
+        if name is not None:
+            res = lib.PQexecPrepared(self._pgconn, name, n, values, None, None, 0)
+        else:
+            res = lib.PQexecParams(self._pgconn, query, n, types, values, None, None, 0)
         if not res:
             raise _error("OperationalError", f"sending query failed: {self._message()}")
         try:
@@ -286,9 +302,27 @@ class Connection:
                 raise _error(
                     "ProgrammingError", f"the last operation didn't produce records (command status: {command})"
                 )
+            self._prepared.pop(key, None)  # (a prepared statement gone or invalidated: run it unprepared)
             raise self._failure(res)
         finally:
             lib.PQclear(res)
+
+    def _prepare(self, key: tuple[bytes, tuple[int, ...]], n: int, types: Any) -> bytes | None:
+        """The statement's name once it has run :data:`PREPARE_THRESHOLD` times (prepared now), else None."""
+        runs = self._runs[key] = self._runs.get(key, 0) + 1
+        if runs < PREPARE_THRESHOLD or len(self._prepared) >= PREPARED_MAX:
+            return None
+        del self._runs[key]
+        self._named += 1  # (never reused on this connection, even for a statement dropped after an error)
+        name = f"_stockscreen_{self._named}".encode()
+        res = self._lib.PQprepare(self._pgconn, name, key[0], n, types)
+        ok = bool(res) and self._lib.PQresultStatus(res) == _PGRES_COMMAND_OK
+        if res:
+            self._lib.PQclear(res)
+        if not ok:
+            return None  # run unprepared: its own error, if any, is the one to raise
+        self._prepared[key] = name
+        return name
 
     def _failure(self, res: int) -> Exception:
         """psycopg's exception for a failed statement: by SQLSTATE; without one, an ``OperationalError``
