@@ -116,6 +116,9 @@ def test_prepared_after_five_runs_in_step_with_psycopg(database_url: str) -> Non
                 assert repr(_outcome(lean, sql, args)) == repr(_outcome(ref, sql, args)), (i, sql, args)
             # one per parameter type: int8, and untyped (a str, or a NULL)
             assert lean.one("SELECT count(*) FROM pg_prepared_statements", ()) == (2,)
+            # a bad value is the value's error; the statement stays prepared
+            assert _outcome(lean, read, ("x",)) == _outcome(ref, read, ("x",))
+            assert lean.one("SELECT count(*) FROM pg_prepared_statements", ()) == (2,)
             # the prepared statement's result type changed: the server refuses it, to both readers; psycopg
             # keeps the statement (and the error, on that connection), the lean reader runs it anew
             admin.execute("ALTER TABLE libpq_probe ALTER v TYPE int USING length(v)")
@@ -123,6 +126,7 @@ def test_prepared_after_five_runs_in_step_with_psycopg(database_url: str) -> Non
                 _outcome(lean, read, (1,)) == _outcome(ref, read, (1,)) == ("error", psycopg.errors.FeatureNotSupported)
             )
             assert lean.one(read, (1,)) == (1, 1)
+            assert lean.one("SELECT count(*) FROM pg_prepared_statements", ()) == (1,)  # the stale one deallocated
             for reader in (lean, ref):
                 pid = reader.one("SELECT pg_backend_pid()", ())
                 assert pid is not None

@@ -85,6 +85,9 @@ _PLACEHOLDER = re.compile(r"%(.)", re.DOTALL)
 #: the server's parse and plan, as it did through psycopg
 PREPARE_THRESHOLD = 5
 PREPARED_MAX = 100
+#: a prepared statement that no longer exists (26000) or whose result type changed under it (0A000, "cached
+#: plan must not change result type", after ALTER TABLE): it is forgotten and run unprepared
+_STALE_STATEMENT = frozenset({"26000", "0A000"})
 
 
 def library_path() -> Path | None:
@@ -302,10 +305,20 @@ class Connection:
                 raise _error(
                     "ProgrammingError", f"the last operation didn't produce records (command status: {command})"
                 )
-            self._prepared.pop(key, None)  # (a prepared statement gone or invalidated: run it unprepared)
-            raise self._failure(res)
+            state = (lib.PQresultErrorField(res, _PG_DIAG_SQLSTATE) or b"").decode()
+            if name is not None and state in _STALE_STATEMENT:
+                self._forget(key, name, deallocate=state != "26000")
+            raise self._failure(res, state)
         finally:
             lib.PQclear(res)
+
+    def _forget(self, key: tuple[bytes, tuple[int, ...]], name: bytes, *, deallocate: bool) -> None:
+        """Run the statement unprepared from now on (prepared anew after its next runs), its old one gone."""
+        del self._prepared[key]
+        if deallocate:
+            res = self._lib.PQexecParams(self._pgconn, b"DEALLOCATE " + name, 0, None, None, None, None, 0)
+            if res:
+                self._lib.PQclear(res)
 
     def _prepare(self, key: tuple[bytes, tuple[int, ...]], n: int, types: Any) -> bytes | None:
         """The statement's name once it has run :data:`PREPARE_THRESHOLD` times (prepared now), else None."""
@@ -324,14 +337,13 @@ class Connection:
         self._prepared[key] = name
         return name
 
-    def _failure(self, res: int) -> Exception:
+    def _failure(self, res: int, state: str) -> Exception:
         """psycopg's exception for a failed statement: by SQLSTATE; without one, an ``OperationalError``
         when the connection is gone (the server closed it), else a ``DatabaseError``."""
         import psycopg
 
         lib = self._lib
         message = (lib.PQresultErrorMessage(res) or b"").decode("utf-8", "replace").rstrip() or self._message()
-        state = (lib.PQresultErrorField(res, _PG_DIAG_SQLSTATE) or b"").decode()
         cls: type[Exception]
         if state:
             try:
