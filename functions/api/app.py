@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
+import types
 
 # The cold start allocates ~100k objects that live as long as the container (modules, classes, pydantic's
 # validators, built on the first request); the cyclic collector would scan them ~130 times before the first
@@ -14,6 +16,11 @@ gc.disable()
 # pydantic looks for plugins in every installed distribution's entry points when it builds its first
 # validator, a scan of all package metadata on the cold first request; the API uses no pydantic plugin.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+# Even then, asking its plugin loader imports importlib.metadata (email, zipfile, csv: ~8 ms of a cold start)
+# for a loader that answers "none": while the setting disables them all, a stand-in answers that.
+if os.environ["PYDANTIC_DISABLE_PLUGINS"] in ("__all__", "1", "true") and "pydantic.plugin._loader" not in sys.modules:
+    sys.modules["pydantic.plugin._loader"] = _no_pydantic_plugins = types.ModuleType("pydantic.plugin._loader")
+    _no_pydantic_plugins.__dict__.update(_plugins=None, get_plugins=lambda: ())
 
 # numpy's bundled OpenBLAS starts a thread per core when numpy is imported, and they spin: ~100 ms of CPU on
 # the other cores during a cold screen (measured), CPU the gateway's other requests need. The screening

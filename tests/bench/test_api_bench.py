@@ -167,7 +167,7 @@ import app
 resp = app.app(event, ctx)
 ms, cpu = (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000
 assert resp["statusCode"] == 200, resp
-HEAVY = ("sqlalchemy", "boto3", "botocore.session", "pydantic_settings", "redis", "lark")
+HEAVY = ("sqlalchemy", "boto3", "botocore.session", "pydantic_settings", "redis", "lark", "psycopg", "asyncio")
 heavy = sorted(m for m in HEAVY if m in sys.modules)
 print(json.dumps({"cpu": cpu, "heavy": heavy}))
 print(ms)
@@ -190,7 +190,8 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
     ``screen_signed_in``: with a bearer token (the signing keys read from Secrets Manager, the caller's
     account read from the database); ``health_db_secret``: ``/health`` as deployed, with no DATABASE_URL but
     DATABASE_SECRET_ARN (the database's credentials read from moto's Secrets Manager first). Each run also
-    reports the heavy packages it imported (expected: none but boto3 for ``screen_empty_tmp``)."""
+    reports the heavy packages it imported (expected: none but boto3 for ``screen_empty_tmp``; no psycopg
+    nor asyncio: the one-row reads go through psycopg's libpq, ``stockscreen.db.libpq``)."""
     from chalice.test import Client
 
     from tests.integration.authkit import make_user

@@ -5,6 +5,7 @@ tests/bench/test_api_bench.py); each check runs in a fresh interpreter, since th
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,8 @@ def _fresh(script: str) -> dict[str, list[str]]:
 def test_import_registers_every_route_without_the_heavy_packages() -> None:
     found = _fresh(
         "from chalicelib.http import ROUTES\n"
-        "found['top'] = sorted({m.split('.')[0] for m in sys.modules})\n"
+        # (app.py's stand-in for pydantic's plugin loader is no import of pydantic)
+        "found['top'] = sorted({m.split('.')[0] for m in sys.modules if m != 'pydantic.plugin._loader'})\n"
         "found['ours'] = sorted(m for m in sys.modules if m.startswith(('stockscreen.', 'chalicelib.schemas')))\n"
         "found['routes'] = sorted(f'{m} {p}' for p, e in app.app.routes.items() for m in e)\n"
         "found['declared'] = sorted(f'{m} {p}' for m, p in ROUTES)\n"
@@ -63,7 +65,7 @@ def test_models_are_imported_on_first_use() -> None:
         "found['bars'] = [securities.schema.BarsQuery.model_validate({'interval': '1w'}).interval]\n"
         "found['schema'] = sorted({m.split('.')[0] for m in set(sys.modules) - before})\n"
         "from pydantic.plugin import _loader\n"
-        "found['plugins'] = [str(_loader._plugins is not None)]\n"
+        "found['plugins'] = [str(_loader._plugins is not None), str('importlib.metadata' in sys.modules)]\n"
         "import os\n"
         "found['blas'] = [os.environ.get('OPENBLAS_NUM_THREADS', '')]\n"
         "from pydantic import BaseModel\n"
@@ -72,7 +74,8 @@ def test_models_are_imported_on_first_use() -> None:
         "found['not_models'] = [repr(m) for m in map(resolve, refs) if not issubclass(m, BaseModel)]\n"
     )
     assert found["bars"] == ["1w"]
-    assert found["plugins"] == ["False"]  # no scan of every distribution's entry points (PYDANTIC_DISABLE_PLUGINS)
+    # no scan of every distribution's entry points (PYDANTIC_DISABLE_PLUGINS), nor importlib.metadata imported
+    assert found["plugins"] == ["False", "False"]
     assert found["blas"] == ["1"]  # numpy's OpenBLAS starts no spinning thread per core (app.py)
     assert "pydantic" in found["schema"] and "sqlalchemy" not in found["schema"]
     assert int(found["refs"][0]) > 50 and found["not_models"] == []
@@ -82,7 +85,8 @@ def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
     """What ``GET /health`` and an anonymous screen run on a cold container (the checks, the settings, the
     screening engine and its result cache, the snapshot artifact, the hot-path AWS calls, the rate limiter)
     import neither SQLAlchemy, boto3, botocore's client machinery, pydantic-settings, redis-py (the request
-    path's Redis client is ``stockscreen.core.resp``) nor lark (a valid query is read by the fast path)
+    path's Redis client is ``stockscreen.core.resp``), lark (a valid query is read by the fast path), nor
+    psycopg and asyncio (the one-row reads go through psycopg's libpq: ``stockscreen.db.libpq``)
     (README, "Cold start")."""
     found = _fresh(
         "import stockscreen.core.health, stockscreen.screening.engine, stockscreen.screening.result_cache\n"
@@ -91,10 +95,23 @@ def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
         "from stockscreen.screening.language import parse\n"
         "parse('market_cap > 2B and pe between 5 and 40 and sector in (\"Energy\") and close > max(high, 20)[-1]')\n"
         "from chalicelib import screens, saved_screens, health, steps\n"
+        "import os\n"
+        "os.environ.update(DATABASE_URL='postgresql://u:p%40w@127.0.0.1:1/x?sslmode=require', "
+        "REDIS_URL='redis://127.0.0.1:1/0')\n"
+        "from stockscreen.db.engine import reader_for\n"
+        "found['lean'] = [str(reader_for().lean)]\n"
+        "from stockscreen.screening.engine import ScreenRequest\n"
+        "found['ast_built'] = [str(ScreenRequest.model_validate({'query': 'pe < 9'}).condition() is not None)]\n"
+        "from stockscreen.screening import ast\n"
+        "found['ast_validators'] = [n for n in ('Compare', 'And', 'Num') if getattr(ast, n).__pydantic_complete__]\n"
         "found['loaded'] = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings', 'redis', 'lark') or m == 'botocore.session')\n"
+        "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings', 'redis', 'lark', 'psycopg', 'psycopg_binary', "
+        "'asyncio') or m == 'botocore.session')\n"
     )
     assert found["loaded"] == []
+    assert found["lean"] == ["True"]  # the reader of the configured database: libpq's, psycopg not imported
+    # a text query is parsed into AST nodes without their validators (built on first JSON validation)
+    assert found["ast_built"] == ["True"] and found["ast_validators"] == []
 
 
 def test_a_signed_in_requests_verification_leaves_out_sqlalchemy() -> None:
@@ -131,3 +148,22 @@ def test_the_garbage_collector_waits_for_the_first_response() -> None:
     )
     assert found["cold"] == ["False"]
     assert found["first"] == ["400", "True", "True"]
+
+
+def test_pydantic_plugins_are_looked_for_when_the_setting_allows_them() -> None:
+    """The stand-in for pydantic's plugin loader (app.py) is there only while the setting disables every
+    plugin; otherwise pydantic's own loader reads the entry points."""
+    code = (
+        "import json, sys; sys.path.insert(0, 'functions/api'); import app\n"
+        "from pydantic import BaseModel\n"
+        "class M(BaseModel):\n"
+        "    x: int\n"
+        "from pydantic.plugin import _loader\n"
+        "print(json.dumps([M(x=1).x, getattr(_loader, '__file__', None) is not None, _loader._plugins is not None]))\n"
+    )
+    for setting, own_loader in (("", True), ("some_plugin", True), ("__all__", False)):
+        env = {**os.environ, "PYDANTIC_DISABLE_PLUGINS": setting}
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
+        assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, own_loader, own_loader], setting

@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import http.client
 import json
 import os
 from collections.abc import Callable
@@ -146,6 +145,8 @@ def sign(
 
 def _open(method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[Any, Any]:
     """(connection, response) of one request; the caller reads the response and closes the connection."""
+    import http.client  # on the first request sent: a screen whose artifact is on local disk sends none
+
     parts = urlsplit(url)
     conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = conn_cls(parts.hostname or "", parts.port, timeout=AWS_CONNECT_TIMEOUT_S)

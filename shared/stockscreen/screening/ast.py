@@ -18,7 +18,10 @@ FuncName = Literal["avg", "min", "max", "sum", "std"]
 CompareOp = Literal[">", ">=", "<", "<=", "=", "!="]
 ArithOp = Literal["+", "-", "*", "/"]
 
-_CFG = ConfigDict(extra="forbid", frozen=True)
+#: ``defer_build``: a node's validator is built when a node is first validated from JSON (``Screen``, an
+#: ``ast`` field), not when this module is imported; the text parser builds nodes without one
+#: (``language._mk``), so a query screened as text never builds them (README, "Cold start")
+_CFG = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Num(BaseModel):
@@ -134,9 +137,6 @@ Cond = Annotated[Compare | Between | In | Cross | Flag | Window | And | Or | Not
 
 ExprNode = Num | Str | FieldRef | Func | Arith
 CondNode = Compare | Between | In | Cross | Flag | Window | And | Or | Not
-
-for _m in (Func, Arith, Compare, Between, In, Cross, Flag, Window, And, Or, Not):
-    _m.model_rebuild()
 
 #: the nodes under each kind of node (``And``/``Or`` hold a list, ``items``)
 _CHILDREN: dict[type, tuple[str, ...]] = {

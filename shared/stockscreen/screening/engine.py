@@ -57,7 +57,7 @@ Scalar = bool | float | str
 class Filter(BaseModel):
     """One simple filter as the SPA's filter builder sends it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # (validated as ScreenRequest's)
 
     field: str
     op: Op
@@ -345,7 +345,7 @@ def _scalar(ev: Evaluator, e: A.ExprNode | None, row: int, t: int) -> Any:
 
 
 class ExplainQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.\-]+$")]
     query: Annotated[str, Field(min_length=1, max_length=4000)]

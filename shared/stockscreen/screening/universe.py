@@ -293,9 +293,12 @@ def from_arrays(
 # ---------------------------------------------------------------- loading from the database
 
 
+_CURRENT_SQL = "SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current"
+
+
 def _current(engine: Engine | None) -> tuple[int, dt.date, str]:
     # read before every screen run (a new snapshot replaces the universe): one round trip
-    row = reader_for(engine).one("SELECT version, as_of, created_at FROM snapshot_versions WHERE is_current", ())
+    row = reader_for(engine).one(_CURRENT_SQL, ())
     if row is None:
         raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
     return int(row[0]), row[1], str(row[2])
@@ -309,10 +312,24 @@ _REFERENCE_SQL = (
     "(SELECT count(*) || '/' || coalesce(max(as_of)::text, '') FROM fundamentals) FROM securities s"
 )
 
+#: the current version and the reference fingerprint in one round trip (what a container's first screen
+#: reads before it maps the version's artifact; later screens read the version alone)
+_CURRENT_AND_REFERENCE_SQL = (
+    f"SELECT version, as_of, created_at, ({_REFERENCE_SQL}) FROM snapshot_versions WHERE is_current"  # noqa: S608 (constants)
+)
+
 
 def reference_fingerprint(engine: Engine | None) -> str:
     row = reader_for(engine).one(_REFERENCE_SQL, ())
     return str(row[0]) if row else ""
+
+
+def _current_and_reference(engine: Engine | None) -> tuple[int, dt.date, str, str]:
+    """:func:`_current` and :func:`reference_fingerprint`, read by one statement."""
+    row = reader_for(engine).one(_CURRENT_AND_REFERENCE_SQL, ())
+    if row is None:
+        raise Unavailable("no screening snapshot yet: run the ingest pipeline first")
+    return int(row[0]), row[1], str(row[2]), str(row[3]) if row[3] is not None else ""
 
 
 def published_versions(engine: Engine) -> dict[int, tuple[dt.date, str]]:
@@ -497,7 +514,12 @@ def get_universe(engine: Engine | None = None) -> Universe:
     only when the universe must be loaded from PostgreSQL: the version check and the snapshot artifact
     need psycopg alone (a cold container's first screen; README, "Cold start")."""
     global _cached
-    version, as_of, created = _current(engine)
+    reference: str | None = None
+    if _cached is None and _artifacts():
+        # a container's first screen maps an artifact, checked against the reference data: both in one read
+        version, as_of, created, reference = _current_and_reference(engine)
+    else:
+        version, as_of, created = _current(engine)
     key = f"{version}@{created}"  # a rebuilt database may reuse version numbers
     u = _cached
     if u is not None and u.cache_key == key:
@@ -506,7 +528,10 @@ def get_universe(engine: Engine | None = None) -> Universe:
         if _cached is None or _cached.cache_key != key:
             from stockscreen.screening import artifact
 
-            mapped = artifact.open_current(version, created, lambda: reference_fingerprint(engine))
+            def fingerprint() -> str:
+                return reference if reference is not None else reference_fingerprint(engine)
+
+            mapped = artifact.open_current(version, created, fingerprint)
             if mapped is None or mapped.version != version:
                 if engine is None:
                     from stockscreen.db.engine import get_engine
@@ -516,6 +541,13 @@ def get_universe(engine: Engine | None = None) -> Universe:
             _cached = mapped
             _cached.cache_key = key
         return _cached
+
+
+def _artifacts() -> bool:
+    """Are snapshot artifacts configured (a bucket)? Without one the universe is loaded from the database."""
+    from stockscreen.screening import artifact
+
+    return bool(artifact.artifact_settings().snapshot_bucket)
 
 
 def reset_cache() -> None:

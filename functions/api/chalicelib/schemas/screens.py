@@ -19,7 +19,7 @@ class RunParams(BaseModel):
 
 
 class ParseBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     query: Annotated[str | None, Field(max_length=4000)] = None
     ast: A.Cond | None = None
 
@@ -27,7 +27,7 @@ class ParseBody(BaseModel):
 class ExplainClause(BaseModel):
     """One clause of the screen, for one symbol: its value, the threshold and whether it passed."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
     clause: str
     value: float | str | None
     threshold: str | list[str | float] | None
@@ -36,6 +36,7 @@ class ExplainClause(BaseModel):
 
 
 class ExplainResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     symbol: str
     query: str
     as_of: str
