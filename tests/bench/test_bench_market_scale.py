@@ -237,9 +237,7 @@ COLD = textwrap.dedent(
 )
 
 #: the artifact of the synthetic market, written once and reused by later runs (keyed by size and seed)
-ARTIFACT = (
-    Path(tempfile.gettempdir()) / f"stockscreen-bench-artifact-{SECURITIES}x{YEARS}-s{SEED}-f{artifact.FORMAT}"
-)
+ARTIFACT = Path(tempfile.gettempdir()) / f"stockscreen-bench-artifact-{SECURITIES}x{YEARS}-s{SEED}-f{artifact.FORMAT}"
 
 
 @pytest.fixture(scope="module")

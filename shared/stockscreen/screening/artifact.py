@@ -23,11 +23,12 @@ artifact is never used):
 
 **Segments.** The bars are cut along the dates into segments of ``segment_dates`` sessions (segment ``j``:
 the sessions ``j * segment_dates`` onwards; :func:`segment_dates_for`: a power of two that keeps a segment's
-field within ``SEGMENT_BYTES``, 128 sessions at 10,000 securities, 4,096 at 505), listed in the manifest. A full segment never changes again, so a
-later artifact does not copy it: its manifest names the folder of the artifact that wrote it, and a daily
-run writes only the open (last) segment with its new sessions, whatever the length of the history. Each
-segment holds the securities of the artifact that wrote it (its ``keys`` digest); when they differ from the
-reader's (a listing, a delisting, a renamed ticker), its columns are placed by security key.
+field within ``SEGMENT_BYTES``, 128 sessions at 10,000 securities, 4,096 at 505), listed in the manifest.
+A full segment never changes again, so a later artifact does not copy it: its manifest names the folder of
+the artifact that wrote it, and a daily run writes only the open (last) segment with its new sessions,
+whatever the length of the history. Each segment holds the securities of the artifact that wrote it (its
+``keys`` digest); when they differ from the reader's (a listing, a delisting, a renamed ticker), its
+columns are placed by security key.
 
 A container assembles one ``bar_<field>.npy`` file per field on first use, each segment's bytes written in
 place (downloaded straight into the file, several at a time): a ``(dates, securities)`` C array, which
@@ -222,9 +223,7 @@ def _rows(cols: list[NDArray[Any]], n: int, dtype: type) -> NDArray[Any]:
     return out
 
 
-def publish(
-    u: Universe, bucket: str, s3: Any, created: str, reference: str = "", segment: int | None = None
-) -> str:
+def publish(u: Universe, bucket: str, s3: Any, created: str, reference: str = "", segment: int | None = None) -> str:
     """Write the universe's artifact and upload it (the manifest last); returns its S3 prefix.
     ``reference``: :func:`~stockscreen.screening.universe.reference_fingerprint` when ``u`` was loaded."""
     prefix = PREFIX + name_of(u.version, created) + "/"
