@@ -104,9 +104,14 @@ def fields_of(adjusted: bool) -> tuple[str, ...]:
     return (*BARS, ADJUSTED) if adjusted else BARS
 
 
+def relative(name: str, folder: str = "") -> str:
+    """A file's name relative to the artifact: its own, or (``folder``) another artifact's."""
+    return f"../{folder}/{name}" if folder else name
+
+
 def segment_file(j: int, k: str, folder: str = "") -> str:
     """A segment's file of field ``k``, relative to the artifact (``folder``: another artifact's)."""
-    return (f"../{folder}/" if folder else "") + f"bars/{j:04d}/{k}.f64"
+    return relative(f"bars/{j:04d}/{k}.f64", folder)
 
 
 def keys_of(u: Universe) -> NDArray[Any]:
@@ -300,7 +305,8 @@ def append(
         old_dates = np.load(get(f"{name}/dates.npy"), allow_pickle=False)
         dates = np.concatenate([old_dates, fr.dates.astype("datetime64[D]")])
         files, written = _write_labels(new, folder / "new", reference, dates)
-        rows = {k: getattr(fr, k).T if k != ADJUSTED or fr.a is not None else None for k in fields_of(adjusted)}
+        nothing = np.full(fr.c.shape[::-1], np.nan)  # the adjusted closes of sessions that have none
+        rows = {k: nothing if k == ADJUSTED and fr.a is None else getattr(fr, k).T for k in fields_of(adjusted)}
         first = 0
         if segments:
             last = segments[-1]
@@ -318,20 +324,14 @@ def append(
                     shape = (last["dates"], last["securities"])
                     old = np.fromfile(get(f"{last['folder']}/{segment_file(last['index'], k)}"), dtype=CELL)
                     old = _placed(old.reshape(shape), remap, new.n)
-                    rows[k] = np.concatenate([old, _new_rows(rows[k], fr.c.shape)])
-        full = {k: _new_rows(v, fr.c.shape) for k, v in rows.items()}
-        tail, bar_files = _write_segments(full, folder / "new", first, written["keys"], new.n, size)
+                    rows[k] = np.concatenate([old, rows[k]])
+        tail, bar_files = _write_segments(rows, folder / "new", first, written["keys"], new.n, size)
         written.update(
             segments=[*segments, *tail], segment_dates=size, bars=bars, adjusted=adjusted, appended_to=previous
         )
         _finish(folder / "new", [*files, *bar_files], written)
         upload(folder / "new", bucket, s3, prefix)
     return None
-
-
-def _new_rows(rows: NDArray[Any] | None, shape: tuple[int, ...]) -> NDArray[Any]:
-    """The new sessions' ``(dates, securities)`` rows of a field (NaN when the field has none)."""
-    return np.full(shape[::-1], np.nan) if rows is None else rows
 
 
 def _placement(old: NDArray[Any], new: NDArray[Any]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
@@ -500,7 +500,7 @@ def assemble(fetch: Fetch, manifest: dict[str, Any], k: str, path: Path) -> None
         if seg["keys"] == manifest["keys"] and int(seg["securities"]) == n:
             got = fetch.into(name, part, at)
         else:  # other securities: their columns placed among ours
-            theirs = np.load(fetch((f"../{seg['folder']}/" if seg["folder"] else "") + "keys.npy"), allow_pickle=False)
+            theirs = np.load(fetch(relative("keys.npy", seg["folder"])), allow_pickle=False)
             scratch = part.with_name(f"{part.name}.{seg['index']}")
             scratch.touch()
             try:
