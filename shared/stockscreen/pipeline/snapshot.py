@@ -21,12 +21,13 @@ import datetime as dt
 import itertools
 import math
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import psycopg
+import numpy.typing as npt
 from sqlalchemy import Connection, text
 
 from stockscreen.core.errors import NotFound
@@ -51,40 +52,50 @@ def market_cap_bucket(cap: float | None) -> str | None:
 # --- reading bars -----------------------------------------------------------------------
 
 
-#: One row of ``COPY (SELECT security_id, date, open, high, low, close, volume, adj_close) TO STDOUT
-#: (FORMAT binary)``: a field count, then each field's length and big-endian value.
-_VALUES = ("open", "high", "low", "close", "volume", "adj_close")
-_ROW = np.dtype(
-    [("n", ">i2"), ("l0", ">i4"), ("id", ">i4"), ("l1", ">i4"), ("date", ">i4")]
-    + [item for k in _VALUES for item in ((f"l_{k}", ">i4"), (k, ">f8"))]
+#: The bars are read packed, one row per security: each column's values of the security concatenated
+#: (``string_agg`` of their binary forms), so the server sends one row per security instead of one per
+#: bar and the client turns each column into NumPy with one ``frombuffer``; no Python object per bar.
+#: Read row by row (a binary ``COPY``), the per-row work on both sides was most of the daily run's read
+#: (3 M bars at 10,000 securities: 6-9 s, against about 2 s packed). Every aggregate of the query sees the
+#: rows in the same order, so the columns line up; the dates are sorted on the client where the plan
+#: did not give them in order (no ``ORDER BY`` inside the aggregates: one sort per aggregate).
+_VALUES = ("open", "high", "low", "close", "volume::float8", "coalesce(adj_close, 'NaN'::float8)")
+_PACKED = (
+    "SELECT security_id, string_agg(int4send(date - DATE '2000-01-01'), ''::bytea), "
+    + ", ".join(f"string_agg(float8send({v}), ''::bytea)" for v in _VALUES)
+    + " FROM daily_bars WHERE {where} GROUP BY security_id ORDER BY security_id"
 )
-_HEADER = 19  # signature, flags, extension length
 _PG_EPOCH = np.datetime64("2000-01-01", "D")
+#: securities per fetch of the packed rows (bounds the client's copy of the bytes in flight)
+_FETCH = 1000
 
 
-def _bars(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[mt.I64, mt.Dates, F]:
-    """Rows of ``sql`` (security_id, date, open, high, low, close, volume, adj_close; none NULL: a
-    missing adjusted close is NaN) read with a binary COPY straight into NumPy: no Python object per
-    value. The values are ``(N, 6)``, the adjusted close last."""
+def _bars(conn: Connection, where: str, params: Mapping[str, Any]) -> tuple[mt.I64, mt.Dates, F]:
+    """Bars of daily_bars matching ``where`` (security_id, date, open, high, low, close, volume,
+    adjusted close: NaN where missing), sorted by security and date; the values are ``(N, 6)``, the
+    adjusted close last. Read packed (see :data:`_PACKED`) through a server-side cursor."""
     raw = psycopg_connection(conn)
-    # the driver binds the values (client side: COPY takes no server-side parameters)
-    query = psycopg.ClientCursor(raw).mogrify(sql, dict(params))
-    with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-        data = b"".join(bytes(block) for block in copy)
-    body = data[_HEADER:-2] if len(data) > _HEADER + 2 else b""
-    rows = np.frombuffer(body, dtype=_ROW)
-    if len(rows) and not (rows["n"] == len(_VALUES) + 2).all():
-        raise ValueError("unexpected row layout in the binary COPY of daily bars")
-    ids = rows["id"].astype(np.int64)
-    dates = _PG_EPOCH + rows["date"].astype(np.int64).astype("timedelta64[D]")
-    ohlcv = np.column_stack([rows[k].astype(np.float64) for k in _VALUES])
-    return ids, dates.astype("datetime64[D]"), ohlcv.reshape(len(rows), len(_VALUES))
-
-
-_COLS = (
-    "security_id, date, open, high, low, close, volume::float8 AS volume, "
-    "coalesce(adj_close, 'NaN'::float8) AS adj_close"
-)
+    parts: list[tuple[mt.I64, npt.NDArray[np.int64], F]] = []
+    with raw.cursor(name=f"bars_{uuid.uuid4().hex}", binary=True) as cur:
+        cur.execute(_PACKED.format(where=where), dict(params))
+        while rows := cur.fetchmany(_FETCH):
+            counts = np.fromiter((len(r[1]) // 4 for r in rows), dtype=np.int64, count=len(rows))
+            ids = np.repeat(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), counts)
+            days = np.frombuffer(b"".join(r[1] for r in rows), dtype=">i4").astype(np.int64)
+            values = np.empty((len(days), len(_VALUES)))
+            for k in range(len(_VALUES)):
+                values[:, k] = np.frombuffer(b"".join(r[2 + k] for r in rows), dtype=">f8")
+            parts.append((ids, days, values))
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, "datetime64[D]"), np.empty((0, len(_VALUES)))
+    ids = np.concatenate([p[0] for p in parts])
+    days = np.concatenate([p[1] for p in parts])
+    values = np.concatenate([p[2] for p in parts])
+    if len(ids) > 1 and bool(((days[1:] <= days[:-1]) & (ids[1:] == ids[:-1])).any()):
+        order = np.lexsort((days, ids))
+        ids, days, values = ids[order], days[order], values[order]
+    dates = _PG_EPOCH + days.astype("timedelta64[D]")
+    return ids, dates.astype("datetime64[D]"), values
 
 
 def load_bars(
@@ -94,7 +105,7 @@ def load_bars(
     since: dt.date | None = None,
 ) -> tuple[mt.I64, mt.Dates, F]:
     """Histories (sorted by security, date), optionally within dates / for some securities."""
-    where: list[str] = []
+    where: list[str] = ["true"]
     params: dict[str, Any] = {}
     if since is not None:
         where.append("date >= %(since)s")
@@ -105,8 +116,7 @@ def load_bars(
     if security_ids is not None:
         where.append("security_id = ANY(%(ids)s)")
         params["ids"] = list(security_ids)
-    sql = f"SELECT {_COLS} FROM daily_bars " + ("WHERE " + " AND ".join(where) if where else "")
-    return _bars(conn, sql + " ORDER BY security_id, date", params)
+    return _bars(conn, " AND ".join(where), params)
 
 
 def tail_range_start(limits: Mapping[int, int], last_date: dt.date) -> dt.date:
@@ -155,9 +165,8 @@ def _bars_between(
     conn: Connection, since: dt.date, before: dt.date, exclude: Sequence[int]
 ) -> tuple[mt.I64, mt.Dates, F]:
     """Every security's bars dated from ``since`` to before ``before``, but those of ``exclude``."""
-    sql = f"SELECT {_COLS} FROM daily_bars WHERE date >= %(since)s AND date < %(before)s"
-    sql += " AND security_id <> ALL(%(ids)s) ORDER BY security_id, date"
-    return _bars(conn, sql, {"since": since, "before": before, "ids": list(exclude)})
+    where = "date >= %(since)s AND date < %(before)s AND security_id <> ALL(%(ids)s)"
+    return _bars(conn, where, {"since": since, "before": before, "ids": list(exclude)})
 
 
 def _window_start(bars: tuple[mt.I64, mt.Dates, F]) -> dt.date:
