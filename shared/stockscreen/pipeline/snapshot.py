@@ -402,7 +402,10 @@ def _flat_index(parts: Iterable[tuple[mt.I64, mt.Dates, F]]) -> mt.Market:
     ids = np.concatenate([c[0] for c in chunks])
     dates = np.concatenate([c[1] for c in chunks])
     close = np.concatenate([c[2][:, 3] for c in chunks])
-    order = np.lexsort((dates, ids))
+    # by security, then date: each part is sorted so, and no (security, date) is in two parts, so a stable
+    # sort of one key merges the runs (what a lexsort of the two keys gives, in a fraction of its time)
+    key = (ids << 32) + (dates.astype(np.int64) + (1 << 31))
+    order = np.argsort(key, kind="stable")
     return mt.market_index_flat(ids[order], dates[order], close[order])
 
 
