@@ -87,7 +87,7 @@ _EXISTING = (
     "SELECT array_agg(b.security_id), array_agg(b.date - DATE '1970-01-01'), array_agg(b.open), array_agg(b.high), "
     "array_agg(b.low), array_agg(b.close), array_agg(b.volume){adj} FROM daily_bars b "
     "JOIN unnest(%(ids)s::integer[], %(since)s::date[]) AS c(security_id, since) "
-    "ON b.security_id = c.security_id AND b.date >= c.since"
+    "ON b.security_id = c.security_id AND b.date >= c.since AND b.date >= %(floor)s"
 )
 _EXISTING_ADJ = ", array_agg(coalesce(b.adj_close, 'NaN'::float8))"
 
@@ -120,7 +120,13 @@ def _existing(
     arrays = fetch_arrays(
         psycopg_connection(conn),
         _EXISTING.format(adj=_EXISTING_ADJ if adjusted else ""),
-        {"ids": ids.tolist(), "since": [EPOCH + dt.timedelta(days=d) for d in since.tolist()]},
+        {
+            "ids": ids.tolist(),
+            "since": [EPOCH + dt.timedelta(days=d) for d in since.tolist()],
+            # the earliest as a constant too: the partitions before it are pruned when the query is
+            # planned (per-row bounds alone probe every partition of the history for each security)
+            "floor": EPOCH + dt.timedelta(days=int(since.min()) if len(since) else 0),
+        },
     )
     prices = {k: fixed(a, ">f8") for k, a in zip(_PRICES, arrays[2:6], strict=True)}
     sid = fixed(arrays[0], ">i4").astype(np.int64)

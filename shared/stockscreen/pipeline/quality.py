@@ -756,7 +756,13 @@ def _context(conn: Connection, run_id: str, bars: TypedBars, add_new: bool = Fal
     # without one (a long gap, a new listing), the last bar of any date (every older partition probed)
     previous = list(
         conn.execute(
-            text(_PREVIOUS.format(bound=" AND date >= x.lo - 31")), {"s": list(firsts), "d": list(firsts.values())}
+            # (the earliest bound as a constant too: the partitions before it are pruned when planned)
+            text(_PREVIOUS.format(bound=" AND date >= x.lo - 31 AND date >= :floor")),
+            {
+                "s": list(firsts),
+                "d": list(firsts.values()),
+                "floor": min(firsts.values(), default=dt.date.min + dt.timedelta(days=31)) - dt.timedelta(days=31),
+            },
         ).all()
     )
     found = {p[0] for p in previous}
