@@ -56,9 +56,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import numpy as np
-from pydantic import Field
 
-from stockscreen.core.envsettings import EnvSettings
+from stockscreen.core.envsettings import EnvSettings, Field
 from stockscreen.screening.history import F2, Frame
 from stockscreen.screening.universe import Categorical, Universe
 
