@@ -195,3 +195,28 @@ def test_a_first_health_check_imports_no_pydantic() -> None:
     assert found["health"] == ["503", "unavailable", "https://app.example"]
     assert found["loaded"] == []
     assert found["body"] == ["400", "validation_error", "True"]
+
+
+def test_powertools_jmespath_helpers_are_imported_on_first_use() -> None:
+    """The logger's JMESPath helpers (jmespath, gzip, typing_extensions) wait for their first use
+    (``stockscreen.core.observability``): a cold ``/health`` does not import them; a logger given a
+    ``correlation_id_path`` and the idempotency utility get the real module."""
+    found = _fresh(
+        "from stockscreen.core.observability import logger\n"
+        "found['cold'] = sorted(m for m in ('jmespath', 'gzip', 'typing_extensions') if m in sys.modules)\n"
+        "import types\n"
+        "from aws_lambda_powertools import Logger\n"
+        "log = Logger(service='t')\n"
+        "seen = []\n"
+        "@log.inject_lambda_context(correlation_id_path='headers.id')\n"
+        "def handler(event, context):\n"
+        "    seen.append(log.get_correlation_id())\n"
+        "ctx = types.SimpleNamespace(function_name='f', memory_limit_in_mb=128, invoked_function_arn='a',\n"
+        "                            aws_request_id='r')\n"
+        "handler({'headers': {'id': 'abc'}}, ctx)\n"
+        "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer\n"
+        "real = sys.modules['aws_lambda_powertools.utilities.jmespath_utils']\n"
+        "found['used'] = [*seen, type(real).__name__, str('jmespath' in sys.modules)]\n"
+    )
+    assert found["cold"] == []
+    assert found["used"] == ["abc", "module", "True"]
