@@ -156,3 +156,26 @@ def test_reading_the_settings_imports_no_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [1000.0, ["https://a.example"], [], 1000.0, True]
+
+
+class _Checked(envsettings.EnvSettings):
+    region: str = envsettings.Field(default="eu", validation_alias="CHECKED_REGION")
+    count: int = envsettings.Field(default=1, ge=1, le=9)
+
+    @envsettings.field_validator("region", mode="before")
+    @classmethod
+    def _known(cls, v: object) -> object:
+        if v == "mars":
+            raise ValueError("no such region")
+        return v
+
+
+def test_a_validators_error_is_pydantics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("checked_region", "mars")
+    with pytest.raises(pydantic.ValidationError, match="Value error, no such region") as info:
+        _Checked()
+    assert info.value.title == "_Checked" and info.value.errors()[0]["loc"] == ("CHECKED_REGION",)
+    monkeypatch.setenv("CHECKED_REGION", "moon")
+    assert (_Checked().region, _Checked(count=9).count) == ("moon", 9)
+    with pytest.raises(pydantic.ValidationError, match="less than or equal to 9"):
+        _Checked(count=10)

@@ -136,8 +136,11 @@ class EnvSettings:
                 if value is _MISSING:
                     return False
             else:
-                for validator in cls._before.get(spec.name, ()):
-                    value = validator.__func__(cls, value)
+                try:
+                    for validator in cls._before.get(spec.name, ()):
+                        value = validator.__func__(cls, value)
+                except (ValueError, AssertionError):
+                    return False  # pydantic runs it again and raises its error
                 value = _checked(spec, value)
                 if value is _UNSURE:
                     return False
