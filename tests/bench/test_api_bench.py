@@ -169,7 +169,7 @@ ms, cpu = (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000
 assert resp["statusCode"] == 200, resp
 HEAVY = ("sqlalchemy", "boto3", "botocore.session", "pydantic_settings", "redis", "lark", "psycopg", "asyncio")
 heavy = sorted(m for m in HEAVY if m in sys.modules)
-print(json.dumps({"cpu": cpu, "heavy": heavy}))
+print(json.dumps({"cpu": cpu, "heavy": heavy, "pydantic": "pydantic" in sys.modules}))
 print(ms)
 """
 
@@ -191,7 +191,8 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
     account read from the database); ``health_db_secret``: ``/health`` as deployed, with no DATABASE_URL but
     DATABASE_SECRET_ARN (the database's credentials read from moto's Secrets Manager first). Each run also
     reports the heavy packages it imported (expected: none but boto3 for ``screen_empty_tmp``; no psycopg
-    nor asyncio: the one-row reads go through psycopg's libpq, ``stockscreen.db.libpq``)."""
+    nor asyncio: the one-row reads go through psycopg's libpq, ``stockscreen.db.libpq``) and whether it
+    imported pydantic (not for ``/health``: it validates no body, and the settings are read without it)."""
     from chalice.test import Client
 
     from tests.integration.authkit import make_user
@@ -227,6 +228,7 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
         "quotes50": (make("GET", "/quotes", {"symbols": ",".join(loaded)}), False),
     }
     heavy: dict[str, set[str]] = {name: set() for name in events}
+    pydantic: set[str] = set()  # the runs that imported it
 
     def run(name: str) -> tuple[float, float]:
         event, empty_tmp = events[name]
@@ -239,11 +241,14 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
         ms = _fresh_ms(_FIRST_REQUEST, json.dumps(event), env=extra, lines=lines)
         info = json.loads(lines[-2])
         heavy[name].update(info["heavy"])
+        if info["pydantic"]:
+            pydantic.add(name)
         return ms, float(info["cpu"])
 
     for name in events:  # not counted: writes the bytecode, downloads the artifact once
         run(name)
     heavy = {name: set() for name in events}
+    pydantic.clear()
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in events}
     for _ in range(5):
         for name in events:
@@ -252,11 +257,14 @@ def test_cold_first_request(loaded: list[str], stack_env: dict[str, str], tmp_pa
         bench(f"api_cold_first_request_{name}", statistics.median(ms for ms, _ in samples), "ms")
         if name != "import_only":
             bench(f"api_cold_first_request_{name}_cpu", statistics.median(cpu for _, cpu in samples), "ms")
-            print(f"api_cold_first_request_{name} imported: {sorted(heavy[name]) or 'none of the heavy packages'}")
+            imported = sorted(heavy[name]) or "none of the heavy packages"
+            print(f"api_cold_first_request_{name} imported: {imported}; pydantic: {name in pydantic}")
     sm.delete_secret(SecretId=db_secret, ForceDeleteWithoutRecovery=True)
     # nor does verifying a signed-in caller import SQLAlchemy (the screen route needs no engine either)
     assert not heavy["health"] and not heavy["screen"] and not heavy["screen_signed_in"], heavy
     assert not heavy["health_db_secret"], heavy
+    # /health validates no body: the settings are read without pydantic (stockscreen.core.envsettings)
+    assert not pydantic & {"health", "health_db_secret"}, pydantic
 
 
 def test_warm_handler(loaded: list[str], stack_env: dict[str, str]) -> None:

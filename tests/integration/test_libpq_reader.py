@@ -321,7 +321,7 @@ def test_tls_and_password_refusals_are_the_same(tls_server: dict[str, Any], url:
 def test_a_first_screen_and_health_import_neither_psycopg_nor_asyncio(sample: dict[str, str]) -> None:
     """A new interpreter's first ``GET /health`` and anonymous screen against the real stack (the version and
     the reference fingerprint read, the artifact mapped), as a Lambda calls the handler: through libpq only,
-    neither psycopg nor asyncio imported."""
+    neither psycopg nor asyncio imported; pydantic not before the screen."""
     from chalice.config import Config
     from chalice.local import LocalGateway
 
@@ -338,9 +338,12 @@ def test_a_first_screen_and_health_import_neither_psycopg_nor_asyncio(sample: di
         "import json, sys, types; sys.path.insert(0, 'functions/api')\n"
         "import app\n"
         "ctx = types.SimpleNamespace(function_name='stockscreen-api', aws_request_id='t', memory_limit_in_mb=512)\n"
-        "health, screen = (app.app(e, ctx) for e in json.loads(sys.stdin.read()))\n"
+        "health_event, screen_event = json.loads(sys.stdin.read())\n"
+        "health = app.app(health_event, ctx)\n"
         "db = json.loads(health['body'])['checks']['database']['status']\n"
-        "print(json.dumps({'health': [health['statusCode'], db],\n"
+        "health_pydantic = 'pydantic' in sys.modules\n"
+        "screen = app.app(screen_event, ctx)\n"
+        "print(json.dumps({'health': [health['statusCode'], db, health_pydantic],\n"
         "                  'screen': [screen['statusCode'], len(json.loads(screen['body'])['data']) > 0],\n"
         "                  'loaded': sorted(m for m in ('psycopg', 'psycopg_binary', 'asyncio', 'sqlalchemy')\n"
         "                                   if m in sys.modules)}))\n"
@@ -350,4 +353,5 @@ def test_a_first_screen_and_health_import_neither_psycopg_nor_asyncio(sample: di
         [sys.executable, "-c", code], input=json.dumps(events), cwd=root, capture_output=True, text=True, check=True
     )
     found = json.loads(out.stdout.strip().splitlines()[-1])
-    assert found == {"health": [200, "ok"], "screen": [200, True], "loaded": []}, out.stderr[-2000:]
+    # nor does /health import pydantic (the settings are read without it; the screen validates its body)
+    assert found == {"health": [200, "ok", False], "screen": [200, True], "loaded": []}, out.stderr[-2000:]

@@ -167,3 +167,56 @@ def test_pydantic_plugins_are_looked_for_when_the_setting_allows_them() -> None:
             [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
         )
         assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, own_loader, own_loader], setting
+
+
+def test_a_first_health_check_imports_no_pydantic() -> None:
+    """``GET /health`` validates no request body: its first call in a new container reads the settings
+    (:mod:`stockscreen.core.envsettings`, pydantic only for a value it must decide), checks the database,
+    Redis and the AWS endpoint (here all unreachable: the uniform 503) and answers without importing
+    pydantic (README, "Cold start"); the first request that validates a body imports it then."""
+    found = _fresh(
+        "import os\n"
+        "os.environ.update(DATABASE_URL='postgresql://u@127.0.0.1:1/x', REDIS_URL='redis://127.0.0.1:1/0',\n"
+        "                  JWT_SECRET_ARN='arn:aws:secretsmanager:us-east-1:1:secret:jwt',\n"
+        "                  AWS_ENDPOINT_URL='http://127.0.0.1:1', AWS_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s',\n"
+        "                  CORS_ALLOW_ORIGINS='https://app.example', RATE_LIMIT_MULTIPLIER='2')\n"
+        "from chalice.test import Client\n"
+        "with Client(app.app) as client:\n"
+        "    health = client.http.get('/health', headers={'origin': 'https://app.example'})\n"
+        "    headers = {k.lower(): v for k, v in health.headers.items()}\n"
+        "    error = json.loads(health.body)['error']['code']\n"
+        "    found['health'] = [str(health.status_code), error, headers.get('access-control-allow-origin', '')]\n"
+        "    lean = ('pydantic', 'pydantic_core', 'annotated_types')\n"
+        "    found['loaded'] = sorted(m for m in lean if m in sys.modules)\n"
+        "    bad = client.http.post('/auth/login', headers={'content-type': 'application/json'}, body='{}')\n"
+        "    error = json.loads(bad.body)['error']['code']\n"
+        "    found['body'] = [str(bad.status_code), error, str('pydantic' in sys.modules)]\n"
+    )
+    assert found["health"] == ["503", "unavailable", "https://app.example"]
+    assert found["loaded"] == []
+    assert found["body"] == ["400", "validation_error", "True"]
+
+
+def test_powertools_jmespath_helpers_are_imported_on_first_use() -> None:
+    """The logger's JMESPath helpers (jmespath, gzip, typing_extensions) wait for their first use
+    (``stockscreen.core.observability``): a cold ``/health`` does not import them; a logger given a
+    ``correlation_id_path`` and the idempotency utility get the real module."""
+    found = _fresh(
+        "from stockscreen.core.observability import logger\n"
+        "found['cold'] = sorted(m for m in ('jmespath', 'gzip', 'typing_extensions') if m in sys.modules)\n"
+        "import types\n"
+        "from aws_lambda_powertools import Logger\n"
+        "log = Logger(service='t')\n"
+        "seen = []\n"
+        "@log.inject_lambda_context(correlation_id_path='headers.id')\n"
+        "def handler(event, context):\n"
+        "    seen.append(log.get_correlation_id())\n"
+        "ctx = types.SimpleNamespace(function_name='f', memory_limit_in_mb=128, invoked_function_arn='a',\n"
+        "                            aws_request_id='r')\n"
+        "handler({'headers': {'id': 'abc'}}, ctx)\n"
+        "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer\n"
+        "real = sys.modules['aws_lambda_powertools.utilities.jmespath_utils']\n"
+        "found['used'] = [*seen, type(real).__name__, str('jmespath' in sys.modules)]\n"
+    )
+    assert found["cold"] == []
+    assert found["used"] == ["abc", "module", "True"]

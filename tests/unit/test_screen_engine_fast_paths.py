@@ -106,3 +106,91 @@ def test_text_in_a_list_of_values(count: int, negated: bool) -> None:
     want = np.array([(s is not None and s not in wanted) if negated else s in wanted for s in labels])
     assert np.array_equal(got, want)
     assert u.strings["sector"].code("No Such Sector") == -2
+
+
+# bodies as the JSON reader gives them: the fields' usual values, and values pydantic converts or refuses
+_body_values = {
+    "query": st.sampled_from([None, "pe < 9", "market_cap > 2B and pe between 5 and 40", "", "x" * 4001, 5, "é < 1"]),
+    "ast": st.sampled_from([None, {}, {"kind": "num", "value": 1}]),
+    "filters": st.sampled_from([[], None, [{"field": "pe", "op": "<", "value": 9}]]),
+    "sort": st.sampled_from(["market_cap", "pe", "symbol", "bogus", "", 1, None]),
+    "order": st.sampled_from(["asc", "desc", "ASC", None, 1]),
+    "columns": st.sampled_from([None, [], ["symbol", "pe"], ["bogus"], ["pe"] * 101, "pe", [1], ["\ud800"]]),
+    "limit": st.sampled_from([1, 50, 500, 0, 501, -1, 5.0, 5.5, "5", True, None]),
+    "offset": st.sampled_from([0, 10, 1_000_000, 1_000_001, -1, 2.0, "3", False]),
+    "explain": st.sampled_from([True, False, 0, 1, "true", None]),
+    "as_of": st.sampled_from([None, "2018-02-08", "bogus"]),
+    "nonsense": st.just(1),
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(sorted(_body_values)), st.none(), max_size=6).flatmap(
+        lambda keys: st.fixed_dictionaries({k: _body_values[k] for k in keys})
+    )
+)
+def test_a_request_read_by_the_fast_path_is_the_validated_one(body: dict[str, object]) -> None:
+    """``ScreenRequest.from_body`` builds what ``model_validate`` builds (values and the fields set), or
+    raises the same ValidationError: the fast path only takes bodies whose every value pydantic keeps."""
+    import pydantic
+
+    try:
+        expected: ScreenRequest | str = ScreenRequest.model_validate(body)
+    except pydantic.ValidationError as exc:
+        expected = str(exc)
+    try:
+        got: ScreenRequest | str = ScreenRequest.from_body(body)
+    except pydantic.ValidationError as exc:
+        got = str(exc)
+    if isinstance(expected, str) or isinstance(got, str):
+        assert got == expected
+        return
+    assert got == expected and got.model_fields_set == expected.model_fields_set
+    assert got.model_dump() == expected.model_dump()
+
+
+def test_a_screen_given_as_text_builds_no_validator() -> None:
+    """The anonymous screen's usual body is read without building ScreenRequest's validator (nor, with it,
+    the AST's): a new interpreter, the engine imported, one body read."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import json\n"
+        "from stockscreen.screening.engine import ScreenRequest\n"
+        "body = {'query': 'market_cap > 2B and pe between 5 and 40', 'sort': 'market_cap', 'order': 'desc',\n"
+        "        'limit': 50, 'columns': ['symbol', 'pe'], 'offset': 0, 'explain': False}\n"
+        "req = ScreenRequest.from_body(body)\n"
+        "print(json.dumps([req.limit, req.condition() is not None, ScreenRequest.__pydantic_complete__]))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [50, True, False]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "query": st.sampled_from([None, "pe < 9", "sector = 'Energy' and pe > 3"]),
+            "sort": st.sampled_from(["market_cap", "pe", "symbol"]),
+            "order": st.sampled_from(["asc", "desc"]),
+            "columns": st.sampled_from([None, [], ["symbol", "pe", "sector"]]),
+            "limit": st.integers(1, 500),
+            "offset": st.integers(0, 1_000_000),
+            "explain": st.booleans(),
+            "ast": st.none(),
+            "filters": st.just([]),
+        },
+    )
+)
+def test_the_usual_bodies_take_the_fast_path(body: dict[str, object]) -> None:
+    from stockscreen.screening import engine
+
+    assert engine._plain(body)
+    got, expected = ScreenRequest.from_body(body), ScreenRequest.model_validate(body)
+    assert got == expected and got.model_fields_set == expected.model_fields_set

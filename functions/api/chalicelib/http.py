@@ -50,6 +50,7 @@ __all__ = [
     "error_response",
     "install",
     "json_body",
+    "json_object",
     "json_text",
     "query",
     "request_id",
@@ -118,15 +119,20 @@ _CHALICE_CODES = {
 }
 
 
-def json_body(request: Request, model: type[M]) -> M:
-    """Parse and validate the JSON body with the one JSON reader (size, depth, number and text limits);
-    malformed JSON, wrong types and unknown fields are 400s, a body over MAX_BODY_BYTES a 413."""
+def json_object(request: Request) -> dict[str, Any]:
+    """The JSON body, read with the one JSON reader (size, depth, number and text limits): malformed JSON
+    and anything but an object are 400s, a body over MAX_BODY_BYTES a 413."""
     from stockscreen.core.jsonread import read_json
 
     data = read_json(request.raw_body or b"", max_bytes=MAX_BODY_BYTES)
     if not isinstance(data, dict):
         raise Invalid("expected a JSON object")
-    return model.model_validate(data)
+    return data
+
+
+def json_body(request: Request, model: type[M]) -> M:
+    """:func:`json_object` validated by ``model``: wrong types and unknown fields are 400s too."""
+    return model.model_validate(json_object(request))
 
 
 def query(request: Request, model: type[M]) -> M:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import Blueprint, Request
 
 from chalicelib.authn import current, role_of
-from chalicelib.http import Response, add_headers, json_body, json_text, query, route, snapshot_version
+from chalicelib.http import Response, add_headers, json_body, json_object, json_text, query, route, snapshot_version
 from chalicelib.lazy import LazyModule
 from stockscreen.core import policy
 
@@ -68,14 +68,16 @@ def run() -> Any:
     from stockscreen.screening.engine import ScreenRequest, ScreenResult, to_csv
     from stockscreen.screening.result_cache import run_cached
 
-    params = query(bp.current_request, schema.RunParams)
-    req = _body(ScreenRequest)
+    request = bp.current_request
+    # (no query string: RunParams' defaults, the screens' schemas not imported for them)
+    fmt = query(request, schema.RunParams).format if request.query_params else "json"
+    req = ScreenRequest.from_body(json_object(request))
     role = _role()
-    if params.format == "csv":
+    if fmt == "csv":
         policy.require(role, "export.csv")
     text, status = run_cached(None, req, role, version=snapshot_version(bp.current_request))
     mark_cache(bp.current_request, status)
-    if params.format == "csv":
+    if fmt == "csv":
         return Response(
             body=to_csv(ScreenResult.model_validate_json(text)),
             status_code=200,

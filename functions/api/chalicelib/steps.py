@@ -10,6 +10,7 @@ request (and what it needs of the route declaration) so a test can call it alone
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -170,8 +171,8 @@ def map_error(request: Request | None, exc: Exception) -> Response | None:
             add_headers(request, {"Retry-After": str(retry)})
     if isinstance(exc, DomainError):
         return error_response(request, exc.status, exc.code, exc.message, exc.details)
-    if isinstance(exc, ValueError):
-        from pydantic import ValidationError  # imported already by whatever raised one
+    if isinstance(exc, ValueError) and "pydantic_core" in sys.modules:  # (else it is no ValidationError)
+        from pydantic import ValidationError
 
         if isinstance(exc, ValidationError):
             return validation_error(request, exc, "request")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import Field, field_validator
-
 from stockscreen.core.config import CoreSettings
+from stockscreen.core.envsettings import Field, field_validator
 
 
 class ApiSettings(CoreSettings):

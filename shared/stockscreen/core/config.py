@@ -1,4 +1,4 @@
-"""Typed settings, validated at cold start (pydantic models read from the environment: :mod:`.envsettings`).
+"""Typed settings, validated at cold start (read from the environment as pydantic would: :mod:`.envsettings`).
 
 Connection strings and resource names have no silent defaults: a missing one is a
 start-up error naming the variable.
@@ -9,9 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-from pydantic import Field, model_validator
-
-from stockscreen.core.envsettings import EnvSettings
+from stockscreen.core.envsettings import EnvSettings, Field, model_validator
 
 
 class CoreSettings(EnvSettings):

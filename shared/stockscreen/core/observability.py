@@ -11,12 +11,41 @@ annotations, searchable in X-Ray).
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+import sys
+import threading
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics
+
+class _ImportedOnFirstUse(types.ModuleType):
+    """Stands in ``sys.modules`` for the module of its name until an attribute of it is first read, which
+    imports the real one (then in ``sys.modules``) and takes on its attributes.
+
+    Powertools' logger imports its JMESPath helpers (jmespath, gzip, typing_extensions: ~10 ms of every cold
+    start) for one option this project does not use (``correlation_id_path``); what does use them (the
+    idempotency utility) gets the real module. ``importlib.util.LazyLoader`` cannot do this on Python 3.11:
+    ``from package import module`` reads the module's ``__spec__``, which would import it at once."""
+
+    _lock = threading.Lock()
+
+    def __getattr__(self, attr: str) -> Any:
+        with self._lock:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        self.__dict__.update(vars(real))
+        return getattr(real, attr)
+
+
+_JMESPATH_UTILS = "aws_lambda_powertools.utilities.jmespath_utils"
+if _JMESPATH_UTILS not in sys.modules and "aws_lambda_powertools.logging.logger" not in sys.modules:
+    sys.modules[_JMESPATH_UTILS] = _ImportedOnFirstUse(_JMESPATH_UTILS)
+
+from aws_lambda_powertools import Logger, Metrics  # noqa: E402 (after the stand-in above)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer

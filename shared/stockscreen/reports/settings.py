@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import Field
-
 from stockscreen.core.config import CoreSettings
+from stockscreen.core.envsettings import Field
 
 
 class ReportsStoreSettings(CoreSettings):

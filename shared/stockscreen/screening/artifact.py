@@ -50,15 +50,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import numpy as np
-from pydantic import Field
 
-from stockscreen.core.envsettings import EnvSettings
+from stockscreen.core.envsettings import EnvSettings, Field
 from stockscreen.screening.history import F2, Frame
 from stockscreen.screening.universe import Categorical, Universe
 
@@ -246,6 +244,8 @@ def upload(folder: Path, bucket: str, s3: Any, prefix: str) -> None:
     def put(path: Path) -> None:  # one request a file (each at most a segment: tens of MB)
         with path.open("rb") as body:
             s3.put_object(Bucket=bucket, Key=prefix + path.relative_to(folder).as_posix(), Body=body)
+
+    from concurrent.futures import ThreadPoolExecutor  # (downloads and uploads only)
 
     with ThreadPoolExecutor(FETCHERS) as pool:
         list(pool.map(put, files))
@@ -519,6 +519,8 @@ def assemble(fetch: Fetch, manifest: dict[str, Any], k: str, path: Path) -> None
     starts = np.concatenate([[0], np.cumsum([int(s["dates"]) for s in manifest["segments"]])])
     if int(starts[-1]) != total:
         raise ValueError(f"snapshot artifact segments hold {int(starts[-1])} dates, expected {total}")
+    from concurrent.futures import ThreadPoolExecutor  # (downloads and uploads only)
+
     try:
         with ThreadPoolExecutor(FETCHERS) as pool:
             list(pool.map(one, manifest["segments"], (int(x) for x in starts[:-1])))

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -117,7 +118,9 @@ class Filter(BaseModel):
 
 
 class ScreenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # ``defer_build``: its validator (with the whole AST's) is built on the first body :meth:`from_body`
+    # leaves to it, not at import (README, "Cold start")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     query: Annotated[str | None, Field(max_length=4000)] = None
     ast: A.Cond | None = None
@@ -132,6 +135,10 @@ class ScreenRequest(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ScreenRequest:
+        self._consistent()
+        return self
+
+    def _consistent(self) -> None:
         if sum(x is not None and x != [] for x in (self.query, self.ast, self.filters or None)) > 1:
             raise ValueError("give the screen as one of query, ast or filters, not several")
         if self.sort not in BY_ID:
@@ -139,7 +146,22 @@ class ScreenRequest(BaseModel):
         for c in self.columns or ():
             if c not in BY_ID:
                 raise ValueError(f"unknown column {c!r}")
-        return self
+
+    @classmethod
+    def from_body(cls, data: dict[str, Any]) -> ScreenRequest:
+        """``model_validate(data)``. A plain body (query text or none, sort, order, columns, page, explain,
+        each of its exact type) is checked here and built without the validator, so a screen given as text
+        never builds the AST's; any other body, and any error, is pydantic's to decide (the same request,
+        or the same ValidationError)."""
+        if _plain(data):
+            req = cls.model_construct(**data)
+            try:
+                req._consistent()
+            except ValueError:
+                pass  # pydantic raises the same error, as a ValidationError
+            else:
+                return req
+        return cls.model_validate(data)
 
     def condition(self) -> A.CondNode | None:
         if self.query is not None:
@@ -151,6 +173,39 @@ class ScreenRequest(BaseModel):
             items = [f.to_ast() for f in self.filters]
             return items[0] if len(items) == 1 else A.And(items=items)
         return None
+
+
+def _text(v: Any, max_length: int) -> bool:
+    """A str pydantic takes as it is: at most ``max_length`` characters, encodable (no lone surrogate)."""
+    if type(v) is not str or len(v) > max_length:
+        return False
+    try:
+        return v.isascii() or bool(v.encode())
+    except UnicodeEncodeError:
+        return False
+
+
+def _whole(v: Any, low: int, high: int) -> bool:
+    return type(v) is int and low <= v <= high
+
+
+_PLAIN: dict[str, Callable[[Any], bool]] = {
+    "query": lambda v: v is None or _text(v, 4000),
+    "ast": lambda v: v is None,
+    "filters": lambda v: type(v) is list and not v,
+    "sort": lambda v: _text(v, 1 << 30),
+    "order": lambda v: v in ("asc", "desc") and type(v) is str,
+    "columns": lambda v: v is None or (type(v) is list and len(v) <= 100 and all(_text(c, 1 << 30) for c in v)),
+    "limit": lambda v: _whole(v, 1, MAX_LIMIT),
+    "offset": lambda v: _whole(v, 0, MAX_OFFSET),
+    "explain": lambda v: type(v) is bool,
+}
+
+
+def _plain(data: dict[str, Any]) -> bool:
+    """Every key a field of ScreenRequest's the fast path checks, every value of the type that field keeps
+    as it is (``as_of``, filters, an AST, numbers as floats... are pydantic's)."""
+    return all(k in _PLAIN and _PLAIN[k](v) for k, v in data.items())
 
 
 class ScreenResult(BaseModel):

@@ -16,7 +16,6 @@ nearest catalogue name. Types and limits are checked by ``validate.check``.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable
@@ -136,7 +135,7 @@ class QueryError(Invalid):
 
 
 def _suggest(name: str) -> str:
-    near = difflib.get_close_matches(name, list(BY_ID), n=3, cutoff=0.6)
+    near = _near(name)
     return f"; did you mean {' or '.join(near)}?" if near else ""
 
 
@@ -145,6 +144,8 @@ def unknown_field(name: str, where: str = "") -> QueryError:
 
 
 def _near(name: str) -> list[str]:
+    import difflib  # (errors only: not imported by every cold start)
+
     return difflib.get_close_matches(name, list(BY_ID), n=3, cutoff=0.6)
 
 
