@@ -403,18 +403,20 @@ def cmd_screen(args: argparse.Namespace) -> int:
     columns = args.columns.split(",") if args.columns else None
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be at least 1, got {args.limit}")
-    req = ScreenRequest(
-        query=args.query,
-        sort=args.sort,
-        order="desc" if args.desc else "asc",
-        limit=MAX_LIMIT,
-        columns=columns,
-        as_of=as_of,
+    req = ScreenRequest.from_body(
+        {
+            "query": args.query,
+            "sort": args.sort,
+            "order": "desc" if args.desc else "asc",
+            "limit": MAX_LIMIT,
+            "columns": columns,
+            "as_of": as_of,
+        }
     )
     # every matching row (--all) or the first --limit, paged internally past the API's page cap
     result = run_all(get_universe(get_engine()), req, None if args.all else args.limit)
     if args.format == "json":
-        print(json.dumps(result.model_dump(), indent=2, default=str))
+        print(json.dumps(result.to_json(), indent=2, default=str))
         return 0
     if args.format == "csv":
         sys.stdout.write(to_csv(result))

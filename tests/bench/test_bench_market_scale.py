@@ -120,7 +120,7 @@ def prod(synthetic: tuple[U.Universe, dict[str, Any]], market: synth.SynthMarket
 def _page(u: U.Universe, query: str) -> list[str]:
     from stockscreen.screening.engine import ScreenRequest, run
 
-    req = ScreenRequest.model_validate(
+    req = ScreenRequest.from_body(
         {"query": query, "sort": "market_cap", "order": "desc", "limit": 50, "columns": PAGE_COLUMNS}
     )
     return [r["symbol"] for r in run(u, req).data]
@@ -225,11 +225,11 @@ COLD = textwrap.dedent(
     bucket, prefix, cache_dir, query, history = sys.argv[1:6]
     u = artifact.read(artifact.s3_fetch(bucket, prefix, cache_dir=Path(cache_dir)))
     opened = time.perf_counter() - start
-    res = run(u, ScreenRequest.model_validate({"query": query, "limit": 50}))
+    res = run(u, ScreenRequest.from_body({"query": query, "limit": 50}))
     first = time.perf_counter() - start
     first_rss = hwm()
     clock = time.perf_counter()
-    hist = run(u, ScreenRequest.model_validate({"query": history, "limit": 50}))
+    hist = run(u, ScreenRequest.from_body({"query": history, "limit": 50}))
     print(json.dumps({"first_s": first, "import_s": imported, "open_s": opened - imported, "first_rss_mb": first_rss,
                       "count": res.count, "history_s": time.perf_counter() - clock, "history_count": hist.count,
                       "peak_rss_mb": hwm()}))

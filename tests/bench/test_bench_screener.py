@@ -106,7 +106,7 @@ def synthetic(demo: U.Universe) -> tuple[U.Universe, dict[str, Any]]:
 
 
 def _engine_page(u: U.Universe) -> list[dict[str, Any]]:
-    req = ScreenRequest.model_validate(
+    req = ScreenRequest.from_body(
         {"query": QUERY, "sort": "market_cap", "order": "desc", "limit": 50, "columns": PAGE_COLUMNS}
     )
     return run(u, req).data
@@ -277,9 +277,9 @@ def test_bench_universe_cold_load_from_postgres(stack_env: dict[str, str]) -> No
     u = U.get_universe(engine)
     load = time.perf_counter() - t
     t = time.perf_counter()
-    res = run(u, ScreenRequest.model_validate({"query": QUERY, "limit": 50}))
+    res = run(u, ScreenRequest.from_body({"query": QUERY, "limit": 50}))
     first = time.perf_counter() - t
-    warm = timed(lambda: run(U.get_universe(engine), ScreenRequest.model_validate({"query": QUERY, "limit": 50})), 50)
+    warm = timed(lambda: run(U.get_universe(engine), ScreenRequest.from_body({"query": QUERY, "limit": 50})), 50)
     assert u.n >= 500 and res.count > 0
     bench("screener_demo_ingest_through_pipeline", ingest, "s")
     bench("screener_universe_cold_load_505x5y", load, "s")

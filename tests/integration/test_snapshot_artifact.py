@@ -109,7 +109,7 @@ def test_screens_identical_from_artifact_and_database(published: dict[str, Any])
     matched = 0
     for q in QUERIES:
         for as_of in (None, past):
-            req = ScreenRequest.model_validate({"query": q, "limit": 500, "as_of": as_of, "sort": "perf_1m"})
+            req = ScreenRequest.from_body({"query": q, "limit": 500, "as_of": as_of, "sort": "perf_1m"})
             a, b = run(db, req), run(mapped, req)
             assert a.data == b.data and a.count == b.count, (q, as_of)
             matched += a.count
@@ -121,11 +121,11 @@ def test_first_screen_maps_no_history(published: dict[str, Any]) -> None:
     artifact.clear_cache_dir()
     mapped = artifact.open_current(published["version"], published["created"])
     assert mapped is not None
-    res = run(mapped, ScreenRequest.model_validate({"query": "market_cap > 1B and rsi14 < 70", "limit": 50}))
+    res = run(mapped, ScreenRequest.from_body({"query": "market_cap > 1B and rsi14 < 70", "limit": 50}))
     folder = Path(published["cache"]) / artifact.name_of(published["version"], published["created"])
     assert res.count > 0
     assert not any(p.name.startswith("bar_") for p in folder.iterdir())
-    run(mapped, ScreenRequest.model_validate({"query": "close > max(high, 252)[-1]", "limit": 50}))
+    run(mapped, ScreenRequest.from_body({"query": "close > max(high, 252)[-1]", "limit": 50}))
     assert {p.name for p in folder.iterdir()} >= {"bar_h.npy", "bar_c.npy"}
 
 
@@ -165,4 +165,4 @@ def test_get_universe_uses_the_artifact_and_falls_back_without_one(
     U.reset_cache()
     u = U.get_universe(published["engine"])
     assert not isinstance(u.daily, artifact.MappedFrame) and u.n > 70
-    assert run(u, ScreenRequest.model_validate({"query": "rsi14 < 70", "limit": 5})).count > 0
+    assert run(u, ScreenRequest.from_body({"query": "rsi14 < 70", "limit": 5})).count > 0

@@ -91,7 +91,7 @@ def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
     found = _fresh(
         "import stockscreen.core.health, stockscreen.screening.engine, stockscreen.screening.result_cache\n"
         "import stockscreen.screening.artifact, stockscreen.accounts.settings, stockscreen.core.awsrequest\n"
-        "import stockscreen.core.ratelimit, stockscreen.core.cache, stockscreen.market.adapters\n"
+        "import stockscreen.core.ratelimit, stockscreen.core.cache\n"
         "from stockscreen.screening.language import parse\n"
         "parse('market_cap > 2B and pe between 5 and 40 and sector in (\"Energy\") and close > max(high, 20)[-1]')\n"
         "from chalicelib import screens, saved_screens, health, steps\n"
@@ -101,17 +101,21 @@ def test_the_first_requests_modules_leave_out_sqlalchemy_and_boto3() -> None:
         "from stockscreen.db.engine import reader_for\n"
         "found['lean'] = [str(reader_for().lean)]\n"
         "from stockscreen.screening.engine import ScreenRequest\n"
-        "found['ast_built'] = [str(ScreenRequest.model_validate({'query': 'pe < 9'}).condition() is not None)]\n"
-        "from stockscreen.screening import ast\n"
-        "found['ast_validators'] = [n for n in ('Compare', 'And', 'Num') if getattr(ast, n).__pydantic_complete__]\n"
+        "found['ast_built'] = [str(ScreenRequest.from_body({'query': 'pe < 9', 'limit': 50}).condition())]\n"
+        "found['pydantic'] = [m for m in ('pydantic', 'pydantic_core', 'pydantic.main') if m in sys.modules]\n"
+        "import stockscreen.market.adapters\n"  # the quotes route's (its WebSocket messages are pydantic's)
         "found['loaded'] = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('sqlalchemy', 'boto3', 's3transfer', 'pydantic_settings', 'redis', 'lark', 'psycopg', 'psycopg_binary', "
         "'asyncio') or m == 'botocore.session')\n"
     )
     assert found["loaded"] == []
     assert found["lean"] == ["True"]  # the reader of the configured database: libpq's, psycopg not imported
-    # a text query is parsed into AST nodes without their validators (built on first JSON validation)
-    assert found["ast_built"] == ["True"] and found["ast_validators"] == []
+    # a screen given as text is checked, parsed into AST nodes and run without pydantic (JSON ASTs are its)
+    assert found["pydantic"] == []
+    assert found["ast_built"] == [
+        "Compare(kind='compare', left=FieldRef(kind='field', name='pe', offset=0, timeframe='daily'), op='<', "
+        "right=Num(kind='num', value=9.0, percent=False))"
+    ]
 
 
 def test_a_signed_in_requests_verification_leaves_out_sqlalchemy() -> None:

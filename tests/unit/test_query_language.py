@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -127,9 +128,43 @@ def test_injection_text_is_only_ever_a_value() -> None:
 
 
 def test_ast_json_round_trip() -> None:
+    """``to_json`` dumps a node as pydantic does (key order too); ``from_json`` validates it back."""
+    from pydantic import TypeAdapter
+
     node = q(ISSUE_EXAMPLE + " and sma50 crosses_above sma200 within 5 days and weekly.rsi14[-1] > 50")
-    data = A.Screen(where=node).model_dump(mode="json")
-    assert A.Screen.model_validate(data).where == node
+    data = json.loads(json.dumps(A.to_json(node)))
+    assert data == TypeAdapter(A.Cond).dump_python(node, mode="json")
+    assert json.dumps(data) == TypeAdapter(A.Cond).dump_json(node).decode().replace(":", ": ").replace(",", ", ")
+    assert A.from_json(data) == node
+
+
+@pytest.mark.parametrize(
+    "data, where",
+    [
+        (
+            {
+                "kind": "compare",
+                "left": {"kind": "num", "value": 1, "extra": 1},
+                "op": ">",
+                "right": {"kind": "num", "value": 2},
+            },
+            "compare.left.num.extra",
+        ),
+        (
+            {"kind": "compare", "left": {"kind": "nope"}, "op": ">", "right": {"kind": "num", "value": 2}},
+            "compare.left",
+        ),
+        ({"kind": "and", "items": [{"kind": "flag"}]}, "and.items.0.flag.expr"),
+        ({"kind": "num", "value": 1}, ""),  # an expression where a condition belongs: its tag is wrong
+    ],
+)
+def test_ast_json_errors_name_the_node(data: dict[str, object], where: str) -> None:
+    """Bad JSON is refused at the node that is wrong (unknown keys too), one union branch tried by ``kind``."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        A.from_json(data)
+    assert where in {".".join(map(str, e["loc"])) for e in exc.value.errors()}
 
 
 def test_every_preset_is_valid() -> None:
@@ -230,7 +265,7 @@ def _field_names(data: object) -> set[str]:
 @given(conditions)
 def test_fields_of_finds_every_field_a_screen_reads(node: A.CondNode) -> None:
     fields = A.fields_of(node)
-    assert fields == _field_names(node.model_dump())
+    assert fields == _field_names(A.to_json(node))
     assert {r.name for r in A.field_refs(node)} == fields
     with contextlib.suppress(QueryError):  # an ill-typed screen has no fields to report
         assert check(node) == fields

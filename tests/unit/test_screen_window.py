@@ -47,7 +47,7 @@ def test_windowed_history_equals_the_whole_history_where_screens_read_it(market:
 
 def test_a_history_screen_gives_the_same_page_either_way(market: synth.SynthMarket) -> None:
     query = "close > max(high, 20)[-1] or rsi14 < 40 within 10 days"
-    req = ScreenRequest.model_validate({"query": query, "sort": "rsi14", "limit": 50, "columns": ["symbol", "rsi14"]})
+    req = ScreenRequest.from_body({"query": query, "sort": "rsi14", "limit": 50, "columns": ["symbol", "rsi14"]})
     whole_u = _universe(market)
     for name in ("close", "high", "rsi14"):
         whole_u.numeric(name)  # computed over the whole grid first: cols() then reads it

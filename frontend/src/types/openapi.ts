@@ -2303,6 +2303,21 @@ export interface components {
             /** Count */
             count: number;
         };
+        /**
+         * Filter
+         * @description One simple filter as the SPA's filter builder sends it.
+         */
+        Filter: {
+            /** Field */
+            field: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: ">" | ">=" | "<" | "<=" | "=" | "!=" | "between" | "in";
+            /** Value */
+            value: boolean | number | string | (boolean | number | string)[];
+        };
         /** FindingPublic */
         FindingPublic: {
             /** Id */
@@ -3609,6 +3624,64 @@ export interface components {
              * @constant
              */
             status: "started";
+        };
+        /**
+         * ScreenRequestBody
+         * @description A screen to run: its condition as query text (``query``), as the JSON AST (``ast``) or as simple
+         *     ``filters`` (at most one of the three; none screens every security), the sort, the columns and the page.
+         */
+        ScreenRequestBody: {
+            /**
+             * Query
+             * @default null
+             */
+            query: string | null;
+            /**
+             * Ast
+             * @default null
+             */
+            ast: (components["schemas"]["Compare"] | components["schemas"]["Between"] | components["schemas"]["In"] | components["schemas"]["Cross"] | components["schemas"]["Flag"] | components["schemas"]["Window"] | components["schemas"]["And"] | components["schemas"]["Or"] | components["schemas"]["Not"]) | null;
+            /**
+             * Filters
+             * @default []
+             */
+            filters: components["schemas"]["Filter"][];
+            /**
+             * Sort
+             * @default market_cap
+             */
+            sort: string;
+            /**
+             * Order
+             * @default desc
+             * @enum {string}
+             */
+            order: "asc" | "desc";
+            /**
+             * Columns
+             * @default null
+             */
+            columns: string[] | null;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * As Of
+             * @default null
+             */
+            as_of: string | null;
+            /**
+             * Explain
+             * @default false
+             */
+            explain: boolean;
         };
         /**
          * ScreenRunPublic
@@ -9676,12 +9749,18 @@ export interface operations {
     };
     run: {
         parameters: {
-            query?: never;
+            query?: {
+                format?: "json" | "csv";
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScreenRequestBody"];
+            };
+        };
         responses: {
             /** @description Success */
             200: {
@@ -9704,6 +9783,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's plan does not include this feature, or a quota is reached */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -61,8 +61,11 @@ def fields() -> dict[str, Any]:
     methods=["POST"],
     content_types=["application/json"],
     feature="screens.run",
+    body=lambda: schema.screen_request(),
+    params=lambda: schema.RunParams,
     response=lambda: schema.ScreenRunPublic,
     produces=("text/csv",),  # ?format=csv
+    errors=(403,),  # a premium field, or the CSV export, outside the caller's plan
 )
 def run() -> Any:
     from stockscreen.screening.engine import ScreenRequest, ScreenResult, to_csv
@@ -79,7 +82,7 @@ def run() -> Any:
     mark_cache(bp.current_request, status)
     if fmt == "csv":
         return Response(
-            body=to_csv(ScreenResult.model_validate_json(text)),
+            body=to_csv(ScreenResult.from_json(text)),
             status_code=200,
             headers={
                 "Content-Type": "text/csv; charset=utf-8",
@@ -99,7 +102,8 @@ def run() -> Any:
 )
 def explain_route() -> dict[str, Any]:
     from stockscreen.screening.access import fields_in, require_fields
-    from stockscreen.screening.engine import ExplainQuery, compile_query, explain
+    from stockscreen.screening.engine import compile_query, explain
+    from stockscreen.screening.requests import ExplainQuery
     from stockscreen.screening.universe import get_universe
 
     q = query(bp.current_request, ExplainQuery)
@@ -140,6 +144,7 @@ def presets() -> dict[str, Any]:
 )
 def parse_route() -> dict[str, Any]:
     """Text -> AST or AST -> text (what the UI builder uses to switch views)."""
+    from stockscreen.screening.ast import to_json
     from stockscreen.screening.engine import compile_query
     from stockscreen.screening.language import to_text
     from stockscreen.screening.validate import check
@@ -150,7 +155,7 @@ def parse_route() -> dict[str, Any]:
     else:
         node = body.ast
         check(node)
-    return {"query": to_text(node), "ast": node.model_dump() if node is not None else None}
+    return {"query": to_text(node), "ast": to_json(node) if node is not None else None}
 
 
 @route(

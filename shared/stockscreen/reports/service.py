@@ -100,10 +100,10 @@ class ReportBuilder:
         out: set[str] = set()
         offset = 0
         while True:
-            req = ScreenRequest(
-                query=screen["query"] or None, sort="symbol", order="asc", columns=["symbol"], limit=500,
-                offset=offset, as_of=as_of,
-            )  # fmt: skip
+            req = ScreenRequest.from_body({
+                "query": screen["query"] or None, "sort": "symbol", "order": "asc", "columns": ["symbol"],
+                "limit": 500, "offset": offset, "as_of": as_of,
+            })  # fmt: skip
             res = self.run_screen(req)
             out.update(r["symbol"] for r in res.data)
             offset += 500
@@ -315,10 +315,10 @@ class ReportBuilder:
         from stockscreen.screening.engine import ScreenRequest
 
         sc = self.screens.get(user_id, screen_id)
-        req = ScreenRequest(
-            query=sc["query"] or None, sort=sc["sort"], order=sc["order"], columns=list(SCREEN_COLUMNS),
-            limit=SCREEN_ROWS,
-        )  # fmt: skip
+        req = ScreenRequest.from_body({
+            "query": sc["query"] or None, "sort": sc["sort"], "order": sc["order"],
+            "columns": list(SCREEN_COLUMNS), "limit": SCREEN_ROWS,
+        })  # fmt: skip
         res = self.run_screen(req)
         day = dt.date.fromisoformat(res.as_of)
         days = self.repo.sessions(day, SPARK_SESSIONS)

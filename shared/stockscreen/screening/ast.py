@@ -3,50 +3,75 @@
 Two families of nodes: *expressions* (numbers, text, field references, rolling functions,
 arithmetic) and *conditions* (comparisons, between, in, crosses, window quantifiers,
 and/or/not). ``kind`` discriminates them. The text language (``language.py``) parses to
-these models and prints them back, so text and AST round-trip.
+these nodes and prints them back, so text and AST round-trip.
+
+The nodes are frozen dataclasses, so that a screen given as text is parsed, checked and run without
+pydantic (README, "Cold start"). JSON is validated by pydantic all the same, when it comes: a model
+field typed :data:`Cond` validates a condition (unknown keys refused, the union discriminated by
+``kind``), and :func:`from_json` validates one outside a model; :func:`to_json` is the other way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler
+    from pydantic_core import CoreSchema
 
 Timeframe = Literal["daily", "weekly", "monthly"]
 FuncName = Literal["avg", "min", "max", "sum", "std"]
 CompareOp = Literal[">", ">=", "<", "<=", "=", "!="]
 ArithOp = Literal["+", "-", "*", "/"]
 
-#: ``defer_build``: a node's validator is built when a node is first validated from JSON (``Screen``, an
-#: ``ast`` field), not when this module is imported; the text parser builds nodes without one
-#: (``language._mk``), so a query screened as text never builds them (README, "Cold start")
-_CFG = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+#: pydantic's config for each node (read when a schema is built): unknown keys are an error
+_STRICT_KEYS = {"extra": "forbid"}
 
 
-class Num(BaseModel):
-    model_config = _CFG
+class _ByKind:
+    """``Annotated`` metadata: pydantic validates the union as discriminated by ``kind`` (one branch
+    tried, and its errors reported, as with ``Field(discriminator="kind")``). Its own class so that
+    declaring the unions imports no pydantic."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        from pydantic import Discriminator
+
+        return handler.generate_schema(Annotated[source, Discriminator("kind")])
+
+
+_BY_KIND = _ByKind()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Num:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["num"] = "num"
     value: float
     percent: bool = False
 
 
-class Str(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class Str:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["str"] = "str"
     value: str
 
 
-class FieldRef(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class FieldRef:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["field"] = "field"
     name: str
     offset: int = 0
     timeframe: Timeframe = "daily"
 
 
-class Func(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class Func:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["func"] = "func"
     name: FuncName
     arg: Expr
@@ -54,86 +79,96 @@ class Func(BaseModel):
     offset: int = 0
 
 
-class Arith(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class Arith:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["arith"] = "arith"
     op: ArithOp
     left: Expr
     right: Expr
 
 
-Expr = Annotated[Num | Str | FieldRef | Func | Arith, Field(discriminator="kind")]
+Expr = Annotated[Num | Str | FieldRef | Func | Arith, _BY_KIND]
 
 
-class Compare(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class Compare:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["compare"] = "compare"
     left: Expr
     op: CompareOp
     right: Expr
 
 
-class Between(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class Between:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["between"] = "between"
     expr: Expr
     low: Expr
     high: Expr
 
 
-class In(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class In:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["in"] = "in"
     expr: Expr
     values: list[Num | Str]
     negated: bool = False
 
 
-class Cross(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class Cross:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["cross"] = "cross"
     left: Expr
     direction: Literal["above", "below"]
     right: Expr
 
 
-class Flag(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Flag:
     """A bare field used as a condition: true when non-zero (``not new_low_52w``)."""
 
-    model_config = _CFG
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["flag"] = "flag"
     expr: Expr
 
 
-class Window(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Window:
     """``cond within N days`` (true on any of the last N sessions) or ``cond for N days`` (on all)."""
 
-    model_config = _CFG
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["window"] = "window"
     mode: Literal["within", "for"]
     days: int
     cond: Cond
 
 
-class And(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class And:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["and"] = "and"
     items: list[Cond]
 
 
-class Or(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class Or:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["or"] = "or"
     items: list[Cond]
 
 
-class Not(BaseModel):
-    model_config = _CFG
+@dataclass(frozen=True, kw_only=True)
+class Not:
+    __pydantic_config__ = _STRICT_KEYS
     kind: Literal["not"] = "not"
     item: Cond
 
 
-Cond = Annotated[Compare | Between | In | Cross | Flag | Window | And | Or | Not, Field(discriminator="kind")]
+Cond = Annotated[Compare | Between | In | Cross | Flag | Window | And | Or | Not, _BY_KIND]
 
 ExprNode = Num | Str | FieldRef | Func | Arith
 CondNode = Compare | Between | In | Cross | Flag | Window | And | Or | Not
@@ -173,8 +208,29 @@ def fields_of(node: CondNode | ExprNode | None) -> set[str]:
     return {ref.name for ref in field_refs(node)}
 
 
-class Screen(BaseModel):
-    """Wrapper so a condition can be validated from plain JSON (``Screen.model_validate({"where": ...})``)."""
+def to_json(node: CondNode | ExprNode) -> dict[str, Any]:
+    """The node as JSON-ready data, every field in declaration order (``kind`` first), as pydantic dumps it."""
+    out: dict[str, Any] = {}
+    for name, value in vars(node).items():
+        if isinstance(value, list):
+            out[name] = [to_json(v) for v in value]
+        elif type(value) in _NODES:
+            out[name] = to_json(value)
+        else:
+            out[name] = value
+    return out
 
-    model_config = _CFG
-    where: Cond | None = None
+
+_NODES = frozenset({*_CHILDREN, FieldRef, And, Or})
+
+
+@cache
+def _adapter() -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Cond)
+
+
+def from_json(data: Any) -> CondNode:
+    """A condition validated from JSON data (pydantic's ``ValidationError`` when it is not one)."""
+    return _adapter().validate_python(data)  # type: ignore[no-any-return]

@@ -8,15 +8,17 @@ statements and the screen is evaluated with NumPy.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
+import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stockscreen.core.errors import NotFound
 from stockscreen.core.paging import DEFAULT_LIMIT, MAX_OFFSET
@@ -30,9 +32,9 @@ from stockscreen.screening.validate import KINDS, check, field_kind, leaves
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-Op = Literal[">", ">=", "<", "<=", "=", "!=", "between", "in"]
+    from stockscreen.screening.requests import Filter
+
 MAX_FILTERS = 50
-MAX_IN = 100
 #: the screener pages its results with a larger limit than lists (offsets are bounded by core.paging)
 MAX_LIMIT = 500
 DEFAULT_COLUMNS = (
@@ -52,93 +54,30 @@ DEFAULT_COLUMNS = (
     "perf_1m",
 )
 
-Scalar = bool | float | str
 
+@dataclass(frozen=True, kw_only=True)
+class ScreenRequest:
+    """A screen to run: the condition as query text (``query``), as the JSON AST (``ast``) or as the
+    SPA's list of simple ``filters`` (at most one of them), the sort, the columns and the page.
 
-class Filter(BaseModel):
-    """One simple filter as the SPA's filter builder sends it."""
+    Built checked by :meth:`from_body` (what the API, the CLI and the reports do); the constructor takes
+    the fields as they are. A plain body is checked here; any other is pydantic's to validate
+    (:class:`stockscreen.screening.requests.ScreenRequestBody`, imported then), so a screen given as text
+    runs without pydantic (README, "Cold start")."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # (validated as ScreenRequest's)
-
-    field: str
-    op: Op
-    value: Scalar | list[Scalar]
-
-    @model_validator(mode="after")
-    def _check(self) -> Filter:
-        f = BY_ID.get(self.field)
-        if f is None:
-            raise ValueError(f"unknown field {self.field!r}")
-        if self.op == "between":
-            if not (isinstance(self.value, list) and len(self.value) == 2):
-                raise ValueError(f"{self.field} between needs [low, high]")
-        elif self.op == "in":
-            if not isinstance(self.value, list) or not self.value or len(self.value) > MAX_IN:
-                raise ValueError(f"{self.field} in needs a list of 1 to {MAX_IN} values")
-        elif isinstance(self.value, list):
-            raise ValueError(f"{self.field} {self.op} needs a single value")
-        values = self.value if isinstance(self.value, list) else [self.value]
-        kind = field_kind(f.type)
-        if f.type == "boolean":
-            if self.op not in ("=", "!=") or not all(isinstance(v, bool) or v in (0, 1) for v in values):
-                raise ValueError(f"{self.field} is a yes/no flag: use = or != with true or false")
-            return self
-        for v in values:
-            if isinstance(v, bool):
-                raise ValueError(f"{self.field} is not a yes/no flag; {v!r} is not a {kind}")
-            if kind == "number" and not isinstance(v, float | int):
-                raise ValueError(f"{self.field} is a number; {v!r} is not")
-            if kind == "number" and not math.isfinite(float(v)):
-                raise ValueError(f"{self.field}: {v!r} is not a finite number")
-            if kind == "string" and not isinstance(v, str):
-                raise ValueError(f"{self.field} is text; compare it with strings")
-            if kind == "string" and self.op in (">", ">=", "<", "<=", "between"):
-                raise ValueError(f"{self.field} is text; use =, != or in")
-            if kind == "date":
-                try:
-                    dt.date.fromisoformat(str(v))
-                except ValueError:
-                    raise ValueError(f"{self.field} needs dates as YYYY-MM-DD, not {v!r}") from None
-        return self
-
-    def to_ast(self) -> A.CondNode:
-        ref = A.FieldRef(name=self.field)
-
-        def lit(v: Scalar) -> A.Num | A.Str:
-            return A.Str(value=v) if isinstance(v, str) else A.Num(value=float(v))  # true is 1, false 0
-
-        if self.op == "between":
-            assert isinstance(self.value, list)
-            return A.Between(expr=ref, low=lit(self.value[0]), high=lit(self.value[1]))
-        if self.op == "in":
-            assert isinstance(self.value, list)
-            return A.In(expr=ref, values=[lit(v) for v in self.value])
-        assert not isinstance(self.value, list)
-        return A.Compare(left=ref, op=self.op, right=lit(self.value))
-
-
-class ScreenRequest(BaseModel):
-    # ``defer_build``: its validator (with the whole AST's) is built on the first body :meth:`from_body`
-    # leaves to it, not at import (README, "Cold start")
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    query: Annotated[str | None, Field(max_length=4000)] = None
-    ast: A.Cond | None = None
-    filters: Annotated[list[Filter], Field(max_length=MAX_FILTERS)] = []
+    query: str | None = None
+    ast: A.CondNode | None = None
+    filters: list[Filter] = field(default_factory=list)
     sort: str = "market_cap"
     order: Literal["asc", "desc"] = "desc"
-    columns: Annotated[list[str] | None, Field(max_length=100)] = None
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
-    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+    columns: list[str] | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
     as_of: dt.date | None = None
     explain: bool = False
 
-    @model_validator(mode="after")
-    def _check(self) -> ScreenRequest:
-        self._consistent()
-        return self
-
-    def _consistent(self) -> None:
+    def consistent(self) -> None:
+        """The rules across fields (ValueError): one form of the screen, known sort and column fields."""
         if sum(x is not None and x != [] for x in (self.query, self.ast, self.filters or None)) > 1:
             raise ValueError("give the screen as one of query, ast or filters, not several")
         if self.sort not in BY_ID:
@@ -149,19 +88,20 @@ class ScreenRequest(BaseModel):
 
     @classmethod
     def from_body(cls, data: dict[str, Any]) -> ScreenRequest:
-        """``model_validate(data)``. A plain body (query text or none, sort, order, columns, page, explain,
-        each of its exact type) is checked here and built without the validator, so a screen given as text
-        never builds the AST's; any other body, and any error, is pydantic's to decide (the same request,
-        or the same ValidationError)."""
+        """The request ``data`` describes, checked. A plain body (query text or none, sort, order, columns,
+        page, explain, each of its exact type) is checked here; any other body, and any error, is
+        pydantic's to decide (the same request, or the same ValidationError)."""
         if _plain(data):
-            req = cls.model_construct(**data)
+            req = cls(**data)
             try:
-                req._consistent()
+                req.consistent()
             except ValueError:
                 pass  # pydantic raises the same error, as a ValidationError
             else:
                 return req
-        return cls.model_validate(data)
+        from stockscreen.screening.requests import ScreenRequestBody
+
+        return ScreenRequestBody.model_validate(data).to_request()
 
     def condition(self) -> A.CondNode | None:
         if self.query is not None:
@@ -208,7 +148,10 @@ def _plain(data: dict[str, Any]) -> bool:
     return all(k in _PLAIN and _PLAIN[k](v) for k, v in data.items())
 
 
-class ScreenResult(BaseModel):
+@dataclass(kw_only=True)
+class ScreenResult:
+    """A page of a screen's results (its public schema: ``chalicelib.schemas.screens.ScreenRunPublic``)."""
+
     data: list[dict[str, Any]]
     count: int
     as_of: str
@@ -216,6 +159,15 @@ class ScreenResult(BaseModel):
     columns: list[str]
     query: str | None = None
     clauses: list[str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON-ready data (the rows as they are: every value is JSON already)."""
+        return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ScreenResult:
+        """The result from its JSON text (:meth:`to_json`, encoded: the result cache's entries)."""
+        return cls(**json.loads(text))
 
 
 @lru_cache(maxsize=512)
@@ -313,7 +265,7 @@ def run(u: Universe, req: ScreenRequest) -> ScreenResult:
         checks = [ev.mask(p, t)[page] for p in parts]
         for i, row in enumerate(data):
             row["_explain"] = [bool(m[i]) for m in checks]
-    return ScreenResult.model_construct(  # every value is built here, of the declared types
+    return ScreenResult(
         data=data,
         count=len(rows),
         as_of=str(u.trading_dates[t]),
@@ -331,12 +283,12 @@ def run_all(u: Universe, req: ScreenRequest, limit: int | None = None) -> Screen
     result: ScreenResult | None = None
     while limit is None or len(data) < limit:
         size = MAX_LIMIT if limit is None else min(MAX_LIMIT, limit - len(data))
-        result = run(u, req.model_copy(update={"limit": size, "offset": req.offset + len(data)}))
+        result = run(u, dataclasses.replace(req, limit=size, offset=req.offset + len(data)))
         data += result.data
         if len(result.data) < size:
             break
     assert result is not None  # (the loop runs at least once: limit >= 1)
-    return result.model_copy(update={"data": data})
+    return dataclasses.replace(result, data=data)
 
 
 def run_screen(engine: Engine | None, req: ScreenRequest) -> ScreenResult:
@@ -397,14 +349,6 @@ def _scalar(ev: Evaluator, e: A.ExprNode | None, row: int, t: int) -> Any:
         return _column_values(ev.u, e.name, t, np.array([row]))[0]
     v = float(ev.value(e, t)[row])
     return None if math.isnan(v) else v
-
-
-class ExplainQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.\-]+$")]
-    query: Annotated[str, Field(min_length=1, max_length=4000)]
-    as_of: dt.date | None = None
 
 
 def explain(u: Universe, symbol: str, query: str | A.CondNode, as_of: dt.date | None = None) -> dict[str, Any]:

@@ -16,12 +16,11 @@ nearest catalogue name. Types and limits are checked by ``validate.check``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-from pydantic import BaseModel
 
 from stockscreen.core.errors import Invalid
 from stockscreen.screening import ast as A
@@ -127,7 +126,7 @@ _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 _ESCAPE = re.compile(r"\\(.)")
 
 
-N = TypeVar("N", bound=BaseModel)
+N = TypeVar("N")
 
 
 class QueryError(Invalid):
@@ -165,33 +164,27 @@ def parse_number(text: str) -> A.Num:
 
 
 _set = object.__setattr__
-_TEMPLATES: dict[type[BaseModel], dict[str, Any]] = {}
+_TEMPLATES: dict[type, dict[str, Any]] = {}
 
 
-def _template(cls: type[BaseModel]) -> dict[str, Any]:
+def _template(cls: type) -> dict[str, Any]:
     """Every field of ``cls`` in declaration order, with its default (immutable here) or a placeholder."""
-    if cls.__pydantic_post_init__ or cls.__private_attributes__:  # pragma: no cover - AST nodes have neither
-        raise TypeError(f"{cls.__name__} needs model_construct")
-    return {name: None if f.is_required() else f.default for name, f in cls.model_fields.items()}
+    return {f.name: None if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(cls)}
 
 
 def _mk(cls: type[N], **kw: Any) -> N:
-    """Build an AST node without re-validating it: the grammar already guarantees its shape and types
+    """Build an AST node without its ``__init__``: the grammar already guarantees its shape and types
     (``validate.check`` still runs on the result, and JSON input goes through full validation).
 
-    The same node as ``cls.model_construct(**kw)`` (a unit test holds them equal), without its
-    per-field alias and default-factory handling, which the AST models do not use; a query builds a
-    few dozen nodes, and this is a third of the cost."""
+    The same node as ``cls(**kw)`` (a unit test holds them equal), its fields set at once rather than
+    one frozen ``__setattr__`` at a time; a query builds a few dozen nodes."""
     template = _TEMPLATES.get(cls)
     if template is None:
         template = _TEMPLATES[cls] = _template(cls)
     values = template.copy()
-    values.update(kw)  # keeps the fields' declaration order (model_dump, repr)
+    values.update(kw)  # keeps the fields' declaration order (to_json, repr)
     node = cls.__new__(cls)
     _set(node, "__dict__", values)
-    _set(node, "__pydantic_fields_set__", set(kw))
-    _set(node, "__pydantic_extra__", None)
-    _set(node, "__pydantic_private__", None)
     return node
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from stockscreen.screening.ast import to_json
 from stockscreen.screening.language import parse
 
 
@@ -24,7 +25,7 @@ class Preset:
             "name": self.name,
             "description": self.description,
             "query": self.query,
-            "ast": node.model_dump() if node is not None else None,
+            "ast": to_json(node) if node is not None else None,
             "sort": self.sort,
             "order": self.order,
         }

@@ -160,5 +160,5 @@ def run_cached(
         explain=req.explain,
     )
     return (cache or _CACHE).get_or_compute(
-        access_level(role), canonical, lambda: run_screen(engine, req).model_dump(mode="json"), version
+        access_level(role), canonical, lambda: run_screen(engine, req).to_json(), version
     )

@@ -111,14 +111,16 @@ def _shared_view(screen: dict[str, Any]) -> dict[str, Any]:
 
 def screen_request(screen: dict[str, Any], page: RunPage) -> ScreenRequest:
     """The ScreenRequest that runs a saved screen (as returned by the service) for one page."""
-    return ScreenRequest(
-        query=screen["query"] or None,
-        sort=screen["sort"],
-        order=screen["order"],
-        columns=screen["columns"],
-        limit=page.limit,
-        offset=page.offset,
-        as_of=page.as_of,
+    return ScreenRequest.from_body(
+        {
+            "query": screen["query"] or None,
+            "sort": screen["sort"],
+            "order": screen["order"],
+            "columns": screen["columns"],
+            "limit": page.limit,
+            "offset": page.offset,
+            "as_of": page.as_of,
+        }
     )
 
 
@@ -145,7 +147,7 @@ class SavedScreenService:
             name=name,
             description=description,
             query=to_text(condition),
-            ast=condition.model_dump(mode="json") if condition is not None else None,
+            ast=A.to_json(condition) if condition is not None else None,
             sort=sort,
             order=order,
             columns=columns,

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.models import ApiModel
 from stockscreen.screening import ast as A
-from stockscreen.screening.engine import ScreenResult
 from stockscreen.screening.fields import FieldType, Group, Role, Unit
 
 
@@ -45,9 +44,17 @@ class ExplainResult(BaseModel):
     clauses: list[ExplainClause]
 
 
+def screen_request() -> type[BaseModel]:
+    """A screen's body: the condition as text, AST or filters, the sort, columns and page (the screening
+    package's own model; a plain body is read without it)."""
+    from stockscreen.screening.requests import ScreenRequestBody
+
+    return ScreenRequestBody
+
+
 def explain_query() -> type[BaseModel]:
     """The explain route's query parameters (the screening engine's own model)."""
-    from stockscreen.screening.engine import ExplainQuery
+    from stockscreen.screening.requests import ExplainQuery
 
     return ExplainQuery
 
@@ -66,10 +73,19 @@ def backtest_result() -> type[BaseModel]:
     return BacktestResult
 
 
-class ScreenRunPublic(ScreenResult):
+class ScreenRunPublic(BaseModel):
     """A page of a screen's results: the screener's own result (of /screens/run, and of a saved or shared screen)."""
 
     model_config = ConfigDict(defer_build=True)
+
+    # the fields of stockscreen.screening.engine.ScreenResult (a unit test holds them equal)
+    data: list[dict[str, Any]]
+    count: int
+    as_of: str
+    snapshot_version: int
+    columns: list[str]
+    query: str | None = None
+    clauses: list[str] | None = None
 
 
 class ParseResult(ApiModel):
