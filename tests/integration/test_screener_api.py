@@ -304,6 +304,11 @@ def test_boolean_flags_in_filters_and_text_match_the_point_in_time_snapshot(
             "unknown field",
         ),
         ({"ast": {"kind": "drop_table"}}, "validation_error", "kind"),
+        (  # an unknown key in a node: reported as every unknown key of a body is
+            {"ast": {"kind": "flag", "expr": {"kind": "field", "name": "close", "sql": "1=1"}}},
+            "validation_error",
+            "at ast.flag.expr.field.sql: Extra inputs are not permitted",
+        ),
         ({"query": "close > 1", "as_of": "1999-01-01"}, "invalid_request", "before the stored history"),
         ({"query": "close > 1", "limit": 501}, "validation_error", "limit"),
     ],

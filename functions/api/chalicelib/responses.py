@@ -38,11 +38,17 @@ def error_response(request: Request | None, status: int, code: str, message: str
     )
 
 
+#: an unknown key of an AST node (a dataclass: pydantic calls it an unexpected keyword argument) is reported as
+#: every other unknown key of a body is
+_UNKNOWN_KEY = {"unexpected_keyword_argument": ("extra_forbidden", "Extra inputs are not permitted")}
+
+
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
+    out = []
+    for e in exc.errors(include_url=False, include_context=False, include_input=False):
+        kind, msg = _UNKNOWN_KEY.get(e["type"], (e["type"], e["msg"].removeprefix("Value error, ")))
+        out.append({"loc": ".".join(str(p) for p in e["loc"]), "msg": msg, "type": kind})
+    return out
 
 
 def validation_error(request: Request | None, exc: ValidationError, where: str) -> Response:
