@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from devstack import lambdas
+from devstack import lambdas, motofast
 from stockscreen.core import correlation
 from stockscreen.pipeline.definition import HANDLERS, STATE_MACHINE_NAME, TASKS, build_definition
 
@@ -23,11 +23,13 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/stockscreen-local"
 
 
 def configure_moto() -> None:
-    """Make moto execute state machines and run Lambdas without Docker (in this process)."""
+    """Make moto execute state machines and run Lambdas without Docker (in this process), and answer a
+    DynamoDB Query from its partition (:mod:`devstack.motofast`)."""
     from moto.core.config import default_user_config
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
+    motofast.install()  # a DynamoDB Query reads its partition, not the whole table
 
 
 def start_moto(port: int) -> ThreadedMotoServer:
