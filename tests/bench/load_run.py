@@ -47,7 +47,8 @@ class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failures: list[str] = field(default_factory=list)
-    ws_messages: int = 0
+    ws_messages: int = 0  # frames carrying quotes (a single quote, or a batch)
+    ws_quotes: int = 0  # the quote updates in them
     ws_errors: int = 0
     ws_subscribed: int = 0
 
@@ -193,9 +194,14 @@ async def ws_client(url: str, symbols: list[str], stats: Stats, stop: float, don
                     raw = await asyncio.wait_for(ws.recv(), timeout=max(0.1, min(1.0, stop - time.monotonic())))
                 except TimeoutError:
                     continue
-                kind = json.loads(raw).get("type")
+                message = json.loads(raw)
+                kind = message.get("type")
                 if kind == "quote":
                     stats.ws_messages += 1
+                    stats.ws_quotes += 1
+                elif kind == "quotes":  # the updates of one tick, batched in one frame
+                    stats.ws_messages += 1
+                    stats.ws_quotes += len(message.get("quotes", ()))
                 elif kind == "subscribed":
                     stats.ws_subscribed += 1
     except Exception:
@@ -253,6 +259,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     out["load_requests_per_s"] = total / wall
     out["load_errors"] = sum(stats.errors.values())
     out["load_ws_messages"] = stats.ws_messages
+    out["load_ws_quotes"] = stats.ws_quotes
     out["load_ws_errors"] = stats.ws_errors
     out["load_ws_subscribed"] = stats.ws_subscribed
     if proc is not None:
@@ -268,6 +275,7 @@ UNITS = {
     "errors": "count",
     "per_s": "req/s",
     "messages": "count",
+    "quotes": "count",
     "subscribed": "count",
 }
 

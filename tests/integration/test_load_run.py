@@ -72,6 +72,8 @@ def test_a_short_load_run_covers_the_mix_without_errors(
     assert out["load_errors"] == 0, capsys.readouterr().err
     assert out["load_ws_errors"] == 0
     assert out["load_ws_subscribed"] == 2
+    assert out["load_ws_quotes"] >= out["load_ws_messages"]  # a batch frame counts each of its quotes
+    assert load_run.unit_of("load_ws_quotes") == "count"
     assert out["load_requests_per_s"] > 0
     assert out["load_server_peak_rss"] > 0  # this process owns the listening socket
     assert load_run.unit_of("load_screens_p99") == "ms" and load_run.unit_of("load_server_peak_rss") == "MB"
