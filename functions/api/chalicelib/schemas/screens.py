@@ -3,12 +3,14 @@ stockscreen.screening's)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+from typing import Annotated, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from chalicelib.models import ApiModel
 from stockscreen.screening import ast as A
+from stockscreen.screening.engine import ScreenResult
 from stockscreen.screening.fields import FieldType, Group, Role, Unit
 
 
@@ -73,19 +75,17 @@ def backtest_result() -> type[BaseModel]:
     return BacktestResult
 
 
-class ScreenRunPublic(BaseModel):
-    """A page of a screen's results: the screener's own result (of /screens/run, and of a saved or shared screen)."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    # the fields of stockscreen.screening.engine.ScreenResult (a unit test holds them equal)
-    data: list[dict[str, Any]]
-    count: int
-    as_of: str
-    snapshot_version: int
-    columns: list[str]
-    query: str | None = None
-    clauses: list[str] | None = None
+#: the engine's own result (``stockscreen.screening.engine.ScreenResult``) as a model, for the OpenAPI document
+ScreenRunPublic = create_model(
+    "ScreenRunPublic",
+    __doc__="A page of a screen's results: the screener's own result (of /screens/run, and of a saved or shared "
+    "screen).",
+    __config__=ConfigDict(defer_build=True),
+    **{  # type: ignore[call-overload]
+        f.name: (get_type_hints(ScreenResult)[f.name], ... if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(ScreenResult)
+    },
+)
 
 
 class ParseResult(ApiModel):
